@@ -1,0 +1,1 @@
+//! Flow keys, caches and actions.

@@ -1,0 +1,2 @@
+//! TVS fast path.
+pub mod flow;
