@@ -1,2 +1,4 @@
 //! TVS fast path.
 pub mod flow;
+pub mod packet;
+pub mod wire;

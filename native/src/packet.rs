@@ -1,0 +1,214 @@
+//! One frame in flight through the datapath: its bytes with headroom in front
+//! (so push_vlan and tunnel push need no copy), and the offload metadata the
+//! kernel handed us with it.
+
+/// Bytes kept free in front of every received frame: room for a VLAN tag
+/// and an outer Ethernet+IPv6+UDP+VXLAN header without moving the frame.
+pub const HEADROOM: usize = 128;
+
+/// Largest frame a port hands us: a 64 KiB GSO super-frame plus its
+/// Ethernet and VLAN headers.
+pub const MAX_FRAME: usize = 65536 + 14 + 8;
+
+/// `struct virtio_net_hdr` (linux/virtio_net.h), in host byte order: how the
+/// kernel describes a frame whose segmentation or checksum was left to us.
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct VnetHdr {
+    pub flags: u8,
+    pub gso_type: u8,
+    pub hdr_len: u16,
+    pub gso_size: u16,
+    pub csum_start: u16,
+    pub csum_offset: u16,
+}
+
+impl VnetHdr {
+    pub const SIZE: usize = 10;
+    /// VIRTIO_NET_HDR_F_NEEDS_CSUM: the L4 checksum at csum_start+csum_offset is partial.
+    pub const F_NEEDS_CSUM: u8 = 1;
+    pub const GSO_NONE: u8 = 0;
+    pub const GSO_TCPV4: u8 = 1;
+    pub const GSO_UDP: u8 = 3;
+    pub const GSO_TCPV6: u8 = 4;
+    pub const GSO_UDP_L4: u8 = 5;
+    pub const GSO_ECN: u8 = 0x80;
+
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
+        VnetHdr {
+            flags: b[0],
+            gso_type: b[1],
+            hdr_len: u16::from_ne_bytes([b[2], b[3]]),
+            gso_size: u16::from_ne_bytes([b[4], b[5]]),
+            csum_start: u16::from_ne_bytes([b[6], b[7]]),
+            csum_offset: u16::from_ne_bytes([b[8], b[9]]),
+        }
+    }
+
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0] = self.flags;
+        b[1] = self.gso_type;
+        b[2..4].copy_from_slice(&self.hdr_len.to_ne_bytes());
+        b[4..6].copy_from_slice(&self.gso_size.to_ne_bytes());
+        b[6..8].copy_from_slice(&self.csum_start.to_ne_bytes());
+        b[8..10].copy_from_slice(&self.csum_offset.to_ne_bytes());
+        b
+    }
+
+    /// True when the frame is a plain, finished frame: nothing left to do.
+    pub fn is_plain(&self) -> bool {
+        self.flags & Self::F_NEEDS_CSUM == 0 && self.gso_type == Self::GSO_NONE
+    }
+
+    /// Shift the header offsets after `n` bytes were inserted (n > 0) or removed
+    /// (n < 0) in front of the L3 header, e.g. by push_vlan or tunnel push.
+    pub fn shift(&mut self, n: isize) {
+        if self.flags & Self::F_NEEDS_CSUM != 0 {
+            self.csum_start = (self.csum_start as isize + n) as u16;
+        }
+        if self.gso_type != Self::GSO_NONE {
+            self.hdr_len = (self.hdr_len as isize + n) as u16;
+        }
+    }
+}
+
+/// A frame and its headroom. `data[start..start+len]` is the frame.
+pub struct Packet {
+    data: Box<[u8]>,
+    start: usize,
+    len: usize,
+    /// Offload state from the receiving port (all zero for a finished frame).
+    pub vnet: VnetHdr,
+    /// Datapath port number the frame arrived on.
+    pub in_port: u32,
+}
+
+impl Packet {
+    pub fn new() -> Self {
+        Packet {
+            data: vec![0u8; HEADROOM + MAX_FRAME].into_boxed_slice(),
+            start: HEADROOM,
+            len: 0,
+            vnet: VnetHdr::default(),
+            in_port: 0,
+        }
+    }
+
+    /// A packet holding a copy of `frame` (tests, and frames injected from JS).
+    pub fn from_frame(frame: &[u8]) -> Self {
+        let mut p = Packet::new();
+        let n = frame.len().min(MAX_FRAME);
+        p.data[HEADROOM..HEADROOM + n].copy_from_slice(&frame[..n]);
+        p.len = n;
+        p
+    }
+
+    /// Forget the frame and restore the full headroom, ready for the next receive.
+    pub fn reset(&mut self) {
+        self.start = HEADROOM;
+        self.len = 0;
+        self.vnet = VnetHdr::default();
+        self.in_port = 0;
+    }
+
+    /// The buffer a port receives into: everything after the headroom.
+    pub fn receive_area(&mut self) -> &mut [u8] {
+        &mut self.data[HEADROOM..]
+    }
+
+    /// Record that a receive put `len` bytes into `receive_area()`.
+    pub fn set_received(&mut self, len: usize) {
+        self.start = HEADROOM;
+        self.len = len.min(MAX_FRAME);
+    }
+
+    pub fn frame(&self) -> &[u8] {
+        &self.data[self.start..self.start + self.len]
+    }
+
+    pub fn frame_mut(&mut self) -> &mut [u8] {
+        &mut self.data[self.start..self.start + self.len]
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn headroom(&self) -> usize {
+        self.start
+    }
+
+    /// Open `n` bytes of space at byte `offset` of the frame by moving the
+    /// bytes before it into the headroom; returns the new gap. None when the
+    /// headroom is exhausted or `offset` is past the end.
+    pub fn insert_gap(&mut self, offset: usize, n: usize) -> Option<&mut [u8]> {
+        if n > self.start || offset > self.len {
+            return None;
+        }
+        let old = self.start;
+        self.data.copy_within(old..old + offset, old - n);
+        self.start -= n;
+        self.len += n;
+        Some(&mut self.data[self.start + offset..self.start + offset + n])
+    }
+
+    /// Remove `n` bytes at byte `offset` by moving the bytes before them
+    /// forward. False when the range is not inside the frame.
+    pub fn remove_range(&mut self, offset: usize, n: usize) -> bool {
+        if offset.checked_add(n).map_or(true, |end| end > self.len) {
+            return false;
+        }
+        let s = self.start;
+        self.data.copy_within(s..s + offset, s + n);
+        self.start += n;
+        self.len -= n;
+        true
+    }
+
+    /// Drop the trailing bytes beyond `len` (e.g. Ethernet padding when
+    /// a tunnel is popped).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+impl Default for Packet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_gap_moves_the_header_into_headroom() {
+        let mut p = Packet::from_frame(&[1, 2, 3, 4, 5, 6]);
+        p.insert_gap(2, 2).unwrap().copy_from_slice(&[9, 9]);
+        assert_eq!(p.frame(), &[1, 2, 9, 9, 3, 4, 5, 6]);
+        assert!(p.remove_range(2, 2));
+        assert_eq!(p.frame(), &[1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn refuses_ranges_outside_the_frame() {
+        let mut p = Packet::from_frame(&[1, 2, 3]);
+        assert!(!p.remove_range(2, 2));
+        assert!(p.insert_gap(4, 1).is_none());
+        assert!(p.insert_gap(0, HEADROOM + 1).is_none());
+    }
+
+    #[test]
+    fn vnet_header_round_trips_and_shifts() {
+        let mut h = VnetHdr { flags: 1, gso_type: 1, hdr_len: 54, gso_size: 1448, csum_start: 34, csum_offset: 16 };
+        assert_eq!(VnetHdr::from_bytes(&h.to_bytes()), h);
+        h.shift(4);
+        assert_eq!((h.csum_start, h.hdr_len), (38, 58));
+    }
+}

@@ -1,0 +1,1 @@
+//! Zero-copy views of protocol headers, one file per protocol.
