@@ -1,1 +1,2 @@
 //! Flow keys, caches and actions.
+pub mod key;

@@ -1,0 +1,663 @@
+//! The flow key: every header field the datapath can match on, extracted
+//! once per frame into a fixed 120-byte, 8-byte-aligned struct that the
+//! exact-match cache and the megaflow classifier hash and compare as words.
+//!
+//! Layout rules (mirrored byte for byte by `src/datapath/flow-key.ts`):
+//! - `in_port` and `recirc_id` are host-order `u32` (little-endian on every
+//!   host we build for); every other field is raw network-order bytes.
+//! - A mask is a `FlowKey` too: a 1 bit means "this bit must match".
+//! - Fields of protocols that cannot occur together share bytes: ARP's
+//!   spa/tpa are `ipv4.src/dst`, ARP's sha/tha live in the `ipv6.src` bytes,
+//!   IPv6's next header/tclass/hlimit are `ipv4.proto/tos/ttl`. A megaflow
+//!   that matches any of them also matches `eth_type`, so this is unambiguous.
+//! - There is no implicit padding: every byte is a field, and `Default` is all zero.
+
+use crate::wire::ethernet::{self, ethertype, is_vlan_tpid, TCI_PRESENT};
+use crate::wire::{arp, icmp, ipv4, ipv6, tcp, udp};
+
+/// ODP `frag` values (OVS_FRAG_TYPE_*): not a fragment.
+pub const FRAG_NO: u8 = 0;
+/// First fragment (offset 0, more fragments follow).
+pub const FRAG_FIRST: u8 = 1;
+/// Later fragment (non-zero offset): no L4 header in this frame.
+pub const FRAG_LATER: u8 = 2;
+
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Hash)]
+pub struct FlowKey {
+    pub in_port: u32,
+    pub recirc_id: u32,
+    /// Tunnel id (VXLAN VNI, GRE key) of a decapsulated frame, big-endian.
+    pub tun_id: [u8; 8],
+    pub tun_src: [u8; 4],
+    pub tun_dst: [u8; 4],
+    pub eth_dst: [u8; 6],
+    pub eth_src: [u8; 6],
+    /// EtherType after all VLAN tags; 0x05ff for 802.3 frames.
+    pub eth_type: [u8; 2],
+    /// Outer VLAN TCI with TCI_PRESENT (0x1000) set when a tag is present.
+    pub vlan_tci: [u8; 2],
+    /// Outer VLAN TPID (0x8100 or 0x88a8), zero without a tag.
+    pub vlan_tpid: [u8; 2],
+    /// Inner (customer) VLAN TCI of a double-tagged frame, with TCI_PRESENT.
+    pub cvlan_tci: [u8; 2],
+    pub cvlan_tpid: [u8; 2],
+    /// IPv4 protocol / IPv6 final next header.
+    pub nw_proto: u8,
+    /// FRAG_NO / FRAG_FIRST / FRAG_LATER.
+    pub nw_frag: u8,
+    /// IPv4 TOS / IPv6 traffic class (DSCP and ECN).
+    pub nw_tos: u8,
+    /// IPv4 TTL / IPv6 hop limit.
+    pub nw_ttl: u8,
+    pub tcp_flags: [u8; 2],
+    /// TCP/UDP/SCTP source port.
+    pub tp_src: [u8; 2],
+    pub tp_dst: [u8; 2],
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub arp_op: [u8; 2],
+    /// IPv4 source / ARP sender protocol address.
+    pub nw_src: [u8; 4],
+    /// IPv4 destination / ARP target protocol address.
+    pub nw_dst: [u8; 4],
+    /// IPv6 flow label (20 bits, big-endian u32).
+    pub ipv6_label: [u8; 4],
+    /// IPv6 source; for ARP, bytes 0..6 are sha and 6..12 are tha.
+    pub ipv6_src: [u8; 16],
+    pub ipv6_dst: [u8; 16],
+    pub nd_target: [u8; 16],
+}
+
+/// Size of a FlowKey in bytes (a multiple of 8).
+pub const KEY_LEN: usize = 120;
+pub const KEY_WORDS: usize = KEY_LEN / 8;
+const _: () = assert!(core::mem::size_of::<FlowKey>() == KEY_LEN);
+const _: () = assert!(core::mem::align_of::<FlowKey>() == 8);
+
+/// Every field by its OVS datapath-syntax name: (name, byte offset, length).
+/// Aliases share bytes (see the module doc). The TS mirror compares itself
+/// against this table through the addon.
+pub const FIELDS: &[(&str, usize, usize)] = &[
+    ("in_port", 0, 4),
+    ("recirc_id", 4, 4),
+    ("tunnel.tun_id", 8, 8),
+    ("tunnel.src", 16, 4),
+    ("tunnel.dst", 20, 4),
+    ("eth.dst", 24, 6),
+    ("eth.src", 30, 6),
+    ("eth_type", 36, 2),
+    ("vlan.tci", 38, 2),
+    ("vlan.tpid", 40, 2),
+    ("cvlan.tci", 42, 2),
+    ("cvlan.tpid", 44, 2),
+    ("ipv4.proto", 46, 1),
+    ("ipv4.frag", 47, 1),
+    ("ipv4.tos", 48, 1),
+    ("ipv4.ttl", 49, 1),
+    ("ipv6.proto", 46, 1),
+    ("ipv6.frag", 47, 1),
+    ("ipv6.tclass", 48, 1),
+    ("ipv6.hlimit", 49, 1),
+    ("tcp_flags", 50, 2),
+    ("tcp.src", 52, 2),
+    ("tcp.dst", 54, 2),
+    ("udp.src", 52, 2),
+    ("udp.dst", 54, 2),
+    ("sctp.src", 52, 2),
+    ("sctp.dst", 54, 2),
+    ("icmp.type", 56, 1),
+    ("icmp.code", 57, 1),
+    ("icmpv6.type", 56, 1),
+    ("icmpv6.code", 57, 1),
+    ("arp.op", 58, 2),
+    ("ipv4.src", 60, 4),
+    ("ipv4.dst", 64, 4),
+    ("arp.sip", 60, 4),
+    ("arp.tip", 64, 4),
+    ("ipv6.label", 68, 4),
+    ("ipv6.src", 72, 16),
+    ("arp.sha", 72, 6),
+    ("arp.tha", 78, 6),
+    ("ipv6.dst", 88, 16),
+    ("nd.target", 104, 16),
+];
+
+/// Look a field up in FIELDS by name.
+pub fn field(name: &str) -> Option<(usize, usize)> {
+    FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))
+}
+
+impl FlowKey {
+    /// The key as 15 native-endian words, for hashing and masked compares.
+    pub fn words(&self) -> &[u64] {
+        // SAFETY: FlowKey is repr(C, align(8)), exactly KEY_LEN = 15 * 8 bytes
+        // (checked at compile time), and contains only integers and byte
+        // arrays with no implicit padding, so every byte is initialized and
+        // any bit pattern is a valid u64. The slice borrows `self`.
+        unsafe { core::slice::from_raw_parts(self as *const FlowKey as *const u64, KEY_WORDS) }
+    }
+
+    fn words_mut(&mut self) -> &mut [u64] {
+        // SAFETY: as in `words`; additionally any u64 bit pattern written
+        // through the slice is a valid FlowKey because all fields are plain
+        // integers and byte arrays. The slice mutably borrows `self`.
+        unsafe { core::slice::from_raw_parts_mut(self as *mut FlowKey as *mut u64, KEY_WORDS) }
+    }
+
+    /// The key as raw bytes (the layout FIELDS describes).
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: same layout argument as `words`; u8 has alignment 1.
+        unsafe { core::slice::from_raw_parts(self as *const FlowKey as *const u8, KEY_LEN) }
+    }
+
+    /// A key from its raw bytes (e.g. encoded by the TS mirror); None unless
+    /// exactly KEY_LEN bytes.
+    pub fn from_bytes(b: &[u8]) -> Option<FlowKey> {
+        if b.len() != KEY_LEN {
+            return None;
+        }
+        let mut k = FlowKey::default();
+        // SAFETY: `k` is KEY_LEN bytes of plain integers/byte arrays (see
+        // `words`); any byte pattern is valid and the ranges do not overlap.
+        unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), &mut k as *mut FlowKey as *mut u8, KEY_LEN) };
+        Some(k)
+    }
+
+    /// Word-wise AND with `mask`: the key as a megaflow with that mask sees it.
+    #[inline]
+    pub fn masked(&self, mask: &FlowKey) -> FlowKey {
+        let mut out = *self;
+        for (o, m) in out.words_mut().iter_mut().zip(mask.words()) {
+            *o &= *m;
+        }
+        out
+    }
+
+    /// True when `key` falls in the megaflow (`self`, `mask`), where `self`
+    /// is already masked: all bits the mask cares about are equal.
+    #[inline]
+    pub fn matches(&self, key: &FlowKey, mask: &FlowKey) -> bool {
+        self.words().iter().zip(key.words()).zip(mask.words()).all(|((s, k), m)| *s == *k & *m)
+    }
+
+    /// Fast hash of the key under `mask` (equal for keys equal under the mask).
+    #[inline]
+    pub fn hash_masked(&self, mask: &FlowKey, basis: u64) -> u64 {
+        let mut h = basis ^ 0x9e37_79b9_7f4a_7c15;
+        for (w, m) in self.words().iter().zip(mask.words()) {
+            h = mix(h, *w & *m);
+        }
+        finish(h)
+    }
+
+    /// Fast hash of the whole key (exact-match cache).
+    #[inline]
+    pub fn hash(&self, basis: u64) -> u64 {
+        let mut h = basis ^ 0x9e37_79b9_7f4a_7c15;
+        for w in self.words() {
+            h = mix(h, *w);
+        }
+        finish(h)
+    }
+
+    pub fn eth_type(&self) -> u16 {
+        u16::from_be_bytes(self.eth_type)
+    }
+
+    /// Parse `frame` (VLAN tags in-band) into a key. Never panics and never
+    /// reads out of bounds: a truncated or malformed header leaves its fields
+    /// and everything after it zero. Tunnel fields stay zero (tunnel pop sets them).
+    pub fn extract(frame: &[u8], in_port: u32) -> FlowKey {
+        let mut k = FlowKey { in_port, ..FlowKey::default() };
+        let Ok(eth) = ethernet::Frame::new_checked(frame) else {
+            return k;
+        };
+        k.eth_dst = eth.dst();
+        k.eth_src = eth.src();
+        let mut ty = eth.ethertype();
+        let mut off = ethernet::HEADER_LEN;
+        for depth in 0..2 {
+            if !is_vlan_tpid(ty) {
+                break;
+            }
+            let Ok(tag) = ethernet::VlanTag::new_checked(&frame[off..]) else {
+                // A TPID with no room for its tag: match on the TPID alone.
+                k.eth_type = ty.to_be_bytes();
+                return k;
+            };
+            let tci = (tag.tci() | TCI_PRESENT).to_be_bytes();
+            if depth == 0 {
+                k.vlan_tci = tci;
+                k.vlan_tpid = ty.to_be_bytes();
+            } else {
+                k.cvlan_tci = tci;
+                k.cvlan_tpid = ty.to_be_bytes();
+            }
+            ty = tag.ethertype();
+            off += ethernet::VLAN_TAG_LEN;
+        }
+        if ty < ethertype::MIN {
+            ty = ethertype::NONE;
+        }
+        k.eth_type = ty.to_be_bytes();
+        let l3 = &frame[off..];
+        match ty {
+            ethertype::IPV4 => k.extract_ipv4(l3),
+            ethertype::IPV6 => k.extract_ipv6(l3),
+            ethertype::ARP | ethertype::RARP => {
+                if let Ok(a) = arp::Packet::new_checked(l3) {
+                    // Like OVS, only the low 8 bits of the opcode are kept.
+                    k.arp_op = (a.op() & 0xff).to_be_bytes();
+                    k.nw_src = a.spa();
+                    k.nw_dst = a.tpa();
+                    k.ipv6_src[0..6].copy_from_slice(&a.sha());
+                    k.ipv6_src[6..12].copy_from_slice(&a.tha());
+                }
+            }
+            _ => {}
+        }
+        k
+    }
+
+    fn extract_ipv4(&mut self, l3: &[u8]) {
+        let Ok(ip) = ipv4::Packet::new_checked(l3) else {
+            return;
+        };
+        self.nw_src = ip.src();
+        self.nw_dst = ip.dst();
+        self.nw_proto = ip.protocol();
+        self.nw_tos = ip.tos();
+        self.nw_ttl = ip.ttl();
+        if ip.is_fragment() {
+            self.nw_frag = if ip.frag_offset() != 0 { FRAG_LATER } else { FRAG_FIRST };
+            if self.nw_frag == FRAG_LATER {
+                return;
+            }
+        }
+        let l4 = &l3[ip.header_len()..];
+        self.extract_l4(l4, ip.protocol(), false);
+    }
+
+    fn extract_ipv6(&mut self, l3: &[u8]) {
+        let Ok(ip) = ipv6::Packet::new_checked(l3) else {
+            return;
+        };
+        self.ipv6_src = ip.src();
+        self.ipv6_dst = ip.dst();
+        self.ipv6_label = ip.flow_label().to_be_bytes();
+        self.nw_tos = ip.traffic_class();
+        self.nw_ttl = ip.hop_limit();
+        let up = ipv6::upper_layer(l3);
+        self.nw_proto = up.proto;
+        if up.fragment {
+            self.nw_frag = if up.later_fragment { FRAG_LATER } else { FRAG_FIRST };
+        }
+        if up.truncated || up.later_fragment {
+            return;
+        }
+        if let Some(l4) = l3.get(up.offset..) {
+            self.extract_l4(l4, up.proto, true);
+        }
+    }
+
+    fn extract_l4(&mut self, l4: &[u8], proto: u8, v6: bool) {
+        match proto {
+            ipv4::proto::TCP => {
+                if let Ok(t) = tcp::Packet::new_checked(l4) {
+                    self.tp_src = t.src_port().to_be_bytes();
+                    self.tp_dst = t.dst_port().to_be_bytes();
+                    self.tcp_flags = t.flags().to_be_bytes();
+                }
+            }
+            ipv4::proto::UDP | ipv4::proto::SCTP => {
+                // SCTP's common header starts with the same two ports.
+                if let Ok(u) = udp::Packet::new_checked(l4) {
+                    self.tp_src = u.src_port().to_be_bytes();
+                    self.tp_dst = u.dst_port().to_be_bytes();
+                }
+            }
+            ipv4::proto::ICMP if !v6 => {
+                if let Some((t, c)) = icmp::type_code(l4) {
+                    self.icmp_type = t;
+                    self.icmp_code = c;
+                }
+            }
+            ipv4::proto::ICMPV6 if v6 => {
+                if let Some((t, c)) = icmp::type_code(l4) {
+                    self.icmp_type = t;
+                    self.icmp_code = c;
+                    if let Some(target) = icmp::nd_target(l4) {
+                        self.nd_target = target;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[inline]
+fn mix(h: u64, w: u64) -> u64 {
+    (h ^ w).wrapping_mul(0x1000_0000_01b3).rotate_left(29) ^ (w >> 32)
+}
+
+#[inline]
+fn finish(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub const MAC_A: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x01];
+    pub const MAC_B: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x02];
+
+    pub fn eth(ty: u16) -> Vec<u8> {
+        let mut f = MAC_B.to_vec();
+        f.extend_from_slice(&MAC_A);
+        f.extend_from_slice(&ty.to_be_bytes());
+        f
+    }
+
+    pub fn ipv4_hdr(proto: u8, payload_len: usize) -> Vec<u8> {
+        let tot = (20 + payload_len) as u16;
+        let mut h = vec![0x45, 0xb8];
+        h.extend_from_slice(&tot.to_be_bytes());
+        h.extend_from_slice(&[0x12, 0x34, 0x40, 0x00, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        let c = crate::wire::checksum::checksum(&h);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+        h
+    }
+
+    pub fn ipv6_hdr(next: u8, payload_len: usize) -> Vec<u8> {
+        let mut h = vec![0x6b, 0x81, 0x23, 0x45];
+        h.extend_from_slice(&(payload_len as u16).to_be_bytes());
+        h.extend_from_slice(&[next, 255]);
+        h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        h
+    }
+
+    pub fn tcp_hdr() -> Vec<u8> {
+        let mut t = vec![0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x12, 0xff, 0xff, 0, 0, 0, 0];
+        t.extend_from_slice(b"hello!");
+        t
+    }
+
+    pub fn udp_hdr() -> Vec<u8> {
+        let mut u = vec![0x30, 0x39, 0x00, 0x35, 0, 12, 0, 0];
+        u.extend_from_slice(b"dns?");
+        u
+    }
+
+    /// A complete frame with correct IPv4 and L4 checksums.
+    pub fn ipv4_frame(proto: u8, l4: &[u8]) -> Vec<u8> {
+        use crate::wire::checksum as cs;
+        let mut l4 = l4.to_vec();
+        let ck_off = match proto {
+            6 => Some(16),
+            17 => Some(6),
+            1 => Some(2),
+            _ => None,
+        };
+        if let Some(o) = ck_off {
+            let pseudo = if proto == 1 { 0 } else { cs::pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], proto, l4.len() as u16) };
+            let c = !cs::fold(cs::sum(pseudo, &l4));
+            l4[o..o + 2].copy_from_slice(&c.to_be_bytes());
+        }
+        let mut f = eth(0x0800);
+        f.extend(ipv4_hdr(proto, l4.len()));
+        f.extend(l4);
+        f
+    }
+
+    pub fn ipv6_frame(next: u8, l4: &[u8]) -> Vec<u8> {
+        use crate::wire::checksum as cs;
+        let mut l4 = l4.to_vec();
+        let h = ipv6_hdr(next, l4.len());
+        let ck_off = match next {
+            6 => Some(16),
+            17 => Some(6),
+            58 => Some(2),
+            _ => None,
+        };
+        if let Some(o) = ck_off {
+            let p = cs::pseudo_v6(h[8..24].try_into().unwrap(), h[24..40].try_into().unwrap(), next, l4.len() as u32);
+            let c = !cs::fold(cs::sum(p, &l4));
+            l4[o..o + 2].copy_from_slice(&c.to_be_bytes());
+        }
+        let mut f = eth(0x86dd);
+        f.extend(h);
+        f.extend(l4);
+        f
+    }
+
+    fn arp_frame() -> Vec<u8> {
+        let mut f = eth(0x0806);
+        f.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 2]);
+        f.extend_from_slice(&MAC_A);
+        f.extend_from_slice(&[10, 0, 0, 1]);
+        f.extend_from_slice(&MAC_B);
+        f.extend_from_slice(&[10, 0, 0, 2]);
+        f
+    }
+
+    fn nd_frame() -> Vec<u8> {
+        let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        ns.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+        ipv6_frame(58, &ns)
+    }
+
+    fn vlan(frame: &[u8], tpid: u16, tci: u16) -> Vec<u8> {
+        let mut f = frame[..12].to_vec();
+        f.extend_from_slice(&tpid.to_be_bytes());
+        f.extend_from_slice(&tci.to_be_bytes());
+        f.extend_from_slice(&frame[12..]);
+        f
+    }
+
+    /// Every protocol the key knows, as (name, frame).
+    fn corpus() -> Vec<(&'static str, Vec<u8>)> {
+        let tcp4 = ipv4_frame(6, &tcp_hdr());
+        let qinq = vlan(&vlan(&tcp4, 0x8100, 0x2005), 0x88a8, 0x0064);
+        let mut sctp = vec![0x0b, 0xb8, 0x0f, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0];
+        sctp.extend_from_slice(&[0; 4]);
+        vec![
+            ("tcp4", tcp4.clone()),
+            ("udp4", ipv4_frame(17, &udp_hdr())),
+            ("sctp4", ipv4_frame(132, &sctp)),
+            ("icmp4", ipv4_frame(1, &[8, 0, 0, 0, 0, 1, 0, 1])),
+            ("tcp6", ipv6_frame(6, &tcp_hdr())),
+            ("udp6", ipv6_frame(17, &udp_hdr())),
+            ("icmp6", ipv6_frame(58, &[128, 0, 0, 0, 0, 1, 0, 1])),
+            ("nd", nd_frame()),
+            ("arp", arp_frame()),
+            ("vlan", vlan(&tcp4, 0x8100, 0x200a)),
+            ("qinq", qinq),
+        ]
+    }
+
+    #[test]
+    fn layout_table_matches_the_struct() {
+        use core::mem::offset_of;
+        let check = |name: &str, off: usize, len: usize| assert_eq!(field(name), Some((off, len)), "{name}");
+        check("in_port", offset_of!(FlowKey, in_port), 4);
+        check("recirc_id", offset_of!(FlowKey, recirc_id), 4);
+        check("tunnel.tun_id", offset_of!(FlowKey, tun_id), 8);
+        check("tunnel.src", offset_of!(FlowKey, tun_src), 4);
+        check("tunnel.dst", offset_of!(FlowKey, tun_dst), 4);
+        check("eth.dst", offset_of!(FlowKey, eth_dst), 6);
+        check("eth.src", offset_of!(FlowKey, eth_src), 6);
+        check("eth_type", offset_of!(FlowKey, eth_type), 2);
+        check("vlan.tci", offset_of!(FlowKey, vlan_tci), 2);
+        check("vlan.tpid", offset_of!(FlowKey, vlan_tpid), 2);
+        check("cvlan.tci", offset_of!(FlowKey, cvlan_tci), 2);
+        check("cvlan.tpid", offset_of!(FlowKey, cvlan_tpid), 2);
+        check("ipv4.proto", offset_of!(FlowKey, nw_proto), 1);
+        check("ipv4.frag", offset_of!(FlowKey, nw_frag), 1);
+        check("ipv4.tos", offset_of!(FlowKey, nw_tos), 1);
+        check("ipv4.ttl", offset_of!(FlowKey, nw_ttl), 1);
+        check("tcp_flags", offset_of!(FlowKey, tcp_flags), 2);
+        check("tcp.src", offset_of!(FlowKey, tp_src), 2);
+        check("tcp.dst", offset_of!(FlowKey, tp_dst), 2);
+        check("icmp.type", offset_of!(FlowKey, icmp_type), 1);
+        check("icmp.code", offset_of!(FlowKey, icmp_code), 1);
+        check("arp.op", offset_of!(FlowKey, arp_op), 2);
+        check("ipv4.src", offset_of!(FlowKey, nw_src), 4);
+        check("ipv4.dst", offset_of!(FlowKey, nw_dst), 4);
+        check("ipv6.label", offset_of!(FlowKey, ipv6_label), 4);
+        check("ipv6.src", offset_of!(FlowKey, ipv6_src), 16);
+        check("ipv6.dst", offset_of!(FlowKey, ipv6_dst), 16);
+        check("nd.target", offset_of!(FlowKey, nd_target), 16);
+        // Every byte is covered by some field, and no field runs off the end.
+        let mut covered = [false; KEY_LEN];
+        for (_, off, len) in FIELDS {
+            assert!(off + len <= KEY_LEN);
+            covered[*off..off + len].iter_mut().for_each(|c| *c = true);
+        }
+        assert!(covered.iter().all(|c| *c));
+    }
+
+    #[test]
+    fn extracts_tcp_over_ipv4() {
+        let k = FlowKey::extract(&ipv4_frame(6, &tcp_hdr()), 3);
+        assert_eq!(k.in_port, 3);
+        assert_eq!((k.eth_src, k.eth_dst, k.eth_type()), (MAC_A, MAC_B, 0x0800));
+        assert_eq!((k.nw_src, k.nw_dst, k.nw_proto, k.nw_tos, k.nw_ttl, k.nw_frag), ([10, 0, 0, 1], [10, 0, 0, 2], 6, 0xb8, 64, FRAG_NO));
+        assert_eq!((u16::from_be_bytes(k.tp_src), u16::from_be_bytes(k.tp_dst)), (1234, 80));
+        assert_eq!(u16::from_be_bytes(k.tcp_flags), 0x012);
+        assert_eq!(k.vlan_tci, [0, 0]);
+    }
+
+    #[test]
+    fn extracts_udp_sctp_and_icmp() {
+        let k = FlowKey::extract(&ipv4_frame(17, &udp_hdr()), 1);
+        assert_eq!((u16::from_be_bytes(k.tp_src), u16::from_be_bytes(k.tp_dst), k.tcp_flags), (12345, 53, [0, 0]));
+        let c = corpus();
+        let k = FlowKey::extract(&c.iter().find(|c| c.0 == "sctp4").unwrap().1, 1);
+        assert_eq!((k.nw_proto, u16::from_be_bytes(k.tp_src), u16::from_be_bytes(k.tp_dst)), (132, 3000, 4000));
+        let k = FlowKey::extract(&ipv4_frame(1, &[3, 1, 0, 0]), 1);
+        assert_eq!((k.icmp_type, k.icmp_code, k.tp_src), (3, 1, [0, 0]));
+    }
+
+    #[test]
+    fn extracts_ipv6_fields_icmpv6_and_nd_target() {
+        let k = FlowKey::extract(&ipv6_frame(6, &tcp_hdr()), 1);
+        assert_eq!((k.eth_type(), k.nw_proto, k.nw_tos, k.nw_ttl), (0x86dd, 6, 0xb8, 255));
+        assert_eq!(u32::from_be_bytes(k.ipv6_label), 0x12345);
+        assert_eq!((k.ipv6_src[15], k.ipv6_dst[15], u16::from_be_bytes(k.tp_dst)), (1, 2, 80));
+        let k = FlowKey::extract(&nd_frame(), 1);
+        assert_eq!((k.nw_proto, k.icmp_type, k.icmp_code, k.nd_target[0], k.nd_target[15]), (58, 135, 0, 0xfe, 9));
+    }
+
+    #[test]
+    fn extracts_arp() {
+        let k = FlowKey::extract(&arp_frame(), 1);
+        assert_eq!((k.eth_type(), u16::from_be_bytes(k.arp_op), k.nw_src, k.nw_dst), (0x0806, 2, [10, 0, 0, 1], [10, 0, 0, 2]));
+        assert_eq!((&k.ipv6_src[..6], &k.ipv6_src[6..12]), (&MAC_A[..], &MAC_B[..]));
+    }
+
+    #[test]
+    fn vlan_tci_carries_the_present_bit_so_vlan_0_differs_from_untagged() {
+        let tcp4 = ipv4_frame(6, &tcp_hdr());
+        let k = FlowKey::extract(&vlan(&tcp4, 0x8100, 0x200a), 1);
+        assert_eq!((u16::from_be_bytes(k.vlan_tci), u16::from_be_bytes(k.vlan_tpid), k.eth_type()), (0x300a, 0x8100, 0x0800));
+        assert_eq!(u16::from_be_bytes(k.tp_dst), 80);
+        let zero = FlowKey::extract(&vlan(&tcp4, 0x8100, 0), 1);
+        let none = FlowKey::extract(&tcp4, 1);
+        assert_eq!(u16::from_be_bytes(zero.vlan_tci), 0x1000);
+        assert_ne!(zero, none);
+    }
+
+    #[test]
+    fn extracts_both_tags_of_a_qinq_frame() {
+        let c = corpus();
+        let k = FlowKey::extract(&c.iter().find(|c| c.0 == "qinq").unwrap().1, 1);
+        assert_eq!((u16::from_be_bytes(k.vlan_tpid), u16::from_be_bytes(k.vlan_tci)), (0x88a8, 0x1064));
+        assert_eq!((u16::from_be_bytes(k.cvlan_tpid), u16::from_be_bytes(k.cvlan_tci)), (0x8100, 0x3005));
+        assert_eq!((k.eth_type(), k.nw_proto), (0x0800, 6));
+    }
+
+    #[test]
+    fn classifies_fragments_like_ovs() {
+        let mut f = ipv4_frame(6, &tcp_hdr());
+        f[14 + 6] = 0x20; // MF, offset 0
+        let k = FlowKey::extract(&f, 1);
+        assert_eq!((k.nw_frag, u16::from_be_bytes(k.tp_dst)), (FRAG_FIRST, 80));
+        f[14 + 6] = 0x00;
+        f[14 + 7] = 0x10; // offset 16*8
+        let k = FlowKey::extract(&f, 1);
+        assert_eq!((k.nw_frag, k.tp_dst, k.tcp_flags), (FRAG_LATER, [0, 0], [0, 0]));
+        // IPv6: a fragment header with a non-zero offset.
+        let mut l4 = vec![6u8, 0, 0x00, 0x08, 0, 0, 0, 1];
+        l4.extend(tcp_hdr());
+        let k = FlowKey::extract(&ipv6_frame(44, &l4), 1);
+        assert_eq!((k.nw_proto, k.nw_frag, k.tp_dst), (6, FRAG_LATER, [0, 0]));
+    }
+
+    #[test]
+    fn an_8023_frame_gets_the_none_ethertype() {
+        let k = FlowKey::extract(&eth(0x0040), 1);
+        assert_eq!(k.eth_type(), 0x05ff);
+    }
+
+    #[test]
+    fn every_truncated_prefix_gives_a_partial_key_of_the_full_one() {
+        for (name, frame) in corpus() {
+            let full = FlowKey::extract(&frame, 7);
+            for n in 0..frame.len() {
+                let k = FlowKey::extract(&frame[..n], 7);
+                assert_eq!(k.in_port, 7);
+                // Each field is either what the full frame gives or still zero.
+                for (field, off, len) in FIELDS {
+                    let (a, b) = (&k.as_bytes()[*off..off + len], &full.as_bytes()[*off..off + len]);
+                    // (A TPID cut off before its tag is matched as the EtherType, as OVS does.)
+                    let cut_tag = *field == "eth_type" && is_vlan_tpid(u16::from_be_bytes([a[0], a[1]]));
+                    assert!(a == b || cut_tag || a.iter().all(|x| *x == 0), "{name}[..{n}] {field}: {a:?} vs {b:?}");
+                }
+                if n < 14 {
+                    assert_eq!(k, FlowKey { in_port: 7, ..FlowKey::default() }, "{name}[..{n}]");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_masked_flow_matches_every_key_equal_under_its_mask() {
+        let a = FlowKey::extract(&ipv4_frame(6, &tcp_hdr()), 1);
+        let mut b = a;
+        b.tp_src = [0x99, 0x99];
+        b.nw_src = [10, 0, 0, 77];
+        let mut mask = FlowKey::default();
+        mask.in_port = u32::MAX;
+        mask.eth_type = [0xff, 0xff];
+        mask.nw_dst = [0xff; 4];
+        mask.nw_src = [0xff, 0xff, 0xff, 0];
+        mask.tp_dst = [0xff, 0xff];
+        let flow = a.masked(&mask);
+        assert!(flow.matches(&a, &mask));
+        assert!(flow.matches(&b, &mask));
+        assert_eq!(a.hash_masked(&mask, 0), b.hash_masked(&mask, 0));
+        assert_eq!(flow.masked(&mask), flow);
+        let mut c = b;
+        c.nw_src = [10, 0, 1, 1];
+        assert!(!flow.matches(&c, &mask));
+        let mut d = b;
+        d.in_port = 2;
+        assert!(!flow.matches(&d, &mask));
+        assert_ne!(a.hash(0), b.hash(0));
+    }
+
+    #[test]
+    fn bytes_round_trip() {
+        let k = FlowKey::extract(&nd_frame(), 5);
+        assert_eq!(FlowKey::from_bytes(k.as_bytes()), Some(k));
+        assert_eq!(FlowKey::from_bytes(&[0; 119]), None);
+        assert_eq!(k.as_bytes()[0..4], 5u32.to_le_bytes());
+    }
+}
