@@ -1,4 +1,12 @@
-//! TVS fast path.
+//! TVS fast path, loaded by Node.js as an N-API addon.
+//!
+//! `ops` is the whole JS-facing surface; `datapath` owns the ports and the
+//! poll thread; `port` has one provider per kind of port.
+pub mod datapath;
 pub mod flow;
+mod napi;
+mod ops;
 pub mod packet;
+pub mod port;
+mod sys;
 pub mod wire;
