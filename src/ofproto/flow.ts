@@ -1,0 +1,276 @@
+/**
+ * The packet-header "flow" the slow path classifies, and its wildcard counterpart.
+ *
+ * A flow is a fixed vector of 32-bit words (`Flow.w`), one or more words per field, most
+ * significant word first. The same layout serves `FlowWildcards` (a 1 bit means "this bit
+ * matters"), so masking, hashing and comparing are loops over small typed arrays — the classifier
+ * never looks at field names. Field-level access goes through `FIELDS`, with values as `bigint`
+ * (`get`/`set`) or as `number` for fields of 32 bits or fewer (`num`/`setNum`).
+ *
+ * Shared storage, as in OVS: `nw_src`/`nw_dst` hold the ARP SPA/TPA for ARP packets, `nw_proto`
+ * holds the ARP opcode, `tp_src`/`tp_dst` hold the ICMP type/code, `arp_sha`/`arp_tha` hold the
+ * ND source/target link-layer addresses. `vlan_tci` carries the 802.1Q TCI with the CFI bit
+ * (0x1000) set when a tag is present, so 0 means "no VLAN".
+ */
+
+/** Every field the classifier can match on. */
+export type FieldId =
+  | 'in_port'
+  | 'tun_id'
+  | 'metadata'
+  | 'reg0'
+  | 'reg1'
+  | 'reg2'
+  | 'reg3'
+  | 'reg4'
+  | 'reg5'
+  | 'reg6'
+  | 'reg7'
+  | 'dl_src'
+  | 'dl_dst'
+  | 'dl_type'
+  | 'vlan_tci'
+  | 'nw_src'
+  | 'nw_dst'
+  | 'ipv6_src'
+  | 'ipv6_dst'
+  | 'nw_proto'
+  | 'nw_tos'
+  | 'nw_ttl'
+  | 'tp_src'
+  | 'tp_dst'
+  | 'tcp_flags'
+  | 'arp_sha'
+  | 'arp_tha';
+
+/** Where a field lives in the word vector. */
+export interface FieldLayout {
+  readonly id: FieldId;
+  /** Index of the field's most significant word. */
+  readonly ofs: number;
+  /** Width in bits (1..128). */
+  readonly bits: number;
+  /** Number of 32-bit words (ceil(bits / 32)). */
+  readonly words: number;
+}
+
+const ORDER: ReadonlyArray<readonly [FieldId, number]> = [
+  ['in_port', 32],
+  ['tun_id', 64],
+  ['metadata', 64],
+  ['reg0', 32],
+  ['reg1', 32],
+  ['reg2', 32],
+  ['reg3', 32],
+  ['reg4', 32],
+  ['reg5', 32],
+  ['reg6', 32],
+  ['reg7', 32],
+  ['dl_src', 48],
+  ['dl_dst', 48],
+  ['dl_type', 16],
+  ['vlan_tci', 16],
+  ['nw_src', 32],
+  ['nw_dst', 32],
+  ['ipv6_src', 128],
+  ['ipv6_dst', 128],
+  ['nw_proto', 8],
+  ['nw_tos', 8],
+  ['nw_ttl', 8],
+  ['tp_src', 16],
+  ['tp_dst', 16],
+  ['tcp_flags', 12],
+  ['arp_sha', 48],
+  ['arp_tha', 48],
+];
+
+/** The layout of every field, by name. */
+export const FIELDS: Readonly<Record<FieldId, FieldLayout>> = (() => {
+  const out = {} as Record<FieldId, FieldLayout>;
+  let ofs = 0;
+  for (const [id, bits] of ORDER) {
+    const words = Math.ceil(bits / 32);
+    out[id] = { id, ofs, bits, words };
+    ofs += words;
+  }
+  return out;
+})();
+
+/** All field ids in layout order. */
+export const FIELD_IDS: readonly FieldId[] = ORDER.map(([id]) => id);
+
+/** Number of 32-bit words in a flow. */
+export const FLOW_WORDS = ORDER.reduce((n, [, bits]) => n + Math.ceil(bits / 32), 0);
+
+/** All-ones value of a field's width. */
+export function fieldMax(f: FieldId): bigint {
+  return (1n << BigInt(FIELDS[f].bits)) - 1n;
+}
+
+function readBig(w: Uint32Array, f: FieldId): bigint {
+  const { ofs, words } = FIELDS[f];
+  let v = 0n;
+  for (let i = 0; i < words; i++) v = (v << 32n) | BigInt(w[ofs + i]!);
+  return v;
+}
+
+function writeBig(w: Uint32Array, f: FieldId, v: bigint): void {
+  const { ofs, words } = FIELDS[f];
+  const max = fieldMax(f);
+  if (v < 0n || v > max) throw new RangeError(`${f}: value 0x${v.toString(16)} does not fit in ${FIELDS[f].bits} bits`);
+  for (let i = words - 1; i >= 0; i--) {
+    w[ofs + i] = Number(v & 0xffffffffn);
+    v >>= 32n;
+  }
+}
+
+function readNum(w: Uint32Array, f: FieldId): number {
+  const l = FIELDS[f];
+  if (l.words !== 1) throw new TypeError(`${f} is ${l.bits} bits wide: read it with get(), which returns a bigint`);
+  return w[l.ofs]!;
+}
+
+function writeNum(w: Uint32Array, f: FieldId, v: number): void {
+  const l = FIELDS[f];
+  if (l.words !== 1) throw new TypeError(`${f} is ${l.bits} bits wide: write it with set(), which takes a bigint`);
+  if (!Number.isInteger(v) || v < 0 || v > 2 ** l.bits - 1) throw new RangeError(`${f}: value ${v} does not fit in ${l.bits} bits`);
+  w[l.ofs] = v;
+}
+
+/** Well-known values of dl_type and nw_proto. */
+export const ETH_TYPE = { IP: 0x0800, ARP: 0x0806, RARP: 0x8035, VLAN: 0x8100, VLAN_8021AD: 0x88a8, IPV6: 0x86dd } as const;
+export const IP_PROTO = { ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, SCTP: 132, ICMPV6: 58 } as const;
+/** vlan_tci bits. */
+export const VLAN_CFI = 0x1000;
+export const VLAN_VID_MASK = 0x0fff;
+export const VLAN_PCP_MASK = 0xe000;
+
+/** The header fields of one packet (plus metadata: in_port, registers, tunnel id). */
+export class Flow {
+  readonly w: Uint32Array;
+
+  constructor(words?: Uint32Array) {
+    this.w = words ? words.slice() : new Uint32Array(FLOW_WORDS);
+  }
+
+  /** Builds a flow from named fields, e.g. `Flow.of({ in_port: 1, dl_type: 0x0800, nw_dst: 0x0a000001 })`. */
+  static of(fields: Partial<Record<FieldId, number | bigint>>): Flow {
+    const f = new Flow();
+    for (const [k, v] of Object.entries(fields) as Array<[FieldId, number | bigint]>) f.set(k, BigInt(v));
+    return f;
+  }
+
+  get(f: FieldId): bigint {
+    return readBig(this.w, f);
+  }
+
+  set(f: FieldId, v: bigint | number): this {
+    writeBig(this.w, f, BigInt(v));
+    return this;
+  }
+
+  /** Reads a field of at most 32 bits as a number. */
+  num(f: FieldId): number {
+    return readNum(this.w, f);
+  }
+
+  setNum(f: FieldId, v: number): this {
+    writeNum(this.w, f, v);
+    return this;
+  }
+
+  clone(): Flow {
+    return new Flow(this.w);
+  }
+
+  equals(o: Flow): boolean {
+    for (let i = 0; i < FLOW_WORDS; i++) if (this.w[i] !== o.w[i]) return false;
+    return true;
+  }
+
+  /** True if this flow and `o` agree on every bit that `wc` marks as significant. */
+  equalsUnder(o: Flow, wc: FlowWildcards): boolean {
+    for (let i = 0; i < FLOW_WORDS; i++) if ((this.w[i]! ^ o.w[i]!) & wc.w[i]!) return false;
+    return true;
+  }
+}
+
+/**
+ * Which bits of a flow matter. In a rule's match: the bits the rule fixes. In a lookup: the bits
+ * the decision consulted, which become the megaflow mask.
+ */
+export class FlowWildcards {
+  readonly w: Uint32Array;
+
+  constructor(words?: Uint32Array) {
+    this.w = words ? words.slice() : new Uint32Array(FLOW_WORDS);
+  }
+
+  /** Nothing matters: matches every flow. */
+  static catchAll(): FlowWildcards {
+    return new FlowWildcards();
+  }
+
+  /** Every bit matters. */
+  static exact(): FlowWildcards {
+    const wc = new FlowWildcards();
+    for (const id of FIELD_IDS) wc.set(id, fieldMax(id));
+    return wc;
+  }
+
+  get(f: FieldId): bigint {
+    return readBig(this.w, f);
+  }
+
+  set(f: FieldId, mask: bigint | number): this {
+    writeBig(this.w, f, BigInt(mask));
+    return this;
+  }
+
+  num(f: FieldId): number {
+    return readNum(this.w, f);
+  }
+
+  /** Marks bits of one field as significant (ORs `mask` in; whole field by default). */
+  orField(f: FieldId, mask: bigint | number = fieldMax(f)): this {
+    return this.set(f, this.get(f) | BigInt(mask));
+  }
+
+  /** ORs every bit of `o` into this mask. */
+  union(o: FlowWildcards): this {
+    for (let i = 0; i < FLOW_WORDS; i++) this.w[i]! |= o.w[i]!;
+    return this;
+  }
+
+  isCatchAll(): boolean {
+    for (let i = 0; i < FLOW_WORDS; i++) if (this.w[i]) return false;
+    return true;
+  }
+
+  /** True if some bit of field `f` is significant. */
+  has(f: FieldId): boolean {
+    const { ofs, words } = FIELDS[f];
+    for (let i = 0; i < words; i++) if (this.w[ofs + i]) return true;
+    return false;
+  }
+
+  /** True if every significant bit of this mask is also significant in `o`. */
+  isSubsetOf(o: FlowWildcards): boolean {
+    for (let i = 0; i < FLOW_WORDS; i++) if (this.w[i]! & ~o.w[i]!) return false;
+    return true;
+  }
+
+  equals(o: FlowWildcards): boolean {
+    for (let i = 0; i < FLOW_WORDS; i++) if (this.w[i] !== o.w[i]) return false;
+    return true;
+  }
+
+  clone(): FlowWildcards {
+    return new FlowWildcards(this.w);
+  }
+
+  /** Names of the fields with at least one significant bit, in layout order. */
+  fields(): FieldId[] {
+    return FIELD_IDS.filter((f) => this.has(f));
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * OpenFlow errors raised by the slow-path model (flow tables, groups, match checks).
+ *
+ * The `code` is the name OVS prints (`OFPBMC_BAD_PREREQ`, `OFPFMFC_OVERLAP`, ...), so a user
+ * who pastes the error into a search engine lands on the same explanations OVS users find.
+ * The wire codec maps a code to its (type, code) pair for the OpenFlow version in use.
+ */
+export type OfpErrorCode =
+  /** A prerequisite of a match field was not met (e.g. nw_src without dl_type=0x0800). */
+  | 'OFPBMC_BAD_PREREQ'
+  /** A match value has bits set outside its mask or outside the field. */
+  | 'OFPBMC_BAD_VALUE'
+  /** Attempted to add an overlapping flow with the CHECK_OVERLAP flag set. */
+  | 'OFPFMFC_OVERLAP'
+  /** The flow_mod names a table that does not exist (or 255 where one table is required). */
+  | 'OFPFMFC_BAD_TABLE_ID'
+  /** Unsupported or unknown flow_mod command. */
+  | 'OFPFMFC_BAD_COMMAND'
+  /** The goto_table instruction names a table that is not after the current one. */
+  | 'OFPBIC_BAD_TABLE_ID'
+  /** An output action names an invalid port. */
+  | 'OFPBAC_BAD_OUT_PORT'
+  /** A group action names a group that does not exist. */
+  | 'OFPBAC_BAD_OUT_GROUP'
+  /** Group ADD for a group id that already exists. */
+  | 'OFPGMFC_GROUP_EXISTS'
+  /** Group MODIFY for a group id that does not exist. */
+  | 'OFPGMFC_UNKNOWN_GROUP'
+  /** The group type is not all/select/indirect/ff. */
+  | 'OFPGMFC_BAD_TYPE'
+  /** A bucket is invalid for the group type (e.g. indirect with two buckets). */
+  | 'OFPGMFC_BAD_BUCKET'
+  /** A fast-failover bucket has no watch_port or watch_group. */
+  | 'OFPGMFC_BAD_WATCH'
+  /** The group would forward to itself, directly or through other groups. */
+  | 'OFPGMFC_LOOP'
+  /** The group id is reserved (above OFPG_MAX). */
+  | 'OFPGMFC_INVALID_GROUP';
+
+/** An OpenFlow error with the OVS name of its code and a sentence a person can act on. */
+export class OfpError extends Error {
+  constructor(
+    readonly code: OfpErrorCode,
+    detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+    this.name = 'OfpError';
+  }
+}
