@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Raw frame tool for the integration tests: sends and captures Ethernet
+frames on an interface with AF_PACKET, and plays a VM holding a tap.
+
+  pkt.py send IFACE HEX [COUNT]        send a frame COUNT times
+  pkt.py capture IFACE SECONDS [TYPE]  print received frames (hex, one per
+                                       line), VLAN tag restored; only
+                                       EtherType TYPE (e.g. 88b5) if given
+  pkt.py tapvm NAME                    attach to tap NAME as QEMU would; print
+                                       'ready', then 'rx HEX' per frame, and
+                                       write each 'HEX' line read from stdin
+"""
+import fcntl, os, select, socket, struct, sys, time
+
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 1 << 4
+TP_STATUS_VLAN_TPID_VALID = 1 << 6
+TUNSETIFF = 0x400454CA
+IFF_TAP, IFF_NO_PI = 0x0002, 0x1000
+
+
+def send(iface, hexframe, count=1):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    frame = bytes.fromhex(hexframe)
+    for _ in range(int(count)):
+        s.send(frame)
+
+
+def capture(iface, seconds, ethertype=None):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+    s.bind((iface, 0))
+    print("ready", flush=True)
+    deadline = time.time() + float(seconds)
+    while True:
+        left = deadline - time.time()
+        if left <= 0:
+            break
+        if not select.select([s], [], [], left)[0]:
+            continue
+        data, anc, _, addr = s.recvmsg(65536, socket.CMSG_SPACE(20))
+        if addr[2] == socket.PACKET_OUTGOING:
+            continue
+        for level, typ, cdata in anc:
+            if level == SOL_PACKET and typ == PACKET_AUXDATA:
+                status, _, _, _, _, tci, tpid = struct.unpack("IIIHHHH", cdata[:20])
+                if status & TP_STATUS_VLAN_VALID:
+                    if not status & TP_STATUS_VLAN_TPID_VALID or tpid == 0:
+                        tpid = 0x8100
+                    data = data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
+        off = 12
+        while data[off:off + 2] in (b"\x81\x00", b"\x88\xa8"):
+            off += 4
+        if ethertype is None or data[off:off + 2].hex() == ethertype.lower():
+            print(data.hex(), flush=True)
+
+
+def tapvm(name):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
+    print("ready", flush=True)
+    stdin = sys.stdin.fileno()
+    while True:
+        ready = select.select([fd, stdin], [], [])[0]
+        if fd in ready:
+            print("rx " + os.read(fd, 65536).hex(), flush=True)
+        if stdin in ready:
+            line = sys.stdin.readline()
+            if not line:
+                return
+            os.write(fd, bytes.fromhex(line.strip()))
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    {"send": send, "capture": capture, "tapvm": tapvm}[cmd](*args)
