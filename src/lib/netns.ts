@@ -32,21 +32,36 @@ export interface Host {
 /** A set of namespaces and links made for one test or demo run. */
 export class Lab {
   private static counter = 0;
+  /** Prefix of every namespace this lab makes, e.g. `tvs-t-12345-0`. */
   readonly prefix: string;
+  private readonly tag: string;
   private readonly namespaces: string[] = [];
   private readonly links: string[] = [];
   private seq = 0;
 
-  /** `tag` keeps names of concurrent runs apart; it defaults to the pid. */
-  constructor(tag = `${process.pid % 100000}${Lab.counter++}`) {
-    this.prefix = `tvs-t-${tag}`;
+  /**
+   * `kind` names the user (`tvs-t` for tests, `tvs-demo`); `tag` keeps
+   * concurrent runs apart and defaults to the pid plus a counter.
+   */
+  constructor(opts: { kind?: string; tag?: string } = {}) {
+    this.tag = opts.tag ?? `${process.pid % 100000}${Lab.counter++}`;
+    this.prefix = `${opts.kind ?? 'tvs-t'}-${this.tag}`;
   }
 
   /** A short interface name unique to this lab (IFNAMSIZ is 16). */
   ifname(role: string): string {
-    const name = `t${this.prefix.slice(6)}${role}`.replace(/-/g, '');
+    const name = `tv${this.tag}${role}`;
     if (name.length > 15) throw new Error(`interface name ${name} is longer than 15 bytes: use a shorter role`);
     return name;
+  }
+
+  /** Delete namespaces left by an earlier run of this kind that was killed before its cleanup. */
+  static async removeStale(kind: string): Promise<void> {
+    const list = await run('ip', ['netns', 'list']);
+    for (const line of list.split('\n')) {
+      const ns = line.split(' ')[0];
+      if (ns.startsWith(`${kind}-`)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    }
   }
 
   async addNamespace(role: string): Promise<string> {
