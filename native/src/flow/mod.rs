@@ -1,2 +1,3 @@
 //! Flow keys, caches and actions.
+pub mod actions;
 pub mod key;

@@ -1,0 +1,1077 @@
+//! Datapath actions: the binary list JS builds, validated once when a flow
+//! is installed, then executed per packet.
+//!
+//! Encoding: a sequence of TLVs, each `u16 type, u16 len` (little-endian;
+//! `len` counts the payload only), the payload, then zero padding so every
+//! TLV starts at a multiple of 8 bytes. Multi-byte protocol values inside
+//! payloads (TPIDs, TCIs, addresses, ports) are network order; port numbers,
+//! pids and cookies are little-endian. An empty list is `drop`.
+//!
+//! | type | action     | payload                                                       |
+//! |------|------------|---------------------------------------------------------------|
+//! | 1    | output     | u32 port                                                      |
+//! | 2    | userspace  | u32 pid, u32 0, userdata (>= 0 bytes; cookie = first 8 LE)    |
+//! | 3    | push_vlan  | be16 tpid, be16 tci (with the 0x1000 present bit)             |
+//! | 4    | pop_vlan   | (none)                                                        |
+//! | 5    | set        | u16 field, u16 flags, value[n], mask[n] (n from the field)    |
+//! | 6    | tnl_push   | u32 tnl_port, u32 out_port, u32 tnl_type, header template     |
+//! | 7    | tnl_pop    | u32 tnl_port                                                  |
+//!
+//! `set` flags: bit 0 "written masked" and bit 1 "continues the previous
+//! set(...) group" only matter to the TS printer; execution ignores them.
+
+use crate::packet::{Packet, VnetHdr, HEADROOM};
+use crate::wire::checksum;
+use crate::wire::ethernet::{self, ethertype, is_vlan_tpid, TCI_PRESENT};
+use crate::wire::tunnel::{self, vport_type};
+use crate::wire::{icmp, ipv4, ipv6, tcp, udp};
+
+use super::key::FlowKey;
+
+pub const T_OUTPUT: u16 = 1;
+pub const T_USERSPACE: u16 = 2;
+pub const T_PUSH_VLAN: u16 = 3;
+pub const T_POP_VLAN: u16 = 4;
+pub const T_SET: u16 = 5;
+pub const T_TNL_PUSH: u16 = 6;
+pub const T_TNL_POP: u16 = 7;
+
+/// Fields a `set` action can write, by wire id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum SetField {
+    EthSrc = 1,
+    EthDst = 2,
+    Ipv4Src = 3,
+    Ipv4Dst = 4,
+    Ipv4Tos = 5,
+    Ipv4Ttl = 6,
+    Ipv6Src = 7,
+    Ipv6Dst = 8,
+    Ipv6Tclass = 9,
+    Ipv6Hlimit = 10,
+    TcpSrc = 11,
+    TcpDst = 12,
+    UdpSrc = 13,
+    UdpDst = 14,
+}
+
+impl SetField {
+    pub fn from_id(id: u16) -> Option<SetField> {
+        use SetField::*;
+        Some(match id {
+            1 => EthSrc,
+            2 => EthDst,
+            3 => Ipv4Src,
+            4 => Ipv4Dst,
+            5 => Ipv4Tos,
+            6 => Ipv4Ttl,
+            7 => Ipv6Src,
+            8 => Ipv6Dst,
+            9 => Ipv6Tclass,
+            10 => Ipv6Hlimit,
+            11 => TcpSrc,
+            12 => TcpDst,
+            13 => UdpSrc,
+            14 => UdpDst,
+            _ => return None,
+        })
+    }
+
+    /// Width of the value (and of the mask) in bytes.
+    pub fn len(self) -> usize {
+        use SetField::*;
+        match self {
+            EthSrc | EthDst => 6,
+            Ipv4Src | Ipv4Dst => 4,
+            Ipv6Src | Ipv6Dst => 16,
+            Ipv4Tos | Ipv4Ttl | Ipv6Tclass | Ipv6Hlimit => 1,
+            TcpSrc | TcpDst | UdpSrc | UdpDst => 2,
+        }
+    }
+
+    /// The OVS datapath-syntax name, e.g. "ipv4.dst".
+    pub fn name(self) -> &'static str {
+        use SetField::*;
+        match self {
+            EthSrc => "eth.src",
+            EthDst => "eth.dst",
+            Ipv4Src => "ipv4.src",
+            Ipv4Dst => "ipv4.dst",
+            Ipv4Tos => "ipv4.tos",
+            Ipv4Ttl => "ipv4.ttl",
+            Ipv6Src => "ipv6.src",
+            Ipv6Dst => "ipv6.dst",
+            Ipv6Tclass => "ipv6.tclass",
+            Ipv6Hlimit => "ipv6.hlimit",
+            TcpSrc => "tcp.src",
+            TcpDst => "tcp.dst",
+            UdpSrc => "udp.src",
+            UdpDst => "udp.dst",
+        }
+    }
+}
+
+/// One validated action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Output(u32),
+    Userspace { pid: u32, cookie: u64, userdata: Box<[u8]> },
+    PushVlan { tpid: u16, tci: u16 },
+    PopVlan,
+    /// Write `value` under `mask` (only the first `field.len()` bytes are used).
+    Set { field: SetField, value: [u8; 16], mask: [u8; 16] },
+    TunnelPush(TunnelPush),
+    TunnelPop { tnl_port: u32 },
+}
+
+/// A tunnel header template built by the slow path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelPush {
+    pub tnl_port: u32,
+    pub out_port: u32,
+    /// `vport_type::VXLAN` or `vport_type::GRE`.
+    pub tnl_type: u32,
+    /// Outer Ethernet + IPv4/IPv6 (+ UDP + VXLAN | + GRE) header.
+    pub header: Box<[u8]>,
+    /// Offset of the outer IP header in `header` (always 14).
+    l3: usize,
+    /// Offset of the UDP header for VXLAN, None for GRE.
+    udp: Option<usize>,
+}
+
+/// A validated action list, ready to execute.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ActionList {
+    pub actions: Vec<Action>,
+}
+
+impl ActionList {
+    /// True for the empty list, i.e. drop.
+    pub fn is_drop(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// Why an encoded action list was refused at install time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionError {
+    /// Fewer than 4 bytes left where a TLV header should start.
+    TruncatedHeader { offset: usize },
+    /// A TLV's length runs past the end of the list.
+    TruncatedPayload { action: &'static str, offset: usize, len: usize },
+    /// The type number is not an action this datapath knows.
+    UnknownType { ty: u16, offset: usize },
+    /// The payload length is wrong for the action.
+    BadLength { action: &'static str, len: usize, expected: &'static str },
+    /// push_vlan with a TPID other than 0x8100 or 0x88a8.
+    BadTpid { tpid: u16 },
+    /// push_vlan whose TCI lacks the 0x1000 "present" bit OVS requires.
+    TciNotPresent { tci: u16 },
+    /// set with a field id this datapath cannot write.
+    UnknownSetField { id: u16 },
+    /// set whose value has bits outside its mask.
+    ValueOutsideMask { field: &'static str },
+    /// tnl_push with a tunnel type other than VXLAN (4) or GRE (3).
+    UnknownTunnelType { tnl_type: u32 },
+    /// tnl_push whose header template is not what its type needs.
+    BadTunnelHeader { reason: &'static str },
+    /// tnl_pop followed by more actions (the popped frame is re-looked-up).
+    ActionAfterTunnelPop,
+}
+
+impl core::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use ActionError::*;
+        match self {
+            TruncatedHeader { offset } => write!(f, "action list truncated: an action header at byte {offset} needs 4 bytes"),
+            TruncatedPayload { action, offset, len } => write!(f, "{action} action at byte {offset}: its {len}-byte payload runs past the end of the list"),
+            UnknownType { ty, offset } => write!(f, "unknown action type {ty} at byte {offset}"),
+            BadLength { action, len, expected } => write!(f, "{action} action: payload is {len} bytes, expected {expected}"),
+            BadTpid { tpid } => write!(f, "push_vlan action: tpid 0x{tpid:04x} is not 0x8100 or 0x88a8"),
+            TciNotPresent { tci } => write!(f, "push_vlan action: tci 0x{tci:04x} lacks the 0x1000 present bit"),
+            UnknownSetField { id } => write!(f, "set action: unknown field id {id}"),
+            ValueOutsideMask { field } => write!(f, "set action: value for {field} has bits outside its mask"),
+            UnknownTunnelType { tnl_type } => write!(f, "tnl_push action: tunnel type {tnl_type} is not VXLAN (4) or GRE (3)"),
+            BadTunnelHeader { reason } => write!(f, "tnl_push action: bad header template: {reason}"),
+            ActionAfterTunnelPop => write!(f, "tnl_pop action must be the last action of the list"),
+        }
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+fn name_of(ty: u16) -> &'static str {
+    match ty {
+        T_OUTPUT => "output",
+        T_USERSPACE => "userspace",
+        T_PUSH_VLAN => "push_vlan",
+        T_POP_VLAN => "pop_vlan",
+        T_SET => "set",
+        T_TNL_PUSH => "tnl_push",
+        T_TNL_POP => "tnl_pop",
+        _ => "unknown",
+    }
+}
+
+fn u32_le(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Check an encoded action list and turn it into an `ActionList`.
+pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
+    let mut actions = Vec::new();
+    let mut off = 0;
+    while off < bytes.len() {
+        let Some(h) = bytes.get(off..off + 4) else {
+            return Err(ActionError::TruncatedHeader { offset: off });
+        };
+        let ty = u16::from_le_bytes([h[0], h[1]]);
+        let len = u16::from_le_bytes([h[2], h[3]]) as usize;
+        let name = name_of(ty);
+        let Some(p) = bytes.get(off + 4..off + 4 + len) else {
+            return Err(ActionError::TruncatedPayload { action: name, offset: off, len });
+        };
+        if matches!(actions.last(), Some(Action::TunnelPop { .. })) {
+            return Err(ActionError::ActionAfterTunnelPop);
+        }
+        let exact = |n: usize, expected: &'static str| {
+            if len == n {
+                Ok(())
+            } else {
+                Err(ActionError::BadLength { action: name, len, expected })
+            }
+        };
+        let a = match ty {
+            T_OUTPUT => {
+                exact(4, "4 (u32 port)")?;
+                Action::Output(u32_le(p))
+            }
+            T_USERSPACE => {
+                if len < 8 {
+                    return Err(ActionError::BadLength { action: name, len, expected: "at least 8 (u32 pid, u32 0)" });
+                }
+                let ud = &p[8..];
+                let mut c = [0u8; 8];
+                let n = ud.len().min(8);
+                c[..n].copy_from_slice(&ud[..n]);
+                Action::Userspace { pid: u32_le(p), cookie: u64::from_le_bytes(c), userdata: ud.into() }
+            }
+            T_PUSH_VLAN => {
+                exact(4, "4 (tpid, tci)")?;
+                let tpid = u16::from_be_bytes([p[0], p[1]]);
+                let tci = u16::from_be_bytes([p[2], p[3]]);
+                if !is_vlan_tpid(tpid) {
+                    return Err(ActionError::BadTpid { tpid });
+                }
+                if tci & TCI_PRESENT == 0 {
+                    return Err(ActionError::TciNotPresent { tci });
+                }
+                Action::PushVlan { tpid, tci }
+            }
+            T_POP_VLAN => {
+                exact(0, "0")?;
+                Action::PopVlan
+            }
+            T_SET => {
+                if len < 4 {
+                    return Err(ActionError::BadLength { action: name, len, expected: "4 + 2 * field width" });
+                }
+                let id = u16::from_le_bytes([p[0], p[1]]);
+                let field = SetField::from_id(id).ok_or(ActionError::UnknownSetField { id })?;
+                let n = field.len();
+                if len != 4 + 2 * n {
+                    return Err(ActionError::BadLength { action: field.name(), len, expected: "4 + 2 * field width" });
+                }
+                let (mut value, mut mask) = ([0u8; 16], [0u8; 16]);
+                value[..n].copy_from_slice(&p[4..4 + n]);
+                mask[..n].copy_from_slice(&p[4 + n..4 + 2 * n]);
+                if value.iter().zip(&mask).any(|(v, m)| v & !m != 0) {
+                    return Err(ActionError::ValueOutsideMask { field: field.name() });
+                }
+                Action::Set { field, value, mask }
+            }
+            T_TNL_PUSH => {
+                if len < 12 {
+                    return Err(ActionError::BadLength { action: name, len, expected: "12 + header template" });
+                }
+                Action::TunnelPush(check_tunnel_template(u32_le(p), u32_le(&p[4..]), u32_le(&p[8..]), &p[12..])?)
+            }
+            T_TNL_POP => {
+                exact(4, "4 (u32 tunnel port)")?;
+                Action::TunnelPop { tnl_port: u32_le(p) }
+            }
+            _ => return Err(ActionError::UnknownType { ty, offset: off }),
+        };
+        actions.push(a);
+        off += (4 + len + 7) & !7;
+    }
+    Ok(ActionList { actions })
+}
+
+fn check_tunnel_template(tnl_port: u32, out_port: u32, tnl_type: u32, h: &[u8]) -> Result<TunnelPush, ActionError> {
+    let bad = |reason| Err(ActionError::BadTunnelHeader { reason });
+    if tnl_type != vport_type::VXLAN && tnl_type != vport_type::GRE {
+        return Err(ActionError::UnknownTunnelType { tnl_type });
+    }
+    if h.len() > HEADROOM {
+        return bad("longer than the packet headroom");
+    }
+    let Ok(eth) = ethernet::Frame::new_checked(h) else {
+        return bad("no room for the Ethernet header");
+    };
+    let l3 = ethernet::HEADER_LEN;
+    let (proto, l4) = match eth.ethertype() {
+        ethertype::IPV4 => match ipv4::Packet::new_checked(&h[l3..]) {
+            Ok(ip) => (ip.protocol(), l3 + ip.header_len()),
+            Err(_) => return bad("IPv4 header truncated"),
+        },
+        ethertype::IPV6 => match ipv6::Packet::new_checked(&h[l3..]) {
+            Ok(ip) => (ip.next_header(), l3 + ipv6::HEADER_LEN),
+            Err(_) => return bad("IPv6 header truncated"),
+        },
+        _ => return bad("outer EtherType is neither IPv4 nor IPv6"),
+    };
+    let udp = if tnl_type == vport_type::VXLAN {
+        if proto != ipv4::proto::UDP {
+            return bad("VXLAN needs an outer UDP header");
+        }
+        if h.len() != l4 + udp::HEADER_LEN + tunnel::VXLAN_HEADER_LEN {
+            return bad("VXLAN template must end right after the 8-byte VXLAN header");
+        }
+        if tunnel::vxlan_vni(&h[l4 + udp::HEADER_LEN..]).is_none() {
+            return bad("VXLAN header lacks the I flag");
+        }
+        Some(l4)
+    } else {
+        if proto != ipv4::proto::GRE {
+            return bad("GRE needs IP protocol 47");
+        }
+        match tunnel::gre(&h[l4..]) {
+            Some(g) if l4 + g.header_len == h.len() && g.protocol == ethertype::TEB && h[l4] & 0x80 == 0 => None,
+            Some(g) if g.protocol != ethertype::TEB => return bad("GRE protocol must be 0x6558 (Ethernet)"),
+            Some(_) => return bad("GRE template must end right after the GRE header, without checksum"),
+            None => return bad("GRE header truncated or not version 0"),
+        }
+    };
+    Ok(TunnelPush { tnl_port, out_port, tnl_type, header: h.into(), l3, udp })
+}
+
+/// Tunnel metadata of a popped frame, for the re-lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TunnelMeta {
+    /// The tunnel port the frame is now considered to arrive on.
+    pub tnl_port: u32,
+    /// VXLAN VNI or GRE key (0 without a key).
+    pub tun_id: u64,
+    /// Outer IPv4 source/destination (zero for an IPv6 underlay).
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+}
+
+impl TunnelMeta {
+    /// Write this metadata into the key of the decapsulated frame.
+    pub fn apply(&self, key: &mut FlowKey) {
+        key.in_port = self.tnl_port;
+        key.tun_id = self.tun_id.to_be_bytes();
+        key.tun_src = self.src;
+        key.tun_dst = self.dst;
+    }
+}
+
+/// Where executed packets go. The sink copies what it keeps: execution goes
+/// on modifying the same packet after `output` returns.
+pub trait ActionSink {
+    /// Send a copy of `pkt` out of datapath port `port` (may be called
+    /// several times per list: flooding).
+    fn output(&mut self, port: u32, pkt: &Packet);
+    /// Hand a copy of `pkt` to JS (e.g. for a controller).
+    fn userspace(&mut self, pkt: &Packet, cookie: u64);
+    /// The frame was decapsulated: look it up again with `meta` applied
+    /// (see `TunnelMeta::apply`). The sink may take the bytes.
+    fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta);
+}
+
+/// Why an action could not apply to a particular frame (which was left unchanged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecError {
+    /// pop_vlan on a frame without a VLAN tag.
+    NoVlanTag,
+    /// An IPv4 set on a frame without a whole IPv4 header.
+    NotIpv4,
+    /// An IPv6 set on a frame without a whole IPv6 header.
+    NotIpv6,
+    /// A port set on a frame without a whole header of that protocol.
+    NoL4Header,
+    /// Not enough headroom (or the frame is too big) to push.
+    NoRoom,
+    /// tnl_pop on a frame that is not VXLAN-over-UDP or Ethernet-over-GRE.
+    NotATunnelFrame,
+    /// The frame is shorter than an Ethernet header.
+    Truncated,
+}
+
+/// What happened while executing one list on one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExecReport {
+    /// Actions that could not apply (the frame was left as it was for each).
+    pub failed: u32,
+    pub first_error: Option<ExecError>,
+}
+
+/// Execute `list` on `pkt`, sending copies to `out`.
+pub fn execute(list: &ActionList, pkt: &mut Packet, out: &mut impl ActionSink) -> ExecReport {
+    let mut report = ExecReport::default();
+    for a in &list.actions {
+        let r = match a {
+            Action::Output(port) => {
+                out.output(*port, pkt);
+                Ok(())
+            }
+            Action::Userspace { cookie, .. } => {
+                out.userspace(pkt, *cookie);
+                Ok(())
+            }
+            Action::PushVlan { tpid, tci } => push_vlan(pkt, *tpid, *tci),
+            Action::PopVlan => pop_vlan(pkt),
+            Action::Set { field, value, mask } => set_field(pkt, *field, &value[..field.len()], &mask[..field.len()]),
+            Action::TunnelPush(t) => tunnel_push(pkt, t),
+            Action::TunnelPop { tnl_port } => match tunnel_pop(pkt, *tnl_port) {
+                Ok(meta) => {
+                    out.recirculate(pkt, &meta);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = r {
+            report.failed += 1;
+            report.first_error.get_or_insert(e);
+        }
+    }
+    report
+}
+
+fn push_vlan(pkt: &mut Packet, tpid: u16, tci: u16) -> Result<(), ExecError> {
+    if pkt.len() < ethernet::HEADER_LEN {
+        return Err(ExecError::Truncated);
+    }
+    if pkt.len() + ethernet::VLAN_TAG_LEN > crate::packet::MAX_FRAME {
+        return Err(ExecError::NoRoom);
+    }
+    let gap = pkt.insert_gap(12, 4).ok_or(ExecError::NoRoom)?;
+    gap[..2].copy_from_slice(&tpid.to_be_bytes());
+    gap[2..].copy_from_slice(&(tci & !TCI_PRESENT).to_be_bytes());
+    pkt.vnet.shift(4);
+    Ok(())
+}
+
+fn pop_vlan(pkt: &mut Packet) -> Result<(), ExecError> {
+    let f = pkt.frame();
+    if f.len() < ethernet::HEADER_LEN + ethernet::VLAN_TAG_LEN || !is_vlan_tpid(u16::from_be_bytes([f[12], f[13]])) {
+        return Err(ExecError::NoVlanTag);
+    }
+    pkt.remove_range(12, 4);
+    pkt.vnet.shift(-4);
+    Ok(())
+}
+
+/// EtherType after the VLAN tags and the offset of the L3 header.
+fn l3_of(f: &[u8]) -> Option<(u16, usize)> {
+    let mut ty = ethernet::Frame::new_checked(f).ok()?.ethertype();
+    let mut off = ethernet::HEADER_LEN;
+    while is_vlan_tpid(ty) {
+        ty = ethernet::VlanTag::new_checked(f.get(off..)?).ok()?.ethertype();
+        off += ethernet::VLAN_TAG_LEN;
+    }
+    Some((ty, off))
+}
+
+/// Masked write of `value` into `dst`, returning the old bytes.
+fn write_masked(dst: &mut [u8], value: &[u8], mask: &[u8]) {
+    for ((d, v), m) in dst.iter_mut().zip(value).zip(mask) {
+        *d = (*d & !m) | (v & m);
+    }
+}
+
+/// Where the L4 header of the IP packet at `l3` is: (proto, offset), when
+/// this fragment carries it.
+fn l4_of(f: &[u8], ty: u16, l3: usize) -> Option<(u8, usize)> {
+    match ty {
+        ethertype::IPV4 => {
+            let ip = ipv4::Packet::new_checked(&f[l3..]).ok()?;
+            if ip.frag_offset() != 0 {
+                return None;
+            }
+            Some((ip.protocol(), l3 + ip.header_len()))
+        }
+        ethertype::IPV6 => {
+            let up = ipv6::upper_layer(&f[l3..]);
+            if up.truncated || up.later_fragment {
+                return None;
+            }
+            Some((up.proto, l3 + up.offset))
+        }
+        _ => None,
+    }
+}
+
+/// Offset of the L4 checksum that covers the pseudo-header, for a protocol.
+fn l4_checksum_offset(proto: u8, v6: bool) -> Option<(usize, usize)> {
+    match proto {
+        ipv4::proto::TCP => Some((tcp::CHECKSUM_OFFSET, tcp::MIN_HEADER_LEN)),
+        ipv4::proto::UDP => Some((udp::CHECKSUM_OFFSET, udp::HEADER_LEN)),
+        ipv4::proto::ICMPV6 if v6 => Some((icmp::CHECKSUM_OFFSET, icmp::HEADER_LEN)),
+        _ => None,
+    }
+}
+
+/// Account for covered bytes changing `old -> new` in the L4 checksum at
+/// frame offset `at`: a partial (offload) sum is updated without the
+/// complement, a UDP zero checksum stays zero.
+fn update_l4(f: &mut [u8], vnet: &VnetHdr, at: usize, is_udp: bool, old: &[u8], new: &[u8]) {
+    let c = u16::from_be_bytes([f[at], f[at + 1]]);
+    let partial = vnet.flags & VnetHdr::F_NEEDS_CSUM != 0 && vnet.csum_start as usize + vnet.csum_offset as usize == at;
+    let n = if partial {
+        checksum::update_sum(c, old, new)
+    } else if is_udp && c == 0 {
+        return;
+    } else {
+        let n = checksum::update(c, old, new);
+        if is_udp && n == 0 {
+            0xffff
+        } else {
+            n
+        }
+    };
+    f[at..at + 2].copy_from_slice(&n.to_be_bytes());
+}
+
+fn set_field(pkt: &mut Packet, field: SetField, value: &[u8], mask: &[u8]) -> Result<(), ExecError> {
+    use SetField::*;
+    let vnet = pkt.vnet;
+    let f = pkt.frame_mut();
+    if f.len() < ethernet::HEADER_LEN {
+        return Err(ExecError::Truncated);
+    }
+    match field {
+        EthDst => write_masked(&mut f[0..6], value, mask),
+        EthSrc => write_masked(&mut f[6..12], value, mask),
+        Ipv4Src | Ipv4Dst | Ipv4Tos | Ipv4Ttl => {
+            let (ty, l3) = l3_of(f).ok_or(ExecError::NotIpv4)?;
+            if ty != ethertype::IPV4 {
+                return Err(ExecError::NotIpv4);
+            }
+            ipv4::Packet::new_checked(&f[l3..]).map_err(|_| ExecError::NotIpv4)?;
+            // The bytes to change, as a 2-byte-aligned run of the header.
+            let (at, n, pseudo) = match field {
+                Ipv4Src => (l3 + 12, 4, true),
+                Ipv4Dst => (l3 + 16, 4, true),
+                Ipv4Tos => (l3, 2, false),
+                _ => (l3 + 8, 2, false),
+            };
+            let old: [u8; 4] = {
+                let mut o = [0u8; 4];
+                o[..n].copy_from_slice(&f[at..at + n]);
+                o
+            };
+            match field {
+                Ipv4Tos => write_masked(&mut f[at + 1..at + 2], value, mask),
+                Ipv4Ttl => write_masked(&mut f[at..at + 1], value, mask),
+                _ => write_masked(&mut f[at..at + 4], value, mask),
+            }
+            let new: [u8; 4] = f[at..at + 4].try_into().unwrap_or([0; 4]);
+            let (old, new) = (&old[..n], &new[..n]);
+            let c = u16::from_be_bytes([f[l3 + 10], f[l3 + 11]]);
+            f[l3 + 10..l3 + 12].copy_from_slice(&checksum::update(c, old, new).to_be_bytes());
+            if pseudo {
+                if let Some((proto, l4)) = l4_of(f, ty, l3) {
+                    if let Some((ck, min)) = l4_checksum_offset(proto, false) {
+                        if f.len() >= l4 + min {
+                            let (old, new) = (old.to_vec(), new.to_vec());
+                            update_l4(f, &vnet, l4 + ck, proto == ipv4::proto::UDP, &old, &new);
+                        }
+                    }
+                }
+            }
+        }
+        Ipv6Src | Ipv6Dst | Ipv6Tclass | Ipv6Hlimit => {
+            let (ty, l3) = l3_of(f).ok_or(ExecError::NotIpv6)?;
+            if ty != ethertype::IPV6 || ipv6::Packet::new_checked(&f[l3..]).is_err() {
+                return Err(ExecError::NotIpv6);
+            }
+            match field {
+                Ipv6Hlimit => write_masked(&mut f[l3 + 7..l3 + 8], value, mask),
+                Ipv6Tclass => {
+                    let tc = (f[l3] << 4) | (f[l3 + 1] >> 4);
+                    let tc = (tc & !mask[0]) | (value[0] & mask[0]);
+                    f[l3] = (f[l3] & 0xf0) | (tc >> 4);
+                    f[l3 + 1] = (f[l3 + 1] & 0x0f) | (tc << 4);
+                }
+                _ => {
+                    let at = if field == Ipv6Src { l3 + 8 } else { l3 + 24 };
+                    let old: [u8; 16] = f[at..at + 16].try_into().unwrap_or([0; 16]);
+                    write_masked(&mut f[at..at + 16], value, mask);
+                    let new: [u8; 16] = f[at..at + 16].try_into().unwrap_or([0; 16]);
+                    if let Some((proto, l4)) = l4_of(f, ty, l3) {
+                        if let Some((ck, min)) = l4_checksum_offset(proto, true) {
+                            if f.len() >= l4 + min {
+                                update_l4(f, &vnet, l4 + ck, proto == ipv4::proto::UDP, &old, &new);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        TcpSrc | TcpDst | UdpSrc | UdpDst => {
+            let want = if matches!(field, TcpSrc | TcpDst) { ipv4::proto::TCP } else { ipv4::proto::UDP };
+            let (ty, l3) = l3_of(f).ok_or(ExecError::NoL4Header)?;
+            let (proto, l4) = l4_of(f, ty, l3).ok_or(ExecError::NoL4Header)?;
+            let (ck, min) = l4_checksum_offset(proto, false).ok_or(ExecError::NoL4Header)?;
+            if proto != want || f.len() < l4 + min {
+                return Err(ExecError::NoL4Header);
+            }
+            let at = if matches!(field, TcpSrc | UdpSrc) { l4 } else { l4 + 2 };
+            let old = [f[at], f[at + 1]];
+            write_masked(&mut f[at..at + 2], value, mask);
+            let new = [f[at], f[at + 1]];
+            // With checksum offload pending, the field holds only the
+            // pseudo-header sum, which does not cover the ports.
+            if vnet.flags & VnetHdr::F_NEEDS_CSUM == 0 {
+                update_l4(f, &vnet, l4 + ck, proto == ipv4::proto::UDP, &old, &new);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// UDP source port for an encapsulated flow: a hash of the inner flow mapped
+/// into 32768..61000 like OVS, so one flow keeps one path through ECMP.
+fn udp_src_port(inner: &[u8]) -> u16 {
+    let h = FlowKey::extract(inner, 0).hash(0) as u32 as u64;
+    (((h * (61000 - 32768)) >> 32) + 32768) as u16
+}
+
+fn tunnel_push(pkt: &mut Packet, t: &TunnelPush) -> Result<(), ExecError> {
+    let n = t.header.len();
+    let inner_len = pkt.len();
+    if inner_len + n > crate::packet::MAX_FRAME || inner_len + n - t.l3 > u16::MAX as usize {
+        return Err(ExecError::NoRoom);
+    }
+    let src_port = if t.udp.is_some() { udp_src_port(pkt.frame()) } else { 0 };
+    let gap = pkt.insert_gap(0, n).ok_or(ExecError::NoRoom)?;
+    gap.copy_from_slice(&t.header);
+    let f = pkt.frame_mut();
+    let l3 = t.l3;
+    if u16::from_be_bytes([f[12], f[13]]) == ethertype::IPV4 {
+        let mut ip = ipv4::Packet::new_checked(&mut f[l3..]).map_err(|_| ExecError::Truncated)?;
+        ip.set_total_len((n - l3 + inner_len) as u16);
+        ip.fill_checksum();
+    } else {
+        f[l3 + 4..l3 + 6].copy_from_slice(&((n - l3 - ipv6::HEADER_LEN + inner_len) as u16).to_be_bytes());
+    }
+    if let Some(u) = t.udp {
+        let mut h = udp::Packet::new_checked(&mut f[u..]).map_err(|_| ExecError::Truncated)?;
+        h.set_len((n - u + inner_len) as u16);
+        if h.src_port() == 0 {
+            h.set_src_port(src_port);
+        }
+    }
+    pkt.vnet.shift(n as isize);
+    Ok(())
+}
+
+fn tunnel_pop(pkt: &mut Packet, tnl_port: u32) -> Result<TunnelMeta, ExecError> {
+    let f = pkt.frame();
+    let mut meta = TunnelMeta { tnl_port, ..TunnelMeta::default() };
+    let eth = ethernet::Frame::new_checked(f).map_err(|_| ExecError::NotATunnelFrame)?;
+    let l3 = ethernet::HEADER_LEN;
+    let (proto, l4, end) = match eth.ethertype() {
+        ethertype::IPV4 => {
+            let ip = ipv4::Packet::new_checked(&f[l3..]).map_err(|_| ExecError::NotATunnelFrame)?;
+            if ip.is_fragment() {
+                return Err(ExecError::NotATunnelFrame);
+            }
+            meta.src = ip.src();
+            meta.dst = ip.dst();
+            (ip.protocol(), l3 + ip.header_len(), l3 + ip.total_len() as usize)
+        }
+        ethertype::IPV6 => {
+            let ip = ipv6::Packet::new_checked(&f[l3..]).map_err(|_| ExecError::NotATunnelFrame)?;
+            let up = ipv6::upper_layer(&f[l3..]);
+            if up.truncated || up.fragment {
+                return Err(ExecError::NotATunnelFrame);
+            }
+            (up.proto, l3 + up.offset, l3 + ipv6::HEADER_LEN + ip.payload_len() as usize)
+        }
+        _ => return Err(ExecError::NotATunnelFrame),
+    };
+    let outer = match proto {
+        ipv4::proto::UDP => {
+            let u = udp::Packet::new_checked(f.get(l4..).unwrap_or(&[])).map_err(|_| ExecError::NotATunnelFrame)?;
+            if u.dst_port() != udp::VXLAN_PORT {
+                return Err(ExecError::NotATunnelFrame);
+            }
+            let vni = tunnel::vxlan_vni(&f[l4 + udp::HEADER_LEN..]).ok_or(ExecError::NotATunnelFrame)?;
+            meta.tun_id = vni as u64;
+            l4 + udp::HEADER_LEN + tunnel::VXLAN_HEADER_LEN
+        }
+        ipv4::proto::GRE => {
+            let g = tunnel::gre(f.get(l4..).unwrap_or(&[])).ok_or(ExecError::NotATunnelFrame)?;
+            if g.protocol != ethertype::TEB {
+                return Err(ExecError::NotATunnelFrame);
+            }
+            meta.tun_id = g.key.unwrap_or(0) as u64;
+            l4 + g.header_len
+        }
+        _ => return Err(ExecError::NotATunnelFrame),
+    };
+    // The inner frame must hold at least an Ethernet header.
+    if end > f.len() || end < outer + ethernet::HEADER_LEN {
+        return Err(ExecError::NotATunnelFrame);
+    }
+    pkt.truncate(end); // drop the outer frame's Ethernet padding
+    pkt.remove_range(0, outer);
+    // Offload state described the outer headers; keep it only if it points inside the inner frame.
+    if pkt.vnet.flags & VnetHdr::F_NEEDS_CSUM != 0 && (pkt.vnet.csum_start as usize) >= outer {
+        pkt.vnet.shift(-(outer as isize));
+    } else {
+        pkt.vnet = VnetHdr::default();
+    }
+    Ok(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::key::tests::{eth, ipv4_frame, ipv6_frame, tcp_hdr, udp_hdr};
+    use crate::wire::checksum as cs;
+
+    #[derive(Default)]
+    struct Sink {
+        out: Vec<(u32, Vec<u8>)>,
+        up: Vec<(u64, Vec<u8>)>,
+        recirc: Vec<(TunnelMeta, Vec<u8>)>,
+    }
+    impl ActionSink for Sink {
+        fn output(&mut self, port: u32, pkt: &Packet) {
+            self.out.push((port, pkt.frame().to_vec()));
+        }
+        fn userspace(&mut self, pkt: &Packet, cookie: u64) {
+            self.up.push((cookie, pkt.frame().to_vec()));
+        }
+        fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
+            self.recirc.push((*meta, pkt.frame().to_vec()));
+        }
+    }
+
+    fn tlv(ty: u16, p: &[u8]) -> Vec<u8> {
+        let mut v = ty.to_le_bytes().to_vec();
+        v.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        v.extend_from_slice(p);
+        while v.len() % 8 != 0 {
+            v.push(0);
+        }
+        v
+    }
+    fn output(port: u32) -> Vec<u8> {
+        tlv(T_OUTPUT, &port.to_le_bytes())
+    }
+    fn set(field: SetField, value: &[u8], mask: &[u8]) -> Vec<u8> {
+        let mut p = (field as u16).to_le_bytes().to_vec();
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(value);
+        p.extend_from_slice(mask);
+        tlv(T_SET, &p)
+    }
+    fn run(list: &[u8], frame: &[u8]) -> (Packet, Sink, ExecReport) {
+        let l = validate(list).unwrap();
+        let mut p = Packet::from_frame(frame);
+        let mut s = Sink::default();
+        let r = execute(&l, &mut p, &mut s);
+        (p, s, r)
+    }
+
+    /// Recompute every checksum of an Ethernet/IPv4|IPv6/TCP|UDP frame from scratch.
+    fn checksums_valid(f: &[u8]) -> bool {
+        let (ty, l3) = l3_of(f).unwrap();
+        let (proto, l4, pseudo) = if ty == 0x0800 {
+            let ip = ipv4::Packet::new_checked(&f[l3..]).unwrap();
+            if !ip.verify_checksum() {
+                return false;
+            }
+            let l4len = ip.total_len() as usize - ip.header_len();
+            (ip.protocol(), l3 + ip.header_len(), cs::pseudo_v4(ip.src(), ip.dst(), ip.protocol(), l4len as u16))
+        } else {
+            let ip = ipv6::Packet::new_checked(&f[l3..]).unwrap();
+            (ip.next_header(), l3 + 40, cs::pseudo_v6(ip.src(), ip.dst(), ip.next_header(), ip.payload_len() as u32))
+        };
+        if proto == 17 && f[l4 + 6..l4 + 8] == [0, 0] {
+            return true;
+        }
+        if proto == 1 {
+            return cs::fold(cs::sum(0, &f[l4..])) == 0xffff;
+        }
+        cs::fold(cs::sum(pseudo, &f[l4..])) == 0xffff
+    }
+
+    #[test]
+    fn empty_list_is_drop() {
+        let (_, s, r) = run(&[], &ipv4_frame(6, &tcp_hdr()));
+        assert!(validate(&[]).unwrap().is_drop());
+        assert!(s.out.is_empty() && s.up.is_empty());
+        assert_eq!(r, ExecReport::default());
+    }
+
+    #[test]
+    fn floods_to_every_listed_port_and_sends_to_userspace_with_its_cookie() {
+        let f = ipv4_frame(17, &udp_hdr());
+        let mut l = [output(1), output(2), output(5)].concat();
+        let mut up = 0u32.to_le_bytes().to_vec();
+        up.extend_from_slice(&[0; 4]);
+        up.extend_from_slice(&0xdead_beefu64.to_le_bytes());
+        l.extend(tlv(T_USERSPACE, &up));
+        let (_, s, _) = run(&l, &f);
+        assert_eq!(s.out.iter().map(|o| o.0).collect::<Vec<_>>(), vec![1, 2, 5]);
+        assert!(s.out.iter().all(|o| o.1 == f));
+        assert_eq!(s.up, vec![(0xdead_beef, f)]);
+    }
+
+    #[test]
+    fn push_vlan_inserts_a_tag_after_the_addresses_and_pop_vlan_removes_it() {
+        let f = ipv4_frame(6, &tcp_hdr());
+        let l = [tlv(T_PUSH_VLAN, &[0x81, 0x00, 0x30, 0x0a]), output(1), tlv(T_POP_VLAN, &[]), output(2)].concat();
+        let (p, s, r) = run(&l, &f);
+        let mut tagged = f[..12].to_vec();
+        tagged.extend_from_slice(&[0x81, 0x00, 0x20, 0x0a]); // present bit cleared on the wire
+        tagged.extend_from_slice(&f[12..]);
+        assert_eq!(s.out[0].1, tagged);
+        assert_eq!(s.out[1].1, f);
+        assert_eq!(p.frame(), &f[..]);
+        assert_eq!(r.failed, 0);
+    }
+
+    #[test]
+    fn vlan_push_and_pop_shift_the_offload_offsets() {
+        let mut p = Packet::from_frame(&ipv4_frame(6, &tcp_hdr()));
+        p.vnet = VnetHdr { flags: VnetHdr::F_NEEDS_CSUM, csum_start: 34, csum_offset: 16, ..VnetHdr::default() };
+        let l = validate(&tlv(T_PUSH_VLAN, &[0x88, 0xa8, 0x10, 0x05])).unwrap();
+        execute(&l, &mut p, &mut Sink::default());
+        assert_eq!(p.vnet.csum_start, 38);
+        execute(&validate(&tlv(T_POP_VLAN, &[])).unwrap(), &mut p, &mut Sink::default());
+        assert_eq!(p.vnet.csum_start, 34);
+    }
+
+    #[test]
+    fn pop_vlan_on_an_untagged_frame_leaves_it_and_reports() {
+        let f = ipv4_frame(6, &tcp_hdr());
+        let (p, _, r) = run(&tlv(T_POP_VLAN, &[]), &f);
+        assert_eq!(p.frame(), &f[..]);
+        assert_eq!(r, ExecReport { failed: 1, first_error: Some(ExecError::NoVlanTag) });
+    }
+
+    #[test]
+    fn sets_ethernet_addresses() {
+        let f = ipv4_frame(6, &tcp_hdr());
+        let l = [set(SetField::EthSrc, &[2, 0, 0, 0, 0, 9], &[0xff; 6]), set(SetField::EthDst, &[0, 0, 0, 0, 0, 0x77], &[0, 0, 0, 0, 0, 0xff])].concat();
+        let (p, _, _) = run(&l, &f);
+        assert_eq!(&p.frame()[6..12], &[2, 0, 0, 0, 0, 9]);
+        assert_eq!(&p.frame()[0..6], &[0x00, 0x00, 0x5e, 0x00, 0x53, 0x77]);
+        assert_eq!(&p.frame()[12..], &f[12..]);
+    }
+
+    #[test]
+    fn ipv4_sets_keep_ip_and_l4_checksums_valid() {
+        for proto in [6u8, 17] {
+            let l4 = if proto == 6 { tcp_hdr() } else { udp_hdr() };
+            let f = ipv4_frame(proto, &l4);
+            let l = [
+                set(SetField::Ipv4Src, &[192, 168, 7, 9], &[0xff; 4]),
+                set(SetField::Ipv4Dst, &[172, 16, 0, 0], &[0xff, 0xff, 0, 0]),
+                set(SetField::Ipv4Ttl, &[9], &[0xff]),
+                set(SetField::Ipv4Tos, &[0x28], &[0xfc]), // DSCP only
+            ]
+            .concat();
+            let (p, _, r) = run(&l, &f);
+            let g = p.frame();
+            assert_eq!(r.failed, 0);
+            assert_eq!(&g[26..30], &[192, 168, 7, 9]);
+            assert_eq!(&g[30..34], &[172, 16, 0, 2]);
+            assert_eq!((g[22], g[15]), (9, 0x28)); // ECN bits of 0xb8 were 00
+            assert!(checksums_valid(g), "proto {proto}");
+        }
+    }
+
+    #[test]
+    fn a_udp_zero_checksum_stays_zero() {
+        let mut f = ipv4_frame(17, &udp_hdr());
+        f[40..42].copy_from_slice(&[0, 0]);
+        let (p, _, _) = run(&set(SetField::Ipv4Src, &[1, 2, 3, 4], &[0xff; 4]), &f);
+        assert_eq!(&p.frame()[40..42], &[0, 0]);
+        assert!(ipv4::Packet::new_checked(&p.frame()[14..]).unwrap().verify_checksum());
+    }
+
+    #[test]
+    fn l4_port_sets_keep_checksums_valid() {
+        let (p, _, _) = run(&set(SetField::TcpDst, &[0x1f, 0x90], &[0xff, 0xff]), &ipv4_frame(6, &tcp_hdr()));
+        assert_eq!(&p.frame()[36..38], &[0x1f, 0x90]);
+        assert!(checksums_valid(p.frame()));
+        let (p, _, _) = run(&set(SetField::UdpSrc, &[0, 7], &[0xff, 0xff]), &ipv6_frame(17, &udp_hdr()));
+        assert_eq!(&p.frame()[54..56], &[0, 7]);
+        assert!(checksums_valid(p.frame()));
+    }
+
+    #[test]
+    fn a_port_set_on_the_wrong_protocol_is_reported_not_applied() {
+        let f = ipv4_frame(17, &udp_hdr());
+        let (p, _, r) = run(&set(SetField::TcpDst, &[0, 1], &[0xff, 0xff]), &f);
+        assert_eq!((p.frame(), r.first_error), (&f[..], Some(ExecError::NoL4Header)));
+        let (p, _, r) = run(&set(SetField::Ipv6Hlimit, &[1], &[0xff]), &f);
+        assert_eq!((p.frame(), r.first_error), (&f[..], Some(ExecError::NotIpv6)));
+    }
+
+    #[test]
+    fn ipv6_sets_keep_the_l4_checksum_valid() {
+        for (next, l4) in [(6u8, tcp_hdr()), (17, udp_hdr()), (58, vec![128, 0, 0, 0, 0, 1, 0, 1])] {
+            let f = ipv6_frame(next, &l4);
+            let mut a = [0u8; 16];
+            a[0] = 0xfd;
+            a[15] = 0x42;
+            let l = [set(SetField::Ipv6Src, &a, &[0xff; 16]), set(SetField::Ipv6Tclass, &[0x04], &[0xff]), set(SetField::Ipv6Hlimit, &[3], &[0xff])].concat();
+            let (p, _, r) = run(&l, &f);
+            let g = p.frame();
+            assert_eq!(r.failed, 0);
+            assert_eq!(&g[22..38], &a);
+            let ip = ipv6::Packet::new_checked(&g[14..]).unwrap();
+            assert_eq!((ip.traffic_class(), ip.flow_label(), ip.hop_limit()), (0x04, 0x12345, 3));
+            assert!(checksums_valid(g), "next {next}");
+        }
+    }
+
+    #[test]
+    fn with_checksum_offload_ip_sets_update_the_partial_sum_and_port_sets_leave_it() {
+        let mut f = ipv4_frame(6, &tcp_hdr());
+        let l4len = (f.len() - 34) as u16;
+        let partial = cs::fold(cs::pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], 6, l4len));
+        f[50..52].copy_from_slice(&partial.to_be_bytes());
+        let mut p = Packet::from_frame(&f);
+        p.vnet = VnetHdr { flags: VnetHdr::F_NEEDS_CSUM, csum_start: 34, csum_offset: 16, ..VnetHdr::default() };
+        let l = validate(&[set(SetField::Ipv4Dst, &[10, 9, 9, 9], &[0xff; 4]), set(SetField::TcpSrc, &[0, 1], &[0xff, 0xff])].concat()).unwrap();
+        execute(&l, &mut p, &mut Sink::default());
+        let want = cs::fold(cs::pseudo_v4([10, 0, 0, 1], [10, 9, 9, 9], 6, l4len));
+        assert_eq!(&p.frame()[50..52], &want.to_be_bytes());
+        assert_eq!(&p.frame()[34..36], &[0, 1]);
+    }
+
+    fn vxlan_template(vni: u32) -> Vec<u8> {
+        let mut h = eth(0x0800);
+        h[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0xaa]);
+        h.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+        h.extend_from_slice(&[0, 0, 0x12, 0xb5, 0, 0, 0, 0]);
+        h.extend_from_slice(&[0x08, 0, 0, 0]);
+        h.extend_from_slice(&(vni << 8).to_be_bytes());
+        h
+    }
+
+    fn gre_template(key: u32) -> Vec<u8> {
+        let mut h = eth(0x0800);
+        h.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 47, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+        h.extend_from_slice(&[0x20, 0, 0x65, 0x58]);
+        h.extend_from_slice(&key.to_be_bytes());
+        h
+    }
+
+    fn push(tnl_type: u32, header: &[u8]) -> Vec<u8> {
+        let mut p = 4789u32.to_le_bytes().to_vec();
+        p.extend_from_slice(&2u32.to_le_bytes());
+        p.extend_from_slice(&tnl_type.to_le_bytes());
+        p.extend_from_slice(header);
+        tlv(T_TNL_PUSH, &p)
+    }
+
+    #[test]
+    fn vxlan_push_fills_lengths_checksum_and_source_port_then_pop_restores_the_frame() {
+        let inner = ipv4_frame(6, &tcp_hdr());
+        let (p, _, r) = run(&push(vport_type::VXLAN, &vxlan_template(123)), &inner);
+        assert_eq!(r.failed, 0);
+        let g = p.frame();
+        assert_eq!(g.len(), 50 + inner.len());
+        assert_eq!(&g[50..], &inner[..]);
+        let ip = ipv4::Packet::new_checked(&g[14..]).unwrap();
+        assert_eq!(ip.total_len() as usize, 36 + inner.len());
+        assert!(ip.verify_checksum());
+        let u = udp::Packet::new_checked(&g[34..]).unwrap();
+        assert_eq!(u.len() as usize, 16 + inner.len());
+        assert!((32768..61000).contains(&u.src_port()));
+        // Same inner flow, same source port.
+        let (q, _, _) = run(&push(vport_type::VXLAN, &vxlan_template(123)), &inner);
+        assert_eq!(&q.frame()[34..36], &g[34..36]);
+
+        let mut outer = g.to_vec();
+        outer.extend_from_slice(&[0; 6]); // Ethernet padding is dropped on pop
+        let (p, s, r) = run(&tlv(T_TNL_POP, &4789u32.to_le_bytes()), &outer);
+        assert_eq!(r.failed, 0);
+        assert_eq!(p.frame(), &inner[..]);
+        assert_eq!(s.recirc, vec![(TunnelMeta { tnl_port: 4789, tun_id: 123, src: [192, 0, 2, 1], dst: [192, 0, 2, 2] }, inner.clone())]);
+        let mut k = FlowKey::extract(p.frame(), 0);
+        s.recirc[0].0.apply(&mut k);
+        assert_eq!((k.in_port, k.tun_id, k.tun_src), (4789, 123u64.to_be_bytes(), [192, 0, 2, 1]));
+    }
+
+    #[test]
+    fn gre_push_and_pop_round_trip_with_the_key_as_tun_id() {
+        let inner = ipv6_frame(17, &udp_hdr());
+        let (p, _, _) = run(&push(vport_type::GRE, &gre_template(77)), &inner);
+        let g = p.frame().to_vec();
+        let ip = ipv4::Packet::new_checked(&g[14..]).unwrap();
+        assert_eq!(ip.total_len() as usize, 28 + inner.len());
+        assert!(ip.verify_checksum());
+        let (p, s, _) = run(&tlv(T_TNL_POP, &5u32.to_le_bytes()), &g);
+        assert_eq!(p.frame(), &inner[..]);
+        assert_eq!(s.recirc[0].0.tun_id, 77);
+    }
+
+    #[test]
+    fn tunnel_pop_of_a_plain_frame_is_reported_and_not_recirculated() {
+        let f = ipv4_frame(17, &udp_hdr());
+        let (p, s, r) = run(&tlv(T_TNL_POP, &1u32.to_le_bytes()), &f);
+        assert_eq!((p.frame(), s.recirc.len(), r.first_error), (&f[..], 0, Some(ExecError::NotATunnelFrame)));
+    }
+
+    #[test]
+    fn actions_never_panic_on_truncated_frames() {
+        let mut all = vec![tlv(T_PUSH_VLAN, &[0x81, 0, 0x10, 1]), tlv(T_POP_VLAN, &[]), tlv(T_POP_VLAN, &[])];
+        for (fid, n) in [(1u16, 6usize), (2, 6), (3, 4), (4, 4), (5, 1), (6, 1), (7, 16), (8, 16), (9, 1), (10, 1), (11, 2), (12, 2), (13, 2), (14, 2)] {
+            all.push(set(SetField::from_id(fid).unwrap(), &vec![0x01; n], &vec![0xff; n]));
+        }
+        all.push(push(vport_type::VXLAN, &vxlan_template(1)));
+        all.push(tlv(T_TNL_POP, &1u32.to_le_bytes()));
+        let list = validate(&all.concat()).unwrap();
+        let frames = [ipv4_frame(6, &tcp_hdr()), ipv4_frame(17, &udp_hdr()), ipv6_frame(6, &tcp_hdr()), ipv6_frame(58, &[135, 0, 0, 0])];
+        for f in frames {
+            for n in 0..=f.len() {
+                let mut p = Packet::from_frame(&f[..n]);
+                execute(&list, &mut p, &mut Sink::default());
+            }
+        }
+    }
+
+    #[test]
+    fn validation_names_the_action_and_the_problem() {
+        use ActionError::*;
+        assert_eq!(validate(&[1, 0]), Err(TruncatedHeader { offset: 0 }));
+        assert_eq!(validate(&[1, 0, 4, 0, 1]), Err(TruncatedPayload { action: "output", offset: 0, len: 4 }));
+        assert_eq!(validate(&tlv(99, &[])), Err(UnknownType { ty: 99, offset: 0 }));
+        assert!(matches!(validate(&tlv(T_OUTPUT, &[1, 2])), Err(BadLength { action: "output", len: 2, .. })));
+        assert_eq!(validate(&tlv(T_PUSH_VLAN, &[0x08, 0x00, 0x10, 0x01])), Err(BadTpid { tpid: 0x0800 }));
+        assert_eq!(validate(&tlv(T_PUSH_VLAN, &[0x81, 0x00, 0x00, 0x01])), Err(TciNotPresent { tci: 1 }));
+        assert_eq!(validate(&tlv(T_SET, &[99, 0, 0, 0])), Err(UnknownSetField { id: 99 }));
+        assert_eq!(validate(&set(SetField::Ipv4Ttl, &[3], &[0x0f, 0])), Err(BadLength { action: "ipv4.ttl", len: 7, expected: "4 + 2 * field width" }));
+        assert_eq!(validate(&set(SetField::Ipv4Tos, &[0x03], &[0xfc])), Err(ValueOutsideMask { field: "ipv4.tos" }));
+        assert_eq!(validate(&push(9, &vxlan_template(1))), Err(UnknownTunnelType { tnl_type: 9 }));
+        assert!(matches!(validate(&push(vport_type::VXLAN, &gre_template(1))), Err(BadTunnelHeader { .. })));
+        assert!(matches!(validate(&push(vport_type::GRE, &vxlan_template(1)[..30])), Err(BadTunnelHeader { .. })));
+        assert_eq!(validate(&[tlv(T_TNL_POP, &[1, 0, 0, 0]), output(1)].concat()), Err(ActionAfterTunnelPop));
+        assert_eq!(TciNotPresent { tci: 1 }.to_string(), "push_vlan action: tci 0x0001 lacks the 0x1000 present bit");
+    }
+}
