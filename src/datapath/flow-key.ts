@@ -1,0 +1,270 @@
+// The datapath flow key and mask as TypeScript sees them, and their exact
+// binary layout (the Rust `FlowKey` in native/src/flow/key.rs, byte for byte).
+//
+// Layout rules: in_port and recirc_id are little-endian u32; every other field is
+// network-order bytes. A mask has the same shape: a set bit means "must match".
+// Fields of protocols that never occur together share bytes (ARP sip/tip are
+// ipv4.src/dst, ARP sha/tha sit in ipv6.src, IPv6 proto/tclass/hlimit are
+// ipv4.proto/tos/ttl); FIELDS lists these aliases too.
+
+export const FLOW_KEY_LEN = 120;
+
+/** How a field's bytes are read and written. */
+export type FieldKind = 'u32le' | 'uint' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
+
+/** [name as in OVS datapath syntax, byte offset, length], mirroring Rust's FIELDS. */
+export const FIELDS = [
+  ['in_port', 0, 4],
+  ['recirc_id', 4, 4],
+  ['tunnel.tun_id', 8, 8],
+  ['tunnel.src', 16, 4],
+  ['tunnel.dst', 20, 4],
+  ['eth.dst', 24, 6],
+  ['eth.src', 30, 6],
+  ['eth_type', 36, 2],
+  ['vlan.tci', 38, 2],
+  ['vlan.tpid', 40, 2],
+  ['cvlan.tci', 42, 2],
+  ['cvlan.tpid', 44, 2],
+  ['ipv4.proto', 46, 1],
+  ['ipv4.frag', 47, 1],
+  ['ipv4.tos', 48, 1],
+  ['ipv4.ttl', 49, 1],
+  ['ipv6.proto', 46, 1],
+  ['ipv6.frag', 47, 1],
+  ['ipv6.tclass', 48, 1],
+  ['ipv6.hlimit', 49, 1],
+  ['tcp_flags', 50, 2],
+  ['tcp.src', 52, 2],
+  ['tcp.dst', 54, 2],
+  ['udp.src', 52, 2],
+  ['udp.dst', 54, 2],
+  ['sctp.src', 52, 2],
+  ['sctp.dst', 54, 2],
+  ['icmp.type', 56, 1],
+  ['icmp.code', 57, 1],
+  ['icmpv6.type', 56, 1],
+  ['icmpv6.code', 57, 1],
+  ['arp.op', 58, 2],
+  ['ipv4.src', 60, 4],
+  ['ipv4.dst', 64, 4],
+  ['arp.sip', 60, 4],
+  ['arp.tip', 64, 4],
+  ['ipv6.label', 68, 4],
+  ['ipv6.src', 72, 16],
+  ['arp.sha', 72, 6],
+  ['arp.tha', 78, 6],
+  ['ipv6.dst', 88, 16],
+  ['nd.target', 104, 16],
+] as const;
+
+export type FieldName = (typeof FIELDS)[number][0];
+
+/** Integers for numeric fields (bigint for tunnel.tun_id), text for addresses. */
+export type FieldValue = number | bigint | string;
+
+/** A flow key or a mask: absent fields are zero (in a mask: wildcarded). */
+export type FlowKey = { [K in FieldName]?: FieldValue };
+export type FlowMask = FlowKey;
+
+/** VLAN TCI bit meaning "a tag is present" (OVS's VLAN_CFI). */
+export const TCI_PRESENT = 0x1000;
+/** ODP frag values. */
+export const FRAG = { no: 0, first: 1, later: 2 } as const;
+
+const FIELD_BY_NAME = new Map<string, readonly [string, number, number]>(FIELDS.map((f) => [f[0], f]));
+
+export function fieldKind(name: FieldName): FieldKind {
+  if (name === 'in_port' || name === 'recirc_id') return 'u32le';
+  if (name === 'tunnel.tun_id') return 'u64';
+  if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha') return 'mac';
+  if (name === 'tunnel.src' || name === 'tunnel.dst' || name === 'ipv4.src' || name === 'ipv4.dst' || name === 'arp.sip' || name === 'arp.tip') return 'ipv4';
+  if (name === 'ipv6.src' || name === 'ipv6.dst' || name === 'nd.target') return 'ipv6';
+  return 'uint';
+}
+
+export function parseMac(s: string): Buffer {
+  const parts = s.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
+    throw new Error(`"${s}" is not an Ethernet address (expected six hex bytes like 00:00:5e:00:53:01)`);
+  }
+  return Buffer.from(parts.map((p) => parseInt(p, 16)));
+}
+
+export function formatMac(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export function parseIpv4(s: string): Buffer {
+  const parts = s.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+    throw new Error(`"${s}" is not an IPv4 address (expected dotted quad like 10.0.0.1)`);
+  }
+  return Buffer.from(parts.map(Number));
+}
+
+export function formatIpv4(b: Uint8Array): string {
+  return Array.from(b).join('.');
+}
+
+export function parseIpv6(s: string): Buffer {
+  const bad = () => new Error(`"${s}" is not an IPv6 address (expected text like 2001:db8::1)`);
+  let tail4: number[] = [];
+  let text = s;
+  const m = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (m) {
+    tail4 = Array.from(parseIpv4(m[2]!));
+    text = m[1]!.endsWith('::') ? m[1]! : m[1]!.slice(0, -1);
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) throw bad();
+  const groups = (h: string) => (h === '' ? [] : h.split(':'));
+  const head = groups(halves[0]!);
+  const rest = halves.length === 2 ? groups(halves[1]!) : [];
+  const want = 8 - tail4.length / 2;
+  const fill = want - head.length - rest.length;
+  if ((halves.length === 2 && fill < 1) || (halves.length === 1 && fill !== 0)) throw bad();
+  const all = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill('0'), ...rest];
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
+    out.writeUInt16BE(parseInt(g, 16), i * 2);
+  });
+  Buffer.from(tail4).copy(out, 12);
+  return out;
+}
+
+/** RFC 5952 text, as inet_ntop prints it. */
+export function formatIpv6(b: Uint8Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  // IPv4-mapped and IPv4-compatible forms, like glibc.
+  if (best === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
+    return (bestLen === 5 ? '::ffff:' : '::') + formatIpv4(b.subarray(12));
+  }
+  if (best < 0) return hex(g);
+  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
+function writeField(buf: Buffer, name: FieldName, v: FieldValue): void {
+  const [, off, len] = FIELD_BY_NAME.get(name)!;
+  const kind = fieldKind(name);
+  switch (kind) {
+    case 'u32le':
+      buf.writeUInt32LE(Number(v) >>> 0, off);
+      return;
+    case 'u64':
+      buf.writeBigUInt64BE(BigInt.asUintN(64, BigInt(v)), off);
+      return;
+    case 'mac':
+    case 'ipv4':
+    case 'ipv6': {
+      const b = kind === 'mac' ? parseMac(String(v)) : kind === 'ipv4' ? parseIpv4(String(v)) : parseIpv6(String(v));
+      b.copy(buf, off);
+      return;
+    }
+    case 'uint': {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n >= 2 ** (8 * len)) {
+        throw new Error(`${name}: ${String(v)} does not fit in ${len} byte(s)`);
+      }
+      buf.writeUIntBE(n, off, len);
+    }
+  }
+}
+
+function readField(buf: Buffer, name: FieldName): FieldValue {
+  const [, off, len] = FIELD_BY_NAME.get(name)!;
+  switch (fieldKind(name)) {
+    case 'u32le':
+      return buf.readUInt32LE(off);
+    case 'u64':
+      return buf.readBigUInt64BE(off);
+    case 'mac':
+      return formatMac(buf.subarray(off, off + len));
+    case 'ipv4':
+      return formatIpv4(buf.subarray(off, off + len));
+    case 'ipv6':
+      return formatIpv6(buf.subarray(off, off + len));
+    case 'uint':
+      return buf.readUIntBE(off, len);
+  }
+}
+
+/** Encode a key or mask into the Rust FlowKey's 120 bytes. */
+export function encodeKey(key: FlowKey): Buffer {
+  const buf = Buffer.alloc(FLOW_KEY_LEN);
+  for (const [name, v] of Object.entries(key) as [FieldName, FieldValue | undefined][]) {
+    if (v === undefined) continue;
+    if (!FIELD_BY_NAME.has(name)) throw new Error(`unknown flow key field "${name}"`);
+    writeField(buf, name, v);
+  }
+  return buf;
+}
+
+/** Fields a decoder reports for each L3 protocol (aliases resolved by eth_type). */
+const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
+const L3: Record<string, FieldName[]> = {
+  ipv4: ['ipv4.src', 'ipv4.dst', 'ipv4.proto', 'ipv4.tos', 'ipv4.ttl', 'ipv4.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmp.type', 'icmp.code'],
+  ipv6: ['ipv6.src', 'ipv6.dst', 'ipv6.label', 'ipv6.proto', 'ipv6.tclass', 'ipv6.hlimit', 'ipv6.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmpv6.type', 'icmpv6.code', 'nd.target'],
+  arp: ['arp.sip', 'arp.tip', 'arp.op', 'arp.sha', 'arp.tha'],
+};
+
+/**
+ * Decode 120 bytes into a key/mask, listing only non-zero fields. Shared bytes
+ * are named after the protocol `ethType` says (default: the buffer's own eth_type);
+ * L4 ports are reported as tcp.src/tcp.dst.
+ */
+export function decodeKey(buf: Buffer, ethType?: number): FlowKey {
+  if (buf.length !== FLOW_KEY_LEN) throw new Error(`a flow key is ${FLOW_KEY_LEN} bytes, got ${buf.length}`);
+  const et = ethType ?? buf.readUInt16BE(36);
+  const names = [...COMMON, ...(et === 0x0800 ? L3.ipv4! : et === 0x86dd ? L3.ipv6! : et === 0x0806 || et === 0x8035 ? L3.arp! : [])];
+  const out: FlowKey = {};
+  for (const name of names) {
+    const [, off, len] = FIELD_BY_NAME.get(name)!;
+    if (buf.subarray(off, off + len).some((x) => x !== 0)) out[name] = readField(buf, name);
+  }
+  return out;
+}
+
+/** A mask with every bit of the named fields set. */
+export function exactMask(names: FieldName[]): FlowMask {
+  const m: FlowMask = {};
+  for (const n of names) m[n] = fullValue(n);
+  return m;
+}
+
+/** The all-ones value of a field, in its natural representation. */
+export function fullValue(name: FieldName): FieldValue {
+  const [, , len] = FIELD_BY_NAME.get(name)!;
+  switch (fieldKind(name)) {
+    case 'u32le':
+      return 0xffffffff;
+    case 'u64':
+      return 0xffffffffffffffffn;
+    case 'mac':
+      return 'ff:ff:ff:ff:ff:ff';
+    case 'ipv4':
+      return '255.255.255.255';
+    case 'ipv6':
+      return 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
+    case 'uint':
+      return 2 ** (8 * len) - 1;
+  }
+}
