@@ -1,0 +1,186 @@
+// Datapath actions as TypeScript builds them, and their TLV encoding for the
+// addon (native/src/flow/actions.rs documents the format): each action is
+// u16 type, u16 payload length (little-endian), payload, zero padding to 8 bytes.
+
+import { type FieldValue, parseIpv4, parseIpv6, parseMac, formatIpv4, formatIpv6, formatMac } from './flow-key.js';
+
+export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp';
+
+/** One field written by a set action; `mask` absent means all ones. */
+export interface SetFieldValue {
+  field: string; // e.g. "src", "dst", "tos", "ttl", "tclass", "hlimit"
+  value: FieldValue;
+  mask?: FieldValue;
+}
+
+export type Action =
+  | { type: 'output'; port: number }
+  | { type: 'userspace'; pid: number; userdata?: Buffer; detail?: string }
+  | { type: 'push_vlan'; tpid: number; tci: number }
+  | { type: 'pop_vlan' }
+  | { type: 'set'; proto: SetProto; masked: boolean; fields: SetFieldValue[] }
+  | { type: 'tnl_push'; tnlPort: number; outPort: number; tnlType: number; header: Buffer }
+  | { type: 'tnl_pop'; port: number };
+
+export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, tnl_push: 6, tnl_pop: 7 } as const;
+
+/** set field ids and widths, as the Rust SetField enum numbers them. */
+export const SET_FIELDS: Record<string, { id: number; len: number; kind: 'mac' | 'ipv4' | 'ipv6' | 'uint' }> = {
+  'eth.src': { id: 1, len: 6, kind: 'mac' },
+  'eth.dst': { id: 2, len: 6, kind: 'mac' },
+  'ipv4.src': { id: 3, len: 4, kind: 'ipv4' },
+  'ipv4.dst': { id: 4, len: 4, kind: 'ipv4' },
+  'ipv4.tos': { id: 5, len: 1, kind: 'uint' },
+  'ipv4.ttl': { id: 6, len: 1, kind: 'uint' },
+  'ipv6.src': { id: 7, len: 16, kind: 'ipv6' },
+  'ipv6.dst': { id: 8, len: 16, kind: 'ipv6' },
+  'ipv6.tclass': { id: 9, len: 1, kind: 'uint' },
+  'ipv6.hlimit': { id: 10, len: 1, kind: 'uint' },
+  'tcp.src': { id: 11, len: 2, kind: 'uint' },
+  'tcp.dst': { id: 12, len: 2, kind: 'uint' },
+  'udp.src': { id: 13, len: 2, kind: 'uint' },
+  'udp.dst': { id: 14, len: 2, kind: 'uint' },
+};
+const SET_BY_ID = new Map(Object.entries(SET_FIELDS).map(([name, f]) => [f.id, { name, ...f }]));
+
+const F_MASKED = 1;
+const F_CONTINUES = 2;
+
+function valueBytes(kind: string, len: number, v: FieldValue): Buffer {
+  if (kind === 'mac') return parseMac(String(v));
+  if (kind === 'ipv4') return parseIpv4(String(v));
+  if (kind === 'ipv6') return parseIpv6(String(v));
+  const b = Buffer.alloc(len);
+  b.writeUIntBE(Number(v), 0, len);
+  return b;
+}
+
+function bytesValue(kind: string, b: Buffer): FieldValue {
+  if (kind === 'mac') return formatMac(b);
+  if (kind === 'ipv4') return formatIpv4(b);
+  if (kind === 'ipv6') return formatIpv6(b);
+  return b.readUIntBE(0, b.length);
+}
+
+function tlv(type: number, payload: Buffer): Buffer {
+  const total = (4 + payload.length + 7) & ~7;
+  const b = Buffer.alloc(total);
+  b.writeUInt16LE(type, 0);
+  b.writeUInt16LE(payload.length, 2);
+  payload.copy(b, 4);
+  return b;
+}
+
+/** Encode an action list for the addon (an empty list is drop). */
+export function encodeActions(actions: Action[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const a of actions) {
+    switch (a.type) {
+      case 'output': {
+        const p = Buffer.alloc(4);
+        p.writeUInt32LE(a.port);
+        parts.push(tlv(ACTION_TYPE.output, p));
+        break;
+      }
+      case 'userspace': {
+        const p = Buffer.alloc(8);
+        p.writeUInt32LE(a.pid);
+        parts.push(tlv(ACTION_TYPE.userspace, Buffer.concat([p, a.userdata ?? Buffer.alloc(0)])));
+        break;
+      }
+      case 'push_vlan': {
+        const p = Buffer.alloc(4);
+        p.writeUInt16BE(a.tpid, 0);
+        p.writeUInt16BE(a.tci, 2);
+        parts.push(tlv(ACTION_TYPE.push_vlan, p));
+        break;
+      }
+      case 'pop_vlan':
+        parts.push(tlv(ACTION_TYPE.pop_vlan, Buffer.alloc(0)));
+        break;
+      case 'set':
+        a.fields.forEach((f, i) => {
+          const name = `${a.proto}.${f.field}`;
+          const spec = SET_FIELDS[name];
+          if (!spec) throw new Error(`set action: the datapath cannot set ${name}`);
+          const h = Buffer.alloc(4);
+          h.writeUInt16LE(spec.id, 0);
+          h.writeUInt16LE((a.masked ? F_MASKED : 0) | (i > 0 ? F_CONTINUES : 0), 2);
+          const value = valueBytes(spec.kind, spec.len, f.value);
+          const mask = f.mask === undefined ? Buffer.alloc(spec.len, 0xff) : valueBytes(spec.kind, spec.len, f.mask);
+          const masked = Buffer.from(value.map((x, j) => x & mask[j]!));
+          parts.push(tlv(ACTION_TYPE.set, Buffer.concat([h, masked, mask])));
+        });
+        break;
+      case 'tnl_push': {
+        const p = Buffer.alloc(12);
+        p.writeUInt32LE(a.tnlPort, 0);
+        p.writeUInt32LE(a.outPort, 4);
+        p.writeUInt32LE(a.tnlType, 8);
+        parts.push(tlv(ACTION_TYPE.tnl_push, Buffer.concat([p, a.header])));
+        break;
+      }
+      case 'tnl_pop': {
+        const p = Buffer.alloc(4);
+        p.writeUInt32LE(a.port);
+        parts.push(tlv(ACTION_TYPE.tnl_pop, p));
+        break;
+      }
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** Decode an encoded list back into actions (userspace `detail` is text-only and not kept). */
+export function decodeActions(buf: Buffer): Action[] {
+  const out: Action[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    if (off + 4 > buf.length) throw new Error(`action list truncated: an action header at byte ${off} needs 4 bytes`);
+    const type = buf.readUInt16LE(off);
+    const len = buf.readUInt16LE(off + 2);
+    if (off + 4 + len > buf.length) throw new Error(`action at byte ${off}: its ${len}-byte payload runs past the end of the list`);
+    const p = buf.subarray(off + 4, off + 4 + len);
+    switch (type) {
+      case ACTION_TYPE.output:
+        out.push({ type: 'output', port: p.readUInt32LE(0) });
+        break;
+      case ACTION_TYPE.userspace: {
+        const a: Action = { type: 'userspace', pid: p.readUInt32LE(0) };
+        if (p.length > 8) a.userdata = Buffer.from(p.subarray(8));
+        out.push(a);
+        break;
+      }
+      case ACTION_TYPE.push_vlan:
+        out.push({ type: 'push_vlan', tpid: p.readUInt16BE(0), tci: p.readUInt16BE(2) });
+        break;
+      case ACTION_TYPE.pop_vlan:
+        out.push({ type: 'pop_vlan' });
+        break;
+      case ACTION_TYPE.set: {
+        const spec = SET_BY_ID.get(p.readUInt16LE(0));
+        if (!spec) throw new Error(`set action: unknown field id ${p.readUInt16LE(0)}`);
+        const flags = p.readUInt16LE(2);
+        const [proto, field] = spec.name.split('.') as [SetProto, string];
+        const value = bytesValue(spec.kind, p.subarray(4, 4 + spec.len));
+        const maskBytes = p.subarray(4 + spec.len, 4 + 2 * spec.len);
+        const f: SetFieldValue = { field, value };
+        if (!maskBytes.every((x) => x === 0xff)) f.mask = bytesValue(spec.kind, maskBytes);
+        const prev = out[out.length - 1];
+        if (flags & F_CONTINUES && prev?.type === 'set' && prev.proto === proto) prev.fields.push(f);
+        else out.push({ type: 'set', proto, masked: (flags & F_MASKED) !== 0, fields: [f] });
+        break;
+      }
+      case ACTION_TYPE.tnl_push:
+        out.push({ type: 'tnl_push', tnlPort: p.readUInt32LE(0), outPort: p.readUInt32LE(4), tnlType: p.readUInt32LE(8), header: Buffer.from(p.subarray(12)) });
+        break;
+      case ACTION_TYPE.tnl_pop:
+        out.push({ type: 'tnl_pop', port: p.readUInt32LE(0) });
+        break;
+      default:
+        throw new Error(`unknown action type ${type} at byte ${off}`);
+    }
+    off += (4 + len + 7) & ~7;
+  }
+  return out;
+}
