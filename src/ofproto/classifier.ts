@@ -20,8 +20,8 @@ export interface ClsRule {
 
 /** Rules sharing one exact masked value within a subtable, highest priority first. */
 interface Bucket<R extends ClsRule> {
-  /** Masked values of the subtable's significant words. */
-  readonly key: Uint32Array;
+  /** Masked values of the subtable's significant words (signed, as `&` yields them). */
+  readonly key: Int32Array;
   readonly rules: R[];
   next: Bucket<R> | undefined;
 }
@@ -58,8 +58,8 @@ class Subtable<R extends ClsRule> {
     return h;
   }
 
-  keyOf(w: Uint32Array): Uint32Array {
-    const k = new Uint32Array(this.idx.length);
+  keyOf(w: Uint32Array): Int32Array {
+    const k = new Int32Array(this.idx.length);
     for (let j = 0; j < this.idx.length; j++) k[j] = w[this.idx[j]!]! & this.msk[j]!;
     return k;
   }
