@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// tvsdb-server: serves OVSDB database files over JSON-RPC (RFC 7047), like ovsdb-server.
+
+import { setLogLevel, getLogger } from '../lib/log.js';
+import { OvsdbError } from '../ovsdb/errors.js';
+import { OvsdbServer } from '../ovsdb/server.js';
+
+const log = getLogger('tvsdb_server');
+
+const USAGE = `usage: tvsdb-server [OPTIONS] DATABASE...
+Serve the OVSDB database files DATABASE... (create them with "tvsdb-tool create").
+
+  --remote=REMOTE        listen on REMOTE (repeatable): punix:PATH or ptcp:PORT[:IP]
+                         (TCP listens on 127.0.0.1 unless IP is given); default punix:/run/tvs/db.sock
+  --max-message-bytes=N  reject JSON-RPC messages larger than N bytes (default 64 MiB)
+  --compact-bytes=N      compact a log automatically once it exceeds N bytes (default 10 MiB)
+  -v, --verbose[=SPEC]   log more: "dbg", "info", or "module:level,..." (default: warnings only)
+  -h, --help             show this help
+`;
+
+interface Options {
+  remotes: string[];
+  files: string[];
+  maxMessageBytes?: number;
+  compactMinBytes?: number;
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got "${v}"`);
+  return n;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { remotes: [], files: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (arg.startsWith('--') && eq > 0) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE);
+        process.exit(0);
+        break;
+      case '--remote':
+        o.remotes.push(value());
+        break;
+      case '--max-message-bytes':
+        o.maxMessageBytes = positiveInt(flag, value());
+        break;
+      case '--compact-bytes':
+        o.compactMinBytes = positiveInt(flag, value());
+        break;
+      case '-v':
+      case '--verbose':
+        setLogLevel(eq > 0 ? arg.slice(eq + 1) : 'dbg');
+        break;
+      default:
+        if (arg.startsWith('-')) throw new Error(`unknown option ${arg} (see --help)`);
+        o.files.push(arg);
+    }
+  }
+  if (o.files.length === 0) throw new Error('no DATABASE file given (see --help)');
+  if (o.remotes.length === 0) o.remotes.push('punix:/run/tvs/db.sock');
+  return o;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  let opts: Options;
+  try {
+    opts = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`tvsdb-server: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const serverOpts: { maxMessageBytes?: number; compactMinBytes?: number } = {};
+  if (opts.maxMessageBytes !== undefined) serverOpts.maxMessageBytes = opts.maxMessageBytes;
+  if (opts.compactMinBytes !== undefined) serverOpts.compactMinBytes = opts.compactMinBytes;
+  const server = new OvsdbServer(serverOpts);
+  try {
+    for (const f of opts.files) {
+      const { name, torn } = await server.addDatabaseFile(f);
+      if (torn) process.stderr.write(`tvsdb-server: ${f}: the last record was incomplete (${torn.reason}); cut ${torn.droppedBytes} bytes at offset ${torn.offset}, keeping every complete transaction\n`);
+      log.info(`serving ${name} from ${f}`);
+    }
+    for (const r of opts.remotes) log.info(`listening on ${await server.listen(r)}`);
+  } catch (e) {
+    process.stderr.write(`tvsdb-server: ${e instanceof OvsdbError ? e.details : (e as Error).message}\n`);
+    await server.close();
+    process.exit(1);
+  }
+  const stop = (): void => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+void main();

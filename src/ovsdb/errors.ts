@@ -1,0 +1,50 @@
+// OVSDB errors carry RFC 7047's error strings (section 3.1 and 4.1) as their tag, plus a
+// human sentence that names the offending object and, where it helps, the fix.
+
+export type OvsdbErrorTag =
+  | 'syntax error'
+  | 'unknown database'
+  | 'unknown table'
+  | 'unknown column'
+  | 'unknown method'
+  | 'unknown monitor'
+  | 'duplicate monitor ID'
+  | 'not supported'
+  | 'constraint violation'
+  | 'referential integrity violation'
+  | 'resources exhausted'
+  | 'I/O error'
+  | 'duplicate uuid-name'
+  | 'duplicate uuid'
+  | 'domain error'
+  | 'range error'
+  | 'timed out'
+  | 'not owner'
+  | 'aborted'
+  | 'canceled'
+  | 'not allowed'
+  | 'unknown lock'
+  | 'duplicate lock';
+
+export class OvsdbError extends Error {
+  constructor(
+    readonly tag: OvsdbErrorTag,
+    readonly details: string,
+  ) {
+    super(`${tag}: ${details}`);
+  }
+
+  toJSON(): { error: string; details: string } {
+    return { error: this.tag, details: this.details };
+  }
+}
+
+export function syntaxError(details: string): OvsdbError {
+  return new OvsdbError('syntax error', details);
+}
+
+/** Short JSON rendering of a value for error messages. */
+export function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 120 ? s.slice(0, 117) + '...' : s;
+}

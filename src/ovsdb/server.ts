@@ -1,0 +1,379 @@
+// The OVSDB server: databases, listeners, and one session per client connection speaking the
+// methods of RFC 7047 section 4.1 plus OVS's monitor_cond / monitor_cond_since / _Server
+// extensions that current ovs-vsctl and ovsdb-client depend on.
+//
+// Durability: a commit is applied in memory at once (later transactions see it) and its record
+// is group-committed to the log; the reply and every monitor update it causes are sent only when
+// the record is on disk, through a per-session queue that keeps each client's messages in order.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { lstat, unlink } from 'node:fs/promises';
+import { DEFAULT_MAX_MESSAGE_BYTES, type IncomingRequest, JsonRpcConnection } from '../lib/jsonrpc.js';
+import { getLogger } from '../lib/log.js';
+import type { Changeset, Database } from './database.js';
+import { changesetToRecord, openDatabaseFile } from './db-file.js';
+import { OvsdbError, show, syntaxError } from './errors.js';
+import { type ExecOutcome, executeTransaction } from './execute.js';
+import { LockTable } from './lock.js';
+import { Monitor, type MonitorVersion, type TableUpdates } from './monitor.js';
+import { parseListen } from './remote.js';
+import { schemaToJSON } from './schema.js';
+import { addDatabaseRow, createServerDatabase, SERVER_SCHEMA_JSON } from './server-db.js';
+import type { LogFile, TornTail } from './storage-log.js';
+
+const log = getLogger('ovsdb_server');
+
+/** Standalone databases have no transaction history to resume from; OVS answers with zeros too. */
+const ZERO_TXN_ID = '00000000-0000-0000-0000-000000000000';
+
+interface Served {
+  db: Database;
+  schemaJson: unknown;
+  log?: LogFile;
+  readOnly: boolean;
+  monitors: Set<SessionMonitor>;
+  /** Transactions whose "wait" is not yet satisfied, retried after every commit. */
+  blocked: BlockedTxn[];
+}
+
+interface SessionMonitor {
+  session: Session;
+  monitor: Monitor;
+  served: Served;
+}
+
+interface BlockedTxn {
+  session: Session;
+  id: unknown;
+  ops: unknown[];
+  timer?: NodeJS.Timeout;
+}
+
+export interface ServerOptions {
+  maxMessageBytes?: number;
+  /** Compact a database log automatically past this size (see LogFile). */
+  compactMinBytes?: number;
+}
+
+class Session {
+  readonly monitors = new Map<string, SessionMonitor>();
+  readonly locks = new Set<string>();
+  dbChangeAware = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(readonly conn: JsonRpcConnection) {}
+
+  /** Sends `send()` after `durable` and after everything queued earlier for this session. */
+  enqueue(durable: Promise<unknown>, send: () => void, onError: (e: OvsdbError) => void): void {
+    this.chain = this.chain.then(() => durable).then(send, (e: unknown) => onError(e instanceof OvsdbError ? e : new OvsdbError('I/O error', String(e))));
+  }
+}
+
+export class OvsdbServer {
+  private readonly dbs = new Map<string, Served>();
+  private readonly sessions = new Set<Session>();
+  private readonly listeners: Server[] = [];
+  private readonly unixPaths: string[] = [];
+  private readonly locks = new LockTable<Session>();
+  private readonly serverDb: Served;
+  private readonly maxMessageBytes: number;
+
+  constructor(private readonly opts: ServerOptions = {}) {
+    this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.serverDb = { db: createServerDatabase(), schemaJson: SERVER_SCHEMA_JSON, readOnly: true, monitors: new Set(), blocked: [] };
+    this.dbs.set('_Server', this.serverDb);
+    this.describe('_Server', SERVER_SCHEMA_JSON);
+  }
+
+  get databaseNames(): string[] {
+    return [...this.dbs.keys()];
+  }
+
+  database(name: string): Database | undefined {
+    return this.dbs.get(name)?.db;
+  }
+
+  /** Opens and serves a database file; reports a torn tail that replay cut off. */
+  async addDatabaseFile(path: string): Promise<{ name: string; torn?: TornTail }> {
+    const opened = await openDatabaseFile(path, this.opts.compactMinBytes === undefined ? {} : { compactMinBytes: this.opts.compactMinBytes });
+    if (this.dbs.has(opened.db.name)) {
+      await opened.log.close();
+      throw new OvsdbError('I/O error', `${path}: a database named ${opened.db.name} is already being served`);
+    }
+    this.addDatabase(opened.db, opened.schemaJson, opened.log);
+    return opened.torn ? { name: opened.db.name, torn: opened.torn } : { name: opened.db.name };
+  }
+
+  /** Serves `db`, durable through `log` if given, in memory only otherwise. */
+  addDatabase(db: Database, schemaJson: unknown, logFile?: LogFile): void {
+    const served: Served = { db, schemaJson, readOnly: false, monitors: new Set(), blocked: [] };
+    if (logFile) served.log = logFile;
+    this.dbs.set(db.name, served);
+    this.describe(db.name, schemaJson);
+  }
+
+  private describe(name: string, schemaJson: unknown): void {
+    this.publish(this.serverDb, addDatabaseRow(this.serverDb.db, name, schemaJson), Promise.resolve());
+  }
+
+  /** Listens on punix:PATH or ptcp:PORT[:IP]; returns the bound remote (with the real port). */
+  async listen(remote: string): Promise<string> {
+    const addr = parseListen(remote);
+    const server = createServer((socket) => this.accept(socket));
+    if (addr.kind === 'unix') await this.removeStaleSocket(addr.path);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if (addr.kind === 'unix') server.listen(addr.path, resolve);
+      else server.listen(addr.port, addr.host, resolve);
+    });
+    server.on('error', (e) => log.err(`${remote}: ${e.message}`));
+    this.listeners.push(server);
+    if (addr.kind === 'unix') {
+      this.unixPaths.push(addr.path);
+      return remote;
+    }
+    const bound = server.address();
+    const port = typeof bound === 'object' && bound ? bound.port : addr.port;
+    return `ptcp:${port}:${addr.host}`;
+  }
+
+  /** A socket file left by a killed server would make listen() fail; anything else is kept. */
+  private async removeStaleSocket(path: string): Promise<void> {
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) return;
+    if (!st.isSocket()) throw new OvsdbError('I/O error', `${path} exists and is not a socket; refusing to replace it`);
+    await unlink(path);
+  }
+
+  async close(): Promise<void> {
+    for (const l of this.listeners) l.close();
+    for (const s of this.sessions) s.conn.destroy();
+    for (const p of this.unixPaths) await unlink(p).catch(() => undefined);
+    for (const served of this.dbs.values()) {
+      for (const b of served.blocked) if (b.timer) clearTimeout(b.timer);
+      await served.log?.close();
+    }
+  }
+
+  private accept(socket: Socket): void {
+    const name = socket.remoteAddress ? `tcp:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    const session = new Session(new JsonRpcConnection(socket, name, this.maxMessageBytes));
+    this.sessions.add(session);
+    log.info(`${name}: connected`);
+    session.conn.handlers = {
+      onRequest: (req) => this.handle(session, req),
+      onNotification: (method, params) => {
+        // "cancel" is the one notification RFC 7047 defines for clients to send.
+        if (method === 'cancel' && Array.isArray(params) && params.length === 1) this.cancel(session, params[0]);
+        else log.dbg(`${name}: ignoring notification ${method}`);
+      },
+      onClose: (midMessage) => {
+        log.info(`${name}: disconnected${midMessage ? ' in the middle of a message, which was discarded' : ''}`);
+        this.endSession(session);
+      },
+    };
+  }
+
+  private endSession(session: Session): void {
+    this.sessions.delete(session);
+    for (const m of session.monitors.values()) m.served.monitors.delete(m);
+    for (const served of this.dbs.values()) {
+      served.blocked = served.blocked.filter((b) => {
+        if (b.session !== session) return true;
+        if (b.timer) clearTimeout(b.timer);
+        return false;
+      });
+    }
+    for (const name of session.locks) this.releaseLock(name, session);
+  }
+
+  private handle(session: Session, req: IncomingRequest): void {
+    const reply = (result: unknown): void => session.enqueue(Promise.resolve(), () => session.conn.reply(req.id, result), () => undefined);
+    const fail = (e: OvsdbError): void => session.enqueue(Promise.resolve(), () => session.conn.replyError(req.id, e.toJSON()), () => undefined);
+    try {
+      const params = req.params;
+      if (!Array.isArray(params)) throw syntaxError(`"${req.method}" params must be a JSON array, got ${show(params)}`);
+      switch (req.method) {
+        case 'echo':
+          return reply(params);
+        case 'list_dbs':
+          return reply(this.databaseNames);
+        case 'get_schema':
+          return reply(schemaToJSON(this.served(params[0]).db.schema));
+        case 'transact':
+          return this.transact(session, req.id, params);
+        case 'monitor':
+          return this.monitor(session, req.id, params, 1);
+        case 'monitor_cond':
+          return this.monitor(session, req.id, params, 2);
+        case 'monitor_cond_since':
+          return this.monitor(session, req.id, params, 3);
+        case 'monitor_cancel':
+          return reply(this.monitorCancel(session, params));
+        case 'lock':
+        case 'steal':
+        case 'unlock':
+          return reply(this.lockMethod(session, req.method, params));
+        case 'set_db_change_aware':
+          if (params.length !== 1 || typeof params[0] !== 'boolean') throw syntaxError('"set_db_change_aware" takes [true] or [false]');
+          session.dbChangeAware = params[0];
+          return reply({});
+        case 'cancel':
+          throw syntaxError('"cancel" must be sent as a notification (with "id": null)');
+        default:
+          throw new OvsdbError(
+            'unknown method',
+            `"${req.method}" is not a method of this server (it knows list_dbs, get_schema, transact, cancel, monitor, monitor_cond, monitor_cond_since, monitor_cancel, lock, steal, unlock, echo, set_db_change_aware)`,
+          );
+      }
+    } catch (e) {
+      if (e instanceof OvsdbError) return fail(e);
+      log.err(`${session.conn.name}: ${req.method} failed: ${(e as Error).stack ?? String(e)}`);
+      session.enqueue(Promise.resolve(), () => session.conn.replyError(req.id, { error: 'internal error', details: String(e) }), () => undefined);
+    }
+  }
+
+  private served(name: unknown): Served {
+    const s = typeof name === 'string' ? this.dbs.get(name) : undefined;
+    if (!s) throw new OvsdbError('unknown database', `${show(name)} is not served here (databases: ${this.databaseNames.join(', ')})`);
+    return s;
+  }
+
+  private transact(session: Session, id: unknown, params: unknown[]): void {
+    const served = this.served(params[0]);
+    this.runTransaction({ session, id, ops: params.slice(1) }, served, false);
+  }
+
+  /** Runs a transaction; false if it blocked on a "wait" and should stay queued. */
+  private runTransaction(t: BlockedTxn, served: Served, timedOut: boolean): boolean {
+    let out: ExecOutcome;
+    try {
+      out = executeTransaction(served.db, t.ops, {
+        ownsLock: (name) => this.locks.owns(name, t.session),
+        readOnly: served.readOnly,
+        timedOut,
+      });
+    } catch (e) {
+      log.err(`${t.session.conn.name}: transaction failed: ${(e as Error).stack ?? String(e)}`);
+      t.session.enqueue(Promise.resolve(), () => t.session.conn.replyError(t.id, { error: 'internal error', details: String(e) }), () => undefined);
+      return true;
+    }
+    if (out.kind === 'blocked') {
+      if (!served.blocked.includes(t)) served.blocked.push(t);
+      if (!t.timer && out.timeoutMs !== Infinity) {
+        t.timer = setTimeout(() => {
+          served.blocked = served.blocked.filter((b) => b !== t);
+          this.runTransaction(t, served, true);
+        }, out.timeoutMs);
+      }
+      return false;
+    }
+    const results = out.results;
+    let durable: Promise<unknown> = served.log?.flushed() ?? Promise.resolve();
+    if (out.changeset) {
+      served.db.apply(out.changeset);
+      if (served.log) durable = served.log.append(changesetToRecord(out.changeset));
+      this.publish(served, out.changeset, durable);
+    }
+    t.session.enqueue(
+      durable,
+      () => t.session.conn.reply(t.id, results),
+      (e) => t.session.conn.reply(t.id, [...results, e.toJSON()]),
+    );
+    if (out.changeset) this.retryBlocked(served);
+    return true;
+  }
+
+  private retryBlocked(served: Served): void {
+    if (served.blocked.length === 0) return;
+    const pending = served.blocked;
+    served.blocked = [];
+    for (const t of pending) if (this.runTransaction(t, served, false) && t.timer) clearTimeout(t.timer);
+  }
+
+  private cancel(session: Session, id: unknown): void {
+    const key = JSON.stringify(id);
+    for (const served of this.dbs.values()) {
+      const hit = served.blocked.find((b) => b.session === session && JSON.stringify(b.id) === key);
+      if (!hit) continue;
+      served.blocked = served.blocked.filter((b) => b !== hit);
+      if (hit.timer) clearTimeout(hit.timer);
+      session.enqueue(Promise.resolve(), () => session.conn.replyError(hit.id, { error: 'canceled', details: 'the client canceled this transaction' }), () => undefined);
+    }
+  }
+
+  /** Tells every monitor of `served` about a commit, once `durable` resolves. */
+  private publish(served: Served, cs: Changeset, durable: Promise<unknown>): void {
+    for (const m of served.monitors) {
+      const updates = m.monitor.update(cs);
+      if (!updates) continue;
+      const send = (): void => this.sendUpdate(m, updates);
+      // A failed write is reported to the committing client; monitors still follow memory.
+      m.session.enqueue(durable, send, send);
+    }
+  }
+
+  private sendUpdate(m: SessionMonitor, updates: TableUpdates): void {
+    const mon = m.monitor;
+    if (mon.version === 1) m.session.conn.notify('update', [mon.id, updates]);
+    else if (mon.version === 2) m.session.conn.notify('update2', [mon.id, updates]);
+    else m.session.conn.notify('update3', [mon.id, ZERO_TXN_ID, updates]);
+  }
+
+  private monitor(session: Session, id: unknown, params: unknown[], version: MonitorVersion): void {
+    const method = ['monitor', 'monitor_cond', 'monitor_cond_since'][version - 1]!;
+    const expected = version === 3 ? 4 : 3;
+    if (params.length !== expected) {
+      throw syntaxError(`"${method}" takes [db, monitor-id, monitor-requests${version === 3 ? ', last-txn-id' : ''}], got ${params.length} parameters`);
+    }
+    const served = this.served(params[0]);
+    const key = JSON.stringify(params[1]);
+    if (session.monitors.has(key)) throw new OvsdbError('duplicate monitor ID', `this session already has a monitor with id ${key}; cancel it first or pick another id`);
+    const monitor = Monitor.parse(served.db, params[1], version, params[2]);
+    const sm: SessionMonitor = { session, monitor, served };
+    session.monitors.set(key, sm);
+    served.monitors.add(sm);
+    const initial = monitor.initial();
+    const result = version === 3 ? [false, ZERO_TXN_ID, initial] : initial;
+    // The snapshot may include commits still being written: reply once they are durable.
+    session.enqueue(served.log?.flushed() ?? Promise.resolve(), () => session.conn.reply(id, result), () => session.conn.reply(id, result));
+  }
+
+  private monitorCancel(session: Session, params: unknown[]): unknown {
+    if (params.length !== 1) throw syntaxError('"monitor_cancel" takes [monitor-id]');
+    const key = JSON.stringify(params[0]);
+    const sm = session.monitors.get(key);
+    if (!sm) throw new OvsdbError('unknown monitor', `this session has no monitor with id ${key}`);
+    session.monitors.delete(key);
+    sm.served.monitors.delete(sm);
+    return {};
+  }
+
+  private lockMethod(session: Session, method: 'lock' | 'steal' | 'unlock', params: unknown[]): unknown {
+    if (params.length !== 1 || typeof params[0] !== 'string') throw syntaxError(`"${method}" takes [lock-name]`);
+    const name = params[0];
+    if (method === 'unlock') {
+      if (!session.locks.has(name)) throw new OvsdbError('unknown lock', `this session neither holds nor waits for lock "${name}"`);
+      this.releaseLock(name, session);
+      return {};
+    }
+    if (method === 'lock') {
+      if (session.locks.has(name)) throw new OvsdbError('duplicate lock', `this session already holds or waits for lock "${name}"`);
+      session.locks.add(name);
+      return { locked: this.locks.lock(name, session) };
+    }
+    session.locks.add(name);
+    const victim = this.locks.steal(name, session);
+    if (victim && victim !== session) {
+      victim.locks.delete(name);
+      victim.enqueue(Promise.resolve(), () => victim.conn.notify('stolen', [name]), () => undefined);
+    }
+    return { locked: true };
+  }
+
+  private releaseLock(name: string, session: Session): void {
+    session.locks.delete(name);
+    const next = this.locks.unlock(name, session);
+    if (next) next.enqueue(Promise.resolve(), () => next.conn.notify('locked', [name]), () => undefined);
+  }
+}

@@ -1,0 +1,252 @@
+// The append-only log file, in the framing OVS uses for standalone databases so that Debian's
+// ovsdb-tool can read our files too: each record is "OVSDB JSON <length> <sha1>\n" followed by
+// <length> bytes of JSON and newline, whose SHA-1 is <sha1>. Record 0 is the schema; every later
+// record is one committed transaction. Appends are group-committed: every record handed in
+// while a write+fsync is in flight goes out in the next single write+fsync.
+
+import { createHash } from 'node:crypto';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { getLogger } from '../lib/log.js';
+import { OvsdbError } from './errors.js';
+
+const log = getLogger('storage');
+const MAGIC = 'OVSDB JSON';
+const HEADER_RE = /^OVSDB JSON (\d+) ([0-9a-f]{40})$/;
+
+export function encodeRecord(json: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(json) + '\n', 'utf8');
+  const sha1 = createHash('sha1').update(body).digest('hex');
+  return Buffer.concat([Buffer.from(`${MAGIC} ${body.length} ${sha1}\n`, 'utf8'), body]);
+}
+
+export interface TornTail {
+  /** Byte offset where the last good record ends; the file was cut here. */
+  offset: number;
+  droppedBytes: number;
+  reason: string;
+}
+
+export interface DecodedLog {
+  records: unknown[];
+  /** Offset just past the last good record. */
+  goodBytes: number;
+  torn?: TornTail;
+}
+
+/** Splits a log file's bytes into records; stops at the first incomplete or corrupt one. */
+export function decodeLog(buf: Buffer, path: string): DecodedLog {
+  const records: unknown[] = [];
+  let off = 0;
+  const stop = (reason: string): DecodedLog => ({ records, goodBytes: off, torn: { offset: off, droppedBytes: buf.length - off, reason } });
+  while (off < buf.length) {
+    const nl = buf.indexOf(0x0a, off);
+    if (nl < 0) return stop('record header is incomplete');
+    const header = buf.subarray(off, nl).toString('latin1');
+    const m = HEADER_RE.exec(header);
+    if (!m) {
+      if (off === 0 && header.startsWith('CLUSTER')) throw new OvsdbError('not supported', `${path} is a clustered OVSDB database; TVS serves standalone databases only`);
+      return stop(`bad record header ${JSON.stringify(header.slice(0, 60))}`);
+    }
+    const len = Number(m[1]);
+    const end = nl + 1 + len;
+    if (end > buf.length) return stop(`record needs ${len} bytes but the file has ${buf.length - nl - 1}`);
+    const body = buf.subarray(nl + 1, end);
+    if (createHash('sha1').update(body).digest('hex') !== m[2]) return stop('record checksum does not match its contents');
+    try {
+      records.push(JSON.parse(body.toString('utf8')));
+    } catch (e) {
+      return stop(`record is not valid JSON (${(e as Error).message})`);
+    }
+    off = end;
+  }
+  return { records, goodBytes: off };
+}
+
+function fsyncDir(path: string): void {
+  const fd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `records` to a new file at `path` atomically: a temp file, fsync, rename, fsync dir. */
+export async function writeLogAtomically(path: string, records: unknown[]): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.write(Buffer.concat(records.map(encodeRecord)));
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  fsyncDir(path);
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface LogFileOptions {
+  /** Produces the records of a compacted log (schema, then all rows as one transaction). */
+  snapshot: () => unknown[];
+  /** Compact once the file exceeds this size and has grown 4x since the last compaction. */
+  compactMinBytes?: number;
+}
+
+export class LogFile {
+  private queue: Buffer[] = [];
+  private waiters: Waiter[] = [];
+  private flushing = false;
+  private compactRequested: Waiter[] = [];
+  private sizeAfterCompaction: number;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private fh: FileHandle,
+    private bytes: number,
+    private readonly opts: LogFileOptions,
+  ) {
+    this.sizeAfterCompaction = bytes;
+  }
+
+  /**
+   * Opens an existing log: returns its records and, if the tail was torn (a crash mid-write),
+   * cuts the file back to the last whole record, which is the last acknowledged transaction.
+   */
+  static async open(path: string, opts: LogFileOptions): Promise<{ log: LogFile; records: unknown[]; torn?: TornTail }> {
+    const fh = await open(path, 'r+');
+    try {
+      const buf = await fh.readFile();
+      const decoded = decodeLog(buf, path);
+      if (decoded.records.length === 0) {
+        throw new OvsdbError('I/O error', `${path} has no schema record${decoded.torn ? ` (${decoded.torn.reason})` : ''}; it is not an OVSDB database file`);
+      }
+      if (decoded.torn) {
+        log.warn(`${path}: ${decoded.torn.reason} at offset ${decoded.torn.offset}; discarding the last ${decoded.torn.droppedBytes} bytes (an unfinished write)`);
+        await fh.truncate(decoded.goodBytes);
+        await fh.sync();
+      }
+      const lf = new LogFile(path, fh, decoded.goodBytes, opts);
+      return decoded.torn ? { log: lf, records: decoded.records, torn: decoded.torn } : { log: lf, records: decoded.records };
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** Resolves once `record` is on disk (written and fsync'd). */
+  append(record: unknown): Promise<void> {
+    if (this.closed) return Promise.reject(new OvsdbError('I/O error', `${this.path} is closed`));
+    this.queue.push(encodeRecord(record));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      void this.flush();
+    });
+  }
+
+  /** Rewrites the log as a snapshot; resolves when the new file is in place. */
+  compact(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.compactRequested.push({ resolve, reject });
+      void this.flush();
+    });
+  }
+
+  /** Resolves when everything appended so far is durable. */
+  async close(): Promise<void> {
+    await this.flushed();
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  /** Resolves when every record appended so far is on disk. */
+  flushed(): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiters.push({ resolve, reject: () => resolve() });
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0 || this.waiters.length > 0 || this.compactRequested.length > 0) {
+        const auto = this.bytes > Math.max(this.opts.compactMinBytes ?? 10 * 1024 * 1024, 4 * this.sizeAfterCompaction);
+        if (this.compactRequested.length > 0 || auto) {
+          await this.rewrite();
+          continue;
+        }
+        const batch = Buffer.concat(this.queue);
+        const waiters = this.waiters;
+        this.queue = [];
+        this.waiters = [];
+        if (batch.length === 0) {
+          // Only flushed() callers: whatever they wait for was in the batch that just finished.
+          for (const w of waiters) w.resolve();
+          continue;
+        }
+        try {
+          await this.fh.write(batch, 0, batch.length, this.bytes);
+          await this.fh.datasync();
+          this.bytes += batch.length;
+          for (const w of waiters) w.resolve();
+        } catch (e) {
+          // The file may now end in a partial record; cut it back so later appends stay readable.
+          await this.fh.truncate(this.bytes).catch(() => undefined);
+          const err = new OvsdbError('I/O error', `writing ${this.path}: ${(e as Error).message}`);
+          log.err(err.message);
+          for (const w of waiters) w.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Compaction: the snapshot already contains every queued transaction, so the queue is dropped. */
+  private async rewrite(): Promise<void> {
+    const requested = this.compactRequested;
+    const waiters = this.waiters;
+    const queued = this.queue;
+    this.compactRequested = [];
+    this.waiters = [];
+    this.queue = [];
+    const records = this.opts.snapshot();
+    const before = this.bytes;
+    try {
+      await writeLogAtomically(this.path, records);
+      const fh = await open(this.path, 'r+');
+      await this.fh.close();
+      this.fh = fh;
+      this.bytes = (await fh.stat()).size;
+      this.sizeAfterCompaction = this.bytes;
+      log.info(`${this.path}: compacted from ${before} to ${this.bytes} bytes`);
+      for (const w of [...requested, ...waiters]) w.resolve();
+    } catch (e) {
+      const err = new OvsdbError('I/O error', `compacting ${this.path}: ${(e as Error).message}`);
+      log.err(err.message);
+      // Stop retrying automatically until the file has grown again.
+      this.sizeAfterCompaction = this.bytes;
+      for (const w of requested) w.reject(err);
+      // Queued transactions are in memory but not on disk: append them to the old file after all.
+      this.queue = [...queued, ...this.queue];
+      this.waiters = [...waiters, ...this.waiters];
+    }
+  }
+}
