@@ -313,6 +313,16 @@ function parseTcpFlags(tok: string): [bigint, bigint] {
     if (consumed !== tok.length) fail(`tcp_flags: cannot parse "${tok}": write flags as +syn-ack (set syn, clear ack) or as 0x002/0x012`);
     return [v, m];
   }
+  if (/^[a-z]+(\|[a-z]+)*$/.test(tok)) {
+    // syn|ack: exactly these flags set, every other flag clear.
+    let v = 0n;
+    for (const name of tok.split('|')) {
+      const bit = TCP_FLAG_NAMES.indexOf(name);
+      if (bit < 0) fail(`tcp_flags: "${name}" in "${tok}" is not a TCP flag: use ${TCP_FLAG_NAMES.join(', ')}`);
+      v |= 1n << BigInt(bit);
+    }
+    return [v, 0xfffn];
+  }
   const [v, m] = splitMask(tok);
   return [parseUint(v, 12, 'tcp_flags'), m === undefined ? 0xfffn : parseUint(m, 12, 'tcp_flags mask')];
 }
