@@ -151,15 +151,14 @@ export class Database {
           }
         }
         for (const c of t.schema.refColumns) {
-          for (const kind of ['strong', 'weak'] as const) {
-            const targets: string[] = [];
-            columnRefs(c, row, kind, targets);
-            const refTable = c.type.key.refType === kind && c.type.key.refTable ? c.type.key.refTable : c.type.value!.refTable!;
-            for (const target of targets) {
-              if (this.owner.get(target)?.schema.name !== refTable) {
-                problems.push(`${t.schema.name} row ${row.uuid} column ${c.name} has a ${kind} reference to ${target}, which is not a row of ${refTable}`);
+          const d = row.data[c.index]!;
+          for (const [base, targets] of [[c.type.key, d.keys], [c.type.value, d.values ?? []]] as const) {
+            if (!base?.refTable) continue;
+            for (const target of targets as string[]) {
+              if (this.owner.get(target)?.schema.name !== base.refTable) {
+                problems.push(`${t.schema.name} row ${row.uuid} column ${c.name} has a ${base.refType} reference to ${target}, which is not a row of ${base.refTable}`);
               }
-              if (kind === 'strong') referenced.add(target);
+              if (base.refType === 'strong') referenced.add(target);
             }
           }
         }
