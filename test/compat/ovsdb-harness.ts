@@ -93,11 +93,11 @@ export class ServerProcess {
 
   private async waitReady(remotes: string[]): Promise<void> {
     const deadline = Date.now() + 10_000;
-    const unix = remotes.filter((r) => r.startsWith('punix:')).map((r) => r.slice(6));
-    const tcp = remotes.filter((r) => r.startsWith('ptcp:')).map((r) => Number(r.split(':')[1]));
+    // Connect rather than look for the socket file: a killed server leaves a stale one behind.
+    const targets = remotes.map((r) => (r.startsWith('punix:') ? r.slice(6) : Number(r.split(':')[1])));
     for (;;) {
       if (this.child.exitCode !== null) throw new Error(`tvsdb-server exited with ${this.child.exitCode}: ${this.stderr}`);
-      const ok = unix.every((p) => existsSync(p)) && (await Promise.all(tcp.map(canConnect))).every(Boolean);
+      const ok = (await Promise.all(targets.map(canConnect))).every(Boolean);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`tvsdb-server did not start listening: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -115,10 +115,10 @@ export class ServerProcess {
   }
 }
 
-async function canConnect(port: number): Promise<boolean> {
+async function canConnect(target: string | number): Promise<boolean> {
   const { connect } = await import('node:net');
   return new Promise((r) => {
-    const s = connect(port, '127.0.0.1');
+    const s = typeof target === 'string' ? connect(target) : connect(target, '127.0.0.1');
     s.once('connect', () => {
       s.destroy();
       r(true);
