@@ -18,8 +18,8 @@ pub const TUN_F_TSO_ECN: libc::c_uint = 0x08;
 // linux/if_packet.h
 pub const SOL_PACKET: libc::c_int = 263;
 pub const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
-pub const PACKET_MR_PROMISC: libc::c_ushort = 1;
 pub const PACKET_AUXDATA: libc::c_int = 8;
+pub const PACKET_MR_PROMISC: libc::c_ushort = 1;
 pub const PACKET_VNET_HDR: libc::c_int = 15;
 pub const PACKET_QDISC_BYPASS: libc::c_int = 20;
 pub const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
@@ -38,20 +38,6 @@ const ARPHRD_ETHER: u16 = 1;
 
 /// Longest interface name the kernel accepts (IFNAMSIZ less the NUL).
 pub const IFNAME_MAX: usize = 15;
-
-/// `struct tpacket_auxdata`: what the kernel knows of a received frame but
-/// did not leave in it, notably the VLAN tag it stripped.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct TpacketAuxdata {
-    pub tp_status: u32,
-    pub tp_len: u32,
-    pub tp_snaplen: u32,
-    pub tp_mac: u16,
-    pub tp_net: u16,
-    pub tp_vlan_tci: u16,
-    pub tp_vlan_tpid: u16,
-}
 
 /// `struct packet_mreq`
 #[repr(C)]

@@ -1,35 +1,39 @@
 //! AF_PACKET port: an existing interface (veth end, a VM's tap, a NIC) seen
-//! through a raw packet socket, in bursts with recvmmsg/sendmmsg.
+//! through a raw packet socket: received through a TPACKET_V2 ring, sent in
+//! bursts with sendmmsg.
 //!
 //! Two kernel behaviours shape this file:
 //! - the kernel strips 802.1Q tags on receive and reports them out of band
-//!   (PACKET_AUXDATA); we put the tag back into the frame;
+//!   (in the ring's frame header); we put the tag back into the frame;
 //! - veth and taps hand packet sockets GSO super-frames larger than the MTU
 //!   with partial checksums. PACKET_VNET_HDR gives us their virtio-net header
 //!   and lets us hand them on unchanged, so the kernel (or the next hop)
 //!   segments them only where needed.
 
+use super::ring::{RingMeta, RxRing};
 use super::{is_device_gone, PortIo, PortStats, BURST};
 use crate::packet::{Packet, VnetHdr};
-use crate::sys::{self, cvt, PacketMreq, TpacketAuxdata};
+use crate::sys::{self, cvt, PacketMreq};
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// Room for one cmsghdr carrying a tpacket_auxdata, 8-byte aligned.
-const CMSG_ROOM: usize = 64;
-
 pub struct AfPacketPort {
     name: String,
     sock: Option<OwnedFd>,
+    /// Receive ring; None only while detached.
+    ring: Option<RxRing>,
+    ring_meta: [RingMeta; BURST],
     ifindex: u32,
 }
+
+
 
 impl AfPacketPort {
     pub fn open(name: &str) -> io::Result<Self> {
         sys::check_ifname(name)?;
-        let (sock, ifindex) = open_socket(name)?;
-        Ok(AfPacketPort { name: name.to_string(), sock: Some(sock), ifindex })
+        let (sock, ring, ifindex) = open_socket(name)?;
+        Ok(AfPacketPort { name: name.to_string(), sock: Some(sock), ring: Some(ring), ring_meta: [RingMeta::default(); BURST], ifindex })
     }
 
     fn raw(&self) -> RawFd {
@@ -39,12 +43,13 @@ impl AfPacketPort {
     /// The device vanished (deleted, or moved to another namespace): drop the
     /// socket and wait for a device of the same name.
     fn detach(&mut self) {
+        self.ring = None;
         self.sock = None;
         self.ifindex = 0;
     }
 }
 
-fn open_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
+fn open_socket(name: &str) -> io::Result<(OwnedFd, RxRing, u32)> {
     let ifindex = sys::ifindex(name).map_err(|e| with_context(e, name))?;
     // Bring the interface up first, as OVS does for its ports: binding to a
     // down interface leaves a pending ENETDOWN on the socket. A tap without a
@@ -59,9 +64,9 @@ fn open_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
     // Options that must be set before bind: the vnet header changes the
     // frame layout, so no frame may be queued without it.
     sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_VNET_HDR, &one)?;
-    sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_AUXDATA, &one)?;
     sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_IGNORE_OUTGOING, &one)?;
     sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_QDISC_BYPASS, &one)?;
+    let ring = RxRing::new(fd)?;
     let bufsize: libc::c_int = 4 << 20;
     sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &bufsize)
         .or_else(|_| sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &bufsize))?;
@@ -78,7 +83,7 @@ fn open_socket(name: &str) -> io::Result<(OwnedFd, u32)> {
         .map_err(|e| with_context(e, name))?;
     let mreq = PacketMreq { mr_ifindex: ifindex as i32, mr_type: sys::PACKET_MR_PROMISC, mr_alen: 0, mr_address: [0; 8] };
     sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_ADD_MEMBERSHIP, &mreq)?;
-    Ok((sock, ifindex))
+    Ok((sock, ring, ifindex))
 }
 
 /// Name the interface in errors that would otherwise be a bare errno.
@@ -107,8 +112,9 @@ impl PortIo for AfPacketPort {
 
     fn reattach(&mut self) -> io::Result<bool> {
         match open_socket(&self.name) {
-            Ok((sock, ifindex)) => {
+            Ok((sock, ring, ifindex)) => {
                 self.sock = Some(sock);
+                self.ring = Some(ring);
                 self.ifindex = ifindex;
                 Ok(true)
             }
@@ -122,60 +128,33 @@ impl PortIo for AfPacketPort {
         if fd < 0 {
             return 0;
         }
-        let n = pkts.len().min(BURST);
-        let mut vnet = [[0u8; VnetHdr::SIZE]; BURST];
-        let mut cmsg = [[0u64; CMSG_ROOM / 8]; BURST];
-        // SAFETY: iovec and mmsghdr are plain C structs for which all-zero is valid.
-        let mut iov: [[libc::iovec; 2]; BURST] = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
-        for i in 0..n {
-            let area = pkts[i].receive_area();
-            iov[i][0] = libc::iovec { iov_base: vnet[i].as_mut_ptr() as *mut _, iov_len: VnetHdr::SIZE };
-            iov[i][1] = libc::iovec { iov_base: area.as_mut_ptr() as *mut _, iov_len: area.len() };
-            msgs[i].msg_hdr.msg_iov = iov[i].as_mut_ptr();
-            msgs[i].msg_hdr.msg_iovlen = 2;
-            msgs[i].msg_hdr.msg_control = cmsg[i].as_mut_ptr() as *mut _;
-            msgs[i].msg_hdr.msg_controllen = CMSG_ROOM;
-        }
-        // SAFETY: every msghdr points at buffers that live until this call returns.
-        let got = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
-        if got < 0 {
-            let err = io::Error::last_os_error();
-            let errno = sys::errno_of(&err);
-            if is_device_gone(errno) {
-                // ENETDOWN also reports a link that went down and up again;
-                // only a device that is really gone or renumbered detaches.
-                if sys::ifindex(&self.name).ok() != Some(self.ifindex) {
+        let Some(ring) = self.ring.as_mut() else { return 0 };
+        let limit = pkts.len().min(BURST);
+        let n = ring.recv(fd, &mut pkts[..limit], &mut self.ring_meta, |_| stats.rx_errors += 1);
+        if n == 0 {
+            // Woken with nothing to read: the socket may carry an error, e.g.
+            // ENETDOWN when its device went away.
+            if let Some(errno) = socket_error(fd) {
+                if is_device_gone(errno) && sys::ifindex(&self.name).ok() != Some(self.ifindex) {
                     self.detach();
+                } else if !is_device_gone(errno) {
+                    stats.rx_errors += 1;
                 }
-            } else if err.kind() != io::ErrorKind::WouldBlock && errno != libc::EINTR {
-                stats.rx_errors += 1;
             }
             return 0;
         }
         let mut kept = 0;
-        for i in 0..got as usize {
-            let total = msgs[i].msg_len as usize;
-            if total < VnetHdr::SIZE + 14 || msgs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
-                stats.rx_errors += 1;
-                continue;
-            }
-            let aux = auxdata(&msgs[i].msg_hdr);
+        for i in 0..n {
             if kept != i {
                 pkts.swap(kept, i);
             }
-            let pkt = &mut pkts[kept];
-            pkt.set_received(total - VnetHdr::SIZE);
-            pkt.vnet = VnetHdr::from_bytes(&vnet[i]);
-            if let Some(aux) = aux {
-                if aux.tp_status & sys::TP_STATUS_VLAN_VALID != 0 && !restore_vlan(pkt, &aux) {
-                    stats.rx_errors += 1;
-                    continue;
-                }
+            let m = &self.ring_meta[i];
+            if m.status & sys::TP_STATUS_VLAN_VALID != 0 && !restore_vlan(&mut pkts[kept], m) {
+                stats.rx_errors += 1;
+                continue;
             }
             stats.rx_packets += 1;
-            stats.rx_bytes += pkt.len() as u64;
+            stats.rx_bytes += pkts[kept].len() as u64;
             kept += 1;
         }
         kept
@@ -245,33 +224,26 @@ impl PortIo for AfPacketPort {
     }
 }
 
-/// The PACKET_AUXDATA control message of a received frame, if present.
-fn auxdata(hdr: &libc::msghdr) -> Option<TpacketAuxdata> {
-    // SAFETY: hdr came back from recvmmsg with msg_control/msg_controllen
-    // describing our own buffer; CMSG_* walk only inside it.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(hdr);
-        while !c.is_null() {
-            if (*c).cmsg_level == sys::SOL_PACKET && (*c).cmsg_type == sys::PACKET_AUXDATA {
-                return Some(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const TpacketAuxdata));
-            }
-            c = libc::CMSG_NXTHDR(hdr, c);
-        }
-    }
-    None
+/// The pending error of a socket (SO_ERROR), which reading clears.
+fn socket_error(fd: RawFd) -> Option<i32> {
+    let mut err: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: SO_ERROR writes one int into `err`, whose size we pass.
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut len) };
+    (r == 0 && err != 0).then_some(err)
 }
 
 /// Put back the VLAN tag the kernel moved out of the frame on receive.
-fn restore_vlan(pkt: &mut Packet, aux: &TpacketAuxdata) -> bool {
-    let tpid = if aux.tp_status & sys::TP_STATUS_VLAN_TPID_VALID != 0 && aux.tp_vlan_tpid != 0 {
-        aux.tp_vlan_tpid
+fn restore_vlan(pkt: &mut Packet, meta: &RingMeta) -> bool {
+    let tpid = if meta.status & sys::TP_STATUS_VLAN_TPID_VALID != 0 && meta.vlan_tpid != 0 {
+        meta.vlan_tpid
     } else {
         sys::ETH_P_8021Q
     };
     match pkt.insert_gap(12, 4) {
         Some(tag) => {
             tag[..2].copy_from_slice(&tpid.to_be_bytes());
-            tag[2..].copy_from_slice(&aux.tp_vlan_tci.to_be_bytes());
+            tag[2..].copy_from_slice(&meta.vlan_tci.to_be_bytes());
             pkt.vnet.shift(4);
             true
         }

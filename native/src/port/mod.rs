@@ -2,6 +2,7 @@
 //! a new kind is one new file, not edits across the datapath.
 
 pub mod afpacket;
+mod ring;
 pub mod tap;
 
 use crate::packet::Packet;
