@@ -63,6 +63,8 @@ function openSocket(remote: string): Promise<Socket> {
 
 export interface OvsdbClient {
   on(event: 'connected' | 'disconnected', listener: () => void): this;
+  /** Every notification from the server, monitor updates included. */
+  on(event: 'notification', listener: (method: string, params: unknown) => void): this;
 }
 
 export class OvsdbClient extends EventEmitter {
@@ -212,6 +214,7 @@ export class OvsdbClient extends EventEmitter {
   }
 
   private onNotification(method: string, params: unknown): void {
+    this.emit('notification', method, params);
     if ((method !== 'update2' && method !== 'update3') || !Array.isArray(params)) return;
     const m = this.monitors.get(params[0] as string);
     if (!m) return;

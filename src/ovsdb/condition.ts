@@ -2,7 +2,7 @@
 // row must satisfy; shared by transactions and conditional monitors. Conditions on "_uuid" equality
 // are recognised so that the common by-uuid lookup does not scan the table.
 
-import { type Datum, datumEquals, datumFromJSON, findKey } from './datum.js';
+import { type Datum, type NamedUuidResolver, datumEquals, datumFromJSON, findKey } from './datum.js';
 import type { Row } from './database.js';
 import { OvsdbError, show, syntaxError } from './errors.js';
 import { type TableSchema, getColumn } from './schema.js';
@@ -38,7 +38,8 @@ export function columnValue(row: Row, ref: ColumnRef): Datum {
   return row.data[ref]!;
 }
 
-export function parseCondition(t: TableSchema, json: unknown, allowBooleans: boolean, where = 'where'): Condition {
+/** `named` resolves ["named-uuid", X] in transactions: ovs-vsctl selects rows it inserts in the same one. */
+export function parseCondition(t: TableSchema, json: unknown, allowBooleans: boolean, where = 'where', named?: NamedUuidResolver): Condition {
   if (!Array.isArray(json)) throw syntaxError(`${where}: a condition must be an array of [column, function, value] clauses, got ${show(json)}`);
   return json.map((cl, i): Clause | boolean => {
     if (allowBooleans && typeof cl === 'boolean') return cl;
@@ -54,7 +55,7 @@ export function parseCondition(t: TableSchema, json: unknown, allowBooleans: boo
     }
     // The value has the column's type, but may hold any number of elements for set tests.
     const relaxed = fn === 'includes' || fn === 'excludes' ? { anyMin: true, anyMax: true } : { anyMin: true };
-    const value = datumFromJSON(type, cl[2], `${where}[${i}] value for column ${String(cl[0])}`, undefined, relaxed);
+    const value = datumFromJSON(type, cl[2], `${where}[${i}] value for column ${String(cl[0])}`, named, relaxed);
     return { column: ref, fn, value, type };
   });
 }

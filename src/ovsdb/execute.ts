@@ -159,7 +159,7 @@ class Executor {
 
   private where(t: Table, op: Record<string, unknown>): Row[] {
     if (op.where === undefined) throw syntaxError(`"${String(op.op)}" needs "where"`);
-    const cond: Condition = parseCondition(t.schema, op.where, false);
+    const cond: Condition = parseCondition(t.schema, op.where, false, 'where', this.named);
     const pinned = pinnedUuid(cond);
     if (pinned !== undefined) {
       const row = this.txn.get(t, pinned);

@@ -49,6 +49,12 @@ for (const [label, schema] of [
       expect(show).toMatch(/Port p1\n\s+Interface p1\n\s+type: internal\n/);
     });
 
+    it('creates a bridge and configures it in one transaction (a where clause on a named-uuid)', async () => {
+      await ok('add-br', 'br1', '--', 'set', 'bridge', 'br1', 'other_config:a=b');
+      expect((await ok('get', 'bridge', 'br1', 'other_config:a')).trim()).toBe('b');
+      await ok('del-br', 'br1');
+    });
+
     it('sets and reads back map and scalar columns', async () => {
       await ok('set', 'bridge', 'br0', 'other_config:hwaddr="00:11:22:33:44:55"', 'fail_mode=secure');
       expect((await ok('get', 'bridge', 'br0', 'other_config:hwaddr')).trim()).toBe('"00:11:22:33:44:55"');

@@ -47,6 +47,15 @@ describe('transact operations', () => {
     expect(rows('Child', 'peer')).toEqual([{ peer: ['uuid', kid] }]);
   });
 
+  it('lets a where clause name a row inserted earlier in the same transaction by its uuid-name', () => {
+    const res = tx(
+      { op: 'insert', table: 'Free', 'uuid-name': 'mine', row: { n: 1 } },
+      { op: 'update', table: 'Free', where: [['_uuid', '==', ['named-uuid', 'mine']]], row: { n: 2 } },
+    );
+    expect(res[1]).toEqual({ count: 1 });
+    expect(rows('Free', 'n')).toEqual([{ n: 2 }]);
+  });
+
   it('updates and counts matching rows, and refuses to update an immutable column', () => {
     tx({ op: 'insert', table: 'Free', row: { n: 1 } }, { op: 'insert', table: 'Free', row: { n: 2 } }, { op: 'insert', table: 'Free', row: { n: 3 } });
     expect(tx({ op: 'update', table: 'Free', where: [['n', '>=', 2]], row: { n: 7 } })).toEqual([{ count: 2 }]);
