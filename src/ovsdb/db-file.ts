@@ -103,6 +103,17 @@ export async function createDatabaseFile(path: string, schemaJson: unknown): Pro
   return schema;
 }
 
+/** Rebuilds a database from its log records (schema first); errors name the file. */
+export function replayRecords(records: unknown[], path: string): Database {
+  try {
+    const db = new Database(parseSchema(records[0]));
+    for (let i = 1; i < records.length; i++) db.apply(recordToChangeset(db, records[i], i));
+    return db;
+  } catch (e) {
+    throw e instanceof OvsdbError ? new OvsdbError(e.tag, `${path}: ${e.details}`) : e;
+  }
+}
+
 /** Opens a database file, replaying its log; later commits are appended through `log`. */
 export async function openDatabaseFile(path: string, opts: Omit<LogFileOptions, 'snapshot'> = {}): Promise<OpenedDatabase> {
   let db: Database | undefined;
@@ -110,11 +121,10 @@ export async function openDatabaseFile(path: string, opts: Omit<LogFileOptions, 
   const { log: lf, records, torn } = await LogFile.open(path, { ...opts, snapshot: () => snapshotRecords(db!, schemaJson) });
   try {
     schemaJson = records[0];
-    db = new Database(parseSchema(schemaJson));
-    for (let i = 1; i < records.length; i++) db.apply(recordToChangeset(db, records[i], i));
+    db = replayRecords(records, path);
   } catch (e) {
     await lf.close();
-    throw e instanceof OvsdbError ? new OvsdbError(e.tag, `${path}: ${e.details}`) : e;
+    throw e;
   }
   log.info(`${path}: loaded ${db.name} with ${db.rowCount()} rows from ${records.length - 1} transactions`);
   const out: OpenedDatabase = { db, schemaJson, log: lf, transactions: records.length - 1 };
