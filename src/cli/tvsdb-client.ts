@@ -148,10 +148,10 @@ async function run(inv: Invocation): Promise<void> {
         print((await c.listDbs()).map((d) => d + '\n').join(''));
         return;
       case 'get-schema':
-        print(JSON.stringify(await c.getSchema(await takeDb(c, inv.args)), null, 2) + '\n');
+        print(JSON.stringify(await c.getSchema(inv.args[0] ?? DEFAULT_DB), null, 2) + '\n');
         return;
       case 'list-tables': {
-        const s = parseSchema(await c.getSchema(await takeDb(c, inv.args)));
+        const s = parseSchema(await c.getSchema(inv.args[0] ?? DEFAULT_DB));
         print(formatTable({ headings: ['Table'], rows: [...s.tables.keys()].sort().map((t) => [t]) }, inv.format));
         return;
       }
