@@ -9,6 +9,9 @@ const log = getLogger('jsonrpc');
 /** Default cap on one incoming message; a full Open_vSwitch dump of 10 000 ports fits well inside. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
+/** A peer that lets this much output pile up unread is dropped rather than exhausting memory. */
+const MAX_SEND_BACKLOG_BYTES = 256 * 1024 * 1024;
+
 export type StreamEvent =
   | { kind: 'message'; value: unknown }
   /** `fatal`: the stream cannot be resynchronised, so the connection must be closed. */
@@ -207,6 +210,11 @@ export class JsonRpcConnection {
     if (this.closed || this.socket.destroyed) return;
     const text = JSON.stringify(msg);
     if (log.enabled('dbg')) log.dbg(`${this.name}: send ${what}, ${text.length > 2000 ? text.slice(0, 2000) + '...' : text}`);
+    if (this.socket.writableLength > MAX_SEND_BACKLOG_BYTES) {
+      log.warn(`${this.name}: peer is not reading (${this.socket.writableLength} bytes queued); disconnecting it`);
+      this.socket.destroy();
+      return;
+    }
     this.socket.write(text);
   }
 

@@ -7,7 +7,14 @@ import { OvsdbError, show } from './errors.js';
 import type { DatabaseSchema, TableSchema } from './schema.js';
 import type { TableUpdates } from './monitor.js';
 
+function versionOf(v: unknown): string | undefined {
+  return Array.isArray(v) && v[0] === 'uuid' && typeof v[1] === 'string' ? v[1] : undefined;
+}
+
 export class ReplicaRow {
+  /** The row's _version, when the server sends it (ovsdb-server does for monitors without "columns"). */
+  version: string | undefined;
+
   constructor(
     readonly uuid: string,
     private readonly table: TableSchema,
@@ -72,15 +79,18 @@ export class Replica extends EventEmitter {
         }
         const values = upd.initial ?? upd.insert;
         if (values) {
-          const cols = new Map<string, Datum>();
-          for (const [c, v] of Object.entries(values)) cols.set(c, this.parse(t, c, v, false));
-          table.set(uuid, new ReplicaRow(uuid, t, cols));
+          const row = new ReplicaRow(uuid, t, new Map());
+          for (const [c, v] of Object.entries(values)) {
+            if (c === '_version') row.version = versionOf(v);
+            else row.columns.set(c, this.parse(t, c, v, false));
+          }
+          table.set(uuid, row);
         } else if (upd.modify) {
           const row = table.get(uuid);
           if (!row) throw new OvsdbError('syntax error', `update modifies ${tname} row ${uuid}, which the replica does not have`);
           for (const [c, v] of Object.entries(upd.modify)) {
-            const col = t.columnsByName.get(c)!;
-            row.columns.set(c, applyDiff(col.type, row.get(c), this.parse(t, c, v, true)));
+            if (c === '_version') row.version = versionOf(v);
+            else row.columns.set(c, applyDiff(t.columnsByName.get(c)?.type ?? this.unknown(t, c), row.get(c), this.parse(t, c, v, true)));
           }
         }
       }
@@ -88,9 +98,12 @@ export class Replica extends EventEmitter {
     this.emit('update', updates);
   }
 
+  private unknown(t: TableSchema, column: string): never {
+    throw new OvsdbError('unknown column', `update names column ${show(column)}, which table ${t.name} does not have`);
+  }
+
   private parse(t: TableSchema, column: string, v: unknown, diff: boolean): Datum {
-    const c = t.columnsByName.get(column);
-    if (!c) throw new OvsdbError('unknown column', `update names column ${show(column)}, which table ${t.name} does not have`);
+    const c = t.columnsByName.get(column) ?? this.unknown(t, column);
     return datumFromJSON(c.type, v, `${t.name}.${column}`, undefined, diff ? { anyMin: true, anyMax: true } : {});
   }
 }
