@@ -8,8 +8,39 @@ export interface DatapathHandle {
 
 /** A frame the datapath passed up to the slow path. */
 export interface NativeUpcall {
+  /** `miss`: no flow matched; `action`: a userspace action sent it (cookie says why). */
+  reason: 'miss' | 'action';
+  cookie?: bigint;
   port: number;
+  /** The 120-byte flow key the datapath extracted (see src/datapath/flow-key.ts). */
+  key: Buffer;
   frame: Buffer;
+}
+
+export interface NativeFlowStats {
+  packets: number;
+  bytes: number;
+  /** OR of the TCP flags seen. */
+  tcpFlags: number;
+}
+
+export interface NativeExpiredFlow extends NativeFlowStats {
+  id: bigint;
+}
+
+export type NativeEvent =
+  | { kind: 'upcall'; upcalls: NativeUpcall[] }
+  | { kind: 'expired'; flows: NativeExpiredFlow[] };
+
+export interface NativeFlow extends NativeFlowStats {
+  id: bigint;
+  /** Key under its mask. */
+  key: Buffer;
+  mask: Buffer;
+  /** Encoded action list (src/datapath/actions.ts). */
+  actions: Buffer;
+  /** Milliseconds since last use; null when never used. */
+  idleMs: number | null;
 }
 
 export interface NativePortStats {
@@ -34,15 +65,36 @@ export interface NativePortInfo {
 }
 
 export interface NativeDpStats {
+  /** Frames that matched a flow, and of those the ones the exact-match cache found. */
+  hit: number;
+  emcHit: number;
+  missed: number;
+  /** Missed frames neither passed up nor held (queue full, or no answer in time). */
+  lost: number;
+  /** Subtables probed for classifier hits. */
+  masksProbed: number;
   upcalls: number;
-  upcallsLost: number;
+  actionErrors: number;
+  flows: number;
+  masks: number;
+  flowLimit: number;
+  maxIdleMs: number;
 }
 
 export interface Addon {
-  op_dp_open(onUpcall?: (batch: NativeUpcall[]) => void): DatapathHandle;
+  op_dp_open(onEvent?: (event: NativeEvent) => void): DatapathHandle;
   op_dp_close(dp: DatapathHandle): void;
   op_dp_get_stats(dp: DatapathHandle): NativeDpStats;
-  op_dp_send_frame(dp: DatapathHandle, port: number, frame: Buffer): void;
+  op_dp_configure(dp: DatapathHandle, flowLimit: number | undefined, maxIdleMs: number | undefined): void;
+  op_dp_execute(dp: DatapathHandle, inPort: number, frame: Buffer, actions: Buffer): void;
+  op_upcall_reply(
+    dp: DatapathHandle,
+    inPort: number,
+    frame: Buffer,
+    actions: Buffer,
+    key: Buffer | undefined,
+    mask: Buffer | undefined,
+  ): bigint | null;
   op_port_add(
     dp: DatapathHandle,
     type: string,
@@ -54,4 +106,19 @@ export interface Addon {
   op_port_del(dp: DatapathHandle, port: number): void;
   op_port_list(dp: DatapathHandle): NativePortInfo[];
   op_fwd_set(dp: DatapathHandle, inPort: number, outPorts: number[]): void;
+  op_flow_put(
+    dp: DatapathHandle,
+    key: Buffer,
+    mask: Buffer,
+    actions: Buffer,
+    mode: 'create' | 'modify' | 'put',
+    refuseOverlap: boolean,
+  ): bigint;
+  op_flow_find(dp: DatapathHandle, key: Buffer, mask: Buffer): bigint | null;
+  op_flow_get(dp: DatapathHandle, id: bigint): NativeFlow;
+  op_flow_del(dp: DatapathHandle, id: bigint): NativeFlowStats;
+  op_flow_flush(dp: DatapathHandle): number;
+  op_flow_dump(dp: DatapathHandle): NativeFlow[];
+  op_flow_key_extract(frame: Buffer, inPort: number): Buffer;
+  op_flow_key_layout(): [string, number, number][];
 }

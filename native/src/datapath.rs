@@ -1,11 +1,14 @@
-//! The datapath: its ports, the poll loop thread that moves their frames,
-//! and the queue of frames it passes up to the slow path.
+//! The datapath: its ports, the poll loop thread that moves their frames
+//! through the flow table, and the events it passes up to the slow path.
 //!
-//! One mutex guards the port table and forwarding state. The poll thread
-//! takes it once per wakeup and handles whole bursts under it; calls from JS
-//! (add a port, read counters) take it briefly between bursts.
+//! One mutex guards the port table and the flow table. The poll thread takes
+//! it once per wakeup and handles whole bursts under it; calls from JS (add a
+//! port, install a flow, read counters) take it briefly between bursts.
 
-use crate::packet::Packet;
+use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
+use crate::flow::key::FlowKey;
+use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode};
+use crate::packet::{Packet, VnetHdr};
 use crate::port::afpacket::AfPacketPort;
 use crate::port::tap::{TapConfig, TapPort};
 use crate::port::{PortIo, PortStats, BURST};
@@ -22,20 +25,51 @@ use std::time::{Duration, Instant};
 pub const MAX_PORT_NO: u32 = 0xff00;
 /// epoll token of the eventfd that wakes the poll thread.
 const WAKE_TOKEN: u64 = u64::MAX;
-/// How often detached ports look for their device again.
-const REATTACH_INTERVAL: Duration = Duration::from_millis(500);
+/// How often the poll thread does its upkeep: reattach detached ports,
+/// expire idle flows and unanswered upcalls, reorder subtables.
+const UPKEEP_INTERVAL: Duration = Duration::from_millis(500);
+/// Frames of one flow held while its first frame's upcall is answered.
+const PENDING_PER_FLOW: usize = 64;
+/// Frames held across all pending flows.
+const PENDING_TOTAL: usize = 8192;
+/// An upcall not answered in this time is given up; its held frames count as lost.
+const PENDING_TIMEOUT_MS: u64 = 2000;
+/// Tunnel pops that may follow each other on one frame.
+const MAX_RECIRCULATIONS: u8 = 4;
 
-/// A frame passed up to the slow path.
+/// Why a frame went up to the slow path.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum UpcallReason {
+    /// No flow matched.
+    Miss,
+    /// A `userspace` action asked for it (e.g. for a controller).
+    Action { cookie: u64 },
+}
+
+/// A frame passed up to the slow path, with its flow key.
 pub struct Upcall {
+    pub reason: UpcallReason,
     pub in_port: u32,
+    pub key: FlowKey,
     pub frame: Vec<u8>,
 }
 
-/// Where upcalls go (the N-API layer implements it with a threadsafe function).
-pub trait UpcallSink: Send + Sync {
-    /// Hand over one batch; false when the receiver's queue is full and the
-    /// batch was dropped.
-    fn deliver(&self, batch: Vec<Upcall>) -> bool;
+/// A flow the datapath removed by itself (idle), with its final stats.
+pub struct ExpiredFlow {
+    pub id: u64,
+    pub stats: FlowStats,
+}
+
+/// What the datapath tells the slow path.
+pub enum Event {
+    Upcalls(Vec<Upcall>),
+    Expired(Vec<ExpiredFlow>),
+}
+
+/// Where events go (the N-API layer implements it with a threadsafe function).
+pub trait EventSink: Send + Sync {
+    /// Hand over one event; false when the receiver's queue is full and it was dropped.
+    fn deliver(&self, event: Event) -> bool;
 }
 
 /// The kinds of port the datapath can open.
@@ -64,13 +98,34 @@ pub struct PortInfo {
     pub stats: PortStats,
 }
 
-/// Datapath-wide counters.
+/// Datapath-wide counters, as `ovs-dpctl show` reports them.
 #[derive(Clone, Copy, Default)]
 pub struct DpStats {
-    /// Frames passed up to the slow path.
+    /// Frames that matched an installed flow.
+    pub hit: u64,
+    /// Of those, frames found in the exact-match cache.
+    pub emc_hit: u64,
+    /// Frames that matched no flow.
+    pub missed: u64,
+    /// Frames that missed and could not be passed up or held (queue full, timeout).
+    pub lost: u64,
+    /// Subtables probed for classifier hits (masks hit per packet = this / (hit - emc_hit)).
+    pub masks_probed: u64,
+    /// Upcalls delivered to the slow path (misses and userspace actions).
     pub upcalls: u64,
-    /// Frames that should have gone up but found the upcall queue full.
-    pub upcalls_lost: u64,
+    /// Actions that could not apply to a frame (it was passed on unchanged).
+    pub action_errors: u64,
+}
+
+/// A flow as reported to JS.
+pub struct FlowInfo {
+    pub id: u64,
+    pub key: FlowKey,
+    pub mask: FlowKey,
+    pub actions: Arc<[u8]>,
+    pub stats: FlowStats,
+    /// Milliseconds since last use; None when never used.
+    pub idle_ms: Option<u64>,
 }
 
 struct Port {
@@ -80,11 +135,22 @@ struct Port {
     stats: PortStats,
 }
 
+/// Frames held for one flow key whose upcall awaits an answer.
+struct PendingFlow {
+    since_ms: u64,
+    frames: Vec<(Vec<u8>, VnetHdr, u32)>,
+}
+
 struct State {
     ports: BTreeMap<u32, Port>,
-    /// The simple forwarding table of this stage: in_port -> out_ports.
+    /// Bare forwarding (no lookup): in_port -> out_ports. The benchmark's ceiling.
     forward: HashMap<u32, Vec<u32>>,
+    flows: FlowTable,
+    pending: HashMap<FlowKey, PendingFlow>,
+    pending_frames: usize,
     stats: DpStats,
+    /// Scratch packets for copies made by multi-action lists.
+    pool: Vec<Packet>,
 }
 
 struct Shared {
@@ -92,7 +158,35 @@ struct Shared {
     stop: AtomicBool,
     epoll: OwnedFd,
     wake: OwnedFd,
-    upcalls: Option<Box<dyn UpcallSink>>,
+    events: Option<Box<dyn EventSink>>,
+    started: Instant,
+}
+
+impl Shared {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn deliver_upcalls(&self, st: &mut State, ups: Vec<Upcall>) {
+        if ups.is_empty() {
+            return;
+        }
+        let n = ups.len() as u64;
+        let missed: Vec<FlowKey> = ups.iter().filter(|u| u.reason == UpcallReason::Miss).map(|u| u.key).collect();
+        match &self.events {
+            Some(sink) if sink.deliver(Event::Upcalls(ups)) => st.stats.upcalls += n,
+            _ => {
+                // Nobody will answer: the next frame of each flow tries again.
+                st.stats.lost += missed.len() as u64;
+                for k in missed {
+                    if let Some(p) = st.pending.remove(&k) {
+                        st.pending_frames -= p.frames.len();
+                        st.stats.lost += p.frames.len() as u64;
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub struct Datapath {
@@ -101,19 +195,22 @@ pub struct Datapath {
 }
 
 impl Datapath {
-    pub fn open(upcalls: Option<Box<dyn UpcallSink>>) -> io::Result<Datapath> {
+    pub fn open(events: Option<Box<dyn EventSink>>) -> io::Result<Datapath> {
         // SAFETY: epoll_create1 and eventfd return fresh fds that we own at once.
         let epoll = unsafe { OwnedFd::from_raw_fd(cvt(libc::epoll_create1(libc::EPOLL_CLOEXEC))?) };
         // SAFETY: as above.
         let wake = unsafe { OwnedFd::from_raw_fd(cvt(libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC))?) };
         epoll_add(epoll.as_raw_fd(), wake.as_raw_fd(), WAKE_TOKEN)?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State { ports: BTreeMap::new(), forward: HashMap::new(), stats: DpStats::default() }),
-            stop: AtomicBool::new(false),
-            epoll,
-            wake,
-            upcalls,
-        });
+        let state = State {
+            ports: BTreeMap::new(),
+            forward: HashMap::new(),
+            flows: FlowTable::new(),
+            pending: HashMap::new(),
+            pending_frames: 0,
+            stats: DpStats::default(),
+            pool: Vec::new(),
+        };
+        let shared = Arc::new(Shared { state: Mutex::new(state), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("tvs-dp".into()).spawn(move || poll_loop(&worker))?;
         Ok(Datapath { shared, thread: Some(thread) })
@@ -168,7 +265,8 @@ impl Datapath {
     }
 
     pub fn ports(&self) -> Vec<PortInfo> {
-        let st = self.state();
+        let mut st = self.state();
+        collect_kernel_drops(&mut st);
         st.ports
             .iter()
             .map(|(&port_no, p)| PortInfo {
@@ -182,8 +280,8 @@ impl Datapath {
             .collect()
     }
 
-    /// Forward every frame received on `in_port` to `out_ports` (empty: pass
-    /// them up as upcalls instead).
+    /// Forward every frame received on `in_port` to `out_ports` without any
+    /// lookup (empty: back to the flow table).
     pub fn set_forward(&self, in_port: u32, out_ports: Vec<u32>) -> io::Result<()> {
         let mut st = self.state();
         for p in std::iter::once(&in_port).chain(out_ports.iter()) {
@@ -199,20 +297,104 @@ impl Datapath {
         Ok(())
     }
 
-    /// Send one frame out of a port (a frame built by the slow path).
-    pub fn send(&self, port_no: u32, frame: &[u8]) -> io::Result<()> {
+    /// Execute `actions` on a frame the slow path holds (e.g. a packet-out).
+    pub fn execute(&self, in_port: u32, frame: &[u8], raw_actions: &[u8]) -> Result<(), String> {
         if frame.len() < 14 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("frame of {} bytes is shorter than an Ethernet header", frame.len())));
+            return Err(format!("frame of {} bytes is shorter than an Ethernet header", frame.len()));
         }
-        let pkt = Packet::from_frame(frame);
+        let list = actions::validate(raw_actions).map_err(|e| format!("invalid actions: {e}"))?;
         let mut st = self.state();
-        let port = st.ports.get_mut(&port_no).ok_or_else(|| no_such_port(port_no))?;
-        port.io.send_burst(&[&pkt], &mut port.stats);
+        let mut pkt = Packet::from_frame(frame);
+        pkt.in_port = in_port;
+        run_actions(&self.shared, &mut st, &list, vec![pkt]);
         Ok(())
     }
 
-    pub fn stats(&self) -> DpStats {
-        self.state().stats
+    /// Answer a miss: optionally install the megaflow, execute the missed
+    /// frame, then the frames of the same flow held meanwhile, in arrival
+    /// order, all under one lock so no frame overtakes another.
+    pub fn upcall_reply(&self, in_port: u32, frame: &[u8], raw_actions: &[u8], flow: Option<(&FlowKey, &FlowKey)>) -> Result<Option<u64>, String> {
+        let list = actions::validate(raw_actions).map_err(|e| format!("invalid actions: {e}"))?;
+        let now = self.shared.now_ms();
+        let mut st = self.state();
+        let id = match flow {
+            Some((key, mask)) => match st.flows.put(key, mask, raw_actions, PutMode::CreateOrModify, false, now) {
+                Ok(id) => Some(id),
+                // At the limit the frame is still forwarded, only not cached.
+                Err(FlowError::LimitReached(_)) => None,
+                Err(e) => return Err(e.to_string()),
+            },
+            None => None,
+        };
+        let mut pkts = Vec::new();
+        if frame.len() >= 14 {
+            let mut pkt = Packet::from_frame(frame);
+            pkt.in_port = in_port;
+            pkts.push(pkt);
+        }
+        let exact = FlowKey::extract(frame, in_port);
+        pkts.extend(take_pending(&mut st, |k| *k == exact));
+        if let Some((key, mask)) = flow {
+            let masked = key.masked(mask);
+            pkts.extend(take_pending(&mut st, |k| masked.matches(k, mask)));
+        }
+        run_actions(&self.shared, &mut st, &list, pkts);
+        Ok(id)
+    }
+
+    pub fn flow_put(&self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool) -> Result<u64, FlowError> {
+        let now = self.shared.now_ms();
+        let mut st = self.state();
+        let id = st.flows.put(key, mask, raw_actions, mode, refuse_overlap, now)?;
+        // Frames held for flows this one now covers go with its actions.
+        let masked = key.masked(mask);
+        let held = take_pending(&mut st, |k| masked.matches(k, mask));
+        if !held.is_empty() {
+            let list = st.flows.get(id).map(|f| Arc::clone(&f.actions)).expect("just installed");
+            run_actions(&self.shared, &mut st, &list, held);
+        }
+        Ok(id)
+    }
+
+    pub fn flow_find(&self, key: &FlowKey, mask: &FlowKey) -> Option<u64> {
+        self.state().flows.find(key, mask)
+    }
+
+    pub fn flow_get(&self, id: u64) -> Result<FlowInfo, FlowError> {
+        let now = self.shared.now_ms();
+        let st = self.state();
+        st.flows.get(id).map(|f| flow_info(id, f, now))
+    }
+
+    pub fn flow_del(&self, id: u64) -> Result<FlowStats, FlowError> {
+        self.state().flows.remove(id).map(|f| f.stats)
+    }
+
+    pub fn flow_flush(&self) -> usize {
+        self.state().flows.flush()
+    }
+
+    pub fn flow_dump(&self) -> Vec<FlowInfo> {
+        let now = self.shared.now_ms();
+        let st = self.state();
+        st.flows.ids().into_iter().filter_map(|id| st.flows.get(id).ok().map(|f| flow_info(id, f, now))).collect()
+    }
+
+    /// Flow limit and idle timeout (ms); None leaves a setting as it is.
+    pub fn configure(&self, flow_limit: Option<usize>, max_idle_ms: Option<u64>) {
+        let mut st = self.state();
+        if let Some(l) = flow_limit {
+            st.flows.limit = l;
+        }
+        if let Some(i) = max_idle_ms {
+            st.flows.max_idle_ms = i;
+        }
+    }
+
+    /// (stats, flows installed, masks in use, flow limit, max idle ms)
+    pub fn stats(&self) -> (DpStats, usize, usize, usize, u64) {
+        let st = self.state();
+        (st.stats, st.flows.len(), st.flows.mask_count(), st.flows.limit, st.flows.max_idle_ms)
     }
 
     /// Stop the poll thread and close every port. Idempotent.
@@ -230,6 +412,35 @@ impl Drop for Datapath {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+fn flow_info(id: u64, f: &Megaflow, now_ms: u64) -> FlowInfo {
+    FlowInfo {
+        id,
+        key: f.key,
+        mask: f.mask,
+        actions: Arc::clone(&f.actions_raw),
+        stats: f.stats,
+        idle_ms: (f.stats.used_ms > 0).then(|| now_ms.saturating_sub(f.stats.used_ms)),
+    }
+}
+
+/// Remove and return (as packets) the held frames of every pending flow whose key satisfies `pred`.
+fn take_pending(st: &mut State, pred: impl Fn(&FlowKey) -> bool) -> Vec<Packet> {
+    let keys: Vec<FlowKey> = st.pending.keys().filter(|k| pred(k)).copied().collect();
+    let mut out = Vec::new();
+    for k in keys {
+        if let Some(p) = st.pending.remove(&k) {
+            st.pending_frames -= p.frames.len();
+            for (bytes, vnet, in_port) in p.frames {
+                let mut pkt = Packet::from_frame(&bytes);
+                pkt.vnet = vnet;
+                pkt.in_port = in_port;
+                out.push(pkt);
+            }
+        }
+    }
+    out
 }
 
 fn no_such_port(port_no: u32) -> io::Error {
@@ -257,7 +468,7 @@ fn poll_loop(shared: &Shared) {
     let mut batch: Vec<Packet> = (0..BURST).map(|_| Packet::new()).collect();
     // SAFETY: epoll_event is a plain C struct; all-zero is valid.
     let mut events: [libc::epoll_event; 64] = unsafe { std::mem::zeroed() };
-    let mut last_reattach = Instant::now();
+    let mut last_upkeep = Instant::now();
     while !shared.stop.load(Ordering::Acquire) {
         // SAFETY: events is a writable array of the length we pass.
         let n = unsafe { libc::epoll_wait(shared.epoll.as_raw_fd(), events.as_mut_ptr(), events.len() as i32, 200) };
@@ -272,17 +483,16 @@ fn poll_loop(shared: &Shared) {
             }
             handle_burst(shared, &mut st, token as u32, &mut batch);
         }
-        if last_reattach.elapsed() >= REATTACH_INTERVAL {
-            last_reattach = Instant::now();
-            reattach_ports(shared.epoll.as_raw_fd(), &mut st);
+        if last_upkeep.elapsed() >= UPKEEP_INTERVAL {
+            last_upkeep = Instant::now();
+            upkeep(shared, &mut st);
         }
     }
 }
 
-/// Receive one burst from `in_port` and forward or pass it up.
+/// Receive one burst from `in_port` and send each frame on its way.
 fn handle_burst(shared: &Shared, st: &mut State, in_port: u32, batch: &mut [Packet]) {
-    let State { ports, forward, stats } = st;
-    let Some(port) = ports.get_mut(&in_port) else { return };
+    let Some(port) = st.ports.get_mut(&in_port) else { return };
     let n = port.io.recv_burst(batch, &mut port.stats);
     if n == 0 {
         return;
@@ -291,31 +501,201 @@ fn handle_burst(shared: &Shared, st: &mut State, in_port: u32, batch: &mut [Pack
     for pkt in received.iter_mut() {
         pkt.in_port = in_port;
     }
-    match forward.get(&in_port) {
-        Some(outs) => {
-            let frames: Vec<&Packet> = received.iter().collect();
-            for out in outs {
-                if let Some(dst) = ports.get_mut(out) {
-                    dst.io.send_burst(&frames, &mut dst.stats);
+    if let Some(outs) = st.forward.get(&in_port) {
+        let frames: Vec<&Packet> = received.iter().collect();
+        for out in outs.clone() {
+            if let Some(dst) = st.ports.get_mut(&out) {
+                dst.io.send_burst(&frames, &mut dst.stats);
+            }
+        }
+        return;
+    }
+    process(shared, st, received, None);
+}
+
+/// Look up and execute a burst. `tunnel` is set for frames being looked up
+/// again after a tunnel pop, with the depth reached.
+fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<(TunnelMeta, u8)>) {
+    let now = shared.now_ms();
+    let mut tx = Tx::new(std::mem::take(&mut st.pool));
+    let mut upcalls = Vec::new();
+    for (i, pkt) in pkts.iter_mut().enumerate() {
+        let mut key = FlowKey::extract(pkt.frame(), pkt.in_port);
+        if let Some((meta, _)) = &tunnel {
+            meta.apply(&mut key);
+        }
+        let hash = key.hash(0);
+        match st.flows.lookup(&key, hash) {
+            Lookup::Hit { slot, via_emc, probed } => {
+                st.stats.hit += 1;
+                if via_emc {
+                    st.stats.emc_hit += 1;
+                }
+                st.stats.masks_probed += probed as u64;
+                let flow = st.flows.flow_mut(slot).expect("lookup returns live flows");
+                flow.stats.packets += 1;
+                flow.stats.bytes += pkt.len() as u64;
+                flow.stats.used_ms = now.max(1);
+                flow.stats.tcp_flags |= u16::from_be_bytes(key.tcp_flags);
+                let list = Arc::clone(&flow.actions);
+                tx.execute(&list, pkt, i, &mut st.stats);
+            }
+            Lookup::Miss { .. } => {
+                st.stats.missed += 1;
+                if let Some(p) = st.pending.get_mut(&key) {
+                    // An upcall for this flow is on its way: hold the frame for the answer.
+                    if p.frames.len() < PENDING_PER_FLOW && st.pending_frames < PENDING_TOTAL {
+                        p.frames.push((pkt.frame().to_vec(), pkt.vnet, pkt.in_port));
+                        st.pending_frames += 1;
+                    } else {
+                        st.stats.lost += 1;
+                    }
+                } else {
+                    st.pending.insert(key, PendingFlow { since_ms: now, frames: Vec::new() });
+                    upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
                 }
             }
         }
-        None => {
-            let Some(sink) = shared.upcalls.as_ref() else {
-                port.stats.rx_dropped += n as u64;
-                return;
-            };
-            let ups: Vec<Upcall> = received.iter().map(|p| Upcall { in_port, frame: p.frame().to_vec() }).collect();
-            if sink.deliver(ups) {
-                stats.upcalls += n as u64;
-            } else {
-                stats.upcalls_lost += n as u64;
-            }
+    }
+    upcalls.append(&mut tx.userspace);
+    shared.deliver_upcalls(st, upcalls);
+    tx.send(st, &*pkts);
+    let recirc = std::mem::take(&mut tx.recirc);
+    st.pool = tx.into_pool();
+    let depth = tunnel.map_or(0, |(_, d)| d) + 1;
+    for (mut pkt, meta) in recirc {
+        if depth > MAX_RECIRCULATIONS {
+            st.stats.action_errors += 1;
+            continue;
         }
+        process(shared, st, std::slice::from_mut(&mut pkt), Some((meta, depth)));
     }
 }
 
-fn reattach_ports(epfd: RawFd, st: &mut State) {
+/// Run one action list on frames the slow path handed back (they need no lookup).
+fn run_actions(shared: &Shared, st: &mut State, list: &ActionList, mut pkts: Vec<Packet>) {
+    let mut tx = Tx::new(std::mem::take(&mut st.pool));
+    for (i, pkt) in pkts.iter_mut().enumerate() {
+        tx.execute(list, pkt, i, &mut st.stats);
+    }
+    let ups = std::mem::take(&mut tx.userspace);
+    shared.deliver_upcalls(st, ups);
+    tx.send(st, &pkts);
+    let recirc = std::mem::take(&mut tx.recirc);
+    st.pool = tx.into_pool();
+    for (mut pkt, meta) in recirc {
+        process(shared, st, std::slice::from_mut(&mut pkt), Some((meta, 1)));
+    }
+}
+
+/// A frame to send: one of the burst's own packets, or a copy in the pool.
+#[derive(Clone, Copy)]
+enum OutRef {
+    Burst(usize),
+    Copy(usize),
+}
+
+/// Collects the outputs of a burst so each port gets one send call.
+struct Tx {
+    pool: Vec<Packet>,
+    copies: usize,
+    outs: Vec<(u32, OutRef)>,
+    userspace: Vec<Upcall>,
+    recirc: Vec<(Packet, TunnelMeta)>,
+    /// Index of the burst packet being executed (for the sink callbacks).
+    current: usize,
+}
+
+impl Tx {
+    fn new(pool: Vec<Packet>) -> Self {
+        Tx { pool, copies: 0, outs: Vec::new(), userspace: Vec::new(), recirc: Vec::new(), current: 0 }
+    }
+
+    fn execute(&mut self, list: &ActionList, pkt: &mut Packet, index: usize, stats: &mut DpStats) {
+        // The common cases need no copy: every action an output (one port, or flooding).
+        if list.actions.iter().all(|a| matches!(a, Action::Output(_))) {
+            for a in &list.actions {
+                if let Action::Output(port) = a {
+                    self.outs.push((*port, OutRef::Burst(index)));
+                }
+            }
+            return;
+        }
+        self.current = index;
+        let report = actions::execute(list, pkt, self);
+        stats.action_errors += report.failed as u64;
+    }
+
+    /// Send every collected frame, grouped by output port.
+    fn send(&mut self, st: &mut State, burst: &[Packet]) {
+        self.outs.sort_by_key(|(port, _)| *port);
+        let mut i = 0;
+        while i < self.outs.len() {
+            let port_no = self.outs[i].0;
+            let mut frames: Vec<&Packet> = Vec::new();
+            while i < self.outs.len() && self.outs[i].0 == port_no {
+                frames.push(match self.outs[i].1 {
+                    OutRef::Burst(b) => &burst[b],
+                    OutRef::Copy(c) => &self.pool[c],
+                });
+                i += 1;
+            }
+            if let Some(port) = st.ports.get_mut(&port_no) {
+                port.io.send_burst(&frames, &mut port.stats);
+            }
+        }
+        self.outs.clear();
+    }
+
+    fn into_pool(self) -> Vec<Packet> {
+        self.pool
+    }
+
+    fn copy_of(&mut self, pkt: &Packet) -> usize {
+        if self.copies == self.pool.len() {
+            self.pool.push(Packet::new());
+        }
+        let c = &mut self.pool[self.copies];
+        c.reset();
+        let n = pkt.len();
+        c.receive_area()[..n].copy_from_slice(pkt.frame());
+        c.set_received(n);
+        c.vnet = pkt.vnet;
+        c.in_port = pkt.in_port;
+        self.copies += 1;
+        self.copies - 1
+    }
+}
+
+impl ActionSink for Tx {
+    fn output(&mut self, port: u32, pkt: &Packet) {
+        let c = self.copy_of(pkt);
+        self.outs.push((port, OutRef::Copy(c)));
+    }
+
+    fn userspace(&mut self, pkt: &Packet, cookie: u64) {
+        let key = FlowKey::extract(pkt.frame(), pkt.in_port);
+        self.userspace.push(Upcall { reason: UpcallReason::Action { cookie }, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
+    }
+
+    fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
+        let mut copy = Packet::from_frame(pkt.frame());
+        copy.vnet = pkt.vnet;
+        copy.in_port = meta.tnl_port;
+        self.recirc.push((copy, *meta));
+    }
+}
+
+fn collect_kernel_drops(st: &mut State) {
+    for port in st.ports.values_mut() {
+        port.stats.rx_dropped += port.io.take_kernel_drops();
+    }
+}
+
+/// Periodic work: reattach ports, expire flows and unanswered upcalls.
+fn upkeep(shared: &Shared, st: &mut State) {
+    collect_kernel_drops(st);
+    let epfd = shared.epoll.as_raw_fd();
     for (&port_no, port) in st.ports.iter_mut() {
         if port.io.detached() {
             if let Ok(true) = port.io.reattach() {
@@ -323,4 +703,19 @@ fn reattach_ports(epfd: RawFd, st: &mut State) {
             }
         }
     }
+    let now = shared.now_ms();
+    let expired: Vec<ExpiredFlow> = st.flows.expire(now).into_iter().map(|(id, f)| ExpiredFlow { id, stats: f.stats }).collect();
+    if !expired.is_empty() {
+        if let Some(sink) = &shared.events {
+            sink.deliver(Event::Expired(expired));
+        }
+    }
+    let stale: Vec<FlowKey> = st.pending.iter().filter(|(_, p)| now.saturating_sub(p.since_ms) > PENDING_TIMEOUT_MS).map(|(k, _)| *k).collect();
+    for k in stale {
+        if let Some(p) = st.pending.remove(&k) {
+            st.pending_frames -= p.frames.len();
+            st.stats.lost += p.frames.len() as u64;
+        }
+    }
+    st.flows.reorder_subtables();
 }

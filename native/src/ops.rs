@@ -2,7 +2,9 @@
 //! an `op_<area>_<verb>[_<noun>]` function. Their TypeScript types are in
 //! `native/index.d.ts`; keep the two in step.
 
-use crate::datapath::{Datapath, PortKind, Upcall, UpcallSink};
+use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, UpcallReason};
+use crate::flow::key::{FlowKey, FIELDS, KEY_LEN};
+use crate::flow::table::{FlowStats, PutMode};
 use crate::napi::*;
 use crate::port::tap::TapConfig;
 use std::ffi::{c_void, CString};
@@ -11,8 +13,8 @@ use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Upcall batches allowed in flight to JS before new ones count as lost.
-const UPCALL_QUEUE_BATCHES: usize = 256;
+/// Event batches allowed in flight to JS before new ones count as lost.
+const EVENT_QUEUE_BATCHES: usize = 256;
 
 type OpResult = Result<napi_value, String>;
 
@@ -21,11 +23,21 @@ const OPS: &[(&str, napi_callback)] = &[
     ("op_dp_open", op_dp_open),
     ("op_dp_close", op_dp_close),
     ("op_dp_get_stats", op_dp_get_stats),
-    ("op_dp_send_frame", op_dp_send_frame),
+    ("op_dp_configure", op_dp_configure),
+    ("op_dp_execute", op_dp_execute),
+    ("op_upcall_reply", op_upcall_reply),
     ("op_port_add", op_port_add),
     ("op_port_del", op_port_del),
     ("op_port_list", op_port_list),
     ("op_fwd_set", op_fwd_set),
+    ("op_flow_put", op_flow_put),
+    ("op_flow_find", op_flow_find),
+    ("op_flow_get", op_flow_get),
+    ("op_flow_del", op_flow_del),
+    ("op_flow_flush", op_flow_flush),
+    ("op_flow_dump", op_flow_dump),
+    ("op_flow_key_extract", op_flow_key_extract),
+    ("op_flow_key_layout", op_flow_key_layout),
 ];
 
 /// N-API entry point: Node calls it once per environment that loads the addon.
@@ -102,19 +114,19 @@ struct TsfnSink {
     in_flight: Arc<AtomicUsize>,
 }
 
-impl UpcallSink for TsfnSink {
-    fn deliver(&self, batch: Vec<Upcall>) -> bool {
-        if self.in_flight.load(Ordering::Acquire) >= UPCALL_QUEUE_BATCHES {
+impl EventSink for TsfnSink {
+    fn deliver(&self, event: Event) -> bool {
+        if self.in_flight.load(Ordering::Acquire) >= EVENT_QUEUE_BATCHES {
             return false;
         }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let data = Box::into_raw(Box::new(batch)) as *mut c_void;
+        let data = Box::into_raw(Box::new(event)) as *mut c_void;
         // SAFETY: non-blocking call, so the poll thread never waits on JS;
-        // on failure the batch was not queued and we take it back.
+        // on failure the event was not queued and we take it back.
         let status = unsafe { napi_call_threadsafe_function(self.tsfn.0, data, NAPI_TSFN_NONBLOCKING) };
         if status != NAPI_OK {
             // SAFETY: the call failed, so `data` is still ours.
-            drop(unsafe { Box::from_raw(data as *mut Vec<Upcall>) });
+            drop(unsafe { Box::from_raw(data as *mut Event) });
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
             return false;
         }
@@ -122,29 +134,53 @@ impl UpcallSink for TsfnSink {
     }
 }
 
-/// Runs on the JS thread: turn one batch into `[{port, frame}]` and call the handler.
-unsafe extern "C" fn call_js_upcall(env: napi_env, func: napi_value, context: *mut c_void, data: *mut c_void) {
-    let batch = Box::from_raw(data as *mut Vec<Upcall>);
+/// Runs on the JS thread: turn one event into a JS object and call the handler:
+/// `{kind: "upcall", upcalls: [{reason, cookie, port, key, frame}]}` or
+/// `{kind: "expired", flows: [{id, packets, bytes, tcpFlags}]}`.
+unsafe extern "C" fn call_js_event(env: napi_env, func: napi_value, context: *mut c_void, data: *mut c_void) {
+    let event = Box::from_raw(data as *mut Event);
     let in_flight = &*(context as *const AtomicUsize);
     in_flight.fetch_sub(1, Ordering::AcqRel);
     if env.is_null() {
         return; // the environment is going away
     }
-    let mut arr = null_mut();
-    napi_create_array_with_length(env, batch.len(), &mut arr);
-    for (i, up) in batch.iter().enumerate() {
-        let obj = new_object(env);
-        set_u32(env, obj, "port", up.in_port);
-        let mut buf = null_mut();
-        let mut ignored = null_mut();
-        napi_create_buffer_copy(env, up.frame.len(), up.frame.as_ptr() as *const c_void, &mut ignored, &mut buf);
-        set_prop(env, obj, "frame", buf);
-        napi_set_element(env, arr, i as u32, obj);
+    let obj = new_object(env);
+    match *event {
+        Event::Upcalls(ups) => {
+            set_prop(env, obj, "kind", js_string(env, "upcall"));
+            let arr = new_array(env, ups.len());
+            for (i, up) in ups.iter().enumerate() {
+                let u = new_object(env);
+                match up.reason {
+                    UpcallReason::Miss => set_prop(env, u, "reason", js_string(env, "miss")),
+                    UpcallReason::Action { cookie } => {
+                        set_prop(env, u, "reason", js_string(env, "action"));
+                        set_prop(env, u, "cookie", bigint(env, cookie));
+                    }
+                }
+                set_u32(env, u, "port", up.in_port);
+                set_prop(env, u, "key", buffer(env, up.key.as_bytes()));
+                set_prop(env, u, "frame", buffer(env, &up.frame));
+                napi_set_element(env, arr, i as u32, u);
+            }
+            set_prop(env, obj, "upcalls", arr);
+        }
+        Event::Expired(flows) => {
+            set_prop(env, obj, "kind", js_string(env, "expired"));
+            let arr = new_array(env, flows.len());
+            for (i, f) in flows.iter().enumerate() {
+                let o = new_object(env);
+                set_prop(env, o, "id", bigint(env, f.id));
+                set_stats(env, o, &f.stats);
+                napi_set_element(env, arr, i as u32, o);
+            }
+            set_prop(env, obj, "flows", arr);
+        }
     }
     let mut undefined = null_mut();
     napi_get_undefined(env, &mut undefined);
     let mut result = null_mut();
-    napi_call_function(env, undefined, func, 1, &arr, &mut result);
+    napi_call_function(env, undefined, func, 1, &obj, &mut result);
 }
 
 unsafe extern "C" fn finalize_tsfn_context(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -153,7 +189,7 @@ unsafe extern "C" fn finalize_tsfn_context(_env: napi_env, data: *mut c_void, _h
 
 // ---------------------------------------------------------------- ops
 
-/// op_dp_open(onUpcall?: (batch) => void): DatapathHandle
+/// op_dp_open(onEvent?: (event) => void): DatapathHandle
 unsafe extern "C" fn op_dp_open(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
         let args = args::<1>(env, info);
@@ -162,18 +198,18 @@ unsafe extern "C" fn op_dp_open(env: napi_env, info: napi_callback_info) -> napi
         if value_type(env, args[0]) == NAPI_FUNCTION {
             let in_flight = Arc::new(AtomicUsize::new(0));
             let context = Arc::into_raw(Arc::clone(&in_flight)) as *mut c_void;
-            let name = js_string(env, "tvs-upcall");
+            let name = js_string(env, "tvs-datapath-events");
             let mut tsfn = null_mut();
             check(
                 napi_create_threadsafe_function(
                     env, args[0], null_mut(), name, 0, 1, context, Some(finalize_tsfn_context), context,
-                    Some(call_js_upcall), &mut tsfn,
+                    Some(call_js_event), &mut tsfn,
                 ),
-                "create the upcall function",
+                "create the datapath event function",
             )?;
-            // Upcalls alone must not keep Node alive: close() or the cleanup hook ends them.
+            // Events alone must not keep Node alive: close() or the cleanup hook ends them.
             napi_unref_threadsafe_function(env, tsfn);
-            tsfn_sink = Some(Box::new(TsfnSink { tsfn: Tsfn(tsfn), in_flight }) as Box<dyn UpcallSink>);
+            tsfn_sink = Some(Box::new(TsfnSink { tsfn: Tsfn(tsfn), in_flight }) as Box<dyn EventSink>);
             tsfn_handle = Some(Tsfn(tsfn));
         }
         let dp = Datapath::open(tsfn_sink).map_err(|e| format!("cannot open datapath: {e}"))?;
@@ -202,27 +238,75 @@ unsafe extern "C" fn op_dp_close(env: napi_env, info: napi_callback_info) -> nap
     })
 }
 
-/// op_dp_get_stats(dp): { upcalls, upcallsLost }
+/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, flows, masks, flowLimit, maxIdleMs }
 unsafe extern "C" fn op_dp_get_stats(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
         let args = args::<1>(env, info);
         with_dp(env, args[0], |dp| {
-            let s = dp.stats();
+            let (s, flows, masks, limit, max_idle) = dp.stats();
             let obj = new_object(env);
-            set_f64(env, obj, "upcalls", s.upcalls as f64);
-            set_f64(env, obj, "upcallsLost", s.upcalls_lost as f64);
+            for (k, v) in [
+                ("hit", s.hit),
+                ("emcHit", s.emc_hit),
+                ("missed", s.missed),
+                ("lost", s.lost),
+                ("masksProbed", s.masks_probed),
+                ("upcalls", s.upcalls),
+                ("actionErrors", s.action_errors),
+                ("flows", flows as u64),
+                ("masks", masks as u64),
+                ("flowLimit", limit as u64),
+                ("maxIdleMs", max_idle),
+            ] {
+                set_f64(env, obj, k, v as f64);
+            }
             Ok(obj)
         })
     })
 }
 
-/// op_dp_send_frame(dp, port, frame: Buffer): void
-unsafe extern "C" fn op_dp_send_frame(env: napi_env, info: napi_callback_info) -> napi_value {
+/// op_dp_configure(dp, flowLimit: number | undefined, maxIdleMs: number | undefined): void
+unsafe extern "C" fn op_dp_configure(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
         let args = args::<3>(env, info);
-        let port = get_u32(env, args[1], "port")?;
+        let limit = optional_u32(env, args[1], "flow limit")?.map(|v| v as usize);
+        let idle = optional_u32(env, args[2], "max idle")?.map(|v| v as u64);
+        with_dp(env, args[0], |dp| {
+            dp.configure(limit, idle);
+            Ok(undefined(env))
+        })
+    })
+}
+
+/// op_dp_execute(dp, inPort, frame: Buffer, actions: Buffer): void
+unsafe extern "C" fn op_dp_execute(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<4>(env, info);
+        let in_port = get_u32(env, args[1], "in_port")?;
         let frame = get_buffer(env, args[2], "frame")?;
-        with_dp(env, args[0], |dp| dp.send(port, frame).map_err(|e| e.to_string()).map(|_| undefined(env)))
+        let actions = get_buffer(env, args[3], "actions")?;
+        with_dp(env, args[0], |dp| dp.execute(in_port, frame, actions).map(|_| undefined(env)))
+    })
+}
+
+/// op_upcall_reply(dp, inPort, frame, actions, key?: Buffer, mask?: Buffer): bigint | null
+unsafe extern "C" fn op_upcall_reply(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<6>(env, info);
+        let in_port = get_u32(env, args[1], "in_port")?;
+        let frame = get_buffer(env, args[2], "frame")?;
+        let actions = get_buffer(env, args[3], "actions")?;
+        let flow = match value_type(env, args[4]) {
+            NAPI_UNDEFINED | NAPI_NULL => None,
+            _ => Some((get_key(env, args[4], "key")?, get_key(env, args[5], "mask")?)),
+        };
+        with_dp(env, args[0], |dp| {
+            let id = dp.upcall_reply(in_port, frame, actions, flow.as_ref().map(|(k, m)| (k, m)))?;
+            Ok(match id {
+                Some(id) => bigint(env, id),
+                None => null(env),
+            })
+        })
     })
 }
 
@@ -330,6 +414,133 @@ unsafe extern "C" fn op_fwd_set(env: napi_env, info: napi_callback_info) -> napi
         }
         with_dp(env, args[0], |dp| dp.set_forward(in_port, outs).map_err(|e| e.to_string()).map(|_| undefined(env)))
     })
+}
+
+/// op_flow_put(dp, key, mask, actions, mode: "create"|"modify"|"put", refuseOverlap: boolean): bigint
+unsafe extern "C" fn op_flow_put(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<6>(env, info);
+        let key = get_key(env, args[1], "key")?;
+        let mask = get_key(env, args[2], "mask")?;
+        let actions = get_buffer(env, args[3], "actions")?;
+        let mode = match get_string(env, args[4], "mode")?.as_str() {
+            "create" => PutMode::Create,
+            "modify" => PutMode::Modify,
+            "put" => PutMode::CreateOrModify,
+            other => return Err(format!("unknown flow put mode \"{other}\" (expected create, modify or put)")),
+        };
+        let mut refuse = false;
+        napi_get_value_bool(env, args[5], &mut refuse);
+        with_dp(env, args[0], |dp| dp.flow_put(&key, &mask, actions, mode, refuse).map(|id| bigint(env, id)).map_err(|e| e.to_string()))
+    })
+}
+
+/// op_flow_find(dp, key, mask): bigint | null — the id of the flow installed with exactly this key and mask.
+unsafe extern "C" fn op_flow_find(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<3>(env, info);
+        let key = get_key(env, args[1], "key")?;
+        let mask = get_key(env, args[2], "mask")?;
+        with_dp(env, args[0], |dp| Ok(dp.flow_find(&key, &mask).map_or_else(|| null(env), |id| bigint(env, id))))
+    })
+}
+
+/// op_flow_get(dp, id: bigint): FlowInfo
+unsafe extern "C" fn op_flow_get(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<2>(env, info);
+        let id = get_bigint(env, args[1], "flow id")?;
+        with_dp(env, args[0], |dp| dp.flow_get(id).map(|f| flow_object(env, &f)).map_err(|e| e.to_string()))
+    })
+}
+
+/// op_flow_del(dp, id: bigint): final stats
+unsafe extern "C" fn op_flow_del(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<2>(env, info);
+        let id = get_bigint(env, args[1], "flow id")?;
+        with_dp(env, args[0], |dp| {
+            let stats = dp.flow_del(id).map_err(|e| e.to_string())?;
+            let o = new_object(env);
+            set_stats(env, o, &stats);
+            Ok(o)
+        })
+    })
+}
+
+/// op_flow_flush(dp): number of flows removed
+unsafe extern "C" fn op_flow_flush(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<1>(env, info);
+        with_dp(env, args[0], |dp| {
+            let mut v = null_mut();
+            napi_create_double(env, dp.flow_flush() as f64, &mut v);
+            Ok(v)
+        })
+    })
+}
+
+/// op_flow_dump(dp): FlowInfo[]
+unsafe extern "C" fn op_flow_dump(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<1>(env, info);
+        with_dp(env, args[0], |dp| {
+            let flows = dp.flow_dump();
+            let arr = new_array(env, flows.len());
+            for (i, f) in flows.iter().enumerate() {
+                napi_set_element(env, arr, i as u32, flow_object(env, f));
+            }
+            Ok(arr)
+        })
+    })
+}
+
+/// op_flow_key_extract(frame: Buffer, inPort: number): Buffer — the key the datapath would look up.
+unsafe extern "C" fn op_flow_key_extract(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<2>(env, info);
+        let frame = get_buffer(env, args[0], "frame")?;
+        let in_port = get_u32(env, args[1], "in_port")?;
+        Ok(buffer(env, FlowKey::extract(frame, in_port).as_bytes()))
+    })
+}
+
+/// op_flow_key_layout(): [name, offset, length][] — the key layout, for the TS mirror to check itself.
+unsafe extern "C" fn op_flow_key_layout(env: napi_env, _info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let arr = new_array(env, FIELDS.len());
+        for (i, (name, off, len)) in FIELDS.iter().enumerate() {
+            let t = new_array(env, 3);
+            napi_set_element(env, t, 0, js_string(env, name));
+            let mut v = null_mut();
+            napi_create_uint32(env, *off as u32, &mut v);
+            napi_set_element(env, t, 1, v);
+            napi_create_uint32(env, *len as u32, &mut v);
+            napi_set_element(env, t, 2, v);
+            napi_set_element(env, arr, i as u32, t);
+        }
+        Ok(arr)
+    })
+}
+
+unsafe fn flow_object(env: napi_env, f: &FlowInfo) -> napi_value {
+    let o = new_object(env);
+    set_prop(env, o, "id", bigint(env, f.id));
+    set_prop(env, o, "key", buffer(env, f.key.as_bytes()));
+    set_prop(env, o, "mask", buffer(env, f.mask.as_bytes()));
+    set_prop(env, o, "actions", buffer(env, &f.actions));
+    set_stats(env, o, &f.stats);
+    match f.idle_ms {
+        Some(ms) => set_f64(env, o, "idleMs", ms as f64),
+        None => set_prop(env, o, "idleMs", null(env)),
+    }
+    o
+}
+
+unsafe fn set_stats(env: napi_env, o: napi_value, s: &FlowStats) {
+    set_f64(env, o, "packets", s.packets as f64);
+    set_f64(env, o, "bytes", s.bytes as f64);
+    set_u32(env, o, "tcpFlags", s.tcp_flags as u32);
 }
 
 // ---------------------------------------------------------------- helpers
@@ -442,6 +653,52 @@ unsafe fn get_buffer<'a>(env: napi_env, value: napi_value, what: &str) -> Result
     }
     // SAFETY: the buffer stays alive (JS holds it) for the op's duration.
     Ok(std::slice::from_raw_parts(data as *const u8, len))
+}
+
+unsafe fn optional_u32(env: napi_env, value: napi_value, what: &str) -> Result<Option<u32>, String> {
+    match value_type(env, value) {
+        NAPI_UNDEFINED | NAPI_NULL => Ok(None),
+        _ => get_u32(env, value, what).map(Some),
+    }
+}
+
+unsafe fn get_bigint(env: napi_env, value: napi_value, what: &str) -> Result<u64, String> {
+    let mut v = 0u64;
+    let mut lossless = false;
+    if value_type(env, value) != NAPI_BIGINT || napi_get_value_bigint_uint64(env, value, &mut v, &mut lossless) != NAPI_OK || !lossless {
+        return Err(format!("{what} must be a bigint from 0 to 2^64-1"));
+    }
+    Ok(v)
+}
+
+unsafe fn get_key(env: napi_env, value: napi_value, what: &str) -> Result<FlowKey, String> {
+    let b = get_buffer(env, value, what)?;
+    FlowKey::from_bytes(b).ok_or_else(|| format!("{what} must be a {KEY_LEN}-byte flow key, not {} bytes", b.len()))
+}
+
+unsafe fn null(env: napi_env) -> napi_value {
+    let mut v = null_mut();
+    napi_get_null(env, &mut v);
+    v
+}
+
+unsafe fn bigint(env: napi_env, value: u64) -> napi_value {
+    let mut v = null_mut();
+    napi_create_bigint_uint64(env, value, &mut v);
+    v
+}
+
+unsafe fn buffer(env: napi_env, bytes: &[u8]) -> napi_value {
+    let mut v = null_mut();
+    let mut ignored = null_mut();
+    napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr() as *const c_void, &mut ignored, &mut v);
+    v
+}
+
+unsafe fn new_array(env: napi_env, len: usize) -> napi_value {
+    let mut v = null_mut();
+    napi_create_array_with_length(env, len, &mut v);
+    v
 }
 
 unsafe fn undefined(env: napi_env) -> napi_value {

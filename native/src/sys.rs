@@ -18,6 +18,7 @@ pub const TUN_F_TSO_ECN: libc::c_uint = 0x08;
 // linux/if_packet.h
 pub const SOL_PACKET: libc::c_int = 263;
 pub const PACKET_ADD_MEMBERSHIP: libc::c_int = 1;
+pub const PACKET_STATISTICS: libc::c_int = 6;
 pub const PACKET_AUXDATA: libc::c_int = 8;
 pub const PACKET_MR_PROMISC: libc::c_ushort = 1;
 pub const PACKET_VNET_HDR: libc::c_int = 15;

@@ -1,12 +1,25 @@
-// The TypeScript face of the datapath (OVS's "dpif"): ports, forwarding,
+// The TypeScript face of the datapath (OVS's "dpif"): ports, flows,
 // counters and upcalls, over the Rust addon.
-import type { DatapathHandle, NativeDpStats, NativePortInfo, NativeUpcall } from '../../native/index.js';
+import type {
+  DatapathHandle,
+  NativeDpStats,
+  NativeExpiredFlow,
+  NativeFlow,
+  NativeFlowStats,
+  NativePortInfo,
+  NativeUpcall,
+} from '../../native/index.js';
+import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from './addon.js';
+import { encodeKey, type FlowKey, type FlowMask } from './flow-key.js';
 
 export type PortType = 'system' | 'tap';
 export type PortInfo = NativePortInfo;
 export type Upcall = NativeUpcall;
 export type DatapathStats = NativeDpStats;
+export type DatapathFlow = NativeFlow;
+export type FlowStats = NativeFlowStats;
+export type ExpiredFlow = NativeExpiredFlow;
 
 export interface AddPortOptions {
   /** `system`: an existing interface through AF_PACKET; `tap`: a tap device the switch creates and holds. */
@@ -21,9 +34,29 @@ export interface AddPortOptions {
 }
 
 export interface DatapathOptions {
-  /** Receives, in batches, the frames no forwarding entry claimed. */
+  /** Receives, in batches, the frames that missed the flow table or that a userspace action sent up. */
   onUpcall?: (batch: Upcall[]) => void;
+  /** Receives flows the datapath removed after max-idle, with their final stats. */
+  onFlowsExpired?: (flows: ExpiredFlow[]) => void;
 }
+
+/** A key or mask: structured (field names as in OVS datapath syntax) or already encoded. */
+export type KeyLike = FlowKey | Buffer;
+/** An action list: structured or already encoded. */
+export type ActionsLike = Action[] | Buffer;
+
+export interface PutFlowOptions {
+  key: KeyLike;
+  mask: KeyLike;
+  actions: ActionsLike;
+  /** `create` fails if the flow exists (add-flow), `modify` if it does not (mod-flow); `put` either. */
+  mode?: 'create' | 'modify' | 'put';
+  /** Refuse a flow that overlaps an installed one under another mask instead of shadowing it. */
+  refuseOverlap?: boolean;
+}
+
+const toKey = (k: KeyLike): Buffer => (Buffer.isBuffer(k) ? k : encodeKey(k));
+const toActions = (a: ActionsLike): Buffer => (Buffer.isBuffer(a) ? a : encodeActions(a));
 
 export class Datapath {
   private handle: DatapathHandle | undefined;
@@ -35,13 +68,23 @@ export class Datapath {
 
   static open(options: DatapathOptions = {}): Datapath {
     const addon = loadAddon();
-    return new Datapath(addon.op_dp_open(options.onUpcall));
+    const { onUpcall, onFlowsExpired } = options;
+    const onEvent =
+      onUpcall || onFlowsExpired
+        ? (event: Parameters<NonNullable<Parameters<typeof addon.op_dp_open>[0]>>[0]) => {
+            if (event.kind === 'upcall') onUpcall?.(event.upcalls);
+            else onFlowsExpired?.(event.flows);
+          }
+        : undefined;
+    return new Datapath(addon.op_dp_open(onEvent));
   }
 
   private get dp(): DatapathHandle {
     if (!this.handle) throw new Error('datapath is closed: open a new one');
     return this.handle;
   }
+
+  // ------------------------------------------------------------ ports
 
   addPort(options: AddPortOptions): { port: number; ifindex: number } {
     if (options.type !== 'tap' && (options.mtu !== undefined || options.mac !== undefined)) {
@@ -65,14 +108,81 @@ export class Datapath {
     return found;
   }
 
-  /** Forward every frame received on `inPort` to `outPorts`; an empty list removes the entry. */
+  /**
+   * Forward every frame received on `inPort` to `outPorts` with no lookup at
+   * all (the benchmark's "bare forwarder"); an empty list removes the entry.
+   */
   setForward(inPort: number, outPorts: number[]): void {
     this.addon.op_fwd_set(this.dp, inPort, outPorts);
   }
 
+  // ------------------------------------------------------------ flows
+
+  putFlow(options: PutFlowOptions): bigint {
+    return this.addon.op_flow_put(
+      this.dp,
+      toKey(options.key),
+      toKey(options.mask),
+      toActions(options.actions),
+      options.mode ?? 'put',
+      options.refuseOverlap ?? false,
+    );
+  }
+
+  /** The id of the flow installed with exactly this key and mask, or null. */
+  findFlow(key: KeyLike, mask: KeyLike): bigint | null {
+    return this.addon.op_flow_find(this.dp, toKey(key), toKey(mask));
+  }
+
+  getFlow(id: bigint): DatapathFlow {
+    return this.addon.op_flow_get(this.dp, id);
+  }
+
+  /** Remove a flow; returns its final stats. */
+  deleteFlow(id: bigint): FlowStats {
+    return this.addon.op_flow_del(this.dp, id);
+  }
+
+  /** Remove every flow; returns how many there were. */
+  flushFlows(): number {
+    return this.addon.op_flow_flush(this.dp);
+  }
+
+  dumpFlows(): DatapathFlow[] {
+    return this.addon.op_flow_dump(this.dp);
+  }
+
+  configure(settings: { flowLimit?: number; maxIdleMs?: number }): void {
+    this.addon.op_dp_configure(this.dp, settings.flowLimit, settings.maxIdleMs);
+  }
+
+  // ------------------------------------------------------------ packets
+
+  /** Run `actions` on a frame (a packet-out, or a frame built by the slow path). */
+  execute(inPort: number, frame: Buffer, actions: ActionsLike): void {
+    this.addon.op_dp_execute(this.dp, inPort, frame, toActions(actions));
+  }
+
   /** Send a complete Ethernet frame out of `port`. */
   sendFrame(port: number, frame: Buffer): void {
-    this.addon.op_dp_send_frame(this.dp, port, frame);
+    this.execute(0, frame, [{ type: 'output', port }]);
+  }
+
+  /**
+   * Answer a missed upcall: install `megaflow` (the upcall's key under
+   * `mask`) if given, then execute the missed frame and every frame of the
+   * flow the datapath held meanwhile, in order. Returns the new flow's id
+   * (null when not installed, e.g. at the flow limit).
+   */
+  replyUpcall(upcall: Upcall, actions: ActionsLike, megaflow?: { mask: KeyLike }): bigint | null {
+    return this.addon.op_upcall_reply(
+      this.dp,
+      upcall.port,
+      upcall.frame,
+      toActions(actions),
+      megaflow ? upcall.key : undefined,
+      megaflow ? toKey(megaflow.mask) : undefined,
+    );
   }
 
   stats(): DatapathStats {
@@ -92,6 +202,16 @@ export class Datapath {
   }
 }
 
+/** The key the datapath extracts from `frame` received on `inPort` (120 bytes). */
+export function extractKey(frame: Buffer, inPort: number): Buffer {
+  return loadAddon().op_flow_key_extract(frame, inPort);
+}
+
+/** The datapath's key layout: [field name, byte offset, length]. */
+export function nativeKeyLayout(): [string, number, number][] {
+  return loadAddon().op_flow_key_layout();
+}
+
 export function parseMac(text: string): Buffer {
   const parts = text.split(':');
   if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
@@ -100,6 +220,4 @@ export function parseMac(text: string): Buffer {
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 
-export function formatMac(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
-}
+export type { FlowKey, FlowMask, Action };

@@ -55,6 +55,62 @@ function waitFor(child: ChildProcessWithoutNullStreams, line: string): Promise<v
   });
 }
 
+/** One's-complement sum of 16-bit words (RFC 1071). */
+function csum(buf: Buffer, initial = 0): number {
+  let sum = initial;
+  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
+  if (buf.length % 2) sum += buf[buf.length - 1] << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+export interface UdpSpec {
+  dst: string;
+  src: string;
+  ipSrc: string;
+  ipDst: string;
+  sport?: number;
+  dport?: number;
+  ttl?: number;
+  tos?: number;
+  payload?: Buffer;
+}
+
+/** A UDP/IPv4 frame with valid IPv4 and UDP checksums. */
+export function udpFrame(spec: UdpSpec): Buffer {
+  const payload = spec.payload ?? Buffer.alloc(18, 0x5a);
+  const ip = Buffer.alloc(20);
+  ip[0] = 0x45;
+  ip[1] = spec.tos ?? 0;
+  ip.writeUInt16BE(28 + payload.length, 2);
+  ip[8] = spec.ttl ?? 64;
+  ip[9] = 17;
+  Buffer.from(spec.ipSrc.split('.').map(Number)).copy(ip, 12);
+  Buffer.from(spec.ipDst.split('.').map(Number)).copy(ip, 16);
+  ip.writeUInt16BE(~csum(ip) & 0xffff, 10);
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(spec.sport ?? 1000, 0);
+  udp.writeUInt16BE(spec.dport ?? 2000, 2);
+  udp.writeUInt16BE(8 + payload.length, 4);
+  const pseudo = Buffer.concat([ip.subarray(12, 20), Buffer.from([0, 17]), udp.subarray(4, 6)]);
+  const sum = ~csum(Buffer.concat([udp, payload]), csum(pseudo)) & 0xffff;
+  udp.writeUInt16BE(sum === 0 ? 0xffff : sum, 6);
+  return Buffer.concat([buildFrame({ dst: spec.dst, src: spec.src, ethertype: 0x0800, payload: Buffer.alloc(0) }), ip, udp, payload]);
+}
+
+/** Whether the IPv4 header and UDP checksums of an untagged UDP/IPv4 frame verify. */
+export function checksumsValid(frame: Buffer): { ip: boolean; udp: boolean } {
+  const ip = frame.subarray(14, 34);
+  const len = frame.readUInt16BE(16) - 20;
+  const udp = frame.subarray(34, 34 + len);
+  const pseudo = Buffer.concat([ip.subarray(12, 20), Buffer.from([0, 17]), udp.subarray(4, 6)]);
+  return { ip: csum(ip) === 0xffff, udp: udp.readUInt16BE(6) === 0 || csum(udp, csum(pseudo)) === 0xffff };
+}
+
+export async function sendFlows(host: Host, frame: Buffer, count: number): Promise<void> {
+  await host.exec('python3', [PKT, 'flows', host.ifname, frame.toString('hex'), String(count)], { timeoutMs: 60_000 });
+}
+
 export async function sendFrames(host: Host, frame: Buffer, count = 1): Promise<void> {
   await host.exec('python3', [PKT, 'send', host.ifname, frame.toString('hex'), String(count)]);
 }

@@ -3,6 +3,8 @@
 frames on an interface with AF_PACKET, and plays a VM holding a tap.
 
   pkt.py send IFACE HEX [COUNT]        send a frame COUNT times
+  pkt.py flows IFACE HEX N             send N copies of a UDP/IPv4 frame, each
+                                       with other UDP ports (a new flow each)
   pkt.py capture IFACE SECONDS [TYPE]  print received frames (hex, one per
                                        line), VLAN tag restored; only
                                        EtherType TYPE (e.g. 88b5) if given
@@ -26,6 +28,22 @@ def send(iface, hexframe, count=1):
     frame = bytes.fromhex(hexframe)
     for _ in range(int(count)):
         s.send(frame)
+
+
+def flows(iface, hexframe, n):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    frame = bytearray.fromhex(hexframe)
+    for i in range(int(n)):
+        # UDP ports at bytes 34-37; the UDP checksum is left as zero (none).
+        frame[34:38] = struct.pack("!HH", 1024 + (i >> 16), i & 0xFFFF)
+        frame[40:42] = b"\x00\x00"
+        while True:
+            try:
+                s.send(frame)
+                break
+            except BlockingIOError:
+                time.sleep(0.001)
 
 
 def capture(iface, seconds, ethertype=None):
@@ -75,4 +93,4 @@ def tapvm(name):
 
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
-    {"send": send, "capture": capture, "tapvm": tapvm}[cmd](*args)
+    {"send": send, "flows": flows, "capture": capture, "tapvm": tapvm}[cmd](*args)

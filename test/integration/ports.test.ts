@@ -186,23 +186,7 @@ describe("a VM's tap, held open by another process", () => {
   });
 });
 
-describe('upcalls', () => {
-  it('passes frames that no forwarding entry claims up to JS in batches', async () => {
-    dp.close();
-    const batches: { port: number; frame: Buffer }[][] = [];
-    dp = Datapath.open({ onUpcall: (batch) => batches.push(batch) });
-    const a = await lab.addVethHost('a', '10.80.0.1/24');
-    const pa = dp.addPort({ type: 'system', name: a.switchIf }).port;
-    const frame = buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: a.host.mac });
-    await sendFrames(a.host, frame, 40);
-    await eventually(() => batches.flat().length >= 40, 5000, '40 upcalls');
-    const ours = batches.flat().filter((u) => u.frame.equals(frame));
-    expect(ours).toHaveLength(40);
-    expect(ours.every((u) => u.port === pa)).toBe(true);
-    expect(dp.stats().upcalls).toBeGreaterThanOrEqual(40);
-    expect(dp.stats().upcallsLost).toBe(0);
-  });
-
+describe('frames from the slow path', () => {
   it('sends a frame built in JS out of a port', async () => {
     const { a, b, pb } = await twoVethHosts();
     const frame = buildFrame({ dst: b.mac, src: a.mac, payload: Buffer.alloc(46, 9) });

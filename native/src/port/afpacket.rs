@@ -110,6 +110,23 @@ impl PortIo for AfPacketPort {
         self.sock.is_none()
     }
 
+    fn take_kernel_drops(&mut self) -> u64 {
+        // struct tpacket_stats { tp_packets, tp_drops }; reading resets it.
+        let mut st = [0u32; 2];
+        let mut len = size_of::<[u32; 2]>() as libc::socklen_t;
+        let fd = self.raw();
+        if fd < 0 {
+            return 0;
+        }
+        // SAFETY: PACKET_STATISTICS writes a tpacket_stats into `st`, whose size we pass.
+        let r = unsafe { libc::getsockopt(fd, sys::SOL_PACKET, sys::PACKET_STATISTICS, st.as_mut_ptr() as *mut libc::c_void, &mut len) };
+        if r == 0 {
+            st[1] as u64
+        } else {
+            0
+        }
+    }
+
     fn reattach(&mut self) -> io::Result<bool> {
         match open_socket(&self.name) {
             Ok((sock, ring, ifindex)) => {

@@ -31,6 +31,11 @@ pub trait PortIo: Send {
     }
     /// Kernel interface index, 0 when unknown.
     fn ifindex(&self) -> u32;
+    /// Frames the kernel dropped before we could read them since the last
+    /// call (a full receive ring).
+    fn take_kernel_drops(&mut self) -> u64 {
+        0
+    }
 }
 
 /// Per-port counters, as `ovs-dpctl show -s` reports them.

@@ -1,0 +1,397 @@
+//! The datapath flow table: megaflows (masked key + validated actions + stats)
+//! held in slots, found through the exact-match cache and the classifier.
+
+use super::actions::{self, ActionList};
+use super::dpcls::Dpcls;
+use super::emc::Emc;
+use super::key::FlowKey;
+use std::sync::Arc;
+
+/// Default ceiling on installed flows, as OVS's flow-limit.
+pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
+/// Default idle time after which a flow is removed, in milliseconds.
+pub const DEFAULT_MAX_IDLE_MS: u64 = 10_000;
+
+/// One installed megaflow.
+pub struct Megaflow {
+    /// The key under its mask (`key & mask`).
+    pub key: FlowKey,
+    pub mask: FlowKey,
+    pub actions: Arc<ActionList>,
+    /// The encoded list as installed, for dumps.
+    pub actions_raw: Arc<[u8]>,
+    pub stats: FlowStats,
+    /// Creation time (ms, datapath clock); idle expiry counts from here until first use.
+    pub created_ms: u64,
+}
+
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct FlowStats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Last use (ms, datapath clock); 0 when never used.
+    pub used_ms: u64,
+    /// OR of the TCP flags seen.
+    pub tcp_flags: u16,
+}
+
+/// How a put treats an existing flow with the same masked key and mask.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PutMode {
+    /// Fail if it exists ("add-flow").
+    Create,
+    /// Fail if it does not exist ("mod-flow").
+    Modify,
+    /// Either ("put").
+    CreateOrModify,
+}
+
+/// Why a flow operation was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FlowError {
+    /// The action list did not validate.
+    BadActions(actions::ActionError),
+    /// A key or mask of the wrong size.
+    BadKey,
+    /// Create on an existing flow.
+    Exists,
+    /// Modify, get or delete of a flow that is not there.
+    NotFound,
+    /// The flow limit is reached.
+    LimitReached(usize),
+    /// A new flow would overlap an installed one under another mask, and the
+    /// caller asked for overlaps to be refused.
+    Overlaps(u64),
+}
+
+impl std::fmt::Display for FlowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlowError::BadActions(e) => write!(f, "invalid actions: {e}"),
+            FlowError::BadKey => write!(f, "flow key and mask must be {} bytes each", super::key::KEY_LEN),
+            FlowError::Exists => write!(f, "flow already exists (File exists): use mod-flow to change its actions"),
+            FlowError::NotFound => write!(f, "flow does not exist (No such file or directory)"),
+            FlowError::LimitReached(n) => write!(f, "resources exhausted: the datapath holds its limit of {n} flows"),
+            FlowError::Overlaps(id) => {
+                write!(f, "flow overlaps installed flow ufid:{id:016x} under another mask: delete that flow first")
+            }
+        }
+    }
+}
+
+/// Flow handle for JS: slot in the low 32 bits, generation in the high.
+pub fn flow_id(slot: u32, generation: u32) -> u64 {
+    ((generation as u64) << 32) | slot as u64
+}
+
+struct Slot {
+    generation: u32,
+    flow: Option<Megaflow>,
+}
+
+pub struct FlowTable {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    dpcls: Dpcls,
+    emc: Emc,
+    len: usize,
+    pub limit: usize,
+    pub max_idle_ms: u64,
+}
+
+/// Result of a burst lookup for one packet.
+#[derive(Clone, Copy)]
+pub enum Lookup {
+    Hit { slot: u32, via_emc: bool, probed: u32 },
+    Miss { probed: u32 },
+}
+
+impl FlowTable {
+    pub fn new() -> Self {
+        FlowTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            dpcls: Dpcls::new(),
+            emc: Emc::new(),
+            len: 0,
+            limit: DEFAULT_FLOW_LIMIT,
+            max_idle_ms: DEFAULT_MAX_IDLE_MS,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn mask_count(&self) -> usize {
+        self.dpcls.subtable_count()
+    }
+
+    /// Find the flow for `key` (whose full hash is `hash`): EMC first, then the classifier.
+    #[inline]
+    pub fn lookup(&mut self, key: &FlowKey, hash: u64) -> Lookup {
+        if let Some((slot, generation)) = self.emc.lookup(hash, key) {
+            if self.slots.get(slot as usize).map_or(false, |s| s.generation == generation && s.flow.is_some()) {
+                return Lookup::Hit { slot, via_emc: true, probed: 0 };
+            }
+        }
+        match self.dpcls.lookup(key) {
+            (Some(slot), probed) => {
+                let generation = self.slots[slot as usize].generation;
+                self.emc.insert(hash, key, slot, generation);
+                Lookup::Hit { slot, via_emc: false, probed }
+            }
+            (None, probed) => Lookup::Miss { probed },
+        }
+    }
+
+    pub fn flow(&self, slot: u32) -> Option<&Megaflow> {
+        self.slots.get(slot as usize).and_then(|s| s.flow.as_ref())
+    }
+
+    pub fn flow_mut(&mut self, slot: u32) -> Option<&mut Megaflow> {
+        self.slots.get_mut(slot as usize).and_then(|s| s.flow.as_mut())
+    }
+
+    pub fn id_of(&self, slot: u32) -> u64 {
+        flow_id(slot, self.slots[slot as usize].generation)
+    }
+
+    fn slot_of_id(&self, id: u64) -> Option<u32> {
+        let slot = id as u32;
+        let s = self.slots.get(slot as usize)?;
+        (s.generation == (id >> 32) as u32 && s.flow.is_some()).then_some(slot)
+    }
+
+    /// Install or change a flow; returns its id.
+    pub fn put(&mut self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool, now_ms: u64) -> Result<u64, FlowError> {
+        let actions = Arc::new(actions::validate(raw_actions).map_err(FlowError::BadActions)?);
+        let masked = key.masked(mask);
+        if let Some(slot) = self.dpcls.find_exact(&masked, mask) {
+            if mode == PutMode::Create {
+                return Err(FlowError::Exists);
+            }
+            let flow = self.flow_mut(slot).expect("classifier points at live flows");
+            flow.actions = actions;
+            flow.actions_raw = raw_actions.into();
+            return Ok(self.id_of(slot));
+        }
+        if mode == PutMode::Modify {
+            return Err(FlowError::NotFound);
+        }
+        if self.len >= self.limit {
+            return Err(FlowError::LimitReached(self.limit));
+        }
+        if refuse_overlap {
+            if let Some(id) = self.find_overlap(&masked, mask) {
+                return Err(FlowError::Overlaps(id));
+            }
+        }
+        let flow = Megaflow { key: masked, mask: *mask, actions, actions_raw: raw_actions.into(), stats: FlowStats::default(), created_ms: now_ms };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize].flow = Some(flow);
+                slot
+            }
+            None => {
+                self.slots.push(Slot { generation: 0, flow: Some(flow) });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.dpcls.insert(&masked, mask, slot);
+        self.len += 1;
+        Ok(self.id_of(slot))
+    }
+
+    /// An installed flow, under a different mask, that some key could match together with (masked, mask).
+    fn find_overlap(&self, masked: &FlowKey, mask: &FlowKey) -> Option<u64> {
+        self.slots.iter().enumerate().find_map(|(i, s)| {
+            let f = s.flow.as_ref()?;
+            let common = f.mask.masked(mask);
+            (f.mask != *mask && f.key.masked(&common) == masked.masked(&common)).then(|| flow_id(i as u32, s.generation))
+        })
+    }
+
+    /// The id of the flow installed with exactly this key (under `mask`) and mask.
+    pub fn find(&self, key: &FlowKey, mask: &FlowKey) -> Option<u64> {
+        self.dpcls.find_exact(&key.masked(mask), mask).map(|slot| self.id_of(slot))
+    }
+
+    /// Remove a flow; returns it (with its final stats).
+    pub fn remove(&mut self, id: u64) -> Result<Megaflow, FlowError> {
+        let slot = self.slot_of_id(id).ok_or(FlowError::NotFound)?;
+        let s = &mut self.slots[slot as usize];
+        let flow = s.flow.take().expect("slot_of_id checked the flow is live");
+        // A new generation invalidates EMC entries that point at this slot.
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(slot);
+        self.dpcls.remove(&flow.key, &flow.mask);
+        self.len -= 1;
+        Ok(flow)
+    }
+
+    pub fn get(&self, id: u64) -> Result<&Megaflow, FlowError> {
+        self.slot_of_id(id).and_then(|s| self.flow(s)).ok_or(FlowError::NotFound)
+    }
+
+    /// Remove every flow; returns how many there were.
+    pub fn flush(&mut self) -> usize {
+        let n = self.len;
+        for s in self.slots.iter_mut().filter(|s| s.flow.is_some()) {
+            s.flow = None;
+            s.generation = s.generation.wrapping_add(1);
+        }
+        self.free = (0..self.slots.len() as u32).rev().collect();
+        self.dpcls.clear();
+        self.emc.clear();
+        self.len = 0;
+        n
+    }
+
+    /// Ids of every installed flow.
+    pub fn ids(&self) -> Vec<u64> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.flow.is_some())
+            .map(|(i, s)| flow_id(i as u32, s.generation))
+            .collect()
+    }
+
+    /// Remove flows idle for longer than max_idle; returns them with their ids.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<(u64, Megaflow)> {
+        let idle_since = now_ms.saturating_sub(self.max_idle_ms);
+        let stale: Vec<u64> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let f = s.flow.as_ref()?;
+                let last = f.stats.used_ms.max(f.created_ms);
+                (last < idle_since).then(|| flow_id(i as u32, s.generation))
+            })
+            .collect();
+        stale.into_iter().filter_map(|id| self.remove(id).ok().map(|f| (id, f))).collect()
+    }
+
+    /// Periodic upkeep of the lookup order.
+    pub fn reorder_subtables(&mut self) {
+        self.dpcls.reorder();
+    }
+}
+
+impl Default for FlowTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(port: u32) -> Vec<u8> {
+        let mut v = vec![1, 0, 4, 0];
+        v.extend_from_slice(&port.to_le_bytes());
+        v
+    }
+
+    fn key(port: u32, dst: u8) -> FlowKey {
+        FlowKey { in_port: port, eth_dst: [2, 0, 0, 0, 0, dst], ..FlowKey::default() }
+    }
+
+    fn in_port_mask() -> FlowKey {
+        FlowKey { in_port: u32::MAX, ..FlowKey::default() }
+    }
+
+    fn in_port_dst_mask() -> FlowKey {
+        FlowKey { in_port: u32::MAX, eth_dst: [0xff; 6], ..FlowKey::default() }
+    }
+
+    #[test]
+    fn put_then_lookup_hits_through_the_classifier_then_the_emc() {
+        let mut t = FlowTable::new();
+        t.put(&key(1, 9), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
+        let k = key(1, 5);
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Hit { via_emc: false, .. }));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Hit { via_emc: true, .. }));
+        let k2 = key(3, 5);
+        assert!(matches!(t.lookup(&k2, k2.hash(0)), Lookup::Miss { .. }));
+    }
+
+    #[test]
+    fn a_deleted_flow_is_not_found_through_a_stale_emc_entry() {
+        let mut t = FlowTable::new();
+        let id = t.put(&key(1, 9), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
+        let k = key(1, 9);
+        t.lookup(&k, k.hash(0));
+        t.remove(id).unwrap();
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        // The slot is reused by a new flow, which the old id must not reach.
+        let id2 = t.put(&key(4, 1), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
+        assert_ne!(id, id2);
+        assert_eq!(t.get(id).err(), Some(FlowError::NotFound));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+    }
+
+    #[test]
+    fn create_modify_and_their_errors() {
+        let mut t = FlowTable::new();
+        let m = in_port_mask();
+        assert_eq!(t.put(&key(1, 0), &m, &output(2), PutMode::Modify, false, 0), Err(FlowError::NotFound));
+        let id = t.put(&key(1, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        assert_eq!(t.put(&key(1, 7), &m, &output(3), PutMode::Create, false, 0), Err(FlowError::Exists));
+        assert_eq!(t.put(&key(1, 7), &m, &output(3), PutMode::Modify, false, 0), Ok(id));
+        assert_eq!(&*t.get(id).unwrap().actions_raw, &output(3)[..]);
+        assert!(matches!(t.put(&key(2, 0), &m, &[9, 0, 0, 0], PutMode::Create, false, 0), Err(FlowError::BadActions(_))));
+    }
+
+    #[test]
+    fn refuses_to_shadow_silently_when_asked() {
+        let mut t = FlowTable::new();
+        let id = t.put(&key(1, 0), &in_port_mask(), &output(2), PutMode::Create, true, 0).unwrap();
+        assert_eq!(t.put(&key(1, 7), &in_port_dst_mask(), &output(3), PutMode::Create, true, 0), Err(FlowError::Overlaps(id)));
+        // Disjoint under the common mask: no overlap.
+        assert!(t.put(&key(2, 7), &in_port_dst_mask(), &output(3), PutMode::Create, true, 0).is_ok());
+    }
+
+    #[test]
+    fn enforces_the_flow_limit() {
+        let mut t = FlowTable::new();
+        t.limit = 2;
+        let m = in_port_mask();
+        t.put(&key(1, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        t.put(&key(2, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        assert_eq!(t.put(&key(3, 0), &m, &output(2), PutMode::Create, false, 0), Err(FlowError::LimitReached(2)));
+    }
+
+    #[test]
+    fn expires_only_idle_flows() {
+        let mut t = FlowTable::new();
+        t.max_idle_ms = 1000;
+        let m = in_port_mask();
+        let idle = t.put(&key(1, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        let busy = t.put(&key(2, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        t.flow_mut(busy as u32).unwrap().stats.used_ms = 1500;
+        let gone: Vec<u64> = t.expire(2000).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(gone, vec![idle]);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn flush_removes_everything() {
+        let mut t = FlowTable::new();
+        let m = in_port_mask();
+        for p in 0..10 {
+            t.put(&key(p, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        }
+        assert_eq!(t.flush(), 10);
+        let k = key(3, 0);
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        assert!(t.is_empty());
+    }
+}
