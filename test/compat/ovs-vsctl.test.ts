@@ -74,6 +74,16 @@ for (const [label, schema] of [
       expect(r.code).toBe(0);
     });
 
+    // ovs-vsctl probes a TCP connection with an "echo" request (id "echo") every 5 s of silence.
+    it('answers the echo probes of a long wait-until over TCP until an update releases it', async () => {
+      const waiting = vsctl(`tcp:127.0.0.1:${port}`, 'wait-until', 'bridge', 'br-late');
+      await new Promise((r) => setTimeout(r, 6000));
+      await ok('add-br', 'br-late');
+      const r = await waiting;
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      await ok('del-br', 'br-late');
+    });
+
     it('deletes a port and a bridge, and garbage-collects their rows', async () => {
       await ok('del-port', 'br0', 'p1');
       expect((await ok('list-ports', 'br0')).trim()).toBe('');
