@@ -14,7 +14,7 @@ const FUNCTIONS: ConditionFunction[] = ['<', '<=', '==', '!=', '>=', '>', 'inclu
 /** How a clause reads a row's value: a column position, or the row's _uuid / _version. */
 export type ColumnRef = number | '_uuid' | '_version';
 
-export const UUID_TYPE: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
+const UUID_TYPE: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
 
 export interface Clause {
   column: ColumnRef;
@@ -74,7 +74,7 @@ function excludes(have: Datum, want: Datum): boolean {
   });
 }
 
-export function evalClause(c: Clause, row: Row): boolean {
+function evalClause(c: Clause, row: Row): boolean {
   const v = columnValue(row, c.column);
   switch (c.fn) {
     case '==':

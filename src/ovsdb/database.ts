@@ -39,7 +39,7 @@ export function makeRow(uuid: string, data: readonly Datum[]): Row {
 export type RefKind = 'strong' | 'weak';
 
 /** Uuids `row` refers to with references of `kind` through `col`. */
-export function columnRefs(col: ColumnSchema, row: Row, kind: RefKind, out: string[]): void {
+function columnRefs(col: ColumnSchema, row: Row, kind: RefKind, out: string[]): void {
   const d = row.data[col.index]!;
   if (col.type.key.refTable !== undefined && col.type.key.refType === kind) for (const k of d.keys) out.push(k as string);
   if (col.type.value?.refTable !== undefined && col.type.value.refType === kind) for (const v of d.values!) out.push(v as string);

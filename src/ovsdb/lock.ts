@@ -8,10 +8,6 @@ export class LockTable<S> {
     return this.queues.get(name)?.[0] === s;
   }
 
-  holdsOrWaits(name: string, s: S): boolean {
-    return this.queues.get(name)?.includes(s) ?? false;
-  }
-
   /** Joins the queue for `name`; true if `s` owns the lock now. */
   lock(name: string, s: S): boolean {
     let q = this.queues.get(name);

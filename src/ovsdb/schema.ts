@@ -163,12 +163,6 @@ export function schemaToJSON(s: DatabaseSchema): Record<string, unknown> {
   return o;
 }
 
-export function getTable(s: DatabaseSchema, name: unknown): TableSchema {
-  const t = typeof name === 'string' ? s.tables.get(name) : undefined;
-  if (!t) throw new OvsdbError('unknown table', `unknown table ${show(name)} in database ${s.name} (tables: ${[...s.tables.keys()].join(', ')})`);
-  return t;
-}
-
 export function getColumn(t: TableSchema, name: unknown): ColumnSchema {
   const c = typeof name === 'string' ? t.columnsByName.get(name) : undefined;
   if (!c) throw new OvsdbError('unknown column', `unknown column ${show(name)} in table ${t.name}`);

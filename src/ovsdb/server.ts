@@ -89,10 +89,6 @@ export class OvsdbServer {
     return [...this.dbs.keys()];
   }
 
-  database(name: string): Database | undefined {
-    return this.dbs.get(name)?.db;
-  }
-
   /** Opens and serves a database file; reports a torn tail that replay cut off. */
   async addDatabaseFile(path: string): Promise<{ name: string; torn?: TornTail }> {
     const opened = await openDatabaseFile(path, this.opts.compactMinBytes === undefined ? {} : { compactMinBytes: this.opts.compactMinBytes });
@@ -298,7 +294,7 @@ export class OvsdbServer {
       if (!hit) continue;
       served.blocked = served.blocked.filter((b) => b !== hit);
       if (hit.timer) clearTimeout(hit.timer);
-      session.enqueue(Promise.resolve(), () => session.conn.replyError(hit.id, { error: 'canceled', details: 'the client canceled this transaction' }), () => undefined);
+      session.enqueue(Promise.resolve(), () => session.conn.replyError(hit.id, new OvsdbError('canceled', 'the client canceled this transaction').toJSON()), () => undefined);
     }
   }
 

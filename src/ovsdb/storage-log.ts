@@ -144,10 +144,6 @@ export class LogFile {
     }
   }
 
-  get size(): number {
-    return this.bytes;
-  }
-
   /** Resolves once `record` is on disk (written and fsync'd). */
   append(record: unknown): Promise<void> {
     if (this.closed) return Promise.reject(new OvsdbError('I/O error', `${this.path} is closed`));

@@ -182,10 +182,3 @@ export function atomToJSON(b: BaseType, a: Atom): unknown {
 export function isScalar(t: ColumnType): boolean {
   return t.min === 1 && t.max === 1 && !t.value;
 }
-
-export function describeType(t: ColumnType): string {
-  const base = (b: BaseType): string => (b.refTable ? `uuid (${b.refTable})` : b.type);
-  if (isScalar(t)) return base(t.key);
-  const range = `${t.min}..${t.max === Infinity ? 'unlimited' : t.max}`;
-  return t.value ? `map of ${range} ${base(t.key)}-${base(t.value)} pairs` : `set of ${range} ${base(t.key)}s`;
-}

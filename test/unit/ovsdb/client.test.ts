@@ -68,6 +68,22 @@ describe('OvsdbClient', () => {
     await until(() => replica.rows('Child').length === 0, 'the garbage-collected child to disappear');
   });
 
+  it('stops updating a replica whose monitor is cancelled', async () => {
+    const c = await client();
+    const replica = await c.monitor('Test', { Free: {} });
+    let updates = 0;
+    replica.on('update', () => updates++);
+    await c.transact('Test', [{ op: 'insert', table: 'Free', row: { n: 1 } }]);
+    await until(() => updates === 1, 'the first update');
+    await c.cancelMonitor(replica);
+    await c.transact('Test', [{ op: 'insert', table: 'Free', row: { n: 2 } }]);
+    // An echo round trip after the commit: any update for it would have arrived before the reply.
+    await c.request('echo', []);
+    expect(updates).toBe(1);
+    expect(replica.rows('Free')).toHaveLength(1);
+    await expect(c.cancelMonitor(replica)).rejects.toMatchObject({ tag: 'unknown monitor' });
+  });
+
   it('reconnects with backoff after the server restarts and refills its replica', async () => {
     const c = await client({ minBackoffMs: 20, maxBackoffMs: 100 });
     await c.transact('Test', [{ op: 'insert', table: 'Free', row: { n: 1 } }]);
