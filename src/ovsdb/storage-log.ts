@@ -5,9 +5,9 @@
 // while a write+fsync is in flight goes out in the next single write+fsync.
 
 import { createHash } from 'node:crypto';
-import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { getLogger } from '../lib/log.js';
 import { OvsdbError } from './errors.js';
 
@@ -90,6 +90,37 @@ export async function writeLogAtomically(path: string, records: unknown[]): Prom
   fsyncDir(path);
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims `path` for writing through a lock file holding our pid, as OVS's ".DB.~lock~": two
+ * writers would interleave records. A lock left by a process that no longer runs (kill -9) is taken over.
+ */
+async function acquireLock(path: string): Promise<string> {
+  const lock = join(dirname(path), `.${basename(path)}.~lock~`);
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
+    if (pid === process.pid) throw new OvsdbError('I/O error', `${path} is already open for writing in this process`);
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
+      throw new OvsdbError('I/O error', `${path} is in use by process ${pid} (lock file ${lock}); stop that process first`);
+    }
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
 interface Waiter {
   resolve: () => void;
   reject: (e: Error) => void;
@@ -112,6 +143,7 @@ export class LogFile {
 
   private constructor(
     readonly path: string,
+    private readonly lock: string,
     private fh: FileHandle,
     private bytes: number,
     private readonly opts: LogFileOptions,
@@ -124,7 +156,14 @@ export class LogFile {
    * cuts the file back to the last whole record, which is the last acknowledged transaction.
    */
   static async open(path: string, opts: LogFileOptions): Promise<{ log: LogFile; records: unknown[]; torn?: TornTail }> {
-    const fh = await open(path, 'r+');
+    const lock = await acquireLock(path);
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r+');
+    } catch (e) {
+      await unlink(lock).catch(() => undefined);
+      throw e;
+    }
     try {
       const buf = await fh.readFile();
       const decoded = decodeLog(buf, path);
@@ -136,10 +175,11 @@ export class LogFile {
         await fh.truncate(decoded.goodBytes);
         await fh.sync();
       }
-      const lf = new LogFile(path, fh, decoded.goodBytes, opts);
+      const lf = new LogFile(path, lock, fh, decoded.goodBytes, opts);
       return decoded.torn ? { log: lf, records: decoded.records, torn: decoded.torn } : { log: lf, records: decoded.records };
     } catch (e) {
       await fh.close();
+      await unlink(lock).catch(() => undefined);
       throw e;
     }
   }
@@ -164,9 +204,11 @@ export class LogFile {
 
   /** Resolves when everything appended so far is durable. */
   async close(): Promise<void> {
+    if (this.closed) return;
     await this.flushed();
     this.closed = true;
     await this.fh.close();
+    await unlink(this.lock).catch(() => undefined);
   }
 
   /** Resolves when every record appended so far is on disk. */

@@ -118,6 +118,11 @@ describe('tvsdb-server and tvsdb-client', () => {
     expect(await run(process.execPath, [join(ROOT, 'dist/src/cli/tvsdb-server.js'), '--bogus', junk])).toMatchObject({ code: 1, stderr: 'tvsdb-server: unknown option --bogus (see --help)\n' });
   });
 
+  it('tvsdb-tool will not write to a database that the server has open', async () => {
+    const r = await tool('transact', dir.file('served.db'), JSON.stringify(['Test', { op: 'insert', table: 'Free', row: { n: 1 } }]));
+    expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/served\.db is in use by process \d+ .*stop that process first/) });
+  });
+
   it('lists databases, tables and columns', async () => {
     expect((await client('list-dbs', remote)).stdout).toBe('_Server\nTest\n');
     expect((await client('list-tables', remote, 'Test')).stdout).toBe('Table\n-----\nChild\nFree\nPin\nRoot\n');

@@ -98,6 +98,17 @@ describe('the database log', () => {
     await expect(createDatabaseFile(path, TEST_SCHEMA)).rejects.toMatchObject({ tag: 'I/O error', details: expect.stringContaining('already exists') });
   });
 
+  it('lets one writer at a time open a file, and takes over the lock of a process that died', async () => {
+    const a = await open();
+    await expect(openDatabaseFile(path)).rejects.toMatchObject({ tag: 'I/O error', details: expect.stringContaining('already open for writing in this process') });
+    await a.log.close();
+    // A lock file naming a pid that no longer runs is stale (the holder was killed).
+    writeFileSync(dir.file('.db.~lock~'), '999999999');
+    const b = await open();
+    expect(readFileSync(dir.file('.db.~lock~'), 'utf8')).toBe(String(process.pid));
+    await b.log.close();
+  });
+
   it('compacts on request into a schema record plus one snapshot, atomically', async () => {
     const a = await open();
     for (let i = 0; i < 20; i++) await commit(a, { op: 'insert', table: 'Free', row: { n: i } });
