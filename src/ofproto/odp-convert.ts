@@ -1,0 +1,318 @@
+/**
+ * Between the datapath's flow key (src/datapath/flow-key.ts, named like OVS's ODP attributes:
+ * "eth.src", "ipv4.dst", "tcp.dst") and the slow path's `Flow` (OpenFlow fields: dl_src, nw_dst,
+ * tp_dst), plus frame parsing for `ofproto/trace` with a hex packet.
+ *
+ * The two disagree on where some things live, and that is all this file knows:
+ * - in_port: the datapath numbers ports its own way; the bridge maps dp port <-> ofport.
+ * - ICMP type/code: datapath icmp.type/icmp.code; OpenFlow tp_src/tp_dst.
+ * - ARP: datapath arp.op/arp.sip/arp.tip/arp.sha/arp.tha; OpenFlow nw_proto/nw_src/nw_dst/
+ *   arp_sha/arp_tha.
+ * - IPv6 tclass/hlimit: OpenFlow nw_tos/nw_ttl.
+ * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label, ND target,
+ * tunnel addresses) are not visible to OpenFlow.
+ *
+ * `wcToMask` turns the wildcards xlate accumulated into a datapath mask. Like OVS's megaflows it
+ * always matches recirc_id, and, when eth_type is matched on an IP frame, the fragment type (a
+ * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
+ */
+import { FRAG, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
+import { ETH_TYPE, Flow, type FieldId, FlowWildcards, IP_PROTO, VLAN_CFI } from './flow.js';
+
+/** How one OpenFlow field maps to one datapath field for a given kind of frame. */
+type Pair = readonly [FieldId, FieldName];
+
+const L2: readonly Pair[] = [
+  ['tun_id', 'tunnel.tun_id'],
+  ['dl_src', 'eth.src'],
+  ['dl_dst', 'eth.dst'],
+  ['dl_type', 'eth_type'],
+  ['vlan_tci', 'vlan.tci'],
+];
+const IPV4: readonly Pair[] = [
+  ['nw_src', 'ipv4.src'],
+  ['nw_dst', 'ipv4.dst'],
+  ['nw_proto', 'ipv4.proto'],
+  ['nw_tos', 'ipv4.tos'],
+  ['nw_ttl', 'ipv4.ttl'],
+];
+const IPV6: readonly Pair[] = [
+  ['ipv6_src', 'ipv6.src'],
+  ['ipv6_dst', 'ipv6.dst'],
+  ['nw_proto', 'ipv6.proto'],
+  ['nw_tos', 'ipv6.tclass'],
+  ['nw_ttl', 'ipv6.hlimit'],
+];
+const ARP: readonly Pair[] = [
+  ['nw_src', 'arp.sip'],
+  ['nw_dst', 'arp.tip'],
+  ['nw_proto', 'arp.op'],
+  ['arp_sha', 'arp.sha'],
+  ['arp_tha', 'arp.tha'],
+];
+const PORTS: readonly Pair[] = [
+  ['tp_src', 'tcp.src'],
+  ['tp_dst', 'tcp.dst'],
+  ['tcp_flags', 'tcp_flags'],
+];
+const ICMP4: readonly Pair[] = [
+  ['tp_src', 'icmp.type'],
+  ['tp_dst', 'icmp.code'],
+];
+const ICMP6: readonly Pair[] = [
+  ['tp_src', 'icmpv6.type'],
+  ['tp_dst', 'icmpv6.code'],
+];
+
+/** The field pairs that apply to a frame with this eth_type and IP protocol. */
+function pairsFor(ethType: number, proto: number): Pair[] {
+  const out = [...L2];
+  if (ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6) {
+    const v6 = ethType === ETH_TYPE.IPV6;
+    out.push(...(v6 ? IPV6 : IPV4));
+    if (proto === IP_PROTO.TCP || proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP) out.push(...PORTS);
+    else if (!v6 && proto === IP_PROTO.ICMP) out.push(...ICMP4);
+    else if (v6 && proto === IP_PROTO.ICMPV6) out.push(...ICMP6);
+  } else if (ethType === ETH_TYPE.ARP || ethType === ETH_TYPE.RARP) {
+    out.push(...ARP);
+  }
+  return out;
+}
+
+/** Reads a datapath field, accepting the aliases decodeKey may have used for shared bytes. */
+function keyField(key: FlowKey, name: FieldName): FieldValue | undefined {
+  const v = key[name];
+  if (v !== undefined) return v;
+  if (name === 'tcp.src') return key['udp.src'] ?? key['sctp.src'];
+  if (name === 'tcp.dst') return key['udp.dst'] ?? key['sctp.dst'];
+  return undefined;
+}
+
+function toBig(name: FieldName, v: FieldValue): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(v);
+  if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha') return BigInt('0x' + v.split(':').map((x) => x.padStart(2, '0')).join(''));
+  if (v.includes(':')) return BigInt('0x' + parseIpv6(v).toString('hex'));
+  return BigInt(v.split('.').reduce((n, x) => n * 256 + Number(x), 0));
+}
+
+/** A field value (OpenFlow's bigint) in the datapath's representation for `name`. */
+export function dpValue(name: FieldName, v: bigint): FieldValue {
+  switch (name) {
+    case 'eth.src':
+    case 'eth.dst':
+    case 'arp.sha':
+    case 'arp.tha': {
+      const b = Buffer.alloc(6);
+      b.writeUIntBE(Number(v), 0, 6);
+      return formatMac(b);
+    }
+    case 'ipv4.src':
+    case 'ipv4.dst':
+    case 'arp.sip':
+    case 'arp.tip': {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(Number(v));
+      return formatIpv4(b);
+    }
+    case 'ipv6.src':
+    case 'ipv6.dst': {
+      const b = Buffer.alloc(16);
+      b.writeBigUInt64BE(v >> 64n, 0);
+      b.writeBigUInt64BE(v & 0xffffffffffffffffn, 8);
+      return formatIpv6(b);
+    }
+    case 'tunnel.tun_id':
+      return v;
+    default:
+      return Number(v);
+  }
+}
+
+function numField(key: FlowKey, name: FieldName): number {
+  const v = keyField(key, name);
+  return v === undefined ? 0 : Number(toBig(name, v));
+}
+
+/**
+ * The OpenFlow flow of a datapath key. `ofInPort` is the key's in_port translated by the
+ * bridge's port map (the caller owns the map).
+ */
+export function keyToFlow(key: FlowKey, ofInPort: number): Flow {
+  const flow = new Flow();
+  flow.setNum('in_port', ofInPort);
+  const ethType = numField(key, 'eth_type');
+  const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
+  for (const [of, dp] of pairsFor(ethType, proto)) {
+    const v = keyField(key, dp);
+    if (v !== undefined) flow.set(of, toBig(dp, v));
+  }
+  return flow;
+}
+
+/** The datapath key of an OpenFlow flow (for tests and traces); `dpInPort` is the dp port. */
+export function flowToKey(flow: Flow, dpInPort: number): FlowKey {
+  const key: FlowKey = { in_port: dpInPort };
+  const ethType = flow.num('dl_type');
+  for (const [of, dp] of pairsFor(ethType, flow.num('nw_proto'))) {
+    const v = flow.get(of);
+    if (v !== 0n) key[dp] = dpValue(dp, v);
+  }
+  return key;
+}
+
+/** The bits of OpenFlow field `of` in `wc`, as a datapath mask value (undefined if none). */
+function maskValue(wc: FlowWildcards, of: FieldId, dp: FieldName): FieldValue | undefined {
+  const m = wc.get(of);
+  if (m === 0n) return undefined;
+  if (dp === 'vlan.tci' || dp === 'arp.op') return Number(m & 0xffffn);
+  return dpValue(dp, m);
+}
+
+/**
+ * The datapath megaflow mask for wildcards `wc` accumulated while translating `key`. Fields the
+ * datapath key lacks (registers, metadata) are not packet data and drop out.
+ */
+export function wcToMask(wc: FlowWildcards, key: FlowKey): FlowMask {
+  const mask: FlowMask = { recirc_id: fullValue('recirc_id') };
+  if (wc.has('in_port')) mask.in_port = fullValue('in_port');
+  const ethType = numField(key, 'eth_type');
+  const ip = ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6;
+  const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
+  let l3 = false;
+  for (const [of, dp] of pairsFor(ethType, proto)) {
+    const v = maskValue(wc, of, dp);
+    if (v === undefined) continue;
+    mask[dp] = v;
+    if (!L2.some(([f]) => f === of)) l3 = true;
+  }
+  // A field's meaning depends on eth_type (and L4 fields on the IP protocol): match them too.
+  if (l3) mask.eth_type = fullValue('eth_type');
+  if (ip && (wc.has('tp_src') || wc.has('tp_dst') || wc.has('tcp_flags'))) mask[ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto'] = 0xff;
+  if (ip && mask.eth_type !== undefined) mask[ethType === ETH_TYPE.IPV6 ? 'ipv6.frag' : 'ipv4.frag'] = 0xff;
+  return mask;
+}
+
+/** The OpenFlow wildcards a datapath mask implies (inverse of wcToMask, for checks). */
+export function maskToWc(mask: FlowMask, key: FlowKey): FlowWildcards {
+  const wc = new FlowWildcards();
+  if (mask.in_port !== undefined && Number(mask.in_port) !== 0) wc.set('in_port', 0xffffffff);
+  const ethType = numField(key, 'eth_type');
+  const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
+  for (const [of, dp] of pairsFor(ethType, proto)) {
+    const v = keyField(mask, dp);
+    if (v !== undefined) wc.set(of, toBig(dp, v));
+  }
+  return wc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frame parsing (mirrors native/src/flow/key.rs FlowKey::extract)
+
+const VLAN_TPIDS = new Set([0x8100, 0x88a8, 0x9100]);
+
+/**
+ * The datapath key of an Ethernet frame received on datapath port `dpInPort`, extracted as the
+ * native datapath does: up to two VLAN tags, IPv4 (with fragments), IPv6 (fragment header),
+ * ARP/RARP, TCP/UDP/SCTP ports and TCP flags, ICMP type/code. A truncated header leaves its
+ * fields and everything after it zero.
+ */
+export function extractKey(frame: Buffer, dpInPort: number): FlowKey {
+  const k: FlowKey = { in_port: dpInPort };
+  if (frame.length < 14) return k;
+  k['eth.dst'] = formatMac(frame.subarray(0, 6));
+  k['eth.src'] = formatMac(frame.subarray(6, 12));
+  let ty = frame.readUInt16BE(12);
+  let off = 14;
+  for (let depth = 0; depth < 2 && VLAN_TPIDS.has(ty); depth++) {
+    if (frame.length < off + 4) {
+      k.eth_type = ty;
+      return k;
+    }
+    const tci = frame.readUInt16BE(off) | VLAN_CFI;
+    if (depth === 0) {
+      k['vlan.tci'] = tci;
+      k['vlan.tpid'] = ty;
+    } else {
+      k['cvlan.tci'] = tci;
+      k['cvlan.tpid'] = ty;
+    }
+    ty = frame.readUInt16BE(off + 2);
+    off += 4;
+  }
+  if (ty < 0x600) ty = 0x05ff;
+  k.eth_type = ty;
+  const l3 = frame.subarray(off);
+  if (ty === ETH_TYPE.IP && l3.length >= 20 && l3[0]! >> 4 === 4) {
+    const ihl = (l3[0]! & 15) * 4;
+    k['ipv4.tos'] = l3[1]!;
+    k['ipv4.ttl'] = l3[8]!;
+    k['ipv4.proto'] = l3[9]!;
+    k['ipv4.src'] = formatIpv4(l3.subarray(12, 16));
+    k['ipv4.dst'] = formatIpv4(l3.subarray(16, 20));
+    const fo = l3.readUInt16BE(6);
+    const later = (fo & 0x1fff) !== 0;
+    if (later || fo & 0x2000) k['ipv4.frag'] = later ? FRAG.later : FRAG.first;
+    if (!later && ihl >= 20) extractL4(k, l3.subarray(ihl), l3[9]!, false);
+  } else if (ty === ETH_TYPE.IPV6 && l3.length >= 40) {
+    k['ipv6.label'] = l3.readUInt32BE(0) & 0xfffff;
+    k['ipv6.tclass'] = (l3.readUInt16BE(0) >> 4) & 0xff;
+    k['ipv6.hlimit'] = l3[7]!;
+    k['ipv6.src'] = formatIpv6(l3.subarray(8, 24));
+    k['ipv6.dst'] = formatIpv6(l3.subarray(24, 40));
+    let next = l3[6]!;
+    let p = 40;
+    let later = false;
+    // Hop-by-hop, routing, destination options and fragment headers.
+    while ([0, 43, 60, 44].includes(next) && l3.length >= p + 8) {
+      if (next === 44) {
+        const fo = l3.readUInt16BE(p + 2);
+        later = (fo & 0xfff8) !== 0;
+        k['ipv6.frag'] = later ? FRAG.later : FRAG.first;
+        next = l3[p]!;
+        p += 8;
+      } else {
+        const len = (l3[p + 1]! + 1) * 8;
+        next = l3[p]!;
+        p += len;
+      }
+    }
+    k['ipv6.proto'] = next;
+    if (!later && l3.length >= p) extractL4(k, l3.subarray(p), next, true);
+  } else if ((ty === ETH_TYPE.ARP || ty === ETH_TYPE.RARP) && l3.length >= 28) {
+    k['arp.op'] = l3.readUInt16BE(6) & 0xff;
+    k['arp.sha'] = formatMac(l3.subarray(8, 14));
+    k['arp.sip'] = formatIpv4(l3.subarray(14, 18));
+    k['arp.tha'] = formatMac(l3.subarray(18, 24));
+    k['arp.tip'] = formatIpv4(l3.subarray(24, 28));
+  }
+  return k;
+}
+
+function extractL4(k: FlowKey, l4: Buffer, proto: number, v6: boolean): void {
+  if (proto === IP_PROTO.TCP && l4.length >= 20) {
+    k['tcp.src'] = l4.readUInt16BE(0);
+    k['tcp.dst'] = l4.readUInt16BE(2);
+    k.tcp_flags = l4.readUInt16BE(12) & 0x0fff;
+  } else if ((proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP) && l4.length >= 8) {
+    k['tcp.src'] = l4.readUInt16BE(0);
+    k['tcp.dst'] = l4.readUInt16BE(2);
+  } else if (!v6 && proto === IP_PROTO.ICMP && l4.length >= 4) {
+    k['icmp.type'] = l4[0]!;
+    k['icmp.code'] = l4[1]!;
+  } else if (v6 && proto === IP_PROTO.ICMPV6 && l4.length >= 4) {
+    k['icmpv6.type'] = l4[0]!;
+    k['icmpv6.code'] = l4[1]!;
+  }
+}
+
+/** Drops zero-valued fields so keys compare structurally. */
+export function compactKey(key: FlowKey): FlowKey {
+  const out: FlowKey = {};
+  for (const [k, v] of Object.entries(key) as [FieldName, FieldValue | undefined][]) {
+    if (v === undefined) continue;
+    if (v === 0 || v === 0n || v === '0.0.0.0' || v === '00:00:00:00:00:00' || v === '::') continue;
+    out[k] = v;
+  }
+  return out;
+}
