@@ -1,0 +1,919 @@
+/**
+ * xlate: translate one missed flow through a bridge's OpenFlow tables into datapath actions and
+ * the megaflow wildcards that justify them (OVS's ofproto-dpif-xlate, reduced to what TVS needs).
+ *
+ * The wildcard contract: `wc` marks every bit of the input flow the translation consulted, so
+ * that any flow equal to it under `wc` translates to the same datapath actions. It collects
+ * - the masks of every classifier subtable probed (Classifier.lookup), including higher-priority
+ *   rules that did not match;
+ * - in_port and dl_type always (OVS's xlate_wc_init);
+ * - every bit an action reads (move sources, dec_ttl's TTL, prerequisites of set-field, the
+ *   fields hashed by a select group, NORMAL's in_port/dl_src/dl_dst/VLAN);
+ * - every bit an action writes, so the commit step (which compares the modified flow with what
+ *   the datapath packet holds, `base`) decides the same way for every flow of the class.
+ * Registers and metadata are not packet fields and are cleared from `wc` at the end.
+ *
+ * Header changes are not emitted as they happen: they accumulate in `flow` and are committed
+ * (set / push_vlan / pop_vlan) just before each output, as OVS's commit_odp_actions does.
+ */
+import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
+import type { FieldName, FlowKey, FlowMask } from '../datapath/flow-key.js';
+import { formatAction, formatActionList, formatMatch } from '../openflow/flow-syntax.js';
+import { OFPP, type Action, type Instructions } from './actions.js';
+import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
+import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
+import type { Group, GroupTable } from './groups.js';
+import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
+import { dpValue, keyToFlow, wcToMask } from './odp-convert.js';
+import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
+
+/** Deepest resubmit nesting (OVS's MAX_DEPTH). */
+export const MAX_RESUBMIT_DEPTH = 64;
+/** Most resubmits in one translation (OVS's MAX_RESUBMITS). */
+export const MAX_RESUBMITS = MAX_RESUBMIT_DEPTH * MAX_RESUBMIT_DEPTH;
+
+/** One port of a bridge as xlate sees it. */
+export interface BridgePort {
+  /** OpenFlow port number (OFPP.LOCAL for the bridge's internal port). */
+  readonly ofport: number;
+  /** Datapath port number. */
+  readonly dpPort: number;
+  readonly name: string;
+  readonly vlan: ResolvedVlan;
+  /** Administratively up (not OFPPC_PORT_DOWN / NO_FWD): output is skipped otherwise. */
+  readonly adminUp: boolean;
+  /** Carrier; only group liveness looks at it. Defaults to up. */
+  readonly linkUp?: boolean;
+  /** Excluded from FLOOD and from NORMAL's flooding (OFPPC_NO_FLOOD). */
+  readonly noFlood?: boolean;
+}
+
+export interface BridgeConfig {
+  /** Netlink-style pid put in userspace actions (the upcall handler's id). */
+  readonly upcallPid: number;
+  /** Forward reserved multicast (01:80:c2:00:00:0x, STP/LLDP...) in NORMAL; OVS's other_config:forward-bpdu. */
+  readonly forwardBpdu: boolean;
+  /** dec_ttl on TTL 0/1 sends a packet-in (reason invalid_ttl) instead of only dropping. */
+  readonly invalidTtlToController: boolean;
+  /** A table miss sends a packet-in (reason no_match) instead of dropping (OpenFlow 1.0 behaviour). */
+  readonly missToController: boolean;
+}
+
+/** What xlate needs from a bridge. src/ofproto/xbridge.ts implements it. */
+export interface BridgeContext {
+  readonly name: string;
+  readonly tables: FlowTables;
+  readonly groups: GroupTable;
+  readonly mac: MacLearningTable;
+  readonly config: BridgeConfig;
+  port(ofport: number): BridgePort | undefined;
+  portByDp(dpPort: number): BridgePort | undefined;
+  /** Every port, by ascending ofport. */
+  ports(): readonly BridgePort[];
+}
+
+/** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
+export interface TraceNode {
+  type: 'bridge' | 'table' | 'action' | 'detail' | 'warn' | 'error' | 'bucket';
+  text: string;
+  subs: TraceNode[];
+}
+
+/** Why a packet goes to the controller. */
+export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl';
+const REASON_CODE: Record<PacketInReason, number> = { no_match: 0, action: 1, invalid_ttl: 2 };
+const REASON_BY_CODE: PacketInReason[] = ['no_match', 'action', 'invalid_ttl'];
+
+export interface PacketIn {
+  reason: PacketInReason;
+  tableId: number;
+  cookie: bigint;
+  maxLen: number;
+}
+
+/** A (MAC, VLAN, port) NORMAL learned from; kept so traffic on the megaflow can refresh it. */
+export interface MacRef {
+  mac: bigint;
+  vlan: number;
+  port: number;
+}
+
+export type XlateErrorCode = 'recursion_too_deep' | 'too_many_resubmits';
+
+export interface XlateResult {
+  /** Datapath actions; empty means drop. */
+  actions: DpAction[];
+  /** Consulted bits of the input flow: the megaflow mask in OpenFlow terms. */
+  wc: FlowWildcards;
+  /** The flow after every modification (for "Final flow:"). */
+  finalFlow: Flow;
+  /** The trace tree (only when opts.trace): one bridge node. */
+  trace: TraceNode[];
+  /** Rules whose actions ran, in order (credit their counters from the megaflow's stats). */
+  ruleHits: Rule[];
+  /** Groups whose buckets ran. */
+  groupHits: Group[];
+  sideEffects: {
+    /** MAC learning that changed the table (new entries, moves); empty without side effects. */
+    learned: Array<MacRef & { result: LearnResult }>;
+    /** Every (MAC, VLAN, port) NORMAL learned or would learn from. */
+    macRefs: MacRef[];
+    /** Packet-ins the userspace actions will produce. */
+    packetIns: PacketIn[];
+  };
+  error?: { code: XlateErrorCode; message: string };
+}
+
+export interface XlateOptions {
+  /** Learn MACs (default true). Revalidation and flow-only traces turn it off. */
+  sideEffects?: boolean;
+  /** Build the trace tree (default false). */
+  trace?: boolean;
+}
+
+class XlateError extends Error {
+  constructor(
+    readonly code: XlateErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controller userdata: what the upcall handler needs to build a packet-in.
+
+/**
+ * Userdata of a controller userspace action: byte 0 = 1 (controller), byte 1 = reason code,
+ * byte 2 = table id, bytes 4-5 = max_len (big-endian), bytes 8-15 = rule cookie.
+ */
+export function encodeControllerUserdata(p: PacketIn): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 1;
+  b[1] = REASON_CODE[p.reason];
+  b[2] = p.tableId & 0xff;
+  b.writeUInt16BE(p.maxLen & 0xffff, 4);
+  b.writeBigUInt64BE(BigInt.asUintN(64, p.cookie), 8);
+  return b;
+}
+
+/** The packet-in a userspace action's userdata asks for, or undefined if it is not ours. */
+export function decodeControllerUserdata(b: Buffer | undefined): PacketIn | undefined {
+  if (!b || b.length < 16 || b[0] !== 1) return undefined;
+  const reason = REASON_BY_CODE[b[1]!];
+  if (!reason) return undefined;
+  return { reason, tableId: b[2]!, maxLen: b.readUInt16BE(4), cookie: b.readBigUInt64BE(8) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Fields the datapath can set, by protocol; [OpenFlow field, datapath field name]. */
+const ETH_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['dl_src', 'src'],
+  ['dl_dst', 'dst'],
+];
+const IPV4_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['nw_src', 'src'],
+  ['nw_dst', 'dst'],
+  ['nw_tos', 'tos'],
+  ['nw_ttl', 'ttl'],
+];
+const IPV6_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['ipv6_src', 'src'],
+  ['ipv6_dst', 'dst'],
+  ['nw_tos', 'tclass'],
+  ['nw_ttl', 'hlimit'],
+];
+const L4_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['tp_src', 'src'],
+  ['tp_dst', 'dst'],
+];
+/** Non-packet fields: writes never reach the datapath. */
+const METADATA: ReadonlySet<FieldId> = new Set(['metadata', 'tun_id', 'in_port', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
+const REGS: readonly FieldId[] = ['metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7'];
+
+function hex(v: bigint | number): string {
+  return `0x${v.toString(16)}`;
+}
+
+function isReservedMulticast(mac: bigint): boolean {
+  return mac >> 4n === 0x0180c200000n;
+}
+
+class Ctx {
+  readonly flow: Flow;
+  /** What the datapath packet holds after the actions emitted so far. */
+  readonly base: Flow;
+  readonly wc = new FlowWildcards();
+  readonly odp: DpAction[] = [];
+  readonly ruleHits: Rule[] = [];
+  readonly groupHits: Group[] = [];
+  readonly learned: Array<MacRef & { result: LearnResult }> = [];
+  readonly macRefs: MacRef[] = [];
+  readonly packetIns: PacketIn[] = [];
+  readonly actionSet = new Map<string, Action>();
+  readonly root: TraceNode[] = [];
+  /** Where the next trace node goes. */
+  cur: TraceNode[];
+  /** The last action node (details attach to it). */
+  lastAction: TraceNode | undefined;
+  depth = 0;
+  resubmits = 0;
+  tableId = 0;
+  rule: Rule | undefined;
+
+  constructor(
+    readonly br: BridgeContext,
+    flow: Flow,
+    readonly tracing: boolean,
+    readonly sideEffects: boolean,
+  ) {
+    this.flow = flow.clone();
+    this.base = flow.clone();
+    const bridgeNode: TraceNode = { type: 'bridge', text: `bridge("${br.name}")`, subs: [] };
+    this.root.push(bridgeNode);
+    this.cur = bridgeNode.subs;
+  }
+
+  // -- tracing
+
+  node(type: TraceNode['type'], text: () => string): TraceNode | undefined {
+    if (!this.tracing) return undefined;
+    const n: TraceNode = { type, text: text(), subs: [] };
+    this.cur.push(n);
+    if (type === 'action') this.lastAction = n;
+    return n;
+  }
+
+  /** A detail line under the current action ("-> ..."), a warning (">> ...") or an error. */
+  say(type: 'detail' | 'warn' | 'error', text: () => string): void {
+    if (!this.tracing) return;
+    const n: TraceNode = { type, text: text(), subs: [] };
+    (this.lastAction?.subs ?? this.cur).push(n);
+  }
+
+  // -- tables
+
+  xlateTable(tableId: number): void {
+    const rule = this.br.tables.lookup(tableId, this.flow, this.wc);
+    if (!rule) {
+      const t = this.node('table', () => `${String(tableId).padStart(2)}. No match.`);
+      const saved = this.cur;
+      if (t) this.cur = t.subs;
+      if (this.br.config.missToController) {
+        this.node('action', () => 'CONTROLLER');
+        this.controller('no_match', 0xffff, tableId, 0n);
+      } else {
+        this.node('action', () => 'drop');
+      }
+      this.cur = saved;
+      return;
+    }
+    this.ruleHits.push(rule);
+    const t = this.node('table', () => {
+      const m = formatMatch(rule.match, OFP_DEFAULT_PRIORITY);
+      const cookie = rule.cookie ? `, cookie ${hex(rule.cookie)}` : '';
+      return `${String(tableId).padStart(2)}. ${m ? `${m}, ` : ''}priority ${rule.priority}${cookie}`;
+    });
+    const saved = { cur: this.cur, tableId: this.tableId, rule: this.rule, last: this.lastAction };
+    if (t) this.cur = t.subs;
+    this.tableId = tableId;
+    this.rule = rule;
+    this.lastAction = undefined;
+    this.instructions(rule.instructions);
+    this.cur = saved.cur;
+    this.tableId = saved.tableId;
+    this.rule = saved.rule;
+    this.lastAction = saved.last;
+  }
+
+  instructions(ins: Instructions): void {
+    if (ins.apply.length === 0 && !ins.write && !ins.clearActions && ins.gotoTable === undefined && !ins.writeMetadata) {
+      this.node('action', () => 'drop');
+      return;
+    }
+    if (!this.actions(ins.apply)) return;
+    if (ins.clearActions) {
+      this.node('action', () => 'clear_actions');
+      this.actionSet.clear();
+    }
+    if (ins.write) {
+      const w = ins.write;
+      this.node('action', () => `write_actions(${formatActionList(w)})`);
+      for (const a of w) this.actionSet.set(actionSetKey(a), a);
+    }
+    if (ins.writeMetadata) {
+      const { value, mask } = ins.writeMetadata;
+      this.node('action', () => `write_metadata:${hex(value)}${mask === fieldMax('metadata') ? '' : `/${hex(mask)}`}`);
+      this.flow.set('metadata', (this.flow.get('metadata') & ~mask) | (value & mask));
+    }
+    if (ins.gotoTable !== undefined) {
+      const g = ins.gotoTable;
+      this.node('action', () => `goto_table:${g}`);
+      this.xlateTable(g);
+    }
+  }
+
+  /** Runs an action list. Returns false if an action stopped it (dec_ttl on an expiring TTL). */
+  actions(list: readonly Action[]): boolean {
+    for (const a of list) {
+      this.node('action', () => formatAction(a));
+      if (!this.action(a)) return false;
+    }
+    return true;
+  }
+
+  action(a: Action): boolean {
+    const f = this.flow;
+    switch (a.type) {
+      case 'output':
+        this.output(a.port, a.maxLen);
+        return true;
+      case 'group':
+        this.group(a.groupId);
+        return true;
+      case 'resubmit':
+        this.resubmit(a.inPort, a.table === 255 ? this.tableId : a.table);
+        return true;
+      case 'set_vlan_vid': {
+        this.wc.orField('vlan_tci', VLAN_VID_MASK | VLAN_CFI);
+        const tci = f.num('vlan_tci');
+        if (!(tci & VLAN_CFI) && !a.push) {
+          this.say('detail', () => 'no VLAN header to modify');
+          return true;
+        }
+        f.setNum('vlan_tci', (tci & ~VLAN_VID_MASK) | VLAN_CFI | a.vid);
+        return true;
+      }
+      case 'set_vlan_pcp': {
+        this.wc.orField('vlan_tci', 0xe000 | VLAN_CFI);
+        const tci = f.num('vlan_tci');
+        if (!(tci & VLAN_CFI) && !a.push) {
+          this.say('detail', () => 'no VLAN header to modify');
+          return true;
+        }
+        f.setNum('vlan_tci', (tci & 0x1fff) | VLAN_CFI | (a.pcp << 13));
+        return true;
+      }
+      case 'strip_vlan':
+        this.wc.orField('vlan_tci', VLAN_CFI);
+        f.setNum('vlan_tci', 0);
+        return true;
+      case 'push_vlan':
+        this.wc.orField('vlan_tci', VLAN_CFI);
+        if (f.num('vlan_tci') & VLAN_CFI) {
+          this.say('warn', () => 'the frame already has a VLAN header: stacking a second one is not supported, ignored');
+          return true;
+        }
+        if (a.ethertype !== ETH_TYPE.VLAN) this.say('warn', () => `push_vlan:0x${a.ethertype.toString(16)} is pushed as 0x8100`);
+        f.setNum('vlan_tci', VLAN_CFI);
+        return true;
+      case 'set_eth_src':
+        this.setField('dl_src', a.mac, fieldMax('dl_src'));
+        return true;
+      case 'set_eth_dst':
+        this.setField('dl_dst', a.mac, fieldMax('dl_dst'));
+        return true;
+      case 'set_ipv4_src':
+        this.setField('nw_src', BigInt(a.ip), 0xffffffffn);
+        return true;
+      case 'set_ipv4_dst':
+        this.setField('nw_dst', BigInt(a.ip), 0xffffffffn);
+        return true;
+      case 'set_ip_dscp':
+        this.setField('nw_tos', BigInt(a.tos & 0xfc), 0xfcn);
+        return true;
+      case 'set_l4_src_port':
+        this.setField('tp_src', BigInt(a.port), 0xffffn);
+        return true;
+      case 'set_l4_dst_port':
+        this.setField('tp_dst', BigInt(a.port), 0xffffn);
+        return true;
+      case 'set_field':
+        this.setField(a.field, a.value, a.mask);
+        return true;
+      case 'load': {
+        const mask = ((1n << BigInt(a.dst.nBits)) - 1n) << BigInt(a.dst.ofs);
+        this.setField(a.dst.field, (a.value << BigInt(a.dst.ofs)) & mask, mask);
+        return true;
+      }
+      case 'move': {
+        const srcMask = ((1n << BigInt(a.src.nBits)) - 1n) << BigInt(a.src.ofs);
+        this.wc.orField(a.src.field, srcMask);
+        const bits = (f.get(a.src.field) & srcMask) >> BigInt(a.src.ofs);
+        const dstMask = ((1n << BigInt(a.dst.nBits)) - 1n) << BigInt(a.dst.ofs);
+        this.setField(a.dst.field, (bits << BigInt(a.dst.ofs)) & dstMask, dstMask);
+        return true;
+      }
+      case 'set_tunnel':
+        f.set('tun_id', a.tunId);
+        return true;
+      case 'dec_ttl':
+        return this.decTtl();
+    }
+  }
+
+  /** Writes `value` under `mask` into a field, if the frame has that field. */
+  setField(field: FieldId, value: bigint, mask: bigint): void {
+    const f = this.flow;
+    if (!METADATA.has(field)) {
+      const why = this.prereqProblem(field);
+      if (why) {
+        this.say('detail', () => `skipped: ${why}`);
+        return;
+      }
+      if (!this.datapathCanSet(field)) this.say('warn', () => `the datapath cannot rewrite ${field}: only later table lookups see the new value`);
+    }
+    if (field === 'vlan_tci' && !(mask & BigInt(VLAN_CFI))) {
+      // vlan_pcp alone: OpenFlow 1.3 requires a VLAN header.
+      this.wc.orField('vlan_tci', VLAN_CFI);
+      if (!(f.num('vlan_tci') & VLAN_CFI)) {
+        this.say('detail', () => 'skipped: no VLAN header');
+        return;
+      }
+    }
+    if (!METADATA.has(field)) this.wc.orField(field, mask);
+    f.set(field, (f.get(field) & ~mask) | (value & mask));
+  }
+
+  /** Why `field` cannot be set on this frame (OpenFlow prerequisites), unwildcarding what it checks. */
+  prereqProblem(field: FieldId): string | undefined {
+    const f = this.flow;
+    const dlType = (): number => {
+      this.wc.orField('dl_type');
+      return f.num('dl_type');
+    };
+    const proto = (): number => {
+      this.wc.orField('nw_proto');
+      return f.num('nw_proto');
+    };
+    const isIp = (t: number) => t === ETH_TYPE.IP || t === ETH_TYPE.IPV6;
+    switch (field) {
+      case 'nw_src':
+      case 'nw_dst': {
+        const t = dlType();
+        return t === ETH_TYPE.IP || t === ETH_TYPE.ARP || t === ETH_TYPE.RARP ? undefined : `${field} needs an IPv4 or ARP frame`;
+      }
+      case 'ipv6_src':
+      case 'ipv6_dst':
+        return dlType() === ETH_TYPE.IPV6 ? undefined : `${field} needs an IPv6 frame`;
+      case 'nw_tos':
+      case 'nw_ttl':
+        return isIp(dlType()) ? undefined : `${field} needs an IP frame`;
+      case 'nw_proto':
+        return isIp(dlType()) ? undefined : `${field} needs an IP frame`;
+      case 'tp_src':
+      case 'tp_dst': {
+        if (!isIp(dlType())) return `${field} needs an IP frame`;
+        const p = proto();
+        return p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.SCTP ? undefined : `${field} needs TCP, UDP or SCTP`;
+      }
+      case 'tcp_flags':
+        return isIp(dlType()) && proto() === IP_PROTO.TCP ? undefined : 'tcp_flags needs TCP';
+      case 'arp_sha':
+      case 'arp_tha': {
+        const t = dlType();
+        return t === ETH_TYPE.ARP || t === ETH_TYPE.RARP ? undefined : `${field} needs an ARP frame`;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  datapathCanSet(field: FieldId): boolean {
+    const f = this.flow;
+    switch (field) {
+      case 'dl_src':
+      case 'dl_dst':
+      case 'vlan_tci':
+      case 'ipv6_src':
+      case 'ipv6_dst':
+      case 'nw_tos':
+      case 'nw_ttl':
+        return true;
+      case 'nw_src':
+      case 'nw_dst':
+        return f.num('dl_type') === ETH_TYPE.IP;
+      case 'tp_src':
+      case 'tp_dst':
+        return f.num('nw_proto') === IP_PROTO.TCP || f.num('nw_proto') === IP_PROTO.UDP;
+      default:
+        return false;
+    }
+  }
+
+  decTtl(): boolean {
+    const f = this.flow;
+    this.wc.orField('dl_type');
+    const t = f.num('dl_type');
+    if (t !== ETH_TYPE.IP && t !== ETH_TYPE.IPV6) {
+      this.say('detail', () => 'not an IP frame: nothing to decrement');
+      return true;
+    }
+    this.wc.orField('nw_ttl');
+    const ttl = f.num('nw_ttl');
+    if (ttl > 1) {
+      f.setNum('nw_ttl', ttl - 1);
+      return true;
+    }
+    if (this.br.config.invalidTtlToController) {
+      this.say('detail', () => `TTL ${ttl}: sending to the controller (invalid_ttl), stopping these actions`);
+      this.controller('invalid_ttl', 0xffff, this.tableId, this.rule?.cookie ?? 0n);
+    } else {
+      this.say('detail', () => `TTL ${ttl}: dropping, stopping these actions`);
+    }
+    return false;
+  }
+
+  resubmit(inPort: number, tableId: number): void {
+    if (this.depth >= MAX_RESUBMIT_DEPTH) throw new XlateError('recursion_too_deep', `over max translation depth ${MAX_RESUBMIT_DEPTH}`);
+    if (++this.resubmits > MAX_RESUBMITS) throw new XlateError('too_many_resubmits', `over ${MAX_RESUBMITS} resubmit actions`);
+    const oldInPort = this.flow.num('in_port');
+    if (inPort !== OFPP.IN_PORT) this.flow.setNum('in_port', inPort);
+    this.depth++;
+    try {
+      this.xlateTable(tableId);
+    } finally {
+      this.depth--;
+      this.flow.setNum('in_port', oldInPort);
+    }
+  }
+
+  // -- output
+
+  output(port: number, maxLen: number): void {
+    const inPort = this.flow.num('in_port');
+    switch (port) {
+      case OFPP.IN_PORT:
+        this.outputToPort(inPort, true);
+        return;
+      case OFPP.NORMAL:
+        this.normal();
+        return;
+      case OFPP.FLOOD:
+      case OFPP.ALL:
+        for (const p of this.br.ports()) {
+          if (p.ofport === inPort) continue;
+          if (port === OFPP.FLOOD && p.noFlood) continue;
+          this.outputToPort(p.ofport, false);
+        }
+        return;
+      case OFPP.CONTROLLER:
+        this.controller('action', maxLen, this.tableId, this.rule?.cookie ?? 0n);
+        return;
+      case OFPP.TABLE:
+        this.say('warn', () => 'output to TABLE is only meaningful in a packet-out: ignored');
+        return;
+      case OFPP.ANY:
+        this.say('warn', () => 'output to ANY (NONE): ignored');
+        return;
+      default:
+        if (port === inPort) {
+          this.say('detail', () => 'skipping output to input port');
+          return;
+        }
+        this.outputToPort(port, false);
+    }
+  }
+
+  outputToPort(ofport: number, allowInPort: boolean): void {
+    const p = this.br.port(ofport);
+    if (!p) {
+      this.say('detail', () => `no such port ${ofport}: skipping output`);
+      return;
+    }
+    if (!allowInPort && ofport === this.flow.num('in_port')) return;
+    if (!p.adminUp) {
+      this.say('detail', () => `port ${p.name} is down: skipping output`);
+      return;
+    }
+    this.commit();
+    this.odp.push({ type: 'output', port: p.dpPort });
+  }
+
+  controller(reason: PacketInReason, maxLen: number, tableId: number, cookie: bigint): void {
+    this.commit();
+    const pin: PacketIn = { reason, tableId, cookie, maxLen };
+    this.packetIns.push(pin);
+    this.odp.push({
+      type: 'userspace',
+      pid: this.br.config.upcallPid,
+      userdata: encodeControllerUserdata(pin),
+      detail: `controller(reason=${reason},table=${tableId},cookie=${hex(cookie)},max_len=${maxLen})`,
+    });
+  }
+
+  /** Emits the header changes made since the last commit (OVS's commit_odp_actions). */
+  commit(): void {
+    const f = this.flow;
+    const b = this.base;
+    this.commitSet('eth', ETH_SETS);
+    const tci = f.num('vlan_tci');
+    const old = b.num('vlan_tci');
+    if (tci !== old && (tci & VLAN_CFI || old & VLAN_CFI)) {
+      this.wc.orField('vlan_tci');
+      if (old & VLAN_CFI) this.odp.push({ type: 'pop_vlan' });
+      if (tci & VLAN_CFI) this.odp.push({ type: 'push_vlan', tpid: ETH_TYPE.VLAN, tci });
+    }
+    b.setNum('vlan_tci', tci);
+    const t = f.num('dl_type');
+    if (t === ETH_TYPE.IP) this.commitSet('ipv4', IPV4_SETS);
+    else if (t === ETH_TYPE.IPV6) this.commitSet('ipv6', IPV6_SETS);
+    if (t === ETH_TYPE.IP || t === ETH_TYPE.IPV6) {
+      const p = f.num('nw_proto');
+      if (p === IP_PROTO.TCP) this.commitSet('tcp', L4_SETS);
+      else if (p === IP_PROTO.UDP) this.commitSet('udp', L4_SETS);
+    }
+  }
+
+  commitSet(proto: SetProto, fields: ReadonlyArray<readonly [FieldId, string]>): void {
+    const out: SetFieldValue[] = [];
+    let masked = false;
+    for (const [of, name] of fields) {
+      const v = this.flow.get(of);
+      if (v === this.base.get(of)) continue;
+      const m = this.wc.get(of);
+      const dpName = `${proto === 'tcp' || proto === 'udp' ? 'tcp' : proto}.${name}` as FieldName;
+      const sf: SetFieldValue = { field: name, value: dpValue(dpName, v & m) };
+      if (m !== fieldMax(of)) {
+        sf.mask = dpValue(dpName, m);
+        masked = true;
+      }
+      out.push(sf);
+      this.base.set(of, v);
+    }
+    if (out.length) this.odp.push({ type: 'set', proto, masked, fields: out });
+  }
+
+  // -- groups
+
+  group(groupId: number): void {
+    const g = this.br.groups.get(groupId);
+    if (!g) {
+      this.say('warn', () => `group ${groupId} does not exist: dropping`);
+      return;
+    }
+    this.groupHits.push(g);
+    const live = (ofport: number) => {
+      const p = this.br.port(ofport);
+      return !!p && p.adminUp && p.linkUp !== false;
+    };
+    const hash = g.type === 'select' ? this.selectHash() : 0;
+    const buckets = this.br.groups.selectBuckets(g, hash, live);
+    if (buckets.length === 0) this.say('detail', () => 'no live bucket: dropping');
+    for (const bk of buckets) {
+      const i = g.buckets.indexOf(bk);
+      const saved = { cur: this.cur, last: this.lastAction };
+      const n = this.node('bucket', () => `bucket ${i}`);
+      if (n) this.cur = n.subs;
+      const flowBefore = this.flow.clone();
+      const setBefore = new Map(this.actionSet);
+      this.actions(bk.actions);
+      // Each bucket works on its own copy of the packet.
+      this.flow.w.set(flowBefore.w);
+      this.actionSet.clear();
+      for (const [k, v] of setBefore) this.actionSet.set(k, v);
+      this.cur = saved.cur;
+      this.lastAction = saved.last;
+    }
+  }
+
+  /**
+   * OVS's default select hash (symmetric L4): Ethernet addresses, type and VLAN id, IP
+   * addresses and protocol, and TCP/UDP/SCTP ports. Unwildcards exactly what it hashes.
+   */
+  selectHash(): number {
+    const f = this.flow;
+    const wc = this.wc;
+    let h = 0x811c9dc5;
+    const mix = (x: number) => {
+      h = Math.imul(h ^ (x >>> 0), 0x01000193) >>> 0;
+    };
+    const sym = (a: bigint, b: bigint) => {
+      const x = a ^ b;
+      mix(Number(x & 0xffffffffn));
+      mix(Number((x >> 32n) & 0xffffffffn));
+      mix(Number((x >> 64n) & 0xffffffffn));
+      mix(Number((x >> 96n) & 0xffffffffn));
+    };
+    wc.orField('dl_src').orField('dl_dst').orField('dl_type').orField('vlan_tci', VLAN_VID_MASK | VLAN_CFI);
+    sym(f.get('dl_src'), f.get('dl_dst'));
+    mix(f.num('dl_type'));
+    mix(f.num('vlan_tci') & (VLAN_VID_MASK | VLAN_CFI));
+    const t = f.num('dl_type');
+    if (t === ETH_TYPE.IP || t === ETH_TYPE.IPV6) {
+      if (t === ETH_TYPE.IP) {
+        wc.orField('nw_src').orField('nw_dst');
+        sym(f.get('nw_src'), f.get('nw_dst'));
+      } else {
+        wc.orField('ipv6_src').orField('ipv6_dst');
+        sym(f.get('ipv6_src'), f.get('ipv6_dst'));
+      }
+      wc.orField('nw_proto');
+      const p = f.num('nw_proto');
+      mix(p);
+      if (p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.SCTP) {
+        wc.orField('tp_src').orField('tp_dst');
+        mix(f.num('tp_src') ^ f.num('tp_dst'));
+      }
+    }
+    return h;
+  }
+
+  // -- NORMAL
+
+  normal(): void {
+    const f = this.flow;
+    const wc = this.wc;
+    wc.orField('in_port').orField('dl_src').orField('dl_dst').orField('vlan_tci', VLAN_VID_MASK | VLAN_CFI);
+    const inPort = this.br.port(f.num('in_port'));
+    if (!inPort) {
+      this.say('detail', () => `no bridge port for in_port ${f.num('in_port')}: dropping`);
+      return;
+    }
+    const dst = f.get('dl_dst');
+    const src = f.get('dl_src');
+    if (isReservedMulticast(dst) && !this.br.config.forwardBpdu) {
+      this.say('detail', () => 'reserved multicast destination (e.g. STP or LLDP) and forward-bpdu is off: dropping');
+      return;
+    }
+    const iv = inputVlan(inPort.vlan, f.num('vlan_tci'));
+    if ('drop' in iv) {
+      this.say('detail', () => `${iv.drop} (port ${inPort.name}): dropping`);
+      return;
+    }
+    const vlan = iv.vlan;
+    if (!isMulticastMac(src)) {
+      const ref = { mac: src, vlan, port: inPort.ofport };
+      this.macRefs.push(ref);
+      if (this.sideEffects) {
+        const result = this.br.mac.learn(src, vlan, inPort.ofport);
+        if (result === 'new' || result === 'moved') {
+          this.learned.push({ ...ref, result });
+          this.say('detail', () => `learned that ${fmtMac(src)} is on port ${inPort.name} in VLAN ${vlan}`);
+        }
+      }
+    }
+    if (isMulticastMac(dst)) {
+      this.say('detail', () => `${dst === 0xffffffffffffn ? 'broadcast' : 'multicast'} destination: flooding VLAN ${vlan}`);
+      this.normalFlood(inPort, vlan);
+      return;
+    }
+    const port = this.br.mac.lookup(dst, vlan);
+    if (port === undefined) {
+      this.say('detail', () => 'no learned MAC for destination, flooding');
+      this.normalFlood(inPort, vlan);
+      return;
+    }
+    const out = this.br.port(port);
+    if (!out) {
+      this.say('detail', () => `learned port ${port} is unknown, dropping`);
+      return;
+    }
+    if (out === inPort || out.ofport === inPort.ofport) {
+      this.say('detail', () => 'learned port is input port, dropping');
+      return;
+    }
+    this.say('detail', () => `forwarding to learned port ${out.name}`);
+    this.normalOutput(out, vlan);
+  }
+
+  normalFlood(inPort: BridgePort, vlan: number): void {
+    for (const p of this.br.ports()) {
+      if (p.ofport === inPort.ofport || p.noFlood || !portCarriesVlan(p.vlan, vlan)) continue;
+      this.normalOutput(p, vlan);
+    }
+  }
+
+  /** Outputs with the tagging `port` wants for `vlan`, leaving the flow's VLAN as it was. */
+  normalOutput(port: BridgePort, vlan: number): void {
+    const old = this.flow.num('vlan_tci');
+    const pcp = old & VLAN_CFI ? (old >> 13) & 7 : 0;
+    const tci = outputTci(port.vlan, vlan, pcp);
+    if (tci === undefined) {
+      this.say('detail', () => `port ${port.name} does not carry VLAN ${vlan}: skipped`);
+      return;
+    }
+    this.flow.setNum('vlan_tci', tci);
+    this.outputToPort(port.ofport, false);
+    this.flow.setNum('vlan_tci', old);
+  }
+
+  // -- the action set (OpenFlow 1.3 write-actions), run when the pipeline ends
+
+  runActionSet(): void {
+    if (this.actionSet.size === 0) return;
+    const set = [...this.actionSet.values()];
+    const rank = (a: Action): number => {
+      switch (a.type) {
+        case 'strip_vlan':
+          return 0;
+        case 'push_vlan':
+          return 1;
+        case 'dec_ttl':
+          return 2;
+        case 'group':
+          return 4;
+        case 'output':
+          return 5;
+        default:
+          return 3;
+      }
+    };
+    const ordered = set.map((a, i) => [a, i] as const).sort((x, y) => rank(x[0]) - rank(y[0]) || x[1] - y[1]).map(([a]) => a);
+    const hasGroup = ordered.some((a) => a.type === 'group');
+    this.node('action', () => `execute the action set: ${formatActionList(ordered)}`);
+    for (const a of ordered) {
+      if (a.type === 'output' && hasGroup) continue;
+      if (!this.action(a)) return;
+    }
+  }
+}
+
+function actionSetKey(a: Action): string {
+  switch (a.type) {
+    case 'set_field':
+      return `set_field:${a.field}`;
+    case 'load':
+      return `set_field:${a.dst.field}`;
+    case 'set_eth_src':
+      return 'set_field:dl_src';
+    case 'set_eth_dst':
+      return 'set_field:dl_dst';
+    case 'set_ipv4_src':
+      return 'set_field:nw_src';
+    case 'set_ipv4_dst':
+      return 'set_field:nw_dst';
+    case 'set_l4_src_port':
+      return 'set_field:tp_src';
+    case 'set_l4_dst_port':
+      return 'set_field:tp_dst';
+    case 'set_vlan_vid':
+      return 'set_field:vlan_vid';
+    case 'set_vlan_pcp':
+      return 'set_field:vlan_pcp';
+    case 'set_ip_dscp':
+      return 'set_field:nw_tos';
+    default:
+      return a.type;
+  }
+}
+
+function fmtMac(v: bigint): string {
+  return v
+    .toString(16)
+    .padStart(12, '0')
+    .replace(/(..)(?!$)/g, '$1:');
+}
+
+/**
+ * Translates `flow` (the OpenFlow view of a missed packet; in_port is an ofport) through
+ * `bridge`'s tables starting at table 0.
+ */
+export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}): XlateResult {
+  const ctx = new Ctx(bridge, flow, opts.trace ?? false, opts.sideEffects ?? true);
+  // Always examined, as in OVS: the port a packet came in on and its Ethernet type.
+  ctx.wc.orField('in_port').orField('dl_type');
+  let error: XlateResult['error'];
+  try {
+    ctx.xlateTable(0);
+    ctx.runActionSet();
+  } catch (e) {
+    if (!(e instanceof XlateError)) throw e;
+    error = { code: e.code, message: e.message };
+    ctx.odp.length = 0;
+    ctx.packetIns.length = 0;
+    if (ctx.tracing) ctx.root[0]!.subs.push({ type: 'error', text: e.message, subs: [] });
+  }
+  for (const r of REGS) ctx.wc.set(r, 0n);
+  const result: XlateResult = {
+    actions: ctx.odp,
+    wc: ctx.wc,
+    finalFlow: ctx.flow,
+    trace: ctx.root,
+    ruleHits: ctx.ruleHits,
+    groupHits: ctx.groupHits,
+    sideEffects: { learned: ctx.learned, macRefs: ctx.macRefs, packetIns: ctx.packetIns },
+  };
+  if (error) result.error = error;
+  return result;
+}
+
+/** What the upcall handler installs for a missed datapath key. */
+export interface MissTranslation extends XlateResult {
+  flow: Flow;
+  /** Megaflow mask for the datapath (encode with encodeKey). */
+  mask: FlowMask;
+}
+
+/**
+ * Translates a datapath miss: maps the key's in_port to an ofport, runs xlate, and converts the
+ * wildcards into a datapath mask. Returns undefined if the in_port is not a port of `bridge`.
+ */
+export function xlateMiss(bridge: BridgeContext, key: FlowKey, opts: XlateOptions = {}): MissTranslation | undefined {
+  const port = bridge.portByDp(Number(key.in_port ?? 0));
+  if (!port) return undefined;
+  const flow = keyToFlow(key, port.ofport);
+  const r = xlate(bridge, flow, opts);
+  return { ...r, flow, mask: wcToMask(r.wc, key) };
+}
