@@ -1,0 +1,108 @@
+/**
+ * Revalidation (OVS's revalidators, as pure logic): re-translate each installed megaflow from the
+ * key that created it and decide whether the datapath copy is still right.
+ *
+ * - keep: same actions, and the mask the tables now need is no wider than the installed one.
+ * - modify: different actions (a rule changed, a VLAN changed, a host moved...), same class of
+ *   traffic: replace the actions in place.
+ * - delete: the installed mask is too wide for what the tables now consult (it would catch
+ *   packets that deserve other actions), or the in_port left the bridge. The next packet misses
+ *   and installs a fresh flow.
+ *
+ * Translation runs without side effects: revalidation never learns MACs.
+ *
+ * Stats: `creditStats` pushes a megaflow's packet/byte delta to the rules and groups that produced
+ * it (so idle timeouts see traffic that never reaches the slow path) and refreshes the MACs it
+ * learned from (so a host that talks only through the fast path does not age out).
+ */
+import { encodeActions, type Action as DpAction } from '../datapath/actions.js';
+import { encodeKey, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
+import type { Rule } from './flow-table.js';
+import type { Group } from './groups.js';
+import type { BridgeContext, MacRef, XlateResult } from './xlate.js';
+import { xlateMiss } from './xlate.js';
+
+/** What a megaflow remembers of the translation that made it (OVS's xlate cache). */
+export interface XlateCache {
+  rules: Rule[];
+  groups: Group[];
+  macs: MacRef[];
+}
+
+export function cacheOf(r: XlateResult): XlateCache {
+  return { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs: r.sideEffects.macRefs };
+}
+
+/** An installed datapath flow as the revalidator sees it. */
+export interface InstalledFlow {
+  key: FlowKey;
+  mask: FlowMask;
+  /** Structural actions, or their encoding as the addon holds it. */
+  actions: DpAction[] | Buffer;
+  cache?: XlateCache;
+}
+
+export type Verdict =
+  | { kind: 'keep'; cache: XlateCache }
+  | { kind: 'modify'; actions: DpAction[]; cache: XlateCache }
+  | { kind: 'delete'; reason: string };
+
+export interface RevalidateResult<F extends InstalledFlow> {
+  keep: Array<{ flow: F; cache: XlateCache }>;
+  modify: Array<{ flow: F; actions: DpAction[]; cache: XlateCache }>;
+  delete: Array<{ flow: F; reason: string }>;
+}
+
+function encoded(a: DpAction[] | Buffer): Buffer {
+  return Buffer.isBuffer(a) ? a : encodeActions(a);
+}
+
+/** True if every bit set in `inner` is set in `outer`. */
+export function maskWithin(inner: FlowMask, outer: FlowMask): boolean {
+  const a = encodeKey(inner);
+  const b = encodeKey(outer);
+  for (let i = 0; i < a.length; i++) if (a[i]! & ~b[i]!) return false;
+  return true;
+}
+
+/** Re-translates one installed flow and says what to do with it. */
+export function revalidateFlow(bridge: BridgeContext, f: InstalledFlow): Verdict {
+  const r = xlateMiss(bridge, f.key, { sideEffects: false });
+  if (!r) return { kind: 'delete', reason: `datapath port ${String(f.key.in_port ?? 0)} is no longer on bridge ${bridge.name}` };
+  if (!maskWithin(r.mask, f.mask)) return { kind: 'delete', reason: 'the tables now consult fields the installed megaflow wildcards' };
+  const cache = cacheOf(r);
+  if (encoded(r.actions).equals(encoded(f.actions))) return { kind: 'keep', cache };
+  return { kind: 'modify', actions: r.actions, cache };
+}
+
+/** Revalidates every flow; the caller applies modify/delete to the datapath. */
+export function revalidate<F extends InstalledFlow>(bridge: BridgeContext, flows: Iterable<F>): RevalidateResult<F> {
+  const out: RevalidateResult<F> = { keep: [], modify: [], delete: [] };
+  for (const flow of flows) {
+    const v = revalidateFlow(bridge, flow);
+    if (v.kind === 'keep') out.keep.push({ flow, cache: v.cache });
+    else if (v.kind === 'modify') out.modify.push({ flow, actions: v.actions, cache: v.cache });
+    else out.delete.push({ flow, reason: v.reason });
+  }
+  return out;
+}
+
+/** Traffic a megaflow saw since the last report. */
+export interface StatsDelta {
+  packets: number | bigint;
+  bytes: number | bigint;
+  /** When it was last used (ms on the bridge's clock); defaults to now. */
+  usedAt?: number;
+}
+
+/** Credits a megaflow's stats delta to its rules and groups and refreshes its MAC entries. */
+export function creditStats(bridge: BridgeContext, cache: XlateCache, delta: StatsDelta): void {
+  if (BigInt(delta.packets) === 0n) return;
+  const at = delta.usedAt ?? bridge.tables.now();
+  for (const r of cache.rules) bridge.tables.credit(r, delta.packets, delta.bytes, at);
+  for (const g of cache.groups) {
+    g.nPackets += BigInt(delta.packets);
+    g.nBytes += BigInt(delta.bytes);
+  }
+  for (const m of cache.macs) bridge.mac.refresh(m.mac, m.vlan, m.port, at);
+}
