@@ -29,9 +29,12 @@ describe('database files shared with Debian ovsdb-tool', () => {
     const db = dir.file('ours.db');
     await tool('create', db, DEBIAN_SCHEMA);
     await tool('transact', db, insertBridge);
+    // Modified maps are logged as diffs ("_is_diff"), which ovsdb-tool must apply the same way.
+    await tool('transact', db, JSON.stringify(['Open_vSwitch', { op: 'mutate', table: 'Bridge', where: [], mutations: [['other_config', 'insert', ['map', [['k2', 'v2']]]]] }]));
+    await tool('transact', db, JSON.stringify(['Open_vSwitch', { op: 'mutate', table: 'Bridge', where: [], mutations: [['other_config', 'delete', ['set', ['k']]]] }]));
     const r = await run('ovsdb-tool', ['query', db, selectBridge]);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual([{ rows: [{ name: 'br0', other_config: ['map', [['k', 'v']]] }] }]);
+    expect(JSON.parse(r.stdout)).toEqual([{ rows: [{ name: 'br0', other_config: ['map', [['k2', 'v2']]] }] }]);
     expect((await run('ovsdb-tool', ['db-name', db])).stdout).toBe('Open_vSwitch\n');
   });
 

@@ -46,11 +46,18 @@ describe('the database log', () => {
     await commit(a, { op: 'update', table: 'Free', where: [['n', '==', 2]], row: { n: 20 } });
     await commit(a, { op: 'insert', table: 'Root', row: { name: 'r', children: ['named-uuid', 'c'] } }, { op: 'insert', table: 'Child', 'uuid-name': 'c', row: { name: 'c', attrs: ['map', [['k', 1]]] } });
     await commit(a, { op: 'delete', table: 'Free', where: [['n', '==', 1]] });
+    // Modified sets, maps and optional values are logged as diffs; replay must rebuild them exactly.
+    await commit(a, { op: 'update', table: 'Child', where: [], row: { tags: ['set', ['p', 'q']], color: 'red' } });
+    await commit(a, { op: 'update', table: 'Child', where: [], row: { tags: ['set', ['q', 'r']], attrs: ['map', [['k', 2], ['m', 3]]], color: 'blue' } });
     await a.log.close();
     const b = await open();
-    expect(b.transactions).toBe(4);
+    expect(b.transactions).toBe(6);
     expect(freeValues(b.db)).toEqual([20]);
-    expect(b.db.tables.get('Child')!.rows.size).toBe(1);
+    const [child] = b.db.tables.get('Child')!.rows.values();
+    const col = (name: string) => child!.data[b.db.tables.get('Child')!.schema.columnsByName.get(name)!.index];
+    expect(col('tags')).toEqual({ keys: ['q', 'r'] });
+    expect(col('attrs')).toEqual({ keys: ['k', 'm'], values: [2, 3] });
+    expect(col('color')).toEqual({ keys: ['blue'] });
     expect(b.db.check()).toEqual([]);
   });
 
