@@ -4,22 +4,9 @@
 
 use super::key::FlowKey;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
-/// A masked key with its hash computed once.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct HashedKey {
-    hash: u64,
-    key: FlowKey,
-}
-
-impl Hash for HashedKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// Hasher for HashedKey: the hash is already computed.
+/// Hasher for keys that are already hashes.
 #[derive(Default)]
 struct PassThrough(u64);
 
@@ -37,11 +24,46 @@ impl Hasher for PassThrough {
     }
 }
 
+/// All flows installed under one mask. Only the mask's non-zero words are
+/// hashed and compared: most masks cover a handful of the key's 15 words.
 struct Subtable {
     mask: FlowKey,
-    flows: HashMap<HashedKey, u32, BuildHasherDefault<PassThrough>>,
+    /// Indexes of the mask's non-zero words.
+    words: Vec<usize>,
+    /// Hash of the masked words -> (masked key, slot), usually one entry.
+    flows: HashMap<u64, Vec<(FlowKey, u32)>, BuildHasherDefault<PassThrough>>,
+    len: usize,
     /// Hits since the last reordering.
     hits: u64,
+}
+
+impl Subtable {
+    fn new(mask: &FlowKey) -> Self {
+        let words = mask.words().iter().enumerate().filter(|(_, w)| **w != 0).map(|(i, _)| i).collect();
+        Subtable { mask: *mask, words, flows: HashMap::default(), len: 0, hits: 0 }
+    }
+
+    #[inline]
+    fn hash(&self, key: &FlowKey) -> u64 {
+        let (k, m) = (key.words(), self.mask.words());
+        let mut h = 0x9e37_79b9_7f4a_7c15u64;
+        for &i in &self.words {
+            h = (h ^ (k[i] & m[i])).wrapping_mul(0x1000_0000_01b3).rotate_left(29);
+        }
+        h ^ (h >> 32)
+    }
+
+    /// `masked` equals `key` under this subtable's mask.
+    #[inline]
+    fn same(&self, masked: &FlowKey, key: &FlowKey) -> bool {
+        let (a, k, m) = (masked.words(), key.words(), self.mask.words());
+        self.words.iter().all(|&i| a[i] == k[i] & m[i])
+    }
+
+    fn find(&self, key: &FlowKey) -> Option<u32> {
+        let bucket = self.flows.get(&self.hash(key))?;
+        bucket.iter().find(|(masked, _)| self.same(masked, key)).map(|(_, slot)| *slot)
+    }
 }
 
 /// The classifier maps (masked key, mask) to a flow slot.
@@ -49,8 +71,6 @@ struct Subtable {
 pub struct Dpcls {
     subtables: Vec<Subtable>,
 }
-
-const HASH_BASIS: u64 = 0;
 
 impl Dpcls {
     pub fn new() -> Self {
@@ -61,31 +81,44 @@ impl Dpcls {
     /// a flow with the same masked key and mask that was there, if any (it
     /// is replaced).
     pub fn insert(&mut self, masked: &FlowKey, mask: &FlowKey, slot: u32) -> Option<u32> {
-        let hk = HashedKey { hash: masked.hash(HASH_BASIS), key: *masked };
-        let st = match self.subtables.iter_mut().position(|s| s.mask == *mask) {
-            Some(i) => &mut self.subtables[i],
+        let i = match self.subtables.iter().position(|s| s.mask == *mask) {
+            Some(i) => i,
             None => {
-                self.subtables.push(Subtable { mask: *mask, flows: HashMap::default(), hits: 0 });
-                self.subtables.last_mut().expect("just pushed")
+                self.subtables.push(Subtable::new(mask));
+                self.subtables.len() - 1
             }
         };
-        st.flows.insert(hk, slot)
+        let st = &mut self.subtables[i];
+        let h = st.hash(masked);
+        let bucket = st.flows.entry(h).or_default();
+        if let Some(e) = bucket.iter_mut().find(|(k, _)| k == masked) {
+            return Some(std::mem::replace(&mut e.1, slot));
+        }
+        bucket.push((*masked, slot));
+        st.len += 1;
+        None
     }
 
     /// The slot of the flow with exactly this masked key and mask.
     pub fn find_exact(&self, masked: &FlowKey, mask: &FlowKey) -> Option<u32> {
-        let hk = HashedKey { hash: masked.hash(HASH_BASIS), key: *masked };
-        self.subtables.iter().find(|s| s.mask == *mask).and_then(|s| s.flows.get(&hk).copied())
+        self.subtables.iter().find(|s| s.mask == *mask).and_then(|s| s.find(masked))
     }
 
     pub fn remove(&mut self, masked: &FlowKey, mask: &FlowKey) -> Option<u32> {
-        let hk = HashedKey { hash: masked.hash(HASH_BASIS), key: *masked };
         let i = self.subtables.iter().position(|s| s.mask == *mask)?;
-        let slot = self.subtables[i].flows.remove(&hk);
-        if self.subtables[i].flows.is_empty() {
+        let st = &mut self.subtables[i];
+        let h = st.hash(masked);
+        let bucket = st.flows.get_mut(&h)?;
+        let pos = bucket.iter().position(|(k, _)| k == masked)?;
+        let (_, slot) = bucket.swap_remove(pos);
+        if bucket.is_empty() {
+            st.flows.remove(&h);
+        }
+        st.len -= 1;
+        if st.len == 0 {
             self.subtables.remove(i);
         }
-        slot
+        Some(slot)
     }
 
     /// Find the flow for `key`; also returns how many subtables were probed.
@@ -94,9 +127,7 @@ impl Dpcls {
         let mut probed = 0;
         for st in self.subtables.iter_mut() {
             probed += 1;
-            let masked = key.masked(&st.mask);
-            let hk = HashedKey { hash: masked.hash(HASH_BASIS), key: masked };
-            if let Some(&slot) = st.flows.get(&hk) {
+            if let Some(slot) = st.find(key) {
                 st.hits += 1;
                 return (Some(slot), probed);
             }
