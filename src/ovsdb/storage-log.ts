@@ -2,11 +2,13 @@
 // ovsdb-tool can read our files too: each record is "OVSDB JSON <length> <sha1>\n" followed by
 // <length> bytes of JSON and newline, whose SHA-1 is <sha1>. Record 0 is the schema; every later
 // record is one committed transaction. Appends are group-committed: every record handed in
-// while a write+fsync is in flight goes out in the next single write+fsync.
+// during one turn of the event loop goes out in a single write+fsync at the end of that turn.
+// Like ovsdb-server, which is single-threaded too, the fsync runs inline: a thread-pool hop per
+// commit costs more than it saves, and requests that arrive meanwhile simply join the next batch.
 
 import { createHash } from 'node:crypto';
 import { type FileHandle, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { getLogger } from '../lib/log.js';
 import { OvsdbError } from './errors.js';
@@ -136,8 +138,9 @@ export interface LogFileOptions {
 export class LogFile {
   private queue: Buffer[] = [];
   private waiters: Waiter[] = [];
-  private flushing = false;
   private compactRequested: Waiter[] = [];
+  private scheduled = false;
+  private rewriting = false;
   private sizeAfterCompaction: number;
   private closed = false;
 
@@ -188,21 +191,21 @@ export class LogFile {
   append(record: unknown): Promise<void> {
     if (this.closed) return Promise.reject(new OvsdbError('I/O error', `${this.path} is closed`));
     this.queue.push(encodeRecord(record));
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      void this.flush();
-    });
+    return this.wait(this.waiters);
   }
 
   /** Rewrites the log as a snapshot; resolves when the new file is in place. */
   compact(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.compactRequested.push({ resolve, reject });
-      void this.flush();
-    });
+    return this.wait(this.compactRequested);
   }
 
-  /** Resolves when everything appended so far is durable. */
+  /** Resolves when every record appended so far is on disk. */
+  flushed(): Promise<void> {
+    if (!this.scheduled && !this.rewriting && this.queue.length === 0) return Promise.resolve();
+    return this.wait(this.waiters);
+  }
+
+  /** Waits for everything appended so far, then closes the file and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flushed();
@@ -211,56 +214,55 @@ export class LogFile {
     await unlink(this.lock).catch(() => undefined);
   }
 
-  /** Resolves when every record appended so far is on disk. */
-  flushed(): Promise<void> {
-    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.waiters.push({ resolve, reject: () => resolve() });
-      void this.flush();
+  private wait(list: Waiter[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      list.push({ resolve, reject });
+      this.schedule();
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
+  private schedule(): void {
+    if (this.scheduled || this.rewriting) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const auto = this.bytes > Math.max(this.opts.compactMinBytes ?? 10 * 1024 * 1024, 4 * this.sizeAfterCompaction);
+    if (this.compactRequested.length > 0 || auto) {
+      void this.rewrite();
+      return;
+    }
+    const batch = Buffer.concat(this.queue);
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
     try {
-      while (this.queue.length > 0 || this.waiters.length > 0 || this.compactRequested.length > 0) {
-        const auto = this.bytes > Math.max(this.opts.compactMinBytes ?? 10 * 1024 * 1024, 4 * this.sizeAfterCompaction);
-        if (this.compactRequested.length > 0 || auto) {
-          await this.rewrite();
-          continue;
-        }
-        const batch = Buffer.concat(this.queue);
-        const waiters = this.waiters;
-        this.queue = [];
-        this.waiters = [];
-        if (batch.length === 0) {
-          // Only flushed() callers: whatever they wait for was in the batch that just finished.
-          for (const w of waiters) w.resolve();
-          continue;
-        }
-        try {
-          // The write only reaches the page cache, so doing it inline is cheap and saves a
-          // thread-pool round trip per commit; the fsync, which waits for the disk, stays async.
-          writeSync(this.fh.fd, batch, 0, batch.length, this.bytes);
-          await this.fh.datasync();
-          this.bytes += batch.length;
-          for (const w of waiters) w.resolve();
-        } catch (e) {
-          // The file may now end in a partial record; cut it back so later appends stay readable.
-          await this.fh.truncate(this.bytes).catch(() => undefined);
-          const err = new OvsdbError('I/O error', `writing ${this.path}: ${(e as Error).message}`);
-          log.err(err.message);
-          for (const w of waiters) w.reject(err);
-        }
+      if (batch.length > 0) {
+        writeSync(this.fh.fd, batch, 0, batch.length, this.bytes);
+        fdatasyncSync(this.fh.fd);
+        this.bytes += batch.length;
       }
-    } finally {
-      this.flushing = false;
+      for (const w of waiters) w.resolve();
+    } catch (e) {
+      // The file may now end in a partial record; cut it back so later appends stay readable.
+      try {
+        ftruncateSync(this.fh.fd, this.bytes);
+      } catch {
+        // Already failing: the error below is the one to report.
+      }
+      const err = new OvsdbError('I/O error', `writing ${this.path}: ${(e as Error).message}`);
+      log.err(err.message);
+      for (const w of waiters) w.reject(err);
     }
   }
 
   /** Compaction: the snapshot already contains every queued transaction, so the queue is dropped. */
   private async rewrite(): Promise<void> {
+    this.rewriting = true;
     const requested = this.compactRequested;
     const waiters = this.waiters;
     const queued = this.queue;
@@ -287,6 +289,9 @@ export class LogFile {
       // Queued transactions are in memory but not on disk: append them to the old file after all.
       this.queue = [...queued, ...this.queue];
       this.waiters = [...waiters, ...this.waiters];
+    } finally {
+      this.rewriting = false;
+      if (this.queue.length > 0 || this.waiters.length > 0 || this.compactRequested.length > 0) this.schedule();
     }
   }
 }
