@@ -215,8 +215,6 @@ class Ctx {
   readonly root: TraceNode[] = [];
   /** Where the next trace node goes. */
   cur: TraceNode[];
-  /** The last action node (details attach to it). */
-  lastAction: TraceNode | undefined;
   depth = 0;
   resubmits = 0;
   tableId = 0;
@@ -241,15 +239,13 @@ class Ctx {
     if (!this.tracing) return undefined;
     const n: TraceNode = { type, text: text(), subs: [] };
     this.cur.push(n);
-    if (type === 'action') this.lastAction = n;
     return n;
   }
 
-  /** A detail line under the current action ("-> ..."), a warning (">> ...") or an error. */
+  /** A detail line after the current action ("-> ..."), a warning (">> ...") or an error. */
   say(type: 'detail' | 'warn' | 'error', text: () => string): void {
     if (!this.tracing) return;
-    const n: TraceNode = { type, text: text(), subs: [] };
-    (this.lastAction?.subs ?? this.cur).push(n);
+    this.cur.push({ type, text: text(), subs: [] });
   }
 
   // -- tables
@@ -275,16 +271,14 @@ class Ctx {
       const cookie = rule.cookie ? `, cookie ${hex(rule.cookie)}` : '';
       return `${String(tableId).padStart(2)}. ${m ? `${m}, ` : ''}priority ${rule.priority}${cookie}`;
     });
-    const saved = { cur: this.cur, tableId: this.tableId, rule: this.rule, last: this.lastAction };
+    const saved = { cur: this.cur, tableId: this.tableId, rule: this.rule };
     if (t) this.cur = t.subs;
     this.tableId = tableId;
     this.rule = rule;
-    this.lastAction = undefined;
     this.instructions(rule.instructions);
     this.cur = saved.cur;
     this.tableId = saved.tableId;
     this.rule = saved.rule;
-    this.lastAction = saved.last;
   }
 
   instructions(ins: Instructions): void {
@@ -663,7 +657,7 @@ class Ctx {
     if (buckets.length === 0) this.say('detail', () => 'no live bucket: dropping');
     for (const bk of buckets) {
       const i = g.buckets.indexOf(bk);
-      const saved = { cur: this.cur, last: this.lastAction };
+      const saved = this.cur;
       const n = this.node('bucket', () => `bucket ${i}`);
       if (n) this.cur = n.subs;
       const flowBefore = this.flow.clone();
@@ -673,8 +667,7 @@ class Ctx {
       this.flow.w.set(flowBefore.w);
       this.actionSet.clear();
       for (const [k, v] of setBefore) this.actionSet.set(k, v);
-      this.cur = saved.cur;
-      this.lastAction = saved.last;
+      this.cur = saved;
     }
   }
 
