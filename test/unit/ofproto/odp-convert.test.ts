@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { encodeKey } from '../../../src/datapath/flow-key.js';
+import { compactKey, extractKey, flowToKey, keyToFlow, maskToWc, wcToMask } from '../../../src/ofproto/odp-convert.js';
+import { Flow, FlowWildcards } from '../../../src/ofproto/flow.js';
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+const TCP = hex('000000000002 000000000001 8100 a00a 0800 4510002c0000400040060000 0a000001 0a000002 04d20050 00000000 00000000 5012ffff 00000000');
+const ICMP = hex('000000000002 000000000001 0800 450000200000000040010000 0a000001 0a000002 0800f7ff 00010001');
+const ARP = hex('ffffffffffff 000000000001 0806 0001 0800 0604 0001 000000000001 0a000001 000000000000 0a000002');
+
+describe('datapath key <-> OpenFlow flow', () => {
+  it('extracts a VLAN-tagged TCP frame like the native datapath and maps it to OpenFlow fields', () => {
+    const key = extractKey(TCP, 7);
+    expect(key).toMatchObject({ in_port: 7, 'eth.src': '00:00:00:00:00:01', 'vlan.tci': 0xb00a, eth_type: 0x0800, 'ipv4.src': '10.0.0.1', 'ipv4.tos': 0x10, 'ipv4.ttl': 64, 'ipv4.proto': 6, 'tcp.src': 1234, 'tcp.dst': 80, tcp_flags: 0x012 });
+    const f = keyToFlow(key, 3);
+    expect([f.num('in_port'), f.num('vlan_tci'), f.num('nw_src'), f.num('tp_dst'), f.num('tcp_flags'), f.get('dl_src')]).toEqual([3, 0xb00a, 0x0a000001, 80, 0x12, 1n]);
+    expect(compactKey(flowToKey(f, 7))).toEqual(compactKey({ ...key, 'vlan.tpid': undefined }));
+  });
+
+  it('puts ICMP type/code in tp_src/tp_dst and ARP fields in nw_* and arp_*', () => {
+    const i = keyToFlow(extractKey(ICMP, 1), 1);
+    expect([i.num('tp_src'), i.num('tp_dst')]).toEqual([8, 0]);
+    const a = keyToFlow(extractKey(ARP, 1), 1);
+    expect([a.num('nw_proto'), a.num('nw_src'), a.num('nw_dst'), a.get('arp_sha')]).toEqual([1, 0x0a000001, 0x0a000002, 1n]);
+  });
+
+  it('reads keys decoded by decodeKey under either L4 alias', () => {
+    const f = keyToFlow({ eth_type: 0x0800, 'ipv4.proto': 17, 'udp.dst': 53 }, 1);
+    expect(f.num('tp_dst')).toBe(53);
+  });
+});
+
+describe('wildcards -> megaflow mask', () => {
+  it('keeps exactly the consulted fields, plus recirc_id, and eth_type/frag/proto that L3/L4 bits depend on', () => {
+    const key = extractKey(TCP, 7);
+    const wc = new FlowWildcards().orField('in_port').orField('nw_dst', 0xffffff00n).orField('tp_dst').orField('reg0');
+    expect(wcToMask(wc, key)).toEqual({
+      recirc_id: 0xffffffff,
+      in_port: 0xffffffff,
+      'ipv4.dst': '255.255.255.0',
+      'tcp.dst': 0xffff,
+      eth_type: 0xffff,
+      'ipv4.proto': 0xff,
+      'ipv4.frag': 0xff,
+    });
+    expect(() => encodeKey(wcToMask(wc, key))).not.toThrow();
+    expect(maskToWc(wcToMask(wc, key), key).get('nw_dst')).toBe(0xffffff00n);
+  });
+
+  it('an L2-only decision gives an L2-only mask', () => {
+    const key = extractKey(TCP, 7);
+    const wc = new FlowWildcards().orField('in_port').orField('dl_src').orField('dl_dst').orField('vlan_tci', 0x1fff);
+    expect(wcToMask(wc, key)).toEqual({ recirc_id: 0xffffffff, in_port: 0xffffffff, 'eth.src': 'ff:ff:ff:ff:ff:ff', 'eth.dst': 'ff:ff:ff:ff:ff:ff', 'vlan.tci': 0x1fff });
+    expect(Flow.of({}).equalsUnder(keyToFlow(key, 1), new FlowWildcards())).toBe(true);
+  });
+});
