@@ -1,0 +1,100 @@
+// Differential test: a script of everyday ovs-vsctl commands, errors included, run against
+// Debian's ovsdb-server and against tvsdb-server; every command must print the same thing.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEBIAN_SCHEMA, ServerProcess, TempDir, createDb, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
+
+const SCRIPT = [
+  ['init'],
+  ['add-br', 'br0'],
+  ['--may-exist', 'add-br', 'br0'],
+  ['add-br', 'br0'],
+  ['add-port', 'br0', 'p1', 'tag=10'],
+  ['add-port', 'br0', 'vx1', '--', 'set', 'Interface', 'vx1', 'type=vxlan', 'options:remote_ip=10.0.0.2', 'options:key=5'],
+  ['add-bond', 'br0', 'bond0', 'e1', 'e2', 'lacp=active'],
+  ['set-manager', 'ptcp:6640'],
+  ['get-manager'],
+  ['set-controller', 'br0', 'tcp:1.2.3.4:6653', 'tcp:5.6.7.8:6653'],
+  ['get-controller', 'br0'],
+  ['set-fail-mode', 'br0', 'secure'],
+  ['--id=@m', 'create', 'Mirror', 'name=m1', 'select_all=true', '--', 'add', 'Bridge', 'br0', 'mirrors', '@m'],
+  ['list', 'Mirror'],
+  ['--columns=name,tag', 'list', 'Port'],
+  ['find', 'Port', 'tag=10'],
+  ['set', 'Port', 'p1', 'trunks=1,2,3', 'vlan_mode=trunk'],
+  ['get', 'Port', 'p1', 'trunks', 'vlan_mode'],
+  ['remove', 'Port', 'p1', 'trunks', '2'],
+  ['clear', 'Port', 'p1', 'trunks'],
+  ['add', 'Interface', 'p1', 'external_ids', 'k=v'],
+  ['get', 'Interface', 'p1', 'external_ids'],
+  ['set', 'Interface', 'p1', 'ofport_request=70000'],
+  ['set', 'Bridge', 'br0', 'protocols=OpenFlow99'],
+  ['add-br', 'br1', 'br0', '20'],
+  ['br-to-vlan', 'br1'],
+  ['br-to-parent', 'br1'],
+  ['list-br'],
+  ['list-ports', 'br0'],
+  ['list-ifaces', 'br0'],
+  ['iface-to-br', 'e1'],
+  ['del-port', 'br0', 'bond0'],
+  ['del-br', 'br1'],
+  ['clear', 'Bridge', 'br0', 'mirrors'],
+  ['list', 'Mirror'],
+  ['del-controller', 'br0'],
+  ['del-manager'],
+  ['show'],
+  ['del-br', 'br0'],
+  ['list', 'Interface'],
+  ['show'],
+];
+
+/** Output with uuids and log prefixes masked, lines sorted: rows come out in uuid order. */
+function normalize(r: { code: number; stdout: string; stderr: string }): string {
+  const mask = (s: string): string[] =>
+    s
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
+      .replace(/^[0-9TZ:.-]+\|\d+\|/gm, '')
+      .split('\n')
+      .sort();
+  return JSON.stringify({ code: r.code, stdout: mask(r.stdout), stderr: mask(r.stderr) });
+}
+
+describe('ovs-vsctl prints the same against tvsdb-server as against Debian ovsdb-server', () => {
+  let dir: TempDir;
+  let ours: ServerProcess | undefined;
+  let theirs: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    ensureOvsTools();
+    ensureBuilt();
+    dir = new TempDir();
+    await createDb(dir.file('ours.db'), DEBIAN_SCHEMA);
+    ours = await ServerProcess.start(dir.file('ours.db'), [`punix:${dir.file('ours.sock')}`]);
+    await run('ovsdb-tool', ['create', dir.file('theirs.db'), DEBIAN_SCHEMA]);
+    theirs = spawn('ovsdb-server', [`--remote=punix:${dir.file('theirs.sock')}`, `--unixctl=${dir.file('ctl')}`, '--no-chdir', '-vconsole:off', dir.file('theirs.db')], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while ((await run('ovs-vsctl', [`--db=unix:${dir.file('theirs.sock')}`, '--no-wait', '--timeout=1', 'list-br'])).code !== 0) {
+      if (Date.now() > deadline) throw new Error('ovsdb-server did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  afterAll(async () => {
+    if (theirs && theirs.exitCode === null) {
+      const exited = new Promise((r) => theirs!.once('exit', r));
+      theirs.kill();
+      await exited;
+    }
+    await ours?.stop();
+    dir?.remove();
+  });
+
+  it('for every command of the script, in order', async () => {
+    for (const cmd of SCRIPT) {
+      const vsctl = (sock: string) => run('ovs-vsctl', [`--db=unix:${dir.file(sock)}`, '--no-wait', '--timeout=10', ...cmd], { OVS_RUNDIR: dir.path });
+      const [a, b] = await Promise.all([vsctl('theirs.sock'), vsctl('ours.sock')]);
+      expect({ cmd: cmd.join(' '), out: normalize(b) }).toEqual({ cmd: cmd.join(' '), out: normalize(a) });
+    }
+  });
+});
