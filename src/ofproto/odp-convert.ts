@@ -64,6 +64,8 @@ const ICMP6: readonly Pair[] = [
   ['tp_dst', 'icmpv6.code'],
 ];
 
+const L2_OR_META: ReadonlySet<FieldId> = new Set<FieldId>([...L2.map(([f]) => f), 'in_port', 'metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
+
 /** The field pairs that apply to a frame with this eth_type and IP protocol. */
 function pairsFor(ethType: number, proto: number): Pair[] {
   const out = [...L2];
@@ -179,14 +181,14 @@ export function wcToMask(wc: FlowWildcards, key: FlowKey): FlowMask {
   const ethType = numField(key, 'eth_type');
   const ip = ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6;
   const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
-  let l3 = false;
   for (const [of, dp] of pairsFor(ethType, proto)) {
     const v = maskValue(wc, of, dp);
-    if (v === undefined) continue;
-    mask[dp] = v;
-    if (!L2.some(([f]) => f === of)) l3 = true;
+    if (v !== undefined) mask[dp] = v;
   }
   // A field's meaning depends on eth_type (and L4 fields on the IP protocol): match them too.
+  // This holds even for a field this frame lacks: OpenFlow sees it as zero only because of the
+  // frame's type, so the type must be part of the match.
+  const l3 = wc.fields().some((f) => !L2_OR_META.has(f));
   if (l3) mask.eth_type = fullValue('eth_type');
   if (ip && (wc.has('tp_src') || wc.has('tp_dst') || wc.has('tcp_flags'))) mask[ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto'] = 0xff;
   if (ip && mask.eth_type !== undefined) mask[ethType === ETH_TYPE.IPV6 ? 'ipv6.frag' : 'ipv4.frag'] = 0xff;

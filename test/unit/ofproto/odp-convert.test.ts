@@ -54,3 +54,11 @@ describe('wildcards -> megaflow mask', () => {
     expect(Flow.of({}).equalsUnder(keyToFlow(key, 1), new FlowWildcards())).toBe(true);
   });
 });
+
+describe('wildcards -> mask, for fields the frame does not have', () => {
+  it('matches eth_type when OpenFlow consulted an L3 field of a non-IP frame', () => {
+    const key = extractKey(hex('000000000002 000000000001 88b5 00000000'), 1);
+    const wc = new FlowWildcards().orField('nw_dst');
+    expect(wcToMask(wc, key)).toEqual({ recirc_id: 0xffffffff, eth_type: 0xffff });
+  });
+});
