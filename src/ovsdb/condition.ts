@@ -48,7 +48,7 @@ export function parseCondition(t: TableSchema, json: unknown, allowBooleans: boo
     }
     const { ref, type } = resolveColumn(t, cl[0]);
     const fn = cl[1] as ConditionFunction;
-    if (!FUNCTIONS.includes(fn)) throw syntaxError(`${where}[${i}]: unknown function "${cl[1]}" (use ${FUNCTIONS.join(' ')})`);
+    if (!FUNCTIONS.includes(fn)) throw new OvsdbError('unknown function', `${where}[${i}]: unknown function "${cl[1]}" (use ${FUNCTIONS.join(' ')})`);
     const ordered = fn === '<' || fn === '<=' || fn === '>' || fn === '>=';
     if (ordered && (type.value || type.max !== 1 || (type.key.type !== 'integer' && type.key.type !== 'real'))) {
       throw new OvsdbError('syntax error', `${where}[${i}]: "${fn}" compares integers or reals, but column ${show(cl[0])} is not a single number`);

@@ -1,11 +1,13 @@
-// OVSDB errors carry RFC 7047's error strings (section 3.1 and 4.1) as their tag, plus a
-// human sentence that names the offending object and, where it helps, the fix.
+// OVSDB errors carry RFC 7047's error strings (section 3.1 and 4.1) as their tag, or where the
+// RFC has none the one ovsdb-server uses ("unknown column", "unknown mutator", ...), so that
+// clients see the tags they know; plus a sentence that names the offending object and the fix.
 
 export type OvsdbErrorTag =
   | 'syntax error'
   | 'unknown database'
-  | 'unknown table'
   | 'unknown column'
+  | 'unknown mutator'
+  | 'unknown function'
   | 'unknown method'
   | 'unknown monitor'
   | 'duplicate monitor ID'

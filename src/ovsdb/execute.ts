@@ -8,7 +8,7 @@ import { type Changeset, type Database, type Row, type Table, newUuid } from './
 import { OvsdbError, show, syntaxError } from './errors.js';
 import { type ColumnSchema, type TableSchema, getColumn } from './schema.js';
 import { Txn } from './transaction.js';
-import { type Atom, type ColumnType, parseBareAtom } from './types.js';
+import { type Atom, type ColumnType, UUID_RE, parseBareAtom } from './types.js';
 
 export interface ExecContext {
   /** For "assert": does the requesting session own this lock? */
@@ -25,7 +25,8 @@ export type ExecOutcome =
   | { kind: 'blocked'; timeoutMs: number };
 
 const OP_MEMBERS: Record<string, string[]> = {
-  insert: ['table', 'row', 'uuid-name'],
+  // "uuid" is OVS's extension (2.13+) for choosing the new row's uuid.
+  insert: ['table', 'row', 'uuid-name', 'uuid'],
   select: ['table', 'where', 'columns'],
   update: ['table', 'where', 'row'],
   mutate: ['table', 'where', 'mutations'],
@@ -99,7 +100,7 @@ class Executor {
     }
     try {
       for (const [name, s] of this.symbols) {
-        if (!s.created) throw syntaxError(`named-uuid "${name}" is referenced but no insert in this transaction has "uuid-name": "${name}"`);
+        if (!s.created) throw new OvsdbError('referential integrity violation', `named-uuid "${name}" is referenced but no insert in this transaction has "uuid-name": "${name}"`);
       }
       const changeset = this.txn.commit();
       return changeset.changes.length > 0 || changeset.comment !== undefined ? { kind: 'done', results, changeset } : { kind: 'done', results };
@@ -153,7 +154,7 @@ class Executor {
   private table(op: Record<string, unknown>): Table {
     if (op.table === undefined) throw syntaxError(`"${String(op.op)}" needs "table"`);
     const t = typeof op.table === 'string' ? this.db.tables.get(op.table) : undefined;
-    if (!t) throw new OvsdbError('unknown table', `database ${this.db.name} has no table ${show(op.table)}`);
+    if (!t) throw syntaxError(`unknown table ${show(op.table)}: database ${this.db.name} has no such table`);
     return t;
   }
 
@@ -190,16 +191,19 @@ class Executor {
   private insert(op: Record<string, unknown>): unknown {
     const t = this.table(op);
     const values = this.parseRow(t.schema, op.row ?? {}, false);
-    let uuid: string;
+    const explicit = op.uuid;
+    if (explicit !== undefined && (typeof explicit !== 'string' || !UUID_RE.test(explicit))) throw syntaxError(`"uuid" must be a UUID string, got ${show(explicit)}`);
+    let uuid = explicit?.toLowerCase() ?? newUuid();
     const un = op['uuid-name'];
     if (un !== undefined) {
       if (typeof un !== 'string' || !ID_RE.test(un)) throw syntaxError(`"uuid-name" must be an identifier, got ${show(un)}`);
       const s = this.symbols.get(un);
       if (s?.created) throw new OvsdbError('duplicate uuid-name', `uuid-name "${un}" is already used by an earlier insert in this transaction`);
-      uuid = this.named(un);
-      this.symbols.get(un)!.created = true;
-    } else {
-      uuid = newUuid();
+      if (s && explicit !== undefined && s.uuid !== uuid) {
+        throw syntaxError(`uuid-name "${un}" is used before the insert that gives it "uuid" ${uuid}; put that insert first`);
+      }
+      if (s) uuid = s.uuid;
+      this.symbols.set(un, { uuid, created: true });
     }
     const data = t.schema.columns.map((c) => values.get(c.index) ?? defaultDatum(c.type));
     this.txn.insert(t, uuid, data);
@@ -283,7 +287,7 @@ class Executor {
         return { col, apply: (d) => setDelete(type, d, v, keysOnly, where) };
       }
       default:
-        throw syntaxError(`${where}: unknown mutator "${mutator}" (use += -= *= /= %= insert delete)`);
+        throw new OvsdbError('unknown mutator', `${where}: unknown mutator "${mutator}" (use += -= *= /= %= insert delete)`);
     }
   }
 

@@ -58,7 +58,7 @@ export class Monitor {
     const tables = new Map<Table, TableMonitor>();
     for (const [tname, reqs] of Object.entries(json)) {
       const table = db.tables.get(tname);
-      if (!table) throw new OvsdbError('unknown table', `cannot monitor table ${show(tname)}: database ${db.name} has no such table`);
+      if (!table) throw syntaxError(`cannot monitor table ${show(tname)}: database ${db.name} has no such table`);
       const list = Array.isArray(reqs) ? reqs : [reqs];
       const columns = new Map<string, ColumnSchema>();
       const select: Select = { initial: false, insert: false, delete: false, modify: false };

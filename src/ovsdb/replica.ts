@@ -68,7 +68,7 @@ export class Replica extends EventEmitter {
   apply(updates: TableUpdates): void {
     for (const [tname, rows] of Object.entries(updates)) {
       const t = this.schema.tables.get(tname);
-      if (!t) throw new OvsdbError('unknown table', `update names table ${show(tname)}, which the schema does not have`);
+      if (!t) throw new OvsdbError('syntax error', `update names table ${show(tname)}, which the schema does not have`);
       let table = this.tables.get(tname);
       if (!table) this.tables.set(tname, (table = new Map()));
       for (const [uuid, u] of Object.entries(rows)) {

@@ -108,7 +108,7 @@ describe('tvsdb server methods', () => {
     await expect(c.request('monitor', ['Test', 'x', { Free: {} }])).rejects.toMatchObject({ error: { error: 'duplicate monitor ID' } });
     expect(await c.request('monitor_cancel', ['x'])).toEqual({});
     await expect(c.request('monitor_cancel', ['x'])).rejects.toMatchObject({ error: { error: 'unknown monitor' } });
-    await expect(c.request('monitor', ['Test', 'y', { Nope: {} }])).rejects.toMatchObject({ error: { error: 'unknown table' } });
+    await expect(c.request('monitor', ['Test', 'y', { Nope: {} }])).rejects.toMatchObject({ error: { error: 'syntax error', details: expect.stringContaining('cannot monitor table "Nope"') } });
   });
 
   it('hands locks over in order, notifies "locked" and "stolen", and checks them in assert', async () => {

@@ -56,6 +56,13 @@ describe('transact operations', () => {
     expect(rows('Free', 'n')).toEqual([{ n: 2 }]);
   });
 
+  it('inserts a row with the uuid the client chose, once (OVS\'s "uuid" extension)', () => {
+    const uuid = '0a1b2c3d-0000-4000-8000-000000000001';
+    expect(tx({ op: 'insert', table: 'Free', uuid, row: { n: 1 } })).toEqual([{ uuid: ['uuid', uuid] }]);
+    expect(tx({ op: 'insert', table: 'Free', uuid, row: { n: 2 } })[0]).toMatchObject({ error: 'duplicate uuid', details: expect.stringContaining(uuid) });
+    expect(tx({ op: 'insert', table: 'Free', uuid: 'nope', row: {} })[0]).toMatchObject({ error: 'syntax error', details: '"uuid" must be a UUID string, got "nope"' });
+  });
+
   it('updates and counts matching rows, and refuses to update an immutable column', () => {
     tx({ op: 'insert', table: 'Free', row: { n: 1 } }, { op: 'insert', table: 'Free', row: { n: 2 } }, { op: 'insert', table: 'Free', row: { n: 3 } });
     expect(tx({ op: 'update', table: 'Free', where: [['n', '>=', 2]], row: { n: 7 } })).toEqual([{ count: 2 }]);
@@ -102,7 +109,7 @@ describe('transact operations', () => {
       { op: 'insert', table: 'Nope', row: {} },
       { op: 'insert', table: 'Free', row: { n: 2 } },
     );
-    expect(res).toEqual([{ uuid: expect.any(Array) }, { error: 'unknown table', details: expect.stringContaining('"Nope"') }, null]);
+    expect(res).toEqual([{ uuid: expect.any(Array) }, { error: 'syntax error', details: 'unknown table "Nope": database Test has no such table' }, null]);
     expect(rows('Free', 'n')).toEqual([]);
   });
 
@@ -203,7 +210,7 @@ describe('commit-time integrity', () => {
 
   it('reports a named-uuid that no insert defines', () => {
     const res = tx({ op: 'insert', table: 'Root', row: { name: 'r', children: ['named-uuid', 'ghost'] } });
-    expect(res[1]).toMatchObject({ error: 'syntax error', details: expect.stringContaining('"ghost"') });
+    expect(res[1]).toMatchObject({ error: 'referential integrity violation', details: expect.stringContaining('"ghost"') });
   });
 
   it('refuses writes to a read-only database', () => {
