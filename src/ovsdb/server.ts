@@ -7,7 +7,8 @@
 // the record is on disk, through a per-session queue that keeps each client's messages in order.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { DEFAULT_MAX_MESSAGE_BYTES, type IncomingRequest, JsonRpcConnection } from '../lib/jsonrpc.js';
 import { getLogger } from '../lib/log.js';
 import type { Changeset, Database } from './database.js';
@@ -116,7 +117,11 @@ export class OvsdbServer {
   async listen(remote: string): Promise<string> {
     const addr = parseListen(remote);
     const server = createServer((socket) => this.accept(socket));
-    if (addr.kind === 'unix') await this.removeStaleSocket(addr.path);
+    if (addr.kind === 'unix') {
+      // The default, /run/tvs/db.sock, lives in a directory that a fresh boot does not have.
+      await mkdir(dirname(addr.path), { recursive: true });
+      await this.removeStaleSocket(addr.path);
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       if (addr.kind === 'unix') server.listen(addr.path, resolve);

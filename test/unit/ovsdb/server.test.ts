@@ -154,6 +154,15 @@ describe('tvsdb server methods', () => {
     await expect(pending).rejects.toMatchObject({ error: { error: 'canceled' } });
   });
 
+  it('creates the directory of a unix socket, and refuses to replace a regular file with one', async () => {
+    const nested = f.dir.file('run/tvs/db.sock');
+    await f.server.listen(`punix:${nested}`);
+    const c = await TestClient.connect(nested);
+    f.clients.push(c);
+    expect(await c.request('echo', ['nested'])).toEqual(['nested']);
+    await expect(f.server.listen(`punix:${f.dbPath}`)).rejects.toMatchObject({ tag: 'I/O error', details: expect.stringContaining('is not a socket') });
+  });
+
   it('listens on TCP, on loopback by default, with the real port reported', async () => {
     const bound = await f.server.listen('ptcp:0');
     const m = /^ptcp:(\d+):127\.0\.0\.1$/.exec(bound)!;
