@@ -35,6 +35,11 @@ interface Served {
   monitors: Set<SessionMonitor>;
   /** Transactions whose "wait" is not yet satisfied, retried after every commit. */
   blocked: BlockedTxn[];
+  /**
+   * Set when a log write failed: memory is then ahead of the disk, and a later record could refer
+   * to rows the disk never got, so the database refuses changes until a restart replays the log.
+   */
+  writeFailure?: OvsdbError;
 }
 
 interface SessionMonitor {
@@ -271,9 +276,17 @@ export class OvsdbServer {
     }
     const results = out.results;
     let durable: Promise<unknown> = served.log?.flushed() ?? Promise.resolve();
+    if (out.changeset && served.writeFailure) {
+      const refusal = new OvsdbError('I/O error', `database ${served.db.name} accepts no changes since a log write failed (${served.writeFailure.details}); restart the server`);
+      t.session.enqueue(Promise.resolve(), () => t.session.conn.reply(t.id, [...results, refusal.toJSON()]), () => undefined);
+      return true;
+    }
     if (out.changeset) {
       served.db.apply(out.changeset);
-      if (served.log) durable = served.log.append(changesetToRecord(out.changeset));
+      if (served.log) {
+        durable = served.log.append(changesetToRecord(out.changeset));
+        durable.catch((e: OvsdbError) => (served.writeFailure ??= e));
+      }
       this.publish(served, out.changeset, durable);
     }
     t.session.enqueue(

@@ -175,6 +175,21 @@ describe('tvsdb server methods', () => {
   });
 });
 
+describe('tvsdb server when the disk fails', () => {
+  it('reports the failed write to the committing client, then refuses changes but still serves reads', async () => {
+    const c = await f.client();
+    await c.transact('Test', { op: 'insert', table: 'Free', row: { n: 1 } });
+    // Pull the file out from under the log: the next write fails with EBADF.
+    const served = (f.server as unknown as { dbs: Map<string, { log: { fh: { close(): Promise<void> } } }> }).dbs.get('Test')!;
+    await served.log.fh.close();
+    const failed = await c.transact('Test', { op: 'insert', table: 'Free', row: { n: 2 } });
+    expect(failed).toEqual([{ uuid: expect.any(Array) }, { error: 'I/O error', details: expect.stringContaining('writing') }]);
+    const refused = await c.transact('Test', { op: 'insert', table: 'Free', row: { n: 3 } });
+    expect(refused[1]).toEqual({ error: 'I/O error', details: expect.stringMatching(/accepts no changes since a log write failed .*restart the server/) });
+    expect(await c.transact('Test', { op: 'select', table: 'Free', where: [['n', '==', 1]], columns: ['n'] })).toEqual([{ rows: [{ n: 1 }] }]);
+  });
+});
+
 describe('tvsdb server on bad input', () => {
   it('answers malformed JSON with a syntax error and keeps the connection', async () => {
     const { replies, closed } = await raw('{"method":"echo","params":[1,],"id":1}{"method":"echo","params":[2],"id":2}');
