@@ -87,14 +87,11 @@ export interface Addon {
   op_dp_get_stats(dp: DatapathHandle): NativeDpStats;
   op_dp_configure(dp: DatapathHandle, flowLimit: number | undefined, maxIdleMs: number | undefined): void;
   op_dp_execute(dp: DatapathHandle, inPort: number, frame: Buffer, actions: Buffer): void;
+  /** Per reply: the installed flow's id, null when not installed (flow limit), or why it was refused. */
   op_upcall_reply(
     dp: DatapathHandle,
-    inPort: number,
-    frame: Buffer,
-    actions: Buffer,
-    key: Buffer | undefined,
-    mask: Buffer | undefined,
-  ): bigint | null;
+    replies: [inPort: number, frame: Buffer, actions: Buffer, key?: Buffer, mask?: Buffer][],
+  ): (bigint | null | string)[];
   op_port_add(
     dp: DatapathHandle,
     type: string,

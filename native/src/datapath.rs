@@ -6,7 +6,7 @@
 //! port, install a flow, read counters) take it briefly between bursts.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
-use crate::flow::key::FlowKey;
+use crate::flow::key::{ExactKey, FlowKey};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode};
 use crate::packet::{Packet, VnetHdr};
 use crate::port::afpacket::AfPacketPort;
@@ -70,6 +70,8 @@ pub enum Event {
 pub trait EventSink: Send + Sync {
     /// Hand over one event; false when the receiver's queue is full and it was dropped.
     fn deliver(&self, event: Event) -> bool;
+    /// Whether an event handed over now would be taken.
+    fn has_room(&self) -> bool;
 }
 
 /// The kinds of port the datapath can open.
@@ -117,6 +119,16 @@ pub struct DpStats {
     pub action_errors: u64,
 }
 
+/// The slow path's answer to one missed upcall.
+pub struct UpcallReply<'a> {
+    pub in_port: u32,
+    pub frame: &'a [u8],
+    /// Encoded action list for the frame (and the megaflow, if any).
+    pub actions: &'a [u8],
+    /// Megaflow to install: the upcall's key and the mask.
+    pub flow: Option<(FlowKey, FlowKey)>,
+}
+
 /// A flow as reported to JS.
 pub struct FlowInfo {
     pub id: u64,
@@ -146,7 +158,7 @@ struct State {
     /// Bare forwarding (no lookup): in_port -> out_ports. The benchmark's ceiling.
     forward: HashMap<u32, Vec<u32>>,
     flows: FlowTable,
-    pending: HashMap<FlowKey, PendingFlow>,
+    pending: HashMap<ExactKey, PendingFlow>,
     pending_frames: usize,
     stats: DpStats,
     /// Scratch packets for copies made by multi-action lists.
@@ -179,7 +191,7 @@ impl Shared {
                 // Nobody will answer: the next frame of each flow tries again.
                 st.stats.lost += missed.len() as u64;
                 for k in missed {
-                    if let Some(p) = st.pending.remove(&k) {
+                    if let Some(p) = st.pending.remove(&ExactKey(k)) {
                         st.pending_frames -= p.frames.len();
                         st.stats.lost += p.frames.len() as u64;
                     }
@@ -306,40 +318,56 @@ impl Datapath {
         let mut st = self.state();
         let mut pkt = Packet::from_frame(frame);
         pkt.in_port = in_port;
-        run_actions(&self.shared, &mut st, &list, vec![pkt]);
+        run_actions(&self.shared, &mut st, vec![(Arc::new(list), pkt)]);
         Ok(())
     }
 
-    /// Answer a miss: optionally install the megaflow, execute the missed
-    /// frame, then the frames of the same flow held meanwhile, in arrival
-    /// order, all under one lock so no frame overtakes another.
-    pub fn upcall_reply(&self, in_port: u32, frame: &[u8], raw_actions: &[u8], flow: Option<(&FlowKey, &FlowKey)>) -> Result<Option<u64>, String> {
-        let list = actions::validate(raw_actions).map_err(|e| format!("invalid actions: {e}"))?;
+    /// Answer misses: for each reply optionally install the megaflow, then
+    /// execute the missed frame and the frames of its flow held meanwhile,
+    /// in order. One lock for the whole batch keeps the poll thread from
+    /// interleaving, and keeps replies cheap. Returns per reply the new
+    /// flow's id (None when not installed, e.g. at the flow limit) or why
+    /// the reply was refused.
+    pub fn upcall_replies(&self, replies: &[UpcallReply]) -> Vec<Result<Option<u64>, String>> {
         let now = self.shared.now_ms();
         let mut st = self.state();
-        let id = match flow {
-            Some((key, mask)) => match st.flows.put(key, mask, raw_actions, PutMode::CreateOrModify, false, now) {
-                Ok(id) => Some(id),
-                // At the limit the frame is still forwarded, only not cached.
-                Err(FlowError::LimitReached(_)) => None,
-                Err(e) => return Err(e.to_string()),
-            },
-            None => None,
-        };
-        let mut pkts = Vec::new();
-        if frame.len() >= 14 {
-            let mut pkt = Packet::from_frame(frame);
-            pkt.in_port = in_port;
-            pkts.push(pkt);
+        let mut work: Vec<(Arc<ActionList>, Packet)> = Vec::new();
+        let mut results = Vec::with_capacity(replies.len());
+        for r in replies {
+            let list = match actions::validate(r.actions) {
+                Ok(l) => Arc::new(l),
+                Err(e) => {
+                    results.push(Err(format!("invalid actions: {e}")));
+                    continue;
+                }
+            };
+            let id = match &r.flow {
+                Some((key, mask)) => match st.flows.put(key, mask, r.actions, PutMode::CreateOrModify, false, now) {
+                    Ok(id) => Some(id),
+                    // At the limit the frame is still forwarded, only not cached.
+                    Err(FlowError::LimitReached(_)) => None,
+                    Err(e) => {
+                        results.push(Err(e.to_string()));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            if r.frame.len() >= 14 {
+                let mut pkt = Packet::from_frame(r.frame);
+                pkt.in_port = r.in_port;
+                work.push((Arc::clone(&list), pkt));
+            }
+            // Only this flow's held frames: every other held flow has its own
+            // upcall in flight and is released by its own reply.
+            if let Some(p) = st.pending.remove(&ExactKey(FlowKey::extract(r.frame, r.in_port))) {
+                st.pending_frames -= p.frames.len();
+                work.extend(p.frames.into_iter().map(|f| (Arc::clone(&list), held_packet(f))));
+            }
+            results.push(Ok(id));
         }
-        let exact = FlowKey::extract(frame, in_port);
-        pkts.extend(take_pending(&mut st, |k| *k == exact));
-        if let Some((key, mask)) = flow {
-            let masked = key.masked(mask);
-            pkts.extend(take_pending(&mut st, |k| masked.matches(k, mask)));
-        }
-        run_actions(&self.shared, &mut st, &list, pkts);
-        Ok(id)
+        run_actions(&self.shared, &mut st, work);
+        results
     }
 
     pub fn flow_put(&self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool) -> Result<u64, FlowError> {
@@ -351,7 +379,7 @@ impl Datapath {
         let held = take_pending(&mut st, |k| masked.matches(k, mask));
         if !held.is_empty() {
             let list = st.flows.get(id).map(|f| Arc::clone(&f.actions)).expect("just installed");
-            run_actions(&self.shared, &mut st, &list, held);
+            run_actions(&self.shared, &mut st, held.into_iter().map(|p| (Arc::clone(&list), p)).collect());
         }
         Ok(id)
     }
@@ -427,20 +455,22 @@ fn flow_info(id: u64, f: &Megaflow, now_ms: u64) -> FlowInfo {
 
 /// Remove and return (as packets) the held frames of every pending flow whose key satisfies `pred`.
 fn take_pending(st: &mut State, pred: impl Fn(&FlowKey) -> bool) -> Vec<Packet> {
-    let keys: Vec<FlowKey> = st.pending.keys().filter(|k| pred(k)).copied().collect();
+    let keys: Vec<ExactKey> = st.pending.keys().filter(|k| pred(&k.0)).copied().collect();
     let mut out = Vec::new();
     for k in keys {
         if let Some(p) = st.pending.remove(&k) {
             st.pending_frames -= p.frames.len();
-            for (bytes, vnet, in_port) in p.frames {
-                let mut pkt = Packet::from_frame(&bytes);
-                pkt.vnet = vnet;
-                pkt.in_port = in_port;
-                out.push(pkt);
-            }
+            out.extend(p.frames.into_iter().map(held_packet));
         }
     }
     out
+}
+
+fn held_packet((bytes, vnet, in_port): (Vec<u8>, VnetHdr, u32)) -> Packet {
+    let mut pkt = Packet::from_frame(&bytes);
+    pkt.vnet = vnet;
+    pkt.in_port = in_port;
+    pkt
 }
 
 fn no_such_port(port_no: u32) -> io::Error {
@@ -542,7 +572,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
             }
             Lookup::Miss { .. } => {
                 st.stats.missed += 1;
-                if let Some(p) = st.pending.get_mut(&key) {
+                if let Some(p) = st.pending.get_mut(&ExactKey(key)) {
                     // An upcall for this flow is on its way: hold the frame for the answer.
                     if p.frames.len() < PENDING_PER_FLOW && st.pending_frames < PENDING_TOTAL {
                         p.frames.push((pkt.frame().to_vec(), pkt.vnet, pkt.in_port));
@@ -550,8 +580,11 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                     } else {
                         st.stats.lost += 1;
                     }
+                } else if !shared.events.as_ref().map_or(false, |e| e.has_room()) {
+                    // Nobody can take an upcall now: count the frame and move on cheaply.
+                    st.stats.lost += 1;
                 } else {
-                    st.pending.insert(key, PendingFlow { since_ms: now, frames: Vec::new() });
+                    st.pending.insert(ExactKey(key), PendingFlow { since_ms: now, frames: Vec::new() });
                     upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
                 }
             }
@@ -573,10 +606,12 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
 }
 
 /// Run one action list on frames the slow path handed back (they need no lookup).
-fn run_actions(shared: &Shared, st: &mut State, list: &ActionList, mut pkts: Vec<Packet>) {
+fn run_actions(shared: &Shared, st: &mut State, work: Vec<(Arc<ActionList>, Packet)>) {
     let mut tx = Tx::new(std::mem::take(&mut st.pool));
-    for (i, pkt) in pkts.iter_mut().enumerate() {
-        tx.execute(list, pkt, i, &mut st.stats);
+    let mut pkts = Vec::with_capacity(work.len());
+    for (i, (list, mut pkt)) in work.into_iter().enumerate() {
+        tx.execute(&list, &mut pkt, i, &mut st.stats);
+        pkts.push(pkt);
     }
     let ups = std::mem::take(&mut tx.userspace);
     shared.deliver_upcalls(st, ups);
@@ -710,7 +745,7 @@ fn upkeep(shared: &Shared, st: &mut State) {
             sink.deliver(Event::Expired(expired));
         }
     }
-    let stale: Vec<FlowKey> = st.pending.iter().filter(|(_, p)| now.saturating_sub(p.since_ms) > PENDING_TIMEOUT_MS).map(|(k, _)| *k).collect();
+    let stale: Vec<ExactKey> = st.pending.iter().filter(|(_, p)| now.saturating_sub(p.since_ms) > PENDING_TIMEOUT_MS).map(|(k, _)| *k).collect();
     for k in stale {
         if let Some(p) = st.pending.remove(&k) {
             st.pending_frames -= p.frames.len();

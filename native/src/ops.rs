@@ -2,7 +2,7 @@
 //! an `op_<area>_<verb>[_<noun>]` function. Their TypeScript types are in
 //! `native/index.d.ts`; keep the two in step.
 
-use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, UpcallReason};
+use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, UpcallReason, UpcallReply};
 use crate::flow::key::{FlowKey, FIELDS, KEY_LEN};
 use crate::flow::table::{FlowStats, PutMode};
 use crate::napi::*;
@@ -115,6 +115,10 @@ struct TsfnSink {
 }
 
 impl EventSink for TsfnSink {
+    fn has_room(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) < EVENT_QUEUE_BATCHES
+    }
+
     fn deliver(&self, event: Event) -> bool {
         if self.in_flight.load(Ordering::Acquire) >= EVENT_QUEUE_BATCHES {
             return false;
@@ -289,23 +293,50 @@ unsafe extern "C" fn op_dp_execute(env: napi_env, info: napi_callback_info) -> n
     })
 }
 
-/// op_upcall_reply(dp, inPort, frame, actions, key?: Buffer, mask?: Buffer): bigint | null
+/// op_upcall_reply(dp, replies: [inPort, frame, actions, key?, mask?][]): (bigint | null | string)[]
+/// — per reply the installed flow's id, null when not installed, or the error text.
 unsafe extern "C" fn op_upcall_reply(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
-        let args = args::<6>(env, info);
-        let in_port = get_u32(env, args[1], "in_port")?;
-        let frame = get_buffer(env, args[2], "frame")?;
-        let actions = get_buffer(env, args[3], "actions")?;
-        let flow = match value_type(env, args[4]) {
-            NAPI_UNDEFINED | NAPI_NULL => None,
-            _ => Some((get_key(env, args[4], "key")?, get_key(env, args[5], "mask")?)),
-        };
+        let args = args::<2>(env, info);
+        let mut is_array = false;
+        napi_is_array(env, args[1], &mut is_array);
+        if !is_array {
+            return Err("replies must be an array of [inPort, frame, actions, key?, mask?]".into());
+        }
+        let mut len = 0;
+        napi_get_array_length(env, args[1], &mut len);
+        let mut replies = Vec::with_capacity(len as usize);
+        for i in 0..len {
+            let mut item = null_mut();
+            napi_get_element(env, args[1], i, &mut item);
+            let field = |j: u32| {
+                let mut v = null_mut();
+                napi_get_element(env, item, j, &mut v);
+                v
+            };
+            let flow = match value_type(env, field(3)) {
+                NAPI_UNDEFINED | NAPI_NULL => None,
+                _ => Some((get_key(env, field(3), "key")?, get_key(env, field(4), "mask")?)),
+            };
+            replies.push(UpcallReply {
+                in_port: get_u32(env, field(0), "in_port")?,
+                frame: get_buffer(env, field(1), "frame")?,
+                actions: get_buffer(env, field(2), "actions")?,
+                flow,
+            });
+        }
         with_dp(env, args[0], |dp| {
-            let id = dp.upcall_reply(in_port, frame, actions, flow.as_ref().map(|(k, m)| (k, m)))?;
-            Ok(match id {
-                Some(id) => bigint(env, id),
-                None => null(env),
-            })
+            let results = dp.upcall_replies(&replies);
+            let arr = new_array(env, results.len());
+            for (i, r) in results.iter().enumerate() {
+                let v = match r {
+                    Ok(Some(id)) => bigint(env, *id),
+                    Ok(None) => null(env),
+                    Err(msg) => js_string(env, msg),
+                };
+                napi_set_element(env, arr, i as u32, v);
+            }
+            Ok(arr)
         })
     })
 }

@@ -95,13 +95,13 @@ impl Packet {
         }
     }
 
-    /// A packet holding a copy of `frame` (tests, and frames injected from JS).
+    /// A packet holding a copy of `frame` (frames from JS, held frames).
+    /// Sized to the frame, not for receiving into.
     pub fn from_frame(frame: &[u8]) -> Self {
-        let mut p = Packet::new();
         let n = frame.len().min(MAX_FRAME);
-        p.data[HEADROOM..HEADROOM + n].copy_from_slice(&frame[..n]);
-        p.len = n;
-        p
+        let mut data = vec![0u8; HEADROOM + n].into_boxed_slice();
+        data[HEADROOM..].copy_from_slice(&frame[..n]);
+        Packet { data, start: HEADROOM, len: n, vnet: VnetHdr::default(), in_port: 0 }
     }
 
     /// Forget the frame and restore the full headroom, ready for the next receive.
@@ -112,7 +112,8 @@ impl Packet {
         self.in_port = 0;
     }
 
-    /// The buffer a port receives into: everything after the headroom.
+    /// The buffer a port receives into: everything after the headroom
+    /// (MAX_FRAME bytes for packets made by `new`).
     pub fn receive_area(&mut self) -> &mut [u8] {
         &mut self.data[HEADROOM..]
     }

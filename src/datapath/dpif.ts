@@ -55,6 +55,14 @@ export interface PutFlowOptions {
   refuseOverlap?: boolean;
 }
 
+/** The slow path's answer to one missed upcall. */
+export interface UpcallReply {
+  upcall: Upcall;
+  actions: ActionsLike;
+  /** Install a megaflow: the upcall's key under this mask. */
+  megaflow?: { mask: KeyLike };
+}
+
 const toKey = (k: KeyLike): Buffer => (Buffer.isBuffer(k) ? k : encodeKey(k));
 const toActions = (a: ActionsLike): Buffer => (Buffer.isBuffer(a) ? a : encodeActions(a));
 
@@ -175,13 +183,23 @@ export class Datapath {
    * (null when not installed, e.g. at the flow limit).
    */
   replyUpcall(upcall: Upcall, actions: ActionsLike, megaflow?: { mask: KeyLike }): bigint | null {
+    const [result] = this.replyUpcalls([{ upcall, actions, megaflow }]);
+    if (typeof result === 'string') throw new Error(result);
+    return result;
+  }
+
+  /**
+   * Answer a batch of upcalls in one call (one lock on the datapath): per
+   * reply the new flow's id, null when not installed, or the error text.
+   */
+  replyUpcalls(replies: UpcallReply[]): (bigint | null | string)[] {
     return this.addon.op_upcall_reply(
       this.dp,
-      upcall.port,
-      upcall.frame,
-      toActions(actions),
-      megaflow ? upcall.key : undefined,
-      megaflow ? toKey(megaflow.mask) : undefined,
+      replies.map(({ upcall, actions, megaflow }) =>
+        megaflow
+          ? [upcall.port, upcall.frame, toActions(actions), upcall.key, toKey(megaflow.mask)]
+          : [upcall.port, upcall.frame, toActions(actions)],
+      ),
     );
   }
 

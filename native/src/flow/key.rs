@@ -123,6 +123,17 @@ pub const FIELDS: &[(&str, usize, usize)] = &[
     ("nd.target", 104, 16),
 ];
 
+/// A key as the key of a hash map of exact keys: hashed once, with
+/// `FlowKey::hash`, instead of field by field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ExactKey(pub FlowKey);
+
+impl core::hash::Hash for ExactKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash(0));
+    }
+}
+
 /// Look a field up in FIELDS by name.
 pub fn field(name: &str) -> Option<(usize, usize)> {
     FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))

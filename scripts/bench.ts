@@ -1,0 +1,271 @@
+// `npm run bench`: the same topology and load for every switch, measured in
+// one run so the numbers compare on this noisy machine. Prints a table with
+// ratios to OVS's userspace datapath and to TVS's bare forwarder, and saves
+// JSON under bench-results/.
+//
+//   npm run bench [-- --seconds N] [--only datapath,lookup,classifier,ovsdb]
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Datapath, type Upcall } from '../src/datapath/dpif.js';
+import { encodeActions } from '../src/datapath/actions.js';
+import { encodeKey, exactMask } from '../src/datapath/flow-key.js';
+import { Lab, run, type Host } from '../src/lib/netns.js';
+import { ensureOvsInstalled, OvsInstance } from './bench/ovs.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BLASTER = join(ROOT, 'native', 'target', 'release', 'tvs-blaster');
+const LOOKUP_BENCH = join(ROOT, 'native', 'target', 'release', 'tvs-lookup-bench');
+
+interface Topology {
+  lab: Lab;
+  gen: Host;
+  sink: Host;
+  genIf: string;
+  sinkIf: string;
+}
+
+/** A switch under test: joins the two switch-side interfaces, and is torn down after. */
+interface SwitchUnderTest {
+  name: string;
+  up(t: Topology): Promise<void>;
+  /** Flows set up per second with a new 5-tuple in every frame (when meaningful). */
+  flowSetup?(t: Topology, seconds: number): Promise<number>;
+  down(): Promise<void>;
+}
+
+interface Row {
+  switch: string;
+  pps64?: number;
+  tcpGbps?: number;
+  rttMs?: number;
+  flowsPerSec?: number;
+  error?: string;
+}
+
+function tvsSwitch(bare: boolean): SwitchUnderTest {
+  let dp: Datapath | undefined;
+  let ports: [number, number] = [0, 0];
+  let outputs: Buffer[] = [];
+  const outputTo = (p: number) => [{ type: 'output' as const, port: p }];
+  return {
+    name: bare ? 'TVS bare forwarder' : 'TVS',
+    async up(t) {
+      // The slow path of this benchmark: every miss gets an exact-match
+      // megaflow to the other port, installed from TypeScript.
+      const mask = encodeKey(exactMask(['in_port', 'eth.src', 'eth.dst', 'eth_type', 'ipv4.src', 'ipv4.dst', 'ipv4.proto', 'udp.src', 'udp.dst']));
+      dp = Datapath.open({
+        onUpcall: (batch: Upcall[]) => {
+          dp!.replyUpcalls(batch.map((upcall) => ({ upcall, actions: outputs[upcall.port === ports[0] ? 1 : 0], megaflow: { mask } })));
+        },
+      });
+      dp.configure({ flowLimit: 2_000_000, maxIdleMs: 60_000 });
+      ports = [dp.addPort({ type: 'system', name: t.genIf }).port, dp.addPort({ type: 'system', name: t.sinkIf }).port];
+      outputs = ports.map((p) => encodeActions(outputTo(p)));
+      if (bare) {
+        dp.setForward(ports[0], [ports[1]]);
+        dp.setForward(ports[1], [ports[0]]);
+      } else {
+        const inPort = exactMask(['in_port']);
+        dp.putFlow({ key: { in_port: ports[0] }, mask: inPort, actions: outputTo(ports[1]) });
+        dp.putFlow({ key: { in_port: ports[1] }, mask: inPort, actions: outputTo(ports[0]) });
+      }
+    },
+    flowSetup: bare
+      ? undefined
+      : async (t, seconds) => {
+          dp!.flushFlows();
+          const before = dp!.stats().flows;
+          await blast(t, seconds, 1 << 20);
+          return (dp!.stats().flows - before) / seconds;
+        },
+    async down() {
+      dp?.close();
+    },
+  };
+}
+
+function linuxBridge(): SwitchUnderTest {
+  let name = '';
+  return {
+    name: 'Linux bridge',
+    async up(t) {
+      name = `tvsbr${process.pid % 100000}`;
+      await run('ip', ['link', 'add', name, 'type', 'bridge']);
+      t.lab.trackLink(name);
+      for (const p of [t.genIf, t.sinkIf]) await run('ip', ['link', 'set', p, 'master', name]);
+      await run('ip', ['link', 'set', name, 'up']);
+    },
+    async down() {
+      await run('ip', ['link', 'del', name]).catch(() => undefined);
+    },
+  };
+}
+
+function ovsNetdev(tso: boolean): SwitchUnderTest {
+  let ovs: OvsInstance | undefined;
+  return {
+    name: tso ? 'OVS netdev +TSO' : 'OVS netdev',
+    async up(t) {
+      if (!tso) {
+        // Without userspace TSO, OVS's netdev datapath cannot take the
+        // super-frames veth hands it: OVS's documentation has offloads
+        // turned off on the hosts, so this row measures it that way.
+        for (const h of [t.gen, t.sink]) await h.exec('ethtool', ['-K', h.ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off']);
+      }
+      ovs = new OvsInstance();
+      await ovs.start([t.genIf, t.sinkIf], { tso });
+    },
+    flowSetup: tso
+      ? undefined
+      : async (t, seconds) => {
+          // Exact-match datapath flows, so each new 5-tuple is an upcall, as for TVS.
+          await ovs!.appctl('upcall/disable-megaflows');
+          await ovs!.appctl('dpctl/del-flows');
+          const before = await ovs!.datapathFlows();
+          await blast(t, seconds, 1 << 20);
+          return ((await ovs!.datapathFlows()) - before) / seconds;
+        },
+    async down() {
+      await ovs?.stop();
+    },
+  };
+}
+
+async function rxPackets(h: Host): Promise<number> {
+  return Number(await h.exec('cat', [`/sys/class/net/${h.ifname}/statistics/rx_packets`]));
+}
+
+/** Blast 64-byte frames from gen for `seconds`; returns frames/s that reached the sink. */
+async function blast(t: Topology, seconds: number, flows = 1): Promise<number> {
+  const before = await rxPackets(t.sink);
+  await t.gen.exec(BLASTER, [t.gen.ifname, t.sink.mac, t.gen.mac, String(seconds), String(flows)], { timeoutMs: (seconds + 30) * 1000 });
+  await new Promise((r) => setTimeout(r, 300));
+  return ((await rxPackets(t.sink)) - before) / seconds;
+}
+
+async function tcp(t: Topology, seconds: number): Promise<number> {
+  const server = spawn('ip', ['netns', 'exec', t.sink.ns, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 400));
+    const out = await t.gen.exec('iperf3', ['-c', t.sink.ip, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000 });
+    return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+  } finally {
+    server.kill();
+  }
+}
+
+async function rtt(t: Topology): Promise<number> {
+  await t.gen.exec('ping', ['-c', '3', '-i', '0.1', t.sink.ip]);
+  const out = await t.gen.exec('ping', ['-c', '50', '-i', '0.02', '-q', t.sink.ip]);
+  return Number(/= [\d.]+\/([\d.]+)\//.exec(out)?.[1] ?? NaN);
+}
+
+async function measure(sw: SwitchUnderTest, seconds: number): Promise<Row> {
+  const lab = new Lab({ kind: 'tvs-bench' });
+  const row: Row = { switch: sw.name };
+  try {
+    const g = await lab.addVethHost('g', '10.210.0.1/24');
+    const s = await lab.addVethHost('s', '10.210.0.2/24');
+    const t: Topology = { lab, gen: g.host, sink: s.host, genIf: g.switchIf, sinkIf: s.switchIf };
+    await sw.up(t);
+    process.stdout.write(`  ${sw.name}: ping`);
+    row.rttMs = await rtt(t);
+    process.stdout.write(', 64-byte frames');
+    row.pps64 = await blast(t, seconds);
+    process.stdout.write(', TCP');
+    row.tcpGbps = await tcp(t, seconds);
+    if (sw.flowSetup) {
+      process.stdout.write(', flow setup');
+      row.flowsPerSec = await sw.flowSetup(t, Math.min(seconds, 3));
+    }
+    console.log(' done');
+  } catch (e) {
+    row.error = (e as Error).message.split('\n')[0];
+    console.log(` failed: ${row.error}`);
+  } finally {
+    await sw.down().catch(() => undefined);
+    await lab.cleanup();
+  }
+  return row;
+}
+
+const fmt = (v: number | undefined, digits: number) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
+const ratio = (v: number | undefined, base: number | undefined) =>
+  v === undefined || !base ? '-' : `${(v / base).toFixed(2)}x`;
+
+function table(rows: Row[]): string {
+  const ovs = rows.find((r) => r.switch === 'OVS netdev');
+  const ovsTso = rows.find((r) => r.switch === 'OVS netdev +TSO');
+  const bare = rows.find((r) => r.switch === 'TVS bare forwarder');
+  const head = ['switch', 'Mpps 64B', 'vs OVS', 'vs bare', 'TCP Gbit/s', 'vs OVS+TSO', 'RTT ms', 'new flows/s', 'vs OVS'];
+  const lines = rows.map((r) => [
+    r.switch,
+    fmt(r.pps64 && r.pps64 / 1e6, 3),
+    ratio(r.pps64, ovs?.pps64),
+    ratio(r.pps64, bare?.pps64),
+    fmt(r.tcpGbps, 2),
+    ratio(r.tcpGbps, ovsTso?.tcpGbps),
+    fmt(r.rttMs, 3),
+    fmt(r.flowsPerSec, 0),
+    ratio(r.flowsPerSec, ovs?.flowsPerSec),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
+}
+
+async function lookupBench(): Promise<object> {
+  const { stdout } = await promisify(execFile)(LOOKUP_BENCH, ['10000', '20', '2']);
+  const r = JSON.parse(stdout);
+  console.log(
+    `  ${r.flows} megaflows over ${r.masks} masks, one core: classifier ${(r.classifierLookupsPerSec / 1e6).toFixed(2)} M lookups/s, exact-match cache ${(r.emcLookupsPerSec / 1e6).toFixed(2)} M lookups/s`,
+  );
+  return r;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const secIdx = args.indexOf('--seconds');
+  const seconds = secIdx >= 0 ? Number(args[secIdx + 1]) : 5;
+  const onlyIdx = args.indexOf('--only');
+  const only = new Set(onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : ['datapath', 'lookup', 'classifier', 'ovsdb']);
+  if (process.getuid?.() !== 0) throw new Error('npm run bench: needs root (namespaces, raw sockets)');
+  await Lab.removeStale('tvs-bench');
+  const results: Record<string, unknown> = { date: new Date().toISOString(), seconds };
+
+  if (only.has('lookup')) {
+    console.log('==> flow table lookup micro-benchmark');
+    results.lookup = await lookupBench();
+  }
+  if (only.has('datapath')) {
+    console.log(`==> datapath: veth -> switch -> veth, ${seconds} s per measurement`);
+    const switches = [tvsSwitch(false), tvsSwitch(true), linuxBridge()];
+    if (await ensureOvsInstalled()) switches.push(ovsNetdev(false), ovsNetdev(true));
+    const rows: Row[] = [];
+    for (const sw of switches) rows.push(await measure(sw, seconds));
+    console.log('\n' + table(rows) + '\n');
+    results.datapath = rows;
+  }
+  if (only.has('classifier')) {
+    console.log('==> OpenFlow classifier');
+    const { runClassifierBench } = await import('./bench-classifier.js');
+    results.classifier = await runClassifierBench();
+  }
+  if (only.has('ovsdb')) {
+    console.log('==> OVSDB');
+    const { runOvsdbBench } = await import('./bench-ovsdb.js');
+    results.ovsdb = await runOvsdbBench();
+  }
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  console.log(`saved ${file}`);
+}
+
+main().catch((e: Error) => {
+  console.error(e.message);
+  process.exit(1);
+});
