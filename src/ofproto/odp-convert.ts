@@ -16,8 +16,9 @@
  * always matches recirc_id, and, when eth_type is matched on an IP frame, the fragment type (a
  * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
  */
-import { FRAG, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
-import { ETH_TYPE, Flow, type FieldId, FlowWildcards, IP_PROTO, VLAN_CFI } from './flow.js';
+import { extractKey as extractNativeKey } from '../datapath/dpif.js';
+import { decodeKey, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
+import { ETH_TYPE, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
 type Pair = readonly [FieldId, FieldName];
@@ -209,103 +210,12 @@ export function maskToWc(mask: FlowMask, key: FlowKey): FlowWildcards {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Frame parsing (mirrors native/src/flow/key.rs FlowKey::extract)
+// Frame parsing: the datapath's own extraction, so a traced packet is seen exactly as the
+// datapath sees it.
 
-const VLAN_TPIDS = new Set([0x8100, 0x88a8, 0x9100]);
-
-/**
- * The datapath key of an Ethernet frame received on datapath port `dpInPort`, extracted as the
- * native datapath does: up to two VLAN tags, IPv4 (with fragments), IPv6 (fragment header),
- * ARP/RARP, TCP/UDP/SCTP ports and TCP flags, ICMP type/code. A truncated header leaves its
- * fields and everything after it zero.
- */
+/** The datapath key of an Ethernet frame received on datapath port `dpInPort`. */
 export function extractKey(frame: Buffer, dpInPort: number): FlowKey {
-  const k: FlowKey = { in_port: dpInPort };
-  if (frame.length < 14) return k;
-  k['eth.dst'] = formatMac(frame.subarray(0, 6));
-  k['eth.src'] = formatMac(frame.subarray(6, 12));
-  let ty = frame.readUInt16BE(12);
-  let off = 14;
-  for (let depth = 0; depth < 2 && VLAN_TPIDS.has(ty); depth++) {
-    if (frame.length < off + 4) {
-      k.eth_type = ty;
-      return k;
-    }
-    const tci = frame.readUInt16BE(off) | VLAN_CFI;
-    if (depth === 0) {
-      k['vlan.tci'] = tci;
-      k['vlan.tpid'] = ty;
-    } else {
-      k['cvlan.tci'] = tci;
-      k['cvlan.tpid'] = ty;
-    }
-    ty = frame.readUInt16BE(off + 2);
-    off += 4;
-  }
-  if (ty < 0x600) ty = 0x05ff;
-  k.eth_type = ty;
-  const l3 = frame.subarray(off);
-  if (ty === ETH_TYPE.IP && l3.length >= 20 && l3[0]! >> 4 === 4) {
-    const ihl = (l3[0]! & 15) * 4;
-    k['ipv4.tos'] = l3[1]!;
-    k['ipv4.ttl'] = l3[8]!;
-    k['ipv4.proto'] = l3[9]!;
-    k['ipv4.src'] = formatIpv4(l3.subarray(12, 16));
-    k['ipv4.dst'] = formatIpv4(l3.subarray(16, 20));
-    const fo = l3.readUInt16BE(6);
-    const later = (fo & 0x1fff) !== 0;
-    if (later || fo & 0x2000) k['ipv4.frag'] = later ? FRAG.later : FRAG.first;
-    if (!later && ihl >= 20) extractL4(k, l3.subarray(ihl), l3[9]!, false);
-  } else if (ty === ETH_TYPE.IPV6 && l3.length >= 40) {
-    k['ipv6.label'] = l3.readUInt32BE(0) & 0xfffff;
-    k['ipv6.tclass'] = (l3.readUInt16BE(0) >> 4) & 0xff;
-    k['ipv6.hlimit'] = l3[7]!;
-    k['ipv6.src'] = formatIpv6(l3.subarray(8, 24));
-    k['ipv6.dst'] = formatIpv6(l3.subarray(24, 40));
-    let next = l3[6]!;
-    let p = 40;
-    let later = false;
-    // Hop-by-hop, routing, destination options and fragment headers.
-    while ([0, 43, 60, 44].includes(next) && l3.length >= p + 8) {
-      if (next === 44) {
-        const fo = l3.readUInt16BE(p + 2);
-        later = (fo & 0xfff8) !== 0;
-        k['ipv6.frag'] = later ? FRAG.later : FRAG.first;
-        next = l3[p]!;
-        p += 8;
-      } else {
-        const len = (l3[p + 1]! + 1) * 8;
-        next = l3[p]!;
-        p += len;
-      }
-    }
-    k['ipv6.proto'] = next;
-    if (!later && l3.length >= p) extractL4(k, l3.subarray(p), next, true);
-  } else if ((ty === ETH_TYPE.ARP || ty === ETH_TYPE.RARP) && l3.length >= 28) {
-    k['arp.op'] = l3.readUInt16BE(6) & 0xff;
-    k['arp.sha'] = formatMac(l3.subarray(8, 14));
-    k['arp.sip'] = formatIpv4(l3.subarray(14, 18));
-    k['arp.tha'] = formatMac(l3.subarray(18, 24));
-    k['arp.tip'] = formatIpv4(l3.subarray(24, 28));
-  }
-  return k;
-}
-
-function extractL4(k: FlowKey, l4: Buffer, proto: number, v6: boolean): void {
-  if (proto === IP_PROTO.TCP && l4.length >= 20) {
-    k['tcp.src'] = l4.readUInt16BE(0);
-    k['tcp.dst'] = l4.readUInt16BE(2);
-    k.tcp_flags = l4.readUInt16BE(12) & 0x0fff;
-  } else if ((proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP) && l4.length >= 8) {
-    k['tcp.src'] = l4.readUInt16BE(0);
-    k['tcp.dst'] = l4.readUInt16BE(2);
-  } else if (!v6 && proto === IP_PROTO.ICMP && l4.length >= 4) {
-    k['icmp.type'] = l4[0]!;
-    k['icmp.code'] = l4[1]!;
-  } else if (v6 && proto === IP_PROTO.ICMPV6 && l4.length >= 4) {
-    k['icmpv6.type'] = l4[0]!;
-    k['icmpv6.code'] = l4[1]!;
-  }
+  return decodeKey(extractNativeKey(frame, dpInPort));
 }
 
 /** Drops zero-valued fields so keys compare structurally. */

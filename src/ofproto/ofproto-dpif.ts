@@ -1,0 +1,241 @@
+// ofproto-dpif: bridges (OpenFlow tables, MAC learning, VLANs) running on
+// one datapath. It answers upcalls with xlate's megaflows, keeps the
+// installed megaflows right as rules, ports and the MAC table change (the
+// revalidator), and credits their stats back to the rules and MAC entries.
+import { decodeKey, encodeKey, type FlowKey } from '../datapath/flow-key.js';
+import { encodeActions } from '../datapath/actions.js';
+import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
+import { getLogger } from '../lib/log.js';
+import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
+import { decodeControllerUserdata, xlateMiss, type PacketIn } from './xlate.js';
+import type { XBridge } from './xbridge.js';
+
+const log = getLogger('ofproto_dpif');
+
+/** How often stats flow back and rules and MAC entries are aged. */
+const REVALIDATE_INTERVAL_MS = 500;
+
+/** A megaflow this layer installed, with what its translation depended on. */
+interface Installed {
+  bridge: XBridge;
+  key: FlowKey;
+  keyBuf: Buffer;
+  mask: FlowKey;
+  actions: Buffer;
+  cache: XlateCache;
+  packets: number;
+  bytes: number;
+}
+
+export interface PacketInEvent {
+  bridge: XBridge;
+  /** The OpenFlow port it came in on. */
+  inPort: number;
+  frame: Buffer;
+  packetIn: PacketIn;
+}
+
+export interface OfprotoDpifOptions {
+  /** Receives frames a CONTROLLER action sent up (packet-ins). */
+  onPacketIn?: (ev: PacketInEvent) => void;
+}
+
+export class OfprotoDpif {
+  readonly datapath: Datapath;
+  private readonly bridges = new Map<string, XBridge>();
+  /** Which bridge each datapath port belongs to. */
+  private readonly portOwner = new Map<number, XBridge>();
+  private readonly installed = new Map<bigint, Installed>();
+  /** changeSeq of each bridge when its flows were last revalidated. */
+  private readonly seenSeq = new Map<XBridge, number>();
+  private readonly timer: NodeJS.Timeout;
+  private revalidatePending = false;
+
+  constructor(private readonly options: OfprotoDpifOptions = {}) {
+    this.datapath = Datapath.open({
+      onUpcall: (batch) => this.handleUpcalls(batch),
+      onFlowsExpired: (flows) => this.handleExpired(flows),
+    });
+    this.timer = setInterval(() => this.periodic(), REVALIDATE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  bridge(name: string): XBridge | undefined {
+    return this.bridges.get(name);
+  }
+
+  bridgeMap(): ReadonlyMap<string, XBridge> {
+    return this.bridges;
+  }
+
+  addBridge(bridge: XBridge): void {
+    if (this.bridges.has(bridge.name)) throw new Error(`bridge ${bridge.name} already exists`);
+    this.bridges.set(bridge.name, bridge);
+    this.seenSeq.set(bridge, bridge.changeSeq());
+  }
+
+  /** Remove a bridge; its ports stay in the datapath for the caller to remove. */
+  removeBridge(name: string): void {
+    const bridge = this.bridges.get(name);
+    if (!bridge) return;
+    this.bridges.delete(name);
+    this.seenSeq.delete(bridge);
+    for (const [dpPort, owner] of this.portOwner) if (owner === bridge) this.portOwner.delete(dpPort);
+    for (const [id, f] of this.installed) {
+      if (f.bridge === bridge) this.deleteFlow(id);
+    }
+  }
+
+  /** Attach datapath port `dpPort` to `bridge` (the bridge's own port list is the caller's). */
+  attachPort(bridge: XBridge, dpPort: number): void {
+    this.portOwner.set(dpPort, bridge);
+    this.scheduleRevalidation();
+  }
+
+  detachPort(dpPort: number): void {
+    this.portOwner.delete(dpPort);
+    for (const [id, f] of this.installed) {
+      if (Number(f.key.in_port) === dpPort) this.deleteFlow(id);
+    }
+    this.scheduleRevalidation();
+  }
+
+  /** Revalidate soon: after a batch of changes, not once per change. */
+  scheduleRevalidation(): void {
+    if (this.revalidatePending) return;
+    this.revalidatePending = true;
+    setImmediate(() => {
+      this.revalidatePending = false;
+      this.revalidateChanged();
+    });
+  }
+
+  private handleUpcalls(batch: Upcall[]): void {
+    const replies: UpcallReply[] = [];
+    const pending: (Installed | undefined)[] = [];
+    for (const upcall of batch) {
+      const bridge = this.portOwner.get(upcall.port);
+      if (upcall.reason === 'action') {
+        this.packetIn(bridge, upcall);
+        continue;
+      }
+      if (!bridge) {
+        // A port being added or removed: drop without caching.
+        replies.push({ upcall, actions: [] });
+        pending.push(undefined);
+        continue;
+      }
+      const key = decodeKey(upcall.key);
+      const r = xlateMiss(bridge, key);
+      if (!r) {
+        replies.push({ upcall, actions: [] });
+        pending.push(undefined);
+        continue;
+      }
+      if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
+      const actions = encodeActions(r.actions);
+      const mask = encodeKey(r.mask);
+      replies.push({ upcall, actions, megaflow: { mask } });
+      pending.push({ bridge, key, keyBuf: upcall.key, mask: r.mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 });
+    }
+    if (replies.length === 0) return;
+    const results = this.datapath.replyUpcalls(replies);
+    results.forEach((res, i) => {
+      const p = pending[i];
+      if (typeof res === 'string') log.warn(`cannot install flow: ${res}`);
+      else if (res !== null && p) this.installed.set(res, p);
+    });
+    // Learning a MAC (or moving one) changes what other flows should do.
+    for (const b of this.bridges.values()) {
+      if (b.changeSeq() !== this.seenSeq.get(b)) {
+        this.scheduleRevalidation();
+        break;
+      }
+    }
+  }
+
+  private packetIn(bridge: XBridge | undefined, upcall: Upcall): void {
+    if (!bridge) return;
+    const userdata = Buffer.alloc(8);
+    userdata.writeBigUInt64LE(upcall.cookie ?? 0n);
+    const packetIn = decodeControllerUserdata(userdata);
+    const port = bridge.portByDp(upcall.port);
+    if (!packetIn || !port) return;
+    this.options.onPacketIn?.({ bridge, inPort: port.ofport, frame: upcall.frame, packetIn });
+  }
+
+  private handleExpired(flows: ExpiredFlow[]): void {
+    for (const f of flows) {
+      const inst = this.installed.get(f.id);
+      if (!inst) continue;
+      this.credit(inst, f.packets, f.bytes);
+      this.installed.delete(f.id);
+    }
+  }
+
+  private credit(inst: Installed, packets: number, bytes: number): void {
+    const dp = packets - inst.packets;
+    if (dp > 0) creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes });
+    inst.packets = packets;
+    inst.bytes = bytes;
+  }
+
+  private deleteFlow(id: bigint): void {
+    const inst = this.installed.get(id);
+    try {
+      const final = this.datapath.deleteFlow(id);
+      if (inst) this.credit(inst, final.packets, final.bytes);
+    } catch {
+      // Already gone (expired meanwhile).
+    }
+    this.installed.delete(id);
+  }
+
+  /** Stats back to rules and MACs; then age rules and MACs. */
+  private periodic(): void {
+    if (this.datapath.closed) return;
+    for (const f of this.datapath.dumpFlows()) {
+      const inst = this.installed.get(f.id);
+      if (inst) this.credit(inst, f.packets, f.bytes);
+    }
+    for (const b of this.bridges.values()) b.expire();
+    this.revalidateChanged();
+  }
+
+  /** Re-translate the flows of every bridge whose tables, ports or MAC table changed. */
+  private revalidateChanged(): void {
+    if (this.datapath.closed) return;
+    for (const bridge of this.bridges.values()) {
+      const seq = bridge.changeSeq();
+      if (seq === this.seenSeq.get(bridge)) continue;
+      this.seenSeq.set(bridge, seq);
+      const flows = [...this.installed].filter(([, f]) => f.bridge === bridge).map(([id, f]) => ({ id, ...f }));
+      const verdict = revalidate(bridge, flows);
+      for (const { flow, cache } of verdict.keep) this.installed.get(flow.id)!.cache = cache;
+      for (const { flow, actions, cache } of verdict.modify) {
+        const encoded = encodeActions(actions);
+        try {
+          this.datapath.putFlow({ key: flow.keyBuf, mask: encodeKey(flow.mask), actions: encoded, mode: 'modify' });
+          Object.assign(this.installed.get(flow.id)!, { actions: encoded, cache });
+        } catch {
+          this.deleteFlow(flow.id);
+        }
+      }
+      for (const { flow, reason } of verdict.delete) {
+        log.dbg(`${bridge.name}: deleting flow: ${reason}`);
+        this.deleteFlow(flow.id);
+      }
+    }
+  }
+
+  /** Forget every installed flow (e.g. after `dpctl/del-flows`). */
+  flushFlows(): number {
+    this.installed.clear();
+    return this.datapath.flushFlows();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.datapath.close();
+  }
+}

@@ -1,0 +1,149 @@
+// A bridge's forwarding decisions on real traffic: NORMAL with MAC learning
+// and VLANs, OpenFlow rules, and the revalidator keeping megaflows honest.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatDatapathFlow } from '../../src/datapath/dpctl.js';
+import { ofprotoTrace } from '../../src/ofproto/trace.js';
+import { Lab, ping } from '../../src/lib/netns.js';
+import { bridgeWithHosts, type TestBridge } from '../helpers/bridge.js';
+import { buildFrame, checksumsValid, eventually, sendFrames, startCapture, udpFrame } from '../helpers/frames.js';
+
+let lab: Lab;
+let sw: TestBridge | undefined;
+
+beforeEach(() => {
+  lab = new Lab();
+  sw = undefined;
+});
+
+afterEach(async () => {
+  sw?.close();
+  await lab.cleanup();
+});
+
+const dumpFlows = (t: TestBridge) => t.of.datapath.dumpFlows().map((f) => formatDatapathFlow(f));
+
+describe('NORMAL', () => {
+  it('floods an unknown destination to every port but the ingress, then sends only to the learned port', async () => {
+    sw = await bridgeWithHosts(lab, [
+      { role: 'a', ip: '10.92.0.1/24' },
+      { role: 'b', ip: '10.92.0.2/24' },
+      { role: 'c', ip: '10.92.0.3/24' },
+    ]);
+    const { a, c } = sw.hosts;
+    const arpAtC = await startCapture(c, 3, 0x0806);
+    const ipAtC = await startCapture(c, 3, 0x0800);
+    expect(await ping(a, '10.92.0.2', 3)).toBe(3);
+    // c saw a's ARP broadcast (flooded), but none of the unicast ICMP.
+    expect((await arpAtC.done).some((f) => f.subarray(0, 6).equals(Buffer.alloc(6, 0xff)))).toBe(true);
+    expect(await ipAtC.done).toHaveLength(0);
+    expect(sw.br.mac.format(undefined, (p) => String(p))).toMatch(new RegExp(`\\s+1\\s+0\\s+${a.mac}`));
+  });
+
+  it('keeps access ports in different VLANs apart while a trunk carries both with their tags', async () => {
+    sw = await bridgeWithHosts(lab, [
+      { role: 'a', ip: '10.93.0.1/24', vlan: { tag: 10 } },
+      { role: 'b', ip: '10.93.0.2/24', vlan: { tag: 20 } },
+      { role: 'c', ip: '10.93.0.3/24', vlan: { tag: 10 } },
+      { role: 't', ip: '10.93.0.9/24', vlan: { trunks: [10, 20] } },
+    ]);
+    const { a, b, t } = sw.hosts;
+    const atTrunk = await startCapture(t, 4, 0x0806);
+    expect(await ping(a, '10.93.0.3', 2)).toBe(2);
+    expect(await ping(a, '10.93.0.2', 1)).toBe(0);
+    expect(await ping(b, '10.93.0.1', 1)).toBe(0);
+    const tags = (await atTrunk.done).map((f) => (f.readUInt16BE(12) === 0x8100 ? f.readUInt16BE(14) & 0xfff : 0));
+    expect(tags).toContain(10);
+    expect(tags).toContain(20);
+    expect(tags).not.toContain(0);
+    // From the trunk, a frame tagged 20 reaches b untagged, and nobody in VLAN 10.
+    const toB = buildFrame({ dst: b.mac, src: t.mac, vlan: { vid: 20 } });
+    const atB = await startCapture(b, 1.5);
+    const atA = await startCapture(a, 1.5);
+    await sendFrames(t, toB);
+    expect((await atB.done).map((f) => f.toString('hex'))).toEqual([buildFrame({ dst: b.mac, src: t.mac }).toString('hex')]);
+    expect(await atA.done).toHaveLength(0);
+  });
+});
+
+describe('OpenFlow rules', () => {
+  it('let the higher priority win and rewrite headers on the frames that arrive', async () => {
+    sw = await bridgeWithHosts(lab, [
+      { role: 'a', ip: '10.94.0.1/24' },
+      { role: 'b', ip: '10.94.0.2/24' },
+    ]);
+    const { a, b } = sw.hosts;
+    sw.addFlow(`priority=100,udp,tp_dst=2000,actions=mod_tp_dst:3000,mod_nw_tos:32,output:${b.ofport}`);
+    const frame = udpFrame({ dst: b.mac, src: a.mac, ipSrc: '10.94.0.1', ipDst: '10.94.0.2', dport: 2000 });
+    let cap = await startCapture(b, 1.5, 0x0800);
+    await sendFrames(a, frame);
+    const [out] = await cap.done;
+    expect(out.readUInt16BE(36)).toBe(3000);
+    expect(out[15]).toBe(32);
+    expect(checksumsValid(out)).toEqual({ ip: true, udp: true });
+    // A higher-priority drop for the same traffic takes over at once: the
+    // revalidator replaces the megaflow the first frame installed.
+    sw.addFlow('priority=200,udp,tp_dst=2000,actions=drop');
+    await new Promise((r) => setTimeout(r, 100));
+    cap = await startCapture(b, 1.5, 0x0800);
+    await sendFrames(a, frame, 3);
+    expect(await cap.done).toHaveLength(0);
+    expect(dumpFlows(sw).some((l) => l.endsWith('actions:drop'))).toBe(true);
+  });
+});
+
+describe('revalidation', () => {
+  it('leaves no stale forwarding after del-flows', async () => {
+    sw = await bridgeWithHosts(lab, [
+      { role: 'a', ip: '10.95.0.1/24' },
+      { role: 'b', ip: '10.95.0.2/24' },
+    ]);
+    expect(await ping(sw.hosts.a, '10.95.0.2', 2)).toBe(2);
+    expect(sw.of.datapath.stats().flows).toBeGreaterThan(0);
+    sw.delFlows();
+    await eventually(() => dumpFlows(sw!).every((l) => l.endsWith('actions:drop')), 2000, 'megaflows to turn into drops');
+    expect(await ping(sw.hosts.a, '10.95.0.2', 2)).toBe(0);
+  });
+
+  it('follows a host that moves to another port, leaving no path to the old one', async () => {
+    sw = await bridgeWithHosts(lab, [
+      { role: 'a', ip: '10.96.0.1/24' },
+      { role: 'm1', ip: '10.96.0.7/24' },
+    ]);
+    const { a, m1 } = sw.hosts;
+    expect(await ping(a, '10.96.0.7', 2)).toBe(2);
+    // The host moves: same MAC and address, now behind another port.
+    await m1.exec('ip', ['link', 'set', 'eth0', 'down']);
+    const m2 = await sw.addHost({ role: 'm2', ip: '10.96.0.7/24' });
+    await m2.exec('ip', ['link', 'set', 'eth0', 'down']);
+    await m2.exec('ip', ['link', 'set', 'eth0', 'address', m1.mac]);
+    await m2.exec('ip', ['link', 'set', 'eth0', 'up']);
+    // It announces itself, as a moved VM does, and traffic follows it.
+    await m2.exec('ping', ['-c', '1', '-W', '1', '10.96.0.1']).catch(() => undefined);
+    expect(await ping(a, '10.96.0.7', 3)).toBe(3);
+    await eventually(
+      () => !dumpFlows(sw!).some((l) => l.includes(`dst=${m1.mac}`) && l.endsWith(`actions:${m1.dpPort}`)),
+      2000,
+      'no flow to the old port',
+    );
+    expect(sw.br.mac.format(undefined, (p) => String(p))).toMatch(new RegExp(`\\s+${m2.ofport}\\s+0\\s+${m1.mac}`));
+  });
+});
+
+describe('ofproto/trace', () => {
+  it('predicts what the datapath then does', async () => {
+    sw = await bridgeWithHosts(lab, [
+      { role: 'a', ip: '10.97.0.1/24' },
+      { role: 'b', ip: '10.97.0.2/24' },
+    ]);
+    const { a, b } = sw.hosts;
+    expect(await ping(a, '10.97.0.2', 2)).toBe(2);
+    const trace = ofprotoTrace(sw.br, [`in_port=${a.ofport},dl_src=${a.mac},dl_dst=${b.mac},dl_type=0x0800,nw_src=10.97.0.1,nw_dst=10.97.0.2,nw_proto=1`]);
+    expect(trace).toContain('bridge("br0")');
+    expect(trace).toMatch(/priority 0/);
+    const predicted = /Datapath actions: (.*)/.exec(trace)![1];
+    expect(predicted).toBe(String(b.dpPort));
+    const installed = dumpFlows(sw).filter((l) => l.includes(`in_port(${a.dpPort})`) && l.includes(`dst=${b.mac}`));
+    expect(installed.length).toBeGreaterThan(0);
+    for (const l of installed) expect(l.endsWith(`actions:${predicted}`)).toBe(true);
+  });
+});
