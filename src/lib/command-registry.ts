@@ -44,12 +44,18 @@ export class CommandRegistry {
     return [...this.commands.keys()].sort();
   }
 
+  /** The usage string `name` was registered with, or undefined if there is no such command. */
+  usage(name: string): string | undefined {
+    return this.commands.get(name)?.usage;
+  }
+
   /** Runs a command with its arguments. */
   async run(name: string, args: readonly string[] = []): Promise<CommandReply> {
     const c = this.commands.get(name);
-    if (!c) return { ok: false, output: `"${name}" is not a valid command (use list-commands to see the commands)` };
-    if (args.length < c.minArgs) return { ok: false, output: `"${name}" command requires at least ${c.minArgs} arguments (usage: ${name} ${c.usage})` };
-    if (args.length > c.maxArgs) return { ok: false, output: `"${name}" command takes at most ${c.maxArgs} arguments (usage: ${name} ${c.usage})` };
+    // OVS's exact words, which scripts written against ovs-appctl may match on.
+    if (!c) return { ok: false, output: `"${name}" is not a valid command (use "list-commands" to see a list of valid commands)` };
+    if (args.length < c.minArgs) return { ok: false, output: `"${name}" command requires at least ${c.minArgs} arguments` };
+    if (args.length > c.maxArgs) return { ok: false, output: `"${name}" command takes at most ${c.maxArgs} arguments` };
     try {
       return { ok: true, output: await c.handler([...args]) };
     } catch (e) {
