@@ -1,0 +1,215 @@
+#!/usr/bin/env node
+// tvs-dpctl: inspect and change the datapaths of the running tvs-vswitchd, as ovs-dpctl does.
+// Our datapaths live inside the daemon's process (a userspace datapath, like OVS's netdev@), so
+// every command is forwarded over the control socket to the daemon's `dpctl/<command>` unixctl
+// command, exactly as `tvs-appctl dpctl/<command> [OPTIONS] ARG...` would, and its reply printed.
+// Options (-s, -m, --may-create, --clear) are passed on in front of the arguments, as the
+// dpctl/* commands take them (src/datapath/dpctl.ts does the work in the daemon).
+
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { logOptionsUsage, parseLogOption, setProgramName } from '../lib/log.js';
+import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
+
+const VERSION = 'tvs-dpctl (TVS) 0.1.0\n';
+const DEFAULT_TARGET = 'tvs-vswitchd';
+
+/** Argument counts as ovs-dpctl's command table has them, for the commands TVS implements. */
+const COMMANDS: Record<string, [min: number, max: number]> = {
+  show: [0, Number.MAX_SAFE_INTEGER],
+  'dump-dps': [0, 0],
+  'dump-flows': [0, 3],
+  'add-flow': [2, 3],
+  'mod-flow': [2, 3],
+  'get-flow': [1, 2],
+  'del-flow': [1, 2],
+  'del-flows': [0, 1],
+};
+
+/** ovs-dpctl commands that have no meaning here, with what to do instead. */
+const UNSUPPORTED: Record<string, string> = {
+  'add-dp': 'tvs-vswitchd creates a datapath for each bridge (tvs-vsctl add-br)',
+  'del-dp': 'tvs-vswitchd deletes a bridge\'s datapath with it (tvs-vsctl del-br)',
+  'add-if': 'ports are added through the database (tvs-vsctl add-port)',
+  'set-if': 'interfaces are configured through the database (tvs-vsctl set Interface)',
+  'del-if': 'ports are removed through the database (tvs-vsctl del-port)',
+  'add-flows': 'read flows from a file is not implemented; use add-flow per flow',
+  'mod-flows': 'read flows from a file is not implemented; use mod-flow per flow',
+};
+
+export function usage(): string {
+  return `tvs-dpctl: TVS datapath management utility
+usage: tvs-dpctl [OPTIONS] COMMAND [ARG...]
+  dump-dps                 display names of all datapaths
+  show                     show basic info on all datapaths
+  show DP...               show basic info on each DP
+  dump-flows [DP] [FILTER] display flows in DP
+  add-flow [DP] FLOW ACTIONS add FLOW with ACTIONS to DP
+  mod-flow [DP] FLOW ACTIONS change FLOW actions to ACTIONS in DP
+  get-flow [DP] ufid:UFID    fetch flow corresponding to UFID
+  del-flow [DP] FLOW         delete FLOW from DP
+  del-flows [DP]             delete all flows from DP
+For COMMAND dump-flows, add-flow, mod-flow, del-flow and del-flows,
+DP is optional if there is only one datapath.
+Datapaths are those of the running tvs-vswitchd, reached over its control socket.
+
+${logOptionsUsage()}
+Options for show and mod-flow:
+  -s,  --statistics           print statistics for port or flow
+
+Options for dump-flows:
+  -m, --more                  increase verbosity of output
+
+Options for mod-flow:
+  --may-create                create flow if it doesn't exist
+  --clear                     reset existing stats to zero
+
+Other options:
+  --unixctl=TARGET            daemon name or control socket (default ${DEFAULT_TARGET})
+  -t, --timeout=SECS          give up after SECS seconds
+  -h, --help                  display this help message
+  -V, --version               display version information
+`;
+}
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+class UsageError extends Error {}
+
+interface Invocation {
+  target: string;
+  timeoutMs: number;
+  flags: string[];
+  command: string;
+  args: string[];
+}
+
+/** Like ovs-dpctl (getopt_long with permutation), options may come anywhere before "--". */
+function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
+  let target = DEFAULT_TARGET;
+  let timeoutMs = 0;
+  const flags: string[] = [];
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string => {
+      if (a.startsWith('--') && eq > 0) return a.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`option '${a}' requires an argument`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '-V':
+      case '--version':
+        return 'version';
+      case '-s':
+      case '--statistics':
+        flags.push('-s');
+        break;
+      case '-m':
+      case '--more':
+        flags.push('-m');
+        break;
+      case '--may-create':
+      case '--clear':
+        flags.push(flag);
+        break;
+      case '-t':
+      case '--timeout': {
+        const v = value();
+        if (!/^\d+$/.test(v)) throw new UsageError(`value ${v} on -t or --timeout is invalid`);
+        timeoutMs = Number(v) * 1000;
+        break;
+      }
+      case '--unixctl':
+        target = value();
+        break;
+      default:
+        if (parseLogOption(a)) break;
+        if (a.startsWith('--')) throw new UsageError(`unrecognized option '${a}'`);
+        // Bundled short options, as getopt allows: -sm.
+        if (/^-[sm]+$/.test(a)) {
+          for (const c of a.slice(1)) flags.push(`-${c}`);
+          break;
+        }
+        throw new UsageError(`invalid option -- '${a.slice(1, 2)}'`);
+    }
+  }
+  if (positional.length === 0) throw new UsageError('missing command name; use --help for help');
+  const [command, ...args] = positional as [string, ...string[]];
+  const counts = COMMANDS[command];
+  if (!counts) {
+    if (UNSUPPORTED[command]) throw new UsageError(`'${command}' is not supported by TVS: ${UNSUPPORTED[command]}`);
+    throw new UsageError(`unknown command '${command}'; use --help for help`);
+  }
+  if (args.length < counts[0]) throw new UsageError(`'${command}' command requires at least ${counts[0]} arguments`);
+  if (args.length > counts[1]) throw new UsageError(`'${command}' command takes at most ${counts[1]} arguments`);
+  return { target, timeoutMs, flags: [...new Set(flags)], command, args };
+}
+
+/** Runs tvs-dpctl with `argv`; returns the exit code. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  setProgramName('tvs-dpctl');
+  let inv: ReturnType<typeof parseArgs>;
+  try {
+    inv = parseArgs(argv);
+  } catch (e) {
+    io.err(`tvs-dpctl: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (inv === 'help') {
+    io.out(usage());
+    return 0;
+  }
+  if (inv === 'version') {
+    io.out(VERSION);
+    return 0;
+  }
+  const path = resolveTarget(inv.target);
+  try {
+    const r = await unixctlCall(path, `dpctl/${inv.command}`, [...inv.flags, ...inv.args], { timeoutMs: inv.timeoutMs });
+    if (!r.ok) {
+      // ovs-dpctl prints "ovs-dpctl: <what failed>" and exits 1 (2 is appctl's "server error").
+      io.err(`tvs-dpctl: ${r.output.endsWith('\n') ? r.output : r.output + '\n'}`);
+      return 1;
+    }
+    io.out(r.output);
+    return 0;
+  } catch (e) {
+    const msg = e instanceof UnixctlConnectError ? `${e.message}; is tvs-vswitchd running?` : (e as Error).message;
+    io.err(`tvs-dpctl: ${msg}\n`);
+    return 1;
+  }
+}
+
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
