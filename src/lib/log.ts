@@ -164,6 +164,7 @@ function openLogFile(path: string): number {
  */
 export function setLogFile(path: string | null): void {
   closeLogFile();
+  logFile = null;
   if (path === null) return;
   logFile = { path, fd: openLogFile(path) };
   getLogger('vlog').info(`opened log file ${path}`);
