@@ -1,0 +1,127 @@
+// The daemon's tvs-appctl commands beyond the bridge ones (fdb/*,
+// ofproto/trace): dpif/*, dpctl/*, bridge/dump-flows, and the upkeep views
+// OVS users reach for (memory/show, coverage/show, upcall/show).
+import type { CommandRegistry } from '../lib/command-registry.js';
+import * as dpctl from '../datapath/dpctl.js';
+import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
+import { OFPP } from '../ofproto/actions.js';
+import { formatFlowStats } from '../openflow/flow-syntax.js';
+import type { Reconciler } from './reconcile.js';
+
+export const DATAPATH_NAME = 'ovs-netdev';
+
+/** dpctl options (-s, -m) split from their other arguments. */
+function flags(args: string[]): { stats: boolean; more: boolean; rest: string[] } {
+  const rest = args.filter((a) => !/^-[sm]+$|^--(statistics|more)$/.test(a));
+  const has = (c: string, long: string) => args.some((a) => (/^-[sm]+$/.test(a) && a.includes(c)) || a === long);
+  return { stats: has('s', '--statistics'), more: has('m', '--more'), rest };
+}
+
+export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpif, rec: Reconciler): void {
+  const named = (): dpctl.NamedDatapath => ({ name: DATAPATH_NAME, dp: of.datapath });
+  const bridge = (name: string) => {
+    const b = of.bridge(name);
+    if (!b) throw new Error(`no such bridge`);
+    return b;
+  };
+
+  registry.register('dpif/show', '', 0, 0, () => {
+    const s = of.datapath.stats();
+    const ports = new Map(of.datapath.ports().map((p) => [p.port, p]));
+    const lines = [`netdev@${DATAPATH_NAME}: hit:${s.hit} missed:${s.missed}`];
+    for (const name of rec.bridgeNames().sort()) {
+      lines.push(`  ${name}:`);
+      const b = bridge(name);
+      for (const p of [...b.ports()].sort((x, y) => x.name.localeCompare(y.name))) {
+        const dp = ports.get(p.dpPort);
+        const st = rec.interfaces().find((i) => i.name === p.name);
+        const ofport = p.ofport === OFPP.LOCAL ? 65534 : p.ofport;
+        lines.push(`    ${p.name} ${ofport}/${p.dpPort}: (${st?.type === 'system' ? 'system' : dp?.type ?? 'system'})`);
+      }
+    }
+    return lines.join('\n') + '\n';
+  });
+
+  registry.register('dpif/dump-flows', '[-m] bridge', 1, 2, (args) => {
+    const { more, rest } = flags(args);
+    const b = bridge(rest[0] ?? '');
+    const mine = new Set(b.ports().map((p) => p.dpPort));
+    return of.datapath
+      .dumpFlows()
+      .filter((f) => mine.has(f.key.readUInt32LE(0)))
+      .map((f) => dpctl.formatDatapathFlow(f, { ufid: more }) + '\n')
+      .join('');
+  });
+
+  registry.register('dpctl/dump-dps', '', 0, 0, () => dpctl.dumpDps([named()]));
+  registry.register('dpctl/show', '[-s] [dp]', 0, 2, (args) => dpctl.show(named(), { stats: flags(args).stats }));
+  registry.register('dpctl/dump-flows', '[-m] [dp] [filter=...]', 0, 3, (args) => {
+    const { more, rest } = flags(args);
+    const filter = rest.find((a) => a.startsWith('filter='))?.slice('filter='.length);
+    return dpctl.dumpFlows(named(), { more, ...(filter ? { filter } : {}) });
+  });
+  const flowArgs = (args: string[], n: number): string[] => {
+    const rest = flags(args).rest.filter((a) => !a.startsWith('--'));
+    // An optional leading datapath name, as ovs-dpctl accepts.
+    return rest.length > n ? rest.slice(rest.length - n) : rest;
+  };
+  registry.register('dpctl/add-flow', '[dp] flow actions', 2, 3, (args) => {
+    const [flow, actions] = flowArgs(args, 2);
+    dpctl.addFlow(named(), flow!, actions!, 'create');
+    return '';
+  });
+  registry.register('dpctl/mod-flow', '[dp] flow actions', 2, 4, (args) => {
+    const [flow, actions] = flowArgs(args, 2);
+    dpctl.addFlow(named(), flow!, actions!, args.includes('--may-create') ? 'put' : 'modify');
+    return '';
+  });
+  registry.register('dpctl/del-flow', '[dp] flow', 1, 2, (args) => {
+    dpctl.delFlow(named(), flowArgs(args, 1)[0]!);
+    return '';
+  });
+  registry.register('dpctl/get-flow', '[dp] flow|ufid', 1, 2, (args) => dpctl.getFlow(named(), flowArgs(args, 1)[0]!));
+  registry.register('dpctl/del-flows', '[dp]', 0, 1, () => {
+    of.flushFlows();
+    return '';
+  });
+
+  registry.register('bridge/dump-flows', 'bridge', 1, 1, ([name]) => {
+    const b = bridge(name!);
+    const now = b.tables.now();
+    return b.tables
+      .dump()
+      .map((r) => formatFlowStats(r, now) + '\n')
+      .join('');
+  });
+
+  registry.register('upcall/show', '', 0, 0, () => {
+    const s = of.datapath.stats();
+    return [
+      `netdev@${DATAPATH_NAME}:`,
+      `  flows         : (current ${s.flows}) (limit ${s.flowLimit})`,
+      `  upcalls       : ${s.upcalls} (lost ${s.lost})`,
+      `  max idle      : ${s.maxIdleMs} ms`,
+      '',
+    ].join('\n');
+  });
+
+  registry.register('memory/show', '', 0, 0, () => {
+    const m = process.memoryUsage();
+    const rules = rec.bridgeNames().reduce((n, name) => n + bridge(name).tables.count(), 0);
+    const s = of.datapath.stats();
+    return `handlers:1 ports:${of.datapath.ports().length} revalidators:1 rules:${rules} udpif keys:${s.flows}\nrss:${Math.round(m.rss / 1024)}kB heap:${Math.round(m.heapUsed / 1024)}kB\n`;
+  });
+
+  registry.register('coverage/show', '', 0, 0, () => {
+    const s = of.datapath.stats();
+    const counters: [string, number][] = [
+      ['datapath_hit', s.hit],
+      ['datapath_emc_hit', s.emcHit],
+      ['datapath_miss', s.missed],
+      ['datapath_lost', s.lost],
+      ['upcall', s.upcalls],
+      ['action_error', s.actionErrors],
+    ];
+    return `Event coverage, totals since start:\n${counters.map(([n, v]) => `${n.padEnd(26)} total: ${v}`).join('\n')}\n`;
+  });
+}

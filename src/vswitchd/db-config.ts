@@ -1,0 +1,131 @@
+// The switch configuration as the Open_vSwitch database describes it, read
+// out of a monitored replica into plain objects the reconciler can compare.
+import type { Datum } from '../ovsdb/datum.js';
+import type { Replica, ReplicaRow } from '../ovsdb/replica.js';
+import type { VlanMode } from '../ofproto/vlan.js';
+
+export interface InterfaceConfig {
+  uuid: string;
+  name: string;
+  /** "" (system), "internal", "tap", "patch". */
+  type: string;
+  options: Record<string, string>;
+  ofportRequest?: number;
+  mtuRequest?: number;
+  mac?: string;
+}
+
+export interface PortConfig {
+  uuid: string;
+  name: string;
+  tag?: number;
+  trunks: number[];
+  vlanMode?: VlanMode;
+  interfaces: InterfaceConfig[];
+}
+
+export interface ControllerConfig {
+  uuid: string;
+  target: string;
+}
+
+export interface BridgeConfig {
+  uuid: string;
+  name: string;
+  failMode?: string;
+  otherConfig: Record<string, string>;
+  controllers: ControllerConfig[];
+  ports: PortConfig[];
+}
+
+export interface SwitchConfig {
+  uuid: string;
+  nextCfg: number;
+  otherConfig: Record<string, string>;
+  bridges: BridgeConfig[];
+}
+
+/** The monitored columns, per table. */
+export const MONITORED: Record<string, string[]> = {
+  Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type'],
+  Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
+  Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
+  Controller: ['target'],
+};
+
+const one = <T>(d: Datum): T | undefined => (d.keys.length ? (d.keys[0] as T) : undefined);
+const all = <T>(d: Datum): T[] => d.keys as T[];
+const map = (d: Datum): Record<string, string> => Object.fromEntries(d.keys.map((k, i) => [String(k), String(d.values![i])]));
+
+function rowsOf(replica: Replica, table: string, uuids: string[]): ReplicaRow[] {
+  return uuids.map((u) => replica.row(table, u)).filter((r): r is ReplicaRow => r !== undefined);
+}
+
+function readInterface(r: ReplicaRow): InterfaceConfig {
+  const cfg: InterfaceConfig = {
+    uuid: r.uuid,
+    name: one<string>(r.get('name')) ?? '',
+    type: one<string>(r.get('type')) ?? '',
+    options: map(r.get('options')),
+  };
+  const ofportRequest = one<number>(r.get('ofport_request'));
+  if (ofportRequest !== undefined) cfg.ofportRequest = ofportRequest;
+  const mtu = one<number>(r.get('mtu_request'));
+  if (mtu !== undefined) cfg.mtuRequest = mtu;
+  const mac = one<string>(r.get('mac'));
+  if (mac !== undefined) cfg.mac = mac;
+  return cfg;
+}
+
+function readPort(replica: Replica, r: ReplicaRow): PortConfig {
+  const cfg: PortConfig = {
+    uuid: r.uuid,
+    name: one<string>(r.get('name')) ?? '',
+    trunks: [...all<number>(r.get('trunks'))].sort((a, b) => a - b),
+    interfaces: rowsOf(replica, 'Interface', all<string>(r.get('interfaces'))).map(readInterface),
+  };
+  const tag = one<number>(r.get('tag'));
+  if (tag !== undefined) cfg.tag = tag;
+  const mode = one<VlanMode>(r.get('vlan_mode'));
+  if (mode !== undefined) cfg.vlanMode = mode;
+  return cfg;
+}
+
+function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
+  const cfg: BridgeConfig = {
+    uuid: r.uuid,
+    name: one<string>(r.get('name')) ?? '',
+    otherConfig: map(r.get('other_config')),
+    controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map((c) => ({
+      uuid: c.uuid,
+      target: one<string>(c.get('target')) ?? '',
+    })),
+    ports: rowsOf(replica, 'Port', all<string>(r.get('ports'))).map((p) => readPort(replica, p)),
+  };
+  const failMode = one<string>(r.get('fail_mode'));
+  if (failMode !== undefined) cfg.failMode = failMode;
+  return cfg;
+}
+
+/** The configuration, or undefined while the database has no Open_vSwitch row yet. */
+export function readConfig(replica: Replica): SwitchConfig | undefined {
+  const root = replica.rows('Open_vSwitch')[0];
+  if (!root) return undefined;
+  return {
+    uuid: root.uuid,
+    nextCfg: one<number>(root.get('next_cfg')) ?? 0,
+    otherConfig: map(root.get('other_config')),
+    bridges: rowsOf(replica, 'Bridge', all<string>(root.get('bridges'))).map((b) => readBridge(replica, b)),
+  };
+}
+
+/** An RFC 7047 string map, for writing. */
+export function wireMap(m: Record<string, string | number>): unknown {
+  return ['map', Object.entries(m).map(([k, v]) => [k, v])];
+}
+
+/** An optional scalar column (a set of 0 or 1), for writing. */
+export function wireOptional(v: string | number | undefined): unknown {
+  return v === undefined ? ['set', []] : v;
+}

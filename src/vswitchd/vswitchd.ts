@@ -1,0 +1,190 @@
+// tvs-vswitchd: the switch daemon. It follows the Open_vSwitch database
+// (its own embedded one by default, or a tvsdb-server), reconciles it into
+// bridges and ports on the datapath, writes status back as OVS does
+// (ofport, ifindex, mac_in_use, link_state, statistics, error, cur_cfg) and
+// serves its tvs-appctl commands.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CommandRegistry } from '../lib/command-registry.js';
+import { getLogger } from '../lib/log.js';
+import { OvsdbClient } from '../ovsdb/client.js';
+import { createDatabaseFile } from '../ovsdb/db-file.js';
+import type { Replica } from '../ovsdb/replica.js';
+import { OvsdbServer } from '../ovsdb/server.js';
+import { vswitchSchemaPath } from '../ovsdb/vswitch-schema.js';
+import { registerOfprotoCommands } from '../ofproto/commands.js';
+import { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
+import { OFPP } from '../ofproto/actions.js';
+import { registerDaemonCommands } from './commands.js';
+import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
+import { IFACE_TYPES, Reconciler, sysfs } from './reconcile.js';
+
+const log = getLogger('vswitchd');
+
+export const VERSION = '0.1.0';
+export const DEFAULT_DB_FILE = '/var/lib/tvs/conf.db';
+export const DEFAULT_DB_SOCKET = '/var/run/tvs/db.sock';
+/** OVS's own default socket, so scripts calling the real ovs-vsctl with no --db reach TVS. */
+export const OVS_DB_SOCKET = '/var/run/openvswitch/db.sock';
+const DB = 'Open_vSwitch';
+
+export interface VSwitchdOptions {
+  /** unix:PATH or tcp:IP:PORT of a tvsdb-server; when absent the daemon embeds its database. */
+  remote?: string;
+  /** Embedded database file (created on first start). */
+  dbFile?: string;
+  /** Sockets the embedded database is served on (punix: paths). */
+  dbSockets?: string[];
+  /** How often interface statistics are written to the database. */
+  statsIntervalMs?: number;
+}
+
+export class VSwitchd {
+  readonly registry = new CommandRegistry();
+  readonly of = new OfprotoDpif();
+  private readonly reconciler = new Reconciler(this.of);
+  private server: OvsdbServer | undefined;
+  private client!: OvsdbClient;
+  private replica!: Replica;
+  private chain: Promise<void> = Promise.resolve();
+  private queued = false;
+  private statsTimer: NodeJS.Timeout | undefined;
+  /** What we last wrote per row, to write only changes. */
+  private readonly written = new Map<string, string>();
+  private curCfg = -1;
+  private stopped = false;
+
+  private constructor(private readonly opts: VSwitchdOptions) {}
+
+  static async start(opts: VSwitchdOptions = {}): Promise<VSwitchd> {
+    const d = new VSwitchd(opts);
+    try {
+      await d.init();
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
+    return d;
+  }
+
+  /** The database remote the daemon follows. */
+  get remote(): string {
+    return this.opts.remote ?? `unix:${(this.opts.dbSockets ?? [DEFAULT_DB_SOCKET])[0]}`;
+  }
+
+  private async init(): Promise<void> {
+    if (!this.opts.remote) await this.embedDatabase();
+    this.client = await OvsdbClient.connect(this.remote);
+    await this.ensureRootRow();
+    const tables = Object.fromEntries(Object.entries(MONITORED).map(([t, columns]) => [t, { columns }]));
+    this.replica = await this.client.monitor(DB, tables);
+    this.replica.on('update', () => this.scheduleReconcile());
+    this.client.on('connected', () => this.scheduleReconcile());
+    registerOfprotoCommands(this.registry, this.of.bridgeMap());
+    registerDaemonCommands(this.registry, this.of, this.reconciler);
+    this.scheduleReconcile();
+    await this.chain;
+    this.statsTimer = setInterval(() => this.scheduleReconcile(), this.opts.statsIntervalMs ?? 5000);
+    this.statsTimer.unref();
+  }
+
+  private async embedDatabase(): Promise<void> {
+    const file = this.opts.dbFile ?? DEFAULT_DB_FILE;
+    if (!existsSync(file)) {
+      await mkdir(dirname(file), { recursive: true });
+      await createDatabaseFile(file, JSON.parse(await readFile(vswitchSchemaPath(), 'utf8')));
+      log.info(`created database ${file}`);
+    }
+    this.server = new OvsdbServer();
+    const { torn } = await this.server.addDatabaseFile(file);
+    if (torn) log.warn(`${file}: a torn last record was cut off (nothing committed before it was lost)`);
+    for (const path of this.opts.dbSockets ?? [DEFAULT_DB_SOCKET]) await this.server.listen(`punix:${path}`);
+  }
+
+  /** A fresh database gets its one Open_vSwitch row, as `ovs-vsctl init` would add it. */
+  private async ensureRootRow(): Promise<void> {
+    const [res] = (await this.client.transact(DB, [{ op: 'select', table: DB, where: [], columns: ['_uuid'] }])) as [{ rows: unknown[] }];
+    if (res.rows.length === 0) await this.client.transact(DB, [{ op: 'insert', table: DB, row: {} }]);
+  }
+
+  /** Reconcile after the current pass; changes arriving meanwhile fold into one more pass. */
+  private scheduleReconcile(): void {
+    if (this.queued || this.stopped) return;
+    this.queued = true;
+    this.chain = this.chain
+      .then(async () => {
+        this.queued = false;
+        if (!this.stopped) await this.reconcile();
+      })
+      .catch((e: Error) => log.err(`reconfiguration failed: ${e.message}`));
+  }
+
+  private async reconcile(): Promise<void> {
+    const config = readConfig(this.replica);
+    if (!config) return;
+    await this.reconciler.apply(config);
+    await this.writeStatus(config.uuid, config.nextCfg);
+  }
+
+  /** Status columns OVS's daemon keeps up to date, written only when they change. */
+  private async writeStatus(rootUuid: string, nextCfg: number): Promise<void> {
+    const ops: unknown[] = [];
+    const update = (table: string, uuid: string, row: Record<string, unknown>) => {
+      const text = JSON.stringify(row);
+      if (this.written.get(uuid) === text) return;
+      this.written.set(uuid, text);
+      ops.push({ op: 'update', table, where: [['_uuid', '==', ['uuid', uuid]]], row });
+    };
+    const dpPorts = new Map(this.of.datapath.ports().map((p) => [p.port, p]));
+    for (const st of this.reconciler.interfaces()) {
+      if (!this.replica.row('Interface', st.uuid)) continue;
+      const row: Record<string, unknown> = { error: wireOptional(st.error), ofport: st.ofport === undefined ? -1 : st.ofport === OFPP.LOCAL ? 65534 : st.ofport };
+      const ifindex = sysfs(st.device, 'ifindex');
+      if (ifindex !== undefined && !st.error) {
+        row.ifindex = Number(ifindex);
+        row.mac_in_use = sysfs(st.device, 'address') ?? '';
+        row.mtu = Number(sysfs(st.device, 'mtu') ?? 0);
+        const flags = parseInt(sysfs(st.device, 'flags') ?? '0', 16);
+        row.admin_state = flags & 1 ? 'up' : 'down';
+        row.link_state = sysfs(st.device, 'carrier') === '1' ? 'up' : 'down';
+      }
+      const dp = st.dpPort === undefined ? undefined : dpPorts.get(st.dpPort);
+      if (dp) {
+        const s = dp.stats;
+        row.statistics = wireMap({
+          rx_packets: s.rxPackets, rx_bytes: s.rxBytes, rx_dropped: s.rxDropped, rx_errors: s.rxErrors,
+          tx_packets: s.txPackets, tx_bytes: s.txBytes, tx_dropped: s.txDropped, tx_errors: s.txErrors,
+        });
+      }
+      update('Interface', st.uuid, row);
+    }
+    const root: Record<string, unknown> = {
+      ovs_version: VERSION,
+      iface_types: ['set', IFACE_TYPES],
+      datapath_types: ['set', ['netdev']],
+    };
+    if (nextCfg !== this.curCfg) root.cur_cfg = nextCfg;
+    update(DB, rootUuid, root);
+    if (ops.length === 0) return;
+    try {
+      await this.client.transact(DB, ops);
+      this.curCfg = nextCfg;
+    } catch (e) {
+      // A row deleted meanwhile: the next pass writes what still exists.
+      this.written.clear();
+      log.dbg(`status update failed: ${(e as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.statsTimer);
+    await this.chain.catch(() => undefined);
+    this.client?.close();
+    await this.reconciler.closeAll().catch(() => undefined);
+    this.of.close();
+    await this.server?.close();
+  }
+}
