@@ -11,6 +11,7 @@ import { XBridge } from '../ofproto/xbridge.js';
 import type { PortVlanConfig } from '../ofproto/vlan.js';
 import { getLogger } from '../lib/log.js';
 import { run } from '../lib/netns.js';
+import { Controllers, type ControllerStatus } from './controllers.js';
 import type { BridgeConfig, InterfaceConfig, PortConfig, SwitchConfig } from './db-config.js';
 
 const log = getLogger('bridge');
@@ -37,8 +38,19 @@ export interface InterfaceState {
 }
 
 interface RunningBridge {
+  uuid: string;
   xb: XBridge;
   ofports: Set<number>;
+  controllers: Controllers;
+  /** other_config:datapath-id as given, if valid (16 hex digits). */
+  datapathId?: string;
+}
+
+export interface BridgeStatus {
+  uuid: string;
+  /** 16 hex digits: other_config:datapath-id, or derived from the internal port's MAC as OVS does. */
+  datapathId: string;
+  controllers: ControllerStatus[];
 }
 
 const sysfs = (dev: string, attr: string): string | undefined => {
@@ -71,6 +83,13 @@ export class Reconciler {
     return [...this.bridges.keys()];
   }
 
+  bridgeStatus(): BridgeStatus[] {
+    return [...this.bridges].map(([name, rb]) => {
+      const mac = (sysfs(name, 'address') ?? '00:00:00:00:00:00').replace(/:/g, '');
+      return { uuid: rb.uuid, datapathId: rb.datapathId ?? `0000${mac}`, controllers: rb.controllers.status() };
+    });
+  }
+
   async apply(config: SwitchConfig): Promise<void> {
     const flowLimit = Number(config.otherConfig['flow-limit'] ?? NaN);
     const maxIdle = Number(config.otherConfig['max-idle'] ?? NaN);
@@ -86,11 +105,15 @@ export class Reconciler {
   private bridge(cfg: BridgeConfig): RunningBridge {
     let rb = this.bridges.get(cfg.name);
     if (!rb) {
-      rb = { xb: new XBridge({ name: cfg.name }), ofports: new Set() };
+      rb = { uuid: cfg.uuid, xb: new XBridge({ name: cfg.name }), ofports: new Set(), controllers: new Controllers() };
       this.bridges.set(cfg.name, rb);
       this.of.addBridge(rb.xb);
       log.info(`${cfg.name}: added bridge`);
     }
+    rb.uuid = cfg.uuid;
+    const dpid = cfg.otherConfig['datapath-id'];
+    if (dpid !== undefined && /^(0x)?[0-9a-fA-F]{16}$/.test(dpid)) rb.datapathId = dpid.replace(/^0x/, '').toLowerCase();
+    else delete rb.datapathId;
     const aging = Number(cfg.otherConfig['mac-aging-time'] ?? 300);
     const size = Number(cfg.otherConfig['mac-table-size'] ?? 8192);
     if (aging > 0) rb.xb.mac.agingSec = aging;
@@ -100,6 +123,7 @@ export class Reconciler {
 
   private async applyBridge(cfg: BridgeConfig): Promise<void> {
     const rb = this.bridge(cfg);
+    await rb.controllers.apply(cfg.controllers);
     const wanted = new Set<string>();
     for (const port of cfg.ports) {
       const [first, ...extra] = port.interfaces;
@@ -223,6 +247,7 @@ export class Reconciler {
 
   private async destroyBridge(name: string): Promise<void> {
     for (const st of [...this.ifaces.values()]) if (st.bridge === name) await this.closeInterface(st);
+    this.bridges.get(name)?.controllers.closeAll();
     this.of.removeBridge(name);
     this.bridges.delete(name);
     log.info(`${name}: deleted bridge`);

@@ -159,6 +159,13 @@ export class VSwitchd {
       }
       update('Interface', st.uuid, row);
     }
+    for (const b of this.reconciler.bridgeStatus()) {
+      if (!this.replica.row('Bridge', b.uuid)) continue;
+      update('Bridge', b.uuid, { datapath_id: b.datapathId });
+      for (const c of b.controllers) {
+        if (this.replica.row('Controller', c.uuid)) update('Controller', c.uuid, { is_connected: c.isConnected, status: wireMap(c.status) });
+      }
+    }
     const root: Record<string, unknown> = {
       ovs_version: VERSION,
       iface_types: ['set', IFACE_TYPES],

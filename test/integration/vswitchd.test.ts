@@ -1,0 +1,115 @@
+// The integrated switch, driven only through its commands and real traffic:
+// tvs-vsctl builds the configuration, tvs-vswitchd applies it, tvs-appctl
+// shows what the traffic did.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, ping, run, type Host } from '../../src/lib/netns.js';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { buildFrame, eventually, sendFrames, startCapture, startTapVm } from '../helpers/frames.js';
+import { tcpTransfer } from '../helpers/tcp.js';
+
+let lab: Lab;
+let sw: TestDaemon;
+let a: Host;
+let b: Host;
+let aIf: string;
+let bIf: string;
+
+beforeAll(async () => {
+  lab = new Lab();
+  sw = await startDaemon();
+  const ha = await lab.addVethHost('a', '10.60.0.1/24');
+  const hb = await lab.addVethHost('b', '10.60.0.2/24');
+  [a, b, aIf, bIf] = [ha.host, hb.host, ha.switchIf, hb.switchIf];
+  await sw.vsctl('add-br', 'br0', '--', 'add-port', 'br0', aIf, '--', 'add-port', 'br0', bIf);
+});
+
+afterAll(async () => {
+  await sw?.stop();
+  await lab?.cleanup();
+});
+
+describe('tvs-vswitchd with tvs-vsctl', () => {
+  it('carries ping and TCP between namespace hosts on veth', async () => {
+    expect(await ping(a, '10.60.0.2', 3)).toBe(3);
+    const t = await tcpTransfer(b, a, 8 << 20);
+    expect(t.received).toEqual(t.sent);
+  });
+
+  it('reports ofport, link state and statistics in the database', async () => {
+    expect(await sw.vsctl('get', 'interface', aIf, 'link_state')).toBe('up\n');
+    expect(Number(await sw.vsctl('get', 'interface', aIf, 'ofport'))).toBeGreaterThan(0);
+    expect(await sw.vsctl('get', 'interface', 'br0', 'ofport')).toBe('65534\n');
+    await eventually(async () => /rx_packets=[1-9]/.test(await sw.vsctl('get', 'interface', aIf, 'statistics')), 8000, 'statistics');
+  });
+
+  it('shows what the traffic did in fdb/show and dpif/dump-flows', async () => {
+    expect(await ping(a, '10.60.0.2', 1)).toBe(1);
+    const fdb = await sw.appctl('fdb/show', 'br0');
+    expect(fdb).toContain(' port  VLAN  MAC                Age');
+    expect(fdb).toContain(a.mac);
+    expect(fdb).toContain(b.mac);
+    expect(await sw.appctl('dpif/dump-flows', 'br0')).toMatch(new RegExp(`eth\\(src=${a.mac},dst=${b.mac}\\)`));
+  });
+
+  it('attaches a switch-owned tap moved into a namespace (a container NIC)', async () => {
+    const tap = lab.ifname('c');
+    await sw.vsctl('add-port', 'br0', tap, '--', 'set', 'interface', tap, 'type=tap');
+    await eventually(async () => (await run('ip', ['link', 'show', tap]).catch(() => '')).includes(tap), 5000, 'the tap');
+    const c = await lab.adoptIntoHost('c', tap, '10.60.0.3/24');
+    expect(await ping(a, '10.60.0.3', 3)).toBe(3);
+    expect(await ping(c, '10.60.0.2', 2)).toBe(2);
+  });
+
+  it("attaches a VM's tap, held open by another process, as an ordinary port", async () => {
+    const vmTap = lab.ifname('vm');
+    await run('ip', ['tuntap', 'add', 'mode', 'tap', 'name', vmTap]);
+    lab.trackLink(vmTap);
+    await sw.vsctl('add-port', 'br0', vmTap);
+    const vm = await startTapVm(vmTap);
+    try {
+      const fromVm = buildFrame({ dst: a.mac, src: '02:00:00:00:99:07' });
+      const cap = await startCapture(a, 1.5);
+      vm.send(fromVm);
+      expect((await cap.done).filter((f) => f.equals(fromVm))).toHaveLength(1);
+      // The switch has learned the VM's MAC: a frame to it goes to the VM.
+      const toVm = buildFrame({ dst: '02:00:00:00:99:07', src: a.mac, payload: Buffer.alloc(46, 7) });
+      await sendFrames(a, toVm);
+      await eventually(() => vm.received.some((f) => f.equals(toVm)), 5000, 'the frame at the VM');
+    } finally {
+      await vm.stop();
+    }
+  });
+
+  it('applies VLAN access and trunk settings to traffic', async () => {
+    await sw.vsctl('set', 'port', aIf, 'tag=10');
+    await sw.vsctl('set', 'port', bIf, 'tag=20');
+    expect(await ping(a, '10.60.0.2', 2)).toBe(0);
+    await sw.vsctl('set', 'port', bIf, 'tag=10');
+    expect(await ping(a, '10.60.0.2', 2)).toBe(2);
+    await sw.vsctl('clear', 'port', aIf, 'tag', '--', 'clear', 'port', bIf, 'tag');
+    expect(await ping(a, '10.60.0.2', 2)).toBe(2);
+  });
+
+  it("lets the host reach a namespace host through the bridge's internal port", async () => {
+    await run('ip', ['addr', 'add', '10.60.0.254/24', 'dev', 'br0']);
+    await run('ip', ['link', 'set', 'br0', 'up']);
+    const out = await run('ping', ['-c', '2', '-W', '2', '-I', 'br0', '10.60.0.2']).catch((e: Error) => e.message);
+    expect(out).toMatch(/2 received/);
+  });
+
+  it('shows an interface that does not exist with its error, and keeps the rest working', async () => {
+    await sw.vsctl('--no-wait', 'add-port', 'br0', 'nosuchdev0');
+    await eventually(async () => (await sw.vsctl('get', 'interface', 'nosuchdev0', 'error')).includes('No such device'), 5000, 'the error');
+    expect(await sw.vsctl('list', 'interface', 'nosuchdev0')).toContain('error               : "could not open network device nosuchdev0 (No such device)"');
+    expect(await ping(a, '10.60.0.2', 2)).toBe(2);
+    await sw.vsctl('del-port', 'br0', 'nosuchdev0');
+  });
+
+  it('resumes traffic after kill -9 and a restart, with no manual step', async () => {
+    await sw.crash();
+    expect(await ping(a, '10.60.0.2', 1)).toBe(0);
+    await sw.start();
+    await eventually(async () => (await ping(a, '10.60.0.2', 1)) === 1, 10_000, 'traffic after the restart');
+    expect(await sw.vsctl('list-ports', 'br0')).toContain(aIf);
+  });
+});
