@@ -197,7 +197,6 @@ function fmtVlan(tci: number, mask: number): string {
   const pcp = tci >> 13;
   const pm = mask >> 13;
   if (pcp || pm) out.push(`pcp=${pcp}${pm !== 7 ? `/0x${pm.toString(16)}` : ''}`);
-  if (!(tci & TCI_PRESENT)) out.push('cfi=0');
   return out.join(',');
 }
 
@@ -267,7 +266,8 @@ export function formatMatch(m: DpMatch): string {
   else if (!m.packetType) out.push('eth()');
   const vlans: [FieldName, FieldName][] = [['vlan.tpid', 'vlan.tci'], ['cvlan.tpid', 'cvlan.tci']];
   let tail = fmtL3(key, mask).join(',');
-  const tagged = vlans.filter(([, tci]) => !isZero(mask[tci]) || !isZero(key[tci]));
+  // Only tags the frame has are printed; "no tag" is implied by the EtherType, as OVS prints it.
+  const tagged = vlans.filter(([, tci]) => Number(key[tci] ?? 0) & TCI_PRESENT);
   for (const [tpid, tci] of tagged.reverse()) {
     const t = Number(key[tpid] ?? 0x8100);
     tail = `eth_type(0x${t.toString(16)}),vlan(${fmtVlan(Number(key[tci] ?? 0), Number(mask[tci] ?? 0))}),encap(${tail})`;
@@ -303,7 +303,16 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
           const name: FieldName = depth === 0 ? 'vlan.tpid' : 'cvlan.tpid';
           m.key[name] = et;
           m.mask[name] = 0xffff;
-        } else setField(n, m, 'eth_type', t);
+        } else {
+          setField(n, m, 'eth_type', t);
+          // As in OVS, an EtherType outside any vlan() means "no (further)
+          // tag": our key keeps the type after the tags, so say so in the TCI.
+          const tciName: FieldName = depth === 0 ? 'vlan.tci' : 'cvlan.tci';
+          if (m.mask[tciName] === undefined) {
+            m.key[tciName] = 0;
+            m.mask[tciName] = 0xffff;
+          }
+        }
         if (et === 0x0800 || et === 0x86dd) l4 = null;
         break;
       }

@@ -12,7 +12,7 @@ export const DATAPATH_NAME = 'ovs-netdev';
 
 /** dpctl options (-s, -m) split from their other arguments. */
 function flags(args: string[]): { stats: boolean; more: boolean; rest: string[] } {
-  const rest = args.filter((a) => !/^-[sm]+$|^--(statistics|more)$/.test(a));
+  const rest = args.filter((a) => !/^-[sm]+$|^--(statistics|more|may-create|clear)$/.test(a));
   const has = (c: string, long: string) => args.some((a) => (/^-[sm]+$/.test(a) && a.includes(c)) || a === long);
   return { stats: has('s', '--statistics'), more: has('m', '--more'), rest };
 }
@@ -54,8 +54,8 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
   });
 
   registry.register('dpctl/dump-dps', '', 0, 0, () => dpctl.dumpDps([named()]));
-  registry.register('dpctl/show', '[-s] [dp]', 0, 2, (args) => dpctl.show(named(), { stats: flags(args).stats }));
-  registry.register('dpctl/dump-flows', '[-m] [dp] [filter=...]', 0, 3, (args) => {
+  registry.register('dpctl/show', '[-s] [dp]', 0, 3, (args) => dpctl.show(named(), { stats: flags(args).stats }));
+  registry.register('dpctl/dump-flows', '[-m] [dp] [filter=...]', 0, 5, (args) => {
     const { more, rest } = flags(args);
     const filter = rest.find((a) => a.startsWith('filter='))?.slice('filter='.length);
     return dpctl.dumpFlows(named(), { more, ...(filter ? { filter } : {}) });
@@ -65,22 +65,22 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
     // An optional leading datapath name, as ovs-dpctl accepts.
     return rest.length > n ? rest.slice(rest.length - n) : rest;
   };
-  registry.register('dpctl/add-flow', '[dp] flow actions', 2, 3, (args) => {
+  registry.register('dpctl/add-flow', '[dp] flow actions', 2, 6, (args) => {
     const [flow, actions] = flowArgs(args, 2);
     dpctl.addFlow(named(), flow!, actions!, 'create');
     return '';
   });
-  registry.register('dpctl/mod-flow', '[dp] flow actions', 2, 4, (args) => {
+  registry.register('dpctl/mod-flow', '[--may-create] [--clear] [dp] flow actions', 2, 7, (args) => {
     const [flow, actions] = flowArgs(args, 2);
     dpctl.addFlow(named(), flow!, actions!, args.includes('--may-create') ? 'put' : 'modify');
     return '';
   });
-  registry.register('dpctl/del-flow', '[dp] flow', 1, 2, (args) => {
+  registry.register('dpctl/del-flow', '[dp] flow', 1, 4, (args) => {
     dpctl.delFlow(named(), flowArgs(args, 1)[0]!);
     return '';
   });
-  registry.register('dpctl/get-flow', '[dp] flow|ufid', 1, 2, (args) => dpctl.getFlow(named(), flowArgs(args, 1)[0]!));
-  registry.register('dpctl/del-flows', '[dp]', 0, 1, () => {
+  registry.register('dpctl/get-flow', '[dp] flow|ufid', 1, 4, (args) => dpctl.getFlow(named(), flowArgs(args, 1)[0]!));
+  registry.register('dpctl/del-flows', '[dp]', 0, 3, () => {
     of.flushFlows();
     return '';
   });

@@ -53,6 +53,7 @@ export class VSwitchd {
   /** What we last wrote per row, to write only changes. */
   private readonly written = new Map<string, string>();
   private curCfg = -1;
+  private readonly cfgWaiters: { cfg: number; resolve: () => void }[] = [];
   private stopped = false;
 
   private constructor(private readonly opts: VSwitchdOptions) {}
@@ -177,11 +178,26 @@ export class VSwitchd {
     try {
       await this.client.transact(DB, ops);
       this.curCfg = nextCfg;
+      for (const w of this.cfgWaiters.filter((x) => x.cfg <= nextCfg)) {
+        this.cfgWaiters.splice(this.cfgWaiters.indexOf(w), 1);
+        w.resolve();
+      }
     } catch (e) {
       // A row deleted meanwhile: the next pass writes what still exists.
       this.written.clear();
       log.dbg(`status update failed: ${(e as Error).message}`);
     }
+  }
+
+  /** Resolves once the configuration numbered `nextCfg` (Open_vSwitch next_cfg) is applied. */
+  waitForConfig(nextCfg: number): Promise<void> {
+    if (this.curCfg >= nextCfg) return Promise.resolve();
+    return new Promise((resolve) => this.cfgWaiters.push({ cfg: nextCfg, resolve }));
+  }
+
+  /** The OVSDB client the daemon follows its database with (for in-process configuration). */
+  get db(): OvsdbClient {
+    return this.client;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,225 @@
+// The TypeScript API for programs and CI tests: a whole switch in-process
+// (tvs-vswitchd with its embedded database), configured through the same
+// database transactions tvs-vsctl makes, plus namespace hosts to hang on it.
+//
+//   const sw = await Switch.start();
+//   await sw.addBridge('br0');
+//   const h1 = await sw.addHost('br0', 'h1', { ip: '10.0.0.1/24' });
+//   const h2 = await sw.addHost('br0', 'h2', { ip: '10.0.0.2/24', via: 'tap', tag: 10 });
+//   await h1.exec('ping', ['-c', '1', '10.0.0.2']);
+//   sw.addFlow('br0', 'priority=10,udp,actions=drop');
+//   console.log(sw.portStats('br0'), sw.dumpFlows('br0'));
+//   await sw.stop();
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lab, type Host } from '../lib/netns.js';
+import { UnixctlServer } from '../lib/unixctl.js';
+import { registerVlogCommands } from '../lib/log.js';
+import { formatDatapathFlow } from '../datapath/dpctl.js';
+import type { PortInfo } from '../datapath/dpif.js';
+import { formatFlowStats, parseFlowMod } from '../openflow/flow-syntax.js';
+import type { XBridge } from '../ofproto/xbridge.js';
+import type { VlanMode } from '../ofproto/vlan.js';
+import { VERSION, VSwitchd } from '../vswitchd/vswitchd.js';
+
+const DB = 'Open_vSwitch';
+
+export interface SwitchOptions {
+  /** Directory for the database and sockets; a fresh temporary one by default (removed on stop). */
+  dir?: string;
+  /** Serve tvs-appctl on this socket (e.g. the default /var/run/tvs/tvs-vswitchd.ctl). */
+  unixctl?: string;
+  /** Serve the database on these sockets instead of `<dir>/db.sock` (e.g. /var/run/tvs/db.sock). */
+  dbSockets?: string[];
+}
+
+export interface PortOptions {
+  /** "" or "system" (an existing interface), "internal", "tap" (created by the switch), "patch". */
+  type?: string;
+  options?: Record<string, string>;
+  ofportRequest?: number;
+  tag?: number;
+  trunks?: number[];
+  vlanMode?: VlanMode;
+}
+
+export interface HostOptions {
+  /** Address with prefix length, e.g. 10.0.0.1/24. */
+  ip: string;
+  /** A veth pair (the default) or a switch-owned tap moved into the host's namespace. */
+  via?: 'veth' | 'tap';
+  tag?: number;
+  trunks?: number[];
+}
+
+export interface SwitchHost extends Host {
+  /** The switch's port (and interface) name for this host. */
+  port: string;
+}
+
+const set = (items: unknown[]) => ['set', items];
+const map = (m: Record<string, string>) => ['map', Object.entries(m)];
+
+export class Switch {
+  private readonly lab: Lab;
+
+  private constructor(
+    readonly daemon: VSwitchd,
+    private readonly dir: string,
+    private readonly ownDir: boolean,
+    private readonly unixctl: UnixctlServer | undefined,
+  ) {
+    this.lab = new Lab({ kind: 'tvs-sw' });
+  }
+
+  static async start(opts: SwitchOptions = {}): Promise<Switch> {
+    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tvs-switch-'));
+    const daemon = await VSwitchd.start({ dbFile: join(dir, 'conf.db'), dbSockets: opts.dbSockets ?? [join(dir, 'db.sock')] });
+    let unixctl: UnixctlServer | undefined;
+    if (opts.unixctl) {
+      registerVlogCommands(daemon.registry);
+      unixctl = new UnixctlServer({ path: opts.unixctl, registry: daemon.registry, version: `tvs-vswitchd (TVS) ${VERSION}` });
+      await unixctl.start();
+    }
+    return new Switch(daemon, dir, opts.dir === undefined, unixctl);
+  }
+
+  /** The database remote, for tvs-vsctl --db=... */
+  get db(): string {
+    return this.daemon.remote;
+  }
+
+  /** Run operations in one transaction that also bumps next_cfg, and wait until the switch applied it. */
+  private async configure(ops: unknown[]): Promise<unknown[]> {
+    const results = await this.daemon.db.transact(DB, [
+      ...ops,
+      { op: 'mutate', table: DB, where: [], mutations: [['next_cfg', '+=', 1]] },
+      { op: 'select', table: DB, where: [], columns: ['next_cfg'] },
+    ]);
+    const { rows } = results[results.length - 1] as { rows: { next_cfg: number }[] };
+    await this.daemon.waitForConfig(rows[0]!.next_cfg);
+    return results;
+  }
+
+  async addBridge(name: string): Promise<void> {
+    await this.configure([
+      { op: 'insert', table: 'Interface', 'uuid-name': 'iface', row: { name, type: 'internal' } },
+      { op: 'insert', table: 'Port', 'uuid-name': 'port', row: { name, interfaces: ['named-uuid', 'iface'] } },
+      { op: 'insert', table: 'Bridge', 'uuid-name': 'br', row: { name, ports: ['named-uuid', 'port'] } },
+      { op: 'mutate', table: DB, where: [], mutations: [['bridges', 'insert', set([['named-uuid', 'br']])]] },
+    ]);
+  }
+
+  async delBridge(name: string): Promise<void> {
+    const uuid = await this.uuidOf('Bridge', name);
+    await this.configure([{ op: 'mutate', table: DB, where: [], mutations: [['bridges', 'delete', set([['uuid', uuid]])]] }]);
+  }
+
+  async addPort(bridge: string, name: string, opts: PortOptions = {}): Promise<void> {
+    const iface: Record<string, unknown> = { name, type: opts.type === 'system' ? '' : opts.type ?? '' };
+    if (opts.options) iface.options = map(opts.options);
+    if (opts.ofportRequest !== undefined) iface.ofport_request = opts.ofportRequest;
+    const port: Record<string, unknown> = { name, interfaces: ['named-uuid', 'iface'] };
+    if (opts.tag !== undefined) port.tag = opts.tag;
+    if (opts.trunks) port.trunks = set(opts.trunks);
+    if (opts.vlanMode) port.vlan_mode = opts.vlanMode;
+    await this.configure([
+      { op: 'insert', table: 'Interface', 'uuid-name': 'iface', row: iface },
+      { op: 'insert', table: 'Port', 'uuid-name': 'port', row: port },
+      { op: 'mutate', table: 'Bridge', where: [['name', '==', bridge]], mutations: [['ports', 'insert', set([['named-uuid', 'port']])]] },
+      { op: 'wait', table: 'Bridge', where: [['name', '==', bridge]], columns: ['name'], until: '==', rows: [{ name: bridge }], timeout: 0 },
+    ]).catch((e: Error) => {
+      throw new Error(/wait/i.test(e.message) || /timed out/.test(e.message) ? `no bridge named ${bridge}` : e.message);
+    });
+  }
+
+  async delPort(bridge: string, name: string): Promise<void> {
+    const uuid = await this.uuidOf('Port', name);
+    await this.configure([{ op: 'mutate', table: 'Bridge', where: [['name', '==', bridge]], mutations: [['ports', 'delete', set([['uuid', uuid]])]] }]);
+  }
+
+  /** Set a port's VLAN: an access `tag`, or `trunks` (an empty object clears both). */
+  async setVlan(port: string, vlan: { tag?: number; trunks?: number[] }): Promise<void> {
+    await this.configure([
+      { op: 'update', table: 'Port', where: [['name', '==', port]], row: { tag: vlan.tag === undefined ? set([]) : vlan.tag, trunks: set(vlan.trunks ?? []) } },
+    ]);
+  }
+
+  private async uuidOf(table: string, name: string): Promise<string> {
+    const [res] = (await this.daemon.db.transact(DB, [{ op: 'select', table, where: [['name', '==', name]], columns: ['_uuid'] }])) as [
+      { rows: { _uuid: [string, string] }[] },
+    ];
+    const row = res.rows[0];
+    if (!row) throw new Error(`no ${table.toLowerCase()} named ${name}`);
+    return row._uuid[1];
+  }
+
+  /** A namespace host `name` on `bridge`, reached by veth or by a switch-owned tap. */
+  async addHost(bridge: string, name: string, opts: HostOptions): Promise<SwitchHost> {
+    const vlan = { ...(opts.tag !== undefined ? { tag: opts.tag } : {}), ...(opts.trunks ? { trunks: opts.trunks } : {}) };
+    if (opts.via === 'tap') {
+      const tap = this.lab.ifname(name);
+      await this.addPort(bridge, tap, { type: 'tap', ...vlan });
+      const host = await this.lab.adoptIntoHost(name, tap, opts.ip);
+      return { ...host, port: tap };
+    }
+    const { host, switchIf } = await this.lab.addVethHost(name, opts.ip);
+    await this.addPort(bridge, switchIf, vlan);
+    return { ...host, port: switchIf };
+  }
+
+  private bridge(name: string): XBridge {
+    const b = this.daemon.of.bridge(name);
+    if (!b) throw new Error(`no bridge named ${name}`);
+    return b;
+  }
+
+  /** Add an OpenFlow rule in ovs-ofctl syntax, e.g. `priority=10,ip,nw_dst=10.0.0.2,actions=output:2`. */
+  addFlow(bridge: string, flow: string): void {
+    this.bridge(bridge).flowMod(parseFlowMod(flow, 'add'));
+    this.daemon.of.scheduleRevalidation();
+  }
+
+  /** Delete OpenFlow rules matching `match` (all of them by default). */
+  delFlows(bridge: string, match = ''): void {
+    this.bridge(bridge).flowMod(parseFlowMod(match, 'delete'));
+    this.daemon.of.scheduleRevalidation();
+  }
+
+  /** OpenFlow rules with their counters, as ovs-ofctl dump-flows prints them. */
+  dumpFlows(bridge: string): string[] {
+    const b = this.bridge(bridge);
+    return b.tables.dump().map((r) => formatFlowStats(r, b.tables.now()));
+  }
+
+  /** Datapath flows (megaflows) of the whole switch, as ovs-appctl dpctl/dump-flows prints them. */
+  dumpDatapathFlows(): string[] {
+    return this.daemon.of.datapath.dumpFlows().map((f) => formatDatapathFlow(f));
+  }
+
+  /** The MAC learning table of a bridge, as fdb/show prints it. */
+  fdb(bridge: string): string {
+    const b = this.bridge(bridge);
+    return b.mac.format(undefined, (p) => b.portName(p));
+  }
+
+  /** Datapath ports of a bridge with their counters. */
+  portStats(bridge: string): PortInfo[] {
+    const mine = new Set(this.bridge(bridge).ports().map((p) => p.dpPort));
+    return this.daemon.of.datapath.ports().filter((p) => mine.has(p.port));
+  }
+
+  /** Datapath lookups, flows and masks, as dpctl/show reports them. */
+  datapathStats() {
+    return this.daemon.of.datapath.stats();
+  }
+
+  /** Stop the switch and remove every host, port and file it made. */
+  async stop(): Promise<void> {
+    await this.unixctl?.close();
+    await this.daemon.stop();
+    await this.lab.cleanup();
+    if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
