@@ -1,18 +1,49 @@
 #!/usr/bin/env node
-// `tvs`: the umbrella command. `tvs demo` builds a small topology on the
-// datapath and shows frames crossing it.
-import { Datapath, type PortInfo } from '../datapath/dpif.js';
+// `tvs`: the umbrella command. `tvs demo` runs the switch with three
+// namespace hosts and shows what crosses it.
+import { Switch, type SwitchHost } from '../api/switch.js';
 import { Lab, ping } from '../lib/netns.js';
-import { spawn } from 'node:child_process';
+import { defaultUnixctlPath } from '../lib/unixctl.js';
+import { DEFAULT_DB_SOCKET } from '../vswitchd/vswitchd.js';
 
 const USAGE = `usage: tvs COMMAND
 
 commands:
-  demo [--seconds N]   two namespace hosts, one on veth and one on a tap the
-                       switch owns, joined through the datapath; shows pings
-                       and live port counters until Ctrl-C (or N seconds;
-                       10 when not on a terminal)
+  demo [--seconds N]   start the switch (tvs-vswitchd, embedded database) with
+                       bridge br0 and three namespace hosts (two on veth, one
+                       on a tap the switch owns), ping across, then show ports,
+                       MAC table and datapath flows live until Ctrl-C (or for
+                       N seconds; 10 when not on a terminal); removes
+                       everything it made on the way out
   help                 this text`;
+
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const step = (s: string) => console.log(bold(`==> ${s}`));
+
+/** The switch on the default sockets (so tvs-vsctl and tvs-appctl work as is), or on private ones if taken. */
+async function startSwitch(): Promise<{ sw: Switch; shared: boolean }> {
+  try {
+    return { sw: await Switch.start({ dbSockets: [DEFAULT_DB_SOCKET], unixctl: defaultUnixctlPath('tvs-vswitchd') }), shared: true };
+  } catch {
+    return { sw: await Switch.start(), shared: false };
+  }
+}
+
+function view(sw: Switch, elapsed: number): string {
+  const lines = [bold(`tvs demo: ${elapsed}s  (Ctrl-C to stop)`), '', bold('ports')];
+  lines.push(`  ${'port'.padEnd(20)}${'rx pkts'.padStart(9)}${'rx bytes'.padStart(11)}${'tx pkts'.padStart(9)}${'tx bytes'.padStart(11)}${'drops'.padStart(7)}`);
+  for (const p of sw.portStats('br0')) {
+    const s = p.stats;
+    lines.push(
+      `  ${`${p.name} (${p.type})`.padEnd(20)}${String(s.rxPackets).padStart(9)}${String(s.rxBytes).padStart(11)}${String(s.txPackets).padStart(9)}${String(s.txBytes).padStart(11)}${String(s.rxDropped + s.txDropped).padStart(7)}`,
+    );
+  }
+  const dp = sw.datapathStats();
+  lines.push('', bold('MAC table (fdb/show br0)'), ...sw.fdb('br0').trimEnd().split('\n').map((l) => `  ${l}`));
+  lines.push('', bold(`datapath flows (hit:${dp.hit} missed:${dp.missed} lost:${dp.lost}, ${dp.flows} flows, ${dp.masks} masks)`));
+  for (const f of sw.dumpDatapathFlows().slice(0, 12)) lines.push(`  ${f}`);
+  return lines.join('\n');
+}
 
 async function demo(argv: string[]): Promise<void> {
   let seconds = process.stdout.isTTY ? Infinity : 10;
@@ -22,59 +53,55 @@ async function demo(argv: string[]): Promise<void> {
   }
   if (process.getuid?.() !== 0) throw new Error('tvs demo: needs root (network namespaces, taps and raw sockets): run it with sudo');
 
-  const step = (s: string) => console.log(`\x1b[1m==> ${s}\x1b[0m`);
-  await Lab.removeStale('tvs-demo');
-  const lab = new Lab({ kind: 'tvs-demo', tag: 'x' });
-  const dp = Datapath.open();
+  await Lab.removeStale('tvs-sw');
+  step('starting tvs-vswitchd with its embedded database');
+  const { sw, shared } = await startSwitch();
   let stopping = false;
   const stop = () => (stopping = true);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const pingers: ReturnType<typeof setInterval>[] = [];
   try {
-    step('host a: namespace tvs-demo-x-a, 10.0.0.1, attached by veth (AF_PACKET port)');
-    const a = await lab.addVethHost('a', '10.0.0.1/24');
-    const pa = dp.addPort({ type: 'system', name: a.switchIf });
-    step('host b: namespace tvs-demo-x-b, 10.0.0.2, on a tap the switch creates and holds');
-    const tapName = lab.ifname('b');
-    const pb = dp.addPort({ type: 'tap', name: tapName });
-    const b = await lab.adoptIntoHost('b', tapName, '10.0.0.2/24');
-    dp.setForward(pa.port, [pb.port]);
-    dp.setForward(pb.port, [pa.port]);
-    console.log(`    port ${pa.port}: ${a.switchIf} (system)    port ${pb.port}: ${tapName} (tap, now inside ${b.ns})`);
+    console.log(shared ? '    try in another terminal: tvs-vsctl show; tvs-appctl fdb/show br0' : `    database: ${sw.db}`);
+    step('bridge br0 with three hosts: h1 and h2 on veth, h3 on a tap the switch owns');
+    await sw.addBridge('br0');
+    const hosts: SwitchHost[] = [
+      await sw.addHost('br0', 'h1', { ip: '10.0.0.1/24' }),
+      await sw.addHost('br0', 'h2', { ip: '10.0.0.2/24' }),
+      await sw.addHost('br0', 'h3', { ip: '10.0.0.3/24', via: 'tap' }),
+    ];
+    for (const h of hosts) console.log(`    ${h.ns.padEnd(18)} ${h.ip.padEnd(10)} ${h.mac}  switch port ${h.port}`);
 
-    step('ping 10.0.0.2 from host a, across the datapath');
-    const replies = await ping(a.host, '10.0.0.2', 3);
-    console.log(`    ${replies}/3 replies`);
-    if (replies === 0) throw new Error('no ping replies crossed the datapath');
+    step('ping across the switch');
+    for (const [from, to] of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ] as const) {
+      const n = await ping(hosts[from]!, hosts[to]!.ip, 3);
+      console.log(`    ${hosts[from]!.ip} -> ${hosts[to]!.ip}: ${n}/3 replies`);
+      if (n === 0) throw new Error(`no ping replies from ${hosts[to]!.ip}: the switch is not forwarding`);
+    }
 
-    step(`frames crossing, live (${Number.isFinite(seconds) ? `${seconds} s` : 'Ctrl-C to stop'})`);
-    const pinger = spawn('ip', ['netns', 'exec', a.host.ns, 'ping', '-i', '0.2', '-q', '10.0.0.2'], { stdio: 'ignore' });
-    const header = `${'time'.padEnd(6)}${'port'.padEnd(22)}${'rx pkts'.padStart(10)}${'rx bytes'.padStart(12)}${'tx pkts'.padStart(10)}${'tx bytes'.padStart(12)}${'drops'.padStart(8)}`;
-    console.log(header);
+    // Keep traffic flowing for the live view.
+    for (const [from, to] of [
+      [0, 1],
+      [2, 0],
+    ] as const) {
+      pingers.push(setInterval(() => void ping(hosts[from]!, hosts[to]!.ip, 1, 0.2), 1000));
+    }
     const started = Date.now();
     while (!stopping && (Date.now() - started) / 1000 < seconds) {
+      const elapsed = Math.round((Date.now() - started) / 1000);
+      const text = view(sw, elapsed);
+      process.stdout.write(process.stdout.isTTY ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
       await new Promise((r) => setTimeout(r, 1000));
-      const t = `${Math.round((Date.now() - started) / 1000)}s`;
-      for (const p of dp.ports()) console.log(t.padEnd(6) + row(p));
     }
-    pinger.kill();
   } finally {
-    step('removing the namespaces and the tap');
-    dp.close();
-    await lab.cleanup();
+    pingers.forEach(clearInterval);
+    step('stopping the switch and removing the hosts');
+    await sw.stop();
   }
-}
-
-function row(p: PortInfo): string {
-  const s = p.stats;
-  return (
-    `${p.port} ${p.name} (${p.type})`.padEnd(22) +
-    String(s.rxPackets).padStart(10) +
-    String(s.rxBytes).padStart(12) +
-    String(s.txPackets).padStart(10) +
-    String(s.txBytes).padStart(12) +
-    String(s.rxDropped + s.txDropped).padStart(8)
-  );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -93,7 +120,10 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  console.error(err.message);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(err.message);
+    process.exit(1);
+  },
+);
