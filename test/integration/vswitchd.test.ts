@@ -86,7 +86,13 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     expect(await ping(a, '10.60.0.2', 2)).toBe(0);
     await sw.vsctl('set', 'port', bIf, 'tag=10');
     expect(await ping(a, '10.60.0.2', 2)).toBe(2);
-    await sw.vsctl('clear', 'port', aIf, 'tag', '--', 'clear', 'port', bIf, 'tag');
+    // b becomes a trunk for VLAN 10: a's frames reach it tagged 10.
+    await sw.vsctl('clear', 'port', bIf, 'tag', '--', 'set', 'port', bIf, 'trunks=10');
+    const atB = await startCapture(b, 1.5, 0x0806);
+    await sendFrames(a, buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: a.mac, ethertype: 0x0806, payload: Buffer.alloc(46, 1) }));
+    const tags = (await atB.done).map((f) => (f.readUInt16BE(12) === 0x8100 ? f.readUInt16BE(14) & 0xfff : -1));
+    expect(tags).toEqual([10]);
+    await sw.vsctl('clear', 'port', aIf, 'tag', '--', 'clear', 'port', bIf, 'trunks');
     expect(await ping(a, '10.60.0.2', 2)).toBe(2);
   });
 
