@@ -283,12 +283,19 @@ export function datumToBare(type: ColumnType, d: Datum): string {
   return d.keys.map((k, i) => (isMap ? `${atomToBare(type.key, k)}=${atomToBare(type.value!, d.values![i]!)}` : atomToBare(type.key, k))).join(' ');
 }
 
-/** Union of two datums of the same type; on duplicate map keys the existing value wins (ovsdb_datum_union). */
-export function datumUnion(type: ColumnType, a: Datum, b: Datum): Datum {
+/**
+ * Union of two datums of the same type (ovsdb_datum_union). On a duplicate map key `a`'s value
+ * stays, unless `replace`, when `b`'s wins (what "add" does to a map).
+ */
+export function datumUnion(type: ColumnType, a: Datum, b: Datum, replace = false): Datum {
   const keys = [...a.keys];
   const values = a.values ? [...a.values] : undefined;
   b.keys.forEach((k, i) => {
-    if (keys.some((x) => compareAtoms(x, k) === 0)) return;
+    const at = keys.findIndex((x) => compareAtoms(x, k) === 0);
+    if (at >= 0) {
+      if (replace && values) values[at] = b.values![i]!;
+      return;
+    }
     keys.push(k);
     if (values) values.push(b.values![i]!);
   });

@@ -448,7 +448,7 @@ function cmdAdd(ctx: Context): void {
   let d = row.get(column.name);
   for (const a of ctx.argv.slice(4)) {
     const add = datumFromString({ ...type, min: 1, max: Infinity }, a, ctx.symtab);
-    d = datumUnion(type, d, add);
+    d = datumUnion(type, d, add, true);
   }
   if (d.keys.length > type.max) {
     fatal(

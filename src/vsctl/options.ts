@@ -104,7 +104,7 @@ export function parseOptions(argv: string[], commands: Iterable<CommandSyntax>, 
   let i = 0;
   const apply = (o: LongOption, value: string | undefined): void => {
     if (o.local) {
-      if (locals.has(`--${o.name}`)) fatal(`'${o.name}' option specified multiple times`);
+      // ovs-vsctl's duplicate check here looks up the name without "--" and so never fires.
       locals.set(`--${o.name}`, value);
       return;
     }

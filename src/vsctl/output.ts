@@ -41,18 +41,18 @@ function jsonText(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** OVS's JSSF_PRETTY layout: every non-empty array or object breaks its members onto indented lines. */
 function prettyJson(v: unknown, indent: number): string {
-  const pad = ' '.repeat(indent);
+  const pad = ' '.repeat(indent + 2);
   if (Array.isArray(v)) {
     if (v.length === 0) return '[]';
-    if (v.every((x) => !Array.isArray(x) && (x === null || typeof x !== 'object'))) return `[${v.map((x) => JSON.stringify(x)).join(', ')}]`;
-    return `[\n${v.map((x) => `${pad}  ${prettyJson(x, indent + 2)}`).join(',\n')}]`;
+    return `[\n${v.map((x) => `${pad}${prettyJson(x, indent + 2)}`).join(',\n')}]`;
   }
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{\n${Object.keys(o)
-      .map((k) => `${pad}  ${JSON.stringify(k)}: ${prettyJson(o[k], indent + 2)}`)
-      .join(',\n')}}`;
+    const keys = Object.keys(o);
+    if (keys.length === 0) return '{}';
+    return `{\n${keys.map((k) => `${pad}${JSON.stringify(k)}: ${prettyJson(o[k], indent + 2)}`).join(',\n')}}`;
   }
   return JSON.stringify(v);
 }
@@ -63,6 +63,21 @@ function csvCell(s: string): string {
 
 function finishLine(s: string): string {
   return s.replace(/ +$/, '') + '\n';
+}
+
+function htmlCell(element: string, content: string): string {
+  let out = `    <${element}>`;
+  for (let p = 0; p < content.length; ) {
+    const m = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/.exec(content.slice(p));
+    if (m) {
+      out += `<a href="#${m[0]}">${m[0].slice(0, 8)}</a>`;
+      p += m[0].length;
+    } else {
+      out += htmlEscape(content[p]!);
+      p++;
+    }
+  }
+  return `${out}</${element}>\n`;
 }
 
 function htmlEscape(s: string): string {
@@ -117,9 +132,15 @@ export class TablePrinter {
         return (st.pretty ? prettyJson(o, 0) : `{"data":${jsonText(data)},"headings":${jsonText(t.headings)}}`) + '\n';
       }
       case 'html': {
-        s += '<table>\n';
-        if (st.headings) s += `  <tr>\n${t.headings.map((h) => `    <th>${htmlEscape(h)}</th>\n`).join('')}  </tr>\n`;
-        for (const r of text) s += `  <tr>\n${r.map((c) => `    <td>${htmlEscape(c)}</td>\n`).join('')}  </tr>\n`;
+        s += '<table border=1>\n';
+        if (st.headings) s += `  <tr>\n${t.headings.map((h) => htmlCell('th', h)).join('')}  </tr>\n`;
+        for (const r of text) {
+          s += '  <tr>\n';
+          r.forEach((c, x) => {
+            s += t.headings[x] === '_uuid' ? `    <td><a name="${htmlEscape(c)}">${htmlEscape(c.slice(0, 8))}</a></td>\n` : htmlCell('td', c);
+          });
+          s += '  </tr>\n';
+        }
         return s + '</table>\n';
       }
     }

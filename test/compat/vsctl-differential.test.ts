@@ -1,0 +1,373 @@
+// Differential test of tvs-vsctl against the real ovs-vsctl: the same command scripts run, each
+// tool on its own fresh tvsdb-server database, and every command must print the same stdout and
+// stderr and exit with the same status (uuids, log timestamps and program names masked).
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEBIAN_SCHEMA, ROOT, type RunResult, ServerProcess, TempDir, createDb, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
+
+const TVS_VSCTL = join(ROOT, 'dist/src/cli/tvs-vsctl.js');
+
+function newest(p: string): number {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(p).map((e) => newest(join(p, e))));
+}
+
+/** Builds when tvs-vsctl's output is missing or older than its sources. */
+export function ensureVsctlBuilt(): void {
+  ensureBuilt();
+  const src = Math.max(newest(join(ROOT, 'src/vsctl')), newest(join(ROOT, 'src/cli/tvs-vsctl.ts')));
+  if (!existsSync(TVS_VSCTL) || statSync(TVS_VSCTL).mtimeMs < src) {
+    try {
+      execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+    } catch {
+      // Errors elsewhere in the tree do not stop tsc from emitting our files.
+    }
+  }
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** Masks what legitimately differs; rows come out in uuid (so random) order, hence sorted lines. */
+function normalize(r: RunResult): string {
+  const text = (s: string): string[] =>
+    s
+      .split('\n')
+      .map((l) => {
+        if (l.startsWith('{"data":')) {
+          const o = JSON.parse(l.replace(UUID, 'UUID')) as { data: unknown[]; headings: string[] };
+          o.data = o.data.map((d) => JSON.stringify(d)).sort();
+          return JSON.stringify(o);
+        }
+        return l
+          .replace(UUID, 'UUID')
+          .replace(/^[0-9TZ:.-]+\|\d+\|/, '')
+          .replace(/\b[ot]vs-vsctl\b/g, 'PROG')
+          .replace(/\b[ot]vs-vswitchd\b/g, 'DAEMON');
+      })
+      .sort();
+  return JSON.stringify({ code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) }, null, 1);
+}
+
+class Pair {
+  private dir = new TempDir();
+  private servers: ServerProcess[] = [];
+
+  async start(): Promise<void> {
+    for (const s of ['ovs', 'tvs']) {
+      await createDb(this.dir.file(`${s}.db`), DEBIAN_SCHEMA);
+      this.servers.push(await ServerProcess.start(this.dir.file(`${s}.db`), [`punix:${this.dir.file(`${s}.sock`)}`]));
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.servers) await s.stop();
+    this.dir.remove();
+  }
+
+  /** Runs `args` with both tools; returns [ovs-vsctl's result, tvs-vsctl's result]. */
+  async run(args: string[], extra: string[] = ['--no-wait']): Promise<[RunResult, RunResult]> {
+    const env = { OVS_RUNDIR: this.dir.path };
+    const ovs = await run('ovs-vsctl', [`--db=unix:${this.dir.file('ovs.sock')}`, ...extra, ...args], env);
+    const tvs = await run(process.execPath, [TVS_VSCTL, `--db=unix:${this.dir.file('tvs.sock')}`, ...extra, ...args], env);
+    return [ovs, tvs];
+  }
+}
+
+async function differential(script: string[][], extra?: string[]): Promise<void> {
+  const pair = new Pair();
+  await pair.start();
+  try {
+    for (const cmd of script) {
+      const [a, b] = await pair.run(cmd, extra);
+      expect({ cmd: cmd.join(' '), out: normalize(b) }).toEqual({ cmd: cmd.join(' '), out: normalize(a) });
+    }
+  } finally {
+    await pair.stop();
+  }
+}
+
+beforeAll(() => {
+  ensureOvsTools();
+  ensureVsctlBuilt();
+});
+
+const BRIDGES_AND_PORTS = [
+  ['init'],
+  ['list-br'],
+  ['show'],
+  ['add-br', 'br0'],
+  ['--may-exist', 'add-br', 'br0'],
+  ['add-br', 'br0'],
+  ['add-br', ''],
+  ['add-port', 'br0', 'p1', 'tag=10'],
+  ['add-port', 'br0', 'p1'],
+  ['--may-exist', 'add-port', 'br0', 'p1'],
+  ['add-port', 'br0', 'br0'],
+  ['add-port', 'br9', 'p9'],
+  ['add-port', 'br0', 'vx1', '--', 'set', 'Interface', 'vx1', 'type=vxlan', 'options:remote_ip=10.0.0.2', 'options:key=5'],
+  ['add-port', 'br0', 'p2', 'trunks=[1,2]', 'other_config:stp-enable=true', 'external_ids={a=b, c="d e"}'],
+  ['add-bond', 'br0', 'bond0', 'e1', 'e2', 'lacp=active'],
+  ['add-bond', 'br0', 'bond1', 'e3'],
+  ['add-br', 'br1', 'br0', '20'],
+  ['add-br', 'br2', 'br0', '20'],
+  ['add-br', 'br3', 'br1', '30'],
+  ['add-br', 'br4', 'br9', '30'],
+  ['add-br', 'br4', 'br0', '5000'],
+  ['add-br', 'br4', 'br0'],
+  ['--may-exist', 'add-br', 'br1', 'br0', '20'],
+  ['--may-exist', 'add-br', 'br1', 'br0', '21'],
+  ['--may-exist', 'add-br', 'br1'],
+  ['--may-exist', 'add-br', 'br0', 'br1', '20'],
+  ['add-port', 'br1', 'p20'],
+  ['--may-exist', 'add-port', 'br0', 'p20'],
+  ['list-br'],
+  ['--real', 'list-br'],
+  ['--fake', 'list-br'],
+  ['br-exists', 'br0'],
+  ['br-exists', 'br1'],
+  ['br-exists', 'nope'],
+  ['br-to-vlan', 'br0'],
+  ['br-to-vlan', 'br1'],
+  ['br-to-vlan', 'br9'],
+  ['br-to-parent', 'br0'],
+  ['br-to-parent', 'br1'],
+  ['list-ports', 'br0'],
+  ['list-ports', 'br1'],
+  ['list-ports', 'br9'],
+  ['list-ifaces', 'br0'],
+  ['list-ifaces', 'br1'],
+  ['port-to-br', 'p1'],
+  ['port-to-br', 'p20'],
+  ['port-to-br', 'br0'],
+  ['port-to-br', 'e1'],
+  ['iface-to-br', 'e1'],
+  ['iface-to-br', 'p20'],
+  ['iface-to-br', 'bond0'],
+  ['br-set-external-id', 'br0', 'k', 'v'],
+  ['br-set-external-id', 'br1', 'k', 'v1'],
+  ['br-get-external-id', 'br0'],
+  ['br-get-external-id', 'br1', 'k'],
+  ['br-set-external-id', 'br0', 'k'],
+  ['br-get-external-id', 'br0'],
+  ['show'],
+  ['del-port', 'br0', 'p20'],
+  ['del-port', 'br1', 'p20'],
+  ['del-port', 'br0', 'br0'],
+  ['del-port', 'nope'],
+  ['--if-exists', 'del-port', 'nope'],
+  ['--with-iface', 'del-port', 'e1'],
+  ['del-port', 'p1'],
+  ['del-br', 'br1'],
+  ['del-br', 'br1'],
+  ['--if-exists', 'del-br', 'br1'],
+  ['list-br'],
+  ['show'],
+  ['del-br', 'br0'],
+  ['list', 'Port'],
+  ['list', 'Interface'],
+  ['show'],
+];
+
+const CONTROLLERS_AND_MODES = [
+  ['add-br', 'br0', '--', 'add-br', 'br1', 'br0', '7'],
+  ['get-controller', 'br0'],
+  ['set-controller', 'br0', 'tcp:1.2.3.4:6653', 'tcp:5.6.7.8:6653'],
+  ['get-controller', 'br0'],
+  ['get-controller', 'br1'],
+  ['set-controller', 'br1', 'tcp:1.1.1.1:6653'],
+  ['set-controller', 'br0', 'bogus:1'],
+  ['--inactivity-probe=3000', 'set-controller', 'br0', 'ptcp:6653'],
+  ['list', 'Controller'],
+  ['get', 'Controller', 'br0', 'target', 'inactivity_probe'],
+  ['show'],
+  ['del-controller', 'br1'],
+  ['del-controller', 'br0'],
+  ['get-controller', 'br0'],
+  ['get-fail-mode', 'br0'],
+  ['set-fail-mode', 'br0', 'secure'],
+  ['get-fail-mode', 'br0'],
+  ['get-fail-mode', 'br1'],
+  ['set-fail-mode', 'br0', 'bogus'],
+  ['set-fail-mode', 'br1', 'standalone'],
+  ['del-fail-mode', 'br0'],
+  ['get-fail-mode', 'br0'],
+  ['set-manager', 'ptcp:6640', 'tcp:1.2.3.4:6640'],
+  ['get-manager'],
+  ['del-manager'],
+  ['get-manager'],
+  ['set-controller', 'br0', 'tcp:1.2.3.4:6653', '--', 'set-fail-mode', 'br0', 'secure', '--', 'set', 'Bridge', 'br0', 'other_config:hwaddr=00:11:22:33:44:55', 'other_config:x=y'],
+  ['set-manager', 'ptcp:6640'],
+  ['add-port', 'br0', 'p1', '--', 'set', 'Interface', 'p1', 'ingress_policing_rate=100'],
+  ['emer-reset'],
+  ['show'],
+  ['list', 'Bridge'],
+  ['list', 'Interface', 'p1'],
+];
+
+const DATABASE_COMMANDS = [
+  ['add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'add-port', 'br0', 'p2', 'tag=5'],
+  ['list', 'Open_vSwitch'],
+  ['list', 'Bridge'],
+  ['list', 'br'],
+  ['list', 'int', 'p1'],
+  ['list', 'i', 'p1'],
+  ['list', 'nosuch'],
+  ['list', 'Interface', 'nosuch'],
+  ['--if-exists', 'list', 'Interface', 'nosuch', 'p1'],
+  ['--columns=name,ofport_request', 'list', 'Interface'],
+  ['--columns=name,bogus', 'list', 'Interface'],
+  ['--columns=', 'list', 'Interface'],
+  ['--columns=name,_uuid', 'find', 'Port', 'tag=5'],
+  ['find', 'Port', 'tag!=5'],
+  ['--columns=name', 'find', 'Port', 'tag{in}[5,6]'],
+  ['--columns=name', 'find', 'Port', 'name=p1'],
+  ['--columns=name', 'find', 'Interface', 'type=internal'],
+  ['--columns=name', 'find', 'Port', 'tag'],
+  ['--columns=name', 'find', 'Port', 'bogus=1'],
+  ['get', 'Bridge', 'br0', 'name', 'datapath_type', 'ports', 'external_ids', 'fail_mode', '_uuid'],
+  ['get', 'Open_vSwitch', '.', 'bridges', 'cur_cfg', 'next_cfg'],
+  ['get', 'Bridge', 'br9', 'name'],
+  ['--if-exists', 'get', 'Bridge', 'br9', 'name'],
+  ['get', 'Bridge', 'br0', 'nosuch'],
+  ['get', 'Bridge', 'br0', 'name:x'],
+  ['get', 'Bridge', 'br0', 'other_config:missing'],
+  ['--if-exists', 'get', 'Bridge', 'br0', 'other_config:missing'],
+  ['set', 'Bridge', 'br0', 'other_config:a=1', 'other_config:b="two words"', 'external_ids={x=y, "1"="2"}'],
+  ['get', 'Bridge', 'br0', 'other_config', 'other_config:b', 'external_ids'],
+  ['set', 'Port', 'p1', 'trunks=1,2,3', 'vlan_mode=trunk'],
+  ['get', 'Port', 'p1', 'trunks', 'vlan_mode', 'tag'],
+  ['set', 'Port', 'p1', 'trunks=[]'],
+  ['set', 'Port', 'p1', 'trunks='],
+  ['set', 'Port', 'p1', 'trunks=1,1'],
+  ['set', 'Port', 'p1', 'tag=abc'],
+  ['set', 'Port', 'p1', 'tag=5000'],
+  ['set', 'Port', 'p1', 'vlan_mode=bogus'],
+  ['set', 'Port', 'p1', 'name=x'],
+  ['set', 'Port', 'p1', 'xyz=1'],
+  ['set', 'Port', 'p1', 'tag'],
+  ['set', 'Port', 'p1', 'tag:k=1'],
+  ['set', 'Interface', 'p1', 'ofport_request=70000'],
+  ['set', 'Bridge', 'br0', 'protocols=OpenFlow99'],
+  ['set', 'Bridge', 'br0', 'protocols=OpenFlow10,OpenFlow13', 'stp_enable=yes', 'mcast_snooping_enable=on'],
+  ['get', 'Bridge', 'br0', 'protocols', 'stp_enable', 'mcast_snooping_enable'],
+  ['set', 'Bridge', 'br0', 'stp_enable=maybe'],
+  ['set', 'Bridge', 'br9', 'stp_enable=true'],
+  ['--if-exists', 'set', 'Bridge', 'br9', 'stp_enable=true'],
+  ['set', 'Interface', 'p1', 'options:remote_ip=10.0.0.1', 'options:key=flow', 'mac="aa:bb:cc:dd:ee:ff"'],
+  ['get', 'Interface', 'p1', 'options', 'mac'],
+  ['add', 'Port', 'p1', 'trunks', '7', '8'],
+  ['add', 'Port', 'p1', 'trunks', 'x'],
+  ['add', 'Port', 'p1', 'tag', '7'],
+  ['add', 'Bridge', 'br0', 'other_config', 'a=99', 'c=3'],
+  ['get', 'Bridge', 'br0', 'other_config'],
+  ['remove', 'Bridge', 'br0', 'other_config', 'a'],
+  ['remove', 'Bridge', 'br0', 'other_config', 'b=wrong', 'c=3'],
+  ['get', 'Bridge', 'br0', 'other_config'],
+  ['remove', 'Port', 'p1', 'trunks', '7'],
+  ['get', 'Port', 'p1', 'trunks'],
+  ['remove', 'Port', 'p1', 'interfaces', 'x'],
+  ['clear', 'Port', 'p1', 'trunks', 'vlan_mode'],
+  ['clear', 'Port', 'p1', 'interfaces'],
+  ['clear', 'Port', 'p1', 'name'],
+  ['get', 'Port', 'p1', 'trunks', 'vlan_mode'],
+  ['create', 'Mirror', 'name=m1'],
+  ['--id=@m', 'create', 'Mirror', 'name=m1', 'select_all=true', '--', 'add', 'Bridge', 'br0', 'mirrors', '@m'],
+  ['--id=@q', 'create', 'QoS', 'type=linux-htb', 'other_config:max-rate=1000000', '--', 'set', 'Port', 'p1', 'qos=@q'],
+  ['list', 'QoS'],
+  ['list', 'QoS', 'p1'],
+  ['--columns=name,select_all', 'list', 'Mirror'],
+  ['--columns=name', 'list', 'Mirror', 'm1'],
+  ['set', 'Port', 'p2', 'qos=@nope'],
+  ['--id=@x', 'create', 'Mirror', 'name=m2'],
+  ['--id=x', 'create', 'Mirror', 'name=m2'],
+  ['--id=@a', 'create', 'Mirror', 'name=m3', '--', '--id=@a', 'create', 'Mirror', 'name=m4'],
+  ['--id=@c', 'get', 'Bridge', 'br0', '--', 'set', 'Port', 'p2', 'other_config:br=@c'],
+  ['--id=@c', 'get', 'Bridge', 'br0', '--', 'set', 'Bridge', 'br0', 'mirrors=@c'],
+  ['destroy', 'QoS', 'p1'],
+  ['clear', 'Port', 'p1', 'qos', '--', 'destroy', 'QoS', 'p1'],
+  ['--if-exists', 'destroy', 'Mirror', 'nope'],
+  ['destroy', 'Mirror', 'nope'],
+  ['destroy', 'Mirror'],
+  ['--all', 'destroy', 'Mirror', 'm1'],
+  ['clear', 'Bridge', 'br0', 'mirrors', '--', '--all', 'destroy', 'Mirror'],
+  ['list', 'Mirror'],
+  ['wait-until', 'Bridge', 'br0', 'name=br0'],
+  ['comment', 'hello', 'world'],
+  ['show'],
+];
+
+const FORMATS = [
+  ['add-br', 'br0', '--', 'add-port', 'br0', 'p1', 'tag=10', '--', 'set', 'Interface', 'p1', 'options:k="a,b"'],
+  ['--format=table', 'list', 'Port'],
+  ['--format=table', '--columns=name,tag', 'list', 'Port'],
+  ['--format=csv', '--columns=name,tag,_uuid', 'list', 'Port'],
+  ['--format=csv', '--columns=name,options', 'list', 'Interface'],
+  ['--format=json', '--columns=name,tag,interfaces', 'list', 'Port'],
+  ['--format=json', '--columns=name,options', 'find', 'Interface', 'name=p1'],
+  ['--format=list', '--columns=name,tag', 'list', 'Port'],
+  ['--format=html', '--columns=name,tag', 'list', 'Port'],
+  ['--format=bogus', 'list', 'Port'],
+  ['--bare', '--columns=name,tag', 'list', 'Port'],
+  ['--bare', '--columns=options', 'list', 'Interface', 'p1'],
+  ['--data=bare', '--columns=name,tag', 'list', 'Port'],
+  ['--data=json', '--columns=name,tag', 'list', 'Port'],
+  ['--no-headings', '--format=table', '--columns=name,tag', 'list', 'Port'],
+  ['-f', 'table', '-d', 'bare', '--columns=name', 'list', 'Port'],
+  ['--oneline', 'list-br', '--', 'list-ports', 'br0', '--', 'get', 'Port', 'p1', 'tag'],
+  ['--columns=name', 'list', 'Bridge', '--', '--columns=name,tag', 'list', 'Port'],
+  ['--format=table', '--columns=name', 'list', 'Bridge', '--', '--columns=name,tag', 'find', 'Port', 'tag=10'],
+  ['--columns=name', 'list', 'Bridge', '--', 'list-br'],
+];
+
+const USAGE_ERRORS = [
+  [],
+  ['--'],
+  ['foo'],
+  ['add-br'],
+  ['add-br', 'a', 'b', 'c', 'd'],
+  ['list-br', 'x'],
+  ['list-br', '--fake'],
+  ['--if-exists', 'list-br'],
+  ['--may-exist', '--may-exist', 'add-br', 'x'],
+  ['--bogus'],
+  ['--no', 'list-br'],
+  ['--db'],
+  ['--no-wait=1', 'list-br'],
+  ['-x', 'list-br'],
+  ['--timeout=0', 'list-br'],
+  ['--timeout=abc', 'list-br'],
+  ['-t', 'x', 'list-br'],
+  ['--columns', 'list', 'Bridge'],
+  ['--id', 'create', 'Bridge', 'name=x'],
+  ['--if-exists=1', 'del-br', 'x'],
+  ['list-br', '--', '--', 'list-br'],
+  ['--may-exist', '--'],
+  ['add-br', 'x', 'y'],
+];
+
+describe('tvs-vsctl prints what ovs-vsctl prints, command by command', () => {
+  it('bridges, VLAN bridges, ports, bonds and interfaces', () => differential(BRIDGES_AND_PORTS));
+  it('controllers, fail modes, managers and emer-reset', () => differential(CONTROLLERS_AND_MODES));
+  it('list/find/get/set/add/remove/clear/create/destroy with OVS value syntax and --id references', () => differential(DATABASE_COMMANDS));
+  it('--format, --columns, --bare, --data, --oneline, and blank lines between tables', () => differential(FORMATS));
+  it('usage errors: unknown commands and options, argument counts, misplaced options', () => differential(USAGE_ERRORS));
+  it('database connection failure', async () => {
+    const [a, b] = await Promise.all([
+      run('ovs-vsctl', ['--db=unix:/nonexistent/db.sock', '--no-wait', 'list-br']),
+      run(process.execPath, [TVS_VSCTL, '--db=unix:/nonexistent/db.sock', '--no-wait', 'list-br']),
+    ]);
+    expect(normalize(b)).toEqual(normalize(a));
+  });
+  it('--help is ovs-vsctl\'s help with our names', async () => {
+    const [a, b] = await Promise.all([run('ovs-vsctl', ['--help']), run(process.execPath, [TVS_VSCTL, '--help'])]);
+    const mask = (s: string): string => s.replace(/\b[ot]vs-(vsctl|vswitchd)\b/g, 'X-$1').replace(/unix:\/var\/run\/(openvswitch|tvs)\/db.sock/g, 'DB');
+    expect(b.code).toBe(0);
+    expect(mask(b.stdout)).toEqual(mask(a.stdout));
+  });
+});
+
+afterAll(() => undefined);
