@@ -201,14 +201,19 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
     }
 
     const args = escapeArgs([PROGRAM, ...argv]);
+    // Like OVS's IDL seqno: retry at once if the database changed since the attempt began,
+    // otherwise wait for it to change (another client's commit is what made us fail).
+    let seqno = 0;
+    replica.on('update', () => seqno++);
     let outcome: Outcome;
     for (;;) {
+      const attempt = seqno;
       try {
         outcome = await doVsctl(client, schema, replica, commands, args, opts.wait, opts.dryRun, log);
         break;
       } catch (e) {
         if (!(e instanceof Retry)) throw e;
-        await nextUpdate(replica, client);
+        if (seqno === attempt) await nextUpdate(replica, client);
       }
     }
 

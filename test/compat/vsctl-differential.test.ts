@@ -17,7 +17,7 @@ function newest(p: string): number {
 }
 
 /** Builds when tvs-vsctl's output is missing or older than its sources. */
-export function ensureVsctlBuilt(): void {
+function ensureVsctlBuilt(): void {
   ensureBuilt();
   const src = Math.max(newest(join(ROOT, 'src/vsctl')), newest(join(ROOT, 'src/cli/tvs-vsctl.ts')));
   if (!existsSync(TVS_VSCTL) || statSync(TVS_VSCTL).mtimeMs < src) {
