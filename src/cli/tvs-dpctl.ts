@@ -6,7 +6,7 @@
 // Options (-s, -m, --may-create, --clear) are passed on in front of the arguments, as the
 // dpctl/* commands take them (src/datapath/dpctl.ts does the work in the daemon).
 
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { logOptionsUsage, parseLogOption, setProgramName } from '../lib/log.js';
 import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
@@ -24,6 +24,8 @@ const COMMANDS: Record<string, [min: number, max: number]> = {
   'get-flow': [1, 2],
   'del-flow': [1, 2],
   'del-flows': [0, 1],
+  'add-flows': [1, 2],
+  'mod-flows': [1, 2],
 };
 
 /** ovs-dpctl commands that have no meaning here, with what to do instead. */
@@ -33,8 +35,6 @@ const UNSUPPORTED: Record<string, string> = {
   'add-if': 'ports are added through the database (tvs-vsctl add-port)',
   'set-if': 'interfaces are configured through the database (tvs-vsctl set Interface)',
   'del-if': 'ports are removed through the database (tvs-vsctl del-port)',
-  'add-flows': 'read flows from a file is not implemented; use add-flow per flow',
-  'mod-flows': 'read flows from a file is not implemented; use mod-flow per flow',
 };
 
 export function usage(): string {
@@ -49,6 +49,9 @@ usage: tvs-dpctl [OPTIONS] COMMAND [ARG...]
   get-flow [DP] ufid:UFID    fetch flow corresponding to UFID
   del-flow [DP] FLOW         delete FLOW from DP
   del-flows [DP]             delete all flows from DP
+  add-flows [DP] FILE        add flows from FILE ("-" for stdin)
+  mod-flows [DP] FILE        change flows from FILE ("-" for stdin)
+FILE has one flow per line: [add|modify|delete] FLOW [ACTIONS]
 For COMMAND dump-flows, add-flow, mod-flow, del-flow and del-flows,
 DP is optional if there is only one datapath.
 Datapaths are those of the running tvs-vswitchd, reached over its control socket.
@@ -185,6 +188,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   const path = resolveTarget(inv.target);
   try {
+    if (inv.command === 'add-flows' || inv.command === 'mod-flows') return await processFlowFile(path, inv, io);
     const r = await unixctlCall(path, `dpctl/${inv.command}`, [...inv.flags, ...inv.args], { timeoutMs: inv.timeoutMs });
     if (!r.ok) {
       // ovs-dpctl prints "ovs-dpctl: <what failed>" and exits 1 (2 is appctl's "server error").
@@ -198,6 +202,33 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`tvs-dpctl: ${msg}\n`);
     return 1;
   }
+}
+
+/**
+ * add-flows / mod-flows FILE: one dpctl/add-flow, mod-flow or del-flow per line
+ * ("[add|modify|delete] FLOW [ACTIONS]", the verb defaulting to the command's).
+ */
+async function processFlowFile(path: string, inv: Invocation, io: Io): Promise<number> {
+  const file = inv.args[inv.args.length - 1]!;
+  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  const verbs: Record<string, string> = { add: 'add-flow', modify: 'mod-flow', delete: 'del-flow' };
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const words = line.split(/\s+/);
+    const verb = verbs[words[0]!] ? words.shift()! : inv.command === 'add-flows' ? 'add' : 'modify';
+    const args = verb === 'delete' ? words.slice(0, 1) : words.slice(0, 2);
+    if (args.length < (verb === 'delete' ? 1 : 2)) {
+      io.err(`tvs-dpctl: ${file}:${i + 1}: expected [add|modify|delete] FLOW ACTIONS\n`);
+      return 1;
+    }
+    const r = await unixctlCall(path, `dpctl/${verbs[verb]}`, [...inv.flags, ...args], { timeoutMs: inv.timeoutMs });
+    if (!r.ok) {
+      io.err(`tvs-dpctl: ${file}:${i + 1}: ${r.output.endsWith('\n') ? r.output : r.output + '\n'}`);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 function invokedDirectly(): boolean {

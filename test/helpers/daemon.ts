@@ -18,6 +18,8 @@ export interface TestDaemon {
   vsctl(...args: string[]): Promise<string>;
   /** tvs-appctl against this daemon's control socket. */
   appctl(...args: string[]): Promise<string>;
+  /** tvs-dpctl against this daemon. */
+  dpctl(...args: string[]): Promise<string>;
   /** Kill the daemon with SIGKILL, as a crash would. */
   crash(): Promise<void>;
   start(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startDaemon(): Promise<TestDaemon> {
     db,
     vsctl: (...args) => node('tvs-vsctl.js', [`--db=${db}`, '--timeout=20', ...args]),
     appctl: (...args) => node('tvs-appctl.js', ['-t', ctl, ...args]),
+    dpctl: (...args) => node('tvs-dpctl.js', [`--unixctl=${ctl}`, ...args]),
     async start() {
       child = spawn(
         process.execPath,

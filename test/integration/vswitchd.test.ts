@@ -1,6 +1,8 @@
 // The integrated switch, driven only through its commands and real traffic:
 // tvs-vsctl builds the configuration, tvs-vswitchd applies it, tvs-appctl
 // shows what the traffic did.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, ping, run, type Host } from '../../src/lib/netns.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -49,6 +51,20 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     expect(fdb).toContain(a.mac);
     expect(fdb).toContain(b.mac);
     expect(await sw.appctl('dpif/dump-flows', 'br0')).toMatch(new RegExp(`eth\\(src=${a.mac},dst=${b.mac}\\)`));
+  });
+
+  it('serves tvs-dpctl: show, dump-flows, and flows added from a file', async () => {
+    expect(await ping(a, '10.60.0.2', 1)).toBe(1);
+    const show = await sw.dpctl('show');
+    expect(show).toMatch(/^netdev@ovs-netdev:\n  lookups: hit:\d+ missed:\d+ lost:\d+\n  flows: \d+/);
+    expect(show).toContain(`: ${aIf}\n`);
+    expect(await sw.dpctl('dump-flows')).toMatch(/^recirc_id\(0\),in_port\(\d+\),eth\(src=/m);
+    const file = join(sw.dir, 'flows.txt');
+    writeFileSync(file, '# a flow no frame will hit\nadd in_port(999),eth(),eth_type(0x88b5) drop\n');
+    await sw.dpctl('add-flows', file);
+    expect(await sw.dpctl('get-flow', 'in_port(999),eth(),eth_type(0x88b5)')).toMatch(/in_port\(999\),eth\(\),eth_type\(0x88b5\), packets:0, bytes:0, used:never, actions:drop/);
+    await sw.dpctl('del-flow', 'in_port(999),eth(),eth_type(0x88b5)');
+    await expect(sw.dpctl('del-flow', 'in_port(999),eth(),eth_type(0x88b5)')).rejects.toThrow(/flow not found/);
   });
 
   it('attaches a switch-owned tap moved into a namespace (a container NIC)', async () => {
