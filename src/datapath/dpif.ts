@@ -11,7 +11,7 @@ import type {
 } from '../../native/index.js';
 import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from './addon.js';
-import { encodeKey, type FlowKey, type FlowMask } from './flow-key.js';
+import { encodeKey, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
 
 export type PortType = 'system' | 'tap';
 export type PortInfo = NativePortInfo;
@@ -98,7 +98,12 @@ export class Datapath {
     if (options.type !== 'tap' && (options.mtu !== undefined || options.mac !== undefined)) {
       throw new Error(`port "${options.name}": mtu and mac can only be set on a tap port`);
     }
-    const mac = options.mac === undefined ? undefined : parseMac(options.mac);
+    let mac: Buffer | undefined;
+    try {
+      mac = options.mac === undefined ? undefined : parseMac(options.mac);
+    } catch (e) {
+      throw new Error(`port "${options.name}": invalid MAC address: ${(e as Error).message}`);
+    }
     return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac);
   }
 
@@ -230,12 +235,5 @@ export function nativeKeyLayout(): [string, number, number][] {
   return loadAddon().op_flow_key_layout();
 }
 
-export function parseMac(text: string): Buffer {
-  const parts = text.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new Error(`invalid MAC address "${text}": expected six hex bytes like 02:00:00:00:00:01`);
-  }
-  return Buffer.from(parts.map((p) => parseInt(p, 16)));
-}
 
 export type { FlowKey, FlowMask, Action };

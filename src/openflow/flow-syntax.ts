@@ -6,6 +6,7 @@
  * Every parse error is a `FlowSyntaxError` naming the offending token and saying how to fix it.
  * Formats follow OVS's lib/match.c, lib/ofp-flow.c and lib/ofp-actions.c; the code is ours.
  */
+import { formatIpv6 } from '../datapath/flow-key.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
 import { ETH_TYPE, FIELDS, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
 import { OFP_DEFAULT_PRIORITY, OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags, type Rule } from '../ofproto/flow-table.js';
@@ -151,28 +152,12 @@ export function parseIPv6(tok: string, what = 'IPv6 address'): bigint {
   return groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
 }
 
-/** RFC 5952 text form, as inet_ntop prints it (longest run of two or more zero groups → ::). */
+/** RFC 5952 text form, as inet_ntop prints it. */
 export function formatIPv6(v: bigint): string {
-  const g: number[] = [];
-  for (let i = 7; i >= 0; i--) g.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(g);
-  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigUInt64BE(v >> 64n, 0);
+  bytes.writeBigUInt64BE(v & 0xffffffffffffffffn, 8);
+  return formatIpv6(bytes);
 }
 
 function prefixMask(bits: number, prefix: number): bigint {
