@@ -105,7 +105,10 @@ export class Reconciler {
   private bridge(cfg: BridgeConfig): RunningBridge {
     let rb = this.bridges.get(cfg.name);
     if (!rb) {
-      rb = { uuid: cfg.uuid, xb: new XBridge({ name: cfg.name }), ofports: new Set(), controllers: new Controllers() };
+      // In secure fail mode a bridge starts with an empty flow table, as in
+      // OVS: only a controller (or ovs-ofctl) puts flows there.
+      const xb = new XBridge({ name: cfg.name, defaultRule: cfg.failMode !== 'secure' });
+      rb = { uuid: cfg.uuid, xb, ofports: new Set(), controllers: new Controllers() };
       this.bridges.set(cfg.name, rb);
       this.of.addBridge(rb.xb);
       log.info(`${cfg.name}: added bridge`);

@@ -127,6 +127,15 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     await sw.vsctl('del-port', 'br0', 'nosuchdev0');
   });
 
+  it('starts a bridge in secure fail mode with no flows, so nothing crosses it', async () => {
+    const h = await lab.addVethHost('s1', '10.61.0.1/24');
+    const g = await lab.addVethHost('s2', '10.61.0.2/24');
+    await sw.vsctl('add-br', 'br1', '--', 'set-fail-mode', 'br1', 'secure', '--', 'add-port', 'br1', h.switchIf, '--', 'add-port', 'br1', g.switchIf);
+    expect(await sw.appctl('bridge/dump-flows', 'br1')).toBe('');
+    expect(await ping(h.host, '10.61.0.2', 1)).toBe(0);
+    await sw.vsctl('del-br', 'br1');
+  });
+
   it('resumes traffic after kill -9 and a restart, with no manual step', async () => {
     await sw.crash();
     expect(await ping(a, '10.60.0.2', 1)).toBe(0);
