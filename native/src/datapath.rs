@@ -115,7 +115,8 @@ pub struct DpStats {
     pub masks_probed: u64,
     /// Upcalls delivered to the slow path (misses and userspace actions).
     pub upcalls: u64,
-    /// Actions that could not apply to a frame (it was passed on unchanged).
+    /// Actions that could not apply to a frame (it was passed on unchanged),
+    /// and bursts dropped after an internal error.
     pub action_errors: u64,
 }
 
@@ -511,7 +512,13 @@ fn poll_loop(shared: &Shared) {
                 unsafe { libc::read(shared.wake.as_raw_fd(), &mut buf as *mut u64 as *mut libc::c_void, 8) };
                 continue;
             }
-            handle_burst(shared, &mut st, token as u32, &mut batch);
+            // A bug must not stop the switch: a burst that panics is counted
+            // and dropped, and the loop goes on with the next one.
+            let burst = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_burst(shared, &mut st, token as u32, &mut batch)));
+            if burst.is_err() {
+                st.stats.action_errors += 1;
+                batch.iter_mut().for_each(Packet::reset);
+            }
         }
         if last_upkeep.elapsed() >= UPKEEP_INTERVAL {
             last_upkeep = Instant::now();
