@@ -26,6 +26,8 @@ export class OvsInstance {
   readonly dir = mkdtempSync(join(tmpdir(), 'tvs-bench-ovs-'));
   /** A bridge name of our own, so a machine's own br0 is never touched. */
   readonly bridge = `tvsb${process.pid % 100000}`;
+  /** Another OVS already had the netdev datapath's device: leave it alone. */
+  private hadNetdevDatapath = false;
   private readonly db = `unix:${join(this.dir, 'db.sock')}`;
   private readonly env = ['env', `OVS_RUNDIR=${this.dir}`, `OVS_LOGDIR=${this.dir}`, `OVS_DBDIR=${this.dir}`];
 
@@ -44,6 +46,10 @@ export class OvsInstance {
   /** Start ovsdb-server and ovs-vswitchd with a netdev bridge joining `ports`. */
   async start(ports: string[], opts: { tso: boolean }): Promise<void> {
     const d = this.dir;
+    this.hadNetdevDatapath = await run('ip', ['link', 'show', 'ovs-netdev']).then(
+      () => true,
+      () => false,
+    );
     await run('ovsdb-tool', ['create', join(d, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
     await run(this.env[0], [
       ...this.env.slice(1),
@@ -74,11 +80,16 @@ export class OvsInstance {
   }
 
   async stop(): Promise<void> {
+    // OVS's netdev datapath makes its taps persistent: remove the bridge and
+    // the datapath through OVS before stopping it, so no device is left behind.
+    await this.vsctl('--if-exists', 'del-br', this.bridge).catch(() => undefined);
+    await this.appctl('dpctl/del-dp', 'netdev@ovs-netdev').catch(() => undefined);
     for (const pid of ['vswitchd.pid', 'ovsdb.pid']) {
       await run('sh', ['-c', `kill $(cat ${join(this.dir, pid)}) 2>/dev/null; true`]);
     }
-    // ovs-vswitchd's taps (the bridge's and ovs-netdev) go away with it.
     await new Promise((r) => setTimeout(r, 300));
+    await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
+    if (!this.hadNetdevDatapath) await run('ip', ['link', 'del', 'ovs-netdev']).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
