@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // tvsdb-server: serves OVSDB database files over JSON-RPC (RFC 7047), like ovsdb-server.
 
-import { setLogLevel, getLogger } from '../lib/log.js';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommandRegistry } from '../lib/command-registry.js';
+import { getLogger, registerVlogCommands, setLogLevel } from '../lib/log.js';
+import { runDir, UnixctlServer } from '../lib/unixctl.js';
 import { OvsdbError } from '../ovsdb/errors.js';
 import { OvsdbServer } from '../ovsdb/server.js';
 
@@ -10,6 +14,8 @@ const log = getLogger('tvsdb_server');
 const USAGE = `usage: tvsdb-server [OPTIONS] DATABASE...
 Serve the OVSDB database files DATABASE... (create them with "tvsdb-tool create").
 
+  --unixctl=SOCKET       control socket for tvs-appctl (default: /var/run/tvs/tvsdb-server.PID.ctl,
+                         as ovsdb-server's; commands ovsdb-server/compact [DB], exit, vlog/*)
   --remote=REMOTE        listen on REMOTE (repeatable): punix:PATH or ptcp:PORT[:IP]
                          (TCP listens on 127.0.0.1 unless IP is given); default punix:/run/tvs/db.sock
   --max-message-bytes=N  reject JSON-RPC messages larger than N bytes (default 64 MiB)
@@ -19,6 +25,7 @@ Serve the OVSDB database files DATABASE... (create them with "tvsdb-tool create"
 `;
 
 interface Options {
+  unixctl?: string;
   remotes: string[];
   files: string[];
   maxMessageBytes?: number;
@@ -51,6 +58,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--remote':
         o.remotes.push(value());
+        break;
+      case '--unixctl':
+        o.unixctl = value();
         break;
       case '--max-message-bytes':
         o.maxMessageBytes = positiveInt(flag, value());
@@ -96,11 +106,53 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     await server.close();
     process.exit(1);
   }
+  // The control socket, as ovsdb-server's: ovs-appctl and tvs-appctl both reach it.
+  const registry = new CommandRegistry();
+  registerVlogCommands(registry);
+  registry.register('ovsdb-server/compact', '[DB]', 0, 1, async ([db]) => {
+    await server.compact(db);
+    return '';
+  });
+  if (!opts.unixctl) removeDeadControlSockets();
+  const unixctl = new UnixctlServer({ path: opts.unixctl ?? join(runDir(), `tvsdb-server.${process.pid}.ctl`), registry, version: 'tvsdb-server (TVS) 0.1.0' });
+  try {
+    await unixctl.start();
+  } catch (e) {
+    process.stderr.write(`tvsdb-server: control socket: ${(e as Error).message}\n`);
+    await server.close();
+    process.exit(1);
+  }
   const stop = (): void => {
-    void server.close().then(() => process.exit(0));
+    void unixctl
+      .close()
+      .then(() => server.close())
+      .then(() => process.exit(0));
   };
+  registry.register('exit', '', 0, 0, () => {
+    setImmediate(stop);
+    return '';
+  });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** Control sockets left by servers that were killed (tvsdb-server.PID.ctl whose PID is gone). */
+function removeDeadControlSockets(): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(runDir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^tvsdb-server\.(\d+)\.ctl$/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      rmSync(join(runDir(), name), { force: true });
+    }
+  }
 }
 
 void main();

@@ -151,6 +151,18 @@ export class OvsdbServer {
     await unlink(path);
   }
 
+  /**
+   * Compacts the log of database `name`, or of every served database with a
+   * log: the file is rewritten atomically (temp file + rename). Returns the
+   * names compacted.
+   */
+  async compact(name?: string): Promise<string[]> {
+    if (name !== undefined && !this.dbs.has(name)) throw new OvsdbError('unknown database', `${name}: no such database is served here`);
+    const targets = [...this.dbs].filter(([n, served]) => served.log && (name === undefined || n === name));
+    for (const [, served] of targets) await served.log!.compact();
+    return targets.map(([n]) => n);
+  }
+
   async close(): Promise<void> {
     for (const l of this.listeners) l.close();
     for (const s of this.sessions) s.conn.destroy();
