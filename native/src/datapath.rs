@@ -587,7 +587,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                     } else {
                         st.stats.lost += 1;
                     }
-                } else if !shared.events.as_ref().map_or(false, |e| e.has_room()) {
+                } else if !shared.events.as_ref().is_some_and(|e| e.has_room()) {
                     // Nobody can take an upcall now: count the frame and move on cheaply.
                     st.stats.lost += 1;
                 } else {

@@ -161,7 +161,7 @@ impl Packet {
     /// Remove `n` bytes at byte `offset` by moving the bytes before them
     /// forward. False when the range is not inside the frame.
     pub fn remove_range(&mut self, offset: usize, n: usize) -> bool {
-        if offset.checked_add(n).map_or(true, |end| end > self.len) {
+        if offset.checked_add(n).is_none_or(|end| end > self.len) {
             return false;
         }
         let s = self.start;

@@ -137,7 +137,7 @@ impl Dpcls {
 
     /// Put the most hit subtables first, then start counting afresh.
     pub fn reorder(&mut self) {
-        self.subtables.sort_by(|a, b| b.hits.cmp(&a.hits));
+        self.subtables.sort_by_key(|s| std::cmp::Reverse(s.hits));
         self.subtables.iter_mut().for_each(|s| s.hits = 0);
     }
 

@@ -135,7 +135,7 @@ impl FlowTable {
     #[inline]
     pub fn lookup(&mut self, key: &FlowKey, hash: u64) -> Lookup {
         if let Some((slot, generation)) = self.emc.lookup(hash, key) {
-            if self.slots.get(slot as usize).map_or(false, |s| s.generation == generation && s.flow.is_some()) {
+            if self.slots.get(slot as usize).is_some_and(|s| s.generation == generation && s.flow.is_some()) {
                 return Lookup::Hit { slot, via_emc: true, probed: 0 };
             }
         }

@@ -29,7 +29,7 @@ impl TapPort {
         sys::check_ifname(name)?;
         // SAFETY: open(2) on a constant, NUL-terminated path.
         let raw = cvt(unsafe {
-            libc::open(b"/dev/net/tun\0".as_ptr() as *const libc::c_char, libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC)
         })
         .map_err(|e| io::Error::new(e.kind(), format!("cannot open /dev/net/tun for tap \"{name}\": {e} (is the tun module loaded?)")))?;
         // SAFETY: raw is a fresh fd owned by nobody else.
