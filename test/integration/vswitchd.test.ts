@@ -127,6 +127,22 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     await sw.vsctl('del-port', 'br0', 'nosuchdev0');
   });
 
+  it('joins two bridges with a pair of patch ports', async () => {
+    const h = await lab.addVethHost('p1', '10.62.0.1/24');
+    const g = await lab.addVethHost('p2', '10.62.0.2/24');
+    await sw.vsctl(
+      'add-br', 'brp1', '--', 'add-br', 'brp2',
+      '--', 'add-port', 'brp1', h.switchIf, '--', 'add-port', 'brp2', g.switchIf,
+      '--', 'add-port', 'brp1', 'patch-a', '--', 'set', 'interface', 'patch-a', 'type=patch', 'options:peer=patch-b',
+      '--', 'add-port', 'brp2', 'patch-b', '--', 'set', 'interface', 'patch-b', 'type=patch', 'options:peer=patch-a',
+    );
+    expect(await ping(h.host, '10.62.0.2', 2)).toBe(2);
+    expect(await sw.vsctl('get', 'interface', 'patch-a', 'error')).toBe('[]\n');
+    await sw.vsctl('del-br', 'brp1', '--', 'del-br', 'brp2');
+    // The veth pair behind the patch ports goes with them.
+    await eventually(async () => !(await run('ip', ['link', 'show']).then((o) => /tvp[0-9a-f]{8}[ab]/.test(o))), 5000, 'the patch pair to go');
+  });
+
   it('starts a bridge in secure fail mode with no flows, so nothing crosses it', async () => {
     const h = await lab.addVethHost('s1', '10.61.0.1/24');
     const g = await lab.addVethHost('s2', '10.61.0.2/24');
