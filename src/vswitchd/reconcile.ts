@@ -169,6 +169,8 @@ export class Reconciler {
       }
       return;
     }
+    // An interface that failed is retried on every pass; say so only when the reason changes.
+    const previousError = old?.error;
     if (old) await this.closeInterface(old);
     const type = iface.type || 'system';
     const st: InterfaceState = { uuid: iface.uuid, name: iface.name, bridge: b.name, port: port.name, type, device: iface.name, applied, vlan: vlanText };
@@ -177,7 +179,7 @@ export class Reconciler {
       st.dpPort = await this.openDevice(st, iface);
     } catch (e) {
       st.error = openError(iface.name, e as Error);
-      log.warn(`${b.name}: ${st.error}`);
+      if (st.error !== previousError) log.warn(`${b.name}: ${st.error}`);
       return;
     }
     const ofport = iface.name === b.name && type === 'internal' ? OFPP.LOCAL : allocateOfport(rb, iface.ofportRequest);
