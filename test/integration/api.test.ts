@@ -13,20 +13,22 @@ afterEach(async () => {
 describe('Switch', () => {
   it('joins hosts on veth and on a tap, in VLANs, and takes OpenFlow rules', async () => {
     sw = await Switch.start();
-    await sw.addBridge('br0');
-    const h1 = await sw.addHost('br0', 'h1', { ip: '10.70.0.1/24' });
-    const h2 = await sw.addHost('br0', 'h2', { ip: '10.70.0.2/24', via: 'tap' });
-    const h3 = await sw.addHost('br0', 'h3', { ip: '10.70.0.3/24', tag: 30 });
+    // A bridge name of the test's own: it is also a kernel device name.
+    const br = `tvapi${process.pid % 100000}`;
+    await sw.addBridge(br);
+    const h1 = await sw.addHost(br, 'h1', { ip: '10.70.0.1/24' });
+    const h2 = await sw.addHost(br, 'h2', { ip: '10.70.0.2/24', via: 'tap' });
+    const h3 = await sw.addHost(br, 'h3', { ip: '10.70.0.3/24', tag: 30 });
     expect(await ping(h1, '10.70.0.2', 2)).toBe(2);
     expect(await ping(h1, '10.70.0.3', 1)).toBe(0);
-    expect(sw.fdb('br0')).toContain(h2.mac);
-    expect(sw.portStats('br0').find((p) => p.name === h2.port)?.stats.txPackets).toBeGreaterThan(0);
-    sw.addFlow('br0', 'priority=100,icmp,actions=drop');
+    expect(sw.fdb(br)).toContain(h2.mac);
+    expect(sw.portStats(br).find((p) => p.name === h2.port)?.stats.txPackets).toBeGreaterThan(0);
+    sw.addFlow(br, 'priority=100,icmp,actions=drop');
     await new Promise((r) => setTimeout(r, 100));
     expect(await ping(h1, '10.70.0.2', 1)).toBe(0);
-    expect(sw.dumpFlows('br0').some((l) => /priority=100,icmp actions=drop/.test(l))).toBe(true);
-    sw.delFlows('br0', 'icmp');
+    expect(sw.dumpFlows(br).some((l) => /priority=100,icmp actions=drop/.test(l))).toBe(true);
+    sw.delFlows(br, 'icmp');
     expect(await ping(h1, '10.70.0.2', 1)).toBe(1);
-    await expect(sw.addPort('br9', 'x')).rejects.toThrow('no bridge named br9');
+    await expect(sw.addPort('nosuchbr9', 'x')).rejects.toThrow('no bridge named nosuchbr9');
   });
 });

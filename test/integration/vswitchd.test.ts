@@ -15,14 +15,21 @@ let a: Host;
 let b: Host;
 let aIf: string;
 let bIf: string;
+// Bridge names are kernel device names (the internal port): unique per run,
+// so a machine's own br0 or a concurrent run is never touched.
+let br0: string;
+let br1: string;
+let brp1: string;
+let brp2: string;
 
 beforeAll(async () => {
   lab = new Lab();
+  [br0, br1, brp1, brp2] = ['b0', 'b1', 'bp1', 'bp2'].map((r) => lab.ifname(r));
   sw = await startDaemon();
   const ha = await lab.addVethHost('a', '10.60.0.1/24');
   const hb = await lab.addVethHost('b', '10.60.0.2/24');
   [a, b, aIf, bIf] = [ha.host, hb.host, ha.switchIf, hb.switchIf];
-  await sw.vsctl('add-br', 'br0', '--', 'add-port', 'br0', aIf, '--', 'add-port', 'br0', bIf);
+  await sw.vsctl('add-br', br0, '--', 'add-port', br0, aIf, '--', 'add-port', br0, bIf);
 });
 
 afterAll(async () => {
@@ -40,17 +47,17 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
   it('reports ofport, link state and statistics in the database', async () => {
     expect(await sw.vsctl('get', 'interface', aIf, 'link_state')).toBe('up\n');
     expect(Number(await sw.vsctl('get', 'interface', aIf, 'ofport'))).toBeGreaterThan(0);
-    expect(await sw.vsctl('get', 'interface', 'br0', 'ofport')).toBe('65534\n');
+    expect(await sw.vsctl('get', 'interface', br0, 'ofport')).toBe('65534\n');
     await eventually(async () => /rx_packets=[1-9]/.test(await sw.vsctl('get', 'interface', aIf, 'statistics')), 8000, 'statistics');
   });
 
   it('shows what the traffic did in fdb/show and dpif/dump-flows', async () => {
     expect(await ping(a, '10.60.0.2', 1)).toBe(1);
-    const fdb = await sw.appctl('fdb/show', 'br0');
+    const fdb = await sw.appctl('fdb/show', br0);
     expect(fdb).toContain(' port  VLAN  MAC                Age');
     expect(fdb).toContain(a.mac);
     expect(fdb).toContain(b.mac);
-    expect(await sw.appctl('dpif/dump-flows', 'br0')).toMatch(new RegExp(`eth\\(src=${a.mac},dst=${b.mac}\\)`));
+    expect(await sw.appctl('dpif/dump-flows', br0)).toMatch(new RegExp(`eth\\(src=${a.mac},dst=${b.mac}\\)`));
   });
 
   it('serves tvs-dpctl: show, dump-flows, and flows added from a file', async () => {
@@ -69,7 +76,7 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
 
   it('attaches a switch-owned tap moved into a namespace (a container NIC)', async () => {
     const tap = lab.ifname('c');
-    await sw.vsctl('add-port', 'br0', tap, '--', 'set', 'interface', tap, 'type=tap');
+    await sw.vsctl('add-port', br0, tap, '--', 'set', 'interface', tap, 'type=tap');
     await eventually(async () => (await run('ip', ['link', 'show', tap]).catch(() => '')).includes(tap), 5000, 'the tap');
     const c = await lab.adoptIntoHost('c', tap, '10.60.0.3/24');
     expect(await ping(a, '10.60.0.3', 3)).toBe(3);
@@ -80,7 +87,7 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     const vmTap = lab.ifname('vm');
     await run('ip', ['tuntap', 'add', 'mode', 'tap', 'name', vmTap]);
     lab.trackLink(vmTap);
-    await sw.vsctl('add-port', 'br0', vmTap);
+    await sw.vsctl('add-port', br0, vmTap);
     const vm = await startTapVm(vmTap);
     try {
       const fromVm = buildFrame({ dst: a.mac, src: '02:00:00:00:99:07' });
@@ -113,32 +120,32 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
   });
 
   it("lets the host reach a namespace host through the bridge's internal port", async () => {
-    await run('ip', ['addr', 'add', '10.60.0.254/24', 'dev', 'br0']);
-    await run('ip', ['link', 'set', 'br0', 'up']);
-    const out = await run('ping', ['-c', '2', '-W', '2', '-I', 'br0', '10.60.0.2']).catch((e: Error) => e.message);
+    await run('ip', ['addr', 'add', '10.60.0.254/24', 'dev', br0]);
+    await run('ip', ['link', 'set', br0, 'up']);
+    const out = await run('ping', ['-c', '2', '-W', '2', '-I', br0, '10.60.0.2']).catch((e: Error) => e.message);
     expect(out).toMatch(/2 received/);
   });
 
   it('shows an interface that does not exist with its error, and keeps the rest working', async () => {
-    await sw.vsctl('--no-wait', 'add-port', 'br0', 'nosuchdev0');
+    await sw.vsctl('--no-wait', 'add-port', br0, 'nosuchdev0');
     await eventually(async () => (await sw.vsctl('get', 'interface', 'nosuchdev0', 'error')).includes('No such device'), 5000, 'the error');
     expect(await sw.vsctl('list', 'interface', 'nosuchdev0')).toContain('error               : "could not open network device nosuchdev0 (No such device)"');
     expect(await ping(a, '10.60.0.2', 2)).toBe(2);
-    await sw.vsctl('del-port', 'br0', 'nosuchdev0');
+    await sw.vsctl('del-port', br0, 'nosuchdev0');
   });
 
   it('joins two bridges with a pair of patch ports', async () => {
     const h = await lab.addVethHost('p1', '10.62.0.1/24');
     const g = await lab.addVethHost('p2', '10.62.0.2/24');
     await sw.vsctl(
-      'add-br', 'brp1', '--', 'add-br', 'brp2',
-      '--', 'add-port', 'brp1', h.switchIf, '--', 'add-port', 'brp2', g.switchIf,
-      '--', 'add-port', 'brp1', 'patch-a', '--', 'set', 'interface', 'patch-a', 'type=patch', 'options:peer=patch-b',
-      '--', 'add-port', 'brp2', 'patch-b', '--', 'set', 'interface', 'patch-b', 'type=patch', 'options:peer=patch-a',
+      'add-br', brp1, '--', 'add-br', brp2,
+      '--', 'add-port', brp1, h.switchIf, '--', 'add-port', brp2, g.switchIf,
+      '--', 'add-port', brp1, 'patch-a', '--', 'set', 'interface', 'patch-a', 'type=patch', 'options:peer=patch-b',
+      '--', 'add-port', brp2, 'patch-b', '--', 'set', 'interface', 'patch-b', 'type=patch', 'options:peer=patch-a',
     );
     expect(await ping(h.host, '10.62.0.2', 2)).toBe(2);
     expect(await sw.vsctl('get', 'interface', 'patch-a', 'error')).toBe('[]\n');
-    await sw.vsctl('del-br', 'brp1', '--', 'del-br', 'brp2');
+    await sw.vsctl('del-br', brp1, '--', 'del-br', brp2);
     // The veth pair behind the patch ports goes with them.
     await eventually(async () => !(await run('ip', ['link', 'show']).then((o) => /tvp[0-9a-f]{8}[ab]/.test(o))), 5000, 'the patch pair to go');
   });
@@ -146,10 +153,10 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
   it('starts a bridge in secure fail mode with no flows, so nothing crosses it', async () => {
     const h = await lab.addVethHost('s1', '10.61.0.1/24');
     const g = await lab.addVethHost('s2', '10.61.0.2/24');
-    await sw.vsctl('add-br', 'br1', '--', 'set-fail-mode', 'br1', 'secure', '--', 'add-port', 'br1', h.switchIf, '--', 'add-port', 'br1', g.switchIf);
-    expect(await sw.appctl('bridge/dump-flows', 'br1')).toBe('');
+    await sw.vsctl('add-br', br1, '--', 'set-fail-mode', br1, 'secure', '--', 'add-port', br1, h.switchIf, '--', 'add-port', br1, g.switchIf);
+    expect(await sw.appctl('bridge/dump-flows', br1)).toBe('');
     expect(await ping(h.host, '10.61.0.2', 1)).toBe(0);
-    await sw.vsctl('del-br', 'br1');
+    await sw.vsctl('del-br', br1);
   });
 
   it('resumes traffic after kill -9 and a restart, with no manual step', async () => {
@@ -157,6 +164,6 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     expect(await ping(a, '10.60.0.2', 1)).toBe(0);
     await sw.start();
     await eventually(async () => (await ping(a, '10.60.0.2', 1)) === 1, 10_000, 'traffic after the restart');
-    expect(await sw.vsctl('list-ports', 'br0')).toContain(aIf);
+    expect(await sw.vsctl('list-ports', br0)).toContain(aIf);
   });
 });
