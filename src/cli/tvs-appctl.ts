@@ -6,9 +6,8 @@
 // stderr, then "tvs-appctl: TARGET: server returned an error"); 1 usage errors and failures to
 // reach the daemon ("cannot connect to ...").
 
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { logOptionsUsage, parseLogOption, setProgramName } from '../lib/log.js';
+import { startCli, runIfMain, stdio, type Io } from '../lib/cli-run.js';
+import { logOptionsUsage, parseLogOption } from '../lib/log.js';
 import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
 
 export const DEFAULT_TARGET = 'tvs-vswitchd';
@@ -38,13 +37,6 @@ Other options:
   -V, --version      Display tvs-appctl version information
 ${logOptionsUsage()}`;
 }
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 class UsageError extends Error {}
 
@@ -97,22 +89,8 @@ function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
 
 /** Runs tvs-appctl with `argv`; returns the exit code. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  setProgramName('tvs-appctl');
-  let inv: ReturnType<typeof parseArgs>;
-  try {
-    inv = parseArgs(argv);
-  } catch (e) {
-    io.err(`tvs-appctl: ${(e as Error).message}\n`);
-    return 1;
-  }
-  if (inv === 'help') {
-    io.out(usage());
-    return 0;
-  }
-  if (inv === 'version') {
-    io.out(VERSION);
-    return 0;
-  }
+  const inv = startCli('tvs-appctl', argv, parseArgs, { usage, version: VERSION }, io);
+  if (typeof inv === 'number') return inv;
   const path = resolveTarget(inv.target);
   try {
     const r = await unixctlCall(path, inv.command, inv.args, { timeoutMs: inv.timeoutMs });
@@ -130,16 +108,4 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+runIfMain(import.meta.url, main);

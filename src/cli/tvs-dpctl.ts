@@ -6,9 +6,9 @@
 // Options (-s, -m, --may-create, --clear) are passed on in front of the arguments, as the
 // dpctl/* commands take them (src/datapath/dpctl.ts does the work in the daemon).
 
-import { readFileSync, realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { logOptionsUsage, parseLogOption, setProgramName } from '../lib/log.js';
+import { readFileSync } from 'node:fs';
+import { startCli, runIfMain, stdio, type Io } from '../lib/cli-run.js';
+import { logOptionsUsage, parseLogOption } from '../lib/log.js';
 import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
 
 const VERSION = 'tvs-dpctl (TVS) 0.1.0\n';
@@ -74,13 +74,6 @@ Other options:
   -V, --version               display version information
 `;
 }
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 class UsageError extends Error {}
 
@@ -170,22 +163,8 @@ function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
 
 /** Runs tvs-dpctl with `argv`; returns the exit code. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  setProgramName('tvs-dpctl');
-  let inv: ReturnType<typeof parseArgs>;
-  try {
-    inv = parseArgs(argv);
-  } catch (e) {
-    io.err(`tvs-dpctl: ${(e as Error).message}\n`);
-    return 1;
-  }
-  if (inv === 'help') {
-    io.out(usage());
-    return 0;
-  }
-  if (inv === 'version') {
-    io.out(VERSION);
-    return 0;
-  }
+  const inv = startCli('tvs-dpctl', argv, parseArgs, { usage, version: VERSION }, io);
+  if (typeof inv === 'number') return inv;
   const path = resolveTarget(inv.target);
   try {
     if (inv.command === 'add-flows' || inv.command === 'mod-flows') return await processFlowFile(path, inv, io);
@@ -231,16 +210,4 @@ async function processFlowFile(path: string, inv: Invocation, io: Io): Promise<n
   return 0;
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
+runIfMain(import.meta.url, main);
