@@ -9,6 +9,8 @@ import type { TableUpdates } from '../ovsdb/monitor.js';
 import { parseSchema } from '../ovsdb/schema.js';
 import { type OutputFormat, formatTable, parseFormat } from '../ovsdb/table-format.js';
 import { columnTypeToJSON } from '../ovsdb/types.js';
+import { UsageError } from '../lib/usage-error.js';
+import { parseTransactionArg } from '../ovsdb/transaction-arg.js';
 
 const DEFAULT_SERVER = 'unix:/run/tvs/db.sock';
 const DEFAULT_DB = 'Open_vSwitch';
@@ -31,8 +33,6 @@ SERVER is unix:PATH or tcp:IP:PORT (default ${DEFAULT_SERVER}); DATABASE default
   -v, --verbose[=SPEC]          log more ("dbg", or "module:level,...")
   -h, --help                    show this help
 `;
-
-class UsageError extends Error {}
 
 interface Invocation {
   command: string;
@@ -60,18 +60,6 @@ function parseArgs(argv: string[]): Invocation {
   if (!command) throw new UsageError('missing COMMAND (see --help)');
   const server = positional[0] && /^(unix|tcp):/.test(positional[0]) ? positional.shift()! : DEFAULT_SERVER;
   return { command, server, args: positional, format };
-}
-
-function parseTransaction(text: string | undefined): unknown[] {
-  if (text === undefined) throw new UsageError('missing TRANSACTION, a JSON array ["DATABASE", OPERATION...]');
-  let t: unknown;
-  try {
-    t = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`TRANSACTION is not valid JSON: ${(e as Error).message}`);
-  }
-  if (!Array.isArray(t) || typeof t[0] !== 'string') throw new UsageError('TRANSACTION must be a JSON array whose first element is the database name');
-  return t;
 }
 
 function print(s: string): void {
@@ -175,7 +163,7 @@ async function run(inv: Invocation): Promise<void> {
         return await dump(c, inv);
       case 'transact':
       case 'query': {
-        const [db, ...ops] = parseTransaction(inv.args[0]);
+        const [db, ...ops] = parseTransactionArg(inv.args[0]);
         // A query ends in "abort": it runs every operation but commits none of them.
         const results = (await c.request('transact', [db, ...ops, ...(inv.command === 'query' ? [{ op: 'abort' }] : [])])) as unknown[];
         print(JSON.stringify(inv.command === 'query' ? results.slice(0, ops.length) : results) + '\n');

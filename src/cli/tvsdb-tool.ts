@@ -12,6 +12,8 @@ import { executeTransaction } from '../ovsdb/execute.js';
 import { parseSchema, schemaToJSON } from '../ovsdb/schema.js';
 import { decodeLog, writeLogAtomically } from '../ovsdb/storage-log.js';
 import { vswitchSchemaPath } from '../ovsdb/vswitch-schema.js';
+import { UsageError } from '../lib/usage-error.js';
+import { parseTransactionArg } from '../ovsdb/transaction-arg.js';
 
 const USAGE = `usage: tvsdb-tool [OPTIONS] COMMAND ARG...
   create DB [SCHEMA]           create database file DB from SCHEMA (default: TVS's Open_vSwitch schema)
@@ -29,8 +31,6 @@ const USAGE = `usage: tvsdb-tool [OPTIONS] COMMAND ARG...
   -h, --help                   show this help
 `;
 
-class UsageError extends Error {}
-
 async function readSchemaFile(path: string): Promise<unknown> {
   let text: string;
   try {
@@ -45,24 +45,12 @@ async function readSchemaFile(path: string): Promise<unknown> {
   }
 }
 
-function parseTransaction(text: string | undefined): unknown[] {
-  if (text === undefined) throw new UsageError('missing TRANSACTION, a JSON array ["DATABASE", OPERATION...]');
-  let t: unknown;
-  try {
-    t = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`TRANSACTION is not valid JSON: ${(e as Error).message}`);
-  }
-  if (!Array.isArray(t) || typeof t[0] !== 'string') throw new UsageError('TRANSACTION must be a JSON array whose first element is the database name');
-  return t;
-}
-
 function need(args: string[], n: number, what: string): void {
   if (args.length < n) throw new UsageError(`missing ${what} (see --help)`);
 }
 
 async function transact(path: string, text: string | undefined, commit: boolean): Promise<void> {
-  const [dbName, ...ops] = parseTransaction(text);
+  const [dbName, ...ops] = parseTransactionArg(text);
   const opened = await openDatabaseFile(path);
   try {
     if (dbName !== opened.db.name) throw new OvsdbError('unknown database', `${path} holds database ${opened.db.name}, not ${JSON.stringify(dbName)}`);
