@@ -20,70 +20,87 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 pub struct AfPacketPort {
     name: String,
-    sock: Option<OwnedFd>,
-    /// Receive ring; None only while detached.
-    ring: Option<RxRing>,
+    /// None only while detached.
+    sockets: Option<Sockets>,
     ring_meta: [RingMeta; BURST],
     ifindex: u32,
 }
 
-
+/// A port's two packet sockets. Sending has its own socket, one that receives
+/// nothing and is never polled: every sent frame's skb, when freed, calls the
+/// socket's write-space callback, which on a polled socket takes the wait
+/// queue's lock and walks its waiters, once per frame.
+struct Sockets {
+    rx: OwnedFd,
+    ring: RxRing,
+    tx: OwnedFd,
+}
 
 impl AfPacketPort {
     pub fn open(name: &str) -> io::Result<Self> {
         sys::check_ifname(name)?;
-        let (sock, ring, ifindex) = open_socket(name)?;
-        Ok(AfPacketPort { name: name.to_string(), sock: Some(sock), ring: Some(ring), ring_meta: [RingMeta::default(); BURST], ifindex })
-    }
-
-    fn raw(&self) -> RawFd {
-        self.sock.as_ref().map_or(-1, |s| s.as_raw_fd())
+        let (sockets, ifindex) = open_sockets(name)?;
+        Ok(AfPacketPort { name: name.to_string(), sockets: Some(sockets), ring_meta: [RingMeta::default(); BURST], ifindex })
     }
 
     /// The device vanished (deleted, or moved to another namespace): drop the
-    /// socket and wait for a device of the same name.
+    /// sockets and wait for a device of the same name.
     fn detach(&mut self) {
-        self.ring = None;
-        self.sock = None;
+        self.sockets = None;
         self.ifindex = 0;
     }
 }
 
-fn open_socket(name: &str) -> io::Result<(OwnedFd, RxRing, u32)> {
+fn open_sockets(name: &str) -> io::Result<(Sockets, u32)> {
     let ifindex = sys::ifindex(name).map_err(|e| with_context(e, name))?;
     // Bring the interface up first, as OVS does for its ports: binding to a
     // down interface leaves a pending ENETDOWN on the socket. A tap without a
     // carrier (its VM not started yet) is fine: frames flow once it has one.
     sys::set_up(name).map_err(|e| with_context(e, name))?;
-    let proto = sys::ETH_P_ALL.to_be() as libc::c_int;
-    // SAFETY: socket(2) with constant arguments; ownership moves into OwnedFd below.
-    let fd = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto) })?;
-    // SAFETY: fd is fresh and owned by nobody else.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let rx = packet_socket(sys::ETH_P_ALL)?;
+    let fd = rx.as_raw_fd();
     let one: libc::c_int = 1;
-    // Options that must be set before bind: the vnet header changes the
-    // frame layout, so no frame may be queued without it.
-    sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_VNET_HDR, &one)?;
     sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_IGNORE_OUTGOING, &one)?;
-    sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_QDISC_BYPASS, &one)?;
     let ring = RxRing::new(fd)?;
     let bufsize: libc::c_int = 4 << 20;
     sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &bufsize)
         .or_else(|_| sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &bufsize))?;
+    bind(fd, sys::ETH_P_ALL, ifindex).map_err(|e| with_context(e, name))?;
+    let mreq = PacketMreq { mr_ifindex: ifindex as i32, mr_type: sys::PACKET_MR_PROMISC, mr_alen: 0, mr_address: [0; 8] };
+    sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_ADD_MEMBERSHIP, &mreq)?;
+
+    // Protocol 0: the kernel delivers nothing to this socket.
+    let tx = packet_socket(0)?;
+    let fd = tx.as_raw_fd();
+    sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_QDISC_BYPASS, &one)?;
     sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, &bufsize)
         .or_else(|_| sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &bufsize))?;
+    bind(fd, 0, ifindex).map_err(|e| with_context(e, name))?;
+    Ok((Sockets { rx, ring, tx }, ifindex))
+}
 
+/// A non-blocking packet socket for `protocol` that carries virtio-net headers.
+fn packet_socket(protocol: u16) -> io::Result<OwnedFd> {
+    let proto = protocol.to_be() as libc::c_int;
+    // SAFETY: socket(2) with constant arguments; ownership moves into OwnedFd below.
+    let fd = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto) })?;
+    // SAFETY: fd is fresh and owned by nobody else.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Set before bind: the vnet header changes the frame layout, so no frame
+    // may be queued without it.
+    sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_VNET_HDR, &(1 as libc::c_int))?;
+    Ok(sock)
+}
+
+fn bind(fd: RawFd, protocol: u16, ifindex: u32) -> io::Result<()> {
     // SAFETY: an all-zero sockaddr_ll is valid; we fill the fields bind reads.
     let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
     sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = sys::ETH_P_ALL.to_be();
+    sll.sll_protocol = protocol.to_be();
     sll.sll_ifindex = ifindex as i32;
     // SAFETY: sll is a valid sockaddr_ll and we pass its exact size.
-    cvt(unsafe { libc::bind(fd, &sll as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_ll>() as u32) })
-        .map_err(|e| with_context(e, name))?;
-    let mreq = PacketMreq { mr_ifindex: ifindex as i32, mr_type: sys::PACKET_MR_PROMISC, mr_alen: 0, mr_address: [0; 8] };
-    sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_ADD_MEMBERSHIP, &mreq)?;
-    Ok((sock, ring, ifindex))
+    cvt(unsafe { libc::bind(fd, &sll as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_ll>() as u32) })?;
+    Ok(())
 }
 
 /// Name the interface in errors that would otherwise be a bare errno.
@@ -99,7 +116,7 @@ fn with_context(e: io::Error, name: &str) -> io::Error {
 
 impl PortIo for AfPacketPort {
     fn fd(&self) -> RawFd {
-        self.raw()
+        self.sockets.as_ref().map_or(-1, |s| s.rx.as_raw_fd())
     }
 
     fn ifindex(&self) -> u32 {
@@ -107,14 +124,14 @@ impl PortIo for AfPacketPort {
     }
 
     fn detached(&self) -> bool {
-        self.sock.is_none()
+        self.sockets.is_none()
     }
 
     fn take_kernel_drops(&mut self) -> u64 {
         // struct tpacket_stats { tp_packets, tp_drops }; reading resets it.
         let mut st = [0u32; 2];
         let mut len = size_of::<[u32; 2]>() as libc::socklen_t;
-        let fd = self.raw();
+        let fd = self.fd();
         if fd < 0 {
             return 0;
         }
@@ -128,10 +145,9 @@ impl PortIo for AfPacketPort {
     }
 
     fn reattach(&mut self) -> io::Result<bool> {
-        match open_socket(&self.name) {
-            Ok((sock, ring, ifindex)) => {
-                self.sock = Some(sock);
-                self.ring = Some(ring);
+        match open_sockets(&self.name) {
+            Ok((sockets, ifindex)) => {
+                self.sockets = Some(sockets);
                 self.ifindex = ifindex;
                 Ok(true)
             }
@@ -141,11 +157,8 @@ impl PortIo for AfPacketPort {
     }
 
     fn recv_burst(&mut self, pkts: &mut [Packet], stats: &mut PortStats) -> usize {
-        let fd = self.raw();
-        if fd < 0 {
-            return 0;
-        }
-        let Some(ring) = self.ring.as_mut() else { return 0 };
+        let Some(Sockets { rx, ring, .. }) = self.sockets.as_mut() else { return 0 };
+        let fd = rx.as_raw_fd();
         let limit = pkts.len().min(BURST);
         let n = ring.recv(fd, &mut pkts[..limit], &mut self.ring_meta, |_| stats.rx_errors += 1);
         if n == 0 {
@@ -178,11 +191,10 @@ impl PortIo for AfPacketPort {
     }
 
     fn send_burst(&mut self, pkts: &[&Packet], stats: &mut PortStats) {
-        let fd = self.raw();
-        if fd < 0 {
+        let Some(fd) = self.sockets.as_ref().map(|s| s.tx.as_raw_fd()) else {
             stats.tx_dropped += pkts.len() as u64;
             return;
-        }
+        };
         for chunk in pkts.chunks(BURST) {
             let mut vnet = [[0u8; VnetHdr::SIZE]; BURST];
             // SAFETY: all-zero iovec and mmsghdr are valid.
