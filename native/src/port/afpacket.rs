@@ -11,6 +11,7 @@
 //!   segments them only where needed.
 
 use super::ring::{RingMeta, RxRing};
+use super::xsk_tx::{self, XskTx};
 use super::{is_device_gone, PortIo, PortStats, BURST};
 use crate::packet::{Packet, VnetHdr};
 use crate::sys::{self, cvt, PacketMreq};
@@ -26,14 +27,17 @@ pub struct AfPacketPort {
     ifindex: u32,
 }
 
-/// A port's two packet sockets. Sending has its own socket, one that receives
-/// nothing and is never polled: every sent frame's skb, when freed, calls the
+/// A port's sockets. Sending has sockets of its own, which receive nothing
+/// and are never polled: every sent frame's skb, when freed, calls its
 /// socket's write-space callback, which on a polled socket takes the wait
 /// queue's lock and walks its waiters, once per frame.
 struct Sockets {
     rx: OwnedFd,
     ring: RxRing,
+    /// Frames with virtio-net offloads, and those AF_XDP cannot take.
     tx: OwnedFd,
+    /// Finished frames; None where the kernel has no AF_XDP.
+    xsk: Option<XskTx>,
 }
 
 impl AfPacketPort {
@@ -76,7 +80,10 @@ fn open_sockets(name: &str) -> io::Result<(Sockets, u32)> {
     sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, &bufsize)
         .or_else(|_| sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &bufsize))?;
     bind(fd, 0, ifindex).map_err(|e| with_context(e, name))?;
-    Ok((Sockets { rx, ring, tx }, ifindex))
+    // AF_XDP is an optimisation: without it (an old or trimmed kernel) every
+    // frame goes by the packet socket.
+    let xsk = XskTx::open(ifindex).ok();
+    Ok((Sockets { rx, ring, tx, xsk }, ifindex))
 }
 
 /// A non-blocking packet socket for `protocol` that carries virtio-net headers.
@@ -191,66 +198,110 @@ impl PortIo for AfPacketPort {
     }
 
     fn send_burst(&mut self, pkts: &[&Packet], stats: &mut PortStats) {
-        let Some(fd) = self.sockets.as_ref().map(|s| s.tx.as_raw_fd()) else {
+        let Some(sockets) = self.sockets.as_mut() else {
             stats.tx_dropped += pkts.len() as u64;
             return;
         };
-        for chunk in pkts.chunks(BURST) {
-            let mut vnet = [[0u8; VnetHdr::SIZE]; BURST];
-            // SAFETY: all-zero iovec and mmsghdr are valid.
-            let mut iov: [[libc::iovec; 2]; BURST] = unsafe { zeroed() };
-            // SAFETY: as above.
-            let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
-            for (i, pkt) in chunk.iter().enumerate() {
-                vnet[i] = pkt.vnet.to_bytes();
-                let frame = pkt.frame();
-                iov[i][0] = libc::iovec { iov_base: vnet[i].as_mut_ptr() as *mut _, iov_len: VnetHdr::SIZE };
-                iov[i][1] = libc::iovec { iov_base: frame.as_ptr() as *mut _, iov_len: frame.len() };
-                msgs[i].msg_hdr.msg_iov = iov[i].as_mut_ptr();
-                msgs[i].msg_hdr.msg_iovlen = 2;
-            }
-            let mut sent = 0usize;
-            while sent < chunk.len() {
-                // SAFETY: msgs[sent..] point at buffers alive for this call;
-                // the kernel only reads them.
-                let r = unsafe {
-                    libc::sendmmsg(fd, msgs.as_mut_ptr().add(sent), (chunk.len() - sent) as u32, libc::MSG_DONTWAIT)
-                };
-                if r > 0 {
-                    for pkt in &chunk[sent..sent + r as usize] {
-                        stats.tx_packets += 1;
-                        stats.tx_bytes += pkt.len() as u64;
+        // Finished frames go by AF_XDP; the others, and any it has no buffer
+        // for, by the packet socket. Runs go out in order, each within its
+        // system call, so a flow's frames keep their order.
+        let mut rest = pkts;
+        let mut gone = false;
+        while !rest.is_empty() && !gone {
+            let queued = match sockets.xsk.as_mut() {
+                Some(xsk) => rest.iter().take_while(|p| p.vnet.is_plain() && xsk.push(p.frame())).count(),
+                None => 0,
+            };
+            if queued > 0 {
+                let xsk = sockets.xsk.as_mut().expect("frames were queued on it");
+                match xsk.flush() {
+                    Ok(f) => {
+                        stats.tx_packets += f.packets;
+                        stats.tx_bytes += f.bytes;
+                        stats.tx_dropped += f.dropped;
                     }
-                    sent += r as usize;
-                    continue;
-                }
-                let err = io::Error::last_os_error();
-                let errno = sys::errno_of(&err);
-                if errno == libc::EINTR {
-                    continue;
-                }
-                if is_device_gone(errno) {
-                    // A link without carrier (a VM's tap before the VM runs)
-                    // refuses frames with ENETDOWN: drop them, keep the port.
-                    stats.tx_dropped += (chunk.len() - sent) as u64;
-                    if sys::ifindex(&self.name).ok() != Some(self.ifindex) {
-                        self.detach();
+                    Err(e) => {
+                        stats.tx_dropped += xsk.pending() as u64;
+                        gone = is_device_gone(sys::errno_of(&e));
+                        if !gone {
+                            stats.tx_errors += 1;
+                        }
                     }
-                    return;
                 }
-                if err.kind() == io::ErrorKind::WouldBlock || errno == libc::ENOBUFS {
-                    stats.tx_dropped += (chunk.len() - sent) as u64;
-                } else {
-                    // One bad frame (e.g. larger than the device accepts):
-                    // count it and go on with the rest of the burst.
-                    stats.tx_errors += 1;
-                    sent += 1;
-                    continue;
-                }
-                break;
+                rest = &rest[queued..];
+                continue;
             }
+            // The first frame did not go by AF_XDP; neither will those after
+            // it that are not finished frames.
+            let run = 1 + rest[1..].iter().take_while(|p| !p.vnet.is_plain() || p.len() > xsk_tx::MAX_FRAME).count();
+            gone = send_mmsg(sockets.tx.as_raw_fd(), &rest[..run], stats);
+            if gone {
+                stats.tx_dropped += (rest.len() - run) as u64;
+            }
+            rest = &rest[run..];
+        }
+        // A link without carrier (a VM's tap before the VM runs) refuses
+        // frames with ENETDOWN: the port stays. A device that was deleted
+        // or moved away is waited for under its name.
+        if gone && sys::ifindex(&self.name).ok() != Some(self.ifindex) {
+            self.detach();
         }
     }
+}
+
+/// Send frames with their virtio-net headers through a packet socket;
+/// true when the device is down or gone (the frames not sent are counted
+/// as dropped).
+fn send_mmsg(fd: RawFd, pkts: &[&Packet], stats: &mut PortStats) -> bool {
+    for (c, chunk) in pkts.chunks(BURST).enumerate() {
+        let mut vnet = [[0u8; VnetHdr::SIZE]; BURST];
+        // SAFETY: all-zero iovec and mmsghdr are valid.
+        let mut iov: [[libc::iovec; 2]; BURST] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
+        for (i, pkt) in chunk.iter().enumerate() {
+            vnet[i] = pkt.vnet.to_bytes();
+            let frame = pkt.frame();
+            iov[i][0] = libc::iovec { iov_base: vnet[i].as_mut_ptr() as *mut _, iov_len: VnetHdr::SIZE };
+            iov[i][1] = libc::iovec { iov_base: frame.as_ptr() as *mut _, iov_len: frame.len() };
+            msgs[i].msg_hdr.msg_iov = iov[i].as_mut_ptr();
+            msgs[i].msg_hdr.msg_iovlen = 2;
+        }
+        let mut sent = 0usize;
+        while sent < chunk.len() {
+            // SAFETY: msgs[sent..] point at buffers alive for this call;
+            // the kernel only reads them.
+            let r = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr().add(sent), (chunk.len() - sent) as u32, libc::MSG_DONTWAIT) };
+            if r > 0 {
+                for pkt in &chunk[sent..sent + r as usize] {
+                    stats.tx_packets += 1;
+                    stats.tx_bytes += pkt.len() as u64;
+                }
+                sent += r as usize;
+                continue;
+            }
+            let err = io::Error::last_os_error();
+            let errno = sys::errno_of(&err);
+            if errno == libc::EINTR {
+                continue;
+            }
+            if is_device_gone(errno) {
+                stats.tx_dropped += (pkts.len() - c * BURST - sent) as u64;
+                return true;
+            }
+            if err.kind() == io::ErrorKind::WouldBlock || errno == libc::ENOBUFS {
+                stats.tx_dropped += (chunk.len() - sent) as u64;
+            } else {
+                // One bad frame (e.g. larger than the device accepts):
+                // count it and go on with the rest of the burst.
+                stats.tx_errors += 1;
+                sent += 1;
+                continue;
+            }
+            break;
+        }
+    }
+    false
 }
 
 /// The pending error of a socket (SO_ERROR), which reading clears.

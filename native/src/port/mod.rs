@@ -4,6 +4,7 @@
 pub mod afpacket;
 mod ring;
 pub mod tap;
+mod xsk_tx;
 
 use crate::packet::Packet;
 use std::io;
