@@ -7,7 +7,7 @@
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
 use crate::flow::key::{ExactKey, FlowKey};
-use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode};
+use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, MAX_BURST};
 use crate::packet::{Packet, VnetHdr};
 use crate::port::afpacket::AfPacketPort;
 use crate::port::tap::{TapConfig, TapPort};
@@ -589,43 +589,51 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
     let now = shared.now_ms();
     let mut tx = Tx::new(std::mem::take(&mut st.pool));
     let mut upcalls = Vec::new();
-    for (i, pkt) in pkts.iter_mut().enumerate() {
-        let mut key = FlowKey::extract(pkt.frame(), pkt.in_port);
-        if let Some((meta, _)) = &tunnel {
-            meta.apply(&mut key);
-        }
-        let hash = key.hash(0);
-        match st.flows.lookup(&key, hash) {
-            Lookup::Hit { slot, via_emc, probed } => {
-                st.stats.hit += 1;
-                if via_emc {
-                    st.stats.emc_hit += 1;
-                }
-                st.stats.masks_probed += probed as u64;
-                let flow = st.flows.flow_mut(slot).expect("lookup returns live flows");
-                flow.stats.packets += 1;
-                flow.stats.bytes += pkt.len() as u64;
-                flow.stats.used_ms = now.max(1);
-                flow.stats.tcp_flags |= u16::from_be_bytes(key.tcp_flags);
-                let list = Arc::clone(&flow.actions);
-                tx.execute(&list, pkt, i, &mut st.stats);
+    let (mut keys, mut hashes) = ([FlowKey::default(); MAX_BURST], [0u64; MAX_BURST]);
+    let mut found = [Lookup::Miss { probed: 0 }; MAX_BURST];
+    for (c, chunk) in pkts.chunks_mut(MAX_BURST).enumerate() {
+        for (i, pkt) in chunk.iter().enumerate() {
+            keys[i] = FlowKey::extract(pkt.frame(), pkt.in_port);
+            if let Some((meta, _)) = &tunnel {
+                meta.apply(&mut keys[i]);
             }
-            Lookup::Miss { .. } => {
-                st.stats.missed += 1;
-                if let Some(p) = st.pending.get_mut(&ExactKey(key)) {
-                    // An upcall for this flow is on its way: hold the frame for the answer.
-                    if p.frames.len() < PENDING_PER_FLOW && st.pending_frames < PENDING_TOTAL {
-                        p.frames.push((pkt.frame().to_vec(), pkt.vnet, pkt.in_port));
-                        st.pending_frames += 1;
-                    } else {
-                        st.stats.lost += 1;
+            hashes[i] = keys[i].hash(0);
+        }
+        st.flows.lookup_burst(&keys[..chunk.len()], &hashes[..chunk.len()], &mut found);
+        for (j, pkt) in chunk.iter_mut().enumerate() {
+            let (i, key) = (c * MAX_BURST + j, keys[j]);
+            match found[j] {
+                Lookup::Hit { slot, via_emc, probed } => {
+                    st.stats.hit += 1;
+                    if via_emc {
+                        st.stats.emc_hit += 1;
                     }
-                } else if !shared.events.as_ref().is_some_and(|e| e.has_room()) {
-                    // Nobody can take an upcall now: count the frame and move on cheaply.
-                    st.stats.lost += 1;
-                } else {
-                    st.pending.insert(ExactKey(key), PendingFlow { since_ms: now, frames: Vec::new() });
-                    upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
+                    st.stats.masks_probed += probed as u64;
+                    let flow = st.flows.flow_mut(slot).expect("lookup returns live flows");
+                    flow.stats.packets += 1;
+                    flow.stats.bytes += pkt.len() as u64;
+                    flow.stats.used_ms = now.max(1);
+                    flow.stats.tcp_flags |= u16::from_be_bytes(key.tcp_flags);
+                    let list = Arc::clone(&flow.actions);
+                    tx.execute(&list, pkt, i, &mut st.stats);
+                }
+                Lookup::Miss { .. } => {
+                    st.stats.missed += 1;
+                    if let Some(p) = st.pending.get_mut(&ExactKey(key)) {
+                        // An upcall for this flow is on its way: hold the frame for the answer.
+                        if p.frames.len() < PENDING_PER_FLOW && st.pending_frames < PENDING_TOTAL {
+                            p.frames.push((pkt.frame().to_vec(), pkt.vnet, pkt.in_port));
+                            st.pending_frames += 1;
+                        } else {
+                            st.stats.lost += 1;
+                        }
+                    } else if !shared.events.as_ref().is_some_and(|e| e.has_room()) {
+                        // Nobody can take an upcall now: count the frame and move on cheaply.
+                        st.stats.lost += 1;
+                    } else {
+                        st.pending.insert(ExactKey(key), PendingFlow { since_ms: now, frames: Vec::new() });
+                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
+                    }
                 }
             }
         }

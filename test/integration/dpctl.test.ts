@@ -74,10 +74,15 @@ describe('dpctl', () => {
 
   it('shows lookups, flows, masks and ports as ovs-dpctl show does', async () => {
     dpctl.addFlow(d, `in_port(${pa}),eth(),eth_type(0x0800)`, `${pb}`);
-    await sendFrames(a, udpFrame({ dst: '02:00:00:00:00:09', src: a.mac, ipSrc: '10.91.0.1', ipDst: '10.91.0.9' }), 2);
-    await new Promise((r) => setTimeout(r, 200));
+    // One frame at a time: the first probes the megaflow's mask, the second
+    // (in a later burst) hits the exact-match cache that the first filled.
+    const frame = udpFrame({ dst: '02:00:00:00:00:09', src: a.mac, ipSrc: '10.91.0.1', ipDst: '10.91.0.9' });
+    for (let i = 0; i < 2; i++) {
+      await sendFrames(a, frame, 1);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const out = dpctl.show(d, { stats: true });
-    expect(out).toContain('netdev@ovs-netdev:\n  lookups: hit:2 missed:0 lost:0\n  flows: 1\n  masks: hit:1 total:1 hit/pkt:1.00\n');
+    expect(out).toContain('netdev@ovs-netdev:\n  lookups: hit:2 missed:0 lost:0\n  flows: 1\n  masks: hit:1 total:1 hit/pkt:1.00\n  caches:\n    emc: hit:1\n');
     expect(out).toContain(`  port ${pa}: ${lab.ifname('a')}\n    RX packets:2 errors:0 dropped:0`);
     expect(dpctl.dumpDps([d])).toBe('netdev@ovs-netdev\n');
   });

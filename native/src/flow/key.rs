@@ -23,7 +23,7 @@ pub const FRAG_FIRST: u8 = 1;
 pub const FRAG_LATER: u8 = 2;
 
 #[repr(C, align(8))]
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Hash)]
+#[derive(Clone, Copy, Default, Eq, Debug, Hash)]
 pub struct FlowKey {
     pub in_port: u32,
     pub recirc_id: u32,
@@ -137,6 +137,15 @@ impl core::hash::Hash for ExactKey {
 /// Look a field up in FIELDS by name.
 pub fn field(name: &str) -> Option<(usize, usize)> {
     FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))
+}
+
+/// Bitwise equality, as the derived one, but word by word without branches
+/// or a memcmp call: the exact-match cache compares a key per frame.
+impl PartialEq for FlowKey {
+    #[inline(always)]
+    fn eq(&self, other: &Self) -> bool {
+        self.words().iter().zip(other.words()).fold(0, |diff, (a, b)| diff | (a ^ b)) == 0
+    }
 }
 
 impl FlowKey {

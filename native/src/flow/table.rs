@@ -2,7 +2,8 @@
 //! held in slots, found through the exact-match cache and the classifier.
 
 use super::actions::{self, ActionList};
-use super::dpcls::Dpcls;
+use super::dpcls::{bits, Dpcls};
+pub use super::dpcls::MAX_BURST;
 use super::emc::Emc;
 use super::key::FlowKey;
 use std::sync::Arc;
@@ -131,22 +132,45 @@ impl FlowTable {
         self.dpcls.subtable_count()
     }
 
-    /// Find the flow for `key` (whose full hash is `hash`): EMC first, then the classifier.
-    #[inline]
+    /// Find the flows for a burst of keys (`hashes[i]` is the full hash of
+    /// `keys[i]`; at most [`MAX_BURST`] keys): the exact-match cache first,
+    /// then the classifier for the keys it missed, all together.
+    pub fn lookup_burst(&mut self, keys: &[FlowKey], hashes: &[u64], out: &mut [Lookup]) {
+        debug_assert!(keys.len() <= MAX_BURST && hashes.len() == keys.len() && out.len() >= keys.len());
+        let mut missed = 0u64;
+        for (i, (key, &hash)) in keys.iter().zip(hashes).enumerate() {
+            out[i] = match self.emc.lookup(hash, key) {
+                Some((slot, generation)) if self.slots.get(slot as usize).is_some_and(|s| s.generation == generation && s.flow.is_some()) => {
+                    Lookup::Hit { slot, via_emc: true, probed: 0 }
+                }
+                _ => {
+                    missed |= 1 << i;
+                    Lookup::Miss { probed: 0 }
+                }
+            };
+        }
+        if missed == 0 {
+            return;
+        }
+        let (mut found, mut probed) = ([None; MAX_BURST], [0u32; MAX_BURST]);
+        self.dpcls.lookup_burst(keys, missed, &mut found, &mut probed);
+        for i in bits(missed) {
+            out[i] = match found[i] {
+                Some(slot) => {
+                    let generation = self.slots[slot as usize].generation;
+                    self.emc.insert(hashes[i], &keys[i], slot, generation);
+                    Lookup::Hit { slot, via_emc: false, probed: probed[i] }
+                }
+                None => Lookup::Miss { probed: probed[i] },
+            };
+        }
+    }
+
+    /// [`FlowTable::lookup_burst`] for one key.
     pub fn lookup(&mut self, key: &FlowKey, hash: u64) -> Lookup {
-        if let Some((slot, generation)) = self.emc.lookup(hash, key) {
-            if self.slots.get(slot as usize).is_some_and(|s| s.generation == generation && s.flow.is_some()) {
-                return Lookup::Hit { slot, via_emc: true, probed: 0 };
-            }
-        }
-        match self.dpcls.lookup(key) {
-            (Some(slot), probed) => {
-                let generation = self.slots[slot as usize].generation;
-                self.emc.insert(hash, key, slot, generation);
-                Lookup::Hit { slot, via_emc: false, probed }
-            }
-            (None, probed) => Lookup::Miss { probed },
-        }
+        let mut out = [Lookup::Miss { probed: 0 }];
+        self.lookup_burst(std::slice::from_ref(key), &[hash], &mut out);
+        out[0]
     }
 
     pub fn flow(&self, slot: u32) -> Option<&Megaflow> {
