@@ -79,13 +79,15 @@ export interface NativeDpStats {
   masks: number;
   flowLimit: number;
   maxIdleMs: number;
+  /** A classifier hit enters the exact-match cache with probability 1/N (0: never). */
+  emcInsertInvProb: number;
 }
 
 export interface Addon {
   op_dp_open(onEvent?: (event: NativeEvent) => void): DatapathHandle;
   op_dp_close(dp: DatapathHandle): void;
   op_dp_get_stats(dp: DatapathHandle): NativeDpStats;
-  op_dp_configure(dp: DatapathHandle, flowLimit: number | undefined, maxIdleMs: number | undefined): void;
+  op_dp_configure(dp: DatapathHandle, flowLimit: number | undefined, maxIdleMs: number | undefined, emcInsertInvProb: number | undefined): void;
   op_dp_execute(dp: DatapathHandle, inPort: number, frame: Buffer, actions: Buffer): void;
   /** Per reply: the installed flow's id, null when not installed (flow limit), or why it was refused. */
   op_upcall_reply(

@@ -411,9 +411,13 @@ impl Datapath {
         st.flows.ids().into_iter().filter_map(|id| st.flows.get(id).ok().map(|f| flow_info(id, f, now))).collect()
     }
 
-    /// Flow limit and idle timeout (ms); None leaves a setting as it is.
-    pub fn configure(&self, flow_limit: Option<usize>, max_idle_ms: Option<u64>) {
+    /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;
+    /// None leaves a setting as it is.
+    pub fn configure(&self, flow_limit: Option<usize>, max_idle_ms: Option<u64>, emc_insert_inv_prob: Option<u32>) {
         let mut st = self.state();
+        if let Some(p) = emc_insert_inv_prob {
+            st.flows.emc_insert_inv_prob = p;
+        }
         if let Some(l) = flow_limit {
             st.flows.limit = l;
         }
@@ -422,10 +426,10 @@ impl Datapath {
         }
     }
 
-    /// (stats, flows installed, masks in use, flow limit, max idle ms)
-    pub fn stats(&self) -> (DpStats, usize, usize, usize, u64) {
+    /// (stats, flows installed, masks in use, flow limit, max idle ms, EMC insertion inverse probability)
+    pub fn stats(&self) -> (DpStats, usize, usize, usize, u64, u32) {
         let st = self.state();
-        (st.stats, st.flows.len(), st.flows.mask_count(), st.flows.limit, st.flows.max_idle_ms)
+        (st.stats, st.flows.len(), st.flows.mask_count(), st.flows.limit, st.flows.max_idle_ms, st.flows.emc_insert_inv_prob)
     }
 
     /// Stop the poll thread and close every port. Idempotent.

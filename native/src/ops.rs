@@ -242,12 +242,12 @@ unsafe extern "C" fn op_dp_close(env: napi_env, info: napi_callback_info) -> nap
     })
 }
 
-/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, flows, masks, flowLimit, maxIdleMs }
+/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
 unsafe extern "C" fn op_dp_get_stats(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
         let args = args::<1>(env, info);
         with_dp(env, args[0], |dp| {
-            let (s, flows, masks, limit, max_idle) = dp.stats();
+            let (s, flows, masks, limit, max_idle, emc_inv_prob) = dp.stats();
             let obj = new_object(env);
             for (k, v) in [
                 ("hit", s.hit),
@@ -261,6 +261,7 @@ unsafe extern "C" fn op_dp_get_stats(env: napi_env, info: napi_callback_info) ->
                 ("masks", masks as u64),
                 ("flowLimit", limit as u64),
                 ("maxIdleMs", max_idle),
+                ("emcInsertInvProb", emc_inv_prob as u64),
             ] {
                 set_f64(env, obj, k, v as f64);
             }
@@ -269,14 +270,15 @@ unsafe extern "C" fn op_dp_get_stats(env: napi_env, info: napi_callback_info) ->
     })
 }
 
-/// op_dp_configure(dp, flowLimit: number | undefined, maxIdleMs: number | undefined): void
+/// op_dp_configure(dp, flowLimit?: number, maxIdleMs?: number, emcInsertInvProb?: number): void
 unsafe extern "C" fn op_dp_configure(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
-        let args = args::<3>(env, info);
+        let args = args::<4>(env, info);
         let limit = optional_u32(env, args[1], "flow limit")?.map(|v| v as usize);
         let idle = optional_u32(env, args[2], "max idle")?.map(|v| v as u64);
+        let emc_inv_prob = optional_u32(env, args[3], "emc-insert-inv-prob")?;
         with_dp(env, args[0], |dp| {
-            dp.configure(limit, idle);
+            dp.configure(limit, idle, emc_inv_prob);
             Ok(undefined(env))
         })
     })

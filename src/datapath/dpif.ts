@@ -165,8 +165,8 @@ export class Datapath {
     return this.addon.op_flow_dump(this.dp);
   }
 
-  configure(settings: { flowLimit?: number; maxIdleMs?: number }): void {
-    this.addon.op_dp_configure(this.dp, settings.flowLimit, settings.maxIdleMs);
+  configure(settings: { flowLimit?: number; maxIdleMs?: number; emcInsertInvProb?: number }): void {
+    this.addon.op_dp_configure(this.dp, settings.flowLimit, settings.maxIdleMs, settings.emcInsertInvProb);
   }
 
   // ------------------------------------------------------------ packets

@@ -101,6 +101,7 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
       `  flows         : (current ${s.flows}) (limit ${s.flowLimit})`,
       `  upcalls       : ${s.upcalls} (lost ${s.lost})`,
       `  max idle      : ${s.maxIdleMs} ms`,
+      `  emc insert    : ${s.emcInsertInvProb === 0 ? 'off' : `1/${s.emcInsertInvProb}`}`,
       '',
     ].join('\n');
   });

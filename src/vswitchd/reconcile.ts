@@ -91,11 +91,16 @@ export class Reconciler {
   }
 
   async apply(config: SwitchConfig): Promise<void> {
-    const flowLimit = Number(config.otherConfig['flow-limit'] ?? NaN);
-    const maxIdle = Number(config.otherConfig['max-idle'] ?? NaN);
+    // OVS's keys and defaults; a key removed (or invalid) means its default.
+    const setting = (key: string, valid: (n: number) => boolean, fallback: number) => {
+      const n = Number(config.otherConfig[key] ?? NaN);
+      return Number.isInteger(n) && valid(n) ? n : fallback;
+    };
     this.of.datapath.configure({
-      ...(Number.isInteger(flowLimit) && flowLimit > 0 ? { flowLimit } : {}),
-      ...(Number.isInteger(maxIdle) && maxIdle > 0 ? { maxIdleMs: maxIdle } : {}),
+      flowLimit: setting('flow-limit', (n) => n > 0, 200_000),
+      maxIdleMs: setting('max-idle', (n) => n > 0, 10_000),
+      // 0 turns insertion into the exact-match cache off; N inserts 1 hit in N.
+      emcInsertInvProb: setting('emc-insert-inv-prob', (n) => n >= 0 && n <= 0xffffffff, 100),
     });
     const wanted = new Map(config.bridges.map((b) => [b.name, b]));
     for (const name of [...this.bridges.keys()]) if (!wanted.has(name)) await this.destroyBridge(name);

@@ -74,8 +74,10 @@ describe('dpctl', () => {
 
   it('shows lookups, flows, masks and ports as ovs-dpctl show does', async () => {
     dpctl.addFlow(d, `in_port(${pa}),eth(),eth_type(0x0800)`, `${pb}`);
-    // One frame at a time: the first probes the megaflow's mask, the second
-    // (in a later burst) hits the exact-match cache that the first filled.
+    // One frame at a time, and every classifier hit cached: the first
+    // probes the megaflow's mask, the second (in a later burst) hits the
+    // exact-match cache that the first filled.
+    d.dp.configure({ emcInsertInvProb: 1 });
     const frame = udpFrame({ dst: '02:00:00:00:00:09', src: a.mac, ipSrc: '10.91.0.1', ipDst: '10.91.0.9' });
     for (let i = 0; i < 2; i++) {
       await sendFrames(a, frame, 1);

@@ -60,6 +60,19 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     expect(await sw.appctl('dpif/dump-flows', br0)).toMatch(new RegExp(`eth\\(src=${a.mac},dst=${b.mac}\\)`));
   });
 
+  it('applies the datapath settings of Open_vSwitch other_config, and their defaults once removed', async () => {
+    await sw.vsctl('set', 'Open_vSwitch', '.', 'other_config:flow-limit=5000', 'other_config:max-idle=2500', 'other_config:emc-insert-inv-prob=0');
+    const set = await sw.appctl('upcall/show');
+    expect(set).toContain('(limit 5000)');
+    expect(set).toContain('max idle      : 2500 ms');
+    expect(set).toContain('emc insert    : off');
+    await sw.vsctl('remove', 'Open_vSwitch', '.', 'other_config', 'flow-limit', 'max-idle', 'emc-insert-inv-prob');
+    const unset = await sw.appctl('upcall/show');
+    expect(unset).toContain('(limit 200000)');
+    expect(unset).toContain('max idle      : 10000 ms');
+    expect(unset).toContain('emc insert    : 1/100');
+  });
+
   it('serves tvs-dpctl: show, dump-flows, and flows added from a file', async () => {
     expect(await ping(a, '10.60.0.2', 1)).toBe(1);
     const show = await sw.dpctl('show');

@@ -12,6 +12,12 @@ use std::sync::Arc;
 pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Default idle time after which a flow is removed, in milliseconds.
 pub const DEFAULT_MAX_IDLE_MS: u64 = 10_000;
+/// A classifier hit enters the exact-match cache with probability 1/N, as
+/// OVS's `emc-insert-inv-prob` (same default): a flow that carries traffic
+/// gets there soon, while many short flows do not evict each other's
+/// entries on every lookup (that thrash cost a fifth of the classifier's
+/// rate in tvs-lookup-bench). 1 inserts always, 0 never.
+pub const DEFAULT_EMC_INSERT_INV_PROB: u32 = 100;
 
 /// One installed megaflow.
 pub struct Megaflow {
@@ -98,6 +104,9 @@ pub struct FlowTable {
     len: usize,
     pub limit: usize,
     pub max_idle_ms: u64,
+    pub emc_insert_inv_prob: u32,
+    /// xorshift32 state for the insertion draw.
+    draw: u32,
 }
 
 /// Result of a burst lookup for one packet.
@@ -117,6 +126,8 @@ impl FlowTable {
             len: 0,
             limit: DEFAULT_FLOW_LIMIT,
             max_idle_ms: DEFAULT_MAX_IDLE_MS,
+            emc_insert_inv_prob: DEFAULT_EMC_INSERT_INV_PROB,
+            draw: 0x9e37_79b9,
         }
     }
 
@@ -157,12 +168,29 @@ impl FlowTable {
         for i in bits(missed) {
             out[i] = match found[i] {
                 Some(slot) => {
-                    let generation = self.slots[slot as usize].generation;
-                    self.emc.insert(hashes[i], &keys[i], slot, generation);
+                    if self.draw_emc_insert() {
+                        let generation = self.slots[slot as usize].generation;
+                        self.emc.insert(hashes[i], &keys[i], slot, generation);
+                    }
                     Lookup::Hit { slot, via_emc: false, probed: probed[i] }
                 }
                 None => Lookup::Miss { probed: probed[i] },
             };
+        }
+    }
+
+    /// Whether this classifier hit goes into the exact-match cache.
+    #[inline]
+    fn draw_emc_insert(&mut self) -> bool {
+        match self.emc_insert_inv_prob {
+            0 => false,
+            1 => true,
+            n => {
+                self.draw ^= self.draw << 13;
+                self.draw ^= self.draw >> 17;
+                self.draw ^= self.draw << 5;
+                self.draw % n == 0
+            }
         }
     }
 
@@ -339,6 +367,7 @@ mod tests {
     #[test]
     fn put_then_lookup_hits_through_the_classifier_then_the_emc() {
         let mut t = FlowTable::new();
+        t.emc_insert_inv_prob = 1;
         t.put(&key(1, 9), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
         let k = key(1, 5);
         assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Hit { via_emc: false, .. }));
@@ -417,5 +446,24 @@ mod tests {
         let k = key(3, 0);
         assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn classifier_hits_enter_the_emc_about_once_in_inv_prob() {
+        let mut t = FlowTable::new();
+        t.put(&key(1, 0), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
+        let via_emc = |t: &mut FlowTable, n: u8| {
+            (0..n).filter(|&d| matches!(t.lookup(&key(1, d), key(1, d).hash(0)), Lookup::Hit { via_emc: true, .. })).count()
+        };
+        // 200 distinct keys, each looked up twice: with 1/10, about 20 of the
+        // second lookups hit the cache.
+        t.emc_insert_inv_prob = 10;
+        via_emc(&mut t, 200);
+        let cached = via_emc(&mut t, 200);
+        assert!((5..=50).contains(&cached), "{cached} of 200 cached");
+        t.emc.clear();
+        t.emc_insert_inv_prob = 0;
+        via_emc(&mut t, 200);
+        assert_eq!(via_emc(&mut t, 200), 0);
     }
 }
