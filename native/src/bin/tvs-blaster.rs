@@ -8,7 +8,8 @@
 //! out near the rate a good switch forwards, so it cannot overload one. The
 //! receiving veth end needs NAPI, which veth turns on when GRO is requested
 //! (`ethtool -K PEER gro on`). With many flows (each frame a new 5-tuple, to
-//! measure flow setup), or when XDP is refused, it sends with sendmmsg.
+//! measure flow setup), when XDP is refused, or when TVS_BLASTER_SENDMMSG is
+//! set in the environment, it sends with sendmmsg.
 //!
 //! usage: tvs-blaster IFACE DST_MAC SRC_MAC SECONDS [FLOWS] [SIZE]
 

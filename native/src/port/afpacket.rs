@@ -220,8 +220,10 @@ impl PortIo for AfPacketPort {
                         stats.tx_bytes += f.bytes;
                         stats.tx_dropped += f.dropped;
                     }
+                    // Frames the kernel did not take stay queued, and are
+                    // counted when it does (a device set down and up again),
+                    // or as dropped if the device goes for good.
                     Err(e) => {
-                        stats.tx_dropped += xsk.pending() as u64;
                         gone = is_device_gone(sys::errno_of(&e));
                         if !gone {
                             stats.tx_errors += 1;
@@ -244,6 +246,7 @@ impl PortIo for AfPacketPort {
         // frames with ENETDOWN: the port stays. A device that was deleted
         // or moved away is waited for under its name.
         if gone && sys::ifindex(&self.name).ok() != Some(self.ifindex) {
+            stats.tx_dropped += self.sockets.as_ref().and_then(|s| s.xsk.as_ref()).map_or(0, |x| x.pending() as u64);
             self.detach();
         }
     }
