@@ -605,7 +605,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
         }
         st.flows.lookup_burst(&keys[..chunk.len()], &hashes[..chunk.len()], &mut found);
         for (j, pkt) in chunk.iter_mut().enumerate() {
-            let (i, key) = (c * MAX_BURST + j, keys[j]);
+            let (i, key) = (c * MAX_BURST + j, &keys[j]);
             match found[j] {
                 Lookup::Hit { slot, via_emc, probed } => {
                     st.stats.hit += 1;
@@ -618,12 +618,11 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                     flow.stats.bytes += pkt.len() as u64;
                     flow.stats.used_ms = now.max(1);
                     flow.stats.tcp_flags |= u16::from_be_bytes(key.tcp_flags);
-                    let list = Arc::clone(&flow.actions);
-                    tx.execute(&list, pkt, i, &mut st.stats);
+                    tx.execute(&flow.actions, pkt, i, &mut st.stats);
                 }
                 Lookup::Miss { .. } => {
                     st.stats.missed += 1;
-                    if let Some(p) = st.pending.get_mut(&ExactKey(key)) {
+                    if let Some(p) = st.pending.get_mut(&ExactKey(*key)) {
                         // An upcall for this flow is on its way: hold the frame for the answer.
                         if p.frames.len() < PENDING_PER_FLOW && st.pending_frames < PENDING_TOTAL {
                             p.frames.push((pkt.frame().to_vec(), pkt.vnet, pkt.in_port));
@@ -635,8 +634,8 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                         // Nobody can take an upcall now: count the frame and move on cheaply.
                         st.stats.lost += 1;
                     } else {
-                        st.pending.insert(ExactKey(key), PendingFlow { since_ms: now, frames: Vec::new() });
-                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
+                        st.pending.insert(ExactKey(*key), PendingFlow { since_ms: now, frames: Vec::new() });
+                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key: *key, frame: pkt.frame().to_vec() });
                     }
                 }
             }
@@ -695,7 +694,7 @@ struct Tx {
 
 impl Tx {
     fn new(pool: Vec<Packet>) -> Self {
-        Tx { pool, copies: 0, outs: Vec::new(), userspace: Vec::new(), recirc: Vec::new(), current: 0 }
+        Tx { pool, copies: 0, outs: Vec::with_capacity(MAX_BURST), userspace: Vec::new(), recirc: Vec::new(), current: 0 }
     }
 
     fn execute(&mut self, list: &ActionList, pkt: &mut Packet, index: usize, stats: &mut DpStats) {
@@ -719,7 +718,7 @@ impl Tx {
         let mut i = 0;
         while i < self.outs.len() {
             let port_no = self.outs[i].0;
-            let mut frames: Vec<&Packet> = Vec::new();
+            let mut frames: Vec<&Packet> = Vec::with_capacity(self.outs.len() - i);
             while i < self.outs.len() && self.outs[i].0 == port_no {
                 frames.push(match self.outs[i].1 {
                     OutRef::Burst(b) => &burst[b],
