@@ -29,7 +29,8 @@ struct Subtable {
     index: [u8; KEY_WORDS],
     bits: [u64; KEY_WORDS],
     words: usize,
-    /// Linear probing, power-of-two sized, at most half full.
+    /// Linear probing, power-of-two sized, at most a quarter full (a miss,
+    /// which most probes are, then reads little more than one bucket).
     buckets: Vec<Bucket>,
     /// The flows: masked key and slot.
     entries: Vec<(FlowKey, u32)>,
