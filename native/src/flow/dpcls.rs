@@ -6,8 +6,14 @@
 //! unmatched are all hashed and their buckets prefetched before any is
 //! probed, so the cache misses of a burst overlap instead of queueing, which
 //! is where a lookup spends its time once the classifier outgrows the caches.
+//!
+//! Most subtables a key is tried against do not hold its flow. Before
+//! hashing a key under a subtable's whole mask, a one-word filter (a bitmap
+//! of the values the subtable's flows have in their most varied word) turns
+//! most of those away for the price of one multiply.
 
 use super::key::{FlowKey, KEY_WORDS};
+use std::collections::HashSet;
 
 /// Most keys in one burst lookup (the width of the bitmask that tracks them).
 pub const MAX_BURST: usize = 64;
@@ -34,9 +40,20 @@ struct Subtable {
     buckets: Vec<Bucket>,
     /// The flows: masked key and slot.
     entries: Vec<(FlowKey, u32)>,
+    /// Which packed word (`j`) the filter looks at.
+    filter_word: usize,
+    /// Bit `filter_bit(v)` is set for every flow's value `v` of that word;
+    /// removals leave bits set, so it may pass keys, never turn one away.
+    filter: Vec<u64>,
+    /// Flows removed since the filter was built: their bits are stale.
+    removed: usize,
     /// Hits since the last reordering.
     hits: u64,
 }
+
+/// Filter bits per bucket: with buckets at most a quarter full, 32 bits per
+/// flow, so a key with none of the flows' values passes about 3% of the time.
+const FILTER_BITS_PER_BUCKET: usize = 8;
 
 impl Subtable {
     fn new(mask: &FlowKey) -> Self {
@@ -45,7 +62,42 @@ impl Subtable {
             (index[words], bits[words]) = (i as u8, m);
             words += 1;
         }
-        Subtable { mask: *mask, index, bits, words, buckets: vec![Bucket::default(); 8], entries: Vec::new(), hits: 0 }
+        let buckets = vec![Bucket::default(); 8];
+        let filter = vec![0; buckets.len() * FILTER_BITS_PER_BUCKET / 64];
+        Subtable { mask: *mask, index, bits, words, buckets, entries: Vec::new(), filter_word: 0, filter, removed: 0, hits: 0 }
+    }
+
+    /// The filter's bit for `key` (its filter word under the mask).
+    #[inline(always)]
+    fn filter_bit(&self, key: &FlowKey) -> usize {
+        let bits = self.filter.len() * 64;
+        let v = self.word(key, self.filter_word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (v >> (64 - bits.trailing_zeros())) as usize
+    }
+
+    #[inline(always)]
+    fn filter_passes(&self, key: &FlowKey) -> bool {
+        let b = self.filter_bit(key);
+        self.filter[b / 64] & (1 << (b % 64)) != 0
+    }
+
+    fn filter_add(&mut self, key: &FlowKey) {
+        let b = self.filter_bit(key);
+        self.filter[b / 64] |= 1 << (b % 64);
+    }
+
+    /// Size the filter to the buckets, look at the word whose values vary
+    /// most among the flows, and set the bits of every flow.
+    fn rebuild_filter(&mut self) {
+        self.filter = vec![0; self.buckets.len() * FILTER_BITS_PER_BUCKET / 64];
+        self.removed = 0;
+        self.filter_word = (0..self.words)
+            .max_by_key(|&j| self.entries.iter().map(|(k, _)| self.word(k, j)).collect::<HashSet<_>>().len())
+            .unwrap_or(0);
+        for e in 0..self.entries.len() {
+            let key = self.entries[e].0;
+            self.filter_add(&key);
+        }
     }
 
     /// Key word `index[j]` under the mask.
@@ -114,15 +166,18 @@ impl Subtable {
             let e = self.buckets[b].entry as usize - 1;
             return Some(std::mem::replace(&mut self.entries[e].1, slot));
         }
-        if (self.entries.len() + 1) * 4 > self.buckets.len() {
+        self.entries.push((*masked, slot));
+        if self.entries.len() * 4 > self.buckets.len() {
             self.buckets = vec![Bucket::default(); self.buckets.len() * 2];
             for e in 0..self.entries.len() {
                 let h = self.hash(&self.entries[e].0);
                 self.place(h, e as u32 + 1);
             }
+            self.rebuild_filter();
+        } else {
+            self.place(hash, self.entries.len() as u32);
+            self.filter_add(masked);
         }
-        self.entries.push((*masked, slot));
-        self.place(hash, self.entries.len() as u32);
         None
     }
 
@@ -157,6 +212,10 @@ impl Subtable {
                 i = (i + 1) & last;
             }
             self.buckets[i].entry = e as u32 + 1;
+        }
+        self.removed += 1;
+        if self.removed > self.entries.len() {
+            self.rebuild_filter();
         }
         Some(slot)
     }
@@ -221,11 +280,15 @@ impl Dpcls {
             if todo == 0 {
                 break;
             }
+            let mut candidates = 0u64;
             for i in bits(todo) {
-                hashes[i] = st.hash(&keys[i]);
-                st.prefetch(hashes[i]);
+                if st.filter_passes(&keys[i]) {
+                    hashes[i] = st.hash(&keys[i]);
+                    st.prefetch(hashes[i]);
+                    candidates |= 1 << i;
+                }
             }
-            for i in bits(todo) {
+            for i in bits(candidates) {
                 if let Some(slot) = st.find(&keys[i], hashes[i]) {
                     (found[i], probed[i]) = (Some(slot), n as u32 + 1);
                     todo &= !(1 << i);
@@ -354,5 +417,28 @@ mod tests {
         // key(1, 22) falls in both; the subtable tried first wins.
         assert_eq!(found, [Some(10), Some(20), None, Some(10)]);
         assert_eq!(probed, [1, 2, 2, 1]);
+    }
+
+    #[test]
+    fn the_filter_follows_the_most_varied_word_and_turns_no_flow_away() {
+        let mut c = Dpcls::new();
+        let m = FlowKey { in_port: u32::MAX, tp_dst: [0xff, 0xff], ..FlowKey::default() };
+        // First the flows differ in in_port only, then mostly in tp_dst: the
+        // filter's word changes as the subtable grows.
+        for p in 0..6u32 {
+            c.insert(&key(p, 7).masked(&m), &m, p);
+        }
+        for d in 0..500u16 {
+            c.insert(&key(9, 1000 + d).masked(&m), &m, 100 + d as u32);
+        }
+        for p in 0..6u32 {
+            assert_eq!(c.lookup(&key(p, 7)).0, Some(p));
+        }
+        for d in 0..500u16 {
+            assert_eq!(c.lookup(&key(9, 1000 + d)).0, Some(100 + d as u32));
+        }
+        // Keys equal to a flow in the filter's word but not elsewhere miss.
+        assert_eq!(c.lookup(&key(8, 1000)).0, None);
+        assert_eq!(c.lookup(&key(0, 8)).0, None);
     }
 }

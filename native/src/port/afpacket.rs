@@ -1,6 +1,7 @@
 //! AF_PACKET port: an existing interface (veth end, a VM's tap, a NIC) seen
 //! through a raw packet socket: received through a TPACKET_V2 ring, sent in
-//! bursts with sendmmsg.
+//! bursts through AF_XDP (finished frames, see `xsk_tx.rs`) or with sendmmsg
+//! (frames with offloads).
 //!
 //! Two kernel behaviours shape this file:
 //! - the kernel strips 802.1Q tags on receive and reports them out of band
