@@ -596,12 +596,16 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
     let (mut keys, mut hashes) = ([FlowKey::default(); MAX_BURST], [0u64; MAX_BURST]);
     let mut found = [Lookup::Miss { probed: 0 }; MAX_BURST];
     for (c, chunk) in pkts.chunks_mut(MAX_BURST).enumerate() {
-        for (i, pkt) in chunk.iter().enumerate() {
-            keys[i] = FlowKey::extract(pkt.frame(), pkt.in_port);
+        // Parse the whole burst before hashing any key: a key's words read
+        // right after its fields were written one by one would stall.
+        for (key, pkt) in keys.iter_mut().zip(chunk.iter()) {
+            key.extract_into(pkt.frame(), pkt.in_port);
             if let Some((meta, _)) = &tunnel {
-                meta.apply(&mut keys[i]);
+                meta.apply(key);
             }
-            hashes[i] = keys[i].hash(0);
+        }
+        for (hash, key) in hashes.iter_mut().zip(&keys[..chunk.len()]) {
+            *hash = key.hash(0);
         }
         st.flows.lookup_burst(&keys[..chunk.len()], &hashes[..chunk.len()], &mut found);
         for (j, pkt) in chunk.iter_mut().enumerate() {
