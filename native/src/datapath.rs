@@ -787,6 +787,7 @@ fn upkeep(shared: &Shared, st: &mut State) {
     collect_kernel_drops(st);
     let epfd = shared.epoll.as_raw_fd();
     for (&port_no, port) in st.ports.iter_mut() {
+        port.io.upkeep();
         if port.io.detached() {
             if let Ok(true) = port.io.reattach() {
                 let _ = epoll_add(epfd, port.io.fd(), port_no as u64);

@@ -32,6 +32,7 @@ pub const ETH_P_8021Q: u16 = 0x8100;
 // linux/sockios.h
 const SIOCGIFFLAGS: libc::c_ulong = 0x8913;
 const SIOCSIFFLAGS: libc::c_ulong = 0x8914;
+const SIOCGIFMTU: libc::c_ulong = 0x8921;
 const SIOCSIFMTU: libc::c_ulong = 0x8922;
 const SIOCSIFHWADDR: libc::c_ulong = 0x8924;
 const SIOCGIFINDEX: libc::c_ulong = 0x8933;
@@ -130,6 +131,10 @@ pub fn set_up(name: &str) -> io::Result<()> {
         if_ioctl(name, SIOCSIFFLAGS, |r| r.set_short(flags | libc::IFF_UP as libc::c_short))?;
     }
     Ok(())
+}
+
+pub fn mtu(name: &str) -> io::Result<u32> {
+    Ok(if_ioctl(name, SIOCGIFMTU, |_| {})?.int() as u32)
 }
 
 pub fn set_mtu(name: &str, mtu: u32) -> io::Result<()> {

@@ -12,7 +12,7 @@
 //!   segments them only where needed.
 
 use super::ring::{RingMeta, RxRing};
-use super::xsk_tx::{self, XskTx};
+use super::xsk_tx::XskTx;
 use super::{is_device_gone, PortIo, PortStats, BURST};
 use crate::packet::{Packet, VnetHdr};
 use crate::sys::{self, cvt, PacketMreq};
@@ -26,7 +26,14 @@ pub struct AfPacketPort {
     sockets: Option<Sockets>,
     ring_meta: [RingMeta; BURST],
     ifindex: u32,
+    /// Upkeeps left in which to try AF_XDP again after it was refused.
+    xsk_retries: u32,
 }
+
+/// The kernel frees a closed AF_XDP socket's hold on a queue a moment later,
+/// so a port opened again at once (a daemon restarted, a port deleted and
+/// added) can be refused with EBUSY: try for about ten seconds of upkeeps.
+const XSK_RETRIES: u32 = 20;
 
 /// A port's sockets. Sending has sockets of its own, which receive nothing
 /// and are never polled: every sent frame's skb, when freed, calls its
@@ -45,7 +52,7 @@ impl AfPacketPort {
     pub fn open(name: &str) -> io::Result<Self> {
         sys::check_ifname(name)?;
         let (sockets, ifindex) = open_sockets(name)?;
-        Ok(AfPacketPort { name: name.to_string(), sockets: Some(sockets), ring_meta: [RingMeta::default(); BURST], ifindex })
+        Ok(AfPacketPort { name: name.to_string(), sockets: Some(sockets), ring_meta: [RingMeta::default(); BURST], ifindex, xsk_retries: XSK_RETRIES })
     }
 
     /// The device vanished (deleted, or moved to another namespace): drop the
@@ -83,8 +90,12 @@ fn open_sockets(name: &str) -> io::Result<(Sockets, u32)> {
     bind(fd, 0, ifindex).map_err(|e| with_context(e, name))?;
     // AF_XDP is an optimisation: without it (an old or trimmed kernel) every
     // frame goes by the packet socket.
-    let xsk = XskTx::open(ifindex).ok();
+    let xsk = open_xsk(name, ifindex);
     Ok((Sockets { rx, ring, tx, xsk }, ifindex))
+}
+
+fn open_xsk(name: &str, ifindex: u32) -> Option<XskTx> {
+    sys::mtu(name).and_then(|mtu| XskTx::open(ifindex, mtu)).ok()
 }
 
 /// A non-blocking packet socket for `protocol` that carries virtio-net headers.
@@ -152,10 +163,18 @@ impl PortIo for AfPacketPort {
         }
     }
 
+    fn upkeep(&mut self) {
+        if let Some(sockets) = self.sockets.as_mut().filter(|s| s.xsk.is_none() && self.xsk_retries > 0) {
+            self.xsk_retries -= 1;
+            sockets.xsk = open_xsk(&self.name, self.ifindex);
+        }
+    }
+
     fn reattach(&mut self) -> io::Result<bool> {
         match open_sockets(&self.name) {
             Ok((sockets, ifindex)) => {
                 self.sockets = Some(sockets);
+                self.xsk_retries = XSK_RETRIES;
                 self.ifindex = ifindex;
                 Ok(true)
             }
@@ -236,7 +255,8 @@ impl PortIo for AfPacketPort {
             }
             // The first frame did not go by AF_XDP; neither will those after
             // it that are not finished frames.
-            let run = 1 + rest[1..].iter().take_while(|p| !p.vnet.is_plain() || p.len() > xsk_tx::MAX_FRAME).count();
+            let max_frame = sockets.xsk.as_ref().map_or(0, XskTx::max_frame);
+            let run = 1 + rest[1..].iter().take_while(|p| !p.vnet.is_plain() || p.len() > max_frame).count();
             gone = send_mmsg(sockets.tx.as_raw_fd(), &rest[..run], stats);
             if gone {
                 stats.tx_dropped += (rest.len() - run) as u64;
@@ -332,5 +352,31 @@ fn restore_vlan(pkt: &mut Packet, meta: &RingMeta) -> bool {
             true
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::xsk_tx::tests::in_private_netns;
+
+    #[test]
+    fn takes_up_af_xdp_once_the_queue_is_free_again() {
+        in_private_netns(|| {
+            // Another socket holds the queue: the port opens without AF_XDP.
+            let holder = XskTx::open(sys::ifindex("lo").unwrap(), 1500).unwrap();
+            let mut port = AfPacketPort::open("lo").unwrap();
+            assert!(port.sockets.as_ref().unwrap().xsk.is_none());
+            drop(holder);
+            // The kernel lets go of the queue a moment after the close.
+            for _ in 0..XSK_RETRIES {
+                port.upkeep();
+                if port.sockets.as_ref().unwrap().xsk.is_some() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            panic!("the port never took up AF_XDP");
+        });
     }
 }

@@ -25,6 +25,8 @@ pub trait PortIo: Send {
     fn detached(&self) -> bool {
         false
     }
+    /// Periodic work of the provider, every half second or so.
+    fn upkeep(&mut self) {}
     /// Try to bind again to a device of the same name; Ok(true) when the port
     /// is back (with a possibly new [`PortIo::fd`]).
     fn reattach(&mut self) -> io::Result<bool> {

@@ -36,8 +36,9 @@ const XDP_UMEM_PGOFF_COMPLETION_RING: libc::off_t = 0x1_8000_0000;
 const FRAMES: u32 = 1024;
 /// One buffer: a 1500-byte-MTU frame with two VLAN tags fits.
 const CHUNK: usize = 2048;
-/// Longest frame sent this way; longer ones go by the packet socket, which
-/// checks them against the device's MTU and reports EMSGSIZE.
+/// Longest frame sent this way (with the device's MTU as a further bound,
+/// see [`XskTx::open`]); longer ones go by the packet socket, which checks
+/// them against the MTU and reports EMSGSIZE.
 pub const MAX_FRAME: usize = 1514 + 8;
 
 /// `struct xdp_umem_reg` as first defined (addr, len, chunk_size, headroom).
@@ -157,6 +158,8 @@ pub struct XskTx {
     umem: Mapping,
     /// Buffers (UMEM offsets) not in the kernel's hands.
     free: Vec<u64>,
+    /// Longest frame [`XskTx::push`] takes.
+    max_frame: usize,
     /// Our copy of the TX ring's producer index.
     tx_head: u32,
     /// TX ring index up to which sent frames have been counted.
@@ -176,8 +179,12 @@ pub struct Flushed {
 }
 
 impl XskTx {
-    /// An AF_XDP socket transmitting on queue 0 of `ifindex`, in copy mode.
-    pub fn open(ifindex: u32) -> io::Result<Self> {
+    /// An AF_XDP socket transmitting on queue 0 of `ifindex`, in copy mode,
+    /// for frames that fit an MTU of `mtu` (the kernel does not check them
+    /// against it on this path: a longer frame would be dropped silently by
+    /// the device, where the packet socket refuses it with EMSGSIZE). An MTU
+    /// lowered while the socket is open is not seen.
+    pub fn open(ifindex: u32, mtu: u32) -> io::Result<Self> {
         // SAFETY: socket(2) with constant arguments; ownership moves into OwnedFd below.
         let fd = cvt(unsafe { libc::socket(AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
         // SAFETY: fd is fresh and owned by nobody else.
@@ -205,7 +212,9 @@ impl XskTx {
         // SAFETY: addr is a sockaddr_xdp of the size passed.
         cvt(unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size_of::<SockaddrXdp>() as u32) })?;
         let free = (0..FRAMES as u64).map(|i| i * CHUNK as u64).collect();
-        Ok(XskTx { sock, tx, completion, umem, free, tx_head: 0, counted: 0 })
+        // An Ethernet header and one VLAN tag beyond the MTU, as the packet socket allows.
+        let max_frame = MAX_FRAME.min(mtu as usize + 18);
+        Ok(XskTx { sock, tx, completion, umem, free, max_frame, tx_head: 0, counted: 0 })
     }
 
     /// Take back the buffers of frames the kernel has finished with.
@@ -223,7 +232,7 @@ impl XskTx {
     /// Queue a copy of `frame`; false when it is too long or no buffer is
     /// free, and the caller must send it another way.
     pub fn push(&mut self, frame: &[u8]) -> bool {
-        if frame.len() > MAX_FRAME {
+        if frame.len() > self.max_frame {
             return false;
         }
         if self.free.is_empty() {
@@ -290,6 +299,11 @@ impl XskTx {
         (packets, bytes)
     }
 
+    /// Longest frame [`XskTx::push`] takes.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+
     /// Frames queued that the kernel has not taken yet.
     pub fn pending(&self) -> u32 {
         self.tx_head.wrapping_sub(self.counted)
@@ -297,12 +311,12 @@ impl XskTx {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Run `f` in a network namespace of its own (this test thread only),
     /// with its loopback device up: frames sent there reach nobody else.
-    fn in_private_netns(f: impl FnOnce() + Send + 'static) {
+    pub(crate) fn in_private_netns(f: impl FnOnce() + Send + 'static) {
         std::thread::spawn(move || {
             // SAFETY: unshare(2) affects only the calling thread.
             let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
@@ -342,7 +356,7 @@ mod tests {
         in_private_netns(|| {
             let lo = sys::ifindex("lo").unwrap();
             let cap = capture(lo, 0x88b5);
-            let mut xsk = XskTx::open(lo).unwrap();
+            let mut xsk = XskTx::open(lo, 1500).unwrap();
             // Three times as many frames as buffers: they must come back.
             let total = 3 * FRAMES;
             let (mut sent, mut bytes, mut received) = (0, 0, Vec::new());
@@ -375,11 +389,18 @@ mod tests {
 
     #[test]
     fn leaves_frames_it_cannot_carry_to_the_packet_socket() {
+        // Jumbo frames go by the packet socket...
         in_private_netns(|| {
-            let mut xsk = XskTx::open(sys::ifindex("lo").unwrap()).unwrap();
-            assert!(!xsk.push(&frame(0, MAX_FRAME + 1)));
-            assert!(xsk.push(&frame(0, MAX_FRAME)));
-            assert_eq!(xsk.flush().unwrap(), Flushed { packets: 1, bytes: MAX_FRAME as u64, dropped: 0 });
+            let mut jumbo = XskTx::open(sys::ifindex("lo").unwrap(), 9000).unwrap();
+            assert!(!jumbo.push(&frame(0, MAX_FRAME + 1)));
+            assert!(jumbo.push(&frame(0, MAX_FRAME)));
+            assert_eq!(jumbo.flush().unwrap(), Flushed { packets: 1, bytes: MAX_FRAME as u64, dropped: 0 });
+        });
+        // ...and so do frames beyond the MTU (with an Ethernet header and one tag).
+        in_private_netns(|| {
+            let mut small = XskTx::open(sys::ifindex("lo").unwrap(), 1000).unwrap();
+            assert!(!small.push(&frame(0, 1019)));
+            assert!(small.push(&frame(0, 1018)));
         });
     }
 }
