@@ -439,50 +439,41 @@ function preAddRemove(ctx: Context): void {
 }
 
 function cmdAdd(ctx: Context): void {
-  const table = tableArg(ctx);
-  const column = getColumn(table, ctx.argv[3]!);
-  const row = getRow(ctx, table, ctx.argv[2]!, !ctx.has('--if-exists'));
-  if (!row) return;
-  checkMutable(row, column);
-  const type = column.type;
-  let d = row.get(column.name);
-  for (const a of ctx.argv.slice(4)) {
-    const add = datumFromString({ ...type, min: 1, max: Infinity }, a, ctx.symtab);
-    d = datumUnion(type, d, add, true);
-  }
-  if (d.keys.length > type.max) {
-    fatal(
-      `"add" operation would put ${d.keys.length} ${type.value ? 'pairs' : 'values'} in column ${column.name} of table ${table.name} but the maximum number is ${type.max}`,
-    );
-  }
-  ctx.txn.verify(row, column.name);
-  ctx.txn.write(row, column.name, d);
-  ctx.invalidateCache();
+  mutateColumn(ctx, 'add', (d, type, a) => datumUnion(type, d, datumFromString({ ...type, min: 1, max: Infinity }, a, ctx.symtab), true));
 }
 
 function cmdRemove(ctx: Context): void {
+  mutateColumn(ctx, 'remove', (d, type, a) => {
+    let rm: Datum;
+    try {
+      rm = datumFromString({ ...type, min: 1, max: Infinity }, a, ctx.symtab);
+    } catch (e) {
+      // A map column also takes bare keys: remove those pairs whatever their values.
+      if (!(e instanceof VsctlError) || !type.value) throw e;
+      rm = datumFromString({ key: type.key, min: 1, max: Infinity }, a, ctx.symtab);
+    }
+    return datumSubtract(d, rm);
+  });
+}
+
+/**
+ * "add" and "remove": fold each argument into the column's value, then hold
+ * the result to the column's maximum (add) or minimum (remove) number of
+ * elements, as ovs-vsctl does.
+ */
+function mutateColumn(ctx: Context, operation: 'add' | 'remove', fold: (d: Datum, type: ColumnType, arg: string) => Datum): void {
   const table = tableArg(ctx);
   const column = getColumn(table, ctx.argv[3]!);
   const row = getRow(ctx, table, ctx.argv[2]!, !ctx.has('--if-exists'));
   if (!row) return;
   checkMutable(row, column);
   const type = column.type;
-  let d = row.get(column.name);
-  for (const a of ctx.argv.slice(4)) {
-    const rmType: ColumnType = { ...type, min: 1, max: Infinity };
-    let rm: Datum;
-    try {
-      rm = datumFromString(rmType, a, ctx.symtab);
-    } catch (e) {
-      if (!(e instanceof VsctlError) || !type.value) throw e;
-      const keysOnly: ColumnType = { key: type.key, min: 1, max: Infinity };
-      rm = datumFromString(keysOnly, a, ctx.symtab);
-    }
-    d = datumSubtract(d, rm);
-  }
-  if (d.keys.length < type.min) {
+  const d = ctx.argv.slice(4).reduce((acc, a) => fold(acc, type, a), row.get(column.name));
+  const [bound, limit, outside] =
+    operation === 'add' ? ['maximum', type.max, d.keys.length > type.max] : ['minimum', type.min, d.keys.length < type.min];
+  if (outside) {
     fatal(
-      `"remove" operation would put ${d.keys.length} ${type.value ? 'pairs' : 'values'} in column ${column.name} of table ${table.name} but the minimum number is ${type.min}`,
+      `"${operation}" operation would put ${d.keys.length} ${type.value ? 'pairs' : 'values'} in column ${column.name} of table ${table.name} but the ${bound} number is ${limit}`,
     );
   }
   ctx.txn.verify(row, column.name);

@@ -534,15 +534,19 @@ function cmdSetController(ctx: Context): void {
   const br = findRealBridge(ctx, cache, ctx.argv[1]!, true)!.cfg!;
   verifyControllers(ctx, br);
   for (const c of refs(ctx, br, 'controller', 'Controller')) ctx.txn.delete(c);
+  setRefs(ctx, br, 'controller', insertTargets(ctx, 'Controller', ctx.argv.slice(2)));
+}
+
+/** A Controller or Manager row per target, with --inactivity-probe when given. */
+function insertTargets(ctx: Context, table: 'Controller' | 'Manager', targets: string[]): TxnRow[] {
   const probe = ctx.option('--inactivity-probe');
-  const ctrls = ctx.argv.slice(2).map((t) => {
-    verifyTarget(ctx, t, true);
-    const c = ctx.txn.insert('Controller');
-    ctx.txn.write(c, 'target', scalar(t));
-    if (probe !== undefined) ctx.txn.write(c, 'inactivity_probe', scalar(atoi(probe)));
-    return c;
+  return targets.map((t) => {
+    verifyTarget(ctx, t, table === 'Controller');
+    const row = ctx.txn.insert(table);
+    ctx.txn.write(row, 'target', scalar(t));
+    if (probe !== undefined) ctx.txn.write(row, 'inactivity_probe', scalar(atoi(probe)));
+    return row;
   });
-  setRefs(ctx, br, 'controller', ctrls);
 }
 
 function cmdGetFailMode(ctx: Context): void {
@@ -592,15 +596,7 @@ function cmdDelManager(ctx: Context): void {
 function cmdSetManager(ctx: Context): void {
   verifyManagers(ctx);
   deleteManagers(ctx);
-  const probe = ctx.option('--inactivity-probe');
-  const mgrs = ctx.argv.slice(1).map((t) => {
-    verifyTarget(ctx, t, false);
-    const m = ctx.txn.insert('Manager');
-    ctx.txn.write(m, 'target', scalar(t));
-    if (probe !== undefined) ctx.txn.write(m, 'inactivity_probe', scalar(atoi(probe)));
-    return m;
-  });
-  setRefs(ctx, ctx.ovs, 'manager_options', mgrs);
+  setRefs(ctx, ctx.ovs, 'manager_options', insertTargets(ctx, 'Manager', ctx.argv.slice(1)));
 }
 
 function cmdEmerReset(ctx: Context): void {
