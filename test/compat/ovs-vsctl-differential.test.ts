@@ -1,9 +1,8 @@
 // Differential test: a script of everyday ovs-vsctl commands, errors included, run against
 // Debian's ovsdb-server and against tvsdb-server; every command must print the same thing.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEBIAN_SCHEMA, ServerProcess, TempDir, createDb, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
+import { ServerPair, TempDir, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
 
 const SCRIPT = [
   ['init'],
@@ -62,31 +61,17 @@ function normalize(r: { code: number; stdout: string; stderr: string }): string 
 
 describe('ovs-vsctl prints the same against tvsdb-server as against Debian ovsdb-server', () => {
   let dir: TempDir;
-  let ours: ServerProcess | undefined;
-  let theirs: ChildProcess | undefined;
+  let servers: ServerPair | undefined;
 
   beforeAll(async () => {
     ensureOvsTools();
     ensureBuilt();
     dir = new TempDir();
-    await createDb(dir.file('ours.db'), DEBIAN_SCHEMA);
-    ours = await ServerProcess.start(dir.file('ours.db'), [`punix:${dir.file('ours.sock')}`]);
-    await run('ovsdb-tool', ['create', dir.file('theirs.db'), DEBIAN_SCHEMA]);
-    theirs = spawn('ovsdb-server', [`--remote=punix:${dir.file('theirs.sock')}`, `--unixctl=${dir.file('ctl')}`, '--no-chdir', '-vconsole:off', dir.file('theirs.db')], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while ((await run('ovs-vsctl', [`--db=unix:${dir.file('theirs.sock')}`, '--no-wait', '--timeout=1', 'list-br'])).code !== 0) {
-      if (Date.now() > deadline) throw new Error('ovsdb-server did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    servers = await ServerPair.start(dir);
   });
 
   afterAll(async () => {
-    if (theirs && theirs.exitCode === null) {
-      const exited = new Promise((r) => theirs!.once('exit', r));
-      theirs.kill();
-      await exited;
-    }
-    await ours?.stop();
+    await servers?.stop();
     dir?.remove();
   });
 

@@ -2,9 +2,8 @@
 // ovsdb-server and to tvsdb-server must fail the same way (same results, same error tags).
 // Known, deliberate differences are listed at the end, each with its reason.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEBIAN_SCHEMA, ServerProcess, TempDir, createDb, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
+import { ServerPair, TempDir, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
 
 const SAME: unknown[][] = [
   [{ op: 'insert', table: 'Open_vSwitch', row: {} }],
@@ -57,31 +56,17 @@ function shape(stdout: string): unknown {
 
 describe('bad transactions fail the same way on tvsdb-server as on Debian ovsdb-server', () => {
   let dir: TempDir;
-  let ours: ServerProcess | undefined;
-  let theirs: ChildProcess | undefined;
+  let servers: ServerPair | undefined;
 
   beforeAll(async () => {
     ensureOvsTools();
     ensureBuilt();
     dir = new TempDir();
-    await createDb(dir.file('ours.db'), DEBIAN_SCHEMA);
-    ours = await ServerProcess.start(dir.file('ours.db'), [`punix:${dir.file('ours.sock')}`]);
-    await run('ovsdb-tool', ['create', dir.file('theirs.db'), DEBIAN_SCHEMA]);
-    theirs = spawn('ovsdb-server', [`--remote=punix:${dir.file('theirs.sock')}`, `--unixctl=${dir.file('ctl')}`, '--no-chdir', '-vconsole:off', dir.file('theirs.db')], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while ((await run('ovsdb-client', ['list-dbs', `unix:${dir.file('theirs.sock')}`])).code !== 0) {
-      if (Date.now() > deadline) throw new Error('ovsdb-server did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    servers = await ServerPair.start(dir);
   });
 
   afterAll(async () => {
-    if (theirs && theirs.exitCode === null) {
-      const exited = new Promise((r) => theirs!.once('exit', r));
-      theirs.kill();
-      await exited;
-    }
-    await ours?.stop();
+    await servers?.stop();
     dir?.remove();
   });
 

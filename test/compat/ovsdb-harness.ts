@@ -11,27 +11,36 @@ import { createDatabaseFile } from '../../src/ovsdb/db-file.js';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const DEBIAN_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+/** The newest modification time of a file, or of anything under a directory. */
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((e) => newestMtime(join(path, e))));
+}
+
+/** Rebuild with tsc when `output` is missing or older than any of `sources`. */
+function rebuildIfStale(output: string, sources: string[]): void {
+  if (existsSync(output) && statSync(output).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
+  try {
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+  } catch {
+    // Errors elsewhere in the tree do not stop tsc from emitting our files.
   }
-  return t;
 }
 
 /** The tests run the built CLIs (as users do); build when dist is missing or older than src. */
 export function ensureBuilt(): void {
   const cli = join(ROOT, 'dist/src/cli/tvsdb-server.js');
-  const stale = !existsSync(cli) || statSync(cli).mtimeMs < Math.max(newestMtime(join(ROOT, 'src/ovsdb')), newestMtime(join(ROOT, 'src/lib')));
-  if (stale) {
-    try {
-      execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
-    } catch {
-      // Errors elsewhere in the tree do not stop tsc from emitting our files.
-    }
-  }
+  rebuildIfStale(cli, [join(ROOT, 'src/ovsdb'), join(ROOT, 'src/lib')]);
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first`);
+}
+
+export const TVS_VSCTL = join(ROOT, 'dist/src/cli/tvs-vsctl.js');
+
+/** As ensureBuilt, for tvs-vsctl too. */
+export function ensureVsctlBuilt(): void {
+  ensureBuilt();
+  rebuildIfStale(TVS_VSCTL, [join(ROOT, 'src/vsctl'), join(ROOT, 'src/cli/tvs-vsctl.ts')]);
 }
 
 /** Installs Debian's openvswitch packages if the real tools are missing. */
@@ -137,4 +146,44 @@ export async function freePort(): Promise<number> {
       srv.close(() => r(port));
     });
   });
+}
+
+/**
+ * tvsdb-server and Debian's ovsdb-server side by side, each on a fresh
+ * database of the Debian schema, listening on `ours.sock` and `theirs.sock`
+ * in `dir`: the two ends of a differential test.
+ */
+export class ServerPair {
+  private constructor(
+    private readonly ours: ServerProcess,
+    private readonly theirs: ChildProcess,
+  ) {}
+
+  static async start(dir: TempDir): Promise<ServerPair> {
+    await createDb(dir.file('ours.db'), DEBIAN_SCHEMA);
+    const ours = await ServerProcess.start(dir.file('ours.db'), [`punix:${dir.file('ours.sock')}`]);
+    await run('ovsdb-tool', ['create', dir.file('theirs.db'), DEBIAN_SCHEMA]);
+    const theirs = spawn('ovsdb-server', [`--remote=punix:${dir.file('theirs.sock')}`, `--unixctl=${dir.file('ctl')}`, '--no-chdir', '-vconsole:off', dir.file('theirs.db')], {
+      stdio: 'ignore',
+    });
+    const pair = new ServerPair(ours, theirs);
+    const deadline = Date.now() + 10_000;
+    while ((await run('ovsdb-client', ['list-dbs', `unix:${dir.file('theirs.sock')}`])).code !== 0) {
+      if (Date.now() > deadline) {
+        await pair.stop();
+        throw new Error('ovsdb-server did not start');
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return pair;
+  }
+
+  async stop(): Promise<void> {
+    if (this.theirs.exitCode === null) {
+      const exited = new Promise((r) => this.theirs.once('exit', r));
+      this.theirs.kill();
+      await exited;
+    }
+    await this.ours.stop();
+  }
 }

@@ -2,32 +2,8 @@
 // tool on its own fresh tvsdb-server database, and every command must print the same stdout and
 // stderr and exit with the same status (uuids, log timestamps and program names masked).
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEBIAN_SCHEMA, ROOT, type RunResult, ServerProcess, TempDir, createDb, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
-
-const TVS_VSCTL = join(ROOT, 'dist/src/cli/tvs-vsctl.js');
-
-function newest(p: string): number {
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(p).map((e) => newest(join(p, e))));
-}
-
-/** Builds when tvs-vsctl's output is missing or older than its sources. */
-function ensureVsctlBuilt(): void {
-  ensureBuilt();
-  const src = Math.max(newest(join(ROOT, 'src/vsctl')), newest(join(ROOT, 'src/cli/tvs-vsctl.ts')));
-  if (!existsSync(TVS_VSCTL) || statSync(TVS_VSCTL).mtimeMs < src) {
-    try {
-      execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
-    } catch {
-      // Errors elsewhere in the tree do not stop tsc from emitting our files.
-    }
-  }
-}
+import { DEBIAN_SCHEMA, type RunResult, ServerProcess, TempDir, createDb, ensureOvsTools, ensureVsctlBuilt, TVS_VSCTL, run } from './ovsdb-harness.js';
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 

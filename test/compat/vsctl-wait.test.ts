@@ -2,32 +2,10 @@
 // cur_cfg reaches the next_cfg its transaction set), gives up by dying of SIGALRM at --timeout,
 // and retries its transaction when a value it verified was changed underneath it.
 
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbClient } from '../../src/ovsdb/client.js';
-import { DEBIAN_SCHEMA, ROOT, ServerProcess, TempDir, createDb, ensureBuilt, ensureOvsTools } from './ovsdb-harness.js';
-
-const TVS_VSCTL = join(ROOT, 'dist/src/cli/tvs-vsctl.js');
-
-function newest(p: string): number {
-  const st = statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(p).map((e) => newest(join(p, e))));
-}
-
-function ensureVsctlBuilt(): void {
-  ensureBuilt();
-  const src = Math.max(newest(join(ROOT, 'src/vsctl')), newest(join(ROOT, 'src/cli/tvs-vsctl.ts')));
-  if (!existsSync(TVS_VSCTL) || statSync(TVS_VSCTL).mtimeMs < src) {
-    try {
-      execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
-    } catch {
-      // Errors elsewhere in the tree do not stop tsc from emitting our files.
-    }
-  }
-}
+import { DEBIAN_SCHEMA, ServerProcess, TempDir, createDb, ensureOvsTools, ensureVsctlBuilt, TVS_VSCTL } from './ovsdb-harness.js';
 
 interface Exit {
   code: number | null;
