@@ -8,7 +8,7 @@
 //! the whole frame on the socket, where recvmsg picks it up in order.
 
 use crate::packet::{Packet, VnetHdr};
-use crate::sys;
+use crate::sys::{self, Mapping};
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::os::fd::RawFd;
@@ -69,8 +69,7 @@ pub struct RingMeta {
 }
 
 pub struct RxRing {
-    map: *mut u8,
-    len: usize,
+    map: Mapping,
     next: u32,
 }
 
@@ -92,19 +91,15 @@ impl RxRing {
         sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_AUXDATA, &one)?;
         let req = TpacketReq { tp_block_size: BLOCK_SIZE, tp_block_nr: BLOCK_NR, tp_frame_size: FRAME_SIZE, tp_frame_nr: FRAME_NR };
         sys::setsockopt(fd, sys::SOL_PACKET, PACKET_RX_RING, &req)?;
-        let len = (BLOCK_SIZE * BLOCK_NR) as usize;
-        // SAFETY: maps the ring the kernel just allocated for this socket.
-        let map = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
-        if map == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(RxRing { map: map as *mut u8, len, next: 0 })
+        // The ring the kernel just allocated for this socket.
+        let map = Mapping::new((BLOCK_SIZE * BLOCK_NR) as usize, fd, 0)?;
+        Ok(RxRing { map, next: 0 })
     }
 
     fn slot(&self, i: u32) -> *mut u8 {
         let off = (i / FRAMES_PER_BLOCK) * BLOCK_SIZE + (i % FRAMES_PER_BLOCK) * FRAME_SIZE;
         // SAFETY: i < FRAME_NR, so the slot lies inside the mapping.
-        unsafe { self.map.add(off as usize) }
+        unsafe { self.map.ptr.add(off as usize) }
     }
 
     fn read_u32(p: *const u8, off: usize) -> u32 {
@@ -208,11 +203,4 @@ fn auxdata(hdr: &libc::msghdr) -> Option<TpacketAuxdata> {
         }
     }
     None
-}
-
-impl Drop for RxRing {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in new().
-        unsafe { libc::munmap(self.map as *mut libc::c_void, self.len) };
-    }
 }

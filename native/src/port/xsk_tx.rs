@@ -13,7 +13,7 @@
 //! The kernel copies each frame out of our buffer (the UMEM), and gives the
 //! buffer back through the completion ring once the skb is freed.
 
-use crate::sys::{self, cvt};
+use crate::sys::{self, cvt, Mapping};
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -87,31 +87,6 @@ struct Desc {
     addr: u64,
     len: u32,
     options: u32,
-}
-
-/// A memory mapping, unmapped on drop.
-struct Mapping {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(len: usize, fd: libc::c_int, offset: libc::off_t) -> io::Result<Self> {
-        let (flags, prot) = (if fd < 0 { libc::MAP_PRIVATE | libc::MAP_ANONYMOUS } else { libc::MAP_SHARED }, libc::PROT_READ | libc::PROT_WRITE);
-        // SAFETY: a fresh mapping that aliases nothing we own.
-        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags | libc::MAP_POPULATE, fd, offset) };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Mapping { ptr: ptr as *mut u8, len })
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: ptr/len are exactly what mmap returned.
-        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
-    }
 }
 
 /// A single-producer/single-consumer ring shared with the kernel.
