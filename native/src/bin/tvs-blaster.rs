@@ -145,8 +145,13 @@ const BPF_PROG_TEST_RUN: libc::c_long = 10;
 const BPF_PROG_TYPE_XDP: u64 = 6;
 const BPF_F_TEST_XDP_LIVE_FRAMES: u64 = 1 << 1;
 const XDP_TX: u64 = 3;
-/// Frames the kernel sends per bpf() call; the clock is read between calls.
-const FRAMES_PER_CALL: u64 = 1 << 18;
+/// Frames the kernel sends in the first bpf() call, which measures the rate.
+const FIRST_CALL_FRAMES: u64 = 1 << 18;
+/// Later calls are sized to last about this long. Each call swaps the
+/// program into the kernel's XDP dispatcher and out again, and each swap
+/// waits out an RCU grace period with the CPU idle: at 2^18 frames a call
+/// that was a fifth of the generator's time.
+const CALL_SECONDS: f64 = 0.5;
 
 /// bpf(2) with a union bpf_attr given as zero-padded 64-bit words.
 fn bpf(cmd: libc::c_long, attr: &mut [u64]) -> io::Result<libc::c_long> {
@@ -179,7 +184,9 @@ fn xdp_live_frames(ifindex: u32, frame: &[u8], deadline: Instant) -> io::Result<
     // struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.
     let ctx: [u32; 6] = [0, frame.len() as u32, 0, ifindex, 0, 0];
     let mut sent = 0u64;
-    while Instant::now() < deadline {
+    let start = Instant::now();
+    let mut frames_per_call = FIRST_CALL_FRAMES;
+    loop {
         // BPF_PROG_TEST_RUN: prog_fd, retval; data_size_in, data_size_out;
         // data_in; data_out; repeat, duration; ctx_size_in, ctx_size_out;
         // ctx_in; ctx_out; flags, cpu; batch_size.
@@ -187,12 +194,19 @@ fn xdp_live_frames(ifindex: u32, frame: &[u8], deadline: Instant) -> io::Result<
         run[0] = prog.as_raw_fd() as u64;
         run[1] = frame.len() as u64;
         run[2] = frame.as_ptr() as u64;
-        run[4] = FRAMES_PER_CALL;
+        run[4] = frames_per_call;
         run[5] = std::mem::size_of_val(&ctx) as u64;
         run[6] = ctx.as_ptr() as u64;
         run[8] = BPF_F_TEST_XDP_LIVE_FRAMES;
         bpf(BPF_PROG_TEST_RUN, &mut run)?;
-        sent += FRAMES_PER_CALL;
+        sent += frames_per_call;
+        let now = Instant::now();
+        let left = deadline.saturating_duration_since(now).as_secs_f64();
+        if left == 0.0 {
+            break;
+        }
+        let rate = sent as f64 / (now - start).as_secs_f64();
+        frames_per_call = ((rate * CALL_SECONDS.min(left)) as u64).clamp(1 << 10, u32::MAX as u64);
     }
     Ok(sent)
 }
