@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { Datapath, type Upcall } from '../src/datapath/dpif.js';
 import { encodeActions } from '../src/datapath/actions.js';
 import { encodeKey, exactMask } from '../src/datapath/flow-key.js';
@@ -276,14 +276,36 @@ async function lookupBench(): Promise<object[]> {
   return results;
 }
 
+const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb]';
+const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb'];
+
+function parseOptions(argv: string[]): { seconds: number; rounds: number; only: Set<string> } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { seconds: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (e) {
+    throw new Error(`npm run bench: ${(e as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const count = (name: string, text: string | undefined, fallback: number): number => {
+    const n = text === undefined ? fallback : Number(text);
+    if (!(n > 0)) throw new Error(`npm run bench: --${name} needs a positive number, not "${text}"\n${USAGE}`);
+    return n;
+  };
+  const only = new Set(values.only?.split(',') ?? PARTS);
+  const unknown = [...only].filter((p) => !PARTS.includes(p));
+  if (unknown.length) throw new Error(`npm run bench: --only: no part named ${unknown.join(', ')} (parts: ${PARTS.join(', ')})`);
+  return { seconds: count('seconds', values.seconds, 5), rounds: Math.round(count('rounds', values.rounds, 3)), only };
+}
+
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const secIdx = args.indexOf('--seconds');
-  const seconds = secIdx >= 0 ? Number(args[secIdx + 1]) : 5;
-  const roundsIdx = args.indexOf('--rounds');
-  const rounds = roundsIdx >= 0 ? Number(args[roundsIdx + 1]) : 3;
-  const onlyIdx = args.indexOf('--only');
-  const only = new Set(onlyIdx >= 0 ? args[onlyIdx + 1].split(',') : ['datapath', 'lookup', 'classifier', 'ovsdb']);
+  const { seconds, rounds, only } = parseOptions(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('npm run bench: needs root (namespaces, raw sockets)');
   await Lab.removeStale('tvs-bench');
   const results: Record<string, unknown> = { date: new Date().toISOString(), seconds, rounds };
