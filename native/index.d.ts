@@ -29,7 +29,13 @@ export interface NativeExpiredFlow extends NativeFlowStats {
 }
 
 export type NativeEvent =
-  | { kind: 'upcall'; upcalls: NativeUpcall[] }
+  /**
+   * A batch of upcalls, packed: keys and frames in `data`; in `meta`, seven
+   * little-endian u32 per upcall: port, reason (0 miss, 1 action), key
+   * offset, frame offset, frame length, cookie low and high words.
+   * `unpackUpcalls` in src/datapath/dpif.ts makes NativeUpcalls of them.
+   */
+  | { kind: 'upcall'; data: Buffer; meta: Buffer }
   | { kind: 'expired'; flows: NativeExpiredFlow[] };
 
 export interface NativeFlow extends NativeFlowStats {

@@ -2,7 +2,7 @@
 //! an `op_<area>_<verb>[_<noun>]` function. Their TypeScript types are in
 //! `native/index.d.ts`; keep the two in step.
 
-use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, UpcallReason, UpcallReply};
+use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, Upcall, UpcallReason, UpcallReply};
 use crate::flow::key::{FlowKey, FIELDS, KEY_LEN};
 use crate::flow::table::{FlowStats, PutMode};
 use crate::napi::*;
@@ -151,23 +151,14 @@ unsafe extern "C" fn call_js_event(env: napi_env, func: napi_value, context: *mu
     let obj = new_object(env);
     match *event {
         Event::Upcalls(ups) => {
+            // The whole batch travels as two buffers, unpacked in dpif.ts:
+            // an object and two buffers per upcall cost more of the JS
+            // thread (allocations, property names, ArrayBuffer sweeping)
+            // than answering the upcall did.
+            let (data, meta) = pack_upcalls(&ups);
             set_prop(env, obj, "kind", js_string(env, "upcall"));
-            let arr = new_array(env, ups.len());
-            for (i, up) in ups.iter().enumerate() {
-                let u = new_object(env);
-                match up.reason {
-                    UpcallReason::Miss => set_prop(env, u, "reason", js_string(env, "miss")),
-                    UpcallReason::Action { cookie } => {
-                        set_prop(env, u, "reason", js_string(env, "action"));
-                        set_prop(env, u, "cookie", bigint(env, cookie));
-                    }
-                }
-                set_u32(env, u, "port", up.in_port);
-                set_prop(env, u, "key", buffer(env, up.key.as_bytes()));
-                set_prop(env, u, "frame", buffer(env, &up.frame));
-                napi_set_element(env, arr, i as u32, u);
-            }
-            set_prop(env, obj, "upcalls", arr);
+            set_prop(env, obj, "data", buffer(env, &data));
+            set_prop(env, obj, "meta", buffer(env, &meta));
         }
         Event::Expired(flows) => {
             set_prop(env, obj, "kind", js_string(env, "expired"));
@@ -185,6 +176,32 @@ unsafe extern "C" fn call_js_event(env: napi_env, func: napi_value, context: *mu
     napi_get_undefined(env, &mut undefined);
     let mut result = null_mut();
     napi_call_function(env, undefined, func, 1, &obj, &mut result);
+}
+
+/// Words per upcall in the `meta` buffer of an upcall event: port, reason
+/// (0 miss, 1 action), key offset, frame offset, frame length, cookie low and
+/// high words, all little-endian u32. Keys are KEY_LEN bytes in `data`.
+const UPCALL_META_WORDS: usize = 7;
+
+/// Pack a batch of upcalls into (data, meta) for `call_js_event`.
+fn pack_upcalls(ups: &[Upcall]) -> (Vec<u8>, Vec<u8>) {
+    let mut data = Vec::with_capacity(ups.iter().map(|u| KEY_LEN + u.frame.len()).sum());
+    let mut meta = Vec::with_capacity(ups.len() * UPCALL_META_WORDS * 4);
+    for up in ups {
+        let (reason, cookie) = match up.reason {
+            UpcallReason::Miss => (0, 0),
+            UpcallReason::Action { cookie } => (1, cookie),
+        };
+        let key_offset = data.len();
+        data.extend_from_slice(up.key.as_bytes());
+        let frame_offset = data.len();
+        data.extend_from_slice(&up.frame);
+        let words = [up.in_port, reason, key_offset as u32, frame_offset as u32, up.frame.len() as u32, cookie as u32, (cookie >> 32) as u32];
+        for w in words {
+            meta.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    (data, meta)
 }
 
 unsafe extern "C" fn finalize_tsfn_context(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {

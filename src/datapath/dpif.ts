@@ -80,7 +80,7 @@ export class Datapath {
     const onEvent =
       onUpcall || onFlowsExpired
         ? (event: Parameters<NonNullable<Parameters<typeof addon.op_dp_open>[0]>>[0]) => {
-            if (event.kind === 'upcall') onUpcall?.(event.upcalls);
+            if (event.kind === 'upcall') onUpcall?.(unpackUpcalls(event.data, event.meta));
             else onFlowsExpired?.(event.flows);
           }
         : undefined;
@@ -223,6 +223,32 @@ export class Datapath {
       this.handle = undefined;
     }
   }
+}
+
+const KEY_LEN = 120;
+const UPCALL_META_BYTES = 7 * 4;
+
+/**
+ * The upcalls of one packed batch (see NativeEvent). Keys and frames are
+ * views into the batch's one buffer: a slow path that keeps a frame keeps
+ * that buffer alive, so copy it (Buffer.from) to hold it long.
+ */
+export function unpackUpcalls(data: Buffer, meta: Buffer): Upcall[] {
+  const upcalls: Upcall[] = [];
+  for (let at = 0; at < meta.length; at += UPCALL_META_BYTES) {
+    const keyAt = meta.readUInt32LE(at + 8);
+    const frameAt = meta.readUInt32LE(at + 12);
+    const frame = data.subarray(frameAt, frameAt + meta.readUInt32LE(at + 16));
+    const key = data.subarray(keyAt, keyAt + KEY_LEN);
+    const port = meta.readUInt32LE(at);
+    if (meta.readUInt32LE(at + 4) === 0) {
+      upcalls.push({ reason: 'miss', port, key, frame });
+    } else {
+      const cookie = (BigInt(meta.readUInt32LE(at + 24)) << 32n) | BigInt(meta.readUInt32LE(at + 20));
+      upcalls.push({ reason: 'action', cookie, port, key, frame });
+    }
+  }
+  return upcalls;
 }
 
 /** The key the datapath extracts from `frame` received on `inPort` (120 bytes). */

@@ -78,6 +78,7 @@ describe('megaflows', () => {
     expect(upcalls).toHaveLength(1);
     expect(upcalls[0]).toMatchObject({ reason: 'miss', port: pa });
     expect(upcalls[0].frame.equals(frame)).toBe(true);
+    expect(upcalls[0].key.equals(extractKey(frame, pa))).toBe(true);
     // Answering releases the 29 held frames behind the first, in order.
     const cap = await startCapture(b, 1.5, 0x0800);
     dp.replyUpcall(upcalls[0], [{ type: 'output', port: pb }], { mask: exactMask(['in_port', 'eth.dst']) });
@@ -177,7 +178,8 @@ describe('actions, checked on the frames that arrive', () => {
     const hc = await lab.addVethHost('c', '10.90.0.3/24');
     const pc = dp.addPort({ type: 'system', name: hc.switchIf }).port;
     const userdata = Buffer.alloc(8);
-    userdata.writeBigUInt64LE(0xfeedn);
+    // Both 32-bit halves set: the cookie crosses to JS as two words.
+    userdata.writeBigUInt64LE(0xfeed_0000_beefn);
     dp.putFlow({
       key: { in_port: pa },
       mask: exactMask(['in_port']),
@@ -190,7 +192,8 @@ describe('actions, checked on the frames that arrive', () => {
     expect(await capC.done).toHaveLength(1);
     const fromAction = upcalls.filter((u) => u.reason === 'action');
     expect(fromAction).toHaveLength(1);
-    expect(fromAction[0]).toMatchObject({ port: pa, cookie: 0xfeedn });
+    expect(fromAction[0]).toMatchObject({ port: pa, cookie: 0xfeed_0000_beefn });
+    expect(fromAction[0].frame.equals(udp())).toBe(true);
   });
 });
 
