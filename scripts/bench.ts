@@ -301,7 +301,7 @@ function parseOptions(argv: string[]): { seconds: number; rounds: number; only: 
   const only = new Set(values.only?.split(',') ?? PARTS);
   const unknown = [...only].filter((p) => !PARTS.includes(p));
   if (unknown.length) throw new Error(`npm run bench: --only: no part named ${unknown.join(', ')} (parts: ${PARTS.join(', ')})`);
-  return { seconds: count('seconds', values.seconds, 5), rounds: Math.round(count('rounds', values.rounds, 3)), only };
+  return { seconds: count('seconds', values.seconds, 5), rounds: Math.round(count('rounds', values.rounds, 5)), only };
 }
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ import type {
 } from '../../native/index.js';
 import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from './addon.js';
-import { encodeKey, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
+import { encodeKey, FLOW_KEY_LEN, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
 
 export type PortType = 'system' | 'tap';
 export type PortInfo = NativePortInfo;
@@ -225,7 +225,6 @@ export class Datapath {
   }
 }
 
-const KEY_LEN = 120;
 const UPCALL_META_BYTES = 7 * 4;
 
 /**
@@ -233,13 +232,13 @@ const UPCALL_META_BYTES = 7 * 4;
  * views into the batch's one buffer: a slow path that keeps a frame keeps
  * that buffer alive, so copy it (Buffer.from) to hold it long.
  */
-export function unpackUpcalls(data: Buffer, meta: Buffer): Upcall[] {
+function unpackUpcalls(data: Buffer, meta: Buffer): Upcall[] {
   const upcalls: Upcall[] = [];
   for (let at = 0; at < meta.length; at += UPCALL_META_BYTES) {
     const keyAt = meta.readUInt32LE(at + 8);
     const frameAt = meta.readUInt32LE(at + 12);
     const frame = data.subarray(frameAt, frameAt + meta.readUInt32LE(at + 16));
-    const key = data.subarray(keyAt, keyAt + KEY_LEN);
+    const key = data.subarray(keyAt, keyAt + FLOW_KEY_LEN);
     const port = meta.readUInt32LE(at);
     if (meta.readUInt32LE(at + 4) === 0) {
       upcalls.push({ reason: 'miss', port, key, frame });
