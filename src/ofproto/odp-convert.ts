@@ -168,7 +168,10 @@ export function flowToKey(flow: Flow, dpInPort: number): FlowKey {
 function maskValue(wc: FlowWildcards, of: FieldId, dp: FieldName): FieldValue | undefined {
   const m = wc.get(of);
   if (m === 0n) return undefined;
-  if (dp === 'vlan.tci' || dp === 'arp.op') return Number(m & 0xffffn);
+  // An OpenFlow field can be wider than the datapath's: tp_src/tp_dst (16
+  // bits) hold ICMP's one-byte type and code. Keep the bits the datapath has.
+  const full = fullValue(dp);
+  if (typeof full === 'number') return Number(m & BigInt(full));
   return dpValue(dp, m);
 }
 

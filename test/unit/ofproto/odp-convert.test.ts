@@ -47,6 +47,15 @@ describe('wildcards -> megaflow mask', () => {
     expect(maskToWc(wcToMask(wc, key), key).get('nw_dst')).toBe(0xffffff00n);
   });
 
+  it('narrows 16-bit port wildcards to the one-byte ICMP type and code', () => {
+    // A rule on tcp_dst makes the classifier consult tp_dst for every IP
+    // frame; for ICMP that is the code, which the datapath keeps in a byte.
+    const key = extractKey(ICMP, 1);
+    const wc = new FlowWildcards().orField('tp_src').orField('tp_dst');
+    expect(wcToMask(wc, key)).toMatchObject({ 'icmp.type': 0xff, 'icmp.code': 0xff, 'ipv4.proto': 0xff });
+    expect(() => encodeKey(wcToMask(wc, key))).not.toThrow();
+  });
+
   it('an L2-only decision gives an L2-only mask', () => {
     const key = extractKey(TCP, 7);
     const wc = new FlowWildcards().orField('in_port').orField('dl_src').orField('dl_dst').orField('vlan_tci', 0x1fff);
