@@ -8,5 +8,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // An exception thrown into N-API (from a datapath event handler) only
+    // warns by default; make it an error the run reports.
+    execArgv: ['--force-node-api-uncaught-exceptions-policy=true'],
   },
 });

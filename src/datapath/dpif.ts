@@ -11,6 +11,7 @@ import type {
 } from '../../native/index.js';
 import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from './addon.js';
+import { getLogger } from '../lib/log.js';
 import { encodeKey, FLOW_KEY_LEN, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
 
 export type PortType = 'system' | 'tap';
@@ -63,6 +64,8 @@ export interface UpcallReply {
   megaflow?: { mask: KeyLike };
 }
 
+const log = getLogger('dpif');
+
 const toKey = (k: KeyLike): Buffer => (Buffer.isBuffer(k) ? k : encodeKey(k));
 const toActions = (a: ActionsLike): Buffer => (Buffer.isBuffer(a) ? a : encodeActions(a));
 
@@ -80,8 +83,16 @@ export class Datapath {
     const onEvent =
       onUpcall || onFlowsExpired
         ? (event: Parameters<NonNullable<Parameters<typeof addon.op_dp_open>[0]>>[0]) => {
-            if (event.kind === 'upcall') onUpcall?.(unpackUpcalls(event.data, event.meta));
-            else onFlowsExpired?.(event.flows);
+            // A handler that throws loses its batch, but the exception must
+            // not reach N-API: Node only warns of it today (DEP0168) and
+            // will treat it as uncaught, which ends a daemon.
+            try {
+              if (event.kind === 'upcall') onUpcall?.(unpackUpcalls(event.data, event.meta));
+              else onFlowsExpired?.(event.flows);
+            } catch (e) {
+              log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
+              log.dbg(`${(e as Error).stack}`);
+            }
           }
         : undefined;
     return new Datapath(addon.op_dp_open(onEvent));

@@ -125,18 +125,24 @@ export class OfprotoDpif {
         pending.push(undefined);
         continue;
       }
-      const key = decodeKey(upcall.key);
-      const r = xlateMiss(bridge, key);
-      if (!r) {
-        replies.push({ upcall, actions: [] });
-        pending.push(undefined);
-        continue;
+      let reply: UpcallReply = { upcall, actions: [] };
+      let installed: Installed | undefined;
+      try {
+        const key = decodeKey(upcall.key);
+        const r = xlateMiss(bridge, key);
+        if (r) {
+          if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
+          const actions = encodeActions(r.actions);
+          reply = { upcall, actions, megaflow: { mask: encodeKey(r.mask) } };
+          installed = { bridge, key, keyBuf: upcall.key, mask: r.mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
+        }
+      } catch (e) {
+        // A bug in translation costs this frame, not the batch: it is
+        // dropped uncached, and the next frame of its flow tries again.
+        log.warn(`${bridge.name}: cannot translate a frame from datapath port ${upcall.port}, dropping it: ${(e as Error).message}`);
       }
-      if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
-      const actions = encodeActions(r.actions);
-      const mask = encodeKey(r.mask);
-      replies.push({ upcall, actions, megaflow: { mask } });
-      pending.push({ bridge, key, keyBuf: upcall.key, mask: r.mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 });
+      replies.push(reply);
+      pending.push(installed);
     }
     if (replies.length === 0) return;
     const results = this.datapath.replyUpcalls(replies);

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Datapath, extractKey, nativeKeyLayout, type Upcall } from '../../src/datapath/dpif.js';
 import { FIELDS, decodeKey, encodeKey, exactMask, TCI_PRESENT } from '../../src/datapath/flow-key.js';
 import { Lab, type Host } from '../../src/lib/netns.js';
+import { setLogSink } from '../../src/lib/log.js';
 import { buildFrame, checksumsValid, eventually, sendFlows, sendFrames, startCapture, udpFrame } from '../helpers/frames.js';
 
 let lab: Lab;
@@ -227,6 +228,33 @@ describe('upcall batching', () => {
     // Upcalls arrive in batches, not one JS call per frame.
     expect(batches.length).toBeLessThan(s.upcalls);
     expect(s.flows + s.lost + dropped).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('loses only the batch whose handler throws, and says so in the log', async () => {
+    const logged: string[] = [];
+    setLogSink((line) => logged.push(line));
+    try {
+      dp.close();
+      let failing = true;
+      dp = Datapath.open({
+        onUpcall: (batch) => {
+          if (failing) {
+            failing = false;
+            throw new Error('handler bug');
+          }
+          upcalls.push(...batch);
+        },
+      });
+      pa = dp.addPort({ type: 'system', name: lab.ifname('a') }).port;
+      await sendFrames(a, udp({ sport: 1 }));
+      await eventually(() => logged.some((l) => l.includes('handler bug')), 5000, 'the error logged');
+      await sendFrames(a, udp({ sport: 2 }));
+      await eventually(() => upcalls.length >= 1, 5000, 'the next upcall');
+      expect(upcalls[0].key.equals(extractKey(udp({ sport: 2 }), pa))).toBe(true);
+      expect(logged.find((l) => l.includes('handler bug'))).toMatch(/\|dpif\|ERR\|upcall handler failed, its batch is lost/);
+    } finally {
+      setLogSink((line) => process.stderr.write(line + '\n'));
+    }
   });
 });
 
