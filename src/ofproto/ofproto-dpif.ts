@@ -134,7 +134,8 @@ export class OfprotoDpif {
           if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
           const actions = encodeActions(r.actions);
           reply = { upcall, actions, megaflow: { mask: encodeKey(r.mask) } };
-          installed = { bridge, key, keyBuf: upcall.key, mask: r.mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
+          // A copy: upcall.key is a view that would hold its whole batch in memory.
+          installed = { bridge, key, keyBuf: Buffer.from(upcall.key), mask: r.mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
         }
       } catch (e) {
         // A bug in translation costs this frame, not the batch: it is
@@ -167,7 +168,7 @@ export class OfprotoDpif {
     const packetIn = decodeControllerUserdata(userdata);
     const port = bridge.portByDp(upcall.port);
     if (!packetIn || !port) return;
-    this.options.onPacketIn?.({ bridge, inPort: port.ofport, frame: upcall.frame, packetIn });
+    this.options.onPacketIn?.({ bridge, inPort: port.ofport, frame: Buffer.from(upcall.frame), packetIn });
   }
 
   private handleExpired(flows: ExpiredFlow[]): void {
