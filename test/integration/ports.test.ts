@@ -52,6 +52,21 @@ describe('AF_PACKET ports on veth', () => {
     expect(rx.rxErrors).toBe(0);
   });
 
+  it('refuses a frame longer than the MTU set on the outgoing interface after the port opened', async () => {
+    const { a, b, pb } = await twoVethHosts();
+    const big = buildFrame({ dst: b.mac, src: a.mac, payload: Buffer.alloc(1200, 0xab) });
+    const small = buildFrame({ dst: b.mac, src: a.mac });
+    await run('ip', ['link', 'set', lab.ifname('b'), 'mtu', '1000']);
+    // The port follows the MTU at its next upkeep (every half second).
+    await new Promise((r) => setTimeout(r, 1200));
+    const cap = await startCapture(b, 1.5);
+    await sendFrames(a, big);
+    await sendFrames(a, small);
+    const frames = await cap.done;
+    expect(frames.map((f) => f.length)).toEqual([small.length]);
+    expect(dp.port(pb).stats.txErrors).toBe(1);
+  });
+
   it('keeps an 802.1Q tag end to end although the kernel strips it on receive', async () => {
     const { a, b } = await twoVethHosts();
     const tagged = buildFrame({ dst: b.mac, src: a.mac, vlan: { vid: 42, pcp: 5 } });

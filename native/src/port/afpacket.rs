@@ -164,9 +164,21 @@ impl PortIo for AfPacketPort {
     }
 
     fn upkeep(&mut self) {
-        if let Some(sockets) = self.sockets.as_mut().filter(|s| s.xsk.is_none() && self.xsk_retries > 0) {
-            self.xsk_retries -= 1;
-            sockets.xsk = open_xsk(&self.name, self.ifindex);
+        let Some(sockets) = self.sockets.as_mut() else { return };
+        match sockets.xsk.as_mut() {
+            None if self.xsk_retries > 0 => {
+                self.xsk_retries -= 1;
+                sockets.xsk = open_xsk(&self.name, self.ifindex);
+            }
+            // AF_XDP sends frames without checking the MTU, so follow it
+            // here: longer frames go by the packet socket, which refuses
+            // them with EMSGSIZE.
+            Some(xsk) => {
+                if let Ok(mtu) = sys::mtu(&self.name) {
+                    xsk.set_mtu(mtu);
+                }
+            }
+            None => {}
         }
     }
 

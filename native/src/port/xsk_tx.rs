@@ -157,8 +157,8 @@ impl XskTx {
     /// An AF_XDP socket transmitting on queue 0 of `ifindex`, in copy mode,
     /// for frames that fit an MTU of `mtu` (the kernel does not check them
     /// against it on this path: a longer frame would be dropped silently by
-    /// the device, where the packet socket refuses it with EMSGSIZE). An MTU
-    /// lowered while the socket is open is not seen.
+    /// the device, where the packet socket refuses it with EMSGSIZE). The
+    /// owner passes a changed MTU on with [`XskTx::set_mtu`].
     pub fn open(ifindex: u32, mtu: u32) -> io::Result<Self> {
         // SAFETY: socket(2) with constant arguments; ownership moves into OwnedFd below.
         let fd = cvt(unsafe { libc::socket(AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
@@ -187,9 +187,15 @@ impl XskTx {
         // SAFETY: addr is a sockaddr_xdp of the size passed.
         cvt(unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size_of::<SockaddrXdp>() as u32) })?;
         let free = (0..FRAMES as u64).map(|i| i * CHUNK as u64).collect();
+        let mut xsk = XskTx { sock, tx, completion, umem, free, max_frame: 0, tx_head: 0, counted: 0 };
+        xsk.set_mtu(mtu);
+        Ok(xsk)
+    }
+
+    /// Carry only frames that fit an MTU of `mtu` from now on.
+    pub fn set_mtu(&mut self, mtu: u32) {
         // An Ethernet header and one VLAN tag beyond the MTU, as the packet socket allows.
-        let max_frame = MAX_FRAME.min(mtu as usize + 18);
-        Ok(XskTx { sock, tx, completion, umem, free, max_frame, tx_head: 0, counted: 0 })
+        self.max_frame = MAX_FRAME.min(mtu as usize + 18);
     }
 
     /// Take back the buffers of frames the kernel has finished with.
