@@ -155,10 +155,10 @@ pub struct Flushed {
 
 impl XskTx {
     /// An AF_XDP socket transmitting on queue 0 of `ifindex`, in copy mode,
-    /// for frames that fit an MTU of `mtu` (the kernel does not check them
-    /// against it on this path: a longer frame would be dropped silently by
-    /// the device, where the packet socket refuses it with EMSGSIZE). The
-    /// owner passes a changed MTU on with [`XskTx::set_mtu`].
+    /// for frames that fit an MTU of `mtu`. The kernel does not check them
+    /// against it on this path: a longer frame goes out (a veth peer with a
+    /// larger MTU takes it), where the packet socket refuses it with
+    /// EMSGSIZE. The owner passes a changed MTU on with [`XskTx::set_mtu`].
     pub fn open(ifindex: u32, mtu: u32) -> io::Result<Self> {
         // SAFETY: socket(2) with constant arguments; ownership moves into OwnedFd below.
         let fd = cvt(unsafe { libc::socket(AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
