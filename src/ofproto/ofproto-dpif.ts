@@ -2,7 +2,7 @@
 // one datapath. It answers upcalls with xlate's megaflows, keeps the
 // installed megaflows right as rules, ports and the MAC table change (the
 // revalidator), and credits their stats back to the rules and MAC entries.
-import { decodeKey, encodeKey, type FlowKey } from '../datapath/flow-key.js';
+import { decodeKey, encodeKey, FLOW_KEY_LEN, type FlowKey } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
 import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { getLogger } from '../lib/log.js';
@@ -14,6 +14,8 @@ const log = getLogger('ofproto_dpif');
 
 /** How often stats flow back and rules and MAC entries are aged. */
 const REVALIDATE_INTERVAL_MS = 500;
+/** The mask of an exact-match flow (upcall/disable-megaflows): every bit of the key. */
+const EXACT_MASK = Buffer.alloc(FLOW_KEY_LEN, 0xff);
 
 /** A megaflow this layer installed, with what its translation depended on. */
 interface Installed {
@@ -21,6 +23,8 @@ interface Installed {
   key: FlowKey;
   keyBuf: Buffer;
   mask: FlowKey;
+  /** The mask as installed: `mask` encoded, or every bit with megaflows disabled. */
+  maskBuf: Buffer;
   actions: Buffer;
   cache: XlateCache;
   packets: number;
@@ -50,6 +54,7 @@ export class OfprotoDpif {
   private readonly seenSeq = new Map<XBridge, number>();
   private readonly timer: NodeJS.Timeout;
   private revalidatePending = false;
+  private megaflows = true;
 
   constructor(private readonly options: OfprotoDpifOptions = {}) {
     this.datapath = Datapath.open({
@@ -133,9 +138,10 @@ export class OfprotoDpif {
         if (r) {
           if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
           const actions = encodeActions(r.actions);
-          reply = { upcall, actions, megaflow: { mask: encodeKey(r.mask) } };
+          const maskBuf = this.megaflows ? encodeKey(r.mask) : EXACT_MASK;
+          reply = { upcall, actions, megaflow: { mask: maskBuf } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
-          installed = { bridge, key, keyBuf: Buffer.from(upcall.key), mask: r.mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
+          installed = { bridge, key, keyBuf: Buffer.from(upcall.key), mask: r.mask, maskBuf, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
         }
       } catch (e) {
         // A bug in translation costs this frame, not the batch: it is
@@ -222,7 +228,7 @@ export class OfprotoDpif {
       for (const { flow, actions, cache } of verdict.modify) {
         const encoded = encodeActions(actions);
         try {
-          this.datapath.putFlow({ key: flow.keyBuf, mask: encodeKey(flow.mask), actions: encoded, mode: 'modify' });
+          this.datapath.putFlow({ key: flow.keyBuf, mask: flow.maskBuf, actions: encoded, mode: 'modify' });
           Object.assign(this.installed.get(flow.id)!, { actions: encoded, cache });
         } catch {
           this.deleteFlow(flow.id);
@@ -233,6 +239,16 @@ export class OfprotoDpif {
         this.deleteFlow(flow.id);
       }
     }
+  }
+
+  /**
+   * With megaflows disabled (OVS's upcall/disable-megaflows), each miss
+   * installs an exact-match flow, so every new 5-tuple is an upcall. The
+   * flows installed so far are flushed either way, as OVS does.
+   */
+  setMegaflows(enabled: boolean): void {
+    this.megaflows = enabled;
+    this.flushFlows();
   }
 
   /** Forget every installed flow (e.g. after `dpctl/del-flows`). */

@@ -106,6 +106,15 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
     ].join('\n');
   });
 
+  registry.register('upcall/disable-megaflows', '', 0, 0, () => {
+    of.setMegaflows(false);
+    return 'megaflows disabled\n';
+  });
+  registry.register('upcall/enable-megaflows', '', 0, 0, () => {
+    of.setMegaflows(true);
+    return 'megaflows enabled\n';
+  });
+
   registry.register('memory/show', '', 0, 0, () => {
     const m = process.memoryUsage();
     const rules = rec.bridgeNames().reduce((n, name) => n + bridge(name).tables.count(), 0);

@@ -60,6 +60,21 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     expect(await sw.appctl('dpif/dump-flows', br0)).toMatch(new RegExp(`eth\\(src=${a.mac},dst=${b.mac}\\)`));
   });
 
+  it('installs exact-match flows while megaflows are disabled, as upcall/disable-megaflows asks', async () => {
+    expect(await sw.appctl('upcall/disable-megaflows')).toBe('megaflows disabled\n');
+    try {
+      expect(await ping(a, '10.60.0.2', 1)).toBe(1);
+      // Exact match: the ICMP type and code are in the flow, where the
+      // bridge's NORMAL rule alone would leave L3 and L4 wildcarded.
+      const flows = await sw.appctl('dpif/dump-flows', br0);
+      expect(flows).toMatch(/icmp\(type=8,code=0\)/);
+    } finally {
+      expect(await sw.appctl('upcall/enable-megaflows')).toBe('megaflows enabled\n');
+    }
+    expect(await ping(a, '10.60.0.2', 1)).toBe(1);
+    expect(await sw.appctl('dpif/dump-flows', br0)).not.toMatch(/icmp\(/);
+  });
+
   it('applies the datapath settings of Open_vSwitch other_config, and their defaults once removed', async () => {
     await sw.vsctl('set', 'Open_vSwitch', '.', 'other_config:flow-limit=5000', 'other_config:max-idle=2500', 'other_config:emc-insert-inv-prob=0');
     const set = await sw.appctl('upcall/show');
