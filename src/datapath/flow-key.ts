@@ -91,8 +91,15 @@ export function parseMac(s: string): Buffer {
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 
+/** Two hex digits of each byte value: formatting keys is on the upcall path. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function formatMac(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+  return macAt(b, 0);
+}
+
+function macAt(b: Uint8Array, o: number): string {
+  return `${HEX[b[o]!]}:${HEX[b[o + 1]!]}:${HEX[b[o + 2]!]}:${HEX[b[o + 3]!]}:${HEX[b[o + 4]!]}:${HEX[b[o + 5]!]}`;
 }
 
 export function parseIpv4(s: string): Buffer {
@@ -104,7 +111,11 @@ export function parseIpv4(s: string): Buffer {
 }
 
 export function formatIpv4(b: Uint8Array): string {
-  return Array.from(b).join('.');
+  return ipv4At(b, 0);
+}
+
+function ipv4At(b: Uint8Array, o: number): string {
+  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 }
 
 export function parseIpv6(s: string): Buffer {
@@ -197,9 +208,9 @@ function readField(buf: Buffer, name: FieldName): FieldValue {
     case 'u64':
       return buf.readBigUInt64BE(off);
     case 'mac':
-      return formatMac(buf.subarray(off, off + len));
+      return macAt(buf, off);
     case 'ipv4':
-      return formatIpv4(buf.subarray(off, off + len));
+      return ipv4At(buf, off);
     case 'ipv6':
       return formatIpv6(buf.subarray(off, off + len));
     case 'uint':
@@ -234,14 +245,22 @@ const L3: Record<string, FieldName[]> = {
 export function decodeKey(buf: Buffer, ethType?: number): FlowKey {
   if (buf.length !== FLOW_KEY_LEN) throw new Error(`a flow key is ${FLOW_KEY_LEN} bytes, got ${buf.length}`);
   const et = ethType ?? buf.readUInt16BE(36);
-  const names = [...COMMON, ...(et === 0x0800 ? L3.ipv4! : et === 0x86dd ? L3.ipv6! : et === 0x0806 || et === 0x8035 ? L3.arp! : [])];
+  const fields = et === 0x0800 ? DECODE_IPV4 : et === 0x86dd ? DECODE_IPV6 : et === 0x0806 || et === 0x8035 ? DECODE_ARP : DECODE_L2;
   const out: FlowKey = {};
-  for (const name of names) {
-    const [, off, len] = FIELD_BY_NAME.get(name)!;
-    if (buf.subarray(off, off + len).some((x) => x !== 0)) out[name] = readField(buf, name);
+  for (const [name, off, len] of fields) {
+    let set = false;
+    for (let i = off; i < off + len && !set; i++) set = buf[i] !== 0;
+    if (set) out[name] = readField(buf, name);
   }
   return out;
 }
+
+/** [name, offset, length] of the fields decodeKey reports, by L3 protocol. */
+const decodeList = (names: FieldName[]) => names.map((n) => FIELD_BY_NAME.get(n)! as readonly [FieldName, number, number]);
+const DECODE_L2 = decodeList(COMMON);
+const DECODE_IPV4 = decodeList([...COMMON, ...L3.ipv4!]);
+const DECODE_IPV6 = decodeList([...COMMON, ...L3.ipv6!]);
+const DECODE_ARP = decodeList([...COMMON, ...L3.arp!]);
 
 /** A mask with every bit of the named fields set. */
 export function exactMask(names: FieldName[]): FlowMask {

@@ -102,9 +102,11 @@ export const FIELD_IDS: readonly FieldId[] = ORDER.map(([id]) => id);
 /** Number of 32-bit words in a flow. */
 export const FLOW_WORDS = ORDER.reduce((n, [, bits]) => n + Math.ceil(bits / 32), 0);
 
+const MAX = Object.fromEntries(ORDER.map(([id, bits]) => [id, (1n << BigInt(bits)) - 1n])) as Record<FieldId, bigint>;
+
 /** All-ones value of a field's width. */
 export function fieldMax(f: FieldId): bigint {
-  return (1n << BigInt(FIELDS[f].bits)) - 1n;
+  return MAX[f];
 }
 
 function readBig(w: Uint32Array, f: FieldId): bigint {

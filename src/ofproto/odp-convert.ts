@@ -18,7 +18,7 @@
  */
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
 import { decodeKey, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
-import { ETH_TYPE, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
+import { ETH_TYPE, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
 type Pair = readonly [FieldId, FieldName];
@@ -94,7 +94,10 @@ function keyField(key: FlowKey, name: FieldName): FieldValue | undefined {
 function toBig(name: FieldName, v: FieldValue): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return BigInt(v);
-  if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha') return BigInt('0x' + v.split(':').map((x) => x.padStart(2, '0')).join(''));
+  if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha') {
+    // decodeKey writes two digits a byte; keys written by hand may not.
+    return BigInt('0x' + (v.length === 17 ? v.replaceAll(':', '') : v.split(':').map((x) => x.padStart(2, '0')).join('')));
+  }
   if (v.includes(':')) return BigInt('0x' + parseIpv6(v).toString('hex'));
   return BigInt(v.split('.').reduce((n, x) => n * 256 + Number(x), 0));
 }
@@ -148,7 +151,10 @@ export function keyToFlow(key: FlowKey, ofInPort: number): Flow {
   const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
   for (const [of, dp] of pairsFor(ethType, proto)) {
     const v = keyField(key, dp);
-    if (v !== undefined) flow.set(of, toBig(dp, v));
+    if (v === undefined) continue;
+    // Numbers into one-word fields skip the bigint round trip (the upcall path).
+    if (typeof v === 'number' && FIELDS[of].words === 1) flow.setNum(of, v);
+    else flow.set(of, toBig(dp, v));
   }
   return flow;
 }
