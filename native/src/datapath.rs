@@ -365,6 +365,14 @@ impl Datapath {
             // upcall in flight and is released by its own reply.
             if let Some(p) = st.pending.remove(&ExactKey(FlowKey::extract(r.frame, r.in_port))) {
                 st.pending_frames -= p.frames.len();
+                // Held frames count as the new flow's hits, which they would
+                // have been had it been there when they came. (The upcall's
+                // own frame is the slow path's to count, as in OVS.)
+                if let Some(flow) = id.and_then(|id| st.flows.get_mut(id).ok()) {
+                    flow.stats.packets += p.frames.len() as u64;
+                    flow.stats.bytes += p.frames.iter().map(|(frame, ..)| frame.len() as u64).sum::<u64>();
+                    flow.stats.used_ms = now.max(1);
+                }
                 work.extend(p.frames.into_iter().map(|f| (Arc::clone(&list), held_packet(f))));
             }
             results.push(Ok(id));
@@ -409,6 +417,15 @@ impl Datapath {
         let now = self.shared.now_ms();
         let st = self.state();
         st.flows.ids().into_iter().filter_map(|id| st.flows.get(id).ok().map(|f| flow_info(id, f, now))).collect()
+    }
+
+    /// (id, stats) of the flows used in the last `within_ms` milliseconds:
+    /// what a periodic stats pass needs, without the keys and actions of
+    /// every idle flow.
+    pub fn flow_stats_used_within(&self, within_ms: u64) -> Vec<(u64, FlowStats)> {
+        let since = self.shared.now_ms().saturating_sub(within_ms);
+        let st = self.state();
+        st.flows.ids().into_iter().filter_map(|id| st.flows.get(id).ok().filter(|f| f.stats.used_ms >= since.max(1)).map(|f| (id, f.stats))).collect()
     }
 
     /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;

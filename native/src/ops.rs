@@ -36,6 +36,7 @@ const OPS: &[(&str, napi_callback)] = &[
     ("op_flow_del", op_flow_del),
     ("op_flow_flush", op_flow_flush),
     ("op_flow_dump", op_flow_dump),
+    ("op_flow_stats_recent", op_flow_stats_recent),
     ("op_flow_key_extract", op_flow_key_extract),
     ("op_flow_key_layout", op_flow_key_layout),
 ];
@@ -541,6 +542,24 @@ unsafe extern "C" fn op_flow_dump(env: napi_env, info: napi_callback_info) -> na
                 napi_set_element(env, arr, i as u32, flow_object(env, f));
             }
             Ok(arr)
+        })
+    })
+}
+
+/// op_flow_stats_recent(dp, withinMs): Buffer — id, packets and bytes (u64
+/// little-endian each) of every flow used in the last `withinMs` ms.
+unsafe extern "C" fn op_flow_stats_recent(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<2>(env, info);
+        let within_ms = get_u32(env, args[1], "withinMs")?;
+        with_dp(env, args[0], |dp| {
+            let mut packed = Vec::new();
+            for (id, stats) in dp.flow_stats_used_within(within_ms as u64) {
+                for word in [id, stats.packets, stats.bytes] {
+                    packed.extend_from_slice(&word.to_le_bytes());
+                }
+            }
+            Ok(buffer(env, &packed))
         })
     })
 }

@@ -176,6 +176,19 @@ export class Datapath {
     return this.addon.op_flow_dump(this.dp);
   }
 
+  /**
+   * Counters of the flows used in the last `withinMs` milliseconds, for a
+   * periodic stats pass: far cheaper than dumpFlows with many idle flows.
+   */
+  recentFlowStats(withinMs: number): { id: bigint; packets: number; bytes: number }[] {
+    const packed = this.addon.op_flow_stats_recent(this.dp, Math.min(Math.ceil(withinMs), 0xffffffff));
+    const out = [];
+    for (let at = 0; at < packed.length; at += 24) {
+      out.push({ id: packed.readBigUInt64LE(at), packets: Number(packed.readBigUInt64LE(at + 8)), bytes: Number(packed.readBigUInt64LE(at + 16)) });
+    }
+    return out;
+  }
+
   configure(settings: { flowLimit?: number; maxIdleMs?: number; emcInsertInvProb?: number }): void {
     this.addon.op_dp_configure(this.dp, settings.flowLimit, settings.maxIdleMs, settings.emcInsertInvProb);
   }

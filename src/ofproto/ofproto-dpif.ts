@@ -55,6 +55,8 @@ export class OfprotoDpif {
   private readonly timer: NodeJS.Timeout;
   private revalidatePending = false;
   private megaflows = true;
+  /** When periodic() last collected flow counters (performance.now()). */
+  private lastStatsPass = performance.now();
 
   constructor(private readonly options: OfprotoDpifOptions = {}) {
     this.datapath = Datapath.open({
@@ -142,6 +144,9 @@ export class OfprotoDpif {
           reply = { upcall, actions, megaflow: { mask: maskBuf } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
           installed = { bridge, key, keyBuf: Buffer.from(upcall.key), mask: r.mask, maskBuf, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
+          // The frame that missed is counted here, as OVS counts it in xlate:
+          // the datapath flow's counters start with the frames after it.
+          creditStats(bridge, installed.cache, { packets: 1, bytes: upcall.frame.length });
         }
       } catch (e) {
         // A bug in translation costs this frame, not the batch: it is
@@ -207,10 +212,14 @@ export class OfprotoDpif {
   /** Stats back to rules and MACs; then age rules and MACs. */
   private periodic(): void {
     if (this.datapath.closed) return;
-    for (const f of this.datapath.dumpFlows()) {
+    // Only flows used since the last pass have new counts (with a margin
+    // for a late timer); the others are credited when they go.
+    const now = performance.now();
+    for (const f of this.datapath.recentFlowStats(now - this.lastStatsPass + REVALIDATE_INTERVAL_MS)) {
       const inst = this.installed.get(f.id);
       if (inst) this.credit(inst, f.packets, f.bytes);
     }
+    this.lastStatsPass = now;
     for (const b of this.bridges.values()) b.expire();
     this.revalidateChanged();
   }

@@ -82,9 +82,11 @@ describe('megaflows', () => {
     expect(upcalls[0].key.equals(extractKey(frame, pa))).toBe(true);
     // Answering releases the 29 held frames behind the first, in order.
     const cap = await startCapture(b, 1.5, 0x0800);
-    dp.replyUpcall(upcalls[0], [{ type: 'output', port: pb }], { mask: exactMask(['in_port', 'eth.dst']) });
+    const id = dp.replyUpcall(upcalls[0], [{ type: 'output', port: pb }], { mask: exactMask(['in_port', 'eth.dst']) });
     expect(await cap.done).toHaveLength(30);
     expect(dp.stats()).toMatchObject({ lost: 0, flows: 1 });
+    // The held frames count as the new flow's; the upcall's own frame is the slow path's to count.
+    expect(dp.getFlow(id!)).toMatchObject({ packets: 29, bytes: 29 * frame.length });
   });
 
   it('refuse to shadow an installed flow silently', () => {

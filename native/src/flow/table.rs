@@ -290,6 +290,11 @@ impl FlowTable {
         self.slot_of_id(id).and_then(|s| self.flow(s)).ok_or(FlowError::NotFound)
     }
 
+    pub fn get_mut(&mut self, id: u64) -> Result<&mut Megaflow, FlowError> {
+        let slot = self.slot_of_id(id).ok_or(FlowError::NotFound)?;
+        self.flow_mut(slot).ok_or(FlowError::NotFound)
+    }
+
     /// Remove every flow; returns how many there were.
     pub fn flush(&mut self) -> usize {
         let n = self.len;
