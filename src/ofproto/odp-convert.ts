@@ -17,7 +17,7 @@
  * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
  */
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
-import { decodeKey, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
+import { decodeKey, FIELDS as KEY_FIELDS, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
 import { ETH_TYPE, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
@@ -140,11 +140,26 @@ function numField(key: FlowKey, name: FieldName): number {
   return v === undefined ? 0 : Number(toBig(name, v));
 }
 
+/** Where each datapath field lies in the key's 120 bytes. */
+const KEY_LAYOUT = new Map<FieldName, readonly [number, number]>(KEY_FIELDS.map(([name, off, len]) => [name, [off, len]]));
+/** Offsets of eth_type and of the IP protocol (shared by IPv4 and IPv6) in the key. */
+const ETH_TYPE_AT = 36;
+const IP_PROTO_AT = 46;
+
+/** The eth_type and IP protocol of a key, decoded or not. */
+function typeAndProto(key: FlowKey | Buffer): [number, number] {
+  if (Buffer.isBuffer(key)) return [key.readUInt16BE(ETH_TYPE_AT), key[IP_PROTO_AT]!];
+  const ethType = numField(key, 'eth_type');
+  return [ethType, numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto')];
+}
+
 /**
- * The OpenFlow flow of a datapath key. `ofInPort` is the key's in_port translated by the
- * bridge's port map (the caller owns the map).
+ * The OpenFlow flow of a datapath key, decoded or as the datapath's bytes (the
+ * upcall path: no text round trip). `ofInPort` is the key's in_port
+ * translated by the bridge's port map (the caller owns the map).
  */
-export function keyToFlow(key: FlowKey, ofInPort: number): Flow {
+export function keyToFlow(key: FlowKey | Buffer, ofInPort: number): Flow {
+  if (Buffer.isBuffer(key)) return keyBytesToFlow(key, ofInPort);
   const flow = new Flow();
   flow.setNum('in_port', ofInPort);
   const ethType = numField(key, 'eth_type');
@@ -155,6 +170,27 @@ export function keyToFlow(key: FlowKey, ofInPort: number): Flow {
     // Numbers into one-word fields skip the bigint round trip (the upcall path).
     if (typeof v === 'number' && FIELDS[of].words === 1) flow.setNum(of, v);
     else flow.set(of, toBig(dp, v));
+  }
+  return flow;
+}
+
+function keyBytesToFlow(buf: Buffer, ofInPort: number): Flow {
+  const flow = new Flow();
+  flow.setNum('in_port', ofInPort);
+  const [ethType, proto] = typeAndProto(buf);
+  for (const [of, dp] of pairsFor(ethType, proto)) {
+    const [off, len] = KEY_LAYOUT.get(dp)!;
+    if (len <= 4 && FIELDS[of].words === 1) {
+      const v = buf.readUIntBE(off, len);
+      if (v !== 0) flow.setNum(of, v);
+    } else if (len === 16) {
+      flow.set(of, (buf.readBigUInt64BE(off) << 64n) | buf.readBigUInt64BE(off + 8));
+    } else if (len === 8) {
+      flow.set(of, buf.readBigUInt64BE(off));
+    } else {
+      const v = buf.readUIntBE(off, len);
+      if (v !== 0) flow.set(of, BigInt(v));
+    }
   }
   return flow;
 }
@@ -185,12 +221,11 @@ function maskValue(wc: FlowWildcards, of: FieldId, dp: FieldName): FieldValue | 
  * The datapath megaflow mask for wildcards `wc` accumulated while translating `key`. Fields the
  * datapath key lacks (registers, metadata) are not packet data and drop out.
  */
-export function wcToMask(wc: FlowWildcards, key: FlowKey): FlowMask {
+export function wcToMask(wc: FlowWildcards, key: FlowKey | Buffer): FlowMask {
   const mask: FlowMask = { recirc_id: fullValue('recirc_id') };
   if (wc.has('in_port')) mask.in_port = fullValue('in_port');
-  const ethType = numField(key, 'eth_type');
+  const [ethType, proto] = typeAndProto(key);
   const ip = ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6;
-  const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
   for (const [of, dp] of pairsFor(ethType, proto)) {
     const v = maskValue(wc, of, dp);
     if (v !== undefined) mask[dp] = v;

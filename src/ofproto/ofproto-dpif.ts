@@ -135,9 +135,9 @@ export class OfprotoDpif {
       let reply: UpcallReply = { upcall, actions: [] };
       let installed: Installed | undefined;
       try {
-        const key = decodeKey(upcall.key);
-        const r = xlateMiss(bridge, key);
+        const r = xlateMiss(bridge, upcall.key);
         if (r) {
+          const key = decodeKey(upcall.key);
           if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
           const actions = encodeActions(r.actions);
           const maskBuf = this.megaflows ? encodeKey(r.mask) : EXACT_MASK;

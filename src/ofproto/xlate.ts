@@ -903,8 +903,8 @@ export interface MissTranslation extends XlateResult {
  * Translates a datapath miss: maps the key's in_port to an ofport, runs xlate, and converts the
  * wildcards into a datapath mask. Returns undefined if the in_port is not a port of `bridge`.
  */
-export function xlateMiss(bridge: BridgeContext, key: FlowKey, opts: XlateOptions = {}): MissTranslation | undefined {
-  const port = bridge.portByDp(Number(key.in_port ?? 0));
+export function xlateMiss(bridge: BridgeContext, key: FlowKey | Buffer, opts: XlateOptions = {}): MissTranslation | undefined {
+  const port = bridge.portByDp(Buffer.isBuffer(key) ? key.readUInt32LE(0) : Number(key.in_port ?? 0));
   if (!port) return undefined;
   const flow = keyToFlow(key, port.ofport);
   const r = xlate(bridge, flow, opts);
