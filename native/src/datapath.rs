@@ -416,7 +416,7 @@ impl Datapath {
     pub fn flow_dump(&self) -> Vec<FlowInfo> {
         let now = self.shared.now_ms();
         let st = self.state();
-        st.flows.ids().into_iter().filter_map(|id| st.flows.get(id).ok().map(|f| flow_info(id, f, now))).collect()
+        st.flows.iter().map(|(id, f)| flow_info(id, f, now)).collect()
     }
 
     /// (id, stats) of the flows used in the last `within_ms` milliseconds:
@@ -425,7 +425,7 @@ impl Datapath {
     pub fn flow_stats_used_within(&self, within_ms: u64) -> Vec<(u64, FlowStats)> {
         let since = self.shared.now_ms().saturating_sub(within_ms);
         let st = self.state();
-        st.flows.ids().into_iter().filter_map(|id| st.flows.get(id).ok().filter(|f| f.stats.used_ms >= since.max(1)).map(|f| (id, f.stats))).collect()
+        st.flows.iter().filter(|(_, f)| f.stats.used_ms >= since.max(1)).map(|(id, f)| (id, f.stats)).collect()
     }
 
     /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;

@@ -309,14 +309,9 @@ impl FlowTable {
         n
     }
 
-    /// Ids of every installed flow.
-    pub fn ids(&self) -> Vec<u64> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.flow.is_some())
-            .map(|(i, s)| flow_id(i as u32, s.generation))
-            .collect()
+    /// Every installed flow with its id.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Megaflow)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.flow.as_ref().map(|f| (flow_id(i as u32, s.generation), f)))
     }
 
     /// Remove flows idle for longer than max_idle; returns them with their ids.
