@@ -74,6 +74,13 @@ export const FRAG = { no: 0, first: 1, later: 2 } as const;
 
 const FIELD_BY_NAME = new Map<string, readonly [string, number, number]>(FIELDS.map((f) => [f[0], f]));
 
+const SPANS = new Map<string, readonly [number, number]>(FIELDS.map(([name, off, len]) => [name, [off, len]]));
+
+/** Where field `name` lies in the key's bytes: [offset, length]. */
+export function fieldSpan(name: FieldName): readonly [number, number] {
+  return SPANS.get(name)!;
+}
+
 export function fieldKind(name: FieldName): FieldKind {
   if (name === 'in_port' || name === 'recirc_id') return 'u32le';
   if (name === 'tunnel.tun_id') return 'u64';

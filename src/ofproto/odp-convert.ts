@@ -17,7 +17,7 @@
  * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
  */
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
-import { decodeKey, FIELDS as KEY_FIELDS, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
+import { decodeKey, fieldSpan, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
 import { ETH_TYPE, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
@@ -140,11 +140,9 @@ function numField(key: FlowKey, name: FieldName): number {
   return v === undefined ? 0 : Number(toBig(name, v));
 }
 
-/** Where each datapath field lies in the key's 120 bytes. */
-const KEY_LAYOUT = new Map<FieldName, readonly [number, number]>(KEY_FIELDS.map(([name, off, len]) => [name, [off, len]]));
-/** Offsets of eth_type and of the IP protocol (shared by IPv4 and IPv6) in the key. */
-const ETH_TYPE_AT = 36;
-const IP_PROTO_AT = 46;
+/** Offsets of eth_type and of the IP protocol (IPv4 and IPv6 share it) in the key's bytes. */
+const [ETH_TYPE_AT] = fieldSpan('eth_type');
+const [IP_PROTO_AT] = fieldSpan('ipv4.proto');
 
 /** The eth_type and IP protocol of a key, decoded or not. */
 function typeAndProto(key: FlowKey | Buffer): [number, number] {
@@ -179,7 +177,7 @@ function keyBytesToFlow(buf: Buffer, ofInPort: number): Flow {
   flow.setNum('in_port', ofInPort);
   const [ethType, proto] = typeAndProto(buf);
   for (const [of, dp] of pairsFor(ethType, proto)) {
-    const [off, len] = KEY_LAYOUT.get(dp)!;
+    const [off, len] = fieldSpan(dp);
     if (len <= 4 && FIELDS[of].words === 1) {
       const v = buf.readUIntBE(off, len);
       if (v !== 0) flow.setNum(of, v);
