@@ -43,7 +43,7 @@ class Subtable<R extends ClsRule> {
   nRules = 0;
 
   constructor(mask: FlowWildcards) {
-    this.mask = mask.clone();
+    this.mask = mask.keep();
     const idx: number[] = [];
     for (let i = 0; i < FLOW_WORDS; i++) if (mask.w[i]) idx.push(i);
     this.idx = Uint8Array.from(idx);

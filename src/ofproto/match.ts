@@ -15,8 +15,9 @@ export class Match {
   readonly wc: FlowWildcards;
 
   constructor(flow?: Flow, wc?: FlowWildcards) {
-    this.wc = wc ? wc.clone() : new FlowWildcards();
-    this.flow = flow ? flow.clone() : new Flow();
+    // Matches live as long as their rules: their own storage, not a slab's.
+    this.wc = new FlowWildcards(wc?.w, true);
+    this.flow = new Flow(flow?.w, true);
     for (let i = 0; i < FLOW_WORDS; i++) this.flow.w[i]! &= this.wc.w[i]!;
   }
 
