@@ -17,8 +17,8 @@
  * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
  */
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
-import { decodeKey, fieldSpan, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac, fullValue, parseIpv6 } from '../datapath/flow-key.js';
-import { ETH_TYPE, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
+import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac } from '../datapath/flow-key.js';
+import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
 type Pair = readonly [FieldId, FieldName];
@@ -65,41 +65,142 @@ const ICMP6: readonly Pair[] = [
   ['tp_dst', 'icmpv6.code'],
 ];
 
-const L2_OR_META: ReadonlySet<FieldId> = new Set<FieldId>([...L2.map(([f]) => f), 'in_port', 'metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
+/** The field pairs of each kind of frame, and the word spans they copy (see spansFor). */
+const KINDS = [
+  [...L2],
+  [...L2, ...IPV4],
+  [...L2, ...IPV4, ...PORTS],
+  [...L2, ...IPV4, ...ICMP4],
+  [...L2, ...IPV6],
+  [...L2, ...IPV6, ...PORTS],
+  [...L2, ...IPV6, ...ICMP6],
+  [...L2, ...ARP],
+].map((pairs) => ({ pairs, spans: pairs.flatMap(wordSpans) }));
+
+/** Which entry of KINDS describes a frame with this eth_type and IP protocol. */
+function kindOf(ethType: number, proto: number): number {
+  if (ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6) {
+    const base = ethType === ETH_TYPE.IP ? 1 : 4;
+    if (proto === IP_PROTO.TCP || proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP) return base + 1;
+    if (proto === (ethType === ETH_TYPE.IP ? IP_PROTO.ICMP : IP_PROTO.ICMPV6)) return base + 2;
+    return base;
+  }
+  return ethType === ETH_TYPE.ARP || ethType === ETH_TYPE.RARP ? 7 : 0;
+}
 
 /** The field pairs that apply to a frame with this eth_type and IP protocol. */
-function pairsFor(ethType: number, proto: number): Pair[] {
-  const out = [...L2];
-  if (ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6) {
-    const v6 = ethType === ETH_TYPE.IPV6;
-    out.push(...(v6 ? IPV6 : IPV4));
-    if (proto === IP_PROTO.TCP || proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP) out.push(...PORTS);
-    else if (!v6 && proto === IP_PROTO.ICMP) out.push(...ICMP4);
-    else if (v6 && proto === IP_PROTO.ICMPV6) out.push(...ICMP6);
-  } else if (ethType === ETH_TYPE.ARP || ethType === ETH_TYPE.RARP) {
-    out.push(...ARP);
-  }
-  return out;
+function pairsFor(ethType: number, proto: number): readonly Pair[] {
+  return KINDS[kindOf(ethType, proto)]!.pairs;
 }
 
-/** Reads a datapath field, accepting the aliases decodeKey may have used for shared bytes. */
-function keyField(key: FlowKey, name: FieldName): FieldValue | undefined {
-  const v = key[name];
-  if (v !== undefined) return v;
-  if (name === 'tcp.src') return key['udp.src'] ?? key['sctp.src'];
-  if (name === 'tcp.dst') return key['udp.dst'] ?? key['sctp.dst'];
-  return undefined;
+/**
+ * One word of an OpenFlow field and the key bytes that fill it. The key holds
+ * the datapath field in network order; the flow holds the OpenFlow field
+ * right-aligned in its words, most significant first. `width` keeps the bits
+ * the OpenFlow field has in this word.
+ */
+interface WordSpan {
+  readonly word: number;
+  readonly at: number;
+  readonly len: number;
+  readonly width: number;
 }
 
-function toBig(name: FieldName, v: FieldValue): bigint {
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number') return BigInt(v);
-  if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha') {
-    // decodeKey writes two digits a byte; keys written by hand may not.
-    return BigInt('0x' + (v.length === 17 ? v.replaceAll(':', '') : v.split(':').map((x) => x.padStart(2, '0')).join('')));
+function wordSpans([of, dp]: Pair): WordSpan[] {
+  const { ofs, words, bits } = FIELDS[of];
+  const [off, len] = fieldSpan(dp);
+  // The field's bytes, right-aligned in words * 4 bytes.
+  const pad = words * 4 - len;
+  const spans: WordSpan[] = [];
+  for (let i = 0; i < words; i++) {
+    const from = Math.max(0, 4 * i - pad);
+    const to = Math.min(len, 4 * i + 4 - pad);
+    if (to <= from) continue;
+    const topBits = bits - 32 * (words - 1 - i);
+    spans.push({ word: ofs + i, at: off + from, len: to - from, width: topBits >= 32 ? 0xffffffff : 2 ** topBits - 1 });
   }
-  if (v.includes(':')) return BigInt('0x' + parseIpv6(v).toString('hex'));
-  return BigInt(v.split('.').reduce((n, x) => n * 256 + Number(x), 0));
+  return spans;
+}
+
+/** The word spans of the frame a key describes. */
+function spansFor(key: Buffer): readonly WordSpan[] {
+  return KINDS[kindOf(key.readUInt16BE(ETH_TYPE_AT), key[IP_PROTO_AT]!)]!.spans;
+}
+
+/** Copies the OpenFlow-visible fields of key-layout bytes (a key or a mask) into words. */
+function bytesToWords(buf: Buffer, w: Uint32Array, spans: readonly WordSpan[]): void {
+  for (const s of spans) {
+    let v = 0;
+    for (let i = s.at; i < s.at + s.len; i++) v = ((v << 8) | buf[i]!) >>> 0;
+    w[s.word] = (v & s.width) >>> 0;
+  }
+}
+
+const [IN_PORT_AT] = fieldSpan('in_port');
+const [RECIRC_AT] = fieldSpan('recirc_id');
+const [ETH_TYPE_AT] = fieldSpan('eth_type');
+/** The IP protocol's byte; IPv4 and IPv6 share it. */
+const [IP_PROTO_AT] = fieldSpan('ipv4.proto');
+const [IP_FRAG_AT] = fieldSpan('ipv4.frag');
+
+const asBytes = (key: FlowKey | Buffer): Buffer => (Buffer.isBuffer(key) ? key : encodeKey(key));
+
+/**
+ * The OpenFlow flow of a datapath key: the datapath's bytes (the upcall
+ * path), or a decoded key, which is encoded first. `ofInPort` is the key's
+ * in_port translated by the bridge's port map (the caller owns the map).
+ */
+export function keyToFlow(key: FlowKey | Buffer, ofInPort: number): Flow {
+  const buf = asBytes(key);
+  const flow = new Flow();
+  bytesToWords(buf, flow.w, spansFor(buf));
+  flow.setNum('in_port', ofInPort);
+  return flow;
+}
+
+/** Words of the fields that are not L2 or metadata: consulting one makes the mask match eth_type. */
+const L3_WORDS = (() => {
+  const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'in_port', 'metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
+  return FIELD_IDS.filter((f) => !l2OrMeta.has(f)).flatMap((f) => Array.from({ length: FIELDS[f].words }, (_, i) => FIELDS[f].ofs + i));
+})();
+const L4_WORDS = (['tp_src', 'tp_dst', 'tcp_flags'] as const).map((f) => FIELDS[f].ofs);
+
+/**
+ * The datapath megaflow mask (key-layout bytes) for wildcards `wc` accumulated
+ * while translating `key`. Fields the datapath key lacks (registers,
+ * metadata) are not packet data and drop out; an OpenFlow field wider than
+ * the datapath's (tp_src and tp_dst hold ICMP's one-byte type and code) keeps
+ * the bits the datapath has.
+ */
+export function wcToMask(wc: FlowWildcards, key: FlowKey | Buffer): Buffer {
+  const buf = asBytes(key);
+  const ethType = buf.readUInt16BE(ETH_TYPE_AT);
+  // allocUnsafe draws on Node's pool; a zeroed Buffer.alloc of this size is a malloc.
+  const mask = Buffer.allocUnsafe(FLOW_KEY_LEN).fill(0);
+  mask.writeUInt32LE(0xffffffff, RECIRC_AT);
+  if (wc.w[FIELDS.in_port.ofs]) mask.writeUInt32LE(0xffffffff, IN_PORT_AT);
+  for (const s of spansFor(buf)) {
+    const m = wc.w[s.word]!;
+    for (let i = s.len - 1, v = m; i >= 0; i--, v >>>= 8) mask[s.at + i] = v & 0xff;
+  }
+  // A field's meaning depends on eth_type (and L4 fields on the IP protocol): match them too.
+  // This holds even for a field this frame lacks: OpenFlow sees it as zero only because of the
+  // frame's type, so the type must be part of the match.
+  if (L3_WORDS.some((i) => wc.w[i])) mask.writeUInt16BE(0xffff, ETH_TYPE_AT);
+  const ip = ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6;
+  if (ip && L4_WORDS.some((i) => wc.w[i])) mask[IP_PROTO_AT] = 0xff;
+  // Like OVS: a later fragment has no L4 ports, so it must not share a flow with an unfragmented packet.
+  if (ip && mask.readUInt16BE(ETH_TYPE_AT)) mask[IP_FRAG_AT] = 0xff;
+  return mask;
+}
+
+/** The OpenFlow wildcards a datapath mask implies (inverse of wcToMask, for checks). */
+export function maskToWc(mask: FlowMask | Buffer, key: FlowKey | Buffer): FlowWildcards {
+  const m = asBytes(mask);
+  const wc = new FlowWildcards();
+  bytesToWords(m, wc.w, spansFor(asBytes(key)));
+  if (m.readUInt32LE(IN_PORT_AT)) wc.w[FIELDS.in_port.ofs] = 0xffffffff;
+  return wc;
 }
 
 /** A field value (OpenFlow's bigint) in the datapath's representation for `name`. */
@@ -135,64 +236,6 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
   }
 }
 
-function numField(key: FlowKey, name: FieldName): number {
-  const v = keyField(key, name);
-  return v === undefined ? 0 : Number(toBig(name, v));
-}
-
-/** Offsets of eth_type and of the IP protocol (IPv4 and IPv6 share it) in the key's bytes. */
-const [ETH_TYPE_AT] = fieldSpan('eth_type');
-const [IP_PROTO_AT] = fieldSpan('ipv4.proto');
-
-/** The eth_type and IP protocol of a key, decoded or not. */
-function typeAndProto(key: FlowKey | Buffer): [number, number] {
-  if (Buffer.isBuffer(key)) return [key.readUInt16BE(ETH_TYPE_AT), key[IP_PROTO_AT]!];
-  const ethType = numField(key, 'eth_type');
-  return [ethType, numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto')];
-}
-
-/**
- * The OpenFlow flow of a datapath key, decoded or as the datapath's bytes (the
- * upcall path: no text round trip). `ofInPort` is the key's in_port
- * translated by the bridge's port map (the caller owns the map).
- */
-export function keyToFlow(key: FlowKey | Buffer, ofInPort: number): Flow {
-  if (Buffer.isBuffer(key)) return keyBytesToFlow(key, ofInPort);
-  const flow = new Flow();
-  flow.setNum('in_port', ofInPort);
-  const ethType = numField(key, 'eth_type');
-  const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
-  for (const [of, dp] of pairsFor(ethType, proto)) {
-    const v = keyField(key, dp);
-    if (v === undefined) continue;
-    // Numbers into one-word fields skip the bigint round trip (the upcall path).
-    if (typeof v === 'number' && FIELDS[of].words === 1) flow.setNum(of, v);
-    else flow.set(of, toBig(dp, v));
-  }
-  return flow;
-}
-
-function keyBytesToFlow(buf: Buffer, ofInPort: number): Flow {
-  const flow = new Flow();
-  flow.setNum('in_port', ofInPort);
-  const [ethType, proto] = typeAndProto(buf);
-  for (const [of, dp] of pairsFor(ethType, proto)) {
-    const [off, len] = fieldSpan(dp);
-    if (len <= 4 && FIELDS[of].words === 1) {
-      const v = buf.readUIntBE(off, len);
-      if (v !== 0) flow.setNum(of, v);
-    } else if (len === 16) {
-      flow.set(of, (buf.readBigUInt64BE(off) << 64n) | buf.readBigUInt64BE(off + 8));
-    } else if (len === 8) {
-      flow.set(of, buf.readBigUInt64BE(off));
-    } else {
-      const v = buf.readUIntBE(off, len);
-      if (v !== 0) flow.set(of, BigInt(v));
-    }
-  }
-  return flow;
-}
-
 /** The datapath key of an OpenFlow flow (for tests and traces); `dpInPort` is the dp port. */
 export function flowToKey(flow: Flow, dpInPort: number): FlowKey {
   const key: FlowKey = { in_port: dpInPort };
@@ -202,53 +245,6 @@ export function flowToKey(flow: Flow, dpInPort: number): FlowKey {
     if (v !== 0n) key[dp] = dpValue(dp, v);
   }
   return key;
-}
-
-/** The bits of OpenFlow field `of` in `wc`, as a datapath mask value (undefined if none). */
-function maskValue(wc: FlowWildcards, of: FieldId, dp: FieldName): FieldValue | undefined {
-  const m = wc.get(of);
-  if (m === 0n) return undefined;
-  // An OpenFlow field can be wider than the datapath's: tp_src/tp_dst (16
-  // bits) hold ICMP's one-byte type and code. Keep the bits the datapath has.
-  const full = fullValue(dp);
-  if (typeof full === 'number') return Number(m & BigInt(full));
-  return dpValue(dp, m);
-}
-
-/**
- * The datapath megaflow mask for wildcards `wc` accumulated while translating `key`. Fields the
- * datapath key lacks (registers, metadata) are not packet data and drop out.
- */
-export function wcToMask(wc: FlowWildcards, key: FlowKey | Buffer): FlowMask {
-  const mask: FlowMask = { recirc_id: fullValue('recirc_id') };
-  if (wc.has('in_port')) mask.in_port = fullValue('in_port');
-  const [ethType, proto] = typeAndProto(key);
-  const ip = ethType === ETH_TYPE.IP || ethType === ETH_TYPE.IPV6;
-  for (const [of, dp] of pairsFor(ethType, proto)) {
-    const v = maskValue(wc, of, dp);
-    if (v !== undefined) mask[dp] = v;
-  }
-  // A field's meaning depends on eth_type (and L4 fields on the IP protocol): match them too.
-  // This holds even for a field this frame lacks: OpenFlow sees it as zero only because of the
-  // frame's type, so the type must be part of the match.
-  const l3 = wc.fields().some((f) => !L2_OR_META.has(f));
-  if (l3) mask.eth_type = fullValue('eth_type');
-  if (ip && (wc.has('tp_src') || wc.has('tp_dst') || wc.has('tcp_flags'))) mask[ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto'] = 0xff;
-  if (ip && mask.eth_type !== undefined) mask[ethType === ETH_TYPE.IPV6 ? 'ipv6.frag' : 'ipv4.frag'] = 0xff;
-  return mask;
-}
-
-/** The OpenFlow wildcards a datapath mask implies (inverse of wcToMask, for checks). */
-export function maskToWc(mask: FlowMask, key: FlowKey): FlowWildcards {
-  const wc = new FlowWildcards();
-  if (mask.in_port !== undefined && Number(mask.in_port) !== 0) wc.set('in_port', 0xffffffff);
-  const ethType = numField(key, 'eth_type');
-  const proto = numField(key, ethType === ETH_TYPE.IPV6 ? 'ipv6.proto' : 'ipv4.proto');
-  for (const [of, dp] of pairsFor(ethType, proto)) {
-    const v = keyField(mask, dp);
-    if (v !== undefined) wc.set(of, toBig(dp, v));
-  }
-  return wc;
 }
 
 // ---------------------------------------------------------------------------------------------

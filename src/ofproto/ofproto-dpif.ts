@@ -2,7 +2,7 @@
 // one datapath. It answers upcalls with xlate's megaflows, keeps the
 // installed megaflows right as rules, ports and the MAC table change (the
 // revalidator), and credits their stats back to the rules and MAC entries.
-import { decodeKey, encodeKey, FLOW_KEY_LEN, type FlowKey } from '../datapath/flow-key.js';
+import { FLOW_KEY_LEN } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
 import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { getLogger } from '../lib/log.js';
@@ -20,11 +20,9 @@ const EXACT_MASK = Buffer.alloc(FLOW_KEY_LEN, 0xff);
 /** A megaflow this layer installed, with what its translation depended on. */
 interface Installed {
   bridge: XBridge;
-  key: FlowKey;
-  keyBuf: Buffer;
-  mask: FlowKey;
-  /** The mask as installed: `mask` encoded, or every bit with megaflows disabled. */
-  maskBuf: Buffer;
+  /** Key and mask as installed, in the datapath's byte layout (every mask bit with megaflows disabled). */
+  key: Buffer;
+  mask: Buffer;
   actions: Buffer;
   cache: XlateCache;
   packets: number;
@@ -102,7 +100,7 @@ export class OfprotoDpif {
   detachPort(dpPort: number): void {
     this.portOwner.delete(dpPort);
     for (const [id, f] of this.installed) {
-      if (Number(f.key.in_port) === dpPort) this.deleteFlow(id);
+      if (f.key.readUInt32LE(0) === dpPort) this.deleteFlow(id);
     }
     this.scheduleRevalidation();
   }
@@ -137,13 +135,12 @@ export class OfprotoDpif {
       try {
         const r = xlateMiss(bridge, upcall.key);
         if (r) {
-          const key = decodeKey(upcall.key);
           if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
           const actions = encodeActions(r.actions);
-          const maskBuf = this.megaflows ? encodeKey(r.mask) : EXACT_MASK;
-          reply = { upcall, actions, megaflow: { mask: maskBuf } };
+          const mask = this.megaflows ? r.mask : EXACT_MASK;
+          reply = { upcall, actions, megaflow: { mask } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
-          installed = { bridge, key, keyBuf: Buffer.from(upcall.key), mask: r.mask, maskBuf, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
+          installed = { bridge, key: Buffer.from(upcall.key), mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
           // The frame that missed is counted here, as OVS counts it in xlate:
           // the datapath flow's counters start with the frames after it.
           creditStats(bridge, installed.cache, { packets: 1, bytes: upcall.frame.length });
@@ -237,7 +234,7 @@ export class OfprotoDpif {
       for (const { flow, actions, cache } of verdict.modify) {
         const encoded = encodeActions(actions);
         try {
-          this.datapath.putFlow({ key: flow.keyBuf, mask: flow.maskBuf, actions: encoded, mode: 'modify' });
+          this.datapath.putFlow({ key: flow.key, mask: flow.mask, actions: encoded, mode: 'modify' });
           Object.assign(this.installed.get(flow.id)!, { actions: encoded, cache });
         } catch {
           this.deleteFlow(flow.id);

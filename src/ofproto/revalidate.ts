@@ -16,7 +16,6 @@
  * learned from (so a host that talks only through the fast path does not age out).
  */
 import { encodeActions, type Action as DpAction } from '../datapath/actions.js';
-import { encodeKey, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
 import type { Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { BridgeContext, MacRef, XlateResult } from './xlate.js';
@@ -33,10 +32,10 @@ export function cacheOf(r: XlateResult): XlateCache {
   return { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs: r.sideEffects.macRefs };
 }
 
-/** An installed datapath flow as the revalidator sees it. */
+/** An installed datapath flow as the revalidator sees it: key and mask in the datapath's byte layout. */
 export interface InstalledFlow {
-  key: FlowKey;
-  mask: FlowMask;
+  key: Buffer;
+  mask: Buffer;
   /** Structural actions, or their encoding as the addon holds it. */
   actions: DpAction[] | Buffer;
   cache?: XlateCache;
@@ -57,18 +56,16 @@ function encoded(a: DpAction[] | Buffer): Buffer {
   return Buffer.isBuffer(a) ? a : encodeActions(a);
 }
 
-/** True if every bit set in `inner` is set in `outer`. */
-export function maskWithin(inner: FlowMask, outer: FlowMask): boolean {
-  const a = encodeKey(inner);
-  const b = encodeKey(outer);
-  for (let i = 0; i < a.length; i++) if (a[i]! & ~b[i]!) return false;
+/** True if every bit set in mask `inner` is set in mask `outer`. */
+export function maskWithin(inner: Buffer, outer: Buffer): boolean {
+  for (let i = 0; i < inner.length; i++) if (inner[i]! & ~outer[i]!) return false;
   return true;
 }
 
 /** Re-translates one installed flow and says what to do with it. */
 export function revalidateFlow(bridge: BridgeContext, f: InstalledFlow): Verdict {
   const r = xlateMiss(bridge, f.key, { sideEffects: false });
-  if (!r) return { kind: 'delete', reason: `datapath port ${String(f.key.in_port ?? 0)} is no longer on bridge ${bridge.name}` };
+  if (!r) return { kind: 'delete', reason: `datapath port ${f.key.readUInt32LE(0)} is no longer on bridge ${bridge.name}` };
   if (!maskWithin(r.mask, f.mask)) return { kind: 'delete', reason: 'the tables now consult fields the installed megaflow wildcards' };
   const cache = cacheOf(r);
   if (encoded(r.actions).equals(encoded(f.actions))) return { kind: 'keep', cache };

@@ -17,7 +17,7 @@
  * (set / push_vlan / pop_vlan) just before each output, as OVS's commit_odp_actions does.
  */
 import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
-import type { FieldName, FlowKey, FlowMask } from '../datapath/flow-key.js';
+import type { FieldName, FlowKey } from '../datapath/flow-key.js';
 import { formatAction, formatActionList, formatMatch } from '../openflow/flow-syntax.js';
 import { OFPP, type Action, type Instructions } from './actions.js';
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
@@ -895,8 +895,8 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
 /** What the upcall handler installs for a missed datapath key. */
 export interface MissTranslation extends XlateResult {
   flow: Flow;
-  /** Megaflow mask for the datapath (encode with encodeKey). */
-  mask: FlowMask;
+  /** Megaflow mask for the datapath, in the key's byte layout. */
+  mask: Buffer;
 }
 
 /**
@@ -907,6 +907,9 @@ export function xlateMiss(bridge: BridgeContext, key: FlowKey | Buffer, opts: Xl
   const port = bridge.portByDp(Buffer.isBuffer(key) ? key.readUInt32LE(0) : Number(key.in_port ?? 0));
   if (!port) return undefined;
   const flow = keyToFlow(key, port.ofport);
-  const r = xlate(bridge, flow, opts);
-  return { ...r, flow, mask: wcToMask(r.wc, key) };
+  const r = xlate(bridge, flow, opts) as MissTranslation;
+  // Completed in place, not copied: this is the upcall path.
+  r.flow = flow;
+  r.mask = wcToMask(r.wc, key);
+  return r;
 }

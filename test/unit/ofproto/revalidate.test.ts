@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeActions } from '../../../src/datapath/actions.js';
-import { extractKey } from '../../../src/ofproto/odp-convert.js';
+import { extractKey } from '../../../src/datapath/dpif.js';
+import { decodeKey } from '../../../src/datapath/flow-key.js';
 import { cacheOf, creditStats, revalidate, type InstalledFlow } from '../../../src/ofproto/revalidate.js';
 import { xlateMiss } from '../../../src/ofproto/xlate.js';
 import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
@@ -59,7 +60,7 @@ describe('revalidation', () => {
     const b = makeBridge([1, 2, 3], { defaultRule: false });
     b.add('priority=5,ip,actions=output:3');
     const f = miss(b, 1, frame(H1, H2, '10.0.0.2'));
-    expect(f.mask['ipv4.dst']).toBeUndefined();
+    expect(decodeKey(f.mask, 0x0800)['ipv4.dst']).toBeUndefined();
     b.add('priority=10,ip,nw_dst=10.0.0.9,actions=output:2');
     const r = revalidate(b.br, [f]);
     expect(r.delete).toHaveLength(1);
