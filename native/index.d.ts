@@ -95,11 +95,15 @@ export interface Addon {
   op_dp_get_stats(dp: DatapathHandle): NativeDpStats;
   op_dp_configure(dp: DatapathHandle, flowLimit: number | undefined, maxIdleMs: number | undefined, emcInsertInvProb: number | undefined): void;
   op_dp_execute(dp: DatapathHandle, inPort: number, frame: Buffer, actions: Buffer): void;
-  /** Per reply: the installed flow's id, null when not installed (flow limit), or why it was refused. */
-  op_upcall_reply(
-    dp: DatapathHandle,
-    replies: [inPort: number, frame: Buffer, actions: Buffer, key?: Buffer, mask?: Buffer][],
-  ): (bigint | null | string)[];
+  /**
+   * `replies` packed, per reply: four little-endian u32 (in_port, frame
+   * length, actions length, flags: 1 when a megaflow follows), then the
+   * frame, the actions and, with flag 1, the key and the mask. `results`
+   * has 12 bytes a reply: a u32 status (0 installed, 1 not installed at the
+   * flow limit, 2 refused for the next reason in `errors`), then the flow id
+   * as a u64. `replyUpcalls` in src/datapath/dpif.ts packs and unpacks them.
+   */
+  op_upcall_reply(dp: DatapathHandle, replies: Buffer): [results: Buffer, errors: string[]];
   op_port_add(
     dp: DatapathHandle,
     type: string,

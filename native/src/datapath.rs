@@ -6,7 +6,7 @@
 //! port, install a flow, read counters) take it briefly between bursts.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
-use crate::flow::key::{ExactKey, FlowKey};
+use crate::flow::key::{ExactKey, FlowKey, KEY_LEN};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, MAX_BURST};
 use crate::packet::{Packet, VnetHdr};
 use crate::port::afpacket::AfPacketPort;
@@ -130,6 +130,38 @@ pub struct UpcallReply<'a> {
     pub actions: &'a [u8],
     /// Megaflow to install: the upcall's key and the mask.
     pub flow: Option<(FlowKey, FlowKey)>,
+}
+
+/// Size of a packed reply's header: in_port, frame length, actions length, flags.
+const REPLY_HEADER: usize = 16;
+/// Reply flag: a megaflow (key, then mask) follows the actions.
+const REPLY_HAS_FLOW: u32 = 1;
+
+impl<'a> UpcallReply<'a> {
+    /// The replies packed by `replyUpcalls` in src/datapath/dpif.ts: per
+    /// reply, four little-endian u32 (in_port, frame length, actions length,
+    /// flags), then the frame, the actions and, with REPLY_HAS_FLOW, the key
+    /// and the mask. One buffer crosses N-API instead of five values a reply.
+    pub fn unpack(mut b: &'a [u8]) -> Result<Vec<UpcallReply<'a>>, String> {
+        let mut replies = Vec::new();
+        while !b.is_empty() {
+            let truncated = || format!("upcall reply {} is truncated", replies.len());
+            let header = b.get(..REPLY_HEADER).ok_or_else(truncated)?;
+            let word = |i: usize| u32::from_le_bytes(header[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
+            let (in_port, frame_len, actions_len, flags) = (word(0), word(1) as usize, word(2) as usize, word(3));
+            let flow_len = if flags & REPLY_HAS_FLOW != 0 { 2 * KEY_LEN } else { 0 };
+            let body = b.get(REPLY_HEADER..REPLY_HEADER + frame_len + actions_len + flow_len).ok_or_else(truncated)?;
+            let (frame, rest) = body.split_at(frame_len);
+            let (actions, flow) = rest.split_at(actions_len);
+            let flow = (flow_len > 0).then(|| {
+                let (key, mask) = flow.split_at(KEY_LEN);
+                (FlowKey::from_bytes(key).expect("KEY_LEN bytes"), FlowKey::from_bytes(mask).expect("KEY_LEN bytes"))
+            });
+            replies.push(UpcallReply { in_port, frame, actions, flow });
+            b = &b[REPLY_HEADER + body.len()..];
+        }
+        Ok(replies)
+    }
 }
 
 /// A flow as reported to JS.
@@ -826,4 +858,49 @@ fn upkeep(shared: &Shared, st: &mut State) {
         }
     }
     st.flows.reorder_subtables();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packed(in_port: u32, frame: &[u8], actions: &[u8], flow: Option<(&FlowKey, &FlowKey)>) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [in_port, frame.len() as u32, actions.len() as u32, flow.is_some() as u32] {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        b.extend_from_slice(frame);
+        b.extend_from_slice(actions);
+        if let Some((key, mask)) = flow {
+            b.extend_from_slice(key.as_bytes());
+            b.extend_from_slice(mask.as_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn unpacks_replies_with_and_without_a_megaflow() {
+        let key = FlowKey::extract(&[0xaa; 60], 3);
+        let mask = FlowKey::from_bytes(&[0xff; KEY_LEN]).unwrap();
+        let mut b = packed(3, &[1; 60], &[9, 9, 9, 9], Some((&key, &mask)));
+        b.extend(packed(4, &[2; 14], &[], None));
+        let replies = UpcallReply::unpack(&b).unwrap();
+        assert_eq!(replies.len(), 2);
+        assert_eq!((replies[0].in_port, replies[0].frame, replies[0].actions), (3, &[1u8; 60][..], &[9u8; 4][..]));
+        let (k, m) = replies[0].flow.as_ref().unwrap();
+        assert_eq!((k.as_bytes(), m.as_bytes()), (key.as_bytes(), mask.as_bytes()));
+        assert_eq!((replies[1].in_port, replies[1].frame.len(), replies[1].actions.len()), (4, 14, 0));
+        assert!(replies[1].flow.is_none());
+    }
+
+    #[test]
+    fn refuses_a_truncated_reply() {
+        let b = packed(3, &[1; 60], &[9; 4], None);
+        for cut in [1, 15, 16, 70, b.len() - 1] {
+            assert_eq!(UpcallReply::unpack(&b[..cut]).err().as_deref(), Some("upcall reply 0 is truncated"), "cut at {cut}");
+        }
+        let mut two = b.clone();
+        two.extend_from_slice(&b[..20]);
+        assert_eq!(UpcallReply::unpack(&two).err().as_deref(), Some("upcall reply 1 is truncated"));
+    }
 }

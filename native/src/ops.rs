@@ -313,50 +313,36 @@ unsafe extern "C" fn op_dp_execute(env: napi_env, info: napi_callback_info) -> n
     })
 }
 
-/// op_upcall_reply(dp, replies: [inPort, frame, actions, key?, mask?][]): (bigint | null | string)[]
-/// — per reply the installed flow's id, null when not installed, or the error text.
+/// op_upcall_reply(dp, replies: Buffer): [results: Buffer, errors: string[]]
+/// — `replies` packed as UpcallReply::unpack reads them. `results` holds 12
+/// bytes a reply: a u32 status (0 installed, 1 not installed, 2 refused, for
+/// the reason that is the next entry of `errors`), then the flow id (u64),
+/// little-endian.
 unsafe extern "C" fn op_upcall_reply(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
         let args = args::<2>(env, info);
-        let mut is_array = false;
-        napi_is_array(env, args[1], &mut is_array);
-        if !is_array {
-            return Err("replies must be an array of [inPort, frame, actions, key?, mask?]".into());
-        }
-        let mut len = 0;
-        napi_get_array_length(env, args[1], &mut len);
-        let mut replies = Vec::with_capacity(len as usize);
-        for i in 0..len {
-            let mut item = null_mut();
-            napi_get_element(env, args[1], i, &mut item);
-            let field = |j: u32| {
-                let mut v = null_mut();
-                napi_get_element(env, item, j, &mut v);
-                v
-            };
-            let flow = match value_type(env, field(3)) {
-                NAPI_UNDEFINED | NAPI_NULL => None,
-                _ => Some((get_key(env, field(3), "key")?, get_key(env, field(4), "mask")?)),
-            };
-            replies.push(UpcallReply {
-                in_port: get_u32(env, field(0), "in_port")?,
-                frame: get_buffer(env, field(1), "frame")?,
-                actions: get_buffer(env, field(2), "actions")?,
-                flow,
-            });
-        }
+        let replies = UpcallReply::unpack(get_buffer(env, args[1], "replies")?)?;
         with_dp(env, args[0], |dp| {
-            let results = dp.upcall_replies(&replies);
-            let arr = new_array(env, results.len());
-            for (i, r) in results.iter().enumerate() {
-                let v = match r {
-                    Ok(Some(id)) => bigint(env, *id),
-                    Ok(None) => null(env),
-                    Err(msg) => js_string(env, msg),
+            let mut results = Vec::with_capacity(replies.len() * 12);
+            let errors = new_array(env, 0);
+            let mut n_errors = 0;
+            for r in dp.upcall_replies(&replies) {
+                let (status, id) = match r {
+                    Ok(Some(id)) => (0u32, id),
+                    Ok(None) => (1, 0),
+                    Err(msg) => {
+                        napi_set_element(env, errors, n_errors, js_string(env, &msg));
+                        n_errors += 1;
+                        (2, 0)
+                    }
                 };
-                napi_set_element(env, arr, i as u32, v);
+                results.extend_from_slice(&status.to_le_bytes());
+                results.extend_from_slice(&id.to_le_bytes());
             }
-            Ok(arr)
+            let out = new_array(env, 2);
+            napi_set_element(env, out, 0, buffer(env, &results));
+            napi_set_element(env, out, 1, errors);
+            Ok(out)
         })
     })
 }

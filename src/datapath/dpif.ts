@@ -222,14 +222,14 @@ export class Datapath {
    * reply the new flow's id, null when not installed, or the error text.
    */
   replyUpcalls(replies: UpcallReply[]): (bigint | null | string)[] {
-    return this.addon.op_upcall_reply(
-      this.dp,
-      replies.map(({ upcall, actions, megaflow }) =>
-        megaflow
-          ? [upcall.port, upcall.frame, toActions(actions), upcall.key, toKey(megaflow.mask)]
-          : [upcall.port, upcall.frame, toActions(actions)],
-      ),
-    );
+    const [results, errors] = this.addon.op_upcall_reply(this.dp, packReplies(replies));
+    const out: (bigint | null | string)[] = [];
+    let nextError = 0;
+    for (let at = 0; at < results.length; at += REPLY_RESULT_BYTES) {
+      const status = results.readUInt32LE(at);
+      out.push(status === 0 ? results.readBigUInt64LE(at + 4) : status === 1 ? null : errors[nextError++]!);
+    }
+    return out;
   }
 
   stats(): DatapathStats {
@@ -250,6 +250,39 @@ export class Datapath {
 }
 
 const UPCALL_META_BYTES = 7 * 4;
+const REPLY_HEADER_BYTES = 4 * 4;
+const REPLY_RESULT_BYTES = 4 + 8;
+
+/** Upcall replies in one buffer, as op_upcall_reply reads them (native/index.d.ts). */
+function packReplies(replies: UpcallReply[]): Buffer {
+  const parts = replies.map(({ upcall, actions, megaflow }) => ({
+    upcall,
+    actions: toActions(actions),
+    mask: megaflow ? toKey(megaflow.mask) : undefined,
+  }));
+  let size = 0;
+  for (const p of parts) {
+    if (p.mask && (p.mask.length !== FLOW_KEY_LEN || p.upcall.key.length !== FLOW_KEY_LEN)) {
+      throw new Error(`a megaflow's key and mask are ${FLOW_KEY_LEN} bytes each, not ${p.upcall.key.length} and ${p.mask.length}`);
+    }
+    size += REPLY_HEADER_BYTES + p.upcall.frame.length + p.actions.length + (p.mask ? 2 * FLOW_KEY_LEN : 0);
+  }
+  const packed = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const { upcall, actions, mask } of parts) {
+    at = packed.writeUInt32LE(upcall.port, at);
+    at = packed.writeUInt32LE(upcall.frame.length, at);
+    at = packed.writeUInt32LE(actions.length, at);
+    at = packed.writeUInt32LE(mask ? 1 : 0, at);
+    at += upcall.frame.copy(packed, at);
+    at += actions.copy(packed, at);
+    if (mask) {
+      at += upcall.key.copy(packed, at);
+      at += mask.copy(packed, at);
+    }
+  }
+  return packed;
+}
 
 /**
  * The upcalls of one packed batch (see NativeEvent). Keys and frames are

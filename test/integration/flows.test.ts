@@ -89,6 +89,27 @@ describe('megaflows', () => {
     expect(dp.getFlow(id!)).toMatchObject({ packets: 29, bytes: 29 * frame.length });
   });
 
+  it('answer a batch of upcalls with one outcome each: installed, over the flow limit, refused', async () => {
+    dp.configure({ flowLimit: 1 });
+    for (const sport of [1, 2, 3]) await sendFrames(a, udp({ sport }));
+    await eventually(() => upcalls.length >= 3, 5000, '3 upcalls');
+    const cap = await startCapture(b, 1.5, 0x0800);
+    const mask = { mask: exactMask(['in_port', 'udp.src']) };
+    const out = [{ type: 'output' as const, port: pb }];
+    const [installed, overLimit, refused] = dp.replyUpcalls([
+      { upcall: upcalls[0]!, actions: out, megaflow: mask },
+      { upcall: upcalls[1]!, actions: out, megaflow: mask },
+      { upcall: upcalls[2]!, actions: Buffer.from([0xee, 0xee, 4, 0]), megaflow: mask },
+    ]);
+    expect(typeof installed).toBe('bigint');
+    expect(dp.findFlow(upcalls[0]!.key, mask.mask)).toBe(installed);
+    expect(overLimit).toBeNull();
+    expect(refused).toMatch(/invalid actions/);
+    // Over the limit a frame is still forwarded, only not cached; a refused one is not.
+    expect((await cap.done).map((f) => f.readUInt16BE(34))).toEqual([1, 2]);
+    expect(dp.stats().flows).toBe(1);
+  });
+
   it('refuse to shadow an installed flow silently', () => {
     const first = dp.putFlow({ key: { in_port: pa }, mask: exactMask(['in_port']), actions: [{ type: 'output', port: pb }] });
     expect(() =>
