@@ -52,6 +52,10 @@ export interface FieldLayout {
   readonly bits: number;
   /** Number of 32-bit words (ceil(bits / 32)). */
   readonly words: number;
+  /** All-ones value of the field's width. */
+  readonly max: bigint;
+  /** The all-ones value of each of its words, most significant first. */
+  readonly wordMax: readonly number[];
 }
 
 const ORDER: ReadonlyArray<readonly [FieldId, number]> = [
@@ -90,7 +94,8 @@ export const FIELDS: Readonly<Record<FieldId, FieldLayout>> = (() => {
   let ofs = 0;
   for (const [id, bits] of ORDER) {
     const words = Math.ceil(bits / 32);
-    out[id] = { id, ofs, bits, words };
+    const wordMax = Array.from({ length: words }, (_, i) => (i === 0 && bits % 32 ? 2 ** (bits % 32) - 1 : 0xffffffff));
+    out[id] = { id, ofs, bits, words, max: (1n << BigInt(bits)) - 1n, wordMax };
     ofs += words;
   }
   return out;
@@ -102,11 +107,9 @@ export const FIELD_IDS: readonly FieldId[] = ORDER.map(([id]) => id);
 /** Number of 32-bit words in a flow. */
 export const FLOW_WORDS = ORDER.reduce((n, [, bits]) => n + Math.ceil(bits / 32), 0);
 
-const MAX = Object.fromEntries(ORDER.map(([id, bits]) => [id, (1n << BigInt(bits)) - 1n])) as Record<FieldId, bigint>;
-
 /** All-ones value of a field's width. */
 export function fieldMax(f: FieldId): bigint {
-  return MAX[f];
+  return FIELDS[f].max;
 }
 
 function readBig(w: Uint32Array, f: FieldId): bigint {
@@ -117,9 +120,8 @@ function readBig(w: Uint32Array, f: FieldId): bigint {
 }
 
 function writeBig(w: Uint32Array, f: FieldId, v: bigint): void {
-  const { ofs, words } = FIELDS[f];
-  const max = fieldMax(f);
-  if (v < 0n || v > max) throw new RangeError(`${f}: value 0x${v.toString(16)} does not fit in ${FIELDS[f].bits} bits`);
+  const { ofs, words, max, bits } = FIELDS[f];
+  if (v < 0n || v > max) throw new RangeError(`${f}: value 0x${v.toString(16)} does not fit in ${bits} bits`);
   for (let i = words - 1; i >= 0; i--) {
     w[ofs + i] = Number(v & 0xffffffffn);
     v >>= 32n;
@@ -135,7 +137,7 @@ function readNum(w: Uint32Array, f: FieldId): number {
 function writeNum(w: Uint32Array, f: FieldId, v: number): void {
   const l = FIELDS[f];
   if (l.words !== 1) throw new TypeError(`${f} is ${l.bits} bits wide: write it with set(), which takes a bigint`);
-  if (!Number.isInteger(v) || v < 0 || v > 2 ** l.bits - 1) throw new RangeError(`${f}: value ${v} does not fit in ${l.bits} bits`);
+  if (!Number.isInteger(v) || v < 0 || v > l.wordMax[0]!) throw new RangeError(`${f}: value ${v} does not fit in ${l.bits} bits`);
   w[l.ofs] = v;
 }
 
@@ -220,6 +222,13 @@ export class Flow {
     return true;
   }
 
+  /** True if this flow and `o` hold the same value in field `f`. */
+  sameField(o: Flow, f: FieldId): boolean {
+    const { ofs, words } = FIELDS[f];
+    for (let i = ofs; i < ofs + words; i++) if (this.w[i] !== o.w[i]) return false;
+    return true;
+  }
+
   /** True if this flow and `o` agree on every bit that `wc` marks as significant. */
   equalsUnder(o: Flow, wc: FlowWildcards): boolean {
     for (let i = 0; i < FLOW_WORDS; i++) if ((this.w[i]! ^ o.w[i]!) & wc.w[i]!) return false;
@@ -265,7 +274,13 @@ export class FlowWildcards {
   }
 
   /** Marks bits of one field as significant (ORs `mask` in; whole field by default). */
-  orField(f: FieldId, mask: bigint | number = fieldMax(f)): this {
+  orField(f: FieldId, mask?: bigint | number): this {
+    const l = FIELDS[f];
+    if (mask === undefined) {
+      // The whole field, word by word: xlate does this several times a translation.
+      for (let i = 0; i < l.words; i++) this.w[l.ofs + i]! |= l.wordMax[i]!;
+      return this;
+    }
     return this.set(f, this.get(f) | BigInt(mask));
   }
 

@@ -107,7 +107,7 @@ export interface XlateResult {
   wc: FlowWildcards;
   /** The flow after every modification (for "Final flow:"). */
   finalFlow: Flow;
-  /** The trace tree (only when opts.trace): one bridge node. */
+  /** The trace tree: one bridge node when opts.trace, else empty. */
   trace: TraceNode[];
   /** Rules whose actions ran, in order (credit their counters from the megaflow's stats). */
   ruleHits: Rule[];
@@ -228,9 +228,12 @@ class Ctx {
   ) {
     this.flow = flow.clone();
     this.base = flow.clone();
-    const bridgeNode: TraceNode = { type: 'bridge', text: `bridge("${br.name}")`, subs: [] };
-    this.root.push(bridgeNode);
-    this.cur = bridgeNode.subs;
+    this.cur = this.root;
+    if (tracing) {
+      const bridgeNode: TraceNode = { type: 'bridge', text: `bridge("${br.name}")`, subs: [] };
+      this.root.push(bridgeNode);
+      this.cur = bridgeNode.subs;
+    }
   }
 
   // -- tracing
@@ -621,11 +624,11 @@ class Ctx {
   }
 
   commitSet(proto: SetProto, fields: ReadonlyArray<readonly [FieldId, string]>): void {
-    const out: SetFieldValue[] = [];
+    let out: SetFieldValue[] | undefined;
     let masked = false;
     for (const [of, name] of fields) {
+      if (this.flow.sameField(this.base, of)) continue;
       const v = this.flow.get(of);
-      if (v === this.base.get(of)) continue;
       const m = this.wc.get(of);
       const dpName = `${proto === 'tcp' || proto === 'udp' ? 'tcp' : proto}.${name}` as FieldName;
       const sf: SetFieldValue = { field: name, value: dpValue(dpName, v & m) };
@@ -633,10 +636,10 @@ class Ctx {
         sf.mask = dpValue(dpName, m);
         masked = true;
       }
-      out.push(sf);
+      (out ??= []).push(sf);
       this.base.set(of, v);
     }
-    if (out.length) this.odp.push({ type: 'set', proto, masked, fields: out });
+    if (out) this.odp.push({ type: 'set', proto, masked, fields: out });
   }
 
   // -- groups
