@@ -97,8 +97,8 @@ export interface Addon {
   op_dp_execute(dp: DatapathHandle, inPort: number, frame: Buffer, actions: Buffer): void;
   /**
    * `replies` packed, per reply: four little-endian u32 (in_port, frame
-   * length, actions length, flags: 1 when a megaflow follows), then the
-   * frame, the actions and, with flag 1, the key and the mask. `results`
+   * length, actions length, flags: 1 to install a megaflow), then the
+   * frame, the actions, the upcall's key and, with flag 1, the mask. `results`
    * has 12 bytes a reply: a u32 status (0 installed, 1 not installed at the
    * flow limit, 2 refused for the next reason in `errors`), then the flow id
    * as a u64. `replyUpcalls` in src/datapath/dpif.ts packs and unpacks them.

@@ -16,7 +16,7 @@ use crate::sys::cvt;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -126,22 +126,24 @@ pub struct DpStats {
 pub struct UpcallReply<'a> {
     pub in_port: u32,
     pub frame: &'a [u8],
+    /// The upcall's key: it names the held frames this reply releases.
+    pub key: FlowKey,
     /// Encoded action list for the frame (and the megaflow, if any).
     pub actions: &'a [u8],
-    /// Megaflow to install: the upcall's key and the mask.
-    pub flow: Option<(FlowKey, FlowKey)>,
+    /// Install a megaflow: the key under this mask.
+    pub mask: Option<FlowKey>,
 }
 
 /// Size of a packed reply's header: in_port, frame length, actions length, flags.
 const REPLY_HEADER: usize = 16;
-/// Reply flag: a megaflow (key, then mask) follows the actions.
-const REPLY_HAS_FLOW: u32 = 1;
+/// Reply flag: install a megaflow; its mask follows the key.
+const REPLY_HAS_MASK: u32 = 1;
 
 impl<'a> UpcallReply<'a> {
     /// The replies packed by `replyUpcalls` in src/datapath/dpif.ts: per
     /// reply, four little-endian u32 (in_port, frame length, actions length,
-    /// flags), then the frame, the actions and, with REPLY_HAS_FLOW, the key
-    /// and the mask. One buffer crosses N-API instead of five values a reply.
+    /// flags), then the frame, the actions, the key and, with REPLY_HAS_MASK,
+    /// the mask. One buffer crosses N-API instead of five values a reply.
     pub fn unpack(mut b: &'a [u8]) -> Result<Vec<UpcallReply<'a>>, String> {
         let mut replies = Vec::new();
         while !b.is_empty() {
@@ -149,15 +151,14 @@ impl<'a> UpcallReply<'a> {
             let header = b.get(..REPLY_HEADER).ok_or_else(truncated)?;
             let word = |i: usize| u32::from_le_bytes(header[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
             let (in_port, frame_len, actions_len, flags) = (word(0), word(1) as usize, word(2) as usize, word(3));
-            let flow_len = if flags & REPLY_HAS_FLOW != 0 { 2 * KEY_LEN } else { 0 };
-            let body = b.get(REPLY_HEADER..REPLY_HEADER + frame_len + actions_len + flow_len).ok_or_else(truncated)?;
+            let keys_len = if flags & REPLY_HAS_MASK != 0 { 2 * KEY_LEN } else { KEY_LEN };
+            let body = b.get(REPLY_HEADER..REPLY_HEADER + frame_len + actions_len + keys_len).ok_or_else(truncated)?;
             let (frame, rest) = body.split_at(frame_len);
-            let (actions, flow) = rest.split_at(actions_len);
-            let flow = (flow_len > 0).then(|| {
-                let (key, mask) = flow.split_at(KEY_LEN);
-                (FlowKey::from_bytes(key).expect("KEY_LEN bytes"), FlowKey::from_bytes(mask).expect("KEY_LEN bytes"))
-            });
-            replies.push(UpcallReply { in_port, frame, actions, flow });
+            let (actions, keys) = rest.split_at(actions_len);
+            let (key, mask) = keys.split_at(KEY_LEN);
+            let key = FlowKey::from_bytes(key).expect("KEY_LEN bytes");
+            let mask = (!mask.is_empty()).then(|| FlowKey::from_bytes(mask).expect("KEY_LEN bytes"));
+            replies.push(UpcallReply { in_port, frame, key, actions, mask });
             b = &b[REPLY_HEADER + body.len()..];
         }
         Ok(replies)
@@ -198,15 +199,24 @@ struct State {
     stats: DpStats,
     /// Scratch packets for copies made by multi-action lists.
     pool: Vec<Packet>,
+    /// Frames the slow path answered, with their actions: the poll thread's to send.
+    replied: Vec<(Arc<ActionList>, Packet)>,
 }
 
 struct Shared {
     state: Mutex<State>,
+    /// Threads other than the poll thread waiting for `state` (see lock_state).
+    waiting: AtomicU32,
     stop: AtomicBool,
     epoll: OwnedFd,
     wake: OwnedFd,
     events: Option<Box<dyn EventSink>>,
     started: Instant,
+}
+
+fn lock_state(shared: &Shared) -> MutexGuard<'_, State> {
+    // A panic while holding the lock must not take the switch down with it.
+    shared.state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Shared {
@@ -256,16 +266,21 @@ impl Datapath {
             pending_frames: 0,
             stats: DpStats::default(),
             pool: Vec::new(),
+            replied: Vec::new(),
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
+        let shared = Arc::new(Shared { state: Mutex::new(state), waiting: AtomicU32::new(0), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("tvs-dp".into()).spawn(move || poll_loop(&worker))?;
         Ok(Datapath { shared, thread: Some(thread) })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock must not take the switch down with it.
-        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+        // The poll thread holds the lock for several rounds at a time; the
+        // count tells it to hand the lock over after its current one.
+        self.shared.waiting.fetch_add(1, Ordering::AcqRel);
+        let st = lock_state(&self.shared);
+        self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
+        st
     }
 
     /// Open a port and start polling it. `port_no` 0 picks the lowest free number.
@@ -376,8 +391,8 @@ impl Datapath {
                     continue;
                 }
             };
-            let id = match &r.flow {
-                Some((key, mask)) => match st.flows.put(key, mask, r.actions, PutMode::CreateOrModify, false, now) {
+            let id = match &r.mask {
+                Some(mask) => match st.flows.put(&r.key, mask, r.actions, PutMode::CreateOrModify, false, now) {
                     Ok(id) => Some(id),
                     // At the limit the frame is still forwarded, only not cached.
                     Err(FlowError::LimitReached(_)) => None,
@@ -395,7 +410,7 @@ impl Datapath {
             }
             // Only this flow's held frames: every other held flow has its own
             // upcall in flight and is released by its own reply.
-            if let Some(p) = st.pending.remove(&ExactKey(FlowKey::extract(r.frame, r.in_port))) {
+            if let Some(p) = st.pending.remove(&ExactKey(r.key)) {
                 st.pending_frames -= p.frames.len();
                 // Held frames count as the new flow's hits, which they would
                 // have been had it been there when they came. (The upcall's
@@ -409,7 +424,12 @@ impl Datapath {
             }
             results.push(Ok(id));
         }
-        run_actions(&self.shared, &mut st, work);
+        // The poll thread sends them first thing in its next round, so before
+        // any frame it receives after this: the slow path's thread, the one
+        // a flood of new flows keeps busy, does not pay for the sends.
+        st.replied.extend(work);
+        drop(st);
+        wake(&self.shared.wake);
         results
     }
 
@@ -567,7 +587,8 @@ fn poll_loop(shared: &Shared) {
         let timeout = if busy.is_empty() { 200 } else { 0 };
         // SAFETY: events is a writable array of the length we pass.
         let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), events.len() as i32, timeout) };
-        let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = lock_state(shared);
+        send_replied(shared, &mut st);
         for ev in events.iter().take(n.max(0) as usize) {
             let token = ev.u64;
             if token == WAKE_TOKEN {
@@ -603,11 +624,32 @@ fn poll_loop(shared: &Shared) {
             if busy.is_empty() {
                 break;
             }
+            if shared.waiting.load(Ordering::Acquire) > 0 {
+                // Hand the lock over: the slow path should wait one round,
+                // not eight. Taking it straight back would starve the waiter
+                // (std's mutex is not fair), so wait until it has it.
+                drop(st);
+                while shared.waiting.load(Ordering::Acquire) > 0 {
+                    std::thread::yield_now();
+                }
+                st = lock_state(shared);
+                send_replied(shared, &mut st);
+            }
         }
         if last_upkeep.elapsed() >= UPKEEP_INTERVAL {
             last_upkeep = Instant::now();
             upkeep(shared, &mut st);
         }
+    }
+}
+
+/// Send the frames the slow path answered. The poll thread does so before
+/// anything it receives after taking the lock: their flows are installed,
+/// and later frames of theirs must not overtake them.
+fn send_replied(shared: &Shared, st: &mut State) {
+    if !st.replied.is_empty() {
+        let work = std::mem::take(&mut st.replied);
+        run_actions(shared, st, work);
     }
 }
 
@@ -864,15 +906,15 @@ fn upkeep(shared: &Shared, st: &mut State) {
 mod tests {
     use super::*;
 
-    fn packed(in_port: u32, frame: &[u8], actions: &[u8], flow: Option<(&FlowKey, &FlowKey)>) -> Vec<u8> {
+    fn packed(in_port: u32, frame: &[u8], actions: &[u8], key: &FlowKey, mask: Option<&FlowKey>) -> Vec<u8> {
         let mut b = Vec::new();
-        for w in [in_port, frame.len() as u32, actions.len() as u32, flow.is_some() as u32] {
+        for w in [in_port, frame.len() as u32, actions.len() as u32, mask.is_some() as u32] {
             b.extend_from_slice(&w.to_le_bytes());
         }
         b.extend_from_slice(frame);
         b.extend_from_slice(actions);
-        if let Some((key, mask)) = flow {
-            b.extend_from_slice(key.as_bytes());
+        b.extend_from_slice(key.as_bytes());
+        if let Some(mask) = mask {
             b.extend_from_slice(mask.as_bytes());
         }
         b
@@ -881,21 +923,23 @@ mod tests {
     #[test]
     fn unpacks_replies_with_and_without_a_megaflow() {
         let key = FlowKey::extract(&[0xaa; 60], 3);
+        let other = FlowKey::extract(&[0xbb; 60], 4);
         let mask = FlowKey::from_bytes(&[0xff; KEY_LEN]).unwrap();
-        let mut b = packed(3, &[1; 60], &[9, 9, 9, 9], Some((&key, &mask)));
-        b.extend(packed(4, &[2; 14], &[], None));
+        let mut b = packed(3, &[1; 60], &[9, 9, 9, 9], &key, Some(&mask));
+        b.extend(packed(4, &[2; 14], &[], &other, None));
         let replies = UpcallReply::unpack(&b).unwrap();
         assert_eq!(replies.len(), 2);
         assert_eq!((replies[0].in_port, replies[0].frame, replies[0].actions), (3, &[1u8; 60][..], &[9u8; 4][..]));
-        let (k, m) = replies[0].flow.as_ref().unwrap();
-        assert_eq!((k.as_bytes(), m.as_bytes()), (key.as_bytes(), mask.as_bytes()));
+        assert_eq!(replies[0].key.as_bytes(), key.as_bytes());
+        assert_eq!(replies[0].mask.as_ref().map(|m| m.as_bytes()), Some(mask.as_bytes()));
         assert_eq!((replies[1].in_port, replies[1].frame.len(), replies[1].actions.len()), (4, 14, 0));
-        assert!(replies[1].flow.is_none());
+        assert_eq!(replies[1].key.as_bytes(), other.as_bytes());
+        assert!(replies[1].mask.is_none());
     }
 
     #[test]
     fn refuses_a_truncated_reply() {
-        let b = packed(3, &[1; 60], &[9; 4], None);
+        let b = packed(3, &[1; 60], &[9; 4], &FlowKey::extract(&[0xaa; 60], 3), None);
         for cut in [1, 15, 16, 70, b.len() - 1] {
             assert_eq!(UpcallReply::unpack(&b[..cut]).err().as_deref(), Some("upcall reply 0 is truncated"), "cut at {cut}");
         }

@@ -207,9 +207,10 @@ export class Datapath {
 
   /**
    * Answer a missed upcall: install `megaflow` (the upcall's key under
-   * `mask`) if given, then execute the missed frame and every frame of the
-   * flow the datapath held meanwhile, in order. Returns the new flow's id
-   * (null when not installed, e.g. at the flow limit).
+   * `mask`) if given; the missed frame and every frame of the flow the
+   * datapath held meanwhile are then executed in order, by the poll thread,
+   * before any frame it receives later. Returns the new flow's id (null
+   * when not installed, e.g. at the flow limit).
    */
   replyUpcall(upcall: Upcall, actions: ActionsLike, megaflow?: { mask: KeyLike }): bigint | null {
     const [result] = this.replyUpcalls([{ upcall, actions, megaflow }]);
@@ -262,10 +263,10 @@ function packReplies(replies: UpcallReply[]): Buffer {
   }));
   let size = 0;
   for (const p of parts) {
-    if (p.mask && (p.mask.length !== FLOW_KEY_LEN || p.upcall.key.length !== FLOW_KEY_LEN)) {
-      throw new Error(`a megaflow's key and mask are ${FLOW_KEY_LEN} bytes each, not ${p.upcall.key.length} and ${p.mask.length}`);
+    if (p.upcall.key.length !== FLOW_KEY_LEN || (p.mask && p.mask.length !== FLOW_KEY_LEN)) {
+      throw new Error(`an upcall's key and a megaflow's mask are ${FLOW_KEY_LEN} bytes each, not ${p.upcall.key.length} and ${p.mask?.length}`);
     }
-    size += REPLY_HEADER_BYTES + p.upcall.frame.length + p.actions.length + (p.mask ? 2 * FLOW_KEY_LEN : 0);
+    size += REPLY_HEADER_BYTES + p.upcall.frame.length + p.actions.length + (p.mask ? 2 : 1) * FLOW_KEY_LEN;
   }
   const packed = Buffer.allocUnsafe(size);
   let at = 0;
@@ -276,10 +277,8 @@ function packReplies(replies: UpcallReply[]): Buffer {
     at = packed.writeUInt32LE(mask ? 1 : 0, at);
     at += upcall.frame.copy(packed, at);
     at += actions.copy(packed, at);
-    if (mask) {
-      at += upcall.key.copy(packed, at);
-      at += mask.copy(packed, at);
-    }
+    at += upcall.key.copy(packed, at);
+    if (mask) at += mask.copy(packed, at);
   }
   return packed;
 }
