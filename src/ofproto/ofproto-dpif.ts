@@ -6,6 +6,7 @@ import { FLOW_KEY_LEN } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
 import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { getLogger } from '../lib/log.js';
+import { InstalledFlows } from './installed-flows.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
 import { decodeControllerUserdata, xlateMiss, type PacketIn } from './xlate.js';
 import type { XBridge } from './xbridge.js';
@@ -19,6 +20,8 @@ const EXACT_MASK = Buffer.alloc(FLOW_KEY_LEN, 0xff);
 
 /** A megaflow this layer installed, with what its translation depended on. */
 interface Installed {
+  /** The datapath's id for it, set once the datapath has installed it. */
+  id: bigint;
   bridge: XBridge;
   /** Key and mask as installed, in the datapath's byte layout (every mask bit with megaflows disabled). */
   key: Buffer;
@@ -47,7 +50,7 @@ export class OfprotoDpif {
   private readonly bridges = new Map<string, XBridge>();
   /** Which bridge each datapath port belongs to. */
   private readonly portOwner = new Map<number, XBridge>();
-  private readonly installed = new Map<bigint, Installed>();
+  private readonly installed = new InstalledFlows<Installed>();
   /** changeSeq of each bridge when its flows were last revalidated. */
   private readonly seenSeq = new Map<XBridge, number>();
   private readonly timer: NodeJS.Timeout;
@@ -86,8 +89,8 @@ export class OfprotoDpif {
     this.bridges.delete(name);
     this.seenSeq.delete(bridge);
     for (const [dpPort, owner] of this.portOwner) if (owner === bridge) this.portOwner.delete(dpPort);
-    for (const [id, f] of this.installed) {
-      if (f.bridge === bridge) this.deleteFlow(id);
+    for (const f of this.installed) {
+      if (f.bridge === bridge) this.deleteFlow(f.id);
     }
   }
 
@@ -99,8 +102,8 @@ export class OfprotoDpif {
 
   detachPort(dpPort: number): void {
     this.portOwner.delete(dpPort);
-    for (const [id, f] of this.installed) {
-      if (f.key.readUInt32LE(0) === dpPort) this.deleteFlow(id);
+    for (const f of this.installed) {
+      if (f.key.readUInt32LE(0) === dpPort) this.deleteFlow(f.id);
     }
     this.scheduleRevalidation();
   }
@@ -140,7 +143,7 @@ export class OfprotoDpif {
           const mask = this.megaflows ? r.mask : EXACT_MASK;
           reply = { upcall, actions, megaflow: { mask } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
-          installed = { bridge, key: Buffer.from(upcall.key), mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
+          installed = { id: -1n, bridge, key: Buffer.from(upcall.key), mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
           // The frame that missed is counted here, as OVS counts it in xlate:
           // the datapath flow's counters start with the frames after it.
           creditStats(bridge, installed.cache, { packets: 1, bytes: upcall.frame.length });
@@ -155,11 +158,16 @@ export class OfprotoDpif {
     }
     if (replies.length === 0) return;
     const results = this.datapath.replyUpcalls(replies);
-    results.forEach((res, i) => {
+    for (let i = 0; i < results.length; i++) {
+      const res = results[i]!;
       const p = pending[i];
-      if (typeof res === 'string') log.warn(`cannot install flow: ${res}`);
-      else if (res !== null && p) this.installed.set(res, p);
-    });
+      if (typeof res === 'string') {
+        log.warn(`cannot install flow: ${res}`);
+      } else if (res !== null && p) {
+        p.id = res;
+        this.installed.add(p);
+      }
+    }
     // Learning a MAC (or moving one) changes what other flows should do.
     for (const b of this.bridges.values()) {
       if (b.changeSeq() !== this.seenSeq.get(b)) {
@@ -228,14 +236,15 @@ export class OfprotoDpif {
       const seq = bridge.changeSeq();
       if (seq === this.seenSeq.get(bridge)) continue;
       this.seenSeq.set(bridge, seq);
-      const flows = [...this.installed].filter(([, f]) => f.bridge === bridge).map(([id, f]) => ({ id, ...f }));
+      const flows = [...this.installed].filter((f) => f.bridge === bridge);
       const verdict = revalidate(bridge, flows);
-      for (const { flow, cache } of verdict.keep) this.installed.get(flow.id)!.cache = cache;
+      for (const { flow, cache } of verdict.keep) flow.cache = cache;
       for (const { flow, actions, cache } of verdict.modify) {
         const encoded = encodeActions(actions);
         try {
           this.datapath.putFlow({ key: flow.key, mask: flow.mask, actions: encoded, mode: 'modify' });
-          Object.assign(this.installed.get(flow.id)!, { actions: encoded, cache });
+          flow.actions = encoded;
+          flow.cache = cache;
         } catch {
           this.deleteFlow(flow.id);
         }
