@@ -7,11 +7,6 @@
  */
 export class InstalledFlows<F extends { readonly id: bigint }> {
   private readonly bySlot: (F | undefined)[] = [];
-  private count = 0;
-
-  get size(): number {
-    return this.count;
-  }
 
   get(id: bigint): F | undefined {
     const f = this.bySlot[slotOf(id)];
@@ -23,7 +18,6 @@ export class InstalledFlows<F extends { readonly id: bigint }> {
     const slot = slotOf(flow.id);
     // Grow one at a time so the array stays dense (a gap would make it a dictionary).
     while (this.bySlot.length < slot) this.bySlot.push(undefined);
-    if (this.bySlot[slot] === undefined) this.count++;
     this.bySlot[slot] = flow;
   }
 
@@ -31,13 +25,11 @@ export class InstalledFlows<F extends { readonly id: bigint }> {
     const slot = slotOf(id);
     if (this.bySlot[slot]?.id !== id) return false;
     this.bySlot[slot] = undefined;
-    this.count--;
     return true;
   }
 
   clear(): void {
     this.bySlot.length = 0;
-    this.count = 0;
   }
 
   *[Symbol.iterator](): IterableIterator<F> {
