@@ -7,6 +7,7 @@ import { encodeActions } from '../datapath/actions.js';
 import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { getLogger } from '../lib/log.js';
 import { InstalledFlows } from './installed-flows.js';
+import { wcToMask } from './odp-convert.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
 import { decodeControllerUserdata, xlateMiss, type PacketIn } from './xlate.js';
 import type { XBridge } from './xbridge.js';
@@ -140,7 +141,7 @@ export class OfprotoDpif {
         if (r) {
           if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
           const actions = encodeActions(r.actions);
-          const mask = this.megaflows ? r.mask : EXACT_MASK;
+          const mask = this.megaflows ? wcToMask(r.wc, upcall.key) : EXACT_MASK;
           reply = { upcall, actions, megaflow: { mask } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
           installed = { id: -1n, bridge, key: Buffer.from(upcall.key), mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };

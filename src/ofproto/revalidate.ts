@@ -19,6 +19,7 @@ import { encodeActions, type Action as DpAction } from '../datapath/actions.js';
 import type { Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { BridgeContext, MacRef, XlateResult } from './xlate.js';
+import { wcToMask } from './odp-convert.js';
 import { xlateMiss } from './xlate.js';
 
 /** What a megaflow remembers of the translation that made it (OVS's xlate cache). */
@@ -29,7 +30,25 @@ export interface XlateCache {
 }
 
 export function cacheOf(r: XlateResult): XlateCache {
-  return { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs: r.sideEffects.macRefs };
+  const macs = r.sideEffects.macRefs;
+  if (r.ruleHits.length === 1 && r.groupHits.length === 0 && macs.length === 0) return singleRuleCache(r.ruleHits[0]!);
+  return { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs };
+}
+
+/**
+ * Megaflows made by one rule alone share one cache (caches are replaced,
+ * never changed): a flood of new flows through a single rule then keeps
+ * no per-flow cache alive for the collector to copy.
+ */
+const SINGLE_RULE_CACHES = new WeakMap<Rule, XlateCache>();
+
+function singleRuleCache(rule: Rule): XlateCache {
+  let cache = SINGLE_RULE_CACHES.get(rule);
+  if (!cache) {
+    cache = { rules: [rule], groups: [], macs: [] };
+    SINGLE_RULE_CACHES.set(rule, cache);
+  }
+  return cache;
 }
 
 /** An installed datapath flow as the revalidator sees it: key and mask in the datapath's byte layout. */
@@ -66,7 +85,7 @@ export function maskWithin(inner: Buffer, outer: Buffer): boolean {
 export function revalidateFlow(bridge: BridgeContext, f: InstalledFlow): Verdict {
   const r = xlateMiss(bridge, f.key, { sideEffects: false });
   if (!r) return { kind: 'delete', reason: `datapath port ${f.key.readUInt32LE(0)} is no longer on bridge ${bridge.name}` };
-  if (!maskWithin(r.mask, f.mask)) return { kind: 'delete', reason: 'the tables now consult fields the installed megaflow wildcards' };
+  if (!maskWithin(wcToMask(r.wc, f.key), f.mask)) return { kind: 'delete', reason: 'the tables now consult fields the installed megaflow wildcards' };
   const cache = cacheOf(r);
   if (encoded(r.actions).equals(encoded(f.actions))) return { kind: 'keep', cache };
   return { kind: 'modify', actions: r.actions, cache };

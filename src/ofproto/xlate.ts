@@ -24,7 +24,7 @@ import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, field
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import type { Group, GroupTable } from './groups.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
-import { dpValue, keyToFlow, wcToMask } from './odp-convert.js';
+import { dpValue, keyToFlow } from './odp-convert.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
@@ -895,24 +895,13 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
   return result;
 }
 
-/** What the upcall handler installs for a missed datapath key. */
-export interface MissTranslation extends XlateResult {
-  flow: Flow;
-  /** Megaflow mask for the datapath, in the key's byte layout. */
-  mask: Buffer;
-}
-
 /**
- * Translates a datapath miss: maps the key's in_port to an ofport, runs xlate, and converts the
- * wildcards into a datapath mask. Returns undefined if the in_port is not a port of `bridge`.
+ * Translates a datapath miss: maps the key's in_port to an ofport and runs xlate. Returns
+ * undefined if the in_port is not a port of `bridge`. The megaflow mask is `wcToMask` of the
+ * result's wildcards, for callers that install one.
  */
-export function xlateMiss(bridge: BridgeContext, key: FlowKey | Buffer, opts: XlateOptions = {}): MissTranslation | undefined {
+export function xlateMiss(bridge: BridgeContext, key: FlowKey | Buffer, opts: XlateOptions = {}): XlateResult | undefined {
   const port = bridge.portByDp(Buffer.isBuffer(key) ? key.readUInt32LE(0) : Number(key.in_port ?? 0));
   if (!port) return undefined;
-  const flow = keyToFlow(key, port.ofport);
-  const r = xlate(bridge, flow, opts) as MissTranslation;
-  // Completed in place, not copied: this is the upcall path.
-  r.flow = flow;
-  r.mask = wcToMask(r.wc, key);
-  return r;
+  return xlate(bridge, keyToFlow(key, port.ofport), opts);
 }

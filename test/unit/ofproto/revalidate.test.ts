@@ -3,6 +3,7 @@ import { encodeActions } from '../../../src/datapath/actions.js';
 import { extractKey } from '../../../src/datapath/dpif.js';
 import { decodeKey } from '../../../src/datapath/flow-key.js';
 import { cacheOf, creditStats, revalidate, type InstalledFlow } from '../../../src/ofproto/revalidate.js';
+import { wcToMask } from '../../../src/ofproto/odp-convert.js';
 import { xlateMiss } from '../../../src/ofproto/xlate.js';
 import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
 import { DP, makeBridge } from './bridge-builder.js';
@@ -24,7 +25,7 @@ function frame(src: string, dst: string, ipDst?: string): Buffer {
 function miss(b: ReturnType<typeof makeBridge>, inPort: number, f: Buffer): InstalledFlow & { name: string } {
   const key = extractKey(f, DP(inPort));
   const r = xlateMiss(b.br, key)!;
-  return { name: `${inPort}`, key, mask: r.mask, actions: encodeActions(r.actions), cache: cacheOf(r) };
+  return { name: `${inPort}`, key, mask: wcToMask(r.wc, key), actions: encodeActions(r.actions), cache: cacheOf(r) };
 }
 
 const H1 = '00:00:00:00:00:01';
