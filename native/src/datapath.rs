@@ -384,24 +384,29 @@ impl Datapath {
         let mut work: Vec<(Arc<ActionList>, Packet)> = Vec::new();
         let mut results = Vec::with_capacity(replies.len());
         for r in replies {
-            let list = match actions::validate(r.actions) {
-                Ok(l) => Arc::new(l),
+            let installed = match &r.mask {
+                Some(mask) => match st.flows.put(&r.key, mask, r.actions, PutMode::CreateOrModify, false, now) {
+                    Ok(id) => Ok(Some(id)),
+                    // At the limit the frame is still forwarded, only not cached.
+                    Err(FlowError::LimitReached(_)) => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                },
+                None => Ok(None),
+            };
+            // The installed flow's own list, validated once; else validate it here.
+            let outcome = installed.and_then(|id| {
+                let list = match id {
+                    Some(id) => Arc::clone(&st.flows.get(id).expect("just installed").actions),
+                    None => Arc::new(actions::validate(r.actions).map_err(|e| FlowError::BadActions(e).to_string())?),
+                };
+                Ok((id, list))
+            });
+            let (id, list) = match outcome {
+                Ok(done) => done,
                 Err(e) => {
-                    results.push(Err(format!("invalid actions: {e}")));
+                    results.push(Err(e));
                     continue;
                 }
-            };
-            let id = match &r.mask {
-                Some(mask) => match st.flows.put(&r.key, mask, r.actions, PutMode::CreateOrModify, false, now) {
-                    Ok(id) => Some(id),
-                    // At the limit the frame is still forwarded, only not cached.
-                    Err(FlowError::LimitReached(_)) => None,
-                    Err(e) => {
-                        results.push(Err(e.to_string()));
-                        continue;
-                    }
-                },
-                None => None,
             };
             if r.frame.len() >= 14 {
                 let mut pkt = Packet::from_frame(r.frame);
