@@ -7,7 +7,7 @@
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
 use crate::flow::key::{ExactKey, FlowKey, KEY_LEN};
-use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, MAX_BURST};
+use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, ValidActions, MAX_BURST};
 use crate::packet::{Packet, VnetHdr};
 use crate::port::afpacket::AfPacketPort;
 use crate::port::tap::{TapConfig, TapPort};
@@ -383,35 +383,37 @@ impl Datapath {
         let mut st = self.state();
         let mut work: Vec<(Arc<ActionList>, Packet)> = Vec::new();
         let mut results = Vec::with_capacity(replies.len());
+        // A flood of new flows mostly shares a few action lists: the last
+        // one validated serves the next reply with the same bytes.
+        let mut last: Option<ValidActions> = None;
         for r in replies {
-            let installed = match &r.mask {
-                Some(mask) => match st.flows.put(&r.key, mask, r.actions, PutMode::CreateOrModify, false, now) {
-                    Ok(id) => Ok(Some(id)),
-                    // At the limit the frame is still forwarded, only not cached.
-                    Err(FlowError::LimitReached(_)) => Ok(None),
-                    Err(e) => Err(e.to_string()),
-                },
-                None => Ok(None),
-            };
-            // The installed flow's own list, validated once; else validate it here.
-            let outcome = installed.and_then(|id| {
-                let list = match id {
-                    Some(id) => Arc::clone(&st.flows.get(id).expect("just installed").actions),
-                    None => Arc::new(actions::validate(r.actions).map_err(|e| FlowError::BadActions(e).to_string())?),
-                };
-                Ok((id, list))
-            });
-            let (id, list) = match outcome {
-                Ok(done) => done,
-                Err(e) => {
-                    results.push(Err(e));
-                    continue;
+            if last.as_ref().is_none_or(|v| *v.raw != *r.actions) {
+                match ValidActions::new(r.actions) {
+                    Ok(v) => last = Some(v),
+                    Err(e) => {
+                        results.push(Err(e.to_string()));
+                        continue;
+                    }
                 }
+            }
+            let valid = last.as_ref().expect("validated above");
+            let id = match &r.mask {
+                Some(mask) => match st.flows.put_valid(&r.key, mask, valid, PutMode::CreateOrModify, false, now) {
+                    Ok(id) => Some(id),
+                    // At the limit the frame is still forwarded, only not cached.
+                    Err(FlowError::LimitReached(_)) => None,
+                    Err(e) => {
+                        results.push(Err(e.to_string()));
+                        continue;
+                    }
+                },
+                None => None,
             };
+            let list = &valid.list;
             if r.frame.len() >= 14 {
                 let mut pkt = Packet::from_frame(r.frame);
                 pkt.in_port = r.in_port;
-                work.push((Arc::clone(&list), pkt));
+                work.push((Arc::clone(list), pkt));
             }
             // Only this flow's held frames: every other held flow has its own
             // upcall in flight and is released by its own reply.
@@ -425,7 +427,7 @@ impl Datapath {
                     flow.stats.bytes += p.frames.iter().map(|(frame, ..)| frame.len() as u64).sum::<u64>();
                     flow.stats.used_ms = now.max(1);
                 }
-                work.extend(p.frames.into_iter().map(|f| (Arc::clone(&list), held_packet(f))));
+                work.extend(p.frames.into_iter().map(|f| (Arc::clone(list), held_packet(f))));
             }
             results.push(Ok(id));
         }

@@ -32,6 +32,19 @@ pub struct Megaflow {
     pub created_ms: u64,
 }
 
+/// An action list that passed validation, with its encoding, ready to be
+/// shared by the flows that use it.
+pub struct ValidActions {
+    pub list: Arc<ActionList>,
+    pub raw: Arc<[u8]>,
+}
+
+impl ValidActions {
+    pub fn new(raw: &[u8]) -> Result<Self, FlowError> {
+        Ok(ValidActions { list: Arc::new(actions::validate(raw).map_err(FlowError::BadActions)?), raw: raw.into() })
+    }
+}
+
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub struct FlowStats {
     pub packets: u64,
@@ -221,7 +234,13 @@ impl FlowTable {
 
     /// Install or change a flow; returns its id.
     pub fn put(&mut self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool, now_ms: u64) -> Result<u64, FlowError> {
-        let actions = Arc::new(actions::validate(raw_actions).map_err(FlowError::BadActions)?);
+        let actions = ValidActions::new(raw_actions)?;
+        self.put_valid(key, mask, &actions, mode, refuse_overlap, now_ms)
+    }
+
+    /// `put` with actions validated already, which flows may share.
+    pub fn put_valid(&mut self, key: &FlowKey, mask: &FlowKey, valid: &ValidActions, mode: PutMode, refuse_overlap: bool, now_ms: u64) -> Result<u64, FlowError> {
+        let (actions, raw_actions) = (Arc::clone(&valid.list), Arc::clone(&valid.raw));
         let masked = key.masked(mask);
         if let Some(slot) = self.dpcls.find_exact(&masked, mask) {
             if mode == PutMode::Create {
@@ -229,7 +248,7 @@ impl FlowTable {
             }
             let flow = self.flow_mut(slot).expect("classifier points at live flows");
             flow.actions = actions;
-            flow.actions_raw = raw_actions.into();
+            flow.actions_raw = raw_actions;
             return Ok(self.id_of(slot));
         }
         if mode == PutMode::Modify {
@@ -243,7 +262,7 @@ impl FlowTable {
                 return Err(FlowError::Overlaps(id));
             }
         }
-        let flow = Megaflow { key: masked, mask: *mask, actions, actions_raw: raw_actions.into(), stats: FlowStats::default(), created_ms: now_ms };
+        let flow = Megaflow { key: masked, mask: *mask, actions, actions_raw: raw_actions, stats: FlowStats::default(), created_ms: now_ms };
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slots[slot as usize].flow = Some(flow);
