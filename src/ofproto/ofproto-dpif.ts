@@ -122,6 +122,10 @@ export class OfprotoDpif {
   private handleUpcalls(batch: Upcall[]): void {
     const replies: UpcallReply[] = [];
     const pending: (Installed | undefined)[] = [];
+    // A flood of new flows mostly shares a few action lists: flows with the
+    // same actions as the one before share its buffer rather than each
+    // keeping its own alive.
+    let lastActions: Buffer | undefined;
     for (const upcall of batch) {
       const bridge = this.portOwner.get(upcall.port);
       if (upcall.reason === 'action') {
@@ -140,7 +144,8 @@ export class OfprotoDpif {
         const r = xlateMiss(bridge, upcall.key);
         if (r) {
           if (r.error) log.warn(`${bridge.name}: ${r.error.message}`);
-          const actions = encodeActions(r.actions);
+          const encoded = encodeActions(r.actions);
+          const actions = lastActions?.equals(encoded) ? lastActions : (lastActions = encoded);
           const mask = this.megaflows ? wcToMask(r.wc, upcall.key) : EXACT_MASK;
           reply = { upcall, actions, megaflow: { mask } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
