@@ -3,7 +3,8 @@
 //!
 //! One mutex guards the port table and the flow table. The poll thread takes
 //! it once per wakeup and handles whole bursts under it; calls from JS (add a
-//! port, install a flow, read counters) take it briefly between bursts.
+//! port, install a flow, read counters) take it briefly between bursts, the
+//! poll thread handing it over after its current round when one waits.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
 use crate::flow::key::{ExactKey, FlowKey, KEY_LEN};
@@ -205,7 +206,7 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
-    /// Threads other than the poll thread waiting for `state` (see lock_state).
+    /// Callers waiting for `state` (Datapath::state): the poll thread hands it over.
     waiting: AtomicU32,
     stop: AtomicBool,
     epoll: OwnedFd,
