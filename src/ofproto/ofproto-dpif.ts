@@ -120,6 +120,8 @@ export class OfprotoDpif {
   }
 
   private handleUpcalls(batch: Upcall[]): void {
+    // A batch queued before close() can arrive after it: nothing to answer.
+    if (this.datapath.closed) return;
     const replies: UpcallReply[] = [];
     const pending: (Installed | undefined)[] = [];
     // A flood of new flows mostly shares a few action lists: flows with the
