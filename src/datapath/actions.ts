@@ -73,6 +73,7 @@ function tlv(type: number, payload: Buffer): Buffer {
 
 /** Encode an action list for the addon (an empty list is drop). */
 export function encodeActions(actions: Action[]): Buffer {
+  if (actions.every((a) => a.type === 'output')) return encodeOutputs(actions);
   const parts: Buffer[] = [];
   for (const a of actions) {
     switch (a.type) {
@@ -129,6 +130,20 @@ export function encodeActions(actions: Action[]): Buffer {
     }
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * A list of outputs only (forwarding, flooding: nearly every flow), written
+ * in one buffer: each is the TLV `tlv` makes, 4 bytes of header and the port.
+ */
+function encodeOutputs(outputs: Extract<Action, { type: 'output' }>[]): Buffer {
+  const b = Buffer.alloc(8 * outputs.length);
+  outputs.forEach((a, i) => {
+    b.writeUInt16LE(ACTION_TYPE.output, 8 * i);
+    b.writeUInt16LE(4, 8 * i + 2);
+    b.writeUInt32LE(a.port, 8 * i + 4);
+  });
+  return b;
 }
 
 /** Decode an encoded list back into actions (userspace `detail` is text-only and not kept). */

@@ -211,7 +211,8 @@ class Ctx {
   readonly learned: Array<MacRef & { result: LearnResult }> = [];
   readonly macRefs: MacRef[] = [];
   readonly packetIns: PacketIn[] = [];
-  readonly actionSet = new Map<string, Action>();
+  /** The OpenFlow 1.3 action set; made on the first write_actions. */
+  actionSet: Map<string, Action> | undefined;
   readonly root: TraceNode[] = [];
   /** Where the next trace node goes. */
   cur: TraceNode[];
@@ -292,12 +293,13 @@ class Ctx {
     if (!this.actions(ins.apply)) return;
     if (ins.clearActions) {
       this.node('action', () => 'clear_actions');
-      this.actionSet.clear();
+      this.actionSet?.clear();
     }
     if (ins.write) {
       const w = ins.write;
       this.node('action', () => `write_actions(${formatActionList(w)})`);
-      for (const a of w) this.actionSet.set(actionSetKey(a), a);
+      const set = (this.actionSet ??= new Map());
+      for (const a of w) set.set(actionSetKey(a), a);
     }
     if (ins.writeMetadata) {
       const { value, mask } = ins.writeMetadata;
@@ -604,6 +606,8 @@ class Ctx {
   commit(): void {
     const f = this.flow;
     const b = this.base;
+    // Most outputs follow no header change.
+    if (f.equals(b)) return;
     this.commitSet('eth', ETH_SETS);
     const tci = f.num('vlan_tci');
     const old = b.num('vlan_tci');
@@ -664,12 +668,11 @@ class Ctx {
       const n = this.node('bucket', () => `bucket ${i}`);
       if (n) this.cur = n.subs;
       const flowBefore = this.flow.clone();
-      const setBefore = new Map(this.actionSet);
+      const setBefore = this.actionSet && new Map(this.actionSet);
       this.actions(bk.actions);
       // Each bucket works on its own copy of the packet.
       this.flow.w.set(flowBefore.w);
-      this.actionSet.clear();
-      for (const [k, v] of setBefore) this.actionSet.set(k, v);
+      this.actionSet = setBefore;
       this.cur = saved;
     }
   }
@@ -798,7 +801,7 @@ class Ctx {
   // -- the action set (OpenFlow 1.3 write-actions), run when the pipeline ends
 
   runActionSet(): void {
-    if (this.actionSet.size === 0) return;
+    if (!this.actionSet?.size) return;
     const set = [...this.actionSet.values()];
     const rank = (a: Action): number => {
       switch (a.type) {

@@ -54,6 +54,10 @@ describe('OVS datapath flow syntax', () => {
     }
     expect(encodeActions([]).length).toBe(0);
     expect(encodeActions(parseActions('2')).toString('hex')).toBe('0100040002000000');
+    // Outputs alone take a shorter road; mixed with other actions, the general one: same bytes.
+    const outputs = encodeActions(parseActions('2,7'));
+    expect(outputs.toString('hex')).toBe('0100040002000000' + '0100040007000000');
+    expect(encodeActions(parseActions('2,pop_vlan,7')).toString('hex')).toBe('0100040002000000' + '0400000000000000' + '0100040007000000');
   });
 
   it('rejects bad syntax with the offending token and what was expected', () => {
