@@ -74,11 +74,10 @@ export const FRAG = { no: 0, first: 1, later: 2 } as const;
 
 const FIELD_BY_NAME = new Map<string, readonly [string, number, number]>(FIELDS.map((f) => [f[0], f]));
 
-const SPANS = new Map<string, readonly [number, number]>(FIELDS.map(([name, off, len]) => [name, [off, len]]));
-
 /** Where field `name` lies in the key's bytes: [offset, length]. */
 export function fieldSpan(name: FieldName): readonly [number, number] {
-  return SPANS.get(name)!;
+  const [, off, len] = FIELD_BY_NAME.get(name)!;
+  return [off, len];
 }
 
 export function fieldKind(name: FieldName): FieldKind {
@@ -98,7 +97,7 @@ export function parseMac(s: string): Buffer {
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 
-/** Two hex digits of each byte value: formatting keys is on the upcall path. */
+/** Two hex digits of each byte value: dump-flows formats a key per flow. */
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function formatMac(b: Uint8Array): string {
