@@ -3,8 +3,7 @@
 //!
 //! One mutex guards the port table and the flow table. The poll thread takes
 //! it once per wakeup and handles whole bursts under it; calls from JS (add a
-//! port, install a flow, read counters) take it briefly between bursts, the
-//! poll thread handing it over after its current round when one waits.
+//! port, install a flow, read counters) take it briefly between bursts.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
 use crate::flow::key::{ExactKey, FlowKey, KEY_LEN};
@@ -17,7 +16,7 @@ use crate::sys::cvt;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -206,8 +205,6 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
-    /// Callers waiting for `state` (Datapath::state): the poll thread hands it over.
-    waiting: AtomicU32,
     stop: AtomicBool,
     epoll: OwnedFd,
     wake: OwnedFd,
@@ -269,19 +266,14 @@ impl Datapath {
             pool: Vec::new(),
             replied: Vec::new(),
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state), waiting: AtomicU32::new(0), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
+        let shared = Arc::new(Shared { state: Mutex::new(state), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("tvs-dp".into()).spawn(move || poll_loop(&worker))?;
         Ok(Datapath { shared, thread: Some(thread) })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // The poll thread holds the lock for several rounds at a time; the
-        // count tells it to hand the lock over after its current one.
-        self.shared.waiting.fetch_add(1, Ordering::AcqRel);
-        let st = lock_state(&self.shared);
-        self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
-        st
+        lock_state(&self.shared)
     }
 
     /// Open a port and start polling it. `port_no` 0 picks the lowest free number.
@@ -631,17 +623,6 @@ fn poll_loop(shared: &Shared) {
             });
             if busy.is_empty() {
                 break;
-            }
-            if shared.waiting.load(Ordering::Acquire) > 0 {
-                // Hand the lock over: the slow path should wait one round,
-                // not eight. Taking it straight back would starve the waiter
-                // (std's mutex is not fair), so wait until it has it.
-                drop(st);
-                while shared.waiting.load(Ordering::Acquire) > 0 {
-                    std::thread::yield_now();
-                }
-                st = lock_state(shared);
-                send_replied(shared, &mut st);
             }
         }
         if last_upkeep.elapsed() >= UPKEEP_INTERVAL {
