@@ -1,6 +1,7 @@
 // tvs-vswitchd against what should not stop a switch: a restart straight after kill -9, messages
-// no well-behaved client sends. Each time the daemon must keep running, or start again, and keep
-// its committed configuration.
+// no well-behaved client sends, a log pattern that cannot be printed, a console that goes away.
+// Each time the daemon must keep running, or start again, and keep its committed configuration.
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,9 +55,22 @@ describe('tvs-vswitchd under hostile input', () => {
     await ctl.closed();
     expect(await sw.appctl('version')).toMatch(/^tvs-vswitchd \(TVS\) /);
   });
+
+  it('refuses a log pattern with an absurd field width, and goes on logging', async () => {
+    const patterns = await sw.appctl('vlog/list-pattern');
+    await expect(sw.appctl('vlog/set', 'PATTERN:console:%999999999m')).rejects.toThrow('field width 999999999 in "%999999999m" exceeds the maximum of 1000');
+    await expect(sw.appctl('vlog/set', 'PATTERN:file:%999999999m')).rejects.toThrow('field width 999999999');
+    expect(await sw.appctl('vlog/list-pattern')).toBe(patterns);
+    // A warning on the console: the line the refused pattern would have failed to build.
+    const db = await peer(join(sw.dir, 'db.sock'));
+    db.send(`{"method":"echo","params":${nested(1001)},"id":1}`);
+    await db.next();
+    await eventually(() => /\|jsonrpc\|WARN\|unix: syntax error: .*input exceeds maximum nesting depth 1000\n/.test(sw.stderr()), 10_000, 'the warning on stderr');
+    expect(await sw.appctl('version')).toMatch(/^tvs-vswitchd/);
+  });
 });
 
-describe('tvs-vswitchd restarts', () => {
+describe('tvs-vswitchd restarts and its console', () => {
   let dir: string;
   let sw: TestDaemon;
   let unreaped: Unreaped | undefined;
@@ -80,5 +94,25 @@ describe('tvs-vswitchd restarts', () => {
     await sw.start();
     expect(sw.stderr()).not.toContain('in use');
     expect(await sw.vsctl('get', 'Open_vSwitch', '.', 'external_ids:kept')).toBe('yes\n');
+  });
+
+  it('keeps running when the reader of its stderr goes away', async () => {
+    const own = testDaemon(mkdtempSync(join(tmpdir(), 'tvs-t-console-')));
+    const child = spawn(own.argv[0]!, own.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TVS_RUNDIR: own.dir } });
+    try {
+      await eventually(() => own.appctl('version').then(() => true, () => false), 15_000, 'the daemon to answer');
+      child.stderr!.destroy();
+      // Text that is not JSON-RPC: a warning goes to the console, now a pipe nobody reads.
+      const db = await RawPeer.connect(join(own.dir, 'db.sock'));
+      db.send('hello');
+      expect(await db.next()).toMatchObject({ error: { error: 'syntax error' } });
+      await db.closed();
+      expect(await own.appctl('version')).toMatch(/^tvs-vswitchd/);
+      expect(await own.vsctl('get', 'Open_vSwitch', '.', 'external_ids')).toBe('{}\n');
+      expect(child.exitCode).toBe(null);
+    } finally {
+      child.kill('SIGKILL');
+      await own.stop();
+    }
   });
 });
