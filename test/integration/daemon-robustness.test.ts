@@ -1,15 +1,28 @@
 // tvs-vswitchd against what should not stop a switch: a restart straight after kill -9, messages
-// no well-behaved client sends, a log pattern that cannot be printed, a console that goes away.
-// Each time the daemon must keep running, or start again, and keep its committed configuration.
-import { spawn } from 'node:child_process';
+// no well-behaved client sends, a log pattern that cannot be printed, a console that goes away,
+// timeouts longer than Node's timers hold. Each time the daemon must keep running, or start
+// again, and keep its committed configuration.
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, testDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { eventually } from '../helpers/frames.js';
 import { nested, RawPeer } from '../helpers/raw-peer.js';
 import { killToZombie, spawnUnreaped, type Unreaped } from '../helpers/unreaped.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli');
+
+/** Runs a CLI to completion, keeping its exit code, stdout and stderr. */
+function cli(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(CLI, name), ...args], { timeout: 30_000 }, (e, stdout, stderr) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
 
 describe('tvs-vswitchd under hostile input', () => {
   let sw: TestDaemon;
@@ -67,6 +80,15 @@ describe('tvs-vswitchd under hostile input', () => {
     await db.next();
     await eventually(() => /\|jsonrpc\|WARN\|unix: syntax error: .*input exceeds maximum nesting depth 1000\n/.test(sw.stderr()), 10_000, 'the warning on stderr');
     expect(await sw.appctl('version')).toMatch(/^tvs-vswitchd/);
+  });
+
+  it('waits for a tvs-vsctl --timeout or tvs-appctl -T longer than a Node timer holds', async () => {
+    const vsctl = await cli('tvs-vsctl.js', [`--db=${sw.db}`, '--timeout=4294967295', 'get', 'Open_vSwitch', '.', 'external_ids:kept']);
+    expect(vsctl).toEqual({ code: 0, stdout: 'yes\n', stderr: '' });
+    const appctl = await cli('tvs-appctl.js', ['-t', join(sw.dir, 'tvs-vswitchd.ctl'), '-T', '4294967296', 'version']);
+    expect(appctl).toMatchObject({ code: 0, stderr: '' });
+    const dpctl = await cli('tvs-dpctl.js', [`--unixctl=${join(sw.dir, 'tvs-vswitchd.ctl')}`, '--timeout=4294967296', 'show']);
+    expect(dpctl).toMatchObject({ code: 0, stderr: '' });
   });
 });
 

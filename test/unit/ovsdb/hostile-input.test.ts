@@ -1,5 +1,6 @@
 // tvsdb-server as a real process on a real database file and socket, sent what no well-behaved
 // client sends: it must answer with an error, keep serving, and keep every committed row.
+import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../../src/lib/jsonrpc.js';
 import { createDatabaseFile } from '../../../src/ovsdb/db-file.js';
@@ -96,5 +97,24 @@ describe('tvsdb-server against deeply nested JSON', () => {
       details: expect.stringContaining('column n'),
     });
     expect(await committedRows()).toEqual([{ rows: [{ n: 1 }] }]);
+  });
+});
+
+describe('tvsdb-server "wait" timeouts', () => {
+  it('keeps a wait with a 2^32 ms timeout pending until another client makes it true, with no TimeoutOverflowWarning', async () => {
+    // A server of its own, stopped at the end so that all it wrote to stderr can be read.
+    await createDatabaseFile(dir.file('wait.db'), TEST_SCHEMA);
+    const ownSock = dir.file('wait.sock');
+    const own = await ServerProcess.start(dir.file('wait.db'), [`punix:${ownSock}`]);
+    const waiter = await client(ownSock);
+    const wait = waiter.transact('Test', { op: 'wait', table: 'Free', where: [['n', '==', 42]], columns: ['n'], until: '==', rows: [{ n: 42 }], timeout: 2 ** 32 });
+    // Requests on one connection are handled in order: once the echo is answered, the wait is pending.
+    expect(await waiter.request('echo', ['after the wait'])).toEqual(['after the wait']);
+    await (await client(ownSock)).transact('Test', { op: 'insert', table: 'Free', row: { n: 42 } });
+    expect(await wait).toEqual([{}]);
+    const closed = once(own.child, 'close');
+    await own.stop();
+    await closed;
+    expect(own.stderr).not.toContain('TimeoutOverflowWarning');
   });
 });
