@@ -132,4 +132,11 @@ export interface Addon {
   op_flow_stats_recent(dp: DatapathHandle, withinMs: number): Buffer;
   op_flow_key_extract(frame: Buffer, inPort: number): Buffer;
   op_flow_key_layout(): [string, number, number][];
+  /**
+   * Takes an exclusive open-file-description lock (F_OFD_SETLK) on the whole
+   * file open on `fd`, without waiting: true when it is now held through
+   * `fd`, false when another open of the file (in any process, this one
+   * included) holds it. Closing `fd`, or the death of the process, releases it.
+   */
+  op_sys_lock_fd(fd: number): boolean;
 }

@@ -39,6 +39,7 @@ const OPS: &[(&str, napi_callback)] = &[
     ("op_flow_stats_recent", op_flow_stats_recent),
     ("op_flow_key_extract", op_flow_key_extract),
     ("op_flow_key_layout", op_flow_key_layout),
+    ("op_sys_lock_fd", op_sys_lock_fd),
 ];
 
 /// N-API entry point: Node calls it once per environment that loads the addon.
@@ -575,6 +576,20 @@ unsafe extern "C" fn op_flow_key_layout(env: napi_env, _info: napi_callback_info
             napi_set_element(env, arr, i as u32, t);
         }
         Ok(arr)
+    })
+}
+
+/// op_sys_lock_fd(fd): boolean — takes the lock file open on `fd` (see
+/// lockfile.rs): true once held through `fd`, false when another open holds it.
+unsafe extern "C" fn op_sys_lock_fd(env: napi_env, info: napi_callback_info) -> napi_value {
+    run(env, || {
+        let args = args::<1>(env, info);
+        let fd = get_u32(env, args[0], "fd")?;
+        let fd = i32::try_from(fd).map_err(|_| format!("{fd} is not a file descriptor"))?;
+        let held = crate::lockfile::try_lock_exclusive(fd).map_err(|e| format!("cannot lock file descriptor {fd}: {e}"))?;
+        let mut v = null_mut();
+        napi_get_boolean(env, held, &mut v);
+        Ok(v)
     })
 }
 

@@ -9,6 +9,13 @@ const log = getLogger('jsonrpc');
 /** Default cap on one incoming message; a full Open_vSwitch dump of 10 000 ports fits well inside. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Deepest nesting of objects and arrays accepted in a message, as OVS's JSON parser (lib/json.c):
+ * deeper input is refused before it is parsed, so nothing that walks a message recursively (our
+ * code, JSON.stringify of a reply that echoes it) can run out of stack.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
 /** A peer that lets this much output pile up unread is dropped rather than exhausting memory. */
 const MAX_SEND_BACKLOG_BYTES = 256 * 1024 * 1024;
 
@@ -26,7 +33,8 @@ const CLOSE = new Set([0x7d, 0x5d]);
 /**
  * Splits a byte stream into JSON texts by tracking bracket depth outside strings; only objects and
  * arrays may appear at top level, as in OVS, which is what makes splitting without a delimiter
- * possible. A message over the size limit is skipped to its end, so the stream stays usable.
+ * possible. A message over the size limit or nested deeper than MAX_JSON_DEPTH is reported and
+ * skipped to its end, so the stream stays usable.
  */
 export class JsonStreamParser {
   private chunks: Buffer[] = [];
@@ -34,7 +42,8 @@ export class JsonStreamParser {
   private depth = 0;
   private inString = false;
   private escaped = false;
-  private oversized = false;
+  /** The current message has been reported as refused and is being skipped to its end. */
+  private discarding = false;
   private broken = false;
 
   constructor(private readonly maxBytes = DEFAULT_MAX_MESSAGE_BYTES) {}
@@ -72,8 +81,17 @@ export class JsonStreamParser {
         else if (c === BACKSLASH) this.escaped = true;
         else if (c === QUOTE) this.inString = false;
       } else if (c === QUOTE) this.inString = true;
-      else if (OPEN.has(c)) this.depth++;
-      else if (CLOSE.has(c) && --this.depth === 0) {
+      else if (OPEN.has(c)) {
+        if (++this.depth > MAX_JSON_DEPTH && !this.discarding) {
+          events.push({
+            kind: 'error',
+            error: 'syntax error',
+            details: `${this.position(data.subarray(start, i))}: input exceeds maximum nesting depth ${MAX_JSON_DEPTH}`,
+            fatal: false,
+          });
+          this.discard();
+        }
+      } else if (CLOSE.has(c) && --this.depth === 0) {
         const ev = this.finish(data.subarray(start, i + 1));
         if (ev) events.push(ev);
         start = -1;
@@ -83,12 +101,25 @@ export class JsonStreamParser {
     return events;
   }
 
+  /** Where the message's next byte is, after `tail` (its bytes in the current read), in OVS's words. */
+  private position(tail: Buffer): string {
+    const before = Buffer.concat([...this.chunks, tail]);
+    let line = 0;
+    for (const b of before) if (b === 0x0a) line++;
+    const column = before.length - (before.lastIndexOf(0x0a) + 1);
+    return `line ${line}, column ${column}, byte ${before.length}`;
+  }
+
+  private discard(): void {
+    this.discarding = true;
+    this.chunks = [];
+  }
+
   private collect(part: Buffer, events: StreamEvent[]): void {
-    if (this.oversized) return;
+    if (this.discarding) return;
     this.size += part.length;
     if (this.size > this.maxBytes) {
-      this.oversized = true;
-      this.chunks = [];
+      this.discard();
       events.push({
         kind: 'error',
         error: 'resources exhausted',
@@ -102,15 +133,15 @@ export class JsonStreamParser {
   }
 
   private finish(last: Buffer): StreamEvent | null {
-    const overLimit = this.oversized || this.size + last.length > this.maxBytes;
+    const wasDiscarding = this.discarding;
+    const overLimit = wasDiscarding || this.size + last.length > this.maxBytes;
     const text = overLimit ? '' : Buffer.concat([...this.chunks, last]).toString('utf8');
-    const wasOversized = this.oversized;
     this.chunks = [];
     this.size = 0;
-    this.oversized = false;
+    this.discarding = false;
     if (overLimit) {
-      // Already reported when the limit was crossed, unless the whole message came in one read.
-      return wasOversized
+      // Already reported when refused, unless the whole oversized message came in one read.
+      return wasDiscarding
         ? null
         : {
             kind: 'error',

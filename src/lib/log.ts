@@ -32,6 +32,11 @@ const FILE = 2;
 const DEFAULT_PATTERN = '%D{%Y-%m-%dT%H:%M:%S.###Z}|%05N|%c%T|%p|%m';
 const SYSLOG_PATTERN = 'ovs|%05N|%c%T|%p|%m';
 
+/** A pattern's conversions: %[-][0][width]c, with a {argument} after %d and %D. */
+const CONVERSION = /%(-?)(0?)(\d*)([AcdDmNpPTBEt%])(\{[^}]*\})?/g;
+/** Widest field a pattern may ask for: a wider one only pads lines, and a huge one cannot be built. */
+const MAX_FIELD_WIDTH = 1000;
+
 /** Levels, indexed by destination, given to a module that no spec has named yet. */
 const defaults: number[] = [RANK.warn, RANK.off, RANK.info];
 /** Registered modules (every getLogger name) and their levels, indexed by destination. */
@@ -42,7 +47,14 @@ const patterns: string[] = [DEFAULT_PATTERN, SYSLOG_PATTERN, DEFAULT_PATTERN];
 
 let seq = 0;
 let program = 'tvs';
-let sink: (line: string) => void = (line) => process.stderr.write(line + '\n');
+/** Set once stderr has failed (its reader went away): logging must not take the process down. */
+let consoleBroken = false;
+process.stderr.on('error', () => (consoleBroken = true));
+/** Set once stderr has been told that a line could not be logged as configured. */
+let failureReported = false;
+let sink: (line: string) => void = (line) => {
+  if (!consoleBroken) process.stderr.write(line + '\n');
+};
 let logFile: { path: string; fd: number | null } | null = null;
 
 function levelOf(s: string): LogLevel | undefined {
@@ -107,6 +119,7 @@ export function applyLogSpec(spec: string, strict = true): void {
     const rest = spec.replace(/^\s*PATTERN[ :\t]+[^ :\t]+[ :\t]?/i, '');
     const targets = dest.toUpperCase() === 'ANY' ? [0, 1, 2] : [destinationOf(dest)];
     if (targets[0] === -1) throw new Error(`unknown destination "${dest}"`);
+    checkPattern(rest);
     for (const d of targets) patterns[d] = rest || (d === 1 ? SYSLOG_PATTERN : DEFAULT_PATTERN);
     return;
   }
@@ -131,6 +144,14 @@ export function applyLogSpec(spec: string, strict = true): void {
     }
   }
   setLevels(module, destination, level ?? 'dbg');
+}
+
+function checkPattern(pattern: string): void {
+  for (const [conversion, , , width] of pattern.matchAll(CONVERSION)) {
+    if (width && Number(width) > MAX_FIELD_WIDTH) {
+      throw new Error(`field width ${width} in "${conversion}" exceeds the maximum of ${MAX_FIELD_WIDTH}`);
+    }
+  }
 }
 
 /** Applies a spec such as "dbg", "jsonrpc:dbg", "ANY:console:info" or "ovsdb:info,jsonrpc:off". */
@@ -226,7 +247,7 @@ export function formatLogLine(pattern: string, module: string, level: LogLevel, 
     // The common case, without the pattern interpreter.
     return `${time.toISOString()}|${pad(n, 5)}|${module}|${level.toUpperCase()}|${msg}`;
   }
-  return pattern.replace(/%(-?)(0?)(\d*)([AcdDmNpPTBEt%])(\{[^}]*\})?/g, (_all, left: string, zero: string, width: string, c: string, arg?: string) => {
+  return pattern.replace(CONVERSION, (_all, left: string, zero: string, width: string, c: string, arg?: string) => {
     let s: string;
     switch (c) {
       case 'A': s = program; break;
@@ -267,7 +288,26 @@ function writeFile(line: string): void {
     // A full disk must not take the daemon down; say so once on the console and stop writing.
     const path = logFile.path;
     closeLogFile();
-    sink(`log file ${path}: ${(e as Error).message}; file logging stopped until vlog/reopen`);
+    try {
+      sink(`log file ${path}: ${(e as Error).message}; file logging stopped until vlog/reopen`);
+    } catch {
+      // The console is failing too: nowhere left to say it.
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A log line could not be made or written as configured: say so once, straight to stderr. */
+function reportLogFailure(sentence: string): void {
+  if (failureReported || consoleBroken) return;
+  failureReported = true;
+  try {
+    process.stderr.write(`${program}: ${sentence}\n`);
+  } catch {
+    // Nowhere left to say it.
   }
 }
 
@@ -285,8 +325,22 @@ export function getLogger(module: string): Logger {
     if (!toConsole && !toFile) return;
     const n = ++seq;
     const time = new Date();
-    if (toConsole) sink(formatLogLine(patterns[CONSOLE]!, module, level, msg, n, time));
-    if (toFile) writeFile(formatLogLine(patterns[FILE]!, module, level, msg, n, time));
+    const line = (dest: number): string => {
+      try {
+        return formatLogLine(patterns[dest]!, module, level, msg, n, time);
+      } catch (e) {
+        reportLogFailure(`formatting a log line with the ${DESTINATIONS[dest]} pattern "${patterns[dest]}" failed (${errorText(e)}); using the default pattern instead`);
+        return formatLogLine(DEFAULT_PATTERN, module, level, msg, n, time);
+      }
+    };
+    if (toConsole) {
+      try {
+        sink(line(CONSOLE));
+      } catch (e) {
+        reportLogFailure(`writing a log line to the console failed (${errorText(e)})`);
+      }
+    }
+    if (toFile) writeFile(line(FILE));
   };
   return {
     emer: (m) => emit('emer', m),

@@ -17,6 +17,7 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { CommandRegistry, CommandReply } from './command-registry.js';
 import { JsonStreamParser } from './jsonrpc.js';
 import { getLogger } from './log.js';
+import { LongTimeout } from './timer.js';
 
 const log = getLogger('unixctl');
 
@@ -266,18 +267,18 @@ export class UnixctlClient {
     return new Promise((resolve, reject) => {
       const sock = createConnection(path);
       const timer = opts.timeoutMs
-        ? setTimeout(() => {
+        ? new LongTimeout(() => {
             sock.destroy();
             reject(new UnixctlConnectError(path, 'ETIMEDOUT', STRERROR.ETIMEDOUT!));
           }, opts.timeoutMs)
         : undefined;
       sock.once('connect', () => {
-        clearTimeout(timer);
+        timer?.clear();
         sock.removeAllListeners('error');
         resolve(new UnixctlClient(sock, path));
       });
       sock.once('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
+        timer?.clear();
         reject(new UnixctlConnectError(path, e.code, strerror(e)));
       });
     });
@@ -289,18 +290,18 @@ export class UnixctlClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = opts.timeoutMs
-        ? setTimeout(() => {
+        ? new LongTimeout(() => {
             this.pending.delete(id);
             reject(new UnixctlTransportError(`${this.path}: no reply within ${opts.timeoutMs} ms`));
           }, opts.timeoutMs)
         : undefined;
       this.pending.set(id, {
         resolve: (r) => {
-          clearTimeout(timer);
+          timer?.clear();
           resolve(r);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          timer?.clear();
           reject(e);
         },
       });

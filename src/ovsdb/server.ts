@@ -11,6 +11,7 @@ import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DEFAULT_MAX_MESSAGE_BYTES, type IncomingRequest, JsonRpcConnection } from '../lib/jsonrpc.js';
 import { getLogger } from '../lib/log.js';
+import { LongTimeout } from '../lib/timer.js';
 import type { Changeset, Database } from './database.js';
 import { changesetToRecord, openDatabaseFile } from './db-file.js';
 import { OvsdbError, show, syntaxError } from './errors.js';
@@ -52,7 +53,7 @@ interface BlockedTxn {
   session: Session;
   id: unknown;
   ops: unknown[];
-  timer?: NodeJS.Timeout;
+  timer?: LongTimeout;
 }
 
 export interface ServerOptions {
@@ -168,7 +169,7 @@ export class OvsdbServer {
     for (const s of this.sessions) s.conn.destroy();
     for (const p of this.unixPaths) await unlink(p).catch(() => undefined);
     for (const served of this.dbs.values()) {
-      for (const b of served.blocked) if (b.timer) clearTimeout(b.timer);
+      for (const b of served.blocked) b.timer?.clear();
       await served.log?.close();
     }
   }
@@ -198,7 +199,7 @@ export class OvsdbServer {
     for (const served of this.dbs.values()) {
       served.blocked = served.blocked.filter((b) => {
         if (b.session !== session) return true;
-        if (b.timer) clearTimeout(b.timer);
+        b.timer?.clear();
         return false;
       });
     }
@@ -278,12 +279,11 @@ export class OvsdbServer {
     }
     if (out.kind === 'blocked') {
       if (!served.blocked.includes(t)) served.blocked.push(t);
-      if (!t.timer && out.timeoutMs !== Infinity) {
-        t.timer = setTimeout(() => {
-          served.blocked = served.blocked.filter((b) => b !== t);
-          this.runTransaction(t, served, true);
-        }, out.timeoutMs);
-      }
+      // The timeout is the client's: it may exceed what setTimeout holds.
+      t.timer ??= new LongTimeout(() => {
+        served.blocked = served.blocked.filter((b) => b !== t);
+        this.runTransaction(t, served, true);
+      }, out.timeoutMs);
       return false;
     }
     const results = out.results;
@@ -314,7 +314,7 @@ export class OvsdbServer {
     if (served.blocked.length === 0) return;
     const pending = served.blocked;
     served.blocked = [];
-    for (const t of pending) if (this.runTransaction(t, served, false) && t.timer) clearTimeout(t.timer);
+    for (const t of pending) if (this.runTransaction(t, served, false)) t.timer?.clear();
   }
 
   private cancel(session: Session, id: unknown): void {
@@ -323,7 +323,7 @@ export class OvsdbServer {
       const hit = served.blocked.find((b) => b.session === session && JSON.stringify(b.id) === key);
       if (!hit) continue;
       served.blocked = served.blocked.filter((b) => b !== hit);
-      if (hit.timer) clearTimeout(hit.timer);
+      hit.timer?.clear();
       session.enqueue(Promise.resolve(), () => session.conn.replyError(hit.id, new OvsdbError('canceled', 'the client canceled this transaction').toJSON()), () => undefined);
     }
   }

@@ -7,9 +7,10 @@
 // commit costs more than it saves, and requests that arrive meanwhile simply join the next batch.
 
 import { createHash } from 'node:crypto';
-import { type FileHandle, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { LockHeldError, Lockfile, lockfileName } from '../lib/lockfile.js';
 import { getLogger } from '../lib/log.js';
 import { OvsdbError } from './errors.js';
 
@@ -92,34 +93,19 @@ export async function writeLogAtomically(path: string, records: unknown[]): Prom
   fsyncDir(path);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * Claims `path` for writing through a lock file holding our pid, as OVS's ".DB.~lock~": two
- * writers would interleave records. A lock left by a process that no longer runs (kill -9) is taken over.
+ * Claims `path` for writing through its lock file, as OVS's ".DB.~lock~": two writers would
+ * interleave records. The kernel releases the lock when its holder dies, so a writer that was
+ * killed (kill -9, a crash, a reboot) never blocks the next one.
  */
-async function acquireLock(path: string): Promise<string> {
-  const lock = join(dirname(path), `.${basename(path)}.~lock~`);
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' });
-      return lock;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const pid = Number(await readFile(lock, 'utf8').catch(() => ''));
-    if (pid === process.pid) throw new OvsdbError('I/O error', `${path} is already open for writing in this process`);
-    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
-      throw new OvsdbError('I/O error', `${path} is in use by process ${pid} (lock file ${lock}); stop that process first`);
-    }
-    await unlink(lock).catch(() => undefined);
+function lockForWriting(path: string): Lockfile {
+  try {
+    return Lockfile.lock(path);
+  } catch (e) {
+    if (!(e instanceof LockHeldError)) throw new OvsdbError('I/O error', `${path}: cannot lock ${lockfileName(path)}: ${(e as Error).message}`);
+    if (e.holderPid === process.pid) throw new OvsdbError('I/O error', `${path} is already open for writing in this process`);
+    const holder = e.holderPid === undefined ? 'another process' : `process ${e.holderPid}`;
+    throw new OvsdbError('I/O error', `${path} is in use by ${holder} (lock file ${e.lockPath}); stop that process first`);
   }
 }
 
@@ -146,7 +132,7 @@ export class LogFile {
 
   private constructor(
     readonly path: string,
-    private readonly lock: string,
+    private readonly lock: Lockfile,
     private fh: FileHandle,
     private bytes: number,
     private readonly opts: LogFileOptions,
@@ -159,12 +145,12 @@ export class LogFile {
    * cuts the file back to the last whole record, which is the last acknowledged transaction.
    */
   static async open(path: string, opts: LogFileOptions): Promise<{ log: LogFile; records: unknown[]; torn?: TornTail }> {
-    const lock = await acquireLock(path);
+    const lock = lockForWriting(path);
     let fh: FileHandle;
     try {
       fh = await open(path, 'r+');
     } catch (e) {
-      await unlink(lock).catch(() => undefined);
+      lock.unlock();
       throw e;
     }
     try {
@@ -182,7 +168,7 @@ export class LogFile {
       return decoded.torn ? { log: lf, records: decoded.records, torn: decoded.torn } : { log: lf, records: decoded.records };
     } catch (e) {
       await fh.close();
-      await unlink(lock).catch(() => undefined);
+      lock.unlock();
       throw e;
     }
   }
@@ -211,7 +197,7 @@ export class LogFile {
     await this.flushed();
     this.closed = true;
     await this.fh.close();
-    await unlink(this.lock).catch(() => undefined);
+    this.lock.unlock();
   }
 
   private wait(list: Waiter[]): Promise<void> {

@@ -2,6 +2,7 @@
 // every command inside one transaction, commit, retry from a fresh view when a verified value
 // changed underneath us, print, and unless --no-wait wait for the switch to catch up (cur_cfg).
 
+import { LongTimeout } from '../lib/timer.js';
 import { OvsdbClient } from '../ovsdb/client.js';
 import type { Replica } from '../ovsdb/replica.js';
 import { type DatabaseSchema, parseSchema } from '../ovsdb/schema.js';
@@ -159,7 +160,7 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
   const reg = registry();
   const defaultDb = io.env.TVS_DB || DEFAULT_DB;
   let client: OvsdbClient | undefined;
-  let alarm: NodeJS.Timeout | undefined;
+  let alarm: LongTimeout | undefined;
   try {
     const { opts, locals, rest } = parseOptions(argv, reg.values(), defaultDb, style);
     if (opts.help) {
@@ -172,7 +173,8 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
       return 0;
     }
     const commands = parseCommands(rest, locals, reg);
-    if (opts.timeout > 0) alarm = setTimeout(onAlarm, opts.timeout * 1000);
+    // Up to 2^32-1 seconds, as ovs-vsctl takes: far beyond what setTimeout holds.
+    if (opts.timeout > 0) alarm = new LongTimeout(onAlarm, opts.timeout * 1000);
 
     for (;;) {
       try {
@@ -261,7 +263,7 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
     io.stderr(`${PROGRAM}: ${(e as Error).message}\n`);
     return 1;
   } finally {
-    clearTimeout(alarm);
+    alarm?.clear();
     client?.close();
   }
 }

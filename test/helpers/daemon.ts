@@ -14,6 +14,10 @@ const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 's
 export interface TestDaemon {
   dir: string;
   db: string;
+  /** The daemon's command line (node first), for tests that start it their own way. */
+  argv: string[];
+  /** What the daemon started by start() has written to stderr. */
+  stderr(): string;
   /** tvs-vsctl against this daemon's database. */
   vsctl(...args: string[]): Promise<string>;
   /** tvs-appctl against this daemon's control socket. */
@@ -27,24 +31,29 @@ export interface TestDaemon {
 }
 
 export async function startDaemon(): Promise<TestDaemon> {
-  const dir = mkdtempSync(join(tmpdir(), 'tvs-t-vswitchd-'));
+  const d = testDaemon(mkdtempSync(join(tmpdir(), 'tvs-t-vswitchd-')));
+  await d.start();
+  return d;
+}
+
+/** A daemon whose database, sockets and pidfile are in `dir` (which stop() removes), not started yet. */
+export function testDaemon(dir: string): TestDaemon {
   const db = `unix:${join(dir, 'db.sock')}`;
   const ctl = join(dir, 'tvs-vswitchd.ctl');
   let child: ChildProcess | undefined;
+  let err = '';
   const node = (cli: string, args: string[]) => run(process.execPath, [join(CLI, cli), ...args], { timeoutMs: 30_000 });
   const d: TestDaemon = {
     dir,
     db,
+    argv: [process.execPath, join(CLI, 'tvs-vswitchd.js'), `--db-file=${join(dir, 'conf.db')}`, `--db-socket=${join(dir, 'db.sock')}`, `--unixctl=${ctl}`, `--pidfile=${join(dir, 'pid')}`],
+    stderr: () => err,
     vsctl: (...args) => node('tvs-vsctl.js', [`--db=${db}`, '--timeout=20', ...args]),
     appctl: (...args) => node('tvs-appctl.js', ['-t', ctl, ...args]),
     dpctl: (...args) => node('tvs-dpctl.js', [`--unixctl=${ctl}`, ...args]),
     async start() {
-      child = spawn(
-        process.execPath,
-        [join(CLI, 'tvs-vswitchd.js'), `--db-file=${join(dir, 'conf.db')}`, `--db-socket=${join(dir, 'db.sock')}`, `--unixctl=${ctl}`, `--pidfile=${join(dir, 'pid')}`],
-        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TVS_RUNDIR: dir } },
-      );
-      let err = '';
+      child = spawn(d.argv[0]!, d.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TVS_RUNDIR: dir } });
+      err = '';
       child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
       await eventually(async () => {
         if (child!.exitCode !== null) throw new Error(`tvs-vswitchd exited: ${err}`);
@@ -68,6 +77,5 @@ export async function startDaemon(): Promise<TestDaemon> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await d.start();
   return d;
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommandRegistry } from '../../../src/lib/command-registry.js';
 import {
   applyLogSpec,
@@ -136,6 +136,54 @@ describe('vlog levels', () => {
     expect((await reg.run('vlog/set', ['PATTERN:console:%D{%Y-%m-%dT%H:%M:%S.###Z}|%05N|%c%T|%p|%m'])).ok).toBe(true);
     getLogger('pat').warn('back');
     expect(lines.at(-1)).toMatch(LINE);
+  });
+
+  it('vlog/set refuses a field width over 1000, naming it, and keeps the pattern it had', async () => {
+    const reg = new CommandRegistry();
+    registerVlogCommands(reg);
+    const before = (await reg.run('vlog/list-pattern')).output;
+    expect(await reg.run('vlog/set', ['PATTERN:file:%999999999m'])).toEqual({ ok: false, output: 'field width 999999999 in "%999999999m" exceeds the maximum of 1000' });
+    expect(await reg.run('vlog/set', ['PATTERN:ANY:%c|%-1001p|%m'])).toEqual({ ok: false, output: 'field width 1001 in "%-1001p" exceeds the maximum of 1000' });
+    expect((await reg.run('vlog/list-pattern')).output).toBe(before);
+    expect(() => parseLogOption('-vPATTERN:console:%0099999999999999999999N')).toThrow('field width 099999999999999999999 in "%0099999999999999999999N" exceeds the maximum of 1000');
+    expect((await reg.run('vlog/set', ['PATTERN:console:%1000m'])).ok).toBe(true);
+    getLogger('wide').warn('x');
+    expect(lines.at(-1)).toBe(' '.repeat(999) + 'x');
+    applyLogSpec('PATTERN:console:');
+  });
+
+  it('logs a line its pattern cannot build in the default pattern instead, and says so once on stderr', () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      // 600 copies of a 1 MiB message are more than a JavaScript string can hold.
+      applyLogSpec(`PATTERN:console:${'%m'.repeat(600)}`);
+      const log = getLogger('huge');
+      const big = 'x'.repeat(1 << 20);
+      expect(() => log.warn(big)).not.toThrow();
+      log.warn(big);
+      expect(lines.slice(-2).map((l) => l.replace(/^[^|]*\|\d{5}\|/, ''))).toEqual([`huge|WARN|${big}`, `huge|WARN|${big}`]);
+      expect(lines.at(-1)).toMatch(LINE);
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual([
+        expect.stringMatching(/^tvs: formatting a log line with the console pattern "(%m)+" failed \(Invalid string length\); using the default pattern instead\n$/),
+      ]);
+    } finally {
+      stderr.mockRestore();
+      applyLogSpec('PATTERN:console:');
+    }
+  });
+
+  it('keeps logging to the file when the console throws', () => {
+    const path = join(dir, 'console-fails.log');
+    setLogFile(path);
+    setLogSink(() => {
+      throw new Error('console gone');
+    });
+    try {
+      expect(() => getLogger('survivor').warn('still here')).not.toThrow();
+    } finally {
+      setLogSink((l) => lines.push(l));
+    }
+    expect(readFileSync(path, 'utf8')).toContain('|survivor|WARN|still here\n');
   });
 
   it('formats patterns with widths and dates as OVS does', () => {

@@ -118,9 +118,13 @@ describe('tvsdb-server and tvsdb-client', () => {
     expect(await run(process.execPath, [join(ROOT, 'dist/src/cli/tvsdb-server.js'), '--bogus', junk])).toMatchObject({ code: 1, stderr: 'tvsdb-server: unknown option --bogus (see --help)\n' });
   });
 
-  it('tvsdb-tool will not write to a database that the server has open', async () => {
-    const r = await tool('transact', dir.file('served.db'), JSON.stringify(['Test', { op: 'insert', table: 'Free', row: { n: 1 } }]));
-    expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/served\.db is in use by process \d+ .*stop that process first/) });
+  it('tvsdb-tool and a second server will not write to a database that the server has open, and name its pid', async () => {
+    const db = dir.file('served.db');
+    const inUse = `${db} is in use by process ${server!.pid} (lock file ${dir.file('.served.db.~lock~')}); stop that process first\n`;
+    const r = await tool('transact', db, JSON.stringify(['Test', { op: 'insert', table: 'Free', row: { n: 1 } }]));
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `tvsdb-tool: I/O error: ${inUse}` });
+    const second = await run(process.execPath, [join(ROOT, 'dist/src/cli/tvsdb-server.js'), `--remote=punix:${dir.file('second.sock')}`, db]);
+    expect(second).toEqual({ code: 1, stdout: '', stderr: `tvsdb-server: ${inUse}` });
   });
 
   it('lists databases, tables and columns', async () => {

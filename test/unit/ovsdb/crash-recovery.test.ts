@@ -1,12 +1,16 @@
 // kill -9 in the middle of a stream of transactions: every acknowledged transaction survives.
 
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseFile, openDatabaseFile } from '../../../src/ovsdb/db-file.js';
-import { ServerProcess, ensureBuilt } from '../../compat/ovsdb-harness.js';
+import { eventually } from '../../helpers/frames.js';
+import { killToZombie, spawnUnreaped, type Unreaped } from '../../helpers/unreaped.js';
+import { ROOT, ServerProcess, ensureBuilt } from '../../compat/ovsdb-harness.js';
 import { TEST_SCHEMA, TestClient, tempDir } from './helpers.js';
 
 let dir: ReturnType<typeof tempDir>;
 let server: ServerProcess | undefined;
+let unreaped: Unreaped | undefined;
 const clients: TestClient[] = [];
 
 beforeAll(() => ensureBuilt());
@@ -14,6 +18,8 @@ beforeAll(() => ensureBuilt());
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   await server?.stop('SIGKILL');
+  unreaped?.cleanup();
+  unreaped = undefined;
   dir?.remove();
 });
 
@@ -75,5 +81,23 @@ describe('crash recovery', () => {
     expect(db.check()).toEqual([]);
     expect(db.tables.get('Free')!.rows.size).toBe(acked.size);
     await log.close();
+  });
+
+  it('serves the database again at once after kill -9, while the killed server is still an unreaped zombie', async () => {
+    dir = tempDir();
+    const dbPath = dir.file('test.db');
+    const sock = dir.file('db.sock');
+    await createDatabaseFile(dbPath, TEST_SCHEMA);
+    unreaped = await spawnUnreaped([process.execPath, join(ROOT, 'dist/src/cli/tvsdb-server.js'), `--remote=punix:${sock}`, `--unixctl=${dir.file('ctl')}`, dbPath]);
+    let writer: TestClient | undefined;
+    await eventually(async () => (writer = await TestClient.connect(sock).catch(() => undefined)) !== undefined, 10_000, 'the first server to listen');
+    clients.push(writer!);
+    await writer!.transact('Test', { op: 'insert', table: 'Free', row: { n: 7 } });
+    await killToZombie(unreaped.pid);
+
+    server = await ServerProcess.start(dbPath, [`punix:${sock}`]);
+    const reader = await TestClient.connect(sock);
+    clients.push(reader);
+    expect(await reader.transact('Test', { op: 'select', table: 'Free', where: [], columns: ['n'] })).toEqual([{ rows: [{ n: 7 }] }]);
   });
 });

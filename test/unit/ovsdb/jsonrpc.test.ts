@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JsonStreamParser, type StreamEvent } from '../../../src/lib/jsonrpc.js';
+import { JsonStreamParser, MAX_JSON_DEPTH, type StreamEvent } from '../../../src/lib/jsonrpc.js';
 
 function feedAll(p: JsonStreamParser, parts: (string | Buffer)[]): StreamEvent[] {
   return parts.flatMap((x) => p.feed(typeof x === 'string' ? Buffer.from(x) : x));
@@ -43,6 +43,30 @@ describe('JSON-RPC stream framing', () => {
     expect(evs.filter((e) => e.kind === 'error')).toEqual([{ kind: 'error', error: 'resources exhausted', details: 'message exceeds the 100-byte limit and was discarded', fatal: false }]);
     expect(messages(evs)).toEqual([{ ok: true }]);
     expect(messages(feedAll(p, [big + '{"again":1}']))).toEqual([{ again: 1 }]);
+  });
+
+  it('refuses a message nested deeper than 1000 levels in OVS\'s words, skips it, and parses the next one', () => {
+    const deep = (n: number) => `{"method":"echo","params":${'['.repeat(n)}${']'.repeat(n)},"id":1}`;
+    // ovsdb-server 3.1 logs "line 0, column 1025, byte 1025: input exceeds maximum nesting depth 1000" for this one.
+    const evs = feedAll(new JsonStreamParser(), [deep(MAX_JSON_DEPTH), '{"next":1}']);
+    expect(evs).toEqual([
+      { kind: 'error', error: 'syntax error', details: 'line 0, column 1025, byte 1025: input exceeds maximum nesting depth 1000', fatal: false },
+      { kind: 'message', value: { next: 1 } },
+    ]);
+    // The limit holds across reads, and counts lines as OVS does.
+    const p = new JsonStreamParser();
+    const split = `{\n"a":\n${'['.repeat(100_000)}${']'.repeat(100_000)}}{"after":true}`;
+    const parts = [split.slice(0, 500), split.slice(500, 150_000), split.slice(150_000)];
+    expect(feedAll(p, parts)).toEqual([
+      { kind: 'error', error: 'syntax error', details: 'line 2, column 999, byte 1006: input exceeds maximum nesting depth 1000', fatal: false },
+      { kind: 'message', value: { after: true } },
+    ]);
+  });
+
+  it('accepts exactly 1000 levels, and does not count brackets inside strings', () => {
+    const atLimit = `${'['.repeat(MAX_JSON_DEPTH)}"${'['.repeat(5000)}"${']'.repeat(MAX_JSON_DEPTH)}`;
+    const evs = feedAll(new JsonStreamParser(), [atLimit]);
+    expect(evs.map((e) => e.kind)).toEqual(['message']);
   });
 
   it('knows when it is in the middle of a message', () => {
