@@ -3,6 +3,7 @@
 // to change a file that a running tvsdb-server has open.
 
 import { readFile } from 'node:fs/promises';
+import { parseJson } from '../lib/json.js';
 import { setLogLevel } from '../lib/log.js';
 import { convertDatabase, needsConversion } from '../ovsdb/convert.js';
 import { changesetToRecord, createDatabaseFile, openDatabaseFile, recordToChangeset, replayRecords, snapshotRecords } from '../ovsdb/db-file.js';
@@ -39,7 +40,7 @@ async function readSchemaFile(path: string): Promise<unknown> {
     throw new UsageError(`cannot read schema ${path}: ${(e as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    return parseJson(text);
   } catch (e) {
     throw new OvsdbError('syntax error', `${path} is not valid JSON: ${(e as Error).message}`);
   }

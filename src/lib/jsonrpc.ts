@@ -2,6 +2,7 @@
 // back to back with no delimiter, each possibly split across reads or several in one read.
 
 import type { Socket } from 'node:net';
+import { MAX_JSON_DEPTH } from './json.js';
 import { getLogger } from './log.js';
 
 const log = getLogger('jsonrpc');
@@ -9,12 +10,6 @@ const log = getLogger('jsonrpc');
 /** Default cap on one incoming message; a full Open_vSwitch dump of 10 000 ports fits well inside. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-/**
- * Deepest nesting of objects and arrays accepted in a message, as OVS's JSON parser (lib/json.c):
- * deeper input is refused before it is parsed, so nothing that walks a message recursively (our
- * code, JSON.stringify of a reply that echoes it) can run out of stack.
- */
-export const MAX_JSON_DEPTH = 1000;
 
 /** A peer that lets this much output pile up unread is dropped rather than exhausting memory. */
 const MAX_SEND_BACKLOG_BYTES = 256 * 1024 * 1024;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseJson } from '../lib/json.js';
 import { LockHeldError, Lockfile, lockfileName } from '../lib/lockfile.js';
 import { getLogger } from '../lib/log.js';
 import { OvsdbError } from './errors.js';
@@ -58,7 +59,7 @@ export function decodeLog(buf: Buffer, path: string): DecodedLog {
     const body = buf.subarray(nl + 1, end);
     if (createHash('sha1').update(body).digest('hex') !== m[2]) return stop('record checksum does not match its contents');
     try {
-      records.push(JSON.parse(body.toString('utf8')));
+      records.push(parseJson(body.toString('utf8')));
     } catch (e) {
       return stop(`record is not valid JSON (${(e as Error).message})`);
     }

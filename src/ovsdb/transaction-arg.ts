@@ -1,12 +1,13 @@
 // The TRANSACTION argument tvsdb-client and tvsdb-tool take, as ovsdb-client
 // and ovsdb-tool do: a JSON array ["DATABASE", OPERATION...].
+import { parseJson } from '../lib/json.js';
 import { UsageError } from '../lib/usage-error.js';
 
 export function parseTransactionArg(text: string | undefined): unknown[] {
   if (text === undefined) throw new UsageError('missing TRANSACTION, a JSON array ["DATABASE", OPERATION...]');
   let t: unknown;
   try {
-    t = JSON.parse(text);
+    t = parseJson(text);
   } catch (e) {
     throw new UsageError(`TRANSACTION is not valid JSON: ${(e as Error).message}`);
   }

@@ -148,6 +148,13 @@ describe('tvsdb-server and tvsdb-client', () => {
     expect(await client('list-dbs', `unix:${dir.file('nobody.sock')}`)).toMatchObject({ code: 1, stderr: expect.stringContaining('ENOENT') });
   });
 
+  it('refuses a TRANSACTION argument nested deeper than 1000 levels with OVS\'s message, not a stack overflow', async () => {
+    const deep = `["Test",${'['.repeat(5000)}${']'.repeat(5000)}]`;
+    const expected = { code: 2, stderr: expect.stringContaining('input exceeds maximum nesting depth 1000') };
+    expect(await client('transact', remote, deep)).toMatchObject(expected);
+    expect(await tool('transact', dir.file('never-made.db'), deep)).toMatchObject(expected);
+  });
+
   it('monitor prints the rows, then each change as it happens', async () => {
     const mon = spawn(process.execPath, [join(ROOT, 'dist/src/cli/tvsdb-client.js'), '--format=csv', 'monitor', remote, 'Test', 'Free', 'n'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

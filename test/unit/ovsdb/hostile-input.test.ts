@@ -2,7 +2,7 @@
 // client sends: it must answer with an error, keep serving, and keep every committed row.
 import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH } from '../../../src/lib/jsonrpc.js';
+import { MAX_JSON_DEPTH } from '../../../src/lib/json.js';
 import { createDatabaseFile } from '../../../src/ovsdb/db-file.js';
 import { nested, RawPeer } from '../../helpers/raw-peer.js';
 import { ServerProcess, ensureBuilt } from '../../compat/ovsdb-harness.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JsonStreamParser, MAX_JSON_DEPTH, type StreamEvent } from '../../../src/lib/jsonrpc.js';
+import { MAX_JSON_DEPTH } from '../../../src/lib/json.js';
+import { JsonStreamParser, type StreamEvent } from '../../../src/lib/jsonrpc.js';
 
 function feedAll(p: JsonStreamParser, parts: (string | Buffer)[]): StreamEvent[] {
   return parts.flatMap((x) => p.feed(typeof x === 'string' ? Buffer.from(x) : x));
