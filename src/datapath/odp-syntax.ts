@@ -4,10 +4,8 @@
 //   tcp(dst=80), packets:3, bytes:294, used:0.400s, flags:S., actions:2
 
 import { type Action, type SetFieldValue, type SetProto } from './actions.js';
-import {
-  type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, formatIpv4, formatIpv6,
-  formatMac, fullValue, parseIpv4, parseIpv6, parseMac,
-} from './flow-key.js';
+import { AddressError, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
+import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, fullValue } from './flow-key.js';
 
 export class OdpSyntaxError extends Error {
   constructor(message: string, readonly column: number) {
@@ -131,7 +129,8 @@ function setField(n: Node, m: DpMatch, name: FieldName, text: string | undefined
       if (kind === 'ipv4') return formatIpv4(parseIpv4(t));
       if (kind === 'ipv6') return formatIpv6(parseIpv6(t));
     } catch (e) {
-      err(n, (e as Error).message);
+      if (e instanceof AddressError) err(n, e.inField(name));
+      throw e;
     }
     if (kind === 'u64') {
       if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(t)) err(n, `"${t}" is not a number: expected a 64-bit ${n.name}`);

@@ -6,7 +6,7 @@
  * Every parse error is a `FlowSyntaxError` naming the offending token and saying how to fix it.
  * Formats follow OVS's lib/match.c, lib/ofp-flow.c and lib/ofp-actions.c; the code is ours.
  */
-import { formatIpv6 } from '../datapath/flow-key.js';
+import { AddressError, bytesToBigint, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac, prefixLength, prefixMask } from '../lib/addr.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
 import { ETH_TYPE, FIELDS, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
 import { OFP_DEFAULT_PRIORITY, OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags, type Rule } from '../ofproto/flow-table.js';
@@ -99,75 +99,26 @@ function num(tok: string, bits: number, what: string): number {
   return Number(parseUint(tok, bits, what));
 }
 
-export function parseMac(tok: string, what = 'MAC address'): bigint {
-  const m = /^([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2})$/i.exec(tok);
-  if (!m) fail(`${what}: "${tok}" is not an Ethernet address: write six hex bytes like 00:11:22:33:44:55`);
-  return m.slice(1).reduce((acc, b) => (acc << 8n) | BigInt(parseInt(b, 16)), 0n);
-}
-
-export function formatMac(v: bigint): string {
-  const parts: string[] = [];
-  for (let i = 5; i >= 0; i--) parts.push(Number((v >> BigInt(i * 8)) & 0xffn).toString(16).padStart(2, '0'));
-  return parts.join(':');
-}
-
-export function parseIPv4(tok: string, what = 'IPv4 address'): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(tok);
-  if (!m || m.slice(1).some((x) => Number(x) > 255)) fail(`${what}: "${tok}" is not an IPv4 address: write it dotted, like 10.0.0.1`);
-  return m.slice(1).reduce((acc, b) => acc * 256 + Number(b), 0);
-}
-
-export function formatIPv4(v: number): string {
-  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
-}
-
-export function parseIPv6(tok: string, what = 'IPv6 address'): bigint {
-  const bad = (): never => fail(`${what}: "${tok}" is not an IPv6 address: write it like 2001:db8::1`);
-  let s = tok;
-  let tail4: number[] = [];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const ip = parseIPv4(v4[1]!, what);
-    tail4 = [ip >>> 16, ip & 0xffff];
-    s = s.slice(0, -v4[1]!.length) + (s.endsWith(':' + v4[1]) ? '0' : '');
-    if (s.endsWith('::0')) s = s.slice(0, -1);
-    else s = s.replace(/:0$/, '');
+/** An address in a field or action argument; a malformed one is refused naming `what`. */
+function address<T>(parse: () => T, what: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof AddressError) fail(e.inField(what));
+    throw e;
   }
-  const halves = s.split('::');
-  if (halves.length > 2) bad();
-  const parse = (h: string) => (h === '' ? [] : h.split(':').map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? parseInt(g, 16) : bad())));
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  const total = 8 - tail4.length;
-  let groups: number[];
-  if (halves.length === 2) {
-    const fill = total - head.length - rest.length;
-    if (fill < 1) bad();
-    groups = [...head, ...new Array<number>(fill).fill(0), ...rest];
-  } else {
-    groups = head;
-  }
-  groups = [...groups, ...tail4];
-  if (groups.length !== 8) bad();
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
 }
 
-/** RFC 5952 text form, as inet_ntop prints it. */
-export function formatIPv6(v: bigint): string {
-  const bytes = Buffer.alloc(16);
-  bytes.writeBigUInt64BE(v >> 64n, 0);
-  bytes.writeBigUInt64BE(v & 0xffffffffffffffffn, 8);
-  return formatIpv6(bytes);
+function parseMacValue(tok: string, what: string): bigint {
+  return address(() => bytesToBigint(parseMac(tok)), what);
 }
 
-function prefixMask(bits: number, prefix: number): bigint {
-  return prefix === 0 ? 0n : (((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix));
+function parseIpv4Value(tok: string, what: string): number {
+  return address(() => parseIpv4(tok).readUInt32BE(0), what);
 }
 
-/** Prefix length if `mask` is contiguous ones from the top, else -1. */
-function cidrLen(mask: bigint, bits: number): number {
-  for (let p = 0; p <= bits; p++) if (prefixMask(bits, p) === mask) return p;
-  return -1;
+function parseIpv6Value(tok: string, what: string): bigint {
+  return address(() => bytesToBigint(parseIpv6(tok)), what);
 }
 
 const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
@@ -352,30 +303,30 @@ function setMatchField(m: Match, name: string, syn: MatchFieldSyntax, value: str
       m.set(f, parsePort(v, what));
       return;
     case 'mac':
-      m.set(f, parseMac(v, what), mk === undefined ? fieldMax(f) : parseMac(mk, `${what} (mask)`));
+      m.set(f, parseMacValue(v, name), mk === undefined ? fieldMax(f) : parseMacValue(mk, `${name} mask`));
       return;
     case 'ipv4': {
-      const ip = parseIPv4(v, what);
+      const ip = parseIpv4Value(v, name);
       let mask = 0xffffffffn;
       if (mk !== undefined) {
         if (/^\d{1,2}$/.test(mk)) {
           const p = Number(mk);
           if (p > 32) fail(`${what}: prefix length /${mk} is more than 32`);
           mask = prefixMask(32, p);
-        } else mask = BigInt(parseIPv4(mk, `${what} (mask)`));
+        } else mask = BigInt(parseIpv4Value(mk, `${name} mask`));
       }
       m.set(f, BigInt(ip), mask);
       return;
     }
     case 'ipv6': {
-      const ip = parseIPv6(v, what);
+      const ip = parseIpv6Value(v, name);
       let mask = fieldMax(f);
       if (mk !== undefined) {
         if (/^\d{1,3}$/.test(mk)) {
           const p = Number(mk);
           if (p > 128) fail(`${what}: prefix length /${mk} is more than 128`);
           mask = prefixMask(128, p);
-        } else mask = parseIPv6(mk, `${what} (mask)`);
+        } else mask = parseIpv6Value(mk, `${name} mask`);
       }
       m.set(f, ip, mask);
       return;
@@ -501,15 +452,15 @@ function fmtBe16(name: string, v: bigint, m: bigint): string {
 }
 
 function fmtIPv4Masked(name: string, v: bigint, m: bigint): string {
-  if (m === 0xffffffffn) return `${name}=${formatIPv4(Number(v))}`;
-  const p = cidrLen(m, 32);
-  return `${name}=${formatIPv4(Number(v))}/${p >= 0 ? p : formatIPv4(Number(m))}`;
+  if (m === 0xffffffffn) return `${name}=${formatIpv4(Number(v))}`;
+  const p = prefixLength(m, 32);
+  return `${name}=${formatIpv4(Number(v))}/${p ?? formatIpv4(Number(m))}`;
 }
 
 function fmtIPv6Masked(name: string, v: bigint, m: bigint): string {
-  if (m === fieldMax('ipv6_src')) return `${name}=${formatIPv6(v)}`;
-  const p = cidrLen(m, 128);
-  return `${name}=${formatIPv6(v)}/${p >= 0 ? p : formatIPv6(m)}`;
+  if (m === fieldMax('ipv6_src')) return `${name}=${formatIpv6(v)}`;
+  const p = prefixLength(m, 128);
+  return `${name}=${formatIpv6(v)}/${p ?? formatIpv6(m)}`;
 }
 
 function fmtMac(name: string, v: bigint, m: bigint): string {
@@ -661,13 +612,13 @@ function parseFieldValue(f: FieldId, tok: string, what: string): bigint {
     case 'dl_dst':
     case 'arp_sha':
     case 'arp_tha':
-      return parseMac(tok, what);
+      return parseMacValue(tok, what);
     case 'nw_src':
     case 'nw_dst':
-      return BigInt(parseIPv4(tok, what));
+      return BigInt(parseIpv4Value(tok, what));
     case 'ipv6_src':
     case 'ipv6_dst':
-      return parseIPv6(tok, what);
+      return parseIpv6Value(tok, what);
     case 'in_port':
       return BigInt(parsePort(tok, what));
     default:
@@ -684,10 +635,10 @@ function formatFieldValue(f: FieldId, v: bigint): string {
       return formatMac(v);
     case 'nw_src':
     case 'nw_dst':
-      return formatIPv4(Number(v));
+      return formatIpv4(Number(v));
     case 'ipv6_src':
     case 'ipv6_dst':
-      return formatIPv6(v);
+      return formatIpv6(v);
     case 'in_port':
       return formatPort(Number(v));
     case 'nw_proto':
@@ -781,13 +732,13 @@ function parseAction(key: string, arg: string): Action {
       return { type: 'push_vlan', ethertype: et };
     }
     case 'mod_dl_src':
-      return { type: 'set_eth_src', mac: parseMac(arg, what) };
+      return { type: 'set_eth_src', mac: parseMacValue(arg, lower) };
     case 'mod_dl_dst':
-      return { type: 'set_eth_dst', mac: parseMac(arg, what) };
+      return { type: 'set_eth_dst', mac: parseMacValue(arg, lower) };
     case 'mod_nw_src':
-      return { type: 'set_ipv4_src', ip: parseIPv4(arg, what) };
+      return { type: 'set_ipv4_src', ip: parseIpv4Value(arg, lower) };
     case 'mod_nw_dst':
-      return { type: 'set_ipv4_dst', ip: parseIPv4(arg, what) };
+      return { type: 'set_ipv4_dst', ip: parseIpv4Value(arg, lower) };
     case 'mod_nw_tos': {
       const tos = num(arg, 8, what);
       if (tos & 3) fail(`${what}: ${arg}: not a valid TOS: the low two bits are ECN, use a multiple of 4`);
@@ -908,9 +859,9 @@ export function formatAction(a: Action): string {
     case 'set_eth_dst':
       return `mod_dl_dst:${formatMac(a.mac)}`;
     case 'set_ipv4_src':
-      return `mod_nw_src:${formatIPv4(a.ip)}`;
+      return `mod_nw_src:${formatIpv4(a.ip)}`;
     case 'set_ipv4_dst':
-      return `mod_nw_dst:${formatIPv4(a.ip)}`;
+      return `mod_nw_dst:${formatIpv4(a.ip)}`;
     case 'set_ip_dscp':
       return `mod_nw_tos:${a.tos}`;
     case 'set_l4_src_port':

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OdpSyntaxError, formatFlow, parseFlow, parseActions, formatActions } from '../../../src/datapath/odp-syntax.js';
 import { decodeActions, encodeActions } from '../../../src/datapath/actions.js';
-import { decodeKey, encodeKey, FIELDS, FLOW_KEY_LEN, formatIpv6, parseIpv6 } from '../../../src/datapath/flow-key.js';
+import { decodeKey, encodeKey, FIELDS, FLOW_KEY_LEN } from '../../../src/datapath/flow-key.js';
 
 const corpus = [
   'recirc_id(0),in_port(1),eth(src=00:00:5e:00:53:01,dst=00:00:5e:00:53:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,frag=no),tcp(dst=80), packets:3, bytes:294, used:0.400s, actions:2',
@@ -63,7 +63,7 @@ describe('OVS datapath flow syntax', () => {
   it('rejects bad syntax with the offending token and what was expected', () => {
     const bad = (s: string) => () => parseFlow(s);
     expect(bad('recirc_id(0),in_prt(1), packets:0, bytes:0, used:never, actions:1')).toThrow(/unknown key attribute "in_prt"/);
-    expect(bad('recirc_id(0),ipv4(src=10.0.0.300), packets:0, bytes:0, used:never, actions:1')).toThrow(/"10.0.0.300" is not an IPv4 address/);
+    expect(bad('recirc_id(0),ipv4(src=10.0.0.300), packets:0, bytes:0, used:never, actions:1')).toThrow(/10\.0\.0\.300: invalid IPv4 address for ipv4\.src \(300 is more than 255/);
     expect(bad('recirc_id(0),ipv4(frag=maybe), packets:0, bytes:0, used:never, actions:1')).toThrow(/expected frag=no, frag=first or frag=later/);
     expect(bad('recirc_id(0),in_port(1), packets:0, bytes:0, used:never, actions:output(2)')).toThrow(/unknown action "output\(2\)"/);
     expect(bad('recirc_id(0),in_port(1')).toThrow(OdpSyntaxError);
@@ -85,11 +85,5 @@ describe('flow key layout', () => {
     expect([...b.subarray(60, 64)]).toEqual([10, 0, 0, 1]);
     expect(b.readBigUInt64BE(8)).toBe(0x7bn);
     expect([...b.subarray(38, 40)]).toEqual([0x30, 0x0a]);
-  });
-
-  it('prints IPv6 addresses as inet_ntop does', () => {
-    for (const s of ['::', '::1', '2001:db8::1', 'fe80::9', '2001:db8:0:1:1:1:1:1', '::ffff:10.0.0.1', '1::2:0:0:3']) {
-      expect(formatIpv6(parseIpv6(s))).toBe(s);
-    }
   });
 });

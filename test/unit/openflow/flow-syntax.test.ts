@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlowWildcards } from '../../../src/ofproto/flow.js';
-import { formatFlow, formatIPv6, parseFlowMod, parseIPv6, parseMatch } from '../../../src/openflow/flow-syntax.js';
+import { formatFlow, parseFlowMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
 
 /** Flows already in the form dump-flows prints: format(parse(s)) must give them back. */
 const CORPUS = [
@@ -68,14 +68,6 @@ describe('flow syntax normalisation', () => {
     );
     expect(formatFlow(fm, { stats: { durationMs: 2000, nPackets: 0n, nBytes: 0n } })).toContain('duration=2s,');
   });
-
-  it('reads IPv6 text in every usual form and prints it as inet_ntop does', () => {
-    expect(formatIPv6(parseIPv6('2001:0db8:0000:0000:0000:0000:0000:0001'))).toBe('2001:db8::1');
-    expect(formatIPv6(parseIPv6('::'))).toBe('::');
-    expect(formatIPv6(parseIPv6('1:0:0:2:0:0:0:3'))).toBe('1:0:0:2::3');
-    expect(formatIPv6(parseIPv6('1:0:2:3:4:5:6:7'))).toBe('1:0:2:3:4:5:6:7');
-    expect(parseIPv6('::ffff:1.2.3.4')).toBe(0xffff01020304n);
-  });
 });
 
 describe('flow mod commands', () => {
@@ -96,8 +88,8 @@ describe('parse errors name the token and the fix', () => {
     ['ip,tcp_flags=+syn,actions=drop', /tcp_flags: prerequisites not met/],
     ['foo=1,actions=drop', /unknown keyword foo: expected a match field/],
     ['in_port=1', /must specify an action: append ",actions=/],
-    ['ip,nw_dst=10.0.0.300,actions=drop', /nw_dst=10\.0\.0\.300: "10\.0\.0\.300" is not an IPv4 address/],
-    ['dl_src=00:11:22,actions=drop', /dl_src=00:11:22: "00:11:22" is not an Ethernet address/],
+    ['ip,nw_dst=10.0.0.300,actions=drop', /^10\.0\.0\.300: invalid IPv4 address for nw_dst \(300 is more than 255/],
+    ['dl_src=00:11:22,actions=drop', /^00:11:22: invalid Ethernet address for dl_src \(3 bytes where there should be 6/],
     ['ip,nw_proto=6/0xf,actions=drop', /6\/0xf: invalid mask for field nw_proto/],
     ['dl_vlan=5000,actions=drop', /VLAN id must be 0-4095/],
     ['tcp,tcp_flags=+syn+bogus,actions=drop', /"bogus" in "\+syn\+bogus" is not a TCP flag/],
