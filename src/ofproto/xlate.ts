@@ -19,13 +19,13 @@
 import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
 import type { FieldName, FlowKey } from '../datapath/flow-key.js';
 import { formatMac } from '../lib/addr.js';
-import { formatAction, formatActionList, formatMatch } from '../openflow/flow-syntax.js';
 import { OFPP, type Action, type Instructions } from './actions.js';
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import type { Group, GroupTable } from './groups.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
 import { dpValue, keyToFlow } from './odp-convert.js';
+import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */

@@ -1,17 +1,19 @@
 /**
  * The ovs-ofctl flow syntax: parse `add-flow`/`mod-flows`/`del-flows` strings and `add-group`
- * strings into the ofproto model, and format rules the way `ovs-ofctl dump-flows` prints them
- * (normalised field order, `ip`/`tcp`/... shorthand for dl_type+nw_proto, CIDR masks).
+ * strings into the ofproto model. ofproto prints the same syntax (src/ofproto/print.ts), and
+ * what it prints parses back here.
  *
  * Every parse error is a `FlowSyntaxError` naming the offending token and saying how to fix it.
- * Formats follow OVS's lib/match.c, lib/ofp-flow.c and lib/ofp-actions.c; the code is ours.
+ * The syntax follows OVS's lib/ofp-flow.c and lib/ofp-actions.c; the code is ours.
  */
-import { AddressError, bytesToBigint, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac, prefixLength, prefixMask } from '../lib/addr.js';
+import { AddressError, bytesToBigint, parseIpv4, parseIpv6, parseMac, prefixMask } from '../lib/addr.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
 import { ETH_TYPE, FIELDS, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
-import { OFP_DEFAULT_PRIORITY, OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags, type Rule } from '../ofproto/flow-table.js';
-import { bucket as makeBucket, type Bucket, type Group, type GroupMod, type GroupType } from '../ofproto/groups.js';
+import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags } from '../ofproto/flow-table.js';
+import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
+import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName } from '../ofproto/names.js';
+import { hex } from '../ofproto/print.js';
 
 /** A syntax error in a flow, action or group string. */
 export class FlowSyntaxError extends Error {
@@ -121,18 +123,6 @@ function parseIpv6Value(tok: string, what: string): bigint {
   return address(() => bytesToBigint(parseIpv6(tok)), what);
 }
 
-const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
-  ['IN_PORT', OFPP.IN_PORT],
-  ['TABLE', OFPP.TABLE],
-  ['NORMAL', OFPP.NORMAL],
-  ['FLOOD', OFPP.FLOOD],
-  ['ALL', OFPP.ALL],
-  ['CONTROLLER', OFPP.CONTROLLER],
-  ['LOCAL', OFPP.LOCAL],
-  ['ANY', OFPP.ANY],
-  ['NONE', OFPP.ANY],
-];
-
 export function parsePort(tok: string, what = 'port'): number {
   const named = PORT_NAMES.find(([n]) => n === tok.toUpperCase());
   if (named) return named[1];
@@ -142,11 +132,6 @@ export function parsePort(tok: string, what = 'port'): number {
   const v = num(tok, 16, what);
   if (v >= OFPP.MAX && !PORT_NAMES.some(([, p]) => p === v)) fail(`${what}: port ${v} is in the reserved range: use 1-65279 or a port name like LOCAL`);
   return v;
-}
-
-export function formatPort(port: number): string {
-  const named = PORT_NAMES.find(([, p]) => p === port);
-  return named ? named[0] : String(port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,8 +214,6 @@ const PROTOCOLS: Readonly<Record<string, readonly [number, number?]>> = {
   sctp6: [ETH_TYPE.IPV6, IP_PROTO.SCTP],
 };
 
-const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr', 'ns'];
-
 function parseTcpFlags(tok: string): [bigint, bigint] {
   if (/^[+-]/.test(tok)) {
     let v = 0n;
@@ -261,27 +244,6 @@ function parseTcpFlags(tok: string): [bigint, bigint] {
   }
   const [v, m] = splitMask(tok);
   return [parseUint(v, 12, 'tcp_flags'), m === undefined ? 0xfffn : parseUint(m, 12, 'tcp_flags mask')];
-}
-
-function formatTcpFlags(v: number, m: number): string {
-  if (m === 0xfff) {
-    if (v === 0) return '0';
-    const names: string[] = [];
-    let bad = 0;
-    for (let b = 0; b < 12; b++) {
-      if (!(v & (1 << b))) continue;
-      if (b < TCP_FLAG_NAMES.length) names.push(TCP_FLAG_NAMES[b]!);
-      else bad |= 1 << b;
-    }
-    if (bad) names.push(`0x${bad.toString(16)}`);
-    return names.join('|');
-  }
-  let s = '';
-  for (let b = 0; b < 12; b++) {
-    if (!(m & (1 << b))) continue;
-    s += (v & (1 << b) ? '+' : '-') + (TCP_FLAG_NAMES[b] ?? `[${(1 << b).toString(16)}]`);
-  }
-  return s;
 }
 
 function splitMask(tok: string): [string, string | undefined] {
@@ -436,155 +398,7 @@ function unknownKeyword(key: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Match format (lib/match.c match_format order)
-
-function hex(v: bigint | number): string {
-  // C's "%#x": 0 prints as "0".
-  return v === 0 || v === 0n ? '0' : `0x${v.toString(16)}`;
-}
-
-function fmtMaskedHex(name: string, v: bigint, m: bigint, max: bigint): string {
-  return `${name}=${hex(v)}${m === max ? '' : `/${hex(m)}`}`;
-}
-
-function fmtBe16(name: string, v: bigint, m: bigint): string {
-  return m === 0xffffn ? `${name}=${v}` : `${name}=0x${v.toString(16)}/0x${m.toString(16)}`;
-}
-
-function fmtIPv4Masked(name: string, v: bigint, m: bigint): string {
-  if (m === 0xffffffffn) return `${name}=${formatIpv4(Number(v))}`;
-  const p = prefixLength(m, 32);
-  return `${name}=${formatIpv4(Number(v))}/${p ?? formatIpv4(Number(m))}`;
-}
-
-function fmtIPv6Masked(name: string, v: bigint, m: bigint): string {
-  if (m === fieldMax('ipv6_src')) return `${name}=${formatIpv6(v)}`;
-  const p = prefixLength(m, 128);
-  return `${name}=${formatIpv6(v)}/${p ?? formatIpv6(m)}`;
-}
-
-function fmtMac(name: string, v: bigint, m: bigint): string {
-  return `${name}=${formatMac(v)}${m === fieldMax('dl_src') ? '' : `/${formatMac(m)}`}`;
-}
-
-/** Formats a match like `ovs-ofctl dump-flows`; includes `priority=` unless it is 32768. */
-export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): string {
-  const out: string[] = [];
-  const get = (f: FieldId) => match.field(f);
-  const has = (f: FieldId) => match.wc.has(f);
-  if (priority !== OFP_DEFAULT_PRIORITY) out.push(`priority=${priority}`);
-
-  const dlType = Number(get('dl_type').value);
-  const proto = Number(get('nw_proto').value);
-  let skipType = false;
-  let skipProto = false;
-  if (has('dl_type')) {
-    skipType = true;
-    if (dlType === ETH_TYPE.IP || dlType === ETH_TYPE.IPV6) {
-      const v6 = dlType === ETH_TYPE.IPV6;
-      const names: Record<number, string> = v6 ? { 58: 'icmp6', 6: 'tcp6', 17: 'udp6', 132: 'sctp6' } : { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
-      const short = has('nw_proto') ? names[proto] : undefined;
-      if (short) skipProto = true;
-      out.push(short ?? (v6 ? 'ipv6' : 'ip'));
-    } else if (dlType === ETH_TYPE.ARP) out.push('arp');
-    else if (dlType === ETH_TYPE.RARP) out.push('rarp');
-    else skipType = false;
-  }
-  for (let i = 0; i < 8; i++) {
-    const f = `reg${i}` as FieldId;
-    if (has(f)) out.push(fmtMaskedHex(f, get(f).value, get(f).mask, 0xffffffffn));
-  }
-  if (has('tun_id')) out.push(fmtMaskedHex('tun_id', get('tun_id').value, get('tun_id').mask, fieldMax('tun_id')));
-  if (has('metadata')) out.push(fmtMaskedHex('metadata', get('metadata').value, get('metadata').mask, fieldMax('metadata')));
-  if (has('in_port')) out.push(`in_port=${formatPort(Number(get('in_port').value))}`);
-  if (has('vlan_tci')) {
-    const { value: tci, mask } = get('vlan_tci');
-    const vidM = mask & 0x0fffn;
-    const pcpM = mask & 0xe000n;
-    if (mask & BigInt(VLAN_CFI) && tci & BigInt(VLAN_CFI) && (vidM === 0n || vidM === 0xfffn) && (pcpM === 0n || pcpM === 0xe000n) && (vidM || pcpM)) {
-      if (vidM) out.push(`dl_vlan=${tci & 0xfffn}`);
-      if (pcpM) out.push(`dl_vlan_pcp=${tci >> 13n}`);
-    } else if (mask === 0xffffn) out.push(`vlan_tci=0x${tci.toString(16).padStart(4, '0')}`);
-    else out.push(`vlan_tci=0x${tci.toString(16).padStart(4, '0')}/0x${mask.toString(16).padStart(4, '0')}`);
-  }
-  if (has('dl_src')) out.push(fmtMac('dl_src', get('dl_src').value, get('dl_src').mask));
-  if (has('dl_dst')) out.push(fmtMac('dl_dst', get('dl_dst').value, get('dl_dst').mask));
-  if (!skipType && has('dl_type')) out.push(`dl_type=0x${dlType.toString(16).padStart(4, '0')}`);
-  const isArp = has('dl_type') && (dlType === ETH_TYPE.ARP || dlType === ETH_TYPE.RARP);
-  if (has('dl_type') && dlType === ETH_TYPE.IPV6) {
-    if (has('ipv6_src')) out.push(fmtIPv6Masked('ipv6_src', get('ipv6_src').value, get('ipv6_src').mask));
-    if (has('ipv6_dst')) out.push(fmtIPv6Masked('ipv6_dst', get('ipv6_dst').value, get('ipv6_dst').mask));
-  } else if (isArp) {
-    if (has('nw_src')) out.push(fmtIPv4Masked('arp_spa', get('nw_src').value, get('nw_src').mask));
-    if (has('nw_dst')) out.push(fmtIPv4Masked('arp_tpa', get('nw_dst').value, get('nw_dst').mask));
-  } else {
-    if (has('nw_src')) out.push(fmtIPv4Masked('nw_src', get('nw_src').value, get('nw_src').mask));
-    if (has('nw_dst')) out.push(fmtIPv4Masked('nw_dst', get('nw_dst').value, get('nw_dst').mask));
-  }
-  if (!skipProto && has('nw_proto')) out.push(`${isArp ? 'arp_op' : 'nw_proto'}=${proto}`);
-  if (isArp) {
-    if (has('arp_sha')) out.push(fmtMac('arp_sha', get('arp_sha').value, get('arp_sha').mask));
-    if (has('arp_tha')) out.push(fmtMac('arp_tha', get('arp_tha').value, get('arp_tha').mask));
-  }
-  const tos = get('nw_tos');
-  if (tos.mask & 0xfcn) out.push(`nw_tos=${tos.value & 0xfcn}`);
-  if (tos.mask & 3n) out.push(`nw_ecn=${tos.value & 3n}`);
-  if (has('nw_ttl')) out.push(`nw_ttl=${get('nw_ttl').value}`);
-  const icmp = has('dl_type') && has('nw_proto') && ((dlType === ETH_TYPE.IP && proto === IP_PROTO.ICMP) || (dlType === ETH_TYPE.IPV6 && proto === IP_PROTO.ICMPV6));
-  if (has('tp_src')) out.push(fmtBe16(icmp ? 'icmp_type' : 'tp_src', get('tp_src').value, get('tp_src').mask));
-  if (has('tp_dst')) out.push(fmtBe16(icmp ? 'icmp_code' : 'tp_dst', get('tp_dst').value, get('tp_dst').mask));
-  if (icmp && dlType === ETH_TYPE.IPV6) {
-    if (has('arp_sha')) out.push(fmtMac('nd_sll', get('arp_sha').value, get('arp_sha').mask));
-    if (has('arp_tha')) out.push(fmtMac('nd_tll', get('arp_tha').value, get('arp_tha').mask));
-  }
-  if (has('tcp_flags')) out.push(`tcp_flags=${formatTcpFlags(Number(get('tcp_flags').value), Number(get('tcp_flags').mask))}`);
-  return out.join(',');
-}
-
-// ---------------------------------------------------------------------------------------------
 // Actions
-
-/** set_field / move / load names: OVS field name, NXM name, our field and its NXM width. */
-interface FieldName {
-  mf: string;
-  nxm: string;
-  field: FieldId;
-  bits: number;
-}
-
-const FIELD_NAMES: readonly FieldName[] = [
-  { mf: 'in_port', nxm: 'NXM_OF_IN_PORT', field: 'in_port', bits: 16 },
-  { mf: 'eth_dst', nxm: 'NXM_OF_ETH_DST', field: 'dl_dst', bits: 48 },
-  { mf: 'eth_src', nxm: 'NXM_OF_ETH_SRC', field: 'dl_src', bits: 48 },
-  { mf: 'eth_type', nxm: 'NXM_OF_ETH_TYPE', field: 'dl_type', bits: 16 },
-  { mf: 'vlan_tci', nxm: 'NXM_OF_VLAN_TCI', field: 'vlan_tci', bits: 16 },
-  { mf: 'nw_tos', nxm: 'NXM_OF_IP_TOS', field: 'nw_tos', bits: 8 },
-  { mf: 'nw_proto', nxm: 'NXM_OF_IP_PROTO', field: 'nw_proto', bits: 8 },
-  { mf: 'ip_src', nxm: 'NXM_OF_IP_SRC', field: 'nw_src', bits: 32 },
-  { mf: 'ip_dst', nxm: 'NXM_OF_IP_DST', field: 'nw_dst', bits: 32 },
-  { mf: 'tp_src', nxm: 'NXM_OF_TCP_SRC', field: 'tp_src', bits: 16 },
-  { mf: 'tp_dst', nxm: 'NXM_OF_TCP_DST', field: 'tp_dst', bits: 16 },
-  { mf: 'udp_src', nxm: 'NXM_OF_UDP_SRC', field: 'tp_src', bits: 16 },
-  { mf: 'udp_dst', nxm: 'NXM_OF_UDP_DST', field: 'tp_dst', bits: 16 },
-  { mf: 'arp_spa', nxm: 'NXM_OF_ARP_SPA', field: 'nw_src', bits: 32 },
-  { mf: 'arp_tpa', nxm: 'NXM_OF_ARP_TPA', field: 'nw_dst', bits: 32 },
-  { mf: 'tun_id', nxm: 'NXM_NX_TUN_ID', field: 'tun_id', bits: 64 },
-  { mf: 'arp_sha', nxm: 'NXM_NX_ARP_SHA', field: 'arp_sha', bits: 48 },
-  { mf: 'arp_tha', nxm: 'NXM_NX_ARP_THA', field: 'arp_tha', bits: 48 },
-  { mf: 'ipv6_src', nxm: 'NXM_NX_IPV6_SRC', field: 'ipv6_src', bits: 128 },
-  { mf: 'ipv6_dst', nxm: 'NXM_NX_IPV6_DST', field: 'ipv6_dst', bits: 128 },
-  { mf: 'nw_ttl', nxm: 'NXM_NX_IP_TTL', field: 'nw_ttl', bits: 8 },
-  { mf: 'tcp_flags', nxm: 'NXM_NX_TCP_FLAGS', field: 'tcp_flags', bits: 12 },
-  { mf: 'metadata', nxm: 'OXM_OF_METADATA', field: 'metadata', bits: 64 },
-  ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ mf: `reg${i}`, nxm: `NXM_NX_REG${i}`, field: `reg${i}` as FieldId, bits: 32 })),
-];
-
-const MF_ALIASES: Readonly<Record<string, string>> = { nw_src: 'ip_src', nw_dst: 'ip_dst', dl_src: 'eth_src', dl_dst: 'eth_dst', dl_type: 'eth_type', tcp_src: 'tp_src', tcp_dst: 'tp_dst', tunnel_id: 'tun_id', ip_proto: 'nw_proto' };
-
-function fieldByName(name: string): FieldName | undefined {
-  const n = MF_ALIASES[name] ?? name;
-  return FIELD_NAMES.find((f) => f.nxm === name || f.mf === n);
-}
 
 /** Parses `NXM_NX_REG0[0..15]`, `NXM_OF_ETH_SRC[]`, `reg0[3]`. */
 export function parseSubfield(tok: string): Subfield {
@@ -597,13 +411,6 @@ export function parseSubfield(tok: string): Subfield {
   const hi = m[3] === undefined ? lo : Number(m[3]);
   if (hi < lo || hi >= f.bits) fail(`"${tok}": bits ${lo}..${hi} are outside ${m[1]} (0..${f.bits - 1})`);
   return { field: f.field, ofs: lo, nBits: hi - lo + 1 };
-}
-
-export function formatSubfield(sf: Subfield): string {
-  const f = FIELD_NAMES.find((x) => x.field === sf.field)!;
-  if (sf.ofs === 0 && sf.nBits === f.bits) return `${f.nxm}[]`;
-  if (sf.nBits === 1) return `${f.nxm}[${sf.ofs}]`;
-  return `${f.nxm}[${sf.ofs}..${sf.ofs + sf.nBits - 1}]`;
 }
 
 function parseFieldValue(f: FieldId, tok: string, what: string): bigint {
@@ -623,31 +430,6 @@ function parseFieldValue(f: FieldId, tok: string, what: string): bigint {
       return BigInt(parsePort(tok, what));
     default:
       return parseUint(tok, FIELDS[f].bits, what);
-  }
-}
-
-function formatFieldValue(f: FieldId, v: bigint): string {
-  switch (f) {
-    case 'dl_src':
-    case 'dl_dst':
-    case 'arp_sha':
-    case 'arp_tha':
-      return formatMac(v);
-    case 'nw_src':
-    case 'nw_dst':
-      return formatIpv4(Number(v));
-    case 'ipv6_src':
-    case 'ipv6_dst':
-      return formatIpv6(v);
-    case 'in_port':
-      return formatPort(Number(v));
-    case 'nw_proto':
-    case 'nw_ttl':
-    case 'tp_src':
-    case 'tp_dst':
-      return String(v);
-    default:
-      return hex(v);
   }
 }
 
@@ -676,15 +458,6 @@ function parseSetField(arg: string): Action {
   const value = parseFieldValue(fn.field, v, what);
   const mask = m === undefined ? fieldMax(fn.field) : parseFieldValue(fn.field, m, `${what} (mask)`);
   return { type: 'set_field', field: fn.field, value: value & mask, mask };
-}
-
-function formatSetField(a: Extract<Action, { type: 'set_field' }>): string {
-  if (a.field === 'vlan_tci' && a.mask === 0x1fffn) return `set_field:${a.value & 0xfffn}->vlan_vid`;
-  if (a.field === 'vlan_tci' && a.mask === 0xe000n) return `set_field:${a.value >> 13n}->vlan_pcp`;
-  if (a.field === 'nw_tos' && a.mask === 0xfcn) return `set_field:${a.value >> 2n}->ip_dscp`;
-  const fn = FIELD_NAMES.find((x) => x.field === a.field)!;
-  const masked = a.mask !== fieldMax(a.field);
-  return `set_field:${formatFieldValue(a.field, a.value)}${masked ? `/${formatFieldValue(a.field, a.mask)}` : ''}->${fn.mf}`;
 }
 
 const BARE_OUTPUT_PORTS = ['IN_PORT', 'TABLE', 'NORMAL', 'FLOOD', 'ALL', 'LOCAL'];
@@ -841,68 +614,6 @@ export function parseActions(s: string): Instructions {
   return ins;
 }
 
-export function formatAction(a: Action): string {
-  switch (a.type) {
-    case 'output':
-      if (a.port === OFPP.CONTROLLER) return `CONTROLLER:${a.maxLen}`;
-      return a.port < OFPP.MAX ? `output:${a.port}` : formatPort(a.port);
-    case 'set_vlan_vid':
-      return `${a.push ? 'mod_vlan_vid' : 'set_vlan_vid'}:${a.vid}`;
-    case 'set_vlan_pcp':
-      return `${a.push ? 'mod_vlan_pcp' : 'set_vlan_pcp'}:${a.pcp}`;
-    case 'strip_vlan':
-      return a.raw;
-    case 'push_vlan':
-      return `push_vlan:0x${a.ethertype.toString(16)}`;
-    case 'set_eth_src':
-      return `mod_dl_src:${formatMac(a.mac)}`;
-    case 'set_eth_dst':
-      return `mod_dl_dst:${formatMac(a.mac)}`;
-    case 'set_ipv4_src':
-      return `mod_nw_src:${formatIpv4(a.ip)}`;
-    case 'set_ipv4_dst':
-      return `mod_nw_dst:${formatIpv4(a.ip)}`;
-    case 'set_ip_dscp':
-      return `mod_nw_tos:${a.tos}`;
-    case 'set_l4_src_port':
-      return `mod_tp_src:${a.port}`;
-    case 'set_l4_dst_port':
-      return `mod_tp_dst:${a.port}`;
-    case 'dec_ttl':
-      return 'dec_ttl';
-    case 'set_field':
-      return formatSetField(a);
-    case 'load':
-      return `load:${hex(a.value)}->${formatSubfield(a.dst)}`;
-    case 'move':
-      return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
-    case 'resubmit':
-      if (a.inPort !== OFPP.IN_PORT && a.table === 255) return `resubmit:${formatPort(a.inPort)}`;
-      return `resubmit(${a.inPort !== OFPP.IN_PORT ? formatPort(a.inPort) : ''},${a.table !== 255 ? a.table : ''})`;
-    case 'set_tunnel':
-      return `set_tunnel${a.is64 ? '64' : ''}:${hex(a.tunId)}`;
-    case 'group':
-      return `group:${a.groupId}`;
-  }
-}
-
-export function formatActionList(actions: readonly Action[]): string {
-  return actions.length ? actions.map(formatAction).join(',') : 'drop';
-}
-
-/** Formats instructions as ovs-ofctl prints them after `actions=`. */
-export function formatInstructions(ins: Instructions): string {
-  const parts = ins.apply.map(formatAction);
-  if (ins.clearActions) parts.push('clear_actions');
-  if (ins.write) parts.push(`write_actions(${formatActionList(ins.write)})`);
-  if (ins.writeMetadata) {
-    const { value, mask } = ins.writeMetadata;
-    parts.push(`write_metadata:${hex(value)}${mask === fieldMax('metadata') ? '' : `/${hex(mask)}`}`);
-  }
-  if (ins.gotoTable !== undefined) parts.push(`goto_table:${ins.gotoTable}`);
-  return parts.length ? parts.join(',') : 'drop';
-}
-
 // ---------------------------------------------------------------------------------------------
 // Flow mods
 
@@ -996,67 +707,6 @@ export function parseFlow(s: string): FlowMod {
   return parseFlowMod(s, 'add');
 }
 
-function formatDuration(ms: number): string {
-  const totalNs = BigInt(Math.max(0, Math.round(ms * 1e6)));
-  const sec = totalNs / 1_000_000_000n;
-  const nsec = Number(totalNs % 1_000_000_000n);
-  if (nsec === 0) return `${sec}s`;
-  const msec = Math.floor(nsec / 1e6);
-  if (msec * 1e6 === nsec) return `${sec}.${String(msec).padStart(3, '0')}s`;
-  return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s`;
-}
-
-function formatFlags(f: Readonly<FlowModFlags>): string {
-  let s = '';
-  if (f.sendFlowRem) s += 'send_flow_rem ';
-  if (f.checkOverlap) s += 'check_overlap ';
-  if (f.resetCounts) s += 'reset_counts ';
-  if (f.noPacketCounts) s += 'no_packet_counts ';
-  if (f.noByteCounts) s += 'no_byte_counts ';
-  return s;
-}
-
-/** The subset of a rule that formatting needs (a Rule or a FlowMod-like record). */
-export interface FormattableFlow {
-  tableId: number;
-  match: Match;
-  priority: number;
-  cookie: bigint;
-  idleTimeout: number;
-  hardTimeout: number;
-  importance: number;
-  flags: Readonly<FlowModFlags>;
-  instructions: Instructions;
-}
-
-/**
- * Formats one flow as `ovs-ofctl dump-flows` does (OpenFlow 1.3 flow stats: no idle_age):
- * ` cookie=0x0, duration=1.234s, table=0, n_packets=0, n_bytes=0, priority=100,ip actions=output:2`.
- * Without stats (`--no-stats`), cookie and table appear only when nonzero and there is no
- * leading space.
- */
-export function formatFlow(f: FormattableFlow, opts: { stats?: { durationMs: number; nPackets: bigint; nBytes: bigint } } = {}): string {
-  let s = '';
-  const st = opts.stats;
-  if (st || f.cookie) s += `cookie=0x${f.cookie.toString(16)}, `;
-  if (st) s += `duration=${formatDuration(st.durationMs)}, `;
-  if (st || f.tableId) s += `table=${f.tableId}, `;
-  if (st) s += `n_packets=${st.nPackets}, n_bytes=${st.nBytes}, `;
-  if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
-  if (f.hardTimeout) s += `hard_timeout=${f.hardTimeout}, `;
-  s += formatFlags(f.flags);
-  if (f.importance) s += `importance=${f.importance}, `;
-  const m = formatMatch(f.match, f.priority);
-  if (m) s += `${m} `;
-  s += `actions=${formatInstructions(f.instructions)}`;
-  return st ? ` ${s}` : s;
-}
-
-/** One dump-flows line for a rule, with duration against `now` (ms on the tables' clock). */
-export function formatFlowStats(rule: Rule, now: number): string {
-  return formatFlow(rule, { stats: { durationMs: now - rule.createdAt, nPackets: rule.nPackets, nBytes: rule.nBytes } });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Groups
 
@@ -1103,17 +753,4 @@ export function parseGroupMod(s: string, command: GroupMod['command'] = 'add'): 
   if (type === undefined) fail(`"${s}": must specify a type: add type=all, select, indirect or ff`);
   const buckets = pieces.slice(1).map((p, i) => parseBucket(p, type, `bucket ${i + 1}`));
   return { command, groupId, type, buckets };
-}
-
-/** Formats a group as ovs-ofctl dump-groups prints it (without the leading space). */
-export function formatGroup(g: Pick<Group, 'groupId' | 'type' | 'buckets'>): string {
-  let s = `group_id=${g.groupId},type=${g.type}`;
-  for (const b of g.buckets) {
-    s += ',bucket=';
-    if (b.weight !== (g.type === 'select' ? 1 : 0)) s += `weight:${b.weight},`;
-    if (b.watchPort !== OFPP.ANY) s += `watch_port:${formatPort(b.watchPort)},`;
-    if (b.watchGroup !== OFPG.ANY) s += `watch_group:${b.watchGroup},`;
-    s += `actions=${formatActionList(b.actions)}`;
-  }
-  return s;
 }

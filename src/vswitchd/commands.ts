@@ -5,7 +5,7 @@ import type { CommandRegistry } from '../lib/command-registry.js';
 import * as dpctl from '../datapath/dpctl.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
-import { formatFlowStats } from '../openflow/flow-syntax.js';
+import { formatFlowStats } from '../ofproto/print.js';
 import type { Reconciler } from './reconcile.js';
 
 export const DATAPATH_NAME = 'ovs-netdev';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FlowWildcards } from '../../../src/ofproto/flow.js';
-import { formatFlow, parseFlowMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
+import { formatFlow } from '../../../src/ofproto/print.js';
+import { parseFlowMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
 
 /** Flows already in the form dump-flows prints: format(parse(s)) must give them back. */
 const CORPUS = [
