@@ -47,10 +47,11 @@ export function parseFieldUint(text: string, bits: number, field: string, fail: 
 /**
  * `text` as the number an option or action takes (what OVS calls `label`: priority,
  * idle_timeout, VLAN VID, ...): at most `bits` wide, and at most `max` where the range is
- * narrower than the width.
+ * narrower than the width. `written`, the token as the user wrote it (mod_tp_dst:70000), leads
+ * the refusal where OVS's label alone would not say which keyword was wrong.
  */
-export function parseArgUint(text: string, label: string, bits: number, fail: Fail, max = maxOfBits(bits)): bigint {
+export function parseArgUint(text: string, label: string, bits: number, fail: Fail, max = maxOfBits(bits), written?: string): bigint {
   const v = parseUintText(text);
-  if (v === undefined || v > max) fail(`invalid ${label} "${text}" (${range(text, max)})`);
+  if (v === undefined || v > max) fail(`${written ? `${written}: ` : ''}invalid ${label} "${text}" (${range(text, max)})`);
   return v;
 }
