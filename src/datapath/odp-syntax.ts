@@ -5,7 +5,7 @@
 
 import { type Action, type SetFieldValue, type SetProto } from './actions.js';
 import { AddressError, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
-import { parseFieldUint } from '../lib/uint.js';
+import { hex, parseFieldUint } from '../lib/uint.js';
 import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, fullValue } from './flow-key.js';
 
 export class OdpSyntaxError extends Error {
@@ -201,10 +201,6 @@ function address(n: Node, parse: (text: string) => Buffer, text: string, field: 
     if (e instanceof AddressError) err(n, e.inField(field));
     throw e;
   }
-}
-
-function hex(v: number): string {
-  return v === 0 ? '0' : `0x${v.toString(16)}`; // C's %#x
 }
 
 /** value[/mask] of a field, parsed into the key and mask. */

@@ -1,6 +1,6 @@
 /**
- * Unsigned numbers as the flow syntaxes write them (decimal, or hex after 0x), and the one range
- * check that every field, option and action argument of those syntaxes goes through.
+ * Unsigned numbers as the flow syntaxes write them (decimal, or hex after 0x) and print them, and
+ * the one range check that every field, option and action argument of those syntaxes goes through.
  *
  * Refusals use ovs-ofctl's words, so that a search for them finds OVS's documentation: a field's
  * "70000: value too large for 2-byte field tcp_dst", an option's `invalid priority "70000"`.
@@ -15,6 +15,11 @@ const NUMBER = /^(0x[0-9a-f]+|[0-9]+)$/i;
 /** `text` as a number, or undefined if it is not decimal digits or 0x and hex digits. */
 export function parseUintText(text: string): bigint | undefined {
   return NUMBER.test(text) ? BigInt(text) : undefined;
+}
+
+/** A number as C's "%#x" prints it, as OVS prints most hex fields: 0 as "0", the rest as 0x.... */
+export function hex(v: bigint | number): string {
+  return v === 0 || v === 0n ? '0' : `0x${v.toString(16)}`;
 }
 
 /** The largest number of `bits` bits. */

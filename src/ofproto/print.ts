@@ -6,8 +6,9 @@
  * src/openflow/flow-syntax.ts, and every line printed here parses back to what was printed.
  */
 import { formatIpv4, formatIpv6, formatMac, prefixLength } from '../lib/addr.js';
+import { hex } from '../lib/uint.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from './actions.js';
-import { ETH_TYPE, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from './flow.js';
+import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowModFlags, type Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { Match } from './match.js';
@@ -15,11 +16,6 @@ import { FIELD_NAMES, PORT_NAMES, TCP_FLAG_NAMES } from './names.js';
 
 // ---------------------------------------------------------------------------------------------
 // Values
-
-/** A number as C's "%#x" prints it: 0 as "0", anything else as 0x.... */
-export function hex(v: bigint | number): string {
-  return v === 0 || v === 0n ? '0' : `0x${v.toString(16)}`;
-}
 
 /** A port by its reserved name (LOCAL, CONTROLLER, ...) or its number. */
 export function formatPort(port: number): string {
@@ -162,18 +158,15 @@ export function formatSubfield(sf: Subfield): string {
 }
 
 function formatFieldValue(f: FieldId, v: bigint): string {
-  switch (f) {
-    case 'dl_src':
-    case 'dl_dst':
-    case 'arp_sha':
-    case 'arp_tha':
+  switch (ADDRESS_FIELDS[f]) {
+    case 'mac':
       return formatMac(v);
-    case 'nw_src':
-    case 'nw_dst':
+    case 'ipv4':
       return formatIpv4(Number(v));
-    case 'ipv6_src':
-    case 'ipv6_dst':
+    case 'ipv6':
       return formatIpv6(v);
+  }
+  switch (f) {
     case 'in_port':
       return formatPort(Number(v));
     case 'nw_proto':

@@ -7,14 +7,13 @@
  * The syntax follows OVS's lib/ofp-flow.c and lib/ofp-actions.c; the code is ours.
  */
 import { AddressError, bytesToBigint, parseIpv4, parseIpv6, parseMac, prefixMask } from '../lib/addr.js';
-import { maxOfBits, parseArgUint, parseFieldUint, parseUintText } from '../lib/uint.js';
+import { hex, maxOfBits, parseArgUint, parseFieldUint, parseUintText } from '../lib/uint.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
-import { ETH_TYPE, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
+import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
 import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags } from '../ofproto/flow-table.js';
 import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
 import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, type FieldName } from '../ofproto/names.js';
-import { hex } from '../ofproto/print.js';
 
 /** A syntax error in a flow, action or group string. */
 export class FlowSyntaxError extends Error {
@@ -407,23 +406,16 @@ export const SET_FIELD_PARTS: Readonly<Record<string, { field: FieldId; bits: nu
 
 /** A set_field value (or mask) for `fn`, refused naming the field as the user wrote it. */
 function parseFieldValue(fn: FieldName, name: string, tok: string, part: 'value' | 'mask', written: string): bigint {
-  switch (fn.field) {
-    case 'dl_src':
-    case 'dl_dst':
-    case 'arp_sha':
-    case 'arp_tha':
-      return parseMacValue(tok, part === 'mask' ? `${name} mask` : name);
-    case 'nw_src':
-    case 'nw_dst':
-      return BigInt(parseIpv4Value(tok, part === 'mask' ? `${name} mask` : name));
-    case 'ipv6_src':
-    case 'ipv6_dst':
-      return parseIpv6Value(tok, part === 'mask' ? `${name} mask` : name);
-    case 'in_port':
-      return BigInt(parsePort(tok, name));
-    default:
-      return parseFieldUint(tok, fn.bits, name, fail, part, written);
+  const field = part === 'mask' ? `${name} mask` : name;
+  switch (ADDRESS_FIELDS[fn.field]) {
+    case 'mac':
+      return parseMacValue(tok, field);
+    case 'ipv4':
+      return BigInt(parseIpv4Value(tok, field));
+    case 'ipv6':
+      return parseIpv6Value(tok, field);
   }
+  return fn.field === 'in_port' ? BigInt(parsePort(tok, name)) : parseFieldUint(tok, fn.bits, name, fail, part, written);
 }
 
 function parseSetField(arg: string): Action {

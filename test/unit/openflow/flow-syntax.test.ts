@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIELDS, FlowWildcards } from '../../../src/ofproto/flow.js';
+import { ADDRESS_FIELDS, FIELDS, FlowWildcards } from '../../../src/ofproto/flow.js';
 import { formatFlow } from '../../../src/ofproto/print.js';
 import { fieldSize } from '../../../src/lib/uint.js';
 import { FIELD_NAMES } from '../../../src/ofproto/names.js';
@@ -216,20 +216,13 @@ describe('every numeric option and action argument refuses a value out of its ra
 });
 
 describe('set_field refuses a value wider than its field', () => {
-  const ADDRESS: Record<string, [string, string]> = {
-    dl_src: ['00:11:22:33:44:55:66', 'Ethernet'],
-    dl_dst: ['00:11:22:33:44:55:66', 'Ethernet'],
-    arp_sha: ['00:11:22:33:44:55:66', 'Ethernet'],
-    arp_tha: ['00:11:22:33:44:55:66', 'Ethernet'],
-    nw_src: ['10.0.0.256', 'IPv4'],
-    nw_dst: ['10.0.0.256', 'IPv4'],
-    ipv6_src: ['1::2::3', 'IPv6'],
-    ipv6_dst: ['1::2::3', 'IPv6'],
-  };
+  /** A malformed address of each kind, and the kind's name in the refusal. */
+  const BAD_ADDRESS = { mac: ['00:11:22:33:44:55:66', 'Ethernet'], ipv4: ['10.0.0.256', 'IPv4'], ipv6: ['1::2::3', 'IPv6'] } as const;
 
   it.each(FIELD_NAMES.map((f) => [f.mf, f] as const))('%s', (mf, f) => {
     const refuse = (value: string, message: string) => expect(() => parseFlowMod(`actions=set_field:${value}->${mf}`)).toThrow(message);
-    const addr = ADDRESS[f.field];
+    const kind = ADDRESS_FIELDS[f.field];
+    const addr = kind && BAD_ADDRESS[kind];
     if (f.field === 'in_port') refuse('65536', '65536: invalid or unknown port for in_port');
     else if (addr) refuse(addr[0], `${addr[0]}: invalid ${addr[1]} address for ${mf}`);
     else {
