@@ -10,7 +10,7 @@ import type {
   NativeUpcall,
 } from '../../native/index.js';
 import { encodeActions, type Action } from './actions.js';
-import { loadAddon } from './addon.js';
+import { loadAddon } from '../lib/addon.js';
 import { getLogger } from '../lib/log.js';
 import { parseMac } from '../lib/addr.js';
 import { encodeKey, FLOW_KEY_LEN, type FlowKey, type FlowMask } from './flow-key.js';
