@@ -2,7 +2,8 @@
 // addon (native/src/flow/actions.rs documents the format): each action is
 // u16 type, u16 payload length (little-endian), payload, zero padding to 8 bytes.
 
-import { type FieldValue, parseIpv4, parseIpv6, parseMac, formatIpv4, formatIpv6, formatMac } from './flow-key.js';
+import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
+import type { FieldValue } from './flow-key.js';
 
 export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp';
 

@@ -4,7 +4,7 @@
 import type { Datapath, DatapathFlow } from './dpif.js';
 import { decodeActions } from './actions.js';
 import { decodeKey, encodeKey, type FlowKey } from './flow-key.js';
-import { formatFlow, parseActions, parseMatch, type DpMatch } from './odp-syntax.js';
+import { formatFlow, OdpSyntaxError, parseActions, parseMatch, type DpMatch } from './odp-syntax.js';
 
 /** A datapath as dpctl addresses it: `netdev@<name>`, as OVS's userspace datapath. */
 export interface NamedDatapath {
@@ -111,15 +111,26 @@ export function dumpFlows(d: NamedDatapath, opts: { more?: boolean; filter?: str
     .join('');
 }
 
+/** Runs `parse`, saying which argument a syntax error is in, in OVS's words ("parsing flow key"). */
+function parsing<T>(what: 'flow key' | 'actions', parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof OdpSyntaxError) throw new OdpSyntaxError(`parsing ${what}: ${e.message}`, e.column);
+    throw e;
+  }
+}
+
 function keyAndMask(flowText: string): { key: Buffer; mask: Buffer } {
-  const m = parseMatch(flowText);
+  const m = parsing('flow key', () => parseMatch(flowText));
   return { key: encodeKey(m.key), mask: encodeKey(m.mask) };
 }
 
 /** `dpctl/add-flow FLOW ACTIONS` (mode `modify` for mod-flow, `put` for mod-flow --may-create). */
 export function addFlow(d: NamedDatapath, flowText: string, actionsText: string, mode: 'create' | 'modify' | 'put' = 'create'): bigint {
   const { key, mask } = keyAndMask(flowText);
-  return d.dp.putFlow({ key, mask, actions: parseActions(actionsText), mode, refuseOverlap: mode !== 'modify' });
+  const actions = parsing('actions', () => parseActions(actionsText));
+  return d.dp.putFlow({ key, mask, actions, mode, refuseOverlap: mode !== 'modify' });
 }
 
 /** The id of the flow a FLOW or ufid: argument names. */

@@ -10,9 +10,10 @@ import type {
   NativeUpcall,
 } from '../../native/index.js';
 import { encodeActions, type Action } from './actions.js';
-import { loadAddon } from './addon.js';
+import { loadAddon } from '../lib/addon.js';
 import { getLogger } from '../lib/log.js';
-import { encodeKey, FLOW_KEY_LEN, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
+import { parseMac } from '../lib/addr.js';
+import { encodeKey, FLOW_KEY_LEN, type FlowKey, type FlowMask } from './flow-key.js';
 
 export type PortType = 'system' | 'tap';
 export type PortInfo = NativePortInfo;
@@ -113,7 +114,7 @@ export class Datapath {
     try {
       mac = options.mac === undefined ? undefined : parseMac(options.mac);
     } catch (e) {
-      throw new Error(`port "${options.name}": invalid MAC address: ${(e as Error).message}`);
+      throw new Error(`port "${options.name}": ${(e as Error).message}`);
     }
     return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac);
   }

@@ -7,6 +7,8 @@
 // ipv4.src/dst, ARP sha/tha sit in ipv6.src, IPv6 proto/tclass/hlimit are
 // ipv4.proto/tos/ttl); FIELDS lists these aliases too.
 
+import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
+
 export const FLOW_KEY_LEN = 120;
 
 /** How a field's bytes are read and written. */
@@ -89,96 +91,6 @@ export function fieldKind(name: FieldName): FieldKind {
   return 'uint';
 }
 
-export function parseMac(s: string): Buffer {
-  const parts = s.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
-    throw new Error(`"${s}" is not an Ethernet address (expected six hex bytes like 00:00:5e:00:53:01)`);
-  }
-  return Buffer.from(parts.map((p) => parseInt(p, 16)));
-}
-
-/** Two hex digits of each byte value: dump-flows formats a key per flow. */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-export function formatMac(b: Uint8Array): string {
-  return macAt(b, 0);
-}
-
-function macAt(b: Uint8Array, o: number): string {
-  return `${HEX[b[o]!]}:${HEX[b[o + 1]!]}:${HEX[b[o + 2]!]}:${HEX[b[o + 3]!]}:${HEX[b[o + 4]!]}:${HEX[b[o + 5]!]}`;
-}
-
-export function parseIpv4(s: string): Buffer {
-  const parts = s.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
-    throw new Error(`"${s}" is not an IPv4 address (expected dotted quad like 10.0.0.1)`);
-  }
-  return Buffer.from(parts.map(Number));
-}
-
-export function formatIpv4(b: Uint8Array): string {
-  return ipv4At(b, 0);
-}
-
-function ipv4At(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-export function parseIpv6(s: string): Buffer {
-  const bad = () => new Error(`"${s}" is not an IPv6 address (expected text like 2001:db8::1)`);
-  let tail4: number[] = [];
-  let text = s;
-  const m = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (m) {
-    tail4 = Array.from(parseIpv4(m[2]!));
-    text = m[1]!.endsWith('::') ? m[1]! : m[1]!.slice(0, -1);
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) throw bad();
-  const groups = (h: string) => (h === '' ? [] : h.split(':'));
-  const head = groups(halves[0]!);
-  const rest = halves.length === 2 ? groups(halves[1]!) : [];
-  const want = 8 - tail4.length / 2;
-  const fill = want - head.length - rest.length;
-  if ((halves.length === 2 && fill < 1) || (halves.length === 1 && fill !== 0)) throw bad();
-  const all = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill('0'), ...rest];
-  const out = Buffer.alloc(16);
-  all.forEach((g, i) => {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
-    out.writeUInt16BE(parseInt(g, 16), i * 2);
-  });
-  Buffer.from(tail4).copy(out, 12);
-  return out;
-}
-
-/** RFC 5952 text, as inet_ntop prints it. */
-export function formatIpv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
-  // IPv4-mapped and IPv4-compatible forms, like glibc.
-  if (best === 0 && (bestLen === 6 || (bestLen === 5 && g[5] === 0xffff))) {
-    return (bestLen === 5 ? '::ffff:' : '::') + formatIpv4(b.subarray(12));
-  }
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
-
 function writeField(buf: Buffer, name: FieldName, v: FieldValue): void {
   const [, off, len] = FIELD_BY_NAME.get(name)!;
   const kind = fieldKind(name);
@@ -214,11 +126,11 @@ function readField(buf: Buffer, name: FieldName): FieldValue {
     case 'u64':
       return buf.readBigUInt64BE(off);
     case 'mac':
-      return macAt(buf, off);
+      return formatMac(buf, off);
     case 'ipv4':
-      return ipv4At(buf, off);
+      return formatIpv4(buf, off);
     case 'ipv6':
-      return formatIpv6(buf.subarray(off, off + len));
+      return formatIpv6(buf, off);
     case 'uint':
       return buf.readUIntBE(off, len);
   }

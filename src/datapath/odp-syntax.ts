@@ -4,10 +4,9 @@
 //   tcp(dst=80), packets:3, bytes:294, used:0.400s, flags:S., actions:2
 
 import { type Action, type SetFieldValue, type SetProto } from './actions.js';
-import {
-  type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, formatIpv4, formatIpv6,
-  formatMac, fullValue, parseIpv4, parseIpv6, parseMac,
-} from './flow-key.js';
+import { AddressError, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
+import { hex, parseFieldUint } from '../lib/uint.js';
+import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, fullValue } from './flow-key.js';
 
 export class OdpSyntaxError extends Error {
   constructor(message: string, readonly column: number) {
@@ -109,38 +108,116 @@ function err(n: Node, msg: string): never {
   throw new OdpSyntaxError(`${msg} (at column ${n.col})`, n.col);
 }
 
-// ---------------------------------------------------------------- numbers
+// ---------------------------------------------------------------- numbers and addresses
 
-function num(n: Node, text: string | undefined, what: string): number {
-  if (text === undefined || !/^(0x[0-9a-fA-F]+|\d+)$/.test(text)) err(n, `"${text ?? ''}" is not a number: expected ${what}`);
-  return Number(text);
+/**
+ * Every number the syntax reads, by where it is written, and how many bits it may have. A value
+ * or mask wider than its field is refused, naming the field (OVS would cut it down to size).
+ * Key fields are ATTR(FIELD) as dump-flows prints them; set() actions share their entries.
+ */
+export const FIELD_BITS: Readonly<Record<string, number>> = {
+  in_port: 32,
+  recirc_id: 32,
+  'tunnel(tun_id)': 64,
+  eth_type: 16,
+  'vlan(vid)': 12,
+  'vlan(pcp)': 3,
+  'ipv4(proto)': 8,
+  'ipv4(tos)': 8,
+  'ipv4(ttl)': 8,
+  'ipv6(label)': 20,
+  'ipv6(proto)': 8,
+  'ipv6(tclass)': 8,
+  'ipv6(hlimit)': 8,
+  'tcp(src)': 16,
+  'tcp(dst)': 16,
+  'udp(src)': 16,
+  'udp(dst)': 16,
+  'sctp(src)': 16,
+  'sctp(dst)': 16,
+  'icmp(type)': 8,
+  'icmp(code)': 8,
+  'icmpv6(type)': 8,
+  'icmpv6(code)': 8,
+  'arp(op)': 16,
+  output: 32,
+  'push_vlan(tpid)': 16,
+  'push_vlan(vid)': 12,
+  'push_vlan(pcp)': 3,
+  'userspace(pid)': 32,
+  tnl_pop: 32,
+  'tnl_push(tnl_port)': 32,
+  'tnl_push(out_port)': 32,
+  'header(size)': 16,
+  'header(type)': 32,
+  'header(eth(dl_type))': 16,
+  'header(ipv4(proto))': 8,
+  'header(ipv4(tos))': 8,
+  'header(ipv4(ttl))': 8,
+  'header(ipv4(frag))': 16,
+  'header(ipv6(label))': 20,
+  'header(ipv6(proto))': 8,
+  'header(ipv6(tclass))': 8,
+  'header(ipv6(hlimit))': 8,
+  'header(udp(src))': 16,
+  'header(udp(dst))': 16,
+  'header(udp(csum))': 16,
+  'header(vxlan(flags))': 32,
+  'header(vxlan(vni))': 24,
+  'header(gre(flags))': 16,
+  'header(gre(proto))': 16,
+  'header(gre(csum))': 16,
+  'header(gre(key))': 32,
+  'header(gre(seq))': 32,
+};
+
+/** A key field as the syntax writes it: "ipv4(tos)" for ipv4.tos, "in_port" for in_port. */
+function syntaxName(name: FieldName): string {
+  const dot = name.indexOf('.');
+  return dot < 0 ? name : `${name.slice(0, dot)}(${name.slice(dot + 1)})`;
 }
 
-function hex(v: number): string {
-  return v === 0 ? '0' : `0x${v.toString(16)}`; // C's %#x
+/**
+ * The number written at `field` (a key of FIELD_BITS), as the value or the mask of the token the
+ * user wrote (`written`, which the refusal quotes).
+ */
+function uint(n: Node, text: string | undefined, field: string, part: 'value' | 'mask' = 'value', written = text): bigint {
+  if (text === undefined || text === '') err(n, `${field} needs a number`);
+  const bits = FIELD_BITS[field];
+  if (bits === undefined) throw new Error(`odp-syntax: FIELD_BITS has no width for ${field}`);
+  return parseFieldUint(text, bits, field, (msg) => err(n, msg), part, written);
+}
+
+/** As uint, for fields of at most 32 bits. */
+function num(n: Node, text: string | undefined, field: string, part: 'value' | 'mask' = 'value', written = text): number {
+  return Number(uint(n, text, field, part, written));
+}
+
+/** An address written at `field`, refused naming the field. */
+function address(n: Node, parse: (text: string) => Buffer, text: string, field: string): Buffer {
+  try {
+    return parse(text);
+  } catch (e) {
+    if (e instanceof AddressError) err(n, e.inField(field));
+    throw e;
+  }
 }
 
 /** value[/mask] of a field, parsed into the key and mask. */
 function setField(n: Node, m: DpMatch, name: FieldName, text: string | undefined): void {
+  const field = syntaxName(name);
   if (text === undefined) err(n, `"${n.name}" needs a value, e.g. ${n.name}=...`);
   const [v, mk] = text.split('/') as [string, string | undefined];
   const kind = fieldKind(name);
-  const parse = (t: string): FieldValue => {
-    try {
-      if (kind === 'mac') return formatMac(parseMac(t));
-      if (kind === 'ipv4') return formatIpv4(parseIpv4(t));
-      if (kind === 'ipv6') return formatIpv6(parseIpv6(t));
-    } catch (e) {
-      err(n, (e as Error).message);
-    }
-    if (kind === 'u64') {
-      if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(t)) err(n, `"${t}" is not a number: expected a 64-bit ${n.name}`);
-      return BigInt(t);
-    }
-    return num(n, t, `a value for ${n.name}`);
+  const parse = (t: string, part: 'value' | 'mask'): FieldValue => {
+    if (kind === 'mac') return formatMac(address(n, parseMac, t, field));
+    if (kind === 'ipv4') return formatIpv4(address(n, parseIpv4, t, field));
+    if (kind === 'ipv6') return formatIpv6(address(n, parseIpv6, t, field));
+    const value = uint(n, t, field, part, text);
+    return kind === 'u64' ? value : Number(value);
   };
-  m.key[name] = parse(v);
-  m.mask[name] = mk === undefined ? fullValue(name) : parse(mk);
+  m.key[name] = parse(v, 'value');
+  m.mask[name] = mk === undefined ? fullValue(name) : parse(mk, 'mask');
 }
 
 function isZero(v: FieldValue | undefined): boolean {
@@ -155,7 +232,8 @@ function isFull(name: FieldName, v: FieldValue | undefined): boolean {
 
 // ---------------------------------------------------------------- keys
 
-const ATTR_FIELDS: Record<string, [string, FieldName, 'dec' | 'hex' | 'addr'][]> = {
+/** The fields of each key attribute: name inside ATTR(...), key field, and how it prints. */
+export const ATTR_FIELDS: Readonly<Record<string, readonly [string, FieldName, 'dec' | 'hex' | 'addr'][]>> = {
   eth: [['src', 'eth.src', 'addr'], ['dst', 'eth.dst', 'addr']],
   ipv4: [['src', 'ipv4.src', 'addr'], ['dst', 'ipv4.dst', 'addr'], ['proto', 'ipv4.proto', 'dec'], ['tos', 'ipv4.tos', 'hex'], ['ttl', 'ipv4.ttl', 'dec']],
   ipv6: [['src', 'ipv6.src', 'addr'], ['dst', 'ipv6.dst', 'addr'], ['label', 'ipv6.label', 'hex'], ['proto', 'ipv6.proto', 'dec'], ['tclass', 'ipv6.tclass', 'hex'], ['hlimit', 'ipv6.hlimit', 'dec']],
@@ -298,7 +376,7 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
         break;
       case 'eth_type': {
         const t = single();
-        const et = num(n, t.split('/')[0], 'an EtherType like 0x0800');
+        const et = num(n, t.split('/')[0], 'eth_type', 'value', t);
         if (et === 0x8100 || et === 0x88a8) {
           const name: FieldName = depth === 0 ? 'vlan.tpid' : 'cvlan.tpid';
           m.key[name] = et;
@@ -323,11 +401,11 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
         for (const a of args) {
           const [v, mk] = (a.value ?? '').split('/') as [string, string | undefined];
           if (a.name === 'vid') {
-            tci |= num(a, v, 'a VLAN id') & 0xfff;
-            mask |= mk === undefined ? 0xfff : num(a, mk, 'a VLAN id mask');
+            tci |= num(a, v, 'vlan(vid)', 'value', a.value);
+            mask |= mk === undefined ? 0xfff : num(a, mk, 'vlan(vid)', 'mask', a.value);
           } else if (a.name === 'pcp') {
-            tci |= (num(a, v, 'a priority 0-7') & 7) << 13;
-            mask |= (mk === undefined ? 7 : num(a, mk, 'a priority mask')) << 13;
+            tci |= num(a, v, 'vlan(pcp)', 'value', a.value) << 13;
+            mask |= (mk === undefined ? 7 : num(a, mk, 'vlan(pcp)', 'mask', a.value)) << 13;
           } else if (a.name === 'cfi' && a.value === '0') tci &= ~TCI_PRESENT;
           else err(a, `unknown vlan field "${a.name}": expected vid=, pcp= or cfi=`);
         }
@@ -455,61 +533,64 @@ function fmtTnlHeader(h: Buffer, type: number): string {
 function parseTnlHeader(n: Node): { header: Buffer; type: number } {
   const args = n.args ?? err(n, 'header needs (...)');
   const get = (node: Node, name: string) => node.args?.find((a) => a.name === name)?.value ?? err(node, `${node.name}(...) needs ${name}=`);
+  // A number of header part `node` (eth, ipv4, ...), and an address of it.
+  const field = (node: Node, name: string) => num(node, get(node, name), `header(${node.name}(${name}))`);
+  const addr = (node: Node, parse: (text: string) => Buffer, name: string) => address(node, parse, get(node, name), `header(${node.name}(${name}))`);
   let size = 0;
   let type = 0;
   const bufs: Buffer[] = [];
   for (const a of args) {
-    if (a.name === 'size') size = num(a, a.value, 'the header size');
-    else if (a.name === 'type') type = num(a, a.value, 'a tunnel type (4 = VXLAN, 3 = GRE)');
+    if (a.name === 'size') size = num(a, a.value, 'header(size)');
+    else if (a.name === 'type') type = num(a, a.value, 'header(type)');
     else if (a.name === 'eth') {
       const b = Buffer.alloc(14);
-      parseMac(get(a, 'dst')).copy(b, 0);
-      parseMac(get(a, 'src')).copy(b, 6);
-      b.writeUInt16BE(num(a, get(a, 'dl_type'), 'an EtherType'), 12);
+      addr(a, parseMac, 'dst').copy(b, 0);
+      addr(a, parseMac, 'src').copy(b, 6);
+      b.writeUInt16BE(field(a, 'dl_type'), 12);
       bufs.push(b);
     } else if (a.name === 'ipv4') {
       const b = Buffer.alloc(20);
       b[0] = 0x45;
-      b[1] = num(a, get(a, 'tos'), 'a TOS');
-      b.writeUInt16BE(num(a, get(a, 'frag'), 'the frag word'), 6);
-      b[8] = num(a, get(a, 'ttl'), 'a TTL');
-      b[9] = num(a, get(a, 'proto'), 'an IP protocol');
-      parseIpv4(get(a, 'src')).copy(b, 12);
-      parseIpv4(get(a, 'dst')).copy(b, 16);
+      b[1] = field(a, 'tos');
+      b.writeUInt16BE(field(a, 'frag'), 6);
+      b[8] = field(a, 'ttl');
+      b[9] = field(a, 'proto');
+      addr(a, parseIpv4, 'src').copy(b, 12);
+      addr(a, parseIpv4, 'dst').copy(b, 16);
       bufs.push(b);
     } else if (a.name === 'ipv6') {
       const b = Buffer.alloc(40);
-      b.writeUInt32BE(((6 << 28) | (num(a, get(a, 'tclass'), 'a traffic class') << 20) | num(a, get(a, 'label'), 'a flow label')) >>> 0, 0);
-      b[6] = num(a, get(a, 'proto'), 'a next header');
-      b[7] = num(a, get(a, 'hlimit'), 'a hop limit');
-      parseIpv6(get(a, 'src')).copy(b, 8);
-      parseIpv6(get(a, 'dst')).copy(b, 24);
+      b.writeUInt32BE(((6 << 28) | (field(a, 'tclass') << 20) | field(a, 'label')) >>> 0, 0);
+      b[6] = field(a, 'proto');
+      b[7] = field(a, 'hlimit');
+      addr(a, parseIpv6, 'src').copy(b, 8);
+      addr(a, parseIpv6, 'dst').copy(b, 24);
       bufs.push(b);
     } else if (a.name === 'udp') {
       const b = Buffer.alloc(8);
-      b.writeUInt16BE(num(a, get(a, 'src'), 'a UDP port'), 0);
-      b.writeUInt16BE(num(a, get(a, 'dst'), 'a UDP port'), 2);
-      b.writeUInt16BE(num(a, get(a, 'csum'), 'a checksum'), 6);
+      b.writeUInt16BE(field(a, 'src'), 0);
+      b.writeUInt16BE(field(a, 'dst'), 2);
+      b.writeUInt16BE(field(a, 'csum'), 6);
       bufs.push(b);
     } else if (a.name === 'vxlan') {
       const b = Buffer.alloc(8);
-      b.writeUInt32BE(num(a, get(a, 'flags'), 'VXLAN flags') >>> 0, 0);
-      b.writeUInt32BE((num(a, get(a, 'vni'), 'a VNI') << 8) >>> 0, 4);
+      b.writeUInt32BE(field(a, 'flags'), 0);
+      b.writeUInt32BE((field(a, 'vni') << 8) >>> 0, 4);
       bufs.push(b);
     } else if (a.name === 'gre') {
       const base = a.args?.[0];
       if (!base || !base.args) err(a, 'gre((flags=..,proto=..),...) expected');
-      const flags = num(base, get(base, 'flags'), 'GRE flags');
+      const flags = num(base, get(base, 'flags'), 'header(gre(flags))');
       const b = Buffer.alloc(4);
       b.writeUInt16BE(flags, 0);
-      b.writeUInt16BE(num(base, get(base, 'proto'), 'a GRE protocol'), 2);
+      b.writeUInt16BE(num(base, get(base, 'proto'), 'header(gre(proto))'), 2);
       bufs.push(b);
       for (const o of ['csum', 'key', 'seq']) {
         const v = a.args!.find((x) => x.name === o)?.value;
         if (v !== undefined) {
           const ob = Buffer.alloc(4);
-          if (o === 'csum') ob.writeUInt16BE(num(a, v, 'a checksum'), 0);
-          else ob.writeUInt32BE(num(a, v, `a GRE ${o}`) >>> 0, 0);
+          if (o === 'csum') ob.writeUInt16BE(num(a, v, 'header(gre(csum))'), 0);
+          else ob.writeUInt32BE(num(a, v, `header(gre(${o}))`), 0);
           bufs.push(ob);
         }
       }
@@ -550,11 +631,11 @@ export function formatActions(actions: Action[]): string {
 }
 
 function parseActionNode(n: Node): Action {
-  if (/^\d+$/.test(n.name) && !n.args) return { type: 'output', port: Number(n.name) };
+  if (/^\d+$/.test(n.name) && !n.args) return { type: 'output', port: num(n, n.name, 'output') };
   const one = () => {
     const a = n.args?.[0];
     if (!a || n.args!.length !== 1) err(n, `${n.name}(...) takes one port number`);
-    return num(a, a.name, 'a port number');
+    return num(a, a.name, n.name);
   };
   switch (n.name) {
     case 'pop_vlan':
@@ -563,9 +644,9 @@ function parseActionNode(n: Node): Action {
       let tpid = 0x8100;
       let tci = TCI_PRESENT;
       for (const a of n.args ?? []) {
-        if (a.name === 'tpid') tpid = num(a, a.value, 'a TPID like 0x88a8');
-        else if (a.name === 'vid') tci |= num(a, a.value, 'a VLAN id') & 0xfff;
-        else if (a.name === 'pcp') tci |= (num(a, a.value, 'a priority 0-7') & 7) << 13;
+        if (a.name === 'tpid') tpid = num(a, a.value, 'push_vlan(tpid)');
+        else if (a.name === 'vid') tci |= num(a, a.value, 'push_vlan(vid)');
+        else if (a.name === 'pcp') tci |= num(a, a.value, 'push_vlan(pcp)') << 13;
         else if (a.name === 'cfi' && a.value === '0') tci &= ~TCI_PRESENT;
         else err(a, `unknown push_vlan field "${a.name}": expected tpid=, vid=, pcp=`);
       }
@@ -594,7 +675,7 @@ function parseActionNode(n: Node): Action {
     }
     case 'userspace': {
       const args = n.args ?? err(n, 'userspace(...) needs pid=');
-      const pid = args[0]?.name === 'pid' ? num(args[0], args[0].value, 'a netlink pid') : err(n, 'userspace(...) must start with pid=');
+      const pid = args[0]?.name === 'pid' ? num(args[0], args[0].value, 'userspace(pid)') : err(n, 'userspace(...) must start with pid=');
       const rest = args.slice(1);
       const a: Action = { type: 'userspace', pid };
       if (rest.length === 1 && rest[0]!.name === 'userdata' && rest[0]!.args) {
@@ -607,7 +688,7 @@ function parseActionNode(n: Node): Action {
     case 'tnl_push': {
       const args = n.args ?? err(n, 'tnl_push(...) needs tnl_port(..),header(..),out_port(..)');
       const part = (name: string) => args.find((x) => x.name === name) ?? err(n, `tnl_push(...) needs ${name}(...)`);
-      const port = (name: string) => num(n, part(name).args?.[0]?.name, `a port number in ${name}(...)`);
+      const port = (name: string) => num(part(name), part(name).args?.[0]?.name, `tnl_push(${name})`);
       const { header, type } = parseTnlHeader(part('header'));
       return { type: 'tnl_push', tnlPort: port('tnl_port'), outPort: port('out_port'), tnlType: type, header };
     }

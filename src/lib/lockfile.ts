@@ -7,7 +7,7 @@
 
 import { closeSync, constants, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { loadAddon } from '../datapath/addon.js';
+import { loadAddon } from './addon.js';
 
 /** The lock file that guards `path`: ".NAME.~lock~" in the same directory, as OVS names it. */
 export function lockfileName(path: string): string {

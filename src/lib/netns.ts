@@ -3,6 +3,7 @@
 // through a Lab is removed by lab.cleanup(), even after a failure.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { formatMac } from './addr.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -98,9 +99,7 @@ export class Lab {
 
   private async configureHost(ns: string, ifname: string, ip: string): Promise<Host> {
     // Fixed, locally administered MACs make captures and MAC tables readable.
-    const mac = `02:00:00:${((this.seq >> 8) & 0xff).toString(16).padStart(2, '0')}:${(this.seq & 0xff)
-      .toString(16)
-      .padStart(2, '0')}:${(this.namespaces.length & 0xff).toString(16).padStart(2, '0')}`;
+    const mac = formatMac(Buffer.from([0x02, 0, 0, (this.seq >> 8) & 0xff, this.seq & 0xff, this.namespaces.length & 0xff]));
     this.seq++;
     await run('ip', ['-n', ns, 'link', 'set', ifname, 'address', mac]);
     await run('ip', ['-n', ns, 'addr', 'add', ip, 'dev', ifname]);

@@ -5,11 +5,14 @@
  *   ofproto/trace BRIDGE FLOW [PACKET]
  */
 import type { CommandRegistry } from '../lib/command-registry.js';
-import { ofprotoTrace } from './trace.js';
+import { ofprotoTrace, type MatchParser } from './trace.js';
 import type { XBridge } from './xbridge.js';
 
-/** Registers the commands for the bridges in `bridges`, looked up by name at call time. */
-export function registerOfprotoCommands(registry: CommandRegistry, bridges: ReadonlyMap<string, XBridge>): void {
+/**
+ * Registers the commands for the bridges in `bridges`, looked up by name at call time;
+ * ofproto/trace reads its FLOW argument with `parseMatch`.
+ */
+export function registerOfprotoCommands(registry: CommandRegistry, bridges: ReadonlyMap<string, XBridge>, parseMatch: MatchParser): void {
   const find = (name: string): XBridge => {
     const b = bridges.get(name);
     if (!b) throw new Error(`no such bridge`);
@@ -27,6 +30,6 @@ export function registerOfprotoCommands(registry: CommandRegistry, bridges: Read
   registry.register('ofproto/trace', 'bridge br_flow [packet]', 2, 3, ([name, ...rest]) => {
     const b = bridges.get(name!);
     if (!b) throw new Error(`${name}: unknown bridge`);
-    return ofprotoTrace(b, rest);
+    return ofprotoTrace(b, rest, parseMatch);
   });
 }

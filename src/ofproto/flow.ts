@@ -112,6 +112,18 @@ export function fieldMax(f: FieldId): bigint {
   return FIELDS[f].max;
 }
 
+/** The fields that hold an address, and its kind: text syntaxes write these as addresses. */
+export const ADDRESS_FIELDS: Readonly<Partial<Record<FieldId, 'mac' | 'ipv4' | 'ipv6'>>> = {
+  dl_src: 'mac',
+  dl_dst: 'mac',
+  arp_sha: 'mac',
+  arp_tha: 'mac',
+  nw_src: 'ipv4',
+  nw_dst: 'ipv4',
+  ipv6_src: 'ipv6',
+  ipv6_dst: 'ipv6',
+};
+
 function readBig(w: Uint32Array, f: FieldId): bigint {
   const { ofs, words } = FIELDS[f];
   let v = 0n;

@@ -13,8 +13,8 @@
  *
  * Times are milliseconds on an injectable clock.
  */
+import { formatMac } from '../lib/addr.js';
 import { OFPP } from './actions.js';
-import { formatMac } from '../openflow/flow-syntax.js';
 
 export const MAC_DEFAULT_AGING_SEC = 300;
 export const MAC_DEFAULT_MAX_ENTRIES = 8192;

@@ -17,7 +17,8 @@
  * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
  */
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
-import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, type FieldName, type FieldValue, type FlowKey, type FlowMask, formatIpv4, formatIpv6, formatMac } from '../datapath/flow-key.js';
+import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
+import { formatIpv4, formatIpv6, formatMac } from '../lib/addr.js';
 import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
@@ -209,26 +210,16 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
     case 'eth.src':
     case 'eth.dst':
     case 'arp.sha':
-    case 'arp.tha': {
-      const b = Buffer.alloc(6);
-      b.writeUIntBE(Number(v), 0, 6);
-      return formatMac(b);
-    }
+    case 'arp.tha':
+      return formatMac(v);
     case 'ipv4.src':
     case 'ipv4.dst':
     case 'arp.sip':
-    case 'arp.tip': {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(Number(v));
-      return formatIpv4(b);
-    }
+    case 'arp.tip':
+      return formatIpv4(Number(v));
     case 'ipv6.src':
-    case 'ipv6.dst': {
-      const b = Buffer.alloc(16);
-      b.writeBigUInt64BE(v >> 64n, 0);
-      b.writeBigUInt64BE(v & 0xffffffffffffffffn, 8);
-      return formatIpv6(b);
-    }
+    case 'ipv6.dst':
+      return formatIpv6(v);
     case 'tunnel.tun_id':
       return v;
     default:

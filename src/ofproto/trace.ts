@@ -20,11 +20,17 @@
  */
 import { formatActions } from '../datapath/odp-syntax.js';
 import { FRAG } from '../datapath/flow-key.js';
-import { formatMatch, parseMatch } from '../openflow/flow-syntax.js';
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, fieldMax, type FieldId } from './flow.js';
 import { Match } from './match.js';
 import { extractKey, keyToFlow } from './odp-convert.js';
+import { formatMatch } from './print.js';
 import { xlate, type BridgeContext, type TraceNode, type XlateResult } from './xlate.js';
+
+/**
+ * Reads the FLOW argument, in ovs-ofctl match syntax. The parser lives with the OpenFlow syntax
+ * (src/openflow/), which ofproto does not import: the daemon hands it in.
+ */
+export type MatchParser = (text: string) => Match;
 
 /** A bad ofproto/trace argument, worded for the person who typed it. */
 export class TraceArgError extends Error {
@@ -140,7 +146,7 @@ function resolvePortNames(bridge: BridgeContext, text: string): string {
  * Runs ofproto/trace on `bridge` with the arguments after the bridge name: `FLOW` or
  * `FLOW PACKET_HEX`. Throws TraceArgError for unusable arguments.
  */
-export function ofprotoTrace(bridge: BridgeContext, args: readonly string[]): string {
+export function ofprotoTrace(bridge: BridgeContext, args: readonly string[], parseMatch: MatchParser): string {
   if (args.length < 1 || args.length > 2) throw new TraceArgError('usage: ofproto/trace BRIDGE FLOW [PACKET], e.g. ofproto/trace br0 in_port=1,dl_dst=ff:ff:ff:ff:ff:ff');
   const [flowText, packetText] = args as [string, string | undefined];
   if (packetText === undefined && parseHexFrame(flowText) && !flowText.includes('=')) {

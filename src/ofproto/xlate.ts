@@ -18,13 +18,14 @@
  */
 import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
 import type { FieldName, FlowKey } from '../datapath/flow-key.js';
-import { formatAction, formatActionList, formatMatch } from '../openflow/flow-syntax.js';
+import { formatMac } from '../lib/addr.js';
 import { OFPP, type Action, type Instructions } from './actions.js';
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import type { Group, GroupTable } from './groups.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
 import { dpValue, keyToFlow } from './odp-convert.js';
+import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
@@ -749,7 +750,7 @@ class Ctx {
         const result = this.br.mac.learn(src, vlan, inPort.ofport);
         if (result === 'new' || result === 'moved') {
           this.learned.push({ ...ref, result });
-          this.say('detail', () => `learned that ${fmtMac(src)} is on port ${inPort.name} in VLAN ${vlan}`);
+          this.say('detail', () => `learned that ${formatMac(src)} is on port ${inPort.name} in VLAN ${vlan}`);
         }
       }
     }
@@ -856,13 +857,6 @@ function actionSetKey(a: Action): string {
     default:
       return a.type;
   }
-}
-
-function fmtMac(v: bigint): string {
-  return v
-    .toString(16)
-    .padStart(12, '0')
-    .replace(/(..)(?!$)/g, '$1:');
 }
 
 /**

@@ -1,17 +1,19 @@
 /**
  * The ovs-ofctl flow syntax: parse `add-flow`/`mod-flows`/`del-flows` strings and `add-group`
- * strings into the ofproto model, and format rules the way `ovs-ofctl dump-flows` prints them
- * (normalised field order, `ip`/`tcp`/... shorthand for dl_type+nw_proto, CIDR masks).
+ * strings into the ofproto model. ofproto prints the same syntax (src/ofproto/print.ts), and
+ * what it prints parses back here.
  *
  * Every parse error is a `FlowSyntaxError` naming the offending token and saying how to fix it.
- * Formats follow OVS's lib/match.c, lib/ofp-flow.c and lib/ofp-actions.c; the code is ours.
+ * The syntax follows OVS's lib/ofp-flow.c and lib/ofp-actions.c; the code is ours.
  */
-import { formatIpv6 } from '../datapath/flow-key.js';
+import { AddressError, bytesToBigint, parseIpv4, parseIpv6, parseMac, prefixMask } from '../lib/addr.js';
+import { hex, maxOfBits, parseArgUint, parseFieldUint, parseUintText } from '../lib/uint.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
-import { ETH_TYPE, FIELDS, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
-import { OFP_DEFAULT_PRIORITY, OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags, type Rule } from '../ofproto/flow-table.js';
-import { bucket as makeBucket, type Bucket, type Group, type GroupMod, type GroupType } from '../ofproto/groups.js';
+import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
+import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags } from '../ofproto/flow-table.js';
+import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
+import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, type FieldName } from '../ofproto/names.js';
 
 /** A syntax error in a flow, action or group string. */
 export class FlowSyntaxError extends Error {
@@ -84,180 +86,130 @@ export function splitKeyValues(s: string): KeyValue[] {
 // ---------------------------------------------------------------------------------------------
 // Values
 
-function parseUint(tok: string, bits: number, what: string, allowMinusOne = false): bigint {
-  const t = tok.trim();
-  if (allowMinusOne && t === '-1') return (1n << BigInt(bits)) - 1n;
-  let v: bigint;
-  if (/^0x[0-9a-f]+$/i.test(t)) v = BigInt(t);
-  else if (/^[0-9]+$/.test(t)) v = BigInt(t);
-  else fail(`${what}: "${tok}" is not a number: write decimal (80) or hex (0x50)`);
-  if (v >= 1n << BigInt(bits)) fail(`${what}: "${tok}" does not fit in ${bits} bits (max 0x${((1n << BigInt(bits)) - 1n).toString(16)})`);
-  return v;
+/** A number an option or an action takes: what OVS calls it, its width, and a lower top if any. */
+export interface NumberSyntax {
+  label: string;
+  bits: number;
+  max?: bigint;
 }
 
-function num(tok: string, bits: number, what: string): number {
-  return Number(parseUint(tok, bits, what));
+/** The number `text`; a refusal starts with `written`, the keyword and argument as written. */
+function numberArg(syn: NumberSyntax, text: string, written?: string): bigint {
+  return parseArgUint(text, syn.label, syn.bits, fail, syn.max, written);
 }
 
-export function parseMac(tok: string, what = 'MAC address'): bigint {
-  const m = /^([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2})$/i.exec(tok);
-  if (!m) fail(`${what}: "${tok}" is not an Ethernet address: write six hex bytes like 00:11:22:33:44:55`);
-  return m.slice(1).reduce((acc, b) => (acc << 8n) | BigInt(parseInt(b, 16)), 0n);
+/** The mask of a value/mask option; "-1" stands for all ones, as in cookie=0x5/-1. */
+function maskArg(syn: NumberSyntax, text: string, written?: string): bigint {
+  return text === '-1' ? maxOfBits(syn.bits) : numberArg(syn, text, written);
 }
 
-export function formatMac(v: bigint): string {
-  const parts: string[] = [];
-  for (let i = 5; i >= 0; i--) parts.push(Number((v >> BigInt(i * 8)) & 0xffn).toString(16).padStart(2, '0'));
-  return parts.join(':');
-}
-
-export function parseIPv4(tok: string, what = 'IPv4 address'): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(tok);
-  if (!m || m.slice(1).some((x) => Number(x) > 255)) fail(`${what}: "${tok}" is not an IPv4 address: write it dotted, like 10.0.0.1`);
-  return m.slice(1).reduce((acc, b) => acc * 256 + Number(b), 0);
-}
-
-export function formatIPv4(v: number): string {
-  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
-}
-
-export function parseIPv6(tok: string, what = 'IPv6 address'): bigint {
-  const bad = (): never => fail(`${what}: "${tok}" is not an IPv6 address: write it like 2001:db8::1`);
-  let s = tok;
-  let tail4: number[] = [];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const ip = parseIPv4(v4[1]!, what);
-    tail4 = [ip >>> 16, ip & 0xffff];
-    s = s.slice(0, -v4[1]!.length) + (s.endsWith(':' + v4[1]) ? '0' : '');
-    if (s.endsWith('::0')) s = s.slice(0, -1);
-    else s = s.replace(/:0$/, '');
+/** An address in a field or action argument; a malformed one is refused naming `field`. */
+function address<T>(parse: () => T, field: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof AddressError) fail(e.inField(field));
+    throw e;
   }
-  const halves = s.split('::');
-  if (halves.length > 2) bad();
-  const parse = (h: string) => (h === '' ? [] : h.split(':').map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? parseInt(g, 16) : bad())));
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  const total = 8 - tail4.length;
-  let groups: number[];
-  if (halves.length === 2) {
-    const fill = total - head.length - rest.length;
-    if (fill < 1) bad();
-    groups = [...head, ...new Array<number>(fill).fill(0), ...rest];
-  } else {
-    groups = head;
-  }
-  groups = [...groups, ...tail4];
-  if (groups.length !== 8) bad();
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
 }
 
-/** RFC 5952 text form, as inet_ntop prints it. */
-export function formatIPv6(v: bigint): string {
-  const bytes = Buffer.alloc(16);
-  bytes.writeBigUInt64BE(v >> 64n, 0);
-  bytes.writeBigUInt64BE(v & 0xffffffffffffffffn, 8);
-  return formatIpv6(bytes);
+function parseMacValue(tok: string, field: string): bigint {
+  return address(() => bytesToBigint(parseMac(tok)), field);
 }
 
-function prefixMask(bits: number, prefix: number): bigint {
-  return prefix === 0 ? 0n : (((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix));
+function parseIpv4Value(tok: string, field: string): number {
+  return address(() => parseIpv4(tok).readUInt32BE(0), field);
 }
 
-/** Prefix length if `mask` is contiguous ones from the top, else -1. */
-function cidrLen(mask: bigint, bits: number): number {
-  for (let p = 0; p <= bits; p++) if (prefixMask(bits, p) === mask) return p;
-  return -1;
+function parseIpv6Value(tok: string, field: string): bigint {
+  return address(() => bytesToBigint(parseIpv6(tok)), field);
 }
 
-const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
-  ['IN_PORT', OFPP.IN_PORT],
-  ['TABLE', OFPP.TABLE],
-  ['NORMAL', OFPP.NORMAL],
-  ['FLOOD', OFPP.FLOOD],
-  ['ALL', OFPP.ALL],
-  ['CONTROLLER', OFPP.CONTROLLER],
-  ['LOCAL', OFPP.LOCAL],
-  ['ANY', OFPP.ANY],
-  ['NONE', OFPP.ANY],
-];
-
-export function parsePort(tok: string, what = 'port'): number {
+/** A port by number (OpenFlow 1.0 numbering) or reserved name, for `field` (in_port, output, ...). */
+function parsePort(tok: string, field: string): number {
   const named = PORT_NAMES.find(([n]) => n === tok.toUpperCase());
   if (named) return named[1];
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(tok)) {
-    fail(`${what}: "${tok}" is not an OpenFlow port: use a number (1-65279) or one of IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER, LOCAL`);
+  const v = parseUintText(tok);
+  const reservedUnnamed = v !== undefined && v >= OFPP.MAX && !PORT_NAMES.some(([, p]) => BigInt(p) === v);
+  if (v === undefined || v > 0xffffn || reservedUnnamed) {
+    fail(`${tok}: invalid or unknown port for ${field} (a port number up to ${OFPP.MAX - 1}, or IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER or LOCAL)`);
   }
-  const v = num(tok, 16, what);
-  if (v >= OFPP.MAX && !PORT_NAMES.some(([, p]) => p === v)) fail(`${what}: port ${v} is in the reserved range: use 1-65279 or a port name like LOCAL`);
-  return v;
-}
-
-export function formatPort(port: number): string {
-  const named = PORT_NAMES.find(([, p]) => p === port);
-  return named ? named[0] : String(port);
+  return Number(v);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Match fields
 
-type MatchKind = 'port' | 'mac' | 'ipv4' | 'ipv6' | 'u8' | 'u16' | 'u16m' | 'u32m' | 'u64m' | 'tcp_flags' | 'vlan' | 'pcp' | 'tos' | 'dscp' | 'ecn';
-
-interface MatchFieldSyntax {
+/**
+ * How a match field is written: a port, an address, or a number `bits` wide: the whole field, or
+ * the part of it the name stands for (dl_vlan is the 12-bit VLAN id inside vlan_tci, ip_dscp the
+ * top six bits of nw_tos). `masked` fields also take VALUE/MASK.
+ */
+export interface MatchFieldSyntax {
   field: FieldId;
-  kind: MatchKind;
+  kind: 'port' | 'mac' | 'ipv4' | 'ipv6' | 'uint' | 'tcp_flags' | 'vlan_vid' | 'vlan_pcp' | 'tos' | 'dscp' | 'ecn';
+  bits: number;
+  masked?: boolean;
 }
 
-const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
-  in_port: { field: 'in_port', kind: 'port' },
-  dl_src: { field: 'dl_src', kind: 'mac' },
-  dl_dst: { field: 'dl_dst', kind: 'mac' },
-  eth_src: { field: 'dl_src', kind: 'mac' },
-  eth_dst: { field: 'dl_dst', kind: 'mac' },
-  dl_type: { field: 'dl_type', kind: 'u16' },
-  eth_type: { field: 'dl_type', kind: 'u16' },
-  dl_vlan: { field: 'vlan_tci', kind: 'vlan' },
-  vlan_vid: { field: 'vlan_tci', kind: 'vlan' },
-  dl_vlan_pcp: { field: 'vlan_tci', kind: 'pcp' },
-  vlan_pcp: { field: 'vlan_tci', kind: 'pcp' },
-  vlan_tci: { field: 'vlan_tci', kind: 'u16m' },
-  nw_src: { field: 'nw_src', kind: 'ipv4' },
-  nw_dst: { field: 'nw_dst', kind: 'ipv4' },
-  ip_src: { field: 'nw_src', kind: 'ipv4' },
-  ip_dst: { field: 'nw_dst', kind: 'ipv4' },
-  arp_spa: { field: 'nw_src', kind: 'ipv4' },
-  arp_tpa: { field: 'nw_dst', kind: 'ipv4' },
-  ipv6_src: { field: 'ipv6_src', kind: 'ipv6' },
-  ipv6_dst: { field: 'ipv6_dst', kind: 'ipv6' },
-  nw_proto: { field: 'nw_proto', kind: 'u8' },
-  ip_proto: { field: 'nw_proto', kind: 'u8' },
-  arp_op: { field: 'nw_proto', kind: 'u8' },
-  nw_tos: { field: 'nw_tos', kind: 'tos' },
-  ip_dscp: { field: 'nw_tos', kind: 'dscp' },
-  nw_ecn: { field: 'nw_tos', kind: 'ecn' },
-  ip_ecn: { field: 'nw_tos', kind: 'ecn' },
-  nw_ttl: { field: 'nw_ttl', kind: 'u8' },
-  tp_src: { field: 'tp_src', kind: 'u16m' },
-  tp_dst: { field: 'tp_dst', kind: 'u16m' },
-  tcp_src: { field: 'tp_src', kind: 'u16m' },
-  tcp_dst: { field: 'tp_dst', kind: 'u16m' },
-  udp_src: { field: 'tp_src', kind: 'u16m' },
-  udp_dst: { field: 'tp_dst', kind: 'u16m' },
-  sctp_src: { field: 'tp_src', kind: 'u16m' },
-  sctp_dst: { field: 'tp_dst', kind: 'u16m' },
-  icmp_type: { field: 'tp_src', kind: 'u8' },
-  icmp_code: { field: 'tp_dst', kind: 'u8' },
-  icmpv6_type: { field: 'tp_src', kind: 'u8' },
-  icmpv6_code: { field: 'tp_dst', kind: 'u8' },
-  tcp_flags: { field: 'tcp_flags', kind: 'tcp_flags' },
-  arp_sha: { field: 'arp_sha', kind: 'mac' },
-  arp_tha: { field: 'arp_tha', kind: 'mac' },
-  nd_sll: { field: 'arp_sha', kind: 'mac' },
-  nd_tll: { field: 'arp_tha', kind: 'mac' },
-  tun_id: { field: 'tun_id', kind: 'u64m' },
-  tunnel_id: { field: 'tun_id', kind: 'u64m' },
-  metadata: { field: 'metadata', kind: 'u64m' },
-  ...Object.fromEntries([0, 1, 2, 3, 4, 5, 6, 7].map((i) => [`reg${i}`, { field: `reg${i}` as FieldId, kind: 'u32m' as const }])),
+const portField = (field: FieldId): MatchFieldSyntax => ({ field, kind: 'port', bits: 16 });
+const macField = (field: FieldId): MatchFieldSyntax => ({ field, kind: 'mac', bits: 48, masked: true });
+const ipv4Field = (field: FieldId): MatchFieldSyntax => ({ field, kind: 'ipv4', bits: 32, masked: true });
+const ipv6Field = (field: FieldId): MatchFieldSyntax => ({ field, kind: 'ipv6', bits: 128, masked: true });
+const uintField = (field: FieldId, bits: number, masked = false): MatchFieldSyntax => ({ field, kind: 'uint', bits, masked });
+const partField = (field: FieldId, kind: MatchFieldSyntax['kind'], bits: number): MatchFieldSyntax => ({ field, kind, bits });
+
+/** Every match field by every name ovs-ofctl accepts for it: the table of their widths. */
+export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
+  in_port: portField('in_port'),
+  dl_src: macField('dl_src'),
+  dl_dst: macField('dl_dst'),
+  eth_src: macField('dl_src'),
+  eth_dst: macField('dl_dst'),
+  dl_type: uintField('dl_type', 16),
+  eth_type: uintField('dl_type', 16),
+  dl_vlan: partField('vlan_tci', 'vlan_vid', 12),
+  vlan_vid: partField('vlan_tci', 'vlan_vid', 12),
+  dl_vlan_pcp: partField('vlan_tci', 'vlan_pcp', 3),
+  vlan_pcp: partField('vlan_tci', 'vlan_pcp', 3),
+  vlan_tci: uintField('vlan_tci', 16, true),
+  nw_src: ipv4Field('nw_src'),
+  nw_dst: ipv4Field('nw_dst'),
+  ip_src: ipv4Field('nw_src'),
+  ip_dst: ipv4Field('nw_dst'),
+  arp_spa: ipv4Field('nw_src'),
+  arp_tpa: ipv4Field('nw_dst'),
+  ipv6_src: ipv6Field('ipv6_src'),
+  ipv6_dst: ipv6Field('ipv6_dst'),
+  nw_proto: uintField('nw_proto', 8),
+  ip_proto: uintField('nw_proto', 8),
+  arp_op: uintField('nw_proto', 8),
+  nw_tos: partField('nw_tos', 'tos', 8),
+  ip_dscp: partField('nw_tos', 'dscp', 6),
+  nw_ecn: partField('nw_tos', 'ecn', 2),
+  ip_ecn: partField('nw_tos', 'ecn', 2),
+  nw_ttl: uintField('nw_ttl', 8),
+  tp_src: uintField('tp_src', 16, true),
+  tp_dst: uintField('tp_dst', 16, true),
+  tcp_src: uintField('tp_src', 16, true),
+  tcp_dst: uintField('tp_dst', 16, true),
+  udp_src: uintField('tp_src', 16, true),
+  udp_dst: uintField('tp_dst', 16, true),
+  sctp_src: uintField('tp_src', 16, true),
+  sctp_dst: uintField('tp_dst', 16, true),
+  icmp_type: uintField('tp_src', 8),
+  icmp_code: uintField('tp_dst', 8),
+  icmpv6_type: uintField('tp_src', 8),
+  icmpv6_code: uintField('tp_dst', 8),
+  tcp_flags: { field: 'tcp_flags', kind: 'tcp_flags', bits: 12, masked: true },
+  arp_sha: macField('arp_sha'),
+  arp_tha: macField('arp_tha'),
+  nd_sll: macField('arp_sha'),
+  nd_tll: macField('arp_tha'),
+  tun_id: uintField('tun_id', 64, true),
+  tunnel_id: uintField('tun_id', 64, true),
+  metadata: uintField('metadata', 64, true),
+  ...Object.fromEntries([0, 1, 2, 3, 4, 5, 6, 7].map((i) => [`reg${i}`, uintField(`reg${i}` as FieldId, 32, true)])),
 };
 
 /** dl_type[,nw_proto] shorthands. */
@@ -278,9 +230,13 @@ const PROTOCOLS: Readonly<Record<string, readonly [number, number?]>> = {
   sctp6: [ETH_TYPE.IPV6, IP_PROTO.SCTP],
 };
 
-const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr', 'ns'];
+function splitMask(tok: string): [string, string | undefined] {
+  const i = tok.indexOf('/');
+  return i < 0 ? [tok, undefined] : [tok.slice(0, i), tok.slice(i + 1)];
+}
 
-function parseTcpFlags(tok: string): [bigint, bigint] {
+/** tcp_flags as +syn-ack, syn|ack, or a number with an optional mask. */
+function parseTcpFlags(name: string, syn: MatchFieldSyntax, tok: string): [bigint, bigint] {
   if (/^[+-]/.test(tok)) {
     let v = 0n;
     let m = 0n;
@@ -301,149 +257,90 @@ function parseTcpFlags(tok: string): [bigint, bigint] {
   if (/^[a-z]+(\|[a-z]+)*$/.test(tok)) {
     // syn|ack: exactly these flags set, every other flag clear.
     let v = 0n;
-    for (const name of tok.split('|')) {
-      const bit = TCP_FLAG_NAMES.indexOf(name);
-      if (bit < 0) fail(`tcp_flags: "${name}" in "${tok}" is not a TCP flag: use ${TCP_FLAG_NAMES.join(', ')}`);
+    for (const flag of tok.split('|')) {
+      const bit = TCP_FLAG_NAMES.indexOf(flag);
+      if (bit < 0) fail(`tcp_flags: "${flag}" in "${tok}" is not a TCP flag: use ${TCP_FLAG_NAMES.join(', ')}`);
       v |= 1n << BigInt(bit);
     }
-    return [v, 0xfffn];
+    return [v, maxOfBits(syn.bits)];
   }
   const [v, m] = splitMask(tok);
-  return [parseUint(v, 12, 'tcp_flags'), m === undefined ? 0xfffn : parseUint(m, 12, 'tcp_flags mask')];
+  return [fieldNumber(name, syn, v, tok), m === undefined ? maxOfBits(syn.bits) : fieldMask(name, syn, m, tok)];
 }
 
-function formatTcpFlags(v: number, m: number): string {
-  if (m === 0xfff) {
-    if (v === 0) return '0';
-    const names: string[] = [];
-    let bad = 0;
-    for (let b = 0; b < 12; b++) {
-      if (!(v & (1 << b))) continue;
-      if (b < TCP_FLAG_NAMES.length) names.push(TCP_FLAG_NAMES[b]!);
-      else bad |= 1 << b;
-    }
-    if (bad) names.push(`0x${bad.toString(16)}`);
-    return names.join('|');
-  }
-  let s = '';
-  for (let b = 0; b < 12; b++) {
-    if (!(m & (1 << b))) continue;
-    s += (v & (1 << b) ? '+' : '-') + (TCP_FLAG_NAMES[b] ?? `[${(1 << b).toString(16)}]`);
-  }
-  return s;
+/** The number written for match field `name`; `written` is its whole VALUE[/MASK] token. */
+function fieldNumber(name: string, syn: MatchFieldSyntax, text: string, written: string): bigint {
+  return parseFieldUint(text, syn.bits, name, fail, 'value', written);
 }
 
-function splitMask(tok: string): [string, string | undefined] {
-  const i = tok.indexOf('/');
-  return i < 0 ? [tok, undefined] : [tok.slice(0, i), tok.slice(i + 1)];
+/** The mask written for match field `name`; "-1" stands for all ones. */
+function fieldMask(name: string, syn: MatchFieldSyntax, text: string, written: string): bigint {
+  return text === '-1' ? maxOfBits(syn.bits) : parseFieldUint(text, syn.bits, name, fail, 'mask', written);
+}
+
+/** An IP address match: ADDR, ADDR/PREFIX_LENGTH or ADDR/MASK. */
+function ipMatch(name: string, syn: MatchFieldSyntax, v: string, mk: string | undefined, value: string): [bigint, bigint] {
+  const v6 = syn.kind === 'ipv6';
+  const addr = (t: string, field: string) => (v6 ? parseIpv6Value(t, field) : BigInt(parseIpv4Value(t, field)));
+  if (mk === undefined) return [addr(v, name), maxOfBits(syn.bits)];
+  if (/^-?\d+$/.test(mk)) {
+    const len = Number(mk);
+    if (len < 0 || len > syn.bits) fail(`${value}: ${v6 ? 'IPv6' : 'IPv4'} network prefix bits not between 0 and ${syn.bits}, inclusive (in ${name})`);
+    return [addr(v, name), prefixMask(syn.bits, len)];
+  }
+  return [addr(v, name), addr(mk, `${name} mask`)];
+}
+
+/** Matches the `partMask` bits of `field` against `bits`, keeping what the rest of it matches. */
+function setPart(m: Match, field: FieldId, partMask: bigint, bits: bigint): void {
+  const { value, mask } = m.field(field);
+  m.set(field, (value & ~partMask) | bits, mask | partMask);
 }
 
 function setMatchField(m: Match, name: string, syn: MatchFieldSyntax, value: string): void {
-  const what = `${name}=${value}`;
   if (value === '') fail(`field ${name} missing value: write ${name}=VALUE`);
   const f = syn.field;
   const [v, mk] = splitMask(value);
-  const noMask = () => {
-    if (mk !== undefined) fail(`${value}: invalid mask for field ${name}: ${name} takes no mask`);
-  };
+  if (mk !== undefined && !syn.masked) fail(`${value}: invalid mask for field ${name}: ${name} takes no mask`);
+  const number = () => Number(fieldNumber(name, syn, v, value));
   switch (syn.kind) {
     case 'port':
-      noMask();
-      m.set(f, parsePort(v, what));
+      m.set(f, parsePort(v, name));
       return;
     case 'mac':
-      m.set(f, parseMac(v, what), mk === undefined ? fieldMax(f) : parseMac(mk, `${what} (mask)`));
+      m.set(f, parseMacValue(v, name), mk === undefined ? fieldMax(f) : parseMacValue(mk, `${name} mask`));
       return;
-    case 'ipv4': {
-      const ip = parseIPv4(v, what);
-      let mask = 0xffffffffn;
-      if (mk !== undefined) {
-        if (/^\d{1,2}$/.test(mk)) {
-          const p = Number(mk);
-          if (p > 32) fail(`${what}: prefix length /${mk} is more than 32`);
-          mask = prefixMask(32, p);
-        } else mask = BigInt(parseIPv4(mk, `${what} (mask)`));
-      }
-      m.set(f, BigInt(ip), mask);
+    case 'ipv4':
+    case 'ipv6':
+      m.set(f, ...ipMatch(name, syn, v, mk, value));
       return;
-    }
-    case 'ipv6': {
-      const ip = parseIPv6(v, what);
-      let mask = fieldMax(f);
-      if (mk !== undefined) {
-        if (/^\d{1,3}$/.test(mk)) {
-          const p = Number(mk);
-          if (p > 128) fail(`${what}: prefix length /${mk} is more than 128`);
-          mask = prefixMask(128, p);
-        } else mask = parseIPv6(mk, `${what} (mask)`);
-      }
-      m.set(f, ip, mask);
+    case 'uint':
+      if (mk === undefined) m.set(f, fieldNumber(name, syn, v, value));
+      else m.set(f, fieldNumber(name, syn, v, value), fieldMask(name, syn, mk, value));
       return;
-    }
-    case 'u8':
-      noMask();
-      m.set(f, parseUint(v, 8, what));
+    case 'tcp_flags':
+      m.set(f, ...parseTcpFlags(name, syn, value));
       return;
-    case 'u16':
-      noMask();
-      m.set(f, parseUint(v, 16, what));
+    case 'vlan_vid':
+      // 0xffff is OpenFlow 1.0's "no VLAN tag".
+      if (parseUintText(v) === 0xffffn) m.set('vlan_tci', 0n, 0xffffn);
+      else setPart(m, 'vlan_tci', 0x1fffn, BigInt(VLAN_CFI | number()));
       return;
-    case 'u16m':
-    case 'u32m':
-    case 'u64m': {
-      const bits = syn.kind === 'u16m' ? 16 : syn.kind === 'u32m' ? 32 : 64;
-      m.set(f, parseUint(v, bits, what), mk === undefined ? fieldMax(f) : parseUint(mk, bits, `${what} (mask)`, true));
+    case 'vlan_pcp':
+      setPart(m, 'vlan_tci', 0xf000n, BigInt(VLAN_CFI | (number() << 13)));
       return;
-    }
-    case 'tcp_flags': {
-      const [fv, fm] = parseTcpFlags(value);
-      m.set(f, fv, fm);
-      return;
-    }
-    case 'vlan': {
-      noMask();
-      const vid = num(v, 16, what);
-      const { value: ov, mask: om } = m.field('vlan_tci');
-      if (vid === 0xffff) {
-        m.set('vlan_tci', 0n, 0xffffn);
-        return;
-      }
-      if (vid > 0xfff) fail(`${what}: VLAN id must be 0-4095 (or 0xffff for "no VLAN")`);
-      m.set('vlan_tci', (ov & ~0x0fffn) | BigInt(VLAN_CFI | vid), om | 0x1fffn);
-      return;
-    }
-    case 'pcp': {
-      noMask();
-      const pcp = num(v, 8, what);
-      if (pcp > 7) fail(`${what}: VLAN priority must be 0-7`);
-      const { value: ov, mask: om } = m.field('vlan_tci');
-      m.set('vlan_tci', (ov & ~0xe000n) | BigInt(VLAN_CFI | (pcp << 13)), om | 0xf000n);
-      return;
-    }
     case 'tos': {
-      noMask();
-      const tos = num(v, 8, what);
-      if (tos & 3) fail(`${what}: the low two bits of the TOS byte are ECN: use a multiple of 4 (DSCP << 2), ip_dscp=${tos >> 2} or nw_ecn`);
-      const { value: ov, mask: om } = m.field('nw_tos');
-      m.set('nw_tos', (ov & 3n) | BigInt(tos), om | 0xfcn);
+      const tos = number();
+      if (tos & 3) fail(`${value}: not a valid TOS for ${name} (the low two bits are ECN: write a multiple of 4, or ip_dscp=${tos >> 2} with nw_ecn)`);
+      setPart(m, 'nw_tos', 0xfcn, BigInt(tos));
       return;
     }
-    case 'dscp': {
-      noMask();
-      const d = num(v, 8, what);
-      if (d > 63) fail(`${what}: DSCP must be 0-63`);
-      const { value: ov, mask: om } = m.field('nw_tos');
-      m.set('nw_tos', (ov & 3n) | BigInt(d << 2), om | 0xfcn);
+    case 'dscp':
+      setPart(m, 'nw_tos', 0xfcn, BigInt(number() << 2));
       return;
-    }
-    case 'ecn': {
-      noMask();
-      const e = num(v, 8, what);
-      if (e > 3) fail(`${what}: ECN must be 0-3`);
-      const { value: ov, mask: om } = m.field('nw_tos');
-      m.set('nw_tos', (ov & 0xfcn) | BigInt(e), om | 3n);
+    case 'ecn':
+      setPart(m, 'nw_tos', 3n, BigInt(number()));
       return;
-    }
   }
 }
 
@@ -485,155 +382,7 @@ function unknownKeyword(key: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Match format (lib/match.c match_format order)
-
-function hex(v: bigint | number): string {
-  // C's "%#x": 0 prints as "0".
-  return v === 0 || v === 0n ? '0' : `0x${v.toString(16)}`;
-}
-
-function fmtMaskedHex(name: string, v: bigint, m: bigint, max: bigint): string {
-  return `${name}=${hex(v)}${m === max ? '' : `/${hex(m)}`}`;
-}
-
-function fmtBe16(name: string, v: bigint, m: bigint): string {
-  return m === 0xffffn ? `${name}=${v}` : `${name}=0x${v.toString(16)}/0x${m.toString(16)}`;
-}
-
-function fmtIPv4Masked(name: string, v: bigint, m: bigint): string {
-  if (m === 0xffffffffn) return `${name}=${formatIPv4(Number(v))}`;
-  const p = cidrLen(m, 32);
-  return `${name}=${formatIPv4(Number(v))}/${p >= 0 ? p : formatIPv4(Number(m))}`;
-}
-
-function fmtIPv6Masked(name: string, v: bigint, m: bigint): string {
-  if (m === fieldMax('ipv6_src')) return `${name}=${formatIPv6(v)}`;
-  const p = cidrLen(m, 128);
-  return `${name}=${formatIPv6(v)}/${p >= 0 ? p : formatIPv6(m)}`;
-}
-
-function fmtMac(name: string, v: bigint, m: bigint): string {
-  return `${name}=${formatMac(v)}${m === fieldMax('dl_src') ? '' : `/${formatMac(m)}`}`;
-}
-
-/** Formats a match like `ovs-ofctl dump-flows`; includes `priority=` unless it is 32768. */
-export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): string {
-  const out: string[] = [];
-  const get = (f: FieldId) => match.field(f);
-  const has = (f: FieldId) => match.wc.has(f);
-  if (priority !== OFP_DEFAULT_PRIORITY) out.push(`priority=${priority}`);
-
-  const dlType = Number(get('dl_type').value);
-  const proto = Number(get('nw_proto').value);
-  let skipType = false;
-  let skipProto = false;
-  if (has('dl_type')) {
-    skipType = true;
-    if (dlType === ETH_TYPE.IP || dlType === ETH_TYPE.IPV6) {
-      const v6 = dlType === ETH_TYPE.IPV6;
-      const names: Record<number, string> = v6 ? { 58: 'icmp6', 6: 'tcp6', 17: 'udp6', 132: 'sctp6' } : { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
-      const short = has('nw_proto') ? names[proto] : undefined;
-      if (short) skipProto = true;
-      out.push(short ?? (v6 ? 'ipv6' : 'ip'));
-    } else if (dlType === ETH_TYPE.ARP) out.push('arp');
-    else if (dlType === ETH_TYPE.RARP) out.push('rarp');
-    else skipType = false;
-  }
-  for (let i = 0; i < 8; i++) {
-    const f = `reg${i}` as FieldId;
-    if (has(f)) out.push(fmtMaskedHex(f, get(f).value, get(f).mask, 0xffffffffn));
-  }
-  if (has('tun_id')) out.push(fmtMaskedHex('tun_id', get('tun_id').value, get('tun_id').mask, fieldMax('tun_id')));
-  if (has('metadata')) out.push(fmtMaskedHex('metadata', get('metadata').value, get('metadata').mask, fieldMax('metadata')));
-  if (has('in_port')) out.push(`in_port=${formatPort(Number(get('in_port').value))}`);
-  if (has('vlan_tci')) {
-    const { value: tci, mask } = get('vlan_tci');
-    const vidM = mask & 0x0fffn;
-    const pcpM = mask & 0xe000n;
-    if (mask & BigInt(VLAN_CFI) && tci & BigInt(VLAN_CFI) && (vidM === 0n || vidM === 0xfffn) && (pcpM === 0n || pcpM === 0xe000n) && (vidM || pcpM)) {
-      if (vidM) out.push(`dl_vlan=${tci & 0xfffn}`);
-      if (pcpM) out.push(`dl_vlan_pcp=${tci >> 13n}`);
-    } else if (mask === 0xffffn) out.push(`vlan_tci=0x${tci.toString(16).padStart(4, '0')}`);
-    else out.push(`vlan_tci=0x${tci.toString(16).padStart(4, '0')}/0x${mask.toString(16).padStart(4, '0')}`);
-  }
-  if (has('dl_src')) out.push(fmtMac('dl_src', get('dl_src').value, get('dl_src').mask));
-  if (has('dl_dst')) out.push(fmtMac('dl_dst', get('dl_dst').value, get('dl_dst').mask));
-  if (!skipType && has('dl_type')) out.push(`dl_type=0x${dlType.toString(16).padStart(4, '0')}`);
-  const isArp = has('dl_type') && (dlType === ETH_TYPE.ARP || dlType === ETH_TYPE.RARP);
-  if (has('dl_type') && dlType === ETH_TYPE.IPV6) {
-    if (has('ipv6_src')) out.push(fmtIPv6Masked('ipv6_src', get('ipv6_src').value, get('ipv6_src').mask));
-    if (has('ipv6_dst')) out.push(fmtIPv6Masked('ipv6_dst', get('ipv6_dst').value, get('ipv6_dst').mask));
-  } else if (isArp) {
-    if (has('nw_src')) out.push(fmtIPv4Masked('arp_spa', get('nw_src').value, get('nw_src').mask));
-    if (has('nw_dst')) out.push(fmtIPv4Masked('arp_tpa', get('nw_dst').value, get('nw_dst').mask));
-  } else {
-    if (has('nw_src')) out.push(fmtIPv4Masked('nw_src', get('nw_src').value, get('nw_src').mask));
-    if (has('nw_dst')) out.push(fmtIPv4Masked('nw_dst', get('nw_dst').value, get('nw_dst').mask));
-  }
-  if (!skipProto && has('nw_proto')) out.push(`${isArp ? 'arp_op' : 'nw_proto'}=${proto}`);
-  if (isArp) {
-    if (has('arp_sha')) out.push(fmtMac('arp_sha', get('arp_sha').value, get('arp_sha').mask));
-    if (has('arp_tha')) out.push(fmtMac('arp_tha', get('arp_tha').value, get('arp_tha').mask));
-  }
-  const tos = get('nw_tos');
-  if (tos.mask & 0xfcn) out.push(`nw_tos=${tos.value & 0xfcn}`);
-  if (tos.mask & 3n) out.push(`nw_ecn=${tos.value & 3n}`);
-  if (has('nw_ttl')) out.push(`nw_ttl=${get('nw_ttl').value}`);
-  const icmp = has('dl_type') && has('nw_proto') && ((dlType === ETH_TYPE.IP && proto === IP_PROTO.ICMP) || (dlType === ETH_TYPE.IPV6 && proto === IP_PROTO.ICMPV6));
-  if (has('tp_src')) out.push(fmtBe16(icmp ? 'icmp_type' : 'tp_src', get('tp_src').value, get('tp_src').mask));
-  if (has('tp_dst')) out.push(fmtBe16(icmp ? 'icmp_code' : 'tp_dst', get('tp_dst').value, get('tp_dst').mask));
-  if (icmp && dlType === ETH_TYPE.IPV6) {
-    if (has('arp_sha')) out.push(fmtMac('nd_sll', get('arp_sha').value, get('arp_sha').mask));
-    if (has('arp_tha')) out.push(fmtMac('nd_tll', get('arp_tha').value, get('arp_tha').mask));
-  }
-  if (has('tcp_flags')) out.push(`tcp_flags=${formatTcpFlags(Number(get('tcp_flags').value), Number(get('tcp_flags').mask))}`);
-  return out.join(',');
-}
-
-// ---------------------------------------------------------------------------------------------
 // Actions
-
-/** set_field / move / load names: OVS field name, NXM name, our field and its NXM width. */
-interface FieldName {
-  mf: string;
-  nxm: string;
-  field: FieldId;
-  bits: number;
-}
-
-const FIELD_NAMES: readonly FieldName[] = [
-  { mf: 'in_port', nxm: 'NXM_OF_IN_PORT', field: 'in_port', bits: 16 },
-  { mf: 'eth_dst', nxm: 'NXM_OF_ETH_DST', field: 'dl_dst', bits: 48 },
-  { mf: 'eth_src', nxm: 'NXM_OF_ETH_SRC', field: 'dl_src', bits: 48 },
-  { mf: 'eth_type', nxm: 'NXM_OF_ETH_TYPE', field: 'dl_type', bits: 16 },
-  { mf: 'vlan_tci', nxm: 'NXM_OF_VLAN_TCI', field: 'vlan_tci', bits: 16 },
-  { mf: 'nw_tos', nxm: 'NXM_OF_IP_TOS', field: 'nw_tos', bits: 8 },
-  { mf: 'nw_proto', nxm: 'NXM_OF_IP_PROTO', field: 'nw_proto', bits: 8 },
-  { mf: 'ip_src', nxm: 'NXM_OF_IP_SRC', field: 'nw_src', bits: 32 },
-  { mf: 'ip_dst', nxm: 'NXM_OF_IP_DST', field: 'nw_dst', bits: 32 },
-  { mf: 'tp_src', nxm: 'NXM_OF_TCP_SRC', field: 'tp_src', bits: 16 },
-  { mf: 'tp_dst', nxm: 'NXM_OF_TCP_DST', field: 'tp_dst', bits: 16 },
-  { mf: 'udp_src', nxm: 'NXM_OF_UDP_SRC', field: 'tp_src', bits: 16 },
-  { mf: 'udp_dst', nxm: 'NXM_OF_UDP_DST', field: 'tp_dst', bits: 16 },
-  { mf: 'arp_spa', nxm: 'NXM_OF_ARP_SPA', field: 'nw_src', bits: 32 },
-  { mf: 'arp_tpa', nxm: 'NXM_OF_ARP_TPA', field: 'nw_dst', bits: 32 },
-  { mf: 'tun_id', nxm: 'NXM_NX_TUN_ID', field: 'tun_id', bits: 64 },
-  { mf: 'arp_sha', nxm: 'NXM_NX_ARP_SHA', field: 'arp_sha', bits: 48 },
-  { mf: 'arp_tha', nxm: 'NXM_NX_ARP_THA', field: 'arp_tha', bits: 48 },
-  { mf: 'ipv6_src', nxm: 'NXM_NX_IPV6_SRC', field: 'ipv6_src', bits: 128 },
-  { mf: 'ipv6_dst', nxm: 'NXM_NX_IPV6_DST', field: 'ipv6_dst', bits: 128 },
-  { mf: 'nw_ttl', nxm: 'NXM_NX_IP_TTL', field: 'nw_ttl', bits: 8 },
-  { mf: 'tcp_flags', nxm: 'NXM_NX_TCP_FLAGS', field: 'tcp_flags', bits: 12 },
-  { mf: 'metadata', nxm: 'OXM_OF_METADATA', field: 'metadata', bits: 64 },
-  ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ mf: `reg${i}`, nxm: `NXM_NX_REG${i}`, field: `reg${i}` as FieldId, bits: 32 })),
-];
-
-const MF_ALIASES: Readonly<Record<string, string>> = { nw_src: 'ip_src', nw_dst: 'ip_dst', dl_src: 'eth_src', dl_dst: 'eth_dst', dl_type: 'eth_type', tcp_src: 'tp_src', tcp_dst: 'tp_dst', tunnel_id: 'tun_id', ip_proto: 'nw_proto' };
-
-function fieldByName(name: string): FieldName | undefined {
-  const n = MF_ALIASES[name] ?? name;
-  return FIELD_NAMES.find((f) => f.nxm === name || f.mf === n);
-}
 
 /** Parses `NXM_NX_REG0[0..15]`, `NXM_OF_ETH_SRC[]`, `reg0[3]`. */
 export function parseSubfield(tok: string): Subfield {
@@ -648,56 +397,25 @@ export function parseSubfield(tok: string): Subfield {
   return { field: f.field, ofs: lo, nBits: hi - lo + 1 };
 }
 
-export function formatSubfield(sf: Subfield): string {
-  const f = FIELD_NAMES.find((x) => x.field === sf.field)!;
-  if (sf.ofs === 0 && sf.nBits === f.bits) return `${f.nxm}[]`;
-  if (sf.nBits === 1) return `${f.nxm}[${sf.ofs}]`;
-  return `${f.nxm}[${sf.ofs}..${sf.ofs + sf.nBits - 1}]`;
-}
+/** set_field's names for parts of a field: the VLAN id and priority in vlan_tci, the DSCP in nw_tos. */
+export const SET_FIELD_PARTS: Readonly<Record<string, { field: FieldId; bits: number; shift: number; present?: boolean }>> = {
+  vlan_vid: { field: 'vlan_tci', bits: 12, shift: 0, present: true },
+  vlan_pcp: { field: 'vlan_tci', bits: 3, shift: 13 },
+  ip_dscp: { field: 'nw_tos', bits: 6, shift: 2 },
+};
 
-function parseFieldValue(f: FieldId, tok: string, what: string): bigint {
-  switch (f) {
-    case 'dl_src':
-    case 'dl_dst':
-    case 'arp_sha':
-    case 'arp_tha':
-      return parseMac(tok, what);
-    case 'nw_src':
-    case 'nw_dst':
-      return BigInt(parseIPv4(tok, what));
-    case 'ipv6_src':
-    case 'ipv6_dst':
-      return parseIPv6(tok, what);
-    case 'in_port':
-      return BigInt(parsePort(tok, what));
-    default:
-      return parseUint(tok, FIELDS[f].bits, what);
+/** A set_field value (or mask) for `fn`, refused naming the field as the user wrote it. */
+function parseFieldValue(fn: FieldName, name: string, tok: string, part: 'value' | 'mask', written: string): bigint {
+  const field = part === 'mask' ? `${name} mask` : name;
+  switch (ADDRESS_FIELDS[fn.field]) {
+    case 'mac':
+      return parseMacValue(tok, field);
+    case 'ipv4':
+      return BigInt(parseIpv4Value(tok, field));
+    case 'ipv6':
+      return parseIpv6Value(tok, field);
   }
-}
-
-function formatFieldValue(f: FieldId, v: bigint): string {
-  switch (f) {
-    case 'dl_src':
-    case 'dl_dst':
-    case 'arp_sha':
-    case 'arp_tha':
-      return formatMac(v);
-    case 'nw_src':
-    case 'nw_dst':
-      return formatIPv4(Number(v));
-    case 'ipv6_src':
-    case 'ipv6_dst':
-      return formatIPv6(v);
-    case 'in_port':
-      return formatPort(Number(v));
-    case 'nw_proto':
-    case 'nw_ttl':
-    case 'tp_src':
-    case 'tp_dst':
-      return String(v);
-    default:
-      return hex(v);
-  }
+  return fn.field === 'in_port' ? BigInt(parsePort(tok, name)) : parseFieldUint(tok, fn.bits, name, fail, part, written);
 }
 
 function parseSetField(arg: string): Action {
@@ -705,98 +423,102 @@ function parseSetField(arg: string): Action {
   if (i < 0) fail(`set_field:${arg}: missing "->": write set_field:VALUE->FIELD, e.g. set_field:10.0.0.1->ip_dst`);
   const valueStr = arg.slice(0, i);
   const name = arg.slice(i + 2);
-  const what = `set_field:${arg}`;
-  if (name === 'vlan_vid' || name === 'vlan_pcp' || name === 'ip_dscp') {
-    const v = num(valueStr, 16, what);
-    if (name === 'vlan_vid') {
-      if (v > 0xfff) fail(`${what}: VLAN id must be 0-4095`);
-      return { type: 'set_field', field: 'vlan_tci', value: BigInt(VLAN_CFI | v), mask: 0x1fffn };
-    }
-    if (name === 'vlan_pcp') {
-      if (v > 7) fail(`${what}: VLAN priority must be 0-7`);
-      return { type: 'set_field', field: 'vlan_tci', value: BigInt(v << 13), mask: 0xe000n };
-    }
-    if (v > 63) fail(`${what}: DSCP must be 0-63`);
-    return { type: 'set_field', field: 'nw_tos', value: BigInt(v << 2), mask: 0xfcn };
+  const part = SET_FIELD_PARTS[name];
+  if (part) {
+    const v = parseFieldUint(valueStr, part.bits, name, fail, 'value', valueStr);
+    const mask = maxOfBits(part.bits) << BigInt(part.shift);
+    return part.present
+      ? { type: 'set_field', field: part.field, value: BigInt(VLAN_CFI) | v, mask: mask | BigInt(VLAN_CFI) }
+      : { type: 'set_field', field: part.field, value: v << BigInt(part.shift), mask };
   }
   const fn = fieldByName(name);
-  if (!fn) fail(`${what}: unknown field "${name}": use a field name like eth_dst, ip_dst, tp_dst, reg0, metadata, tun_id, vlan_vid`);
+  if (!fn) fail(`set_field:${arg}: unknown field "${name}": use a field name like eth_dst, ip_dst, tp_dst, reg0, metadata, tun_id, vlan_vid`);
   const [v, m] = splitMask(valueStr);
-  const value = parseFieldValue(fn.field, v, what);
-  const mask = m === undefined ? fieldMax(fn.field) : parseFieldValue(fn.field, m, `${what} (mask)`);
+  const value = parseFieldValue(fn, name, v, 'value', valueStr);
+  const mask = m === undefined ? fieldMax(fn.field) : parseFieldValue(fn, name, m, 'mask', valueStr);
   return { type: 'set_field', field: fn.field, value: value & mask, mask };
 }
 
-function formatSetField(a: Extract<Action, { type: 'set_field' }>): string {
-  if (a.field === 'vlan_tci' && a.mask === 0x1fffn) return `set_field:${a.value & 0xfffn}->vlan_vid`;
-  if (a.field === 'vlan_tci' && a.mask === 0xe000n) return `set_field:${a.value >> 13n}->vlan_pcp`;
-  if (a.field === 'nw_tos' && a.mask === 0xfcn) return `set_field:${a.value >> 2n}->ip_dscp`;
-  const fn = FIELD_NAMES.find((x) => x.field === a.field)!;
-  const masked = a.mask !== fieldMax(a.field);
-  return `set_field:${formatFieldValue(a.field, a.value)}${masked ? `/${formatFieldValue(a.field, a.mask)}` : ''}->${fn.mf}`;
-}
+/**
+ * Actions and instructions whose argument is one number (ACTION:N): what OVS calls the number,
+ * and its range. Every other number an action takes is a port, a field value, or a subfield's.
+ */
+export const ACTION_ARGUMENTS: Readonly<Record<string, NumberSyntax>> = {
+  mod_vlan_vid: { label: 'VLAN VID', bits: 12 },
+  set_vlan_vid: { label: 'VLAN VID', bits: 12 },
+  mod_vlan_pcp: { label: 'VLAN PCP', bits: 3 },
+  set_vlan_pcp: { label: 'VLAN PCP', bits: 3 },
+  push_vlan: { label: 'ethertype', bits: 16 },
+  mod_nw_tos: { label: 'TOS', bits: 8 },
+  mod_tp_src: { label: 'source port', bits: 16 },
+  mod_tp_dst: { label: 'destination port', bits: 16 },
+  controller: { label: 'max_len', bits: 16 },
+  set_tunnel: { label: 'tunnel id', bits: 64 },
+  set_tunnel64: { label: 'tunnel id', bits: 64 },
+  group: { label: 'group id', bits: 32 },
+  write_metadata: { label: 'metadata', bits: 64 },
+  goto_table: { label: 'table', bits: 8, max: 254n },
+};
+
+/** resubmit's table; 255 means the current one. */
+const RESUBMIT_TABLE: NumberSyntax = { label: 'table', bits: 8 };
 
 const BARE_OUTPUT_PORTS = ['IN_PORT', 'TABLE', 'NORMAL', 'FLOOD', 'ALL', 'LOCAL'];
 
 function parseAction(key: string, arg: string): Action {
   const lower = key.toLowerCase();
   const what = arg === '' ? key : `${key}:${arg}`;
-  if (arg === '' && /^(0x[0-9a-f]+|[0-9]+)$/i.test(key)) return { type: 'output', port: parsePort(key, what), maxLen: 0 };
-  if (arg === '' && BARE_OUTPUT_PORTS.includes(key.toUpperCase())) return { type: 'output', port: parsePort(key), maxLen: 0 };
+  const n = (): number => Number(numberArg(ACTION_ARGUMENTS[lower]!, arg, what));
+  if (arg === '' && /^(0x[0-9a-f]+|[0-9]+)$/i.test(key)) return { type: 'output', port: parsePort(key, 'output'), maxLen: 0 };
+  if (arg === '' && BARE_OUTPUT_PORTS.includes(key.toUpperCase())) return { type: 'output', port: parsePort(key, 'output'), maxLen: 0 };
   switch (lower) {
     case 'output': {
       if (arg === '') fail('output: missing port: write output:PORT, e.g. output:2');
-      const port = parsePort(arg, what);
+      const port = parsePort(arg, 'output');
       return { type: 'output', port, maxLen: port === OFPP.CONTROLLER ? 0xffff : 0 };
     }
     case 'controller': {
       let maxLen = 0xffff;
-      if (/^\d+$/.test(arg)) maxLen = num(arg, 16, what);
+      if (/^\d+$/.test(arg)) maxLen = n();
       else if (arg !== '') {
         for (const kv of splitKeyValues(arg)) {
-          if (kv.key === 'max_len') maxLen = num(kv.value, 16, `controller(max_len=${kv.value})`);
+          if (kv.key === 'max_len') maxLen = Number(numberArg(ACTION_ARGUMENTS.controller!, kv.value, `controller(${arg})`));
           else fail(`controller(${arg}): unknown key "${kv.key}" parsing controller action: supported is max_len=N`);
         }
       }
       return { type: 'output', port: OFPP.CONTROLLER, maxLen };
     }
     case 'mod_vlan_vid':
-    case 'set_vlan_vid': {
-      const vid = num(arg, 16, what);
-      if (vid > 0xfff) fail(`${what}: VLAN id must be 0-4095`);
-      return { type: 'set_vlan_vid', vid, push: lower === 'mod_vlan_vid' };
-    }
+    case 'set_vlan_vid':
+      return { type: 'set_vlan_vid', vid: n(), push: lower === 'mod_vlan_vid' };
     case 'mod_vlan_pcp':
-    case 'set_vlan_pcp': {
-      const pcp = num(arg, 8, what);
-      if (pcp > 7) fail(`${what}: VLAN priority must be 0-7`);
-      return { type: 'set_vlan_pcp', pcp, push: lower === 'mod_vlan_pcp' };
-    }
+    case 'set_vlan_pcp':
+      return { type: 'set_vlan_pcp', pcp: n(), push: lower === 'mod_vlan_pcp' };
     case 'strip_vlan':
     case 'pop_vlan':
       return { type: 'strip_vlan', raw: lower };
     case 'push_vlan': {
-      const et = num(arg, 16, what);
+      const et = n();
       if (et !== ETH_TYPE.VLAN && et !== ETH_TYPE.VLAN_8021AD) fail(`${what}: ${arg}: not a valid VLAN ethertype: use 0x8100 or 0x88a8`);
       return { type: 'push_vlan', ethertype: et };
     }
     case 'mod_dl_src':
-      return { type: 'set_eth_src', mac: parseMac(arg, what) };
+      return { type: 'set_eth_src', mac: parseMacValue(arg, lower) };
     case 'mod_dl_dst':
-      return { type: 'set_eth_dst', mac: parseMac(arg, what) };
+      return { type: 'set_eth_dst', mac: parseMacValue(arg, lower) };
     case 'mod_nw_src':
-      return { type: 'set_ipv4_src', ip: parseIPv4(arg, what) };
+      return { type: 'set_ipv4_src', ip: parseIpv4Value(arg, lower) };
     case 'mod_nw_dst':
-      return { type: 'set_ipv4_dst', ip: parseIPv4(arg, what) };
+      return { type: 'set_ipv4_dst', ip: parseIpv4Value(arg, lower) };
     case 'mod_nw_tos': {
-      const tos = num(arg, 8, what);
+      const tos = n();
       if (tos & 3) fail(`${what}: ${arg}: not a valid TOS: the low two bits are ECN, use a multiple of 4`);
       return { type: 'set_ip_dscp', tos };
     }
     case 'mod_tp_src':
-      return { type: 'set_l4_src_port', port: num(arg, 16, what) };
+      return { type: 'set_l4_src_port', port: n() };
     case 'mod_tp_dst':
-      return { type: 'set_l4_dst_port', port: num(arg, 16, what) };
+      return { type: 'set_l4_dst_port', port: n() };
     case 'dec_ttl':
       if (arg !== '') fail(`dec_ttl(${arg}): controller ids for dec_ttl are not supported: write dec_ttl`);
       return { type: 'dec_ttl' };
@@ -806,7 +528,7 @@ function parseAction(key: string, arg: string): Action {
       const i = arg.indexOf('->');
       if (i < 0) fail(`load:${arg}: missing "->": write load:VALUE->FIELD[bits], e.g. load:0x5->NXM_NX_REG0[0..15]`);
       const dst = parseSubfield(arg.slice(i + 2));
-      const value = parseUint(arg.slice(0, i), 128, what);
+      const value = parseUintText(arg.slice(0, i)) ?? fail(`${what}: "${arg.slice(0, i)}" is not a number: write decimal (80) or hex (0x50)`);
       if (value >> BigInt(dst.nBits)) fail(`${what}: value ${hex(value)} does not fit into ${dst.nBits} bits`);
       return { type: 'load', dst, value };
     }
@@ -821,20 +543,20 @@ function parseAction(key: string, arg: string): Action {
     case 'resubmit': {
       if (arg === '') fail('resubmit: missing port or table: write resubmit:PORT or resubmit(PORT,TABLE), e.g. resubmit(,2)');
       const parts = arg.split(',');
-      if (parts.length === 1) return { type: 'resubmit', inPort: parsePort(parts[0]!, what), table: 255 };
+      if (parts.length === 1) return { type: 'resubmit', inPort: parsePort(parts[0]!, 'resubmit'), table: 255 };
       if (parts.length > 2) fail(`resubmit(${arg}): too many arguments: write resubmit(PORT,TABLE)`);
-      const inPort = parts[0] ? parsePort(parts[0], `resubmit(${arg})`) : OFPP.IN_PORT;
-      const table = parts[1] ? num(parts[1], 8, `resubmit(${arg})`) : 255;
+      const inPort = parts[0] ? parsePort(parts[0], 'resubmit') : OFPP.IN_PORT;
+      const table = parts[1] ? Number(numberArg(RESUBMIT_TABLE, parts[1], `resubmit(${arg})`)) : 255;
       if (inPort === OFPP.IN_PORT && table === 255) fail(`resubmit(${arg}): at least one "in_port" or "table" must be specified on resubmit`);
       return { type: 'resubmit', inPort, table };
     }
     case 'set_tunnel':
     case 'set_tunnel64': {
-      const tunId = parseUint(arg, 64, what);
+      const tunId = numberArg(ACTION_ARGUMENTS[lower]!, arg, what);
       return { type: 'set_tunnel', tunId, is64: lower === 'set_tunnel64' || tunId > 0xffffffffn };
     }
     case 'group':
-      return { type: 'group', groupId: num(arg, 32, what) };
+      return { type: 'group', groupId: n() };
     default:
       return fail(`unknown action ${key}: supported are output, NORMAL, FLOOD, ALL, LOCAL, IN_PORT, CONTROLLER, drop, mod_vlan_vid, mod_vlan_pcp, strip_vlan, push_vlan, pop_vlan, mod_dl_src, mod_dl_dst, mod_nw_src, mod_nw_dst, mod_nw_tos, mod_tp_src, mod_tp_dst, dec_ttl, set_field, load, move, resubmit, set_tunnel, group, and the instructions clear_actions, write_actions, write_metadata, goto_table`);
   }
@@ -875,12 +597,11 @@ export function parseActions(s: string): Instructions {
     } else if (lower === 'write_metadata') {
       step('write_metadata', tok);
       const [v, m] = splitMask(value);
-      ins.writeMetadata = { value: parseUint(v, 64, tok), mask: m === undefined ? fieldMax('metadata') : parseUint(m, 64, tok, true) };
+      const syn = ACTION_ARGUMENTS.write_metadata!;
+      ins.writeMetadata = { value: numberArg(syn, v, tok), mask: m === undefined ? maxOfBits(syn.bits) : maskArg(syn, m, tok) };
     } else if (lower === 'goto_table') {
       step('goto_table', tok);
-      const t = num(value, 8, tok);
-      if (t > 254) fail(`${tok}: unknown table "${value}": tables are 0-254`);
-      ins.gotoTable = t;
+      ins.gotoTable = Number(numberArg(ACTION_ARGUMENTS.goto_table!, value, tok));
     } else {
       step('apply_actions', tok);
       ins.apply.push(parseAction(key, value));
@@ -888,68 +609,6 @@ export function parseActions(s: string): Instructions {
   }
   if (sawDrop && any) fail(`"${s}": "drop" must not be accompanied by any other action or instruction: remove drop, or the other actions`);
   return ins;
-}
-
-export function formatAction(a: Action): string {
-  switch (a.type) {
-    case 'output':
-      if (a.port === OFPP.CONTROLLER) return `CONTROLLER:${a.maxLen}`;
-      return a.port < OFPP.MAX ? `output:${a.port}` : formatPort(a.port);
-    case 'set_vlan_vid':
-      return `${a.push ? 'mod_vlan_vid' : 'set_vlan_vid'}:${a.vid}`;
-    case 'set_vlan_pcp':
-      return `${a.push ? 'mod_vlan_pcp' : 'set_vlan_pcp'}:${a.pcp}`;
-    case 'strip_vlan':
-      return a.raw;
-    case 'push_vlan':
-      return `push_vlan:0x${a.ethertype.toString(16)}`;
-    case 'set_eth_src':
-      return `mod_dl_src:${formatMac(a.mac)}`;
-    case 'set_eth_dst':
-      return `mod_dl_dst:${formatMac(a.mac)}`;
-    case 'set_ipv4_src':
-      return `mod_nw_src:${formatIPv4(a.ip)}`;
-    case 'set_ipv4_dst':
-      return `mod_nw_dst:${formatIPv4(a.ip)}`;
-    case 'set_ip_dscp':
-      return `mod_nw_tos:${a.tos}`;
-    case 'set_l4_src_port':
-      return `mod_tp_src:${a.port}`;
-    case 'set_l4_dst_port':
-      return `mod_tp_dst:${a.port}`;
-    case 'dec_ttl':
-      return 'dec_ttl';
-    case 'set_field':
-      return formatSetField(a);
-    case 'load':
-      return `load:${hex(a.value)}->${formatSubfield(a.dst)}`;
-    case 'move':
-      return `move:${formatSubfield(a.src)}->${formatSubfield(a.dst)}`;
-    case 'resubmit':
-      if (a.inPort !== OFPP.IN_PORT && a.table === 255) return `resubmit:${formatPort(a.inPort)}`;
-      return `resubmit(${a.inPort !== OFPP.IN_PORT ? formatPort(a.inPort) : ''},${a.table !== 255 ? a.table : ''})`;
-    case 'set_tunnel':
-      return `set_tunnel${a.is64 ? '64' : ''}:${hex(a.tunId)}`;
-    case 'group':
-      return `group:${a.groupId}`;
-  }
-}
-
-export function formatActionList(actions: readonly Action[]): string {
-  return actions.length ? actions.map(formatAction).join(',') : 'drop';
-}
-
-/** Formats instructions as ovs-ofctl prints them after `actions=`. */
-export function formatInstructions(ins: Instructions): string {
-  const parts = ins.apply.map(formatAction);
-  if (ins.clearActions) parts.push('clear_actions');
-  if (ins.write) parts.push(`write_actions(${formatActionList(ins.write)})`);
-  if (ins.writeMetadata) {
-    const { value, mask } = ins.writeMetadata;
-    parts.push(`write_metadata:${hex(value)}${mask === fieldMax('metadata') ? '' : `/${hex(mask)}`}`);
-  }
-  if (ins.gotoTable !== undefined) parts.push(`goto_table:${ins.gotoTable}`);
-  return parts.length ? parts.join(',') : 'drop';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -963,6 +622,17 @@ function extractActions(s: string): [string, string | undefined] {
 }
 
 const STATS_KEYS = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
+
+/** The flow-mod options that are numbers: what OVS calls each, and its range. */
+export const FLOW_MOD_NUMBERS: Readonly<Record<string, NumberSyntax>> = {
+  table: { label: 'table', bits: 8 },
+  priority: { label: 'priority', bits: 16 },
+  idle_timeout: { label: 'idle_timeout', bits: 16 },
+  hard_timeout: { label: 'hard_timeout', bits: 16 },
+  importance: { label: 'importance', bits: 16 },
+  cookie: { label: 'cookie', bits: 64 },
+  out_group: { label: 'out_group', bits: 32 },
+};
 
 /**
  * Parses an ovs-ofctl flow: `add-flow` (default), `mod-flows` (command 'modify' or
@@ -982,6 +652,7 @@ export function parseFlowMod(s: string, command: FlowModCommand = 'add'): FlowMo
   const match = Match.catchAll();
   for (const { key, value } of splitKeyValues(matchPart)) {
     const tok = value === '' ? key : `${key}=${value}`;
+    const number = (text = value) => numberArg(FLOW_MOD_NUMBERS[key]!, text);
     if (applyMatchToken(match, key, value)) continue;
     const flag = ({ send_flow_rem: 'sendFlowRem', check_overlap: 'checkOverlap', reset_counts: 'resetCounts', no_packet_counts: 'noPacketCounts', no_byte_counts: 'noByteCounts' } as const)[key as 'send_flow_rem'];
     if (flag) {
@@ -994,37 +665,37 @@ export function parseFlowMod(s: string, command: FlowModCommand = 'add'): FlowMo
     if (value === '') fail(`field ${key} missing value: write ${key}=VALUE`);
     switch (key) {
       case 'table':
-        fm.tableId = value.toUpperCase() === 'ALL' ? OFPTT_ALL : num(value, 8, tok);
+        fm.tableId = value.toUpperCase() === 'ALL' ? OFPTT_ALL : Number(number());
         if (isAdd && fm.tableId === OFPTT_ALL) fail(`${tok}: add-flow needs one table: use table=0..254`);
         break;
       case 'priority':
         if (isDel && command !== 'delete_strict') fail(`${tok}: priority only selects rules in a strict delete: use del-flows --strict, or drop priority`);
-        fm.priority = num(value, 16, tok);
+        fm.priority = Number(number());
         break;
       case 'idle_timeout':
       case 'hard_timeout':
       case 'importance':
         if (isDel) fail(`${tok}: ${key} is not allowed in del-flows`);
         if (key === 'importance' && !isAdd) fail(`${tok}: importance can only be set when adding a flow`);
-        fm[key === 'idle_timeout' ? 'idleTimeout' : key === 'hard_timeout' ? 'hardTimeout' : 'importance'] = num(value, 16, tok);
+        fm[key === 'idle_timeout' ? 'idleTimeout' : key === 'hard_timeout' ? 'hardTimeout' : 'importance'] = Number(number());
         break;
       case 'out_port':
         if (!isDel) fail(`${tok}: out_port only filters del-flows (and dump-flows)`);
-        fm.outPort = parsePort(value, tok);
+        fm.outPort = parsePort(value, 'out_port');
         break;
       case 'out_group':
         if (!isDel) fail(`${tok}: out_group only filters del-flows (and dump-flows)`);
-        fm.outGroup = value.toUpperCase() === 'ANY' ? OFPG.ANY : num(value, 32, tok);
+        fm.outGroup = value.toUpperCase() === 'ANY' ? OFPG.ANY : Number(number());
         break;
       case 'cookie': {
         const [v, m] = splitMask(value);
         if (m !== undefined) {
           if (isAdd) fail(`${tok}: flow additions cannot use a cookie mask: write cookie=${v}`);
-          fm.cookie = parseUint(v, 64, tok);
-          fm.cookieMask = parseUint(m, 64, tok, true);
+          fm.cookie = number(v);
+          fm.cookieMask = maskArg(FLOW_MOD_NUMBERS.cookie!, m);
         } else {
           if (isDel) fail(`${tok}: cannot set cookie (to match on a cookie, specify a mask, e.g. cookie=${v}/-1)`);
-          fm.cookie = parseUint(v, 64, tok);
+          fm.cookie = number(v);
           if (isMod) fm.newCookie = fm.cookie;
         }
         break;
@@ -1045,79 +716,25 @@ export function parseFlow(s: string): FlowMod {
   return parseFlowMod(s, 'add');
 }
 
-function formatDuration(ms: number): string {
-  const totalNs = BigInt(Math.max(0, Math.round(ms * 1e6)));
-  const sec = totalNs / 1_000_000_000n;
-  const nsec = Number(totalNs % 1_000_000_000n);
-  if (nsec === 0) return `${sec}s`;
-  const msec = Math.floor(nsec / 1e6);
-  if (msec * 1e6 === nsec) return `${sec}.${String(msec).padStart(3, '0')}s`;
-  return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s`;
-}
-
-function formatFlags(f: Readonly<FlowModFlags>): string {
-  let s = '';
-  if (f.sendFlowRem) s += 'send_flow_rem ';
-  if (f.checkOverlap) s += 'check_overlap ';
-  if (f.resetCounts) s += 'reset_counts ';
-  if (f.noPacketCounts) s += 'no_packet_counts ';
-  if (f.noByteCounts) s += 'no_byte_counts ';
-  return s;
-}
-
-/** The subset of a rule that formatting needs (a Rule or a FlowMod-like record). */
-export interface FormattableFlow {
-  tableId: number;
-  match: Match;
-  priority: number;
-  cookie: bigint;
-  idleTimeout: number;
-  hardTimeout: number;
-  importance: number;
-  flags: Readonly<FlowModFlags>;
-  instructions: Instructions;
-}
-
-/**
- * Formats one flow as `ovs-ofctl dump-flows` does (OpenFlow 1.3 flow stats: no idle_age):
- * ` cookie=0x0, duration=1.234s, table=0, n_packets=0, n_bytes=0, priority=100,ip actions=output:2`.
- * Without stats (`--no-stats`), cookie and table appear only when nonzero and there is no
- * leading space.
- */
-export function formatFlow(f: FormattableFlow, opts: { stats?: { durationMs: number; nPackets: bigint; nBytes: bigint } } = {}): string {
-  let s = '';
-  const st = opts.stats;
-  if (st || f.cookie) s += `cookie=0x${f.cookie.toString(16)}, `;
-  if (st) s += `duration=${formatDuration(st.durationMs)}, `;
-  if (st || f.tableId) s += `table=${f.tableId}, `;
-  if (st) s += `n_packets=${st.nPackets}, n_bytes=${st.nBytes}, `;
-  if (f.idleTimeout) s += `idle_timeout=${f.idleTimeout}, `;
-  if (f.hardTimeout) s += `hard_timeout=${f.hardTimeout}, `;
-  s += formatFlags(f.flags);
-  if (f.importance) s += `importance=${f.importance}, `;
-  const m = formatMatch(f.match, f.priority);
-  if (m) s += `${m} `;
-  s += `actions=${formatInstructions(f.instructions)}`;
-  return st ? ` ${s}` : s;
-}
-
-/** One dump-flows line for a rule, with duration against `now` (ms on the tables' clock). */
-export function formatFlowStats(rule: Rule, now: number): string {
-  return formatFlow(rule, { stats: { durationMs: now - rule.createdAt, nPackets: rule.nPackets, nBytes: rule.nBytes } });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Groups
 
-function parseBucket(text: string, type: GroupType, what: string): Bucket {
+/** The numbers a group and its buckets take: what OVS calls each, and its range. */
+export const GROUP_NUMBERS: Readonly<Record<string, NumberSyntax>> = {
+  group_id: { label: 'group_id', bits: 32 },
+  weight: { label: 'weight', bits: 16 },
+  watch_group: { label: 'watch_group', bits: 32 },
+};
+
+function parseBucket(text: string, type: GroupType): Bucket {
   const b = makeBucket([], {});
   const actionParts: string[] = [];
   const kvs = splitKeyValues(text);
   for (let i = 0; i < kvs.length; i++) {
     const { key, value } = kvs[i]!;
-    if (key === 'weight') b.weight = num(value, 16, `${what}: weight:${value}`);
-    else if (key === 'watch_port') b.watchPort = parsePort(value, `${what}: watch_port:${value}`);
-    else if (key === 'watch_group') b.watchGroup = num(value, 32, `${what}: watch_group:${value}`);
+    if (key === 'weight') b.weight = Number(numberArg(GROUP_NUMBERS.weight!, value, `weight:${value}`));
+    else if (key === 'watch_port') b.watchPort = parsePort(value, 'watch_port');
+    else if (key === 'watch_group') b.watchGroup = Number(numberArg(GROUP_NUMBERS.watch_group!, value, `watch_group:${value}`));
     else if (key === 'bucket_id') continue;
     else if (key === 'actions' || key === 'action') {
       // Everything after actions= belongs to the actions.
@@ -1141,7 +758,7 @@ export function parseGroupMod(s: string, command: GroupMod['command'] = 'add'): 
   let groupId: number | undefined;
   let type: GroupType | undefined;
   for (const { key, value } of splitKeyValues(head)) {
-    if (key === 'group_id') groupId = value.toUpperCase() === 'ALL' ? OFPG.ALL : num(value, 32, `group_id=${value}`);
+    if (key === 'group_id') groupId = value.toUpperCase() === 'ALL' ? OFPG.ALL : Number(numberArg(GROUP_NUMBERS.group_id!, value));
     else if (key === 'type') {
       if (!['all', 'select', 'indirect', 'ff', 'fast_failover'].includes(value)) fail(`type=${value}: unknown group type: use all, select, indirect or ff`);
       type = (value === 'fast_failover' ? 'ff' : value) as GroupType;
@@ -1150,19 +767,6 @@ export function parseGroupMod(s: string, command: GroupMod['command'] = 'add'): 
   if (groupId === undefined) fail(`"${s}": must specify a group_id, e.g. group_id=1,type=all,bucket=output:1`);
   if (command === 'delete') return { command, groupId, type: type ?? 'all', buckets: [] };
   if (type === undefined) fail(`"${s}": must specify a type: add type=all, select, indirect or ff`);
-  const buckets = pieces.slice(1).map((p, i) => parseBucket(p, type, `bucket ${i + 1}`));
+  const buckets = pieces.slice(1).map((p) => parseBucket(p, type));
   return { command, groupId, type, buckets };
-}
-
-/** Formats a group as ovs-ofctl dump-groups prints it (without the leading space). */
-export function formatGroup(g: Pick<Group, 'groupId' | 'type' | 'buckets'>): string {
-  let s = `group_id=${g.groupId},type=${g.type}`;
-  for (const b of g.buckets) {
-    s += ',bucket=';
-    if (b.weight !== (g.type === 'select' ? 1 : 0)) s += `weight:${b.weight},`;
-    if (b.watchPort !== OFPP.ANY) s += `watch_port:${formatPort(b.watchPort)},`;
-    if (b.watchGroup !== OFPG.ANY) s += `watch_group:${b.watchGroup},`;
-    s += `actions=${formatActionList(b.actions)}`;
-  }
-  return s;
 }

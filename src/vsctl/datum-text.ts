@@ -179,6 +179,30 @@ export function atomFromString(base: BaseType, s: string, symtab?: SymbolTable):
   return a;
 }
 
+/** The most atoms an integer range may stand for (OVS's MAX_OVSDB_ATOM_RANGE_SIZE). */
+const MAX_RANGE_SIZE = 4096;
+const INT_RANGE_RE = /^([+-]?\d+)-([+-]?\d+)$/;
+
+/**
+ * The atoms one element of a set stands for: one, or, in an integer column, every integer of a
+ * range "A-B" (trunks=10-20), both ends checked against the column's constraints, as
+ * ovsdb_atom_from_string does.
+ */
+function atomsFromString(base: BaseType, s: string, symtab?: SymbolTable): Atom[] {
+  const range = base.type === 'integer' ? INT_RANGE_RE.exec(s) : null;
+  if (!range) return [atomFromString(base, s, symtab)];
+  const start = parseInteger(range[1]!);
+  const end = parseInteger(range[2]!);
+  if (start === undefined || end === undefined) throw new VsctlError(`"${s}" is not a valid integer or range`);
+  if (end < start) throw new VsctlError(`"${s}" is not a valid range. Range end cannot be before start.`);
+  checkConstraints(base, start);
+  checkConstraints(base, end);
+  if (end - start >= MAX_RANGE_SIZE) {
+    throw new VsctlError(`constraint violation: Range "${start}-${end}" is too big. Maximum allowed size is ${MAX_RANGE_SIZE}.`);
+  }
+  return Array.from({ length: end - start + 1 }, (_, i) => start + i);
+}
+
 function skipSpaces(s: string, p: number): number {
   while (p < s.length && /\s/.test(s[p]!)) p++;
   return p;
@@ -192,7 +216,10 @@ function typeToEnglish(type: ColumnType): string {
   return s;
 }
 
-/** ovsdb_datum_from_string: "a, b", "[a b]", "{k=v, k2=v2}", with count and uniqueness checks. */
+/**
+ * ovsdb_datum_from_string: "a, b", "[a b]", "{k=v, k2=v2}", with count and uniqueness checks; a
+ * set of integers may list ranges ("[1-5, 10]").
+ */
 export function datumFromString(type: ColumnType, s: string, symtab?: SymbolTable): Datum {
   const isMap = type.value !== undefined;
   let p = skipSpaces(s, 0);
@@ -210,7 +237,8 @@ export function datumFromString(type: ColumnType, s: string, symtab?: SymbolTabl
     const start = p;
     const k = parseToken(s, p);
     p = k.pos;
-    keys.push(atomFromString(type.key, k.token, symtab));
+    if (isMap) keys.push(atomFromString(type.key, k.token, symtab));
+    else keys.push(...atomsFromString(type.key, k.token, symtab));
     if (isMap) {
       p = skipSpaces(s, p);
       if (s[p] !== '=') throw new VsctlError(`${s.slice(start)}: syntax error at "${s[p] ?? ''}" expecting "="`);

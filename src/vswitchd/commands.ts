@@ -4,8 +4,7 @@
 import type { CommandRegistry } from '../lib/command-registry.js';
 import * as dpctl from '../datapath/dpctl.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
-import { OFPP } from '../ofproto/actions.js';
-import { formatFlowStats } from '../openflow/flow-syntax.js';
+import { formatFlowStats } from '../ofproto/print.js';
 import type { Reconciler } from './reconcile.js';
 
 export const DATAPATH_NAME = 'ovs-netdev';
@@ -35,8 +34,7 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
       for (const p of [...b.ports()].sort((x, y) => x.name.localeCompare(y.name))) {
         const dp = ports.get(p.dpPort);
         const st = rec.interfaces().find((i) => i.name === p.name);
-        const ofport = p.ofport === OFPP.LOCAL ? 65534 : p.ofport;
-        lines.push(`    ${p.name} ${ofport}/${p.dpPort}: (${st?.type === 'system' ? 'system' : dp?.type ?? 'system'})`);
+        lines.push(`    ${p.name} ${p.ofport}/${p.dpPort}: (${st?.type === 'system' ? 'system' : dp?.type ?? 'system'})`);
       }
     }
     return lines.join('\n') + '\n';

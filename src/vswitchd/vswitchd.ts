@@ -16,6 +16,7 @@ import { vswitchSchemaPath } from '../ovsdb/vswitch-schema.js';
 import { registerOfprotoCommands } from '../ofproto/commands.js';
 import { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
+import { parseMatch } from '../openflow/flow-syntax.js';
 import { registerDaemonCommands } from './commands.js';
 import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
 import { IFACE_TYPES, Reconciler, sysfs } from './reconcile.js';
@@ -82,7 +83,7 @@ export class VSwitchd {
     this.replica = await this.client.monitor(DB, tables);
     this.replica.on('update', () => this.scheduleReconcile());
     this.client.on('connected', () => this.scheduleReconcile());
-    registerOfprotoCommands(this.registry, this.of.bridgeMap());
+    registerOfprotoCommands(this.registry, this.of.bridgeMap(), parseMatch);
     registerDaemonCommands(this.registry, this.of, this.reconciler);
     this.scheduleReconcile();
     await this.chain;

@@ -276,6 +276,39 @@ const DATABASE_COMMANDS = [
   ['show'],
 ];
 
+const INTEGER_RANGES = [
+  ['add-br', 'br0', '--', 'add-port', 'br0', 'p1', 'tag=10'],
+  ['set', 'port', 'p1', 'tag=5000'],
+  ['set', 'Port', 'p1', 'tag=-1'],
+  ['set', 'Port', 'p1', 'tag=4096'],
+  ['get', 'Port', 'p1', 'tag'],
+  ['add-port', 'br0', 'p2', 'tag=4096'],
+  ['--id=@p', 'create', 'Port', 'name=p9', 'tag=5000'],
+  ['--columns=name', 'find', 'Port', 'tag=5000'],
+  ['set', 'Interface', 'p1', 'ofport_request=0'],
+  ['set', 'Interface', 'p1', 'ofport_request=65280'],
+  ['set', 'Interface', 'p1', 'mtu_request=0'],
+  ['set', 'Bridge', 'br0', 'flood_vlans=4096'],
+  ['set', 'Port', 'p1', 'trunks=1-5'],
+  ['set', 'Port', 'p1', 'trunks=[1-3, 10-12]'],
+  ['get', 'Port', 'p1', 'trunks'],
+  ['set', 'Port', 'p1', 'trunks=4090-4100'],
+  ['set', 'Port', 'p1', 'trunks=-5--1'],
+  ['set', 'Port', 'p1', 'trunks=5-1'],
+  ['set', 'Port', 'p1', 'trunks=1-5,3'],
+  ['set', 'Port', 'p1', 'trunks=1-5-7'],
+  ['add', 'Port', 'p1', 'trunks', '20-22'],
+  ['remove', 'Port', 'p1', 'trunks', '1-2'],
+  ['get', 'Port', 'p1', 'trunks'],
+  ['--columns=name', 'find', 'Port', 'trunks{>=}20-21'],
+  ['set', 'Port', 'p1', 'tag=7-7'],
+  ['set', 'Port', 'p1', 'tag=1-3'],
+  ['get', 'Port', 'p1', 'tag'],
+  ['set', 'Interface', 'p1', 'cfm_remote_mpids=0-4096'],
+  ['set', 'Interface', 'p1', 'mtu_request=1-5000'],
+  ['set', 'Interface', 'p1', 'statistics={rx=1-5}'],
+];
+
 const FORMATS = [
   ['add-br', 'br0', '--', 'add-port', 'br0', 'p1', 'tag=10', '--', 'set', 'Interface', 'p1', 'options:k="a,b"'],
   ['--format=table', 'list', 'Port'],
@@ -330,6 +363,7 @@ describe('tvs-vsctl prints what ovs-vsctl prints, command by command', () => {
   it('controllers, fail modes, managers and emer-reset', () => differential(CONTROLLERS_AND_MODES));
   it('list/find/get/set/add/remove/clear/create/destroy with OVS value syntax and --id references', () => differential(DATABASE_COMMANDS));
   it('--format, --columns, --bare, --data, --oneline, and blank lines between tables', () => differential(FORMATS));
+  it('integers out of the schema\'s range refused, committed values kept, and integer ranges (trunks=1-5)', () => differential(INTEGER_RANGES));
   it('usage errors: unknown commands and options, argument counts, misplaced options', () => differential(USAGE_ERRORS));
   it('database connection failure', async () => {
     const [a, b] = await Promise.all([

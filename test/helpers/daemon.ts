@@ -1,7 +1,7 @@
 // A tvs-vswitchd of the test's own (database, sockets and pidfile in a temp
 // directory) and the CLIs pointed at it: integration tests drive the switch
 // only through commands, as a user would.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,10 +24,26 @@ export interface TestDaemon {
   appctl(...args: string[]): Promise<string>;
   /** tvs-dpctl against this daemon. */
   dpctl(...args: string[]): Promise<string>;
+  /** tvs-dpctl against this daemon, for a command that may fail: its exit status and output. */
+  dpctlExit(...args: string[]): Promise<CliExit>;
   /** Kill the daemon with SIGKILL, as a crash would. */
   crash(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface CliExit {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runForExit(args: string[]): Promise<CliExit> {
+  return new Promise((done) => {
+    execFile(process.execPath, args, { timeout: 30_000 }, (err, stdout, stderr) => {
+      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
 }
 
 export async function startDaemon(): Promise<TestDaemon> {
@@ -51,6 +67,7 @@ export function testDaemon(dir: string): TestDaemon {
     vsctl: (...args) => node('tvs-vsctl.js', [`--db=${db}`, '--timeout=20', ...args]),
     appctl: (...args) => node('tvs-appctl.js', ['-t', ctl, ...args]),
     dpctl: (...args) => node('tvs-dpctl.js', [`--unixctl=${ctl}`, ...args]),
+    dpctlExit: (...args) => runForExit([join(CLI, 'tvs-dpctl.js'), `--unixctl=${ctl}`, ...args]),
     async start() {
       child = spawn(d.argv[0]!, d.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TVS_RUNDIR: dir } });
       err = '';

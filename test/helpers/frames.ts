@@ -4,7 +4,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Host } from '../../src/lib/netns.js';
-import { parseMac } from '../../src/datapath/flow-key.js';
+import { parseMac } from '../../src/lib/addr.js';
 
 const PKT = join(dirname(fileURLToPath(import.meta.url)), 'pkt.py');
 

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatDatapathFlow } from '../../src/datapath/dpctl.js';
 import { ofprotoTrace } from '../../src/ofproto/trace.js';
+import { parseMatch } from '../../src/openflow/flow-syntax.js';
 import { Lab, ping } from '../../src/lib/netns.js';
 import { bridgeWithHosts, type TestBridge } from '../helpers/bridge.js';
 import { buildFrame, checksumsValid, eventually, sendFrames, startCapture, udpFrame } from '../helpers/frames.js';
@@ -137,7 +138,7 @@ describe('ofproto/trace', () => {
     ]);
     const { a, b } = sw.hosts;
     expect(await ping(a, '10.97.0.2', 2)).toBe(2);
-    const trace = ofprotoTrace(sw.br, [`in_port=${a.ofport},dl_src=${a.mac},dl_dst=${b.mac},dl_type=0x0800,nw_src=10.97.0.1,nw_dst=10.97.0.2,nw_proto=1`]);
+    const trace = ofprotoTrace(sw.br, [`in_port=${a.ofport},dl_src=${a.mac},dl_dst=${b.mac},dl_type=0x0800,nw_src=10.97.0.1,nw_dst=10.97.0.2,nw_proto=1`], parseMatch);
     expect(trace).toContain('bridge("br0")');
     expect(trace).toMatch(/priority 0/);
     const predicted = /Datapath actions: (.*)/.exec(trace)![1];

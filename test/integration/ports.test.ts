@@ -244,7 +244,7 @@ describe('bad input', () => {
     expect(() => dp.removePort(999)).toThrow(/no port 999/);
     expect(() => dp.setForward(1, [2])).toThrow(/no port 1/);
     expect(() => dp.addPort({ type: 'bogus' as 'tap', name: 'x' })).toThrow(/unknown port type "bogus"/);
-    expect(() => dp.addPort({ type: 'tap', name: 'x', mac: '02:00' })).toThrow(/invalid MAC address/);
+    expect(() => dp.addPort({ type: 'tap', name: 'x', mac: '02:00' })).toThrow(/port "x": 02:00: invalid Ethernet address \(2 bytes where there should be 6/);
     expect(() => dp.sendFrame(1, Buffer.alloc(4))).toThrow(/shorter than an Ethernet header/);
   });
 

@@ -102,6 +102,19 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
     await expect(sw.dpctl('del-flow', 'in_port(999),eth(),eth_type(0x88b5)')).rejects.toThrow(/flow not found/);
   });
 
+  it('refuses a datapath flow with a field out of range: tvs-dpctl exits 1 naming the field, and the daemon carries on', async () => {
+    const r = await sw.dpctlExit('add-flow', 'in_port(1),eth(),eth_type(0x8100),vlan(vid=5000,pcp=9),encap()', '1');
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'tvs-dpctl: parsing flow key: 5000: value too large for 12-bit field vlan(vid) (0 to 4095) (at column 40)\n',
+    });
+    const actions = await sw.dpctlExit('add-flow', 'in_port(1),eth()', 'push_vlan(vid=70000,pcp=8)');
+    expect([actions.code, actions.stderr]).toEqual([1, expect.stringContaining('parsing actions: 70000: value too large for 12-bit field push_vlan(vid) (0 to 4095)')]);
+    // Nothing truncated was installed, and the daemon still answers.
+    expect(await sw.dpctl('dump-flows')).not.toMatch(/vid=(904|368)/);
+  });
+
   it('attaches a switch-owned tap moved into a namespace (a container NIC)', async () => {
     const tap = lab.ifname('c');
     await sw.vsctl('add-port', br0, tap, '--', 'set', 'interface', tap, 'type=tap');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OdpSyntaxError, formatFlow, parseFlow, parseActions, formatActions } from '../../../src/datapath/odp-syntax.js';
+import { ATTR_FIELDS, FIELD_BITS, OdpSyntaxError, formatFlow, parseFlow, parseActions, parseMatch, formatActions } from '../../../src/datapath/odp-syntax.js';
+import { fieldSize } from '../../../src/lib/uint.js';
 import { decodeActions, encodeActions } from '../../../src/datapath/actions.js';
-import { decodeKey, encodeKey, FIELDS, FLOW_KEY_LEN, formatIpv6, parseIpv6 } from '../../../src/datapath/flow-key.js';
+import { decodeKey, encodeKey, FIELDS, FLOW_KEY_LEN } from '../../../src/datapath/flow-key.js';
 
 const corpus = [
   'recirc_id(0),in_port(1),eth(src=00:00:5e:00:53:01,dst=00:00:5e:00:53:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,frag=no),tcp(dst=80), packets:3, bytes:294, used:0.400s, actions:2',
@@ -63,7 +64,7 @@ describe('OVS datapath flow syntax', () => {
   it('rejects bad syntax with the offending token and what was expected', () => {
     const bad = (s: string) => () => parseFlow(s);
     expect(bad('recirc_id(0),in_prt(1), packets:0, bytes:0, used:never, actions:1')).toThrow(/unknown key attribute "in_prt"/);
-    expect(bad('recirc_id(0),ipv4(src=10.0.0.300), packets:0, bytes:0, used:never, actions:1')).toThrow(/"10.0.0.300" is not an IPv4 address/);
+    expect(bad('recirc_id(0),ipv4(src=10.0.0.300), packets:0, bytes:0, used:never, actions:1')).toThrow(/10\.0\.0\.300: invalid IPv4 address for ipv4\(src\) \(300 is more than 255/);
     expect(bad('recirc_id(0),ipv4(frag=maybe), packets:0, bytes:0, used:never, actions:1')).toThrow(/expected frag=no, frag=first or frag=later/);
     expect(bad('recirc_id(0),in_port(1), packets:0, bytes:0, used:never, actions:output(2)')).toThrow(/unknown action "output\(2\)"/);
     expect(bad('recirc_id(0),in_port(1')).toThrow(OdpSyntaxError);
@@ -86,10 +87,92 @@ describe('flow key layout', () => {
     expect(b.readBigUInt64BE(8)).toBe(0x7bn);
     expect([...b.subarray(38, 40)]).toEqual([0x30, 0x0a]);
   });
+});
 
-  it('prints IPv6 addresses as inet_ntop does', () => {
-    for (const s of ['::', '::1', '2001:db8::1', 'fe80::9', '2001:db8:0:1:1:1:1:1', '::ffff:10.0.0.1', '1::2:0:0:3']) {
-      expect(formatIpv6(parseIpv6(s))).toBe(s);
+// Tunnel headers to put numbers into: VXLAN over IPv4, VXLAN over IPv6, GRE with every option.
+const VXLAN4 = 'tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x7b)),out_port(2))';
+const VXLAN6 = 'tnl_push(tnl_port(4789),header(size=70,type=4,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,label=0,proto=17,tclass=0x0,hlimit=64),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x7b)),out_port(2))';
+const GRE = 'tnl_push(tnl_port(5),header(size=50,type=3,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0xb000,proto=0x6558),csum=0x0,key=0x4d,seq=0x1)),out_port(2))';
+
+/** Matches `part(` up to `name=` inside it, also inside or past one level of nested parentheses. */
+function inPart(part: string, name: string): RegExp {
+  return new RegExp(`(\\b${part}\\((?:[^()]|\\([^()]*\\))*?(?:\\([^()]*?)?\\b${name}=)[^,)]+`);
+}
+
+/** `template` with the number after `name=` inside `part(` (or right after `part(`) replaced by `v`. */
+function put(template: string, part: string, name: string, v: string): string {
+  const re = name ? inPart(part, name) : new RegExp(`(\\b${part}\\()[^,)]+`);
+  expect(template).toMatch(re);
+  return template.replace(re, `$1${v}`);
+}
+
+/** Where each FIELD_BITS entry is written: a match or an action list with `v` in its place. */
+function placed(field: string, v: string): { match: string } | { actions: string } {
+  const header = /^header\((\w+)(?:\((\w+)\))?\)$/.exec(field);
+  if (header) {
+    const [, part, name] = header as unknown as [string, string, string | undefined];
+    if (!name) return { actions: put(VXLAN4, 'header', part, v) };
+    const base = [VXLAN4, VXLAN6, GRE].find((t) => inPart(part, name).test(t))!;
+    return { actions: put(base, part, name, v) };
+  }
+  const inside = /^(\w+)\((\w+)\)$/.exec(field);
+  if (field === 'output') return { actions: v };
+  if (field === 'tnl_pop') return { actions: `tnl_pop(${v})` };
+  if (inside?.[1] === 'tnl_push') return { actions: put(VXLAN4, inside[2]!, '', v) };
+  if (inside?.[1] === 'push_vlan' || inside?.[1] === 'userspace') return { actions: `${inside[1]}(${inside[2]}=${v})` };
+  if (inside) return { match: `${inside[1]}(${inside[2]}=${v})` };
+  return { match: `${field}(${v})` };
+}
+
+function parsePlaced(p: { match: string } | { actions: string }): void {
+  if ('match' in p) parseMatch(p.match);
+  else parseActions(p.actions);
+}
+
+describe('every number of the datapath syntax has a range', () => {
+  it('gives every numeric field of every key attribute a width no wider than its bytes in the key', () => {
+    for (const [attr, fields] of Object.entries(ATTR_FIELDS)) {
+      for (const [name, field, style] of fields) {
+        if (style === 'addr') continue;
+        const bits = FIELD_BITS[`${attr}(${name})`];
+        expect(bits, `${attr}(${name})`).toBeDefined();
+        const [, , len] = FIELDS.find(([f]) => f === field)!;
+        expect(bits, `${attr}(${name})`).toBeLessThanOrEqual(8 * len);
+      }
     }
+  });
+
+  it.each(Object.entries(FIELD_BITS))('refuses a value one past the top of %s (%i bits) and names the field', (field, bits) => {
+    const max = (1n << BigInt(bits)) - 1n;
+    const tooBig = String(max + 1n);
+    expect(() => parsePlaced(placed(field, tooBig))).toThrow(`${tooBig}: value too large for ${fieldSize(bits)} field ${field} (0 to ${max})`);
+    expect(() => parsePlaced(placed(field, String(max)))).not.toThrow(/too large/);
+    // A bare output port is told from an action by its digits, so "x1" is an unknown action there.
+    if (field !== 'output') expect(() => parsePlaced(placed(field, 'x1'))).toThrow(`x1: bad syntax for ${field} value`);
+  });
+
+  it('refuses a mask wider than its field, quoting value and mask', () => {
+    expect(() => parseMatch('tcp(dst=80/0x1ffff)')).toThrow('80/0x1ffff: mask too large for 2-byte field tcp(dst) (0 to 0xffff)');
+    expect(() => parseMatch('vlan(vid=5/0x1fff)')).toThrow('5/0x1fff: mask too large for 12-bit field vlan(vid) (0 to 0xfff)');
+    expect(() => parseMatch('vlan(vid=5,pcp=3/0x9)')).toThrow('3/0x9: mask too large for 3-bit field vlan(pcp) (0 to 0x7)');
+  });
+
+  it('refuses what OVS would truncate: vlan(vid=5000,pcp=9) and push_vlan(vid=70000,pcp=8)', () => {
+    expect(() => parseMatch('in_port(1),eth(),eth_type(0x8100),vlan(vid=5000,pcp=9),encap()')).toThrow(/^5000: value too large for 12-bit field vlan\(vid\) \(0 to 4095\) \(at column 40\)$/);
+    expect(() => parseMatch('in_port(1),eth(),eth_type(0x8100),vlan(vid=7,pcp=9),encap()')).toThrow(/^9: value too large for 3-bit field vlan\(pcp\)/);
+    expect(() => parseActions('push_vlan(vid=70000,pcp=8)')).toThrow(/^70000: value too large for 12-bit field push_vlan\(vid\)/);
+    expect(() => parseActions('push_vlan(vid=7,pcp=8)')).toThrow(/^8: value too large for 3-bit field push_vlan\(pcp\)/);
+  });
+
+  it('checks set() fields against the width of the key field they write', () => {
+    expect(() => parseActions('set(ipv4(ttl=256))')).toThrow('256: value too large for 1-byte field ipv4(ttl)');
+    expect(() => parseActions('set(udp(src=65536))')).toThrow('65536: value too large for 2-byte field udp(src)');
+    expect(() => parseActions('set(eth(src=00:11:22:33:44:55:66))')).toThrow('00:11:22:33:44:55:66: invalid Ethernet address for eth(src) (7 bytes where there should be 6');
+  });
+
+  it('names the field of a malformed address in a key or a tunnel header', () => {
+    expect(() => parseMatch('arp(sha=00:11:22:33:44)')).toThrow('00:11:22:33:44: invalid Ethernet address for arp(sha)');
+    expect(() => parseMatch('ipv6(dst=2001:db8::1::2)')).toThrow('2001:db8::1::2: invalid IPv6 address for ipv6(dst)');
+    expect(() => parseActions(VXLAN4.replace('src=192.0.2.1', 'src=192.0.2.300'))).toThrow('192.0.2.300: invalid IPv4 address for header(ipv4(src))');
   });
 });

@@ -6,7 +6,8 @@ import { Flow, VLAN_CFI, type FieldId } from '../../../src/ofproto/flow.js';
 import type { PortVlanConfig } from '../../../src/ofproto/vlan.js';
 import { XBridge, type XBridgeOptions } from '../../../src/ofproto/xbridge.js';
 import { xlate, type XlateResult } from '../../../src/ofproto/xlate.js';
-import { parseFlowMod, parseGroupMod, parseIPv4, parseMac } from '../../../src/openflow/flow-syntax.js';
+import { bytesToBigint, parseIpv4, parseMac } from '../../../src/lib/addr.js';
+import { parseFlowMod, parseGroupMod } from '../../../src/openflow/flow-syntax.js';
 
 export const DP = (ofport: number) => ofport + 10;
 
@@ -32,13 +33,13 @@ export interface Pkt {
 export function flowOf(p: Pkt): Flow {
   const f = new Flow();
   f.setNum('in_port', p.in_port);
-  f.set('dl_src', parseMac(p.src ?? '00:00:00:00:00:01'));
-  f.set('dl_dst', parseMac(p.dst ?? '00:00:00:00:00:02'));
+  f.set('dl_src', bytesToBigint(parseMac(p.src ?? '00:00:00:00:00:01')));
+  f.set('dl_dst', bytesToBigint(parseMac(p.dst ?? '00:00:00:00:00:02')));
   f.setNum('dl_type', p.type ?? (p.nw_dst || p.nw_src || p.proto !== undefined ? 0x0800 : 0x88b5));
   if (p.vlan !== undefined) f.setNum('vlan_tci', VLAN_CFI | ((p.pcp ?? 0) << 13) | p.vlan);
   const set = (k: FieldId, v: number | undefined) => v !== undefined && f.setNum(k, v);
-  if (p.nw_src) f.setNum('nw_src', parseIPv4(p.nw_src));
-  if (p.nw_dst) f.setNum('nw_dst', parseIPv4(p.nw_dst));
+  if (p.nw_src) f.setNum('nw_src', parseIpv4(p.nw_src).readUInt32BE(0));
+  if (p.nw_dst) f.setNum('nw_dst', parseIpv4(p.nw_dst).readUInt32BE(0));
   set('nw_proto', p.proto);
   set('nw_ttl', p.ttl);
   set('nw_tos', p.tos);

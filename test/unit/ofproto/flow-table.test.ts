@@ -3,7 +3,8 @@ import { OFPP, output } from '../../../src/ofproto/actions.js';
 import { Flow, FlowWildcards } from '../../../src/ofproto/flow.js';
 import { FlowTables, type FlowRemoved } from '../../../src/ofproto/flow-table.js';
 import { OfpError } from '../../../src/ofproto/ofperr.js';
-import { formatFlow, formatFlowStats, parseFlowMod } from '../../../src/openflow/flow-syntax.js';
+import { formatFlow, formatFlowStats } from '../../../src/ofproto/print.js';
+import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
 
 /** Tables on a fake clock, fed with ovs-ofctl strings. */
 function bridge(opts: { defaultRule?: boolean } = {}) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FlowTables } from '../../../src/ofproto/flow-table.js';
 import { GroupTable } from '../../../src/ofproto/groups.js';
-import { formatGroup, parseFlowMod, parseGroupMod } from '../../../src/openflow/flow-syntax.js';
+import { formatGroup } from '../../../src/ofproto/print.js';
+import { parseFlowMod, parseGroupMod } from '../../../src/openflow/flow-syntax.js';
 
 const gt = () => new GroupTable(() => 0);
 const add = (g: GroupTable, s: string) => g.apply(parseGroupMod(s, 'add'));

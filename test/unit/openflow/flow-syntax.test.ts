@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FlowWildcards } from '../../../src/ofproto/flow.js';
-import { formatFlow, formatIPv6, parseFlowMod, parseIPv6, parseMatch } from '../../../src/openflow/flow-syntax.js';
+import { ADDRESS_FIELDS, FIELDS, FlowWildcards } from '../../../src/ofproto/flow.js';
+import { formatFlow } from '../../../src/ofproto/print.js';
+import { fieldSize } from '../../../src/lib/uint.js';
+import { FIELD_NAMES } from '../../../src/ofproto/names.js';
+import {
+  ACTION_ARGUMENTS, FLOW_MOD_NUMBERS, GROUP_NUMBERS, MATCH_FIELDS, SET_FIELD_PARTS, parseFlowMod, parseGroupMod, parseMatch,
+} from '../../../src/openflow/flow-syntax.js';
 
 /** Flows already in the form dump-flows prints: format(parse(s)) must give them back. */
 const CORPUS = [
@@ -68,14 +73,6 @@ describe('flow syntax normalisation', () => {
     );
     expect(formatFlow(fm, { stats: { durationMs: 2000, nPackets: 0n, nBytes: 0n } })).toContain('duration=2s,');
   });
-
-  it('reads IPv6 text in every usual form and prints it as inet_ntop does', () => {
-    expect(formatIPv6(parseIPv6('2001:0db8:0000:0000:0000:0000:0000:0001'))).toBe('2001:db8::1');
-    expect(formatIPv6(parseIPv6('::'))).toBe('::');
-    expect(formatIPv6(parseIPv6('1:0:0:2:0:0:0:3'))).toBe('1:0:0:2::3');
-    expect(formatIPv6(parseIPv6('1:0:2:3:4:5:6:7'))).toBe('1:0:2:3:4:5:6:7');
-    expect(parseIPv6('::ffff:1.2.3.4')).toBe(0xffff01020304n);
-  });
 });
 
 describe('flow mod commands', () => {
@@ -96,10 +93,10 @@ describe('parse errors name the token and the fix', () => {
     ['ip,tcp_flags=+syn,actions=drop', /tcp_flags: prerequisites not met/],
     ['foo=1,actions=drop', /unknown keyword foo: expected a match field/],
     ['in_port=1', /must specify an action: append ",actions=/],
-    ['ip,nw_dst=10.0.0.300,actions=drop', /nw_dst=10\.0\.0\.300: "10\.0\.0\.300" is not an IPv4 address/],
-    ['dl_src=00:11:22,actions=drop', /dl_src=00:11:22: "00:11:22" is not an Ethernet address/],
+    ['ip,nw_dst=10.0.0.300,actions=drop', /^10\.0\.0\.300: invalid IPv4 address for nw_dst \(300 is more than 255/],
+    ['dl_src=00:11:22,actions=drop', /^00:11:22: invalid Ethernet address for dl_src \(3 bytes where there should be 6/],
     ['ip,nw_proto=6/0xf,actions=drop', /6\/0xf: invalid mask for field nw_proto/],
-    ['dl_vlan=5000,actions=drop', /VLAN id must be 0-4095/],
+    ['dl_vlan=5000,actions=drop', /^5000: value too large for 12-bit field dl_vlan \(0 to 4095\)$/],
     ['tcp,tcp_flags=+syn+bogus,actions=drop', /"bogus" in "\+syn\+bogus" is not a TCP flag/],
     ['actions=output:2,drop', /"drop" must not be accompanied/],
     ['actions=frobnicate:1', /unknown action frobnicate/],
@@ -111,8 +108,8 @@ describe('parse errors name the token and the fix', () => {
     ['actions=mod_nw_tos:3', /mod_nw_tos:3: 3: not a valid TOS/],
     ['actions=set_field:1.2.3.4', /missing "->": write set_field:VALUE->FIELD/],
     ['cookie=0x1/0x1,actions=drop', /flow additions cannot use a cookie mask/],
-    ['priority=abc,actions=drop', /priority=abc: "abc" is not a number/],
-    ['priority=70000,actions=drop', /priority=70000: "70000" does not fit in 16 bits/],
+    ['priority=abc,actions=drop', /^invalid priority "abc" \(0 to 65535\)$/],
+    ['priority=70000,actions=drop', /^invalid priority "70000" \(0 to 65535\)$/],
   ])('%s', (s, re) => {
     expect(() => parseFlowMod(s)).toThrow(re);
   });
@@ -128,5 +125,121 @@ describe('parseMatch', () => {
     const m = parseMatch('tcp,nw_dst=10.0.0.0/8,tp_dst=0x50/0xfff0');
     const wc = new FlowWildcards().orField('dl_type').orField('nw_proto').orField('nw_dst', 0xff000000).orField('tp_dst', 0xfff0);
     expect(m.wc.equals(wc)).toBe(true);
+  });
+});
+
+/** The first number past a field's top, and its top: what must be refused and what accepted. */
+function bounds(bits: number, max = (1n << BigInt(bits)) - 1n): { tooBig: string; top: string } {
+  return { tooBig: String(max + 1n), top: String(max) };
+}
+
+describe('every match field refuses a value out of its range and names the field', () => {
+  it('gives no field a width wider than the flow field that holds it', () => {
+    for (const [name, syn] of Object.entries(MATCH_FIELDS)) expect(syn.bits, name).toBeLessThanOrEqual(FIELDS[syn.field].bits);
+    for (const f of FIELD_NAMES) expect(f.bits, f.mf).toBeLessThanOrEqual(FIELDS[f.field].bits);
+  });
+
+  it.each(Object.entries(MATCH_FIELDS))('%s', (name, syn) => {
+    const refuse = (value: string, message: string) => expect(() => parseMatch(`${name}=${value}`)).toThrow(message);
+    switch (syn.kind) {
+      case 'port':
+        refuse('65536', `65536: invalid or unknown port for ${name}`);
+        refuse('65280', `65280: invalid or unknown port for ${name}`);
+        return;
+      case 'mac':
+        refuse('00:11:22:33:44:55:66', `00:11:22:33:44:55:66: invalid Ethernet address for ${name} (7 bytes where there should be 6`);
+        refuse('00:11:22:33:44:55/ff:ff:ff:ff:ff:ff:ff', `ff:ff:ff:ff:ff:ff:ff: invalid Ethernet address for ${name} mask`);
+        return;
+      case 'ipv4':
+        refuse('10.0.0.256', `10.0.0.256: invalid IPv4 address for ${name} (256 is more than 255`);
+        refuse('10.0.0.0/33', `10.0.0.0/33: IPv4 network prefix bits not between 0 and 32, inclusive (in ${name})`);
+        refuse('10.0.0.0/255.255.256.0', `255.255.256.0: invalid IPv4 address for ${name} mask`);
+        return;
+      case 'ipv6':
+        refuse('2001:db8::1::2', `2001:db8::1::2: invalid IPv6 address for ${name}`);
+        refuse('2001:db8::/129', `2001:db8::/129: IPv6 network prefix bits not between 0 and 128, inclusive (in ${name})`);
+        return;
+      default: {
+        const { tooBig, top } = bounds(syn.bits);
+        refuse(tooBig, `${tooBig}: value too large for ${fieldSize(syn.bits)} field ${name} (0 to ${top})`);
+        refuse('0x1g', `0x1g: bad syntax for ${name} value`);
+        expect(() => parseMatch(`${name}=${top}`)).not.toThrow(/too large/);
+        if (syn.masked) refuse(`0/${tooBig}`, `0/${tooBig}: mask too large for ${fieldSize(syn.bits)} field ${name} (0 to ${top})`);
+        else refuse('0/1', `0/1: invalid mask for field ${name}: ${name} takes no mask`);
+      }
+    }
+  });
+});
+
+describe('every numeric option and action argument refuses a value out of its range in OVS\'s words', () => {
+  it.each(Object.entries(FLOW_MOD_NUMBERS))('flow option %s', (name, syn) => {
+    const { tooBig, top } = bounds(syn.bits, syn.max);
+    const flow = (v: string) => (name === 'out_group' ? parseFlowMod(`${name}=${v}`, 'delete') : parseFlowMod(`${name}=${v},actions=drop`));
+    expect(() => flow(tooBig)).toThrow(`invalid ${syn.label} "${tooBig}" (0 to ${top})`);
+    expect(() => flow(top)).not.toThrow(/invalid/);
+  });
+
+  it.each(Object.entries(ACTION_ARGUMENTS))('action %s', (name, syn) => {
+    const { tooBig, top } = bounds(syn.bits, syn.max);
+    expect(() => parseFlowMod(`actions=${name}:${tooBig}`)).toThrow(`${name}:${tooBig}: invalid ${syn.label} "${tooBig}" (0 to ${top})`);
+    expect(() => parseFlowMod(`actions=${name}:${top}`)).not.toThrow(/invalid/);
+  });
+
+  const GROUP_TEXT: Record<string, (v: string) => string> = {
+    group_id: (v) => `group_id=${v},type=all`,
+    weight: (v) => `group_id=1,type=select,bucket=weight:${v},output:1`,
+    watch_group: (v) => `group_id=1,type=ff,bucket=watch_group:${v},output:1`,
+  };
+
+  it('knows where every group number is written', () => {
+    expect(Object.keys(GROUP_TEXT).sort()).toEqual(Object.keys(GROUP_NUMBERS).sort());
+  });
+
+  it.each(Object.entries(GROUP_NUMBERS))('group %s', (name, syn) => {
+    const { tooBig, top } = bounds(syn.bits, syn.max);
+    expect(() => parseGroupMod(GROUP_TEXT[name]!(tooBig))).toThrow(`invalid ${syn.label} "${tooBig}" (0 to ${top})`);
+    expect(() => parseGroupMod(GROUP_TEXT[name]!(top))).not.toThrow(/invalid/);
+  });
+
+  it.each([
+    ['in_port', 'in_port=65536,actions=drop'],
+    ['output', 'actions=output:65536'],
+    ['output', 'actions=65536'],
+    ['resubmit', 'actions=resubmit(65536,1)'],
+    ['out_port', 'out_port=65536'],
+    ['watch_port', 'group_id=1,type=ff,bucket=watch_port:65536,output:1'],
+    ['in_port', 'actions=set_field:65536->in_port'],
+  ])('refuses port 65536 for %s: %s', (field, text) => {
+    const parse = () => (text.startsWith('group_id') ? parseGroupMod(text) : parseFlowMod(text, text.startsWith('out_port') ? 'delete' : 'add'));
+    expect(parse).toThrow(`65536: invalid or unknown port for ${field} (a port number up to 65279, or IN_PORT, TABLE, NORMAL, FLOOD, ALL, CONTROLLER or LOCAL)`);
+  });
+});
+
+describe('set_field refuses a value wider than its field', () => {
+  /** A malformed address of each kind, and the kind's name in the refusal. */
+  const BAD_ADDRESS = { mac: ['00:11:22:33:44:55:66', 'Ethernet'], ipv4: ['10.0.0.256', 'IPv4'], ipv6: ['1::2::3', 'IPv6'] } as const;
+
+  it.each(FIELD_NAMES.map((f) => [f.mf, f] as const))('%s', (mf, f) => {
+    const refuse = (value: string, message: string) => expect(() => parseFlowMod(`actions=set_field:${value}->${mf}`)).toThrow(message);
+    const kind = ADDRESS_FIELDS[f.field];
+    const addr = kind && BAD_ADDRESS[kind];
+    if (f.field === 'in_port') refuse('65536', '65536: invalid or unknown port for in_port');
+    else if (addr) refuse(addr[0], `${addr[0]}: invalid ${addr[1]} address for ${mf}`);
+    else {
+      const { tooBig, top } = bounds(f.bits);
+      refuse(tooBig, `${tooBig}: value too large for ${fieldSize(f.bits)} field ${mf} (0 to ${top})`);
+      refuse(`0/${tooBig}`, `0/${tooBig}: mask too large for ${fieldSize(f.bits)} field ${mf} (0 to ${top})`);
+    }
+  });
+
+  it.each(Object.entries(SET_FIELD_PARTS))('%s', (name, part) => {
+    const { tooBig, top } = bounds(part.bits);
+    expect(() => parseFlowMod(`actions=set_field:${tooBig}->${name}`)).toThrow(`${tooBig}: value too large for ${fieldSize(part.bits)} field ${name} (0 to ${top})`);
+    expect(() => parseFlowMod(`actions=set_field:${top}->${name}`)).not.toThrow();
+  });
+
+  it('refuses a load wider than its destination, as OVS words it', () => {
+    expect(() => parseFlowMod('actions=load:0x10000->NXM_NX_REG0[0..15]')).toThrow('value 0x10000 does not fit into 16 bits');
+    expect(() => parseFlowMod('actions=load:0x1->NXM_NX_REG0[0..32]')).toThrow('bits 0..32 are outside NXM_NX_REG0 (0..31)');
   });
 });

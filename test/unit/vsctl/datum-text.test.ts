@@ -41,6 +41,24 @@ describe("OVS's value syntax", () => {
     expect(msg(strMap, '{a}')).toBe('a}: syntax error at "}" expecting "="');
     expect(msg(str, '"abc')).toBe('"abc: quoted string extends past end of argument');
   });
+  it('reads an integer range as every integer in it, checking both ends against the column', () => {
+    expect(datumToString(intSet, datumFromString(intSet, '[1-3, 10-11]'))).toBe('[1, 2, 3, 10, 11]');
+    expect(datumToString(optInt, datumFromString(optInt, '7-7'))).toBe('7');
+    const unbounded: ColumnType = { key: { type: 'integer' }, min: 0, max: Infinity };
+    expect(datumFromString(unbounded, '-2-1').keys).toEqual([-2, -1, 0, 1]);
+    expect(() => datumFromString(intSet, '5-1')).toThrow(new VsctlError('"5-1" is not a valid range. Range end cannot be before start.'));
+    expect(() => datumFromString(intSet, '4090-4100')).toThrow(new VsctlError('constraint violation: 4100 is not in the valid range 0 to 4095 (inclusive)'));
+    expect(() => datumFromString(unbounded, '0-4096')).toThrow(new VsctlError('constraint violation: Range "0-4096" is too big. Maximum allowed size is 4096.'));
+    expect(datumFromString(unbounded, '0-4095').keys).toHaveLength(4096);
+    expect(() => datumFromString(optInt, '1-3')).toThrow(new VsctlError('1-3: 3 value(s) specified but the maximum number is 1'));
+    expect(() => datumFromString(intSet, '1-3,2')).toThrow(new VsctlError('1-3,2: set contains duplicate value'));
+    expect(() => datumFromString(intSet, '1-3-5')).toThrow(new VsctlError('"1-3-5" is not a valid integer or range'));
+  });
+  it('takes no range as a map key or value', () => {
+    const intMap: ColumnType = { key: { type: 'integer' }, value: { type: 'integer' }, min: 0, max: Infinity };
+    expect(() => datumFromString(intMap, '{1-2=3}')).toThrow(new VsctlError('"1-2" is not a valid integer or range'));
+    expect(() => datumFromString(intMap, '{1=2-3}')).toThrow(new VsctlError('"2-3" is not a valid integer or range'));
+  });
   it('turns @name references into one symbol per name, marked as strongly referenced', () => {
     const symtab = new SymbolTable();
     const d = datumFromString(ref, '@p1, @p1x', symtab);

@@ -1,0 +1,66 @@
+/**
+ * The names ovs-ofctl gives reserved ports, fields (in set_field, load and move) and TCP flags:
+ * one table each, read by the flow syntax parser (src/openflow/) and by ofproto's printers.
+ */
+import { OFPP } from './actions.js';
+import type { FieldId } from './flow.js';
+
+/** Reserved ports by name; NONE is another name for ANY and is never printed. */
+export const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
+  ['IN_PORT', OFPP.IN_PORT],
+  ['TABLE', OFPP.TABLE],
+  ['NORMAL', OFPP.NORMAL],
+  ['FLOOD', OFPP.FLOOD],
+  ['ALL', OFPP.ALL],
+  ['CONTROLLER', OFPP.CONTROLLER],
+  ['LOCAL', OFPP.LOCAL],
+  ['ANY', OFPP.ANY],
+  ['NONE', OFPP.ANY],
+];
+
+/** A field as set_field, load and move name it: OVS's name, its NXM name, our field and its NXM width. */
+export interface FieldName {
+  mf: string;
+  nxm: string;
+  field: FieldId;
+  bits: number;
+}
+
+export const FIELD_NAMES: readonly FieldName[] = [
+  { mf: 'in_port', nxm: 'NXM_OF_IN_PORT', field: 'in_port', bits: 16 },
+  { mf: 'eth_dst', nxm: 'NXM_OF_ETH_DST', field: 'dl_dst', bits: 48 },
+  { mf: 'eth_src', nxm: 'NXM_OF_ETH_SRC', field: 'dl_src', bits: 48 },
+  { mf: 'eth_type', nxm: 'NXM_OF_ETH_TYPE', field: 'dl_type', bits: 16 },
+  { mf: 'vlan_tci', nxm: 'NXM_OF_VLAN_TCI', field: 'vlan_tci', bits: 16 },
+  { mf: 'nw_tos', nxm: 'NXM_OF_IP_TOS', field: 'nw_tos', bits: 8 },
+  { mf: 'nw_proto', nxm: 'NXM_OF_IP_PROTO', field: 'nw_proto', bits: 8 },
+  { mf: 'ip_src', nxm: 'NXM_OF_IP_SRC', field: 'nw_src', bits: 32 },
+  { mf: 'ip_dst', nxm: 'NXM_OF_IP_DST', field: 'nw_dst', bits: 32 },
+  { mf: 'tp_src', nxm: 'NXM_OF_TCP_SRC', field: 'tp_src', bits: 16 },
+  { mf: 'tp_dst', nxm: 'NXM_OF_TCP_DST', field: 'tp_dst', bits: 16 },
+  { mf: 'udp_src', nxm: 'NXM_OF_UDP_SRC', field: 'tp_src', bits: 16 },
+  { mf: 'udp_dst', nxm: 'NXM_OF_UDP_DST', field: 'tp_dst', bits: 16 },
+  { mf: 'arp_spa', nxm: 'NXM_OF_ARP_SPA', field: 'nw_src', bits: 32 },
+  { mf: 'arp_tpa', nxm: 'NXM_OF_ARP_TPA', field: 'nw_dst', bits: 32 },
+  { mf: 'tun_id', nxm: 'NXM_NX_TUN_ID', field: 'tun_id', bits: 64 },
+  { mf: 'arp_sha', nxm: 'NXM_NX_ARP_SHA', field: 'arp_sha', bits: 48 },
+  { mf: 'arp_tha', nxm: 'NXM_NX_ARP_THA', field: 'arp_tha', bits: 48 },
+  { mf: 'ipv6_src', nxm: 'NXM_NX_IPV6_SRC', field: 'ipv6_src', bits: 128 },
+  { mf: 'ipv6_dst', nxm: 'NXM_NX_IPV6_DST', field: 'ipv6_dst', bits: 128 },
+  { mf: 'nw_ttl', nxm: 'NXM_NX_IP_TTL', field: 'nw_ttl', bits: 8 },
+  { mf: 'tcp_flags', nxm: 'NXM_NX_TCP_FLAGS', field: 'tcp_flags', bits: 12 },
+  { mf: 'metadata', nxm: 'OXM_OF_METADATA', field: 'metadata', bits: 64 },
+  ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ mf: `reg${i}`, nxm: `NXM_NX_REG${i}`, field: `reg${i}` as FieldId, bits: 32 })),
+];
+
+/** Other names ovs-ofctl accepts for a field in set_field (the match syntax's names). */
+const MF_ALIASES: Readonly<Record<string, string>> = { nw_src: 'ip_src', nw_dst: 'ip_dst', dl_src: 'eth_src', dl_dst: 'eth_dst', dl_type: 'eth_type', tcp_src: 'tp_src', tcp_dst: 'tp_dst', tunnel_id: 'tun_id', ip_proto: 'nw_proto' };
+
+/** The field an OVS, NXM or alias name stands for. */
+export function fieldByName(name: string): FieldName | undefined {
+  const n = MF_ALIASES[name] ?? name;
+  return FIELD_NAMES.find((f) => f.nxm === name || f.mf === n);
+}
+
+/** The names of the bits of tcp_flags, lowest first. */
+export const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr', 'ns'];
