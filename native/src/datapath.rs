@@ -4,9 +4,14 @@
 //! One mutex guards the port table and the flow table. The poll thread takes
 //! it once per wakeup and handles whole bursts under it; calls from JS (add a
 //! port, install a flow, read counters) take it briefly between bursts.
+//!
+//! Upcalls go up in batches that the datapath keeps until the slow path has
+//! answered every upcall in one (or said it is done with the batch, or had
+//! it for [`UPCALL_TIMEOUT_MS`]): a reply names its upcall by batch and
+//! index, so frames and keys cross to JS once and never back.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
-use crate::flow::key::{ExactKey, FlowKey, KEY_LEN};
+use crate::flow::key::{ExactKey, FlowKey};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, ValidActions, MAX_BURST};
 use crate::packet::{Packet, VnetHdr};
 use crate::port::afpacket::AfPacketPort;
@@ -17,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -34,8 +39,12 @@ const ROUNDS_PER_WAIT: usize = 8;
 const PENDING_PER_FLOW: usize = 64;
 /// Frames held across all pending flows.
 const PENDING_TOTAL: usize = 8192;
-/// An upcall not answered in this time is given up; its held frames count as lost.
-const PENDING_TIMEOUT_MS: u64 = 2000;
+/// Upcall batches kept for the slow path's answers; while this many wait,
+/// further misses are counted as lost.
+pub const MAX_HELD_BATCHES: usize = 256;
+/// A batch the slow path has had for longer than this is given up: its
+/// unanswered misses and the frames held for them count as lost.
+pub const UPCALL_TIMEOUT_MS: u64 = 2000;
 /// Tunnel pops that may follow each other on one frame.
 const MAX_RECIRCULATIONS: u8 = 4;
 
@@ -54,6 +63,39 @@ pub struct Upcall {
     pub in_port: u32,
     pub key: FlowKey,
     pub frame: Vec<u8>,
+    /// The frame's offload state, for sending it on when the answer comes.
+    vnet: VnetHdr,
+    /// Ties a miss to the frames of its flow held meanwhile (0 for action upcalls).
+    seq: u64,
+}
+
+/// Upcalls passed up together, kept by the datapath until answered.
+pub struct UpcallBatch {
+    pub id: u32,
+    pub upcalls: Vec<Upcall>,
+    /// When the slow path got the batch: its time to answer runs from
+    /// there, not from the batch's wait in the event queue (which
+    /// EventSink bounds).
+    received: OnceLock<Instant>,
+    abandoned: AtomicBool,
+}
+
+impl UpcallBatch {
+    /// The slow path has the batch now.
+    pub fn received(&self) {
+        let _ = self.received.set(Instant::now());
+    }
+
+    /// The batch could not be handed to JS after all: upkeep gives it up,
+    /// counting its misses as lost.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
+    }
+
+    /// Whether upkeep should give the batch up.
+    fn expired(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire) || self.received.get().is_some_and(|t| t.elapsed() > Duration::from_millis(UPCALL_TIMEOUT_MS))
+    }
 }
 
 /// A flow the datapath removed by itself (idle), with its final stats.
@@ -64,16 +106,17 @@ pub struct ExpiredFlow {
 
 /// What the datapath tells the slow path.
 pub enum Event {
-    Upcalls(Vec<Upcall>),
+    Upcalls(Arc<UpcallBatch>),
     Expired(Vec<ExpiredFlow>),
 }
 
 /// Where events go (the N-API layer implements it with a threadsafe function).
 pub trait EventSink: Send + Sync {
-    /// Hand over one event; false when the receiver's queue is full and it was dropped.
-    fn deliver(&self, event: Event) -> bool;
-    /// Whether an event handed over now would be taken.
-    fn has_room(&self) -> bool;
+    /// Hand over one event; gives it back when the receiver's queue is full.
+    fn deliver(&self, event: Event) -> Result<(), Event>;
+    /// Whether an upcall batch handed over now would be taken: someone
+    /// answers upcalls, and the queue has room.
+    fn takes_upcalls(&self) -> bool;
 }
 
 /// The kinds of port the datapath can open.
@@ -122,47 +165,14 @@ pub struct DpStats {
     pub action_errors: u64,
 }
 
-/// The slow path's answer to one missed upcall.
+/// The slow path's answer to one upcall, which it names by batch and index.
 pub struct UpcallReply<'a> {
-    pub in_port: u32,
-    pub frame: &'a [u8],
-    /// The upcall's key: it names the held frames this reply releases.
-    pub key: FlowKey,
+    pub batch: u32,
+    pub index: u32,
     /// Encoded action list for the frame (and the megaflow, if any).
     pub actions: &'a [u8],
-    /// Install a megaflow: the key under this mask.
+    /// Install a megaflow: the upcall's key under this mask.
     pub mask: Option<FlowKey>,
-}
-
-/// Size of a packed reply's header: in_port, frame length, actions length, flags.
-const REPLY_HEADER: usize = 16;
-/// Reply flag: install a megaflow; its mask follows the key.
-const REPLY_HAS_MASK: u32 = 1;
-
-impl<'a> UpcallReply<'a> {
-    /// The replies packed by `replyUpcalls` in src/datapath/dpif.ts: per
-    /// reply, four little-endian u32 (in_port, frame length, actions length,
-    /// flags), then the frame, the actions, the key and, with REPLY_HAS_MASK,
-    /// the mask. One buffer crosses N-API instead of five values a reply.
-    pub fn unpack(mut b: &'a [u8]) -> Result<Vec<UpcallReply<'a>>, String> {
-        let mut replies = Vec::new();
-        while !b.is_empty() {
-            let truncated = || format!("upcall reply {} is truncated", replies.len());
-            let header = b.get(..REPLY_HEADER).ok_or_else(truncated)?;
-            let word = |i: usize| u32::from_le_bytes(header[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
-            let (in_port, frame_len, actions_len, flags) = (word(0), word(1) as usize, word(2) as usize, word(3));
-            let keys_len = if flags & REPLY_HAS_MASK != 0 { 2 * KEY_LEN } else { KEY_LEN };
-            let body = b.get(REPLY_HEADER..REPLY_HEADER + frame_len + actions_len + keys_len).ok_or_else(truncated)?;
-            let (frame, rest) = body.split_at(frame_len);
-            let (actions, keys) = rest.split_at(actions_len);
-            let (key, mask) = keys.split_at(KEY_LEN);
-            let key = FlowKey::from_bytes(key).expect("KEY_LEN bytes");
-            let mask = (!mask.is_empty()).then(|| FlowKey::from_bytes(mask).expect("KEY_LEN bytes"));
-            replies.push(UpcallReply { in_port, frame, key, actions, mask });
-            b = &b[REPLY_HEADER + body.len()..];
-        }
-        Ok(replies)
-    }
 }
 
 /// A flow as reported to JS.
@@ -185,8 +195,16 @@ struct Port {
 
 /// Frames held for one flow key whose upcall awaits an answer.
 struct PendingFlow {
-    since_ms: u64,
+    /// The `seq` of that upcall.
+    upcall: u64,
     frames: Vec<(Vec<u8>, VnetHdr, u32)>,
+}
+
+/// An upcall batch passed up, with what of it is answered.
+struct HeldBatch {
+    batch: Arc<UpcallBatch>,
+    answered: Vec<bool>,
+    unanswered: usize,
 }
 
 struct State {
@@ -201,6 +219,10 @@ struct State {
     pool: Vec<Packet>,
     /// Frames the slow path answered, with their actions: the poll thread's to send.
     replied: Vec<(Arc<ActionList>, Packet)>,
+    /// Upcall batches by id.
+    held: HashMap<u32, HeldBatch>,
+    next_batch: u32,
+    next_upcall_seq: u64,
 }
 
 struct Shared {
@@ -222,25 +244,61 @@ impl Shared {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// Whether a miss can go up now.
+    fn upcall_room(&self, st: &State) -> bool {
+        st.held.len() < MAX_HELD_BATCHES && self.events.as_ref().is_some_and(|e| e.takes_upcalls())
+    }
+
+    /// Pass `ups` up as one batch, kept until answered.
     fn deliver_upcalls(&self, st: &mut State, ups: Vec<Upcall>) {
         if ups.is_empty() {
             return;
         }
-        let n = ups.len() as u64;
-        let missed: Vec<FlowKey> = ups.iter().filter(|u| u.reason == UpcallReason::Miss).map(|u| u.key).collect();
-        match &self.events {
-            Some(sink) if sink.deliver(Event::Upcalls(ups)) => st.stats.upcalls += n,
-            _ => {
-                // Nobody will answer: the next frame of each flow tries again.
-                st.stats.lost += missed.len() as u64;
-                for k in missed {
-                    if let Some(p) = st.pending.remove(&ExactKey(k)) {
-                        st.pending_frames -= p.frames.len();
-                        st.stats.lost += p.frames.len() as u64;
-                    }
-                }
-            }
+        if !self.upcall_room(st) {
+            // Nobody will answer: the next frame of each flow tries again.
+            give_up(st, &ups, |_| true);
+            return;
         }
+        let sink = self.events.as_ref().expect("upcall_room saw it");
+        let mut id = st.next_batch;
+        while st.held.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        st.next_batch = id.wrapping_add(1);
+        let n = ups.len();
+        let batch = Arc::new(UpcallBatch { id, upcalls: ups, received: OnceLock::new(), abandoned: AtomicBool::new(false) });
+        match sink.deliver(Event::Upcalls(Arc::clone(&batch))) {
+            Ok(()) => {
+                st.stats.upcalls += n as u64;
+                st.held.insert(id, HeldBatch { batch, answered: vec![false; n], unanswered: n });
+            }
+            Err(_) => give_up(st, &batch.upcalls, |_| true),
+        }
+    }
+}
+
+/// Give up the upcalls of `ups` that `unanswered` selects: each miss and
+/// the frames held for it count as lost, and the next frame of its flow
+/// misses again.
+fn give_up(st: &mut State, ups: &[Upcall], unanswered: impl Fn(usize) -> bool) {
+    for (i, up) in ups.iter().enumerate() {
+        if up.reason != UpcallReason::Miss || !unanswered(i) {
+            continue;
+        }
+        st.stats.lost += 1;
+        let key = ExactKey(up.key);
+        if st.pending.get(&key).is_some_and(|p| p.upcall == up.seq) {
+            let p = st.pending.remove(&key).expect("just found");
+            st.pending_frames -= p.frames.len();
+            st.stats.lost += p.frames.len() as u64;
+        }
+    }
+}
+
+/// Forget held batch `id`, giving up what of it is unanswered.
+fn release_batch(st: &mut State, id: u32) {
+    if let Some(held) = st.held.remove(&id) {
+        give_up(st, &held.batch.upcalls, |i| !held.answered[i]);
     }
 }
 
@@ -265,6 +323,9 @@ impl Datapath {
             stats: DpStats::default(),
             pool: Vec::new(),
             replied: Vec::new(),
+            held: HashMap::new(),
+            next_batch: 0,
+            next_upcall_seq: 1,
         };
         let shared = Arc::new(Shared { state: Mutex::new(state), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
         let worker = Arc::clone(&shared);
@@ -365,12 +426,14 @@ impl Datapath {
         Ok(())
     }
 
-    /// Answer misses: for each reply optionally install the megaflow, then
-    /// execute the missed frame and the frames of its flow held meanwhile,
+    /// Answer upcalls: for each reply optionally install the megaflow, then
+    /// execute the upcall's frame and the frames of its flow held meanwhile,
     /// in order. One lock for the whole batch keeps the poll thread from
     /// interleaving, and keeps replies cheap. Returns per reply the new
     /// flow's id (None when not installed, e.g. at the flow limit) or why
-    /// the reply was refused.
+    /// the reply was refused. Every reply uses up its upcall, refused or
+    /// not (a refused one's frames count as lost), and a batch whose
+    /// upcalls are all answered is released.
     pub fn upcall_replies(&self, replies: &[UpcallReply]) -> Vec<Result<Option<u64>, String>> {
         let now = self.shared.now_ms();
         let mut st = self.state();
@@ -380,37 +443,48 @@ impl Datapath {
         // one validated serves the next reply with the same bytes.
         let mut last: Option<ValidActions> = None;
         for r in replies {
+            let (batch, index) = match take_upcall(&mut st, r.batch, r.index) {
+                Ok(found) => found,
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+            };
+            let up = &batch.upcalls[index];
+            let refuse = |st: &mut State, why: String| {
+                give_up(st, std::slice::from_ref(up), |_| true);
+                Err(why)
+            };
             if last.as_ref().is_none_or(|v| *v.raw != *r.actions) {
                 match ValidActions::new(r.actions) {
                     Ok(v) => last = Some(v),
                     Err(e) => {
-                        results.push(Err(e.to_string()));
+                        results.push(refuse(&mut st, e.to_string()));
                         continue;
                     }
                 }
             }
             let valid = last.as_ref().expect("validated above");
             let id = match &r.mask {
-                Some(mask) => match st.flows.put_valid(&r.key, mask, valid, PutMode::CreateOrModify, false, now) {
+                Some(mask) => match st.flows.put_valid(&up.key, mask, valid, PutMode::CreateOrModify, false, now) {
                     Ok(id) => Some(id),
                     // At the limit the frame is still forwarded, only not cached.
                     Err(FlowError::LimitReached(_)) => None,
                     Err(e) => {
-                        results.push(Err(e.to_string()));
+                        results.push(refuse(&mut st, e.to_string()));
                         continue;
                     }
                 },
                 None => None,
             };
             let list = &valid.list;
-            if r.frame.len() >= 14 {
-                let mut pkt = Packet::from_frame(r.frame);
-                pkt.in_port = r.in_port;
-                work.push((Arc::clone(list), pkt));
-            }
+            let mut pkt = Packet::from_frame(&up.frame);
+            pkt.vnet = up.vnet;
+            pkt.in_port = up.in_port;
+            work.push((Arc::clone(list), pkt));
             // Only this flow's held frames: every other held flow has its own
             // upcall in flight and is released by its own reply.
-            if let Some(p) = st.pending.remove(&ExactKey(r.key)) {
+            if let Some(p) = st.pending.remove(&ExactKey(up.key)) {
                 st.pending_frames -= p.frames.len();
                 // Held frames count as the new flow's hits, which they would
                 // have been had it been there when they came. (The upcall's
@@ -431,6 +505,13 @@ impl Datapath {
         drop(st);
         wake(&self.shared.wake);
         results
+    }
+
+    /// The slow path is done with batch `id`: give up the upcalls in it not
+    /// answered yet (their misses and held frames count as lost). A batch
+    /// already released is no error.
+    pub fn finish_upcalls(&self, id: u32) {
+        release_batch(&mut self.state(), id);
     }
 
     pub fn flow_put(&self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool) -> Result<u64, FlowError> {
@@ -547,6 +628,29 @@ fn held_packet((bytes, vnet, in_port): (Vec<u8>, VnetHdr, u32)) -> Packet {
     pkt.vnet = vnet;
     pkt.in_port = in_port;
     pkt
+}
+
+/// Take upcall `index` of held batch `batch` for its answer, releasing the
+/// batch when that was its last unanswered upcall.
+fn take_upcall(st: &mut State, batch: u32, index: u32) -> Result<(Arc<UpcallBatch>, usize), String> {
+    let Some(held) = st.held.get_mut(&batch) else {
+        return Err(format!(
+            "upcall {index} of batch {batch} is no longer held: its batch was answered, finished, or given up {UPCALL_TIMEOUT_MS} ms after the slow path got it"
+        ));
+    };
+    let i = index as usize;
+    match held.answered.get(i) {
+        None => return Err(format!("batch {batch} has no upcall {index}: it has {}", held.answered.len())),
+        Some(true) => return Err(format!("upcall {index} of batch {batch} was answered already")),
+        Some(false) => {}
+    }
+    held.answered[i] = true;
+    held.unanswered -= 1;
+    let found = (Arc::clone(&held.batch), i);
+    if held.unanswered == 0 {
+        st.held.remove(&batch);
+    }
+    Ok(found)
 }
 
 fn no_such_port(port_no: u32) -> io::Error {
@@ -714,12 +818,15 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                         } else {
                             st.stats.lost += 1;
                         }
-                    } else if !shared.events.as_ref().is_some_and(|e| e.has_room()) {
+                    } else if !shared.upcall_room(st) {
                         // Nobody can take an upcall now: count the frame and move on cheaply.
                         st.stats.lost += 1;
                     } else {
-                        st.pending.insert(ExactKey(*key), PendingFlow { since_ms: now, frames: Vec::new() });
-                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key: *key, frame: pkt.frame().to_vec() });
+                        let seq = st.next_upcall_seq;
+                        st.next_upcall_seq += 1;
+                        st.pending.insert(ExactKey(*key), PendingFlow { upcall: seq, frames: Vec::new() });
+                        let frame = pkt.frame().to_vec();
+                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key: *key, frame, vnet: pkt.vnet, seq });
                     }
                 }
             }
@@ -845,7 +952,8 @@ impl ActionSink for Tx {
 
     fn userspace(&mut self, pkt: &Packet, cookie: u64) {
         let key = FlowKey::extract(pkt.frame(), pkt.in_port);
-        self.userspace.push(Upcall { reason: UpcallReason::Action { cookie }, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
+        let frame = pkt.frame().to_vec();
+        self.userspace.push(Upcall { reason: UpcallReason::Action { cookie }, in_port: pkt.in_port, key, frame, vnet: pkt.vnet, seq: 0 });
     }
 
     fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
@@ -862,7 +970,7 @@ fn collect_kernel_drops(st: &mut State) {
     }
 }
 
-/// Periodic work: reattach ports, expire flows and unanswered upcalls.
+/// Periodic work: reattach ports, expire flows, give up unanswered upcalls.
 fn upkeep(shared: &Shared, st: &mut State) {
     collect_kernel_drops(st);
     let epfd = shared.epoll.as_raw_fd();
@@ -878,15 +986,16 @@ fn upkeep(shared: &Shared, st: &mut State) {
     let expired: Vec<ExpiredFlow> = st.flows.expire(now).into_iter().map(|(id, f)| ExpiredFlow { id, stats: f.stats }).collect();
     if !expired.is_empty() {
         if let Some(sink) = &shared.events {
-            sink.deliver(Event::Expired(expired));
+            // A full queue loses these flows' last counts: the rest of the
+            // switch is better served by the room than by waiting for it.
+            let _ = sink.deliver(Event::Expired(expired));
         }
     }
-    let stale: Vec<ExactKey> = st.pending.iter().filter(|(_, p)| now.saturating_sub(p.since_ms) > PENDING_TIMEOUT_MS).map(|(k, _)| *k).collect();
-    for k in stale {
-        if let Some(p) = st.pending.remove(&k) {
-            st.pending_frames -= p.frames.len();
-            st.stats.lost += p.frames.len() as u64;
-        }
+    // Every held frame waits for an upcall in one of these batches, so
+    // giving up the batches also gives up frames held too long.
+    let stale: Vec<u32> = st.held.values().filter(|h| h.batch.expired()).map(|h| h.batch.id).collect();
+    for id in stale {
+        release_batch(st, id);
     }
     st.flows.reorder_subtables();
 }
@@ -895,45 +1004,21 @@ fn upkeep(shared: &Shared, st: &mut State) {
 mod tests {
     use super::*;
 
-    fn packed(in_port: u32, frame: &[u8], actions: &[u8], key: &FlowKey, mask: Option<&FlowKey>) -> Vec<u8> {
-        let mut b = Vec::new();
-        for w in [in_port, frame.len() as u32, actions.len() as u32, mask.is_some() as u32] {
-            b.extend_from_slice(&w.to_le_bytes());
-        }
-        b.extend_from_slice(frame);
-        b.extend_from_slice(actions);
-        b.extend_from_slice(key.as_bytes());
-        if let Some(mask) = mask {
-            b.extend_from_slice(mask.as_bytes());
-        }
-        b
-    }
-
     #[test]
-    fn unpacks_replies_with_and_without_a_megaflow() {
-        let key = FlowKey::extract(&[0xaa; 60], 3);
-        let other = FlowKey::extract(&[0xbb; 60], 4);
-        let mask = FlowKey::from_bytes(&[0xff; KEY_LEN]).unwrap();
-        let mut b = packed(3, &[1; 60], &[9, 9, 9, 9], &key, Some(&mask));
-        b.extend(packed(4, &[2; 14], &[], &other, None));
-        let replies = UpcallReply::unpack(&b).unwrap();
-        assert_eq!(replies.len(), 2);
-        assert_eq!((replies[0].in_port, replies[0].frame, replies[0].actions), (3, &[1u8; 60][..], &[9u8; 4][..]));
-        assert_eq!(replies[0].key.as_bytes(), key.as_bytes());
-        assert_eq!(replies[0].mask.as_ref().map(|m| m.as_bytes()), Some(mask.as_bytes()));
-        assert_eq!((replies[1].in_port, replies[1].frame.len(), replies[1].actions.len()), (4, 14, 0));
-        assert_eq!(replies[1].key.as_bytes(), other.as_bytes());
-        assert!(replies[1].mask.is_none());
-    }
-
-    #[test]
-    fn refuses_a_truncated_reply() {
-        let b = packed(3, &[1; 60], &[9; 4], &FlowKey::extract(&[0xaa; 60], 3), None);
-        for cut in [1, 15, 16, 70, b.len() - 1] {
-            assert_eq!(UpcallReply::unpack(&b[..cut]).err().as_deref(), Some("upcall reply 0 is truncated"), "cut at {cut}");
-        }
-        let mut two = b.clone();
-        two.extend_from_slice(&b[..20]);
-        assert_eq!(UpcallReply::unpack(&two).err().as_deref(), Some("upcall reply 1 is truncated"));
+    fn a_batch_times_out_only_once_the_slow_path_has_had_it_that_long() {
+        let batch = |received: Option<Duration>| {
+            let b = UpcallBatch { id: 0, upcalls: Vec::new(), received: OnceLock::new(), abandoned: AtomicBool::new(false) };
+            if let Some(ago) = received {
+                b.received.set(Instant::now() - ago).unwrap();
+            }
+            b
+        };
+        let timeout = Duration::from_millis(UPCALL_TIMEOUT_MS);
+        assert!(!batch(None).expired(), "still in the event queue");
+        assert!(!batch(Some(timeout / 2)).expired());
+        assert!(batch(Some(timeout + Duration::from_millis(1))).expired());
+        let lost = batch(None);
+        lost.abandon();
+        assert!(lost.expired());
     }
 }

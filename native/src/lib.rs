@@ -1,9 +1,12 @@
 //! TVS fast path, loaded by Node.js as an N-API addon.
 //!
-//! `ops` is the whole JS-facing surface; `datapath` owns the ports and the
-//! poll thread; `port` has one provider per kind of port.
+//! `ops` is the whole JS-facing surface and `abi` every packed format that
+//! crosses it; `datapath` owns the ports and the poll thread; `port` has one
+//! provider per kind of port.
+pub mod abi;
 pub mod datapath;
 pub mod flow;
+mod js;
 mod napi;
 mod ops;
 pub mod packet;

@@ -1,26 +1,51 @@
 // The TypeScript face of the datapath (OVS's "dpif"): ports, flows,
-// counters and upcalls, over the Rust addon.
+// counters and upcalls, over the Rust addon. The packed buffers it trades
+// with the addon are laid out in abi.ts.
 import type {
   DatapathHandle,
   NativeDpStats,
+  NativeEvent,
   NativeExpiredFlow,
   NativeFlow,
   NativeFlowStats,
   NativePortInfo,
-  NativeUpcall,
 } from '../../native/index.js';
+import { FLOW_KEY_LEN, RECENT, REPLY, RESULT, UPCALL_META, UPCALL_REASON } from './abi.js';
 import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from './addon.js';
 import { getLogger } from '../lib/log.js';
-import { encodeKey, FLOW_KEY_LEN, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
+import { encodeKey, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
 
 export type PortType = 'system' | 'tap';
 export type PortInfo = NativePortInfo;
-export type Upcall = NativeUpcall;
 export type DatapathStats = NativeDpStats;
 export type DatapathFlow = NativeFlow;
 export type FlowStats = NativeFlowStats;
 export type ExpiredFlow = NativeExpiredFlow;
+
+/** A frame the datapath passed up to the slow path. */
+export interface Upcall {
+  /** `miss`: no flow matched; `action`: a userspace action sent it (cookie says why). */
+  reason: 'miss' | 'action';
+  cookie?: bigint;
+  /** The datapath port the frame came in on. */
+  port: number;
+  /**
+   * The 120-byte flow key the datapath extracted (see flow-key.ts), and the
+   * frame. Both are views into their batch's one buffer: a slow path that
+   * keeps one keeps that buffer alive, so copy it (Buffer.from) to hold it long.
+   */
+  key: Buffer;
+  frame: Buffer;
+  /**
+   * Which upcall this is. The datapath keeps each batch's frames and keys
+   * until every upcall in it is answered (or finishUpcalls says the slow
+   * path is done with it, or 2 s pass): a reply names its upcall by these,
+   * and the frame and key do not cross back.
+   */
+  readonly batch: number;
+  readonly index: number;
+}
 
 export interface AddPortOptions {
   /** `system`: an existing interface through AF_PACKET; `tap`: a tap device the switch creates and holds. */
@@ -35,7 +60,12 @@ export interface AddPortOptions {
 }
 
 export interface DatapathOptions {
-  /** Receives, in batches, the frames that missed the flow table or that a userspace action sent up. */
+  /**
+   * Receives, in batches, the frames that missed the flow table or that a
+   * userspace action sent up. Answer them with replyUpcalls; call
+   * finishUpcalls for a batch the handler leaves partly unanswered. Without
+   * a handler, misses are only counted (as lost).
+   */
   onUpcall?: (batch: Upcall[]) => void;
   /** Receives flows the datapath removed after max-idle, with their final stats. */
   onFlowsExpired?: (flows: ExpiredFlow[]) => void;
@@ -56,7 +86,7 @@ export interface PutFlowOptions {
   refuseOverlap?: boolean;
 }
 
-/** The slow path's answer to one missed upcall. */
+/** The slow path's answer to one upcall. */
 export interface UpcallReply {
   upcall: Upcall;
   actions: ActionsLike;
@@ -73,29 +103,39 @@ export class Datapath {
   private handle: DatapathHandle | undefined;
   private readonly addon = loadAddon();
 
-  private constructor(handle: DatapathHandle) {
-    this.handle = handle;
+  private constructor(private readonly options: DatapathOptions) {
+    this.handle = this.addon.op_dp_open((event) => this.onEvent(event), options.onUpcall !== undefined);
   }
 
+  /** Open a datapath (which needs no privilege; most ports do). */
   static open(options: DatapathOptions = {}): Datapath {
-    const addon = loadAddon();
-    const { onUpcall, onFlowsExpired } = options;
-    const onEvent =
-      onUpcall || onFlowsExpired
-        ? (event: Parameters<NonNullable<Parameters<typeof addon.op_dp_open>[0]>>[0]) => {
-            // A handler that throws loses its batch, but the exception must
-            // not reach N-API: Node only warns of it today (DEP0168) and
-            // will treat it as uncaught, which ends a daemon.
-            try {
-              if (event.kind === 'upcall') onUpcall?.(unpackUpcalls(event.data, event.meta));
-              else onFlowsExpired?.(event.flows);
-            } catch (e) {
-              log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
-              log.dbg(`${(e as Error).stack}`);
-            }
-          }
-        : undefined;
-    return new Datapath(addon.op_dp_open(onEvent));
+    return new Datapath(options);
+  }
+
+  private onEvent(event: NativeEvent): void {
+    // A handler that throws loses its batch, but the exception must not
+    // reach N-API: Node only warns of it today (DEP0168) and will treat it
+    // as uncaught, which ends a daemon.
+    try {
+      if (event.kind === 'upcall') this.deliverUpcalls(unpackUpcalls(event.batch, event.data, event.meta));
+      else this.options.onFlowsExpired?.(event.flows);
+    } catch (e) {
+      log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
+      log.dbg(`${(e as Error).stack}`);
+    }
+  }
+
+  private deliverUpcalls(batch: Upcall[]): void {
+    const { onUpcall } = this.options;
+    try {
+      // Without a handler op_dp_open asked for no upcalls; none is kept if one comes.
+      if (onUpcall) onUpcall(batch);
+      else this.finishUpcalls(batch);
+    } catch (e) {
+      // What the handler left unanswered is lost now, not after a timeout.
+      if (!this.closed) this.finishUpcalls(batch);
+      throw e;
+    }
   }
 
   private get dp(): DatapathHandle {
@@ -183,8 +223,12 @@ export class Datapath {
   recentFlowStats(withinMs: number): { id: bigint; packets: number; bytes: number }[] {
     const packed = this.addon.op_flow_stats_recent(this.dp, Math.min(Math.ceil(withinMs), 0xffffffff));
     const out = [];
-    for (let at = 0; at < packed.length; at += 24) {
-      out.push({ id: packed.readBigUInt64LE(at), packets: Number(packed.readBigUInt64LE(at + 8)), bytes: Number(packed.readBigUInt64LE(at + 16)) });
+    for (let at = 0; at < packed.length; at += RECENT.len) {
+      out.push({
+        id: packed.readBigUInt64LE(at + RECENT.flowId),
+        packets: Number(packed.readBigUInt64LE(at + RECENT.packets)),
+        bytes: Number(packed.readBigUInt64LE(at + RECENT.bytes)),
+      });
     }
     return out;
   }
@@ -206,11 +250,11 @@ export class Datapath {
   }
 
   /**
-   * Answer a missed upcall: install `megaflow` (the upcall's key under
-   * `mask`) if given; the missed frame and every frame of the flow the
-   * datapath held meanwhile are then executed in order, by the poll thread,
-   * before any frame it receives later. Returns the new flow's id (null
-   * when not installed, e.g. at the flow limit).
+   * Answer an upcall: install `megaflow` (the upcall's key under `mask`) if
+   * given; the upcall's frame and every frame of its flow the datapath held
+   * meanwhile are then executed in order, by the poll thread, before any
+   * frame it receives later. Returns the new flow's id (null when not
+   * installed, e.g. at the flow limit).
    */
   replyUpcall(upcall: Upcall, actions: ActionsLike, megaflow?: { mask: KeyLike }): bigint | null {
     const [result] = this.replyUpcalls([{ upcall, actions, megaflow }]);
@@ -221,16 +265,31 @@ export class Datapath {
   /**
    * Answer a batch of upcalls in one call (one lock on the datapath): per
    * reply the new flow's id, null when not installed, or the error text.
+   * Each reply uses up its upcall, even a refused one (whose frames are
+   * then lost); a batch is released when all its upcalls are answered.
    */
   replyUpcalls(replies: UpcallReply[]): (bigint | null | string)[] {
     const [results, errors] = this.addon.op_upcall_reply(this.dp, packReplies(replies));
     const out: (bigint | null | string)[] = [];
     let nextError = 0;
-    for (let at = 0; at < results.length; at += REPLY_RESULT_BYTES) {
-      const status = results.readUInt32LE(at);
-      out.push(status === 0 ? results.readBigUInt64LE(at + 4) : status === 1 ? null : errors[nextError++]!);
+    for (let at = 0; at < results.length; at += RESULT.len) {
+      const status = results.readUInt32LE(at + RESULT.status);
+      if (status === RESULT.installed) out.push(results.readBigUInt64LE(at + RESULT.flowId));
+      else if (status === RESULT.notInstalled) out.push(null);
+      else out.push(errors[nextError++]!);
     }
     return out;
+  }
+
+  /**
+   * The slow path is done with the batches of these upcalls: the datapath
+   * gives up those not answered, counting their misses and the frames held
+   * for them as lost (the next frame of each such flow misses again), and
+   * frees the batch. A batch whose upcalls were all answered is released
+   * already; one left alone is given up after 2 s.
+   */
+  finishUpcalls(upcalls: readonly Upcall[]): void {
+    for (const batch of new Set(upcalls.map((u) => u.batch))) this.addon.op_upcall_finish(this.dp, batch);
   }
 
   stats(): DatapathStats {
@@ -250,11 +309,7 @@ export class Datapath {
   }
 }
 
-const UPCALL_META_BYTES = 7 * 4;
-const REPLY_HEADER_BYTES = 4 * 4;
-const REPLY_RESULT_BYTES = 4 + 8;
-
-/** Upcall replies in one buffer, as op_upcall_reply reads them (native/index.d.ts). */
+/** Upcall replies in one buffer, as op_upcall_reply reads them (abi.ts). */
 function packReplies(replies: UpcallReply[]): Buffer {
   const parts = replies.map(({ upcall, actions, megaflow }) => ({
     upcall,
@@ -263,44 +318,38 @@ function packReplies(replies: UpcallReply[]): Buffer {
   }));
   let size = 0;
   for (const p of parts) {
-    if (p.upcall.key.length !== FLOW_KEY_LEN || (p.mask && p.mask.length !== FLOW_KEY_LEN)) {
-      throw new Error(`an upcall's key and a megaflow's mask are ${FLOW_KEY_LEN} bytes each, not ${p.upcall.key.length} and ${p.mask?.length}`);
+    if (p.mask && p.mask.length !== FLOW_KEY_LEN) {
+      throw new Error(`a megaflow's mask is ${FLOW_KEY_LEN} bytes, not ${p.mask.length}`);
     }
-    size += REPLY_HEADER_BYTES + p.upcall.frame.length + p.actions.length + (p.mask ? 2 : 1) * FLOW_KEY_LEN;
+    size += REPLY.headerLen + p.actions.length + (p.mask ? FLOW_KEY_LEN : 0);
   }
   const packed = Buffer.allocUnsafe(size);
   let at = 0;
   for (const { upcall, actions, mask } of parts) {
-    at = packed.writeUInt32LE(upcall.port, at);
-    at = packed.writeUInt32LE(upcall.frame.length, at);
-    at = packed.writeUInt32LE(actions.length, at);
-    at = packed.writeUInt32LE(mask ? 1 : 0, at);
-    at += upcall.frame.copy(packed, at);
+    packed.writeUInt32LE(upcall.batch, at + REPLY.batch);
+    packed.writeUInt32LE(upcall.index, at + REPLY.index);
+    packed.writeUInt32LE(actions.length, at + REPLY.actionsLen);
+    packed.writeUInt32LE(mask ? REPLY.hasMask : 0, at + REPLY.flags);
+    at += REPLY.headerLen;
     at += actions.copy(packed, at);
-    at += upcall.key.copy(packed, at);
     if (mask) at += mask.copy(packed, at);
   }
   return packed;
 }
 
-/**
- * The upcalls of one packed batch (see NativeEvent). Keys and frames are
- * views into the batch's one buffer: a slow path that keeps a frame keeps
- * that buffer alive, so copy it (Buffer.from) to hold it long.
- */
-function unpackUpcalls(data: Buffer, meta: Buffer): Upcall[] {
+/** The upcalls of one packed batch (abi.ts). */
+function unpackUpcalls(batch: number, data: Buffer, meta: Buffer): Upcall[] {
   const upcalls: Upcall[] = [];
-  for (let at = 0; at < meta.length; at += UPCALL_META_BYTES) {
-    const keyAt = meta.readUInt32LE(at + 8);
-    const frameAt = meta.readUInt32LE(at + 12);
-    const frame = data.subarray(frameAt, frameAt + meta.readUInt32LE(at + 16));
+  for (let at = 0, index = 0; at < meta.length; at += UPCALL_META.len, index++) {
+    const keyAt = meta.readUInt32LE(at + UPCALL_META.keyAt);
+    const frameAt = meta.readUInt32LE(at + UPCALL_META.frameAt);
+    const frame = data.subarray(frameAt, frameAt + meta.readUInt32LE(at + UPCALL_META.frameLen));
     const key = data.subarray(keyAt, keyAt + FLOW_KEY_LEN);
-    const port = meta.readUInt32LE(at);
-    if (meta.readUInt32LE(at + 4) === 0) {
-      upcalls.push({ reason: 'miss', port, key, frame });
+    const port = meta.readUInt32LE(at + UPCALL_META.port);
+    if (meta.readUInt32LE(at + UPCALL_META.reason) === UPCALL_REASON.miss) {
+      upcalls.push({ reason: 'miss', port, key, frame, batch, index });
     } else {
-      const cookie = (BigInt(meta.readUInt32LE(at + 24)) << 32n) | BigInt(meta.readUInt32LE(at + 20));
-      upcalls.push({ reason: 'action', cookie, port, key, frame });
+      upcalls.push({ reason: 'action', cookie: meta.readBigUInt64LE(at + UPCALL_META.cookie), port, key, frame, batch, index });
     }
   }
   return upcalls;
@@ -310,11 +359,5 @@ function unpackUpcalls(data: Buffer, meta: Buffer): Upcall[] {
 export function extractKey(frame: Buffer, inPort: number): Buffer {
   return loadAddon().op_flow_key_extract(frame, inPort);
 }
-
-/** The datapath's key layout: [field name, byte offset, length]. */
-export function nativeKeyLayout(): [string, number, number][] {
-  return loadAddon().op_flow_key_layout();
-}
-
 
 export type { FlowKey, FlowMask, Action };
