@@ -28,7 +28,12 @@ export type NativeEvent =
    * src/datapath/dpif.ts makes Upcalls of it.
    */
   | { kind: 'upcall'; batch: number; data: Buffer; meta: Buffer }
-  | { kind: 'expired'; flows: NativeExpiredFlow[] };
+  | { kind: 'expired'; flows: NativeExpiredFlow[] }
+  /**
+   * Dummy ports that sent frames since JS last took theirs
+   * (op_port_take_transmitted): one notice per port until it does.
+   */
+  | { kind: 'transmitted'; ports: number[] };
 
 export interface NativeFlow extends NativeFlowStats {
   id: bigint;
@@ -55,7 +60,7 @@ export interface NativePortStats {
 export interface NativePortInfo {
   port: number;
   name: string;
-  type: 'system' | 'tap';
+  type: 'system' | 'tap' | 'dummy' | 'patch';
   ifindex: number;
   /** The device went away; the port rebinds when one of that name returns. */
   detached: boolean;
@@ -106,9 +111,14 @@ export interface Addon {
     portNo: number,
     mtu: number,
     mac: Buffer | undefined,
+    peer: string | undefined,
   ): { port: number; ifindex: number };
   op_port_del(dp: DatapathHandle, port: number): void;
   op_port_list(dp: DatapathHandle): NativePortInfo[];
+  /** Queue frames on a dummy port as if received; returns how many fitted (the rest count as rx_dropped). */
+  op_port_inject(dp: DatapathHandle, port: number, frames: Buffer[]): number;
+  /** The frames a dummy port sent since the last call, oldest first. */
+  op_port_take_transmitted(dp: DatapathHandle, port: number): Buffer[];
   op_fwd_set(dp: DatapathHandle, inPort: number, outPorts: number[]): void;
   op_flow_put(
     dp: DatapathHandle,

@@ -13,8 +13,10 @@
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
 use crate::flow::key::{ExactKey, FlowKey};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, ValidActions, MAX_BURST};
-use crate::packet::{Packet, VnetHdr};
+use crate::packet::{Packet, VnetHdr, MAX_FRAME};
 use crate::port::afpacket::AfPacketPort;
+use crate::port::dummy::DummyPort;
+use crate::port::patch::{PatchPort, PatchRegistry};
 use crate::port::tap::{TapConfig, TapPort};
 use crate::port::{PortIo, PortStats, BURST};
 use crate::sys::cvt;
@@ -108,6 +110,8 @@ pub struct ExpiredFlow {
 pub enum Event {
     Upcalls(Arc<UpcallBatch>),
     Expired(Vec<ExpiredFlow>),
+    /// Dummy ports that sent frames JS has not been told of.
+    Transmitted(Vec<u32>),
 }
 
 /// Where events go (the N-API layer implements it with a threadsafe function).
@@ -125,6 +129,10 @@ pub enum PortKind {
     System,
     /// A tap device created and held by the switch.
     Tap(TapConfig),
+    /// No device: frames are injected from JS and the ones sent are kept for it.
+    Dummy,
+    /// One end of a pair joined inside the datapath; `peer` names the other end.
+    Patch { peer: String },
 }
 
 impl PortKind {
@@ -132,6 +140,8 @@ impl PortKind {
         match self {
             PortKind::System => "system",
             PortKind::Tap(_) => "tap",
+            PortKind::Dummy => "dummy",
+            PortKind::Patch { .. } => "patch",
         }
     }
 }
@@ -223,6 +233,8 @@ struct State {
     held: HashMap<u32, HeldBatch>,
     next_batch: u32,
     next_upcall_seq: u64,
+    /// Dummy ports whose sent frames JS is still to be told of.
+    tx_notices: Vec<u32>,
 }
 
 struct Shared {
@@ -231,6 +243,7 @@ struct Shared {
     epoll: OwnedFd,
     wake: OwnedFd,
     events: Option<Box<dyn EventSink>>,
+    patches: Arc<PatchRegistry>,
     started: Instant,
 }
 
@@ -273,6 +286,20 @@ impl Shared {
                 st.held.insert(id, HeldBatch { batch, answered: vec![false; n], unanswered: n });
             }
             Err(_) => give_up(st, &batch.upcalls, |_| true),
+        }
+    }
+
+    /// Tell JS of the dummy ports that sent frames; kept for the next try
+    /// when the event queue is full.
+    fn deliver_tx_notices(&self, st: &mut State) {
+        if st.tx_notices.is_empty() {
+            return;
+        }
+        let ports = std::mem::take(&mut st.tx_notices);
+        if let Some(sink) = &self.events {
+            if let Err(Event::Transmitted(ports)) = sink.deliver(Event::Transmitted(ports)) {
+                st.tx_notices = ports;
+            }
         }
     }
 }
@@ -326,8 +353,17 @@ impl Datapath {
             held: HashMap::new(),
             next_batch: 0,
             next_upcall_seq: 1,
+            tx_notices: Vec::new(),
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            stop: AtomicBool::new(false),
+            epoll,
+            wake,
+            events,
+            patches: Arc::new(PatchRegistry::default()),
+            started: Instant::now(),
+        });
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("tvs-dp".into()).spawn(move || poll_loop(&worker))?;
         Ok(Datapath { shared, thread: Some(thread) })
@@ -356,9 +392,14 @@ impl Datapath {
             n => n,
         };
         let kind_name = kind.name();
+        if name.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "a port needs a name"));
+        }
         let io: Box<dyn PortIo> = match kind {
             PortKind::System => Box::new(AfPacketPort::open(name)?),
             PortKind::Tap(config) => Box::new(TapPort::open(name, &config)?),
+            PortKind::Dummy => Box::new(DummyPort::open()?),
+            PortKind::Patch { peer } => Box::new(PatchPort::open(name, &peer, &self.shared.patches)?),
         };
         epoll_add(self.shared.epoll.as_raw_fd(), io.fd(), port_no as u64)?;
         st.ports.insert(port_no, Port { name: name.to_string(), kind: kind_name, io, stats: PortStats::default() });
@@ -413,6 +454,29 @@ impl Datapath {
         Ok(())
     }
 
+    /// Queue frames on dummy port `port_no` as if it had received them;
+    /// returns how many were queued (the others, beyond its queue's room,
+    /// count as rx_dropped).
+    pub fn inject(&self, port_no: u32, frames: &[&[u8]]) -> io::Result<usize> {
+        if let Some((i, f)) = frames.iter().enumerate().find(|(_, f)| f.len() < 14 || f.len() > MAX_FRAME) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("frame {i} is {} bytes: a frame is an Ethernet header (14 bytes) and at most {MAX_FRAME} bytes in all", f.len()),
+            ));
+        }
+        let mut st = self.state();
+        let (dummy, stats) = dummy_port(&mut st, port_no, "injected into")?;
+        let queued = dummy.inject(frames);
+        stats.rx_dropped += (frames.len() - queued) as u64;
+        Ok(queued)
+    }
+
+    /// The frames dummy port `port_no` sent since the last call, oldest first.
+    pub fn take_transmitted(&self, port_no: u32) -> io::Result<Vec<Vec<u8>>> {
+        let mut st = self.state();
+        Ok(dummy_port(&mut st, port_no, "read from")?.0.take_transmitted())
+    }
+
     /// Execute `actions` on a frame the slow path holds (e.g. a packet-out).
     pub fn execute(&self, in_port: u32, frame: &[u8], raw_actions: &[u8]) -> Result<(), String> {
         if frame.len() < 14 {
@@ -423,6 +487,7 @@ impl Datapath {
         let mut pkt = Packet::from_frame(frame);
         pkt.in_port = in_port;
         run_actions(&self.shared, &mut st, vec![(Arc::new(list), pkt)]);
+        self.shared.deliver_tx_notices(&mut st);
         Ok(())
     }
 
@@ -524,6 +589,7 @@ impl Datapath {
         if !held.is_empty() {
             let list = st.flows.get(id).map(|f| Arc::clone(&f.actions)).expect("just installed");
             run_actions(&self.shared, &mut st, held.into_iter().map(|p| (Arc::clone(&list), p)).collect());
+            self.shared.deliver_tx_notices(&mut st);
         }
         Ok(id)
     }
@@ -653,6 +719,18 @@ fn take_upcall(st: &mut State, batch: u32, index: u32) -> Result<(Arc<UpcallBatc
     Ok(found)
 }
 
+/// Dummy port `port_no` and its counters, or an error saying what it is instead.
+fn dummy_port<'a>(st: &'a mut State, port_no: u32, verb: &str) -> io::Result<(&'a mut DummyPort, &'a mut PortStats)> {
+    let Port { name, kind, io, stats } = st.ports.get_mut(&port_no).ok_or_else(|| no_such_port(port_no))?;
+    match io.as_dummy() {
+        Some(dummy) => Ok((dummy, stats)),
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("port {port_no} (\"{name}\") is a {kind} port: frames can only be {verb} dummy ports"),
+        )),
+    }
+}
+
 fn no_such_port(port_no: u32) -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, format!("no port {port_no} in the datapath"))
 }
@@ -733,6 +811,7 @@ fn poll_loop(shared: &Shared) {
             last_upkeep = Instant::now();
             upkeep(shared, &mut st);
         }
+        shared.deliver_tx_notices(&mut st);
     }
 }
 
@@ -761,9 +840,7 @@ fn handle_burst(shared: &Shared, st: &mut State, in_port: u32, batch: &mut [Pack
     if let Some(outs) = st.forward.get(&in_port) {
         let frames: Vec<&Packet> = received.iter().collect();
         for out in outs.clone() {
-            if let Some(dst) = st.ports.get_mut(&out) {
-                dst.io.send_burst(&frames, &mut dst.stats);
-            }
+            send_out(st, out, &frames);
         }
         return n;
     }
@@ -917,9 +994,7 @@ impl Tx {
                 });
                 i += 1;
             }
-            if let Some(port) = st.ports.get_mut(&port_no) {
-                port.io.send_burst(&frames, &mut port.stats);
-            }
+            send_out(st, port_no, &frames);
         }
         self.outs.clear();
     }
@@ -964,6 +1039,16 @@ impl ActionSink for Tx {
     }
 }
 
+/// Send `frames` out of port `port_no` (if it is still there), noting a
+/// dummy port whose sent frames JS should hear of.
+fn send_out(st: &mut State, port_no: u32, frames: &[&Packet]) {
+    let Some(port) = st.ports.get_mut(&port_no) else { return };
+    port.io.send_burst(frames, &mut port.stats);
+    if port.io.as_dummy().is_some_and(|d| d.take_notice()) {
+        st.tx_notices.push(port_no);
+    }
+}
+
 fn collect_kernel_drops(st: &mut State) {
     for port in st.ports.values_mut() {
         port.stats.rx_dropped += port.io.take_kernel_drops();
@@ -1003,6 +1088,152 @@ fn upkeep(shared: &Shared, st: &mut State) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::{ACTION_OUTPUT, KEY_LEN};
+    use std::sync::mpsc;
+
+    /// Hands every event to the test through a channel.
+    struct ChannelSink(Mutex<mpsc::Sender<Event>>);
+
+    impl EventSink for ChannelSink {
+        fn deliver(&self, event: Event) -> Result<(), Event> {
+            self.0.lock().unwrap().send(event).map_err(|e| e.0)
+        }
+        fn takes_upcalls(&self) -> bool {
+            true
+        }
+    }
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn open() -> (Datapath, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel();
+        (Datapath::open(Some(Box::new(ChannelSink(Mutex::new(tx))))).unwrap(), rx)
+    }
+
+    /// A 60-byte Ethernet frame from MAC 02:00:00:00:00:<src>, with `tag` as its last byte.
+    fn frame(src: u8, tag: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 60];
+        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xee]);
+        f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, src]);
+        f[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
+        f[59] = tag;
+        f
+    }
+
+    fn output(port: u32) -> Vec<u8> {
+        let mut a = ACTION_OUTPUT.to_le_bytes().to_vec();
+        a.extend_from_slice(&4u16.to_le_bytes());
+        a.extend_from_slice(&port.to_le_bytes());
+        a
+    }
+
+    fn from_port(port: u32) -> (FlowKey, FlowKey) {
+        (FlowKey { in_port: port, ..FlowKey::default() }, FlowKey { in_port: u32::MAX, ..FlowKey::default() })
+    }
+
+    fn exact() -> FlowKey {
+        FlowKey::from_bytes(&[0xff; KEY_LEN]).unwrap()
+    }
+
+    fn stats_of(dp: &Datapath, port: u32) -> PortStats {
+        dp.ports().into_iter().find(|p| p.port_no == port).unwrap().stats
+    }
+
+    /// The next upcall batch, skipping other events.
+    fn next_batch(rx: &mpsc::Receiver<Event>) -> Arc<UpcallBatch> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("an upcall batch in time") {
+                Event::Upcalls(b) => return b,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The frames `port` sends until there are `n`, waiting on the
+    /// datapath's "transmitted" notices.
+    fn transmitted(dp: &Datapath, rx: &mpsc::Receiver<Event>, port: u32, n: usize) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + WAIT;
+        let mut got = Vec::new();
+        loop {
+            got.extend(dp.take_transmitted(port).unwrap());
+            if got.len() >= n {
+                return got;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(_) => continue,
+                Err(_) => panic!("port {port} sent {} of {n} frames in time", got.len()),
+            }
+        }
+    }
+
+    /// Wait for a state that only the poll thread's upkeep brings about.
+    fn eventually(what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !cond() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn an_injected_frame_takes_an_installed_flow_out_of_a_dummy_port() {
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        let (key, mask) = from_port(a);
+        dp.flow_put(&key, &mask, &output(b), PutMode::Create, false).unwrap();
+        assert_eq!(dp.inject(a, &[&frame(1, 1), &frame(1, 2)]).unwrap(), 2);
+        assert_eq!(transmitted(&dp, &rx, b, 2), vec![frame(1, 1), frame(1, 2)]);
+        assert_eq!((stats_of(&dp, a).rx_packets, stats_of(&dp, b).tx_packets, stats_of(&dp, b).tx_bytes), (2, 2, 120));
+        assert_eq!((dp.stats().0.hit, dp.stats().0.missed), (2, 0));
+    }
+
+    #[test]
+    fn a_miss_goes_up_once_and_its_answer_sends_the_held_frames_after_it_in_order() {
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        let frames = [frame(1, 1), frame(1, 2), frame(1, 3)];
+        dp.inject(a, &frames.iter().map(|f| &f[..]).collect::<Vec<_>>()).unwrap();
+        let batch = next_batch(&rx);
+        assert_eq!(batch.upcalls.len(), 1, "the later frames of the flow wait for the first one's answer");
+        let up = &batch.upcalls[0];
+        assert_eq!((up.reason, up.in_port, &up.frame), (UpcallReason::Miss, a, &frames[0]));
+        let out = output(b);
+        let reply = UpcallReply { batch: batch.id, index: 0, actions: &out, mask: Some(exact()) };
+        let [Ok(Some(id))] = dp.upcall_replies(std::slice::from_ref(&reply))[..] else { panic!("not installed") };
+        assert_eq!(transmitted(&dp, &rx, b, 3), frames.to_vec());
+        assert_eq!(dp.flow_get(id).unwrap().stats.packets, 2, "the held frames count as the flow's");
+        let again = dp.upcall_replies(&[reply]);
+        assert!(again[0].as_ref().unwrap_err().contains("no longer held"), "{again:?}");
+        assert_eq!(dp.stats().0.lost, 0);
+    }
+
+    #[test]
+    fn finishing_a_batch_gives_up_the_misses_left_unanswered() {
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        dp.inject(a, &[&frame(1, 0), &frame(2, 0), &frame(2, 1)]).unwrap();
+        let batch = next_batch(&rx);
+        assert_eq!(batch.upcalls.len(), 2);
+        let out = output(b);
+        let answered = dp.upcall_replies(&[UpcallReply { batch: batch.id, index: 0, actions: &out, mask: None }]);
+        assert!(answered[0].is_ok());
+        dp.finish_upcalls(batch.id);
+        assert_eq!(dp.stats().0.lost, 2, "the second flow's upcall and the frame held for it");
+        dp.inject(a, &[&frame(2, 2)]).unwrap();
+        let retry = next_batch(&rx);
+        assert_eq!(retry.upcalls[0].frame, frame(2, 2), "the flow misses again rather than being held");
+    }
+
+    #[test]
+    fn a_batch_that_never_reached_js_is_given_up_by_upkeep() {
+        let (dp, rx) = open();
+        let a = dp.add_port(PortKind::Dummy, "a", 0).unwrap();
+        dp.inject(a, &[&frame(1, 0)]).unwrap();
+        next_batch(&rx).abandon();
+        eventually("the abandoned miss counted as lost", || dp.stats().0.lost == 1);
+    }
 
     #[test]
     fn a_batch_times_out_only_once_the_slow_path_has_had_it_that_long() {
@@ -1020,5 +1251,40 @@ mod tests {
         let lost = batch(None);
         lost.abandon();
         assert!(lost.expired());
+    }
+
+    #[test]
+    fn a_frame_sent_into_a_patch_port_is_looked_up_as_received_on_its_peer() {
+        let (dp, rx) = open();
+        let a = dp.add_port(PortKind::Dummy, "a", 0).unwrap();
+        let pa = dp.add_port(PortKind::Patch { peer: "pb".into() }, "pa", 0).unwrap();
+        let pb = dp.add_port(PortKind::Patch { peer: "pa".into() }, "pb", 0).unwrap();
+        let b = dp.add_port(PortKind::Dummy, "b", 0).unwrap();
+        for (from, to) in [(a, pa), (pb, b)] {
+            let (key, mask) = from_port(from);
+            dp.flow_put(&key, &mask, &output(to), PutMode::Create, false).unwrap();
+        }
+        dp.inject(a, &[&frame(1, 1)]).unwrap();
+        assert_eq!(transmitted(&dp, &rx, b, 1), vec![frame(1, 1)]);
+        assert_eq!((stats_of(&dp, pa).tx_packets, stats_of(&dp, pb).rx_packets), (1, 1));
+
+        dp.del_port(pb).unwrap();
+        dp.inject(a, &[&frame(1, 2)]).unwrap();
+        eventually("the frame for the missing peer counted as dropped", || stats_of(&dp, pa).tx_dropped == 1);
+        dp.add_port(PortKind::Patch { peer: "pa".into() }, "pb", pb).unwrap();
+        dp.inject(a, &[&frame(1, 3)]).unwrap();
+        assert_eq!(transmitted(&dp, &rx, b, 1), vec![frame(1, 3)], "the waiting end works again once its peer is back");
+    }
+
+    #[test]
+    fn frames_are_injected_into_dummy_ports_only_and_must_be_ethernet_frames() {
+        let (dp, _rx) = open();
+        let a = dp.add_port(PortKind::Dummy, "a", 0).unwrap();
+        let p = dp.add_port(PortKind::Patch { peer: "q".into() }, "p", 0).unwrap();
+        let err = dp.inject(p, &[&frame(1, 1)]).unwrap_err().to_string();
+        assert_eq!(err, format!("port {p} (\"p\") is a patch port: frames can only be injected into dummy ports"));
+        let err = dp.inject(a, &[&frame(1, 1), &[0u8; 5]]).unwrap_err().to_string();
+        assert!(err.starts_with("frame 1 is 5 bytes"), "{err}");
+        assert!(dp.inject(99, &[&frame(1, 1)]).unwrap_err().to_string().contains("no port 99"));
     }
 }

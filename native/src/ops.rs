@@ -40,6 +40,8 @@ const OPS: &[(&str, Op)] = &[
     ("op_port_add", op_port_add),
     ("op_port_del", op_port_del),
     ("op_port_list", op_port_list),
+    ("op_port_inject", op_port_inject),
+    ("op_port_take_transmitted", op_port_take_transmitted),
     ("op_fwd_set", op_fwd_set),
     ("op_flow_put", op_flow_put),
     ("op_flow_find", op_flow_find),
@@ -322,8 +324,9 @@ unsafe extern "C" fn call_js_event(raw_env: napi_env, func: napi_value, context:
     }
 }
 
-/// `{kind: "upcall", batch, data, meta}` (see abi.rs) or
-/// `{kind: "expired", flows: [{id, packets, bytes, tcpFlags}]}`.
+/// `{kind: "upcall", batch, data, meta}` (see abi.rs),
+/// `{kind: "expired", flows: [{id, packets, bytes, tcpFlags}]}` or
+/// `{kind: "transmitted", ports: number[]}`.
 fn event_object<'a>(env: Env<'a>, event: &Event) -> JsResult<Value<'a>> {
     match event {
         Event::Upcalls(batch) => upcall_batch_object(env, batch),
@@ -338,6 +341,9 @@ fn event_object<'a>(env: Env<'a>, event: &Event) -> JsResult<Value<'a>> {
                 }))?,
             ),
         ]),
+        Event::Transmitted(ports) => {
+            env.object_of(&[("kind", env.string("transmitted")?), ("ports", env.array_of(ports.iter().map(|p| env.uint(*p)))?)])
+        }
     }
 }
 
@@ -496,7 +502,7 @@ fn op_upcall_finish<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     env.undefined()
 }
 
-/// op_port_add(dp, type: "system"|"tap", name, portNo, mtu, mac?: Buffer): { port, ifindex }
+/// op_port_add(dp, type: "system"|"tap"|"dummy"|"patch", name, portNo, mtu, mac?: Buffer, peer?: string): { port, ifindex }
 fn op_port_add<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     let kind = env.get_string(args.get(1), "type")?;
     let name = env.get_string(args.get(2), "name")?;
@@ -517,7 +523,9 @@ fn op_port_add<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
             };
             PortKind::Tap(TapConfig { mtu, mac })
         }
-        other => return Err(format!("unknown port type \"{other}\" (expected \"system\" or \"tap\")")),
+        "dummy" => PortKind::Dummy,
+        "patch" => PortKind::Patch { peer: env.get_string(args.get(6), &format!("patch port \"{name}\": peer"))? },
+        other => return Err(format!("unknown port type \"{other}\" (expected system, tap, dummy or patch)")),
     };
     let (port, ifindex) = with_dp(env, args.get(0), |dp| {
         let port = dp.add_port(kind, &name, port_no).map_err(|e| io_message(&e, &name))?;
@@ -561,6 +569,28 @@ fn op_port_list<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
             ("stats", stats),
         ])
     }))
+}
+
+/// op_port_inject(dp, port, frames: Buffer[]): number — frames queued on a
+/// dummy port as if received; those beyond its queue count as rx_dropped.
+fn op_port_inject<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let port = env.get_u32(args.get(1), "port")?;
+    let frames = env
+        .get_array(args.get(2), "frames")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| env.get_buffer(f, &format!("frame {i}")))
+        .collect::<JsResult<Vec<&[u8]>>>()?;
+    let queued = with_dp(env, args.get(0), |dp| dp.inject(port, &frames).map_err(|e| e.to_string()))?;
+    env.uint(queued as u32)
+}
+
+/// op_port_take_transmitted(dp, port): Buffer[] — the frames a dummy port
+/// sent since the last call, oldest first.
+fn op_port_take_transmitted<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let port = env.get_u32(args.get(1), "port")?;
+    let frames = with_dp(env, args.get(0), |dp| dp.take_transmitted(port).map_err(|e| e.to_string()))?;
+    env.array_of(frames.iter().map(|f| env.buffer(f)))
 }
 
 /// op_fwd_set(dp, inPort, outPorts: number[]): void
@@ -676,7 +706,7 @@ fn get_key(env: Env<'_>, v: Value<'_>, what: &str) -> JsResult<FlowKey> {
 fn io_message(e: &io::Error, name: &str) -> String {
     match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => {
-            format!("port \"{name}\": permission denied (the switch needs CAP_NET_ADMIN and CAP_NET_RAW: run it as root)")
+            format!("port \"{name}\": permission denied (the switch needs CAP_NET_ADMIN and CAP_NET_RAW: run it as root, or use dummy and patch ports)")
         }
         _ => e.to_string(),
     }

@@ -16,7 +16,13 @@ import { loadAddon } from './addon.js';
 import { getLogger } from '../lib/log.js';
 import { encodeKey, parseMac, type FlowKey, type FlowMask } from './flow-key.js';
 
-export type PortType = 'system' | 'tap';
+/**
+ * `system`: an existing interface through AF_PACKET; `tap`: a tap device
+ * the switch creates and holds; `dummy`: no device, frames injected and
+ * read from JS (injectFrames, nextTransmitted); `patch`: one end of a pair
+ * joined inside the datapath. `dummy` and `patch` need no privilege.
+ */
+export type PortType = 'system' | 'tap' | 'dummy' | 'patch';
 export type PortInfo = NativePortInfo;
 export type DatapathStats = NativeDpStats;
 export type DatapathFlow = NativeFlow;
@@ -48,8 +54,8 @@ export interface Upcall {
 }
 
 export interface AddPortOptions {
-  /** `system`: an existing interface through AF_PACKET; `tap`: a tap device the switch creates and holds. */
   type: PortType;
+  /** The interface's name for `system` and `tap`; for `dummy` and `patch`, any name unique in the datapath. */
   name: string;
   /** Wanted port number (OVS's ofport_request); the lowest free one when absent. */
   portNo?: number;
@@ -57,6 +63,12 @@ export interface AddPortOptions {
   mtu?: number;
   /** tap only: MAC address of the kernel side, `aa:bb:cc:dd:ee:ff`. */
   mac?: string;
+  /**
+   * patch only: the name of the patch port at the other end, which names
+   * this one as its peer (OVS's `options:peer`). Frames sent out of a patch
+   * port whose peer is missing count as its tx_dropped.
+   */
+  peer?: string;
 }
 
 export interface DatapathOptions {
@@ -94,6 +106,23 @@ export interface UpcallReply {
   megaflow?: { mask: KeyLike };
 }
 
+export interface NextTransmittedOptions {
+  /** Resolve once at least this many frames were sent (default 1). */
+  count?: number;
+  /** Reject after this long (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/** A nextTransmitted() call waiting for frames. */
+interface TransmitWaiter {
+  port: number;
+  count: number;
+  frames: Buffer[];
+  resolve(frames: Buffer[]): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
 const log = getLogger('dpif');
 
 const toKey = (k: KeyLike): Buffer => (Buffer.isBuffer(k) ? k : encodeKey(k));
@@ -102,12 +131,13 @@ const toActions = (a: ActionsLike): Buffer => (Buffer.isBuffer(a) ? a : encodeAc
 export class Datapath {
   private handle: DatapathHandle | undefined;
   private readonly addon = loadAddon();
+  private readonly waiters = new Set<TransmitWaiter>();
 
   private constructor(private readonly options: DatapathOptions) {
     this.handle = this.addon.op_dp_open((event) => this.onEvent(event), options.onUpcall !== undefined);
   }
 
-  /** Open a datapath (which needs no privilege; most ports do). */
+  /** Open a datapath; opening one and using dummy and patch ports needs no privilege. */
   static open(options: DatapathOptions = {}): Datapath {
     return new Datapath(options);
   }
@@ -118,7 +148,8 @@ export class Datapath {
     // as uncaught, which ends a daemon.
     try {
       if (event.kind === 'upcall') this.deliverUpcalls(unpackUpcalls(event.batch, event.data, event.meta));
-      else this.options.onFlowsExpired?.(event.flows);
+      else if (event.kind === 'expired') this.options.onFlowsExpired?.(event.flows);
+      else this.serveWaiters(event.ports);
     } catch (e) {
       log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
       log.dbg(`${(e as Error).stack}`);
@@ -149,13 +180,16 @@ export class Datapath {
     if (options.type !== 'tap' && (options.mtu !== undefined || options.mac !== undefined)) {
       throw new Error(`port "${options.name}": mtu and mac can only be set on a tap port`);
     }
+    if (options.type === 'patch' ? options.peer === undefined : options.peer !== undefined) {
+      throw new Error(`port "${options.name}": a patch port needs a peer, and only a patch port has one`);
+    }
     let mac: Buffer | undefined;
     try {
       mac = options.mac === undefined ? undefined : parseMac(options.mac);
     } catch (e) {
       throw new Error(`port "${options.name}": invalid MAC address: ${(e as Error).message}`);
     }
-    return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac);
+    return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac, options.peer);
   }
 
   removePort(port: number): void {
@@ -170,6 +204,62 @@ export class Datapath {
     const found = this.ports().find((p) => p.name === nameOrNumber || p.port === nameOrNumber);
     if (!found) throw new Error(`no port ${JSON.stringify(nameOrNumber)} in the datapath`);
     return found;
+  }
+
+  /**
+   * Queue frames on dummy port `port` as if it had received them: they go
+   * through the poll loop, caches, classifier and upcalls as any port's.
+   * Returns how many were queued; those beyond the port's queue (1024
+   * frames) count as its rx_dropped.
+   */
+  injectFrames(port: number, frames: Buffer[]): number {
+    return this.addon.op_port_inject(this.dp, port, frames);
+  }
+
+  /** The frames dummy port `port` sent since the last call (up to 4096; more count as tx_dropped), oldest first. */
+  takeTransmitted(port: number): Buffer[] {
+    return this.addon.op_port_take_transmitted(this.dp, port);
+  }
+
+  /**
+   * Wait for dummy port `port` to send frames, without polling: resolves
+   * with every frame taken (at least `count`) once they are there, or
+   * rejects after `timeoutMs`. Frames already sent and not taken count.
+   * Waiters on one port are served in the order they came.
+   */
+  nextTransmitted(port: number, options: NextTransmittedOptions = {}): Promise<Buffer[]> {
+    const count = options.count ?? 1;
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const frames = this.takeTransmitted(port);
+    if (frames.length >= count) return Promise.resolve(frames);
+    return new Promise((resolve, reject) => {
+      const waiter: TransmitWaiter = {
+        port,
+        count,
+        frames,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          reject(new Error(`port ${port} sent ${waiter.frames.length} of the ${count} frames awaited within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Dummy ports sent frames: hand them to whoever waits for them. */
+  private serveWaiters(ports: number[]): void {
+    for (const port of ports) {
+      const waiter = [...this.waiters].find((w) => w.port === port);
+      if (!waiter) continue;
+      waiter.frames.push(...this.takeTransmitted(port));
+      if (waiter.frames.length >= waiter.count) {
+        clearTimeout(waiter.timer);
+        this.waiters.delete(waiter);
+        waiter.resolve(waiter.frames);
+      }
+    }
   }
 
   /**
@@ -306,6 +396,11 @@ export class Datapath {
       this.addon.op_dp_close(this.handle);
       this.handle = undefined;
     }
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`datapath closed while waiting for port ${w.port} to send ${w.count} frames`));
+    }
+    this.waiters.clear();
   }
 }
 
