@@ -7,7 +7,7 @@
 //!
 //! Upcalls go up in batches that the datapath keeps until the slow path has
 //! answered every upcall in one (or said it is done with the batch, or had
-//! it for [`UPCALL_TIMEOUT_MS`]): a reply names its upcall by batch and
+//! it for `UPCALL_TIMEOUT_MS`): a reply names its upcall by batch and
 //! index, so frames and keys cross to JS once and never back.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
@@ -43,10 +43,10 @@ const PENDING_PER_FLOW: usize = 64;
 const PENDING_TOTAL: usize = 8192;
 /// Upcall batches kept for the slow path's answers; while this many wait,
 /// further misses are counted as lost.
-pub const MAX_HELD_BATCHES: usize = 256;
+const MAX_HELD_BATCHES: usize = 256;
 /// A batch the slow path has had for longer than this is given up: its
 /// unanswered misses and the frames held for them count as lost.
-pub const UPCALL_TIMEOUT_MS: u64 = 2000;
+const UPCALL_TIMEOUT_MS: u64 = 2000;
 /// Tunnel pops that may follow each other on one frame.
 const MAX_RECIRCULATIONS: u8 = 4;
 
