@@ -1,20 +1,11 @@
 // Types of everything the addon exports (native/src/ops.rs). Keep in step
-// with the OPS list there.
+// with the OPS list there: test/unit/datapath/abi.test.ts checks that the
+// op_* members of Addon are exactly the addon's exports. The packed buffers
+// are laid out in src/datapath/abi.ts (and native/src/abi.rs).
 
 /** Opaque handle of one datapath (an N-API external). */
 export interface DatapathHandle {
   readonly __brand: 'DatapathHandle';
-}
-
-/** A frame the datapath passed up to the slow path. */
-export interface NativeUpcall {
-  /** `miss`: no flow matched; `action`: a userspace action sent it (cookie says why). */
-  reason: 'miss' | 'action';
-  cookie?: bigint;
-  port: number;
-  /** The 120-byte flow key the datapath extracted (see src/datapath/flow-key.ts). */
-  key: Buffer;
-  frame: Buffer;
 }
 
 export interface NativeFlowStats {
@@ -30,13 +21,19 @@ export interface NativeExpiredFlow extends NativeFlowStats {
 
 export type NativeEvent =
   /**
-   * A batch of upcalls, packed: keys and frames in `data`; in `meta`, seven
-   * little-endian u32 per upcall: port, reason (0 miss, 1 action), key
-   * offset, frame offset, frame length, cookie low and high words.
-   * `unpackUpcalls` in src/datapath/dpif.ts makes NativeUpcalls of them.
+   * A batch of upcalls, packed in `data` and `meta` (UPCALL_META in
+   * src/datapath/abi.ts). The datapath keeps the batch until each upcall
+   * in it is answered (op_upcall_reply names it by `batch` and its index)
+   * or op_upcall_finish gives it up; `unpackUpcalls` in
+   * src/datapath/dpif.ts makes Upcalls of it.
    */
-  | { kind: 'upcall'; data: Buffer; meta: Buffer }
-  | { kind: 'expired'; flows: NativeExpiredFlow[] };
+  | { kind: 'upcall'; batch: number; data: Buffer; meta: Buffer }
+  | { kind: 'expired'; flows: NativeExpiredFlow[] }
+  /**
+   * Dummy ports that sent frames since JS last took theirs
+   * (op_port_take_transmitted): one notice per port until it does.
+   */
+  | { kind: 'transmitted'; ports: number[] };
 
 export interface NativeFlow extends NativeFlowStats {
   id: bigint;
@@ -63,7 +60,7 @@ export interface NativePortStats {
 export interface NativePortInfo {
   port: number;
   name: string;
-  type: 'system' | 'tap';
+  type: 'system' | 'tap' | 'dummy' | 'patch';
   ifindex: number;
   /** The device went away; the port rebinds when one of that name returns. */
   detached: boolean;
@@ -90,20 +87,23 @@ export interface NativeDpStats {
 }
 
 export interface Addon {
-  op_dp_open(onEvent?: (event: NativeEvent) => void): DatapathHandle;
+  /** Every constant of native/src/abi.rs by name, for src/datapath/abi.ts to check itself against. */
+  op_abi_describe(): Record<string, number>;
+  /** `upcalls`: whether `onEvent` answers upcalls (without, misses are only counted, as lost). */
+  op_dp_open(onEvent: ((event: NativeEvent) => void) | undefined, upcalls: boolean): DatapathHandle;
   op_dp_close(dp: DatapathHandle): void;
   op_dp_get_stats(dp: DatapathHandle): NativeDpStats;
   op_dp_configure(dp: DatapathHandle, flowLimit: number | undefined, maxIdleMs: number | undefined, emcInsertInvProb: number | undefined): void;
   op_dp_execute(dp: DatapathHandle, inPort: number, frame: Buffer, actions: Buffer): void;
   /**
-   * `replies` packed, per reply: four little-endian u32 (in_port, frame
-   * length, actions length, flags: 1 to install a megaflow), then the
-   * frame, the actions, the upcall's key and, with flag 1, the mask. `results`
-   * has 12 bytes a reply: a u32 status (0 installed, 1 not installed at the
-   * flow limit, 2 refused for the next reason in `errors`), then the flow id
-   * as a u64. `replyUpcalls` in src/datapath/dpif.ts packs and unpacks them.
+   * `replies` packed as REPLY in src/datapath/abi.ts says, each naming its
+   * upcall by batch and index; `results` has a RESULT record a reply, and
+   * `errors` the reason of each refused one, in order. `replyUpcalls` in
+   * src/datapath/dpif.ts packs and unpacks them.
    */
   op_upcall_reply(dp: DatapathHandle, replies: Buffer): [results: Buffer, errors: string[]];
+  /** The slow path is done with `batch`: its unanswered upcalls are given up (their misses counted as lost). */
+  op_upcall_finish(dp: DatapathHandle, batch: number): void;
   op_port_add(
     dp: DatapathHandle,
     type: string,
@@ -111,9 +111,14 @@ export interface Addon {
     portNo: number,
     mtu: number,
     mac: Buffer | undefined,
+    peer: string | undefined,
   ): { port: number; ifindex: number };
   op_port_del(dp: DatapathHandle, port: number): void;
   op_port_list(dp: DatapathHandle): NativePortInfo[];
+  /** Queue frames on a dummy port as if received; returns how many fitted (the rest count as rx_dropped). */
+  op_port_inject(dp: DatapathHandle, port: number, frames: Buffer[]): number;
+  /** The frames a dummy port sent since the last call, oldest first. */
+  op_port_take_transmitted(dp: DatapathHandle, port: number): Buffer[];
   op_fwd_set(dp: DatapathHandle, inPort: number, outPorts: number[]): void;
   op_flow_put(
     dp: DatapathHandle,
@@ -128,10 +133,9 @@ export interface Addon {
   op_flow_del(dp: DatapathHandle, id: bigint): NativeFlowStats;
   op_flow_flush(dp: DatapathHandle): number;
   op_flow_dump(dp: DatapathHandle): NativeFlow[];
-  /** id, packets, bytes (u64 little-endian each) of every flow used in the last `withinMs` ms. */
+  /** The counters of every flow used in the last `withinMs` ms, a RECENT record each (src/datapath/abi.ts). */
   op_flow_stats_recent(dp: DatapathHandle, withinMs: number): Buffer;
   op_flow_key_extract(frame: Buffer, inPort: number): Buffer;
-  op_flow_key_layout(): [string, number, number][];
   /**
    * Takes an exclusive open-file-description lock (F_OFD_SETLK) on the whole
    * file open on `fd`, without waiting: true when it is now held through

@@ -4,12 +4,19 @@
 //! One mutex guards the port table and the flow table. The poll thread takes
 //! it once per wakeup and handles whole bursts under it; calls from JS (add a
 //! port, install a flow, read counters) take it briefly between bursts.
+//!
+//! Upcalls go up in batches that the datapath keeps until the slow path has
+//! answered every upcall in one (or said it is done with the batch, or had
+//! it for `UPCALL_TIMEOUT_MS`): a reply names its upcall by batch and
+//! index, so frames and keys cross to JS once and never back.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
-use crate::flow::key::{ExactKey, FlowKey, KEY_LEN};
+use crate::flow::key::{ExactKey, FlowKey};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, ValidActions, MAX_BURST};
-use crate::packet::{Packet, VnetHdr};
+use crate::packet::{Packet, VnetHdr, MAX_FRAME};
 use crate::port::afpacket::AfPacketPort;
+use crate::port::dummy::DummyPort;
+use crate::port::patch::{PatchPort, PatchRegistry};
 use crate::port::tap::{TapConfig, TapPort};
 use crate::port::{PortIo, PortStats, BURST};
 use crate::sys::cvt;
@@ -17,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -34,8 +41,12 @@ const ROUNDS_PER_WAIT: usize = 8;
 const PENDING_PER_FLOW: usize = 64;
 /// Frames held across all pending flows.
 const PENDING_TOTAL: usize = 8192;
-/// An upcall not answered in this time is given up; its held frames count as lost.
-const PENDING_TIMEOUT_MS: u64 = 2000;
+/// Upcall batches kept for the slow path's answers; while this many wait,
+/// further misses are counted as lost.
+const MAX_HELD_BATCHES: usize = 256;
+/// A batch the slow path has had for longer than this is given up: its
+/// unanswered misses and the frames held for them count as lost.
+const UPCALL_TIMEOUT_MS: u64 = 2000;
 /// Tunnel pops that may follow each other on one frame.
 const MAX_RECIRCULATIONS: u8 = 4;
 
@@ -54,6 +65,39 @@ pub struct Upcall {
     pub in_port: u32,
     pub key: FlowKey,
     pub frame: Vec<u8>,
+    /// The frame's offload state, for sending it on when the answer comes.
+    vnet: VnetHdr,
+    /// Ties a miss to the frames of its flow held meanwhile (0 for action upcalls).
+    seq: u64,
+}
+
+/// Upcalls passed up together, kept by the datapath until answered.
+pub struct UpcallBatch {
+    pub id: u32,
+    pub upcalls: Vec<Upcall>,
+    /// When the slow path got the batch: its time to answer runs from
+    /// there, not from the batch's wait in the event queue (which
+    /// EventSink bounds).
+    received: OnceLock<Instant>,
+    abandoned: AtomicBool,
+}
+
+impl UpcallBatch {
+    /// The slow path has the batch now.
+    pub fn received(&self) {
+        let _ = self.received.set(Instant::now());
+    }
+
+    /// The batch could not be handed to JS after all: upkeep gives it up,
+    /// counting its misses as lost.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
+    }
+
+    /// Whether upkeep should give the batch up.
+    fn expired(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire) || self.received.get().is_some_and(|t| t.elapsed() > Duration::from_millis(UPCALL_TIMEOUT_MS))
+    }
 }
 
 /// A flow the datapath removed by itself (idle), with its final stats.
@@ -64,16 +108,19 @@ pub struct ExpiredFlow {
 
 /// What the datapath tells the slow path.
 pub enum Event {
-    Upcalls(Vec<Upcall>),
+    Upcalls(Arc<UpcallBatch>),
     Expired(Vec<ExpiredFlow>),
+    /// Dummy ports that sent frames JS has not been told of.
+    Transmitted(Vec<u32>),
 }
 
 /// Where events go (the N-API layer implements it with a threadsafe function).
 pub trait EventSink: Send + Sync {
-    /// Hand over one event; false when the receiver's queue is full and it was dropped.
-    fn deliver(&self, event: Event) -> bool;
-    /// Whether an event handed over now would be taken.
-    fn has_room(&self) -> bool;
+    /// Hand over one event; gives it back when the receiver's queue is full.
+    fn deliver(&self, event: Event) -> Result<(), Event>;
+    /// Whether an upcall batch handed over now would be taken: someone
+    /// answers upcalls, and the queue has room.
+    fn takes_upcalls(&self) -> bool;
 }
 
 /// The kinds of port the datapath can open.
@@ -82,6 +129,10 @@ pub enum PortKind {
     System,
     /// A tap device created and held by the switch.
     Tap(TapConfig),
+    /// No device: frames are injected from JS and the ones sent are kept for it.
+    Dummy,
+    /// One end of a pair joined inside the datapath; `peer` names the other end.
+    Patch { peer: String },
 }
 
 impl PortKind {
@@ -89,6 +140,8 @@ impl PortKind {
         match self {
             PortKind::System => "system",
             PortKind::Tap(_) => "tap",
+            PortKind::Dummy => "dummy",
+            PortKind::Patch { .. } => "patch",
         }
     }
 }
@@ -122,47 +175,14 @@ pub struct DpStats {
     pub action_errors: u64,
 }
 
-/// The slow path's answer to one missed upcall.
+/// The slow path's answer to one upcall, which it names by batch and index.
 pub struct UpcallReply<'a> {
-    pub in_port: u32,
-    pub frame: &'a [u8],
-    /// The upcall's key: it names the held frames this reply releases.
-    pub key: FlowKey,
+    pub batch: u32,
+    pub index: u32,
     /// Encoded action list for the frame (and the megaflow, if any).
     pub actions: &'a [u8],
-    /// Install a megaflow: the key under this mask.
+    /// Install a megaflow: the upcall's key under this mask.
     pub mask: Option<FlowKey>,
-}
-
-/// Size of a packed reply's header: in_port, frame length, actions length, flags.
-const REPLY_HEADER: usize = 16;
-/// Reply flag: install a megaflow; its mask follows the key.
-const REPLY_HAS_MASK: u32 = 1;
-
-impl<'a> UpcallReply<'a> {
-    /// The replies packed by `replyUpcalls` in src/datapath/dpif.ts: per
-    /// reply, four little-endian u32 (in_port, frame length, actions length,
-    /// flags), then the frame, the actions, the key and, with REPLY_HAS_MASK,
-    /// the mask. One buffer crosses N-API instead of five values a reply.
-    pub fn unpack(mut b: &'a [u8]) -> Result<Vec<UpcallReply<'a>>, String> {
-        let mut replies = Vec::new();
-        while !b.is_empty() {
-            let truncated = || format!("upcall reply {} is truncated", replies.len());
-            let header = b.get(..REPLY_HEADER).ok_or_else(truncated)?;
-            let word = |i: usize| u32::from_le_bytes(header[i * 4..i * 4 + 4].try_into().expect("4 bytes"));
-            let (in_port, frame_len, actions_len, flags) = (word(0), word(1) as usize, word(2) as usize, word(3));
-            let keys_len = if flags & REPLY_HAS_MASK != 0 { 2 * KEY_LEN } else { KEY_LEN };
-            let body = b.get(REPLY_HEADER..REPLY_HEADER + frame_len + actions_len + keys_len).ok_or_else(truncated)?;
-            let (frame, rest) = body.split_at(frame_len);
-            let (actions, keys) = rest.split_at(actions_len);
-            let (key, mask) = keys.split_at(KEY_LEN);
-            let key = FlowKey::from_bytes(key).expect("KEY_LEN bytes");
-            let mask = (!mask.is_empty()).then(|| FlowKey::from_bytes(mask).expect("KEY_LEN bytes"));
-            replies.push(UpcallReply { in_port, frame, key, actions, mask });
-            b = &b[REPLY_HEADER + body.len()..];
-        }
-        Ok(replies)
-    }
 }
 
 /// A flow as reported to JS.
@@ -185,8 +205,16 @@ struct Port {
 
 /// Frames held for one flow key whose upcall awaits an answer.
 struct PendingFlow {
-    since_ms: u64,
+    /// The `seq` of that upcall.
+    upcall: u64,
     frames: Vec<(Vec<u8>, VnetHdr, u32)>,
+}
+
+/// An upcall batch passed up, with what of it is answered.
+struct HeldBatch {
+    batch: Arc<UpcallBatch>,
+    answered: Vec<bool>,
+    unanswered: usize,
 }
 
 struct State {
@@ -201,6 +229,12 @@ struct State {
     pool: Vec<Packet>,
     /// Frames the slow path answered, with their actions: the poll thread's to send.
     replied: Vec<(Arc<ActionList>, Packet)>,
+    /// Upcall batches by id.
+    held: HashMap<u32, HeldBatch>,
+    next_batch: u32,
+    next_upcall_seq: u64,
+    /// Dummy ports whose sent frames JS is still to be told of.
+    tx_notices: Vec<u32>,
 }
 
 struct Shared {
@@ -209,6 +243,7 @@ struct Shared {
     epoll: OwnedFd,
     wake: OwnedFd,
     events: Option<Box<dyn EventSink>>,
+    patches: Arc<PatchRegistry>,
     started: Instant,
 }
 
@@ -222,25 +257,75 @@ impl Shared {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// Whether a miss can go up now.
+    fn upcall_room(&self, st: &State) -> bool {
+        st.held.len() < MAX_HELD_BATCHES && self.events.as_ref().is_some_and(|e| e.takes_upcalls())
+    }
+
+    /// Pass `ups` up as one batch, kept until answered.
     fn deliver_upcalls(&self, st: &mut State, ups: Vec<Upcall>) {
         if ups.is_empty() {
             return;
         }
-        let n = ups.len() as u64;
-        let missed: Vec<FlowKey> = ups.iter().filter(|u| u.reason == UpcallReason::Miss).map(|u| u.key).collect();
-        match &self.events {
-            Some(sink) if sink.deliver(Event::Upcalls(ups)) => st.stats.upcalls += n,
-            _ => {
-                // Nobody will answer: the next frame of each flow tries again.
-                st.stats.lost += missed.len() as u64;
-                for k in missed {
-                    if let Some(p) = st.pending.remove(&ExactKey(k)) {
-                        st.pending_frames -= p.frames.len();
-                        st.stats.lost += p.frames.len() as u64;
-                    }
-                }
+        if !self.upcall_room(st) {
+            // Nobody will answer: the next frame of each flow tries again.
+            give_up(st, &ups, |_| true);
+            return;
+        }
+        let sink = self.events.as_ref().expect("upcall_room saw it");
+        let mut id = st.next_batch;
+        while st.held.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        st.next_batch = id.wrapping_add(1);
+        let n = ups.len();
+        let batch = Arc::new(UpcallBatch { id, upcalls: ups, received: OnceLock::new(), abandoned: AtomicBool::new(false) });
+        match sink.deliver(Event::Upcalls(Arc::clone(&batch))) {
+            Ok(()) => {
+                st.stats.upcalls += n as u64;
+                st.held.insert(id, HeldBatch { batch, answered: vec![false; n], unanswered: n });
+            }
+            Err(_) => give_up(st, &batch.upcalls, |_| true),
+        }
+    }
+
+    /// Tell JS of the dummy ports that sent frames; kept for the next try
+    /// when the event queue is full.
+    fn deliver_tx_notices(&self, st: &mut State) {
+        if st.tx_notices.is_empty() {
+            return;
+        }
+        let ports = std::mem::take(&mut st.tx_notices);
+        if let Some(sink) = &self.events {
+            if let Err(Event::Transmitted(ports)) = sink.deliver(Event::Transmitted(ports)) {
+                st.tx_notices = ports;
             }
         }
+    }
+}
+
+/// Give up the upcalls of `ups` that `unanswered` selects: each miss and
+/// the frames held for it count as lost, and the next frame of its flow
+/// misses again.
+fn give_up(st: &mut State, ups: &[Upcall], unanswered: impl Fn(usize) -> bool) {
+    for (i, up) in ups.iter().enumerate() {
+        if up.reason != UpcallReason::Miss || !unanswered(i) {
+            continue;
+        }
+        st.stats.lost += 1;
+        let key = ExactKey(up.key);
+        if st.pending.get(&key).is_some_and(|p| p.upcall == up.seq) {
+            let p = st.pending.remove(&key).expect("just found");
+            st.pending_frames -= p.frames.len();
+            st.stats.lost += p.frames.len() as u64;
+        }
+    }
+}
+
+/// Forget held batch `id`, giving up what of it is unanswered.
+fn release_batch(st: &mut State, id: u32) {
+    if let Some(held) = st.held.remove(&id) {
+        give_up(st, &held.batch.upcalls, |i| !held.answered[i]);
     }
 }
 
@@ -265,8 +350,20 @@ impl Datapath {
             stats: DpStats::default(),
             pool: Vec::new(),
             replied: Vec::new(),
+            held: HashMap::new(),
+            next_batch: 0,
+            next_upcall_seq: 1,
+            tx_notices: Vec::new(),
         };
-        let shared = Arc::new(Shared { state: Mutex::new(state), stop: AtomicBool::new(false), epoll, wake, events, started: Instant::now() });
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            stop: AtomicBool::new(false),
+            epoll,
+            wake,
+            events,
+            patches: Arc::new(PatchRegistry::default()),
+            started: Instant::now(),
+        });
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name("tvs-dp".into()).spawn(move || poll_loop(&worker))?;
         Ok(Datapath { shared, thread: Some(thread) })
@@ -295,9 +392,14 @@ impl Datapath {
             n => n,
         };
         let kind_name = kind.name();
+        if name.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "a port needs a name"));
+        }
         let io: Box<dyn PortIo> = match kind {
             PortKind::System => Box::new(AfPacketPort::open(name)?),
             PortKind::Tap(config) => Box::new(TapPort::open(name, &config)?),
+            PortKind::Dummy => Box::new(DummyPort::open()?),
+            PortKind::Patch { peer } => Box::new(PatchPort::open(name, &peer, &self.shared.patches)?),
         };
         epoll_add(self.shared.epoll.as_raw_fd(), io.fd(), port_no as u64)?;
         st.ports.insert(port_no, Port { name: name.to_string(), kind: kind_name, io, stats: PortStats::default() });
@@ -352,6 +454,29 @@ impl Datapath {
         Ok(())
     }
 
+    /// Queue frames on dummy port `port_no` as if it had received them;
+    /// returns how many were queued (the others, beyond its queue's room,
+    /// count as rx_dropped).
+    pub fn inject(&self, port_no: u32, frames: &[&[u8]]) -> io::Result<usize> {
+        if let Some((i, f)) = frames.iter().enumerate().find(|(_, f)| f.len() < 14 || f.len() > MAX_FRAME) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("frame {i} is {} bytes: a frame is an Ethernet header (14 bytes) and at most {MAX_FRAME} bytes in all", f.len()),
+            ));
+        }
+        let mut st = self.state();
+        let (dummy, stats) = dummy_port(&mut st, port_no, "injected into")?;
+        let queued = dummy.inject(frames);
+        stats.rx_dropped += (frames.len() - queued) as u64;
+        Ok(queued)
+    }
+
+    /// The frames dummy port `port_no` sent since the last call, oldest first.
+    pub fn take_transmitted(&self, port_no: u32) -> io::Result<Vec<Vec<u8>>> {
+        let mut st = self.state();
+        Ok(dummy_port(&mut st, port_no, "read from")?.0.take_transmitted())
+    }
+
     /// Execute `actions` on a frame the slow path holds (e.g. a packet-out).
     pub fn execute(&self, in_port: u32, frame: &[u8], raw_actions: &[u8]) -> Result<(), String> {
         if frame.len() < 14 {
@@ -362,15 +487,18 @@ impl Datapath {
         let mut pkt = Packet::from_frame(frame);
         pkt.in_port = in_port;
         run_actions(&self.shared, &mut st, vec![(Arc::new(list), pkt)]);
+        self.shared.deliver_tx_notices(&mut st);
         Ok(())
     }
 
-    /// Answer misses: for each reply optionally install the megaflow, then
-    /// execute the missed frame and the frames of its flow held meanwhile,
+    /// Answer upcalls: for each reply optionally install the megaflow, then
+    /// execute the upcall's frame and the frames of its flow held meanwhile,
     /// in order. One lock for the whole batch keeps the poll thread from
     /// interleaving, and keeps replies cheap. Returns per reply the new
     /// flow's id (None when not installed, e.g. at the flow limit) or why
-    /// the reply was refused.
+    /// the reply was refused. Every reply uses up its upcall, refused or
+    /// not (a refused one's frames count as lost), and a batch whose
+    /// upcalls are all answered is released.
     pub fn upcall_replies(&self, replies: &[UpcallReply]) -> Vec<Result<Option<u64>, String>> {
         let now = self.shared.now_ms();
         let mut st = self.state();
@@ -380,37 +508,48 @@ impl Datapath {
         // one validated serves the next reply with the same bytes.
         let mut last: Option<ValidActions> = None;
         for r in replies {
+            let (batch, index) = match take_upcall(&mut st, r.batch, r.index) {
+                Ok(found) => found,
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+            };
+            let up = &batch.upcalls[index];
+            let refuse = |st: &mut State, why: String| {
+                give_up(st, std::slice::from_ref(up), |_| true);
+                Err(why)
+            };
             if last.as_ref().is_none_or(|v| *v.raw != *r.actions) {
                 match ValidActions::new(r.actions) {
                     Ok(v) => last = Some(v),
                     Err(e) => {
-                        results.push(Err(e.to_string()));
+                        results.push(refuse(&mut st, e.to_string()));
                         continue;
                     }
                 }
             }
             let valid = last.as_ref().expect("validated above");
             let id = match &r.mask {
-                Some(mask) => match st.flows.put_valid(&r.key, mask, valid, PutMode::CreateOrModify, false, now) {
+                Some(mask) => match st.flows.put_valid(&up.key, mask, valid, PutMode::CreateOrModify, false, now) {
                     Ok(id) => Some(id),
                     // At the limit the frame is still forwarded, only not cached.
                     Err(FlowError::LimitReached(_)) => None,
                     Err(e) => {
-                        results.push(Err(e.to_string()));
+                        results.push(refuse(&mut st, e.to_string()));
                         continue;
                     }
                 },
                 None => None,
             };
             let list = &valid.list;
-            if r.frame.len() >= 14 {
-                let mut pkt = Packet::from_frame(r.frame);
-                pkt.in_port = r.in_port;
-                work.push((Arc::clone(list), pkt));
-            }
+            let mut pkt = Packet::from_frame(&up.frame);
+            pkt.vnet = up.vnet;
+            pkt.in_port = up.in_port;
+            work.push((Arc::clone(list), pkt));
             // Only this flow's held frames: every other held flow has its own
             // upcall in flight and is released by its own reply.
-            if let Some(p) = st.pending.remove(&ExactKey(r.key)) {
+            if let Some(p) = st.pending.remove(&ExactKey(up.key)) {
                 st.pending_frames -= p.frames.len();
                 // Held frames count as the new flow's hits, which they would
                 // have been had it been there when they came. (The upcall's
@@ -433,6 +572,13 @@ impl Datapath {
         results
     }
 
+    /// The slow path is done with batch `id`: give up the upcalls in it not
+    /// answered yet (their misses and held frames count as lost). A batch
+    /// already released is no error.
+    pub fn finish_upcalls(&self, id: u32) {
+        release_batch(&mut self.state(), id);
+    }
+
     pub fn flow_put(&self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool) -> Result<u64, FlowError> {
         let now = self.shared.now_ms();
         let mut st = self.state();
@@ -443,6 +589,7 @@ impl Datapath {
         if !held.is_empty() {
             let list = st.flows.get(id).map(|f| Arc::clone(&f.actions)).expect("just installed");
             run_actions(&self.shared, &mut st, held.into_iter().map(|p| (Arc::clone(&list), p)).collect());
+            self.shared.deliver_tx_notices(&mut st);
         }
         Ok(id)
     }
@@ -549,6 +696,41 @@ fn held_packet((bytes, vnet, in_port): (Vec<u8>, VnetHdr, u32)) -> Packet {
     pkt
 }
 
+/// Take upcall `index` of held batch `batch` for its answer, releasing the
+/// batch when that was its last unanswered upcall.
+fn take_upcall(st: &mut State, batch: u32, index: u32) -> Result<(Arc<UpcallBatch>, usize), String> {
+    let Some(held) = st.held.get_mut(&batch) else {
+        return Err(format!(
+            "upcall {index} of batch {batch} is no longer held: its batch was answered, finished, or given up {UPCALL_TIMEOUT_MS} ms after the slow path got it"
+        ));
+    };
+    let i = index as usize;
+    match held.answered.get(i) {
+        None => return Err(format!("batch {batch} has no upcall {index}: it has {}", held.answered.len())),
+        Some(true) => return Err(format!("upcall {index} of batch {batch} was answered already")),
+        Some(false) => {}
+    }
+    held.answered[i] = true;
+    held.unanswered -= 1;
+    let found = (Arc::clone(&held.batch), i);
+    if held.unanswered == 0 {
+        st.held.remove(&batch);
+    }
+    Ok(found)
+}
+
+/// Dummy port `port_no` and its counters, or an error saying what it is instead.
+fn dummy_port<'a>(st: &'a mut State, port_no: u32, verb: &str) -> io::Result<(&'a mut DummyPort, &'a mut PortStats)> {
+    let Port { name, kind, io, stats } = st.ports.get_mut(&port_no).ok_or_else(|| no_such_port(port_no))?;
+    match io.as_dummy() {
+        Some(dummy) => Ok((dummy, stats)),
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("port {port_no} (\"{name}\") is a {kind} port: frames can only be {verb} dummy ports"),
+        )),
+    }
+}
+
 fn no_such_port(port_no: u32) -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, format!("no port {port_no} in the datapath"))
 }
@@ -629,6 +811,7 @@ fn poll_loop(shared: &Shared) {
             last_upkeep = Instant::now();
             upkeep(shared, &mut st);
         }
+        shared.deliver_tx_notices(&mut st);
     }
 }
 
@@ -657,9 +840,7 @@ fn handle_burst(shared: &Shared, st: &mut State, in_port: u32, batch: &mut [Pack
     if let Some(outs) = st.forward.get(&in_port) {
         let frames: Vec<&Packet> = received.iter().collect();
         for out in outs.clone() {
-            if let Some(dst) = st.ports.get_mut(&out) {
-                dst.io.send_burst(&frames, &mut dst.stats);
-            }
+            send_out(st, out, &frames);
         }
         return n;
     }
@@ -714,12 +895,15 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                         } else {
                             st.stats.lost += 1;
                         }
-                    } else if !shared.events.as_ref().is_some_and(|e| e.has_room()) {
+                    } else if !shared.upcall_room(st) {
                         // Nobody can take an upcall now: count the frame and move on cheaply.
                         st.stats.lost += 1;
                     } else {
-                        st.pending.insert(ExactKey(*key), PendingFlow { since_ms: now, frames: Vec::new() });
-                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key: *key, frame: pkt.frame().to_vec() });
+                        let seq = st.next_upcall_seq;
+                        st.next_upcall_seq += 1;
+                        st.pending.insert(ExactKey(*key), PendingFlow { upcall: seq, frames: Vec::new() });
+                        let frame = pkt.frame().to_vec();
+                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key: *key, frame, vnet: pkt.vnet, seq });
                     }
                 }
             }
@@ -810,9 +994,7 @@ impl Tx {
                 });
                 i += 1;
             }
-            if let Some(port) = st.ports.get_mut(&port_no) {
-                port.io.send_burst(&frames, &mut port.stats);
-            }
+            send_out(st, port_no, &frames);
         }
         self.outs.clear();
     }
@@ -845,7 +1027,8 @@ impl ActionSink for Tx {
 
     fn userspace(&mut self, pkt: &Packet, cookie: u64) {
         let key = FlowKey::extract(pkt.frame(), pkt.in_port);
-        self.userspace.push(Upcall { reason: UpcallReason::Action { cookie }, in_port: pkt.in_port, key, frame: pkt.frame().to_vec() });
+        let frame = pkt.frame().to_vec();
+        self.userspace.push(Upcall { reason: UpcallReason::Action { cookie }, in_port: pkt.in_port, key, frame, vnet: pkt.vnet, seq: 0 });
     }
 
     fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
@@ -856,13 +1039,23 @@ impl ActionSink for Tx {
     }
 }
 
+/// Send `frames` out of port `port_no` (if it is still there), noting a
+/// dummy port whose sent frames JS should hear of.
+fn send_out(st: &mut State, port_no: u32, frames: &[&Packet]) {
+    let Some(port) = st.ports.get_mut(&port_no) else { return };
+    port.io.send_burst(frames, &mut port.stats);
+    if port.io.as_dummy().is_some_and(|d| d.take_notice()) {
+        st.tx_notices.push(port_no);
+    }
+}
+
 fn collect_kernel_drops(st: &mut State) {
     for port in st.ports.values_mut() {
         port.stats.rx_dropped += port.io.take_kernel_drops();
     }
 }
 
-/// Periodic work: reattach ports, expire flows and unanswered upcalls.
+/// Periodic work: reattach ports, expire flows, give up unanswered upcalls.
 fn upkeep(shared: &Shared, st: &mut State) {
     collect_kernel_drops(st);
     let epfd = shared.epoll.as_raw_fd();
@@ -878,15 +1071,16 @@ fn upkeep(shared: &Shared, st: &mut State) {
     let expired: Vec<ExpiredFlow> = st.flows.expire(now).into_iter().map(|(id, f)| ExpiredFlow { id, stats: f.stats }).collect();
     if !expired.is_empty() {
         if let Some(sink) = &shared.events {
-            sink.deliver(Event::Expired(expired));
+            // A full queue loses these flows' last counts: the rest of the
+            // switch is better served by the room than by waiting for it.
+            let _ = sink.deliver(Event::Expired(expired));
         }
     }
-    let stale: Vec<ExactKey> = st.pending.iter().filter(|(_, p)| now.saturating_sub(p.since_ms) > PENDING_TIMEOUT_MS).map(|(k, _)| *k).collect();
-    for k in stale {
-        if let Some(p) = st.pending.remove(&k) {
-            st.pending_frames -= p.frames.len();
-            st.stats.lost += p.frames.len() as u64;
-        }
+    // Every held frame waits for an upcall in one of these batches, so
+    // giving up the batches also gives up frames held too long.
+    let stale: Vec<u32> = st.held.values().filter(|h| h.batch.expired()).map(|h| h.batch.id).collect();
+    for id in stale {
+        release_batch(st, id);
     }
     st.flows.reorder_subtables();
 }
@@ -894,46 +1088,203 @@ fn upkeep(shared: &Shared, st: &mut State) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::{ACTION_OUTPUT, KEY_LEN};
+    use std::sync::mpsc;
 
-    fn packed(in_port: u32, frame: &[u8], actions: &[u8], key: &FlowKey, mask: Option<&FlowKey>) -> Vec<u8> {
-        let mut b = Vec::new();
-        for w in [in_port, frame.len() as u32, actions.len() as u32, mask.is_some() as u32] {
-            b.extend_from_slice(&w.to_le_bytes());
+    /// Hands every event to the test through a channel.
+    struct ChannelSink(Mutex<mpsc::Sender<Event>>);
+
+    impl EventSink for ChannelSink {
+        fn deliver(&self, event: Event) -> Result<(), Event> {
+            self.0.lock().unwrap().send(event).map_err(|e| e.0)
         }
-        b.extend_from_slice(frame);
-        b.extend_from_slice(actions);
-        b.extend_from_slice(key.as_bytes());
-        if let Some(mask) = mask {
-            b.extend_from_slice(mask.as_bytes());
+        fn takes_upcalls(&self) -> bool {
+            true
         }
-        b
+    }
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    fn open() -> (Datapath, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel();
+        (Datapath::open(Some(Box::new(ChannelSink(Mutex::new(tx))))).unwrap(), rx)
+    }
+
+    /// A 60-byte Ethernet frame from MAC 02:00:00:00:00:<src>, with `tag` as its last byte.
+    fn frame(src: u8, tag: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 60];
+        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xee]);
+        f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, src]);
+        f[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
+        f[59] = tag;
+        f
+    }
+
+    fn output(port: u32) -> Vec<u8> {
+        let mut a = ACTION_OUTPUT.to_le_bytes().to_vec();
+        a.extend_from_slice(&4u16.to_le_bytes());
+        a.extend_from_slice(&port.to_le_bytes());
+        a
+    }
+
+    fn from_port(port: u32) -> (FlowKey, FlowKey) {
+        (FlowKey { in_port: port, ..FlowKey::default() }, FlowKey { in_port: u32::MAX, ..FlowKey::default() })
+    }
+
+    fn exact() -> FlowKey {
+        FlowKey::from_bytes(&[0xff; KEY_LEN]).unwrap()
+    }
+
+    fn stats_of(dp: &Datapath, port: u32) -> PortStats {
+        dp.ports().into_iter().find(|p| p.port_no == port).unwrap().stats
+    }
+
+    /// The next upcall batch, skipping other events.
+    fn next_batch(rx: &mpsc::Receiver<Event>) -> Arc<UpcallBatch> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("an upcall batch in time") {
+                Event::Upcalls(b) => return b,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The frames `port` sends until there are `n`, waiting on the
+    /// datapath's "transmitted" notices.
+    fn transmitted(dp: &Datapath, rx: &mpsc::Receiver<Event>, port: u32, n: usize) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + WAIT;
+        let mut got = Vec::new();
+        loop {
+            got.extend(dp.take_transmitted(port).unwrap());
+            if got.len() >= n {
+                return got;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(_) => continue,
+                Err(_) => panic!("port {port} sent {} of {n} frames in time", got.len()),
+            }
+        }
+    }
+
+    /// Wait for a state that only the poll thread's upkeep brings about.
+    fn eventually(what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !cond() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]
-    fn unpacks_replies_with_and_without_a_megaflow() {
-        let key = FlowKey::extract(&[0xaa; 60], 3);
-        let other = FlowKey::extract(&[0xbb; 60], 4);
-        let mask = FlowKey::from_bytes(&[0xff; KEY_LEN]).unwrap();
-        let mut b = packed(3, &[1; 60], &[9, 9, 9, 9], &key, Some(&mask));
-        b.extend(packed(4, &[2; 14], &[], &other, None));
-        let replies = UpcallReply::unpack(&b).unwrap();
-        assert_eq!(replies.len(), 2);
-        assert_eq!((replies[0].in_port, replies[0].frame, replies[0].actions), (3, &[1u8; 60][..], &[9u8; 4][..]));
-        assert_eq!(replies[0].key.as_bytes(), key.as_bytes());
-        assert_eq!(replies[0].mask.as_ref().map(|m| m.as_bytes()), Some(mask.as_bytes()));
-        assert_eq!((replies[1].in_port, replies[1].frame.len(), replies[1].actions.len()), (4, 14, 0));
-        assert_eq!(replies[1].key.as_bytes(), other.as_bytes());
-        assert!(replies[1].mask.is_none());
+    fn an_injected_frame_takes_an_installed_flow_out_of_a_dummy_port() {
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        let (key, mask) = from_port(a);
+        dp.flow_put(&key, &mask, &output(b), PutMode::Create, false).unwrap();
+        assert_eq!(dp.inject(a, &[&frame(1, 1), &frame(1, 2)]).unwrap(), 2);
+        assert_eq!(transmitted(&dp, &rx, b, 2), vec![frame(1, 1), frame(1, 2)]);
+        assert_eq!((stats_of(&dp, a).rx_packets, stats_of(&dp, b).tx_packets, stats_of(&dp, b).tx_bytes), (2, 2, 120));
+        assert_eq!((dp.stats().0.hit, dp.stats().0.missed), (2, 0));
     }
 
     #[test]
-    fn refuses_a_truncated_reply() {
-        let b = packed(3, &[1; 60], &[9; 4], &FlowKey::extract(&[0xaa; 60], 3), None);
-        for cut in [1, 15, 16, 70, b.len() - 1] {
-            assert_eq!(UpcallReply::unpack(&b[..cut]).err().as_deref(), Some("upcall reply 0 is truncated"), "cut at {cut}");
+    fn a_miss_goes_up_once_and_its_answer_sends_the_held_frames_after_it_in_order() {
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        let frames = [frame(1, 1), frame(1, 2), frame(1, 3)];
+        dp.inject(a, &frames.iter().map(|f| &f[..]).collect::<Vec<_>>()).unwrap();
+        let batch = next_batch(&rx);
+        assert_eq!(batch.upcalls.len(), 1, "the later frames of the flow wait for the first one's answer");
+        let up = &batch.upcalls[0];
+        assert_eq!((up.reason, up.in_port, &up.frame), (UpcallReason::Miss, a, &frames[0]));
+        let out = output(b);
+        let reply = UpcallReply { batch: batch.id, index: 0, actions: &out, mask: Some(exact()) };
+        let [Ok(Some(id))] = dp.upcall_replies(std::slice::from_ref(&reply))[..] else { panic!("not installed") };
+        assert_eq!(transmitted(&dp, &rx, b, 3), frames.to_vec());
+        assert_eq!(dp.flow_get(id).unwrap().stats.packets, 2, "the held frames count as the flow's");
+        let again = dp.upcall_replies(&[reply]);
+        assert!(again[0].as_ref().unwrap_err().contains("no longer held"), "{again:?}");
+        assert_eq!(dp.stats().0.lost, 0);
+    }
+
+    #[test]
+    fn finishing_a_batch_gives_up_the_misses_left_unanswered() {
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        dp.inject(a, &[&frame(1, 0), &frame(2, 0), &frame(2, 1)]).unwrap();
+        let batch = next_batch(&rx);
+        assert_eq!(batch.upcalls.len(), 2);
+        let out = output(b);
+        let answered = dp.upcall_replies(&[UpcallReply { batch: batch.id, index: 0, actions: &out, mask: None }]);
+        assert!(answered[0].is_ok());
+        dp.finish_upcalls(batch.id);
+        assert_eq!(dp.stats().0.lost, 2, "the second flow's upcall and the frame held for it");
+        dp.inject(a, &[&frame(2, 2)]).unwrap();
+        let retry = next_batch(&rx);
+        assert_eq!(retry.upcalls[0].frame, frame(2, 2), "the flow misses again rather than being held");
+    }
+
+    #[test]
+    fn a_batch_that_never_reached_js_is_given_up_by_upkeep() {
+        let (dp, rx) = open();
+        let a = dp.add_port(PortKind::Dummy, "a", 0).unwrap();
+        dp.inject(a, &[&frame(1, 0)]).unwrap();
+        next_batch(&rx).abandon();
+        eventually("the abandoned miss counted as lost", || dp.stats().0.lost == 1);
+    }
+
+    #[test]
+    fn a_batch_times_out_only_once_the_slow_path_has_had_it_that_long() {
+        let batch = |received: Option<Duration>| {
+            let b = UpcallBatch { id: 0, upcalls: Vec::new(), received: OnceLock::new(), abandoned: AtomicBool::new(false) };
+            if let Some(ago) = received {
+                b.received.set(Instant::now() - ago).unwrap();
+            }
+            b
+        };
+        let timeout = Duration::from_millis(UPCALL_TIMEOUT_MS);
+        assert!(!batch(None).expired(), "still in the event queue");
+        assert!(!batch(Some(timeout / 2)).expired());
+        assert!(batch(Some(timeout + Duration::from_millis(1))).expired());
+        let lost = batch(None);
+        lost.abandon();
+        assert!(lost.expired());
+    }
+
+    #[test]
+    fn a_frame_sent_into_a_patch_port_is_looked_up_as_received_on_its_peer() {
+        let (dp, rx) = open();
+        let a = dp.add_port(PortKind::Dummy, "a", 0).unwrap();
+        let pa = dp.add_port(PortKind::Patch { peer: "pb".into() }, "pa", 0).unwrap();
+        let pb = dp.add_port(PortKind::Patch { peer: "pa".into() }, "pb", 0).unwrap();
+        let b = dp.add_port(PortKind::Dummy, "b", 0).unwrap();
+        for (from, to) in [(a, pa), (pb, b)] {
+            let (key, mask) = from_port(from);
+            dp.flow_put(&key, &mask, &output(to), PutMode::Create, false).unwrap();
         }
-        let mut two = b.clone();
-        two.extend_from_slice(&b[..20]);
-        assert_eq!(UpcallReply::unpack(&two).err().as_deref(), Some("upcall reply 1 is truncated"));
+        dp.inject(a, &[&frame(1, 1)]).unwrap();
+        assert_eq!(transmitted(&dp, &rx, b, 1), vec![frame(1, 1)]);
+        assert_eq!((stats_of(&dp, pa).tx_packets, stats_of(&dp, pb).rx_packets), (1, 1));
+
+        dp.del_port(pb).unwrap();
+        dp.inject(a, &[&frame(1, 2)]).unwrap();
+        eventually("the frame for the missing peer counted as dropped", || stats_of(&dp, pa).tx_dropped == 1);
+        dp.add_port(PortKind::Patch { peer: "pa".into() }, "pb", pb).unwrap();
+        dp.inject(a, &[&frame(1, 3)]).unwrap();
+        assert_eq!(transmitted(&dp, &rx, b, 1), vec![frame(1, 3)], "the waiting end works again once its peer is back");
+    }
+
+    #[test]
+    fn frames_are_injected_into_dummy_ports_only_and_must_be_ethernet_frames() {
+        let (dp, _rx) = open();
+        let a = dp.add_port(PortKind::Dummy, "a", 0).unwrap();
+        let p = dp.add_port(PortKind::Patch { peer: "q".into() }, "p", 0).unwrap();
+        let err = dp.inject(p, &[&frame(1, 1)]).unwrap_err().to_string();
+        assert_eq!(err, format!("port {p} (\"p\") is a patch port: frames can only be injected into dummy ports"));
+        let err = dp.inject(a, &[&frame(1, 1), &[0u8; 5]]).unwrap_err().to_string();
+        assert!(err.starts_with("frame 1 is 5 bytes"), "{err}");
+        assert!(dp.inject(99, &[&frame(1, 1)]).unwrap_err().to_string().contains("no port 99"));
     }
 }

@@ -1,10 +1,13 @@
 //! TVS fast path, loaded by Node.js as an N-API addon.
 //!
-//! `ops` is the whole JS-facing surface; `datapath` owns the ports and the
-//! poll thread; `port` has one provider per kind of port; `lockfile` is the
-//! database writers' lock, which needs a syscall Node does not offer.
+//! `ops` is the whole JS-facing surface and `abi` every packed format that
+//! crosses it; `datapath` owns the ports and the poll thread; `port` has one
+//! provider per kind of port; `lockfile` is the database writers' lock,
+//! which needs a syscall Node does not offer.
+pub mod abi;
 pub mod datapath;
 pub mod flow;
+mod js;
 mod lockfile;
 mod napi;
 mod ops;

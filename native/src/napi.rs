@@ -5,7 +5,7 @@
 //! symbols are left undefined in the shared object and resolve against the
 //! `node` binary when it loads the addon (so the crate must not link with
 //! `-z defs`).
-#![allow(non_camel_case_types, dead_code)]
+#![allow(non_camel_case_types)]
 
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -33,15 +33,13 @@ pub type napi_threadsafe_function = *mut napi_threadsafe_function__;
 pub type napi_status = c_int;
 
 pub const NAPI_OK: napi_status = 0;
-pub const NAPI_QUEUE_FULL: napi_status = 15;
-pub const NAPI_CLOSING: napi_status = 16;
 
 /// napi_valuetype
 pub const NAPI_UNDEFINED: c_int = 0;
 pub const NAPI_NULL: c_int = 1;
+pub const NAPI_BOOLEAN: c_int = 2;
 pub const NAPI_NUMBER: c_int = 3;
 pub const NAPI_STRING: c_int = 4;
-pub const NAPI_OBJECT: c_int = 6;
 pub const NAPI_FUNCTION: c_int = 7;
 pub const NAPI_EXTERNAL: c_int = 8;
 pub const NAPI_BIGINT: c_int = 9;
@@ -50,6 +48,13 @@ pub const NAPI_BIGINT: c_int = 9;
 pub const NAPI_TSFN_NONBLOCKING: c_int = 0;
 /// napi_threadsafe_function_release_mode
 pub const NAPI_TSFN_RELEASE: c_int = 0;
+
+/// A 128-bit tag that marks an object or external as made by this addon.
+#[repr(C)]
+pub struct napi_type_tag {
+    pub lower: u64,
+    pub upper: u64,
+}
 
 pub type napi_callback = unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value;
 pub type napi_finalize = unsafe extern "C" fn(env: napi_env, data: *mut c_void, hint: *mut c_void);
@@ -67,7 +72,6 @@ extern "C" {
         result: *mut napi_value,
     ) -> napi_status;
     pub fn napi_set_named_property(env: napi_env, object: napi_value, utf8name: *const c_char, value: napi_value) -> napi_status;
-    pub fn napi_get_named_property(env: napi_env, object: napi_value, utf8name: *const c_char, result: *mut napi_value) -> napi_status;
     pub fn napi_get_cb_info(
         env: napi_env,
         cbinfo: napi_callback_info,
@@ -84,12 +88,12 @@ extern "C" {
     pub fn napi_get_null(env: napi_env, result: *mut napi_value) -> napi_status;
     pub fn napi_get_boolean(env: napi_env, value: bool, result: *mut napi_value) -> napi_status;
     pub fn napi_create_object(env: napi_env, result: *mut napi_value) -> napi_status;
-    pub fn napi_create_array_with_length(env: napi_env, length: usize, result: *mut napi_value) -> napi_status;
+    pub fn napi_create_array(env: napi_env, result: *mut napi_value) -> napi_status;
     pub fn napi_create_uint32(env: napi_env, value: u32, result: *mut napi_value) -> napi_status;
-    pub fn napi_create_int64(env: napi_env, value: i64, result: *mut napi_value) -> napi_status;
     pub fn napi_create_double(env: napi_env, value: f64, result: *mut napi_value) -> napi_status;
     pub fn napi_create_bigint_uint64(env: napi_env, value: u64, result: *mut napi_value) -> napi_status;
     pub fn napi_create_string_utf8(env: napi_env, s: *const c_char, length: usize, result: *mut napi_value) -> napi_status;
+    pub fn napi_create_buffer(env: napi_env, length: usize, data: *mut *mut c_void, result: *mut napi_value) -> napi_status;
     pub fn napi_create_buffer_copy(
         env: napi_env,
         length: usize,
@@ -104,9 +108,9 @@ extern "C" {
         finalize_hint: *mut c_void,
         result: *mut napi_value,
     ) -> napi_status;
+    pub fn napi_type_tag_object(env: napi_env, value: napi_value, type_tag: *const napi_type_tag) -> napi_status;
+    pub fn napi_check_object_type_tag(env: napi_env, value: napi_value, type_tag: *const napi_type_tag, result: *mut bool) -> napi_status;
 
-    pub fn napi_get_value_uint32(env: napi_env, value: napi_value, result: *mut u32) -> napi_status;
-    pub fn napi_get_value_int64(env: napi_env, value: napi_value, result: *mut i64) -> napi_status;
     pub fn napi_get_value_double(env: napi_env, value: napi_value, result: *mut f64) -> napi_status;
     pub fn napi_get_value_bigint_uint64(env: napi_env, value: napi_value, result: *mut u64, lossless: *mut bool) -> napi_status;
     pub fn napi_get_value_bool(env: napi_env, value: napi_value, result: *mut bool) -> napi_status;

@@ -1,34 +1,47 @@
 //! Everything that crosses the Rust/JS boundary, in one list: each export is
 //! an `op_<area>_<verb>[_<noun>]` function. Their TypeScript types are in
-//! `native/index.d.ts`; keep the two in step.
+//! `native/index.d.ts` (a test checks that the two name the same ops), and
+//! the packed buffers they pass are defined in `abi.rs`.
+//!
+//! An op is a safe Rust function of the call's [`Env`] and arguments;
+//! `dispatch` is the one N-API callback, which runs the op its function was
+//! made for and turns an Err or a panic into a thrown JS Error.
 
-use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, Upcall, UpcallReason, UpcallReply};
-use crate::flow::key::{FlowKey, FIELDS, KEY_LEN};
+use crate::abi;
+use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, UpcallBatch};
+use crate::flow::key::{FlowKey, KEY_LEN};
 use crate::flow::table::{FlowStats, PutMode};
+use crate::js::{check, status_error, Args, Env, JsResult, Value};
 use crate::napi::*;
 use crate::port::tap::TapConfig;
 use std::ffi::{c_void, CString};
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Event batches allowed in flight to JS before new ones count as lost.
+/// Events allowed in flight to JS (queued, not yet run) before new ones are
+/// refused (and an upcall batch's misses counted as lost).
 const EVENT_QUEUE_BATCHES: usize = 256;
 
-type OpResult = Result<napi_value, String>;
+type Op = for<'a> fn(Env<'a>, &Args<'a>) -> JsResult<Value<'a>>;
 
-/// (name, function) for every export.
-const OPS: &[(&str, napi_callback)] = &[
+/// (name, op) for every export.
+const OPS: &[(&str, Op)] = &[
+    ("op_abi_describe", op_abi_describe),
     ("op_dp_open", op_dp_open),
     ("op_dp_close", op_dp_close),
     ("op_dp_get_stats", op_dp_get_stats),
     ("op_dp_configure", op_dp_configure),
     ("op_dp_execute", op_dp_execute),
     ("op_upcall_reply", op_upcall_reply),
+    ("op_upcall_finish", op_upcall_finish),
     ("op_port_add", op_port_add),
     ("op_port_del", op_port_del),
     ("op_port_list", op_port_list),
+    ("op_port_inject", op_port_inject),
+    ("op_port_take_transmitted", op_port_take_transmitted),
     ("op_fwd_set", op_fwd_set),
     ("op_flow_put", op_flow_put),
     ("op_flow_find", op_flow_find),
@@ -38,641 +51,163 @@ const OPS: &[(&str, napi_callback)] = &[
     ("op_flow_dump", op_flow_dump),
     ("op_flow_stats_recent", op_flow_stats_recent),
     ("op_flow_key_extract", op_flow_key_extract),
-    ("op_flow_key_layout", op_flow_key_layout),
     ("op_sys_lock_fd", op_sys_lock_fd),
 ];
 
 /// N-API entry point: Node calls it once per environment that loads the addon.
+///
+/// # Safety
+/// Only Node calls it, on the loading JS thread, with that environment and
+/// its `exports` object.
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_value) -> napi_value {
-    for (name, cb) in OPS {
-        let mut f = null_mut();
-        let cname = CString::new(*name).expect("op names have no NUL");
-        napi_create_function(env, cname.as_ptr(), name.len(), *cb, null_mut(), &mut f);
-        napi_set_named_property(env, exports, cname.as_ptr(), f);
+    // SAFETY: Node passes the live environment and its exports object.
+    let (env, exports) = unsafe { (Env::from_raw(env), Env::from_raw(env).value(exports)) };
+    let register = || -> JsResult<()> {
+        for (name, op) in OPS {
+            let cname = CString::new(*name).expect("op names have no NUL");
+            let mut f = null_mut();
+            // SAFETY: live env; the name is `name.len()` bytes; `dispatch`
+            // gets the op back from `data`, a fn pointer that lives forever.
+            let status = unsafe { napi_create_function(env.raw(), cname.as_ptr(), name.len(), dispatch, *op as *mut c_void, &mut f) };
+            check(status, &format!("create the function {name}"))?;
+            // SAFETY: `f` was just created in this environment.
+            env.set(exports, name, unsafe { env.value(f) })?;
+        }
+        Ok(())
+    };
+    match register() {
+        Ok(()) => exports.raw(),
+        Err(e) => {
+            env.throw(&format!("cannot load the datapath addon: {e}"));
+            null_mut()
+        }
     }
-    exports
+}
+
+/// The N-API callback of every op: runs the op its function was made with.
+///
+/// # Safety
+/// Only N-API calls it, on the JS thread, for a function made by
+/// `napi_register_module_v1`, whose `data` is an [`Op`].
+unsafe extern "C" fn dispatch(raw_env: napi_env, info: napi_callback_info) -> napi_value {
+    // SAFETY: N-API passes this call's live environment.
+    let env = unsafe { Env::from_raw(raw_env) };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `info` is this call's.
+        let (args, data) = unsafe { env.args(info) }?;
+        // SAFETY: `data` is the Op this function was registered with
+        // (fn pointers and data pointers have the same size here).
+        let op = unsafe { std::mem::transmute::<*mut c_void, Op>(data) };
+        op(env, &args)
+    }));
+    match result {
+        Ok(Ok(v)) => v.raw(),
+        Ok(Err(msg)) => {
+            env.throw(&msg);
+            null_mut()
+        }
+        Err(_) => {
+            env.throw("internal error in the datapath addon (a bug: please report it)");
+            null_mut()
+        }
+    }
 }
 
 // ---------------------------------------------------------------- handles
 
-/// What a JS datapath handle (an external) points at. It is shared with the
-/// environment cleanup hook, so a process that exits without close() still
-/// stops the poll thread before Node tears the environment down.
+/// What a JS datapath handle (an N-API external) points at.
+///
+/// op_dp_open hands two references of its `Arc<DpHandle>` to N-API:
+/// - A, owned by the external, released by `finalize_handle` when JS has
+///   collected the handle (or the environment is torn down);
+/// - B, owned by an environment cleanup hook, which stops the poll thread
+///   of a process that exits without close() before Node tears the
+///   environment down; released by `cleanup_hook` when the hook runs, or by
+///   `finalize_handle` when it removes the hook first (the hook then never
+///   runs). `hook_registered` says which happened; both run on the JS
+///   thread, so they never race.
 struct DpHandle {
     dp: Mutex<Option<Datapath>>,
     tsfn: Mutex<Option<Tsfn>>,
     hook_registered: AtomicBool,
 }
 
-// SAFETY: every field is Mutex-protected or atomic; Tsfn is thread-safe.
-unsafe impl Send for DpHandle {}
-// SAFETY: as above.
-unsafe impl Sync for DpHandle {}
+/// Type tag of the externals op_dp_open makes, so that no other external
+/// is taken for a datapath handle.
+static DP_HANDLE_TAG: napi_type_tag = napi_type_tag { lower: 0x7476_735f_6470_5f68, upper: 0x616e_646c_655f_7631 };
 
 impl DpHandle {
     fn close(&self) {
         if let Some(mut dp) = self.dp.lock().unwrap_or_else(|p| p.into_inner()).take() {
             dp.close();
         }
-        // The poll thread is joined: nobody calls the function any more.
+        // The poll thread is joined and no op can reach the datapath: nobody
+        // calls the function any more.
         if let Some(tsfn) = self.tsfn.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            // SAFETY: tsfn is a live threadsafe function we acquired once.
+            // SAFETY: a live threadsafe function we acquired once. Its status
+            // is not checked: a failure means it is already closing, and
+            // there is nothing left to release.
             unsafe { napi_release_threadsafe_function(tsfn.0, NAPI_TSFN_RELEASE) };
         }
     }
 }
 
+/// Releases reference B (see [`DpHandle`]).
+///
+/// # Safety
+/// Only N-API calls it, once, on the JS thread, with the `arg` op_dp_open
+/// registered: reference B of an `Arc<DpHandle>`.
 unsafe extern "C" fn cleanup_hook(arg: *mut c_void) {
-    let handle = Arc::from_raw(arg as *const DpHandle);
-    if handle.hook_registered.swap(false, Ordering::AcqRel) {
-        handle.close();
-    } else {
-        // The finalizer already removed the hook and owns this reference.
-        std::mem::forget(handle);
-    }
+    // SAFETY: the hook runs, so it was not removed and B is still its own.
+    let b = unsafe { Arc::from_raw(arg as *const DpHandle) };
+    b.hook_registered.store(false, Ordering::Release);
+    b.close();
 }
 
+/// Releases reference A, and B with it when the hook has not run.
+///
+/// # Safety
+/// Only N-API calls it, once, on the JS thread, with the `data` of the
+/// external op_dp_open made: reference A of an `Arc<DpHandle>`.
 unsafe extern "C" fn finalize_handle(env: napi_env, data: *mut c_void, _hint: *mut c_void) {
-    let handle = Arc::from_raw(data as *const DpHandle);
-    handle.close();
-    if handle.hook_registered.swap(false, Ordering::AcqRel) {
-        let hook_ref = Arc::as_ptr(&handle) as *mut c_void;
-        napi_remove_env_cleanup_hook(env, cleanup_hook, hook_ref);
-        drop(Arc::from_raw(hook_ref as *const DpHandle));
-    }
-}
-
-// ---------------------------------------------------------------- upcalls
-
-struct Tsfn(napi_threadsafe_function);
-// SAFETY: threadsafe functions are made to be called from any thread.
-unsafe impl Send for Tsfn {}
-// SAFETY: as above.
-unsafe impl Sync for Tsfn {}
-
-struct TsfnSink {
-    tsfn: Tsfn,
-    in_flight: Arc<AtomicUsize>,
-}
-
-impl EventSink for TsfnSink {
-    fn has_room(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) < EVENT_QUEUE_BATCHES
-    }
-
-    fn deliver(&self, event: Event) -> bool {
-        if self.in_flight.load(Ordering::Acquire) >= EVENT_QUEUE_BATCHES {
-            return false;
+    // SAFETY: A is the external's, and the external is being finalized.
+    let a = unsafe { Arc::from_raw(data as *const DpHandle) };
+    a.close();
+    if a.hook_registered.load(Ordering::Acquire) {
+        let b = Arc::as_ptr(&a) as *mut c_void;
+        // SAFETY: removes the hook op_dp_open added with this env and arg.
+        if unsafe { napi_remove_env_cleanup_hook(env, cleanup_hook, b) } == NAPI_OK {
+            a.hook_registered.store(false, Ordering::Release);
+            // SAFETY: the hook is gone, so B is ours to release.
+            drop(unsafe { Arc::from_raw(b as *const DpHandle) });
         }
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let data = Box::into_raw(Box::new(event)) as *mut c_void;
-        // SAFETY: non-blocking call, so the poll thread never waits on JS;
-        // on failure the event was not queued and we take it back.
-        let status = unsafe { napi_call_threadsafe_function(self.tsfn.0, data, NAPI_TSFN_NONBLOCKING) };
-        if status != NAPI_OK {
-            // SAFETY: the call failed, so `data` is still ours.
-            drop(unsafe { Box::from_raw(data as *mut Event) });
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
+        // Otherwise the hook stays and releases B when it runs.
     }
 }
 
-/// Runs on the JS thread: turn one event into a JS object and call the handler:
-/// `{kind: "upcall", upcalls: [{reason, cookie, port, key, frame}]}` or
-/// `{kind: "expired", flows: [{id, packets, bytes, tcpFlags}]}`.
-unsafe extern "C" fn call_js_event(env: napi_env, func: napi_value, context: *mut c_void, data: *mut c_void) {
-    let event = Box::from_raw(data as *mut Event);
-    let in_flight = &*(context as *const AtomicUsize);
-    in_flight.fetch_sub(1, Ordering::AcqRel);
-    if env.is_null() {
-        return; // the environment is going away
+fn handle<'a>(env: Env<'a>, v: Value<'a>) -> JsResult<&'a DpHandle> {
+    let not_a_handle = || "expected a datapath handle from op_dp_open".to_string();
+    if env.type_of(v)? != NAPI_EXTERNAL {
+        return Err(not_a_handle());
     }
-    let obj = new_object(env);
-    match *event {
-        Event::Upcalls(ups) => {
-            // The whole batch travels as two buffers, unpacked in dpif.ts:
-            // an object and two buffers per upcall cost more of the JS
-            // thread (allocations, property names, ArrayBuffer sweeping)
-            // than answering the upcall did.
-            let (data, meta) = pack_upcalls(&ups);
-            set_prop(env, obj, "kind", js_string(env, "upcall"));
-            set_prop(env, obj, "data", buffer(env, &data));
-            set_prop(env, obj, "meta", buffer(env, &meta));
-        }
-        Event::Expired(flows) => {
-            set_prop(env, obj, "kind", js_string(env, "expired"));
-            let arr = new_array(env, flows.len());
-            for (i, f) in flows.iter().enumerate() {
-                let o = new_object(env);
-                set_prop(env, o, "id", bigint(env, f.id));
-                set_stats(env, o, &f.stats);
-                napi_set_element(env, arr, i as u32, o);
-            }
-            set_prop(env, obj, "flows", arr);
-        }
+    let mut ours = false;
+    // SAFETY: live env, a value of its scope, a static tag and a local.
+    check(unsafe { napi_check_object_type_tag(env.raw(), v.raw(), &DP_HANDLE_TAG, &mut ours) }, "check a datapath handle")?;
+    if !ours {
+        return Err(not_a_handle());
     }
-    let mut undefined = null_mut();
-    napi_get_undefined(env, &mut undefined);
-    let mut result = null_mut();
-    napi_call_function(env, undefined, func, 1, &obj, &mut result);
-}
-
-/// Words per upcall in the `meta` buffer of an upcall event: port, reason
-/// (0 miss, 1 action), key offset, frame offset, frame length, cookie low and
-/// high words, all little-endian u32. Keys are KEY_LEN bytes in `data`.
-const UPCALL_META_WORDS: usize = 7;
-
-/// Pack a batch of upcalls into (data, meta) for `call_js_event`.
-fn pack_upcalls(ups: &[Upcall]) -> (Vec<u8>, Vec<u8>) {
-    let mut data = Vec::with_capacity(ups.iter().map(|u| KEY_LEN + u.frame.len()).sum());
-    let mut meta = Vec::with_capacity(ups.len() * UPCALL_META_WORDS * 4);
-    for up in ups {
-        let (reason, cookie) = match up.reason {
-            UpcallReason::Miss => (0, 0),
-            UpcallReason::Action { cookie } => (1, cookie),
-        };
-        let key_offset = data.len();
-        data.extend_from_slice(up.key.as_bytes());
-        let frame_offset = data.len();
-        data.extend_from_slice(&up.frame);
-        let words = [up.in_port, reason, key_offset as u32, frame_offset as u32, up.frame.len() as u32, cookie as u32, (cookie >> 32) as u32];
-        for w in words {
-            meta.extend_from_slice(&w.to_le_bytes());
-        }
-    }
-    (data, meta)
-}
-
-unsafe extern "C" fn finalize_tsfn_context(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
-    drop(Arc::from_raw(data as *const AtomicUsize));
-}
-
-// ---------------------------------------------------------------- ops
-
-/// op_dp_open(onEvent?: (event) => void): DatapathHandle
-unsafe extern "C" fn op_dp_open(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<1>(env, info);
-        let mut tsfn_sink = None;
-        let mut tsfn_handle = None;
-        if value_type(env, args[0]) == NAPI_FUNCTION {
-            let in_flight = Arc::new(AtomicUsize::new(0));
-            let context = Arc::into_raw(Arc::clone(&in_flight)) as *mut c_void;
-            let name = js_string(env, "tvs-datapath-events");
-            let mut tsfn = null_mut();
-            check(
-                napi_create_threadsafe_function(
-                    env, args[0], null_mut(), name, 0, 1, context, Some(finalize_tsfn_context), context,
-                    Some(call_js_event), &mut tsfn,
-                ),
-                "create the datapath event function",
-            )?;
-            // Events alone must not keep Node alive: close() or the cleanup hook ends them.
-            napi_unref_threadsafe_function(env, tsfn);
-            tsfn_sink = Some(Box::new(TsfnSink { tsfn: Tsfn(tsfn), in_flight }) as Box<dyn EventSink>);
-            tsfn_handle = Some(Tsfn(tsfn));
-        }
-        let dp = Datapath::open(tsfn_sink).map_err(|e| format!("cannot open datapath: {e}"))?;
-        let handle = Arc::new(DpHandle {
-            dp: Mutex::new(Some(dp)),
-            tsfn: Mutex::new(tsfn_handle),
-            hook_registered: AtomicBool::new(true),
-        });
-        napi_add_env_cleanup_hook(env, cleanup_hook, Arc::into_raw(Arc::clone(&handle)) as *mut c_void);
-        let mut ext = null_mut();
-        check(
-            napi_create_external(env, Arc::into_raw(handle) as *mut c_void, Some(finalize_handle), null_mut(), &mut ext),
-            "create the datapath handle",
-        )?;
-        Ok(ext)
-    })
-}
-
-/// op_dp_close(dp): void — idempotent.
-unsafe extern "C" fn op_dp_close(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<1>(env, info);
-        let handle = handle(env, args[0])?;
-        handle.close();
-        Ok(undefined(env))
-    })
-}
-
-/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
-unsafe extern "C" fn op_dp_get_stats(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<1>(env, info);
-        with_dp(env, args[0], |dp| {
-            let (s, flows, masks, limit, max_idle, emc_inv_prob) = dp.stats();
-            let obj = new_object(env);
-            for (k, v) in [
-                ("hit", s.hit),
-                ("emcHit", s.emc_hit),
-                ("missed", s.missed),
-                ("lost", s.lost),
-                ("masksProbed", s.masks_probed),
-                ("upcalls", s.upcalls),
-                ("actionErrors", s.action_errors),
-                ("flows", flows as u64),
-                ("masks", masks as u64),
-                ("flowLimit", limit as u64),
-                ("maxIdleMs", max_idle),
-                ("emcInsertInvProb", emc_inv_prob as u64),
-            ] {
-                set_f64(env, obj, k, v as f64);
-            }
-            Ok(obj)
-        })
-    })
-}
-
-/// op_dp_configure(dp, flowLimit?: number, maxIdleMs?: number, emcInsertInvProb?: number): void
-unsafe extern "C" fn op_dp_configure(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<4>(env, info);
-        let limit = optional_u32(env, args[1], "flow limit")?.map(|v| v as usize);
-        let idle = optional_u32(env, args[2], "max idle")?.map(|v| v as u64);
-        let emc_inv_prob = optional_u32(env, args[3], "emc-insert-inv-prob")?;
-        with_dp(env, args[0], |dp| {
-            dp.configure(limit, idle, emc_inv_prob);
-            Ok(undefined(env))
-        })
-    })
-}
-
-/// op_dp_execute(dp, inPort, frame: Buffer, actions: Buffer): void
-unsafe extern "C" fn op_dp_execute(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<4>(env, info);
-        let in_port = get_u32(env, args[1], "in_port")?;
-        let frame = get_buffer(env, args[2], "frame")?;
-        let actions = get_buffer(env, args[3], "actions")?;
-        with_dp(env, args[0], |dp| dp.execute(in_port, frame, actions).map(|_| undefined(env)))
-    })
-}
-
-/// op_upcall_reply(dp, replies: Buffer): [results: Buffer, errors: string[]]
-/// — `replies` packed as UpcallReply::unpack reads them. `results` holds 12
-/// bytes a reply: a u32 status (0 installed, 1 not installed, 2 refused, for
-/// the reason that is the next entry of `errors`), then the flow id (u64),
-/// little-endian.
-unsafe extern "C" fn op_upcall_reply(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<2>(env, info);
-        let replies = UpcallReply::unpack(get_buffer(env, args[1], "replies")?)?;
-        with_dp(env, args[0], |dp| {
-            let mut results = Vec::with_capacity(replies.len() * 12);
-            let errors = new_array(env, 0);
-            let mut n_errors = 0;
-            for r in dp.upcall_replies(&replies) {
-                let (status, id) = match r {
-                    Ok(Some(id)) => (0u32, id),
-                    Ok(None) => (1, 0),
-                    Err(msg) => {
-                        napi_set_element(env, errors, n_errors, js_string(env, &msg));
-                        n_errors += 1;
-                        (2, 0)
-                    }
-                };
-                results.extend_from_slice(&status.to_le_bytes());
-                results.extend_from_slice(&id.to_le_bytes());
-            }
-            let out = new_array(env, 2);
-            napi_set_element(env, out, 0, buffer(env, &results));
-            napi_set_element(env, out, 1, errors);
-            Ok(out)
-        })
-    })
-}
-
-/// op_port_add(dp, type: "system"|"tap", name, portNo, mtu, mac?: Buffer): { port, ifindex }
-unsafe extern "C" fn op_port_add(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<6>(env, info);
-        let kind = get_string(env, args[1], "type")?;
-        let name = get_string(env, args[2], "name")?;
-        let port_no = get_u32(env, args[3], "port number")?;
-        let kind = match kind.as_str() {
-            "system" => PortKind::System,
-            "tap" => {
-                let mtu = match get_u32(env, args[4], "mtu")? {
-                    0 => None,
-                    m => Some(m),
-                };
-                let mac = match value_type(env, args[5]) {
-                    NAPI_UNDEFINED | NAPI_NULL => None,
-                    _ => {
-                        let b = get_buffer(env, args[5], "mac")?;
-                        Some(<[u8; 6]>::try_from(b).map_err(|_| "mac must be 6 bytes".to_string())?)
-                    }
-                };
-                PortKind::Tap(TapConfig { mtu, mac })
-            }
-            other => return Err(format!("unknown port type \"{other}\" (expected \"system\" or \"tap\")")),
-        };
-        with_dp(env, args[0], |dp| {
-            let port = dp.add_port(kind, &name, port_no).map_err(|e| io_message(&e, &name))?;
-            let info = dp.ports().into_iter().find(|p| p.port_no == port).map(|p| p.ifindex).unwrap_or(0);
-            let obj = new_object(env);
-            set_u32(env, obj, "port", port);
-            set_u32(env, obj, "ifindex", info);
-            Ok(obj)
-        })
-    })
-}
-
-/// op_port_del(dp, portNo): void
-unsafe extern "C" fn op_port_del(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<2>(env, info);
-        let port = get_u32(env, args[1], "port")?;
-        with_dp(env, args[0], |dp| dp.del_port(port).map_err(|e| e.to_string()).map(|_| undefined(env)))
-    })
-}
-
-/// op_port_list(dp): PortInfo[]
-unsafe extern "C" fn op_port_list(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<1>(env, info);
-        with_dp(env, args[0], |dp| {
-            let ports = dp.ports();
-            let mut arr = null_mut();
-            napi_create_array_with_length(env, ports.len(), &mut arr);
-            for (i, p) in ports.iter().enumerate() {
-                let obj = new_object(env);
-                set_u32(env, obj, "port", p.port_no);
-                set_prop(env, obj, "name", js_string(env, &p.name));
-                set_prop(env, obj, "type", js_string(env, p.kind));
-                set_u32(env, obj, "ifindex", p.ifindex);
-                let mut b = null_mut();
-                napi_get_boolean(env, p.detached, &mut b);
-                set_prop(env, obj, "detached", b);
-                let s = &p.stats;
-                let stats = new_object(env);
-                for (k, v) in [
-                    ("rxPackets", s.rx_packets),
-                    ("rxBytes", s.rx_bytes),
-                    ("rxDropped", s.rx_dropped),
-                    ("rxErrors", s.rx_errors),
-                    ("txPackets", s.tx_packets),
-                    ("txBytes", s.tx_bytes),
-                    ("txDropped", s.tx_dropped),
-                    ("txErrors", s.tx_errors),
-                ] {
-                    set_f64(env, stats, k, v as f64);
-                }
-                set_prop(env, obj, "stats", stats);
-                napi_set_element(env, arr, i as u32, obj);
-            }
-            Ok(arr)
-        })
-    })
-}
-
-/// op_fwd_set(dp, inPort, outPorts: number[]): void
-unsafe extern "C" fn op_fwd_set(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<3>(env, info);
-        let in_port = get_u32(env, args[1], "in_port")?;
-        let mut is_array = false;
-        napi_is_array(env, args[2], &mut is_array);
-        if !is_array {
-            return Err("out ports must be an array of port numbers".into());
-        }
-        let mut len = 0;
-        napi_get_array_length(env, args[2], &mut len);
-        let mut outs = Vec::with_capacity(len as usize);
-        for i in 0..len {
-            let mut v = null_mut();
-            napi_get_element(env, args[2], i, &mut v);
-            outs.push(get_u32(env, v, "out port")?);
-        }
-        with_dp(env, args[0], |dp| dp.set_forward(in_port, outs).map_err(|e| e.to_string()).map(|_| undefined(env)))
-    })
-}
-
-/// op_flow_put(dp, key, mask, actions, mode: "create"|"modify"|"put", refuseOverlap: boolean): bigint
-unsafe extern "C" fn op_flow_put(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<6>(env, info);
-        let key = get_key(env, args[1], "key")?;
-        let mask = get_key(env, args[2], "mask")?;
-        let actions = get_buffer(env, args[3], "actions")?;
-        let mode = match get_string(env, args[4], "mode")?.as_str() {
-            "create" => PutMode::Create,
-            "modify" => PutMode::Modify,
-            "put" => PutMode::CreateOrModify,
-            other => return Err(format!("unknown flow put mode \"{other}\" (expected create, modify or put)")),
-        };
-        let mut refuse = false;
-        napi_get_value_bool(env, args[5], &mut refuse);
-        with_dp(env, args[0], |dp| dp.flow_put(&key, &mask, actions, mode, refuse).map(|id| bigint(env, id)).map_err(|e| e.to_string()))
-    })
-}
-
-/// op_flow_find(dp, key, mask): bigint | null — the id of the flow installed with exactly this key and mask.
-unsafe extern "C" fn op_flow_find(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<3>(env, info);
-        let key = get_key(env, args[1], "key")?;
-        let mask = get_key(env, args[2], "mask")?;
-        with_dp(env, args[0], |dp| Ok(dp.flow_find(&key, &mask).map_or_else(|| null(env), |id| bigint(env, id))))
-    })
-}
-
-/// op_flow_get(dp, id: bigint): FlowInfo
-unsafe extern "C" fn op_flow_get(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<2>(env, info);
-        let id = get_bigint(env, args[1], "flow id")?;
-        with_dp(env, args[0], |dp| dp.flow_get(id).map(|f| flow_object(env, &f)).map_err(|e| e.to_string()))
-    })
-}
-
-/// op_flow_del(dp, id: bigint): final stats
-unsafe extern "C" fn op_flow_del(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<2>(env, info);
-        let id = get_bigint(env, args[1], "flow id")?;
-        with_dp(env, args[0], |dp| {
-            let stats = dp.flow_del(id).map_err(|e| e.to_string())?;
-            let o = new_object(env);
-            set_stats(env, o, &stats);
-            Ok(o)
-        })
-    })
-}
-
-/// op_flow_flush(dp): number of flows removed
-unsafe extern "C" fn op_flow_flush(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<1>(env, info);
-        with_dp(env, args[0], |dp| {
-            let mut v = null_mut();
-            napi_create_double(env, dp.flow_flush() as f64, &mut v);
-            Ok(v)
-        })
-    })
-}
-
-/// op_flow_dump(dp): FlowInfo[]
-unsafe extern "C" fn op_flow_dump(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<1>(env, info);
-        with_dp(env, args[0], |dp| {
-            let flows = dp.flow_dump();
-            let arr = new_array(env, flows.len());
-            for (i, f) in flows.iter().enumerate() {
-                napi_set_element(env, arr, i as u32, flow_object(env, f));
-            }
-            Ok(arr)
-        })
-    })
-}
-
-/// op_flow_stats_recent(dp, withinMs): Buffer — id, packets and bytes (u64
-/// little-endian each) of every flow used in the last `withinMs` ms.
-unsafe extern "C" fn op_flow_stats_recent(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<2>(env, info);
-        let within_ms = get_u32(env, args[1], "withinMs")?;
-        with_dp(env, args[0], |dp| {
-            let mut packed = Vec::new();
-            for (id, stats) in dp.flow_stats_used_within(within_ms as u64) {
-                for word in [id, stats.packets, stats.bytes] {
-                    packed.extend_from_slice(&word.to_le_bytes());
-                }
-            }
-            Ok(buffer(env, &packed))
-        })
-    })
-}
-
-/// op_flow_key_extract(frame: Buffer, inPort: number): Buffer — the key the datapath would look up.
-unsafe extern "C" fn op_flow_key_extract(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<2>(env, info);
-        let frame = get_buffer(env, args[0], "frame")?;
-        let in_port = get_u32(env, args[1], "in_port")?;
-        Ok(buffer(env, FlowKey::extract(frame, in_port).as_bytes()))
-    })
-}
-
-/// op_flow_key_layout(): [name, offset, length][] — the key layout, for the TS mirror to check itself.
-unsafe extern "C" fn op_flow_key_layout(env: napi_env, _info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let arr = new_array(env, FIELDS.len());
-        for (i, (name, off, len)) in FIELDS.iter().enumerate() {
-            let t = new_array(env, 3);
-            napi_set_element(env, t, 0, js_string(env, name));
-            let mut v = null_mut();
-            napi_create_uint32(env, *off as u32, &mut v);
-            napi_set_element(env, t, 1, v);
-            napi_create_uint32(env, *len as u32, &mut v);
-            napi_set_element(env, t, 2, v);
-            napi_set_element(env, arr, i as u32, t);
-        }
-        Ok(arr)
-    })
-}
-
-/// op_sys_lock_fd(fd): boolean — takes the lock file open on `fd` (see
-/// lockfile.rs): true once held through `fd`, false when another open holds it.
-unsafe extern "C" fn op_sys_lock_fd(env: napi_env, info: napi_callback_info) -> napi_value {
-    run(env, || {
-        let args = args::<1>(env, info);
-        let fd = get_u32(env, args[0], "fd")?;
-        let fd = i32::try_from(fd).map_err(|_| format!("{fd} is not a file descriptor"))?;
-        let held = crate::lockfile::try_lock_exclusive(fd).map_err(|e| format!("cannot lock file descriptor {fd}: {e}"))?;
-        let mut v = null_mut();
-        napi_get_boolean(env, held, &mut v);
-        Ok(v)
-    })
-}
-
-unsafe fn flow_object(env: napi_env, f: &FlowInfo) -> napi_value {
-    let o = new_object(env);
-    set_prop(env, o, "id", bigint(env, f.id));
-    set_prop(env, o, "key", buffer(env, f.key.as_bytes()));
-    set_prop(env, o, "mask", buffer(env, f.mask.as_bytes()));
-    set_prop(env, o, "actions", buffer(env, &f.actions));
-    set_stats(env, o, &f.stats);
-    match f.idle_ms {
-        Some(ms) => set_f64(env, o, "idleMs", ms as f64),
-        None => set_prop(env, o, "idleMs", null(env)),
-    }
-    o
-}
-
-unsafe fn set_stats(env: napi_env, o: napi_value, s: &FlowStats) {
-    set_f64(env, o, "packets", s.packets as f64);
-    set_f64(env, o, "bytes", s.bytes as f64);
-    set_u32(env, o, "tcpFlags", s.tcp_flags as u32);
-}
-
-// ---------------------------------------------------------------- helpers
-
-/// Run an op body; turn an Err or a panic into a thrown JS Error.
-unsafe fn run(env: napi_env, body: impl FnOnce() -> OpResult) -> napi_value {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(msg)) => throw(env, &msg),
-        Err(_) => throw(env, "internal error in the datapath addon (a bug: please report it)"),
-    }
-}
-
-unsafe fn throw(env: napi_env, msg: &str) -> napi_value {
-    let mut pending = false;
-    napi_is_exception_pending(env, &mut pending);
-    if !pending {
-        let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-        napi_throw_error(env, null_mut(), c.as_ptr());
-    }
-    null_mut()
-}
-
-fn check(status: napi_status, what: &str) -> Result<(), String> {
-    if status == NAPI_OK {
-        Ok(())
-    } else {
-        Err(format!("cannot {what} (napi status {status})"))
-    }
-}
-
-fn io_message(e: &io::Error, name: &str) -> String {
-    match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => {
-            format!("port \"{name}\": permission denied (the switch needs CAP_NET_ADMIN and CAP_NET_RAW: run it as root)")
-        }
-        _ => e.to_string(),
-    }
-}
-
-unsafe fn args<const N: usize>(env: napi_env, info: napi_callback_info) -> [napi_value; N] {
-    let mut argv = [null_mut(); N];
-    let mut argc = N;
-    napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), null_mut(), null_mut());
-    // Missing arguments read as undefined.
-    for a in argv.iter_mut().skip(argc) {
-        napi_get_undefined(env, a);
-    }
-    argv
-}
-
-unsafe fn handle<'a>(env: napi_env, value: napi_value) -> Result<&'a DpHandle, String> {
     let mut ptr = null_mut();
-    if value_type(env, value) != NAPI_EXTERNAL || napi_get_value_external(env, value, &mut ptr) != NAPI_OK {
-        return Err("expected a datapath handle from op_dp_open".into());
-    }
-    // SAFETY: the external keeps its Arc alive while JS holds the value.
-    Ok(&*(ptr as *const DpHandle))
+    // SAFETY: live env, a value of its scope and a local.
+    check(unsafe { napi_get_value_external(env.raw(), v.raw(), &mut ptr) }, "read a datapath handle")?;
+    // SAFETY: an external with our tag holds reference A of an
+    // Arc<DpHandle>, which lives as long as the external, and the external
+    // (an argument) lives for the whole call.
+    Ok(unsafe { &*(ptr as *const DpHandle) })
 }
 
-unsafe fn with_dp(env: napi_env, value: napi_value, f: impl FnOnce(&Datapath) -> OpResult) -> OpResult {
-    let handle = handle(env, value)?;
+fn with_dp<T>(env: Env<'_>, v: Value<'_>, f: impl FnOnce(&Datapath) -> JsResult<T>) -> JsResult<T> {
+    let handle = handle(env, v)?;
     let guard = handle.dp.lock().unwrap_or_else(|p| p.into_inner());
     match guard.as_ref() {
         Some(dp) => f(dp),
@@ -680,128 +215,509 @@ unsafe fn with_dp(env: napi_env, value: napi_value, f: impl FnOnce(&Datapath) ->
     }
 }
 
-unsafe fn value_type(env: napi_env, value: napi_value) -> i32 {
-    let mut t = NAPI_UNDEFINED;
-    napi_typeof(env, value, &mut t);
-    t
+// ---------------------------------------------------------------- events
+
+struct Tsfn(napi_threadsafe_function);
+// SAFETY: threadsafe functions are made to be called from any thread.
+unsafe impl Send for Tsfn {}
+// SAFETY: as above.
+unsafe impl Sync for Tsfn {}
+
+/// The datapath's events, carried to JS by a threadsafe function.
+struct TsfnSink {
+    tsfn: Tsfn,
+    /// Calls queued and not yet run; the function's context.
+    in_flight: Arc<AtomicUsize>,
+    /// Whether JS answers upcalls.
+    upcalls: bool,
 }
 
-unsafe fn get_u32(env: napi_env, value: napi_value, what: &str) -> Result<u32, String> {
-    let mut d = 0f64;
-    if value_type(env, value) != NAPI_NUMBER || napi_get_value_double(env, value, &mut d) != NAPI_OK {
-        return Err(format!("{what} must be a number"));
+impl EventSink for TsfnSink {
+    fn takes_upcalls(&self) -> bool {
+        self.upcalls && self.in_flight.load(Ordering::Acquire) < EVENT_QUEUE_BATCHES
     }
-    if d.fract() != 0.0 || !(0.0..=u32::MAX as f64).contains(&d) {
-        return Err(format!("{what} must be an integer from 0 to {}, not {d}", u32::MAX));
-    }
-    Ok(d as u32)
-}
 
-unsafe fn get_string(env: napi_env, value: napi_value, what: &str) -> Result<String, String> {
-    if value_type(env, value) != NAPI_STRING {
-        return Err(format!("{what} must be a string"));
-    }
-    let mut len = 0;
-    napi_get_value_string_utf8(env, value, null_mut(), 0, &mut len);
-    let mut buf = vec![0u8; len + 1];
-    napi_get_value_string_utf8(env, value, buf.as_mut_ptr() as *mut _, len + 1, &mut len);
-    buf.truncate(len);
-    String::from_utf8(buf).map_err(|_| format!("{what} is not valid UTF-8"))
-}
-
-unsafe fn get_buffer<'a>(env: napi_env, value: napi_value, what: &str) -> Result<&'a [u8], String> {
-    let mut is_buffer = false;
-    napi_is_buffer(env, value, &mut is_buffer);
-    if !is_buffer {
-        return Err(format!("{what} must be a Buffer"));
-    }
-    let mut data = null_mut();
-    let mut len = 0;
-    napi_get_buffer_info(env, value, &mut data, &mut len);
-    if len == 0 {
-        return Ok(&[]);
-    }
-    // SAFETY: the buffer stays alive (JS holds it) for the op's duration.
-    Ok(std::slice::from_raw_parts(data as *const u8, len))
-}
-
-unsafe fn optional_u32(env: napi_env, value: napi_value, what: &str) -> Result<Option<u32>, String> {
-    match value_type(env, value) {
-        NAPI_UNDEFINED | NAPI_NULL => Ok(None),
-        _ => get_u32(env, value, what).map(Some),
+    fn deliver(&self, event: Event) -> Result<(), Event> {
+        if self.in_flight.load(Ordering::Acquire) >= EVENT_QUEUE_BATCHES {
+            return Err(event);
+        }
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let data = Box::into_raw(Box::new(event)) as *mut c_void;
+        // SAFETY: a live function (released only after the poll thread is
+        // joined); non-blocking, so the poll thread never waits on JS. On
+        // success `call_js_event` takes the Box.
+        let status = unsafe { napi_call_threadsafe_function(self.tsfn.0, data, NAPI_TSFN_NONBLOCKING) };
+        if status != NAPI_OK {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            // SAFETY: the call failed, so `data` is still ours.
+            return Err(*unsafe { Box::from_raw(data as *mut Event) });
+        }
+        Ok(())
     }
 }
 
-unsafe fn get_bigint(env: napi_env, value: napi_value, what: &str) -> Result<u64, String> {
-    let mut v = 0u64;
-    let mut lossless = false;
-    if value_type(env, value) != NAPI_BIGINT || napi_get_value_bigint_uint64(env, value, &mut v, &mut lossless) != NAPI_OK || !lossless {
-        return Err(format!("{what} must be a bigint from 0 to 2^64-1"));
+/// A threadsafe function calling `func` with each event, and its context.
+fn event_function(env: Env<'_>, func: Value<'_>) -> JsResult<(Tsfn, Arc<AtomicUsize>)> {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let context = Arc::into_raw(Arc::clone(&in_flight)) as *mut c_void;
+    let name = env.string("tvs-datapath-events")?;
+    let mut tsfn = null_mut();
+    // SAFETY: live env and values of its scope. On success N-API owns the
+    // `context` reference and gives it to `finalize_tsfn_context` once.
+    let status = unsafe {
+        napi_create_threadsafe_function(
+            env.raw(), func.raw(), null_mut(), name.raw(), 0, 1, context, Some(finalize_tsfn_context), context,
+            Some(call_js_event), &mut tsfn,
+        )
+    };
+    if status != NAPI_OK {
+        // SAFETY: no function was made, so the reference is still ours.
+        drop(unsafe { Arc::from_raw(context as *const AtomicUsize) });
+        return Err(status_error(status, "create the datapath event function"));
     }
-    Ok(v)
+    // Events alone must not keep Node alive: close() or the cleanup hook ends them.
+    // SAFETY: a function just made in this env.
+    if let Err(e) = check(unsafe { napi_unref_threadsafe_function(env.raw(), tsfn) }, "unref the datapath event function") {
+        // SAFETY: ours, acquired once, and never handed out.
+        unsafe { napi_release_threadsafe_function(tsfn, NAPI_TSFN_RELEASE) };
+        return Err(e);
+    }
+    Ok((Tsfn(tsfn), in_flight))
 }
 
-unsafe fn get_key(env: napi_env, value: napi_value, what: &str) -> Result<FlowKey, String> {
-    let b = get_buffer(env, value, what)?;
+/// # Safety
+/// Only N-API calls it, once, when the threadsafe function made by
+/// `event_function` is finalized, with that function's context.
+unsafe extern "C" fn finalize_tsfn_context(_env: napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: the context reference N-API took over in `event_function`.
+    drop(unsafe { Arc::from_raw(data as *const AtomicUsize) });
+}
+
+/// Runs on the JS thread for each event: builds its JS object and calls the
+/// handler. An upcall batch that cannot be handed over is given up by the
+/// datapath's upkeep, its misses counted as lost; nothing here panics into
+/// Node or throws into it.
+///
+/// # Safety
+/// Only N-API calls it, for a `TsfnSink::deliver` whose call succeeded:
+/// `data` is the `Box<Event>` it made, `context` the function's context
+/// (alive until `finalize_tsfn_context`); `env` and `func` are null when
+/// the function is being torn down.
+unsafe extern "C" fn call_js_event(raw_env: napi_env, func: napi_value, context: *mut c_void, data: *mut c_void) {
+    // SAFETY: the Box that `deliver` gave N-API for this call.
+    let event = *unsafe { Box::from_raw(data as *mut Event) };
+    // SAFETY: the context outlives every call of its function.
+    unsafe { &*(context as *const AtomicUsize) }.fetch_sub(1, Ordering::AcqRel);
+    if let Event::Upcalls(batch) = &event {
+        batch.received();
+    }
+    let delivered = !raw_env.is_null()
+        && std::panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: N-API passes the live environment for this call.
+            let env = unsafe { Env::from_raw(raw_env) };
+            // SAFETY: the handler the function was made with, passed for this call.
+            let handler = unsafe { env.value(func) };
+            event_object(env, &event).and_then(|obj| env.call(handler, obj))
+        }))
+        .is_ok_and(|r| r.is_ok());
+    if let (false, Event::Upcalls(batch)) = (delivered, &event) {
+        batch.abandon();
+    }
+}
+
+/// `{kind: "upcall", batch, data, meta}` (see abi.rs),
+/// `{kind: "expired", flows: [{id, packets, bytes, tcpFlags}]}` or
+/// `{kind: "transmitted", ports: number[]}`.
+fn event_object<'a>(env: Env<'a>, event: &Event) -> JsResult<Value<'a>> {
+    match event {
+        Event::Upcalls(batch) => upcall_batch_object(env, batch),
+        Event::Expired(flows) => env.object_of(&[
+            ("kind", env.string("expired")?),
+            (
+                "flows",
+                env.array_of(flows.iter().map(|f| {
+                    let o = env.object_of(&[("id", env.bigint(f.id)?)])?;
+                    set_stats(env, o, &f.stats)?;
+                    Ok(o)
+                }))?,
+            ),
+        ]),
+        Event::Transmitted(ports) => {
+            env.object_of(&[("kind", env.string("transmitted")?), ("ports", env.array_of(ports.iter().map(|p| env.uint(*p)))?)])
+        }
+    }
+}
+
+/// An upcall batch crosses as two buffers written in place, unpacked in
+/// dpif.ts: an object and two buffers per upcall cost more of the JS
+/// thread (allocations, property names, ArrayBuffer sweeping) than
+/// answering the upcall did.
+fn upcall_batch_object<'a>(env: Env<'a>, batch: &UpcallBatch) -> JsResult<Value<'a>> {
+    let (data_len, meta_len) = abi::upcall_batch_lens(&batch.upcalls);
+    env.object_of(&[
+        ("kind", env.string("upcall")?),
+        ("batch", env.uint(batch.id)?),
+        ("data", env.buffer_with(data_len, |data| abi::pack_upcall_data(&batch.upcalls, data))?),
+        ("meta", env.buffer_with(meta_len, |meta| abi::pack_upcall_meta(&batch.upcalls, meta))?),
+    ])
+}
+
+// ---------------------------------------------------------------- ops
+
+/// op_abi_describe(): Record<string, number> — every constant of abi.rs.
+fn op_abi_describe<'a>(env: Env<'a>, _args: &Args<'a>) -> JsResult<Value<'a>> {
+    let o = env.object()?;
+    for (name, v) in abi::describe() {
+        env.set(o, &name, env.number(v as f64)?)?;
+    }
+    Ok(o)
+}
+
+/// op_dp_open(onEvent?: (event) => void, upcalls?: boolean): DatapathHandle
+fn op_dp_open<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let upcalls = !env.is_nullish(args.get(1))? && env.get_bool(args.get(1), "upcalls")?;
+    let (sink, tsfn) = match env.type_of(args.get(0))? {
+        NAPI_FUNCTION => {
+            let (tsfn, in_flight) = event_function(env, args.get(0))?;
+            let sink = TsfnSink { tsfn: Tsfn(tsfn.0), in_flight, upcalls };
+            (Some(Box::new(sink) as Box<dyn EventSink>), Some(tsfn))
+        }
+        _ if upcalls => return Err("upcalls need an event handler".into()),
+        _ => (None, None),
+    };
+    let handle = Arc::new(DpHandle { dp: Mutex::new(None), tsfn: Mutex::new(tsfn), hook_registered: AtomicBool::new(false) });
+    match Datapath::open(sink) {
+        Ok(dp) => *handle.dp.lock().unwrap_or_else(|p| p.into_inner()) = Some(dp),
+        Err(e) => {
+            handle.close();
+            return Err(format!("cannot open datapath: {e}"));
+        }
+    }
+    let a = Arc::into_raw(Arc::clone(&handle)) as *mut c_void;
+    let mut ext = null_mut();
+    // SAFETY: live env. On success N-API owns reference A and gives it to
+    // `finalize_handle` once.
+    let status = unsafe { napi_create_external(env.raw(), a, Some(finalize_handle), null_mut(), &mut ext) };
+    if status != NAPI_OK {
+        // SAFETY: no external was made, so A is still ours.
+        drop(unsafe { Arc::from_raw(a as *const DpHandle) });
+        handle.close();
+        return Err(status_error(status, "create the datapath handle"));
+    }
+    // SAFETY: the external was just made in this env.
+    let ext = unsafe { env.value(ext) };
+    // From here a failure leaves the external to its finalizer, which closes
+    // an already closed datapath and releases A.
+    let fail = |e: String| -> JsResult<Value<'a>> {
+        handle.close();
+        Err(e)
+    };
+    // SAFETY: live env, a value of its scope and a static tag.
+    if let Err(e) = check(unsafe { napi_type_tag_object(env.raw(), ext.raw(), &DP_HANDLE_TAG) }, "tag the datapath handle") {
+        return fail(e);
+    }
+    let b = Arc::into_raw(Arc::clone(&handle)) as *mut c_void;
+    handle.hook_registered.store(true, Ordering::Release);
+    // SAFETY: live env. On success the hook owns reference B (see DpHandle).
+    if let Err(e) = check(unsafe { napi_add_env_cleanup_hook(env.raw(), cleanup_hook, b) }, "register the datapath's cleanup") {
+        handle.hook_registered.store(false, Ordering::Release);
+        // SAFETY: no hook was added, so B is still ours.
+        drop(unsafe { Arc::from_raw(b as *const DpHandle) });
+        return fail(e);
+    }
+    Ok(ext)
+}
+
+/// op_dp_close(dp): void — idempotent.
+fn op_dp_close<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    handle(env, args.get(0))?.close();
+    env.undefined()
+}
+
+/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
+fn op_dp_get_stats<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let (s, flows, masks, limit, max_idle, emc_inv_prob) = with_dp(env, args.get(0), |dp| Ok(dp.stats()))?;
+    let o = env.object()?;
+    for (k, v) in [
+        ("hit", s.hit),
+        ("emcHit", s.emc_hit),
+        ("missed", s.missed),
+        ("lost", s.lost),
+        ("masksProbed", s.masks_probed),
+        ("upcalls", s.upcalls),
+        ("actionErrors", s.action_errors),
+        ("flows", flows as u64),
+        ("masks", masks as u64),
+        ("flowLimit", limit as u64),
+        ("maxIdleMs", max_idle),
+        ("emcInsertInvProb", emc_inv_prob as u64),
+    ] {
+        env.set(o, k, env.number(v as f64)?)?;
+    }
+    Ok(o)
+}
+
+/// op_dp_configure(dp, flowLimit?: number, maxIdleMs?: number, emcInsertInvProb?: number): void
+fn op_dp_configure<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let limit = env.get_optional_u32(args.get(1), "flow limit")?.map(|v| v as usize);
+    let idle = env.get_optional_u32(args.get(2), "max idle")?.map(|v| v as u64);
+    let emc_inv_prob = env.get_optional_u32(args.get(3), "emc-insert-inv-prob")?;
+    with_dp(env, args.get(0), |dp| {
+        dp.configure(limit, idle, emc_inv_prob);
+        Ok(())
+    })?;
+    env.undefined()
+}
+
+/// op_dp_execute(dp, inPort, frame: Buffer, actions: Buffer): void
+fn op_dp_execute<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let in_port = env.get_u32(args.get(1), "in_port")?;
+    let frame = env.get_buffer(args.get(2), "frame")?;
+    let actions = env.get_buffer(args.get(3), "actions")?;
+    with_dp(env, args.get(0), |dp| dp.execute(in_port, frame, actions))?;
+    env.undefined()
+}
+
+/// op_upcall_reply(dp, replies: Buffer): [results: Buffer, errors: string[]]
+/// — both packed as abi.rs says: a result per reply, and the text of each
+/// refused one, in order.
+fn op_upcall_reply<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let replies = abi::unpack_replies(env.get_buffer(args.get(1), "replies")?)?;
+    let outcomes = with_dp(env, args.get(0), |dp| Ok(dp.upcall_replies(&replies)))?;
+    let mut results = Vec::with_capacity(outcomes.len() * abi::RESULT_LEN);
+    for r in &outcomes {
+        abi::push_result(&mut results, r);
+    }
+    let errors = env.array_of(outcomes.iter().filter_map(|r| r.as_ref().err()).map(|msg| env.string(msg)))?;
+    env.array_of([env.buffer(&results), Ok(errors)])
+}
+
+/// op_upcall_finish(dp, batch: number): void — the slow path is done with
+/// the batch: the datapath gives up its unanswered upcalls.
+fn op_upcall_finish<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let batch = env.get_u32(args.get(1), "batch")?;
+    with_dp(env, args.get(0), |dp| {
+        dp.finish_upcalls(batch);
+        Ok(())
+    })?;
+    env.undefined()
+}
+
+/// op_port_add(dp, type: "system"|"tap"|"dummy"|"patch", name, portNo, mtu, mac?: Buffer, peer?: string): { port, ifindex }
+fn op_port_add<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let kind = env.get_string(args.get(1), "type")?;
+    let name = env.get_string(args.get(2), "name")?;
+    let port_no = env.get_u32(args.get(3), "port number")?;
+    let kind = match kind.as_str() {
+        "system" => PortKind::System,
+        "tap" => {
+            let mtu = match env.get_u32(args.get(4), "mtu")? {
+                0 => None,
+                m => Some(m),
+            };
+            let mac = match env.is_nullish(args.get(5))? {
+                true => None,
+                false => {
+                    let b = env.get_buffer(args.get(5), "mac")?;
+                    Some(<[u8; 6]>::try_from(b).map_err(|_| "mac must be 6 bytes".to_string())?)
+                }
+            };
+            PortKind::Tap(TapConfig { mtu, mac })
+        }
+        "dummy" => PortKind::Dummy,
+        "patch" => PortKind::Patch { peer: env.get_string(args.get(6), &format!("patch port \"{name}\": peer"))? },
+        other => return Err(format!("unknown port type \"{other}\" (expected system, tap, dummy or patch)")),
+    };
+    let (port, ifindex) = with_dp(env, args.get(0), |dp| {
+        let port = dp.add_port(kind, &name, port_no).map_err(|e| io_message(&e, &name))?;
+        let ifindex = dp.ports().into_iter().find(|p| p.port_no == port).map_or(0, |p| p.ifindex);
+        Ok((port, ifindex))
+    })?;
+    env.object_of(&[("port", env.uint(port)?), ("ifindex", env.uint(ifindex)?)])
+}
+
+/// op_port_del(dp, portNo): void
+fn op_port_del<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let port = env.get_u32(args.get(1), "port")?;
+    with_dp(env, args.get(0), |dp| dp.del_port(port).map_err(|e| e.to_string()))?;
+    env.undefined()
+}
+
+/// op_port_list(dp): PortInfo[]
+fn op_port_list<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let ports = with_dp(env, args.get(0), |dp| Ok(dp.ports()))?;
+    env.array_of(ports.iter().map(|p| {
+        let s = &p.stats;
+        let stats = env.object()?;
+        for (k, v) in [
+            ("rxPackets", s.rx_packets),
+            ("rxBytes", s.rx_bytes),
+            ("rxDropped", s.rx_dropped),
+            ("rxErrors", s.rx_errors),
+            ("txPackets", s.tx_packets),
+            ("txBytes", s.tx_bytes),
+            ("txDropped", s.tx_dropped),
+            ("txErrors", s.tx_errors),
+        ] {
+            env.set(stats, k, env.number(v as f64)?)?;
+        }
+        env.object_of(&[
+            ("port", env.uint(p.port_no)?),
+            ("name", env.string(&p.name)?),
+            ("type", env.string(p.kind)?),
+            ("ifindex", env.uint(p.ifindex)?),
+            ("detached", env.boolean(p.detached)?),
+            ("stats", stats),
+        ])
+    }))
+}
+
+/// op_port_inject(dp, port, frames: Buffer[]): number — frames queued on a
+/// dummy port as if received; those beyond its queue count as rx_dropped.
+fn op_port_inject<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let port = env.get_u32(args.get(1), "port")?;
+    let frames = env
+        .get_array(args.get(2), "frames")?
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| env.get_buffer(f, &format!("frame {i}")))
+        .collect::<JsResult<Vec<&[u8]>>>()?;
+    let queued = with_dp(env, args.get(0), |dp| dp.inject(port, &frames).map_err(|e| e.to_string()))?;
+    env.uint(queued as u32)
+}
+
+/// op_port_take_transmitted(dp, port): Buffer[] — the frames a dummy port
+/// sent since the last call, oldest first.
+fn op_port_take_transmitted<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let port = env.get_u32(args.get(1), "port")?;
+    let frames = with_dp(env, args.get(0), |dp| dp.take_transmitted(port).map_err(|e| e.to_string()))?;
+    env.array_of(frames.iter().map(|f| env.buffer(f)))
+}
+
+/// op_fwd_set(dp, inPort, outPorts: number[]): void
+fn op_fwd_set<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let in_port = env.get_u32(args.get(1), "in_port")?;
+    let outs = env
+        .get_array(args.get(2), "out ports")?
+        .into_iter()
+        .map(|v| env.get_u32(v, "out port"))
+        .collect::<JsResult<Vec<u32>>>()?;
+    with_dp(env, args.get(0), |dp| dp.set_forward(in_port, outs).map_err(|e| e.to_string()))?;
+    env.undefined()
+}
+
+/// op_flow_put(dp, key, mask, actions, mode: "create"|"modify"|"put", refuseOverlap: boolean): bigint
+fn op_flow_put<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let key = get_key(env, args.get(1), "key")?;
+    let mask = get_key(env, args.get(2), "mask")?;
+    let actions = env.get_buffer(args.get(3), "actions")?;
+    let mode = match env.get_string(args.get(4), "mode")?.as_str() {
+        "create" => PutMode::Create,
+        "modify" => PutMode::Modify,
+        "put" => PutMode::CreateOrModify,
+        other => return Err(format!("unknown flow put mode \"{other}\" (expected create, modify or put)")),
+    };
+    let refuse = env.get_bool(args.get(5), "refuseOverlap")?;
+    let id = with_dp(env, args.get(0), |dp| dp.flow_put(&key, &mask, actions, mode, refuse).map_err(|e| e.to_string()))?;
+    env.bigint(id)
+}
+
+/// op_flow_find(dp, key, mask): bigint | null — the id of the flow installed with exactly this key and mask.
+fn op_flow_find<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let key = get_key(env, args.get(1), "key")?;
+    let mask = get_key(env, args.get(2), "mask")?;
+    match with_dp(env, args.get(0), |dp| Ok(dp.flow_find(&key, &mask)))? {
+        Some(id) => env.bigint(id),
+        None => env.null(),
+    }
+}
+
+/// op_flow_get(dp, id: bigint): FlowInfo
+fn op_flow_get<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let id = env.get_bigint(args.get(1), "flow id")?;
+    let flow = with_dp(env, args.get(0), |dp| dp.flow_get(id).map_err(|e| e.to_string()))?;
+    flow_object(env, &flow)
+}
+
+/// op_flow_del(dp, id: bigint): final stats
+fn op_flow_del<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let id = env.get_bigint(args.get(1), "flow id")?;
+    let stats = with_dp(env, args.get(0), |dp| dp.flow_del(id).map_err(|e| e.to_string()))?;
+    let o = env.object()?;
+    set_stats(env, o, &stats)?;
+    Ok(o)
+}
+
+/// op_flow_flush(dp): number of flows removed
+fn op_flow_flush<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let n = with_dp(env, args.get(0), |dp| Ok(dp.flow_flush()))?;
+    env.number(n as f64)
+}
+
+/// op_flow_dump(dp): FlowInfo[]
+fn op_flow_dump<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let flows = with_dp(env, args.get(0), |dp| Ok(dp.flow_dump()))?;
+    env.array_of(flows.iter().map(|f| flow_object(env, f)))
+}
+
+/// op_flow_stats_recent(dp, withinMs): Buffer — the counters of every flow
+/// used in the last `withinMs` ms, packed as abi.rs says.
+fn op_flow_stats_recent<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let within_ms = env.get_u32(args.get(1), "withinMs")?;
+    let recent = with_dp(env, args.get(0), |dp| Ok(dp.flow_stats_used_within(within_ms as u64)))?;
+    let mut packed = Vec::with_capacity(recent.len() * abi::RECENT_LEN);
+    for (id, stats) in recent {
+        abi::push_recent(&mut packed, id, stats.packets, stats.bytes);
+    }
+    env.buffer(&packed)
+}
+
+/// op_flow_key_extract(frame: Buffer, inPort: number): Buffer — the key the datapath would look up.
+fn op_flow_key_extract<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let frame = env.get_buffer(args.get(0), "frame")?;
+    let in_port = env.get_u32(args.get(1), "in_port")?;
+    env.buffer(FlowKey::extract(frame, in_port).as_bytes())
+}
+
+/// op_sys_lock_fd(fd): boolean — takes the lock file open on `fd` (see
+/// lockfile.rs): true once held through `fd`, false when another open holds it.
+fn op_sys_lock_fd<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let fd = env.get_u32(args.get(0), "fd")?;
+    let fd = i32::try_from(fd).map_err(|_| format!("{fd} is not a file descriptor"))?;
+    let held = crate::lockfile::try_lock_exclusive(fd).map_err(|e| format!("cannot lock file descriptor {fd}: {e}"))?;
+    env.boolean(held)
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn flow_object<'a>(env: Env<'a>, f: &FlowInfo) -> JsResult<Value<'a>> {
+    let o = env.object_of(&[
+        ("id", env.bigint(f.id)?),
+        ("key", env.buffer(f.key.as_bytes())?),
+        ("mask", env.buffer(f.mask.as_bytes())?),
+        ("actions", env.buffer(&f.actions)?),
+        ("idleMs", f.idle_ms.map_or_else(|| env.null(), |ms| env.number(ms as f64))?),
+    ])?;
+    set_stats(env, o, &f.stats)?;
+    Ok(o)
+}
+
+fn set_stats<'a>(env: Env<'a>, o: Value<'a>, s: &FlowStats) -> JsResult<()> {
+    env.set(o, "packets", env.number(s.packets as f64)?)?;
+    env.set(o, "bytes", env.number(s.bytes as f64)?)?;
+    env.set(o, "tcpFlags", env.uint(s.tcp_flags as u32)?)
+}
+
+fn get_key(env: Env<'_>, v: Value<'_>, what: &str) -> JsResult<FlowKey> {
+    let b = env.get_buffer(v, what)?;
     FlowKey::from_bytes(b).ok_or_else(|| format!("{what} must be a {KEY_LEN}-byte flow key, not {} bytes", b.len()))
 }
 
-unsafe fn null(env: napi_env) -> napi_value {
-    let mut v = null_mut();
-    napi_get_null(env, &mut v);
-    v
-}
-
-unsafe fn bigint(env: napi_env, value: u64) -> napi_value {
-    let mut v = null_mut();
-    napi_create_bigint_uint64(env, value, &mut v);
-    v
-}
-
-unsafe fn buffer(env: napi_env, bytes: &[u8]) -> napi_value {
-    let mut v = null_mut();
-    let mut ignored = null_mut();
-    napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr() as *const c_void, &mut ignored, &mut v);
-    v
-}
-
-unsafe fn new_array(env: napi_env, len: usize) -> napi_value {
-    let mut v = null_mut();
-    napi_create_array_with_length(env, len, &mut v);
-    v
-}
-
-unsafe fn undefined(env: napi_env) -> napi_value {
-    let mut v = null_mut();
-    napi_get_undefined(env, &mut v);
-    v
-}
-
-unsafe fn new_object(env: napi_env) -> napi_value {
-    let mut v = null_mut();
-    napi_create_object(env, &mut v);
-    v
-}
-
-unsafe fn js_string(env: napi_env, s: &str) -> napi_value {
-    let mut v = null_mut();
-    napi_create_string_utf8(env, s.as_ptr() as *const _, s.len(), &mut v);
-    v
-}
-
-unsafe fn set_prop(env: napi_env, obj: napi_value, key: &str, value: napi_value) {
-    let k = CString::new(key).expect("property names have no NUL");
-    napi_set_named_property(env, obj, k.as_ptr(), value);
-}
-
-unsafe fn set_u32(env: napi_env, obj: napi_value, key: &str, value: u32) {
-    let mut v = null_mut();
-    napi_create_uint32(env, value, &mut v);
-    set_prop(env, obj, key, v);
-}
-
-unsafe fn set_f64(env: napi_env, obj: napi_value, key: &str, value: f64) {
-    let mut v = null_mut();
-    napi_create_double(env, value, &mut v);
-    set_prop(env, obj, key, v);
+fn io_message(e: &io::Error, name: &str) -> String {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => {
+            format!("port \"{name}\": permission denied (the switch needs CAP_NET_ADMIN and CAP_NET_RAW: run it as root, or use dummy and patch ports)")
+        }
+        _ => e.to_string(),
+    }
 }

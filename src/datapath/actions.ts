@@ -1,8 +1,10 @@
 // Datapath actions as TypeScript builds them, and their TLV encoding for the
-// addon (native/src/flow/actions.rs documents the format): each action is
-// u16 type, u16 payload length (little-endian), payload, zero padding to 8 bytes.
+// addon (native/src/flow/actions.rs documents the format; its codes and
+// sizes are in abi.ts): each action is u16 type, u16 payload length
+// (little-endian), payload, zero padding to 8 bytes.
 
 import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
+import { ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_TYPE, SET_FIELDS, SET_FLAG_CONTINUES, SET_FLAG_MASKED } from './abi.js';
 import type { FieldValue } from './flow-key.js';
 
 export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp';
@@ -23,29 +25,7 @@ export type Action =
   | { type: 'tnl_push'; tnlPort: number; outPort: number; tnlType: number; header: Buffer }
   | { type: 'tnl_pop'; port: number };
 
-export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, tnl_push: 6, tnl_pop: 7 } as const;
-
-/** set field ids and widths, as the Rust SetField enum numbers them. */
-export const SET_FIELDS: Record<string, { id: number; len: number; kind: 'mac' | 'ipv4' | 'ipv6' | 'uint' }> = {
-  'eth.src': { id: 1, len: 6, kind: 'mac' },
-  'eth.dst': { id: 2, len: 6, kind: 'mac' },
-  'ipv4.src': { id: 3, len: 4, kind: 'ipv4' },
-  'ipv4.dst': { id: 4, len: 4, kind: 'ipv4' },
-  'ipv4.tos': { id: 5, len: 1, kind: 'uint' },
-  'ipv4.ttl': { id: 6, len: 1, kind: 'uint' },
-  'ipv6.src': { id: 7, len: 16, kind: 'ipv6' },
-  'ipv6.dst': { id: 8, len: 16, kind: 'ipv6' },
-  'ipv6.tclass': { id: 9, len: 1, kind: 'uint' },
-  'ipv6.hlimit': { id: 10, len: 1, kind: 'uint' },
-  'tcp.src': { id: 11, len: 2, kind: 'uint' },
-  'tcp.dst': { id: 12, len: 2, kind: 'uint' },
-  'udp.src': { id: 13, len: 2, kind: 'uint' },
-  'udp.dst': { id: 14, len: 2, kind: 'uint' },
-};
 const SET_BY_ID = new Map(Object.entries(SET_FIELDS).map(([name, f]) => [f.id, { name, ...f }]));
-
-const F_MASKED = 1;
-const F_CONTINUES = 2;
 
 function valueBytes(kind: string, len: number, v: FieldValue): Buffer {
   if (kind === 'mac') return parseMac(String(v));
@@ -63,12 +43,14 @@ function bytesValue(kind: string, b: Buffer): FieldValue {
   return b.readUIntBE(0, b.length);
 }
 
+/** Bytes a TLV of `payloadLen` takes, padding included. */
+const tlvLen = (payloadLen: number) => Math.ceil((ACTION_HEADER_LEN + payloadLen) / ACTION_ALIGN) * ACTION_ALIGN;
+
 function tlv(type: number, payload: Buffer): Buffer {
-  const total = (4 + payload.length + 7) & ~7;
-  const b = Buffer.alloc(total);
+  const b = Buffer.alloc(tlvLen(payload.length));
   b.writeUInt16LE(type, 0);
   b.writeUInt16LE(payload.length, 2);
-  payload.copy(b, 4);
+  payload.copy(b, ACTION_HEADER_LEN);
   return b;
 }
 
@@ -107,7 +89,7 @@ export function encodeActions(actions: Action[]): Buffer {
           if (!spec) throw new Error(`set action: the datapath cannot set ${name}`);
           const h = Buffer.alloc(4);
           h.writeUInt16LE(spec.id, 0);
-          h.writeUInt16LE((a.masked ? F_MASKED : 0) | (i > 0 ? F_CONTINUES : 0), 2);
+          h.writeUInt16LE((a.masked ? SET_FLAG_MASKED : 0) | (i > 0 ? SET_FLAG_CONTINUES : 0), 2);
           const value = valueBytes(spec.kind, spec.len, f.value);
           const mask = f.mask === undefined ? Buffer.alloc(spec.len, 0xff) : valueBytes(spec.kind, spec.len, f.mask);
           const masked = Buffer.from(value.map((x, j) => x & mask[j]!));
@@ -133,16 +115,20 @@ export function encodeActions(actions: Action[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** An output TLV: its header and a u32 port, which need no padding. */
+const OUTPUT_TLV_LEN = tlvLen(4);
+
 /**
  * A list of outputs only (forwarding, flooding: nearly every flow), written
- * in one buffer: each is the TLV `tlv` makes, 4 bytes of header and the port.
+ * in one buffer: each is the TLV `tlv` makes.
  */
 function encodeOutputs(outputs: Extract<Action, { type: 'output' }>[]): Buffer {
-  const b = Buffer.alloc(8 * outputs.length);
+  const b = Buffer.alloc(OUTPUT_TLV_LEN * outputs.length);
   outputs.forEach((a, i) => {
-    b.writeUInt16LE(ACTION_TYPE.output, 8 * i);
-    b.writeUInt16LE(4, 8 * i + 2);
-    b.writeUInt32LE(a.port, 8 * i + 4);
+    const at = OUTPUT_TLV_LEN * i;
+    b.writeUInt16LE(ACTION_TYPE.output, at);
+    b.writeUInt16LE(4, at + 2);
+    b.writeUInt32LE(a.port, at + ACTION_HEADER_LEN);
   });
   return b;
 }
@@ -152,11 +138,11 @@ export function decodeActions(buf: Buffer): Action[] {
   const out: Action[] = [];
   let off = 0;
   while (off < buf.length) {
-    if (off + 4 > buf.length) throw new Error(`action list truncated: an action header at byte ${off} needs 4 bytes`);
+    if (off + ACTION_HEADER_LEN > buf.length) throw new Error(`action list truncated: an action header at byte ${off} needs 4 bytes`);
     const type = buf.readUInt16LE(off);
     const len = buf.readUInt16LE(off + 2);
-    if (off + 4 + len > buf.length) throw new Error(`action at byte ${off}: its ${len}-byte payload runs past the end of the list`);
-    const p = buf.subarray(off + 4, off + 4 + len);
+    if (off + ACTION_HEADER_LEN + len > buf.length) throw new Error(`action at byte ${off}: its ${len}-byte payload runs past the end of the list`);
+    const p = buf.subarray(off + ACTION_HEADER_LEN, off + ACTION_HEADER_LEN + len);
     switch (type) {
       case ACTION_TYPE.output:
         out.push({ type: 'output', port: p.readUInt32LE(0) });
@@ -183,8 +169,8 @@ export function decodeActions(buf: Buffer): Action[] {
         const f: SetFieldValue = { field, value };
         if (!maskBytes.every((x) => x === 0xff)) f.mask = bytesValue(spec.kind, maskBytes);
         const prev = out[out.length - 1];
-        if (flags & F_CONTINUES && prev?.type === 'set' && prev.proto === proto) prev.fields.push(f);
-        else out.push({ type: 'set', proto, masked: (flags & F_MASKED) !== 0, fields: [f] });
+        if (flags & SET_FLAG_CONTINUES && prev?.type === 'set' && prev.proto === proto) prev.fields.push(f);
+        else out.push({ type: 'set', proto, masked: (flags & SET_FLAG_MASKED) !== 0, fields: [f] });
         break;
       }
       case ACTION_TYPE.tnl_push:
@@ -196,7 +182,7 @@ export function decodeActions(buf: Buffer): Action[] {
       default:
         throw new Error(`unknown action type ${type} at byte ${off}`);
     }
-    off += (4 + len + 7) & ~7;
+    off += tlvLen(len);
   }
   return out;
 }

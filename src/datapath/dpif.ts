@@ -1,31 +1,62 @@
 // The TypeScript face of the datapath (OVS's "dpif"): ports, flows,
-// counters and upcalls, over the Rust addon.
+// counters and upcalls, over the Rust addon. The packed buffers it trades
+// with the addon are laid out in abi.ts.
 import type {
   DatapathHandle,
   NativeDpStats,
+  NativeEvent,
   NativeExpiredFlow,
   NativeFlow,
   NativeFlowStats,
   NativePortInfo,
-  NativeUpcall,
 } from '../../native/index.js';
+import { FLOW_KEY_LEN, RECENT, REPLY, RESULT, UPCALL_META, UPCALL_REASON } from './abi.js';
 import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from '../lib/addon.js';
 import { getLogger } from '../lib/log.js';
 import { parseMac } from '../lib/addr.js';
-import { encodeKey, FLOW_KEY_LEN, type FlowKey, type FlowMask } from './flow-key.js';
+import { encodeKey, type FlowKey, type FlowMask } from './flow-key.js';
 
-export type PortType = 'system' | 'tap';
+/**
+ * `system`: an existing interface through AF_PACKET; `tap`: a tap device
+ * the switch creates and holds; `dummy`: no device, frames injected and
+ * read from JS (injectFrames, nextTransmitted); `patch`: one end of a pair
+ * joined inside the datapath. `dummy` and `patch` need no privilege.
+ */
+export type PortType = 'system' | 'tap' | 'dummy' | 'patch';
 export type PortInfo = NativePortInfo;
-export type Upcall = NativeUpcall;
 export type DatapathStats = NativeDpStats;
 export type DatapathFlow = NativeFlow;
 export type FlowStats = NativeFlowStats;
 export type ExpiredFlow = NativeExpiredFlow;
 
+/** A frame the datapath passed up to the slow path. */
+export interface Upcall {
+  /** `miss`: no flow matched; `action`: a userspace action sent it (cookie says why). */
+  reason: 'miss' | 'action';
+  cookie?: bigint;
+  /** The datapath port the frame came in on. */
+  port: number;
+  /**
+   * The 120-byte flow key the datapath extracted (see flow-key.ts), and the
+   * frame. Both are views into their batch's one buffer: a slow path that
+   * keeps one keeps that buffer alive, so copy it (Buffer.from) to hold it long.
+   */
+  key: Buffer;
+  frame: Buffer;
+  /**
+   * Which upcall this is. The datapath keeps each batch's frames and keys
+   * until every upcall in it is answered (or finishUpcalls says the slow
+   * path is done with it, or 2 s pass): a reply names its upcall by these,
+   * and the frame and key do not cross back.
+   */
+  readonly batch: number;
+  readonly index: number;
+}
+
 export interface AddPortOptions {
-  /** `system`: an existing interface through AF_PACKET; `tap`: a tap device the switch creates and holds. */
   type: PortType;
+  /** The interface's name for `system` and `tap`; for `dummy` and `patch`, any name unique in the datapath. */
   name: string;
   /** Wanted port number (OVS's ofport_request); the lowest free one when absent. */
   portNo?: number;
@@ -33,10 +64,21 @@ export interface AddPortOptions {
   mtu?: number;
   /** tap only: MAC address of the kernel side, `aa:bb:cc:dd:ee:ff`. */
   mac?: string;
+  /**
+   * patch only: the name of the patch port at the other end, which names
+   * this one as its peer (OVS's `options:peer`). Frames sent out of a patch
+   * port whose peer is missing count as its tx_dropped.
+   */
+  peer?: string;
 }
 
 export interface DatapathOptions {
-  /** Receives, in batches, the frames that missed the flow table or that a userspace action sent up. */
+  /**
+   * Receives, in batches, the frames that missed the flow table or that a
+   * userspace action sent up. Answer them with replyUpcalls; call
+   * finishUpcalls for a batch the handler leaves partly unanswered. Without
+   * a handler, misses are only counted (as lost).
+   */
   onUpcall?: (batch: Upcall[]) => void;
   /** Receives flows the datapath removed after max-idle, with their final stats. */
   onFlowsExpired?: (flows: ExpiredFlow[]) => void;
@@ -57,12 +99,29 @@ export interface PutFlowOptions {
   refuseOverlap?: boolean;
 }
 
-/** The slow path's answer to one missed upcall. */
+/** The slow path's answer to one upcall. */
 export interface UpcallReply {
   upcall: Upcall;
   actions: ActionsLike;
   /** Install a megaflow: the upcall's key under this mask. */
   megaflow?: { mask: KeyLike };
+}
+
+export interface NextTransmittedOptions {
+  /** Resolve once at least this many frames were sent (default 1). */
+  count?: number;
+  /** Reject after this long (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/** A nextTransmitted() call waiting for frames. */
+interface TransmitWaiter {
+  port: number;
+  count: number;
+  frames: Buffer[];
+  resolve(frames: Buffer[]): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
 }
 
 const log = getLogger('dpif');
@@ -73,30 +132,42 @@ const toActions = (a: ActionsLike): Buffer => (Buffer.isBuffer(a) ? a : encodeAc
 export class Datapath {
   private handle: DatapathHandle | undefined;
   private readonly addon = loadAddon();
+  private readonly waiters = new Set<TransmitWaiter>();
 
-  private constructor(handle: DatapathHandle) {
-    this.handle = handle;
+  private constructor(private readonly options: DatapathOptions) {
+    this.handle = this.addon.op_dp_open((event) => this.onEvent(event), options.onUpcall !== undefined);
   }
 
+  /** Open a datapath; opening one and using dummy and patch ports needs no privilege. */
   static open(options: DatapathOptions = {}): Datapath {
-    const addon = loadAddon();
-    const { onUpcall, onFlowsExpired } = options;
-    const onEvent =
-      onUpcall || onFlowsExpired
-        ? (event: Parameters<NonNullable<Parameters<typeof addon.op_dp_open>[0]>>[0]) => {
-            // A handler that throws loses its batch, but the exception must
-            // not reach N-API: Node only warns of it today (DEP0168) and
-            // will treat it as uncaught, which ends a daemon.
-            try {
-              if (event.kind === 'upcall') onUpcall?.(unpackUpcalls(event.data, event.meta));
-              else onFlowsExpired?.(event.flows);
-            } catch (e) {
-              log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
-              log.dbg(`${(e as Error).stack}`);
-            }
-          }
-        : undefined;
-    return new Datapath(addon.op_dp_open(onEvent));
+    return new Datapath(options);
+  }
+
+  private onEvent(event: NativeEvent): void {
+    // A handler that throws loses its batch, but the exception must not
+    // reach N-API: Node only warns of it today (DEP0168) and will treat it
+    // as uncaught, which ends a daemon.
+    try {
+      if (event.kind === 'upcall') this.deliverUpcalls(unpackUpcalls(event.batch, event.data, event.meta));
+      else if (event.kind === 'expired') this.options.onFlowsExpired?.(event.flows);
+      else this.serveWaiters(event.ports);
+    } catch (e) {
+      log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
+      log.dbg(`${(e as Error).stack}`);
+    }
+  }
+
+  private deliverUpcalls(batch: Upcall[]): void {
+    const { onUpcall } = this.options;
+    try {
+      // Without a handler op_dp_open asked for no upcalls; none is kept if one comes.
+      if (onUpcall) onUpcall(batch);
+      else this.finishUpcalls(batch);
+    } catch (e) {
+      // What the handler left unanswered is lost now, not after a timeout.
+      if (!this.closed) this.finishUpcalls(batch);
+      throw e;
+    }
   }
 
   private get dp(): DatapathHandle {
@@ -110,13 +181,16 @@ export class Datapath {
     if (options.type !== 'tap' && (options.mtu !== undefined || options.mac !== undefined)) {
       throw new Error(`port "${options.name}": mtu and mac can only be set on a tap port`);
     }
+    if (options.type === 'patch' ? options.peer === undefined : options.peer !== undefined) {
+      throw new Error(`port "${options.name}": a patch port needs a peer, and only a patch port has one`);
+    }
     let mac: Buffer | undefined;
     try {
       mac = options.mac === undefined ? undefined : parseMac(options.mac);
     } catch (e) {
       throw new Error(`port "${options.name}": ${(e as Error).message}`);
     }
-    return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac);
+    return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac, options.peer);
   }
 
   removePort(port: number): void {
@@ -131,6 +205,62 @@ export class Datapath {
     const found = this.ports().find((p) => p.name === nameOrNumber || p.port === nameOrNumber);
     if (!found) throw new Error(`no port ${JSON.stringify(nameOrNumber)} in the datapath`);
     return found;
+  }
+
+  /**
+   * Queue frames on dummy port `port` as if it had received them: they go
+   * through the poll loop, caches, classifier and upcalls as any port's.
+   * Returns how many were queued; those beyond the port's queue (1024
+   * frames) count as its rx_dropped.
+   */
+  injectFrames(port: number, frames: Buffer[]): number {
+    return this.addon.op_port_inject(this.dp, port, frames);
+  }
+
+  /** The frames dummy port `port` sent since the last call (up to 4096; more count as tx_dropped), oldest first. */
+  takeTransmitted(port: number): Buffer[] {
+    return this.addon.op_port_take_transmitted(this.dp, port);
+  }
+
+  /**
+   * Wait for dummy port `port` to send frames, without polling: resolves
+   * with every frame taken (at least `count`) once they are there, or
+   * rejects after `timeoutMs`. Frames already sent and not taken count.
+   * Waiters on one port are served in the order they came.
+   */
+  nextTransmitted(port: number, options: NextTransmittedOptions = {}): Promise<Buffer[]> {
+    const count = options.count ?? 1;
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const frames = this.takeTransmitted(port);
+    if (frames.length >= count) return Promise.resolve(frames);
+    return new Promise((resolve, reject) => {
+      const waiter: TransmitWaiter = {
+        port,
+        count,
+        frames,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          reject(new Error(`port ${port} sent ${waiter.frames.length} of the ${count} frames awaited within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Dummy ports sent frames: hand them to whoever waits for them. */
+  private serveWaiters(ports: number[]): void {
+    for (const port of ports) {
+      const waiter = [...this.waiters].find((w) => w.port === port);
+      if (!waiter) continue;
+      waiter.frames.push(...this.takeTransmitted(port));
+      if (waiter.frames.length >= waiter.count) {
+        clearTimeout(waiter.timer);
+        this.waiters.delete(waiter);
+        waiter.resolve(waiter.frames);
+      }
+    }
   }
 
   /**
@@ -184,8 +314,12 @@ export class Datapath {
   recentFlowStats(withinMs: number): { id: bigint; packets: number; bytes: number }[] {
     const packed = this.addon.op_flow_stats_recent(this.dp, Math.min(Math.ceil(withinMs), 0xffffffff));
     const out = [];
-    for (let at = 0; at < packed.length; at += 24) {
-      out.push({ id: packed.readBigUInt64LE(at), packets: Number(packed.readBigUInt64LE(at + 8)), bytes: Number(packed.readBigUInt64LE(at + 16)) });
+    for (let at = 0; at < packed.length; at += RECENT.len) {
+      out.push({
+        id: packed.readBigUInt64LE(at + RECENT.flowId),
+        packets: Number(packed.readBigUInt64LE(at + RECENT.packets)),
+        bytes: Number(packed.readBigUInt64LE(at + RECENT.bytes)),
+      });
     }
     return out;
   }
@@ -207,11 +341,11 @@ export class Datapath {
   }
 
   /**
-   * Answer a missed upcall: install `megaflow` (the upcall's key under
-   * `mask`) if given; the missed frame and every frame of the flow the
-   * datapath held meanwhile are then executed in order, by the poll thread,
-   * before any frame it receives later. Returns the new flow's id (null
-   * when not installed, e.g. at the flow limit).
+   * Answer an upcall: install `megaflow` (the upcall's key under `mask`) if
+   * given; the upcall's frame and every frame of its flow the datapath held
+   * meanwhile are then executed in order, by the poll thread, before any
+   * frame it receives later. Returns the new flow's id (null when not
+   * installed, e.g. at the flow limit).
    */
   replyUpcall(upcall: Upcall, actions: ActionsLike, megaflow?: { mask: KeyLike }): bigint | null {
     const [result] = this.replyUpcalls([{ upcall, actions, megaflow }]);
@@ -222,16 +356,31 @@ export class Datapath {
   /**
    * Answer a batch of upcalls in one call (one lock on the datapath): per
    * reply the new flow's id, null when not installed, or the error text.
+   * Each reply uses up its upcall, even a refused one (whose frames are
+   * then lost); a batch is released when all its upcalls are answered.
    */
   replyUpcalls(replies: UpcallReply[]): (bigint | null | string)[] {
     const [results, errors] = this.addon.op_upcall_reply(this.dp, packReplies(replies));
     const out: (bigint | null | string)[] = [];
     let nextError = 0;
-    for (let at = 0; at < results.length; at += REPLY_RESULT_BYTES) {
-      const status = results.readUInt32LE(at);
-      out.push(status === 0 ? results.readBigUInt64LE(at + 4) : status === 1 ? null : errors[nextError++]!);
+    for (let at = 0; at < results.length; at += RESULT.len) {
+      const status = results.readUInt32LE(at + RESULT.status);
+      if (status === RESULT.installed) out.push(results.readBigUInt64LE(at + RESULT.flowId));
+      else if (status === RESULT.notInstalled) out.push(null);
+      else out.push(errors[nextError++]!);
     }
     return out;
+  }
+
+  /**
+   * The slow path is done with the batches of these upcalls: the datapath
+   * gives up those not answered, counting their misses and the frames held
+   * for them as lost (the next frame of each such flow misses again), and
+   * frees the batch. A batch whose upcalls were all answered is released
+   * already; one left alone is given up after 2 s.
+   */
+  finishUpcalls(upcalls: readonly Upcall[]): void {
+    for (const batch of new Set(upcalls.map((u) => u.batch))) this.addon.op_upcall_finish(this.dp, batch);
   }
 
   stats(): DatapathStats {
@@ -248,14 +397,15 @@ export class Datapath {
       this.addon.op_dp_close(this.handle);
       this.handle = undefined;
     }
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`datapath closed while waiting for port ${w.port} to send ${w.count} frames`));
+    }
+    this.waiters.clear();
   }
 }
 
-const UPCALL_META_BYTES = 7 * 4;
-const REPLY_HEADER_BYTES = 4 * 4;
-const REPLY_RESULT_BYTES = 4 + 8;
-
-/** Upcall replies in one buffer, as op_upcall_reply reads them (native/index.d.ts). */
+/** Upcall replies in one buffer, as op_upcall_reply reads them (abi.ts). */
 function packReplies(replies: UpcallReply[]): Buffer {
   const parts = replies.map(({ upcall, actions, megaflow }) => ({
     upcall,
@@ -264,44 +414,38 @@ function packReplies(replies: UpcallReply[]): Buffer {
   }));
   let size = 0;
   for (const p of parts) {
-    if (p.upcall.key.length !== FLOW_KEY_LEN || (p.mask && p.mask.length !== FLOW_KEY_LEN)) {
-      throw new Error(`an upcall's key and a megaflow's mask are ${FLOW_KEY_LEN} bytes each, not ${p.upcall.key.length} and ${p.mask?.length}`);
+    if (p.mask && p.mask.length !== FLOW_KEY_LEN) {
+      throw new Error(`a megaflow's mask is ${FLOW_KEY_LEN} bytes, not ${p.mask.length}`);
     }
-    size += REPLY_HEADER_BYTES + p.upcall.frame.length + p.actions.length + (p.mask ? 2 : 1) * FLOW_KEY_LEN;
+    size += REPLY.headerLen + p.actions.length + (p.mask ? FLOW_KEY_LEN : 0);
   }
   const packed = Buffer.allocUnsafe(size);
   let at = 0;
   for (const { upcall, actions, mask } of parts) {
-    at = packed.writeUInt32LE(upcall.port, at);
-    at = packed.writeUInt32LE(upcall.frame.length, at);
-    at = packed.writeUInt32LE(actions.length, at);
-    at = packed.writeUInt32LE(mask ? 1 : 0, at);
-    at += upcall.frame.copy(packed, at);
+    packed.writeUInt32LE(upcall.batch, at + REPLY.batch);
+    packed.writeUInt32LE(upcall.index, at + REPLY.index);
+    packed.writeUInt32LE(actions.length, at + REPLY.actionsLen);
+    packed.writeUInt32LE(mask ? REPLY.hasMask : 0, at + REPLY.flags);
+    at += REPLY.headerLen;
     at += actions.copy(packed, at);
-    at += upcall.key.copy(packed, at);
     if (mask) at += mask.copy(packed, at);
   }
   return packed;
 }
 
-/**
- * The upcalls of one packed batch (see NativeEvent). Keys and frames are
- * views into the batch's one buffer: a slow path that keeps a frame keeps
- * that buffer alive, so copy it (Buffer.from) to hold it long.
- */
-function unpackUpcalls(data: Buffer, meta: Buffer): Upcall[] {
+/** The upcalls of one packed batch (abi.ts). */
+function unpackUpcalls(batch: number, data: Buffer, meta: Buffer): Upcall[] {
   const upcalls: Upcall[] = [];
-  for (let at = 0; at < meta.length; at += UPCALL_META_BYTES) {
-    const keyAt = meta.readUInt32LE(at + 8);
-    const frameAt = meta.readUInt32LE(at + 12);
-    const frame = data.subarray(frameAt, frameAt + meta.readUInt32LE(at + 16));
+  for (let at = 0, index = 0; at < meta.length; at += UPCALL_META.len, index++) {
+    const keyAt = meta.readUInt32LE(at + UPCALL_META.keyAt);
+    const frameAt = meta.readUInt32LE(at + UPCALL_META.frameAt);
+    const frame = data.subarray(frameAt, frameAt + meta.readUInt32LE(at + UPCALL_META.frameLen));
     const key = data.subarray(keyAt, keyAt + FLOW_KEY_LEN);
-    const port = meta.readUInt32LE(at);
-    if (meta.readUInt32LE(at + 4) === 0) {
-      upcalls.push({ reason: 'miss', port, key, frame });
+    const port = meta.readUInt32LE(at + UPCALL_META.port);
+    if (meta.readUInt32LE(at + UPCALL_META.reason) === UPCALL_REASON.miss) {
+      upcalls.push({ reason: 'miss', port, key, frame, batch, index });
     } else {
-      const cookie = (BigInt(meta.readUInt32LE(at + 24)) << 32n) | BigInt(meta.readUInt32LE(at + 20));
-      upcalls.push({ reason: 'action', cookie, port, key, frame });
+      upcalls.push({ reason: 'action', cookie: meta.readBigUInt64LE(at + UPCALL_META.cookie), port, key, frame, batch, index });
     }
   }
   return upcalls;
@@ -311,11 +455,5 @@ function unpackUpcalls(data: Buffer, meta: Buffer): Upcall[] {
 export function extractKey(frame: Buffer, inPort: number): Buffer {
   return loadAddon().op_flow_key_extract(frame, inPort);
 }
-
-/** The datapath's key layout: [field name, byte offset, length]. */
-export function nativeKeyLayout(): [string, number, number][] {
-  return loadAddon().op_flow_key_layout();
-}
-
 
 export type { FlowKey, FlowMask, Action };

@@ -1,66 +1,22 @@
-// The datapath flow key and mask as TypeScript sees them, and their exact
-// binary layout (the Rust `FlowKey` in native/src/flow/key.rs, byte for byte).
+// The datapath flow key and mask as TypeScript sees them, over their binary
+// layout (the Rust `FlowKey` in native/src/flow/key.rs, byte for byte; the
+// table of fields, KEY_FIELDS, is in abi.ts).
 //
 // Layout rules: in_port and recirc_id are little-endian u32; every other field is
 // network-order bytes. A mask has the same shape: a set bit means "must match".
 // Fields of protocols that never occur together share bytes (ARP sip/tip are
 // ipv4.src/dst, ARP sha/tha sit in ipv6.src, IPv6 proto/tclass/hlimit are
-// ipv4.proto/tos/ttl); FIELDS lists these aliases too.
+// ipv4.proto/tos/ttl); KEY_FIELDS lists these aliases too.
 
 import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
+import { FLOW_KEY_LEN, KEY_FIELDS } from './abi.js';
 
-export const FLOW_KEY_LEN = 120;
+export { FLOW_KEY_LEN, KEY_FIELDS as FIELDS };
 
 /** How a field's bytes are read and written. */
 export type FieldKind = 'u32le' | 'uint' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
 
-/** [name as in OVS datapath syntax, byte offset, length], mirroring Rust's FIELDS. */
-export const FIELDS = [
-  ['in_port', 0, 4],
-  ['recirc_id', 4, 4],
-  ['tunnel.tun_id', 8, 8],
-  ['tunnel.src', 16, 4],
-  ['tunnel.dst', 20, 4],
-  ['eth.dst', 24, 6],
-  ['eth.src', 30, 6],
-  ['eth_type', 36, 2],
-  ['vlan.tci', 38, 2],
-  ['vlan.tpid', 40, 2],
-  ['cvlan.tci', 42, 2],
-  ['cvlan.tpid', 44, 2],
-  ['ipv4.proto', 46, 1],
-  ['ipv4.frag', 47, 1],
-  ['ipv4.tos', 48, 1],
-  ['ipv4.ttl', 49, 1],
-  ['ipv6.proto', 46, 1],
-  ['ipv6.frag', 47, 1],
-  ['ipv6.tclass', 48, 1],
-  ['ipv6.hlimit', 49, 1],
-  ['tcp_flags', 50, 2],
-  ['tcp.src', 52, 2],
-  ['tcp.dst', 54, 2],
-  ['udp.src', 52, 2],
-  ['udp.dst', 54, 2],
-  ['sctp.src', 52, 2],
-  ['sctp.dst', 54, 2],
-  ['icmp.type', 56, 1],
-  ['icmp.code', 57, 1],
-  ['icmpv6.type', 56, 1],
-  ['icmpv6.code', 57, 1],
-  ['arp.op', 58, 2],
-  ['ipv4.src', 60, 4],
-  ['ipv4.dst', 64, 4],
-  ['arp.sip', 60, 4],
-  ['arp.tip', 64, 4],
-  ['ipv6.label', 68, 4],
-  ['ipv6.src', 72, 16],
-  ['arp.sha', 72, 6],
-  ['arp.tha', 78, 6],
-  ['ipv6.dst', 88, 16],
-  ['nd.target', 104, 16],
-] as const;
-
-export type FieldName = (typeof FIELDS)[number][0];
+export type FieldName = (typeof KEY_FIELDS)[number][0];
 
 /** Integers for numeric fields (bigint for tunnel.tun_id), text for addresses. */
 export type FieldValue = number | bigint | string;
@@ -74,7 +30,7 @@ export const TCI_PRESENT = 0x1000;
 /** ODP frag values. */
 export const FRAG = { no: 0, first: 1, later: 2 } as const;
 
-const FIELD_BY_NAME = new Map<string, readonly [string, number, number]>(FIELDS.map((f) => [f[0], f]));
+const FIELD_BY_NAME = new Map<string, readonly [string, number, number]>(KEY_FIELDS.map((f) => [f[0], f]));
 
 /** Where field `name` lies in the key's bytes: [offset, length]. */
 export function fieldSpan(name: FieldName): readonly [number, number] {

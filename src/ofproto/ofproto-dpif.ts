@@ -164,8 +164,10 @@ export class OfprotoDpif {
       replies.push(reply);
       pending.push(installed);
     }
+    const results = replies.length > 0 ? this.datapath.replyUpcalls(replies) : [];
+    // Packet-ins get no reply: the datapath can let go of their batch now.
+    if (replies.length < batch.length) this.datapath.finishUpcalls(batch);
     if (replies.length === 0) return;
-    const results = this.datapath.replyUpcalls(replies);
     for (let i = 0; i < results.length; i++) {
       const res = results[i]!;
       const p = pending[i];

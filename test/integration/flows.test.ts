@@ -1,8 +1,8 @@
 // The flow cache on real traffic: megaflows installed through the datapath
 // API, frames crossing between namespaces, upcalls, expiry and limits.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Datapath, extractKey, nativeKeyLayout, type Upcall } from '../../src/datapath/dpif.js';
-import { FIELDS, decodeKey, encodeKey, exactMask, TCI_PRESENT } from '../../src/datapath/flow-key.js';
+import { Datapath, extractKey, type Upcall } from '../../src/datapath/dpif.js';
+import { decodeKey, encodeKey, exactMask, TCI_PRESENT } from '../../src/datapath/flow-key.js';
 import { Lab, type Host } from '../../src/lib/netns.js';
 import { setLogSink } from '../../src/lib/log.js';
 import { buildFrame, checksumsValid, eventually, sendFlows, sendFrames, startCapture, udpFrame } from '../helpers/frames.js';
@@ -36,10 +36,6 @@ const udp = (over: Partial<Parameters<typeof udpFrame>[0]> = {}) =>
   udpFrame({ dst: b.mac, src: a.mac, ipSrc: '10.90.0.1', ipDst: '10.90.0.2', ...over });
 
 describe('flow keys', () => {
-  it('are laid out identically in Rust and TypeScript', () => {
-    expect(nativeKeyLayout()).toEqual(FIELDS.map(([n, o, l]) => [n, o, l]));
-  });
-
   it('are extracted by the datapath as the TypeScript model decodes them', () => {
     const key = decodeKey(extractKey(udp({ sport: 4242, dport: 53, ttl: 9 }), 3));
     expect(key).toMatchObject({
@@ -74,6 +70,8 @@ describe('megaflows', () => {
 
   it('send frames outside every mask up as upcalls, once per flow while the answer is pending', async () => {
     const frame = udp({ sport: 7 });
+    // Listening first: the answer must come within 2 s of the upcall.
+    const cap = await startCapture(b, 4, 0x0800);
     await sendFrames(a, frame, 30);
     await eventually(() => upcalls.length >= 1 && dp.stats().missed >= 30, 5000, '30 misses');
     expect(upcalls).toHaveLength(1);
@@ -81,19 +79,23 @@ describe('megaflows', () => {
     expect(upcalls[0].frame.equals(frame)).toBe(true);
     expect(upcalls[0].key.equals(extractKey(frame, pa))).toBe(true);
     // Answering releases the 29 held frames behind the first, in order.
-    const cap = await startCapture(b, 1.5, 0x0800);
     const id = dp.replyUpcall(upcalls[0], [{ type: 'output', port: pb }], { mask: exactMask(['in_port', 'eth.dst']) });
+    // All 30 arrive: none of the held frames was lost. (b's ICMP answers go
+    // up unanswered meanwhile and count as lost 2 s later, so the counter
+    // says nothing here.)
     expect(await cap.done).toHaveLength(30);
-    expect(dp.stats()).toMatchObject({ lost: 0, flows: 1 });
+    expect(dp.stats().flows).toBe(1);
     // The held frames count as the new flow's; the upcall's own frame is the slow path's to count.
     expect(dp.getFlow(id!)).toMatchObject({ packets: 29, bytes: 29 * frame.length });
   });
 
   it('answer a batch of upcalls with one outcome each: installed, over the flow limit, refused', async () => {
     dp.configure({ flowLimit: 1 });
-    for (const sport of [1, 2, 3]) await sendFrames(a, udp({ sport }));
+    // Listening first, and the three flows sent at once: the answers must
+    // come within 2 s of the upcalls.
+    const cap = await startCapture(b, 4, 0x0800);
+    await Promise.all([1, 2, 3].map((sport) => sendFrames(a, udp({ sport }))));
     await eventually(() => upcalls.length >= 3, 5000, '3 upcalls');
-    const cap = await startCapture(b, 1.5, 0x0800);
     const mask = { mask: exactMask(['in_port', 'udp.src']) };
     const out = [{ type: 'output' as const, port: pb }];
     const [installed, overLimit, refused] = dp.replyUpcalls([
@@ -106,7 +108,8 @@ describe('megaflows', () => {
     expect(overLimit).toBeNull();
     expect(refused).toMatch(/invalid actions/);
     // Over the limit a frame is still forwarded, only not cached; a refused one is not.
-    expect((await cap.done).map((f) => f.readUInt16BE(34))).toEqual([1, 2]);
+    const sport = (u: Upcall) => u.frame.readUInt16BE(34);
+    expect((await cap.done).map((f) => f.readUInt16BE(34))).toEqual([sport(upcalls[0]!), sport(upcalls[1]!)]);
     expect(dp.stats().flows).toBe(1);
   });
 

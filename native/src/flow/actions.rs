@@ -1,9 +1,9 @@
 //! Datapath actions: the binary list JS builds, validated once when a flow
 //! is installed, then executed per packet.
 //!
-//! Encoding: a sequence of TLVs, each `u16 type, u16 len` (little-endian;
-//! `len` counts the payload only), the payload, then zero padding so every
-//! TLV starts at a multiple of 8 bytes. Multi-byte protocol values inside
+//! Encoding (its codes and sizes are in `abi.rs`): a sequence of TLVs, each
+//! `u16 type, u16 len` (little-endian; `len` counts the payload only), the
+//! payload, then zero padding so every TLV starts at a multiple of 8 bytes. Multi-byte protocol values inside
 //! payloads (TPIDs, TCIs, addresses, ports) are network order; port numbers,
 //! pids and cookies are little-endian. An empty list is `drop`.
 //!
@@ -27,90 +27,11 @@ use crate::wire::tunnel::{self, vport_type};
 use crate::wire::{icmp, ipv4, ipv6, tcp, udp};
 
 use super::key::FlowKey;
-
-pub const T_OUTPUT: u16 = 1;
-pub const T_USERSPACE: u16 = 2;
-pub const T_PUSH_VLAN: u16 = 3;
-pub const T_POP_VLAN: u16 = 4;
-pub const T_SET: u16 = 5;
-pub const T_TNL_PUSH: u16 = 6;
-pub const T_TNL_POP: u16 = 7;
-
-/// Fields a `set` action can write, by wire id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u16)]
-pub enum SetField {
-    EthSrc = 1,
-    EthDst = 2,
-    Ipv4Src = 3,
-    Ipv4Dst = 4,
-    Ipv4Tos = 5,
-    Ipv4Ttl = 6,
-    Ipv6Src = 7,
-    Ipv6Dst = 8,
-    Ipv6Tclass = 9,
-    Ipv6Hlimit = 10,
-    TcpSrc = 11,
-    TcpDst = 12,
-    UdpSrc = 13,
-    UdpDst = 14,
-}
-
-impl SetField {
-    pub fn from_id(id: u16) -> Option<SetField> {
-        use SetField::*;
-        Some(match id {
-            1 => EthSrc,
-            2 => EthDst,
-            3 => Ipv4Src,
-            4 => Ipv4Dst,
-            5 => Ipv4Tos,
-            6 => Ipv4Ttl,
-            7 => Ipv6Src,
-            8 => Ipv6Dst,
-            9 => Ipv6Tclass,
-            10 => Ipv6Hlimit,
-            11 => TcpSrc,
-            12 => TcpDst,
-            13 => UdpSrc,
-            14 => UdpDst,
-            _ => return None,
-        })
-    }
-
-    /// Width of the value (and of the mask) in bytes.
-    pub fn len(self) -> usize {
-        use SetField::*;
-        match self {
-            EthSrc | EthDst => 6,
-            Ipv4Src | Ipv4Dst => 4,
-            Ipv6Src | Ipv6Dst => 16,
-            Ipv4Tos | Ipv4Ttl | Ipv6Tclass | Ipv6Hlimit => 1,
-            TcpSrc | TcpDst | UdpSrc | UdpDst => 2,
-        }
-    }
-
-    /// The OVS datapath-syntax name, e.g. "ipv4.dst".
-    pub fn name(self) -> &'static str {
-        use SetField::*;
-        match self {
-            EthSrc => "eth.src",
-            EthDst => "eth.dst",
-            Ipv4Src => "ipv4.src",
-            Ipv4Dst => "ipv4.dst",
-            Ipv4Tos => "ipv4.tos",
-            Ipv4Ttl => "ipv4.ttl",
-            Ipv6Src => "ipv6.src",
-            Ipv6Dst => "ipv6.dst",
-            Ipv6Tclass => "ipv6.tclass",
-            Ipv6Hlimit => "ipv6.hlimit",
-            TcpSrc => "tcp.src",
-            TcpDst => "tcp.dst",
-            UdpSrc => "udp.src",
-            UdpDst => "udp.dst",
-        }
-    }
-}
+pub use crate::abi::SetField;
+use crate::abi::{
+    ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET, ACTION_TNL_POP, ACTION_TNL_PUSH,
+    ACTION_USERSPACE,
+};
 
 /// One validated action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,13 +124,13 @@ impl std::error::Error for ActionError {}
 
 fn name_of(ty: u16) -> &'static str {
     match ty {
-        T_OUTPUT => "output",
-        T_USERSPACE => "userspace",
-        T_PUSH_VLAN => "push_vlan",
-        T_POP_VLAN => "pop_vlan",
-        T_SET => "set",
-        T_TNL_PUSH => "tnl_push",
-        T_TNL_POP => "tnl_pop",
+        ACTION_OUTPUT => "output",
+        ACTION_USERSPACE => "userspace",
+        ACTION_PUSH_VLAN => "push_vlan",
+        ACTION_POP_VLAN => "pop_vlan",
+        ACTION_SET => "set",
+        ACTION_TNL_PUSH => "tnl_push",
+        ACTION_TNL_POP => "tnl_pop",
         _ => "unknown",
     }
 }
@@ -223,13 +144,13 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
     let mut actions = Vec::new();
     let mut off = 0;
     while off < bytes.len() {
-        let Some(h) = bytes.get(off..off + 4) else {
+        let Some(h) = bytes.get(off..off + ACTION_HEADER_LEN) else {
             return Err(ActionError::TruncatedHeader { offset: off });
         };
         let ty = u16::from_le_bytes([h[0], h[1]]);
         let len = u16::from_le_bytes([h[2], h[3]]) as usize;
         let name = name_of(ty);
-        let Some(p) = bytes.get(off + 4..off + 4 + len) else {
+        let Some(p) = bytes.get(off + ACTION_HEADER_LEN..off + ACTION_HEADER_LEN + len) else {
             return Err(ActionError::TruncatedPayload { action: name, offset: off, len });
         };
         if matches!(actions.last(), Some(Action::TunnelPop { .. })) {
@@ -243,11 +164,11 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
             }
         };
         let a = match ty {
-            T_OUTPUT => {
+            ACTION_OUTPUT => {
                 exact(4, "4 (u32 port)")?;
                 Action::Output(u32_le(p))
             }
-            T_USERSPACE => {
+            ACTION_USERSPACE => {
                 if len < 8 {
                     return Err(ActionError::BadLength { action: name, len, expected: "at least 8 (u32 pid, u32 0)" });
                 }
@@ -257,7 +178,7 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 c[..n].copy_from_slice(&ud[..n]);
                 Action::Userspace { pid: u32_le(p), cookie: u64::from_le_bytes(c), userdata: ud.into() }
             }
-            T_PUSH_VLAN => {
+            ACTION_PUSH_VLAN => {
                 exact(4, "4 (tpid, tci)")?;
                 let tpid = u16::from_be_bytes([p[0], p[1]]);
                 let tci = u16::from_be_bytes([p[2], p[3]]);
@@ -269,11 +190,11 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 }
                 Action::PushVlan { tpid, tci }
             }
-            T_POP_VLAN => {
+            ACTION_POP_VLAN => {
                 exact(0, "0")?;
                 Action::PopVlan
             }
-            T_SET => {
+            ACTION_SET => {
                 if len < 4 {
                     return Err(ActionError::BadLength { action: name, len, expected: "4 + 2 * field width" });
                 }
@@ -291,20 +212,20 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 }
                 Action::Set { field, value, mask }
             }
-            T_TNL_PUSH => {
+            ACTION_TNL_PUSH => {
                 if len < 12 {
                     return Err(ActionError::BadLength { action: name, len, expected: "12 + header template" });
                 }
                 Action::TunnelPush(check_tunnel_template(u32_le(p), u32_le(&p[4..]), u32_le(&p[8..]), &p[12..])?)
             }
-            T_TNL_POP => {
+            ACTION_TNL_POP => {
                 exact(4, "4 (u32 tunnel port)")?;
                 Action::TunnelPop { tnl_port: u32_le(p) }
             }
             _ => return Err(ActionError::UnknownType { ty, offset: off }),
         };
         actions.push(a);
-        off += (4 + len + 7) & !7;
+        off += (ACTION_HEADER_LEN + len).next_multiple_of(ACTION_ALIGN);
     }
     Ok(ActionList { actions })
 }
@@ -775,14 +696,14 @@ mod tests {
         v
     }
     fn output(port: u32) -> Vec<u8> {
-        tlv(T_OUTPUT, &port.to_le_bytes())
+        tlv(ACTION_OUTPUT, &port.to_le_bytes())
     }
     fn set(field: SetField, value: &[u8], mask: &[u8]) -> Vec<u8> {
         let mut p = (field as u16).to_le_bytes().to_vec();
         p.extend_from_slice(&[0, 0]);
         p.extend_from_slice(value);
         p.extend_from_slice(mask);
-        tlv(T_SET, &p)
+        tlv(ACTION_SET, &p)
     }
     fn run(list: &[u8], frame: &[u8]) -> (Packet, Sink, ExecReport) {
         let l = validate(list).unwrap();
@@ -830,7 +751,7 @@ mod tests {
         let mut up = 0u32.to_le_bytes().to_vec();
         up.extend_from_slice(&[0; 4]);
         up.extend_from_slice(&0xdead_beefu64.to_le_bytes());
-        l.extend(tlv(T_USERSPACE, &up));
+        l.extend(tlv(ACTION_USERSPACE, &up));
         let (_, s, _) = run(&l, &f);
         assert_eq!(s.out.iter().map(|o| o.0).collect::<Vec<_>>(), vec![1, 2, 5]);
         assert!(s.out.iter().all(|o| o.1 == f));
@@ -840,7 +761,7 @@ mod tests {
     #[test]
     fn push_vlan_inserts_a_tag_after_the_addresses_and_pop_vlan_removes_it() {
         let f = ipv4_frame(6, &tcp_hdr());
-        let l = [tlv(T_PUSH_VLAN, &[0x81, 0x00, 0x30, 0x0a]), output(1), tlv(T_POP_VLAN, &[]), output(2)].concat();
+        let l = [tlv(ACTION_PUSH_VLAN, &[0x81, 0x00, 0x30, 0x0a]), output(1), tlv(ACTION_POP_VLAN, &[]), output(2)].concat();
         let (p, s, r) = run(&l, &f);
         let mut tagged = f[..12].to_vec();
         tagged.extend_from_slice(&[0x81, 0x00, 0x20, 0x0a]); // present bit cleared on the wire
@@ -855,17 +776,17 @@ mod tests {
     fn vlan_push_and_pop_shift_the_offload_offsets() {
         let mut p = Packet::from_frame(&ipv4_frame(6, &tcp_hdr()));
         p.vnet = VnetHdr { flags: VnetHdr::F_NEEDS_CSUM, csum_start: 34, csum_offset: 16, ..VnetHdr::default() };
-        let l = validate(&tlv(T_PUSH_VLAN, &[0x88, 0xa8, 0x10, 0x05])).unwrap();
+        let l = validate(&tlv(ACTION_PUSH_VLAN, &[0x88, 0xa8, 0x10, 0x05])).unwrap();
         execute(&l, &mut p, &mut Sink::default());
         assert_eq!(p.vnet.csum_start, 38);
-        execute(&validate(&tlv(T_POP_VLAN, &[])).unwrap(), &mut p, &mut Sink::default());
+        execute(&validate(&tlv(ACTION_POP_VLAN, &[])).unwrap(), &mut p, &mut Sink::default());
         assert_eq!(p.vnet.csum_start, 34);
     }
 
     #[test]
     fn pop_vlan_on_an_untagged_frame_leaves_it_and_reports() {
         let f = ipv4_frame(6, &tcp_hdr());
-        let (p, _, r) = run(&tlv(T_POP_VLAN, &[]), &f);
+        let (p, _, r) = run(&tlv(ACTION_POP_VLAN, &[]), &f);
         assert_eq!(p.frame(), &f[..]);
         assert_eq!(r, ExecReport { failed: 1, first_error: Some(ExecError::NoVlanTag) });
     }
@@ -986,7 +907,7 @@ mod tests {
         p.extend_from_slice(&2u32.to_le_bytes());
         p.extend_from_slice(&tnl_type.to_le_bytes());
         p.extend_from_slice(header);
-        tlv(T_TNL_PUSH, &p)
+        tlv(ACTION_TNL_PUSH, &p)
     }
 
     #[test]
@@ -1009,7 +930,7 @@ mod tests {
 
         let mut outer = g.to_vec();
         outer.extend_from_slice(&[0; 6]); // Ethernet padding is dropped on pop
-        let (p, s, r) = run(&tlv(T_TNL_POP, &4789u32.to_le_bytes()), &outer);
+        let (p, s, r) = run(&tlv(ACTION_TNL_POP, &4789u32.to_le_bytes()), &outer);
         assert_eq!(r.failed, 0);
         assert_eq!(p.frame(), &inner[..]);
         assert_eq!(s.recirc, vec![(TunnelMeta { tnl_port: 4789, tun_id: 123, src: [192, 0, 2, 1], dst: [192, 0, 2, 2] }, inner.clone())]);
@@ -1026,7 +947,7 @@ mod tests {
         let ip = ipv4::Packet::new_checked(&g[14..]).unwrap();
         assert_eq!(ip.total_len() as usize, 28 + inner.len());
         assert!(ip.verify_checksum());
-        let (p, s, _) = run(&tlv(T_TNL_POP, &5u32.to_le_bytes()), &g);
+        let (p, s, _) = run(&tlv(ACTION_TNL_POP, &5u32.to_le_bytes()), &g);
         assert_eq!(p.frame(), &inner[..]);
         assert_eq!(s.recirc[0].0.tun_id, 77);
     }
@@ -1034,18 +955,18 @@ mod tests {
     #[test]
     fn tunnel_pop_of_a_plain_frame_is_reported_and_not_recirculated() {
         let f = ipv4_frame(17, &udp_hdr());
-        let (p, s, r) = run(&tlv(T_TNL_POP, &1u32.to_le_bytes()), &f);
+        let (p, s, r) = run(&tlv(ACTION_TNL_POP, &1u32.to_le_bytes()), &f);
         assert_eq!((p.frame(), s.recirc.len(), r.first_error), (&f[..], 0, Some(ExecError::NotATunnelFrame)));
     }
 
     #[test]
     fn actions_never_panic_on_truncated_frames() {
-        let mut all = vec![tlv(T_PUSH_VLAN, &[0x81, 0, 0x10, 1]), tlv(T_POP_VLAN, &[]), tlv(T_POP_VLAN, &[])];
+        let mut all = vec![tlv(ACTION_PUSH_VLAN, &[0x81, 0, 0x10, 1]), tlv(ACTION_POP_VLAN, &[]), tlv(ACTION_POP_VLAN, &[])];
         for (fid, n) in [(1u16, 6usize), (2, 6), (3, 4), (4, 4), (5, 1), (6, 1), (7, 16), (8, 16), (9, 1), (10, 1), (11, 2), (12, 2), (13, 2), (14, 2)] {
             all.push(set(SetField::from_id(fid).unwrap(), &vec![0x01; n], &vec![0xff; n]));
         }
         all.push(push(vport_type::VXLAN, &vxlan_template(1)));
-        all.push(tlv(T_TNL_POP, &1u32.to_le_bytes()));
+        all.push(tlv(ACTION_TNL_POP, &1u32.to_le_bytes()));
         let list = validate(&all.concat()).unwrap();
         let frames = [ipv4_frame(6, &tcp_hdr()), ipv4_frame(17, &udp_hdr()), ipv6_frame(6, &tcp_hdr()), ipv6_frame(58, &[135, 0, 0, 0])];
         for f in frames {
@@ -1062,16 +983,16 @@ mod tests {
         assert_eq!(validate(&[1, 0]), Err(TruncatedHeader { offset: 0 }));
         assert_eq!(validate(&[1, 0, 4, 0, 1]), Err(TruncatedPayload { action: "output", offset: 0, len: 4 }));
         assert_eq!(validate(&tlv(99, &[])), Err(UnknownType { ty: 99, offset: 0 }));
-        assert!(matches!(validate(&tlv(T_OUTPUT, &[1, 2])), Err(BadLength { action: "output", len: 2, .. })));
-        assert_eq!(validate(&tlv(T_PUSH_VLAN, &[0x08, 0x00, 0x10, 0x01])), Err(BadTpid { tpid: 0x0800 }));
-        assert_eq!(validate(&tlv(T_PUSH_VLAN, &[0x81, 0x00, 0x00, 0x01])), Err(TciNotPresent { tci: 1 }));
-        assert_eq!(validate(&tlv(T_SET, &[99, 0, 0, 0])), Err(UnknownSetField { id: 99 }));
+        assert!(matches!(validate(&tlv(ACTION_OUTPUT, &[1, 2])), Err(BadLength { action: "output", len: 2, .. })));
+        assert_eq!(validate(&tlv(ACTION_PUSH_VLAN, &[0x08, 0x00, 0x10, 0x01])), Err(BadTpid { tpid: 0x0800 }));
+        assert_eq!(validate(&tlv(ACTION_PUSH_VLAN, &[0x81, 0x00, 0x00, 0x01])), Err(TciNotPresent { tci: 1 }));
+        assert_eq!(validate(&tlv(ACTION_SET, &[99, 0, 0, 0])), Err(UnknownSetField { id: 99 }));
         assert_eq!(validate(&set(SetField::Ipv4Ttl, &[3], &[0x0f, 0])), Err(BadLength { action: "ipv4.ttl", len: 7, expected: "4 + 2 * field width" }));
         assert_eq!(validate(&set(SetField::Ipv4Tos, &[0x03], &[0xfc])), Err(ValueOutsideMask { field: "ipv4.tos" }));
         assert_eq!(validate(&push(9, &vxlan_template(1))), Err(UnknownTunnelType { tnl_type: 9 }));
         assert!(matches!(validate(&push(vport_type::VXLAN, &gre_template(1))), Err(BadTunnelHeader { .. })));
         assert!(matches!(validate(&push(vport_type::GRE, &vxlan_template(1)[..30])), Err(BadTunnelHeader { .. })));
-        assert_eq!(validate(&[tlv(T_TNL_POP, &[1, 0, 0, 0]), output(1)].concat()), Err(ActionAfterTunnelPop));
+        assert_eq!(validate(&[tlv(ACTION_TNL_POP, &[1, 0, 0, 0]), output(1)].concat()), Err(ActionAfterTunnelPop));
         assert_eq!(TciNotPresent { tci: 1 }.to_string(), "push_vlan action: tci 0x0001 lacks the 0x1000 present bit");
     }
 }

@@ -2,7 +2,8 @@
 //! once per frame into a fixed 120-byte, 8-byte-aligned struct that the
 //! exact-match cache and the megaflow classifier hash and compare as words.
 //!
-//! Layout rules (mirrored byte for byte by `src/datapath/flow-key.ts`):
+//! Layout rules (the table of fields is `abi::KEY_FIELDS`,
+//! mirrored byte for byte by `src/datapath/abi.ts`):
 //! - `in_port` and `recirc_id` are host-order `u32` (little-endian on every
 //!   host we build for); every other field is raw network-order bytes.
 //! - A mask is a `FlowKey` too: a 1 bit means "this bit must match".
@@ -69,59 +70,11 @@ pub struct FlowKey {
     pub nd_target: [u8; 16],
 }
 
-/// Size of a FlowKey in bytes (a multiple of 8).
-pub const KEY_LEN: usize = 120;
+pub use crate::abi::KEY_LEN;
+use crate::abi::KEY_FIELDS;
 pub const KEY_WORDS: usize = KEY_LEN / 8;
 const _: () = assert!(core::mem::size_of::<FlowKey>() == KEY_LEN);
 const _: () = assert!(core::mem::align_of::<FlowKey>() == 8);
-
-/// Every field by its OVS datapath-syntax name: (name, byte offset, length).
-/// Aliases share bytes (see the module doc). The TS mirror compares itself
-/// against this table through the addon.
-pub const FIELDS: &[(&str, usize, usize)] = &[
-    ("in_port", 0, 4),
-    ("recirc_id", 4, 4),
-    ("tunnel.tun_id", 8, 8),
-    ("tunnel.src", 16, 4),
-    ("tunnel.dst", 20, 4),
-    ("eth.dst", 24, 6),
-    ("eth.src", 30, 6),
-    ("eth_type", 36, 2),
-    ("vlan.tci", 38, 2),
-    ("vlan.tpid", 40, 2),
-    ("cvlan.tci", 42, 2),
-    ("cvlan.tpid", 44, 2),
-    ("ipv4.proto", 46, 1),
-    ("ipv4.frag", 47, 1),
-    ("ipv4.tos", 48, 1),
-    ("ipv4.ttl", 49, 1),
-    ("ipv6.proto", 46, 1),
-    ("ipv6.frag", 47, 1),
-    ("ipv6.tclass", 48, 1),
-    ("ipv6.hlimit", 49, 1),
-    ("tcp_flags", 50, 2),
-    ("tcp.src", 52, 2),
-    ("tcp.dst", 54, 2),
-    ("udp.src", 52, 2),
-    ("udp.dst", 54, 2),
-    ("sctp.src", 52, 2),
-    ("sctp.dst", 54, 2),
-    ("icmp.type", 56, 1),
-    ("icmp.code", 57, 1),
-    ("icmpv6.type", 56, 1),
-    ("icmpv6.code", 57, 1),
-    ("arp.op", 58, 2),
-    ("ipv4.src", 60, 4),
-    ("ipv4.dst", 64, 4),
-    ("arp.sip", 60, 4),
-    ("arp.tip", 64, 4),
-    ("ipv6.label", 68, 4),
-    ("ipv6.src", 72, 16),
-    ("arp.sha", 72, 6),
-    ("arp.tha", 78, 6),
-    ("ipv6.dst", 88, 16),
-    ("nd.target", 104, 16),
-];
 
 /// A key as the key of a hash map of exact keys: hashed once, with
 /// `FlowKey::hash`, instead of field by field.
@@ -134,9 +87,9 @@ impl core::hash::Hash for ExactKey {
     }
 }
 
-/// Look a field up in FIELDS by name.
+/// Look a field up in the layout table (`abi::KEY_FIELDS`) by name.
 pub fn field(name: &str) -> Option<(usize, usize)> {
-    FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))
+    KEY_FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))
 }
 
 /// Bitwise equality, as the derived one, but word by word without branches
@@ -165,7 +118,7 @@ impl FlowKey {
         unsafe { core::slice::from_raw_parts_mut(self as *mut FlowKey as *mut u64, KEY_WORDS) }
     }
 
-    /// The key as raw bytes (the layout FIELDS describes).
+    /// The key as raw bytes (the layout `abi::KEY_FIELDS` describes).
     pub fn as_bytes(&self) -> &[u8] {
         // SAFETY: same layout argument as `words`; u8 has alignment 1.
         unsafe { core::slice::from_raw_parts(self as *const FlowKey as *const u8, KEY_LEN) }
@@ -545,7 +498,7 @@ pub(crate) mod tests {
         check("nd.target", offset_of!(FlowKey, nd_target), 16);
         // Every byte is covered by some field, and no field runs off the end.
         let mut covered = [false; KEY_LEN];
-        for (_, off, len) in FIELDS {
+        for (_, off, len) in KEY_FIELDS {
             assert!(off + len <= KEY_LEN);
             covered[*off..off + len].iter_mut().for_each(|c| *c = true);
         }
@@ -643,7 +596,7 @@ pub(crate) mod tests {
                 let k = FlowKey::extract(&frame[..n], 7);
                 assert_eq!(k.in_port, 7);
                 // Each field is either what the full frame gives or still zero.
-                for (field, off, len) in FIELDS {
+                for (field, off, len) in KEY_FIELDS {
                     let (a, b) = (&k.as_bytes()[*off..off + len], &full.as_bytes()[*off..off + len]);
                     // (A TPID cut off before its tag is matched as the EtherType, as OVS does.)
                     let cut_tag = *field == "eth_type" && is_vlan_tpid(u16::from_be_bytes([a[0], a[1]]));

@@ -2,11 +2,15 @@
 //! a new kind is one new file, not edits across the datapath.
 
 pub mod afpacket;
+pub mod dummy;
+pub mod patch;
+mod queue;
 mod ring;
 pub mod tap;
 mod xsk_tx;
 
 use crate::packet::Packet;
+use dummy::DummyPort;
 use std::io;
 use std::os::fd::RawFd;
 
@@ -38,6 +42,11 @@ pub trait PortIo: Send {
     /// call (a full receive ring).
     fn take_kernel_drops(&mut self) -> u64 {
         0
+    }
+    /// The port as a dummy port, whose frames JS injects and reads; None
+    /// for ports with a device.
+    fn as_dummy(&mut self) -> Option<&mut DummyPort> {
+        None
     }
 }
 

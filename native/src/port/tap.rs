@@ -31,7 +31,13 @@ impl TapPort {
         let raw = cvt(unsafe {
             libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC)
         })
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot open /dev/net/tun for tap \"{name}\": {e} (is the tun module loaded?)")))?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EACCES) | Some(libc::EPERM) => io::Error::new(
+                e.kind(),
+                format!("cannot open /dev/net/tun for tap \"{name}\": permission denied (a tap port needs root or CAP_NET_ADMIN; dummy ports need neither)"),
+            ),
+            _ => io::Error::new(e.kind(), format!("cannot open /dev/net/tun for tap \"{name}\": {e} (is the tun module loaded?)")),
+        })?;
         // SAFETY: raw is a fresh fd owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let mut req = IfReq::new(name)?;

@@ -1,0 +1,421 @@
+//! Every packed format that crosses the Rust/JS boundary, defined once on
+//! this side: the flow key layout, the action list's codes, upcall batches,
+//! upcall replies and their results, and recent flow stats. Each is named
+//! offsets, sizes and codes, and the code that packs or unpacks it.
+//!
+//! The TypeScript side is `src/datapath/abi.ts`. [`describe`] lists every
+//! constant here by name (the addon's `op_abi_describe`), and a test checks
+//! that the TypeScript side lists the same table.
+//!
+//! Integers are little-endian unless a field says otherwise.
+
+use crate::datapath::{Upcall, UpcallReason, UpcallReply};
+use crate::flow::key::FlowKey;
+
+// ---------------------------------------------------------------- flow key
+
+/// Size of a flow key (and of a mask) in bytes: the `FlowKey` struct.
+pub const KEY_LEN: usize = 120;
+
+/// Every field of the flow key by its OVS datapath-syntax name: (name, byte
+/// offset, length). Aliases share bytes (see `flow/key.rs`); a test there
+/// checks this table against the struct.
+pub const KEY_FIELDS: &[(&str, usize, usize)] = &[
+    ("in_port", 0, 4),
+    ("recirc_id", 4, 4),
+    ("tunnel.tun_id", 8, 8),
+    ("tunnel.src", 16, 4),
+    ("tunnel.dst", 20, 4),
+    ("eth.dst", 24, 6),
+    ("eth.src", 30, 6),
+    ("eth_type", 36, 2),
+    ("vlan.tci", 38, 2),
+    ("vlan.tpid", 40, 2),
+    ("cvlan.tci", 42, 2),
+    ("cvlan.tpid", 44, 2),
+    ("ipv4.proto", 46, 1),
+    ("ipv4.frag", 47, 1),
+    ("ipv4.tos", 48, 1),
+    ("ipv4.ttl", 49, 1),
+    ("ipv6.proto", 46, 1),
+    ("ipv6.frag", 47, 1),
+    ("ipv6.tclass", 48, 1),
+    ("ipv6.hlimit", 49, 1),
+    ("tcp_flags", 50, 2),
+    ("tcp.src", 52, 2),
+    ("tcp.dst", 54, 2),
+    ("udp.src", 52, 2),
+    ("udp.dst", 54, 2),
+    ("sctp.src", 52, 2),
+    ("sctp.dst", 54, 2),
+    ("icmp.type", 56, 1),
+    ("icmp.code", 57, 1),
+    ("icmpv6.type", 56, 1),
+    ("icmpv6.code", 57, 1),
+    ("arp.op", 58, 2),
+    ("ipv4.src", 60, 4),
+    ("ipv4.dst", 64, 4),
+    ("arp.sip", 60, 4),
+    ("arp.tip", 64, 4),
+    ("ipv6.label", 68, 4),
+    ("ipv6.src", 72, 16),
+    ("arp.sha", 72, 6),
+    ("arp.tha", 78, 6),
+    ("ipv6.dst", 88, 16),
+    ("nd.target", 104, 16),
+];
+
+// ---------------------------------------------------------------- actions
+
+// An action list is a sequence of TLVs (`flow/actions.rs` documents each
+// payload): u16 type, u16 payload length, the payload, zero padding to the
+// next multiple of ACTION_ALIGN.
+pub const ACTION_HEADER_LEN: usize = 4;
+pub const ACTION_ALIGN: usize = 8;
+
+pub const ACTION_OUTPUT: u16 = 1;
+pub const ACTION_USERSPACE: u16 = 2;
+pub const ACTION_PUSH_VLAN: u16 = 3;
+pub const ACTION_POP_VLAN: u16 = 4;
+pub const ACTION_SET: u16 = 5;
+pub const ACTION_TNL_PUSH: u16 = 6;
+pub const ACTION_TNL_POP: u16 = 7;
+
+/// `set` flag: the field was written masked (`set(...)` vs `set_masked`
+/// in the printer; execution ignores it).
+pub const SET_FLAG_MASKED: u16 = 1;
+/// `set` flag: this field continues the previous `set(...)` group.
+pub const SET_FLAG_CONTINUES: u16 = 2;
+
+/// Fields a `set` action can write; the discriminant is the wire id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u16)]
+pub enum SetField {
+    EthSrc = 1,
+    EthDst = 2,
+    Ipv4Src = 3,
+    Ipv4Dst = 4,
+    Ipv4Tos = 5,
+    Ipv4Ttl = 6,
+    Ipv6Src = 7,
+    Ipv6Dst = 8,
+    Ipv6Tclass = 9,
+    Ipv6Hlimit = 10,
+    TcpSrc = 11,
+    TcpDst = 12,
+    UdpSrc = 13,
+    UdpDst = 14,
+}
+
+/// The set-field table, in wire-id order: (field, OVS datapath-syntax name,
+/// width of the value and of the mask in bytes).
+pub const SET_FIELDS: [(SetField, &str, usize); 14] = [
+    (SetField::EthSrc, "eth.src", 6),
+    (SetField::EthDst, "eth.dst", 6),
+    (SetField::Ipv4Src, "ipv4.src", 4),
+    (SetField::Ipv4Dst, "ipv4.dst", 4),
+    (SetField::Ipv4Tos, "ipv4.tos", 1),
+    (SetField::Ipv4Ttl, "ipv4.ttl", 1),
+    (SetField::Ipv6Src, "ipv6.src", 16),
+    (SetField::Ipv6Dst, "ipv6.dst", 16),
+    (SetField::Ipv6Tclass, "ipv6.tclass", 1),
+    (SetField::Ipv6Hlimit, "ipv6.hlimit", 1),
+    (SetField::TcpSrc, "tcp.src", 2),
+    (SetField::TcpDst, "tcp.dst", 2),
+    (SetField::UdpSrc, "udp.src", 2),
+    (SetField::UdpDst, "udp.dst", 2),
+];
+
+// The lookups below index SET_FIELDS by id - 1.
+const _: () = {
+    let mut i = 0;
+    while i < SET_FIELDS.len() {
+        assert!(SET_FIELDS[i].0 as usize == i + 1);
+        i += 1;
+    }
+};
+
+impl SetField {
+    pub fn from_id(id: u16) -> Option<SetField> {
+        SET_FIELDS.get((id as usize).wrapping_sub(1)).map(|f| f.0)
+    }
+
+    /// Width of the value (and of the mask) in bytes.
+    pub fn len(self) -> usize {
+        SET_FIELDS[self as usize - 1].2
+    }
+
+    /// The OVS datapath-syntax name, e.g. "ipv4.dst".
+    pub fn name(self) -> &'static str {
+        SET_FIELDS[self as usize - 1].1
+    }
+}
+
+// ---------------------------------------------------------------- upcall batches
+
+// An upcall batch reaches JS as two buffers. `data` holds, per upcall, its
+// key (KEY_LEN bytes) then its frame. `meta` holds one UPCALL_META_LEN
+// record per upcall, in the batch's order: an upcall's index in the batch
+// is its record's position.
+pub const UPCALL_META_LEN: usize = 28;
+/// u32: the datapath port the frame came in on.
+pub const UPCALL_META_PORT: usize = 0;
+/// u32: UPCALL_MISS or UPCALL_ACTION.
+pub const UPCALL_META_REASON: usize = 4;
+/// u32: offset of the key in `data`.
+pub const UPCALL_META_KEY_AT: usize = 8;
+/// u32: offset of the frame in `data`.
+pub const UPCALL_META_FRAME_AT: usize = 12;
+/// u32: length of the frame.
+pub const UPCALL_META_FRAME_LEN: usize = 16;
+/// u64: the userspace action's cookie (0 for a miss).
+pub const UPCALL_META_COOKIE: usize = 20;
+
+/// No flow matched the frame.
+pub const UPCALL_MISS: u32 = 0;
+/// A `userspace` action sent the frame up.
+pub const UPCALL_ACTION: u32 = 1;
+
+/// Sizes of the (data, meta) buffers that carry `upcalls`.
+pub fn upcall_batch_lens(upcalls: &[Upcall]) -> (usize, usize) {
+    let data = upcalls.iter().map(|u| KEY_LEN + u.frame.len()).sum();
+    (data, upcalls.len() * UPCALL_META_LEN)
+}
+
+/// Write the `data` buffer of `upcalls` (of the size `upcall_batch_lens` gives).
+pub fn pack_upcall_data(upcalls: &[Upcall], data: &mut [u8]) {
+    let mut at = 0;
+    for up in upcalls {
+        data[at..at + KEY_LEN].copy_from_slice(up.key.as_bytes());
+        data[at + KEY_LEN..at + KEY_LEN + up.frame.len()].copy_from_slice(&up.frame);
+        at += KEY_LEN + up.frame.len();
+    }
+}
+
+/// Write the `meta` buffer of `upcalls` (of the size `upcall_batch_lens` gives).
+pub fn pack_upcall_meta(upcalls: &[Upcall], meta: &mut [u8]) {
+    let mut at = 0;
+    for (up, record) in upcalls.iter().zip(meta.chunks_exact_mut(UPCALL_META_LEN)) {
+        let (reason, cookie) = match up.reason {
+            UpcallReason::Miss => (UPCALL_MISS, 0),
+            UpcallReason::Action { cookie } => (UPCALL_ACTION, cookie),
+        };
+        put_u32(record, UPCALL_META_PORT, up.in_port);
+        put_u32(record, UPCALL_META_REASON, reason);
+        put_u32(record, UPCALL_META_KEY_AT, at as u32);
+        put_u32(record, UPCALL_META_FRAME_AT, (at + KEY_LEN) as u32);
+        put_u32(record, UPCALL_META_FRAME_LEN, up.frame.len() as u32);
+        record[UPCALL_META_COOKIE..UPCALL_META_COOKIE + 8].copy_from_slice(&cookie.to_le_bytes());
+        at += KEY_LEN + up.frame.len();
+    }
+}
+
+// ---------------------------------------------------------------- upcall replies
+
+// Replies to upcalls, packed one after another: a REPLY_HEADER_LEN header,
+// the encoded actions, then with REPLY_HAS_MASK the megaflow's mask
+// (KEY_LEN bytes). A reply names its upcall; the datapath still holds the
+// upcall's frame and key, so they do not cross back.
+pub const REPLY_HEADER_LEN: usize = 16;
+/// u32: the id of the upcall's batch.
+pub const REPLY_BATCH: usize = 0;
+/// u32: the upcall's index in its batch.
+pub const REPLY_INDEX: usize = 4;
+/// u32: length of the actions after the header.
+pub const REPLY_ACTIONS_LEN: usize = 8;
+/// u32: REPLY_HAS_MASK, or 0.
+pub const REPLY_FLAGS: usize = 12;
+/// Reply flag: install a megaflow, the upcall's key under the mask that
+/// follows the actions.
+pub const REPLY_HAS_MASK: u32 = 1;
+
+/// The replies packed by `replyUpcalls` in src/datapath/dpif.ts.
+pub fn unpack_replies(mut b: &[u8]) -> Result<Vec<UpcallReply<'_>>, String> {
+    let mut replies = Vec::new();
+    while !b.is_empty() {
+        let truncated = || format!("upcall reply {} is truncated", replies.len());
+        let header = b.get(..REPLY_HEADER_LEN).ok_or_else(truncated)?;
+        let actions_len = get_u32(header, REPLY_ACTIONS_LEN) as usize;
+        let mask_len = if get_u32(header, REPLY_FLAGS) & REPLY_HAS_MASK != 0 { KEY_LEN } else { 0 };
+        let body = b.get(REPLY_HEADER_LEN..REPLY_HEADER_LEN + actions_len + mask_len).ok_or_else(truncated)?;
+        let (actions, mask) = body.split_at(actions_len);
+        replies.push(UpcallReply {
+            batch: get_u32(header, REPLY_BATCH),
+            index: get_u32(header, REPLY_INDEX),
+            actions,
+            mask: (mask_len > 0).then(|| FlowKey::from_bytes(mask).expect("KEY_LEN bytes")),
+        });
+        b = &b[REPLY_HEADER_LEN + body.len()..];
+    }
+    Ok(replies)
+}
+
+// The outcome of each reply, in the replies' order: RESULT_LEN bytes each.
+pub const RESULT_LEN: usize = 12;
+/// u32: RESULT_INSTALLED, RESULT_NOT_INSTALLED or RESULT_REFUSED.
+pub const RESULT_STATUS: usize = 0;
+/// u64: the installed flow's id (0 unless RESULT_INSTALLED).
+pub const RESULT_FLOW_ID: usize = 4;
+/// The megaflow was installed.
+pub const RESULT_INSTALLED: u32 = 0;
+/// The frame was handled but no megaflow installed (none asked for, or at
+/// the flow limit).
+pub const RESULT_NOT_INSTALLED: u32 = 1;
+/// The reply was refused; the reason is the next of the op's error strings.
+pub const RESULT_REFUSED: u32 = 2;
+
+/// Append one reply's outcome: its flow id, None when not installed, or a
+/// refusal (whose text travels separately).
+pub fn push_result<E>(out: &mut Vec<u8>, result: &Result<Option<u64>, E>) {
+    let (status, id) = match result {
+        Ok(Some(id)) => (RESULT_INSTALLED, *id),
+        Ok(None) => (RESULT_NOT_INSTALLED, 0),
+        Err(_) => (RESULT_REFUSED, 0),
+    };
+    let mut record = [0u8; RESULT_LEN];
+    put_u32(&mut record, RESULT_STATUS, status);
+    record[RESULT_FLOW_ID..RESULT_FLOW_ID + 8].copy_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&record);
+}
+
+// ---------------------------------------------------------------- recent flow stats
+
+// Counters of recently used flows: RECENT_LEN bytes a flow, three u64.
+pub const RECENT_LEN: usize = 24;
+pub const RECENT_FLOW_ID: usize = 0;
+pub const RECENT_PACKETS: usize = 8;
+pub const RECENT_BYTES: usize = 16;
+
+pub fn push_recent(out: &mut Vec<u8>, id: u64, packets: u64, bytes: u64) {
+    let mut record = [0u8; RECENT_LEN];
+    for (at, v) in [(RECENT_FLOW_ID, id), (RECENT_PACKETS, packets), (RECENT_BYTES, bytes)] {
+        record[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&record);
+}
+
+// ---------------------------------------------------------------- the table
+
+/// Every constant of this module by name, for the TypeScript side to check
+/// itself against (`describeAbi` in src/datapath/abi.ts builds the same).
+pub fn describe() -> Vec<(String, u64)> {
+    let mut t: Vec<(String, u64)> = [
+        ("KEY_LEN", KEY_LEN),
+        ("ACTION_HEADER_LEN", ACTION_HEADER_LEN),
+        ("ACTION_ALIGN", ACTION_ALIGN),
+        ("ACTION_OUTPUT", ACTION_OUTPUT as usize),
+        ("ACTION_USERSPACE", ACTION_USERSPACE as usize),
+        ("ACTION_PUSH_VLAN", ACTION_PUSH_VLAN as usize),
+        ("ACTION_POP_VLAN", ACTION_POP_VLAN as usize),
+        ("ACTION_SET", ACTION_SET as usize),
+        ("ACTION_TNL_PUSH", ACTION_TNL_PUSH as usize),
+        ("ACTION_TNL_POP", ACTION_TNL_POP as usize),
+        ("SET_FLAG_MASKED", SET_FLAG_MASKED as usize),
+        ("SET_FLAG_CONTINUES", SET_FLAG_CONTINUES as usize),
+        ("UPCALL_META_LEN", UPCALL_META_LEN),
+        ("UPCALL_META_PORT", UPCALL_META_PORT),
+        ("UPCALL_META_REASON", UPCALL_META_REASON),
+        ("UPCALL_META_KEY_AT", UPCALL_META_KEY_AT),
+        ("UPCALL_META_FRAME_AT", UPCALL_META_FRAME_AT),
+        ("UPCALL_META_FRAME_LEN", UPCALL_META_FRAME_LEN),
+        ("UPCALL_META_COOKIE", UPCALL_META_COOKIE),
+        ("UPCALL_MISS", UPCALL_MISS as usize),
+        ("UPCALL_ACTION", UPCALL_ACTION as usize),
+        ("REPLY_HEADER_LEN", REPLY_HEADER_LEN),
+        ("REPLY_BATCH", REPLY_BATCH),
+        ("REPLY_INDEX", REPLY_INDEX),
+        ("REPLY_ACTIONS_LEN", REPLY_ACTIONS_LEN),
+        ("REPLY_FLAGS", REPLY_FLAGS),
+        ("REPLY_HAS_MASK", REPLY_HAS_MASK as usize),
+        ("RESULT_LEN", RESULT_LEN),
+        ("RESULT_STATUS", RESULT_STATUS),
+        ("RESULT_FLOW_ID", RESULT_FLOW_ID),
+        ("RESULT_INSTALLED", RESULT_INSTALLED as usize),
+        ("RESULT_NOT_INSTALLED", RESULT_NOT_INSTALLED as usize),
+        ("RESULT_REFUSED", RESULT_REFUSED as usize),
+        ("RECENT_LEN", RECENT_LEN),
+        ("RECENT_FLOW_ID", RECENT_FLOW_ID),
+        ("RECENT_PACKETS", RECENT_PACKETS),
+        ("RECENT_BYTES", RECENT_BYTES),
+    ]
+    .into_iter()
+    .map(|(name, v)| (name.to_string(), v as u64))
+    .collect();
+    for (name, off, len) in KEY_FIELDS {
+        t.push((format!("KEY_FIELD {name} offset"), *off as u64));
+        t.push((format!("KEY_FIELD {name} len"), *len as u64));
+    }
+    for (field, name, len) in SET_FIELDS {
+        t.push((format!("SET_FIELD {name} id"), field as u64));
+        t.push((format!("SET_FIELD {name} len"), len as u64));
+    }
+    t
+}
+
+fn put_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packed(batch: u32, index: u32, actions: &[u8], mask: Option<&FlowKey>) -> Vec<u8> {
+        let mut header = [0u8; REPLY_HEADER_LEN];
+        put_u32(&mut header, REPLY_BATCH, batch);
+        put_u32(&mut header, REPLY_INDEX, index);
+        put_u32(&mut header, REPLY_ACTIONS_LEN, actions.len() as u32);
+        put_u32(&mut header, REPLY_FLAGS, if mask.is_some() { REPLY_HAS_MASK } else { 0 });
+        let mut b = header.to_vec();
+        b.extend_from_slice(actions);
+        if let Some(mask) = mask {
+            b.extend_from_slice(mask.as_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn unpacks_replies_with_and_without_a_megaflow() {
+        let mask = FlowKey::from_bytes(&[0xff; KEY_LEN]).unwrap();
+        let mut b = packed(7, 3, &[9, 9, 9, 9], Some(&mask));
+        b.extend(packed(8, 0, &[], None));
+        let replies = unpack_replies(&b).unwrap();
+        assert_eq!(replies.len(), 2);
+        assert_eq!((replies[0].batch, replies[0].index, replies[0].actions), (7, 3, &[9u8; 4][..]));
+        assert_eq!(replies[0].mask.as_ref().map(|m| m.as_bytes()), Some(mask.as_bytes()));
+        assert_eq!((replies[1].batch, replies[1].index, replies[1].actions.len()), (8, 0, 0));
+        assert!(replies[1].mask.is_none());
+    }
+
+    #[test]
+    fn refuses_a_truncated_reply() {
+        let b = packed(1, 0, &[9; 8], Some(&FlowKey::default()));
+        for cut in [1, 15, 16, 23, 24, b.len() - 1] {
+            assert_eq!(unpack_replies(&b[..cut]).err().as_deref(), Some("upcall reply 0 is truncated"), "cut at {cut}");
+        }
+        let mut two = b.clone();
+        two.extend_from_slice(&b[..20]);
+        assert_eq!(unpack_replies(&two).err().as_deref(), Some("upcall reply 1 is truncated"));
+    }
+
+    #[test]
+    fn set_fields_are_found_by_id_and_no_other() {
+        assert_eq!(SetField::from_id(4), Some(SetField::Ipv4Dst));
+        assert_eq!((SetField::Ipv6Src.len(), SetField::Ipv6Src.name()), (16, "ipv6.src"));
+        assert_eq!(SetField::from_id(0), None);
+        assert_eq!(SetField::from_id(15), None);
+    }
+
+    #[test]
+    fn names_every_constant_once() {
+        let t = describe();
+        let mut names: Vec<&str> = t.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), t.len());
+    }
+}
