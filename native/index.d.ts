@@ -81,6 +81,12 @@ export interface NativeDpStats {
   masksProbed: number;
   upcalls: number;
   actionErrors: number;
+  /**
+   * Upkeep rounds done (about every 500 ms: MTUs followed, detached ports
+   * rebound, idle flows expired). A device change is seen by the first round
+   * that starts after it: once this count grows past the value read after the change.
+   */
+  upkeeps: number;
   flows: number;
   masks: number;
   flowLimit: number;

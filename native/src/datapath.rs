@@ -120,6 +120,10 @@ pub struct DpStats {
     /// Actions that could not apply to a frame (it was passed on unchanged),
     /// and bursts dropped after an internal error.
     pub action_errors: u64,
+    /// Upkeep rounds done. A change to a device (its MTU, its return after
+    /// deletion) is followed by the first round that starts after it, so a
+    /// caller that saw this count after the change waits for it to grow.
+    pub upkeeps: u64,
 }
 
 /// The slow path's answer to one missed upcall.
@@ -889,6 +893,7 @@ fn upkeep(shared: &Shared, st: &mut State) {
         }
     }
     st.flows.reorder_subtables();
+    st.stats.upkeeps += 1;
 }
 
 #[cfg(test)]

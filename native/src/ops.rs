@@ -260,7 +260,7 @@ unsafe extern "C" fn op_dp_close(env: napi_env, info: napi_callback_info) -> nap
     })
 }
 
-/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
+/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, upkeeps, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
 unsafe extern "C" fn op_dp_get_stats(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
         let args = args::<1>(env, info);
@@ -275,6 +275,7 @@ unsafe extern "C" fn op_dp_get_stats(env: napi_env, info: napi_callback_info) ->
                 ("masksProbed", s.masks_probed),
                 ("upcalls", s.upcalls),
                 ("actionErrors", s.action_errors),
+                ("upkeeps", s.upkeeps),
                 ("flows", flows as u64),
                 ("masks", masks as u64),
                 ("flowLimit", limit as u64),
