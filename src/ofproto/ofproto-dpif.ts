@@ -225,7 +225,12 @@ export class OfprotoDpif {
 
   private credit(inst: Installed, packets: number, bytes: number): void {
     const dp = packets - inst.packets;
-    if (dp > 0) creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes });
+    if (dp > 0) {
+      const seq = inst.bridge.changeSeq();
+      creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes });
+      // Traffic that moved a MAC back to its port changes the flows toward it.
+      if (inst.bridge.changeSeq() !== seq) this.scheduleRevalidation();
+    }
     inst.packets = packets;
     inst.bytes = bytes;
   }
