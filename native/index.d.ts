@@ -134,7 +134,7 @@ export interface Addon {
   op_flow_del(dp: DatapathHandle, id: bigint): NativeFlowStats;
   op_flow_flush(dp: DatapathHandle): number;
   op_flow_dump(dp: DatapathHandle): NativeFlow[];
-  /** id, packets, bytes (u64 little-endian each) of every flow used in the last `withinMs` ms. */
+  /** id, packets, bytes (u64 little-endian each) of every flow used in the last `withinMs` ms, least recently used first. */
   op_flow_stats_recent(dp: DatapathHandle, withinMs: number): Buffer;
   op_flow_key_extract(frame: Buffer, inPort: number): Buffer;
   op_flow_key_layout(): [string, number, number][];

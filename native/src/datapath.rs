@@ -475,13 +475,12 @@ impl Datapath {
         st.flows.iter().map(|(id, f)| flow_info(id, f, now)).collect()
     }
 
-    /// (id, stats) of the flows used in the last `within_ms` milliseconds:
-    /// what a periodic stats pass needs, without the keys and actions of
-    /// every idle flow.
+    /// (id, stats) of the flows used in the last `within_ms` milliseconds,
+    /// least recently used first: what a periodic stats pass needs, without
+    /// the keys and actions of every idle flow.
     pub fn flow_stats_used_within(&self, within_ms: u64) -> Vec<(u64, FlowStats)> {
         let since = self.shared.now_ms().saturating_sub(within_ms);
-        let st = self.state();
-        st.flows.iter().filter(|(_, f)| f.stats.used_ms >= since.max(1)).map(|(id, f)| (id, f.stats)).collect()
+        self.state().flows.stats_used_since(since)
     }
 
     /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;

@@ -534,7 +534,8 @@ unsafe extern "C" fn op_flow_dump(env: napi_env, info: napi_callback_info) -> na
 }
 
 /// op_flow_stats_recent(dp, withinMs): Buffer — id, packets and bytes (u64
-/// little-endian each) of every flow used in the last `withinMs` ms.
+/// little-endian each) of every flow used in the last `withinMs` ms, least
+/// recently used first.
 unsafe extern "C" fn op_flow_stats_recent(env: napi_env, info: napi_callback_info) -> napi_value {
     run(env, || {
         let args = args::<2>(env, info);
