@@ -103,10 +103,11 @@ export class Lab {
       .padStart(2, '0')}:${(this.namespaces.length & 0xff).toString(16).padStart(2, '0')}`;
     this.seq++;
     await run('ip', ['-n', ns, 'link', 'set', ifname, 'address', mac]);
+    // No IPv6 DAD, router solicitations or MLD reports: they add stray
+    // frames to counters. Off before the link is up, which would send them.
+    await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${ifname}.disable_ipv6=1`]);
     await run('ip', ['-n', ns, 'addr', 'add', ip, 'dev', ifname]);
     await run('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
-    // No IPv6 DAD or router solicitations: they add stray frames to counters.
-    await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${ifname}.disable_ipv6=1`]);
     return {
       ns,
       ifname,
