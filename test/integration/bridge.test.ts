@@ -5,6 +5,7 @@ import { formatDatapathFlow } from '../../src/datapath/dpctl.js';
 import { ofprotoTrace } from '../../src/ofproto/trace.js';
 import { Lab, ping } from '../../src/lib/netns.js';
 import { bridgeWithHosts, type TestBridge } from '../helpers/bridge.js';
+import { longestGap, startPinger } from '../helpers/pinger.js';
 import { eventually } from '../helpers/eventually.js';
 import { buildFrame, checksumsValid, markerPayload, sendFrames, startCapture, udpFrame } from '../helpers/frames.js';
 
@@ -134,6 +135,39 @@ describe('revalidation', () => {
       'no flow to the old port',
     );
     expect(sw.br.mac.format(undefined, (p) => String(p))).toMatch(new RegExp(`\\s+${m2.ofport}\\s+0\\s+${m1.mac}`));
+  });
+});
+
+describe('a spoofed source MAC', () => {
+  it("takes a host's MAC away only until the host's own cached traffic wins it back", async () => {
+    sw = await bridgeWithHosts(lab, [
+      { role: 'h1', ip: '10.98.0.1/24' },
+      { role: 'h2', ip: '10.98.0.2/24' },
+      { role: 'h3', ip: '10.98.0.3/24' },
+    ]);
+    const { h1, h2, h3 } = sw.hosts;
+    // h2 talks to h3 all along, through flows cached before the spoof: none of its frames miss.
+    const pinger = startPinger(h2, h3.ip);
+    try {
+      await pinger.until((r) => r.length >= 5, 10_000, 'h2 to reach h3');
+      const spoofStart = Date.now();
+      await sendFrames(h1, buildFrame({ dst: h3.mac, src: h2.mac }), 5);
+      const spoofEnd = Date.now();
+      await eventually(
+        () => dumpFlows(sw!).some((l) => l.includes(`in_port(${h1.dpPort})`) && l.includes(`src=${h2.mac}`)),
+        5000,
+        "the spoofed frames' flow",
+      );
+      await pinger.until((r) => r.filter((x) => x.at > spoofEnd).length >= 10, 15_000, 'h2 to reach h3 again');
+      // How long h2 went without a reply across the spoof: the next
+      // revalidation round (every 500 ms) credits h2's traffic, the latest,
+      // after the spoofer's, and so moves its MAC back.
+      const unreachableMs = longestGap(pinger.replies, spoofStart);
+      expect(unreachableMs, `h2 unreachable for ${Math.round(unreachableMs)} ms`).toBeLessThan(2500);
+      expect(sw.br.mac.format(undefined, (p) => String(p))).toMatch(new RegExp(`\\s+${h2.ofport}\\s+0\\s+${h2.mac}`));
+    } finally {
+      await pinger.stop();
+    }
   });
 });
 
