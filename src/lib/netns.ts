@@ -84,6 +84,8 @@ export class Lab {
     this.links.push(switchIf);
     await run('ip', ['link', 'set', inner, 'netns', ns]);
     await run('ip', ['-n', ns, 'link', 'set', inner, 'name', 'eth0']);
+    // The switch's end sends nothing of its own either (router solicitations into the host).
+    await run('sysctl', ['-qw', `net.ipv6.conf.${switchIf}.disable_ipv6=1`]);
     await run('ip', ['link', 'set', switchIf, 'up']);
     const host = await this.configureHost(ns, 'eth0', ip);
     return { host, switchIf };
