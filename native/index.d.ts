@@ -78,6 +78,12 @@ export interface NativeDpStats {
   masksProbed: number;
   upcalls: number;
   actionErrors: number;
+  /**
+   * Upkeep rounds done (about every 500 ms: MTUs followed, detached ports
+   * rebound, idle flows expired). A device change is seen by the first round
+   * that starts after it: once this count grows past the value read after the change.
+   */
+  upkeeps: number;
   flows: number;
   masks: number;
   flowLimit: number;
@@ -133,7 +139,7 @@ export interface Addon {
   op_flow_del(dp: DatapathHandle, id: bigint): NativeFlowStats;
   op_flow_flush(dp: DatapathHandle): number;
   op_flow_dump(dp: DatapathHandle): NativeFlow[];
-  /** The counters of every flow used in the last `withinMs` ms, a RECENT record each (src/datapath/abi.ts). */
+  /** The counters of every flow used in the last `withinMs` ms, least recently used first, a RECENT record each (src/datapath/abi.ts). */
   op_flow_stats_recent(dp: DatapathHandle, withinMs: number): Buffer;
   op_flow_key_extract(frame: Buffer, inPort: number): Buffer;
   /**

@@ -109,8 +109,8 @@ function tvsVswitchd(): SwitchUnderTest {
       await sw.addBridge(bridge);
       await sw.addPort(bridge, t.genIf, { ofportRequest: 1 });
       await sw.addPort(bridge, t.sinkIf, { ofportRequest: 2 });
-      sw.addFlow(bridge, 'in_port=1,actions=output:2');
-      sw.addFlow(bridge, 'in_port=2,actions=output:1');
+      await sw.addFlow(bridge, 'in_port=1,actions=output:2');
+      await sw.addFlow(bridge, 'in_port=2,actions=output:1');
     },
     async flowSetup(t, seconds) {
       // As in the datapath row, a flow limit the run cannot reach, set the way a user would.

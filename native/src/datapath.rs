@@ -173,6 +173,10 @@ pub struct DpStats {
     /// Actions that could not apply to a frame (it was passed on unchanged),
     /// and bursts dropped after an internal error.
     pub action_errors: u64,
+    /// Upkeep rounds done. A change to a device (its MTU, its return after
+    /// deletion) is followed by the first round that starts after it, so a
+    /// caller that saw this count after the change waits for it to grow.
+    pub upkeeps: u64,
 }
 
 /// The slow path's answer to one upcall, which it names by batch and index.
@@ -618,13 +622,12 @@ impl Datapath {
         st.flows.iter().map(|(id, f)| flow_info(id, f, now)).collect()
     }
 
-    /// (id, stats) of the flows used in the last `within_ms` milliseconds:
-    /// what a periodic stats pass needs, without the keys and actions of
-    /// every idle flow.
+    /// (id, stats) of the flows used in the last `within_ms` milliseconds,
+    /// least recently used first: what a periodic stats pass needs, without
+    /// the keys and actions of every idle flow.
     pub fn flow_stats_used_within(&self, within_ms: u64) -> Vec<(u64, FlowStats)> {
         let since = self.shared.now_ms().saturating_sub(within_ms);
-        let st = self.state();
-        st.flows.iter().filter(|(_, f)| f.stats.used_ms >= since.max(1)).map(|(id, f)| (id, f.stats)).collect()
+        self.state().flows.stats_used_since(since)
     }
 
     /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;
@@ -1083,6 +1086,7 @@ fn upkeep(shared: &Shared, st: &mut State) {
         release_batch(st, id);
     }
     st.flows.reorder_subtables();
+    st.stats.upkeeps += 1;
 }
 
 #[cfg(test)]

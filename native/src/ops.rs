@@ -434,7 +434,7 @@ fn op_dp_close<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     env.undefined()
 }
 
-/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
+/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, upkeeps, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
 fn op_dp_get_stats<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     let (s, flows, masks, limit, max_idle, emc_inv_prob) = with_dp(env, args.get(0), |dp| Ok(dp.stats()))?;
     let o = env.object()?;
@@ -446,6 +446,7 @@ fn op_dp_get_stats<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
         ("masksProbed", s.masks_probed),
         ("upcalls", s.upcalls),
         ("actionErrors", s.action_errors),
+        ("upkeeps", s.upkeeps),
         ("flows", flows as u64),
         ("masks", masks as u64),
         ("flowLimit", limit as u64),
@@ -661,7 +662,7 @@ fn op_flow_dump<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
 }
 
 /// op_flow_stats_recent(dp, withinMs): Buffer — the counters of every flow
-/// used in the last `withinMs` ms, packed as abi.rs says.
+/// used in the last `withinMs` ms, least recently used first, packed as abi.rs says.
 fn op_flow_stats_recent<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     let within_ms = env.get_u32(args.get(1), "withinMs")?;
     let recent = with_dp(env, args.get(0), |dp| Ok(dp.flow_stats_used_within(within_ms as u64)))?;

@@ -7,7 +7,7 @@
 //   const h1 = await sw.addHost('br0', 'h1', { ip: '10.0.0.1/24' });
 //   const h2 = await sw.addHost('br0', 'h2', { ip: '10.0.0.2/24', via: 'tap', tag: 10 });
 //   await h1.exec('ping', ['-c', '1', '10.0.0.2']);
-//   sw.addFlow('br0', 'priority=10,udp,actions=drop');
+//   await sw.addFlow('br0', 'priority=10,udp,actions=drop');
 //   console.log(sw.portStats('br0'), sw.dumpFlows('br0'));
 //   await sw.stop();
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -176,16 +176,28 @@ export class Switch {
     return b;
   }
 
-  /** Add an OpenFlow rule in ovs-ofctl syntax, e.g. `priority=10,ip,nw_dst=10.0.0.2,actions=output:2`. */
-  addFlow(bridge: string, flow: string): void {
+  /**
+   * Add an OpenFlow rule in ovs-ofctl syntax, e.g. `priority=10,ip,nw_dst=10.0.0.2,actions=output:2`.
+   * Resolves once the datapath's flows follow it: traffic sent afterwards meets the new rule.
+   */
+  async addFlow(bridge: string, flow: string): Promise<void> {
     this.bridge(bridge).flowMod(parseFlowMod(flow, 'add'));
-    this.daemon.of.scheduleRevalidation();
+    await this.daemon.of.revalidated();
   }
 
-  /** Delete OpenFlow rules matching `match` (all of them by default). */
-  delFlows(bridge: string, match = ''): void {
+  /** Delete OpenFlow rules matching `match` (all of them by default); resolves once the datapath follows. */
+  async delFlows(bridge: string, match = ''): Promise<void> {
     this.bridge(bridge).flowMod(parseFlowMod(match, 'delete'));
-    this.daemon.of.scheduleRevalidation();
+    await this.daemon.of.revalidated();
+  }
+
+  /**
+   * Run a revalidation round now (the daemon runs one every 500 ms): the
+   * datapath flows' counters reach the OpenFlow rules and the MAC table, and
+   * flows that no longer agree with the tables are corrected.
+   */
+  async revalidate(): Promise<void> {
+    await this.daemon.of.revalidationRound();
   }
 
   /** OpenFlow rules with their counters, as ovs-ofctl dump-flows prints them. */

@@ -85,6 +85,8 @@ export class Lab {
     this.links.push(switchIf);
     await run('ip', ['link', 'set', inner, 'netns', ns]);
     await run('ip', ['-n', ns, 'link', 'set', inner, 'name', 'eth0']);
+    // The switch's end sends nothing of its own either (router solicitations into the host).
+    await run('sysctl', ['-qw', `net.ipv6.conf.${switchIf}.disable_ipv6=1`]);
     await run('ip', ['link', 'set', switchIf, 'up']);
     const host = await this.configureHost(ns, 'eth0', ip);
     return { host, switchIf };
@@ -102,10 +104,11 @@ export class Lab {
     const mac = formatMac(Buffer.from([0x02, 0, 0, (this.seq >> 8) & 0xff, this.seq & 0xff, this.namespaces.length & 0xff]));
     this.seq++;
     await run('ip', ['-n', ns, 'link', 'set', ifname, 'address', mac]);
+    // No IPv6 DAD, router solicitations or MLD reports: they add stray
+    // frames to counters. Off before the link is up, which would send them.
+    await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${ifname}.disable_ipv6=1`]);
     await run('ip', ['-n', ns, 'addr', 'add', ip, 'dev', ifname]);
     await run('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
-    // No IPv6 DAD or router solicitations: they add stray frames to counters.
-    await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${ifname}.disable_ipv6=1`]);
     return {
       ns,
       ifname,

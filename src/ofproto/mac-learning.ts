@@ -96,16 +96,6 @@ export class MacLearningTable {
     return 'new';
   }
 
-  /** Resets the age of an entry without moving it (traffic seen on a cached datapath flow). */
-  refresh(mac: bigint, vlan: number, port: number, now = this.clock()): void {
-    const k = keyOf(mac, vlan);
-    const e = this.entries_.get(k);
-    if (!e || e.port !== port) return;
-    this.entries_.delete(k);
-    this.entries_.set(k, e);
-    if (now > e.seenAt) e.seenAt = now;
-  }
-
   /** The port `mac` was learned on in `vlan`, or undefined. */
   lookup(mac: bigint, vlan: number): number | undefined {
     return this.entries_.get(keyOf(mac, vlan))?.port;

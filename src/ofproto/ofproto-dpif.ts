@@ -109,6 +109,25 @@ export class OfprotoDpif {
     this.scheduleRevalidation();
   }
 
+  /**
+   * Resolves once every change made so far (rules, groups, ports, the MAC
+   * table) has been revalidated and applied to the datapath: a frame sent
+   * afterwards meets flows that agree with the tables.
+   */
+  async revalidated(): Promise<void> {
+    this.revalidateChanged();
+  }
+
+  /**
+   * Runs a revalidation round now rather than at the next tick of its timer:
+   * flow counters credited to rules and MAC entries (which may move a MAC
+   * back to its port), rules and MACs aged, and changed bridges revalidated.
+   * What `revalidator/wait` does.
+   */
+  async revalidationRound(): Promise<void> {
+    this.periodic();
+  }
+
   /** Revalidate soon: after a batch of changes, not once per change. */
   scheduleRevalidation(): void {
     if (this.revalidatePending) return;
@@ -208,7 +227,12 @@ export class OfprotoDpif {
 
   private credit(inst: Installed, packets: number, bytes: number): void {
     const dp = packets - inst.packets;
-    if (dp > 0) creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes });
+    if (dp > 0) {
+      const seq = inst.bridge.changeSeq();
+      creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes });
+      // Traffic that moved a MAC back to its port changes the flows toward it.
+      if (inst.bridge.changeSeq() !== seq) this.scheduleRevalidation();
+    }
     inst.packets = packets;
     inst.bytes = bytes;
   }
@@ -224,7 +248,7 @@ export class OfprotoDpif {
     this.installed.delete(id);
   }
 
-  /** Stats back to rules and MACs; then age rules and MACs. */
+  /** Stats back to rules and MACs; then age rules and MACs, and revalidate what changed. */
   private periodic(): void {
     if (this.datapath.closed) return;
     // Only flows used since the last pass have new counts (with a margin

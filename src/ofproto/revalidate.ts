@@ -12,14 +12,17 @@
  * Translation runs without side effects: revalidation never learns MACs.
  *
  * Stats: `creditStats` pushes a megaflow's packet/byte delta to the rules and groups that produced
- * it (so idle timeouts see traffic that never reaches the slow path) and refreshes the MACs it
- * learned from (so a host that talks only through the fast path does not age out).
+ * it (so idle timeouts see traffic that never reaches the slow path) and learns again from the
+ * MACs NORMAL learned from, as OVS's xlate cache does: a host that talks only through the fast
+ * path does not age out, and a host whose MAC a spoofed frame moved to another port wins it back
+ * within a revalidation round, although its own traffic never misses.
  */
 import { encodeActions, type Action as DpAction } from '../datapath/actions.js';
 import type { Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { BridgeContext, MacRef, XlateResult } from './xlate.js';
 import { wcToMask } from './odp-convert.js';
+import { portCarriesVlan } from './vlan.js';
 import { xlateMiss } from './xlate.js';
 
 /** What a megaflow remembers of the translation that made it (OVS's xlate cache). */
@@ -111,7 +114,7 @@ export interface StatsDelta {
   usedAt?: number;
 }
 
-/** Credits a megaflow's stats delta to its rules and groups and refreshes its MAC entries. */
+/** Credits a megaflow's stats delta to its rules and groups and learns again from its MACs. */
 export function creditStats(bridge: BridgeContext, cache: XlateCache, delta: StatsDelta): void {
   if (BigInt(delta.packets) === 0n) return;
   const at = delta.usedAt ?? bridge.tables.now();
@@ -120,5 +123,19 @@ export function creditStats(bridge: BridgeContext, cache: XlateCache, delta: Sta
     g.nPackets += BigInt(delta.packets);
     g.nBytes += BigInt(delta.bytes);
   }
-  for (const m of cache.macs) bridge.mac.refresh(m.mac, m.vlan, m.port, at);
+  for (const m of cache.macs) relearn(bridge, m, at);
+}
+
+/**
+ * NORMAL's learning, run again for traffic a cached megaflow saw (OVS's
+ * XC_NORMAL): the entry's age resets, and if the table has the MAC on
+ * another port now, it moves back to the port this traffic came in on. A
+ * move bumps the table's version, so the flows toward the MAC are
+ * revalidated. A port that has left the bridge, or no longer carries the
+ * VLAN, learns nothing: its MACs were flushed on purpose.
+ */
+function relearn(bridge: BridgeContext, m: MacRef, at: number): void {
+  const port = bridge.port(m.port);
+  if (!port || !portCarriesVlan(port.vlan, m.vlan)) return;
+  bridge.mac.learn(m.mac, m.vlan, m.port, at);
 }

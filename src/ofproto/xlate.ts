@@ -92,7 +92,7 @@ export interface PacketIn {
   maxLen: number;
 }
 
-/** A (MAC, VLAN, port) NORMAL learned from; kept so traffic on the megaflow can refresh it. */
+/** A (MAC, VLAN, port) NORMAL learned from; kept so traffic on the megaflow can learn it again. */
 export interface MacRef {
   mac: bigint;
   vlan: number;

@@ -1,6 +1,6 @@
 // The daemon's tvs-appctl commands beyond the bridge ones (fdb/*,
-// ofproto/trace): dpif/*, dpctl/*, bridge/dump-flows, and the upkeep views
-// OVS users reach for (memory/show, coverage/show, upcall/show).
+// ofproto/trace): dpif/*, dpctl/*, bridge/dump-flows, revalidator/wait, and
+// the upkeep views OVS users reach for (memory/show, coverage/show, upcall/show).
 import type { CommandRegistry } from '../lib/command-registry.js';
 import * as dpctl from '../datapath/dpctl.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
@@ -102,6 +102,13 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
       `  emc insert    : ${s.emcInsertInvProb === 0 ? 'off' : `1/${s.emcInsertInvProb}`}`,
       '',
     ].join('\n');
+  });
+
+  // As OVS's: returns once a revalidation round has run, so the counters
+  // and MAC table it shows next include the traffic before it.
+  registry.register('revalidator/wait', '', 0, 0, async () => {
+    await of.revalidationRound();
+    return '';
   });
 
   registry.register('upcall/disable-megaflows', '', 0, 0, () => {

@@ -126,6 +126,9 @@ export class VSwitchd {
     const config = readConfig(this.replica);
     if (!config) return;
     await this.reconciler.apply(config);
+    // cur_cfg promises that the switch follows the configuration: the
+    // datapath's flows included (a VLAN change, a port gone).
+    await this.of.revalidated();
     await this.writeStatus(config.uuid, config.nextCfg);
   }
 

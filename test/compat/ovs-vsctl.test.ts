@@ -2,6 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vswitchSchemaPath } from '../../src/ovsdb/vswitch-schema.js';
+import { eventually } from '../helpers/eventually.js';
 import { DEBIAN_SCHEMA, ServerProcess, TempDir, createDb, ensureBuilt, ensureOvsTools, freePort, run } from './ovsdb-harness.js';
 
 for (const [label, schema] of [
@@ -76,12 +77,21 @@ for (const [label, schema] of [
 
     // ovs-vsctl probes a TCP connection with an "echo" request (id "echo") every 5 s of silence.
     it('answers the echo probes of a long wait-until over TCP until an update releases it', async () => {
-      const waiting = vsctl(`tcp:127.0.0.1:${port}`, 'wait-until', 'bridge', 'br-late');
-      await new Promise((r) => setTimeout(r, 6000));
-      await ok('add-br', 'br-late');
-      const r = await waiting;
-      expect(r).toMatchObject({ code: 0, stderr: '' });
-      await ok('del-br', 'br-late');
+      // A server of its own that logs the messages it receives and sends.
+      await createDb(dir.file('probed.db'), schema);
+      const probedPort = await freePort();
+      const probed = await ServerProcess.start(dir.file('probed.db'), [`ptcp:${probedPort}`], ['--verbose=jsonrpc:dbg']);
+      try {
+        const remote = `tcp:127.0.0.1:${probedPort}`;
+        const waiting = vsctl(remote, 'wait-until', 'bridge', 'br-late');
+        const answered = /send reply, \{"result":\[\],"error":null,"id":"echo"\}/;
+        await eventually(() => answered.test(probed.stderr), 20_000, "ovs-vsctl's echo probe (after 5 s of silence) and its answer");
+        expect(probed.stderr).toMatch(/received \{"id":"echo","method":"echo","params":\[\]\}/);
+        expect(await vsctl(remote, 'add-br', 'br-late')).toMatchObject({ code: 0, stderr: '' });
+        expect(await waiting).toMatchObject({ code: 0, stderr: '' });
+      } finally {
+        await probed.stop();
+      }
     });
 
     it('deletes a port and a bridge, and garbage-collects their rows', async () => {

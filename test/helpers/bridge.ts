@@ -24,9 +24,9 @@ export interface TestBridge {
   hosts: Record<string, BridgeHost>;
   /** Add a host on a new port (ofports are numbered in order of addition from 1). */
   addHost(spec: HostSpec): Promise<BridgeHost>;
-  /** An ovs-ofctl style flow_mod: `addFlow('priority=10,ip,actions=drop')`. */
-  addFlow(text: string): void;
-  delFlows(text?: string): void;
+  /** An ovs-ofctl style flow_mod: `addFlow('priority=10,ip,actions=drop')`; resolves once the datapath follows it. */
+  addFlow(text: string): Promise<void>;
+  delFlows(text?: string): Promise<void>;
   close(): void;
 }
 
@@ -53,11 +53,11 @@ export async function bridgeWithHosts(lab: Lab, specs: HostSpec[], name = 'br0')
     addHost,
     addFlow: (text) => {
       br.flowMod(parseFlowMod(text, 'add'));
-      of.scheduleRevalidation();
+      return of.revalidated();
     },
     delFlows: (text = '') => {
       br.flowMod(parseFlowMod(text, 'delete'));
-      of.scheduleRevalidation();
+      return of.revalidated();
     },
     close: () => of.close(),
   };

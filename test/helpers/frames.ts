@@ -35,7 +35,10 @@ export function buildFrame(spec: FrameSpec): Buffer {
 
 function pkt(ns: string | undefined, args: string[]): ChildProcessWithoutNullStreams {
   const argv = ['python3', PKT, ...args];
-  return ns ? spawn('ip', ['netns', 'exec', ns, ...argv]) : spawn(argv[0], argv.slice(1));
+  const child = ns ? spawn('ip', ['netns', 'exec', ns, ...argv]) : spawn(argv[0], argv.slice(1));
+  // Input to a tool that has exited is dropped; its exit is reported where it matters.
+  child.stdin.on('error', () => undefined);
+  return child;
 }
 
 function waitFor(child: ChildProcessWithoutNullStreams, line: string): Promise<void> {
@@ -111,31 +114,96 @@ export async function sendFlows(host: Host, frame: Buffer, count: number): Promi
   await host.exec('python3', [PKT, 'flows', host.ifname, frame.toString('hex'), String(count)], { timeoutMs: 60_000 });
 }
 
-export async function sendFrames(host: Host, frame: Buffer, count = 1): Promise<void> {
-  await host.exec('python3', [PKT, 'send', host.ifname, frame.toString('hex'), String(count)]);
+/** Sends the frame (or the frames, in order) from the host's interface; the whole sequence `count` times. */
+export async function sendFrames(host: Host, frames: Buffer | Buffer[], count = 1): Promise<void> {
+  const hex = (Array.isArray(frames) ? frames : [frames]).map((f) => f.toString('hex'));
+  await host.exec('python3', [PKT, 'send', host.ifname, String(count), ...hex]);
 }
 
-/** Start capturing on the host's interface; `done` resolves to the frames seen (hex) when time is up. */
-export async function startCapture(
-  host: Host,
-  seconds: number,
-  ethertype = TEST_ETHERTYPE,
-): Promise<{ done: Promise<Buffer[]> }> {
-  const child = pkt(host.ns, ['capture', host.ifname, String(seconds), ethertype.toString(16).padStart(4, '0')]);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+/** How long a capture waits for what a test expects before it gives up and lets the test assert. */
+const CAPTURE_DEADLINE_MS = 10_000;
+
+const MARKER = Buffer.from('TVS-TEST-MARKER');
+
+/**
+ * A payload that marks a frame as the end of a test's traffic. Sent after
+ * that traffic through the same path, its arrival shows that everything
+ * before it has arrived, or never will: the positive event a test waits
+ * for before asserting that some frame did not arrive.
+ */
+export function markerPayload(size = 46): Buffer {
+  const p = Buffer.alloc(Math.max(size, MARKER.length), 0);
+  MARKER.copy(p);
+  return p;
+}
+
+function isMarker(frame: Buffer): boolean {
+  return frame.includes(MARKER);
+}
+
+/** A running capture on one host's interface. */
+export interface Capture {
+  /**
+   * Waits until `count` frames have arrived (or `enough(frames)` holds), or
+   * the deadline passes, then stops the capture and resolves to the frames
+   * in order of arrival: the test asserts on them either way.
+   */
+  until(enough: number | ((frames: Buffer[]) => boolean), timeoutMs?: number): Promise<Buffer[]>;
+  /**
+   * Waits for a marker frame (see markerPayload), stops the capture and
+   * resolves to the frames that arrived before it; throws if no marker comes.
+   */
+  untilMarker(timeoutMs?: number): Promise<Buffer[]>;
+}
+
+/**
+ * Starts capturing on the host's interface (only frames of `ethertype`),
+ * resolving once the capture socket is bound: every frame that reaches the
+ * interface from then on is seen.
+ */
+export async function startCapture(host: Host, ethertype = TEST_ETHERTYPE): Promise<Capture> {
+  const child = pkt(host.ns, ['capture', host.ifname, ethertype.toString(16).padStart(4, '0')]);
+  const frames: Buffer[] = [];
+  const onChange: (() => void)[] = [];
+  let partial = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (/^[0-9a-f]+$/.test(l)) frames.push(Buffer.from(l, 'hex'));
+    for (const f of onChange.splice(0)) f();
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await waitFor(child, 'ready');
-  const done = new Promise<Buffer[]>((resolve) =>
-    child.on('exit', () =>
-      resolve(
-        out
-          .split('\n')
-          .filter((l) => /^[0-9a-f]+$/.test(l))
-          .map((l) => Buffer.from(l, 'hex')),
-      ),
-    ),
-  );
-  return { done };
+  const stop = async (): Promise<Buffer[]> => {
+    // End of input ends the capture; a stuck one is killed.
+    child.stdin.end();
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killer);
+    return frames;
+  };
+  const until = (enough: number | ((frames: Buffer[]) => boolean), timeoutMs = CAPTURE_DEADLINE_MS): Promise<Buffer[]> => {
+    const done = typeof enough === 'number' ? () => frames.length >= enough : () => enough(frames);
+    return new Promise<void>((resolve) => {
+      const deadline = setTimeout(resolve, timeoutMs);
+      const check = () => {
+        if (done()) {
+          clearTimeout(deadline);
+          resolve();
+        } else onChange.push(check);
+      };
+      check();
+    }).then(stop);
+  };
+  return {
+    until,
+    async untilMarker(timeoutMs = CAPTURE_DEADLINE_MS) {
+      const got = await until((fs) => fs.some(isMarker), timeoutMs);
+      const at = got.findIndex(isMarker);
+      if (at < 0) throw new Error(`no marker frame arrived within ${timeoutMs} ms (captured ${got.length} other frames)`);
+      return got.slice(0, at);
+    },
+  };
 }
 
 /** A process that holds a tap open the way QEMU does and exchanges raw frames through it. */
@@ -167,13 +235,4 @@ export async function startTapVm(tapName: string): Promise<TapVm> {
         child.kill();
       }),
   };
-}
-
-/** Poll `check` until it returns true or `timeoutMs` passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -2,12 +2,15 @@
 """Raw frame tool for the integration tests: sends and captures Ethernet
 frames on an interface with AF_PACKET, and plays a VM holding a tap.
 
-  pkt.py send IFACE HEX [COUNT]        send a frame COUNT times
+  pkt.py send IFACE COUNT HEX...       send the frames in order, the whole
+                                       sequence COUNT times
   pkt.py flows IFACE HEX N             send N copies of a UDP/IPv4 frame, each
                                        with other UDP ports (a new flow each)
-  pkt.py capture IFACE SECONDS [TYPE]  print received frames (hex, one per
-                                       line), VLAN tag restored; only
-                                       EtherType TYPE (e.g. 88b5) if given
+  pkt.py capture IFACE [TYPE]          print 'ready', then received frames (hex,
+                                       one per line), VLAN tag restored; only
+                                       EtherType TYPE (e.g. 88b5) if given.
+                                       Runs until stdin closes: the caller
+                                       decides when it has seen enough.
   pkt.py tapvm NAME                    attach to tap NAME as QEMU would; print
                                        'ready', then 'rx HEX' per frame, and
                                        write each 'HEX' line read from stdin
@@ -22,12 +25,13 @@ TUNSETIFF = 0x400454CA
 IFF_TAP, IFF_NO_PI = 0x0002, 0x1000
 
 
-def send(iface, hexframe, count=1):
+def send(iface, count, *hexframes):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
-    frame = bytes.fromhex(hexframe)
+    frames = [bytes.fromhex(h) for h in hexframes]
     for _ in range(int(count)):
-        s.send(frame)
+        for frame in frames:
+            s.send(frame)
 
 
 def flows(iface, hexframe, n):
@@ -46,17 +50,32 @@ def flows(iface, hexframe, n):
                 time.sleep(0.001)
 
 
-def capture(iface, seconds, ethertype=None):
+def stdin_lines():
+    """Complete lines that arrived on stdin, or None at end of input. Reads
+    the descriptor itself: a buffered readline() could take two lines from
+    the pipe and leave the second where select() no longer sees it."""
+    data = os.read(sys.stdin.fileno(), 65536)
+    if not data:
+        return None
+    stdin_lines.pending += data
+    *lines, stdin_lines.pending = stdin_lines.pending.split(b"\n")
+    return [l.decode() for l in lines]
+
+
+stdin_lines.pending = b""
+
+
+def capture(iface, ethertype=None):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
     s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
     s.bind((iface, 0))
     print("ready", flush=True)
-    deadline = time.time() + float(seconds)
+    stdin = sys.stdin.fileno()
     while True:
-        left = deadline - time.time()
-        if left <= 0:
-            break
-        if not select.select([s], [], [], left)[0]:
+        ready = select.select([s, stdin], [], [])[0]
+        if stdin in ready and stdin_lines() is None:
+            return
+        if s not in ready:
             continue
         data, anc, _, addr = s.recvmsg(65536, socket.CMSG_SPACE(20))
         if addr[2] == socket.PACKET_OUTGOING:
@@ -85,10 +104,11 @@ def tapvm(name):
         if fd in ready:
             print("rx " + os.read(fd, 65536).hex(), flush=True)
         if stdin in ready:
-            line = sys.stdin.readline()
-            if not line:
+            lines = stdin_lines()
+            if lines is None:
                 return
-            os.write(fd, bytes.fromhex(line.strip()))
+            for line in lines:
+                os.write(fd, bytes.fromhex(line.strip()))
 
 
 if __name__ == "__main__":

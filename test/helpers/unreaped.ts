@@ -3,7 +3,7 @@
 // daemon stays a zombie until the test ends the sleep.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { eventually } from './frames.js';
+import { eventually } from './eventually.js';
 
 export interface Unreaped {
   /** The daemon's pid. */

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, testDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { eventually } from '../helpers/frames.js';
+import { eventually } from '../helpers/eventually.js';
 import { nested, RawPeer } from '../helpers/raw-peer.js';
 import { killToZombie, spawnUnreaped, type Unreaped } from '../helpers/unreaped.js';
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/dpif.js';
 import * as dpctl from '../../src/datapath/dpctl.js';
 import { Lab, type Host } from '../../src/lib/netns.js';
+import { eventually } from '../helpers/eventually.js';
 import { sendFrames, udpFrame } from '../helpers/frames.js';
 
 let lab: Lab;
@@ -38,7 +39,7 @@ describe('dpctl', () => {
     dpctl.addFlow(d, `in_port(${pa}),eth(),eth_type(0x0800)`, `push_vlan(vid=10,pcp=0),${pb}`);
     const frame = udpFrame({ dst: '02:00:00:00:00:09', src: a.mac, ipSrc: '10.91.0.1', ipDst: '10.91.0.9' });
     await sendFrames(a, frame, 3);
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(() => d.dp.stats().hit === 3, 5000, 'three hits');
     expect(dpctl.dumpFlows(d)).toMatch(
       new RegExp(`^recirc_id\\(0\\),in_port\\(${pa}\\),eth\\(\\),eth_type\\(0x0800\\), packets:3, bytes:${3 * frame.length}, used:0\\.\\d{3}s, actions:push_vlan\\(vid=10,pcp=0\\),${pb}\\n$`),
     );
@@ -79,9 +80,9 @@ describe('dpctl', () => {
     // exact-match cache that the first filled.
     d.dp.configure({ emcInsertInvProb: 1 });
     const frame = udpFrame({ dst: '02:00:00:00:00:09', src: a.mac, ipSrc: '10.91.0.1', ipDst: '10.91.0.9' });
-    for (let i = 0; i < 2; i++) {
+    for (let hits = 1; hits <= 2; hits++) {
       await sendFrames(a, frame, 1);
-      await new Promise((r) => setTimeout(r, 200));
+      await eventually(() => d.dp.stats().hit === hits, 5000, `hit ${hits}`);
     }
     const out = dpctl.show(d, { stats: true });
     expect(out).toContain('netdev@ovs-netdev:\n  lookups: hit:2 missed:0 lost:0\n  flows: 1\n  masks: hit:1 total:1 hit/pkt:1.00\n  caches:\n    emc: hit:1\n');

@@ -333,6 +333,16 @@ impl FlowTable {
         self.slots.iter().enumerate().filter_map(|(i, s)| s.flow.as_ref().map(|f| (flow_id(i as u32, s.generation), f)))
     }
 
+    /// The counters of the flows used at or after `since_ms`, least recently
+    /// used first: a caller that credits them in turn lets the latest traffic
+    /// have the last word (a MAC seen on two ports is learned where it was
+    /// seen last).
+    pub fn stats_used_since(&self, since_ms: u64) -> Vec<(u64, FlowStats)> {
+        let mut used: Vec<(u64, FlowStats)> = self.iter().filter(|(_, f)| f.stats.used_ms >= since_ms.max(1)).map(|(id, f)| (id, f.stats)).collect();
+        used.sort_unstable_by_key(|(_, s)| s.used_ms);
+        used
+    }
+
     /// Remove flows idle for longer than max_idle; returns them with their ids.
     pub fn expire(&mut self, now_ms: u64) -> Vec<(u64, Megaflow)> {
         let idle_since = now_ms.saturating_sub(self.max_idle_ms);
@@ -452,6 +462,20 @@ mod tests {
         let gone: Vec<u64> = t.expire(2000).into_iter().map(|(id, _)| id).collect();
         assert_eq!(gone, vec![idle]);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn lists_the_flows_used_since_a_time_least_recent_first() {
+        let mut t = FlowTable::new();
+        let m = in_port_mask();
+        let ids: Vec<u64> = (1..=4).map(|p| t.put(&key(p, 0), &m, &output(2), PutMode::Create, false, 0).unwrap()).collect();
+        for (id, used) in ids.iter().zip([900, 1700, 0, 1200]) {
+            t.flow_mut(*id as u32).unwrap().stats.used_ms = used;
+        }
+        let listed: Vec<u64> = t.stats_used_since(1000).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(listed, vec![ids[3], ids[1]]);
+        // A never-used flow (used 0) is not listed even from the start of time.
+        assert_eq!(t.stats_used_since(0).len(), 3);
     }
 
     #[test]

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommandRegistry } from '../../../src/lib/command-registry.js';
 import { registerVlogCommands, setLogSink } from '../../../src/lib/log.js';
 import { UnixctlClient, UnixctlConnectError, UnixctlServer, resolveTarget, unixctlCall } from '../../../src/lib/unixctl.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const OVS_APPCTL = '/usr/bin/ovs-appctl';
 const haveOvsAppctl = existsSync(OVS_APPCTL);
@@ -18,6 +19,9 @@ const cleanups: (() => unknown)[] = [];
 const logged: string[] = [];
 setLogSink((l) => logged.push(l));
 
+/** How many `slow` commands the servers have started and finished. */
+const slow = { started: 0, finished: 0 };
+
 function makeRegistry(): CommandRegistry {
   const reg = new CommandRegistry();
   reg.register('fdb/show', 'bridge', 1, 1, ([br]) => ` port  VLAN  MAC                Age\n    1     0  50:54:00:00:00:01    3\n(${br})`);
@@ -25,7 +29,15 @@ function makeRegistry(): CommandRegistry {
   reg.register('fail', '', 0, 0, () => {
     throw new Error('it failed');
   });
-  reg.register('slow', 'ms', 1, 1, ([ms]) => new Promise((r) => setTimeout(() => r(`slept ${ms}`), Number(ms))));
+  reg.register('slow', 'ms', 1, 1, ([ms]) => {
+    slow.started++;
+    return new Promise((r) =>
+      setTimeout(() => {
+        slow.finished++;
+        r(`slept ${ms}`);
+      }, Number(ms)),
+    );
+  });
   registerVlogCommands(reg);
   return reg;
 }
@@ -38,23 +50,32 @@ function appctl(args: string[]): Promise<{ code: number; stdout: string; stderr:
   });
 }
 
-/** Sends raw bytes and collects what comes back until the server closes or `waitMs` passes. */
-function raw(data: string, waitMs = 300): Promise<{ text: string; closed: boolean }> {
+/**
+ * Sends raw bytes and collects what comes back until `until` replies have
+ * come (every reply starts `{"id":`), or until the server closes the
+ * connection ('close'); at a generous deadline it returns what it has.
+ */
+function raw(data: string, until: number | 'close'): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const c = createConnection(sock);
     let text = '';
     let closed = false;
-    c.on('data', (d) => (text += d.toString()));
+    const done = () => {
+      clearTimeout(deadline);
+      c.destroy();
+      resolve({ text, closed });
+    };
+    const deadline = setTimeout(done, 10_000);
+    c.on('data', (d) => {
+      text += d.toString();
+      if (until !== 'close' && text.split('{"id":').length - 1 >= until) done();
+    });
     c.on('error', () => undefined);
     c.on('close', () => {
       closed = true;
-      resolve({ text, closed });
+      done();
     });
     c.on('connect', () => c.write(data));
-    setTimeout(() => {
-      c.destroy();
-      if (!closed) resolve({ text, closed: false });
-    }, waitMs);
   });
 }
 
@@ -135,32 +156,32 @@ describe('UnixctlServer', () => {
   });
 
   it('answers in OVS reply layout and adds the final newline', async () => {
-    const r = await raw('{"method":"echo","params":["a","b"],"id":7}');
+    const r = await raw('{"method":"echo","params":["a","b"],"id":7}', 1);
     expect(r.text).toBe('{"id":7,"result":"a b\\n","error":null}');
-    const e = await raw('{"method":"nope","params":[],"id":"x"}');
+    const e = await raw('{"method":"nope","params":[],"id":"x"}', 1);
     expect(e.text).toBe('{"id":"x","error":"\\"nope\\" is not a valid command (use \\"list-commands\\" to see a list of valid commands)\\n"}');
-    expect((await raw('{"method":"echo","params":[],"id":1}')).text).toBe('{"id":1,"result":"","error":null}');
+    expect((await raw('{"method":"echo","params":[],"id":1}', 1)).text).toBe('{"id":1,"result":"","error":null}');
   });
 
   it('answers several requests on one connection in order, even when the first is slow', async () => {
-    const r = await raw('{"method":"slow","params":["80"],"id":1}{"method":"echo","params":["fast"],"id":2}', 400);
+    const r = await raw('{"method":"slow","params":["80"],"id":1}{"method":"echo","params":["fast"],"id":2}', 2);
     expect(r.text).toBe('{"id":1,"result":"slept 80\\n","error":null}{"id":2,"result":"fast\\n","error":null}');
   });
 
   it('answers malformed input with an error, drops only that connection and keeps serving', async () => {
-    const garbage = await raw('garbage}');
+    const garbage = await raw('garbage}', 'close');
     expect(garbage.closed).toBe(true);
     expect(JSON.parse(garbage.text)).toMatchObject({ id: null, error: expect.stringContaining('syntax error') });
     expect(logged.some((l) => /\|unixctl\|WARN\|unix#\d+: syntax error/.test(l))).toBe(true);
-    const badJson = await raw('{"method": "echo", params: []}');
+    const badJson = await raw('{"method": "echo", params: []}', 'close');
     expect(badJson.closed).toBe(true);
     expect(JSON.parse(badJson.text).error).toMatch(/invalid JSON/);
-    const notification = await raw('{"method":"echo","params":[]}');
+    const notification = await raw('{"method":"echo","params":[]}', 'close');
     expect(notification).toMatchObject({ closed: true, text: expect.stringContaining('unexpected notification') });
-    const reply = await raw('{"result":"x","error":null,"id":1}');
+    const reply = await raw('{"result":"x","error":null,"id":1}', 'close');
     expect(reply).toMatchObject({ closed: true, text: expect.stringContaining('unexpected reply') });
     // A well-formed request with bad params gets an error, and the connection stays usable.
-    const params = await raw('{"method":"echo","params":[1],"id":1}{"method":"echo","id":2}{"method":"echo","params":["ok"],"id":3}');
+    const params = await raw('{"method":"echo","params":[1],"id":1}{"method":"echo","id":2}{"method":"echo","params":["ok"],"id":3}', 3);
     expect(params.closed).toBe(false);
     expect(params.text).toBe(
       '{"id":1,"error":"command has non-string argument: 1\\n"}{"id":2,"error":"request must have \\"params\\"\\n"}{"id":3,"result":"ok\\n","error":null}',
@@ -171,9 +192,11 @@ describe('UnixctlServer', () => {
   it('survives a client that disconnects before its reply', async () => {
     const c = createConnection(sock);
     await new Promise((r) => c.on('connect', r));
+    const finished = slow.finished;
     c.write('{"method":"slow","params":["50"],"id":1}');
     c.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    // The command runs to its end and its reply finds the connection gone.
+    await eventually(() => slow.finished > finished, 5000, 'the slow command to finish');
     expect(await unixctlCall(sock, 'version')).toEqual({ ok: true, output: 'tvs-test (TVS) 0.1.0\n' });
   });
 
@@ -183,7 +206,7 @@ describe('UnixctlServer', () => {
     const replies = await Promise.all(
       clients.flatMap((c, i) => [c.call('echo', [`c${i}`, 'a']), c.call('slow', ['5']), c.call('echo', [`c${i}`, 'b'])]),
     );
-    expect(replies.filter((r, k) => k % 3 !== 1).map((r) => r.output)).toEqual(
+    expect(replies.filter((_, k) => k % 3 !== 1).map((r) => r.output)).toEqual(
       Array.from({ length: 200 }, (_, i) => [`c${i} a\n`, `c${i} b\n`]).flat(),
     );
     expect(replies.every((r) => r.ok)).toBe(true);
@@ -191,8 +214,9 @@ describe('UnixctlServer', () => {
 
   it('drops its connections on close, and clients see the failure', async () => {
     const c = await UnixctlClient.connect(sock);
+    const started = slow.started;
     const pending = c.call('slow', ['1000']);
-    await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => slow.started > started, 5000, 'the slow command to start');
     await server.close();
     await expect(pending).rejects.toThrow(/closed/);
     await server.start();

@@ -133,3 +133,48 @@ describe('revalidation', () => {
     expect(b.br.mac.lookup(1n, 0)).toBeUndefined();
   });
 });
+
+describe('a MAC moved by a spoofed frame', () => {
+  /** h2 on port 2 talks to h3 on port 3 through cached flows; then port 1 sends a frame from h2's MAC. */
+  function spoofed() {
+    const b = makeBridge([1, 2, 3]);
+    const fromH2 = miss(b, 2, frame(H2, H3));
+    const toH2 = miss(b, 3, frame(H3, H2));
+    const spoof = miss(b, 1, frame(H2, H3));
+    const moved = revalidate(b.br, [toH2]).modify;
+    expect(moved.map((x) => x.actions)).toEqual([[{ type: 'output', port: DP(1) }]]);
+    toH2.actions = encodeActions(moved[0]!.actions);
+    return { b, fromH2, toH2, spoof };
+  }
+
+  it("moves back to the port of the flow whose traffic carries it, and the flows toward it follow", () => {
+    const { b, fromH2, toH2 } = spoofed();
+    expect(b.br.mac.lookup(2n, 0)).toBe(1);
+    const seq = b.br.changeSeq();
+    // h2 keeps sending through its cached flow, which never misses: its stats learn again.
+    creditStats(b.br, fromH2.cache!, { packets: 3, bytes: 180 });
+    expect(b.br.mac.lookup(2n, 0)).toBe(2);
+    expect(b.br.changeSeq()).not.toBe(seq);
+    expect(revalidate(b.br, [toH2]).modify.map((x) => x.actions)).toEqual([[{ type: 'output', port: DP(2) }]]);
+  });
+
+  it("stays where it is while the spoofer's flow sees no traffic", () => {
+    const { b, fromH2, spoof } = spoofed();
+    creditStats(b.br, fromH2.cache!, { packets: 1, bytes: 60 });
+    creditStats(b.br, spoof.cache!, { packets: 0, bytes: 0 });
+    expect(b.br.mac.lookup(2n, 0)).toBe(2);
+  });
+
+  it('is not learned again on a port that left the bridge or no longer carries its VLAN', () => {
+    const b = makeBridge([1, 2, { ofport: 3, vlan: { tag: 10 } }]);
+    const fromPort1 = miss(b, 1, frame(H1, H2));
+    const fromPort3 = miss(b, 3, frame(H3, H2));
+    b.br.removePort(1);
+    b.br.setPortVlan(3, { tag: 20 });
+    creditStats(b.br, fromPort1.cache!, { packets: 1, bytes: 60 });
+    creditStats(b.br, fromPort3.cache!, { packets: 1, bytes: 60 });
+    expect(b.br.mac.lookup(1n, 0)).toBeUndefined();
+    expect(b.br.mac.lookup(3n, 10)).toBeUndefined();
+    expect(b.br.mac.size).toBe(0);
+  });
+});

@@ -79,7 +79,7 @@ describe('tvsdb-tool', () => {
     await tool('create', db, schemaPath);
     await tool('transact', db, JSON.stringify(['Test', { op: 'insert', table: 'Free', row: { n: 5 } }]));
     const v2 = dir.file('v2.ovsschema');
-    const next = structuredClone(TEST_SCHEMA) as typeof TEST_SCHEMA & { tables: { Free: { columns: Record<string, unknown> } } };
+    const next = structuredClone(TEST_SCHEMA) as Omit<typeof TEST_SCHEMA, 'tables'> & { tables: { Free: { columns: Record<string, unknown> } } };
     next.version = '1.1.0';
     next.tables.Free.columns.label = { type: 'string' };
     writeFileSync(v2, JSON.stringify(next));

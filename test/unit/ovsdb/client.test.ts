@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setLevels, setLogSink } from '../../../src/lib/log.js';
 import { OvsdbClient, TransactionError } from '../../../src/ovsdb/client.js';
 import { OvsdbServer } from '../../../src/ovsdb/server.js';
 import { type Fixture, startServer } from './helpers.js';
@@ -91,11 +92,20 @@ describe('OvsdbClient', () => {
     expect(replica.rows('Free')).toHaveLength(1);
     let disconnects = 0;
     c.on('disconnected', () => disconnects++);
-    await f.server.close();
-    await until(() => disconnects === 1, 'the disconnect');
-    await expect(c.transact('Test', [])).rejects.toMatchObject({ error: { error: 'connection closed' } });
-    // Let a few reconnect attempts fail before the server comes back.
-    await new Promise((r) => setTimeout(r, 150));
+    // Each attempt that fails schedules the next one, and says so at level info.
+    const retries: string[] = [];
+    setLevels('ovsdb_client', 'console', 'info');
+    setLogSink((line) => /reconnecting in \d+ ms/.test(line) && retries.push(line));
+    try {
+      await f.server.close();
+      await until(() => disconnects === 1, 'the disconnect');
+      await expect(c.transact('Test', [])).rejects.toMatchObject({ error: { error: 'connection closed' } });
+      // A few attempts fail before the server comes back.
+      await until(() => retries.length >= 3, 'three reconnection attempts');
+    } finally {
+      setLevels('ovsdb_client', 'console', 'warn');
+      setLogSink((line) => process.stderr.write(line + '\n'));
+    }
     const again = new OvsdbServer();
     await again.addDatabaseFile(f.dbPath);
     await again.listen(`punix:${f.sock}`);

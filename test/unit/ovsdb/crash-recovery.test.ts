@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabaseFile, openDatabaseFile } from '../../../src/ovsdb/db-file.js';
-import { eventually } from '../../helpers/frames.js';
+import { eventually } from '../../helpers/eventually.js';
 import { killToZombie, spawnUnreaped, type Unreaped } from '../../helpers/unreaped.js';
 import { ROOT, ServerProcess, ensureBuilt } from '../../compat/ovsdb-harness.js';
 import { TEST_SCHEMA, TestClient, tempDir } from './helpers.js';

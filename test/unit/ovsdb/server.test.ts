@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JsonRpcConnection } from '../../../src/lib/jsonrpc.js';
-import { setLogSink } from '../../../src/lib/log.js';
+import { setLevels, setLogSink } from '../../../src/lib/log.js';
+import { eventually } from '../../helpers/eventually.js';
 import { type Fixture, TestClient, startServer } from './helpers.js';
 
 let f: Fixture;
@@ -16,19 +17,59 @@ afterEach(async () => {
   await f.stop();
 });
 
-/** Sends raw bytes and collects whatever the server answers until it goes quiet or closes. */
-async function raw(bytes: string, waitMs = 200): Promise<{ replies: unknown[]; closed: boolean }> {
+/** The complete JSON objects at the start of `text`, and the incomplete rest. */
+function splitObjects(text: string): { objects: unknown[]; rest: string } {
+  const objects: unknown[] = [];
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) {
+      objects.push(JSON.parse(text.slice(start, i + 1)));
+      start = i + 1;
+    }
+  }
+  return { objects, rest: text.slice(start) };
+}
+
+/**
+ * Sends raw bytes and collects the server's answers until `until` of them
+ * have come, or until the server closes the connection ('close'); at a
+ * generous deadline it returns what it has, for the test to assert on.
+ */
+async function raw(bytes: string, until: number | 'close'): Promise<{ replies: unknown[]; closed: boolean }> {
   const s = connect(f.sock);
+  s.on('error', () => undefined);
   const replies: unknown[] = [];
-  const conn = new JsonRpcConnection(s, 'raw');
   let closed = false;
-  conn.handlers = { onClose: () => (closed = true) };
-  s.prependListener('data', (d: Buffer) => {
-    for (const m of d.toString().split(/(?<=\})(?=\{)/)) replies.push(JSON.parse(m));
-  });
+  let pending = '';
   await new Promise((r) => s.once('connect', r));
-  s.write(bytes);
-  await new Promise((r) => setTimeout(r, waitMs));
+  await new Promise<void>((resolve) => {
+    const deadline = setTimeout(resolve, 10_000);
+    const done = () => {
+      clearTimeout(deadline);
+      resolve();
+    };
+    s.on('data', (d: Buffer) => {
+      const { objects, rest } = splitObjects(pending + d.toString());
+      replies.push(...objects);
+      pending = rest;
+      if (until !== 'close' && replies.length >= until) done();
+    });
+    s.on('close', () => {
+      closed = true;
+      done();
+    });
+    s.write(bytes);
+  });
   s.destroy();
   return { replies, closed };
 }
@@ -137,8 +178,13 @@ describe('tvsdb server methods', () => {
   it('holds a transaction whose wait is unsatisfied until another commit satisfies it', async () => {
     const a = await f.client();
     const b = await f.client();
-    const waiting = a.transact('Test', { op: 'wait', table: 'Free', where: [], columns: ['n'], until: '==', rows: [{ n: 7 }], timeout: 5000 }, { op: 'insert', table: 'Free', row: { n: 8 } });
-    await new Promise((r) => setTimeout(r, 50));
+    let answered = false;
+    const waiting = a
+      .transact('Test', { op: 'wait', table: 'Free', where: [], columns: ['n'], until: '==', rows: [{ n: 7 }], timeout: 5000 }, { op: 'insert', table: 'Free', row: { n: 8 } })
+      .finally(() => (answered = true));
+    // The server handles a session's requests in order: once it echoes, it holds the wait.
+    await a.request('echo', []);
+    expect(answered).toBe(false);
     await b.transact('Test', { op: 'insert', table: 'Free', row: { n: 7 } });
     expect(await waiting).toEqual([{}, { uuid: expect.any(Array) }]);
   });
@@ -148,7 +194,8 @@ describe('tvsdb server methods', () => {
     const wait = { op: 'wait', table: 'Free', where: [], columns: ['n'], until: '!=', rows: [], timeout: 100 };
     expect(await a.transact('Test', wait)).toEqual([{ error: 'timed out', details: expect.stringContaining('within 100 ms') }]);
     const pending = a.transact('Test', { ...wait, timeout: 60_000 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Once the echo (id 2) comes back, the server holds the wait.
+    await a.request('echo', []);
     // The client library numbers requests from 0; the wait above was id 0, this one is id 1.
     a.conn.notify('cancel', [1]);
     await expect(pending).rejects.toMatchObject({ error: { error: 'canceled' } });
@@ -192,7 +239,7 @@ describe('tvsdb server when the disk fails', () => {
 
 describe('tvsdb server on bad input', () => {
   it('answers malformed JSON with a syntax error and keeps the connection', async () => {
-    const { replies, closed } = await raw('{"method":"echo","params":[1,],"id":1}{"method":"echo","params":[2],"id":2}');
+    const { replies, closed } = await raw('{"method":"echo","params":[1,],"id":1}{"method":"echo","params":[2],"id":2}', 2);
     expect(replies[0]).toEqual({ result: null, error: { error: 'syntax error', details: expect.stringContaining('invalid JSON') }, id: null });
     expect(replies[1]).toEqual({ result: [2], error: null, id: 2 });
     expect(closed).toBe(false);
@@ -202,7 +249,7 @@ describe('tvsdb server on bad input', () => {
 
   it('answers a stream that is not JSON at all with an error, then closes that connection only', async () => {
     const other = await f.client();
-    const { replies, closed } = await raw('GET / HTTP/1.1\r\n\r\n');
+    const { replies, closed } = await raw('GET / HTTP/1.1\r\n\r\n', 'close');
     expect(replies).toEqual([{ result: null, error: { error: 'syntax error', details: expect.stringContaining('"GET / HTTP/1.1') }, id: null }]);
     expect(closed).toBe(true);
     expect(await other.request('echo', ['still here'])).toEqual(['still here']);
@@ -210,7 +257,7 @@ describe('tvsdb server on bad input', () => {
 
   it('rejects an oversized message with "resources exhausted" and serves the next one', async () => {
     const big = JSON.stringify({ method: 'echo', params: ['x'.repeat(10_000)], id: 1 });
-    const { replies } = await raw(big + '{"method":"echo","params":["small"],"id":2}');
+    const { replies } = await raw(big + '{"method":"echo","params":["small"],"id":2}', 2);
     expect(replies).toEqual([
       { result: null, error: { error: 'resources exhausted', details: 'message exceeds the 4096-byte limit and was discarded' }, id: null },
       { result: ['small'], error: null, id: 2 },
@@ -218,7 +265,7 @@ describe('tvsdb server on bad input', () => {
   });
 
   it('answers JSON that is not a JSON-RPC message', async () => {
-    const { replies } = await raw('[1,2]{"id":5}{"method":7,"params":[],"id":6}{"method":"echo","id":8}');
+    const { replies } = await raw('[1,2]{"id":5}{"method":7,"params":[],"id":6}{"method":"echo","id":8}', 4);
     expect(replies).toEqual([
       { result: null, error: { error: 'syntax error', details: 'a JSON-RPC message must be a JSON object' }, id: null },
       { result: null, error: { error: 'syntax error', details: 'message is neither a request, a notification nor a reply' }, id: 5 },
@@ -232,10 +279,14 @@ describe('tvsdb server on bad input', () => {
     await other.request('monitor_cond', ['Test', 'm', { Free: [{}] }]);
     const s = connect(f.sock);
     await new Promise((r) => s.once('connect', r));
-    s.write('{"method":"transact","params":["Test",{"op":"insert","table":"Free","row":{"n":');
-    await new Promise((r) => setTimeout(r, 50));
-    s.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    setLevels('ovsdb_server', 'console', 'info');
+    try {
+      s.write('{"method":"transact","params":["Test",{"op":"insert","table":"Free","row":{"n":');
+      s.destroy();
+      await eventually(() => logged.some((l) => /disconnected in the middle of a message, which was discarded/.test(l)), 5000, 'the server to drop the half message');
+    } finally {
+      setLevels('ovsdb_server', 'console', 'warn');
+    }
     expect(await other.transact('Test', { op: 'select', table: 'Free', where: [] })).toEqual([{ rows: [] }]);
     expect(other.notifications).toEqual([]);
   });
