@@ -280,15 +280,18 @@ pub fn push_result<E>(out: &mut Vec<u8>, result: &Result<Option<u64>, E>) {
 
 // ---------------------------------------------------------------- recent flow stats
 
-// Counters of recently used flows: RECENT_LEN bytes a flow, three u64.
-pub const RECENT_LEN: usize = 24;
+// Counters of recently used flows: RECENT_LEN bytes a flow, four u64: the
+// flow's id, packets, bytes, and milliseconds since its last use (what the
+// slow path needs to tell traffic older than a MAC move from newer).
+pub const RECENT_LEN: usize = 32;
 pub const RECENT_FLOW_ID: usize = 0;
 pub const RECENT_PACKETS: usize = 8;
 pub const RECENT_BYTES: usize = 16;
+pub const RECENT_IDLE_MS: usize = 24;
 
-pub fn push_recent(out: &mut Vec<u8>, id: u64, packets: u64, bytes: u64) {
+pub fn push_recent(out: &mut Vec<u8>, id: u64, packets: u64, bytes: u64, idle_ms: u64) {
     let mut record = [0u8; RECENT_LEN];
-    for (at, v) in [(RECENT_FLOW_ID, id), (RECENT_PACKETS, packets), (RECENT_BYTES, bytes)] {
+    for (at, v) in [(RECENT_FLOW_ID, id), (RECENT_PACKETS, packets), (RECENT_BYTES, bytes), (RECENT_IDLE_MS, idle_ms)] {
         record[at..at + 8].copy_from_slice(&v.to_le_bytes());
     }
     out.extend_from_slice(&record);
@@ -337,6 +340,7 @@ pub fn describe() -> Vec<(String, u64)> {
         ("RECENT_FLOW_ID", RECENT_FLOW_ID),
         ("RECENT_PACKETS", RECENT_PACKETS),
         ("RECENT_BYTES", RECENT_BYTES),
+        ("RECENT_IDLE_MS", RECENT_IDLE_MS),
     ]
     .into_iter()
     .map(|(name, v)| (name.to_string(), v as u64))

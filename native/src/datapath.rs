@@ -622,12 +622,13 @@ impl Datapath {
         st.flows.iter().map(|(id, f)| flow_info(id, f, now)).collect()
     }
 
-    /// (id, stats) of the flows used in the last `within_ms` milliseconds,
-    /// least recently used first: what a periodic stats pass needs, without
-    /// the keys and actions of every idle flow.
-    pub fn flow_stats_used_within(&self, within_ms: u64) -> Vec<(u64, FlowStats)> {
-        let since = self.shared.now_ms().saturating_sub(within_ms);
-        self.state().flows.stats_used_since(since)
+    /// (id, stats, ms since last use) of the flows used in the last
+    /// `within_ms` milliseconds, least recently used first: what a periodic
+    /// stats pass needs, without the keys and actions of every idle flow.
+    pub fn flow_stats_used_within(&self, within_ms: u64) -> Vec<(u64, FlowStats, u64)> {
+        let now = self.shared.now_ms();
+        let since = now.saturating_sub(within_ms);
+        self.state().flows.stats_used_since(since).into_iter().map(|(id, s)| (id, s, now.saturating_sub(s.used_ms))).collect()
     }
 
     /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;

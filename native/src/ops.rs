@@ -667,8 +667,8 @@ fn op_flow_stats_recent<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>
     let within_ms = env.get_u32(args.get(1), "withinMs")?;
     let recent = with_dp(env, args.get(0), |dp| Ok(dp.flow_stats_used_within(within_ms as u64)))?;
     let mut packed = Vec::with_capacity(recent.len() * abi::RECENT_LEN);
-    for (id, stats) in recent {
-        abi::push_recent(&mut packed, id, stats.packets, stats.bytes);
+    for (id, stats, idle_ms) in recent {
+        abi::push_recent(&mut packed, id, stats.packets, stats.bytes, idle_ms);
     }
     env.buffer(&packed)
 }

@@ -128,8 +128,8 @@ export const RESULT = { len: 12, status: 0, flowId: 4, installed: 0, notInstalle
 
 // ---------------------------------------------------------------- recent flow stats
 
-/** Counters of recently used flows: three u64 a flow. */
-export const RECENT = { len: 24, flowId: 0, packets: 8, bytes: 16 } as const;
+/** Counters of recently used flows: four u64 a flow, the last the milliseconds since its last use. */
+export const RECENT = { len: 32, flowId: 0, packets: 8, bytes: 16, idleMs: 24 } as const;
 
 // ---------------------------------------------------------------- the table
 
@@ -164,6 +164,7 @@ export function describeAbi(): Record<string, number> {
     RESULT_REFUSED: RESULT.refused,
     RECENT_LEN: RECENT.len,
     RECENT_FLOW_ID: RECENT.flowId,
+    RECENT_IDLE_MS: RECENT.idleMs,
     RECENT_PACKETS: RECENT.packets,
     RECENT_BYTES: RECENT.bytes,
   };

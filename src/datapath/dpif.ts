@@ -312,7 +312,7 @@ export class Datapath {
    * periodic stats pass: far cheaper than dumpFlows with many idle flows.
    * Least recently used first, so the latest traffic is credited last.
    */
-  recentFlowStats(withinMs: number): { id: bigint; packets: number; bytes: number }[] {
+  recentFlowStats(withinMs: number): { id: bigint; packets: number; bytes: number; idleMs: number }[] {
     const packed = this.addon.op_flow_stats_recent(this.dp, Math.min(Math.ceil(withinMs), 0xffffffff));
     const out = [];
     for (let at = 0; at < packed.length; at += RECENT.len) {
@@ -320,6 +320,7 @@ export class Datapath {
         id: packed.readBigUInt64LE(at + RECENT.flowId),
         packets: Number(packed.readBigUInt64LE(at + RECENT.packets)),
         bytes: Number(packed.readBigUInt64LE(at + RECENT.bytes)),
+        idleMs: Number(packed.readBigUInt64LE(at + RECENT.idleMs)),
       });
     }
     return out;

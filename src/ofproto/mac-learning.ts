@@ -96,6 +96,23 @@ export class MacLearningTable {
     return 'new';
   }
 
+  /**
+   * Learning again for traffic a cached datapath flow saw on `port`, last at `seenAt` (OVS's
+   * XC_NORMAL). It moves an entry that is on another port only when this traffic is newer than the
+   * last sighting there: frames a host sent before it moved must not drag its MAC back to where
+   * it was, while a host's own traffic after a spoofed frame wins its MAC back. With `seenAt`
+   * unknown, it only refreshes an entry that is already on `port`.
+   */
+  relearn(mac: bigint, vlan: number, port: number, seenAt: number | undefined): LearnResult {
+    const e = this.entries_.get(keyOf(mac, vlan));
+    if (seenAt === undefined) {
+      if (!e || e.port !== port) return 'ignored';
+      return this.learn(mac, vlan, port);
+    }
+    if (e && e.port !== port && e.seenAt >= seenAt) return 'ignored';
+    return this.learn(mac, vlan, port, seenAt);
+  }
+
   /** The port `mac` was learned on in `vlan`, or undefined. */
   lookup(mac: bigint, vlan: number): number | undefined {
     return this.entries_.get(keyOf(mac, vlan))?.port;

@@ -225,11 +225,13 @@ export class OfprotoDpif {
     }
   }
 
-  private credit(inst: Installed, packets: number, bytes: number): void {
+  /** Credit a flow's new counters; `idleMs`, when known, says how long ago its last frame was. */
+  private credit(inst: Installed, packets: number, bytes: number, idleMs?: number): void {
     const dp = packets - inst.packets;
     if (dp > 0) {
       const seq = inst.bridge.changeSeq();
-      creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes });
+      const usedAt = idleMs === undefined ? undefined : inst.bridge.tables.now() - idleMs;
+      creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes, usedAt });
       // Traffic that moved a MAC back to its port changes the flows toward it.
       if (inst.bridge.changeSeq() !== seq) this.scheduleRevalidation();
     }
@@ -256,7 +258,7 @@ export class OfprotoDpif {
     const now = performance.now();
     for (const f of this.datapath.recentFlowStats(now - this.lastStatsPass + REVALIDATE_INTERVAL_MS)) {
       const inst = this.installed.get(f.id);
-      if (inst) this.credit(inst, f.packets, f.bytes);
+      if (inst) this.credit(inst, f.packets, f.bytes, f.idleMs);
     }
     this.lastStatsPass = now;
     for (const b of this.bridges.values()) b.expire();

@@ -110,7 +110,10 @@ export function revalidate<F extends InstalledFlow>(bridge: BridgeContext, flows
 export interface StatsDelta {
   packets: number | bigint;
   bytes: number | bigint;
-  /** When it was last used (ms on the bridge's clock); defaults to now. */
+  /**
+   * When it was last used (ms on the bridge's clock). Rules count it as used now when absent;
+   * MAC entries move back only for traffic whose time is known (see MacLearningTable.relearn).
+   */
   usedAt?: number;
 }
 
@@ -123,19 +126,20 @@ export function creditStats(bridge: BridgeContext, cache: XlateCache, delta: Sta
     g.nPackets += BigInt(delta.packets);
     g.nBytes += BigInt(delta.bytes);
   }
-  for (const m of cache.macs) relearn(bridge, m, at);
+  for (const m of cache.macs) relearn(bridge, m, delta.usedAt);
 }
 
 /**
  * NORMAL's learning, run again for traffic a cached megaflow saw (OVS's
  * XC_NORMAL): the entry's age resets, and if the table has the MAC on
- * another port now, it moves back to the port this traffic came in on. A
- * move bumps the table's version, so the flows toward the MAC are
- * revalidated. A port that has left the bridge, or no longer carries the
- * VLAN, learns nothing: its MACs were flushed on purpose.
+ * another port now and this traffic is newer than what put it there, it
+ * moves back to the port this traffic came in on. A move bumps the table's
+ * version, so the flows toward the MAC are revalidated. A port that has left
+ * the bridge, or no longer carries the VLAN, learns nothing: its MACs were
+ * flushed on purpose.
  */
-function relearn(bridge: BridgeContext, m: MacRef, at: number): void {
+function relearn(bridge: BridgeContext, m: MacRef, seenAt: number | undefined): void {
   const port = bridge.port(m.port);
   if (!port || !portCarriesVlan(port.vlan, m.vlan)) return;
-  bridge.mac.learn(m.mac, m.vlan, m.port, at);
+  bridge.mac.relearn(m.mac, m.vlan, m.port, seenAt);
 }
