@@ -70,8 +70,8 @@ pub struct FlowKey {
     pub nd_target: [u8; 16],
 }
 
-pub use crate::abi::KEY_LEN;
 use crate::abi::KEY_FIELDS;
+pub use crate::abi::KEY_LEN;
 pub const KEY_WORDS: usize = KEY_LEN / 8;
 const _: () = assert!(core::mem::size_of::<FlowKey>() == KEY_LEN);
 const _: () = assert!(core::mem::align_of::<FlowKey>() == 8);
@@ -388,7 +388,8 @@ pub(crate) mod tests {
             _ => None,
         };
         if let Some(o) = ck_off {
-            let pseudo = if proto == 1 { 0 } else { cs::pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], proto, l4.len() as u16) };
+            let pseudo =
+                if proto == 1 { 0 } else { cs::pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], proto, l4.len() as u16) };
             let c = !cs::fold(cs::sum(pseudo, &l4));
             l4[o..o + 2].copy_from_slice(&c.to_be_bytes());
         }
@@ -510,7 +511,10 @@ pub(crate) mod tests {
         let k = FlowKey::extract(&ipv4_frame(6, &tcp_hdr()), 3);
         assert_eq!(k.in_port, 3);
         assert_eq!((k.eth_src, k.eth_dst, k.eth_type()), (MAC_A, MAC_B, 0x0800));
-        assert_eq!((k.nw_src, k.nw_dst, k.nw_proto, k.nw_tos, k.nw_ttl, k.nw_frag), ([10, 0, 0, 1], [10, 0, 0, 2], 6, 0xb8, 64, FRAG_NO));
+        assert_eq!(
+            (k.nw_src, k.nw_dst, k.nw_proto, k.nw_tos, k.nw_ttl, k.nw_frag),
+            ([10, 0, 0, 1], [10, 0, 0, 2], 6, 0xb8, 64, FRAG_NO)
+        );
         assert_eq!((u16::from_be_bytes(k.tp_src), u16::from_be_bytes(k.tp_dst)), (1234, 80));
         assert_eq!(u16::from_be_bytes(k.tcp_flags), 0x012);
         assert_eq!(k.vlan_tci, [0, 0]);
@@ -540,7 +544,10 @@ pub(crate) mod tests {
     #[test]
     fn extracts_arp() {
         let k = FlowKey::extract(&arp_frame(), 1);
-        assert_eq!((k.eth_type(), u16::from_be_bytes(k.arp_op), k.nw_src, k.nw_dst), (0x0806, 2, [10, 0, 0, 1], [10, 0, 0, 2]));
+        assert_eq!(
+            (k.eth_type(), u16::from_be_bytes(k.arp_op), k.nw_src, k.nw_dst),
+            (0x0806, 2, [10, 0, 0, 1], [10, 0, 0, 2])
+        );
         assert_eq!((&k.ipv6_src[..6], &k.ipv6_src[6..12]), (&MAC_A[..], &MAC_B[..]));
     }
 
@@ -548,7 +555,10 @@ pub(crate) mod tests {
     fn vlan_tci_carries_the_present_bit_so_vlan_0_differs_from_untagged() {
         let tcp4 = ipv4_frame(6, &tcp_hdr());
         let k = FlowKey::extract(&vlan(&tcp4, 0x8100, 0x200a), 1);
-        assert_eq!((u16::from_be_bytes(k.vlan_tci), u16::from_be_bytes(k.vlan_tpid), k.eth_type()), (0x300a, 0x8100, 0x0800));
+        assert_eq!(
+            (u16::from_be_bytes(k.vlan_tci), u16::from_be_bytes(k.vlan_tpid), k.eth_type()),
+            (0x300a, 0x8100, 0x0800)
+        );
         assert_eq!(u16::from_be_bytes(k.tp_dst), 80);
         let zero = FlowKey::extract(&vlan(&tcp4, 0x8100, 0), 1);
         let none = FlowKey::extract(&tcp4, 1);

@@ -89,7 +89,12 @@ impl RxRing {
         sys::setsockopt(fd, sys::SOL_PACKET, PACKET_VERSION, &TPACKET_V2)?;
         sys::setsockopt(fd, sys::SOL_PACKET, PACKET_COPY_THRESH, &one)?;
         sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_AUXDATA, &one)?;
-        let req = TpacketReq { tp_block_size: BLOCK_SIZE, tp_block_nr: BLOCK_NR, tp_frame_size: FRAME_SIZE, tp_frame_nr: FRAME_NR };
+        let req = TpacketReq {
+            tp_block_size: BLOCK_SIZE,
+            tp_block_nr: BLOCK_NR,
+            tp_frame_size: FRAME_SIZE,
+            tp_frame_nr: FRAME_NR,
+        };
         sys::setsockopt(fd, sys::SOL_PACKET, PACKET_RX_RING, &req)?;
         // The ring the kernel just allocated for this socket.
         let map = Mapping::new((BLOCK_SIZE * BLOCK_NR) as usize, fd, 0)?;
@@ -114,7 +119,13 @@ impl RxRing {
 
     /// Take up to `pkts.len()` frames; `meta[i]` describes `pkts[i]`.
     /// `skipped` is called for each frame that could not be delivered.
-    pub fn recv(&mut self, fd: RawFd, pkts: &mut [Packet], meta: &mut [RingMeta], mut skipped: impl FnMut(Skipped)) -> usize {
+    pub fn recv(
+        &mut self,
+        fd: RawFd,
+        pkts: &mut [Packet],
+        meta: &mut [RingMeta],
+        mut skipped: impl FnMut(Skipped),
+    ) -> usize {
         let mut n = 0;
         while n < pkts.len() {
             let slot = self.slot(self.next);
@@ -157,7 +168,11 @@ impl RxRing {
         pkt.receive_area()[..frame.len()].copy_from_slice(frame);
         pkt.set_received(frame.len());
         pkt.vnet = VnetHdr::from_bytes(&vnet);
-        *meta = RingMeta { status, vlan_tci: Self::read_u16(slot, HDR_VLAN_TCI), vlan_tpid: Self::read_u16(slot, HDR_VLAN_TPID) };
+        *meta = RingMeta {
+            status,
+            vlan_tci: Self::read_u16(slot, HDR_VLAN_TCI),
+            vlan_tpid: Self::read_u16(slot, HDR_VLAN_TPID),
+        };
         true
     }
 }

@@ -73,7 +73,13 @@ pub struct UpperLayer {
 /// Walk the extension headers of the IPv6 packet in `b` (starting at its
 /// fixed header). Never reads out of bounds.
 pub fn upper_layer(b: &[u8]) -> UpperLayer {
-    let mut r = UpperLayer { proto: b.get(6).copied().unwrap_or(0), offset: HEADER_LEN, fragment: false, later_fragment: false, truncated: false };
+    let mut r = UpperLayer {
+        proto: b.get(6).copied().unwrap_or(0),
+        offset: HEADER_LEN,
+        fragment: false,
+        later_fragment: false,
+        truncated: false,
+    };
     // A bound on the walk: a packet cannot have more headers than this.
     for _ in 0..16 {
         match r.proto {
