@@ -91,10 +91,8 @@ impl<'a> Env<'a> {
         let mut argc = Args::MAX;
         let mut data = null_mut();
         // SAFETY: `raw` has room for `argc` values; env and info are this call's.
-        check(
-            unsafe { napi_get_cb_info(self.raw, info, &mut argc, raw.as_mut_ptr(), null_mut(), &mut data) },
-            "read the arguments",
-        )?;
+        let status = unsafe { napi_get_cb_info(self.raw, info, &mut argc, raw.as_mut_ptr(), null_mut(), &mut data) };
+        check(status, "read the arguments")?;
         let undefined = self.undefined()?;
         let mut values = [undefined; Args::MAX];
         for (v, r) in values.iter_mut().zip(raw).take(argc.min(Args::MAX)) {
@@ -271,10 +269,9 @@ impl<'a> Env<'a> {
         check(unsafe { napi_get_value_string_utf8(self.raw, v.raw, null_mut(), 0, &mut len) }, "read a string")?;
         let mut buf = vec![0u8; len + 1];
         // SAFETY: live env and a value of its scope; out pointers are locals (a string read gets its buffer's true size).
-        check(
-            unsafe { napi_get_value_string_utf8(self.raw, v.raw, buf.as_mut_ptr() as *mut _, len + 1, &mut len) },
-            "read a string",
-        )?;
+        let status =
+            unsafe { napi_get_value_string_utf8(self.raw, v.raw, buf.as_mut_ptr() as *mut _, len + 1, &mut len) };
+        check(status, "read a string")?;
         buf.truncate(len);
         String::from_utf8(buf).map_err(|_| format!("{what} is not valid UTF-8"))
     }

@@ -5,6 +5,8 @@
 //! symbols are left undefined in the shared object and resolve against the
 //! `node` binary when it loads the addon (so the crate must not link with
 //! `-z defs`).
+
+// The types keep node_api.h's names (napi_env, napi_value...), so they read as its docs do.
 #![allow(non_camel_case_types)]
 
 use std::os::raw::{c_char, c_int, c_void};

@@ -195,10 +195,8 @@ fn handle<'a>(env: Env<'a>, v: Value<'a>) -> JsResult<&'a DpHandle> {
     }
     let mut ours = false;
     // SAFETY: live env, a value of its scope, a static tag and a local.
-    check(
-        unsafe { napi_check_object_type_tag(env.raw(), v.raw(), &DP_HANDLE_TAG, &mut ours) },
-        "check a datapath handle",
-    )?;
+    let status = unsafe { napi_check_object_type_tag(env.raw(), v.raw(), &DP_HANDLE_TAG, &mut ours) };
+    check(status, "check a datapath handle")?;
     if !ours {
         return Err(not_a_handle());
     }
@@ -291,9 +289,8 @@ fn event_function(env: Env<'_>, func: Value<'_>) -> JsResult<(Tsfn, Arc<AtomicUs
     }
     // Events alone must not keep Node alive: close() or the cleanup hook ends them.
     // SAFETY: a function just made in this env.
-    if let Err(e) =
-        check(unsafe { napi_unref_threadsafe_function(env.raw(), tsfn) }, "unref the datapath event function")
-    {
+    let status = unsafe { napi_unref_threadsafe_function(env.raw(), tsfn) };
+    if let Err(e) = check(status, "unref the datapath event function") {
         // SAFETY: ours, acquired once, and never handed out.
         unsafe { napi_release_threadsafe_function(tsfn, NAPI_TSFN_RELEASE) };
         return Err(e);
@@ -431,17 +428,15 @@ fn op_dp_open<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
         Err(e)
     };
     // SAFETY: live env, a value of its scope and a static tag.
-    if let Err(e) =
-        check(unsafe { napi_type_tag_object(env.raw(), ext.raw(), &DP_HANDLE_TAG) }, "tag the datapath handle")
-    {
+    let status = unsafe { napi_type_tag_object(env.raw(), ext.raw(), &DP_HANDLE_TAG) };
+    if let Err(e) = check(status, "tag the datapath handle") {
         return fail(e);
     }
     let b = Arc::into_raw(Arc::clone(&handle)) as *mut c_void;
     handle.hook_registered.store(true, Ordering::Release);
     // SAFETY: live env. On success the hook owns reference B (see DpHandle).
-    if let Err(e) =
-        check(unsafe { napi_add_env_cleanup_hook(env.raw(), cleanup_hook, b) }, "register the datapath's cleanup")
-    {
+    let status = unsafe { napi_add_env_cleanup_hook(env.raw(), cleanup_hook, b) };
+    if let Err(e) = check(status, "register the datapath's cleanup") {
         handle.hook_registered.store(false, Ordering::Release);
         // SAFETY: no hook was added, so B is still ours.
         drop(unsafe { Arc::from_raw(b as *const DpHandle) });

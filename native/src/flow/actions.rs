@@ -47,7 +47,7 @@ pub enum Action {
         tci: u16,
     },
     PopVlan,
-    /// Write `value` under `mask` (only the first `field.len()` bytes are used).
+    /// Write `value` under `mask` (only the first `field.width()` bytes are used).
     Set {
         field: SetField,
         value: [u8; 16],
@@ -221,7 +221,7 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 }
                 let id = u16::from_le_bytes([p[0], p[1]]);
                 let field = SetField::from_id(id).ok_or(ActionError::UnknownSetField { id })?;
-                let n = field.len();
+                let n = field.width();
                 if len != 4 + 2 * n {
                     return Err(ActionError::BadLength { action: field.name(), len, expected: "4 + 2 * field width" });
                 }
@@ -376,7 +376,9 @@ pub fn execute(list: &ActionList, pkt: &mut Packet, out: &mut impl ActionSink) -
             }
             Action::PushVlan { tpid, tci } => push_vlan(pkt, *tpid, *tci),
             Action::PopVlan => pop_vlan(pkt),
-            Action::Set { field, value, mask } => set_field(pkt, *field, &value[..field.len()], &mask[..field.len()]),
+            Action::Set { field, value, mask } => {
+                set_field(pkt, *field, &value[..field.width()], &mask[..field.width()])
+            }
             Action::TunnelPush(t) => tunnel_push(pkt, t),
             Action::TunnelPop { tnl_port } => match tunnel_pop(pkt, *tnl_port) {
                 Ok(meta) => {
@@ -614,7 +616,7 @@ fn tunnel_push(pkt: &mut Packet, t: &TunnelPush) -> Result<(), ExecError> {
     }
     if let Some(u) = t.udp {
         let mut h = udp::Packet::new_checked(&mut f[u..]).map_err(|_| ExecError::Truncated)?;
-        h.set_len((n - u + inner_len) as u16);
+        h.set_datagram_len((n - u + inner_len) as u16);
         if h.src_port() == 0 {
             h.set_src_port(src_port);
         }
@@ -711,7 +713,7 @@ mod tests {
         let mut v = ty.to_le_bytes().to_vec();
         v.extend_from_slice(&(p.len() as u16).to_le_bytes());
         v.extend_from_slice(p);
-        while v.len() % 8 != 0 {
+        while !v.len().is_multiple_of(8) {
             v.push(0);
         }
         v
@@ -957,7 +959,7 @@ mod tests {
         assert_eq!(ip.total_len() as usize, 36 + inner.len());
         assert!(ip.verify_checksum());
         let u = udp::Packet::new_checked(&g[34..]).unwrap();
-        assert_eq!(u.len() as usize, 16 + inner.len());
+        assert_eq!(u.datagram_len() as usize, 16 + inner.len());
         assert!((32768..61000).contains(&u.src_port()));
         // Same inner flow, same source port.
         let (q, _, _) = run(&push(vport_type::VXLAN, &vxlan_template(123)), &inner);

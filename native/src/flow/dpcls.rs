@@ -417,7 +417,7 @@ mod tests {
         for i in 0..n {
             assert_eq!(c.insert(&key(i % 7, i as u16).masked(&m), &m, i), None);
         }
-        let removed = |i: u32| (i.wrapping_mul(2_654_435_761) >> 7) % 3 == 0;
+        let removed = |i: u32| (i.wrapping_mul(2_654_435_761) >> 7).is_multiple_of(3);
         for i in (0..n).filter(|&i| removed(i)) {
             assert_eq!(c.remove(&key(i % 7, i as u16).masked(&m), &m), Some(i));
         }

@@ -24,7 +24,7 @@ pub const FRAG_FIRST: u8 = 1;
 pub const FRAG_LATER: u8 = 2;
 
 #[repr(C, align(8))]
-#[derive(Clone, Copy, Default, Eq, Debug, Hash)]
+#[derive(Clone, Copy, Default, Eq, Debug)]
 pub struct FlowKey {
     pub in_port: u32,
     pub recirc_id: u32,
@@ -625,12 +625,14 @@ pub(crate) mod tests {
         let mut b = a;
         b.tp_src = [0x99, 0x99];
         b.nw_src = [10, 0, 0, 77];
-        let mut mask = FlowKey::default();
-        mask.in_port = u32::MAX;
-        mask.eth_type = [0xff, 0xff];
-        mask.nw_dst = [0xff; 4];
-        mask.nw_src = [0xff, 0xff, 0xff, 0];
-        mask.tp_dst = [0xff, 0xff];
+        let mask = FlowKey {
+            in_port: u32::MAX,
+            eth_type: [0xff, 0xff],
+            nw_dst: [0xff; 4],
+            nw_src: [0xff, 0xff, 0xff, 0],
+            tp_dst: [0xff, 0xff],
+            ..FlowKey::default()
+        };
         let flow = a.masked(&mask);
         assert!(flow.matches(&a, &mask));
         assert!(flow.matches(&b, &mask));

@@ -207,7 +207,7 @@ impl FlowTable {
                 self.draw ^= self.draw << 13;
                 self.draw ^= self.draw >> 17;
                 self.draw ^= self.draw << 5;
-                self.draw % n == 0
+                self.draw.is_multiple_of(n)
             }
         }
     }
