@@ -882,7 +882,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
     let mut tx = Tx::new(std::mem::take(&mut st.pool));
     let mut upcalls = Vec::new();
     let (mut keys, mut hashes) = ([FlowKey::default(); MAX_BURST], [0u64; MAX_BURST]);
-    let mut found = [Lookup::Miss { probed: 0 }; MAX_BURST];
+    let mut found = [Lookup::Miss; MAX_BURST];
     for (c, chunk) in pkts.chunks_mut(MAX_BURST).enumerate() {
         // Parse the whole burst before hashing any key: a key's words read
         // right after its fields were written one by one would stall.
@@ -912,7 +912,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                     flow.stats.tcp_flags |= u16::from_be_bytes(key.tcp_flags);
                     tx.execute(&flow.actions, pkt, i, &mut st.stats);
                 }
-                Lookup::Miss { .. } => {
+                Lookup::Miss => {
                     st.stats.missed += 1;
                     if let Some(p) = st.pending.get_mut(&ExactKey(*key)) {
                         // An upcall for this flow is on its way: hold the frame for the answer.

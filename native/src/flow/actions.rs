@@ -80,13 +80,6 @@ pub struct ActionList {
     pub actions: Vec<Action>,
 }
 
-impl ActionList {
-    /// True for the empty list, i.e. drop.
-    pub fn is_drop(&self) -> bool {
-        self.actions.is_empty()
-    }
-}
-
 /// Why an encoded action list was refused at install time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionError {
@@ -762,7 +755,7 @@ mod tests {
     #[test]
     fn empty_list_is_drop() {
         let (_, s, r) = run(&[], &ipv4_frame(6, &tcp_hdr()));
-        assert!(validate(&[]).unwrap().is_drop());
+        assert!(validate(&[]).unwrap().actions.is_empty());
         assert!(s.out.is_empty() && s.up.is_empty());
         assert_eq!(r, ExecReport::default());
     }

@@ -70,7 +70,6 @@ pub struct FlowKey {
     pub nd_target: [u8; 16],
 }
 
-use crate::abi::KEY_FIELDS;
 pub use crate::abi::KEY_LEN;
 pub const KEY_WORDS: usize = KEY_LEN / 8;
 const _: () = assert!(core::mem::size_of::<FlowKey>() == KEY_LEN);
@@ -85,11 +84,6 @@ impl core::hash::Hash for ExactKey {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(self.0.hash(0));
     }
-}
-
-/// Look a field up in the layout table (`abi::KEY_FIELDS`) by name.
-pub fn field(name: &str) -> Option<(usize, usize)> {
-    KEY_FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))
 }
 
 /// Bitwise equality, as the derived one, but word by word without branches
@@ -154,16 +148,6 @@ impl FlowKey {
         self.words().iter().zip(key.words()).zip(mask.words()).all(|((s, k), m)| *s == *k & *m)
     }
 
-    /// Fast hash of the key under `mask` (equal for keys equal under the mask).
-    #[inline]
-    pub fn hash_masked(&self, mask: &FlowKey, basis: u64) -> u64 {
-        let mut h = basis ^ 0x9e37_79b9_7f4a_7c15;
-        for (w, m) in self.words().iter().zip(mask.words()) {
-            h = mix(h, *w & *m);
-        }
-        finish(h)
-    }
-
     /// Fast hash of the whole key (exact-match cache).
     #[inline]
     pub fn hash(&self, basis: u64) -> u64 {
@@ -174,6 +158,8 @@ impl FlowKey {
         finish(h)
     }
 
+    /// The EtherType as a number, for tests' assertions.
+    #[cfg(test)]
     pub fn eth_type(&self) -> u16 {
         u16::from_be_bytes(self.eth_type)
     }
@@ -335,6 +321,7 @@ fn finish(mut h: u64) -> u64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::abi::KEY_FIELDS;
 
     pub const MAC_A: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x01];
     pub const MAC_B: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x02];
@@ -468,6 +455,7 @@ pub(crate) mod tests {
     #[test]
     fn layout_table_matches_the_struct() {
         use core::mem::offset_of;
+        let field = |name: &str| KEY_FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2));
         let check = |name: &str, off: usize, len: usize| assert_eq!(field(name), Some((off, len)), "{name}");
         check("in_port", offset_of!(FlowKey, in_port), 4);
         check("recirc_id", offset_of!(FlowKey, recirc_id), 4);
@@ -636,7 +624,6 @@ pub(crate) mod tests {
         let flow = a.masked(&mask);
         assert!(flow.matches(&a, &mask));
         assert!(flow.matches(&b, &mask));
-        assert_eq!(a.hash_masked(&mask, 0), b.hash_masked(&mask, 0));
         assert_eq!(flow.masked(&mask), flow);
         let mut c = b;
         c.nw_src = [10, 0, 1, 1];

@@ -71,8 +71,6 @@ pub enum PutMode {
 pub enum FlowError {
     /// The action list did not validate.
     BadActions(actions::ActionError),
-    /// A key or mask of the wrong size.
-    BadKey,
     /// Create on an existing flow.
     Exists,
     /// Modify, get or delete of a flow that is not there.
@@ -88,7 +86,6 @@ impl std::fmt::Display for FlowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FlowError::BadActions(e) => write!(f, "invalid actions: {e}"),
-            FlowError::BadKey => write!(f, "flow key and mask must be {} bytes each", super::key::KEY_LEN),
             FlowError::Exists => write!(f, "flow already exists (File exists): use mod-flow to change its actions"),
             FlowError::NotFound => write!(f, "flow does not exist (No such file or directory)"),
             FlowError::LimitReached(n) => write!(f, "resources exhausted: the datapath holds its limit of {n} flows"),
@@ -126,7 +123,7 @@ pub struct FlowTable {
 #[derive(Clone, Copy)]
 pub enum Lookup {
     Hit { slot: u32, via_emc: bool, probed: u32 },
-    Miss { probed: u32 },
+    Miss,
 }
 
 impl FlowTable {
@@ -174,7 +171,7 @@ impl FlowTable {
                 }
                 _ => {
                     missed |= 1 << i;
-                    Lookup::Miss { probed: 0 }
+                    Lookup::Miss
                 }
             };
         }
@@ -192,7 +189,7 @@ impl FlowTable {
                     }
                     Lookup::Hit { slot, via_emc: false, probed: probed[i] }
                 }
-                None => Lookup::Miss { probed: probed[i] },
+                None => Lookup::Miss,
             };
         }
     }
@@ -212,9 +209,10 @@ impl FlowTable {
         }
     }
 
-    /// [`FlowTable::lookup_burst`] for one key.
+    /// [`FlowTable::lookup_burst`] for one key, for tests.
+    #[cfg(test)]
     pub fn lookup(&mut self, key: &FlowKey, hash: u64) -> Lookup {
-        let mut out = [Lookup::Miss { probed: 0 }];
+        let mut out = [Lookup::Miss];
         self.lookup_burst(std::slice::from_ref(key), &[hash], &mut out);
         out[0]
     }
@@ -432,7 +430,7 @@ mod tests {
         assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Hit { via_emc: false, .. }));
         assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Hit { via_emc: true, .. }));
         let k2 = key(3, 5);
-        assert!(matches!(t.lookup(&k2, k2.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k2, k2.hash(0)), Lookup::Miss));
     }
 
     #[test]
@@ -442,12 +440,12 @@ mod tests {
         let k = key(1, 9);
         t.lookup(&k, k.hash(0));
         t.remove(id).unwrap();
-        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss));
         // The slot is reused by a new flow, which the old id must not reach.
         let id2 = t.put(&key(4, 1), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
         assert_ne!(id, id2);
         assert_eq!(t.get(id).err(), Some(FlowError::NotFound));
-        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss));
     }
 
     #[test]
@@ -524,7 +522,7 @@ mod tests {
         }
         assert_eq!(t.flush(), 10);
         let k = key(3, 0);
-        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss));
         assert!(t.is_empty());
     }
 

@@ -9,7 +9,6 @@ pub mod next_header {
     pub const ROUTING: u8 = 43;
     pub const FRAGMENT: u8 = 44;
     pub const AH: u8 = 51;
-    pub const NO_NEXT: u8 = 59;
     pub const DEST_OPTS: u8 = 60;
 }
 
