@@ -141,7 +141,7 @@ impl SetField {
     }
 
     /// Width of the value (and of the mask) in bytes.
-    pub fn len(self) -> usize {
+    pub fn width(self) -> usize {
         SET_FIELDS[self as usize - 1].2
     }
 
@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn set_fields_are_found_by_id_and_no_other() {
         assert_eq!(SetField::from_id(4), Some(SetField::Ipv4Dst));
-        assert_eq!((SetField::Ipv6Src.len(), SetField::Ipv6Src.name()), (16, "ipv6.src"));
+        assert_eq!((SetField::Ipv6Src.width(), SetField::Ipv6Src.name()), (16, "ipv6.src"));
         assert_eq!(SetField::from_id(0), None);
         assert_eq!(SetField::from_id(15), None);
     }

@@ -96,7 +96,8 @@ impl UpcallBatch {
 
     /// Whether upkeep should give the batch up.
     fn expired(&self) -> bool {
-        self.abandoned.load(Ordering::Acquire) || self.received.get().is_some_and(|t| t.elapsed() > Duration::from_millis(UPCALL_TIMEOUT_MS))
+        self.abandoned.load(Ordering::Acquire)
+            || self.received.get().is_some_and(|t| t.elapsed() > Duration::from_millis(UPCALL_TIMEOUT_MS))
     }
 }
 
@@ -283,7 +284,8 @@ impl Shared {
         }
         st.next_batch = id.wrapping_add(1);
         let n = ups.len();
-        let batch = Arc::new(UpcallBatch { id, upcalls: ups, received: OnceLock::new(), abandoned: AtomicBool::new(false) });
+        let batch =
+            Arc::new(UpcallBatch { id, upcalls: ups, received: OnceLock::new(), abandoned: AtomicBool::new(false) });
         match sink.deliver(Event::Upcalls(Arc::clone(&batch))) {
             Ok(()) => {
                 st.stats.upcalls += n as u64;
@@ -381,14 +383,20 @@ impl Datapath {
     pub fn add_port(&self, kind: PortKind, name: &str, port_no: u32) -> io::Result<u32> {
         let mut st = self.state();
         if st.ports.values().any(|p| p.name == name) {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("port \"{name}\" is already in the datapath")));
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("port \"{name}\" is already in the datapath"),
+            ));
         }
         let port_no = match port_no {
             0 => (1..=MAX_PORT_NO).find(|n| !st.ports.contains_key(n)).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::OutOfMemory, "resources exhausted: no free port number")
             })?,
             n if n > MAX_PORT_NO => {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("port number {n} is above the maximum {MAX_PORT_NO}")))
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("port number {n} is above the maximum {MAX_PORT_NO}"),
+                ))
             }
             n if st.ports.contains_key(&n) => {
                 return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("port number {n} is already in use")))
@@ -583,7 +591,14 @@ impl Datapath {
         release_batch(&mut self.state(), id);
     }
 
-    pub fn flow_put(&self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool) -> Result<u64, FlowError> {
+    pub fn flow_put(
+        &self,
+        key: &FlowKey,
+        mask: &FlowKey,
+        raw_actions: &[u8],
+        mode: PutMode,
+        refuse_overlap: bool,
+    ) -> Result<u64, FlowError> {
         let now = self.shared.now_ms();
         let mut st = self.state();
         let id = st.flows.put(key, mask, raw_actions, mode, refuse_overlap, now)?;
@@ -649,7 +664,14 @@ impl Datapath {
     /// (stats, flows installed, masks in use, flow limit, max idle ms, EMC insertion inverse probability)
     pub fn stats(&self) -> (DpStats, usize, usize, usize, u64, u32) {
         let st = self.state();
-        (st.stats, st.flows.len(), st.flows.mask_count(), st.flows.limit, st.flows.max_idle_ms, st.flows.emc_insert_inv_prob)
+        (
+            st.stats,
+            st.flows.len(),
+            st.flows.mask_count(),
+            st.flows.limit,
+            st.flows.max_idle_ms,
+            st.flows.emc_insert_inv_prob,
+        )
     }
 
     /// Stop the poll thread and close every port. Idempotent.
@@ -790,7 +812,9 @@ fn poll_loop(shared: &Shared) {
             busy.retain(|&port_no| {
                 // A bug must not stop the switch: a burst that panics is
                 // counted and dropped, and the loop goes on with the next one.
-                let burst = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle_burst(shared, &mut st, port_no, &mut batch)));
+                let burst = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle_burst(shared, &mut st, port_no, &mut batch)
+                }));
                 let received = burst.unwrap_or_else(|_| {
                     st.stats.action_errors += 1;
                     batch.iter_mut().for_each(Packet::reset);
@@ -859,7 +883,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
     let mut tx = Tx::new(std::mem::take(&mut st.pool));
     let mut upcalls = Vec::new();
     let (mut keys, mut hashes) = ([FlowKey::default(); MAX_BURST], [0u64; MAX_BURST]);
-    let mut found = [Lookup::Miss { probed: 0 }; MAX_BURST];
+    let mut found = [Lookup::Miss; MAX_BURST];
     for (c, chunk) in pkts.chunks_mut(MAX_BURST).enumerate() {
         // Parse the whole burst before hashing any key: a key's words read
         // right after its fields were written one by one would stall.
@@ -889,7 +913,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                     flow.stats.tcp_flags |= u16::from_be_bytes(key.tcp_flags);
                     tx.execute(&flow.actions, pkt, i, &mut st.stats);
                 }
-                Lookup::Miss { .. } => {
+                Lookup::Miss => {
                     st.stats.missed += 1;
                     if let Some(p) = st.pending.get_mut(&ExactKey(*key)) {
                         // An upcall for this flow is on its way: hold the frame for the answer.
@@ -907,7 +931,14 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                         st.next_upcall_seq += 1;
                         st.pending.insert(ExactKey(*key), PendingFlow { upcall: seq, frames: Vec::new() });
                         let frame = pkt.frame().to_vec();
-                        upcalls.push(Upcall { reason: UpcallReason::Miss, in_port: pkt.in_port, key: *key, frame, vnet: pkt.vnet, seq });
+                        upcalls.push(Upcall {
+                            reason: UpcallReason::Miss,
+                            in_port: pkt.in_port,
+                            key: *key,
+                            frame,
+                            vnet: pkt.vnet,
+                            seq,
+                        });
                     }
                 }
             }
@@ -966,7 +997,14 @@ struct Tx {
 
 impl Tx {
     fn new(pool: Vec<Packet>) -> Self {
-        Tx { pool, copies: 0, outs: Vec::with_capacity(MAX_BURST), userspace: Vec::new(), recirc: Vec::new(), current: 0 }
+        Tx {
+            pool,
+            copies: 0,
+            outs: Vec::with_capacity(MAX_BURST),
+            userspace: Vec::new(),
+            recirc: Vec::new(),
+            current: 0,
+        }
     }
 
     fn execute(&mut self, list: &ActionList, pkt: &mut Packet, index: usize, stats: &mut DpStats) {
@@ -1032,7 +1070,14 @@ impl ActionSink for Tx {
     fn userspace(&mut self, pkt: &Packet, cookie: u64) {
         let key = FlowKey::extract(pkt.frame(), pkt.in_port);
         let frame = pkt.frame().to_vec();
-        self.userspace.push(Upcall { reason: UpcallReason::Action { cookie }, in_port: pkt.in_port, key, frame, vnet: pkt.vnet, seq: 0 });
+        self.userspace.push(Upcall {
+            reason: UpcallReason::Action { cookie },
+            in_port: pkt.in_port,
+            key,
+            frame,
+            vnet: pkt.vnet,
+            seq: 0,
+        });
     }
 
     fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
@@ -1072,7 +1117,8 @@ fn upkeep(shared: &Shared, st: &mut State) {
         }
     }
     let now = shared.now_ms();
-    let expired: Vec<ExpiredFlow> = st.flows.expire(now).into_iter().map(|(id, f)| ExpiredFlow { id, stats: f.stats }).collect();
+    let expired: Vec<ExpiredFlow> =
+        st.flows.expire(now).into_iter().map(|(id, f)| ExpiredFlow { id, stats: f.stats }).collect();
     if !expired.is_empty() {
         if let Some(sink) = &shared.events {
             // A full queue loses these flows' last counts: the rest of the
@@ -1148,7 +1194,8 @@ mod tests {
     fn next_batch(rx: &mpsc::Receiver<Event>) -> Arc<UpcallBatch> {
         let deadline = Instant::now() + WAIT;
         loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("an upcall batch in time") {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("an upcall batch in time")
+            {
                 Event::Upcalls(b) => return b,
                 _ => continue,
             }
@@ -1243,7 +1290,12 @@ mod tests {
     #[test]
     fn a_batch_times_out_only_once_the_slow_path_has_had_it_that_long() {
         let batch = |received: Option<Duration>| {
-            let b = UpcallBatch { id: 0, upcalls: Vec::new(), received: OnceLock::new(), abandoned: AtomicBool::new(false) };
+            let b = UpcallBatch {
+                id: 0,
+                upcalls: Vec::new(),
+                received: OnceLock::new(),
+                abandoned: AtomicBool::new(false),
+            };
             if let Some(ago) = received {
                 b.received.set(Instant::now() - ago).unwrap();
             }

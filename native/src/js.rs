@@ -91,7 +91,8 @@ impl<'a> Env<'a> {
         let mut argc = Args::MAX;
         let mut data = null_mut();
         // SAFETY: `raw` has room for `argc` values; env and info are this call's.
-        check(unsafe { napi_get_cb_info(self.raw, info, &mut argc, raw.as_mut_ptr(), null_mut(), &mut data) }, "read the arguments")?;
+        let status = unsafe { napi_get_cb_info(self.raw, info, &mut argc, raw.as_mut_ptr(), null_mut(), &mut data) };
+        check(status, "read the arguments")?;
         let undefined = self.undefined()?;
         let mut values = [undefined; Args::MAX];
         for (v, r) in values.iter_mut().zip(raw).take(argc.min(Args::MAX)) {
@@ -146,7 +147,9 @@ impl<'a> Env<'a> {
 
     pub fn string(self, s: &str) -> JsResult<Value<'a>> {
         // SAFETY: live env; `out` is a local for the new value.
-        self.make("make a string", |env, out| unsafe { napi_create_string_utf8(env, s.as_ptr() as *const _, s.len(), out) })
+        self.make("make a string", |env, out| unsafe {
+            napi_create_string_utf8(env, s.as_ptr() as *const _, s.len(), out)
+        })
     }
 
     pub fn object(self) -> JsResult<Value<'a>> {
@@ -266,7 +269,9 @@ impl<'a> Env<'a> {
         check(unsafe { napi_get_value_string_utf8(self.raw, v.raw, null_mut(), 0, &mut len) }, "read a string")?;
         let mut buf = vec![0u8; len + 1];
         // SAFETY: live env and a value of its scope; out pointers are locals (a string read gets its buffer's true size).
-        check(unsafe { napi_get_value_string_utf8(self.raw, v.raw, buf.as_mut_ptr() as *mut _, len + 1, &mut len) }, "read a string")?;
+        let status =
+            unsafe { napi_get_value_string_utf8(self.raw, v.raw, buf.as_mut_ptr() as *mut _, len + 1, &mut len) };
+        check(status, "read a string")?;
         buf.truncate(len);
         String::from_utf8(buf).map_err(|_| format!("{what} is not valid UTF-8"))
     }
@@ -303,7 +308,9 @@ impl<'a> Env<'a> {
         // SAFETY: live env and a value of its scope; out pointers are locals.
         check(unsafe { napi_get_array_length(self.raw, v.raw, &mut len) }, "read an array's length")?;
         // SAFETY: live env; `out` is a local for the new value.
-        (0..len).map(|i| self.make("read an array element", |env, out| unsafe { napi_get_element(env, v.raw, i, out) })).collect()
+        (0..len)
+            .map(|i| self.make("read an array element", |env, out| unsafe { napi_get_element(env, v.raw, i, out) }))
+            .collect()
     }
 
     // ------------------------------------------------------------ calling and throwing
@@ -313,7 +320,10 @@ impl<'a> Env<'a> {
         let this = self.undefined()?;
         let mut result = null_mut();
         // SAFETY: live env and values of its scope; `arg.raw` is the one argument.
-        check(unsafe { napi_call_function(self.raw, this.raw, func.raw, 1, &arg.raw, &mut result) }, "call the event handler")
+        check(
+            unsafe { napi_call_function(self.raw, this.raw, func.raw, 1, &arg.raw, &mut result) },
+            "call the event handler",
+        )
     }
 
     /// Throw a JS Error with `msg`, unless an exception is already pending.

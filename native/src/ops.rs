@@ -69,7 +69,9 @@ pub unsafe extern "C" fn napi_register_module_v1(env: napi_env, exports: napi_va
             let mut f = null_mut();
             // SAFETY: live env; the name is `name.len()` bytes; `dispatch`
             // gets the op back from `data`, a fn pointer that lives forever.
-            let status = unsafe { napi_create_function(env.raw(), cname.as_ptr(), name.len(), dispatch, *op as *mut c_void, &mut f) };
+            let status = unsafe {
+                napi_create_function(env.raw(), cname.as_ptr(), name.len(), dispatch, *op as *mut c_void, &mut f)
+            };
             check(status, &format!("create the function {name}"))?;
             // SAFETY: `f` was just created in this environment.
             env.set(exports, name, unsafe { env.value(f) })?;
@@ -193,7 +195,8 @@ fn handle<'a>(env: Env<'a>, v: Value<'a>) -> JsResult<&'a DpHandle> {
     }
     let mut ours = false;
     // SAFETY: live env, a value of its scope, a static tag and a local.
-    check(unsafe { napi_check_object_type_tag(env.raw(), v.raw(), &DP_HANDLE_TAG, &mut ours) }, "check a datapath handle")?;
+    let status = unsafe { napi_check_object_type_tag(env.raw(), v.raw(), &DP_HANDLE_TAG, &mut ours) };
+    check(status, "check a datapath handle")?;
     if !ours {
         return Err(not_a_handle());
     }
@@ -266,8 +269,17 @@ fn event_function(env: Env<'_>, func: Value<'_>) -> JsResult<(Tsfn, Arc<AtomicUs
     // `context` reference and gives it to `finalize_tsfn_context` once.
     let status = unsafe {
         napi_create_threadsafe_function(
-            env.raw(), func.raw(), null_mut(), name.raw(), 0, 1, context, Some(finalize_tsfn_context), context,
-            Some(call_js_event), &mut tsfn,
+            env.raw(),
+            func.raw(),
+            null_mut(),
+            name.raw(),
+            0,
+            1,
+            context,
+            Some(finalize_tsfn_context),
+            context,
+            Some(call_js_event),
+            &mut tsfn,
         )
     };
     if status != NAPI_OK {
@@ -277,7 +289,8 @@ fn event_function(env: Env<'_>, func: Value<'_>) -> JsResult<(Tsfn, Arc<AtomicUs
     }
     // Events alone must not keep Node alive: close() or the cleanup hook ends them.
     // SAFETY: a function just made in this env.
-    if let Err(e) = check(unsafe { napi_unref_threadsafe_function(env.raw(), tsfn) }, "unref the datapath event function") {
+    let status = unsafe { napi_unref_threadsafe_function(env.raw(), tsfn) };
+    if let Err(e) = check(status, "unref the datapath event function") {
         // SAFETY: ours, acquired once, and never handed out.
         unsafe { napi_release_threadsafe_function(tsfn, NAPI_TSFN_RELEASE) };
         return Err(e);
@@ -342,9 +355,10 @@ fn event_object<'a>(env: Env<'a>, event: &Event) -> JsResult<Value<'a>> {
                 }))?,
             ),
         ]),
-        Event::Transmitted(ports) => {
-            env.object_of(&[("kind", env.string("transmitted")?), ("ports", env.array_of(ports.iter().map(|p| env.uint(*p)))?)])
-        }
+        Event::Transmitted(ports) => env.object_of(&[
+            ("kind", env.string("transmitted")?),
+            ("ports", env.array_of(ports.iter().map(|p| env.uint(*p)))?),
+        ]),
     }
 }
 
@@ -385,7 +399,8 @@ fn op_dp_open<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
         _ if upcalls => return Err("upcalls need an event handler".into()),
         _ => (None, None),
     };
-    let handle = Arc::new(DpHandle { dp: Mutex::new(None), tsfn: Mutex::new(tsfn), hook_registered: AtomicBool::new(false) });
+    let handle =
+        Arc::new(DpHandle { dp: Mutex::new(None), tsfn: Mutex::new(tsfn), hook_registered: AtomicBool::new(false) });
     match Datapath::open(sink) {
         Ok(dp) => *handle.dp.lock().unwrap_or_else(|p| p.into_inner()) = Some(dp),
         Err(e) => {
@@ -413,13 +428,15 @@ fn op_dp_open<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
         Err(e)
     };
     // SAFETY: live env, a value of its scope and a static tag.
-    if let Err(e) = check(unsafe { napi_type_tag_object(env.raw(), ext.raw(), &DP_HANDLE_TAG) }, "tag the datapath handle") {
+    let status = unsafe { napi_type_tag_object(env.raw(), ext.raw(), &DP_HANDLE_TAG) };
+    if let Err(e) = check(status, "tag the datapath handle") {
         return fail(e);
     }
     let b = Arc::into_raw(Arc::clone(&handle)) as *mut c_void;
     handle.hook_registered.store(true, Ordering::Release);
     // SAFETY: live env. On success the hook owns reference B (see DpHandle).
-    if let Err(e) = check(unsafe { napi_add_env_cleanup_hook(env.raw(), cleanup_hook, b) }, "register the datapath's cleanup") {
+    let status = unsafe { napi_add_env_cleanup_hook(env.raw(), cleanup_hook, b) };
+    if let Err(e) = check(status, "register the datapath's cleanup") {
         handle.hook_registered.store(false, Ordering::Release);
         // SAFETY: no hook was added, so B is still ours.
         drop(unsafe { Arc::from_raw(b as *const DpHandle) });
@@ -619,7 +636,8 @@ fn op_flow_put<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
         other => return Err(format!("unknown flow put mode \"{other}\" (expected create, modify or put)")),
     };
     let refuse = env.get_bool(args.get(5), "refuseOverlap")?;
-    let id = with_dp(env, args.get(0), |dp| dp.flow_put(&key, &mask, actions, mode, refuse).map_err(|e| e.to_string()))?;
+    let id =
+        with_dp(env, args.get(0), |dp| dp.flow_put(&key, &mask, actions, mode, refuse).map_err(|e| e.to_string()))?;
     env.bigint(id)
 }
 

@@ -27,12 +27,8 @@ impl VnetHdr {
     pub const SIZE: usize = 10;
     /// VIRTIO_NET_HDR_F_NEEDS_CSUM: the L4 checksum at csum_start+csum_offset is partial.
     pub const F_NEEDS_CSUM: u8 = 1;
+    /// VIRTIO_NET_HDR_GSO_NONE: not a GSO super-frame.
     pub const GSO_NONE: u8 = 0;
-    pub const GSO_TCPV4: u8 = 1;
-    pub const GSO_UDP: u8 = 3;
-    pub const GSO_TCPV6: u8 = 4;
-    pub const GSO_UDP_L4: u8 = 5;
-    pub const GSO_ECN: u8 = 0x80;
 
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         VnetHdr {
@@ -138,10 +134,6 @@ impl Packet {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    pub fn headroom(&self) -> usize {
-        self.start
     }
 
     /// Open `n` bytes of space at byte `offset` of the frame by moving the

@@ -177,7 +177,8 @@ fn xdp_live_frames(ifindex: u32, frame: &[u8], deadline: Instant) -> io::Result<
     load[0] = BPF_PROG_TYPE_XDP | (insns.len() as u64) << 32;
     load[1] = insns.as_ptr() as u64;
     load[2] = license.as_ptr() as u64;
-    let fd = bpf(BPF_PROG_LOAD, &mut load).map_err(|e| io::Error::new(e.kind(), format!("loading the XDP program: {e}")))?;
+    let fd =
+        bpf(BPF_PROG_LOAD, &mut load).map_err(|e| io::Error::new(e.kind(), format!("loading the XDP program: {e}")))?;
     // SAFETY: bpf() returned a new descriptor that nobody else owns.
     let prog = unsafe { OwnedFd::from_raw_fd(fd as i32) };
 

@@ -77,7 +77,7 @@ fn main() {
             })
             .collect();
         let (keys, hashes): (Vec<FlowKey>, Vec<u64>) = keys.into_iter().unzip();
-        let mut out = [Lookup::Miss { probed: 0 }; BURST];
+        let mut out = [Lookup::Miss; BURST];
         let (mut n, mut hits) = (0u64, 0u64);
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs_f64(seconds) {

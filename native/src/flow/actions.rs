@@ -29,21 +29,34 @@ use crate::wire::{icmp, ipv4, ipv6, tcp, udp};
 use super::key::FlowKey;
 pub use crate::abi::SetField;
 use crate::abi::{
-    ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET, ACTION_TNL_POP, ACTION_TNL_PUSH,
-    ACTION_USERSPACE,
+    ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET, ACTION_TNL_POP,
+    ACTION_TNL_PUSH, ACTION_USERSPACE,
 };
 
 /// One validated action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Output(u32),
-    Userspace { pid: u32, cookie: u64, userdata: Box<[u8]> },
-    PushVlan { tpid: u16, tci: u16 },
+    Userspace {
+        pid: u32,
+        cookie: u64,
+        userdata: Box<[u8]>,
+    },
+    PushVlan {
+        tpid: u16,
+        tci: u16,
+    },
     PopVlan,
-    /// Write `value` under `mask` (only the first `field.len()` bytes are used).
-    Set { field: SetField, value: [u8; 16], mask: [u8; 16] },
+    /// Write `value` under `mask` (only the first `field.width()` bytes are used).
+    Set {
+        field: SetField,
+        value: [u8; 16],
+        mask: [u8; 16],
+    },
     TunnelPush(TunnelPush),
-    TunnelPop { tnl_port: u32 },
+    TunnelPop {
+        tnl_port: u32,
+    },
 }
 
 /// A tunnel header template built by the slow path.
@@ -65,13 +78,6 @@ pub struct TunnelPush {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ActionList {
     pub actions: Vec<Action>,
-}
-
-impl ActionList {
-    /// True for the empty list, i.e. drop.
-    pub fn is_drop(&self) -> bool {
-        self.actions.is_empty()
-    }
 }
 
 /// Why an encoded action list was refused at install time.
@@ -105,15 +111,23 @@ impl core::fmt::Display for ActionError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         use ActionError::*;
         match self {
-            TruncatedHeader { offset } => write!(f, "action list truncated: an action header at byte {offset} needs 4 bytes"),
-            TruncatedPayload { action, offset, len } => write!(f, "{action} action at byte {offset}: its {len}-byte payload runs past the end of the list"),
+            TruncatedHeader { offset } => {
+                write!(f, "action list truncated: an action header at byte {offset} needs 4 bytes")
+            }
+            TruncatedPayload { action, offset, len } => {
+                write!(f, "{action} action at byte {offset}: its {len}-byte payload runs past the end of the list")
+            }
             UnknownType { ty, offset } => write!(f, "unknown action type {ty} at byte {offset}"),
-            BadLength { action, len, expected } => write!(f, "{action} action: payload is {len} bytes, expected {expected}"),
+            BadLength { action, len, expected } => {
+                write!(f, "{action} action: payload is {len} bytes, expected {expected}")
+            }
             BadTpid { tpid } => write!(f, "push_vlan action: tpid 0x{tpid:04x} is not 0x8100 or 0x88a8"),
             TciNotPresent { tci } => write!(f, "push_vlan action: tci 0x{tci:04x} lacks the 0x1000 present bit"),
             UnknownSetField { id } => write!(f, "set action: unknown field id {id}"),
             ValueOutsideMask { field } => write!(f, "set action: value for {field} has bits outside its mask"),
-            UnknownTunnelType { tnl_type } => write!(f, "tnl_push action: tunnel type {tnl_type} is not VXLAN (4) or GRE (3)"),
+            UnknownTunnelType { tnl_type } => {
+                write!(f, "tnl_push action: tunnel type {tnl_type} is not VXLAN (4) or GRE (3)")
+            }
             BadTunnelHeader { reason } => write!(f, "tnl_push action: bad header template: {reason}"),
             ActionAfterTunnelPop => write!(f, "tnl_pop action must be the last action of the list"),
         }
@@ -200,7 +214,7 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 }
                 let id = u16::from_le_bytes([p[0], p[1]]);
                 let field = SetField::from_id(id).ok_or(ActionError::UnknownSetField { id })?;
-                let n = field.len();
+                let n = field.width();
                 if len != 4 + 2 * n {
                     return Err(ActionError::BadLength { action: field.name(), len, expected: "4 + 2 * field width" });
                 }
@@ -355,7 +369,9 @@ pub fn execute(list: &ActionList, pkt: &mut Packet, out: &mut impl ActionSink) -
             }
             Action::PushVlan { tpid, tci } => push_vlan(pkt, *tpid, *tci),
             Action::PopVlan => pop_vlan(pkt),
-            Action::Set { field, value, mask } => set_field(pkt, *field, &value[..field.len()], &mask[..field.len()]),
+            Action::Set { field, value, mask } => {
+                set_field(pkt, *field, &value[..field.width()], &mask[..field.width()])
+            }
             Action::TunnelPush(t) => tunnel_push(pkt, t),
             Action::TunnelPop { tnl_port } => match tunnel_pop(pkt, *tnl_port) {
                 Ok(meta) => {
@@ -593,7 +609,7 @@ fn tunnel_push(pkt: &mut Packet, t: &TunnelPush) -> Result<(), ExecError> {
     }
     if let Some(u) = t.udp {
         let mut h = udp::Packet::new_checked(&mut f[u..]).map_err(|_| ExecError::Truncated)?;
-        h.set_len((n - u + inner_len) as u16);
+        h.set_datagram_len((n - u + inner_len) as u16);
         if h.src_port() == 0 {
             h.set_src_port(src_port);
         }
@@ -690,7 +706,7 @@ mod tests {
         let mut v = ty.to_le_bytes().to_vec();
         v.extend_from_slice(&(p.len() as u16).to_le_bytes());
         v.extend_from_slice(p);
-        while v.len() % 8 != 0 {
+        while !v.len().is_multiple_of(8) {
             v.push(0);
         }
         v
@@ -739,7 +755,7 @@ mod tests {
     #[test]
     fn empty_list_is_drop() {
         let (_, s, r) = run(&[], &ipv4_frame(6, &tcp_hdr()));
-        assert!(validate(&[]).unwrap().is_drop());
+        assert!(validate(&[]).unwrap().actions.is_empty());
         assert!(s.out.is_empty() && s.up.is_empty());
         assert_eq!(r, ExecReport::default());
     }
@@ -761,7 +777,8 @@ mod tests {
     #[test]
     fn push_vlan_inserts_a_tag_after_the_addresses_and_pop_vlan_removes_it() {
         let f = ipv4_frame(6, &tcp_hdr());
-        let l = [tlv(ACTION_PUSH_VLAN, &[0x81, 0x00, 0x30, 0x0a]), output(1), tlv(ACTION_POP_VLAN, &[]), output(2)].concat();
+        let l = [tlv(ACTION_PUSH_VLAN, &[0x81, 0x00, 0x30, 0x0a]), output(1), tlv(ACTION_POP_VLAN, &[]), output(2)]
+            .concat();
         let (p, s, r) = run(&l, &f);
         let mut tagged = f[..12].to_vec();
         tagged.extend_from_slice(&[0x81, 0x00, 0x20, 0x0a]); // present bit cleared on the wire
@@ -794,7 +811,11 @@ mod tests {
     #[test]
     fn sets_ethernet_addresses() {
         let f = ipv4_frame(6, &tcp_hdr());
-        let l = [set(SetField::EthSrc, &[2, 0, 0, 0, 0, 9], &[0xff; 6]), set(SetField::EthDst, &[0, 0, 0, 0, 0, 0x77], &[0, 0, 0, 0, 0, 0xff])].concat();
+        let l = [
+            set(SetField::EthSrc, &[2, 0, 0, 0, 0, 9], &[0xff; 6]),
+            set(SetField::EthDst, &[0, 0, 0, 0, 0, 0x77], &[0, 0, 0, 0, 0, 0xff]),
+        ]
+        .concat();
         let (p, _, _) = run(&l, &f);
         assert_eq!(&p.frame()[6..12], &[2, 0, 0, 0, 0, 9]);
         assert_eq!(&p.frame()[0..6], &[0x00, 0x00, 0x5e, 0x00, 0x53, 0x77]);
@@ -858,7 +879,12 @@ mod tests {
             let mut a = [0u8; 16];
             a[0] = 0xfd;
             a[15] = 0x42;
-            let l = [set(SetField::Ipv6Src, &a, &[0xff; 16]), set(SetField::Ipv6Tclass, &[0x04], &[0xff]), set(SetField::Ipv6Hlimit, &[3], &[0xff])].concat();
+            let l = [
+                set(SetField::Ipv6Src, &a, &[0xff; 16]),
+                set(SetField::Ipv6Tclass, &[0x04], &[0xff]),
+                set(SetField::Ipv6Hlimit, &[3], &[0xff]),
+            ]
+            .concat();
             let (p, _, r) = run(&l, &f);
             let g = p.frame();
             assert_eq!(r.failed, 0);
@@ -877,7 +903,11 @@ mod tests {
         f[50..52].copy_from_slice(&partial.to_be_bytes());
         let mut p = Packet::from_frame(&f);
         p.vnet = VnetHdr { flags: VnetHdr::F_NEEDS_CSUM, csum_start: 34, csum_offset: 16, ..VnetHdr::default() };
-        let l = validate(&[set(SetField::Ipv4Dst, &[10, 9, 9, 9], &[0xff; 4]), set(SetField::TcpSrc, &[0, 1], &[0xff, 0xff])].concat()).unwrap();
+        let l = validate(
+            &[set(SetField::Ipv4Dst, &[10, 9, 9, 9], &[0xff; 4]), set(SetField::TcpSrc, &[0, 1], &[0xff, 0xff])]
+                .concat(),
+        )
+        .unwrap();
         execute(&l, &mut p, &mut Sink::default());
         let want = cs::fold(cs::pseudo_v4([10, 0, 0, 1], [10, 9, 9, 9], 6, l4len));
         assert_eq!(&p.frame()[50..52], &want.to_be_bytes());
@@ -922,7 +952,7 @@ mod tests {
         assert_eq!(ip.total_len() as usize, 36 + inner.len());
         assert!(ip.verify_checksum());
         let u = udp::Packet::new_checked(&g[34..]).unwrap();
-        assert_eq!(u.len() as usize, 16 + inner.len());
+        assert_eq!(u.datagram_len() as usize, 16 + inner.len());
         assert!((32768..61000).contains(&u.src_port()));
         // Same inner flow, same source port.
         let (q, _, _) = run(&push(vport_type::VXLAN, &vxlan_template(123)), &inner);
@@ -933,7 +963,10 @@ mod tests {
         let (p, s, r) = run(&tlv(ACTION_TNL_POP, &4789u32.to_le_bytes()), &outer);
         assert_eq!(r.failed, 0);
         assert_eq!(p.frame(), &inner[..]);
-        assert_eq!(s.recirc, vec![(TunnelMeta { tnl_port: 4789, tun_id: 123, src: [192, 0, 2, 1], dst: [192, 0, 2, 2] }, inner.clone())]);
+        assert_eq!(
+            s.recirc,
+            vec![(TunnelMeta { tnl_port: 4789, tun_id: 123, src: [192, 0, 2, 1], dst: [192, 0, 2, 2] }, inner.clone())]
+        );
         let mut k = FlowKey::extract(p.frame(), 0);
         s.recirc[0].0.apply(&mut k);
         assert_eq!((k.in_port, k.tun_id, k.tun_src), (4789, 123u64.to_be_bytes(), [192, 0, 2, 1]));
@@ -961,14 +994,35 @@ mod tests {
 
     #[test]
     fn actions_never_panic_on_truncated_frames() {
-        let mut all = vec![tlv(ACTION_PUSH_VLAN, &[0x81, 0, 0x10, 1]), tlv(ACTION_POP_VLAN, &[]), tlv(ACTION_POP_VLAN, &[])];
-        for (fid, n) in [(1u16, 6usize), (2, 6), (3, 4), (4, 4), (5, 1), (6, 1), (7, 16), (8, 16), (9, 1), (10, 1), (11, 2), (12, 2), (13, 2), (14, 2)] {
+        let mut all =
+            vec![tlv(ACTION_PUSH_VLAN, &[0x81, 0, 0x10, 1]), tlv(ACTION_POP_VLAN, &[]), tlv(ACTION_POP_VLAN, &[])];
+        for (fid, n) in [
+            (1u16, 6usize),
+            (2, 6),
+            (3, 4),
+            (4, 4),
+            (5, 1),
+            (6, 1),
+            (7, 16),
+            (8, 16),
+            (9, 1),
+            (10, 1),
+            (11, 2),
+            (12, 2),
+            (13, 2),
+            (14, 2),
+        ] {
             all.push(set(SetField::from_id(fid).unwrap(), &vec![0x01; n], &vec![0xff; n]));
         }
         all.push(push(vport_type::VXLAN, &vxlan_template(1)));
         all.push(tlv(ACTION_TNL_POP, &1u32.to_le_bytes()));
         let list = validate(&all.concat()).unwrap();
-        let frames = [ipv4_frame(6, &tcp_hdr()), ipv4_frame(17, &udp_hdr()), ipv6_frame(6, &tcp_hdr()), ipv6_frame(58, &[135, 0, 0, 0])];
+        let frames = [
+            ipv4_frame(6, &tcp_hdr()),
+            ipv4_frame(17, &udp_hdr()),
+            ipv6_frame(6, &tcp_hdr()),
+            ipv6_frame(58, &[135, 0, 0, 0]),
+        ];
         for f in frames {
             for n in 0..=f.len() {
                 let mut p = Packet::from_frame(&f[..n]);
@@ -987,7 +1041,10 @@ mod tests {
         assert_eq!(validate(&tlv(ACTION_PUSH_VLAN, &[0x08, 0x00, 0x10, 0x01])), Err(BadTpid { tpid: 0x0800 }));
         assert_eq!(validate(&tlv(ACTION_PUSH_VLAN, &[0x81, 0x00, 0x00, 0x01])), Err(TciNotPresent { tci: 1 }));
         assert_eq!(validate(&tlv(ACTION_SET, &[99, 0, 0, 0])), Err(UnknownSetField { id: 99 }));
-        assert_eq!(validate(&set(SetField::Ipv4Ttl, &[3], &[0x0f, 0])), Err(BadLength { action: "ipv4.ttl", len: 7, expected: "4 + 2 * field width" }));
+        assert_eq!(
+            validate(&set(SetField::Ipv4Ttl, &[3], &[0x0f, 0])),
+            Err(BadLength { action: "ipv4.ttl", len: 7, expected: "4 + 2 * field width" })
+        );
         assert_eq!(validate(&set(SetField::Ipv4Tos, &[0x03], &[0xfc])), Err(ValueOutsideMask { field: "ipv4.tos" }));
         assert_eq!(validate(&push(9, &vxlan_template(1))), Err(UnknownTunnelType { tnl_type: 9 }));
         assert!(matches!(validate(&push(vport_type::VXLAN, &gre_template(1))), Err(BadTunnelHeader { .. })));

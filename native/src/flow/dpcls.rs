@@ -66,7 +66,18 @@ impl Subtable {
         }
         let buckets = vec![Bucket::default(); 8];
         let filter = vec![0; buckets.len() * FILTER_BITS_PER_BUCKET / 64];
-        Subtable { mask: *mask, index, bits, words, buckets, entries: Vec::new(), filter_word: 0, filter, removed: 0, hits: 0 }
+        Subtable {
+            mask: *mask,
+            index,
+            bits,
+            words,
+            buckets,
+            entries: Vec::new(),
+            filter_word: 0,
+            filter,
+            removed: 0,
+            hits: 0,
+        }
     }
 
     /// The filter's bit for `key` (its filter word under the mask).
@@ -97,7 +108,9 @@ impl Subtable {
         // poll thread's lock, and counting every flow's values per word would
         // hold it for tens of milliseconds.
         let sample = || self.entries.iter().step_by((self.entries.len() / FILTER_SAMPLE).max(1));
-        self.filter_word = (0..self.words).max_by_key(|&j| sample().map(|(k, _)| self.word(k, j)).collect::<HashSet<_>>().len()).unwrap_or(0);
+        self.filter_word = (0..self.words)
+            .max_by_key(|&j| sample().map(|(k, _)| self.word(k, j)).collect::<HashSet<_>>().len())
+            .unwrap_or(0);
         for e in 0..self.entries.len() {
             let key = self.entries[e].0;
             self.filter_add(&key);
@@ -336,7 +349,13 @@ mod tests {
     use super::*;
 
     fn key(port: u32, tp_dst: u16) -> FlowKey {
-        FlowKey { in_port: port, tp_dst: tp_dst.to_be_bytes(), eth_type: [0x08, 0x00], nw_proto: 6, ..FlowKey::default() }
+        FlowKey {
+            in_port: port,
+            tp_dst: tp_dst.to_be_bytes(),
+            eth_type: [0x08, 0x00],
+            nw_proto: 6,
+            ..FlowKey::default()
+        }
     }
 
     fn mask_in_port() -> FlowKey {
@@ -398,7 +417,7 @@ mod tests {
         for i in 0..n {
             assert_eq!(c.insert(&key(i % 7, i as u16).masked(&m), &m, i), None);
         }
-        let removed = |i: u32| (i.wrapping_mul(2_654_435_761) >> 7) % 3 == 0;
+        let removed = |i: u32| (i.wrapping_mul(2_654_435_761) >> 7).is_multiple_of(3);
         for i in (0..n).filter(|&i| removed(i)) {
             assert_eq!(c.remove(&key(i % 7, i as u16).masked(&m), &m), Some(i));
         }

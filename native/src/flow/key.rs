@@ -24,7 +24,7 @@ pub const FRAG_FIRST: u8 = 1;
 pub const FRAG_LATER: u8 = 2;
 
 #[repr(C, align(8))]
-#[derive(Clone, Copy, Default, Eq, Debug, Hash)]
+#[derive(Clone, Copy, Default, Eq, Debug)]
 pub struct FlowKey {
     pub in_port: u32,
     pub recirc_id: u32,
@@ -71,7 +71,6 @@ pub struct FlowKey {
 }
 
 pub use crate::abi::KEY_LEN;
-use crate::abi::KEY_FIELDS;
 pub const KEY_WORDS: usize = KEY_LEN / 8;
 const _: () = assert!(core::mem::size_of::<FlowKey>() == KEY_LEN);
 const _: () = assert!(core::mem::align_of::<FlowKey>() == 8);
@@ -85,11 +84,6 @@ impl core::hash::Hash for ExactKey {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(self.0.hash(0));
     }
-}
-
-/// Look a field up in the layout table (`abi::KEY_FIELDS`) by name.
-pub fn field(name: &str) -> Option<(usize, usize)> {
-    KEY_FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2))
 }
 
 /// Bitwise equality, as the derived one, but word by word without branches
@@ -154,16 +148,6 @@ impl FlowKey {
         self.words().iter().zip(key.words()).zip(mask.words()).all(|((s, k), m)| *s == *k & *m)
     }
 
-    /// Fast hash of the key under `mask` (equal for keys equal under the mask).
-    #[inline]
-    pub fn hash_masked(&self, mask: &FlowKey, basis: u64) -> u64 {
-        let mut h = basis ^ 0x9e37_79b9_7f4a_7c15;
-        for (w, m) in self.words().iter().zip(mask.words()) {
-            h = mix(h, *w & *m);
-        }
-        finish(h)
-    }
-
     /// Fast hash of the whole key (exact-match cache).
     #[inline]
     pub fn hash(&self, basis: u64) -> u64 {
@@ -174,6 +158,8 @@ impl FlowKey {
         finish(h)
     }
 
+    /// The EtherType as a number, for tests' assertions.
+    #[cfg(test)]
     pub fn eth_type(&self) -> u16 {
         u16::from_be_bytes(self.eth_type)
     }
@@ -335,6 +321,7 @@ fn finish(mut h: u64) -> u64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::abi::KEY_FIELDS;
 
     pub const MAC_A: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x01];
     pub const MAC_B: [u8; 6] = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x02];
@@ -388,7 +375,8 @@ pub(crate) mod tests {
             _ => None,
         };
         if let Some(o) = ck_off {
-            let pseudo = if proto == 1 { 0 } else { cs::pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], proto, l4.len() as u16) };
+            let pseudo =
+                if proto == 1 { 0 } else { cs::pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], proto, l4.len() as u16) };
             let c = !cs::fold(cs::sum(pseudo, &l4));
             l4[o..o + 2].copy_from_slice(&c.to_be_bytes());
         }
@@ -467,6 +455,7 @@ pub(crate) mod tests {
     #[test]
     fn layout_table_matches_the_struct() {
         use core::mem::offset_of;
+        let field = |name: &str| KEY_FIELDS.iter().find(|f| f.0 == name).map(|f| (f.1, f.2));
         let check = |name: &str, off: usize, len: usize| assert_eq!(field(name), Some((off, len)), "{name}");
         check("in_port", offset_of!(FlowKey, in_port), 4);
         check("recirc_id", offset_of!(FlowKey, recirc_id), 4);
@@ -510,7 +499,10 @@ pub(crate) mod tests {
         let k = FlowKey::extract(&ipv4_frame(6, &tcp_hdr()), 3);
         assert_eq!(k.in_port, 3);
         assert_eq!((k.eth_src, k.eth_dst, k.eth_type()), (MAC_A, MAC_B, 0x0800));
-        assert_eq!((k.nw_src, k.nw_dst, k.nw_proto, k.nw_tos, k.nw_ttl, k.nw_frag), ([10, 0, 0, 1], [10, 0, 0, 2], 6, 0xb8, 64, FRAG_NO));
+        assert_eq!(
+            (k.nw_src, k.nw_dst, k.nw_proto, k.nw_tos, k.nw_ttl, k.nw_frag),
+            ([10, 0, 0, 1], [10, 0, 0, 2], 6, 0xb8, 64, FRAG_NO)
+        );
         assert_eq!((u16::from_be_bytes(k.tp_src), u16::from_be_bytes(k.tp_dst)), (1234, 80));
         assert_eq!(u16::from_be_bytes(k.tcp_flags), 0x012);
         assert_eq!(k.vlan_tci, [0, 0]);
@@ -540,7 +532,10 @@ pub(crate) mod tests {
     #[test]
     fn extracts_arp() {
         let k = FlowKey::extract(&arp_frame(), 1);
-        assert_eq!((k.eth_type(), u16::from_be_bytes(k.arp_op), k.nw_src, k.nw_dst), (0x0806, 2, [10, 0, 0, 1], [10, 0, 0, 2]));
+        assert_eq!(
+            (k.eth_type(), u16::from_be_bytes(k.arp_op), k.nw_src, k.nw_dst),
+            (0x0806, 2, [10, 0, 0, 1], [10, 0, 0, 2])
+        );
         assert_eq!((&k.ipv6_src[..6], &k.ipv6_src[6..12]), (&MAC_A[..], &MAC_B[..]));
     }
 
@@ -548,7 +543,10 @@ pub(crate) mod tests {
     fn vlan_tci_carries_the_present_bit_so_vlan_0_differs_from_untagged() {
         let tcp4 = ipv4_frame(6, &tcp_hdr());
         let k = FlowKey::extract(&vlan(&tcp4, 0x8100, 0x200a), 1);
-        assert_eq!((u16::from_be_bytes(k.vlan_tci), u16::from_be_bytes(k.vlan_tpid), k.eth_type()), (0x300a, 0x8100, 0x0800));
+        assert_eq!(
+            (u16::from_be_bytes(k.vlan_tci), u16::from_be_bytes(k.vlan_tpid), k.eth_type()),
+            (0x300a, 0x8100, 0x0800)
+        );
         assert_eq!(u16::from_be_bytes(k.tp_dst), 80);
         let zero = FlowKey::extract(&vlan(&tcp4, 0x8100, 0), 1);
         let none = FlowKey::extract(&tcp4, 1);
@@ -615,16 +613,17 @@ pub(crate) mod tests {
         let mut b = a;
         b.tp_src = [0x99, 0x99];
         b.nw_src = [10, 0, 0, 77];
-        let mut mask = FlowKey::default();
-        mask.in_port = u32::MAX;
-        mask.eth_type = [0xff, 0xff];
-        mask.nw_dst = [0xff; 4];
-        mask.nw_src = [0xff, 0xff, 0xff, 0];
-        mask.tp_dst = [0xff, 0xff];
+        let mask = FlowKey {
+            in_port: u32::MAX,
+            eth_type: [0xff, 0xff],
+            nw_dst: [0xff; 4],
+            nw_src: [0xff, 0xff, 0xff, 0],
+            tp_dst: [0xff, 0xff],
+            ..FlowKey::default()
+        };
         let flow = a.masked(&mask);
         assert!(flow.matches(&a, &mask));
         assert!(flow.matches(&b, &mask));
-        assert_eq!(a.hash_masked(&mask, 0), b.hash_masked(&mask, 0));
         assert_eq!(flow.masked(&mask), flow);
         let mut c = b;
         c.nw_src = [10, 0, 1, 1];

@@ -2,8 +2,8 @@
 //! held in slots, found through the exact-match cache and the classifier.
 
 use super::actions::{self, ActionList};
-use super::dpcls::{bits, Dpcls};
 pub use super::dpcls::MAX_BURST;
+use super::dpcls::{bits, Dpcls};
 use super::emc::Emc;
 use super::key::FlowKey;
 use std::sync::Arc;
@@ -71,8 +71,6 @@ pub enum PutMode {
 pub enum FlowError {
     /// The action list did not validate.
     BadActions(actions::ActionError),
-    /// A key or mask of the wrong size.
-    BadKey,
     /// Create on an existing flow.
     Exists,
     /// Modify, get or delete of a flow that is not there.
@@ -88,7 +86,6 @@ impl std::fmt::Display for FlowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FlowError::BadActions(e) => write!(f, "invalid actions: {e}"),
-            FlowError::BadKey => write!(f, "flow key and mask must be {} bytes each", super::key::KEY_LEN),
             FlowError::Exists => write!(f, "flow already exists (File exists): use mod-flow to change its actions"),
             FlowError::NotFound => write!(f, "flow does not exist (No such file or directory)"),
             FlowError::LimitReached(n) => write!(f, "resources exhausted: the datapath holds its limit of {n} flows"),
@@ -126,7 +123,7 @@ pub struct FlowTable {
 #[derive(Clone, Copy)]
 pub enum Lookup {
     Hit { slot: u32, via_emc: bool, probed: u32 },
-    Miss { probed: u32 },
+    Miss,
 }
 
 impl FlowTable {
@@ -164,12 +161,17 @@ impl FlowTable {
         let mut missed = 0u64;
         for (i, (key, &hash)) in keys.iter().zip(hashes).enumerate() {
             out[i] = match self.emc.lookup(hash, key) {
-                Some((slot, generation)) if self.slots.get(slot as usize).is_some_and(|s| s.generation == generation && s.flow.is_some()) => {
+                Some((slot, generation))
+                    if self
+                        .slots
+                        .get(slot as usize)
+                        .is_some_and(|s| s.generation == generation && s.flow.is_some()) =>
+                {
                     Lookup::Hit { slot, via_emc: true, probed: 0 }
                 }
                 _ => {
                     missed |= 1 << i;
-                    Lookup::Miss { probed: 0 }
+                    Lookup::Miss
                 }
             };
         }
@@ -187,7 +189,7 @@ impl FlowTable {
                     }
                     Lookup::Hit { slot, via_emc: false, probed: probed[i] }
                 }
-                None => Lookup::Miss { probed: probed[i] },
+                None => Lookup::Miss,
             };
         }
     }
@@ -202,14 +204,15 @@ impl FlowTable {
                 self.draw ^= self.draw << 13;
                 self.draw ^= self.draw >> 17;
                 self.draw ^= self.draw << 5;
-                self.draw % n == 0
+                self.draw.is_multiple_of(n)
             }
         }
     }
 
-    /// [`FlowTable::lookup_burst`] for one key.
+    /// [`FlowTable::lookup_burst`] for one key, for tests.
+    #[cfg(test)]
     pub fn lookup(&mut self, key: &FlowKey, hash: u64) -> Lookup {
-        let mut out = [Lookup::Miss { probed: 0 }];
+        let mut out = [Lookup::Miss];
         self.lookup_burst(std::slice::from_ref(key), &[hash], &mut out);
         out[0]
     }
@@ -233,13 +236,29 @@ impl FlowTable {
     }
 
     /// Install or change a flow; returns its id.
-    pub fn put(&mut self, key: &FlowKey, mask: &FlowKey, raw_actions: &[u8], mode: PutMode, refuse_overlap: bool, now_ms: u64) -> Result<u64, FlowError> {
+    pub fn put(
+        &mut self,
+        key: &FlowKey,
+        mask: &FlowKey,
+        raw_actions: &[u8],
+        mode: PutMode,
+        refuse_overlap: bool,
+        now_ms: u64,
+    ) -> Result<u64, FlowError> {
         let actions = ValidActions::new(raw_actions)?;
         self.put_valid(key, mask, &actions, mode, refuse_overlap, now_ms)
     }
 
     /// `put` with actions validated already, which flows may share.
-    pub fn put_valid(&mut self, key: &FlowKey, mask: &FlowKey, valid: &ValidActions, mode: PutMode, refuse_overlap: bool, now_ms: u64) -> Result<u64, FlowError> {
+    pub fn put_valid(
+        &mut self,
+        key: &FlowKey,
+        mask: &FlowKey,
+        valid: &ValidActions,
+        mode: PutMode,
+        refuse_overlap: bool,
+        now_ms: u64,
+    ) -> Result<u64, FlowError> {
         let (actions, raw_actions) = (Arc::clone(&valid.list), Arc::clone(&valid.raw));
         let masked = key.masked(mask);
         if let Some(slot) = self.dpcls.find_exact(&masked, mask) {
@@ -262,7 +281,14 @@ impl FlowTable {
                 return Err(FlowError::Overlaps(id));
             }
         }
-        let flow = Megaflow { key: masked, mask: *mask, actions, actions_raw: raw_actions, stats: FlowStats::default(), created_ms: now_ms };
+        let flow = Megaflow {
+            key: masked,
+            mask: *mask,
+            actions,
+            actions_raw: raw_actions,
+            stats: FlowStats::default(),
+            created_ms: now_ms,
+        };
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slots[slot as usize].flow = Some(flow);
@@ -283,7 +309,8 @@ impl FlowTable {
         self.slots.iter().enumerate().find_map(|(i, s)| {
             let f = s.flow.as_ref()?;
             let common = f.mask.masked(mask);
-            (f.mask != *mask && f.key.masked(&common) == masked.masked(&common)).then(|| flow_id(i as u32, s.generation))
+            (f.mask != *mask && f.key.masked(&common) == masked.masked(&common))
+                .then(|| flow_id(i as u32, s.generation))
         })
     }
 
@@ -338,7 +365,8 @@ impl FlowTable {
     /// have the last word (a MAC seen on two ports is learned where it was
     /// seen last).
     pub fn stats_used_since(&self, since_ms: u64) -> Vec<(u64, FlowStats)> {
-        let mut used: Vec<(u64, FlowStats)> = self.iter().filter(|(_, f)| f.stats.used_ms >= since_ms.max(1)).map(|(id, f)| (id, f.stats)).collect();
+        let mut used: Vec<(u64, FlowStats)> =
+            self.iter().filter(|(_, f)| f.stats.used_ms >= since_ms.max(1)).map(|(id, f)| (id, f.stats)).collect();
         used.sort_unstable_by_key(|(_, s)| s.used_ms);
         used
     }
@@ -402,7 +430,7 @@ mod tests {
         assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Hit { via_emc: false, .. }));
         assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Hit { via_emc: true, .. }));
         let k2 = key(3, 5);
-        assert!(matches!(t.lookup(&k2, k2.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k2, k2.hash(0)), Lookup::Miss));
     }
 
     #[test]
@@ -412,12 +440,12 @@ mod tests {
         let k = key(1, 9);
         t.lookup(&k, k.hash(0));
         t.remove(id).unwrap();
-        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss));
         // The slot is reused by a new flow, which the old id must not reach.
         let id2 = t.put(&key(4, 1), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
         assert_ne!(id, id2);
         assert_eq!(t.get(id).err(), Some(FlowError::NotFound));
-        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss));
     }
 
     #[test]
@@ -429,14 +457,20 @@ mod tests {
         assert_eq!(t.put(&key(1, 7), &m, &output(3), PutMode::Create, false, 0), Err(FlowError::Exists));
         assert_eq!(t.put(&key(1, 7), &m, &output(3), PutMode::Modify, false, 0), Ok(id));
         assert_eq!(&*t.get(id).unwrap().actions_raw, &output(3)[..]);
-        assert!(matches!(t.put(&key(2, 0), &m, &[9, 0, 0, 0], PutMode::Create, false, 0), Err(FlowError::BadActions(_))));
+        assert!(matches!(
+            t.put(&key(2, 0), &m, &[9, 0, 0, 0], PutMode::Create, false, 0),
+            Err(FlowError::BadActions(_))
+        ));
     }
 
     #[test]
     fn refuses_to_shadow_silently_when_asked() {
         let mut t = FlowTable::new();
         let id = t.put(&key(1, 0), &in_port_mask(), &output(2), PutMode::Create, true, 0).unwrap();
-        assert_eq!(t.put(&key(1, 7), &in_port_dst_mask(), &output(3), PutMode::Create, true, 0), Err(FlowError::Overlaps(id)));
+        assert_eq!(
+            t.put(&key(1, 7), &in_port_dst_mask(), &output(3), PutMode::Create, true, 0),
+            Err(FlowError::Overlaps(id))
+        );
         // Disjoint under the common mask: no overlap.
         assert!(t.put(&key(2, 7), &in_port_dst_mask(), &output(3), PutMode::Create, true, 0).is_ok());
     }
@@ -468,7 +502,8 @@ mod tests {
     fn lists_the_flows_used_since_a_time_least_recent_first() {
         let mut t = FlowTable::new();
         let m = in_port_mask();
-        let ids: Vec<u64> = (1..=4).map(|p| t.put(&key(p, 0), &m, &output(2), PutMode::Create, false, 0).unwrap()).collect();
+        let ids: Vec<u64> =
+            (1..=4).map(|p| t.put(&key(p, 0), &m, &output(2), PutMode::Create, false, 0).unwrap()).collect();
         for (id, used) in ids.iter().zip([900, 1700, 0, 1200]) {
             t.flow_mut(*id as u32).unwrap().stats.used_ms = used;
         }
@@ -487,7 +522,7 @@ mod tests {
         }
         assert_eq!(t.flush(), 10);
         let k = key(3, 0);
-        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss { .. }));
+        assert!(matches!(t.lookup(&k, k.hash(0)), Lookup::Miss));
         assert!(t.is_empty());
     }
 
@@ -496,7 +531,9 @@ mod tests {
         let mut t = FlowTable::new();
         t.put(&key(1, 0), &in_port_mask(), &output(2), PutMode::Create, false, 0).unwrap();
         let via_emc = |t: &mut FlowTable, n: u8| {
-            (0..n).filter(|&d| matches!(t.lookup(&key(1, d), key(1, d).hash(0)), Lookup::Hit { via_emc: true, .. })).count()
+            (0..n)
+                .filter(|&d| matches!(t.lookup(&key(1, d), key(1, d).hash(0)), Lookup::Hit { via_emc: true, .. }))
+                .count()
         };
         // 200 distinct keys, each looked up twice: with 1/10, about 20 of the
         // second lookups hit the cache.

@@ -52,7 +52,13 @@ impl AfPacketPort {
     pub fn open(name: &str) -> io::Result<Self> {
         sys::check_ifname(name)?;
         let (sockets, ifindex) = open_sockets(name)?;
-        Ok(AfPacketPort { name: name.to_string(), sockets: Some(sockets), ring_meta: [RingMeta::default(); BURST], ifindex, xsk_retries: XSK_RETRIES })
+        Ok(AfPacketPort {
+            name: name.to_string(),
+            sockets: Some(sockets),
+            ring_meta: [RingMeta::default(); BURST],
+            ifindex,
+            xsk_retries: XSK_RETRIES,
+        })
     }
 
     /// The device vanished (deleted, or moved to another namespace): drop the
@@ -78,7 +84,8 @@ fn open_sockets(name: &str) -> io::Result<(Sockets, u32)> {
     sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &bufsize)
         .or_else(|_| sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &bufsize))?;
     bind(fd, sys::ETH_P_ALL, ifindex).map_err(|e| with_context(e, name))?;
-    let mreq = PacketMreq { mr_ifindex: ifindex as i32, mr_type: sys::PACKET_MR_PROMISC, mr_alen: 0, mr_address: [0; 8] };
+    let mreq =
+        PacketMreq { mr_ifindex: ifindex as i32, mr_type: sys::PACKET_MR_PROMISC, mr_alen: 0, mr_address: [0; 8] };
     sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_ADD_MEMBERSHIP, &mreq)?;
 
     // Protocol 0: the kernel delivers nothing to this socket.
@@ -102,7 +109,9 @@ fn open_xsk(name: &str, ifindex: u32) -> Option<XskTx> {
 fn packet_socket(protocol: u16) -> io::Result<OwnedFd> {
     let proto = protocol.to_be() as libc::c_int;
     // SAFETY: socket(2) with constant arguments; ownership moves into OwnedFd below.
-    let fd = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto) })?;
+    let fd = cvt(unsafe {
+        libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto)
+    })?;
     // SAFETY: fd is fresh and owned by nobody else.
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     // Set before bind: the vnet header changes the frame layout, so no frame
@@ -155,7 +164,15 @@ impl PortIo for AfPacketPort {
             return 0;
         }
         // SAFETY: PACKET_STATISTICS writes a tpacket_stats into `st`, whose size we pass.
-        let r = unsafe { libc::getsockopt(fd, sys::SOL_PACKET, sys::PACKET_STATISTICS, st.as_mut_ptr() as *mut libc::c_void, &mut len) };
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                sys::SOL_PACKET,
+                sys::PACKET_STATISTICS,
+                st.as_mut_ptr() as *mut libc::c_void,
+                &mut len,
+            )
+        };
         if r == 0 {
             st[1] as u64
         } else {
@@ -307,7 +324,9 @@ fn send_mmsg(fd: RawFd, pkts: &[&Packet], stats: &mut PortStats) -> bool {
         while sent < chunk.len() {
             // SAFETY: msgs[sent..] point at buffers alive for this call;
             // the kernel only reads them.
-            let r = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr().add(sent), (chunk.len() - sent) as u32, libc::MSG_DONTWAIT) };
+            let r = unsafe {
+                libc::sendmmsg(fd, msgs.as_mut_ptr().add(sent), (chunk.len() - sent) as u32, libc::MSG_DONTWAIT)
+            };
             if r > 0 {
                 for pkt in &chunk[sent..sent + r as usize] {
                     stats.tx_packets += 1;
@@ -345,7 +364,9 @@ fn socket_error(fd: RawFd) -> Option<i32> {
     let mut err: libc::c_int = 0;
     let mut len = size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: SO_ERROR writes one int into `err`, whose size we pass.
-    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut len) };
+    let r = unsafe {
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as *mut libc::c_void, &mut len)
+    };
     (r == 0 && err != 0).then_some(err)
 }
 

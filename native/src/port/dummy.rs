@@ -31,7 +31,12 @@ impl DummyPort {
     }
 
     fn with_limits(inject: usize, capture: usize) -> io::Result<Self> {
-        Ok(DummyPort { injected: FrameQueue::new(inject)?, captured: VecDeque::new(), capture_limit: capture, noticed: false })
+        Ok(DummyPort {
+            injected: FrameQueue::new(inject)?,
+            captured: VecDeque::new(),
+            capture_limit: capture,
+            noticed: false,
+        })
     }
 
     /// Queue frames to be received on the port; returns how many fitted.

@@ -50,10 +50,16 @@ pub struct PatchPort {
 impl PatchPort {
     pub fn open(name: &str, peer: &str, registry: &Arc<PatchRegistry>) -> io::Result<Self> {
         if peer.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("patch port \"{name}\" needs a peer: the name of the patch port it joins")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("patch port \"{name}\" needs a peer: the name of the patch port it joins"),
+            ));
         }
         if peer == name {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("patch port \"{name}\" cannot be its own peer: name the port at the other end")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("patch port \"{name}\" cannot be its own peer: name the port at the other end"),
+            ));
         }
         let queue = Arc::new(FrameQueue::new(QUEUE_FRAMES)?);
         let mut ends = registry.ends.lock().unwrap_or_else(|p| p.into_inner());

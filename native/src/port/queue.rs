@@ -99,7 +99,14 @@ pub(crate) mod tests {
         let mut pkts: Vec<Packet> = (0..2).map(|_| Packet::new()).collect();
         let mut stats = PortStats::default();
         assert!(!readable(q.fd()));
-        assert_eq!(q.push([(&[1u8; 60][..], VnetHdr::default()), (&[2u8; 61][..], VnetHdr::default()), (&[3u8; 62][..], VnetHdr::default())]), 3);
+        assert_eq!(
+            q.push([
+                (&[1u8; 60][..], VnetHdr::default()),
+                (&[2u8; 61][..], VnetHdr::default()),
+                (&[3u8; 62][..], VnetHdr::default())
+            ]),
+            3
+        );
         assert!(readable(q.fd()));
         assert_eq!(q.receive(&mut pkts, &mut stats), 2);
         assert_eq!((pkts[0].frame(), pkts[1].len()), (&[1u8; 60][..], 61));

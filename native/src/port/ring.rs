@@ -89,36 +89,60 @@ impl RxRing {
         sys::setsockopt(fd, sys::SOL_PACKET, PACKET_VERSION, &TPACKET_V2)?;
         sys::setsockopt(fd, sys::SOL_PACKET, PACKET_COPY_THRESH, &one)?;
         sys::setsockopt(fd, sys::SOL_PACKET, sys::PACKET_AUXDATA, &one)?;
-        let req = TpacketReq { tp_block_size: BLOCK_SIZE, tp_block_nr: BLOCK_NR, tp_frame_size: FRAME_SIZE, tp_frame_nr: FRAME_NR };
+        let req = TpacketReq {
+            tp_block_size: BLOCK_SIZE,
+            tp_block_nr: BLOCK_NR,
+            tp_frame_size: FRAME_SIZE,
+            tp_frame_nr: FRAME_NR,
+        };
         sys::setsockopt(fd, sys::SOL_PACKET, PACKET_RX_RING, &req)?;
         // The ring the kernel just allocated for this socket.
         let map = Mapping::new((BLOCK_SIZE * BLOCK_NR) as usize, fd, 0)?;
         Ok(RxRing { map, next: 0 })
     }
 
-    fn slot(&self, i: u32) -> *mut u8 {
+    /// The slot the next frame arrives in.
+    fn next_slot(&self) -> *mut u8 {
+        let i = self.next;
         let off = (i / FRAMES_PER_BLOCK) * BLOCK_SIZE + (i % FRAMES_PER_BLOCK) * FRAME_SIZE;
-        // SAFETY: i < FRAME_NR, so the slot lies inside the mapping.
+        // SAFETY: `next` stays below FRAME_NR (`recv` wraps it), so the slot
+        // lies inside the mapping of BLOCK_NR blocks.
         unsafe { self.map.ptr.add(off as usize) }
     }
 
-    fn read_u32(p: *const u8, off: usize) -> u32 {
-        // SAFETY: callers read header fields inside a slot.
-        unsafe { std::ptr::read_volatile(p.add(off) as *const u32) }
+    /// A field of a slot's header, which the kernel writes too.
+    ///
+    /// # Safety
+    /// `slot` must be a slot of a live ring and `off` one of the `HDR_*`
+    /// offsets of a 4-byte field.
+    unsafe fn read_u32(slot: *const u8, off: usize) -> u32 {
+        // SAFETY: the caller's promise puts the aligned field inside the mapping.
+        unsafe { std::ptr::read_volatile(slot.add(off) as *const u32) }
     }
 
-    fn read_u16(p: *const u8, off: usize) -> u16 {
-        // SAFETY: as above.
-        unsafe { std::ptr::read_volatile(p.add(off) as *const u16) }
+    /// As [`RxRing::read_u32`], for a 2-byte field.
+    ///
+    /// # Safety
+    /// As for [`RxRing::read_u32`], with the offset of a 2-byte field.
+    unsafe fn read_u16(slot: *const u8, off: usize) -> u16 {
+        // SAFETY: the caller's promise puts the aligned field inside the mapping.
+        unsafe { std::ptr::read_volatile(slot.add(off) as *const u16) }
     }
 
     /// Take up to `pkts.len()` frames; `meta[i]` describes `pkts[i]`.
     /// `skipped` is called for each frame that could not be delivered.
-    pub fn recv(&mut self, fd: RawFd, pkts: &mut [Packet], meta: &mut [RingMeta], mut skipped: impl FnMut(Skipped)) -> usize {
+    pub fn recv(
+        &mut self,
+        fd: RawFd,
+        pkts: &mut [Packet],
+        meta: &mut [RingMeta],
+        mut skipped: impl FnMut(Skipped),
+    ) -> usize {
         let mut n = 0;
         while n < pkts.len() {
-            let slot = self.slot(self.next);
-            let status = Self::read_u32(slot, HDR_STATUS);
+            let slot = self.next_slot();
+            // SAFETY: a slot of this ring, and the offset of its status field.
+            let status = unsafe { Self::read_u32(slot, HDR_STATUS) };
             if status & TP_STATUS_USER == 0 {
                 break;
             }
@@ -126,7 +150,8 @@ impl RxRing {
             let delivered = if status & TP_STATUS_COPY != 0 {
                 recv_queued(fd, &mut pkts[n], &mut meta[n])
             } else {
-                self.copy_slot(slot, status, &mut pkts[n], &mut meta[n])
+                // SAFETY: a slot of this ring, which the kernel has handed to us (TP_STATUS_USER).
+                unsafe { Self::copy_slot(slot, status, &mut pkts[n], &mut meta[n]) }
             };
             if delivered {
                 n += 1;
@@ -141,10 +166,20 @@ impl RxRing {
         n
     }
 
-    fn copy_slot(&self, slot: *const u8, status: u32, pkt: &mut Packet, meta: &mut RingMeta) -> bool {
-        let len = Self::read_u32(slot, HDR_LEN) as usize;
-        let snaplen = Self::read_u32(slot, HDR_SNAPLEN) as usize;
-        let mac = Self::read_u16(slot, HDR_MAC) as usize;
+    /// Copy the frame in `slot` into `pkt`; false when it was cut short.
+    ///
+    /// # Safety
+    /// `slot` must be a slot of a live ring that the kernel has handed to
+    /// user space (its status has TP_STATUS_USER).
+    unsafe fn copy_slot(slot: *const u8, status: u32, pkt: &mut Packet, meta: &mut RingMeta) -> bool {
+        // SAFETY: a slot of a live ring (the caller's promise) and offsets of its header's fields.
+        let (len, snaplen, mac) = unsafe {
+            (
+                Self::read_u32(slot, HDR_LEN) as usize,
+                Self::read_u32(slot, HDR_SNAPLEN) as usize,
+                Self::read_u16(slot, HDR_MAC) as usize,
+            )
+        };
         if snaplen != len || mac < VnetHdr::SIZE || mac + snaplen > FRAME_SIZE as usize {
             return false;
         }
@@ -157,7 +192,10 @@ impl RxRing {
         pkt.receive_area()[..frame.len()].copy_from_slice(frame);
         pkt.set_received(frame.len());
         pkt.vnet = VnetHdr::from_bytes(&vnet);
-        *meta = RingMeta { status, vlan_tci: Self::read_u16(slot, HDR_VLAN_TCI), vlan_tpid: Self::read_u16(slot, HDR_VLAN_TPID) };
+        // SAFETY: as for the fields read above.
+        let (vlan_tci, vlan_tpid) =
+            unsafe { (Self::read_u16(slot, HDR_VLAN_TCI), Self::read_u16(slot, HDR_VLAN_TPID)) };
+        *meta = RingMeta { status, vlan_tci, vlan_tpid };
         true
     }
 }

@@ -57,10 +57,12 @@ impl TapPort {
         // SAFETY: TUNSETOFFLOAD takes its argument by value.
         cvt(unsafe { libc::ioctl(raw, sys::TUNSETOFFLOAD as _, offloads as libc::c_ulong) })?;
         if let Some(mtu) = config.mtu {
-            sys::set_mtu(name, mtu).map_err(|e| io::Error::new(e.kind(), format!("tap \"{name}\": cannot set MTU {mtu}: {e}")))?;
+            sys::set_mtu(name, mtu)
+                .map_err(|e| io::Error::new(e.kind(), format!("tap \"{name}\": cannot set MTU {mtu}: {e}")))?;
         }
         if let Some(mac) = config.mac {
-            sys::set_mac(name, mac).map_err(|e| io::Error::new(e.kind(), format!("tap \"{name}\": cannot set MAC: {e}")))?;
+            sys::set_mac(name, mac)
+                .map_err(|e| io::Error::new(e.kind(), format!("tap \"{name}\": cannot set MAC: {e}")))?;
         }
         sys::set_up(name)?;
         let ifindex = sys::ifindex(name)?;

@@ -180,7 +180,9 @@ impl XskTx {
         let mut off = MmapOffsets::default();
         let mut len = size_of::<MmapOffsets>() as libc::socklen_t;
         // SAFETY: XDP_MMAP_OFFSETS writes at most `len` bytes into `off`.
-        cvt(unsafe { libc::getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, &mut off as *mut _ as *mut libc::c_void, &mut len) })?;
+        cvt(unsafe {
+            libc::getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, &mut off as *mut _ as *mut libc::c_void, &mut len)
+        })?;
         let tx = Ring::new(fd, &off.tx, XDP_PGOFF_TX_RING)?;
         let completion = Ring::new(fd, &off.completion, XDP_UMEM_PGOFF_COMPLETION_RING)?;
         let addr = SockaddrXdp { family: AF_XDP as u16, flags: XDP_COPY, ifindex, queue_id: 0, shared_umem_fd: 0 };
@@ -242,7 +244,9 @@ impl XskTx {
         while self.tx.consumer().load(Ordering::Acquire) != self.tx_head && calls > 0 {
             calls -= 1;
             // SAFETY: a zero-length sendto is AF_XDP's "transmit now".
-            let r = unsafe { libc::sendto(self.sock.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT, std::ptr::null(), 0) };
+            let r = unsafe {
+                libc::sendto(self.sock.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT, std::ptr::null(), 0)
+            };
             if r >= 0 {
                 continue;
             }
@@ -312,14 +316,20 @@ pub(crate) mod tests {
     /// A packet socket capturing frames of `ethertype` on `ifindex`.
     fn capture(ifindex: u32, ethertype: u16) -> OwnedFd {
         // SAFETY: socket(2) with constant arguments.
-        let fd = cvt(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, ethertype.to_be() as i32) }).unwrap();
+        let fd = cvt(unsafe {
+            libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK, ethertype.to_be() as i32)
+        })
+        .unwrap();
         // SAFETY: all-zero sockaddr_ll is valid; fields set below.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_protocol = ethertype.to_be();
         sll.sll_ifindex = ifindex as i32;
         // SAFETY: sll is a valid sockaddr_ll of the size passed.
-        cvt(unsafe { libc::bind(fd, &sll as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_ll>() as u32) }).unwrap();
+        cvt(unsafe {
+            libc::bind(fd, &sll as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_ll>() as u32)
+        })
+        .unwrap();
         // SAFETY: fd is fresh.
         unsafe { OwnedFd::from_raw_fd(fd) }
     }

@@ -28,8 +28,6 @@ pub fn is_vlan_tpid(t: u16) -> bool {
 
 /// The 802.1Q TCI bit OVS uses to say "a tag is present" (the old CFI/DEI bit).
 pub const TCI_PRESENT: u16 = 0x1000;
-pub const TCI_VID_MASK: u16 = 0x0fff;
-pub const TCI_PCP_SHIFT: u16 = 13;
 
 /// Zero-copy view of an Ethernet header.
 pub struct Frame<T: AsRef<[u8]>> {
@@ -53,18 +51,6 @@ impl<T: AsRef<[u8]>> Frame<T> {
     pub fn ethertype(&self) -> u16 {
         let b = self.buffer.as_ref();
         u16::from_be_bytes([b[12], b[13]])
-    }
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-}
-
-impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
-    pub fn set_dst(&mut self, a: [u8; 6]) {
-        self.buffer.as_mut()[0..6].copy_from_slice(&a);
-    }
-    pub fn set_src(&mut self, a: [u8; 6]) {
-        self.buffer.as_mut()[6..12].copy_from_slice(&a);
     }
 }
 

@@ -9,7 +9,6 @@ pub mod next_header {
     pub const ROUTING: u8 = 43;
     pub const FRAGMENT: u8 = 44;
     pub const AH: u8 = 51;
-    pub const NO_NEXT: u8 = 59;
     pub const DEST_OPTS: u8 = 60;
 }
 
@@ -73,7 +72,13 @@ pub struct UpperLayer {
 /// Walk the extension headers of the IPv6 packet in `b` (starting at its
 /// fixed header). Never reads out of bounds.
 pub fn upper_layer(b: &[u8]) -> UpperLayer {
-    let mut r = UpperLayer { proto: b.get(6).copied().unwrap_or(0), offset: HEADER_LEN, fragment: false, later_fragment: false, truncated: false };
+    let mut r = UpperLayer {
+        proto: b.get(6).copied().unwrap_or(0),
+        offset: HEADER_LEN,
+        fragment: false,
+        later_fragment: false,
+        truncated: false,
+    };
     // A bound on the walk: a packet cannot have more headers than this.
     for _ in 0..16 {
         match r.proto {

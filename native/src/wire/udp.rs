@@ -26,13 +26,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
         let b = self.buffer.as_ref();
         u16::from_be_bytes([b[2], b[3]])
     }
-    pub fn len(&self) -> u16 {
+    /// The Length field: header and payload, in bytes (only tests read it).
+    #[cfg(test)]
+    pub fn datagram_len(&self) -> u16 {
         let b = self.buffer.as_ref();
         u16::from_be_bytes([b[4], b[5]])
-    }
-    pub fn checksum(&self) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[6], b[7]])
     }
 }
 
@@ -40,7 +38,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn set_src_port(&mut self, v: u16) {
         self.buffer.as_mut()[0..2].copy_from_slice(&v.to_be_bytes());
     }
-    pub fn set_len(&mut self, v: u16) {
+    pub fn set_datagram_len(&mut self, v: u16) {
         self.buffer.as_mut()[4..6].copy_from_slice(&v.to_be_bytes());
     }
 }
@@ -53,9 +51,9 @@ mod tests {
     fn reads_and_writes_fields() {
         let mut h = [0x30u8, 0x39, 0x12, 0xb5, 0, 8, 0, 0];
         let mut u = Packet::new_checked(&mut h[..]).unwrap();
-        assert_eq!((u.src_port(), u.dst_port(), u.len()), (12345, VXLAN_PORT, 8));
-        u.set_len(100);
-        assert_eq!(u.len(), 100);
+        assert_eq!((u.src_port(), u.dst_port(), u.datagram_len()), (12345, VXLAN_PORT, 8));
+        u.set_datagram_len(100);
+        assert_eq!(u.datagram_len(), 100);
         assert!(Packet::new_checked(&h[..7]).is_err());
     }
 }
