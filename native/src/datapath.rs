@@ -643,7 +643,12 @@ impl Datapath {
     pub fn flow_stats_used_within(&self, within_ms: u64) -> Vec<(u64, FlowStats, u64)> {
         let now = self.shared.now_ms();
         let since = now.saturating_sub(within_ms);
-        self.state().flows.stats_used_since(since).into_iter().map(|(id, s)| (id, s, now.saturating_sub(s.used_ms))).collect()
+        self.state()
+            .flows
+            .stats_used_since(since)
+            .into_iter()
+            .map(|(id, s)| (id, s, now.saturating_sub(s.used_ms)))
+            .collect()
     }
 
     /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;
