@@ -13,7 +13,10 @@ function nativeDir(): string {
     if (existsSync(candidate)) return dirname(candidate);
     dir = dirname(dir);
   }
-  throw new Error('the datapath addon native/tvs_datapath.node is missing: run `npm run build:native` (or scripts/setup)');
+  throw new Error(
+    'the datapath addon native/tvs_datapath.node is missing: in a checkout, run `npm run build:native` (or scripts/setup); ' +
+      'in a project that installed tvs, run `npm rebuild tvs`',
+  );
 }
 
 let addon: Addon | undefined;
