@@ -1,28 +1,16 @@
 // pcap files as tcpdump reads them: what PcapWriter writes must be the
 // frames, byte for byte, in a file tcpdump -r accepts.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PcapWriter } from '../../../src/lib/pcap.js';
 import { buildFrame } from '../../helpers/frames.js';
+import { tcpdumpFrames } from '../../helpers/tcpdump.js';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'tvs-t-pcap-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The frames of a capture file, as tcpdump -xx prints them. */
-function tcpdumpFrames(path: string): Buffer[] {
-  const out = execFileSync('tcpdump', ['-r', path, '-nn', '-xx'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const frames: string[] = [];
-  for (const line of out.split('\n')) {
-    const hex = /^\s+0x[0-9a-f]{4}:\s+((?:[0-9a-f]{2,4}\s?)+)/.exec(line);
-    if (!hex) frames.push('');
-    else frames[frames.length - 1] += hex[1]!.replace(/\s/g, '');
-  }
-  return frames.filter((f) => f !== '').map((f) => Buffer.from(f, 'hex'));
-}
 
 const frame = (n: number) => buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: `02:00:00:00:00:0${n}`, payload: Buffer.alloc(46, n) });
 
