@@ -269,6 +269,15 @@ export class Datapath {
     if (sent.length) listener(sent);
   }
 
+  /**
+   * Hand what listening dummy port `port` sent so far to its listener now,
+   * rather than when the datapath's notice of it comes: every copy of a
+   * frame the datapath has sent is then with its listener.
+   */
+  flushTransmitted(port: number): void {
+    if (this.listeners.has(port)) this.deliverTransmitted([port]);
+  }
+
   /** Dummy ports sent frames: hand them to their listener, or to whoever waits for them. */
   private deliverTransmitted(ports: number[]): void {
     for (const port of ports) {

@@ -80,6 +80,12 @@ export class DummyNetdevs {
     return this.dp.injectFrames(dummy.port, frames);
   }
 
+  /** Hands what interface `name` sent so far to its listeners now, not at the datapath's next notice. */
+  flush(name: string): void {
+    const dummy = this.open.get(name);
+    if (dummy) this.dp.flushTransmitted(dummy.port);
+  }
+
   /**
    * Calls `listener` with the frames the switch sends out of interface
    * `name`, from now until the returned function is called. The listener
