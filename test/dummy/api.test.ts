@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DummyHost } from '../../src/api/dummy-host.js';
-import { arpFrame, BROADCAST, frameFields, icmpEchoFrame } from '../../src/api/frames.js';
+import { arpFrame, BROADCAST, frameFields, icmpEchoFrame, vlanOf } from '../../src/api/frames.js';
 import { Switch } from '../../src/api/switch.js';
 import { dummyLan, stopDummyLans } from '../helpers/dummy-lan.js';
 
@@ -15,6 +15,20 @@ describe('Switch.start({ dummy: true })', () => {
   afterEach(async () => {
     await sw?.stop();
     sw = undefined;
+  });
+
+  it("runs the README's example: a trunk host pings into VLAN 10 and receives tagged frames, and flows follow", async () => {
+    sw = await Switch.start({ dummy: true });
+    await sw.addBridge('br0');
+    await sw.addHost('br0', 'h1', { ip: '10.0.0.1/24' });
+    const h2 = await sw.addHost('br0', 'h2', { ip: '10.0.0.2/24', trunks: [10, 20] });
+    const h3 = await sw.addHost('br0', 'h3', { ip: '10.0.0.3/24', tag: 10 });
+    expect(await h2.ping('10.0.0.3', { vlan: 10, count: 3 })).toBe(3);
+    h3.send(h3.udpTo(h2, { sport: 1000, dport: 2000 }));
+    const [frame] = await h2.receive();
+    expect(vlanOf(frame!)).toBe(10);
+    await sw.addFlow('br0', 'priority=100,udp,actions=drop');
+    expect(await sw.appctl('ofproto/trace', 'br0', 'in_port=3,udp')).toMatch(/ 0\. udp, priority 100\n {4}drop\n[\s\S]*\nDatapath actions: drop\n/);
   });
 
   it('runs the whole switch with no kernel device, not even for the bridge itself', async () => {
