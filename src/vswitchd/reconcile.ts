@@ -23,7 +23,7 @@ import type { DummyNetdevs } from './netdev-dummy.js';
 const log = getLogger('bridge');
 
 /** The interface types this switch implements, as Open_vSwitch.iface_types lists them. */
-export const IFACE_TYPES = ['internal', 'patch', 'system', 'tap'];
+const IFACE_TYPES = ['internal', 'patch', 'system', 'tap'];
 
 /**
  * tvs-vswitchd --enable-dummy (OVS's option): `off` without it; `on` adds
