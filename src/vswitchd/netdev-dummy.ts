@@ -76,8 +76,10 @@ export class DummyNetdevs {
   receive(name: string, frames: Buffer[]): number {
     const dummy = this.open.get(name);
     if (!dummy) throw new Error(`no such dummy interface ${name} (${this.listForError()})`);
+    const queued = this.dp.injectFrames(dummy.port, frames);
+    // After the datapath took them: frames it refuses (not Ethernet) were never received.
     dummy.rxPcap?.write(frames);
-    return this.dp.injectFrames(dummy.port, frames);
+    return queued;
   }
 
   /** Hands what interface `name` sent so far to its listeners now, not at the datapath's next notice. */
