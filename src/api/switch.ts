@@ -1,6 +1,8 @@
 // The TypeScript API for programs and CI tests: a whole switch in-process
 // (tvs-vswitchd with its embedded database), configured through the same
-// database transactions tvs-vsctl makes, plus namespace hosts to hang on it.
+// database transactions tvs-vsctl makes, plus hosts to hang on it: network
+// namespaces (root), or, on a switch started with { dummy: true }, hosts
+// on dummy ports with a host stack in TypeScript (no privilege at all).
 //
 //   const sw = await Switch.start();
 //   await sw.addBridge('br0');
@@ -10,12 +12,19 @@
 //   await sw.addFlow('br0', 'priority=10,udp,actions=drop');
 //   console.log(sw.portStats('br0'), sw.dumpFlows('br0'));
 //   await sw.stop();
+//
+//   const dsw = await Switch.start({ dummy: true });
+//   await dsw.addBridge('br0');
+//   const d1 = await dsw.addHost('br0', 'd1', { ip: '10.0.0.1/24' });
+//   await dsw.addHost('br0', 'd2', { ip: '10.0.0.2/24' });
+//   await d1.ping('10.0.0.2');   // 1 reply
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, type Host } from '../lib/netns.js';
 import { UnixctlServer } from '../lib/unixctl.js';
 import { registerVlogCommands } from '../lib/log.js';
+import { formatMac } from '../lib/addr.js';
 import { formatDatapathFlow } from '../datapath/dpctl.js';
 import type { PortInfo } from '../datapath/dpif.js';
 import { formatFlowStats } from '../ofproto/print.js';
@@ -23,6 +32,7 @@ import { parseFlowMod } from '../openflow/flow-syntax.js';
 import type { XBridge } from '../ofproto/xbridge.js';
 import type { VlanMode } from '../ofproto/vlan.js';
 import { VERSION, VSwitchd } from '../vswitchd/vswitchd.js';
+import { DummyHost, type DummyHostOptions } from './dummy-host.js';
 
 const DB = 'Open_vSwitch';
 
@@ -33,10 +43,16 @@ export interface SwitchOptions {
   unixctl?: string;
   /** Serve the database on these sockets instead of `<dir>/db.sock` (e.g. /var/run/tvs/db.sock). */
   dbSockets?: string[];
+  /**
+   * Open every interface as a dummy port (tvs-vswitchd --enable-dummy=override),
+   * the bridges' own ports included, and make hosts DummyHosts: the whole
+   * switch runs with no root, no namespaces and no devices.
+   */
+  dummy?: boolean;
 }
 
 export interface PortOptions {
-  /** "" or "system" (an existing interface), "internal", "tap" (created by the switch), "patch". */
+  /** "" or "system" (an existing interface), "internal", "tap" (created by the switch), "patch", "dummy". */
   type?: string;
   options?: Record<string, string>;
   ofportRequest?: number;
@@ -59,31 +75,43 @@ export interface SwitchHost extends Host {
   port: string;
 }
 
+/** What addHost takes for the hosts of a switch: namespace hosts, or dummy hosts. */
+type HostOptionsFor<H> = H extends DummyHost ? DummyHostOptions : HostOptions;
+
 const set = (items: unknown[]) => ['set', items];
 const map = (m: Record<string, string>) => ['map', Object.entries(m)];
 
-export class Switch {
+export class Switch<H extends SwitchHost | DummyHost = SwitchHost> {
   private readonly lab: Lab;
+  private readonly dummyHosts: DummyHost[] = [];
 
   private constructor(
     readonly daemon: VSwitchd,
     private readonly dir: string,
     private readonly ownDir: boolean,
     private readonly unixctl: UnixctlServer | undefined,
+    private readonly dummy: boolean,
   ) {
     this.lab = new Lab({ kind: 'tvs-sw' });
   }
 
-  static async start(opts: SwitchOptions = {}): Promise<Switch> {
+  static start(opts: SwitchOptions & { dummy: true }): Promise<Switch<DummyHost>>;
+  static start(opts?: SwitchOptions): Promise<Switch<SwitchHost>>;
+  static async start(opts: SwitchOptions = {}): Promise<Switch<SwitchHost> | Switch<DummyHost>> {
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tvs-switch-'));
-    const daemon = await VSwitchd.start({ dbFile: join(dir, 'conf.db'), dbSockets: opts.dbSockets ?? [join(dir, 'db.sock')] });
+    const daemon = await VSwitchd.start({
+      dbFile: join(dir, 'conf.db'),
+      dbSockets: opts.dbSockets ?? [join(dir, 'db.sock')],
+      dummy: opts.dummy ? 'override' : 'off',
+    });
     let unixctl: UnixctlServer | undefined;
     if (opts.unixctl) {
       registerVlogCommands(daemon.registry);
       unixctl = new UnixctlServer({ path: opts.unixctl, registry: daemon.registry, version: `tvs-vswitchd (TVS) ${VERSION}` });
       await unixctl.start();
     }
-    return new Switch(daemon, dir, opts.dir === undefined, unixctl);
+    const ownDir = opts.dir === undefined;
+    return opts.dummy ? new Switch<DummyHost>(daemon, dir, ownDir, unixctl, true) : new Switch<SwitchHost>(daemon, dir, ownDir, unixctl, false);
   }
 
   /** The database remote, for tvs-vsctl --db=... */
@@ -156,18 +184,35 @@ export class Switch {
     return row._uuid[1];
   }
 
-  /** A namespace host `name` on `bridge`, reached by veth or by a switch-owned tap. */
-  async addHost(bridge: string, name: string, opts: HostOptions): Promise<SwitchHost> {
+  /**
+   * A host `name` on `bridge`: on a dummy switch a DummyHost on a dummy port
+   * named `name`; otherwise a namespace host reached by veth or by a
+   * switch-owned tap.
+   */
+  async addHost(bridge: string, name: string, opts: HostOptionsFor<H>): Promise<H> {
     const vlan = { ...(opts.tag !== undefined ? { tag: opts.tag } : {}), ...(opts.trunks ? { trunks: opts.trunks } : {}) };
-    if (opts.via === 'tap') {
+    if (this.dummy) {
+      const { ip, mac } = opts as DummyHostOptions;
+      // Locally administered MACs numbered in order make captures and MAC tables readable.
+      const hostMac = mac ?? formatMac(Buffer.from([0x02, 0, 0, 0, (this.dummyHosts.length + 1) >> 8, (this.dummyHosts.length + 1) & 0xff]));
+      const host = new DummyHost(this.daemon.dummies, name, hostMac, ip);
+      await this.addPort(bridge, name, { type: 'dummy', ...vlan }).catch((e: Error) => {
+        host.close();
+        throw e;
+      });
+      this.dummyHosts.push(host);
+      return host as H;
+    }
+    const { ip, via } = opts as HostOptions;
+    if (via === 'tap') {
       const tap = this.lab.ifname(name);
       await this.addPort(bridge, tap, { type: 'tap', ...vlan });
-      const host = await this.lab.adoptIntoHost(name, tap, opts.ip);
-      return { ...host, port: tap };
+      const host = await this.lab.adoptIntoHost(name, tap, ip);
+      return { ...host, port: tap } as H;
     }
-    const { host, switchIf } = await this.lab.addVethHost(name, opts.ip);
+    const { host, switchIf } = await this.lab.addVethHost(name, ip);
     await this.addPort(bridge, switchIf, vlan);
-    return { ...host, port: switchIf };
+    return { ...host, port: switchIf } as H;
   }
 
   private bridge(name: string): XBridge {
@@ -223,6 +268,17 @@ export class Switch {
     return this.daemon.of.datapath.ports().filter((p) => mine.has(p.port));
   }
 
+  /**
+   * Run a tvs-appctl command of the daemon in-process, e.g.
+   * appctl('ofproto/trace', 'br0', 'in_port=1,dl_dst=ff:ff:ff:ff:ff:ff');
+   * resolves to its output, or rejects with its error.
+   */
+  async appctl(command: string, ...args: string[]): Promise<string> {
+    const reply = await this.daemon.registry.run(command, args);
+    if (!reply.ok) throw new Error(reply.output);
+    return reply.output;
+  }
+
   /** Datapath lookups, flows and masks, as dpctl/show reports them. */
   datapathStats() {
     return this.daemon.of.datapath.stats();
@@ -230,6 +286,7 @@ export class Switch {
 
   /** Stop the switch and remove every host, port and file it made. */
   async stop(): Promise<void> {
+    for (const host of this.dummyHosts.splice(0)) host.close();
     await this.unixctl?.close();
     await this.daemon.stop();
     await this.lab.cleanup();

@@ -22,6 +22,13 @@ Database options (embedded database):
   --ovs-db-socket         also serve it on OVS's default socket ${OVS_DB_SOCKET},
                           so the real ovs-vsctl with no --db reaches TVS
 
+Interface options:
+  --enable-dummy          add the interface type "dummy" (a port with no device:
+                          frames come in through tvs-appctl netdev-dummy/receive)
+  --enable-dummy=override also open every system, internal and tap interface as
+                          a dummy, so that a whole configuration runs with no
+                          devices and no root
+
 Daemon options:
   --unixctl=SOCKET        control socket for tvs-appctl (default: ${defaultUnixctlPath('tvs-vswitchd')})
   --pidfile[=FILE]        write the process id to FILE (default: ${runDir()}/tvs-vswitchd.pid)
@@ -65,6 +72,10 @@ function parseArgs(argv: string[]): CliOptions {
         break;
       case '--ovs-db-socket':
         ovsSocket = true;
+        break;
+      case '--enable-dummy':
+        if (value !== undefined && value !== 'override') throw new Error(`--enable-dummy=${value}: unknown value (use --enable-dummy or --enable-dummy=override)`);
+        o.daemon.dummy = value === 'override' ? 'override' : 'on';
         break;
       case '--unixctl':
         o.unixctl = resolve(need(flag, value));

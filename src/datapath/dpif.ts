@@ -133,6 +133,8 @@ export class Datapath {
   private handle: DatapathHandle | undefined;
   private readonly addon = loadAddon();
   private readonly waiters = new Set<TransmitWaiter>();
+  /** Dummy ports whose sent frames go straight to a listener (setTransmitListener). */
+  private readonly listeners = new Map<number, (frames: Buffer[]) => void>();
 
   private constructor(private readonly options: DatapathOptions) {
     this.handle = this.addon.op_dp_open((event) => this.onEvent(event), options.onUpcall !== undefined);
@@ -150,7 +152,7 @@ export class Datapath {
     try {
       if (event.kind === 'upcall') this.deliverUpcalls(unpackUpcalls(event.batch, event.data, event.meta));
       else if (event.kind === 'expired') this.options.onFlowsExpired?.(event.flows);
-      else this.serveWaiters(event.ports);
+      else this.deliverTransmitted(event.ports);
     } catch (e) {
       log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
       log.dbg(`${(e as Error).stack}`);
@@ -194,6 +196,7 @@ export class Datapath {
   }
 
   removePort(port: number): void {
+    this.listeners.delete(port);
     this.addon.op_port_del(this.dp, port);
   }
 
@@ -249,9 +252,47 @@ export class Datapath {
     });
   }
 
-  /** Dummy ports sent frames: hand them to whoever waits for them. */
-  private serveWaiters(ports: number[]): void {
+  /**
+   * Hand every frame dummy port `port` sends to `listener` as it is sent
+   * (those sent already and not taken first), rather than keep them for
+   * takeTransmitted and nextTransmitted; `undefined` stops that. A
+   * long-lived user such as the daemon listens this way, so that no port's
+   * queue fills up and counts what it sends as dropped.
+   */
+  setTransmitListener(port: number, listener: ((frames: Buffer[]) => void) | undefined): void {
+    if (!listener) {
+      this.listeners.delete(port);
+      return;
+    }
+    const sent = this.takeTransmitted(port);
+    this.listeners.set(port, listener);
+    if (sent.length) listener(sent);
+  }
+
+  /**
+   * Hand what listening dummy port `port` sent so far to its listener now,
+   * rather than when the datapath's notice of it comes: every copy of a
+   * frame the datapath has sent is then with its listener.
+   */
+  flushTransmitted(port: number): void {
+    if (this.listeners.has(port)) this.deliverTransmitted([port]);
+  }
+
+  /** Dummy ports sent frames: hand them to their listener, or to whoever waits for them. */
+  private deliverTransmitted(ports: number[]): void {
     for (const port of ports) {
+      const listener = this.listeners.get(port);
+      if (listener) {
+        // One listener's failure must not keep the other ports' frames
+        // from theirs: a port is told again only once its frames are taken.
+        try {
+          const frames = this.takeTransmitted(port);
+          if (frames.length) listener(frames);
+        } catch (e) {
+          log.err(`the listener of dummy port ${port} failed, frames it was handed are lost: ${(e as Error).message}`);
+        }
+        continue;
+      }
       const waiter = [...this.waiters].find((w) => w.port === port);
       if (!waiter) continue;
       waiter.frames.push(...this.takeTransmitted(port));
@@ -399,6 +440,7 @@ export class Datapath {
       this.addon.op_dp_close(this.handle);
       this.handle = undefined;
     }
+    this.listeners.clear();
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.reject(new Error(`datapath closed while waiting for port ${w.port} to send ${w.count} frames`));

@@ -21,4 +21,6 @@ export type {
 export { decodeKey, exactMask, FRAG, TCI_PRESENT } from '../datapath/flow-key.js';
 export type { FieldName, FieldValue, FlowKey, FlowMask } from '../datapath/flow-key.js';
 export { decodeActions } from '../datapath/actions.js';
+export { composeFrame } from '../datapath/flow-compose.js';
+export type { ComposeOptions } from '../datapath/flow-compose.js';
 export type { Action, SetFieldValue, SetProto } from '../datapath/actions.js';

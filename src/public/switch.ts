@@ -9,6 +9,10 @@
 // project".
 export { Switch } from '../api/switch.js';
 export type { HostOptions, PortOptions, SwitchHost, SwitchOptions } from '../api/switch.js';
+export { DummyHost } from '../api/dummy-host.js';
+export type { DummyHostOptions, PingOptions, ReceiveOptions } from '../api/dummy-host.js';
+export { arpFrame, BROADCAST, frameFields, icmpEchoFrame, udpFrame, vlanOf } from '../api/frames.js';
+export type { ArpSpec, IcmpEchoSpec, Ipv4Spec, L2Spec, UdpSpec } from '../api/frames.js';
 export type { PortInfo } from '../datapath/dpif.js';
 export type { Host } from '../lib/netns.js';
 export type { VlanMode } from '../ofproto/vlan.js';

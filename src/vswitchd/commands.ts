@@ -32,9 +32,10 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
       lines.push(`  ${name}:`);
       const b = bridge(name);
       for (const p of [...b.ports()].sort((x, y) => x.name.localeCompare(y.name))) {
-        const dp = ports.get(p.dpPort);
+        // The interface's configured type, as OVS prints it ("internal" even when a tap or a dummy carries it).
         const st = rec.interfaces().find((i) => i.name === p.name);
-        lines.push(`    ${p.name} ${p.ofport}/${p.dpPort}: (${st?.type === 'system' ? 'system' : dp?.type ?? 'system'})`);
+        const type = st?.type ?? ports.get(p.dpPort)?.type ?? 'system';
+        lines.push(`    ${p.name} ${p.ofport}/${p.dpPort}: (${type}${st?.peer !== undefined ? `: peer=${st.peer}` : ''})`);
       }
     }
     return lines.join('\n') + '\n';

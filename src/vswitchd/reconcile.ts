@@ -3,21 +3,49 @@
 // settings OVS users put in other_config. Idempotent: running it again with
 // the same configuration changes nothing, and an interface that failed to
 // open (its device missing) is retried on every pass.
+//
+// Each interface is carried by one kind of datapath port: `system` (an
+// existing device), `tap` (types internal and tap), `patch` (a pair joined
+// inside the datapath) or `dummy` (no device; see netdev-dummy.ts).
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import type { PortType } from '../datapath/dpif.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
 import { XBridge } from '../ofproto/xbridge.js';
 import type { PortVlanConfig } from '../ofproto/vlan.js';
+import { formatMac } from '../lib/addr.js';
 import { getLogger } from '../lib/log.js';
-import { run } from '../lib/netns.js';
 import { Controllers, type ControllerStatus } from './controllers.js';
 import type { BridgeConfig, InterfaceConfig, PortConfig, SwitchConfig } from './db-config.js';
+import type { DummyNetdevs } from './netdev-dummy.js';
 
 const log = getLogger('bridge');
 
 /** The interface types this switch implements, as Open_vSwitch.iface_types lists them. */
-export const IFACE_TYPES = ['internal', 'patch', 'system', 'tap'];
+const IFACE_TYPES = ['internal', 'patch', 'system', 'tap'];
+
+/**
+ * tvs-vswitchd --enable-dummy (OVS's option): `off` without it; `on` adds
+ * the `dummy` interface type; `override` also opens every interface of a
+ * type that needs a device (system, internal, tap) as a dummy, so that a
+ * whole configuration runs with no devices and no privilege.
+ */
+export type DummyMode = 'off' | 'on' | 'override';
+
+/** The interface types a switch in dummy mode `mode` implements. */
+export function ifaceTypes(mode: DummyMode): string[] {
+  return mode === 'off' ? IFACE_TYPES : [...IFACE_TYPES, 'dummy'].sort();
+}
+
+/** The MTU a dummy interface reports without mtu_request. */
+const DUMMY_MTU = 1500;
+
+/**
+ * An interface whose configuration is wrong in itself (not a missing
+ * device): Interface.error gets its message as it is, as OVS writes its own.
+ */
+class InterfaceConfigError extends Error {}
 
 /** What the switch made of one Interface row. */
 export interface InterfaceState {
@@ -26,9 +54,15 @@ export interface InterfaceState {
   bridge: string;
   port: string;
   type: string;
-  /** The kernel device carrying it, in this namespace (a patch port's veth end). */
-  device: string;
+  /** The kind of datapath port that carries it, once chosen. */
+  carrier?: PortType;
   dpPort?: number;
+  /** A dummy or patch port's MAC (either has no device to read one from). */
+  mac?: string;
+  /** A dummy port's MTU. */
+  mtu?: number;
+  /** A patch port's peer (options:peer). */
+  peer?: string;
   ofport?: number;
   /** Why it could not be opened (Interface.error). */
   error?: string;
@@ -53,6 +87,17 @@ export interface BridgeStatus {
   controllers: ControllerStatus[];
 }
 
+/** What the status columns of an Interface row say of the device carrying it. */
+export interface DeviceStatus {
+  /** 0 for a port with no kernel device, as OVS writes it. */
+  ifindex: number;
+  macInUse: string;
+  /** Absent for a patch port, which has no MTU. */
+  mtu?: number;
+  adminState: 'up' | 'down';
+  linkState: 'up' | 'down';
+}
+
 const sysfs = (dev: string, attr: string): string | undefined => {
   try {
     return readFileSync(`/sys/class/net/${dev}/${attr}`, 'utf8').trim();
@@ -61,19 +106,23 @@ const sysfs = (dev: string, attr: string): string | undefined => {
   }
 };
 
-/** Names of the veth pair that implements a patch port pair (IFNAMSIZ-safe, stable). */
-function patchVeth(a: string, b: string): [mine: string, peer: string] {
-  const [lo, hi] = a < b ? [a, b] : [b, a];
-  const h = createHash('sha1').update(`${lo}\0${hi}`).digest('hex').slice(0, 8);
-  const names: [string, string] = [`tvp${h}a`, `tvp${h}b`];
-  return a === lo ? names : [names[1], names[0]];
+/**
+ * A MAC for a port with no device, stable across restarts: aa:55 (OVS's
+ * dummies' prefix; locally administered, unicast) and 4 bytes of the name's hash.
+ */
+function emulatedMac(name: string): string {
+  return formatMac(Buffer.concat([Buffer.from([0xaa, 0x55]), createHash('sha1').update(name).digest().subarray(0, 4)]));
 }
 
 export class Reconciler {
   private readonly bridges = new Map<string, RunningBridge>();
   private readonly ifaces = new Map<string, InterfaceState>();
 
-  constructor(private readonly of: OfprotoDpif) {}
+  constructor(
+    private readonly of: OfprotoDpif,
+    private readonly dummies: DummyNetdevs,
+    private readonly dummyMode: DummyMode = 'off',
+  ) {}
 
   interfaces(): InterfaceState[] {
     return [...this.ifaces.values()];
@@ -85,7 +134,8 @@ export class Reconciler {
 
   bridgeStatus(): BridgeStatus[] {
     return [...this.bridges].map(([name, rb]) => {
-      const mac = (sysfs(name, 'address') ?? '00:00:00:00:00:00').replace(/:/g, '');
+      const local = this.ifaces.get(name);
+      const mac = ((local && this.deviceStatus(local)?.macInUse) || '00:00:00:00:00:00').replace(/:/g, '');
       return { uuid: rb.uuid, datapathId: rb.datapathId ?? `0000${mac}`, controllers: rb.controllers.status() };
     });
   }
@@ -141,13 +191,13 @@ export class Reconciler {
       for (const iface of extra) {
         wanted.add(iface.name);
         this.ifaces.set(iface.name, {
-          uuid: iface.uuid, name: iface.name, bridge: cfg.name, port: port.name, type: iface.type || 'system', device: iface.name,
+          uuid: iface.uuid, name: iface.name, bridge: cfg.name, port: port.name, type: iface.type || 'system',
           error: `port ${port.name} has more than one interface: bonds are not supported`, applied: '', vlan: '',
         });
       }
     }
     for (const st of [...this.ifaces.values()]) {
-      if (st.bridge === cfg.name && !wanted.has(st.name)) await this.closeInterface(st);
+      if (st.bridge === cfg.name && !wanted.has(st.name)) this.closeInterface(st);
     }
   }
 
@@ -176,12 +226,12 @@ export class Reconciler {
     }
     // An interface that failed is retried on every pass; say so only when the reason changes.
     const previousError = old?.error;
-    if (old) await this.closeInterface(old);
+    if (old) this.closeInterface(old);
     const type = iface.type || 'system';
-    const st: InterfaceState = { uuid: iface.uuid, name: iface.name, bridge: b.name, port: port.name, type, device: iface.name, applied, vlan: vlanText };
+    const st: InterfaceState = { uuid: iface.uuid, name: iface.name, bridge: b.name, port: port.name, type, applied, vlan: vlanText };
     this.ifaces.set(iface.name, st);
     try {
-      st.dpPort = await this.openDevice(st, iface);
+      st.dpPort = this.openPort(st, iface);
     } catch (e) {
       st.error = openError(iface.name, e as Error);
       if (st.error !== previousError) log.warn(`${b.name}: ${st.error}`);
@@ -192,8 +242,7 @@ export class Reconciler {
       rb.xb.addPort({ ofport, dpPort: st.dpPort, name: iface.name, vlan });
     } catch (e) {
       st.error = (e as Error).message;
-      this.of.datapath.removePort(st.dpPort);
-      delete st.dpPort;
+      this.removePort(st);
       return;
     }
     rb.ofports.add(ofport);
@@ -202,12 +251,31 @@ export class Reconciler {
     log.info(`${b.name}: added interface ${iface.name} on port ${ofport}`);
   }
 
-  private async openDevice(st: InterfaceState, iface: InterfaceConfig): Promise<number> {
+  /** The kind of datapath port that carries an interface of `type`. */
+  private carrierOf(type: string): PortType {
+    switch (type) {
+      case 'patch':
+        return 'patch';
+      case 'dummy':
+        if (this.dummyMode === 'off') throw new Error('interface type "dummy" needs tvs-vswitchd --enable-dummy');
+        return 'dummy';
+      case 'system':
+      case 'internal':
+      case 'tap':
+        if (this.dummyMode === 'override') return 'dummy';
+        return type === 'system' ? 'system' : 'tap';
+      default:
+        throw new Error(`unsupported interface type "${type}" (supported: ${ifaceTypes(this.dummyMode).join(', ')})`);
+    }
+  }
+
+  /** Opens the datapath port that carries `iface`; returns its number. */
+  private openPort(st: InterfaceState, iface: InterfaceConfig): number {
     const dp = this.of.datapath;
-    switch (st.type) {
+    const carrier = (st.carrier = this.carrierOf(st.type));
+    switch (carrier) {
       case 'system':
         return dp.addPort({ type: 'system', name: iface.name }).port;
-      case 'internal':
       case 'tap':
         return dp.addPort({
           type: 'tap',
@@ -215,48 +283,84 @@ export class Reconciler {
           ...(iface.mtuRequest ? { mtu: iface.mtuRequest } : {}),
           ...(iface.mac ? { mac: iface.mac } : {}),
         }).port;
-      case 'patch': {
-        const peer = iface.options.peer;
-        if (!peer) throw new Error('patch interface needs options:peer (the name of the peer patch interface)');
-        const [mine, other] = patchVeth(iface.name, peer);
-        if (!sysfs(mine, 'ifindex')) {
-          await run('ip', ['link', 'add', mine, 'type', 'veth', 'peer', 'name', other]);
-          await run('ip', ['link', 'set', other, 'up']);
-        }
-        st.device = mine;
-        return dp.addPort({ type: 'system', name: mine }).port;
+      case 'dummy': {
+        const port = this.dummies.openInterface(iface.name, iface.options);
+        Object.assign(st, { mac: iface.mac ?? emulatedMac(iface.name), mtu: iface.mtuRequest ?? DUMMY_MTU });
+        return port;
       }
-      default:
-        throw new Error(`unsupported interface type "${st.type}" (supported: ${IFACE_TYPES.join(', ')})`);
+      case 'patch': {
+        const peer = patchPeer(iface);
+        const port = dp.addPort({ type: 'patch', name: iface.name, peer }).port;
+        Object.assign(st, { mac: emulatedMac(iface.name), peer });
+        return port;
+      }
     }
   }
 
-  private async closeInterface(st: InterfaceState): Promise<void> {
-    const rb = this.bridges.get(st.bridge);
-    if (st.ofport !== undefined && rb) {
-      rb.xb.removePort(st.ofport);
-      rb.ofports.delete(st.ofport);
-    }
-    if (st.dpPort !== undefined) {
-      this.of.detachPort(st.dpPort);
+  /** Removes `st`'s datapath port, if it has one. */
+  private removePort(st: InterfaceState): void {
+    if (st.dpPort === undefined) return;
+    this.of.detachPort(st.dpPort);
+    if (st.carrier === 'dummy') this.dummies.closeInterface(st.name);
+    else {
       try {
         this.of.datapath.removePort(st.dpPort);
       } catch {
         // already gone
       }
     }
-    if (st.type === 'patch' && st.device.startsWith('tvp')) {
-      // The pair goes when neither end is in use.
-      const other = st.device.slice(0, -1) + (st.device.endsWith('a') ? 'b' : 'a');
-      if (![...this.ifaces.values()].some((o) => o !== st && o.device === other && o.dpPort !== undefined)) {
-        await run('ip', ['link', 'del', st.device]).catch(() => undefined);
-      }
+    delete st.dpPort;
+  }
+
+  private closeInterface(st: InterfaceState): void {
+    const rb = this.bridges.get(st.bridge);
+    if (st.ofport !== undefined && rb) {
+      rb.xb.removePort(st.ofport);
+      rb.ofports.delete(st.ofport);
     }
+    this.removePort(st);
     this.ifaces.delete(st.name);
   }
 
+  /**
+   * The status columns of `st`'s Interface row: read from its kernel device,
+   * or those of a port with no device (up, no ifindex). Undefined when it
+   * is not open or its device is missing.
+   */
+  deviceStatus(st: InterfaceState): DeviceStatus | undefined {
+    if (st.dpPort === undefined) return undefined;
+    if (st.carrier === 'dummy' || st.carrier === 'patch') {
+      return { ifindex: 0, macInUse: st.mac!, ...(st.mtu !== undefined ? { mtu: st.mtu } : {}), adminState: 'up', linkState: 'up' };
+    }
+    const ifindex = sysfs(st.name, 'ifindex');
+    if (ifindex === undefined) return undefined;
+    const flags = parseInt(sysfs(st.name, 'flags') ?? '0', 16);
+    return {
+      ifindex: Number(ifindex),
+      macInUse: sysfs(st.name, 'address') ?? '',
+      mtu: Number(sysfs(st.name, 'mtu') ?? 0),
+      adminState: flags & 1 ? 'up' : 'down',
+      linkState: sysfs(st.name, 'carrier') === '1' ? 'up' : 'down',
+    };
+  }
+
+  /**
+   * What Interface.error says of `st`: why it could not be opened, or, for
+   * a patch port, why frames sent into it go nowhere (its peer is missing,
+   * or is not a patch port naming it back).
+   */
+  interfaceError(st: InterfaceState): string | undefined {
+    if (st.error || st.peer === undefined) return st.error;
+    const peer = this.ifaces.get(st.peer);
+    const fix = `a patch interface ${st.peer} with options:peer=${st.name}`;
+    if (!peer) return `${st.name}: patch peer ${st.peer} does not exist (add ${fix})`;
+    if (peer.type !== 'patch') return `${st.name}: patch peer ${st.peer} is not a patch interface but of type ${peer.type} (make it ${fix})`;
+    if (peer.peer !== undefined && peer.peer !== st.name) return `${st.name}: patch peer ${st.peer} names ${peer.peer} as its peer, not ${st.name} (set options:peer=${st.name} on ${st.peer})`;
+    return undefined;
+  }
+
   private async destroyBridge(name: string): Promise<void> {
-    for (const st of [...this.ifaces.values()]) if (st.bridge === name) await this.closeInterface(st);
+    for (const st of [...this.ifaces.values()]) if (st.bridge === name) this.closeInterface(st);
     this.bridges.get(name)?.controllers.closeAll();
     this.of.removeBridge(name);
     this.bridges.delete(name);
@@ -276,10 +380,18 @@ function allocateOfport(rb: RunningBridge, requested: number | undefined): numbe
   return n;
 }
 
+/** A patch interface's peer, refused in OVS's words (and with the fix) when its options are wrong. */
+function patchPeer(iface: InterfaceConfig): string {
+  const peer = iface.options.peer;
+  if (!peer) throw new InterfaceConfigError(`${iface.name}: patch type requires valid 'peer' argument (set options:peer to the name of the patch interface at the other end)`);
+  if (Object.keys(iface.options).length > 1) throw new InterfaceConfigError(`${iface.name}: patch type takes only a 'peer' argument (remove the other options)`);
+  if (peer === iface.name) throw new InterfaceConfigError(`${iface.name}: patch peer must not be self (name the patch interface at the other end)`);
+  return peer;
+}
+
 /** Interface.error in OVS's words where OVS has them. */
 function openError(name: string, e: Error): string {
+  if (e instanceof InterfaceConfigError) return e.message;
   if (/no such network device/.test(e.message)) return `could not open network device ${name} (No such device)`;
   return `could not open network device ${name} (${e.message})`;
 }
-
-export { sysfs };

@@ -19,7 +19,8 @@ import { OFPP } from '../ofproto/actions.js';
 import { parseMatch } from '../openflow/flow-syntax.js';
 import { registerDaemonCommands } from './commands.js';
 import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
-import { IFACE_TYPES, Reconciler, sysfs } from './reconcile.js';
+import { DummyNetdevs } from './netdev-dummy.js';
+import { ifaceTypes, Reconciler, type DummyMode } from './reconcile.js';
 
 const log = getLogger('vswitchd');
 
@@ -39,12 +40,16 @@ export interface VSwitchdOptions {
   dbSockets?: string[];
   /** How often interface statistics are written to the database. */
   statsIntervalMs?: number;
+  /** --enable-dummy: `on` adds the dummy interface type, `override` opens every interface as a dummy (see DummyMode). */
+  dummy?: DummyMode;
 }
 
 export class VSwitchd {
   readonly registry = new CommandRegistry();
   readonly of = new OfprotoDpif();
-  private readonly reconciler = new Reconciler(this.of);
+  /** The dummy interfaces (with --enable-dummy): frames into them and what they send. */
+  readonly dummies = new DummyNetdevs(this.of.datapath);
+  private readonly reconciler: Reconciler;
   private server: OvsdbServer | undefined;
   private client!: OvsdbClient;
   private replica!: Replica;
@@ -57,7 +62,9 @@ export class VSwitchd {
   private readonly cfgWaiters: { cfg: number; resolve: () => void }[] = [];
   private stopped = false;
 
-  private constructor(private readonly opts: VSwitchdOptions) {}
+  private constructor(private readonly opts: VSwitchdOptions) {
+    this.reconciler = new Reconciler(this.of, this.dummies, opts.dummy ?? 'off');
+  }
 
   static async start(opts: VSwitchdOptions = {}): Promise<VSwitchd> {
     const d = new VSwitchd(opts);
@@ -85,6 +92,7 @@ export class VSwitchd {
     this.client.on('connected', () => this.scheduleReconcile());
     registerOfprotoCommands(this.registry, this.of.bridgeMap(), parseMatch);
     registerDaemonCommands(this.registry, this.of, this.reconciler);
+    if ((this.opts.dummy ?? 'off') !== 'off') this.dummies.registerCommands(this.registry);
     this.scheduleReconcile();
     await this.chain;
     this.statsTimer = setInterval(() => this.scheduleReconcile(), this.opts.statsIntervalMs ?? 5000);
@@ -144,15 +152,17 @@ export class VSwitchd {
     const dpPorts = new Map(this.of.datapath.ports().map((p) => [p.port, p]));
     for (const st of this.reconciler.interfaces()) {
       if (!this.replica.row('Interface', st.uuid)) continue;
-      const row: Record<string, unknown> = { error: wireOptional(st.error), ofport: st.ofport === undefined ? -1 : st.ofport === OFPP.LOCAL ? 65534 : st.ofport };
-      const ifindex = sysfs(st.device, 'ifindex');
-      if (ifindex !== undefined && !st.error) {
-        row.ifindex = Number(ifindex);
-        row.mac_in_use = sysfs(st.device, 'address') ?? '';
-        row.mtu = Number(sysfs(st.device, 'mtu') ?? 0);
-        const flags = parseInt(sysfs(st.device, 'flags') ?? '0', 16);
-        row.admin_state = flags & 1 ? 'up' : 'down';
-        row.link_state = sysfs(st.device, 'carrier') === '1' ? 'up' : 'down';
+      const row: Record<string, unknown> = {
+        error: wireOptional(this.reconciler.interfaceError(st)),
+        ofport: st.ofport === undefined ? -1 : st.ofport === OFPP.LOCAL ? 65534 : st.ofport,
+      };
+      const device = this.reconciler.deviceStatus(st);
+      if (device) {
+        row.ifindex = device.ifindex;
+        row.mac_in_use = device.macInUse;
+        if (device.mtu !== undefined) row.mtu = device.mtu;
+        row.admin_state = device.adminState;
+        row.link_state = device.linkState;
       }
       const dp = st.dpPort === undefined ? undefined : dpPorts.get(st.dpPort);
       if (dp) {
@@ -173,7 +183,7 @@ export class VSwitchd {
     }
     const root: Record<string, unknown> = {
       ovs_version: VERSION,
-      iface_types: ['set', IFACE_TYPES],
+      iface_types: ['set', ifaceTypes(this.opts.dummy ?? 'off')],
       datapath_types: ['set', ['netdev']],
     };
     if (nextCfg !== this.curCfg) root.cur_cfg = nextCfg;

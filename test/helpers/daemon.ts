@@ -20,12 +20,16 @@ export interface TestDaemon {
   stderr(): string;
   /** tvs-vsctl against this daemon's database. */
   vsctl(...args: string[]): Promise<string>;
+  /** tvs-vsctl against this daemon's database, for a command that may fail or report errors: its exit status and output. */
+  vsctlExit(...args: string[]): Promise<CliExit>;
   /** tvs-appctl against this daemon's control socket. */
   appctl(...args: string[]): Promise<string>;
   /** tvs-dpctl against this daemon. */
   dpctl(...args: string[]): Promise<string>;
   /** tvs-dpctl against this daemon, for a command that may fail: its exit status and output. */
   dpctlExit(...args: string[]): Promise<CliExit>;
+  /** tvs-appctl against this daemon, for a command that may fail: its exit status and output. */
+  appctlExit(...args: string[]): Promise<CliExit>;
   /** Kill the daemon with SIGKILL, as a crash would. */
   crash(): Promise<void>;
   start(): Promise<void>;
@@ -46,14 +50,15 @@ function runForExit(args: string[]): Promise<CliExit> {
   });
 }
 
-export async function startDaemon(): Promise<TestDaemon> {
-  const d = testDaemon(mkdtempSync(join(tmpdir(), 'tvs-t-vswitchd-')));
+/** A daemon of the test's own, started with `args` added to its command line (e.g. --enable-dummy). */
+export async function startDaemon(args: string[] = []): Promise<TestDaemon> {
+  const d = testDaemon(mkdtempSync(join(tmpdir(), 'tvs-t-vswitchd-')), args);
   await d.start();
   return d;
 }
 
 /** A daemon whose database, sockets and pidfile are in `dir` (which stop() removes), not started yet. */
-export function testDaemon(dir: string): TestDaemon {
+export function testDaemon(dir: string, args: string[] = []): TestDaemon {
   const db = `unix:${join(dir, 'db.sock')}`;
   const ctl = join(dir, 'tvs-vswitchd.ctl');
   let child: ChildProcess | undefined;
@@ -62,12 +67,14 @@ export function testDaemon(dir: string): TestDaemon {
   const d: TestDaemon = {
     dir,
     db,
-    argv: [process.execPath, join(CLI, 'tvs-vswitchd.js'), `--db-file=${join(dir, 'conf.db')}`, `--db-socket=${join(dir, 'db.sock')}`, `--unixctl=${ctl}`, `--pidfile=${join(dir, 'pid')}`],
+    argv: [process.execPath, join(CLI, 'tvs-vswitchd.js'), `--db-file=${join(dir, 'conf.db')}`, `--db-socket=${join(dir, 'db.sock')}`, `--unixctl=${ctl}`, `--pidfile=${join(dir, 'pid')}`, ...args],
     stderr: () => err,
     vsctl: (...args) => node('tvs-vsctl.js', [`--db=${db}`, '--timeout=20', ...args]),
+    vsctlExit: (...args) => runForExit([join(CLI, 'tvs-vsctl.js'), `--db=${db}`, '--timeout=20', ...args]),
     appctl: (...args) => node('tvs-appctl.js', ['-t', ctl, ...args]),
     dpctl: (...args) => node('tvs-dpctl.js', [`--unixctl=${ctl}`, ...args]),
     dpctlExit: (...args) => runForExit([join(CLI, 'tvs-dpctl.js'), `--unixctl=${ctl}`, ...args]),
+    appctlExit: (...args) => runForExit([join(CLI, 'tvs-appctl.js'), '-t', ctl, ...args]),
     async start() {
       child = spawn(d.argv[0]!, d.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TVS_RUNDIR: dir } });
       err = '';

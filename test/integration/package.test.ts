@@ -1,6 +1,6 @@
 // TVS as another project gets it: the tarball `npm pack` makes (prepack builds dist/ and the
 // prebuilt addon), installed into a scratch project with no network, type-checked by that
-// project's own tsc and run. The switch part runs as root, as the rest of test/integration does.
+// project's own tsc and run: a datapath with dummy ports, and a whole switch on dummy hosts.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +52,7 @@ function typeScriptSources(dir: string, base: string): string[] {
 // (an unresolved import would make PortInfo `any`, and the first @ts-expect-error unused) and
 // if the type checker, like Node, refuses an internal module.
 const PROGRAM = `
-import { Switch, type SwitchOptions } from 'tvs';
+import { Switch, type DummyHost, type SwitchOptions } from 'tvs';
 import { Datapath, decodeActions, decodeKey, exactMask, type PortInfo } from 'tvs/datapath';
 // @ts-expect-error: the package's exports name no internal module
 import type * as Xlate from 'tvs/dist/src/ofproto/xlate.js';
@@ -76,16 +76,22 @@ const datapath = {
 };
 dp.close();
 
-const options: SwitchOptions = {};
+// The whole switch on dummy ports: no root, no namespaces, no devices.
+const options = { dummy: true } as const satisfies SwitchOptions;
 const sw = await Switch.start(options);
 let bridgePorts: string[];
+let pingReplies: number;
 try {
-  await sw.addBridge(process.argv[2]!);
-  bridgePorts = sw.portStats(process.argv[2]!).map((p) => p.name);
+  const bridge = process.argv[2]!;
+  await sw.addBridge(bridge);
+  const h1: DummyHost = await sw.addHost(bridge, 'h1', { ip: '10.0.0.1/24' });
+  await sw.addHost(bridge, 'h2', { ip: '10.0.0.2/24' });
+  pingReplies = await h1.ping('10.0.0.2', { count: 2 });
+  bridgePorts = sw.portStats(bridge).map((p) => p.name);
 } finally {
   await sw.stop();
 }
-console.log(JSON.stringify({ datapath, bridgePorts }));
+console.log(JSON.stringify({ datapath, bridgePorts, pingReplies }));
 `;
 
 const STALE_OUTPUT = 'dist/src/module-since-deleted.js';
@@ -169,14 +175,15 @@ describe('the npm package', () => {
 
     const bridge = `tvpkg${process.pid % 100000}`;
     const { stdout } = await mustRun(process.execPath, ['out/main.js', bridge], app);
-    const result = JSON.parse(stdout) as { datapath: Record<string, unknown>; bridgePorts: string[] };
+    const result = JSON.parse(stdout) as { datapath: Record<string, unknown>; bridgePorts: string[]; pingReplies: number };
     expect(result.datapath).toEqual({
       forwarded: true,
       flowKey: { in_port: 1 },
       flowActions: [{ type: 'output', port: 2 }],
       portName: 'b',
     });
-    expect(result.bridgePorts).toEqual([bridge]);
+    expect(result.bridgePorts).toEqual([bridge, 'h1', 'h2']);
+    expect(result.pingReplies).toBe(2);
   });
 
   it('refuses an internal module with ERR_PACKAGE_PATH_NOT_EXPORTED', async () => {

@@ -152,6 +152,30 @@ describe('dummy ports', () => {
     expect(() => dp.injectFrames(a, ['x' as unknown as Buffer])).toThrow(/frame 0 must be a Buffer/);
   });
 
+  it('hand what a listening port sends to its listener as it is sent, starting with what it sent before', async () => {
+    const { dp, a, b } = openWith();
+    const witness = dp.addPort({ type: 'dummy', name: 'witness' }).port;
+    dp.putFlow({ key: { in_port: a }, mask: exactMask(['in_port']), actions: [...outputTo(b), ...outputTo(witness)] });
+    dp.injectFrames(a, [frame(1, 1)]);
+    await dp.nextTransmitted(witness);
+    const heard: Buffer[] = [];
+    let told = () => {};
+    dp.setTransmitListener(b, (frames) => {
+      heard.push(...frames);
+      told();
+    });
+    expect(heard).toEqual([frame(1, 1)]);
+    const next = new Promise<void>((resolve) => (told = resolve));
+    dp.injectFrames(a, [frame(1, 2)]);
+    await next;
+    expect(heard).toEqual([frame(1, 1), frame(1, 2)]);
+    expect(dp.takeTransmitted(b)).toEqual([]);
+    // Nobody listening: the port keeps its frames for takeTransmitted again.
+    dp.setTransmitListener(b, undefined);
+    dp.injectFrames(a, [frame(1, 3)]);
+    expect(await dp.nextTransmitted(b)).toEqual([frame(1, 3)]);
+  });
+
   it('time out a wait for frames that never come, saying how many came', async () => {
     const { dp, b } = openWith();
     await expect(dp.nextTransmitted(b, { count: 2, timeoutMs: 50 })).rejects.toThrow(`port ${b} sent 0 of the 2 frames awaited within 50 ms`);
