@@ -65,7 +65,7 @@ function tvsSwitch(bare: boolean): SwitchUnderTest {
       const mask = encodeKey(exactMask(['in_port', 'eth.src', 'eth.dst', 'eth_type', 'ipv4.src', 'ipv4.dst', 'ipv4.proto', 'udp.src', 'udp.dst']));
       dp = Datapath.open({
         onUpcall: (batch: Upcall[]) => {
-          dp!.replyUpcalls(batch.map((upcall) => ({ upcall, actions: outputs[upcall.port === ports[0] ? 1 : 0], megaflow: { mask } })));
+          dp!.replyUpcalls(batch.map((upcall) => ({ upcall, actions: outputs[upcall.port === ports[0] ? 1 : 0]!, megaflow: { mask } })));
         },
       });
       dp.configure({ flowLimit: 2_000_000, maxIdleMs: 60_000 });
@@ -293,8 +293,8 @@ function table(rows: Row[]): string {
     fmt(r.flowsPerSec, 0),
     ratio(r.flowsPerSec, ovs?.flowsPerSec),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
 /** The issue's case (10 000 megaflows over 20 masks), and the default flow limit's. */
@@ -358,7 +358,7 @@ async function main(): Promise<void> {
     const rows: Row[] = switches.map((sw) => ({ switch: sw.name }));
     for (let round = 1; round <= rounds; round++) {
       console.log(`  -- round ${round} of ${rounds}${round > 1 ? ' (64-byte frames only)' : ''}`);
-      for (const [i, sw] of switches.entries()) await measure(sw, seconds, round === 1, rows[i]);
+      for (const [i, sw] of switches.entries()) await measure(sw, seconds, round === 1, rows[i]!);
     }
     for (const r of rows) {
       r.pps64 = median(r.pps64Rounds);

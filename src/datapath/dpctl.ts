@@ -39,7 +39,7 @@ export function formatUfid(id: bigint): string {
 
 export function parseUfid(text: string): bigint {
   const m = /^ufid:([0-9a-fA-F-]+)$/.exec(text.trim());
-  const hex = m?.[1].replace(/-/g, '');
+  const hex = m?.[1]?.replace(/-/g, '');
   if (!hex || hex.length !== 32 || !/^[0-9a-fA-F]+$/.test(hex)) {
     throw new Error(`"${text}" is not a ufid: expected ufid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx as dump-flows -m prints it`);
   }

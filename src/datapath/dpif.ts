@@ -350,7 +350,7 @@ export class Datapath {
    * installed, e.g. at the flow limit).
    */
   replyUpcall(upcall: Upcall, actions: ActionsLike, megaflow?: { mask: KeyLike }): bigint | null {
-    const [result] = this.replyUpcalls([{ upcall, actions, megaflow }]);
+    const result = this.replyUpcalls([{ upcall, actions, megaflow }])[0]!;
     if (typeof result === 'string') throw new Error(result);
     return result;
   }

@@ -60,7 +60,7 @@ export class Lab {
   static async removeStale(kind: string): Promise<void> {
     const list = await run('ip', ['netns', 'list']);
     for (const line of list.split('\n')) {
-      const ns = line.split(' ')[0];
+      const ns = line.split(' ')[0]!;
       if (ns.startsWith(`${kind}-`)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
     }
   }
@@ -112,7 +112,7 @@ export class Lab {
     return {
       ns,
       ifname,
-      ip: ip.split('/')[0],
+      ip: ip.split('/')[0]!,
       mac,
       exec: (cmd, args, opts) => run('ip', ['netns', 'exec', ns, cmd, ...args], opts),
     };

@@ -34,8 +34,7 @@ export function buildFrame(spec: FrameSpec): Buffer {
 }
 
 function pkt(ns: string | undefined, args: string[]): ChildProcessWithoutNullStreams {
-  const argv = ['python3', PKT, ...args];
-  const child = ns ? spawn('ip', ['netns', 'exec', ns, ...argv]) : spawn(argv[0], argv.slice(1));
+  const child = ns ? spawn('ip', ['netns', 'exec', ns, 'python3', PKT, ...args]) : spawn('python3', [PKT, ...args]);
   // Input to a tool that has exited is dropped; its exit is reported where it matters.
   child.stdin.on('error', () => undefined);
   return child;
@@ -62,7 +61,7 @@ function waitFor(child: ChildProcessWithoutNullStreams, line: string): Promise<v
 function csum(buf: Buffer, initial = 0): number {
   let sum = initial;
   for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
-  if (buf.length % 2) sum += buf[buf.length - 1] << 8;
+  if (buf.length % 2) sum += buf[buf.length - 1]! << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
 }

@@ -25,7 +25,10 @@ let brp2: string;
 
 beforeAll(async () => {
   lab = new Lab();
-  [br0, br1, brp1, brp2] = ['b0', 'b1', 'bp1', 'bp2'].map((r) => lab.ifname(r));
+  br0 = lab.ifname('b0');
+  br1 = lab.ifname('b1');
+  brp1 = lab.ifname('bp1');
+  brp2 = lab.ifname('bp2');
   sw = await startDaemon();
   const ha = await lab.addVethHost('a', '10.60.0.1/24');
   const hb = await lab.addVethHost('b', '10.60.0.2/24');
