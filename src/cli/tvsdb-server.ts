@@ -138,7 +138,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
 /** Control sockets left by servers that were killed (tvsdb-server.PID.ctl whose PID is gone). */
 function removeDeadControlSockets(): void {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(runDir());
   } catch {

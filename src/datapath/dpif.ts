@@ -152,8 +152,8 @@ export class Datapath {
       else if (event.kind === 'expired') this.options.onFlowsExpired?.(event.flows);
       else this.serveWaiters(event.ports);
     } catch (e) {
-      log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
-      log.dbg(`${(e as Error).stack}`);
+      log.err(`${event.kind} handler failed, its batch is lost: ${e instanceof Error ? e.message : String(e)}`);
+      if (e instanceof Error && e.stack) log.dbg(e.stack);
     }
   }
 
@@ -188,7 +188,7 @@ export class Datapath {
     try {
       mac = options.mac === undefined ? undefined : parseMac(options.mac);
     } catch (e) {
-      throw new Error(`port "${options.name}": ${(e as Error).message}`);
+      throw new Error(`port "${options.name}": ${(e as Error).message}`, { cause: e });
     }
     return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac, options.peer);
   }

@@ -43,7 +43,8 @@ const defaults: number[] = [RANK.warn, RANK.off, RANK.info];
 const modules = new Map<string, number[]>();
 /** Levels set from the command line or TVS_LOG for modules that have not registered yet. */
 const pendingModules = new Map<string, number[]>();
-const patterns: string[] = [DEFAULT_PATTERN, SYSLOG_PATTERN, DEFAULT_PATTERN];
+/** Patterns, indexed by destination. */
+const patterns: [console: string, syslog: string, file: string] = [DEFAULT_PATTERN, SYSLOG_PATTERN, DEFAULT_PATTERN];
 
 let seq = 0;
 let program = 'tvs';
@@ -329,7 +330,7 @@ export function getLogger(module: string): Logger {
       try {
         return formatLogLine(patterns[dest]!, module, level, msg, n, time);
       } catch (e) {
-        reportLogFailure(`formatting a log line with the ${DESTINATIONS[dest]} pattern "${patterns[dest]}" failed (${errorText(e)}); using the default pattern instead`);
+        reportLogFailure(`formatting a log line with the ${DESTINATIONS[dest]!} pattern "${patterns[dest]!}" failed (${errorText(e)}); using the default pattern instead`);
         return formatLogLine(DEFAULT_PATTERN, module, level, msg, n, time);
       }
     };

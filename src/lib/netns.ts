@@ -15,7 +15,7 @@ export async function run(cmd: string, args: string[], opts: { timeoutMs?: numbe
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     const detail = (e.stderr || e.stdout || e.message).trim();
-    throw new Error(`\`${cmd} ${args.join(' ')}\` failed: ${detail}`);
+    throw new Error(`\`${cmd} ${args.join(' ')}\` failed: ${detail}`, { cause: err });
   }
 }
 
@@ -138,7 +138,7 @@ export class Lab {
 export async function ping(host: Host, ip: string, count = 3, intervalS = 0.2): Promise<number> {
   const out = await host
     .exec('ping', ['-c', String(count), '-i', String(intervalS), '-W', '2', ip], { timeoutMs: 20_000 })
-    .catch((e: Error) => e.message);
+    .catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
   const m = /(\d+) received/.exec(out);
   return m ? Number(m[1]) : 0;
 }

@@ -51,7 +51,7 @@ const STRERROR: Record<string, string> = {
 };
 
 export function strerror(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
+  const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
   return (code && STRERROR[code]) || (e instanceof Error ? e.message : String(e));
 }
 
@@ -201,7 +201,7 @@ function validate(msg: unknown): Checked {
   if (m.id === null || m.id === undefined) return { drop: 'received unexpected notification message', id: null };
   if (!('params' in m)) return { error: 'request must have "params"', id };
   if (!Array.isArray(m.params)) return { error: '"params" must be an array', id };
-  const bad = m.params.find((p) => typeof p !== 'string');
+  const bad: unknown = m.params.find((p) => typeof p !== 'string');
   if (bad !== undefined) return { error: `command has non-string argument: ${JSON.stringify(bad)}`, id };
   return { method: m.method, params: m.params as string[], id };
 }
@@ -288,12 +288,13 @@ export class UnixctlClient {
   call(command: string, args: readonly string[] = [], opts: UnixctlCallOptions = {}): Promise<CommandReply> {
     if (this.closed) return Promise.reject(new UnixctlTransportError(`${this.path}: connection closed`));
     const id = this.nextId++;
+    const { timeoutMs } = opts;
     return new Promise((resolve, reject) => {
-      const timer = opts.timeoutMs
+      const timer = timeoutMs
         ? new LongTimeout(() => {
             this.pending.delete(id);
-            reject(new UnixctlTransportError(`${this.path}: no reply within ${opts.timeoutMs} ms`));
-          }, opts.timeoutMs)
+            reject(new UnixctlTransportError(`${this.path}: no reply within ${timeoutMs} ms`));
+          }, timeoutMs)
         : undefined;
       this.pending.set(id, {
         resolve: (r) => {
@@ -323,9 +324,9 @@ export class UnixctlClient {
         this.sock.destroy();
         return;
       }
-      const m = ev.value as Record<string, unknown>;
-      const p = typeof m?.id === 'number' ? this.pending.get(m.id) : undefined;
-      if (!p) {
+      const m = ev.value as Record<string, unknown> | null;
+      const p = m !== null && typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
+      if (m === null || !p) {
         log.warn(`${this.path}: unexpected message ${JSON.stringify(m).slice(0, 200)}`);
         continue;
       }

@@ -50,7 +50,7 @@ function checkVid(v: number, what: string): void {
 /** Validates a configuration and resolves its defaults. Throws VlanConfigError. */
 export function resolveVlan(c: PortVlanConfig = {}): ResolvedVlan {
   if (c.vlanMode !== undefined && !MODES.includes(c.vlanMode)) {
-    throw new VlanConfigError(`vlan_mode "${String(c.vlanMode)}" is unknown: use access, trunk, native-tagged or native-untagged`);
+    throw new VlanConfigError(`vlan_mode "${c.vlanMode}" is unknown: use access, trunk, native-tagged or native-untagged`);
   }
   if (c.tag !== undefined) checkVid(c.tag, 'tag');
   for (const t of c.trunks ?? []) checkVid(t, 'trunks: entry');
@@ -88,7 +88,7 @@ export function inputVlan(v: ResolvedVlan, tci: number): InputVlan {
   const vid = tci & VLAN_CFI ? tci & VLAN_VID_MASK : 0;
   switch (v.mode) {
     case 'access':
-      if (vid !== 0) return { drop: `dropping VLAN ${vid} tagged packet received on access port for VLAN ${v.tag}` };
+      if (vid !== 0) return { drop: `dropping VLAN ${vid} tagged packet received on access port for VLAN ${v.tag ?? 0}` };
       return { vlan: v.tag ?? 0 };
     case 'native-tagged':
     case 'native-untagged':

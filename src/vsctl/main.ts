@@ -91,10 +91,9 @@ async function doVsctl(
     c.output = '';
     c.table = undefined;
   }
-  const ctx = new Context(txn, symtab, ovs, commands[0]!, false, log);
-  commands.forEach((c, i) => {
+  const ctx = new Context(txn, symtab, ovs, commands[0]!, log);
+  commands.forEach((c) => {
     ctx.cmd = c;
-    ctx.lastCommand = i === commands.length - 1;
     ctx.verifiedPorts = false;
     c.syntax.run?.(ctx);
     if (ctx.tryAgain) throw new Retry();
@@ -195,7 +194,7 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
     {
       const txn = new Txn(schema, replica);
       const ovs = txn.rowsOf('Open_vSwitch')[0] ?? txn.insert('Open_vSwitch');
-      const ctx = new Context(txn, new SymbolTable(), ovs, commands[0]!, false, log);
+      const ctx = new Context(txn, new SymbolTable(), ovs, commands[0]!, log);
       for (const c of commands) {
         ctx.cmd = c;
         c.syntax.pre?.(ctx);
