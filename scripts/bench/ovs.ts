@@ -15,8 +15,8 @@ export async function ensureOvsInstalled(): Promise<boolean> {
   console.log('  installing Debian openvswitch-switch for the OVS baseline...');
   return run('apt-get', ['install', '-y', '-qq', 'openvswitch-switch'], { timeoutMs: 300_000 }).then(
     () => true,
-    (e: Error) => {
-      console.log(`  OVS baseline skipped: ${e.message}`);
+    (e: unknown) => {
+      console.log(`  OVS baseline skipped: ${(e as Error).message}`);
       return false;
     },
   );

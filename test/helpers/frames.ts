@@ -53,7 +53,7 @@ function waitFor(child: ChildProcessWithoutNullStreams, line: string): Promise<v
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => reject(new Error(`pkt.py exited (${code}) before "${line}": ${err}`)));
+    child.on('exit', (code, signal) => reject(new Error(`pkt.py exited (${String(code ?? signal)}) before "${line}": ${err}`)));
   });
 }
 

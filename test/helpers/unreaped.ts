@@ -28,7 +28,7 @@ export async function spawnUnreaped(args: string[], env: NodeJS.ProcessEnv = {})
       out += b.toString();
       if (out.includes('\n')) resolve(Number(out.trim()));
     });
-    parent.once('exit', () => reject(new Error(`the shell exited before starting ${args[0]}: ${err}`)));
+    parent.once('exit', () => reject(new Error(`the shell exited before starting ${args[0]!}: ${err}`)));
   });
   return {
     pid,

@@ -186,7 +186,7 @@ describe('ofproto/trace', () => {
     const trace = ofprotoTrace(sw.br, [`in_port=${a.ofport},dl_src=${a.mac},dl_dst=${b.mac},dl_type=0x0800,nw_src=10.97.0.1,nw_dst=10.97.0.2,nw_proto=1`], parseMatch);
     expect(trace).toContain('bridge("br0")');
     expect(trace).toMatch(/priority 0/);
-    const predicted = /Datapath actions: (.*)/.exec(trace)![1];
+    const predicted = /Datapath actions: (.*)/.exec(trace)![1]!;
     expect(predicted).toBe(String(b.dpPort));
     const installed = dumpFlows(sw).filter((l) => l.includes(`in_port(${a.dpPort})`) && l.includes(`dst=${b.mac}`));
     expect(installed.length).toBeGreaterThan(0);
