@@ -37,7 +37,7 @@ const UNSUPPORTED: Record<string, string> = {
   'del-if': 'ports are removed through the database (tvs-vsctl del-port)',
 };
 
-export function usage(): string {
+function usage(): string {
   return `tvs-dpctl: TVS datapath management utility
 usage: tvs-dpctl [OPTIONS] COMMAND [ARG...]
   dump-dps                 display names of all datapaths

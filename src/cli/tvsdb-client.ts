@@ -179,7 +179,7 @@ async function run(inv: Invocation): Promise<void> {
   }
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     await run(parseArgs(argv));
   } catch (e) {

@@ -82,7 +82,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+async function main(argv = process.argv.slice(2)): Promise<void> {
   let opts: Options;
   try {
     opts = parseArgs(argv);

@@ -189,7 +189,7 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     process.exitCode = await run(argv);
   } catch (e) {

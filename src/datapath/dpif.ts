@@ -15,7 +15,7 @@ import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from '../lib/addon.js';
 import { getLogger } from '../lib/log.js';
 import { parseMac } from '../lib/addr.js';
-import { encodeKey, type FlowKey, type FlowMask } from './flow-key.js';
+import { encodeKey, type FlowKey } from './flow-key.js';
 
 /**
  * `system`: an existing interface through AF_PACKET; `tap`: a tap device
@@ -457,5 +457,3 @@ function unpackUpcalls(batch: number, data: Buffer, meta: Buffer): Upcall[] {
 export function extractKey(frame: Buffer, inPort: number): Buffer {
   return loadAddon().op_flow_key_extract(frame, inPort);
 }
-
-export type { FlowKey, FlowMask, Action };

@@ -331,7 +331,7 @@ function fmtTcpFlags(flags: number, mask: number): string {
 }
 
 /** Print a match the way dpctl/dump-flows does. */
-export function formatMatch(m: DpMatch): string {
+function formatMatch(m: DpMatch): string {
   const { key, mask } = m;
   const out: string[] = [];
   if (!isZero(mask.recirc_id)) out.push(`recirc_id(${hex(Number(key.recirc_id ?? 0))}${isFull('recirc_id', mask.recirc_id) ? '' : `/${hex(Number(mask.recirc_id))}`})`);

@@ -10,9 +10,9 @@
 
 export type AddressKind = 'Ethernet' | 'IPv4' | 'IPv6';
 
-export const MAC_LEN = 6;
-export const IPV4_LEN = 4;
-export const IPV6_LEN = 16;
+const MAC_LEN = 6;
+const IPV4_LEN = 4;
+const IPV6_LEN = 16;
 
 /** Text that is not an address of the kind expected. */
 export class AddressError extends Error {

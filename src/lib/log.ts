@@ -171,7 +171,7 @@ export function setProgramName(name: string): void {
   program = name;
 }
 
-export function defaultLogFile(): string {
+function defaultLogFile(): string {
   return `/var/log/tvs/${program}.log`;
 }
 
@@ -193,7 +193,7 @@ export function setLogFile(path: string | null): void {
 }
 
 /** Reopens the log file (after logrotate moved it); throws when none is configured or on failure. */
-export function reopenLogFile(): void {
+function reopenLogFile(): void {
   if (!logFile) throw new Error('Logging to file not configured');
   const path = logFile.path;
   if (logFile.fd !== null) closeSync(logFile.fd);
@@ -203,13 +203,9 @@ export function reopenLogFile(): void {
 }
 
 /** Closes the log file (vlog/close); reopenLogFile() opens it again. */
-export function closeLogFile(): void {
+function closeLogFile(): void {
   if (logFile?.fd !== null && logFile?.fd !== undefined) closeSync(logFile.fd);
   if (logFile) logFile.fd = null;
-}
-
-export function getLogFile(): string | null {
-  return logFile?.path ?? null;
 }
 
 function pad(n: number, width: number): string {
@@ -364,7 +360,7 @@ export function listLevels(): string {
 }
 
 /** `vlog/list-pattern`, in OVS's layout. */
-export function listPatterns(): string {
+function listPatterns(): string {
   let s = '         prefix                            format\n         ------                            ------\n';
   s += `${'SYSLOG'.padEnd(9)}${'none'.padEnd(34)}${patterns[1]}\n`;
   s += `${'CONSOLE'.padEnd(9)}${'none'.padEnd(34)}${patterns[0]}\n`;

@@ -41,7 +41,7 @@ export class Lab {
   private seq = 0;
 
   /**
-   * `kind` names the user (`tvs-t` for tests, `tvs-demo`); `tag` keeps
+   * `kind` names the user (`tvs-t` for tests, `tvs-sw` for the Switch API, `tvs-bench`); `tag` keeps
    * concurrent runs apart and defaults to the pid plus a counter.
    */
   constructor(opts: { kind?: string; tag?: string } = {}) {

@@ -50,7 +50,7 @@ const STRERROR: Record<string, string> = {
   EAGAIN: 'Resource temporarily unavailable',
 };
 
-export function strerror(e: unknown): string {
+function strerror(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
   return (code && STRERROR[code]) || (e instanceof Error ? e.message : String(e));
 }
@@ -61,7 +61,7 @@ function withNewline(text: string): string {
 }
 
 /** `list-commands` in OVS's layout: two spaces, the name padded to 23, a space, the usage. */
-export function formatCommandList(registry: CommandRegistry): string {
+function formatCommandList(registry: CommandRegistry): string {
   let s = 'The available commands are:\n';
   for (const name of registry.names()) s += `  ${name.padEnd(23)} ${registry.usage(name) ?? ''}\n`;
   return s;
@@ -240,7 +240,7 @@ export class UnixctlConnectError extends Error {
 }
 
 /** The connection broke or timed out before the reply came. */
-export class UnixctlTransportError extends Error {}
+class UnixctlTransportError extends Error {}
 
 export interface UnixctlCallOptions {
   /** Give up after this long (connect plus reply); no limit when absent or 0. */

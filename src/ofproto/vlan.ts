@@ -111,11 +111,3 @@ export function outputTci(v: ResolvedVlan, vlan: number, pcp = 0): number | unde
   if (vlan === 0 && v.mode === 'trunk') return 0;
   return VLAN_CFI | ((pcp & 7) << 13) | vlan;
 }
-
-/** Formats a configuration the way ovs-vsctl shows the columns, for traces and errors. */
-export function formatVlan(v: ResolvedVlan): string {
-  const parts = [`vlan_mode=${v.mode}`];
-  if (v.tag !== undefined) parts.push(`tag=${v.tag}`);
-  if (v.trunks && v.mode !== 'access') parts.push(`trunks=[${[...v.trunks].sort((a, b) => a - b).join(',')}]`);
-  return parts.join(' ');
-}

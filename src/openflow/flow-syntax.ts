@@ -16,7 +16,7 @@ import { Match, findPrereqProblem } from '../ofproto/match.js';
 import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, type FieldName } from '../ofproto/names.js';
 
 /** A syntax error in a flow, action or group string. */
-export class FlowSyntaxError extends Error {
+class FlowSyntaxError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'FlowSyntaxError';
@@ -40,7 +40,7 @@ interface KeyValue {
  * `=:(`, a separator or the end; a value runs to the next top-level `,` or blank; `(...)` values
  * nest.
  */
-export function splitKeyValues(s: string): KeyValue[] {
+function splitKeyValues(s: string): KeyValue[] {
   const out: KeyValue[] = [];
   let i = 0;
   const n = s.length;
@@ -385,7 +385,7 @@ function unknownKeyword(key: string): string {
 // Actions
 
 /** Parses `NXM_NX_REG0[0..15]`, `NXM_OF_ETH_SRC[]`, `reg0[3]`. */
-export function parseSubfield(tok: string): Subfield {
+function parseSubfield(tok: string): Subfield {
   const m = /^([A-Za-z0-9_]+)\[(?:(\d+)(?:\.\.(\d+))?)?\]$/.exec(tok.trim());
   if (!m) fail(`"${tok}": expected a field with a bit range, like NXM_NX_REG0[] or NXM_NX_REG0[0..15]`);
   const f = fieldByName(m[1]!);
@@ -565,7 +565,7 @@ function parseAction(key: string, arg: string): Action {
 const INSTRUCTION_ORDER = ['apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'] as const;
 
 /** Parses the text after `actions=`. */
-export function parseActions(s: string): Instructions {
+function parseActions(s: string): Instructions {
   const ins: Instructions = { apply: [], clearActions: false };
   let last = -1;
   let sawDrop = false;
@@ -716,11 +716,6 @@ export function parseFlowMod(s: string, command: FlowModCommand = 'add'): FlowMo
   fm.flags = flags;
   if (actPart !== undefined) fm.instructions = parseActions(actPart);
   return fm;
-}
-
-/** Parses an ovs-ofctl flow in add-flow syntax (shorthand for parseFlowMod(s, 'add')). */
-export function parseFlow(s: string): FlowMod {
-  return parseFlowMod(s, 'add');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ export class TransactionError extends Error {
   }
 }
 
-export function firstError(results: unknown[]): { error: string; details?: string } | undefined {
+function firstError(results: unknown[]): { error: string; details?: string } | undefined {
   return results.find((r): r is { error: string; details?: string } => typeof r === 'object' && r !== null && 'error' in r);
 }
 

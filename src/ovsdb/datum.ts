@@ -14,8 +14,8 @@ export interface Datum {
 /** Resolves ["named-uuid", NAME] inside a transaction; absent where named uuids are not allowed. */
 export type NamedUuidResolver = (name: string) => string;
 
-export const EMPTY_SET: Datum = Object.freeze({ keys: Object.freeze([]) });
-export const EMPTY_MAP: Datum = Object.freeze({ keys: Object.freeze([]), values: Object.freeze([]) });
+const EMPTY_SET: Datum = Object.freeze({ keys: Object.freeze([]) });
+const EMPTY_MAP: Datum = Object.freeze({ keys: Object.freeze([]), values: Object.freeze([]) });
 
 /** A string's length as OVSDB counts it (minLength, maxLength): in code points, not UTF-16 units. */
 export function codePoints(s: string): number {
@@ -49,7 +49,7 @@ export function checkAtom(base: BaseType, a: Atom, where: string): void {
   }
 }
 
-export function parseAtom(base: BaseType, json: unknown, where: string, named?: NamedUuidResolver): Atom {
+function parseAtom(base: BaseType, json: unknown, where: string, named?: NamedUuidResolver): Atom {
   let a: Atom;
   if (base.type === 'uuid' && named && Array.isArray(json) && json[0] === 'named-uuid') {
     if (json.length !== 2 || typeof json[1] !== 'string') throw syntaxError(`${where}: expected ["named-uuid", "<name>"], got ${show(json)}`);

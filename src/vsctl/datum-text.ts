@@ -29,10 +29,6 @@ export class SymbolTable {
 
 const DELIMS = ':=, []{}!<>';
 
-export function isDelim(c: string | undefined): boolean {
-  return c === undefined || DELIMS.includes(c);
-}
-
 /** ovsdb_token_parse: a token up to the next delimiter; backslash escapes, quotes protect delimiters. */
 export function parseToken(s: string, pos: number): { token: string; pos: number } {
   let out = '';
@@ -97,7 +93,7 @@ function enumText(base: BaseType): string {
 }
 
 /** ovsdb_atom_check_constraints, with OVS's messages. */
-export function checkConstraints(base: BaseType, a: Atom): void {
+function checkConstraints(base: BaseType, a: Atom): void {
   if (base.enum && !base.enum.some((e) => compareAtoms(e, a) === 0)) {
     throw new VsctlError(`constraint violation: ${atomToString(base, a)} is not one of the allowed values (${enumText(base)})`);
   }
@@ -274,7 +270,7 @@ function needsQuotes(s: string): boolean {
 }
 
 /** JSON string as OVS's json_to_ds writes it (control characters as \uXXXX, "/" unescaped). */
-export function jsonString(s: string): string {
+function jsonString(s: string): string {
   return JSON.stringify(s);
 }
 
@@ -293,7 +289,7 @@ export function atomToString(base: BaseType, a: Atom): string {
   }
 }
 
-export function atomToBare(base: BaseType, a: Atom): string {
+function atomToBare(base: BaseType, a: Atom): string {
   return base.type === 'string' ? (a as string) : atomToString(base, a);
 }
 

@@ -32,7 +32,7 @@ interface RowId {
   uuidColumn?: string;
 }
 
-export const ROW_IDS: Record<string, RowId> = {
+const ROW_IDS: Record<string, RowId> = {
   Bridge: { table: 'Bridge', nameColumn: 'name' },
   Controller: { table: 'Bridge', nameColumn: 'name', uuidColumn: 'controller' },
   Interface: { table: 'Interface', nameColumn: 'name' },
@@ -85,14 +85,14 @@ function joinNames(items: { name: string }[]): string {
     .join(', ');
 }
 
-export function getTable(schema: DatabaseSchema, name: string): TableSchema {
+function getTable(schema: DatabaseSchema, name: string): TableSchema {
   const m = bestMatch(schema.tables.values(), name);
   if (m.length === 0) fatal(`unknown table "${name}"`);
   if (m.length > 1) fatal(`"${name}" matches multiple table names: ${joinNames(m)}`);
   return m[0]!;
 }
 
-export function getColumn(table: TableSchema, name: string): ColumnSchema {
+function getColumn(table: TableSchema, name: string): ColumnSchema {
   const m = bestMatch(
     table.columns.filter((c) => !c.name.startsWith('_')),
     name,
@@ -135,7 +135,7 @@ function getRowById(ctx: Context, table: TableSchema, id: RowId, recordId: strin
 }
 
 /** ctl_get_row. */
-export function getRow(ctx: Context, table: TableSchema, recordId: string, mustExist: boolean): TxnRow | undefined {
+function getRow(ctx: Context, table: TableSchema, recordId: string, mustExist: boolean): TxnRow | undefined {
   let row: TxnRow | undefined;
   if (UUID_RE.test(recordId)) row = ctx.txn.row(table.name, recordId.toLowerCase());
   if (!row && recordId === '.') {

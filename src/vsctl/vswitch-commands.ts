@@ -47,7 +47,7 @@ function addIfaceToCache(cache: Cache, port: VPort, cfg: TxnRow): VIface {
 }
 
 /** vsctl_context_populate_cache. */
-export function populateCache(ctx: Context): Cache {
+function populateCache(ctx: Context): Cache {
   if (ctx.cache) return ctx.cache;
   const cache: Cache = { bridges: new Map(), ports: new Map(), ifaces: new Map() };
   ctx.cache = cache;
@@ -301,7 +301,7 @@ function outputSorted(ctx: Context, names: string[]): void {
   for (const n of [...names].sort(byteCompare)) ctx.out(`${n}\n`);
 }
 
-export function byteCompare(a: string, b: string): number {
+function byteCompare(a: string, b: string): number {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return Buffer.compare(x, y);

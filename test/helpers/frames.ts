@@ -9,7 +9,7 @@ import { parseMac } from '../../src/lib/addr.js';
 const PKT = join(dirname(fileURLToPath(import.meta.url)), 'pkt.py');
 
 /** An EtherType no host stack answers, so test frames are the only traffic counted. */
-export const TEST_ETHERTYPE = 0x88b5;
+const TEST_ETHERTYPE = 0x88b5;
 
 export interface FrameSpec {
   dst: string;
