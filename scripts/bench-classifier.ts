@@ -130,5 +130,5 @@ export async function runClassifierBench(opts: { rules?: number; lookups?: numbe
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runClassifierBench().then((r) => console.log(JSON.stringify(r)));
+  console.log(JSON.stringify(await runClassifierBench()));
 }

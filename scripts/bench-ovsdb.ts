@@ -164,12 +164,12 @@ export async function runOvsdbBench(): Promise<object> {
   const table: Record<string, Record<string, number | string>> = {};
   for (const m of metrics) {
     table[m] = {};
-    for (const [name, r] of Object.entries(results)) table[m]![name] = 'skipped' in r ? r.skipped : (r as Record<string, number>)[m]!;
+    for (const [name, r] of Object.entries(results)) table[m][name] = 'skipped' in r ? r.skipped : r[m]!;
   }
   console.table(table);
   return { ovsdb: results };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runOvsdbBench().then((r) => console.log(JSON.stringify(r)));
+  console.log(JSON.stringify(await runOvsdbBench()));
 }

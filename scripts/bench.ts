@@ -65,7 +65,7 @@ function tvsSwitch(bare: boolean): SwitchUnderTest {
       const mask = encodeKey(exactMask(['in_port', 'eth.src', 'eth.dst', 'eth_type', 'ipv4.src', 'ipv4.dst', 'ipv4.proto', 'udp.src', 'udp.dst']));
       dp = Datapath.open({
         onUpcall: (batch: Upcall[]) => {
-          dp!.replyUpcalls(batch.map((upcall) => ({ upcall, actions: outputs[upcall.port === ports[0] ? 1 : 0], megaflow: { mask } })));
+          dp!.replyUpcalls(batch.map((upcall) => ({ upcall, actions: outputs[upcall.port === ports[0] ? 1 : 0]!, megaflow: { mask } })));
         },
       });
       dp.configure({ flowLimit: 2_000_000, maxIdleMs: 60_000 });
@@ -204,7 +204,7 @@ async function blast(t: Topology, seconds: number, flows = 1): Promise<{ receive
       timeoutMs: (seconds + 30) * 1000,
     });
     await new Promise((r) => setTimeout(r, 300));
-    return { received: ((await rxPackets(t.sink)) - before) / seconds, offered: JSON.parse(out).pps };
+    return { received: ((await rxPackets(t.sink)) - before) / seconds, offered: (JSON.parse(out) as { pps: number }).pps };
   } finally {
     if (xdp) await run('ethtool', ['-K', t.genIf, 'gro', 'off']);
   }
@@ -215,7 +215,8 @@ async function tcp(t: Topology, seconds: number): Promise<number> {
   try {
     await new Promise((r) => setTimeout(r, 400));
     const out = await t.gen.exec('iperf3', ['-c', t.sink.ip, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000 });
-    return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+    const report = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+    return report.end.sum_received.bits_per_second / 1e9;
   } finally {
     server.kill();
   }
@@ -258,8 +259,9 @@ async function measure(sw: SwitchUnderTest, seconds: number, full: boolean, row:
     }
     console.log(' done');
   } catch (e) {
-    row.error = (e as Error).message.split('\n')[0];
-    console.log(` failed: ${row.error}`);
+    const error = (e as Error).message.split('\n')[0]!;
+    row.error = error;
+    console.log(` failed: ${error}`);
   } finally {
     await sw.down().catch(() => undefined);
     await lab.cleanup();
@@ -293,16 +295,24 @@ function table(rows: Row[]): string {
     fmt(r.flowsPerSec, 0),
     ratio(r.flowsPerSec, ovs?.flowsPerSec),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n');
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n');
 }
 
 /** The issue's case (10 000 megaflows over 20 masks), and the default flow limit's. */
-async function lookupBench(): Promise<object[]> {
-  const results = [];
+/** What tvs-lookup-bench prints, as JSON. */
+interface LookupBenchResult {
+  flows: number;
+  masks: number;
+  classifierLookupsPerSec: number;
+  emcLookupsPerSec: number;
+}
+
+async function lookupBench(): Promise<LookupBenchResult[]> {
+  const results: LookupBenchResult[] = [];
   for (const flows of [10_000, 200_000]) {
     const { stdout } = await promisify(execFile)(LOOKUP_BENCH, [String(flows), '20', '2']);
-    const r = JSON.parse(stdout);
+    const r = JSON.parse(stdout) as LookupBenchResult;
     console.log(
       `  ${r.flows} megaflows over ${r.masks} masks, one core: classifier ${(r.classifierLookupsPerSec / 1e6).toFixed(2)} M lookups/s, exact-match cache ${(r.emcLookupsPerSec / 1e6).toFixed(2)} M lookups/s`,
     );
@@ -322,14 +332,15 @@ function parseOptions(argv: string[]): { seconds: number; rounds: number; only: 
       options: { seconds: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (e) {
-    throw new Error(`npm run bench: ${(e as Error).message}\n${USAGE}`);
+    throw new Error(`npm run bench: ${(e as Error).message}\n${USAGE}`, { cause: e });
   }
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
   }
   const count = (name: string, text: string | undefined, fallback: number): number => {
-    const n = text === undefined ? fallback : Number(text);
+    if (text === undefined) return fallback;
+    const n = Number(text);
     if (!(n > 0)) throw new Error(`npm run bench: --${name} needs a positive number, not "${text}"\n${USAGE}`);
     return n;
   };
@@ -358,7 +369,7 @@ async function main(): Promise<void> {
     const rows: Row[] = switches.map((sw) => ({ switch: sw.name }));
     for (let round = 1; round <= rounds; round++) {
       console.log(`  -- round ${round} of ${rounds}${round > 1 ? ' (64-byte frames only)' : ''}`);
-      for (const [i, sw] of switches.entries()) await measure(sw, seconds, round === 1, rows[i]);
+      for (const [i, sw] of switches.entries()) await measure(sw, seconds, round === 1, rows[i]!);
     }
     for (const r of rows) {
       r.pps64 = median(r.pps64Rounds);
@@ -384,7 +395,7 @@ async function main(): Promise<void> {
   console.log(`saved ${file}`);
 }
 
-main().catch((e: Error) => {
-  console.error(e.message);
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
   process.exit(1);
 });

@@ -15,8 +15,8 @@ export async function ensureOvsInstalled(): Promise<boolean> {
   console.log('  installing Debian openvswitch-switch for the OVS baseline...');
   return run('apt-get', ['install', '-y', '-qq', 'openvswitch-switch'], { timeoutMs: 300_000 }).then(
     () => true,
-    (e: Error) => {
-      console.log(`  OVS baseline skipped: ${e.message}`);
+    (e: unknown) => {
+      console.log(`  OVS baseline skipped: ${(e as Error).message}`);
       return false;
     },
   );
@@ -29,14 +29,15 @@ export class OvsInstance {
   /** Another OVS already had the netdev datapath's device: leave it alone. */
   private hadNetdevDatapath = false;
   private readonly db = `unix:${join(this.dir, 'db.sock')}`;
-  private readonly env = ['env', `OVS_RUNDIR=${this.dir}`, `OVS_LOGDIR=${this.dir}`, `OVS_DBDIR=${this.dir}`];
+  /** `env` arguments that keep this instance's files in its own directory. */
+  private readonly envVars = [`OVS_RUNDIR=${this.dir}`, `OVS_LOGDIR=${this.dir}`, `OVS_DBDIR=${this.dir}`];
 
   vsctl(...args: string[]): Promise<string> {
     return run('ovs-vsctl', [`--db=${this.db}`, '--timeout=20', ...args]);
   }
 
-  ofctl(...args: string[]): Promise<string> {
-    return run('ovs-ofctl', [args[0], `unix:${join(this.dir, `${this.bridge}.mgmt`)}`, ...args.slice(1)]);
+  ofctl(command: string, ...args: string[]): Promise<string> {
+    return run('ovs-ofctl', [command, `unix:${join(this.dir, `${this.bridge}.mgmt`)}`, ...args]);
   }
 
   appctl(...args: string[]): Promise<string> {
@@ -51,16 +52,16 @@ export class OvsInstance {
       () => false,
     );
     await run('ovsdb-tool', ['create', join(d, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
-    await run(this.env[0], [
-      ...this.env.slice(1),
+    await run('env', [
+      ...this.envVars,
       'ovsdb-server', join(d, 'conf.db'), `--remote=punix:${join(d, 'db.sock')}`, `--pidfile=${join(d, 'ovsdb.pid')}`,
       `--unixctl=${join(d, 'ovsdb.ctl')}`, `--log-file=${join(d, 'ovsdb.log')}`, '--detach',
     ]);
     await this.vsctl('--no-wait', 'init');
     await this.vsctl('--no-wait', 'set', 'Open_vSwitch', '.', `other_config:userspace-tso-enable=${opts.tso}`,
       'other_config:flow-limit=1000000', 'other_config:max-idle=60000');
-    await run(this.env[0], [
-      ...this.env.slice(1),
+    await run('env', [
+      ...this.envVars,
       'ovs-vswitchd', this.db, `--pidfile=${join(d, 'vswitchd.pid')}`, `--unixctl=${join(d, 'vswitchd.ctl')}`,
       `--log-file=${join(d, 'vswitchd.log')}`, '--detach',
     ]);

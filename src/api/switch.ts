@@ -96,8 +96,8 @@ export class Switch<H extends SwitchHost | DummyHost = SwitchHost> {
   }
 
   static start(opts: SwitchOptions & { dummy: true }): Promise<Switch<DummyHost>>;
-  static start(opts?: SwitchOptions): Promise<Switch<SwitchHost>>;
-  static async start(opts: SwitchOptions = {}): Promise<Switch<SwitchHost> | Switch<DummyHost>> {
+  static start(opts?: SwitchOptions): Promise<Switch>;
+  static async start(opts: SwitchOptions = {}): Promise<Switch | Switch<DummyHost>> {
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'tvs-switch-'));
     const daemon = await VSwitchd.start({
       dbFile: join(dir, 'conf.db'),
@@ -158,8 +158,9 @@ export class Switch<H extends SwitchHost | DummyHost = SwitchHost> {
       { op: 'insert', table: 'Port', 'uuid-name': 'port', row: port },
       { op: 'mutate', table: 'Bridge', where: [['name', '==', bridge]], mutations: [['ports', 'insert', set([['named-uuid', 'port']])]] },
       { op: 'wait', table: 'Bridge', where: [['name', '==', bridge]], columns: ['name'], until: '==', rows: [{ name: bridge }], timeout: 0 },
-    ]).catch((e: Error) => {
-      throw new Error(/wait/i.test(e.message) || /timed out/.test(e.message) ? `no bridge named ${bridge}` : e.message);
+    ]).catch((e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      throw new Error(/wait/i.test(message) || /timed out/.test(message) ? `no bridge named ${bridge}` : message, { cause: e });
     });
   }
 
@@ -196,7 +197,7 @@ export class Switch<H extends SwitchHost | DummyHost = SwitchHost> {
       // Locally administered MACs numbered in order make captures and MAC tables readable.
       const hostMac = mac ?? formatMac(Buffer.from([0x02, 0, 0, 0, (this.dummyHosts.length + 1) >> 8, (this.dummyHosts.length + 1) & 0xff]));
       const host = new DummyHost(this.daemon.dummies, name, hostMac, ip);
-      await this.addPort(bridge, name, { type: 'dummy', ...vlan }).catch((e: Error) => {
+      await this.addPort(bridge, name, { type: 'dummy', ...vlan }).catch((e: unknown) => {
         host.close();
         throw e;
       });

@@ -10,10 +10,10 @@ import { startCli, runIfMain, stdio, type Io } from '../lib/cli-run.js';
 import { logOptionsUsage, parseLogOption } from '../lib/log.js';
 import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
 
-export const DEFAULT_TARGET = 'tvs-vswitchd';
+const DEFAULT_TARGET = 'tvs-vswitchd';
 const VERSION = 'tvs-appctl (TVS) 0.1.0\n';
 
-export function usage(): string {
+function usage(): string {
   return `tvs-appctl, for querying and controlling TVS daemons
 usage: tvs-appctl [TARGET] COMMAND [ARG...]
 Targets:

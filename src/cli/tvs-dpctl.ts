@@ -37,7 +37,7 @@ const UNSUPPORTED: Record<string, string> = {
   'del-if': 'ports are removed through the database (tvs-vsctl del-port)',
 };
 
-export function usage(): string {
+function usage(): string {
   return `tvs-dpctl: TVS datapath management utility
 usage: tvs-dpctl [OPTIONS] COMMAND [ARG...]
   dump-dps                 display names of all datapaths
@@ -201,7 +201,7 @@ async function processFlowFile(path: string, inv: Invocation, io: Io): Promise<n
       io.err(`tvs-dpctl: ${file}:${i + 1}: expected [add|modify|delete] FLOW ACTIONS\n`);
       return 1;
     }
-    const r = await unixctlCall(path, `dpctl/${verbs[verb]}`, [...inv.flags, ...args], { timeoutMs: inv.timeoutMs });
+    const r = await unixctlCall(path, `dpctl/${verbs[verb]!}`, [...inv.flags, ...args], { timeoutMs: inv.timeoutMs });
     if (!r.ok) {
       io.err(`tvs-dpctl: ${file}:${i + 1}: ${r.output.endsWith('\n') ? r.output : r.output + '\n'}`);
       return 1;

@@ -176,8 +176,9 @@ function removePidfile(path: string): void {
   }
 }
 
-main().catch((e: Error) => {
-  process.stderr.write(`tvs-vswitchd: ${e.message}\n`);
-  reportToParent(`tvs-vswitchd: ${e.message}\n`);
+main().catch((e: unknown) => {
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`tvs-vswitchd: ${message}\n`);
+  reportToParent(`tvs-vswitchd: ${message}\n`);
   process.exit(1);
 });

@@ -49,15 +49,15 @@ async function demo(argv: string[]): Promise<void> {
   let seconds = process.stdout.isTTY ? Infinity : 10;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--seconds' && /^\d+$/.test(argv[i + 1] ?? '')) seconds = Number(argv[++i]);
-    else throw new Error(`tvs demo: unknown argument "${argv[i]}" (expected --seconds N)`);
+    else throw new Error(`tvs demo: unknown argument "${argv[i]!}" (expected --seconds N)`);
   }
   if (process.getuid?.() !== 0) throw new Error('tvs demo: needs root (network namespaces, taps and raw sockets): run it with sudo');
 
   await Lab.removeStale('tvs-sw');
   step('starting tvs-vswitchd with its embedded database');
   const { sw, shared } = await startSwitch();
-  let stopping = false;
-  const stop = () => (stopping = true);
+  const interrupted = new AbortController();
+  const stop = () => interrupted.abort();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const pingers: ReturnType<typeof setInterval>[] = [];
@@ -91,7 +91,7 @@ async function demo(argv: string[]): Promise<void> {
       pingers.push(setInterval(() => void ping(hosts[from]!, hosts[to]!.ip, 1, 0.2), 1000));
     }
     const started = Date.now();
-    while (!stopping && (Date.now() - started) / 1000 < seconds) {
+    while (!interrupted.signal.aborted && (Date.now() - started) / 1000 < seconds) {
       const elapsed = Math.round((Date.now() - started) / 1000);
       const text = view(sw, elapsed);
       process.stdout.write(process.stdout.isTTY ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
@@ -122,8 +122,8 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).then(
   () => process.exit(0),
-  (err: Error) => {
-    console.error(err.message);
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);
   },
 );

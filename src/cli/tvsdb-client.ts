@@ -87,7 +87,7 @@ async function dump(c: OvsdbClient, inv: Invocation): Promise<void> {
     const headings = ops[i]!.columns;
     const rows = r.rows.map((row) => headings.map((h) => row[h]));
     const sep = i < results.length - 1 && inv.format === 'table' ? '\n' : '';
-    print(formatTable({ caption: `${tables[i]} table`, headings, rows }, inv.format) + sep);
+    print(formatTable({ caption: `${tables[i]!} table`, headings, rows }, inv.format) + sep);
   });
 }
 
@@ -179,7 +179,7 @@ async function run(inv: Invocation): Promise<void> {
   }
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     await run(parseArgs(argv));
   } catch (e) {

@@ -82,7 +82,7 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+async function main(argv = process.argv.slice(2)): Promise<void> {
   let opts: Options;
   try {
     opts = parseArgs(argv);
@@ -138,7 +138,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
 /** Control sockets left by servers that were killed (tvsdb-server.PID.ctl whose PID is gone). */
 function removeDeadControlSockets(): void {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(runDir());
   } catch {

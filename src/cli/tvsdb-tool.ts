@@ -156,7 +156,7 @@ async function run(argv: string[]): Promise<number> {
     case 'db-version': {
       need(args, 1, 'DB');
       const rec = decodeLog(await readFile(args[0]!), args[0]!).records[0];
-      if (rec === undefined) throw new OvsdbError('I/O error', `${args[0]} has no schema record; it is not an OVSDB database file`);
+      if (rec === undefined) throw new OvsdbError('I/O error', `${args[0]!} has no schema record; it is not an OVSDB database file`);
       const s = parseSchema(rec);
       process.stdout.write((cmd === 'db-name' ? s.name : s.version) + '\n');
       return 0;
@@ -176,7 +176,7 @@ async function run(argv: string[]): Promise<number> {
       // Read-only: unlike opening for service, a torn tail is reported, not cut off.
       need(args, 1, 'DB');
       const decoded = decodeLog(await readFile(args[0]!), args[0]!);
-      if (decoded.records.length === 0) throw new OvsdbError('I/O error', `${args[0]} has no schema record; it is not an OVSDB database file`);
+      if (decoded.records.length === 0) throw new OvsdbError('I/O error', `${args[0]!} has no schema record; it is not an OVSDB database file`);
       const problems = replayRecords(decoded.records, args[0]!).check();
       if (decoded.torn) problems.push(`the last record is incomplete (${decoded.torn.reason}); a server would cut ${decoded.torn.droppedBytes} bytes at offset ${decoded.torn.offset}`);
       for (const p of problems) process.stdout.write(p + '\n');
@@ -189,7 +189,7 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+async function main(argv = process.argv.slice(2)): Promise<void> {
   try {
     process.exitCode = await run(argv);
   } catch (e) {

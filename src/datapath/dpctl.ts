@@ -1,6 +1,7 @@
 // The datapath operations behind `tvs-dpctl` and `tvs-appctl dpctl/...`:
-// show, dump-dps, dump-flows, add/mod/del/get-flow, del-flows, printing and
-// parsing OVS's datapath flow syntax so OVS users' habits carry over.
+// show, dump-dps, dump-flows, add/mod/del/get-flow (del-flows is the daemon's,
+// which flushes ofproto's flows with the datapath's), in OVS's datapath flow
+// syntax so OVS users' habits carry over.
 import type { Datapath, DatapathFlow } from './dpif.js';
 import { decodeActions } from './actions.js';
 import { decodeKey, encodeKey, type FlowKey } from './flow-key.js';
@@ -13,7 +14,7 @@ export interface NamedDatapath {
 }
 
 /** TCP flags as OVS prints them in flow stats (`flags:S.`). */
-export function formatTcpFlags(flags: number): string {
+function formatTcpFlags(flags: number): string {
   const letters: [number, string][] = [
     [0x002, 'S'],
     [0x001, 'F'],
@@ -37,9 +38,9 @@ export function formatUfid(id: bigint): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export function parseUfid(text: string): bigint {
+function parseUfid(text: string): bigint {
   const m = /^ufid:([0-9a-fA-F-]+)$/.exec(text.trim());
-  const hex = m?.[1].replace(/-/g, '');
+  const hex = m?.[1]?.replace(/-/g, '');
   if (!hex || hex.length !== 32 || !/^[0-9a-fA-F]+$/.test(hex)) {
     throw new Error(`"${text}" is not a ufid: expected ufid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx as dump-flows -m prints it`);
   }
@@ -153,9 +154,4 @@ export function delFlow(d: NamedDatapath, flowText: string): string {
   const flow = d.dp.getFlow(id);
   d.dp.deleteFlow(id);
   return formatDatapathFlow(flow) + '\n';
-}
-
-/** `dpctl/del-flows`: returns how many flows were removed. */
-export function delFlows(d: NamedDatapath): number {
-  return d.dp.flushFlows();
 }

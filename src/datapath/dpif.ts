@@ -15,7 +15,7 @@ import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from '../lib/addon.js';
 import { getLogger } from '../lib/log.js';
 import { parseMac } from '../lib/addr.js';
-import { encodeKey, type FlowKey, type FlowMask } from './flow-key.js';
+import { encodeKey, type FlowKey } from './flow-key.js';
 
 /**
  * `system`: an existing interface through AF_PACKET; `tap`: a tap device
@@ -154,8 +154,8 @@ export class Datapath {
       else if (event.kind === 'expired') this.options.onFlowsExpired?.(event.flows);
       else this.deliverTransmitted(event.ports);
     } catch (e) {
-      log.err(`${event.kind} handler failed, its batch is lost: ${(e as Error).message ?? String(e)}`);
-      log.dbg(`${(e as Error).stack}`);
+      log.err(`${event.kind} handler failed, its batch is lost: ${e instanceof Error ? e.message : String(e)}`);
+      if (e instanceof Error && e.stack) log.dbg(e.stack);
     }
   }
 
@@ -190,7 +190,7 @@ export class Datapath {
     try {
       mac = options.mac === undefined ? undefined : parseMac(options.mac);
     } catch (e) {
-      throw new Error(`port "${options.name}": ${(e as Error).message}`);
+      throw new Error(`port "${options.name}": ${(e as Error).message}`, { cause: e });
     }
     return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac, options.peer);
   }
@@ -391,7 +391,7 @@ export class Datapath {
    * installed, e.g. at the flow limit).
    */
   replyUpcall(upcall: Upcall, actions: ActionsLike, megaflow?: { mask: KeyLike }): bigint | null {
-    const [result] = this.replyUpcalls([{ upcall, actions, megaflow }]);
+    const result = this.replyUpcalls([{ upcall, actions, megaflow }])[0]!;
     if (typeof result === 'string') throw new Error(result);
     return result;
   }
@@ -499,5 +499,3 @@ function unpackUpcalls(batch: number, data: Buffer, meta: Buffer): Upcall[] {
 export function extractKey(frame: Buffer, inPort: number): Buffer {
   return loadAddon().op_flow_key_extract(frame, inPort);
 }
-
-export type { FlowKey, FlowMask, Action };

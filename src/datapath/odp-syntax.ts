@@ -57,7 +57,7 @@ class Reader {
   }
   fail(expected: string): never {
     const rest = this.s.slice(this.pos);
-    const tok = rest === '' ? 'end of line' : `"${/^[^,()= ]*/.exec(rest)![0] || rest[0]}"`;
+    const tok = rest === '' ? 'end of line' : `"${/^[^,()= ]*/.exec(rest)![0] || rest[0]!}"`;
     throw new OdpSyntaxError(`unexpected ${tok} at column ${this.pos + 1}: expected ${expected}`, this.pos + 1);
   }
   eat(c: string, expected: string): void {
@@ -331,7 +331,7 @@ function fmtTcpFlags(flags: number, mask: number): string {
 }
 
 /** Print a match the way dpctl/dump-flows does. */
-export function formatMatch(m: DpMatch): string {
+function formatMatch(m: DpMatch): string {
   const { key, mask } = m;
   const out: string[] = [];
   if (!isZero(mask.recirc_id)) out.push(`recirc_id(${hex(Number(key.recirc_id ?? 0))}${isFull('recirc_id', mask.recirc_id) ? '' : `/${hex(Number(mask.recirc_id))}`})`);
@@ -355,7 +355,6 @@ export function formatMatch(m: DpMatch): string {
 }
 
 function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
-  let l4: string | null = null;
   for (const n of nodes) {
     const args = n.args ?? err(n, `"${n.name}" needs (...) after it`);
     const single = () => {
@@ -391,7 +390,6 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
             m.mask[tciName] = 0xffff;
           }
         }
-        if (et === 0x0800 || et === 0x86dd) l4 = null;
         break;
       }
       case 'vlan': {
@@ -432,8 +430,8 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
         let mask = 0xfff;
         if (/^[+-]/.test(t)) {
           mask = 0;
-          for (const [, sign, name] of t.matchAll(/([+-])([a-z\[\]0-9]+)/g)) {
-            const b = TCP_FLAG_NAMES.find(([, s]) => s === name) ?? err(n, `unknown TCP flag "${name}": expected fin, syn, rst, psh, ack, urg, ece, cwr or ns`);
+          for (const [, sign, name] of t.matchAll(/([+-])([a-z[\]0-9]+)/g)) {
+            const b = TCP_FLAG_NAMES.find(([, s]) => s === name) ?? err(n, `unknown TCP flag "${name!}": expected fin, syn, rst, psh, ack, urg, ece, cwr or ns`);
             mask |= b[0];
             if (sign === '+') flags |= b[0];
           }
@@ -450,11 +448,12 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
       default: {
         const fields = ATTR_FIELDS[n.name];
         if (!fields || n.name === 'tunnel') err(n, `unknown key attribute "${n.name}": expected one of recirc_id, in_port, eth, eth_type, vlan, encap, ipv4, ipv6, arp, tcp, udp, sctp, icmp, icmpv6, tcp_flags, nd, tunnel`);
-        if (['tcp', 'udp', 'sctp', 'icmp', 'icmpv6'].includes(n.name)) l4 = n.name;
         for (const a of args) {
           if (a.name === 'frag' && (n.name === 'ipv4' || n.name === 'ipv6')) {
-            const f = FRAG[a.value as keyof typeof FRAG];
-            if (f === undefined) err(a, `"${a.value ?? ''}" is not a fragment type: expected frag=no, frag=first or frag=later`);
+            const f =
+              a.value === 'no' || a.value === 'first' || a.value === 'later'
+                ? FRAG[a.value]
+                : err(a, `"${a.value ?? ''}" is not a fragment type: expected frag=no, frag=first or frag=later`);
             m.key[`${n.name}.frag`] = f;
             m.mask[`${n.name}.frag`] = 0xff;
             continue;
@@ -465,7 +464,6 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
       }
     }
   }
-  void l4;
 }
 
 /** Parse a key/mask such as `recirc_id(0),in_port(1),eth(...),eth_type(0x0800),ipv4(...)`. */
@@ -498,15 +496,12 @@ function fmtTnlHeader(h: Buffer, type: number): string {
   const et = h.readUInt16BE(12);
   parts.push(`eth(dst=${formatMac(h.subarray(0, 6))},src=${formatMac(h.subarray(6, 12))},dl_type=0x${et.toString(16).padStart(4, '0')})`);
   let off = 14;
-  let proto = 0;
   if (et === 0x0800 && h.length >= 34) {
-    proto = h[23]!;
-    parts.push(`ipv4(src=${formatIpv4(h.subarray(26, 30))},dst=${formatIpv4(h.subarray(30, 34))},proto=${proto},tos=${hex(h[15]!)},ttl=${h[22]},frag=0x${h.readUInt16BE(20).toString(16)})`);
+    parts.push(`ipv4(src=${formatIpv4(h.subarray(26, 30))},dst=${formatIpv4(h.subarray(30, 34))},proto=${h[23]!},tos=${hex(h[15]!)},ttl=${h[22]!},frag=0x${h.readUInt16BE(20).toString(16)})`);
     off = 14 + (h[14]! & 15) * 4;
   } else if (et === 0x86dd && h.length >= 54) {
-    proto = h[20]!;
     const flow = h.readUInt32BE(14);
-    parts.push(`ipv6(src=${formatIpv6(h.subarray(22, 38))},dst=${formatIpv6(h.subarray(38, 54))},label=${flow & 0xfffff},proto=${proto},tclass=0x${((flow >>> 20) & 0xff).toString(16)},hlimit=${h[21]})`);
+    parts.push(`ipv6(src=${formatIpv6(h.subarray(22, 38))},dst=${formatIpv6(h.subarray(38, 54))},label=${flow & 0xfffff},proto=${h[20]!},tclass=0x${((flow >>> 20) & 0xff).toString(16)},hlimit=${h[21]!})`);
     off = 54;
   }
   if (type === 4 && h.length >= off + 16) {

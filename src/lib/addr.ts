@@ -10,9 +10,9 @@
 
 export type AddressKind = 'Ethernet' | 'IPv4' | 'IPv6';
 
-export const MAC_LEN = 6;
-export const IPV4_LEN = 4;
-export const IPV6_LEN = 16;
+const MAC_LEN = 6;
+const IPV4_LEN = 4;
+const IPV6_LEN = 16;
 
 /** Text that is not an address of the kind expected. */
 export class AddressError extends Error {
@@ -73,7 +73,8 @@ export function parseMac(text: string): Buffer {
 export function formatMac(mac: Uint8Array | bigint, offset = 0): string {
   const b = typeof mac === 'bigint' ? bigintToBytes(mac, MAC_LEN) : mac;
   const o = typeof mac === 'bigint' ? 0 : offset;
-  return `${HEX_BYTE[b[o]!]}:${HEX_BYTE[b[o + 1]!]}:${HEX_BYTE[b[o + 2]!]}:${HEX_BYTE[b[o + 3]!]}:${HEX_BYTE[b[o + 4]!]}:${HEX_BYTE[b[o + 5]!]}`;
+  const hex = (i: number): string => HEX_BYTE[b[o + i]!]!;
+  return `${hex(0)}:${hex(1)}:${hex(2)}:${hex(3)}:${hex(4)}:${hex(5)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ export function parseIpv4(text: string): Buffer {
 /** Four bytes (at `offset`), or a 32-bit integer, in dotted decimal. */
 export function formatIpv4(ip: Uint8Array | number, offset = 0): string {
   if (typeof ip === 'number') return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-  return `${ip[offset]}.${ip[offset + 1]}.${ip[offset + 2]}.${ip[offset + 3]}`;
+  return `${ip[offset]!}.${ip[offset + 1]!}.${ip[offset + 2]!}.${ip[offset + 3]!}`;
 }
 
 // ---------------------------------------------------------------------------------------------

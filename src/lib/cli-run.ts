@@ -44,7 +44,7 @@ export function startCli<T>(
 
 /** Run `main` with the process's arguments if `moduleUrl` is the program being run. */
 export function runIfMain(moduleUrl: string, main: (argv: string[]) => Promise<number>): void {
-  let isMain = false;
+  let isMain: boolean;
   try {
     isMain = process.argv[1] !== undefined && moduleUrl === pathToFileURL(realpathSync(process.argv[1])).href;
   } catch {

@@ -12,7 +12,7 @@ const BACKSLASH = 0x5c;
  * Where `text` first nests deeper than MAX_JSON_DEPTH, in OVS's words (`line L, column C, byte B`),
  * or undefined when it does not.
  */
-export function excessNesting(text: string): string | undefined {
+function excessNesting(text: string): string | undefined {
   let depth = 0;
   let inString = false;
   let escaped = false;

@@ -157,7 +157,7 @@ export class JsonStreamParser {
 export class JsonRpcError extends Error {
   constructor(readonly error: unknown) {
     super(typeof error === 'object' && error !== null && 'error' in error
-      ? `${String((error as { error: unknown }).error)}${'details' in error ? `: ${String((error as { details: unknown }).details)}` : ''}`
+      ? `${String(error.error)}${'details' in error ? `: ${String((error as { details: unknown }).details)}` : ''}`
       : JSON.stringify(error));
   }
 }

@@ -43,7 +43,8 @@ const defaults: number[] = [RANK.warn, RANK.off, RANK.info];
 const modules = new Map<string, number[]>();
 /** Levels set from the command line or TVS_LOG for modules that have not registered yet. */
 const pendingModules = new Map<string, number[]>();
-const patterns: string[] = [DEFAULT_PATTERN, SYSLOG_PATTERN, DEFAULT_PATTERN];
+/** Patterns, indexed by destination. */
+const patterns: [console: string, syslog: string, file: string] = [DEFAULT_PATTERN, SYSLOG_PATTERN, DEFAULT_PATTERN];
 
 let seq = 0;
 let program = 'tvs';
@@ -170,7 +171,7 @@ export function setProgramName(name: string): void {
   program = name;
 }
 
-export function defaultLogFile(): string {
+function defaultLogFile(): string {
   return `/var/log/tvs/${program}.log`;
 }
 
@@ -192,7 +193,7 @@ export function setLogFile(path: string | null): void {
 }
 
 /** Reopens the log file (after logrotate moved it); throws when none is configured or on failure. */
-export function reopenLogFile(): void {
+function reopenLogFile(): void {
   if (!logFile) throw new Error('Logging to file not configured');
   const path = logFile.path;
   if (logFile.fd !== null) closeSync(logFile.fd);
@@ -202,13 +203,9 @@ export function reopenLogFile(): void {
 }
 
 /** Closes the log file (vlog/close); reopenLogFile() opens it again. */
-export function closeLogFile(): void {
+function closeLogFile(): void {
   if (logFile?.fd !== null && logFile?.fd !== undefined) closeSync(logFile.fd);
   if (logFile) logFile.fd = null;
-}
-
-export function getLogFile(): string | null {
-  return logFile?.path ?? null;
 }
 
 function pad(n: number, width: number): string {
@@ -329,7 +326,7 @@ export function getLogger(module: string): Logger {
       try {
         return formatLogLine(patterns[dest]!, module, level, msg, n, time);
       } catch (e) {
-        reportLogFailure(`formatting a log line with the ${DESTINATIONS[dest]} pattern "${patterns[dest]}" failed (${errorText(e)}); using the default pattern instead`);
+        reportLogFailure(`formatting a log line with the ${DESTINATIONS[dest]!} pattern "${patterns[dest]!}" failed (${errorText(e)}); using the default pattern instead`);
         return formatLogLine(DEFAULT_PATTERN, module, level, msg, n, time);
       }
     };
@@ -363,7 +360,7 @@ export function listLevels(): string {
 }
 
 /** `vlog/list-pattern`, in OVS's layout. */
-export function listPatterns(): string {
+function listPatterns(): string {
   let s = '         prefix                            format\n         ------                            ------\n';
   s += `${'SYSLOG'.padEnd(9)}${'none'.padEnd(34)}${patterns[1]}\n`;
   s += `${'CONSOLE'.padEnd(9)}${'none'.padEnd(34)}${patterns[0]}\n`;

@@ -15,7 +15,7 @@ export async function run(cmd: string, args: string[], opts: { timeoutMs?: numbe
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     const detail = (e.stderr || e.stdout || e.message).trim();
-    throw new Error(`\`${cmd} ${args.join(' ')}\` failed: ${detail}`);
+    throw new Error(`\`${cmd} ${args.join(' ')}\` failed: ${detail}`, { cause: err });
   }
 }
 
@@ -41,7 +41,7 @@ export class Lab {
   private seq = 0;
 
   /**
-   * `kind` names the user (`tvs-t` for tests, `tvs-demo`); `tag` keeps
+   * `kind` names the user (`tvs-t` for tests, `tvs-sw` for the Switch API, `tvs-bench`); `tag` keeps
    * concurrent runs apart and defaults to the pid plus a counter.
    */
   constructor(opts: { kind?: string; tag?: string } = {}) {
@@ -60,7 +60,7 @@ export class Lab {
   static async removeStale(kind: string): Promise<void> {
     const list = await run('ip', ['netns', 'list']);
     for (const line of list.split('\n')) {
-      const ns = line.split(' ')[0];
+      const ns = line.split(' ')[0]!;
       if (ns.startsWith(`${kind}-`)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
     }
   }
@@ -112,7 +112,7 @@ export class Lab {
     return {
       ns,
       ifname,
-      ip: ip.split('/')[0],
+      ip: ip.split('/')[0]!,
       mac,
       exec: (cmd, args, opts) => run('ip', ['netns', 'exec', ns, cmd, ...args], opts),
     };
@@ -138,7 +138,7 @@ export class Lab {
 export async function ping(host: Host, ip: string, count = 3, intervalS = 0.2): Promise<number> {
   const out = await host
     .exec('ping', ['-c', String(count), '-i', String(intervalS), '-W', '2', ip], { timeoutMs: 20_000 })
-    .catch((e: Error) => e.message);
+    .catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
   const m = /(\d+) received/.exec(out);
   return m ? Number(m[1]) : 0;
 }

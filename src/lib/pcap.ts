@@ -34,7 +34,7 @@ export class PcapWriter {
     try {
       fd = openSync(path, 'a+');
     } catch (e) {
-      throw new Error(`cannot open pcap file ${path}: ${(e as Error).message}`);
+      throw new Error(`cannot open pcap file ${path}: ${(e as Error).message}`, { cause: e });
     }
     try {
       if (fstatSync(fd).size === 0) {

@@ -50,8 +50,8 @@ const STRERROR: Record<string, string> = {
   EAGAIN: 'Resource temporarily unavailable',
 };
 
-export function strerror(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
+function strerror(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
   return (code && STRERROR[code]) || (e instanceof Error ? e.message : String(e));
 }
 
@@ -61,7 +61,7 @@ function withNewline(text: string): string {
 }
 
 /** `list-commands` in OVS's layout: two spaces, the name padded to 23, a space, the usage. */
-export function formatCommandList(registry: CommandRegistry): string {
+function formatCommandList(registry: CommandRegistry): string {
   let s = 'The available commands are:\n';
   for (const name of registry.names()) s += `  ${name.padEnd(23)} ${registry.usage(name) ?? ''}\n`;
   return s;
@@ -201,7 +201,7 @@ function validate(msg: unknown): Checked {
   if (m.id === null || m.id === undefined) return { drop: 'received unexpected notification message', id: null };
   if (!('params' in m)) return { error: 'request must have "params"', id };
   if (!Array.isArray(m.params)) return { error: '"params" must be an array', id };
-  const bad = m.params.find((p) => typeof p !== 'string');
+  const bad: unknown = m.params.find((p) => typeof p !== 'string');
   if (bad !== undefined) return { error: `command has non-string argument: ${JSON.stringify(bad)}`, id };
   return { method: m.method, params: m.params as string[], id };
 }
@@ -240,7 +240,7 @@ export class UnixctlConnectError extends Error {
 }
 
 /** The connection broke or timed out before the reply came. */
-export class UnixctlTransportError extends Error {}
+class UnixctlTransportError extends Error {}
 
 export interface UnixctlCallOptions {
   /** Give up after this long (connect plus reply); no limit when absent or 0. */
@@ -288,12 +288,13 @@ export class UnixctlClient {
   call(command: string, args: readonly string[] = [], opts: UnixctlCallOptions = {}): Promise<CommandReply> {
     if (this.closed) return Promise.reject(new UnixctlTransportError(`${this.path}: connection closed`));
     const id = this.nextId++;
+    const { timeoutMs } = opts;
     return new Promise((resolve, reject) => {
-      const timer = opts.timeoutMs
+      const timer = timeoutMs
         ? new LongTimeout(() => {
             this.pending.delete(id);
-            reject(new UnixctlTransportError(`${this.path}: no reply within ${opts.timeoutMs} ms`));
-          }, opts.timeoutMs)
+            reject(new UnixctlTransportError(`${this.path}: no reply within ${timeoutMs} ms`));
+          }, timeoutMs)
         : undefined;
       this.pending.set(id, {
         resolve: (r) => {
@@ -323,9 +324,9 @@ export class UnixctlClient {
         this.sock.destroy();
         return;
       }
-      const m = ev.value as Record<string, unknown>;
-      const p = typeof m?.id === 'number' ? this.pending.get(m.id) : undefined;
-      if (!p) {
+      const m = ev.value as Record<string, unknown> | null;
+      const p = m !== null && typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
+      if (m === null || !p) {
         log.warn(`${this.path}: unexpected message ${JSON.stringify(m).slice(0, 200)}`);
         continue;
       }

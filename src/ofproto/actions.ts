@@ -81,17 +81,13 @@ export interface Instructions {
   gotoTable?: number;
 }
 
-export function instructions(apply: Action[] = []): Instructions {
-  return { apply, clearActions: false };
-}
-
 /** Output action, with the max_len OVS uses by default (65535 for CONTROLLER, 0 otherwise). */
 export function output(port: number, maxLen = port === OFPP.CONTROLLER ? 0xffff : 0): Action {
   return { type: 'output', port, maxLen };
 }
 
 /** Every action of a rule: apply-actions then write-actions. */
-export function allActions(ins: Instructions): Action[] {
+function allActions(ins: Instructions): Action[] {
   return ins.write ? [...ins.apply, ...ins.write] : ins.apply;
 }
 

@@ -235,7 +235,7 @@ export class Classifier<R extends ClsRule> {
   /** Every rule, in no particular order. */
   *rules(): IterableIterator<R> {
     for (const st of this.subtables.values()) {
-      for (let b of st.buckets.values()) {
+      for (const b of st.buckets.values()) {
         for (let x: Bucket<R> | undefined = b; x; x = x.next) yield* x.rules;
       }
     }

@@ -29,7 +29,7 @@ export function registerOfprotoCommands(registry: CommandRegistry, bridges: Read
   });
   registry.register('ofproto/trace', 'bridge br_flow [packet]', 2, 3, ([name, ...rest]) => {
     const b = bridges.get(name!);
-    if (!b) throw new Error(`${name}: unknown bridge`);
+    if (!b) throw new Error(`${name!}: unknown bridge`);
     return ofprotoTrace(b, rest, parseMatch);
   });
 }

@@ -21,7 +21,7 @@ import type { Flow, FlowWildcards } from './flow.js';
 import { checkPrerequisites, Match } from './match.js';
 import { OfpError } from './ofperr.js';
 
-export const N_TABLES = 255;
+const N_TABLES = 255;
 /** "All tables" in flow_mod and stats requests. */
 export const OFPTT_ALL = 0xff;
 export const OFP_DEFAULT_PRIORITY = 0x8000;

@@ -159,7 +159,6 @@ export const IP_PROTO = { ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, SCTP: 132, ICMPV6: 
 /** vlan_tci bits. */
 export const VLAN_CFI = 0x1000;
 export const VLAN_VID_MASK = 0x0fff;
-export const VLAN_PCP_MASK = 0xe000;
 
 /**
  * Word storage. A typed array over 64 bytes lives outside V8's heap: making

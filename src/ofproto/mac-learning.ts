@@ -16,8 +16,8 @@
 import { formatMac } from '../lib/addr.js';
 import { OFPP } from './actions.js';
 
-export const MAC_DEFAULT_AGING_SEC = 300;
-export const MAC_DEFAULT_MAX_ENTRIES = 8192;
+const MAC_DEFAULT_AGING_SEC = 300;
+const MAC_DEFAULT_MAX_ENTRIES = 8192;
 
 export interface MacEntry {
   mac: bigint;

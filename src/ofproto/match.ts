@@ -168,17 +168,3 @@ export function checkPrerequisites(m: Match): void {
   const p = findPrereqProblem(m);
   if (p) throw new OfpError('OFPBMC_BAD_PREREQ', `match on ${p.field} requires ${p.needs}`);
 }
-
-/** Number of significant bits in a match (used to order subtables and in tests). */
-export function matchBits(m: Match): number {
-  let n = 0;
-  for (let i = 0; i < FLOW_WORDS; i++) {
-    let x = m.wc.w[i]!;
-    while (x) {
-      x &= x - 1;
-      n++;
-    }
-  }
-  return n;
-}
-

@@ -227,7 +227,7 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
   }
 }
 
-/** The datapath key of an OpenFlow flow (for tests and traces); `dpInPort` is the dp port. */
+/** The datapath key of an OpenFlow flow (tests compare it with extractKey's); `dpInPort` is the dp port. */
 export function flowToKey(flow: Flow, dpInPort: number): FlowKey {
   const key: FlowKey = { in_port: dpInPort };
   const ethType = flow.num('dl_type');

@@ -187,8 +187,7 @@ export class OfprotoDpif {
     // Packet-ins get no reply: the datapath can let go of their batch now.
     if (replies.length < batch.length) this.datapath.finishUpcalls(batch);
     if (replies.length === 0) return;
-    for (let i = 0; i < results.length; i++) {
-      const res = results[i]!;
+    for (const [i, res] of results.entries()) {
       const p = pending[i];
       if (typeof res === 'string') {
         log.warn(`cannot install flow: ${res}`);

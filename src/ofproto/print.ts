@@ -18,7 +18,7 @@ import { FIELD_NAMES, PORT_NAMES, TCP_FLAG_NAMES } from './names.js';
 // Values
 
 /** A port by its reserved name (LOCAL, CONTROLLER, ...) or its number. */
-export function formatPort(port: number): string {
+function formatPort(port: number): string {
   const named = PORT_NAMES.find(([, p]) => p === port);
   return named ? named[0] : String(port);
 }
@@ -150,7 +150,7 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
 // Actions
 
 /** A subfield as NXM_NX_REG0[0..15], NXM_OF_ETH_SRC[] or NXM_NX_REG1[3]. */
-export function formatSubfield(sf: Subfield): string {
+function formatSubfield(sf: Subfield): string {
   const f = FIELD_NAMES.find((x) => x.field === sf.field)!;
   if (sf.ofs === 0 && sf.nBits === f.bits) return `${f.nxm}[]`;
   if (sf.nBits === 1) return `${f.nxm}[${sf.ofs}]`;
@@ -240,7 +240,7 @@ export function formatActionList(actions: readonly Action[]): string {
 }
 
 /** Formats instructions as ovs-ofctl prints them after `actions=`. */
-export function formatInstructions(ins: Instructions): string {
+function formatInstructions(ins: Instructions): string {
   const parts = ins.apply.map(formatAction);
   if (ins.clearActions) parts.push('clear_actions');
   if (ins.write) parts.push(`write_actions(${formatActionList(ins.write)})`);

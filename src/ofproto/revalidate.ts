@@ -79,13 +79,13 @@ function encoded(a: DpAction[] | Buffer): Buffer {
 }
 
 /** True if every bit set in mask `inner` is set in mask `outer`. */
-export function maskWithin(inner: Buffer, outer: Buffer): boolean {
+function maskWithin(inner: Buffer, outer: Buffer): boolean {
   for (let i = 0; i < inner.length; i++) if (inner[i]! & ~outer[i]!) return false;
   return true;
 }
 
 /** Re-translates one installed flow and says what to do with it. */
-export function revalidateFlow(bridge: BridgeContext, f: InstalledFlow): Verdict {
+function revalidateFlow(bridge: BridgeContext, f: InstalledFlow): Verdict {
   const r = xlateMiss(bridge, f.key, { sideEffects: false });
   if (!r) return { kind: 'delete', reason: `datapath port ${f.key.readUInt32LE(0)} is no longer on bridge ${bridge.name}` };
   if (!maskWithin(wcToMask(r.wc, f.key), f.mask)) return { kind: 'delete', reason: 'the tables now consult fields the installed megaflow wildcards' };

@@ -65,12 +65,12 @@ function printableWc(flow: Flow): FlowWildcards {
 }
 
 /** A flow the way OVS's flow_format prints it. */
-export function formatFlow(flow: Flow): string {
+function formatFlow(flow: Flow): string {
   return formatMatch(new Match(flow, printableWc(flow)));
 }
 
 /** The "Megaflow:" line: the flow under the consulted wildcards, as a datapath match. */
-export function formatMegaflow(flow: Flow, wc: FlowWildcards, frag: number = FRAG.no): string {
+function formatMegaflow(flow: Flow, wc: FlowWildcards, frag: number = FRAG.no): string {
   const parts = ['recirc_id=0', 'eth'];
   const m = formatMatch(new Match(flow, wc));
   if (m) parts.push(m);
@@ -88,7 +88,7 @@ function isTerminal(t: TraceNode['type']): boolean {
  * following sibling or is a leaf, and its children one step further still; so the last table
  * of a chain lines up with the first, and actions sit under their table.
  */
-export function formatTraceNodes(nodes: readonly TraceNode[], level = 0): string {
+function formatTraceNodes(nodes: readonly TraceNode[], level = 0): string {
   let out = '';
   nodes.forEach((n, i) => {
     if (n.type === 'bridge') out += '\n';
@@ -118,7 +118,7 @@ export function formatTraceNodes(nodes: readonly TraceNode[], level = 0): string
 const ERROR_TEXT: Record<string, string> = { recursion_too_deep: 'Recursion too deep', too_many_resubmits: 'Too many resubmits' };
 
 /** The whole ofproto/trace report for a finished translation. */
-export function formatTrace(initial: Flow, r: XlateResult, frag: number = FRAG.no): string {
+function formatTrace(initial: Flow, r: XlateResult, frag: number = FRAG.no): string {
   let s = `Flow: ${formatFlow(initial)}\n`;
   s += formatTraceNodes(r.trace);
   s += `\nFinal flow: ${r.finalFlow.equals(initial) ? 'unchanged' : formatFlow(r.finalFlow)}\n`;

@@ -50,7 +50,7 @@ function checkVid(v: number, what: string): void {
 /** Validates a configuration and resolves its defaults. Throws VlanConfigError. */
 export function resolveVlan(c: PortVlanConfig = {}): ResolvedVlan {
   if (c.vlanMode !== undefined && !MODES.includes(c.vlanMode)) {
-    throw new VlanConfigError(`vlan_mode "${String(c.vlanMode)}" is unknown: use access, trunk, native-tagged or native-untagged`);
+    throw new VlanConfigError(`vlan_mode "${c.vlanMode}" is unknown: use access, trunk, native-tagged or native-untagged`);
   }
   if (c.tag !== undefined) checkVid(c.tag, 'tag');
   for (const t of c.trunks ?? []) checkVid(t, 'trunks: entry');
@@ -88,7 +88,7 @@ export function inputVlan(v: ResolvedVlan, tci: number): InputVlan {
   const vid = tci & VLAN_CFI ? tci & VLAN_VID_MASK : 0;
   switch (v.mode) {
     case 'access':
-      if (vid !== 0) return { drop: `dropping VLAN ${vid} tagged packet received on access port for VLAN ${v.tag}` };
+      if (vid !== 0) return { drop: `dropping VLAN ${vid} tagged packet received on access port for VLAN ${v.tag ?? 0}` };
       return { vlan: v.tag ?? 0 };
     case 'native-tagged':
     case 'native-untagged':
@@ -110,12 +110,4 @@ export function outputTci(v: ResolvedVlan, vlan: number, pcp = 0): number | unde
   if (vlan === v.tag && v.mode === 'native-untagged') return 0;
   if (vlan === 0 && v.mode === 'trunk') return 0;
   return VLAN_CFI | ((pcp & 7) << 13) | vlan;
-}
-
-/** Formats a configuration the way ovs-vsctl shows the columns, for traces and errors. */
-export function formatVlan(v: ResolvedVlan): string {
-  const parts = [`vlan_mode=${v.mode}`];
-  if (v.tag !== undefined) parts.push(`tag=${v.tag}`);
-  if (v.trunks && v.mode !== 'access') parts.push(`trunks=[${[...v.trunks].sort((a, b) => a - b).join(',')}]`);
-  return parts.join(' ');
 }

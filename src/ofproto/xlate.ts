@@ -31,7 +31,7 @@ import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
 export const MAX_RESUBMIT_DEPTH = 64;
 /** Most resubmits in one translation (OVS's MAX_RESUBMITS). */
-export const MAX_RESUBMITS = MAX_RESUBMIT_DEPTH * MAX_RESUBMIT_DEPTH;
+const MAX_RESUBMITS = MAX_RESUBMIT_DEPTH * MAX_RESUBMIT_DEPTH;
 
 /** One port of a bridge as xlate sees it. */
 export interface BridgePort {
@@ -148,7 +148,7 @@ class XlateError extends Error {
  * Userdata of a controller userspace action: byte 0 = 1 (controller), byte 1 = reason code,
  * byte 2 = table id, bytes 4-5 = max_len (big-endian), bytes 8-15 = rule cookie.
  */
-export function encodeControllerUserdata(p: PacketIn): Buffer {
+function encodeControllerUserdata(p: PacketIn): Buffer {
   const b = Buffer.alloc(16);
   b[0] = 1;
   b[1] = REASON_CODE[p.reason];

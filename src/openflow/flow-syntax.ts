@@ -16,7 +16,7 @@ import { Match, findPrereqProblem } from '../ofproto/match.js';
 import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, type FieldName } from '../ofproto/names.js';
 
 /** A syntax error in a flow, action or group string. */
-export class FlowSyntaxError extends Error {
+class FlowSyntaxError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'FlowSyntaxError';
@@ -40,7 +40,7 @@ interface KeyValue {
  * `=:(`, a separator or the end; a value runs to the next top-level `,` or blank; `(...)` values
  * nest.
  */
-export function splitKeyValues(s: string): KeyValue[] {
+function splitKeyValues(s: string): KeyValue[] {
   const out: KeyValue[] = [];
   let i = 0;
   const n = s.length;
@@ -244,9 +244,9 @@ function parseTcpFlags(name: string, syn: MatchFieldSyntax, tok: string): [bigin
     let consumed = 0;
     for (let x = re.exec(tok); x; x = re.exec(tok)) {
       const bit = TCP_FLAG_NAMES.indexOf(x[2]!);
-      if (bit < 0) fail(`tcp_flags: "${x[2]}" in "${tok}" is not a TCP flag: use ${TCP_FLAG_NAMES.join(', ')}`);
+      if (bit < 0) fail(`tcp_flags: "${x[2]!}" in "${tok}" is not a TCP flag: use ${TCP_FLAG_NAMES.join(', ')}`);
       const b = 1n << BigInt(bit);
-      if (m & b) fail(`tcp_flags: "${x[2]}" appears twice in "${tok}"`);
+      if (m & b) fail(`tcp_flags: "${x[2]!}" appears twice in "${tok}"`);
       m |= b;
       if (x[1] === '+') v |= b;
       consumed = re.lastIndex;
@@ -373,7 +373,7 @@ function checkMatchPrereqs(m: Match, s: string): void {
   if (!p) return;
   fail(
     `${p.field}: prerequisites not met (OFPBMC_BAD_PREREQ): matching ${p.field} requires ${p.needs}; ` +
-      `add a protocol to the match, e.g. "${p.fix},${s.replace(/^\s+/, '').split(/[ ,]actions?[=:]/)[0]}"`,
+      `add a protocol to the match, e.g. "${p.fix},${s.replace(/^\s+/, '').split(/[ ,]actions?[=:]/)[0]!}"`,
   );
 }
 
@@ -385,15 +385,15 @@ function unknownKeyword(key: string): string {
 // Actions
 
 /** Parses `NXM_NX_REG0[0..15]`, `NXM_OF_ETH_SRC[]`, `reg0[3]`. */
-export function parseSubfield(tok: string): Subfield {
+function parseSubfield(tok: string): Subfield {
   const m = /^([A-Za-z0-9_]+)\[(?:(\d+)(?:\.\.(\d+))?)?\]$/.exec(tok.trim());
   if (!m) fail(`"${tok}": expected a field with a bit range, like NXM_NX_REG0[] or NXM_NX_REG0[0..15]`);
   const f = fieldByName(m[1]!);
-  if (!f) fail(`"${tok}": unknown field ${m[1]}: use an NXM name like NXM_NX_REG0, NXM_OF_ETH_SRC, NXM_OF_IP_DST, NXM_NX_TUN_ID`);
+  if (!f) fail(`"${tok}": unknown field ${m[1]!}: use an NXM name like NXM_NX_REG0, NXM_OF_ETH_SRC, NXM_OF_IP_DST, NXM_NX_TUN_ID`);
   if (m[2] === undefined) return { field: f.field, ofs: 0, nBits: f.bits };
   const lo = Number(m[2]);
   const hi = m[3] === undefined ? lo : Number(m[3]);
-  if (hi < lo || hi >= f.bits) fail(`"${tok}": bits ${lo}..${hi} are outside ${m[1]} (0..${f.bits - 1})`);
+  if (hi < lo || hi >= f.bits) fail(`"${tok}": bits ${lo}..${hi} are outside ${m[1]!} (0..${f.bits - 1})`);
   return { field: f.field, ofs: lo, nBits: hi - lo + 1 };
 }
 
@@ -565,18 +565,16 @@ function parseAction(key: string, arg: string): Action {
 const INSTRUCTION_ORDER = ['apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'] as const;
 
 /** Parses the text after `actions=`. */
-export function parseActions(s: string): Instructions {
+function parseActions(s: string): Instructions {
   const ins: Instructions = { apply: [], clearActions: false };
   let last = -1;
   let sawDrop = false;
-  let any = false;
   const step = (name: (typeof INSTRUCTION_ORDER)[number], tok: string) => {
     const idx = INSTRUCTION_ORDER.indexOf(name);
     if (idx < last || (idx === last && name !== 'apply_actions')) {
-      fail(`"${tok}": instruction ${name} may not follow instruction ${INSTRUCTION_ORDER[last]}: order them apply actions, clear_actions, write_actions, write_metadata, goto_table`);
+      fail(`"${tok}": instruction ${name} may not follow instruction ${INSTRUCTION_ORDER[last]!}: order them apply actions, clear_actions, write_actions, write_metadata, goto_table`);
     }
     last = idx;
-    any = true;
   };
   for (const { key, value } of splitKeyValues(s)) {
     const lower = key.toLowerCase();
@@ -607,7 +605,7 @@ export function parseActions(s: string): Instructions {
       ins.apply.push(parseAction(key, value));
     }
   }
-  if (sawDrop && any) fail(`"${s}": "drop" must not be accompanied by any other action or instruction: remove drop, or the other actions`);
+  if (sawDrop && last !== -1) fail(`"${s}": "drop" must not be accompanied by any other action or instruction: remove drop, or the other actions`);
   return ins;
 }
 
@@ -622,6 +620,15 @@ function extractActions(s: string): [string, string | undefined] {
 }
 
 const STATS_KEYS = new Set(['duration', 'n_packets', 'n_bytes', 'idle_age', 'hard_age']);
+
+/** The flow-mod flags, by their ovs-ofctl keywords. */
+const FLOW_MOD_FLAGS = new Map<string, keyof FlowModFlags>([
+  ['send_flow_rem', 'sendFlowRem'],
+  ['check_overlap', 'checkOverlap'],
+  ['reset_counts', 'resetCounts'],
+  ['no_packet_counts', 'noPacketCounts'],
+  ['no_byte_counts', 'noByteCounts'],
+]);
 
 /** The flow-mod options that are numbers: what OVS calls each, and its range. */
 export const FLOW_MOD_NUMBERS: Readonly<Record<string, NumberSyntax>> = {
@@ -654,7 +661,7 @@ export function parseFlowMod(s: string, command: FlowModCommand = 'add'): FlowMo
     const tok = value === '' ? key : `${key}=${value}`;
     const number = (text = value) => numberArg(FLOW_MOD_NUMBERS[key]!, text);
     if (applyMatchToken(match, key, value)) continue;
-    const flag = ({ send_flow_rem: 'sendFlowRem', check_overlap: 'checkOverlap', reset_counts: 'resetCounts', no_packet_counts: 'noPacketCounts', no_byte_counts: 'noByteCounts' } as const)[key as 'send_flow_rem'];
+    const flag = FLOW_MOD_FLAGS.get(key);
     if (flag) {
       if (isDel) fail(`${key}: flags are not allowed in del-flows: remove "${key}"`);
       if (value !== '') fail(`"${tok}": ${key} is a flag and takes no value: write just "${key}"`);
@@ -709,11 +716,6 @@ export function parseFlowMod(s: string, command: FlowModCommand = 'add'): FlowMo
   fm.flags = flags;
   if (actPart !== undefined) fm.instructions = parseActions(actPart);
   return fm;
-}
-
-/** Parses an ovs-ofctl flow in add-flow syntax (shorthand for parseFlowMod(s, 'add')). */
-export function parseFlow(s: string): FlowMod {
-  return parseFlowMod(s, 'add');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ export class TransactionError extends Error {
   }
 }
 
-export function firstError(results: unknown[]): { error: string; details?: string } | undefined {
+function firstError(results: unknown[]): { error: string; details?: string } | undefined {
   return results.find((r): r is { error: string; details?: string } => typeof r === 'object' && r !== null && 'error' in r);
 }
 
@@ -61,13 +61,15 @@ function openSocket(remote: string): Promise<Socket> {
   });
 }
 
-export interface OvsdbClient {
-  on(event: 'connected' | 'disconnected', listener: () => void): this;
+/** What an OvsdbClient emits, and its listeners' arguments. */
+interface OvsdbClientEvents {
+  connected: [];
+  disconnected: [];
   /** Every notification from the server, monitor updates included. */
-  on(event: 'notification', listener: (method: string, params: unknown) => void): this;
+  notification: [method: string, params: unknown];
 }
 
-export class OvsdbClient extends EventEmitter {
+export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private conn: JsonRpcConnection | undefined;
   private readonly monitors = new Map<string, ActiveMonitor>();
   private nextMonitor = 0;

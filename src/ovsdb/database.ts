@@ -57,7 +57,7 @@ export class Table {
   readonly indexes: Map<string, string>[];
 
   constructor(readonly schema: TableSchema) {
-    this.indexes = schema.indexes.map(() => new Map());
+    this.indexes = schema.indexes.map(() => new Map<string, string>());
   }
 
   indexKey(row: Row, ix: number): string {
@@ -156,7 +156,7 @@ export class Database {
             if (!base?.refTable) continue;
             for (const target of targets as string[]) {
               if (this.owner.get(target)?.schema.name !== base.refTable) {
-                problems.push(`${t.schema.name} row ${row.uuid} column ${c.name} has a ${base.refType} reference to ${target}, which is not a row of ${base.refTable}`);
+                problems.push(`${t.schema.name} row ${row.uuid} column ${c.name} has a ${base.refType ?? 'strong'} reference to ${target}, which is not a row of ${base.refTable}`);
               }
               if (base.refType === 'strong') referenced.add(target);
             }

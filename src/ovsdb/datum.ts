@@ -14,12 +14,13 @@ export interface Datum {
 /** Resolves ["named-uuid", NAME] inside a transaction; absent where named uuids are not allowed. */
 export type NamedUuidResolver = (name: string) => string;
 
-export const EMPTY_SET: Datum = Object.freeze({ keys: Object.freeze([]) as readonly Atom[] });
-export const EMPTY_MAP: Datum = Object.freeze({ keys: Object.freeze([]) as readonly Atom[], values: Object.freeze([]) as readonly Atom[] });
+const EMPTY_SET: Datum = Object.freeze({ keys: Object.freeze([]) });
+const EMPTY_MAP: Datum = Object.freeze({ keys: Object.freeze([]), values: Object.freeze([]) });
 
-function codePoints(s: string): number {
+/** A string's length as OVSDB counts it (minLength, maxLength): in code points, not UTF-16 units. */
+export function codePoints(s: string): number {
   let n = 0;
-  for (const _ of s) n++;
+  for (let i = 0; i < s.length; i += s.codePointAt(i)! > 0xffff ? 2 : 1) n++;
   return n;
 }
 
@@ -48,7 +49,7 @@ export function checkAtom(base: BaseType, a: Atom, where: string): void {
   }
 }
 
-export function parseAtom(base: BaseType, json: unknown, where: string, named?: NamedUuidResolver): Atom {
+function parseAtom(base: BaseType, json: unknown, where: string, named?: NamedUuidResolver): Atom {
   let a: Atom;
   if (base.type === 'uuid' && named && Array.isArray(json) && json[0] === 'named-uuid') {
     if (json.length !== 2 || typeof json[1] !== 'string') throw syntaxError(`${where}: expected ["named-uuid", "<name>"], got ${show(json)}`);

@@ -47,6 +47,7 @@ export function syntaxError(details: string): OvsdbError {
 
 /** Short JSON rendering of a value for error messages. */
 export function show(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  // undefined for what JSON cannot carry (undefined, a function), whatever the declared type says
+  const s = (JSON.stringify(v) as string | undefined) ?? String(v);
   return s.length > 120 ? s.slice(0, 117) + '...' : s;
 }

@@ -40,8 +40,11 @@ const OP_MEMBERS: Record<string, string[]> = {
 
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-class Blocked {
-  constructor(readonly timeoutMs: number) {}
+/** Thrown by a "wait" whose rows differ from the expected ones: the transaction waits for a change or for timeoutMs. */
+class Blocked extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`"wait" blocked for up to ${timeoutMs} ms`);
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

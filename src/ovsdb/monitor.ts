@@ -63,7 +63,7 @@ export class Monitor {
       const columns = new Map<string, ColumnSchema>();
       const select: Select = { initial: false, insert: false, delete: false, modify: false };
       let conditions: Condition[] | undefined = [];
-      list.forEach((req, n) => {
+      for (const [n, req] of list.entries()) {
         const where = `monitor request ${n} for table ${tname}`;
         if (!isObject(req)) throw syntaxError(`${where} must be an object, got ${show(req)}`);
         for (const k of Object.keys(req)) {
@@ -82,7 +82,7 @@ export class Monitor {
         for (const k of Object.keys(s) as (keyof Select)[]) select[k] ||= s[k];
         if (req.where === undefined) conditions = undefined;
         else conditions?.push(parseCondition(table.schema, req.where, true, `${where} "where"`));
-      });
+      }
       const tm: TableMonitor = { table, columns: [...columns.values()], select };
       if (conditions) tm.conditions = conditions;
       tables.set(table, tm);
@@ -131,19 +131,19 @@ export class Monitor {
       const isIn = ch.new !== null && this.follows(tm, ch.new);
       let u: unknown;
       if (!wasIn && isIn && tm.select.insert) {
-        u = this.version === 1 ? { new: this.wholeRow(tm, ch.new!, false) } : { insert: this.wholeRow(tm, ch.new!, true) };
+        u = this.version === 1 ? { new: this.wholeRow(tm, ch.new, false) } : { insert: this.wholeRow(tm, ch.new, true) };
       } else if (wasIn && !isIn && tm.select.delete) {
-        u = this.version === 1 ? { old: this.wholeRow(tm, ch.old!, false) } : { delete: null };
+        u = this.version === 1 ? { old: this.wholeRow(tm, ch.old, false) } : { delete: null };
       } else if (wasIn && isIn && tm.select.modify) {
         const changed = tm.columns.filter((c) => !datumEquals(ch.old!.data[c.index]!, ch.new!.data[c.index]!));
         if (changed.length === 0) continue;
         if (this.version === 1) {
           const old: Record<string, unknown> = {};
-          for (const c of changed) old[c.name] = datumToJSON(c.type, ch.old!.data[c.index]!);
-          u = { old, new: this.wholeRow(tm, ch.new!, false) };
+          for (const c of changed) old[c.name] = datumToJSON(c.type, ch.old.data[c.index]!);
+          u = { old, new: this.wholeRow(tm, ch.new, false) };
         } else {
           const diff: Record<string, unknown> = {};
-          for (const c of changed) diff[c.name] = datumToJSON(c.type, datumDiff(c.type, ch.old!.data[c.index]!, ch.new!.data[c.index]!));
+          for (const c of changed) diff[c.name] = datumToJSON(c.type, datumDiff(c.type, ch.old.data[c.index]!, ch.new.data[c.index]!));
           u = { modify: diff };
         }
       } else {

@@ -39,11 +39,7 @@ export class ReplicaRow {
   }
 }
 
-export interface Replica {
-  on(event: 'update', listener: (updates: TableUpdates) => void): this;
-}
-
-export class Replica extends EventEmitter {
+export class Replica extends EventEmitter<{ update: [updates: TableUpdates] }> {
   readonly tables = new Map<string, Map<string, ReplicaRow>>();
 
   constructor(readonly schema: DatabaseSchema) {
@@ -70,7 +66,7 @@ export class Replica extends EventEmitter {
       const t = this.schema.tables.get(tname);
       if (!t) throw new OvsdbError('syntax error', `update names table ${show(tname)}, which the schema does not have`);
       let table = this.tables.get(tname);
-      if (!table) this.tables.set(tname, (table = new Map()));
+      if (!table) this.tables.set(tname, (table = new Map<string, ReplicaRow>()));
       for (const [uuid, u] of Object.entries(rows)) {
         const upd = u as Record<string, Record<string, unknown> | null>;
         if ('delete' in upd) {

@@ -136,7 +136,7 @@ export function parseSchema(json: unknown): DatabaseSchema {
       }
     }
   }
-  const schema: DatabaseSchema = { name: json.name, version: (json.version as string | undefined) ?? '0.0.0', tables };
+  const schema: DatabaseSchema = { name: json.name, version: json.version ?? '0.0.0', tables };
   if (typeof json.cksum === 'string') schema.cksum = json.cksum;
   return schema;
 }

@@ -175,7 +175,7 @@ export class OvsdbServer {
   }
 
   private accept(socket: Socket): void {
-    const name = socket.remoteAddress ? `tcp:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
+    const name = socket.remoteAddress ? `tcp:${socket.remoteAddress}:${socket.remotePort ?? 0}` : 'unix';
     const session = new Session(new JsonRpcConnection(socket, name, this.maxMessageBytes));
     this.sessions.add(session);
     log.info(`${name}: connected`);
@@ -297,7 +297,7 @@ export class OvsdbServer {
       served.db.apply(out.changeset);
       if (served.log) {
         durable = served.log.append(changesetToRecord(out.changeset));
-        durable.catch((e: OvsdbError) => (served.writeFailure ??= e));
+        durable.catch((e: unknown) => (served.writeFailure ??= e instanceof OvsdbError ? e : new OvsdbError('I/O error', String(e))));
       }
       this.publish(served, out.changeset, durable);
     }

@@ -19,7 +19,7 @@ const log = getLogger('storage');
 const MAGIC = 'OVSDB JSON';
 const HEADER_RE = /^OVSDB JSON (\d+) ([0-9a-f]{40})$/;
 
-export function encodeRecord(json: unknown): Buffer {
+function encodeRecord(json: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(json) + '\n', 'utf8');
   const sha1 = createHash('sha1').update(body).digest('hex');
   return Buffer.concat([Buffer.from(`${MAGIC} ${body.length} ${sha1}\n`, 'utf8'), body]);

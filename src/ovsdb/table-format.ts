@@ -24,7 +24,7 @@ function atomText(a: unknown): string {
 }
 
 /** A datum in wire JSON rendered the way OVS tools print values: a, [a, b], {k=v}. */
-export function cellText(v: unknown): string {
+function cellText(v: unknown): string {
   if (Array.isArray(v) && v[0] === 'set' && Array.isArray(v[1])) return `[${(v[1] as unknown[]).map(atomText).join(', ')}]`;
   if (Array.isArray(v) && v[0] === 'map' && Array.isArray(v[1])) return `{${(v[1] as unknown[][]).map(([k, x]) => `${atomText(k)}=${atomText(x)}`).join(', ')}}`;
   return atomText(v);

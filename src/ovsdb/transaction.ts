@@ -201,16 +201,16 @@ export class Txn {
       if (!c.new || c.table.schema.indexes.length === 0) continue;
       const t = c.table;
       let maps = seen.get(t);
-      if (!maps) seen.set(t, (maps = t.schema.indexes.map(() => new Map())));
+      if (!maps) seen.set(t, (maps = t.schema.indexes.map(() => new Map<string, string>())));
       t.schema.indexes.forEach((cols, i) => {
         const key = t.indexKey(c.new!, i);
         const names = cols.map((ci) => t.schema.columns[ci]!.name).join(', ');
         const values = cols.map((ci) => JSON.stringify(c.new!.data[ci]!.keys.length === 1 ? c.new!.data[ci]!.keys[0] : c.new!.data[ci]!.keys)).join(', ');
-        const dup = maps![i]!.get(key);
+        const dup = maps[i]!.get(key);
         if (dup) {
           throw new OvsdbError('constraint violation', `transaction gives rows ${dup} and ${uuid} of table ${t.schema.name} the same value (${values}) for unique index (${names})`);
         }
-        maps![i]!.set(key, uuid);
+        maps[i]!.set(key, uuid);
         const holder = t.indexes[i]!.get(key);
         if (holder && holder !== uuid && !this.changes.has(holder)) {
           throw new OvsdbError('constraint violation', `transaction gives row ${uuid} of table ${t.schema.name} the value (${values}) for unique index (${names}), which existing row ${holder} already has`);

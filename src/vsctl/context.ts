@@ -73,7 +73,6 @@ export class Context {
     readonly symtab: SymbolTable,
     readonly ovs: TxnRow,
     public cmd: Command,
-    public lastCommand: boolean,
     readonly log: Logger,
   ) {}
 

@@ -3,7 +3,7 @@
 // "{k=v}". Errors are returned in OVS's words, since scripts and people match on them.
 
 import { randomUUID } from 'node:crypto';
-import { type Datum, makeDatum } from '../ovsdb/datum.js';
+import { type Datum, codePoints, makeDatum } from '../ovsdb/datum.js';
 import { type Atom, type BaseType, type ColumnType, UUID_RE, compareAtoms } from '../ovsdb/types.js';
 
 /** A failure that ovs-vsctl reports as "ovs-vsctl: MESSAGE" and exit status 1. */
@@ -29,10 +29,6 @@ export class SymbolTable {
 
 const DELIMS = ':=, []{}!<>';
 
-export function isDelim(c: string | undefined): boolean {
-  return c === undefined || DELIMS.includes(c);
-}
-
 /** ovsdb_token_parse: a token up to the next delimiter; backslash escapes, quotes protect delimiters. */
 export function parseToken(s: string, pos: number): { token: string; pos: number } {
   let out = '';
@@ -43,7 +39,7 @@ export function parseToken(s: string, pos: number): { token: string; pos: number
     if (c === '\\') {
       if (inQuotes) out += '\\';
       if (p >= s.length) throw new VsctlError(`${s.slice(pos)}: backslash at end of argument`);
-      out += s[p++];
+      out += s[p++]!;
     } else if (!inQuotes && DELIMS.includes(c)) {
       p--;
       break;
@@ -97,7 +93,7 @@ function enumText(base: BaseType): string {
 }
 
 /** ovsdb_atom_check_constraints, with OVS's messages. */
-export function checkConstraints(base: BaseType, a: Atom): void {
+function checkConstraints(base: BaseType, a: Atom): void {
   if (base.enum && !base.enum.some((e) => compareAtoms(e, a) === 0)) {
     throw new VsctlError(`constraint violation: ${atomToString(base, a)} is not one of the allowed values (${enumText(base)})`);
   }
@@ -107,7 +103,7 @@ export function checkConstraints(base: BaseType, a: Atom): void {
     if ((lo === undefined || a >= lo) && (hi === undefined || a <= hi)) return;
     if (lo !== undefined && hi !== undefined) throw new VsctlError(`constraint violation: ${a} is not in the valid range ${lo} to ${hi} (inclusive)`);
     if (lo !== undefined) throw new VsctlError(`constraint violation: ${a} is less than minimum allowed value ${lo}`);
-    throw new VsctlError(`constraint violation: ${a} is greater than maximum allowed value ${hi}`);
+    throw new VsctlError(`constraint violation: ${a} is greater than maximum allowed value ${hi!}`);
   }
   if (base.type === 'real' && typeof a === 'number') {
     const lo = base.minReal;
@@ -120,7 +116,7 @@ export function checkConstraints(base: BaseType, a: Atom): void {
     throw new VsctlError(`constraint violation: ${fmtReal(a)} is greater than maximum allowed value ${fmtReal(hi!)}`);
   }
   if (base.type === 'string' && typeof a === 'string') {
-    const n = [...a].length;
+    const n = codePoints(a);
     if (base.minLength !== undefined && n < base.minLength) {
       throw new VsctlError(`constraint violation: "${a}" length ${n} is less than minimum allowed length ${base.minLength}`);
     }
@@ -233,7 +229,7 @@ export function datumFromString(type: ColumnType, s: string, symtab?: SymbolTabl
   const keys: Atom[] = [];
   const values: Atom[] = [];
   while (p < s.length && s[p] !== end) {
-    if (DELIMS.includes(s[p]!)) throw new VsctlError(`${s}: unexpected "${s[p]}" parsing ${typeToEnglish(type)}`);
+    if (DELIMS.includes(s[p]!)) throw new VsctlError(`${s}: unexpected "${s[p]!}" parsing ${typeToEnglish(type)}`);
     const start = p;
     const k = parseToken(s, p);
     p = k.pos;
@@ -274,7 +270,7 @@ function needsQuotes(s: string): boolean {
 }
 
 /** JSON string as OVS's json_to_ds writes it (control characters as \uXXXX, "/" unescaped). */
-export function jsonString(s: string): string {
+function jsonString(s: string): string {
   return JSON.stringify(s);
 }
 
@@ -293,7 +289,7 @@ export function atomToString(base: BaseType, a: Atom): string {
   }
 }
 
-export function atomToBare(base: BaseType, a: Atom): string {
+function atomToBare(base: BaseType, a: Atom): string {
   return base.type === 'string' ? (a as string) : atomToString(base, a);
 }
 

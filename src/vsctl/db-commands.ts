@@ -32,7 +32,7 @@ interface RowId {
   uuidColumn?: string;
 }
 
-export const ROW_IDS: Record<string, RowId> = {
+const ROW_IDS: Record<string, RowId> = {
   Bridge: { table: 'Bridge', nameColumn: 'name' },
   Controller: { table: 'Bridge', nameColumn: 'name', uuidColumn: 'controller' },
   Interface: { table: 'Interface', nameColumn: 'name' },
@@ -85,14 +85,14 @@ function joinNames(items: { name: string }[]): string {
     .join(', ');
 }
 
-export function getTable(schema: DatabaseSchema, name: string): TableSchema {
+function getTable(schema: DatabaseSchema, name: string): TableSchema {
   const m = bestMatch(schema.tables.values(), name);
   if (m.length === 0) fatal(`unknown table "${name}"`);
   if (m.length > 1) fatal(`"${name}" matches multiple table names: ${joinNames(m)}`);
   return m[0]!;
 }
 
-export function getColumn(table: TableSchema, name: string): ColumnSchema {
+function getColumn(table: TableSchema, name: string): ColumnSchema {
   const m = bestMatch(
     table.columns.filter((c) => !c.name.startsWith('_')),
     name,
@@ -135,7 +135,7 @@ function getRowById(ctx: Context, table: TableSchema, id: RowId, recordId: strin
 }
 
 /** ctl_get_row. */
-export function getRow(ctx: Context, table: TableSchema, recordId: string, mustExist: boolean): TxnRow | undefined {
+function getRow(ctx: Context, table: TableSchema, recordId: string, mustExist: boolean): TxnRow | undefined {
   let row: TxnRow | undefined;
   if (UUID_RE.test(recordId)) row = ctx.txn.row(table.name, recordId.toLowerCase());
   if (!row && recordId === '.') {
@@ -181,9 +181,9 @@ interface ColumnKeyValue {
 }
 
 function missingOperator(arg: string, ops: string[]): string {
-  let s = `${arg}: argument does not end in "${ops[0]}"`;
-  if (ops.length === 2) s += ` or "${ops[1]}"`;
-  else if (ops.length > 2) s += `${ops.slice(1, -1).map((o) => `, "${o}"`).join('')}, or "${ops[ops.length - 1]}"`;
+  let s = `${arg}: argument does not end in "${ops[0]!}"`;
+  if (ops.length === 2) s += ` or "${ops[1]!}"`;
+  else if (ops.length > 2) s += `${ops.slice(1, -1).map((o) => `, "${o}"`).join('')}, or "${ops[ops.length - 1]!}"`;
   return `${s} followed by a value.`;
 }
 
@@ -229,7 +229,7 @@ function checkMutable(row: TxnRow, column: ColumnSchema): void {
 }
 
 /** set_column: COLUMN[:KEY]=VALUE on `row`. */
-export function setColumn(ctx: Context, table: TableSchema, row: TxnRow, arg: string, _partial: boolean): void {
+export function setColumn(ctx: Context, table: TableSchema, row: TxnRow, arg: string): void {
   const { column, key, value } = parseColumnKeyValue(arg, table, []);
   if (value === undefined) fatal(`${arg}: missing value`);
   checkMutable(row, column);
@@ -336,7 +336,6 @@ function checkCondition(ctx: Context, table: TableSchema, row: TxnRow, arg: stri
   const { column, key, op, value } = parseColumnKeyValue(arg, table, RELOPS);
   if (value === undefined) fatal(`${arg}: missing value`);
   const relop = RELOPS[op]!;
-  const type: ColumnType = { ...column.type, max: Infinity };
   const have = row.get(column.name);
   if (key !== undefined) {
     if (!column.type.value) fatal(`cannot specify key to check for non-map column ${column.name}`);
@@ -350,7 +349,6 @@ function checkCondition(ctx: Context, table: TableSchema, row: TxnRow, arg: stri
     return evaluateRelop(a, b, relop);
   }
   const want = datumFromString(column.type, value, ctx.symtab);
-  void type;
   return evaluateRelop(have, want, relop);
 }
 
@@ -430,7 +428,7 @@ function cmdSet(ctx: Context): void {
   const table = tableArg(ctx);
   const row = getRow(ctx, table, ctx.argv[2]!, !ctx.has('--if-exists'));
   if (!row) return;
-  for (const a of ctx.argv.slice(3)) setColumn(ctx, table, row, a, ctx.lastCommand);
+  for (const a of ctx.argv.slice(3)) setColumn(ctx, table, row, a);
   ctx.invalidateCache();
 }
 
@@ -521,7 +519,7 @@ function cmdCreate(ctx: Context): void {
   } else {
     row = ctx.txn.insert(table.name);
   }
-  for (const a of ctx.argv.slice(2)) setColumn(ctx, table, row, a, false);
+  for (const a of ctx.argv.slice(2)) setColumn(ctx, table, row, a);
   ctx.out(row.uuid);
 }
 

@@ -50,7 +50,7 @@ export interface Increment {
   column: string;
 }
 
-export function uuidName(uuid: string): string {
+function uuidName(uuid: string): string {
   return `row${uuid.replace(/-/g, '_')}`;
 }
 
@@ -228,7 +228,7 @@ export function txnStatus(results: unknown[], inserts: Map<string, number>, incI
 }
 
 /** JSON with object keys sorted, as OVS's json_to_string(JSSF_SORT). */
-export function sortedJson(v: unknown): string {
+function sortedJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;

@@ -6,7 +6,7 @@ import { LongTimeout } from '../lib/timer.js';
 import { OvsdbClient } from '../ovsdb/client.js';
 import type { Replica } from '../ovsdb/replica.js';
 import { type DatabaseSchema, parseSchema } from '../ovsdb/schema.js';
-import { type Command, type CommandSyntax, Context, type Logger, fatal, opt } from './context.js';
+import { type Command, type CommandSyntax, Context, type Logger, fatal } from './context.js';
 import { DB_COMMANDS } from './db-commands.js';
 import { SymbolTable, VsctlError } from './datum-text.js';
 import { helpText } from './help.js';
@@ -16,7 +16,7 @@ import { TablePrinter, defaultStyle } from './output.js';
 import { ExitRequest, VSWITCH_COMMANDS } from './vswitch-commands.js';
 
 export const PROGRAM = 'tvs-vsctl';
-export const DEFAULT_DB = 'unix:/var/run/tvs/db.sock';
+const DEFAULT_DB = 'unix:/var/run/tvs/db.sock';
 const DATABASE = 'Open_vSwitch';
 const EX_DATAERR = 65;
 
@@ -35,7 +35,7 @@ function logLine(io: Io): Logger {
   };
 }
 
-export function registry(): Map<string, CommandSyntax> {
+function registry(): Map<string, CommandSyntax> {
   const m = new Map<string, CommandSyntax>();
   for (const c of [...VSWITCH_COMMANDS, ...DB_COMMANDS]) m.set(c.name, c);
   return m;
@@ -91,10 +91,9 @@ async function doVsctl(
     c.output = '';
     c.table = undefined;
   }
-  const ctx = new Context(txn, symtab, ovs, commands[0]!, false, log);
-  commands.forEach((c, i) => {
+  const ctx = new Context(txn, symtab, ovs, commands[0]!, log);
+  commands.forEach((c) => {
     ctx.cmd = c;
-    ctx.lastCommand = i === commands.length - 1;
     ctx.verifiedPorts = false;
     c.syntax.run?.(ctx);
     if (ctx.tryAgain) throw new Retry();
@@ -195,7 +194,7 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
     {
       const txn = new Txn(schema, replica);
       const ovs = txn.rowsOf('Open_vSwitch')[0] ?? txn.insert('Open_vSwitch');
-      const ctx = new Context(txn, new SymbolTable(), ovs, commands[0]!, false, log);
+      const ctx = new Context(txn, new SymbolTable(), ovs, commands[0]!, log);
       for (const c of commands) {
         ctx.cmd = c;
         c.syntax.pre?.(ctx);
@@ -267,6 +266,3 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
     client?.close();
   }
 }
-
-// Re-exported for tests.
-export { opt };

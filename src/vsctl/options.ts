@@ -214,7 +214,7 @@ export function parseOptions(argv: string[], commands: Iterable<CommandSyntax>, 
           apply(o, arg.slice(j + 1));
         } else if (o.hasArg === 'required') {
           if (i + 1 >= argv.length) fatal(`option requires an argument -- '${c}'`);
-          apply(o, argv[++i]!);
+          apply(o, argv[++i]);
         } else {
           apply(o, undefined);
         }

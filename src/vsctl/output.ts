@@ -119,7 +119,7 @@ export class TablePrinter {
           s += finishLine(t.headings.map((h, x) => h.padEnd(widths[x]!)).join(' '));
           s += finishLine(widths.map((w) => '-'.repeat(w)).join(' '));
         }
-        for (const r of text) s += finishLine(r.map((c, x) => c.slice(0, widths[x]!).padEnd(widths[x]!)).join(' '));
+        for (const r of text) s += finishLine(r.map((c, x) => c.slice(0, widths[x]).padEnd(widths[x]!)).join(' '));
         return s;
       }
       case 'csv':

@@ -47,7 +47,7 @@ function addIfaceToCache(cache: Cache, port: VPort, cfg: TxnRow): VIface {
 }
 
 /** vsctl_context_populate_cache. */
-export function populateCache(ctx: Context): Cache {
+function populateCache(ctx: Context): Cache {
   if (ctx.cache) return ctx.cache;
   const cache: Cache = { bridges: new Map(), ports: new Map(), ifaces: new Map() };
   ctx.cache = cache;
@@ -195,9 +195,9 @@ function cmdAddBr(ctx: Context): void {
   } else if (ctx.argv.length === 4) {
     parentName = ctx.argv[2]!;
     vlan = atoi(ctx.argv[3]!);
-    if (vlan < 0 || vlan > 4095) fatal(`${ctx.argv[0]}: vlan must be between 0 and 4095`);
+    if (vlan < 0 || vlan > 4095) fatal(`${ctx.argv[0]!}: vlan must be between 0 and 4095`);
   } else {
-    fatal(`'${ctx.argv[0]}' command takes exactly 1 or 3 arguments`);
+    fatal(`'${ctx.argv[0]!}' command takes exactly 1 or 3 arguments`);
   }
   const cache = populateCache(ctx);
   if (mayExist) {
@@ -301,7 +301,7 @@ function outputSorted(ctx: Context, names: string[]): void {
   for (const n of [...names].sort(byteCompare)) ctx.out(`${n}\n`);
 }
 
-export function byteCompare(a: string, b: string): number {
+function byteCompare(a: string, b: string): number {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return Buffer.compare(x, y);
@@ -368,7 +368,7 @@ function cmdBrGetExternalId(ctx: Context): void {
     const v = m.get(prefix + ctx.argv[2]!);
     if (v !== undefined) ctx.out(`${v}\n`);
   } else {
-    for (const k of [...m.keys()].sort(byteCompare)) if (k.startsWith(prefix)) ctx.out(`${k.slice(prefix.length)}=${m.get(k)}\n`);
+    for (const k of [...m.keys()].sort(byteCompare)) if (k.startsWith(prefix)) ctx.out(`${k.slice(prefix.length)}=${m.get(k)!}\n`);
   }
 }
 
@@ -412,7 +412,7 @@ function addPort(ctx: Context, brName: string, portName: string, mayExist: boole
   setRefs(ctx, port, 'interfaces', ifaces);
   if (hasColumn(port, 'bond_fake_iface')) txn.write(port, 'bond_fake_iface', scalar(fakeIface));
   if (bridge.parent) txn.write(port, 'tag', scalar(bridge.vlan));
-  for (const s of settings) setColumn(ctx, port.table, port, s, false);
+  for (const s of settings) setColumn(ctx, port.table, port, s);
   bridgeInsertPort(ctx, bridge.parent ? bridge.parent.cfg! : bridge.cfg!, port);
   const vp = addPortToCache(cache, bridge, port);
   for (const i of ifaces) addIfaceToCache(cache, vp, i);
@@ -453,9 +453,9 @@ function cmdDelPort(ctx: Context): void {
     const bridge = findBridge(ctx, cache, ctx.argv[1]!, true)!;
     if (port.bridge !== bridge) {
       if (port.bridge.parent === bridge) {
-        fatal(`bridge ${ctx.argv[1]} does not have a port ${ctx.argv[2]} (although its child bridge ${port.bridge.name} does)`);
+        fatal(`bridge ${ctx.argv[1]!} does not have a port ${ctx.argv[2]!} (although its child bridge ${port.bridge.name} does)`);
       }
-      fatal(`bridge ${ctx.argv[1]} does not have a port ${ctx.argv[2]}`);
+      fatal(`bridge ${ctx.argv[1]!} does not have a port ${ctx.argv[2]!}`);
     }
   }
   delPort(ctx, cache, port);
@@ -521,12 +521,11 @@ function cmdDelController(ctx: Context): void {
 const CONNECT_PREFIXES = ['tcp:', 'ssl:', 'unix:'];
 const LISTEN_PREFIXES = ['ptcp:', 'pssl:', 'punix:'];
 
-function verifyTarget(ctx: Context, target: string, openflow: boolean): void {
+function verifyTarget(ctx: Context, target: string): void {
   const known = [...CONNECT_PREFIXES, ...LISTEN_PREFIXES];
   if (!known.some((p) => target.startsWith(p))) {
     ctx.log('vsctl', 'WARN', `target type "${target}" is possibly erroneous`);
   }
-  void openflow;
 }
 
 function cmdSetController(ctx: Context): void {
@@ -541,7 +540,7 @@ function cmdSetController(ctx: Context): void {
 function insertTargets(ctx: Context, table: 'Controller' | 'Manager', targets: string[]): TxnRow[] {
   const probe = ctx.option('--inactivity-probe');
   return targets.map((t) => {
-    verifyTarget(ctx, t, table === 'Controller');
+    verifyTarget(ctx, t);
     const row = ctx.txn.insert(table);
     ctx.txn.write(row, 'target', scalar(t));
     if (probe !== undefined) ctx.txn.write(row, 'inactivity_probe', scalar(atoi(probe)));

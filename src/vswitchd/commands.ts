@@ -7,7 +7,7 @@ import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { formatFlowStats } from '../ofproto/print.js';
 import type { Reconciler } from './reconcile.js';
 
-export const DATAPATH_NAME = 'ovs-netdev';
+const DATAPATH_NAME = 'ovs-netdev';
 
 /** dpctl options (-s, -m) split from their other arguments. */
 function flags(args: string[]): { stats: boolean; more: boolean; rest: string[] } {

@@ -54,7 +54,9 @@ export const MONITORED: Record<string, string[]> = {
   Controller: ['target'],
 };
 
-const one = <T>(d: Datum): T | undefined => (d.keys.length ? (d.keys[0] as T) : undefined);
+// A column's atoms have the type its schema gives it; an optional column (at most one value) reads as that type or undefined.
+const oneString = (d: Datum): string | undefined => d.keys[0] as string | undefined;
+const oneNumber = (d: Datum): number | undefined => d.keys[0] as number | undefined;
 const all = <T>(d: Datum): T[] => d.keys as T[];
 const map = (d: Datum): Record<string, string> => Object.fromEntries(d.keys.map((k, i) => [String(k), String(d.values![i])]));
 
@@ -65,15 +67,15 @@ function rowsOf(replica: Replica, table: string, uuids: string[]): ReplicaRow[] 
 function readInterface(r: ReplicaRow): InterfaceConfig {
   const cfg: InterfaceConfig = {
     uuid: r.uuid,
-    name: one<string>(r.get('name')) ?? '',
-    type: one<string>(r.get('type')) ?? '',
+    name: oneString(r.get('name')) ?? '',
+    type: oneString(r.get('type')) ?? '',
     options: map(r.get('options')),
   };
-  const ofportRequest = one<number>(r.get('ofport_request'));
+  const ofportRequest = oneNumber(r.get('ofport_request'));
   if (ofportRequest !== undefined) cfg.ofportRequest = ofportRequest;
-  const mtu = one<number>(r.get('mtu_request'));
+  const mtu = oneNumber(r.get('mtu_request'));
   if (mtu !== undefined) cfg.mtuRequest = mtu;
-  const mac = one<string>(r.get('mac'));
+  const mac = oneString(r.get('mac'));
   if (mac !== undefined) cfg.mac = mac;
   return cfg;
 }
@@ -81,13 +83,13 @@ function readInterface(r: ReplicaRow): InterfaceConfig {
 function readPort(replica: Replica, r: ReplicaRow): PortConfig {
   const cfg: PortConfig = {
     uuid: r.uuid,
-    name: one<string>(r.get('name')) ?? '',
+    name: oneString(r.get('name')) ?? '',
     trunks: [...all<number>(r.get('trunks'))].sort((a, b) => a - b),
     interfaces: rowsOf(replica, 'Interface', all<string>(r.get('interfaces'))).map(readInterface),
   };
-  const tag = one<number>(r.get('tag'));
+  const tag = oneNumber(r.get('tag'));
   if (tag !== undefined) cfg.tag = tag;
-  const mode = one<VlanMode>(r.get('vlan_mode'));
+  const mode = oneString(r.get('vlan_mode')) as VlanMode | undefined;
   if (mode !== undefined) cfg.vlanMode = mode;
   return cfg;
 }
@@ -95,15 +97,15 @@ function readPort(replica: Replica, r: ReplicaRow): PortConfig {
 function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
-    name: one<string>(r.get('name')) ?? '',
+    name: oneString(r.get('name')) ?? '',
     otherConfig: map(r.get('other_config')),
     controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map((c) => ({
       uuid: c.uuid,
-      target: one<string>(c.get('target')) ?? '',
+      target: oneString(c.get('target')) ?? '',
     })),
     ports: rowsOf(replica, 'Port', all<string>(r.get('ports'))).map((p) => readPort(replica, p)),
   };
-  const failMode = one<string>(r.get('fail_mode'));
+  const failMode = oneString(r.get('fail_mode'));
   if (failMode !== undefined) cfg.failMode = failMode;
   return cfg;
 }
@@ -114,7 +116,7 @@ export function readConfig(replica: Replica): SwitchConfig | undefined {
   if (!root) return undefined;
   return {
     uuid: root.uuid,
-    nextCfg: one<number>(root.get('next_cfg')) ?? 0,
+    nextCfg: oneNumber(root.get('next_cfg')) ?? 0,
     otherConfig: map(root.get('other_config')),
     bridges: rowsOf(replica, 'Bridge', all<string>(root.get('bridges'))).map((b) => readBridge(replica, b)),
   };

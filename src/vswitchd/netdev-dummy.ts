@@ -110,7 +110,7 @@ export class DummyNetdevs {
       try {
         this.receive(name!, frames);
       } catch (e) {
-        throw new Error(`netdev-dummy/receive: ${(e as Error).message}`);
+        throw new Error(`netdev-dummy/receive: ${(e as Error).message}`, { cause: e });
       }
       return '';
     });
@@ -140,7 +140,7 @@ function openPcaps(options: Readonly<Record<string, string>>): Pick<OpenDummy, '
     try {
       return PcapWriter.open(path);
     } catch (e) {
-      throw new Error(`options:${option}: ${(e as Error).message}`);
+      throw new Error(`options:${option}: ${(e as Error).message}`, { cause: e });
     }
   };
   if (options.pcap) {
@@ -184,6 +184,7 @@ function parsePacket(text: string, position: number): Buffer {
     throw new Error(
       `netdev-dummy/receive: bad packet syntax in argument ${position}: ${(e as Error).message}; ` +
         'give a frame in hex, or a flow such as eth(src=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,ttl=64),udp(src=1000,dst=2000)',
+      { cause: e },
     );
   }
 }

@@ -51,7 +51,8 @@ export class VSwitchd {
   readonly dummies = new DummyNetdevs(this.of.datapath);
   private readonly reconciler: Reconciler;
   private server: OvsdbServer | undefined;
-  private client!: OvsdbClient;
+  /** Set by init(); absent when stop() follows an init() that failed before connecting. */
+  private client: OvsdbClient | undefined;
   private replica!: Replica;
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
@@ -79,17 +80,18 @@ export class VSwitchd {
 
   /** The database remote the daemon follows. */
   get remote(): string {
-    return this.opts.remote ?? `unix:${(this.opts.dbSockets ?? [DEFAULT_DB_SOCKET])[0]}`;
+    const [socket = DEFAULT_DB_SOCKET] = this.opts.dbSockets ?? [];
+    return this.opts.remote ?? `unix:${socket}`;
   }
 
   private async init(): Promise<void> {
     if (!this.opts.remote) await this.embedDatabase();
-    this.client = await OvsdbClient.connect(this.remote);
+    const client = (this.client = await OvsdbClient.connect(this.remote));
     await this.ensureRootRow();
     const tables = Object.fromEntries(Object.entries(MONITORED).map(([t, columns]) => [t, { columns }]));
-    this.replica = await this.client.monitor(DB, tables);
+    this.replica = await client.monitor(DB, tables);
     this.replica.on('update', () => this.scheduleReconcile());
-    this.client.on('connected', () => this.scheduleReconcile());
+    client.on('connected', () => this.scheduleReconcile());
     registerOfprotoCommands(this.registry, this.of.bridgeMap(), parseMatch);
     registerDaemonCommands(this.registry, this.of, this.reconciler);
     if ((this.opts.dummy ?? 'off') !== 'off') this.dummies.registerCommands(this.registry);
@@ -114,8 +116,8 @@ export class VSwitchd {
 
   /** A fresh database gets its one Open_vSwitch row, as `ovs-vsctl init` would add it. */
   private async ensureRootRow(): Promise<void> {
-    const [res] = (await this.client.transact(DB, [{ op: 'select', table: DB, where: [], columns: ['_uuid'] }])) as [{ rows: unknown[] }];
-    if (res.rows.length === 0) await this.client.transact(DB, [{ op: 'insert', table: DB, row: {} }]);
+    const [res] = (await this.db.transact(DB, [{ op: 'select', table: DB, where: [], columns: ['_uuid'] }])) as [{ rows: unknown[] }];
+    if (res.rows.length === 0) await this.db.transact(DB, [{ op: 'insert', table: DB, row: {} }]);
   }
 
   /** Reconcile after the current pass; changes arriving meanwhile fold into one more pass. */
@@ -127,7 +129,7 @@ export class VSwitchd {
         this.queued = false;
         if (!this.stopped) await this.reconcile();
       })
-      .catch((e: Error) => log.err(`reconfiguration failed: ${e.message}`));
+      .catch((e: unknown) => log.err(`reconfiguration failed: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   private async reconcile(): Promise<void> {
@@ -190,7 +192,7 @@ export class VSwitchd {
     update(DB, rootUuid, root);
     if (ops.length === 0) return;
     try {
-      await this.client.transact(DB, ops);
+      await this.db.transact(DB, ops);
       this.curCfg = nextCfg;
       for (const w of this.cfgWaiters.filter((x) => x.cfg <= nextCfg)) {
         this.cfgWaiters.splice(this.cfgWaiters.indexOf(w), 1);
@@ -211,6 +213,7 @@ export class VSwitchd {
 
   /** The OVSDB client the daemon follows its database with (for in-process configuration). */
   get db(): OvsdbClient {
+    if (!this.client) throw new Error('tvs-vswitchd is not connected to its database');
     return this.client;
   }
 

@@ -21,7 +21,8 @@ export interface BridgeHost extends Host {
 export interface TestBridge {
   of: OfprotoDpif;
   br: XBridge;
-  hosts: Record<string, BridgeHost>;
+  /** The hosts of these roles, in order: `const [a, b] = sw.hosts('a', 'b')`; throws on a role with no host. */
+  hosts<const Roles extends readonly string[]>(...roles: Roles): { [I in keyof Roles]: BridgeHost };
   /** Add a host on a new port (ofports are numbered in order of addition from 1). */
   addHost(spec: HostSpec): Promise<BridgeHost>;
   /** An ovs-ofctl style flow_mod: `addFlow('priority=10,ip,actions=drop')`; resolves once the datapath follows it. */
@@ -34,7 +35,7 @@ export async function bridgeWithHosts(lab: Lab, specs: HostSpec[], name = 'br0')
   const of = new OfprotoDpif();
   const br = new XBridge({ name });
   of.addBridge(br);
-  const hosts: Record<string, BridgeHost> = {};
+  const hostsByRole = new Map<string, BridgeHost>();
   let nextOfport = 1;
   const addHost = async (spec: HostSpec): Promise<BridgeHost> => {
     const { host, switchIf } = await lab.addVethHost(spec.role, spec.ip);
@@ -42,14 +43,20 @@ export async function bridgeWithHosts(lab: Lab, specs: HostSpec[], name = 'br0')
     const ofport = nextOfport++;
     br.addPort({ ofport, dpPort, name: switchIf, ...(spec.vlan ? { vlan: spec.vlan } : {}) });
     of.attachPort(br, dpPort);
-    hosts[spec.role] = { ...host, ofport, dpPort, switchIf };
-    return hosts[spec.role];
+    const added = { ...host, ofport, dpPort, switchIf };
+    hostsByRole.set(spec.role, added);
+    return added;
   };
   for (const s of specs) await addHost(s);
   return {
     of,
     br,
-    hosts,
+    hosts: <const Roles extends readonly string[]>(...roles: Roles) =>
+      roles.map((role) => {
+        const host = hostsByRole.get(role);
+        if (!host) throw new Error(`${name} has no host ${role}`);
+        return host;
+      }) as { [I in keyof Roles]: BridgeHost },
     addHost,
     addFlow: (text) => {
       br.flowMod(parseFlowMod(text, 'add'));

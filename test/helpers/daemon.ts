@@ -58,6 +58,11 @@ export async function startDaemon(args: string[] = []): Promise<TestDaemon> {
 }
 
 /** A daemon whose database, sockets and pidfile are in `dir` (which stop() removes), not started yet. */
+/** Whether the process has not exited yet (one killed by a signal has a signalCode and no exitCode). */
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 export function testDaemon(dir: string, args: string[] = []): TestDaemon {
   const db = `unix:${join(dir, 'db.sock')}`;
   const ctl = join(dir, 'tvs-vswitchd.ctl');
@@ -92,11 +97,11 @@ export function testDaemon(dir: string, args: string[] = []): TestDaemon {
       await new Promise((r) => child?.once('exit', r));
     },
     async stop() {
-      if (child && child.exitCode === null) {
+      if (child && running(child)) {
         const exited = new Promise((r) => child!.once('exit', r));
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+        if (running(child)) child.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
     },

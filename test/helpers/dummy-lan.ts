@@ -18,25 +18,32 @@ export interface HostSpec {
   trunks?: number[];
 }
 
-export interface DummyLan {
+export interface DummyLan<Hosts extends DummyHost[] = DummyHost[]> {
   sw: Switch<DummyHost>;
   /** The bridge the hosts are on: br0. */
   br: string;
   /** h1, h2, ... as asked for: hN is 10.0.0.N/24, MAC 02:00:00:00:00:0N, on OpenFlow port N. */
-  hosts: DummyHost[];
+  hosts: Hosts;
 }
+
+/** A tuple of as many hosts as asked for (specs, or a count), so tests destructure them without checks. */
+type HostsFor<Specs extends HostSpec[] | [number], Acc extends DummyHost[] = []> = Specs extends [infer Count extends number]
+  ? Acc['length'] extends Count
+    ? Acc
+    : HostsFor<Specs, [...Acc, DummyHost]>
+  : { [I in keyof Specs]: DummyHost };
 
 const running: Switch<DummyHost>[] = [];
 
 /** A switch with bridge br0 and a host per spec in order (a number: that many hosts in no VLAN). */
-export async function dummyLan(...specs: HostSpec[] | [number]): Promise<DummyLan> {
+export async function dummyLan<const Specs extends HostSpec[] | [number]>(...specs: Specs): Promise<DummyLan<HostsFor<Specs>>> {
   const list: HostSpec[] = typeof specs[0] === 'number' ? Array.from({ length: specs[0] }, () => ({})) : (specs as HostSpec[]);
   const sw = await Switch.start({ dummy: true });
   running.push(sw);
   await sw.addBridge('br0');
   const hosts: DummyHost[] = [];
   for (const [i, spec] of list.entries()) hosts.push(await sw.addHost('br0', `h${i + 1}`, { ip: `10.0.0.${i + 1}/24`, ...spec }));
-  return { sw, br: 'br0', hosts };
+  return { sw, br: 'br0', hosts: hosts as HostsFor<Specs> };
 }
 
 /** Stops every switch dummyLan made. */

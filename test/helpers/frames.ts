@@ -9,7 +9,7 @@ import { parseMac } from '../../src/lib/addr.js';
 const PKT = join(dirname(fileURLToPath(import.meta.url)), 'pkt.py');
 
 /** An EtherType no host stack answers, so test frames are the only traffic counted. */
-export const TEST_ETHERTYPE = 0x88b5;
+const TEST_ETHERTYPE = 0x88b5;
 
 export interface FrameSpec {
   dst: string;
@@ -34,8 +34,7 @@ export function buildFrame(spec: FrameSpec): Buffer {
 }
 
 function pkt(ns: string | undefined, args: string[]): ChildProcessWithoutNullStreams {
-  const argv = ['python3', PKT, ...args];
-  const child = ns ? spawn('ip', ['netns', 'exec', ns, ...argv]) : spawn(argv[0], argv.slice(1));
+  const child = ns ? spawn('ip', ['netns', 'exec', ns, 'python3', PKT, ...args]) : spawn('python3', [PKT, ...args]);
   // Input to a tool that has exited is dropped; its exit is reported where it matters.
   child.stdin.on('error', () => undefined);
   return child;
@@ -54,7 +53,7 @@ function waitFor(child: ChildProcessWithoutNullStreams, line: string): Promise<v
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => reject(new Error(`pkt.py exited (${code}) before "${line}": ${err}`)));
+    child.on('exit', (code, signal) => reject(new Error(`pkt.py exited (${String(code ?? signal)}) before "${line}": ${err}`)));
   });
 }
 
@@ -62,7 +61,7 @@ function waitFor(child: ChildProcessWithoutNullStreams, line: string): Promise<v
 function csum(buf: Buffer, initial = 0): number {
   let sum = initial;
   for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
-  if (buf.length % 2) sum += buf[buf.length - 1] << 8;
+  if (buf.length % 2) sum += buf[buf.length - 1]! << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
 }

@@ -46,15 +46,15 @@ export async function tcpTransfer(server: Host, client: Host, bytes: number, por
       srvOut += d.toString();
       if (srvOut.includes('ready')) resolve();
     });
-    srv.on('exit', (code) => reject(new Error(`TCP server in ${server.ns} exited early (${code})`)));
+    srv.on('exit', (code, signal) => reject(new Error(`TCP server in ${server.ns} exited early (${String(code ?? signal)})`)));
   });
   try {
     const out = await client.exec(process.execPath, ['-e', CLIENT, server.ip, String(port), String(bytes)], { timeoutMs: 60_000 });
     const timeout = setTimeout(() => srv.kill(), 30_000);
     await srvDone;
     clearTimeout(timeout);
-    const received = JSON.parse(srvOut.split('\n').find((l) => l.startsWith('{')) ?? '{"bytes":0,"sha":""}');
-    return { sent: JSON.parse(out.trim()), received };
+    const received = JSON.parse(srvOut.split('\n').find((l) => l.startsWith('{')) ?? '{"bytes":0,"sha":""}') as TransferResult['received'];
+    return { sent: JSON.parse(out.trim()) as TransferResult['sent'], received };
   } finally {
     srv.kill();
   }

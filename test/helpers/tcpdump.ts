@@ -10,7 +10,7 @@ export function tcpdumpFrames(path: string): Buffer[] {
   for (const line of out.split('\n')) {
     const hex = /^\s+0x[0-9a-f]{4}:\s+((?:[0-9a-f]{2,4}\s?)+)/.exec(line);
     if (!hex) frames.push('');
-    else frames[frames.length - 1] += hex[1]!.replace(/\s/g, '');
+    else frames.push(`${frames.pop() ?? ''}${hex[1]!.replace(/\s/g, '')}`);
   }
   return frames.filter((f) => f !== '').map((f) => Buffer.from(f, 'hex'));
 }

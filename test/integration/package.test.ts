@@ -35,7 +35,7 @@ function run(cmd: string, args: string[], cwd: string, env = cleanEnv()): Promis
 
 async function mustRun(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<Ran> {
   const ran = await run(cmd, args, cwd, env);
-  if (ran.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${ran.code}:\n${ran.stdout}\n${ran.stderr}`);
+  if (ran.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${String(ran.code)}:\n${ran.stdout}\n${ran.stderr}`);
   return ran;
 }
 

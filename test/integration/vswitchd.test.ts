@@ -25,7 +25,10 @@ let brp2: string;
 
 beforeAll(async () => {
   lab = new Lab();
-  [br0, br1, brp1, brp2] = ['b0', 'b1', 'bp1', 'bp2'].map((r) => lab.ifname(r));
+  br0 = lab.ifname('b0');
+  br1 = lab.ifname('b1');
+  brp1 = lab.ifname('bp1');
+  brp2 = lab.ifname('bp2');
   sw = await startDaemon();
   const ha = await lab.addVethHost('a', '10.60.0.1/24');
   const hb = await lab.addVethHost('b', '10.60.0.2/24');
@@ -103,7 +106,7 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
   it('serves tvs-dpctl: show, dump-flows, and flows added from a file', async () => {
     expect(await ping(a, '10.60.0.2', 1)).toBe(1);
     const show = await sw.dpctl('show');
-    expect(show).toMatch(/^netdev@ovs-netdev:\n  lookups: hit:\d+ missed:\d+ lost:\d+\n  flows: \d+/);
+    expect(show).toMatch(/^netdev@ovs-netdev:\n {2}lookups: hit:\d+ missed:\d+ lost:\d+\n {2}flows: \d+/);
     expect(show).toContain(`: ${aIf}\n`);
     expect(await sw.dpctl('dump-flows')).toMatch(/^recirc_id\(0\),in_port\(\d+\),eth\(src=/m);
     const file = join(sw.dir, 'flows.txt');
@@ -176,7 +179,7 @@ describe('tvs-vswitchd with tvs-vsctl', () => {
   it("lets the host reach a namespace host through the bridge's internal port", async () => {
     await run('ip', ['addr', 'add', '10.60.0.254/24', 'dev', br0]);
     await run('ip', ['link', 'set', br0, 'up']);
-    const out = await run('ping', ['-c', '2', '-W', '2', '-I', br0, '10.60.0.2']).catch((e: Error) => e.message);
+    const out = await run('ping', ['-c', '2', '-W', '2', '-I', br0, '10.60.0.2']).catch((e: unknown) => (e as Error).message);
     expect(out).toMatch(/2 received/);
   });
 

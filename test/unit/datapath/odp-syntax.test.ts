@@ -66,6 +66,7 @@ describe('OVS datapath flow syntax', () => {
     expect(bad('recirc_id(0),in_prt(1), packets:0, bytes:0, used:never, actions:1')).toThrow(/unknown key attribute "in_prt"/);
     expect(bad('recirc_id(0),ipv4(src=10.0.0.300), packets:0, bytes:0, used:never, actions:1')).toThrow(/10\.0\.0\.300: invalid IPv4 address for ipv4\(src\) \(300 is more than 255/);
     expect(bad('recirc_id(0),ipv4(frag=maybe), packets:0, bytes:0, used:never, actions:1')).toThrow(/expected frag=no, frag=first or frag=later/);
+    expect(bad('recirc_id(0),ipv4(frag=toString), packets:0, bytes:0, used:never, actions:1')).toThrow(/expected frag=no, frag=first or frag=later/);
     expect(bad('recirc_id(0),in_port(1), packets:0, bytes:0, used:never, actions:output(2)')).toThrow(/unknown action "output\(2\)"/);
     expect(bad('recirc_id(0),in_port(1')).toThrow(OdpSyntaxError);
     expect(bad('recirc_id(0),in_port(1), packets:x, bytes:0, used:never, actions:1')).toThrow(/"packets:x" is not a count/);
@@ -119,8 +120,8 @@ function placed(field: string, v: string): { match: string } | { actions: string
   if (field === 'output') return { actions: v };
   if (field === 'tnl_pop') return { actions: `tnl_pop(${v})` };
   if (inside?.[1] === 'tnl_push') return { actions: put(VXLAN4, inside[2]!, '', v) };
-  if (inside?.[1] === 'push_vlan' || inside?.[1] === 'userspace') return { actions: `${inside[1]}(${inside[2]}=${v})` };
-  if (inside) return { match: `${inside[1]}(${inside[2]}=${v})` };
+  if (inside?.[1] === 'push_vlan' || inside?.[1] === 'userspace') return { actions: `${inside[1]}(${inside[2]!}=${v})` };
+  if (inside) return { match: `${inside[1]!}(${inside[2]!}=${v})` };
   return { match: `${field}(${v})` };
 }
 

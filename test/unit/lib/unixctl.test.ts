@@ -24,7 +24,7 @@ const slow = { started: 0, finished: 0 };
 
 function makeRegistry(): CommandRegistry {
   const reg = new CommandRegistry();
-  reg.register('fdb/show', 'bridge', 1, 1, ([br]) => ` port  VLAN  MAC                Age\n    1     0  50:54:00:00:00:01    3\n(${br})`);
+  reg.register('fdb/show', 'bridge', 1, 1, ([br]) => ` port  VLAN  MAC                Age\n    1     0  50:54:00:00:00:01    3\n(${br!})`);
   reg.register('echo', '[arg...]', 0, 10, (args) => args.join(' '));
   reg.register('fail', '', 0, 0, () => {
     throw new Error('it failed');
@@ -34,7 +34,7 @@ function makeRegistry(): CommandRegistry {
     return new Promise((r) =>
       setTimeout(() => {
         slow.finished++;
-        r(`slept ${ms}`);
+        r(`slept ${ms!}`);
       }, Number(ms)),
     );
   });
@@ -175,7 +175,7 @@ describe('UnixctlServer', () => {
     expect(logged.some((l) => /\|unixctl\|WARN\|unix#\d+: syntax error/.test(l))).toBe(true);
     const badJson = await raw('{"method": "echo", params: []}', 'close');
     expect(badJson.closed).toBe(true);
-    expect(JSON.parse(badJson.text).error).toMatch(/invalid JSON/);
+    expect((JSON.parse(badJson.text) as { error: string }).error).toMatch(/invalid JSON/);
     const notification = await raw('{"method":"echo","params":[]}', 'close');
     expect(notification).toMatchObject({ closed: true, text: expect.stringContaining('unexpected notification') });
     const reply = await raw('{"result":"x","error":null,"id":1}', 'close');

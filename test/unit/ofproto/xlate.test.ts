@@ -36,7 +36,7 @@ describe('xlate: OpenFlow tables', () => {
     const b = makeBridge([1, 2], { defaultRule: false, config: { missToController: true, upcallPid: 7 } });
     const [a] = b.send({ in_port: 1 }).actions;
     expect(a).toMatchObject({ type: 'userspace', pid: 7 });
-    expect(decodeControllerUserdata(a!.type === 'userspace' ? a.userdata : undefined)).toEqual({ reason: 'no_match', tableId: 0, cookie: 0n, maxLen: 0xffff });
+    expect(decodeControllerUserdata(a?.type === 'userspace' ? a.userdata : undefined)).toEqual({ reason: 'no_match', tableId: 0, cookie: 0n, maxLen: 0xffff });
   });
 
   it('never outputs to the input port unless told IN_PORT', () => {

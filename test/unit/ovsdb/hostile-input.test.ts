@@ -92,7 +92,7 @@ describe('tvsdb-server against deeply nested JSON', () => {
     expect(await c.transact('Test', { op: 'insert', table: 'Free', row: { n: JSON.parse(deep) } })).toEqual([
       { error: 'syntax error', details: expect.stringContaining('column n') },
     ]);
-    expect(await c.request('monitor_cond', ['Test', JSON.parse(deep), { Free: [{ where: [['n', '==', JSON.parse(deep)]] }] }]).catch((e: { error: unknown }) => e.error)).toEqual({
+    expect(await c.request('monitor_cond', ['Test', JSON.parse(deep), { Free: [{ where: [['n', '==', JSON.parse(deep)]] }] }]).catch((e: unknown) => (e as { error: unknown }).error)).toEqual({
       error: 'syntax error',
       details: expect.stringContaining('column n'),
     });

@@ -92,7 +92,7 @@ describe('the database log', () => {
     await commit(a, { op: 'insert', table: 'Free', row: { n: 1 } });
     await a.log.close();
     const bytes = readFileSync(path);
-    bytes[bytes.length - 5] ^= 0x01;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 5) ^ 0x01, bytes.length - 5);
     writeFileSync(path, bytes);
     const b = await open();
     expect(b.torn?.reason).toBe('record checksum does not match its contents');
