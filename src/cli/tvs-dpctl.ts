@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { startCli, runIfMain, stdio, type Io } from '../lib/cli-run.js';
 import { logOptionsUsage, parseLogOption } from '../lib/log.js';
 import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
+import { own } from '../lib/own.js';
 
 const VERSION = 'tvs-dpctl (TVS) 0.1.0\n';
 const DEFAULT_TARGET = 'tvs-vswitchd';
@@ -151,9 +152,10 @@ function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
   }
   if (positional.length === 0) throw new UsageError('missing command name; use --help for help');
   const [command, ...args] = positional as [string, ...string[]];
-  const counts = COMMANDS[command];
+  const counts = own(COMMANDS, command);
   if (!counts) {
-    if (UNSUPPORTED[command]) throw new UsageError(`'${command}' is not supported by TVS: ${UNSUPPORTED[command]}`);
+    const why = own(UNSUPPORTED, command);
+    if (why) throw new UsageError(`'${command}' is not supported by TVS: ${why}`);
     throw new UsageError(`unknown command '${command}'; use --help for help`);
   }
   if (args.length < counts[0]) throw new UsageError(`'${command}' command requires at least ${counts[0]} arguments`);

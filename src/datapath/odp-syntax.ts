@@ -7,6 +7,7 @@ import { type Action, type SetFieldValue, type SetProto } from './actions.js';
 import { AddressError, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
 import { hex, parseFieldUint } from '../lib/uint.js';
 import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, fullValue } from './flow-key.js';
+import { own } from '../lib/own.js';
 
 export class OdpSyntaxError extends Error {
   constructor(message: string, readonly column: number) {
@@ -446,7 +447,7 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
         break;
       }
       default: {
-        const fields = ATTR_FIELDS[n.name];
+        const fields = own(ATTR_FIELDS, n.name);
         if (!fields || n.name === 'tunnel') err(n, `unknown key attribute "${n.name}": expected one of recirc_id, in_port, eth, eth_type, vlan, encap, ipv4, ipv6, arp, tcp, udp, sctp, icmp, icmpv6, tcp_flags, nd, tunnel`);
         for (const a of args) {
           if (a.name === 'frag' && (n.name === 'ipv4' || n.name === 'ipv6')) {

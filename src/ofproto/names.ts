@@ -4,6 +4,7 @@
  */
 import { OFPP } from './actions.js';
 import type { FieldId } from './flow.js';
+import { own } from '../lib/own.js';
 
 /** Reserved ports by name; NONE is another name for ANY and is never printed. */
 export const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
@@ -58,7 +59,7 @@ const MF_ALIASES: Readonly<Record<string, string>> = { nw_src: 'ip_src', nw_dst:
 
 /** The field an OVS, NXM or alias name stands for. */
 export function fieldByName(name: string): FieldName | undefined {
-  const n = MF_ALIASES[name] ?? name;
+  const n = own(MF_ALIASES, name) ?? name;
   return FIELD_NAMES.find((f) => f.nxm === name || f.mf === n);
 }
 

@@ -14,6 +14,7 @@ import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlag
 import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
 import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, type FieldName } from '../ofproto/names.js';
+import { own } from '../lib/own.js';
 
 /** A syntax error in a flow, action or group string. */
 class FlowSyntaxError extends Error {
@@ -355,14 +356,14 @@ export function parseMatch(s: string): Match {
 }
 
 function applyMatchToken(m: Match, key: string, value: string): boolean {
-  const proto = PROTOCOLS[key];
+  const proto = own(PROTOCOLS, key);
   if (proto) {
     if (value !== '') fail(`"${key}=${value}": ${key} is a protocol shorthand and takes no value: write just "${key}"`);
     m.set('dl_type', proto[0]);
     if (proto[1] !== undefined) m.set('nw_proto', proto[1]);
     return true;
   }
-  const syn = MATCH_FIELDS[key];
+  const syn = own(MATCH_FIELDS, key);
   if (!syn) return false;
   setMatchField(m, key, syn, value);
   return true;
@@ -423,7 +424,7 @@ function parseSetField(arg: string): Action {
   if (i < 0) fail(`set_field:${arg}: missing "->": write set_field:VALUE->FIELD, e.g. set_field:10.0.0.1->ip_dst`);
   const valueStr = arg.slice(0, i);
   const name = arg.slice(i + 2);
-  const part = SET_FIELD_PARTS[name];
+  const part = own(SET_FIELD_PARTS, name);
   if (part) {
     const v = parseFieldUint(valueStr, part.bits, name, fail, 'value', valueStr);
     const mask = maxOfBits(part.bits) << BigInt(part.shift);

@@ -9,6 +9,7 @@ import { OvsdbError, show, syntaxError } from './errors.js';
 import { type ColumnSchema, type TableSchema, getColumn } from './schema.js';
 import { Txn } from './transaction.js';
 import { type Atom, type ColumnType, UUID_RE, parseBareAtom } from './types.js';
+import { own } from '../lib/own.js';
 
 export interface ExecContext {
   /** For "assert": does the requesting session own this lock? */
@@ -117,11 +118,12 @@ class Executor {
   private operation(op: unknown, i: number): unknown {
     if (!isObject(op)) throw syntaxError(`operation ${i} must be a JSON object, got ${show(op)}`);
     const name = op.op;
-    if (typeof name !== 'string' || !(name in OP_MEMBERS)) {
+    const members = typeof name === 'string' ? own(OP_MEMBERS, name) : undefined;
+    if (typeof name !== 'string' || !members) {
       throw syntaxError(`operation ${i} has unknown "op" ${show(name)} (use ${Object.keys(OP_MEMBERS).join(', ')})`);
     }
     for (const k of Object.keys(op)) {
-      if (k !== 'op' && !OP_MEMBERS[name]!.includes(k)) throw syntaxError(`operation ${i} ("${name}") has member "${k}", which "${name}" does not take`);
+      if (k !== 'op' && !members.includes(k)) throw syntaxError(`operation ${i} ("${name}") has member "${k}", which "${name}" does not take`);
     }
     const writes = name === 'insert' || name === 'update' || name === 'mutate' || name === 'delete';
     if (writes && this.ctx.readOnly) throw new OvsdbError('not allowed', `database ${this.db.name} is read-only; "${name}" is not allowed`);

@@ -181,6 +181,7 @@ describe('tvs-dpctl forwards to the daemon\'s dpctl/* commands', () => {
     const n = dpCalls.length;
     expect((await run(dpctl, [])).err).toBe('tvs-dpctl: missing command name; use --help for help\n');
     expect((await run(dpctl, ['foo'])).err).toBe("tvs-dpctl: unknown command 'foo'; use --help for help\n");
+    expect((await run(dpctl, ['toString'])).err).toBe("tvs-dpctl: unknown command 'toString'; use --help for help\n");
     expect((await run(dpctl, ['add-flow'])).err).toBe("tvs-dpctl: 'add-flow' command requires at least 2 arguments\n");
     expect((await run(dpctl, ['add-flow', 'a', 'b', 'c', 'd'])).err).toBe("tvs-dpctl: 'add-flow' command takes at most 3 arguments\n");
     expect((await run(dpctl, ['--bogus', 'show'])).err).toBe("tvs-dpctl: unrecognized option '--bogus'\n");

@@ -64,6 +64,7 @@ describe('OVS datapath flow syntax', () => {
   it('rejects bad syntax with the offending token and what was expected', () => {
     const bad = (s: string) => () => parseFlow(s);
     expect(bad('recirc_id(0),in_prt(1), packets:0, bytes:0, used:never, actions:1')).toThrow(/unknown key attribute "in_prt"/);
+    expect(bad('recirc_id(0),toString(1), packets:0, bytes:0, used:never, actions:1')).toThrow(/unknown key attribute "toString"/);
     expect(bad('recirc_id(0),ipv4(src=10.0.0.300), packets:0, bytes:0, used:never, actions:1')).toThrow(/10\.0\.0\.300: invalid IPv4 address for ipv4\(src\) \(300 is more than 255/);
     expect(bad('recirc_id(0),ipv4(frag=maybe), packets:0, bytes:0, used:never, actions:1')).toThrow(/expected frag=no, frag=first or frag=later/);
     expect(bad('recirc_id(0),ipv4(frag=toString), packets:0, bytes:0, used:never, actions:1')).toThrow(/expected frag=no, frag=first or frag=later/);

@@ -92,6 +92,10 @@ describe('parse errors name the token and the fix', () => {
     ['ipv6_src=::1,actions=drop', /ipv6_src: prerequisites not met.*dl_type=0x86dd/],
     ['ip,tcp_flags=+syn,actions=drop', /tcp_flags: prerequisites not met/],
     ['foo=1,actions=drop', /unknown keyword foo: expected a match field/],
+    // Names every JavaScript object has are words like any other, not keywords.
+    ['toString=1,actions=drop', /unknown keyword toString: expected a match field/],
+    ['constructor,actions=drop', /field constructor missing value/],
+    ['actions=set_field:1->hasOwnProperty', /unknown field "hasOwnProperty"/],
     ['in_port=1', /must specify an action: append ",actions=/],
     ['ip,nw_dst=10.0.0.300,actions=drop', /^10\.0\.0\.300: invalid IPv4 address for nw_dst \(300 is more than 255/],
     ['dl_src=00:11:22,actions=drop', /^00:11:22: invalid Ethernet address for dl_src \(3 bytes where there should be 6/],

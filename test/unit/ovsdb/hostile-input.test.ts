@@ -100,6 +100,18 @@ describe('tvsdb-server against deeply nested JSON', () => {
   });
 });
 
+describe('tvsdb-server against names that every JavaScript object has', () => {
+  it('refuses an operation named toString or constructor as an unknown "op", and serves on', async () => {
+    const c = await client();
+    for (const op of ['toString', 'constructor', '__proto__']) {
+      expect(await c.transact('Test', { op, table: 'Free' })).toEqual([
+        { error: 'syntax error', details: expect.stringContaining(`operation 0 has unknown "op" "${op}"`) },
+      ]);
+    }
+    expect(await committedRows()).toEqual([{ rows: [{ n: 1 }] }]);
+  });
+});
+
 describe('tvsdb-server "wait" timeouts', () => {
   it('keeps a wait with a 2^32 ms timeout pending until another client makes it true, with no TimeoutOverflowWarning', async () => {
     // A server of its own, stopped at the end so that all it wrote to stderr can be read.
