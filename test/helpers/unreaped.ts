@@ -2,7 +2,7 @@
 // a shell starts the daemon in the background, prints its pid and execs into sleep, so a killed
 // daemon stays a zombie until the test ends the sleep.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { eventually } from './eventually.js';
 
 export interface Unreaped {
@@ -51,8 +51,22 @@ function processState(pid: number): string | undefined {
   }
 }
 
-/** Kills `pid` with SIGKILL and waits until it is a zombie that nobody has reaped. */
+/** How many threads of `pid` have not finished exiting, the zombie leader included. */
+function threadsLeft(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Kills `pid` with SIGKILL and waits until it is a zombie that nobody has reaped, with all its
+ * threads gone. The leader of a threaded process (node) shows Z while its other threads are still
+ * exiting, and the files they share, a listening socket among them, stay open until the last one
+ * is done: a client could still connect to the killed server then, and lose its connection.
+ */
 export async function killToZombie(pid: number): Promise<void> {
   process.kill(pid, 'SIGKILL');
-  await eventually(() => processState(pid) === 'Z', 10_000, `process ${pid} to become a zombie`);
+  await eventually(() => processState(pid) === 'Z' && threadsLeft(pid) === 1, 10_000, `process ${pid} to become a zombie`);
 }
