@@ -54,17 +54,22 @@ export async function stopDummyLans(): Promise<void> {
 /** A destination no host has: frames to it are unknown unicast to the switch. */
 export const NOWHERE = { ip: '10.0.0.99', mac: '02:00:00:00:00:99' };
 
-const MARKER_MAC = '02:00:00:00:fe:ed';
+/** How many markers sentBeforeMarker has sent: each gets a source MAC of its own. */
+let markersSent = 0;
 
 /**
- * Sends `frames` from `from`, then a broadcast marker from a MAC of its own
- * (so that it is a new flow, answered after theirs), tagged with
+ * Sends `frames` from `from`, then a broadcast marker from a MAC no frame
+ * has used before (so that it is a new flow, sent up and answered after
+ * theirs: a marker whose megaflow is cached could overtake a frame of
+ * theirs waiting for its upcall), tagged with
  * `marker.vlan` if given (from a trunk port); resolves once `to` got
  * the marker, to what `to` got of `frames` before it. A frame that is not
  * there was not sent to `to`: it would have come first.
  */
 export async function sentBeforeMarker(from: DummyHost, frames: Buffer[], to: DummyHost, marker: { vlan?: number } = {}): Promise<Buffer[]> {
-  const frame = udpFrame({ src: MARKER_MAC, dst: BROADCAST, ipSrc: from.ip, ipDst: '10.0.0.255', sport: 9, dport: 9, payload: markerPayload(), ...marker });
+  markersSent += 1;
+  const src = `02:00:00:fe:${((markersSent >> 8) & 0xff).toString(16).padStart(2, '0')}:${(markersSent & 0xff).toString(16).padStart(2, '0')}`;
+  const frame = udpFrame({ src, dst: BROADCAST, ipSrc: from.ip, ipDst: '10.0.0.255', sport: 9, dport: 9, payload: markerPayload(), ...marker });
   const isMarker = (f: Buffer) => f.subarray(6, 12).equals(frame.subarray(6, 12)) && f.includes(markerPayload());
   from.send([...frames, frame]);
   await to.receive({ match: isMarker });
