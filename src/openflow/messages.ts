@@ -1,0 +1,259 @@
+/**
+ * OpenFlow messages as TypeScript values, independent of the protocol version.
+ *
+ * The codec (src/openflow/codec/) turns an `OfMessage` into the bytes of the version and
+ * formats a connection negotiated (a `Session`) and back; the switch side
+ * (src/vswitchd/ofconn.ts), tvs-ofctl and the controller API speak only these values. Rules,
+ * matches, actions, groups and meters are ofproto's own model, so a flow_mod from the wire
+ * reaches the tables without another representation in between.
+ *
+ * Naming follows OVS (`OFPT_FLOW_MOD` is `flow_mod`, `OFPMP_PORT_DESC` is `port_desc`). Nicira
+ * extensions that change how other messages are encoded (flow format, packet-in format) are
+ * messages here too; the connection applies them to its `Session`.
+ */
+import type { Action } from '../ofproto/actions.js';
+import type { FlowMod, FlowRemovedReason } from '../ofproto/flow-table.js';
+import type { Group, GroupMod, GroupType } from '../ofproto/groups.js';
+import type { Match } from '../ofproto/match.js';
+import type { MeterBand, MeterConfig, MeterMod, MeterStats } from '../ofproto/meters.js';
+
+/** Wire version numbers: OpenFlow 1.0 is 0x01 ... OpenFlow 1.5 is 0x06. */
+export const OFP10 = 0x01;
+export const OFP11 = 0x02;
+export const OFP12 = 0x03;
+export const OFP13 = 0x04;
+export const OFP14 = 0x05;
+export const OFP15 = 0x06;
+export const SUPPORTED_VERSIONS: readonly number[] = [OFP10, OFP11, OFP12, OFP13, OFP14, OFP15];
+
+/** How match and flow messages are encoded on an OpenFlow 1.0 connection (NXT_SET_FLOW_FORMAT). */
+export type FlowFormat = 'openflow10' | 'nxm';
+/** How packet-ins are sent (NXT_SET_PACKET_IN_FORMAT). */
+export type PacketInFormat = 'standard' | 'nxt_packet_in' | 'nxt_packet_in2';
+
+/** What a connection negotiated: the codec needs it to encode and decode. */
+export interface Session {
+  version: number;
+  /** OpenFlow 1.0 only; 1.2+ always use OXM. */
+  flowFormat: FlowFormat;
+  packetInFormat: PacketInFormat;
+  /** NXT_FLOW_MOD_TABLE_ID: an OpenFlow 1.0 flow_mod carries a table id in its command's high byte. */
+  flowModTableId: boolean;
+}
+
+export function defaultSession(version: number): Session {
+  return { version, flowFormat: 'openflow10', packetInFormat: 'standard', flowModTableId: false };
+}
+
+/** An OpenFlow port description (ofp_port / ofp_phy_port). */
+export interface PortDesc {
+  /** OpenFlow port number, 16-bit numbering internally (OFPP.LOCAL is 0xfffe). */
+  portNo: number;
+  hwAddr: bigint;
+  name: string;
+  /** OFPPC_* bits: PORT_DOWN 1, NO_RECV 4, NO_FWD 32, NO_PACKET_IN 64 (1.0 adds NO_STP 2, NO_RECV_STP 8, NO_FLOOD 16). */
+  config: number;
+  /** OFPPS_* bits: LINK_DOWN 1, BLOCKED 2, LIVE 4. */
+  state: number;
+  curr: number;
+  advertised: number;
+  supported: number;
+  peer: number;
+  /** kbps, OpenFlow 1.1+. */
+  currSpeed: number;
+  maxSpeed: number;
+}
+
+export interface PortStats {
+  portNo: number;
+  rxPackets: bigint;
+  txPackets: bigint;
+  rxBytes: bigint;
+  txBytes: bigint;
+  rxDropped: bigint;
+  txDropped: bigint;
+  rxErrors: bigint;
+  txErrors: bigint;
+  rxFrameErr: bigint;
+  rxOverErr: bigint;
+  rxCrcErr: bigint;
+  collisions: bigint;
+  /** How long the port has existed, ms (OpenFlow 1.3+). */
+  durationMs: number;
+}
+
+export interface FlowStats {
+  tableId: number;
+  durationMs: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout: number;
+  /** OFPFF_* flags as the rule was added with. */
+  flags: FlowMod['flags'];
+  importance: number;
+  cookie: bigint;
+  packetCount: bigint;
+  byteCount: bigint;
+  /** NXST_FLOW and OpenFlow 1.5 report idle/hard age; ms since last use and since last modification. */
+  idleAgeMs: number;
+  hardAgeMs: number;
+  match: Match;
+  /** OpenFlow 1.0 rules: apply only. */
+  instructions: FlowMod['instructions'];
+}
+
+export interface TableStats {
+  tableId: number;
+  name: string;
+  activeCount: number;
+  lookupCount: bigint;
+  matchedCount: bigint;
+  maxEntries: number;
+}
+
+export interface GroupStats {
+  groupId: number;
+  refCount: number;
+  packetCount: bigint;
+  byteCount: bigint;
+  durationMs: number;
+  buckets: Array<{ packetCount: bigint; byteCount: bigint }>;
+}
+
+export interface QueueStats {
+  portNo: number;
+  queueId: number;
+  txBytes: bigint;
+  txPackets: bigint;
+  txErrors: bigint;
+  durationMs: number;
+}
+
+export interface SwitchDesc {
+  mfr: string;
+  hw: string;
+  sw: string;
+  serial: string;
+  dp: string;
+}
+
+export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out';
+
+export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';
+
+/** Which asynchronous messages a connection receives, per role (OFPT_SET_ASYNC / NXT_SET_ASYNC_CONFIG). */
+export interface AsyncConfig {
+  /** Bit masks, indexed by [0] = master/equal, [1] = slave: packet-in reasons, port-status reasons, flow-removed reasons. */
+  packetIn: [number, number];
+  portStatus: [number, number];
+  flowRemoved: [number, number];
+}
+
+export type MultipartRequest =
+  | { kind: 'desc' }
+  | { kind: 'flow' | 'aggregate'; tableId: number; match: Match; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint }
+  | { kind: 'table' }
+  | { kind: 'table_features' }
+  | { kind: 'port'; portNo: number }
+  | { kind: 'port_desc' }
+  | { kind: 'queue'; portNo: number; queueId: number }
+  | { kind: 'group'; groupId: number }
+  | { kind: 'group_desc' }
+  | { kind: 'group_features' }
+  | { kind: 'meter' | 'meter_config'; meterId: number }
+  | { kind: 'meter_features' };
+
+/** A whole reply: the codec splits it into as many OFPMPF_REPLY_MORE messages as it needs and the connection joins them. */
+export type MultipartReply =
+  | { kind: 'desc'; desc: SwitchDesc }
+  | { kind: 'flow'; flows: FlowStats[] }
+  | { kind: 'aggregate'; packetCount: bigint; byteCount: bigint; flowCount: number }
+  | { kind: 'table'; tables: TableStats[] }
+  | { kind: 'table_features'; tables: Array<{ tableId: number; name: string; metadataMatch: bigint; metadataWrite: bigint; maxEntries: number }> }
+  | { kind: 'port'; ports: PortStats[] }
+  | { kind: 'port_desc'; ports: PortDesc[] }
+  | { kind: 'queue'; queues: QueueStats[] }
+  | { kind: 'group'; groups: GroupStats[] }
+  | { kind: 'group_desc'; groups: Array<Pick<Group, 'groupId' | 'type' | 'buckets'>> }
+  | { kind: 'group_features'; types: GroupType[]; maxGroups: Record<GroupType, number>; actions: Record<GroupType, number> }
+  | { kind: 'meter'; meters: MeterStats[] }
+  | { kind: 'meter_config'; meters: MeterConfig[] }
+  | { kind: 'meter_features'; maxMeters: number; bandTypes: Array<MeterBand['type']>; capabilities: number; maxBands: number; maxColor: number };
+
+export type OfMessage =
+  | { type: 'hello'; versions: number[] }
+  /**
+   * `name` is OVS's name of the error (`OFPBRC_BAD_TYPE`, `OFPFMFC_OVERLAP`, `NXBRC_...`), which
+   * the codec maps to the type and code of the session's version; `data` is (the start of) the
+   * offending message.
+   */
+  | { type: 'error'; name: string; data: Buffer }
+  | { type: 'echo_request' | 'echo_reply'; data: Buffer }
+  | { type: 'features_request' }
+  | {
+      type: 'features_reply';
+      datapathId: bigint;
+      nBuffers: number;
+      nTables: number;
+      auxiliaryId: number;
+      /** OFPC_* bits. */
+      capabilities: number;
+      /** OpenFlow 1.0's supported-actions bitmap. */
+      actions: number;
+      /** OpenFlow 1.0-1.2 carry the ports here; 1.3+ leave it empty (port_desc instead). */
+      ports: PortDesc[];
+    }
+  | { type: 'get_config_request' }
+  | { type: 'get_config_reply' | 'set_config'; flags: number; missSendLen: number }
+  | {
+      type: 'packet_in';
+      /** 0xffffffff: not buffered (TVS never buffers). */
+      bufferId: number;
+      totalLen: number;
+      reason: PacketInReason;
+      tableId: number;
+      cookie: bigint;
+      /** in_port and the pipeline metadata (registers, metadata, tunnel) at the time of the packet-in. */
+      match: Match;
+      data: Buffer;
+      /** controller(userdata=...) bytes (NXT_PACKET_IN2). */
+      userdata?: Buffer;
+      /** controller(pause): the opaque continuation a controller returns in NXT_RESUME. */
+      continuation?: Buffer;
+    }
+  | { type: 'packet_out'; bufferId: number; inPort: number; actions: Action[]; data: Buffer }
+  | { type: 'flow_mod'; mod: FlowMod }
+  | {
+      type: 'flow_removed';
+      cookie: bigint;
+      priority: number;
+      reason: FlowRemovedReason;
+      tableId: number;
+      durationMs: number;
+      idleTimeout: number;
+      hardTimeout: number;
+      packetCount: bigint;
+      byteCount: bigint;
+      match: Match;
+    }
+  | { type: 'port_status'; reason: 'add' | 'delete' | 'modify'; desc: PortDesc }
+  | { type: 'port_mod'; portNo: number; hwAddr: bigint; config: number; mask: number; advertise: number }
+  | { type: 'table_mod'; tableId: number; config: number }
+  | { type: 'barrier_request' | 'barrier_reply' }
+  | { type: 'role_request' | 'role_reply'; role: ControllerRole; generationId: bigint }
+  | { type: 'get_async_request' }
+  | { type: 'get_async_reply' | 'set_async'; config: AsyncConfig }
+  | { type: 'multipart_request'; request: MultipartRequest }
+  | { type: 'multipart_reply'; reply: MultipartReply }
+  | { type: 'group_mod'; mod: GroupMod }
+  | { type: 'meter_mod'; mod: MeterMod }
+  // Nicira extensions (OpenFlow 1.0's vendor messages; OVS accepts them on every version).
+  | { type: 'nx_set_flow_format'; format: FlowFormat }
+  | { type: 'nx_flow_mod_table_id'; enable: boolean }
+  | { type: 'nx_set_packet_in_format'; format: PacketInFormat }
+  | { type: 'nx_set_controller_id'; controllerId: number }
+  /** NXT_RESUME: continue the pipeline of a paused packet-in. */
+  | { type: 'nx_resume'; packetIn: Extract<OfMessage, { type: 'packet_in' }> };
+
+export type OfMessageType = OfMessage['type'];
+export type MessageOf<T extends OfMessageType> = Extract<OfMessage, { type: T }>;
