@@ -105,11 +105,16 @@ pub enum SetField {
     TcpDst = 12,
     UdpSrc = 13,
     UdpDst = 14,
+    ArpSip = 15,
+    ArpTip = 16,
+    ArpOp = 17,
+    ArpSha = 18,
+    ArpTha = 19,
 }
 
 /// The set-field table, in wire-id order: (field, OVS datapath-syntax name,
 /// width of the value and of the mask in bytes).
-pub const SET_FIELDS: [(SetField, &str, usize); 14] = [
+pub const SET_FIELDS: [(SetField, &str, usize); 19] = [
     (SetField::EthSrc, "eth.src", 6),
     (SetField::EthDst, "eth.dst", 6),
     (SetField::Ipv4Src, "ipv4.src", 4),
@@ -124,6 +129,11 @@ pub const SET_FIELDS: [(SetField, &str, usize); 14] = [
     (SetField::TcpDst, "tcp.dst", 2),
     (SetField::UdpSrc, "udp.src", 2),
     (SetField::UdpDst, "udp.dst", 2),
+    (SetField::ArpSip, "arp.sip", 4),
+    (SetField::ArpTip, "arp.tip", 4),
+    (SetField::ArpOp, "arp.op", 2),
+    (SetField::ArpSha, "arp.sha", 6),
+    (SetField::ArpTha, "arp.tha", 6),
 ];
 
 // The lookups below index SET_FIELDS by id - 1.
@@ -411,7 +421,8 @@ mod tests {
         assert_eq!(SetField::from_id(4), Some(SetField::Ipv4Dst));
         assert_eq!((SetField::Ipv6Src.width(), SetField::Ipv6Src.name()), (16, "ipv6.src"));
         assert_eq!(SetField::from_id(0), None);
-        assert_eq!(SetField::from_id(15), None);
+        assert_eq!(SetField::from_id(17), Some(SetField::ArpOp));
+        assert_eq!(SetField::from_id(20), None);
     }
 
     #[test]

@@ -95,6 +95,11 @@ export const SET_FIELDS: Record<string, { id: number; len: number; kind: 'mac' |
   'tcp.dst': { id: 12, len: 2, kind: 'uint' },
   'udp.src': { id: 13, len: 2, kind: 'uint' },
   'udp.dst': { id: 14, len: 2, kind: 'uint' },
+  'arp.sip': { id: 15, len: 4, kind: 'ipv4' },
+  'arp.tip': { id: 16, len: 4, kind: 'ipv4' },
+  'arp.op': { id: 17, len: 2, kind: 'uint' },
+  'arp.sha': { id: 18, len: 6, kind: 'mac' },
+  'arp.tha': { id: 19, len: 6, kind: 'mac' },
 };
 
 // ---------------------------------------------------------------- upcall batches

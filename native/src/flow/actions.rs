@@ -24,7 +24,7 @@ use crate::packet::{Packet, VnetHdr, HEADROOM};
 use crate::wire::checksum;
 use crate::wire::ethernet::{self, ethertype, is_vlan_tpid, TCI_PRESENT};
 use crate::wire::tunnel::{self, vport_type};
-use crate::wire::{icmp, ipv4, ipv6, tcp, udp};
+use crate::wire::{arp, icmp, ipv4, ipv6, tcp, udp};
 
 use super::key::FlowKey;
 pub use crate::abi::SetField;
@@ -338,6 +338,8 @@ pub enum ExecError {
     NotIpv6,
     /// A port set on a frame without a whole header of that protocol.
     NoL4Header,
+    /// An ARP set on a frame without a whole Ethernet/IPv4 ARP packet.
+    NotArp,
     /// Not enough headroom (or the frame is too big) to push.
     NoRoom,
     /// tnl_pop on a frame that is not VXLAN-over-UDP or Ethernet-over-GRE.
@@ -559,6 +561,21 @@ fn set_field(pkt: &mut Packet, field: SetField, value: &[u8], mask: &[u8]) -> Re
                     }
                 }
             }
+        }
+        ArpSip | ArpTip | ArpOp | ArpSha | ArpTha => {
+            let (ty, l3) = l3_of(f).ok_or(ExecError::NotArp)?;
+            if !matches!(ty, ethertype::ARP | ethertype::RARP) || arp::Packet::new_checked(&f[l3..]).is_err() {
+                return Err(ExecError::NotArp);
+            }
+            // ARP has no checksum: the bytes are the whole change.
+            let (at, n) = match field {
+                ArpOp => (6, 2),
+                ArpSha => (8, 6),
+                ArpSip => (14, 4),
+                ArpTha => (18, 6),
+                _ => (24, 4),
+            };
+            write_masked(&mut f[l3 + at..l3 + at + n], value, mask);
         }
         TcpSrc | TcpDst | UdpSrc | UdpDst => {
             let want = if matches!(field, TcpSrc | TcpDst) { ipv4::proto::TCP } else { ipv4::proto::UDP };
@@ -798,6 +815,37 @@ mod tests {
         assert_eq!(p.vnet.csum_start, 38);
         execute(&validate(&tlv(ACTION_POP_VLAN, &[])).unwrap(), &mut p, &mut Sink::default());
         assert_eq!(p.vnet.csum_start, 34);
+    }
+
+    #[test]
+    fn arp_sets_turn_a_request_into_a_reply_and_refuse_other_frames() {
+        let mut req = eth(0x0806);
+        req.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+        req.extend_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
+        req.extend_from_slice(&[10, 0, 0, 1]);
+        req.extend_from_slice(&[0; 6]);
+        req.extend_from_slice(&[10, 0, 0, 2]);
+        let l: Vec<u8> = [
+            set(SetField::ArpOp, &[0, 2], &[0xff, 0xff]),
+            set(SetField::ArpSha, &[2, 0, 0, 0, 0, 0xbb], &[0xff; 6]),
+            set(SetField::ArpSip, &[10, 0, 0, 2], &[0xff; 4]),
+            set(SetField::ArpTha, &[2, 0, 0, 0, 0, 0xaa], &[0xff; 6]),
+            set(SetField::ArpTip, &[10, 0, 0, 1], &[0xff; 4]),
+        ]
+        .concat();
+        let (p, _, r) = run(&l, &req);
+        assert_eq!(r.failed, 0);
+        let g = p.frame();
+        assert_eq!(&g[..20], &req[..20]);
+        assert_eq!(&g[20..22], &[0, 2]);
+        assert_eq!(&g[22..28], &[2, 0, 0, 0, 0, 0xbb]);
+        assert_eq!(&g[28..32], &[10, 0, 0, 2]);
+        assert_eq!(&g[32..38], &[2, 0, 0, 0, 0, 0xaa]);
+        assert_eq!(&g[38..42], &[10, 0, 0, 1]);
+
+        let f = ipv4_frame(6, &tcp_hdr());
+        let (p, _, r) = run(&set(SetField::ArpOp, &[0, 2], &[0xff, 0xff]), &f);
+        assert_eq!((p.frame(), r.first_error), (&f[..], Some(ExecError::NotArp)));
     }
 
     #[test]
