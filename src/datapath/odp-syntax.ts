@@ -652,11 +652,14 @@ function parseActionNode(n: Node): Action {
       const inner = n.args?.[0];
       if (!inner || n.args!.length !== 1 || !inner.args) err(n, 'set(...) needs one header, e.g. set(ipv4(dst=10.0.0.1))');
       const proto = inner.name as SetProto;
-      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp or udp`);
+      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'arp'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp or arp`);
       let masked = false;
       const fields: SetFieldValue[] = inner.args.map((a) => {
         const name = `${proto}.${a.name}` as FieldName;
-        const known = ['src', 'dst'].includes(a.name) || (proto === 'ipv4' && ['tos', 'ttl'].includes(a.name)) || (proto === 'ipv6' && ['tclass', 'hlimit'].includes(a.name));
+        const known =
+          proto === 'arp'
+            ? ['sip', 'tip', 'op', 'sha', 'tha'].includes(a.name)
+            : ['src', 'dst'].includes(a.name) || (proto === 'ipv4' && ['tos', 'ttl'].includes(a.name)) || (proto === 'ipv6' && ['tclass', 'hlimit'].includes(a.name));
         if (!known) err(a, `cannot set field "${a.name}" of ${proto}`);
         const m: DpMatch = { key: {}, mask: {} };
         setField(a, m, name, a.value);

@@ -37,7 +37,13 @@ export interface Subfield {
   field: FieldId;
   ofs: number;
   nBits: number;
+  /** The name it was written with, when the field has several (arp_spa for nw_src): see names.ts recordedName. */
+  name?: string;
 }
+
+/** Why a controller action sends a packet-in (OpenFlow's ofp_packet_in_reason, by OVS's names). */
+export type ControllerReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set' | 'group' | 'packet_out';
+export const CONTROLLER_REASONS: readonly ControllerReason[] = ['no_match', 'action', 'invalid_ttl', 'action_set', 'group', 'packet_out'];
 
 /** One action. Field names follow the ovs-ofctl keyword that produces it. */
 export type Action =
@@ -58,8 +64,8 @@ export type Action =
   | { type: 'set_l4_src_port'; port: number }
   | { type: 'set_l4_dst_port'; port: number }
   | { type: 'dec_ttl' }
-  /** set_field:value[/mask]->field */
-  | { type: 'set_field'; field: FieldId; value: bigint; mask: bigint }
+  /** set_field:value[/mask]->field; `name` as in Subfield. */
+  | { type: 'set_field'; field: FieldId; value: bigint; mask: bigint; name?: string }
   /** load:value->dst (NXAST_REG_LOAD) */
   | { type: 'load'; dst: Subfield; value: bigint }
   /** move:src->dst (NXAST_REG_MOVE); src and dst have the same width. */
@@ -67,7 +73,18 @@ export type Action =
   /** Re-search `table` (255 = this table) with in_port replaced by `inPort` (IN_PORT = unchanged). */
   | { type: 'resubmit'; inPort: number; table: number }
   | { type: 'set_tunnel'; tunId: bigint; is64: boolean }
-  | { type: 'group'; groupId: number };
+  | { type: 'group'; groupId: number }
+  /** output:SUBFIELD (NXAST_OUTPUT_REG): output to the port number a register holds. */
+  | { type: 'output_reg'; src: Subfield; maxLen: number }
+  /** push:SUBFIELD / pop:SUBFIELD: the translation's stack of values (NXAST_STACK_PUSH/POP). */
+  | { type: 'push'; src: Subfield }
+  | { type: 'pop'; dst: Subfield }
+  /**
+   * controller(...) with more than a max_len (NXAST_CONTROLLER2): the packet-in's reason, the
+   * controller connection id it is for, opaque userdata, and `pause`, which stops the pipeline
+   * until the controller resumes it (NXT_RESUME). A plain controller:N is an output action.
+   */
+  | { type: 'controller'; maxLen: number; reason: ControllerReason; controllerId: number; userdata?: Buffer; pause: boolean };
 
 /** What a rule does when it matches. */
 export interface Instructions {
@@ -97,7 +114,7 @@ function allActions(ins: Instructions): Action[] {
  */
 export function outputsToPort(ins: Instructions, port: number): boolean {
   if (port === OFPP.ANY) return true;
-  return allActions(ins).some((a) => a.type === 'output' && a.port === port);
+  return allActions(ins).some((a) => (a.type === 'output' && a.port === port) || (a.type === 'controller' && port === OFPP.CONTROLLER));
 }
 
 /** True if the instructions forward to group `groupId` (the out_group filter). */

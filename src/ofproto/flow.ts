@@ -18,14 +18,8 @@ export type FieldId =
   | 'in_port'
   | 'tun_id'
   | 'metadata'
-  | 'reg0'
-  | 'reg1'
-  | 'reg2'
-  | 'reg3'
-  | 'reg4'
-  | 'reg5'
-  | 'reg6'
-  | 'reg7'
+  | RegId
+  | WideRegId
   | 'dl_src'
   | 'dl_dst'
   | 'dl_type'
@@ -43,6 +37,19 @@ export type FieldId =
   | 'arp_sha'
   | 'arp_tha';
 
+/** The 32-bit registers reg0..reg15 (OVS's FLOW_N_REGS), pipeline scratch space. */
+type RegId = `reg${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15}`;
+/**
+ * The wide registers, as OVS defines them: xregN is reg(2N) (high half) then reg(2N+1), and
+ * xxregN is reg(4N) .. reg(4N+3), most significant first. The registers sit in the word vector
+ * in that order, so a wide register is simply a longer view of the same words: it has a layout
+ * but no storage of its own, and it is not in FIELD_IDS.
+ */
+type WideRegId = `xreg${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}` | `xxreg${0 | 1 | 2 | 3}`;
+
+/** reg0..reg15 in order. */
+export const REG_FIELDS: readonly RegId[] = Array.from({ length: 16 }, (_, i) => `reg${i}` as RegId);
+
 /** Where a field lives in the word vector. */
 export interface FieldLayout {
   readonly id: FieldId;
@@ -58,18 +65,11 @@ export interface FieldLayout {
   readonly wordMax: readonly number[];
 }
 
-const ORDER: ReadonlyArray<readonly [FieldId, number]> = [
+const ORDER: ReadonlyArray<readonly [Exclude<FieldId, WideRegId>, number]> = [
   ['in_port', 32],
   ['tun_id', 64],
   ['metadata', 64],
-  ['reg0', 32],
-  ['reg1', 32],
-  ['reg2', 32],
-  ['reg3', 32],
-  ['reg4', 32],
-  ['reg5', 32],
-  ['reg6', 32],
-  ['reg7', 32],
+  ...REG_FIELDS.map((r) => [r, 32] as const),
   ['dl_src', 48],
   ['dl_dst', 48],
   ['dl_type', 16],
@@ -91,17 +91,23 @@ const ORDER: ReadonlyArray<readonly [FieldId, number]> = [
 /** The layout of every field, by name. */
 export const FIELDS: Readonly<Record<FieldId, FieldLayout>> = (() => {
   const out = {} as Record<FieldId, FieldLayout>;
-  let ofs = 0;
-  for (const [id, bits] of ORDER) {
+  const layout = (id: FieldId, ofs: number, bits: number): FieldLayout => {
     const words = Math.ceil(bits / 32);
     const wordMax = Array.from({ length: words }, (_, i) => (i === 0 && bits % 32 ? 2 ** (bits % 32) - 1 : 0xffffffff));
-    out[id] = { id, ofs, bits, words, max: (1n << BigInt(bits)) - 1n, wordMax };
-    ofs += words;
+    return { id, ofs, bits, words, max: (1n << BigInt(bits)) - 1n, wordMax };
+  };
+  let ofs = 0;
+  for (const [id, bits] of ORDER) {
+    out[id] = layout(id, ofs, bits);
+    ofs += Math.ceil(bits / 32);
   }
+  const reg0 = out.reg0.ofs;
+  for (let i = 0; i < 8; i++) out[`xreg${i}` as WideRegId] = layout(`xreg${i}` as WideRegId, reg0 + 2 * i, 64);
+  for (let i = 0; i < 4; i++) out[`xxreg${i}` as WideRegId] = layout(`xxreg${i}` as WideRegId, reg0 + 4 * i, 128);
   return out;
 })();
 
-/** All field ids in layout order. */
+/** All field ids with storage of their own, in layout order (no wide registers). */
 export const FIELD_IDS: readonly FieldId[] = ORDER.map(([id]) => id);
 
 /** Number of 32-bit words in a flow. */

@@ -3,7 +3,7 @@
  * one table each, read by the flow syntax parser (src/openflow/) and by ofproto's printers.
  */
 import { OFPP } from './actions.js';
-import type { FieldId } from './flow.js';
+import { REG_FIELDS, type FieldId } from './flow.js';
 import { own } from '../lib/own.js';
 
 /** Reserved ports by name; NONE is another name for ANY and is never printed. */
@@ -51,8 +51,27 @@ export const FIELD_NAMES: readonly FieldName[] = [
   { mf: 'nw_ttl', nxm: 'NXM_NX_IP_TTL', field: 'nw_ttl', bits: 8 },
   { mf: 'tcp_flags', nxm: 'NXM_NX_TCP_FLAGS', field: 'tcp_flags', bits: 12 },
   { mf: 'metadata', nxm: 'OXM_OF_METADATA', field: 'metadata', bits: 64 },
-  ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ mf: `reg${i}`, nxm: `NXM_NX_REG${i}`, field: `reg${i}` as FieldId, bits: 32 })),
+  // 16 bits on the wire; TVS keeps the opcode's low byte, as its datapath key does.
+  { mf: 'arp_op', nxm: 'NXM_OF_ARP_OP', field: 'nw_proto', bits: 8 },
+  ...REG_FIELDS.map((field, i) => ({ mf: field, nxm: `NXM_NX_REG${i}`, field, bits: 32 })),
+  // OVS names the 64-bit registers after the OpenFlow 1.5 packet registers.
+  ...Array.from({ length: 8 }, (_, i) => ({ mf: `xreg${i}`, nxm: `OXM_OF_PKT_REG${i}`, field: `xreg${i}` as FieldId, bits: 64 })),
+  ...Array.from({ length: 4 }, (_, i) => ({ mf: `xxreg${i}`, nxm: `NXM_NX_XXREG${i}`, field: `xxreg${i}` as FieldId, bits: 128 })),
 ];
+
+/**
+ * The name to print for a field: `name` (an `mf` name) when an action recorded one, else the
+ * field's first entry. Fields with several names (ip_src/arp_spa, nw_proto/arp_op) record the
+ * one they were written with.
+ */
+export function fieldNameOf(field: FieldId, name?: string): FieldName {
+  return (name !== undefined && FIELD_NAMES.find((f) => f.mf === name && f.field === field)) || FIELD_NAMES.find((f) => f.field === field)!;
+}
+
+/** The `mf` name an action should record for `fn`: none when it is the field's default name. */
+export function recordedName(fn: FieldName): string | undefined {
+  return fieldNameOf(fn.field) === fn ? undefined : fn.mf;
+}
 
 /** Other names ovs-ofctl accepts for a field in set_field (the match syntax's names). */
 const MF_ALIASES: Readonly<Record<string, string>> = { nw_src: 'ip_src', nw_dst: 'ip_dst', dl_src: 'eth_src', dl_dst: 'eth_dst', dl_type: 'eth_type', tcp_src: 'tp_src', tcp_dst: 'tp_dst', tunnel_id: 'tun_id', ip_proto: 'nw_proto' };

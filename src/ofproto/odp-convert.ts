@@ -19,7 +19,7 @@
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
 import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
 import { formatIpv4, formatIpv6, formatMac } from '../lib/addr.js';
-import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO } from './flow.js';
+import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO, REG_FIELDS } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
 type Pair = readonly [FieldId, FieldName];
@@ -161,7 +161,7 @@ export function keyToFlow(key: FlowKey | Buffer, ofInPort: number): Flow {
 
 /** Words of the fields that are not L2 or metadata: consulting one makes the mask match eth_type. */
 const L3_WORDS = (() => {
-  const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'in_port', 'metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
+  const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'in_port', 'metadata', ...REG_FIELDS]);
   return FIELD_IDS.filter((f) => !l2OrMeta.has(f)).flatMap((f) => Array.from({ length: FIELDS[f].words }, (_, i) => FIELDS[f].ofs + i));
 })();
 const L4_WORDS = (['tp_src', 'tp_dst', 'tcp_flags'] as const).map((f) => FIELDS[f].ofs);

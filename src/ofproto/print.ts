@@ -8,11 +8,11 @@
 import { formatIpv4, formatIpv6, formatMac, prefixLength } from '../lib/addr.js';
 import { hex } from '../lib/uint.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from './actions.js';
-import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from './flow.js';
+import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, REG_FIELDS, VLAN_CFI, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowModFlags, type Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { Match } from './match.js';
-import { FIELD_NAMES, PORT_NAMES, TCP_FLAG_NAMES } from './names.js';
+import { PORT_NAMES, TCP_FLAG_NAMES, fieldNameOf } from './names.js';
 
 // ---------------------------------------------------------------------------------------------
 // Values
@@ -95,8 +95,7 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
     else if (dlType === ETH_TYPE.RARP) out.push('rarp');
     else skipType = false;
   }
-  for (let i = 0; i < 8; i++) {
-    const f = `reg${i}` as FieldId;
+  for (const f of REG_FIELDS) {
     if (has(f)) out.push(fmtMaskedHex(f, get(f).value, get(f).mask, 0xffffffffn));
   }
   if (has('tun_id')) out.push(fmtMaskedHex('tun_id', get('tun_id').value, get('tun_id').mask, fieldMax('tun_id')));
@@ -151,7 +150,7 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
 
 /** A subfield as NXM_NX_REG0[0..15], NXM_OF_ETH_SRC[] or NXM_NX_REG1[3]. */
 function formatSubfield(sf: Subfield): string {
-  const f = FIELD_NAMES.find((x) => x.field === sf.field)!;
+  const f = fieldNameOf(sf.field, sf.name);
   if (sf.ofs === 0 && sf.nBits === f.bits) return `${f.nxm}[]`;
   if (sf.nBits === 1) return `${f.nxm}[${sf.ofs}]`;
   return `${f.nxm}[${sf.ofs}..${sf.ofs + sf.nBits - 1}]`;
@@ -183,9 +182,23 @@ function formatSetField(a: Extract<Action, { type: 'set_field' }>): string {
   if (a.field === 'vlan_tci' && a.mask === 0x1fffn) return `set_field:${a.value & 0xfffn}->vlan_vid`;
   if (a.field === 'vlan_tci' && a.mask === 0xe000n) return `set_field:${a.value >> 13n}->vlan_pcp`;
   if (a.field === 'nw_tos' && a.mask === 0xfcn) return `set_field:${a.value >> 2n}->ip_dscp`;
-  const fn = FIELD_NAMES.find((x) => x.field === a.field)!;
+  const fn = fieldNameOf(a.field, a.name);
   const masked = a.mask !== fieldMax(a.field);
   return `set_field:${formatFieldValue(a.field, a.value)}${masked ? `/${formatFieldValue(a.field, a.mask)}` : ''}->${fn.mf}`;
+}
+
+/**
+ * controller(...) as OVS's format_CONTROLLER writes it: only what differs from the defaults,
+ * in the order reason, max_len, id, userdata, pause.
+ */
+function formatController(a: Extract<Action, { type: 'controller' }>): string {
+  const parts: string[] = [];
+  if (a.reason !== 'action') parts.push(`reason=${a.reason}`);
+  if (a.maxLen !== 0xffff) parts.push(`max_len=${a.maxLen}`);
+  if (a.controllerId !== 0) parts.push(`id=${a.controllerId}`);
+  if (a.userdata?.length) parts.push(`userdata=${[...a.userdata].map((b) => b.toString(16).padStart(2, '0')).join('.')}`);
+  if (a.pause) parts.push('pause');
+  return parts.length ? `controller(${parts.join(',')})` : `CONTROLLER:${a.maxLen}`;
 }
 
 /** One action as ovs-ofctl writes it. */
@@ -231,6 +244,14 @@ export function formatAction(a: Action): string {
       return `set_tunnel${a.is64 ? '64' : ''}:${hex(a.tunId)}`;
     case 'group':
       return `group:${a.groupId}`;
+    case 'output_reg':
+      return `output:${formatSubfield(a.src)}`;
+    case 'push':
+      return `push:${formatSubfield(a.src)}`;
+    case 'pop':
+      return `pop:${formatSubfield(a.dst)}`;
+    case 'controller':
+      return formatController(a);
   }
 }
 

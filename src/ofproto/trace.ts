@@ -20,7 +20,7 @@
  */
 import { formatActions } from '../datapath/odp-syntax.js';
 import { FRAG } from '../datapath/flow-key.js';
-import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, fieldMax, type FieldId } from './flow.js';
+import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, REG_FIELDS, fieldMax, type FieldId } from './flow.js';
 import { Match } from './match.js';
 import { extractKey, keyToFlow } from './odp-convert.js';
 import { formatMatch } from './print.js';
@@ -40,13 +40,11 @@ export class TraceArgError extends Error {
   }
 }
 
-const REGS: readonly FieldId[] = ['reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7'];
-
 /** The fields of a flow worth printing: what its Ethernet type and protocol carry. */
 function printableWc(flow: Flow): FlowWildcards {
   const wc = new FlowWildcards();
   const all = (f: FieldId) => wc.set(f, fieldMax(f));
-  for (const f of ['tun_id', 'metadata', ...REGS] as FieldId[]) if (flow.get(f) !== 0n) all(f);
+  for (const f of ['tun_id', 'metadata', ...REG_FIELDS] as FieldId[]) if (flow.get(f) !== 0n) all(f);
   for (const f of ['in_port', 'vlan_tci', 'dl_src', 'dl_dst', 'dl_type'] as FieldId[]) all(f);
   const t = flow.num('dl_type');
   if (t === ETH_TYPE.IP || t === ETH_TYPE.IPV6) {
@@ -115,7 +113,7 @@ function formatTraceNodes(nodes: readonly TraceNode[], level = 0): string {
   return out;
 }
 
-const ERROR_TEXT: Record<string, string> = { recursion_too_deep: 'Recursion too deep', too_many_resubmits: 'Too many resubmits' };
+const ERROR_TEXT: Record<string, string> = { recursion_too_deep: 'Recursion too deep', too_many_resubmits: 'Too many resubmits', stack_underflow: 'Stack underflow', stack_too_deep: 'Stack too deep' };
 
 /** The whole ofproto/trace report for a finished translation. */
 function formatTrace(initial: Flow, r: XlateResult, frag: number = FRAG.no): string {
@@ -168,7 +166,7 @@ export function ofprotoTrace(bridge: BridgeContext, args: readonly string[], par
     if (!port) throw new TraceArgError(`in_port=${flow.num('in_port')} is not a port of bridge ${bridge.name}`);
     const key = extractKey(frame, port.dpPort);
     const pflow = keyToFlow(key, port.ofport);
-    for (const f of ['tun_id', 'metadata', ...REGS] as FieldId[]) pflow.set(f, flow.get(f));
+    for (const f of ['tun_id', 'metadata', ...REG_FIELDS] as FieldId[]) pflow.set(f, flow.get(f));
     flow = pflow;
     frag = Number(key['ipv4.frag'] ?? key['ipv6.frag'] ?? 0);
     sideEffects = true;

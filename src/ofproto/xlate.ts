@@ -19,8 +19,8 @@
 import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
 import type { FieldName, FlowKey } from '../datapath/flow-key.js';
 import { formatMac } from '../lib/addr.js';
-import { OFPP, type Action, type Instructions } from './actions.js';
-import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
+import { CONTROLLER_REASONS, OFPP, type Action, type ControllerReason, type Instructions, type Subfield } from './actions.js';
+import { ETH_TYPE, FIELDS, Flow, FlowWildcards, IP_PROTO, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import type { Group, GroupTable } from './groups.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
@@ -80,16 +80,45 @@ export interface TraceNode {
   subs: TraceNode[];
 }
 
-/** Why a packet goes to the controller. */
-export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl';
-const REASON_CODE: Record<PacketInReason, number> = { no_match: 0, action: 1, invalid_ttl: 2 };
-const REASON_BY_CODE: PacketInReason[] = ['no_match', 'action', 'invalid_ttl'];
+/** Why a packet goes to the controller; its code is its index (OpenFlow's ofp_packet_in_reason). */
+type PacketInReason = ControllerReason;
 
 export interface PacketIn {
   reason: PacketInReason;
   tableId: number;
   cookie: bigint;
   maxLen: number;
+  /** controller(id=N): the controller connection it is for (0: every controller). */
+  controllerId?: number;
+  /** controller(userdata=...). */
+  userdata?: Buffer;
+  /** controller(pause): where the pipeline stopped; `xlateResume` continues it. */
+  continuation?: Continuation;
+}
+
+/** One level of the pipeline a pause stopped in: what was left of a rule's instructions. */
+export interface ResumeFrame {
+  /** The table the rule is in (what resubmit(,255) means in these actions). */
+  tableId: number;
+  /** The rule's cookie (for packet-ins these actions send). */
+  cookie: bigint;
+  instructions: Instructions;
+}
+
+/**
+ * What a controller(pause) froze (OVS's frozen state): enough to run the rest of the pipeline
+ * on the packet later, once the controller sends it back (NXT_RESUME). The packet's headers are
+ * not kept: the packet-in carries them, with every change made before the pause applied.
+ */
+export interface Continuation {
+  /** in_port, metadata, tun_id and the registers at the pause; the other fields are unused. */
+  pipeline: Flow;
+  /** The rest of the pipeline, innermost first: the pausing rule's remaining actions, then each resubmit's caller's. */
+  frames: ResumeFrame[];
+  /** The OpenFlow 1.3 action set written so far. */
+  actionSet: Action[];
+  /** The push:/pop: stack. */
+  stack: bigint[];
 }
 
 /** A (MAC, VLAN, port) NORMAL learned from; kept so traffic on the megaflow can learn it again. */
@@ -99,7 +128,7 @@ export interface MacRef {
   port: number;
 }
 
-export type XlateErrorCode = 'recursion_too_deep' | 'too_many_resubmits';
+export type XlateErrorCode = 'recursion_too_deep' | 'too_many_resubmits' | 'stack_underflow' | 'stack_too_deep';
 
 export interface XlateResult {
   /** Datapath actions; empty means drop. */
@@ -123,6 +152,12 @@ export interface XlateResult {
     packetIns: PacketIn[];
   };
   error?: { code: XlateErrorCode; message: string };
+  /**
+   * Set when the datapath must not cache this translation, so that every packet comes back to
+   * userspace (OVS's slow path): a controller action whose packet-in carries what a megaflow's
+   * userspace action cannot (userdata, a controller id, or a pause's continuation).
+   */
+  slowPath?: string;
 }
 
 export interface XlateOptions {
@@ -132,10 +167,12 @@ export interface XlateOptions {
   trace?: boolean;
 }
 
+/** A translation that cannot finish: `message` in OVS's words (the trace shows it), `hint` what to look at. */
 class XlateError extends Error {
   constructor(
     readonly code: XlateErrorCode,
     message: string,
+    readonly hint?: string,
   ) {
     super(message);
   }
@@ -151,7 +188,7 @@ class XlateError extends Error {
 function encodeControllerUserdata(p: PacketIn): Buffer {
   const b = Buffer.alloc(16);
   b[0] = 1;
-  b[1] = REASON_CODE[p.reason];
+  b[1] = CONTROLLER_REASONS.indexOf(p.reason);
   b[2] = p.tableId & 0xff;
   b.writeUInt16BE(p.maxLen & 0xffff, 4);
   b.writeBigUInt64BE(BigInt.asUintN(64, p.cookie), 8);
@@ -161,7 +198,7 @@ function encodeControllerUserdata(p: PacketIn): Buffer {
 /** The packet-in a userspace action's userdata asks for, or undefined if it is not ours. */
 export function decodeControllerUserdata(b: Buffer | undefined): PacketIn | undefined {
   if (!b || b.length < 16 || b[0] !== 1) return undefined;
-  const reason = REASON_BY_CODE[b[1]!];
+  const reason = CONTROLLER_REASONS[b[1]!];
   if (!reason) return undefined;
   return { reason, tableId: b[2]!, maxLen: b.readUInt16BE(4), cookie: b.readBigUInt64BE(8) };
 }
@@ -189,9 +226,26 @@ const L4_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['tp_src', 'src'],
   ['tp_dst', 'dst'],
 ];
-/** Non-packet fields: writes never reach the datapath. */
-const METADATA: ReadonlySet<FieldId> = new Set(['metadata', 'tun_id', 'in_port', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
-const REGS: readonly FieldId[] = ['metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7'];
+const ARP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['nw_src', 'sip'],
+  ['nw_dst', 'tip'],
+  ['nw_proto', 'op'],
+  ['arp_sha', 'sha'],
+  ['arp_tha', 'tha'],
+];
+/** Pipeline fields, not packet fields: writes never reach the datapath, and a pause keeps them. */
+const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'metadata', ...REG_FIELDS];
+/** The same, with the wide registers (views of reg0..15). */
+const METADATA: ReadonlySet<FieldId> = new Set<FieldId>([...PIPELINE_FIELDS, ...(Object.keys(FIELDS) as FieldId[]).filter((f) => /^x+reg/.test(f))]);
+/** Pipeline fields that are never in a datapath key, so never in a megaflow mask. */
+const REGS: readonly FieldId[] = ['metadata', ...REG_FIELDS];
+/** Most values the push:/pop: stack holds; a translation that pushes more is looping. */
+const MAX_STACK = 1024;
+
+/** The bits of a field a subfield covers. */
+function subfieldMask(sf: Subfield): bigint {
+  return ((1n << BigInt(sf.nBits)) - 1n) << BigInt(sf.ofs);
+}
 
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
@@ -212,6 +266,7 @@ class Ctx {
   readonly learned: Array<MacRef & { result: LearnResult }> = [];
   readonly macRefs: MacRef[] = [];
   readonly packetIns: PacketIn[] = [];
+  slowPath: string | undefined;
   /** The OpenFlow 1.3 action set; made on the first write_actions. */
   actionSet: Map<string, Action> | undefined;
   readonly root: TraceNode[] = [];
@@ -221,6 +276,14 @@ class Ctx {
   resubmits = 0;
   tableId = 0;
   rule: Rule | undefined;
+  /** The push:/pop: stack. */
+  stack: bigint[] = [];
+  /** Set by controller(pause): the pipeline unwinds, each level adding what it had left to run. */
+  freezing: { continuation: Continuation; rest: Action[] } | undefined;
+  /** Inside a group bucket or the action set, where a pause cannot freeze the pipeline. */
+  noFreeze = 0;
+  /** The cookie of the rule whose actions a resume runs (it has no `rule`). */
+  resumeCookie = 0n;
 
   constructor(
     readonly br: BridgeContext,
@@ -251,6 +314,11 @@ class Ctx {
   say(type: 'detail' | 'warn' | 'error', text: () => string): void {
     if (!this.tracing) return;
     this.cur.push({ type, text: text(), subs: [] });
+  }
+
+  /** The cookie of the rule whose actions are running. */
+  cookie(): bigint {
+    return this.rule?.cookie ?? this.resumeCookie;
   }
 
   // -- tables
@@ -291,7 +359,11 @@ class Ctx {
       this.node('action', () => 'drop');
       return;
     }
-    if (!this.actions(ins.apply)) return;
+    if (!this.actions(ins.apply)) {
+      const fz = this.freezing;
+      if (fz) fz.continuation.frames.push({ tableId: this.tableId, cookie: this.cookie(), instructions: { ...ins, apply: fz.rest } });
+      return;
+    }
     if (ins.clearActions) {
       this.node('action', () => 'clear_actions');
       this.actionSet?.clear();
@@ -314,11 +386,18 @@ class Ctx {
     }
   }
 
-  /** Runs an action list. Returns false if an action stopped it (dec_ttl on an expiring TTL). */
+  /**
+   * Runs an action list. Returns false if an action stopped it: dec_ttl on an expiring TTL, or a
+   * pause (then `freezing.rest` holds the actions it did not run).
+   */
   actions(list: readonly Action[]): boolean {
-    for (const a of list) {
+    for (const [i, a] of list.entries()) {
       this.node('action', () => formatAction(a));
       if (!this.action(a)) return false;
+      if (this.freezing) {
+        this.freezing.rest = list.slice(i + 1).map((x) => (x.type === 'resubmit' && x.table === 255 ? { ...x, table: this.tableId } : x));
+        return false;
+      }
     }
     return true;
   }
@@ -410,12 +489,40 @@ class Ctx {
         return true;
       case 'dec_ttl':
         return this.decTtl();
+      case 'output_reg': {
+        const m = subfieldMask(a.src);
+        this.wc.orField(a.src.field, m);
+        const port = Number((f.get(a.src.field) & m) >> BigInt(a.src.ofs));
+        this.say('detail', () => `${formatAction(a).slice('output:'.length)} holds port ${port}`);
+        this.output(port > 0xffff ? OFPP.ANY : port, a.maxLen);
+        return true;
+      }
+      case 'push': {
+        if (this.stack.length >= MAX_STACK) throw new XlateError('stack_too_deep', 'stack too deep', `${formatAction(a)}: the stack already holds ${MAX_STACK} values; a pop is missing, or a resubmit loop pushes forever`);
+        const m = subfieldMask(a.src);
+        this.wc.orField(a.src.field, m);
+        this.stack.push((f.get(a.src.field) & m) >> BigInt(a.src.ofs));
+        return true;
+      }
+      case 'pop': {
+        const v = this.stack.pop();
+        if (v === undefined) throw new XlateError('stack_underflow', 'stack underflow', `${formatAction(a)} found nothing pushed: every pop needs a push earlier in the pipeline`);
+        const m = subfieldMask(a.dst);
+        this.setField(a.dst.field, (v << BigInt(a.dst.ofs)) & m, m);
+        return true;
+      }
+      case 'controller':
+        this.controller(a.reason, a.maxLen, this.tableId, this.cookie(), a);
+        return true;
     }
   }
 
   /** Writes `value` under `mask` into a field, if the frame has that field. */
   setField(field: FieldId, value: bigint, mask: bigint): void {
     const f = this.flow;
+    // A field kept narrower than its wire width (arp_op in the 8-bit nw_proto) takes the bits it has.
+    mask &= fieldMax(field);
+    value &= mask;
     if (!METADATA.has(field)) {
       const why = this.prereqProblem(field);
       if (why) {
@@ -460,8 +567,10 @@ class Ctx {
       case 'nw_tos':
       case 'nw_ttl':
         return isIp(dlType()) ? undefined : `${field} needs an IP frame`;
-      case 'nw_proto':
-        return isIp(dlType()) ? undefined : `${field} needs an IP frame`;
+      case 'nw_proto': {
+        const t = dlType();
+        return isIp(t) || t === ETH_TYPE.ARP || t === ETH_TYPE.RARP ? undefined : `${field} needs an IP or ARP frame (in ARP it is arp_op)`;
+      }
       case 'tp_src':
       case 'tp_dst': {
         if (!isIp(dlType())) return `${field} needs an IP frame`;
@@ -493,7 +602,11 @@ class Ctx {
         return true;
       case 'nw_src':
       case 'nw_dst':
-        return f.num('dl_type') === ETH_TYPE.IP;
+        return f.num('dl_type') === ETH_TYPE.IP || isArp(f);
+      case 'nw_proto':
+      case 'arp_sha':
+      case 'arp_tha':
+        return isArp(f);
       case 'tp_src':
       case 'tp_dst':
         return f.num('nw_proto') === IP_PROTO.TCP || f.num('nw_proto') === IP_PROTO.UDP;
@@ -518,7 +631,7 @@ class Ctx {
     }
     if (this.br.config.invalidTtlToController) {
       this.say('detail', () => `TTL ${ttl}: sending to the controller (invalid_ttl), stopping these actions`);
-      this.controller('invalid_ttl', 0xffff, this.tableId, this.rule?.cookie ?? 0n);
+      this.controller('invalid_ttl', 0xffff, this.tableId, this.cookie());
     } else {
       this.say('detail', () => `TTL ${ttl}: dropping, stopping these actions`);
     }
@@ -526,8 +639,20 @@ class Ctx {
   }
 
   resubmit(inPort: number, tableId: number): void {
-    if (this.depth >= MAX_RESUBMIT_DEPTH) throw new XlateError('recursion_too_deep', `over max translation depth ${MAX_RESUBMIT_DEPTH}`);
-    if (++this.resubmits > MAX_RESUBMITS) throw new XlateError('too_many_resubmits', `over ${MAX_RESUBMITS} resubmit actions`);
+    if (this.depth >= MAX_RESUBMIT_DEPTH) {
+      throw new XlateError(
+        'recursion_too_deep',
+        `over max translation depth ${MAX_RESUBMIT_DEPTH}`,
+        `resubmit to table ${tableId} nests more than ${MAX_RESUBMIT_DEPTH} resubmits deep, so the packet is dropped; a table probably resubmits back into itself: see the resubmits in ofproto/trace`,
+      );
+    }
+    if (++this.resubmits > MAX_RESUBMITS) {
+      throw new XlateError(
+        'too_many_resubmits',
+        `over ${MAX_RESUBMITS} resubmit actions`,
+        `one packet's translation ran more than ${MAX_RESUBMITS} resubmits, so the packet is dropped; look for rules that resubmit to several tables each, see ofproto/trace`,
+      );
+    }
     const oldInPort = this.flow.num('in_port');
     if (inPort !== OFPP.IN_PORT) this.flow.setNum('in_port', inPort);
     this.depth++;
@@ -559,7 +684,7 @@ class Ctx {
         }
         return;
       case OFPP.CONTROLLER:
-        this.controller('action', maxLen, this.tableId, this.rule?.cookie ?? 0n);
+        this.controller('action', maxLen, this.tableId, this.cookie());
         return;
       case OFPP.TABLE:
         this.say('warn', () => 'output to TABLE is only meaningful in a packet-out: ignored');
@@ -591,9 +716,25 @@ class Ctx {
     this.odp.push({ type: 'output', port: p.dpPort });
   }
 
-  controller(reason: PacketInReason, maxLen: number, tableId: number, cookie: bigint): void {
+  controller(reason: PacketInReason, maxLen: number, tableId: number, cookie: bigint, extra?: Extract<Action, { type: 'controller' }>): void {
     this.commit();
     const pin: PacketIn = { reason, tableId, cookie, maxLen };
+    if (extra) {
+      if (extra.controllerId) pin.controllerId = extra.controllerId;
+      if (extra.userdata) pin.userdata = extra.userdata;
+      this.slowPath = 'controller action with userdata, id or pause';
+      if (extra.pause && this.noFreeze) this.say('warn', () => 'pause inside a group bucket or the action set cannot stop the pipeline: sending the packet-in without pausing');
+      else if (extra.pause) {
+        pin.continuation = {
+          pipeline: freezePipeline(this.flow),
+          frames: [],
+          actionSet: this.actionSet ? [...this.actionSet.values()] : [],
+          stack: [...this.stack],
+        };
+        this.freezing = { continuation: pin.continuation, rest: [] };
+        this.say('detail', () => 'pausing the pipeline: the rest runs when the controller resumes it');
+      }
+    }
     this.packetIns.push(pin);
     this.odp.push({
       type: 'userspace',
@@ -621,6 +762,7 @@ class Ctx {
     const t = f.num('dl_type');
     if (t === ETH_TYPE.IP) this.commitSet('ipv4', IPV4_SETS);
     else if (t === ETH_TYPE.IPV6) this.commitSet('ipv6', IPV6_SETS);
+    else if (isArp(f)) this.commitSet('arp', ARP_SETS);
     if (t === ETH_TYPE.IP || t === ETH_TYPE.IPV6) {
       const p = f.num('nw_proto');
       if (p === IP_PROTO.TCP) this.commitSet('tcp', L4_SETS);
@@ -670,7 +812,9 @@ class Ctx {
       if (n) this.cur = n.subs;
       const flowBefore = this.flow.clone();
       const setBefore = this.actionSet && new Map(this.actionSet);
+      this.noFreeze++;
       this.actions(bk.actions);
+      this.noFreeze--;
       // Each bucket works on its own copy of the packet.
       this.flow.w.set(flowBefore.w);
       this.actionSet = setBefore;
@@ -823,11 +967,25 @@ class Ctx {
     const ordered = set.map((a, i) => [a, i] as const).sort((x, y) => rank(x[0]) - rank(y[0]) || x[1] - y[1]).map(([a]) => a);
     const hasGroup = ordered.some((a) => a.type === 'group');
     this.node('action', () => `execute the action set: ${formatActionList(ordered)}`);
+    this.noFreeze++;
     for (const a of ordered) {
       if (a.type === 'output' && hasGroup) continue;
-      if (!this.action(a)) return;
+      if (!this.action(a)) break;
     }
+    this.noFreeze--;
   }
+}
+
+function isArp(f: Flow): boolean {
+  const t = f.num('dl_type');
+  return t === ETH_TYPE.ARP || t === ETH_TYPE.RARP;
+}
+
+/** The pipeline fields of `flow`, the rest zero: what a pause keeps besides the packet. */
+function freezePipeline(flow: Flow): Flow {
+  const p = new Flow(undefined, true);
+  for (const f of PIPELINE_FIELDS) p.set(f, flow.get(f));
+  return p;
 }
 
 function actionSetKey(a: Action): string {
@@ -865,15 +1023,48 @@ function actionSetKey(a: Action): string {
  */
 export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}): XlateResult {
   const ctx = new Ctx(bridge, flow, opts.trace ?? false, opts.sideEffects ?? true);
+  return run(ctx, () => ctx.xlateTable(0));
+}
+
+/**
+ * Continues a paused pipeline (NXT_RESUME): `packet` is the flow of the packet the controller
+ * sent back (the headers as the pause left them), `c` what the pause froze. The result's actions
+ * are for that one packet: they are executed, not cached.
+ */
+export function xlateResume(bridge: BridgeContext, packet: Flow, c: Continuation, opts: XlateOptions = {}): XlateResult {
+  const flow = packet.clone();
+  for (const f of PIPELINE_FIELDS) flow.set(f, c.pipeline.get(f));
+  const ctx = new Ctx(bridge, flow, opts.trace ?? false, opts.sideEffects ?? true);
+  if (c.actionSet.length) ctx.actionSet = new Map(c.actionSet.map((a) => [actionSetKey(a), a]));
+  ctx.stack = [...c.stack];
+  ctx.slowPath = 'resumed after a pause';
+  return run(ctx, () => {
+    ctx.node('detail', () => 'resuming a paused pipeline');
+    for (const [i, frame] of c.frames.entries()) {
+      ctx.tableId = frame.tableId;
+      ctx.resumeCookie = frame.cookie;
+      ctx.instructions(frame.instructions);
+      if (ctx.freezing) {
+        // Paused again: what this resume had left joins the new continuation.
+        ctx.freezing.continuation.frames.push(...c.frames.slice(i + 1));
+        return;
+      }
+    }
+  });
+}
+
+/** Runs a translation from `start`, then the action set, and collects the result. */
+function run(ctx: Ctx, start: () => void): XlateResult {
   // Always examined, as in OVS: the port a packet came in on and its Ethernet type.
   ctx.wc.orField('in_port').orField('dl_type');
   let error: XlateResult['error'];
   try {
-    ctx.xlateTable(0);
-    ctx.runActionSet();
+    start();
+    // A pause froze the action set with the rest of the pipeline.
+    if (!ctx.freezing) ctx.runActionSet();
   } catch (e) {
     if (!(e instanceof XlateError)) throw e;
-    error = { code: e.code, message: e.message };
+    error = { code: e.code, message: e.hint ? `${e.message}: ${e.hint}` : e.message };
     ctx.odp.length = 0;
     ctx.packetIns.length = 0;
     if (ctx.tracing) ctx.root[0]!.subs.push({ type: 'error', text: e.message, subs: [] });
@@ -889,6 +1080,7 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
     sideEffects: { learned: ctx.learned, macRefs: ctx.macRefs, packetIns: ctx.packetIns },
   };
   if (error) result.error = error;
+  if (ctx.slowPath) result.slowPath = ctx.slowPath;
   return result;
 }
 

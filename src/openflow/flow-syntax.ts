@@ -8,12 +8,12 @@
  */
 import { AddressError, bytesToBigint, parseIpv4, parseIpv6, parseMac, prefixMask } from '../lib/addr.js';
 import { hex, maxOfBits, parseArgUint, parseFieldUint, parseUintText } from '../lib/uint.js';
-import { OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
-import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
+import { CONTROLLER_REASONS, OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
+import { ADDRESS_FIELDS, ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
 import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags } from '../ofproto/flow-table.js';
 import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
-import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, type FieldName } from '../ofproto/names.js';
+import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, recordedName, type FieldName } from '../ofproto/names.js';
 import { own } from '../lib/own.js';
 
 /** A syntax error in a flow, action or group string. */
@@ -160,6 +160,13 @@ const ipv6Field = (field: FieldId): MatchFieldSyntax => ({ field, kind: 'ipv6', 
 const uintField = (field: FieldId, bits: number, masked = false): MatchFieldSyntax => ({ field, kind: 'uint', bits, masked });
 const partField = (field: FieldId, kind: MatchFieldSyntax['kind'], bits: number): MatchFieldSyntax => ({ field, kind, bits });
 
+/** The registers a match can name: reg0..15, and the 64- and 128-bit xreg0..7 and xxreg0..3 over them. */
+const MATCH_REGS: readonly FieldId[] = [
+  ...REG_FIELDS,
+  ...Array.from({ length: 8 }, (_, i) => `xreg${i}` as FieldId),
+  ...Array.from({ length: 4 }, (_, i) => `xxreg${i}` as FieldId),
+];
+
 /** Every match field by every name ovs-ofctl accepts for it: the table of their widths. */
 export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
   in_port: portField('in_port'),
@@ -210,7 +217,7 @@ export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
   tun_id: uintField('tun_id', 64, true),
   tunnel_id: uintField('tun_id', 64, true),
   metadata: uintField('metadata', 64, true),
-  ...Object.fromEntries([0, 1, 2, 3, 4, 5, 6, 7].map((i) => [`reg${i}`, uintField(`reg${i}` as FieldId, 32, true)])),
+  ...Object.fromEntries(MATCH_REGS.map((f) => [f, uintField(f, FIELDS[f].bits, true)])),
 };
 
 /** dl_type[,nw_proto] shorthands. */
@@ -378,25 +385,96 @@ function checkMatchPrereqs(m: Match, s: string): void {
   );
 }
 
+/**
+ * Refuses a conntrack keyword: TVS has no connection tracker yet. OVN's stateful ACLs, load
+ * balancers and NAT are built on it, so an OVN chassis needs it; until then the flow is refused
+ * whole rather than installed without its state checks.
+ */
+function conntrackUnsupported(word: string): never {
+  return fail(
+    `${word}: connection tracking (conntrack) is not supported by TVS yet, so ct, ct_clear and the ct_state, ct_zone, ct_mark and ct_label matches cannot be used; ` +
+      `OVN's stateful ACLs, load balancers and NAT need it, and it is planned: remove ${word} from the flow until then`,
+  );
+}
+
+/** True for the match and action words of conntrack (ct, ct_clear, ct_state, ct_nw_src, ...). */
+function isConntrackWord(key: string): boolean {
+  return key === 'ct' || key.startsWith('ct_');
+}
+
 function unknownKeyword(key: string): string {
+  if (isConntrackWord(key.toLowerCase())) conntrackUnsupported(key);
   return `unknown keyword ${key}: expected a match field (in_port, dl_src, dl_type, nw_dst, tp_dst, reg0, ...), a protocol (ip, tcp, arp, ...) or a flow option (table, priority, cookie, idle_timeout, ...)`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Actions
 
-/** Parses `NXM_NX_REG0[0..15]`, `NXM_OF_ETH_SRC[]`, `reg0[3]`. */
+/** Parses `NXM_NX_REG0[0..15]`, `NXM_OF_ETH_SRC[]`, `reg0[3]`, `xxreg0[32..63]`, or a bare `reg14` (the whole field). */
 function parseSubfield(tok: string): Subfield {
-  const m = /^([A-Za-z0-9_]+)\[(?:(\d+)(?:\.\.(\d+))?)?\]$/.exec(tok.trim());
+  const m = /^([A-Za-z0-9_]+)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/.exec(tok.trim());
   if (!m) fail(`"${tok}": expected a field with a bit range, like NXM_NX_REG0[] or NXM_NX_REG0[0..15]`);
   const f = fieldByName(m[1]!);
-  if (!f) fail(`"${tok}": unknown field ${m[1]!}: use an NXM name like NXM_NX_REG0, NXM_OF_ETH_SRC, NXM_OF_IP_DST, NXM_NX_TUN_ID`);
-  if (m[2] === undefined) return { field: f.field, ofs: 0, nBits: f.bits };
+  if (!f) fail(`"${tok}": unknown field ${m[1]!}: use a field name like reg0, xreg0, xxreg0, metadata, eth_src, arp_spa, or an NXM name like NXM_NX_REG0, NXM_OF_ETH_SRC`);
+  const name = recordedName(f);
+  const named = (sf: Subfield): Subfield => (name === undefined ? sf : { ...sf, name });
+  if (m[2] === undefined) return named({ field: f.field, ofs: 0, nBits: f.bits });
   const lo = Number(m[2]);
   const hi = m[3] === undefined ? lo : Number(m[3]);
   if (hi < lo || hi >= f.bits) fail(`"${tok}": bits ${lo}..${hi} are outside ${m[1]!} (0..${f.bits - 1})`);
-  return { field: f.field, ofs: lo, nBits: hi - lo + 1 };
+  return named({ field: f.field, ofs: lo, nBits: hi - lo + 1 });
 }
+
+/** True if `tok` names a field rather than a port (output:reg15, output:NXM_NX_REG0[0..15]). */
+function isSubfieldToken(tok: string): boolean {
+  return tok.includes('[') || fieldByName(tok) !== undefined;
+}
+
+/** controller(userdata=...) bytes: hex pairs, optionally separated by dots, as OVS prints them. */
+function parseUserdata(text: string, written: string): Buffer {
+  const hexDigits = text.replace(/\./g, '');
+  if (!/^([0-9a-f]{2})*$/i.test(hexDigits)) fail(`${written}: userdata must be hex bytes separated by dots, e.g. userdata=00.01.02`);
+  return Buffer.from(hexDigits, 'hex');
+}
+
+/** controller(key=value,...): a plain output to CONTROLLER when only max_len is given, as OVS does. */
+function parseController(arg: string): Action {
+  const written = `controller(${arg})`;
+  const c: Extract<Action, { type: 'controller' }> = { type: 'controller', maxLen: 0xffff, reason: 'action', controllerId: 0, pause: false };
+  for (const kv of splitKeyValues(arg)) {
+    switch (kv.key) {
+      case 'max_len':
+        c.maxLen = Number(numberArg(ACTION_ARGUMENTS.controller!, kv.value, written));
+        break;
+      case 'reason': {
+        const r = CONTROLLER_REASONS.find((x) => x === kv.value);
+        if (!r) fail(`${written}: unknown reason "${kv.value}": use ${CONTROLLER_REASONS.join(', ')}`);
+        c.reason = r;
+        break;
+      }
+      case 'id':
+        c.controllerId = Number(numberArg(CONTROLLER_ID, kv.value, written));
+        break;
+      case 'userdata':
+        c.userdata = parseUserdata(kv.value, written);
+        break;
+      case 'pause':
+        if (kv.value !== '') fail(`${written}: pause is a flag and takes no value: write just "pause"`);
+        c.pause = true;
+        break;
+      default:
+        fail(`${written}: unknown key "${kv.key}" parsing controller action: supported are max_len=N, reason=REASON, id=N, userdata=HEX and pause`);
+    }
+  }
+  if (c.reason === 'action' && c.controllerId === 0 && !c.userdata && !c.pause) return { type: 'output', port: OFPP.CONTROLLER, maxLen: c.maxLen };
+  return c;
+}
+
+/** controller(id=N): a controller connection id. */
+const CONTROLLER_ID: NumberSyntax = { label: 'controller id', bits: 16 };
+
+/** output:SUBFIELD reads a port number of at most this many bits (NXAST_OUTPUT_REG2). */
+const OUTPUT_REG_BITS = 32;
 
 /** set_field's names for parts of a field: the VLAN id and priority in vlan_tci, the DSCP in nw_tos. */
 export const SET_FIELD_PARTS: Readonly<Record<string, { field: FieldId; bits: number; shift: number; present?: boolean }>> = {
@@ -433,11 +511,19 @@ function parseSetField(arg: string): Action {
       : { type: 'set_field', field: part.field, value: v << BigInt(part.shift), mask };
   }
   const fn = fieldByName(name);
-  if (!fn) fail(`set_field:${arg}: unknown field "${name}": use a field name like eth_dst, ip_dst, tp_dst, reg0, metadata, tun_id, vlan_vid`);
+  if (!fn) {
+    if (isConntrackWord(name)) conntrackUnsupported(name);
+    fail(`set_field:${arg}: unknown field "${name}": use a field name like eth_dst, ip_dst, arp_tpa, tp_dst, reg0, xxreg0, metadata, tun_id, vlan_vid`);
+  }
   const [v, m] = splitMask(valueStr);
   const value = parseFieldValue(fn, name, v, 'value', valueStr);
-  const mask = m === undefined ? fieldMax(fn.field) : parseFieldValue(fn, name, m, 'mask', valueStr);
-  return { type: 'set_field', field: fn.field, value: value & mask, mask };
+  // A field narrower in the flow than on the wire (arp_op, 16 bits, in the 8-bit nw_proto) keeps its flow width.
+  const mask = (m === undefined ? fieldMax(fn.field) : parseFieldValue(fn, name, m, 'mask', valueStr)) & fieldMax(fn.field);
+  if (value > fieldMax(fn.field)) fail(`set_field:${arg}: value too large for ${name}: TVS holds ${name} in ${FIELDS[fn.field].bits} bits`);
+  const sf: Action = { type: 'set_field', field: fn.field, value: value & mask, mask };
+  const recorded = recordedName(fn);
+  if (recorded !== undefined) sf.name = recorded;
+  return sf;
 }
 
 /**
@@ -475,20 +561,26 @@ function parseAction(key: string, arg: string): Action {
   switch (lower) {
     case 'output': {
       if (arg === '') fail('output: missing port: write output:PORT, e.g. output:2');
+      if (isSubfieldToken(arg)) {
+        const src = parseSubfield(arg);
+        if (src.nBits > OUTPUT_REG_BITS) fail(`output:${arg}: a port number is at most ${OUTPUT_REG_BITS} bits: name a register or a part of one, e.g. output:NXM_NX_REG15[]`);
+        return { type: 'output_reg', src, maxLen: 0 };
+      }
       const port = parsePort(arg, 'output');
       return { type: 'output', port, maxLen: port === OFPP.CONTROLLER ? 0xffff : 0 };
     }
-    case 'controller': {
-      let maxLen = 0xffff;
-      if (/^\d+$/.test(arg)) maxLen = n();
-      else if (arg !== '') {
-        for (const kv of splitKeyValues(arg)) {
-          if (kv.key === 'max_len') maxLen = Number(numberArg(ACTION_ARGUMENTS.controller!, kv.value, `controller(${arg})`));
-          else fail(`controller(${arg}): unknown key "${kv.key}" parsing controller action: supported is max_len=N`);
-        }
-      }
-      return { type: 'output', port: OFPP.CONTROLLER, maxLen };
+    case 'controller':
+      if (/^\d+$/.test(arg)) return { type: 'output', port: OFPP.CONTROLLER, maxLen: n() };
+      return parseController(arg);
+    case 'push':
+    case 'pop': {
+      if (arg === '') fail(`${lower}: missing field: write ${lower}:FIELD[bits], e.g. ${lower}:NXM_NX_REG0[]`);
+      const sf = parseSubfield(arg);
+      return lower === 'push' ? { type: 'push', src: sf } : { type: 'pop', dst: sf };
     }
+    case 'ct':
+    case 'ct_clear':
+      return conntrackUnsupported(lower);
     case 'mod_vlan_vid':
     case 'set_vlan_vid':
       return { type: 'set_vlan_vid', vid: n(), push: lower === 'mod_vlan_vid' };
@@ -559,7 +651,8 @@ function parseAction(key: string, arg: string): Action {
     case 'group':
       return { type: 'group', groupId: n() };
     default:
-      return fail(`unknown action ${key}: supported are output, NORMAL, FLOOD, ALL, LOCAL, IN_PORT, CONTROLLER, drop, mod_vlan_vid, mod_vlan_pcp, strip_vlan, push_vlan, pop_vlan, mod_dl_src, mod_dl_dst, mod_nw_src, mod_nw_dst, mod_nw_tos, mod_tp_src, mod_tp_dst, dec_ttl, set_field, load, move, resubmit, set_tunnel, group, and the instructions clear_actions, write_actions, write_metadata, goto_table`);
+      if (isConntrackWord(lower)) conntrackUnsupported(key);
+      return fail(`unknown action ${key}: supported are output, NORMAL, FLOOD, ALL, LOCAL, IN_PORT, CONTROLLER, drop, mod_vlan_vid, mod_vlan_pcp, strip_vlan, push_vlan, pop_vlan, mod_dl_src, mod_dl_dst, mod_nw_src, mod_nw_dst, mod_nw_tos, mod_tp_src, mod_tp_dst, dec_ttl, set_field, load, move, push, pop, resubmit, set_tunnel, group, controller, and the instructions clear_actions, write_actions, write_metadata, goto_table`);
   }
 }
 
