@@ -79,6 +79,15 @@ describe('OVN flow syntax: refusals', () => {
     expect(() => parseFlowMod(flow)).toThrow(new RegExp(`^${word}: `));
   });
 
+  it.each([
+    ['icmp6,icmp_type=135,nd_target=fe80::1,actions=drop', 'nd_target: matching the IPv6 neighbor discovery target is not supported by TVS yet'],
+    ['icmp6,icmp_type=135,actions=set_field:fe80::1->nd_target', 'nd_target: rewriting IPv6 neighbor discovery fields (nd_target, nd_sll, nd_tll) is not supported by TVS yet'],
+    ['icmp6,icmp_type=136,actions=set_field:00:00:00:00:00:01->nd_tll', 'nd_tll: rewriting IPv6 neighbor discovery fields'],
+    ['icmp6,icmp_type=136,actions=move:NXM_OF_ETH_SRC[]->NXM_NX_ND_TLL[]', 'NXM_NX_ND_TLL: rewriting IPv6 neighbor discovery fields'],
+  ])('refuses %s, naming the ND field', (flow, message) => {
+    expect(() => parseFlowMod(flow)).toThrow(message);
+  });
+
   it('refuses a bit range outside a wide register and names the register and its bits', () => {
     expect(() => parseFlowMod('actions=load:1->NXM_NX_XXREG0[120..128]')).toThrow('"NXM_NX_XXREG0[120..128]": bits 120..128 are outside NXM_NX_XXREG0 (0..127)');
   });
