@@ -81,10 +81,11 @@ export type Action =
   | { type: 'pop'; dst: Subfield }
   /**
    * controller(...) with more than a max_len (NXAST_CONTROLLER2): the packet-in's reason, the
-   * controller connection id it is for, opaque userdata, and `pause`, which stops the pipeline
-   * until the controller resumes it (NXT_RESUME). A plain controller:N is an output action.
+   * controller connection id it is for, opaque userdata, `pause`, which stops the pipeline
+   * until the controller resumes it (NXT_RESUME), and the meter that rate-limits these packet-ins
+   * (OVN meters its controller events). A plain controller:N is an output action.
    */
-  | { type: 'controller'; maxLen: number; reason: ControllerReason; controllerId: number; userdata?: Buffer; pause: boolean };
+  | { type: 'controller'; maxLen: number; reason: ControllerReason; controllerId: number; userdata?: Buffer; pause: boolean; meterId?: number };
 
 /** What a rule does when it matches. */
 export interface Instructions {

@@ -189,7 +189,7 @@ function formatSetField(a: Extract<Action, { type: 'set_field' }>): string {
 
 /**
  * controller(...) as OVS's format_CONTROLLER writes it: only what differs from the defaults,
- * in the order reason, max_len, id, userdata, pause.
+ * in the order reason, max_len, id, userdata, pause, meter_id.
  */
 function formatController(a: Extract<Action, { type: 'controller' }>): string {
   const parts: string[] = [];
@@ -198,6 +198,7 @@ function formatController(a: Extract<Action, { type: 'controller' }>): string {
   if (a.controllerId !== 0) parts.push(`id=${a.controllerId}`);
   if (a.userdata?.length) parts.push(`userdata=${[...a.userdata].map((b) => b.toString(16).padStart(2, '0')).join('.')}`);
   if (a.pause) parts.push('pause');
+  if (a.meterId !== undefined) parts.push(`meter_id=${a.meterId}`);
   return parts.length ? `controller(${parts.join(',')})` : `CONTROLLER:${a.maxLen}`;
 }
 

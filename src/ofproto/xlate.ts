@@ -92,6 +92,8 @@ export interface PacketIn {
   controllerId?: number;
   /** controller(userdata=...). */
   userdata?: Buffer;
+  /** controller(meter_id=N): the meter these packet-ins go through. */
+  meterId?: number;
   /** controller(pause): where the pipeline stopped; `xlateResume` continues it. */
   continuation?: Continuation;
 }
@@ -722,7 +724,8 @@ class Ctx {
     if (extra) {
       if (extra.controllerId) pin.controllerId = extra.controllerId;
       if (extra.userdata) pin.userdata = extra.userdata;
-      this.slowPath = 'controller action with userdata, id or pause';
+      if (extra.meterId !== undefined) pin.meterId = extra.meterId;
+      this.slowPath = 'controller action with userdata, id, pause or meter_id';
       if (extra.pause && this.noFreeze) this.say('warn', () => 'pause inside a group bucket or the action set cannot stop the pipeline: sending the packet-in without pausing');
       else if (extra.pause) {
         pin.continuation = {

@@ -479,16 +479,21 @@ function parseController(arg: string): Action {
         if (kv.value !== '') fail(`${written}: pause is a flag and takes no value: write just "pause"`);
         c.pause = true;
         break;
+      case 'meter_id':
+        c.meterId = Number(numberArg(CONTROLLER_METER, kv.value, written));
+        break;
       default:
-        fail(`${written}: unknown key "${kv.key}" parsing controller action: supported are max_len=N, reason=REASON, id=N, userdata=HEX and pause`);
+        fail(`${written}: unknown key "${kv.key}" parsing controller action: supported are max_len=N, reason=REASON, id=N, userdata=HEX, pause and meter_id=N`);
     }
   }
-  if (c.reason === 'action' && c.controllerId === 0 && !c.userdata && !c.pause) return { type: 'output', port: OFPP.CONTROLLER, maxLen: c.maxLen };
+  if (c.reason === 'action' && c.controllerId === 0 && !c.userdata && !c.pause && c.meterId === undefined) return { type: 'output', port: OFPP.CONTROLLER, maxLen: c.maxLen };
   return c;
 }
 
 /** controller(id=N): a controller connection id. */
 const CONTROLLER_ID: NumberSyntax = { label: 'controller id', bits: 16 };
+/** controller(meter_id=N): the meter for its packet-ins. */
+const CONTROLLER_METER: NumberSyntax = { label: 'meter_id', bits: 32 };
 
 /** output:SUBFIELD reads a port number of at most this many bits (NXAST_OUTPUT_REG2). */
 const OUTPUT_REG_BITS = 32;
@@ -655,6 +660,7 @@ function parseAction(key: string, arg: string): Action {
       if (arg === '') fail('resubmit: missing port or table: write resubmit:PORT or resubmit(PORT,TABLE), e.g. resubmit(,2)');
       const parts = arg.split(',');
       if (parts.length === 1) return { type: 'resubmit', inPort: parsePort(parts[0]!, 'resubmit'), table: 255 };
+      if (parts.length === 3 && parts[2] === 'ct') conntrackUnsupported(`resubmit(${arg})`);
       if (parts.length > 2) fail(`resubmit(${arg}): too many arguments: write resubmit(PORT,TABLE)`);
       const inPort = parts[0] ? parsePort(parts[0], 'resubmit') : OFPP.IN_PORT;
       const table = parts[1] ? Number(numberArg(RESUBMIT_TABLE, parts[1], `resubmit(${arg})`)) : 255;

@@ -258,6 +258,15 @@ describe('xlate: controller(userdata, pause) and resume', () => {
     expect(JSON.stringify(r.trace)).toContain('pause inside a group bucket or the action set cannot stop the pipeline');
   });
 
+  it('hands the switch the controller id and meter of a packet-in, and keeps such a flow out of the datapath cache', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,actions=controller(id=2,meter_id=3),output:2');
+    const r = b.send({ in_port: 1 });
+    expect(r.sideEffects.packetIns).toEqual([{ reason: 'action', tableId: 0, cookie: 0n, maxLen: 0xffff, controllerId: 2, meterId: 3 }]);
+    expect(r.actions.map((a) => a.type)).toEqual(['userspace', 'output']);
+    expect(r.slowPath).toBe('controller action with userdata, id, pause or meter_id');
+  });
+
   it('caches a plain CONTROLLER action as before: no slow path', () => {
     const b = makeBridge([1, 2], { defaultRule: false });
     b.add('table=0,actions=controller(max_len=128)');

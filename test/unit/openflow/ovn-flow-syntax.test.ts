@@ -20,6 +20,7 @@ const OVN_CORPUS = [
   'arp,arp_tpa=10.0.0.254,arp_op=1 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:02:00:00:00:00:fe->eth_src,load:0x2->NXM_OF_ARP_OP[],move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],load:0x200000000fe->NXM_NX_ARP_SHA[],move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],load:0xa0000fe->NXM_OF_ARP_SPA[],IN_PORT',
   'arp actions=set_field:00:00:00:00:00:01->arp_sha,set_field:10.0.0.1->arp_spa,set_field:10.0.0.2->arp_tpa,set_field:2->arp_op,set_field:00:00:00:00:00:02->arp_tha',
   'actions=controller(reason=no_match,max_len=100,id=3,userdata=00.01.02,pause),controller(userdata=00.00.00.1b.00.00.00.00),controller(pause),CONTROLLER:100',
+  'actions=controller(max_len=10,id=2,userdata=00.01,pause,meter_id=5),controller(meter_id=1)',
 ];
 
 /** What ovs-ofctl prints after ADD for `flow`, or undefined without ovs-ofctl. */
@@ -74,6 +75,7 @@ describe('OVN flow syntax: refusals', () => {
     ['ct_mark=0x1/0x1,actions=output:1', 'ct_mark'],
     ['ct_label=0x1,actions=output:1', 'ct_label'],
     ['actions=set_field:1->ct_mark', 'ct_mark'],
+    ['actions=resubmit(,3,ct)', 'resubmit\\(,3,ct\\)'],
   ])('refuses %s naming %s and saying conntrack is not supported yet', (flow, word) => {
     expect(() => parseFlowMod(flow)).toThrow(conntrack);
     expect(() => parseFlowMod(flow)).toThrow(new RegExp(`^${word}: `));
