@@ -49,6 +49,8 @@ type WideRegId = `xreg${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}` | `xxreg${0 | 1 | 2 | 3}
 
 /** reg0..reg15 in order. */
 export const REG_FIELDS: readonly RegId[] = Array.from({ length: 16 }, (_, i) => `reg${i}` as RegId);
+/** xreg0..xreg7 then xxreg0..xxreg3. */
+export const WIDE_REG_FIELDS: readonly WideRegId[] = [...Array.from({ length: 8 }, (_, i) => `xreg${i}` as WideRegId), ...Array.from({ length: 4 }, (_, i) => `xxreg${i}` as WideRegId)];
 
 /** Where a field lives in the word vector. */
 export interface FieldLayout {
@@ -101,9 +103,11 @@ export const FIELDS: Readonly<Record<FieldId, FieldLayout>> = (() => {
     out[id] = layout(id, ofs, bits);
     ofs += Math.ceil(bits / 32);
   }
-  const reg0 = out.reg0.ofs;
-  for (let i = 0; i < 8; i++) out[`xreg${i}` as WideRegId] = layout(`xreg${i}` as WideRegId, reg0 + 2 * i, 64);
-  for (let i = 0; i < 4; i++) out[`xxreg${i}` as WideRegId] = layout(`xxreg${i}` as WideRegId, reg0 + 4 * i, 128);
+  for (const id of WIDE_REG_FIELDS) {
+    const [, x, n] = /^(x+)reg(\d+)$/.exec(id)!;
+    const regs = x!.length === 1 ? 2 : 4;
+    out[id] = layout(id, out.reg0.ofs + regs * Number(n), 32 * regs);
+  }
   return out;
 })();
 

@@ -3,7 +3,7 @@
  * one table each, read by the flow syntax parser (src/openflow/) and by ofproto's printers.
  */
 import { OFPP } from './actions.js';
-import { REG_FIELDS, type FieldId } from './flow.js';
+import { FIELDS, REG_FIELDS, WIDE_REG_FIELDS, type FieldId } from './flow.js';
 import { own } from '../lib/own.js';
 
 /** Reserved ports by name; NONE is another name for ANY and is never printed. */
@@ -55,8 +55,7 @@ export const FIELD_NAMES: readonly FieldName[] = [
   { mf: 'arp_op', nxm: 'NXM_OF_ARP_OP', field: 'nw_proto', bits: 8 },
   ...REG_FIELDS.map((field, i) => ({ mf: field, nxm: `NXM_NX_REG${i}`, field, bits: 32 })),
   // OVS names the 64-bit registers after the OpenFlow 1.5 packet registers.
-  ...Array.from({ length: 8 }, (_, i) => ({ mf: `xreg${i}`, nxm: `OXM_OF_PKT_REG${i}`, field: `xreg${i}` as FieldId, bits: 64 })),
-  ...Array.from({ length: 4 }, (_, i) => ({ mf: `xxreg${i}`, nxm: `NXM_NX_XXREG${i}`, field: `xxreg${i}` as FieldId, bits: 128 })),
+  ...WIDE_REG_FIELDS.map((field) => ({ mf: field, nxm: field.startsWith('xx') ? `NXM_NX_XXREG${field.slice(5)}` : `OXM_OF_PKT_REG${field.slice(4)}`, field, bits: FIELDS[field].bits })),
 ];
 
 /**

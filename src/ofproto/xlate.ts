@@ -20,7 +20,7 @@ import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/ac
 import type { FieldName, FlowKey } from '../datapath/flow-key.js';
 import { formatMac } from '../lib/addr.js';
 import { CONTROLLER_REASONS, OFPP, type Action, type ControllerReason, type Instructions, type Subfield } from './actions.js';
-import { ETH_TYPE, FIELDS, Flow, FlowWildcards, IP_PROTO, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
+import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import type { Group, GroupTable } from './groups.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
@@ -238,7 +238,7 @@ const ARP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
 /** Pipeline fields, not packet fields: writes never reach the datapath, and a pause keeps them. */
 const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'metadata', ...REG_FIELDS];
 /** The same, with the wide registers (views of reg0..15). */
-const METADATA: ReadonlySet<FieldId> = new Set<FieldId>([...PIPELINE_FIELDS, ...(Object.keys(FIELDS) as FieldId[]).filter((f) => /^x+reg/.test(f))]);
+const METADATA: ReadonlySet<FieldId> = new Set<FieldId>([...PIPELINE_FIELDS, ...WIDE_REG_FIELDS]);
 /** Pipeline fields that are never in a datapath key, so never in a megaflow mask. */
 const REGS: readonly FieldId[] = ['metadata', ...REG_FIELDS];
 /** Most values the push:/pop: stack holds; a translation that pushes more is looping. */

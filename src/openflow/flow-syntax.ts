@@ -9,7 +9,7 @@
 import { AddressError, bytesToBigint, parseIpv4, parseIpv6, parseMac, prefixMask } from '../lib/addr.js';
 import { hex, maxOfBits, parseArgUint, parseFieldUint, parseUintText } from '../lib/uint.js';
 import { CONTROLLER_REASONS, OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
-import { ADDRESS_FIELDS, ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, VLAN_CFI, fieldMax, type FieldId } from '../ofproto/flow.js';
+import { ADDRESS_FIELDS, ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, VLAN_CFI, WIDE_REG_FIELDS, fieldMax, type FieldId } from '../ofproto/flow.js';
 import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags } from '../ofproto/flow-table.js';
 import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
@@ -161,11 +161,7 @@ const uintField = (field: FieldId, bits: number, masked = false): MatchFieldSynt
 const partField = (field: FieldId, kind: MatchFieldSyntax['kind'], bits: number): MatchFieldSyntax => ({ field, kind, bits });
 
 /** The registers a match can name: reg0..15, and the 64- and 128-bit xreg0..7 and xxreg0..3 over them. */
-const MATCH_REGS: readonly FieldId[] = [
-  ...REG_FIELDS,
-  ...Array.from({ length: 8 }, (_, i) => `xreg${i}` as FieldId),
-  ...Array.from({ length: 4 }, (_, i) => `xxreg${i}` as FieldId),
-];
+const MATCH_REGS: readonly FieldId[] = [...REG_FIELDS, ...WIDE_REG_FIELDS];
 
 /** Every match field by every name ovs-ofctl accepts for it: the table of their widths. */
 export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
