@@ -1,7 +1,7 @@
 // Frames crossing the switch through the kind of multi-table pipeline ovn-controller installs:
 // table 0 classifies the input port into a logical datapath (metadata) and inport (reg14), table
 // 8 looks the destination MAC up and loads the logical outport (reg15), table 32 maps it to a
-// physical port in reg13 (through the 128-bit xxreg3 and the stack, as OVN's wider actions do),
+// physical port in reg13 (through the 128-bit xxreg0 and the stack, as OVN's wider actions do),
 // table 65 outputs to that register. And OVN's ARP responder, whose answer a host really gets.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DummyHost } from '../../src/api/dummy-host.js';
@@ -22,8 +22,8 @@ async function installLogicalSwitch(sw: Switch<DummyHost>, hosts: DummyHost[]): 
     flows.push(
       `table=0,priority=100,in_port=${port},actions=load:0x1->OXM_OF_METADATA[],load:${port}->NXM_NX_REG14[],resubmit(,8)`,
       `table=8,priority=50,metadata=0x1,dl_dst=${h.mac},actions=load:${port}->NXM_NX_REG15[],resubmit(,32)`,
-      // The physical port goes through xxreg3 (reg12..reg15) and the stack before reg13.
-      `table=32,priority=100,metadata=0x1,reg15=${port},actions=load:${port}->NXM_NX_XXREG3[32..47],push:NXM_NX_XXREG3[32..63],pop:NXM_NX_REG13[],resubmit(,65)`,
+      // The physical port goes through xxreg0 (bits 96..127 are reg0) and the stack before reg13.
+      `table=32,priority=100,metadata=0x1,reg15=${port},actions=load:${port}->NXM_NX_XXREG0[96..111],push:NXM_NX_XXREG0[96..127],pop:NXM_NX_REG13[],resubmit(,65)`,
     );
   }
   // Broadcasts go to every port: one pass through table 65 per logical port, as OVN's multicast groups do.
@@ -45,6 +45,17 @@ describe('an OVN-shaped pipeline on dummy hosts', () => {
     expect(await h3.receive({ match: same(toH3) })).toEqual([toH3]);
     // Each host got only its own frame: the copies would have come with these.
     expect([h1.drain(), h2.drain(same(toH3)), h3.drain(same(toH2))]).toEqual([[], [], []]);
+  });
+
+  it('shows every table, the register output and the port it held in ofproto/trace', async () => {
+    const { sw, hosts } = await dummyLan(2);
+    await installLogicalSwitch(sw, hosts);
+    const trace = await sw.appctl('ofproto/trace', 'br0', `in_port=1,dl_dst=${hosts[1].mac}`);
+    expect(trace).toMatch(/^ 0\. in_port=1, priority 100\n {4}load:0x1->OXM_OF_METADATA\[\]\n {4}load:0x1->NXM_NX_REG14\[\]\n {4}resubmit\(,8\)$/m);
+    expect(trace).toMatch(/^ 8\. metadata=0x1,dl_dst=02:00:00:00:00:02, priority 50\n/m);
+    expect(trace).toMatch(/^32\. reg15=0x2,metadata=0x1, priority 100\n {4}load:0x2->NXM_NX_XXREG0\[96\.\.111\]\n {4}push:NXM_NX_XXREG0\[96\.\.127\]\n {4}pop:NXM_NX_REG13\[\]\n/m);
+    expect(trace).toMatch(/^65\. priority 100\n {4}output:NXM_NX_REG13\[\]\n {5}-> NXM_NX_REG13\[\] holds port 2\n/m);
+    expect(trace).toMatch(/^Datapath actions: 3$/m);
   });
 
   it('keeps the frames of the cached megaflow going the same way as the first one', async () => {
