@@ -63,7 +63,7 @@ export const OFPM = {
 } as const;
 
 /** Most bands one meter may have (OVS's userspace datapath allows as many). */
-export const MAX_METER_BANDS = 8;
+const MAX_METER_BANDS = 8;
 
 /** What the datapath counted for one meter. */
 export interface ProviderMeterStats {
@@ -178,9 +178,6 @@ function validate(mm: MeterMod): void {
     throw new OfpError('OFPMMFC_OUT_OF_BANDS', `${name} has ${mm.bands.length} bands: a meter has at most ${MAX_METER_BANDS}`);
   }
   mm.bands.forEach((b, i) => {
-    if (b.type !== 'drop' && b.type !== 'dscp_remark') {
-      throw new OfpError('OFPMMFC_BAD_BAND', `${name} band ${i + 1}: type "${String((b as { type: unknown }).type)}" is unknown: use drop or dscp_remark`);
-    }
     if (!Number.isInteger(b.rate) || b.rate <= 0 || b.rate > 0xffffffff) {
       throw new OfpError('OFPMMFC_BAD_RATE', `${name} band ${i + 1}: rate=${b.rate} must be 1-4294967295`);
     }

@@ -14,7 +14,7 @@ import { OFPM, type MeterBand, type MeterFlags, type MeterMod } from '../ofproto
 import { parseArgUint } from '../lib/uint.js';
 
 /** A meter that cannot be parsed, with what to change. */
-export class MeterSyntaxError extends Error {
+class MeterSyntaxError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'MeterSyntaxError';
