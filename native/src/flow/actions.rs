@@ -63,7 +63,7 @@ pub enum Action {
     TunnelPop {
         tnl_port: u32,
     },
-    /// Meter the frame with datapath meter `0`.
+    /// Meter the frame with the datapath meter of this id.
     Meter(u32),
 }
 
