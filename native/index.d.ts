@@ -15,6 +15,13 @@ export interface NativeFlowStats {
   tcpFlags: number;
 }
 
+/** A datapath meter's counters: every frame it saw, and the frames each band acted on. */
+export interface NativeMeterStats {
+  packets: number;
+  bytes: number;
+  bands: Array<{ packets: number; bytes: number }>;
+}
+
 export interface NativeExpiredFlow extends NativeFlowStats {
   id: bigint;
 }
@@ -142,6 +149,11 @@ export interface Addon {
   /** The counters of every flow used in the last `withinMs` ms, least recently used first, a RECENT record each (src/datapath/abi.ts). */
   op_flow_stats_recent(dp: DatapathHandle, withinMs: number): Buffer;
   op_flow_key_extract(frame: Buffer, inPort: number): Buffer;
+  /** Adds or reconfigures a meter (buckets full, counters at 0); `bands` packed as METER_BAND in src/datapath/abi.ts. */
+  op_meter_set(dp: DatapathHandle, id: number, pktps: boolean, bands: Buffer): void;
+  /** Removes a meter; its last counters, null if there was none. */
+  op_meter_del(dp: DatapathHandle, id: number): NativeMeterStats | null;
+  op_meter_get_stats(dp: DatapathHandle, id: number): NativeMeterStats | null;
   /**
    * Takes an exclusive open-file-description lock (F_OFD_SETLK) on the whole
    * file open on `fd`, without waiting: true when it is now held through

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Datapath, type Upcall } from '../src/datapath/dpif.js';
-import { encodeActions } from '../src/datapath/actions.js';
+import { encodeActions, type Action } from '../src/datapath/actions.js';
 import { encodeKey, exactMask } from '../src/datapath/flow-key.js';
 import { Lab, run, type Host } from '../src/lib/netns.js';
 import { Switch } from '../src/api/switch.js';
@@ -51,13 +51,23 @@ interface Row {
   error?: string;
 }
 
-function tvsSwitch(bare: boolean): SwitchUnderTest {
+/** The meter of 'TVS datapath +meter': one drop band whose rate (2^32-1 packets/s) no run reaches. */
+const UNREACHED_METER = { pktps: true, bands: [{ type: 'drop' as const, rate: 0xffffffff, burstSize: 0 }] };
+const METER_ID = 0;
+
+/**
+ * TVS's datapath with in_port megaflows ('megaflow'), forwarding with no
+ * lookup ('bare'), or the megaflows metered first by a meter that never
+ * drops ('meter': what a meter costs per frame).
+ */
+function tvsSwitch(mode: 'megaflow' | 'bare' | 'meter'): SwitchUnderTest {
+  const bare = mode === 'bare';
   let dp: Datapath | undefined;
   let ports: [number, number] = [0, 0];
   let outputs: Buffer[] = [];
-  const outputTo = (p: number) => [{ type: 'output' as const, port: p }];
+  const outputTo = (p: number): Action[] => [...(mode === 'meter' ? [{ type: 'meter' as const, id: METER_ID }] : []), { type: 'output' as const, port: p }];
   return {
-    name: bare ? 'TVS bare forwarder' : 'TVS datapath',
+    name: { megaflow: 'TVS datapath', bare: 'TVS bare forwarder', meter: 'TVS datapath +meter' }[mode],
     async up(t) {
       // The least a slow path can do: every miss gets an exact-match
       // megaflow to the other port, installed from TypeScript. This measures
@@ -69,6 +79,7 @@ function tvsSwitch(bare: boolean): SwitchUnderTest {
         },
       });
       dp.configure({ flowLimit: 2_000_000, maxIdleMs: 60_000 });
+      if (mode === 'meter') dp.setMeter(METER_ID, UNREACHED_METER);
       ports = [dp.addPort({ type: 'system', name: t.genIf }).port, dp.addPort({ type: 'system', name: t.sinkIf }).port];
       outputs = ports.map((p) => encodeActions(outputTo(p)));
       if (bare) {
@@ -80,7 +91,7 @@ function tvsSwitch(bare: boolean): SwitchUnderTest {
         dp.putFlow({ key: { in_port: ports[1] }, mask: inPort, actions: outputTo(ports[0]) });
       }
     },
-    flowSetup: bare
+    flowSetup: mode !== 'megaflow'
       ? undefined
       : async (t, seconds) => {
           dp!.flushFlows();
@@ -282,13 +293,15 @@ function table(rows: Row[]): string {
   const ovs = rows.find((r) => r.switch === 'OVS netdev');
   const ovsTso = rows.find((r) => r.switch === 'OVS netdev +TSO');
   const bare = rows.find((r) => r.switch === 'TVS bare forwarder');
-  const head = ['switch', 'offered Mpps', 'Mpps 64B', 'vs OVS', 'vs bare', 'TCP Gbit/s', 'vs OVS+TSO', 'RTT ms', 'new flows/s', 'vs OVS'];
+  const unmetered = rows.find((r) => r.switch === 'TVS datapath');
+  const head = ['switch', 'offered Mpps', 'Mpps 64B', 'vs OVS', 'vs bare', 'vs no meter', 'TCP Gbit/s', 'vs OVS+TSO', 'RTT ms', 'new flows/s', 'vs OVS'];
   const lines = rows.map((r) => [
     r.switch,
     fmt(r.offeredPps64 && r.offeredPps64 / 1e6, 3),
     fmt(r.pps64 && r.pps64 / 1e6, 3),
     ratio(r.pps64, ovs?.pps64),
     ratio(r.pps64, bare?.pps64),
+    r.switch === 'TVS datapath +meter' ? ratio(r.pps64, unmetered?.pps64) : '-',
     fmt(r.tcpGbps, 2),
     ratio(r.tcpGbps, ovsTso?.tcpGbps),
     fmt(r.rttMs, 3),
@@ -362,7 +375,7 @@ async function main(): Promise<void> {
   }
   if (only.has('datapath')) {
     console.log(`==> datapath: veth -> switch -> veth, ${seconds} s per measurement, 64-byte frames: median of ${rounds} rounds`);
-    const switches = [tvsSwitch(false), tvsSwitch(true), tvsVswitchd(), linuxBridge()];
+    const switches = [tvsSwitch('megaflow'), tvsSwitch('meter'), tvsSwitch('bare'), tvsVswitchd(), linuxBridge()];
     if (await ensureOvsInstalled()) switches.push(ovsNetdev(false), ovsNetdev(true));
     // Rounds take the switches in turn, so a slow minute of this shared
     // machine lands on every switch rather than on one.

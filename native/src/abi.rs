@@ -11,6 +11,7 @@
 
 use crate::datapath::{Upcall, UpcallReason, UpcallReply};
 use crate::flow::key::FlowKey;
+use crate::meter::{BandConfig, BandKind};
 
 // ---------------------------------------------------------------- flow key
 
@@ -80,6 +81,7 @@ pub const ACTION_POP_VLAN: u16 = 4;
 pub const ACTION_SET: u16 = 5;
 pub const ACTION_TNL_PUSH: u16 = 6;
 pub const ACTION_TNL_POP: u16 = 7;
+pub const ACTION_METER: u16 = 8;
 
 /// `set` flag: the field was written masked (`set(...)` vs `set_masked`
 /// in the printer; execution ignores it).
@@ -307,6 +309,40 @@ pub fn push_recent(out: &mut Vec<u8>, id: u64, packets: u64, bytes: u64, idle_ms
     out.extend_from_slice(&record);
 }
 
+// ---------------------------------------------------------------- meter bands
+
+// A meter's bands as op_meter_set takes them: METER_BAND_LEN bytes a band,
+// four u32: its type (OpenFlow's codes), rate (kbit/s or packets/s), burst
+// size (kbit or packets; 0 for one second of rate) and, for a DSCP remark
+// band, the precedence levels to add.
+pub const METER_BAND_LEN: usize = 16;
+pub const METER_BAND_TYPE: usize = 0;
+pub const METER_BAND_RATE: usize = 4;
+pub const METER_BAND_BURST: usize = 8;
+pub const METER_BAND_PREC_LEVEL: usize = 12;
+pub const METER_BAND_DROP: u32 = 1;
+pub const METER_BAND_DSCP_REMARK: u32 = 2;
+
+pub fn unpack_meter_bands(b: &[u8]) -> Result<Vec<BandConfig>, String> {
+    if !b.len().is_multiple_of(METER_BAND_LEN) {
+        return Err(format!("meter bands: {} bytes is not a whole number of {METER_BAND_LEN}-byte bands", b.len()));
+    }
+    b.chunks(METER_BAND_LEN)
+        .enumerate()
+        .map(|(i, band)| {
+            let kind = match get_u32(band, METER_BAND_TYPE) {
+                METER_BAND_DROP => BandKind::Drop,
+                METER_BAND_DSCP_REMARK => {
+                    let prec = get_u32(band, METER_BAND_PREC_LEVEL);
+                    BandKind::DscpRemark { prec_level: u8::try_from(prec).unwrap_or(u8::MAX) }
+                }
+                other => return Err(format!("meter band {i}: type {other} is not drop (1) or dscp_remark (2)")),
+            };
+            Ok(BandConfig { kind, rate: get_u32(band, METER_BAND_RATE), burst_size: get_u32(band, METER_BAND_BURST) })
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------- the table
 
 /// Every constant of this module by name, for the TypeScript side to check
@@ -323,6 +359,7 @@ pub fn describe() -> Vec<(String, u64)> {
         ("ACTION_SET", ACTION_SET as usize),
         ("ACTION_TNL_PUSH", ACTION_TNL_PUSH as usize),
         ("ACTION_TNL_POP", ACTION_TNL_POP as usize),
+        ("ACTION_METER", ACTION_METER as usize),
         ("SET_FLAG_MASKED", SET_FLAG_MASKED as usize),
         ("SET_FLAG_CONTINUES", SET_FLAG_CONTINUES as usize),
         ("UPCALL_META_LEN", UPCALL_META_LEN),
@@ -351,6 +388,13 @@ pub fn describe() -> Vec<(String, u64)> {
         ("RECENT_PACKETS", RECENT_PACKETS),
         ("RECENT_BYTES", RECENT_BYTES),
         ("RECENT_IDLE_MS", RECENT_IDLE_MS),
+        ("METER_BAND_LEN", METER_BAND_LEN),
+        ("METER_BAND_TYPE", METER_BAND_TYPE),
+        ("METER_BAND_RATE", METER_BAND_RATE),
+        ("METER_BAND_BURST", METER_BAND_BURST),
+        ("METER_BAND_PREC_LEVEL", METER_BAND_PREC_LEVEL),
+        ("METER_BAND_DROP", METER_BAND_DROP as usize),
+        ("METER_BAND_DSCP_REMARK", METER_BAND_DSCP_REMARK as usize),
     ]
     .into_iter()
     .map(|(name, v)| (name.to_string(), v as u64))
@@ -423,6 +467,20 @@ mod tests {
         assert_eq!(SetField::from_id(0), None);
         assert_eq!(SetField::from_id(17), Some(SetField::ArpOp));
         assert_eq!(SetField::from_id(20), None);
+    }
+
+    #[test]
+    fn unpacks_meter_bands_and_names_a_bad_one() {
+        let mut b = vec![0u8; 2 * METER_BAND_LEN];
+        for (at, v) in [(0, 1), (4, 1000), (8, 50), (16, 2), (20, 10), (24, 0), (28, 2)] {
+            put_u32(&mut b, at, v);
+        }
+        let bands = unpack_meter_bands(&b).unwrap();
+        assert_eq!(bands[0], BandConfig { kind: BandKind::Drop, rate: 1000, burst_size: 50 });
+        assert_eq!(bands[1], BandConfig { kind: BandKind::DscpRemark { prec_level: 2 }, rate: 10, burst_size: 0 });
+        put_u32(&mut b, 16, 3);
+        assert_eq!(unpack_meter_bands(&b).unwrap_err(), "meter band 1: type 3 is not drop (1) or dscp_remark (2)");
+        assert!(unpack_meter_bands(&b[..20]).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
 use crate::flow::key::{ExactKey, FlowKey};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, ValidActions, MAX_BURST};
+use crate::meter::{MeterConfig, MeterError, MeterStats, MeterTable, Verdict};
 use crate::packet::{Packet, VnetHdr, MAX_FRAME};
 use crate::port::afpacket::AfPacketPort;
 use crate::port::dummy::DummyPort;
@@ -230,6 +231,7 @@ struct State {
     pending: HashMap<ExactKey, PendingFlow>,
     pending_frames: usize,
     stats: DpStats,
+    meters: MeterTable,
     /// Scratch packets for copies made by multi-action lists.
     pool: Vec<Packet>,
     /// Frames the slow path answered, with their actions: the poll thread's to send.
@@ -260,6 +262,11 @@ fn lock_state(shared: &Shared) -> MutexGuard<'_, State> {
 impl Shared {
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// The clock meters fill their buckets by.
+    fn now_ns(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
     }
 
     /// Whether a miss can go up now.
@@ -354,6 +361,7 @@ impl Datapath {
             pending: HashMap::new(),
             pending_frames: 0,
             stats: DpStats::default(),
+            meters: MeterTable::default(),
             pool: Vec::new(),
             replied: Vec::new(),
             held: HashMap::new(),
@@ -651,6 +659,22 @@ impl Datapath {
             .collect()
     }
 
+    /// Add or reconfigure meter `id` (its buckets start full, its counters at 0).
+    pub fn meter_set(&self, id: u32, config: &MeterConfig) -> Result<(), MeterError> {
+        let now = self.shared.now_ns();
+        self.state().meters.set(id, config, now)
+    }
+
+    /// Remove meter `id`, returning its last counters (None if it did not exist).
+    /// Flows that still name it let their frames pass unmetered.
+    pub fn meter_del(&self, id: u32) -> Option<MeterStats> {
+        self.state().meters.delete(id)
+    }
+
+    pub fn meter_stats(&self, id: u32) -> Option<MeterStats> {
+        self.state().meters.stats(id)
+    }
+
     /// Flow limit, idle timeout (ms) and EMC insertion inverse probability;
     /// None leaves a setting as it is.
     pub fn configure(&self, flow_limit: Option<usize>, max_idle_ms: Option<u64>, emc_insert_inv_prob: Option<u32>) {
@@ -885,7 +909,7 @@ fn handle_burst(shared: &Shared, st: &mut State, in_port: u32, batch: &mut [Pack
 /// again after a tunnel pop, with the depth reached.
 fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<(TunnelMeta, u8)>) {
     let now = shared.now_ms();
-    let mut tx = Tx::new(std::mem::take(&mut st.pool));
+    let mut tx = Tx::new(std::mem::take(&mut st.pool), shared.now_ns());
     let mut upcalls = Vec::new();
     let (mut keys, mut hashes) = ([FlowKey::default(); MAX_BURST], [0u64; MAX_BURST]);
     let mut found = [Lookup::Miss; MAX_BURST];
@@ -916,7 +940,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
                     flow.stats.bytes += pkt.len() as u64;
                     flow.stats.used_ms = now.max(1);
                     flow.stats.tcp_flags |= u16::from_be_bytes(key.tcp_flags);
-                    tx.execute(&flow.actions, pkt, i, &mut st.stats);
+                    tx.execute(&flow.actions, pkt, i, &mut st.stats, &mut st.meters);
                 }
                 Lookup::Miss => {
                     st.stats.missed += 1;
@@ -966,10 +990,10 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
 
 /// Run one action list on frames the slow path handed back (they need no lookup).
 fn run_actions(shared: &Shared, st: &mut State, work: Vec<(Arc<ActionList>, Packet)>) {
-    let mut tx = Tx::new(std::mem::take(&mut st.pool));
+    let mut tx = Tx::new(std::mem::take(&mut st.pool), shared.now_ns());
     let mut pkts = Vec::with_capacity(work.len());
     for (i, (list, mut pkt)) in work.into_iter().enumerate() {
-        tx.execute(&list, &mut pkt, i, &mut st.stats);
+        tx.execute(&list, &mut pkt, i, &mut st.stats, &mut st.meters);
         pkts.push(pkt);
     }
     let ups = std::mem::take(&mut tx.userspace);
@@ -998,10 +1022,12 @@ struct Tx {
     recirc: Vec<(Packet, TunnelMeta)>,
     /// Index of the burst packet being executed (for the sink callbacks).
     current: usize,
+    /// The datapath clock for this burst's meters.
+    now_ns: u64,
 }
 
 impl Tx {
-    fn new(pool: Vec<Packet>) -> Self {
+    fn new(pool: Vec<Packet>, now_ns: u64) -> Self {
         Tx {
             pool,
             copies: 0,
@@ -1009,13 +1035,33 @@ impl Tx {
             userspace: Vec::new(),
             recirc: Vec::new(),
             current: 0,
+            now_ns,
         }
     }
 
-    fn execute(&mut self, list: &ActionList, pkt: &mut Packet, index: usize, stats: &mut DpStats) {
-        // The common cases need no copy: every action an output (one port, or flooding).
-        if list.actions.iter().all(|a| matches!(a, Action::Output(_))) {
-            for a in &list.actions {
+    fn execute(
+        &mut self,
+        list: &ActionList,
+        pkt: &mut Packet,
+        index: usize,
+        stats: &mut DpStats,
+        meters: &mut MeterTable,
+    ) {
+        // The common cases need no copy: meters (if any), then every other
+        // action an output (one port, or flooding). A remark changes the
+        // burst's own packet, which the outputs then send.
+        let metered = list.actions.iter().take_while(|a| matches!(a, Action::Meter(_))).count();
+        if list.actions[metered..].iter().all(|a| matches!(a, Action::Output(_))) {
+            for a in &list.actions[..metered] {
+                if let Action::Meter(id) = a {
+                    match meters.apply(*id, pkt.len(), self.now_ns) {
+                        Verdict::Pass => {}
+                        Verdict::Drop => return,
+                        Verdict::Remark { prec_level } => actions::remark(pkt, prec_level),
+                    }
+                }
+            }
+            for a in &list.actions[metered..] {
                 if let Action::Output(port) = a {
                     self.outs.push((*port, OutRef::Burst(index)));
                 }
@@ -1023,7 +1069,7 @@ impl Tx {
             return;
         }
         self.current = index;
-        let report = actions::execute(list, pkt, self);
+        let report = actions::execute(list, pkt, &mut Metered { tx: self, meters });
         stats.action_errors += report.failed as u64;
     }
 
@@ -1066,7 +1112,32 @@ impl Tx {
     }
 }
 
-impl ActionSink for Tx {
+/// The sink of a list that needs more than outputs: the burst's Tx, with
+/// the datapath's meters beside it.
+struct Metered<'a> {
+    tx: &'a mut Tx,
+    meters: &'a mut MeterTable,
+}
+
+impl ActionSink for Metered<'_> {
+    fn output(&mut self, port: u32, pkt: &Packet) {
+        self.tx.output(port, pkt);
+    }
+
+    fn userspace(&mut self, pkt: &Packet, cookie: u64) {
+        self.tx.userspace(pkt, cookie);
+    }
+
+    fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
+        self.tx.recirculate(pkt, meta);
+    }
+
+    fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict {
+        self.meters.apply(meter_id, pkt.len(), self.tx.now_ns)
+    }
+}
+
+impl Tx {
     fn output(&mut self, port: u32, pkt: &Packet) {
         let c = self.copy_of(pkt);
         self.outs.push((port, OutRef::Copy(c)));

@@ -9,6 +9,7 @@ pub mod datapath;
 pub mod flow;
 mod js;
 mod lockfile;
+pub mod meter;
 mod napi;
 mod ops;
 pub mod packet;

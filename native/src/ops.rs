@@ -12,6 +12,7 @@ use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, UpcallBatc
 use crate::flow::key::{FlowKey, KEY_LEN};
 use crate::flow::table::{FlowStats, PutMode};
 use crate::js::{check, status_error, Args, Env, JsResult, Value};
+use crate::meter::{MeterConfig, MeterStats};
 use crate::napi::*;
 use crate::port::tap::TapConfig;
 use std::ffi::{c_void, CString};
@@ -51,6 +52,9 @@ const OPS: &[(&str, Op)] = &[
     ("op_flow_dump", op_flow_dump),
     ("op_flow_stats_recent", op_flow_stats_recent),
     ("op_flow_key_extract", op_flow_key_extract),
+    ("op_meter_set", op_meter_set),
+    ("op_meter_del", op_meter_del),
+    ("op_meter_get_stats", op_meter_get_stats),
     ("op_sys_lock_fd", op_sys_lock_fd),
 ];
 
@@ -689,6 +693,45 @@ fn op_flow_stats_recent<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>
         abi::push_recent(&mut packed, id, stats.packets, stats.bytes, idle_ms);
     }
     env.buffer(&packed)
+}
+
+/// op_meter_set(dp, id, pktps: boolean, bands: Buffer): void — bands packed as abi.rs says.
+fn op_meter_set<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let id = env.get_u32(args.get(1), "meter id")?;
+    let pktps = env.get_bool(args.get(2), "pktps")?;
+    let bands = abi::unpack_meter_bands(env.get_buffer(args.get(3), "meter bands")?)?;
+    let config = MeterConfig { pktps, bands };
+    with_dp(env, args.get(0), |dp| dp.meter_set(id, &config).map_err(|e| e.to_string()))?;
+    env.undefined()
+}
+
+/// op_meter_del(dp, id): MeterStats | null — the meter's last counters, null if there was none.
+fn op_meter_del<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let id = env.get_u32(args.get(1), "meter id")?;
+    match with_dp(env, args.get(0), |dp| Ok(dp.meter_del(id)))? {
+        Some(s) => meter_stats_object(env, &s),
+        None => env.null(),
+    }
+}
+
+/// op_meter_get_stats(dp, id): MeterStats | null
+fn op_meter_get_stats<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let id = env.get_u32(args.get(1), "meter id")?;
+    match with_dp(env, args.get(0), |dp| Ok(dp.meter_stats(id)))? {
+        Some(s) => meter_stats_object(env, &s),
+        None => env.null(),
+    }
+}
+
+fn meter_stats_object<'a>(env: Env<'a>, s: &MeterStats) -> JsResult<Value<'a>> {
+    let bands = env.array_of(s.bands.iter().map(|&(packets, bytes)| {
+        env.object_of(&[("packets", env.number(packets as f64)?), ("bytes", env.number(bytes as f64)?)])
+    }))?;
+    env.object_of(&[
+        ("packets", env.number(s.packets as f64)?),
+        ("bytes", env.number(s.bytes as f64)?),
+        ("bands", bands),
+    ])
 }
 
 /// op_flow_key_extract(frame: Buffer, inPort: number): Buffer — the key the datapath would look up.

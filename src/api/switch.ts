@@ -27,7 +27,9 @@ import { registerVlogCommands } from '../lib/log.js';
 import { formatMac } from '../lib/addr.js';
 import { formatDatapathFlow } from '../datapath/dpctl.js';
 import type { PortInfo } from '../datapath/dpif.js';
-import { formatFlowStats } from '../ofproto/print.js';
+import { formatFlowStats, formatMeter, formatMeterStats } from '../ofproto/print.js';
+import { OFPM } from '../ofproto/meters.js';
+import { parseMeterId, parseMeterMod } from '../openflow/meter-syntax.js';
 import { parseFlowMod } from '../openflow/flow-syntax.js';
 import type { XBridge } from '../ofproto/xbridge.js';
 import type { VlanMode } from '../ofproto/vlan.js';
@@ -235,6 +237,41 @@ export class Switch<H extends SwitchHost | DummyHost = SwitchHost> {
   async delFlows(bridge: string, match = ''): Promise<void> {
     this.bridge(bridge).flowMod(parseFlowMod(match, 'delete'));
     await this.daemon.of.revalidated();
+  }
+
+  /**
+   * Add a meter in ovs-ofctl's syntax, e.g. `meter=1,pktps,burst,bands=type=drop,rate=100,burst_size=10`;
+   * rules use it with `actions=meter:1,...`. The datapath enforces it at once.
+   */
+  async addMeter(bridge: string, meter: string): Promise<void> {
+    this.bridge(bridge).meterMod(parseMeterMod(meter, 'add'));
+    await this.daemon.of.revalidated();
+  }
+
+  /** Change a meter (its counters restart), in the syntax of addMeter. */
+  async modMeter(bridge: string, meter: string): Promise<void> {
+    this.bridge(bridge).meterMod(parseMeterMod(meter, 'modify'));
+    await this.daemon.of.revalidated();
+  }
+
+  /** Delete `meter=N` (every meter by default) and the rules that use it; resolves once the datapath follows. */
+  async delMeters(bridge: string, meter = ''): Promise<void> {
+    this.bridge(bridge).meterMod(parseMeterMod(meter, 'delete'));
+    await this.daemon.of.revalidated();
+  }
+
+  /** Meters as ovs-ofctl dump-meters prints them (every meter by default). */
+  dumpMeters(bridge: string, meter = ''): string[] {
+    const id = parseMeterId(meter);
+    return this.bridge(bridge)
+      .meters.dump()
+      .filter((m) => id === OFPM.ALL || m.meterId === id)
+      .map(formatMeter);
+  }
+
+  /** Meter counters as ovs-ofctl meter-stats prints them (every meter by default). */
+  meterStats(bridge: string, meter = ''): string[] {
+    return this.bridge(bridge).meterStats(parseMeterId(meter)).map(formatMeterStats);
   }
 
   /**

@@ -1,6 +1,6 @@
 // Every packed format that crosses the Rust/JS boundary, defined once on
 // this side: the flow key layout, the action list's codes, upcall batches,
-// upcall replies and their results, and recent flow stats, as named
+// upcall replies and their results, recent flow stats and meter bands, as named
 // offsets, sizes and codes. The Rust side is native/src/abi.rs; describeAbi()
 // lists this table by the names its describe() (op_abi_describe) uses, and a
 // test checks that the two agree.
@@ -72,7 +72,7 @@ export const KEY_FIELDS = [
 export const ACTION_HEADER_LEN = 4;
 export const ACTION_ALIGN = 8;
 
-export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, tnl_push: 6, tnl_pop: 7 } as const;
+export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, tnl_push: 6, tnl_pop: 7, meter: 8 } as const;
 
 /** `set` flag: the field was written masked (only the printer cares). */
 export const SET_FLAG_MASKED = 1;
@@ -136,6 +136,16 @@ export const RESULT = { len: 12, status: 0, flowId: 4, installed: 0, notInstalle
 /** Counters of recently used flows: four u64 a flow, the last the milliseconds since its last use. */
 export const RECENT = { len: 32, flowId: 0, packets: 8, bytes: 16, idleMs: 24 } as const;
 
+// ---------------------------------------------------------------- meter bands
+
+/**
+ * A meter's bands as op_meter_set takes them: `len` bytes a band, four u32:
+ * type (OpenFlow's codes: drop, dscpRemark), rate (kbit/s or packets/s),
+ * burst size (kbit or packets; 0 for one second of rate) and the precedence
+ * levels a DSCP remark band adds.
+ */
+export const METER_BAND = { len: 16, type: 0, rate: 4, burst: 8, precLevel: 12, drop: 1, dscpRemark: 2 } as const;
+
 // ---------------------------------------------------------------- the table
 
 /** Every constant above by the name native/src/abi.rs gives it, as op_abi_describe() lists them. */
@@ -172,6 +182,13 @@ export function describeAbi(): Record<string, number> {
     RECENT_IDLE_MS: RECENT.idleMs,
     RECENT_PACKETS: RECENT.packets,
     RECENT_BYTES: RECENT.bytes,
+    METER_BAND_LEN: METER_BAND.len,
+    METER_BAND_TYPE: METER_BAND.type,
+    METER_BAND_RATE: METER_BAND.rate,
+    METER_BAND_BURST: METER_BAND.burst,
+    METER_BAND_PREC_LEVEL: METER_BAND.precLevel,
+    METER_BAND_DROP: METER_BAND.drop,
+    METER_BAND_DSCP_REMARK: METER_BAND.dscpRemark,
   };
   for (const [name, code] of Object.entries(ACTION_TYPE)) table[`ACTION_${name.toUpperCase()}`] = code;
   for (const [name, offset, len] of KEY_FIELDS) {

@@ -23,7 +23,9 @@ export type Action =
   | { type: 'pop_vlan' }
   | { type: 'set'; proto: SetProto; masked: boolean; fields: SetFieldValue[] }
   | { type: 'tnl_push'; tnlPort: number; outPort: number; tnlType: number; header: Buffer }
-  | { type: 'tnl_pop'; port: number };
+  | { type: 'tnl_pop'; port: number }
+  /** Meter the frame with datapath meter `id`: over a drop band's rate, the rest of the list is skipped. */
+  | { type: 'meter'; id: number };
 
 const SET_BY_ID = new Map(Object.entries(SET_FIELDS).map(([name, f]) => [f.id, { name, ...f }]));
 
@@ -110,6 +112,12 @@ export function encodeActions(actions: Action[]): Buffer {
         parts.push(tlv(ACTION_TYPE.tnl_pop, p));
         break;
       }
+      case 'meter': {
+        const p = Buffer.alloc(4);
+        p.writeUInt32LE(a.id);
+        parts.push(tlv(ACTION_TYPE.meter, p));
+        break;
+      }
     }
   }
   return Buffer.concat(parts);
@@ -178,6 +186,9 @@ export function decodeActions(buf: Buffer): Action[] {
         break;
       case ACTION_TYPE.tnl_pop:
         out.push({ type: 'tnl_pop', port: p.readUInt32LE(0) });
+        break;
+      case ACTION_TYPE.meter:
+        out.push({ type: 'meter', id: p.readUInt32LE(0) });
         break;
       default:
         throw new Error(`unknown action type ${type} at byte ${off}`);

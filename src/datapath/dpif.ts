@@ -8,9 +8,10 @@ import type {
   NativeExpiredFlow,
   NativeFlow,
   NativeFlowStats,
+  NativeMeterStats,
   NativePortInfo,
 } from '../../native/index.js';
-import { FLOW_KEY_LEN, RECENT, REPLY, RESULT, UPCALL_META, UPCALL_REASON } from './abi.js';
+import { FLOW_KEY_LEN, METER_BAND, RECENT, REPLY, RESULT, UPCALL_META, UPCALL_REASON } from './abi.js';
 import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from '../lib/addon.js';
 import { getLogger } from '../lib/log.js';
@@ -28,6 +29,12 @@ export type PortInfo = NativePortInfo;
 export type DatapathStats = NativeDpStats;
 export type DatapathFlow = NativeFlow;
 export type FlowStats = NativeFlowStats;
+export type DatapathMeterStats = NativeMeterStats;
+
+/** A band of a datapath meter: rate in kbit/s (packets/s for a pktps meter), burst in kbit (packets). */
+export type DatapathMeterBand =
+  | { type: 'drop'; rate: number; burstSize: number }
+  | { type: 'dscp_remark'; rate: number; burstSize: number; precLevel: number };
 export type ExpiredFlow = NativeExpiredFlow;
 
 /** A frame the datapath passed up to the slow path. */
@@ -365,6 +372,30 @@ export class Datapath {
       });
     }
     return out;
+  }
+
+  // ------------------------------------------------------------ meters
+
+  /** Add or reconfigure meter `id` (0..65535): its buckets start full and its counters at 0. */
+  setMeter(id: number, meter: { pktps: boolean; bands: DatapathMeterBand[] }): void {
+    const packed = Buffer.alloc(METER_BAND.len * meter.bands.length);
+    meter.bands.forEach((b, i) => {
+      const at = i * METER_BAND.len;
+      packed.writeUInt32LE(b.type === 'drop' ? METER_BAND.drop : METER_BAND.dscpRemark, at + METER_BAND.type);
+      packed.writeUInt32LE(b.rate, at + METER_BAND.rate);
+      packed.writeUInt32LE(b.burstSize, at + METER_BAND.burst);
+      packed.writeUInt32LE(b.type === 'dscp_remark' ? b.precLevel : 0, at + METER_BAND.precLevel);
+    });
+    this.addon.op_meter_set(this.dp, id, meter.pktps, packed);
+  }
+
+  /** Remove meter `id`; its last counters, null if there was none. */
+  deleteMeter(id: number): DatapathMeterStats | null {
+    return this.addon.op_meter_del(this.dp, id);
+  }
+
+  meterStats(id: number): DatapathMeterStats | null {
+    return this.addon.op_meter_get_stats(this.dp, id);
   }
 
   configure(settings: { flowLimit?: number; maxIdleMs?: number; emcInsertInvProb?: number }): void {

@@ -147,6 +147,7 @@ export const FIELD_BITS: Readonly<Record<string, number>> = {
   'push_vlan(pcp)': 3,
   'userspace(pid)': 32,
   tnl_pop: 32,
+  meter: 32,
   'tnl_push(tnl_port)': 32,
   'tnl_push(out_port)': 32,
   'header(size)': 16,
@@ -619,6 +620,8 @@ export function formatActions(actions: Action[]): string {
         }
         case 'tnl_pop':
           return `tnl_pop(${a.port})`;
+        case 'meter':
+          return `meter(${a.id})`;
         case 'tnl_push':
           return `tnl_push(tnl_port(${a.tnlPort}),${fmtTnlHeader(a.header, a.tnlType)},out_port(${a.outPort}))`;
       }
@@ -684,6 +687,11 @@ function parseActionNode(n: Node): Action {
     }
     case 'tnl_pop':
       return { type: 'tnl_pop', port: one() };
+    case 'meter': {
+      const a = n.args?.[0];
+      if (!a || n.args!.length !== 1) err(n, 'meter(...) takes one meter id, e.g. meter(0)');
+      return { type: 'meter', id: num(a, a.name, 'meter') };
+    }
     case 'tnl_push': {
       const args = n.args ?? err(n, 'tnl_push(...) needs tnl_port(..),header(..),out_port(..)');
       const part = (name: string) => args.find((x) => x.name === name) ?? err(n, `tnl_push(...) needs ${name}(...)`);
@@ -692,7 +700,7 @@ function parseActionNode(n: Node): Action {
       return { type: 'tnl_push', tnlPort: port('tnl_port'), outPort: port('out_port'), tnlType: type, header };
     }
     default:
-      return err(n, `unknown action "${render(n)}": expected a port number, drop, push_vlan, pop_vlan, set, userspace, tnl_push or tnl_pop`);
+      return err(n, `unknown action "${render(n)}": expected a port number, drop, push_vlan, pop_vlan, set, userspace, tnl_push, tnl_pop or meter`);
   }
 }
 

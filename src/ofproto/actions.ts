@@ -89,6 +89,11 @@ export type Action =
 
 /** What a rule does when it matches. */
 export interface Instructions {
+  /**
+   * Meter the packet first (OpenFlow 1.3's OFPIT_METER; 1.5's meter action maps onto it): over a
+   * drop band's rate nothing else of the rule happens.
+   */
+  meter?: number;
   /** Apply-actions, executed at once in order (empty with nothing else = drop). */
   apply: Action[];
   /** Clear the action set. */

@@ -78,7 +78,7 @@ export function flowMod(p: Partial<FlowMod> & Pick<FlowMod, 'command'>): FlowMod
 }
 
 /** Why a rule left its table (ofp_flow_removed_reason). */
-export type FlowRemovedReason = 'idle_timeout' | 'hard_timeout' | 'delete' | 'group_delete';
+export type FlowRemovedReason = 'idle_timeout' | 'hard_timeout' | 'delete' | 'group_delete' | 'meter_delete';
 
 /** One rule of one table. */
 export class Rule {
@@ -209,6 +209,13 @@ export class FlowTables {
   deleteRulesForGroup(groupId: number): FlowRemoved[] {
     const victims = this.select(OFPTT_ALL, Match.catchAll(), undefined, 0n, 0n, OFPP.ANY, groupId);
     return victims.map((r) => this.removeRule(r, 'group_delete'));
+  }
+
+  /** Removes every rule metered by `meterId` (OpenFlow: deleting a meter deletes them). */
+  deleteRulesForMeter(meterId: number): FlowRemoved[] {
+    return this.dump()
+      .filter((r) => r.instructions.meter === meterId)
+      .map((r) => this.removeRule(r, 'meter_delete'));
   }
 
   /** Removes rules whose idle or hard timeout has passed. Hard wins when both have. */

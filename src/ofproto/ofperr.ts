@@ -1,5 +1,5 @@
 /**
- * OpenFlow errors raised by the slow-path model (flow tables, groups, match checks).
+ * OpenFlow errors raised by the slow-path model (flow tables, groups, meters, match checks).
  *
  * The `code` is the name OVS prints (`OFPBMC_BAD_PREREQ`, `OFPFMFC_OVERLAP`, ...), so a user
  * who pastes the error into a search engine lands on the same explanations OVS users find.
@@ -35,7 +35,27 @@ export type OfpErrorCode =
   /** The group would forward to itself, directly or through other groups. */
   | 'OFPGMFC_LOOP'
   /** The group id is reserved (above OFPG_MAX). */
-  | 'OFPGMFC_INVALID_GROUP';
+  | 'OFPGMFC_INVALID_GROUP'
+  /** Meter ADD for a meter id that already exists. */
+  | 'OFPMMFC_METER_EXISTS'
+  /** The meter id is 0 or reserved, or a rule names a meter that does not exist. */
+  | 'OFPMMFC_INVALID_METER'
+  /** Meter MODIFY for a meter id that does not exist. */
+  | 'OFPMMFC_UNKNOWN_METER'
+  /** The meter flags are inconsistent (kbps with pktps). */
+  | 'OFPMMFC_BAD_FLAGS'
+  /** A band's rate is 0 or out of range. */
+  | 'OFPMMFC_BAD_RATE'
+  /** A band's burst size is out of range. */
+  | 'OFPMMFC_BAD_BURST'
+  /** A band type is unknown, or the meter has no band. */
+  | 'OFPMMFC_BAD_BAND'
+  /** A band's value (a DSCP remark's prec_level) is out of range. */
+  | 'OFPMMFC_BAD_BAND_VALUE'
+  /** The datapath has no room for another meter. */
+  | 'OFPMMFC_OUT_OF_METERS'
+  /** The meter has more bands than the datapath supports. */
+  | 'OFPMMFC_OUT_OF_BANDS';
 
 /** An OpenFlow error with the OVS name of its code and a sentence a person can act on. */
 export class OfpError extends Error {

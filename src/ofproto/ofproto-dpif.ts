@@ -6,6 +6,7 @@ import { FLOW_KEY_LEN } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
 import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { getLogger } from '../lib/log.js';
+import { DatapathMeters } from './dpif-meters.js';
 import { InstalledFlows } from './installed-flows.js';
 import { wcToMask } from './odp-convert.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
@@ -48,6 +49,7 @@ export interface OfprotoDpifOptions {
 
 export class OfprotoDpif {
   readonly datapath: Datapath;
+  private readonly meters: DatapathMeters;
   private readonly bridges = new Map<string, XBridge>();
   /** Which bridge each datapath port belongs to. */
   private readonly portOwner = new Map<number, XBridge>();
@@ -65,6 +67,7 @@ export class OfprotoDpif {
       onUpcall: (batch) => this.handleUpcalls(batch),
       onFlowsExpired: (flows) => this.handleExpired(flows),
     });
+    this.meters = new DatapathMeters(this.datapath);
     this.timer = setInterval(() => this.periodic(), REVALIDATE_INTERVAL_MS);
     this.timer.unref();
   }
@@ -79,6 +82,7 @@ export class OfprotoDpif {
 
   addBridge(bridge: XBridge): void {
     if (this.bridges.has(bridge.name)) throw new Error(`bridge ${bridge.name} already exists`);
+    bridge.meters.attach(this.meters);
     this.bridges.set(bridge.name, bridge);
     this.seenSeq.set(bridge, bridge.changeSeq());
   }
@@ -89,6 +93,7 @@ export class OfprotoDpif {
     if (!bridge) return;
     this.bridges.delete(name);
     this.seenSeq.delete(bridge);
+    if (!this.datapath.closed) bridge.meters.detach();
     for (const [dpPort, owner] of this.portOwner) if (owner === bridge) this.portOwner.delete(dpPort);
     for (const f of this.installed) {
       if (f.bridge === bridge) this.deleteFlow(f.id);

@@ -12,6 +12,7 @@ import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, REG_FIELDS, VLAN_CFI, fieldMax, typ
 import { OFP_DEFAULT_PRIORITY, type FlowModFlags, type Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { Match } from './match.js';
+import { OFPM, type MeterBand, type MeterConfig, type MeterFlags, type MeterStats } from './meters.js';
 import { PORT_NAMES, TCP_FLAG_NAMES, fieldNameOf } from './names.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -264,6 +265,7 @@ export function formatActionList(actions: readonly Action[]): string {
 /** Formats instructions as ovs-ofctl prints them after `actions=`. */
 function formatInstructions(ins: Instructions): string {
   const parts = ins.apply.map(formatAction);
+  if (ins.meter !== undefined) parts.unshift(`meter:${ins.meter}`);
   if (ins.clearActions) parts.push('clear_actions');
   if (ins.write) parts.push(`write_actions(${formatActionList(ins.write)})`);
   if (ins.writeMetadata) {
@@ -348,5 +350,42 @@ export function formatGroup(g: Pick<Group, 'groupId' | 'type' | 'buckets'>): str
     if (b.watchGroup !== OFPG.ANY) s += `watch_group:${b.watchGroup},`;
     s += `actions=${formatActionList(b.actions)}`;
   }
+  return s;
+}
+
+/** `meter=N`, or the name of a reserved meter id, as OVS's ofputil_format_meter_id writes it after `separator`. */
+function formatMeterId(meterId: number, separator: string): string {
+  if (meterId <= OFPM.MAX) return `meter${separator}${meterId}`;
+  const name = meterId === OFPM.SLOWPATH ? 'slowpath' : meterId === OFPM.CONTROLLER ? 'controller' : meterId === OFPM.ALL ? 'all' : 'unknown';
+  return `meter${separator}${name}`;
+}
+
+function formatMeterFlags(f: Readonly<MeterFlags>): string {
+  return (f.kbps ? 'kbps ' : '') + (f.pktps ? 'pktps ' : '') + (f.burst ? 'burst ' : '') + (f.stats ? 'stats ' : '');
+}
+
+function formatMeterBand(b: MeterBand, flags: Readonly<MeterFlags>): string {
+  let s = `\ntype=${b.type} rate=${b.rate}`;
+  if (flags.burst) s += ` burst_size=${b.burstSize}`;
+  if (b.type === 'dscp_remark') s += ` prec_level=${b.precLevel}`;
+  return s;
+}
+
+/**
+ * Formats one meter as `ovs-ofctl dump-meters` does (one line, then a line per band):
+ * `meter=1 kbps burst stats bands=` / `type=drop rate=1000 burst_size=100`.
+ */
+export function formatMeter(m: MeterConfig): string {
+  return `${formatMeterId(m.meterId, '=')} ${formatMeterFlags(m.flags)}bands=${m.bands.map((b) => formatMeterBand(b, m.flags)).join('')}`;
+}
+
+/**
+ * Formats one meter's counters as `ovs-ofctl meter-stats` does:
+ * `meter:1 flow_count:1 packet_in_count:10 byte_in_count:600 duration:1.5s bands:` / `0: packet_count:4 byte_count:240`.
+ */
+export function formatMeterStats(st: MeterStats): string {
+  let s = `${formatMeterId(st.meterId, ':')} flow_count:${st.flowCount} packet_in_count:${st.packetInCount} byte_in_count:${st.byteInCount} `;
+  s += `duration:${formatDuration(st.durationMs)} bands:`;
+  st.bands.forEach((b, i) => (s += `\n${i}: packet_count:${b.packetCount} byte_count:${b.byteCount}`));
   return s;
 }

@@ -1,9 +1,9 @@
 /**
- * A concrete bridge for xlate: ports with their VLAN config, OpenFlow tables, groups and the MAC
+ * A concrete bridge for xlate: ports with their VLAN config, OpenFlow tables, groups, meters and the MAC
  * table, plus a change sequence the revalidator watches.
  *
  * Every change that can alter how a datapath flow is translated goes through a method here and
- * bumps `changeSeq()`: flow_mods, group_mods, port add/remove/config, and the MAC table's own
+ * bumps `changeSeq()`: flow_mods, group_mods, meter_mods, port add/remove/config, and the MAC table's own
  * version (learning, moves, expiry, flush). As OVS does, a port's learned MACs are flushed when
  * its VLAN configuration changes or it leaves the bridge.
  */
@@ -11,6 +11,8 @@ import type { FlowMod, FlowModResult, FlowRemoved } from './flow-table.js';
 import { FlowTables } from './flow-table.js';
 import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
+import { MeterTable, OFPM, type MeterMod, type MeterStats } from './meters.js';
+import { OfpError } from './ofperr.js';
 import { resolveVlan, type PortVlanConfig } from './vlan.js';
 import type { BridgeConfig, BridgeContext, BridgePort } from './xlate.js';
 
@@ -39,6 +41,7 @@ export class XBridge implements BridgeContext {
   readonly name: string;
   readonly tables: FlowTables;
   readonly groups: GroupTable;
+  readonly meters: MeterTable;
   readonly mac: MacLearningTable;
   config: BridgeConfig;
   private readonly byOf = new Map<number, BridgePort>();
@@ -51,6 +54,7 @@ export class XBridge implements BridgeContext {
     this.name = opts.name;
     this.tables = new FlowTables({ clock, defaultRule: opts.defaultRule ?? true, ...(opts.onFlowRemoved ? { onFlowRemoved: opts.onFlowRemoved } : {}) });
     this.groups = new GroupTable(clock);
+    this.meters = new MeterTable(clock);
     this.mac = new MacLearningTable({ ...opts.mac, clock });
     this.config = { upcallPid: 0, forwardBpdu: false, invalidTtlToController: false, missToController: false, ...opts.config };
   }
@@ -116,6 +120,10 @@ export class XBridge implements BridgeContext {
   }
 
   flowMod(fm: FlowMod): FlowModResult {
+    const meter = fm.instructions.meter;
+    if (meter !== undefined && (fm.command === 'add' || fm.command.startsWith('modify')) && !this.meters.get(meter)) {
+      throw new OfpError('OFPMMFC_INVALID_METER', `meter:${meter} names a meter bridge ${this.name} does not have: add-meter it first`);
+    }
     const r = this.tables.apply(fm);
     this.generation++;
     return r;
@@ -127,6 +135,21 @@ export class XBridge implements BridgeContext {
     const removed = deleted.flatMap((id) => this.tables.deleteRulesForGroup(id));
     this.generation++;
     return removed;
+  }
+
+  /** Executes a meter_mod; deleting a meter also deletes the rules that use it. */
+  meterMod(mm: MeterMod): FlowRemoved[] {
+    const deleted = this.meters.apply(mm);
+    const removed = deleted.flatMap((id) => this.tables.deleteRulesForMeter(id));
+    this.generation++;
+    return removed;
+  }
+
+  /** Counters of meter `meterId` (OFPM_ALL: of every meter), with the number of rules using each. */
+  meterStats(meterId: number): MeterStats[] {
+    const ids = meterId === OFPM.ALL ? this.meters.dump().map((m) => m.meterId) : [meterId];
+    const flows = this.tables.dump().filter((r) => r.instructions.meter !== undefined);
+    return ids.flatMap((id) => this.meters.stats(id, flows.filter((r) => r.instructions.meter === id).length) ?? []);
   }
 
   /** Expires idle/hard timed-out rules and aged MACs. */

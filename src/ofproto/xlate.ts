@@ -23,6 +23,7 @@ import { CONTROLLER_REASONS, OFPP, type Action, type ControllerReason, type Inst
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import type { Group, GroupTable } from './groups.js';
+import type { MeterTable } from './meters.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
 import { dpValue, keyToFlow } from './odp-convert.js';
 import { formatAction, formatActionList, formatMatch } from './print.js';
@@ -65,6 +66,7 @@ export interface BridgeContext {
   readonly name: string;
   readonly tables: FlowTables;
   readonly groups: GroupTable;
+  readonly meters: MeterTable;
   readonly mac: MacLearningTable;
   readonly config: BridgeConfig;
   port(ofport: number): BridgePort | undefined;
@@ -357,6 +359,7 @@ class Ctx {
   }
 
   instructions(ins: Instructions): void {
+    if (ins.meter !== undefined) this.meter(ins.meter);
     if (ins.apply.length === 0 && !ins.write && !ins.clearActions && ins.gotoTable === undefined && !ins.writeMetadata) {
       this.node('action', () => 'drop');
       return;
@@ -790,6 +793,22 @@ class Ctx {
       this.base.set(of, v);
     }
     if (out) this.odp.push({ type: 'set', proto, masked, fields: out });
+  }
+
+  // -- meters
+
+  /**
+   * The meter instruction: the datapath meters the packet before anything else the rule does (as
+   * OVS emits it). A meter the datapath does not enforce (no datapath yet) is skipped.
+   */
+  meter(meterId: number): void {
+    this.node('action', () => `meter:${meterId}`);
+    const providerId = this.br.meters.get(meterId)?.providerId;
+    if (providerId === undefined) {
+      this.say('warn', () => `meter ${meterId} is not in the datapath: not metering`);
+      return;
+    }
+    this.odp.push({ type: 'meter', id: providerId });
   }
 
   // -- groups

@@ -564,6 +564,7 @@ export const ACTION_ARGUMENTS: Readonly<Record<string, NumberSyntax>> = {
   group: { label: 'group id', bits: 32 },
   write_metadata: { label: 'metadata', bits: 64 },
   goto_table: { label: 'table', bits: 8, max: 254n },
+  meter: { label: 'meter id', bits: 32, max: 0xffff0000n },
 };
 
 /** resubmit's table; 255 means the current one. */
@@ -676,7 +677,7 @@ function parseAction(key: string, arg: string): Action {
   }
 }
 
-const INSTRUCTION_ORDER = ['apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'] as const;
+const INSTRUCTION_ORDER = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'] as const;
 
 /** Parses the text after `actions=`. */
 function parseActions(s: string): Instructions {
@@ -686,7 +687,7 @@ function parseActions(s: string): Instructions {
   const step = (name: (typeof INSTRUCTION_ORDER)[number], tok: string) => {
     const idx = INSTRUCTION_ORDER.indexOf(name);
     if (idx < last || (idx === last && name !== 'apply_actions')) {
-      fail(`"${tok}": instruction ${name} may not follow instruction ${INSTRUCTION_ORDER[last]!}: order them apply actions, clear_actions, write_actions, write_metadata, goto_table`);
+      fail(`"${tok}": instruction ${name} may not follow instruction ${INSTRUCTION_ORDER[last]!}: order them meter, apply actions, clear_actions, write_actions, write_metadata, goto_table`);
     }
     last = idx;
   };
@@ -714,6 +715,9 @@ function parseActions(s: string): Instructions {
     } else if (lower === 'goto_table') {
       step('goto_table', tok);
       ins.gotoTable = Number(numberArg(ACTION_ARGUMENTS.goto_table!, value, tok));
+    } else if (lower === 'meter') {
+      step('meter', tok);
+      ins.meter = Number(numberArg(ACTION_ARGUMENTS.meter!, value, tok));
     } else {
       step('apply_actions', tok);
       ins.apply.push(parseAction(key, value));

@@ -16,9 +16,14 @@
 //! | 5    | set        | u16 field, u16 flags, value[n], mask[n] (n from the field)    |
 //! | 6    | tnl_push   | u32 tnl_port, u32 out_port, u32 tnl_type, header template     |
 //! | 7    | tnl_pop    | u32 tnl_port                                                  |
+//! | 8    | meter      | u32 datapath meter id                                         |
 //!
 //! `set` flags: bit 0 "written masked" and bit 1 "continues the previous
 //! set(...) group" only matter to the TS printer; execution ignores them.
+//!
+//! `meter` asks the sink's meter table about the frame: a frame over a drop
+//! band's rate ends the list there (nothing after it runs), one over a DSCP
+//! remark band's rate has its DSCP's drop precedence raised.
 
 use crate::packet::{Packet, VnetHdr, HEADROOM};
 use crate::wire::checksum;
@@ -29,9 +34,10 @@ use crate::wire::{arp, icmp, ipv4, ipv6, tcp, udp};
 use super::key::FlowKey;
 pub use crate::abi::SetField;
 use crate::abi::{
-    ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET, ACTION_TNL_POP,
-    ACTION_TNL_PUSH, ACTION_USERSPACE,
+    ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_METER, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET,
+    ACTION_TNL_POP, ACTION_TNL_PUSH, ACTION_USERSPACE,
 };
+use crate::meter::{remark_dscp, Verdict};
 
 /// One validated action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +63,8 @@ pub enum Action {
     TunnelPop {
         tnl_port: u32,
     },
+    /// Meter the frame with the datapath meter of this id.
+    Meter(u32),
 }
 
 /// A tunnel header template built by the slow path.
@@ -145,6 +153,7 @@ fn name_of(ty: u16) -> &'static str {
         ACTION_SET => "set",
         ACTION_TNL_PUSH => "tnl_push",
         ACTION_TNL_POP => "tnl_pop",
+        ACTION_METER => "meter",
         _ => "unknown",
     }
 }
@@ -236,6 +245,10 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 exact(4, "4 (u32 tunnel port)")?;
                 Action::TunnelPop { tnl_port: u32_le(p) }
             }
+            ACTION_METER => {
+                exact(4, "4 (u32 meter id)")?;
+                Action::Meter(u32_le(p))
+            }
             _ => return Err(ActionError::UnknownType { ty, offset: off }),
         };
         actions.push(a);
@@ -325,6 +338,8 @@ pub trait ActionSink {
     /// The frame was decapsulated: look it up again with `meta` applied
     /// (see `TunnelMeta::apply`). The sink may take the bytes.
     fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta);
+    /// What datapath meter `meter_id` decides for `pkt` (counted there).
+    fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict;
 }
 
 /// Why an action could not apply to a particular frame (which was left unchanged).
@@ -382,6 +397,14 @@ pub fn execute(list: &ActionList, pkt: &mut Packet, out: &mut impl ActionSink) -
                 }
                 Err(e) => Err(e),
             },
+            Action::Meter(id) => match out.meter(*id, pkt) {
+                Verdict::Pass => Ok(()),
+                Verdict::Drop => return report,
+                Verdict::Remark { prec_level } => {
+                    remark(pkt, prec_level);
+                    Ok(())
+                }
+            },
         };
         if let Err(e) = r {
             report.failed += 1;
@@ -389,6 +412,22 @@ pub fn execute(list: &ActionList, pkt: &mut Packet, out: &mut impl ActionSink) -
         }
     }
     report
+}
+
+/// Raise the drop precedence of an IP frame's DSCP (a meter's DSCP remark
+/// band), keeping the IPv4 checksum right. Other frames have no DSCP and
+/// pass unchanged.
+pub fn remark(pkt: &mut Packet, prec_level: u8) {
+    let f = pkt.frame();
+    let Some((ty, l3)) = l3_of(f) else { return };
+    let (field, tos) = match ty {
+        ethertype::IPV4 if f.len() >= l3 + ipv4::MIN_HEADER_LEN => (SetField::Ipv4Tos, f[l3 + 1]),
+        ethertype::IPV6 if f.len() >= l3 + ipv6::HEADER_LEN => (SetField::Ipv6Tclass, (f[l3] << 4) | (f[l3 + 1] >> 4)),
+        _ => return,
+    };
+    let dscp = remark_dscp(tos >> 2, prec_level);
+    // Only the DSCP bits change; the ECN bits stay the frame's own.
+    let _ = set_field(pkt, field, &[dscp << 2], &[0xfc]);
 }
 
 fn push_vlan(pkt: &mut Packet, tpid: u16, tci: u16) -> Result<(), ExecError> {
@@ -706,6 +745,7 @@ mod tests {
         out: Vec<(u32, Vec<u8>)>,
         up: Vec<(u64, Vec<u8>)>,
         recirc: Vec<(TunnelMeta, Vec<u8>)>,
+        meters: crate::meter::MeterTable,
     }
     impl ActionSink for Sink {
         fn output(&mut self, port: u32, pkt: &Packet) {
@@ -716,6 +756,10 @@ mod tests {
         }
         fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
             self.recirc.push((*meta, pkt.frame().to_vec()));
+        }
+        fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict {
+            // A stopped clock: only the buckets' initial burst passes.
+            self.meters.apply(meter_id, pkt.len(), 0)
         }
     }
 
@@ -890,6 +934,65 @@ mod tests {
             assert_eq!((g[22], g[15]), (9, 0x28)); // ECN bits of 0xb8 were 00
             assert!(checksums_valid(g), "proto {proto}");
         }
+    }
+
+    fn meter_action(id: u32) -> Vec<u8> {
+        tlv(ACTION_METER, &id.to_le_bytes())
+    }
+
+    fn metered_sink(kind: crate::meter::BandKind, burst: u32) -> Sink {
+        use crate::meter::{BandConfig, MeterConfig};
+        let mut s = Sink::default();
+        let cfg = MeterConfig { pktps: true, bands: vec![BandConfig { kind, rate: 10, burst_size: burst }] };
+        s.meters.set(3, &cfg, 0).unwrap();
+        s
+    }
+
+    #[test]
+    fn a_meter_over_its_drop_band_ends_the_list_before_its_outputs() {
+        let l = validate(&[meter_action(3), output(1), output(2)].concat()).unwrap();
+        let mut s = metered_sink(crate::meter::BandKind::Drop, 2);
+        for _ in 0..5 {
+            let mut p = Packet::from_frame(&ipv4_frame(17, &udp_hdr()));
+            assert_eq!(execute(&l, &mut p, &mut s).failed, 0);
+        }
+        // Two frames of burst, each to both ports.
+        assert_eq!(s.out.iter().map(|(port, _)| *port).collect::<Vec<_>>(), vec![1, 2, 1, 2]);
+        assert_eq!(s.meters.stats(3).unwrap().bands, vec![(3, 3 * ipv4_frame(17, &udp_hdr()).len() as u64)]);
+    }
+
+    #[test]
+    fn a_meter_over_its_remark_band_raises_the_dscp_drop_precedence_with_valid_checksums() {
+        let to_af11 = set(SetField::Ipv4Tos, &[10 << 2], &[0xfc]);
+        let l = validate(&[to_af11, meter_action(3), output(1)].concat()).unwrap();
+        let mut s = metered_sink(crate::meter::BandKind::DscpRemark { prec_level: 1 }, 1);
+        for _ in 0..3 {
+            let mut p = Packet::from_frame(&ipv4_frame(6, &tcp_hdr()));
+            execute(&l, &mut p, &mut s);
+        }
+        let tos: Vec<u8> = s.out.iter().map(|(_, f)| f[15]).collect();
+        // AF11 within the burst, then AF12; the ECN bits are the frame's own (00).
+        assert_eq!(tos, vec![10 << 2, 12 << 2, 12 << 2]);
+        assert!(s.out.iter().all(|(_, f)| checksums_valid(f)));
+    }
+
+    #[test]
+    fn remark_changes_the_ipv6_traffic_class_and_leaves_other_frames_alone() {
+        let mut f = ipv6_frame(17, &udp_hdr());
+        // Traffic class AF11 with ECN 01.
+        let af11 = (10 << 2) | 1;
+        f[14] = 0x60 | (af11 >> 4);
+        f[15] = (af11 << 4) | (f[15] & 0x0f);
+        let mut p = Packet::from_frame(&f);
+        remark(&mut p, 2);
+        let tc = (p.frame()[14] << 4) | (p.frame()[15] >> 4);
+        assert_eq!(tc, (14 << 2) | 1, "AF13, ECN kept");
+        assert!(checksums_valid(p.frame()));
+        let mut arp = eth(0x0806);
+        arp.extend_from_slice(&[0u8; 28]);
+        let mut q = Packet::from_frame(&arp);
+        remark(&mut q, 1);
+        assert_eq!(q.frame(), &arp[..]);
     }
 
     #[test]

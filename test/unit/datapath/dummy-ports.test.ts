@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Datapath, extractKey, type Upcall } from '../../../src/datapath/dpif.js';
 import { exactMask } from '../../../src/datapath/flow-key.js';
+import { eventually } from '../../helpers/eventually.js';
 import { buildFrame } from '../../helpers/frames.js';
 
 let dp: Datapath | undefined;
@@ -179,6 +180,32 @@ describe('dummy ports', () => {
   it('time out a wait for frames that never come, saying how many came', async () => {
     const { dp, b } = openWith();
     await expect(dp.nextTransmitted(b, { count: 2, timeoutMs: 50 })).rejects.toThrow(`port ${b} sent 0 of the 2 frames awaited within 50 ms`);
+  });
+});
+
+describe('meters', () => {
+  it('pass the burst of a drop band and count what exceeds it, per band', async () => {
+    const { dp, a, b } = openWith();
+    // 1 packet/s: in the time the test takes, the 8 frames of the burst and at most a few more pass.
+    dp.setMeter(4, { pktps: true, bands: [{ type: 'drop', rate: 1, burstSize: 8 }] });
+    dp.putFlow({ key: { in_port: a }, mask: exactMask(['in_port']), actions: [{ type: 'meter', id: 4 }, ...outputTo(b)] });
+    const frames = Array.from({ length: 200 }, (_, i) => frame(1, i));
+    expect(dp.injectFrames(a, frames)).toBe(200);
+    await eventually(() => dp.meterStats(4)?.packets === 200, 5000, 'the meter to see all 200 frames');
+    const sent = dp.takeTransmitted(b);
+    expect(sent.length).toBeGreaterThanOrEqual(8);
+    expect(sent.length).toBeLessThan(20);
+    expect(sent.slice(0, 8)).toEqual(frames.slice(0, 8));
+    expect(dp.meterStats(4)).toEqual({ packets: 200, bytes: 200 * 60, bands: [{ packets: 200 - sent.length, bytes: (200 - sent.length) * 60 }] });
+    expect(dp.deleteMeter(4)?.packets).toBe(200);
+    expect(dp.meterStats(4)).toBeNull();
+  });
+
+  it('refuse a band with no rate or a meter with no band, saying which', () => {
+    const { dp } = openWith();
+    expect(() => dp.setMeter(1, { pktps: false, bands: [{ type: 'drop', rate: 0, burstSize: 0 }] })).toThrow('meter band 0: the rate must be above 0');
+    expect(() => dp.setMeter(1, { pktps: false, bands: [] })).toThrow('a meter needs at least one band');
+    expect(() => dp.setMeter(70000, { pktps: false, bands: [{ type: 'drop', rate: 1, burstSize: 0 }] })).toThrow('meter id 70000 is out of range');
   });
 });
 

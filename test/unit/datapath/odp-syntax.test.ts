@@ -18,6 +18,7 @@ const corpus = [
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:tnl_push(tnl_port(5),header(size=42,type=3,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x4d)),out_port(2)),2',
   'recirc_id(0x1),in_port(1),eth(),eth_type(0x88a8),vlan(vid=100),encap(eth_type(0x8100),vlan(vid=5,pcp=1),encap(eth_type(0x0800),ipv4(frag=no))), packets:1, bytes:64, used:0.010s, actions:set(ipv4(src=10.1.1.1,ttl=9)),set(tcp(dst=8080)),push_vlan(tpid=0x88a8,vid=7,pcp=0),1',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=later), packets:0, bytes:0, used:never, actions:userspace(pid=3,userdata(0102030405060708))',
+  'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:5, bytes:490, used:0.010s, actions:meter(0),2',
 ];
 
 describe('OVS datapath flow syntax', () => {
@@ -119,7 +120,7 @@ function placed(field: string, v: string): { match: string } | { actions: string
   }
   const inside = /^(\w+)\((\w+)\)$/.exec(field);
   if (field === 'output') return { actions: v };
-  if (field === 'tnl_pop') return { actions: `tnl_pop(${v})` };
+  if (field === 'tnl_pop' || field === 'meter') return { actions: `${field}(${v})` };
   if (inside?.[1] === 'tnl_push') return { actions: put(VXLAN4, inside[2]!, '', v) };
   if (inside?.[1] === 'push_vlan' || inside?.[1] === 'userspace') return { actions: `${inside[1]}(${inside[2]!}=${v})` };
   if (inside) return { match: `${inside[1]!}(${inside[2]!}=${v})` };
