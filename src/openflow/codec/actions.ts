@@ -12,7 +12,7 @@
  * unknown action (OFPBAC_BAD_TYPE, OFPBAC_BAD_LEN, OFPBAC_BAD_VENDOR_TYPE, ...).
  */
 import { OFPP, type Action, type Instructions, type Subfield } from '../../ofproto/actions.js';
-import { ETH_TYPE, IP_PROTO, fieldMax, type FieldId } from '../../ofproto/flow.js';
+import { ETH_TYPE, FIELDS, IP_PROTO, fieldMax, type FieldId } from '../../ofproto/flow.js';
 import type { Match } from '../../ofproto/match.js';
 import { OFP10, OFP11, OFP12, OFP15 } from '../messages.js';
 import { OfDecodeError, OfWriter, type OfReader } from './buffer.js';
@@ -447,7 +447,10 @@ function pullFieldHeader(r: OfReader, error: string): { f: WireField; h: WireHea
 function subfieldFrom(f: WireField, ofs: number, nBits: number, what: string): Subfield {
   if (nBits < 1 || ofs + nBits > wireBits(f)) fail('OFPBAC_BAD_SET_ARGUMENT', `${what}: bits ${ofs}..${ofs + nBits - 1} are outside ${f.name} (${wireBits(f)} bits)`);
   if (f.name === 'in_port_oxm') fail('OFPBAC_BAD_SET_ARGUMENT', `${what}: the 32-bit in_port cannot be addressed by bits`);
-  return { field: f.field, ofs: ofs + (f.shift ?? 0), nBits };
+  const at = ofs + (f.shift ?? 0);
+  // arp_op is 16 bits on the wire but 8 in ofproto's nw_proto: bits above those do not exist.
+  if (at + nBits > FIELDS[f.field].bits) fail('OFPBAC_BAD_SET_ARGUMENT', `${what}: bits ${ofs}..${ofs + nBits - 1} of ${f.name} are beyond what TVS stores of it`);
+  return { field: f.field, ofs: at, nBits };
 }
 
 /** A set_field/reg_load2 entry as an ofproto set_field action. */
