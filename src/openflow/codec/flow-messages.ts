@@ -208,7 +208,7 @@ export function decodeFlowMod(r: OfReader, s: Session, wire: BodyWire): FlowMod 
   const priority = r.u16();
   const bufferId = r.u32();
   if (command !== 'delete' && command !== 'delete_strict') checkBuffer(bufferId);
-  const outPort = of11PortIn(r.u32(), 'OFPFMFC_BAD_COMMAND', 'out_port');
+  const outPort = of11PortIn(r.u32(), 'OFPBAC_BAD_OUT_PORT', 'out_port');
   const outGroup = r.u32();
   const flags = decodeFlags(r.u16(), s.version, false);
   const importance = r.u16();
