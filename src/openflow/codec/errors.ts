@@ -8,8 +8,6 @@
  * versions the vendor, the versions and (type,code), or (exp_type) for an experimenter error.
  * Where two names share a number in one version, the first listed is the one decoded.
  */
-import { OFP11 } from '../messages.js';
-
 const TABLE = `
 OFPHFC_INCOMPATIBLE OF1.0+(0,0)
 OFPHFC_EPERM OF1.0+(0,1)
@@ -218,8 +216,9 @@ interface ErrorNumber {
   name: string;
   minVersion: number;
   maxVersion: number;
-  /** 0 for a standard error (and NX errors on 1.0/1.1, which have a type and code of their own). */
+  /** 0 for a standard error, else the vendor (experimenter) id that defines it. */
   vendor: number;
+  /** A vendor error on OpenFlow 1.2+ has only a type; it travels as OFPET_EXPERIMENTER with `type` as its code. */
   type: number;
   code: number;
 }
@@ -243,8 +242,7 @@ function parseTable(): ErrorNumber[] {
         name,
         minVersion,
         maxVersion,
-        // An error with a code of its own is a (type, code) pair on the wire whoever defined it.
-        vendor: code === undefined ? (VENDOR_IDS[vendor] ?? 0) : 0,
+        vendor: VENDOR_IDS[vendor] ?? 0,
         type: Number(type),
         code: code === undefined ? 0 : Number(code),
       });
@@ -255,15 +253,16 @@ function parseTable(): ErrorNumber[] {
 
 const NUMBERS = parseTable();
 
-/** The OpenFlow 1.2+ error type that carries an experimenter's error. */
-export const OFPET_EXPERIMENTER = 0xffff;
-
+/**
+ * An error's numbers as the error message carries them: a standard (type, code), or a vendor's
+ * error with its vendor id. A vendor error travels inside OpenFlow 1.0/1.1's NXET_VENDOR error
+ * (with its own type and code) or as OpenFlow 1.2+'s OFPET_EXPERIMENTER (type only, in `code`).
+ */
 export interface WireError {
-  /** OFPET_* type, or OFPET_EXPERIMENTER with `code` the experimenter's error type. */
   type: number;
   code: number;
-  /** Experimenter id when type is OFPET_EXPERIMENTER. */
-  experimenter?: number;
+  /** The vendor id of a vendor error; absent for a standard one. */
+  vendor?: number;
 }
 
 function inVersion(n: ErrorNumber, version: number): boolean {
@@ -271,30 +270,25 @@ function inVersion(n: ErrorNumber, version: number): boolean {
 }
 
 /**
- * The wire numbers of error `name` in `version`, or undefined when that version has none for it.
+ * The numbers of error `name` in `version`, or undefined when that version has none for it.
  * Names of the form `OFPET_<type>_<code>` (what an unknown error decodes to) map back to their
- * numbers, and `OFPET_EXPERIMENTER_<id>_<type>` to an experimenter error.
+ * numbers, and `OFPET_VENDOR_0x<id>_<type>_<code>` to a vendor's error.
  */
 export function errorNumbers(name: string, version: number): WireError | undefined {
   const raw = /^OFPET_(\d+)_(\d+)$/.exec(name);
   if (raw) return { type: Number(raw[1]), code: Number(raw[2]) };
-  const exp = /^OFPET_EXPERIMENTER_0x([0-9a-f]{8})_(\d+)$/.exec(name);
-  if (exp) return { type: OFPET_EXPERIMENTER, code: Number(exp[2]), experimenter: parseInt(exp[1] ?? '', 16) };
+  const vendorRaw = /^OFPET_VENDOR_0x([0-9a-f]{8})_(\d+)_(\d+)$/.exec(name);
+  if (vendorRaw) return { vendor: parseInt(vendorRaw[1] ?? '', 16), type: Number(vendorRaw[2]), code: Number(vendorRaw[3]) };
   const n = NUMBERS.find((e) => e.name === name && inVersion(e, version));
   if (!n) return undefined;
-  if (n.vendor === 0) return { type: n.type, code: n.code };
-  // Vendor errors without a code exist only from OpenFlow 1.2 on (the table has none for 1.0/1.1).
-  if (version <= OFP11) return undefined;
-  return { type: OFPET_EXPERIMENTER, code: n.type, experimenter: n.vendor };
+  return n.vendor === 0 ? { type: n.type, code: n.code } : { vendor: n.vendor, type: n.type, code: n.code };
 }
 
 /** The name of the error `e` means in `version`; numbers no table row has keep them in the name. */
 export function errorName(e: WireError, version: number): string {
-  const vendor = e.type === OFPET_EXPERIMENTER && version > OFP11 ? (e.experimenter ?? 0) : 0;
-  const found = NUMBERS.find((n) =>
-    inVersion(n, version) && (vendor === 0 ? n.vendor === 0 && n.type === e.type && n.code === e.code : n.vendor === vendor && n.type === e.code),
-  );
+  const vendor = e.vendor ?? 0;
+  const found = NUMBERS.find((n) => inVersion(n, version) && n.vendor === vendor && n.type === e.type && n.code === e.code);
   if (found) return found.name;
-  if (vendor !== 0) return `OFPET_EXPERIMENTER_0x${vendor.toString(16).padStart(8, '0')}_${e.code}`;
+  if (vendor !== 0) return `OFPET_VENDOR_0x${vendor.toString(16).padStart(8, '0')}_${e.type}_${e.code}`;
   return `OFPET_${e.type}_${e.code}`;
 }

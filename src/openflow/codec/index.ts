@@ -26,7 +26,7 @@ import {
   type Session,
 } from '../messages.js';
 import { OfDecodeError, OfReader, OfWriter } from './buffer.js';
-import { errorName, errorNumbers, OFPET_EXPERIMENTER } from './errors.js';
+import { errorName, errorNumbers, type WireError } from './errors.js';
 import {
   decodeFlowMod,
   decodeFlowRemoved,
@@ -234,8 +234,7 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
     case 'error': {
       const numbers = errorNumbers(msg.name, v) ?? errorNumbers('NXBRC_UNENCODABLE_ERROR', v);
       if (!numbers) throw new OfEncodeError(`error ${msg.name} has no number in ${versionName(v)}`);
-      w.u16(numbers.type).u16(numbers.code);
-      if (numbers.experimenter !== undefined) w.u32(numbers.experimenter);
+      writeErrorNumbers(w, numbers, v);
       w.bytes(msg.data.subarray(0, OFP_MAX_MSG_LEN - OFP_HEADER_LEN - w.length));
       return [ofpt(), w.finish()];
     }
@@ -512,11 +511,26 @@ function simpleTypeOf(type: number, version: number): SimpleType | undefined {
   return (Object.entries(OFPT11) as Array<[SimpleType, [number, number]]>).find(([, [n, since]]) => n === type && version >= since)?.[0];
 }
 
+/** OpenFlow 1.0/1.1 carry a vendor's error inside error type NXET_VENDOR, code NXVC_VENDOR_ERROR. */
+const NXET_VENDOR = 0xb0c2;
+const NXVC_VENDOR_ERROR = 0;
+/** OpenFlow 1.2+ carry it as OFPET_EXPERIMENTER, with the vendor's error type as the code. */
+const OFPET_EXPERIMENTER = 0xffff;
+
+function writeErrorNumbers(w: OfWriter, e: WireError, version: number): void {
+  if (e.vendor === undefined) w.u16(e.type).u16(e.code);
+  else if (version <= OFP11) w.u16(NXET_VENDOR).u16(NXVC_VENDOR_ERROR).u32(e.vendor).u16(e.type).u16(e.code);
+  else w.u16(OFPET_EXPERIMENTER).u16(e.type).u32(e.vendor);
+}
+
 function decodeError(r: OfReader, version: number): MessageOf<'error'> {
-  const type = r.u16('error type');
-  const code = r.u16('error code');
-  const experimenter = type === OFPET_EXPERIMENTER && version >= OFP12 ? r.u32('experimenter') : undefined;
-  return { type: 'error', name: errorName({ type, code, experimenter }, version), data: Buffer.from(r.bytes(r.remaining)) };
+  let e: WireError = { type: r.u16('error type'), code: r.u16('error code') };
+  if (e.type === NXET_VENDOR && e.code === NXVC_VENDOR_ERROR && version <= OFP11) {
+    e = { vendor: r.u32('error vendor'), type: r.u16('vendor error type'), code: r.u16('vendor error code') };
+  } else if (e.type === OFPET_EXPERIMENTER && version >= OFP12) {
+    e = { vendor: r.u32('experimenter'), type: e.code, code: 0 };
+  }
+  return { type: 'error', name: errorName(e, version), data: Buffer.from(r.bytes(r.remaining)) };
 }
 
 function readAsyncMasks(r: OfReader): AsyncConfig {

@@ -244,6 +244,7 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
       return reply.tables.map((t) =>
         sizedEntry(0, (w) => {
           w.u16(0).u8(t.tableId).zeros(5).str(t.name, 32).u64(t.metadataMatch).u64(t.metadataWrite).u32(0).u32(t.maxEntries);
+          writeTableFeatureProperties(w, reply.tables.map((other) => other.tableId).filter((id) => id > t.tableId));
         }),
       );
     case 'port':
@@ -314,6 +315,35 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
         }),
       ];
   }
+}
+
+/** OFPTFPT13_* table feature properties OpenFlow 1.3 and 1.4 require in every table's features. */
+const OFPTFPT13_INSTRUCTIONS = 0;
+const OFPTFPT13_NEXT_TABLES = 2;
+const OFPTFPT13_REQUIRED_LISTS = [4, 6, 8, 10, 12, 14]; // write/apply actions, match, wildcards, write/apply set-field
+/** OFPIT_GOTO_TABLE, WRITE_METADATA, WRITE_ACTIONS, APPLY_ACTIONS, CLEAR_ACTIONS: what ofproto's rules can hold. */
+const INSTRUCTION_TYPES = [1, 2, 3, 4, 5];
+
+function property(w: OfWriter, type: number, fill: (w: OfWriter) => void): void {
+  const start = w.length;
+  w.u16(type).u16(0);
+  fill(w);
+  w.patchU16(start + 2, w.length - start);
+  w.pad(8);
+}
+
+/**
+ * The properties OVS requires before it prints a table's features. The model does not yet say
+ * which actions and fields each table supports, so those lists are sent empty.
+ */
+function writeTableFeatureProperties(w: OfWriter, nextTables: number[]): void {
+  property(w, OFPTFPT13_INSTRUCTIONS, (p) => {
+    for (const t of INSTRUCTION_TYPES) p.u16(t).u16(4);
+  });
+  property(w, OFPTFPT13_NEXT_TABLES, (p) => {
+    for (const id of nextTables) p.u8(id);
+  });
+  for (const type of OFPTFPT13_REQUIRED_LISTS) property(w, type, () => undefined);
 }
 
 /** A sub-reader over an entry that starts with its own 16-bit length (at `lengthAt`), at least `min` bytes. */
