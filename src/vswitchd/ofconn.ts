@@ -86,7 +86,7 @@ export class RequestError extends Error {
 }
 
 /** OVS's tables as OpenFlow sees them: 0-253 (254 is kept for internal use). */
-export const N_OF_TABLES = 254;
+const N_OF_TABLES = 254;
 /** OFP_DEFAULT_MISS_SEND_LEN: what a controller connection gets of a table-miss frame. */
 const DEFAULT_MISS_SEND_LEN = 128;
 /** OFP_NO_BUFFER: TVS never buffers packets. */
@@ -288,7 +288,7 @@ export class OfConn {
   private roleRequest(msg: Extract<OfMessage, { type: 'role_request' | 'role_reply' }>, xid: number): void {
     if (msg.role !== 'nochange') {
       if (msg.role !== 'equal' && !this.host.acceptGenerationId(msg.generationId)) {
-        throw new RequestError('OFPRRFC_STALE', `generation id ${msg.generationId} is older than the ${this.host.generationId()} of the last master or slave request`);
+        throw new RequestError('OFPRRFC_STALE', `generation id ${msg.generationId} is older than the ${String(this.host.generationId())} of the last master or slave request`);
       }
       if (msg.role === 'master') this.host.demoteOtherMasters(this);
       this.role = msg.role;
@@ -440,7 +440,7 @@ function checkActions(actions: readonly Action[], xb: XBridge): void {
   }
 }
 
-export function flowStats(r: Rule, now: number): FlowStats {
+function flowStats(r: Rule, now: number): FlowStats {
   return {
     tableId: r.tableId,
     durationMs: Math.max(0, now - r.createdAt),

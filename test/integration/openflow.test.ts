@@ -40,11 +40,11 @@ async function ofctlOk(sw: Switch<DummyHost>, ...args: string[]): Promise<string
 
 /** tvs-vsctl's work done in process: one transaction, then wait for the switch to apply it. */
 async function configure(sw: Switch<DummyHost>, ops: unknown[]): Promise<void> {
-  const results = (await sw.daemon.db.transact('Open_vSwitch', [
+  const results = await sw.daemon.db.transact('Open_vSwitch', [
     ...ops,
     { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['next_cfg', '+=', 1]] },
     { op: 'select', table: 'Open_vSwitch', where: [], columns: ['next_cfg'] },
-  ])) as unknown[];
+  ]);
   const { rows } = results[results.length - 1] as { rows: Array<{ next_cfg: number }> };
   await sw.daemon.waitForConfig(rows[0]!.next_cfg);
 }

@@ -74,9 +74,9 @@ afterEach(() => {
 });
 
 function rig(opts: { defaultRule?: boolean } = {}): Rig {
-  let mgr: ConnMgr | undefined;
-  const of = new OfprotoDpif({ onPacketIn: (ev: PacketInEvent) => mgr?.packetIn(ev) });
-  const xb = new XBridge({ name: 'br0', defaultRule: opts.defaultRule ?? true, onFlowRemoved: (ev) => mgr?.flowRemoved(ev) });
+  // The datapath and bridge call back into the manager made after them.
+  const of = new OfprotoDpif({ onPacketIn: (ev: PacketInEvent) => m.packetIn(ev) });
+  const xb = new XBridge({ name: 'br0', defaultRule: opts.defaultRule ?? true, onFlowRemoved: (ev) => m.flowRemoved(ev) });
   of.addBridge(xb);
   const dp: number[] = [];
   for (const ofport of [1, 2, 3]) {
@@ -86,7 +86,7 @@ function rig(opts: { defaultRule?: boolean } = {}): Rig {
     dp.push(port);
   }
   const unused = () => Promise.reject(new Error('no sockets in this test'));
-  mgr = new ConnMgr({
+  const m = new ConnMgr({
     xb,
     of,
     transport: { accept: unused, connect: unused },
@@ -95,7 +95,6 @@ function rig(opts: { defaultRule?: boolean } = {}): Rig {
     portMac: (name) => `02:00:00:00:00:0${name.slice(1)}`,
     version: '0.1.0',
   });
-  const m = mgr;
   const r: Rig = {
     of,
     xb,
