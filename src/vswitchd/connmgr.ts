@@ -76,6 +76,8 @@ interface Attached {
   probing: boolean;
   probeMs: number;
   limiter?: RateLimiter;
+  /** Why the switch closed it, when it did (the transport's close reason says only that it was closed). */
+  closeReason?: string;
 }
 
 /** A Controller row's target and what the switch knows of it, for its status columns. */
@@ -206,12 +208,13 @@ export class ConnMgr implements OfConnHost {
     if (!a) return;
     conn.closed = true;
     this.attached.delete(conn);
-    log.info(`${this.xb.name}: ${a.target ?? 'management'} connection closed${reason ? `: ${reason}` : ''}`);
+    const why = a.closeReason ?? reason;
+    log.info(`${this.xb.name}: ${a.target ?? 'management'} connection closed${why ? `: ${why}` : ''}`);
     if (a.target !== undefined) {
       const st = this.controllers.get(a.target);
       if (st) {
         st.disconnectedAt = Date.now();
-        if (reason) st.lastError = reason;
+        if (why) st.lastError = why;
         if (/^(tcp|unix):/.test(st.cfg.target) && !st.closed) this.scheduleReconnect(st);
       }
     }
@@ -267,7 +270,6 @@ export class ConnMgr implements OfConnHost {
         st.state = 'ACTIVE';
         st.backoffMs = 0;
         st.connectedAt = Date.now();
-        delete st.lastError;
         this.attach(channel, 'controller', st.cfg.target);
       },
       (e: unknown) => {
@@ -311,8 +313,7 @@ export class ConnMgr implements OfConnHost {
       const idle = now - a.lastReceived;
       if (idle >= 2 * a.probeMs) {
         log.info(`${this.xb.name}: ${a.target ?? 'management'}: no response to inactivity probe after ${Math.round(idle / 1000)} s, disconnecting`);
-        const st = a.target === undefined ? undefined : this.controllers.get(a.target);
-        if (st) st.lastError = 'inactivity probe timeout';
+        a.closeReason = 'inactivity probe timeout';
         conn.channel.close();
       } else if (idle >= a.probeMs && !a.probing) {
         a.probing = true;

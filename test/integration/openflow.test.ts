@@ -4,7 +4,7 @@
 // garbage on one connection while another is served.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -223,5 +223,111 @@ describe('a connection sending garbage', () => {
     const again = await OfConnection.connect(`unix:${path}`, { versions: [OFP10] });
     expect((await again.request({ type: 'features_request' })).type).toBe('features_reply');
     again.close();
+  });
+});
+
+/** A controller listening on a unix socket of the test's own: the switch connects to it (an active Controller target). */
+async function listeningController(): Promise<{ target: string; next(): Promise<OfConnection>; close(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tvs-t-ctl-'));
+  dirs.push(dir);
+  const path = join(dir, 'ctl.sock');
+  const waiting: Array<(c: OfConnection) => void> = [];
+  const ready: OfConnection[] = [];
+  const server = createServer((socket) => {
+    void OfConnection.accept(socket, { versions: [OFP13] }).then((c) => {
+      const w = waiting.shift();
+      if (w) w(c);
+      else ready.push(c);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  servers.push(server);
+  return {
+    target: `unix:${path}`,
+    next: () => {
+      const c = ready.shift();
+      return c ? Promise.resolve(c) : new Promise((resolve) => waiting.push(resolve));
+    },
+    close: () => server.close(),
+  };
+}
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+function statusOf(row: { status: [string, Array<[string, string]>] }): Record<string, string> {
+  return Object.fromEntries(row.status[1]);
+}
+
+describe('Controller rows', () => {
+  it('connect out, write their status back, and reconnect after the controller hangs up', async () => {
+    const { sw } = await dummyLan(1);
+    const ctl = await listeningController();
+    await setController(sw, ctl.target, 'secure', 5000);
+    const first = await ctl.next();
+    expect(await first.request({ type: 'features_request' })).toMatchObject({ type: 'features_reply' });
+    await eventually(async () => {
+      const row = await controllerRow(sw);
+      return row.is_connected && row.role === 'other' && statusOf(row).state === 'ACTIVE' && statusOf(row).sec_since_connect !== undefined;
+    }, 15_000, 'Controller status: connected, role other, state ACTIVE');
+    first.close();
+    // max_backoff is 1 s: the switch is back within a couple of seconds.
+    const second = await ctl.next();
+    expect(await second.request({ type: 'role_request', role: 'master', generationId: 1n })).toEqual({ type: 'role_reply', role: 'master', generationId: 1n });
+    await eventually(async () => (await controllerRow(sw)).role === 'master', 15_000, 'Controller.role master');
+    second.close();
+  });
+
+  it('disconnects a controller that stops answering inactivity probes, and says why', async () => {
+    const { sw } = await dummyLan(1);
+    const dir = mkdtempSync(join(tmpdir(), 'tvs-t-mute-'));
+    dirs.push(dir);
+    const path = join(dir, 'mute.sock');
+    let closed!: () => void;
+    const gone = new Promise<void>((resolve) => (closed = resolve));
+    // Says hello, then nothing: echo requests go unanswered.
+    const server = createServer((socket) => {
+      socket.write(Buffer.from([OFP13, 0, 0, 8, 0, 0, 0, 1]));
+      socket.on('data', () => undefined);
+      socket.on('error', () => undefined);
+      socket.on('close', () => closed());
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    await setController(sw, `unix:${path}`, 'secure', 500);
+    await gone;
+    await eventually(async () => statusOf(await controllerRow(sw)).last_error === 'inactivity probe timeout', 15_000, 'last_error to name the probe');
+  });
+
+  it('limits packet-ins to controller_rate_limit with a burst of controller_burst_limit, counting what it drops', async () => {
+    const { sw, hosts: [h1, h2] } = await dummyLan(2);
+    const ctl = await listeningController();
+    await configure(sw, [
+      { op: 'insert', table: 'Controller', row: { target: ctl.target, controller_rate_limit: 100, controller_burst_limit: 25 }, 'uuid-name': 'ctl' },
+      { op: 'update', table: 'Bridge', where: [['name', '==', 'br0']], row: { controller: ['named-uuid', 'ctl'], fail_mode: 'secure' } },
+    ]);
+    const c = await ctl.next();
+    const pins: OfMessage[] = [];
+    c.on('message', (m: OfMessage) => {
+      if (m.type === 'packet_in') pins.push(m);
+    });
+    await ofctlOk(sw, '-O', 'OpenFlow13', 'add-flow', 'br0', 'priority=1,actions=CONTROLLER:64');
+    // 50 frames: fewer than a dummy port's receive queue holds, so the datapath loses none of them.
+    const frames = Array.from({ length: 50 }, (_, i) => h1.udpTo(h2, { sport: 7, dport: 8, payload: Buffer.from(String(i)) }));
+    const start = performance.now();
+    h1.send(frames);
+    let dropped = 0;
+    await eventually(async () => {
+      dropped = Number(statusOf(await controllerRow(sw))['packet-in-dropped'] ?? 0);
+      return dropped > 0 && dropped + pins.length >= 50;
+    }, 15_000, 'every frame to be sent up or dropped');
+    const seconds = (performance.now() - start) / 1000;
+    // A burst of 25, then 100 a second.
+    expect(pins.length).toBeGreaterThanOrEqual(25);
+    expect(pins.length).toBeLessThanOrEqual(25 + Math.ceil(100 * seconds));
+    expect(dropped + pins.length).toBe(50);
+    c.close();
   });
 });
