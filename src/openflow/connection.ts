@@ -135,11 +135,13 @@ export class OfConnection extends EventEmitter {
         let peerHeaderVersion: number;
         try {
           const decoded = decodeMessage(first, defaultSession(first.readUInt8(0)));
+          if (decoded.msg.type === 'error') throw new OfRemoteError(decoded.msg.name, decoded.msg.data);
           if (decoded.msg.type !== 'hello') throw new OfDecodeError('OFPBRC_BAD_TYPE', `expected a hello, got ${decoded.msg.type}`);
           peer = decoded.msg.versions;
           peerHeaderVersion = first.readUInt8(0);
         } catch (e) {
-          fail(new Error(`OpenFlow hello: ${e instanceof Error ? e.message : String(e)}`));
+          const detail = e instanceof OfRemoteError ? `the peer refused the connection with ${e.name}: ${e.data.toString('latin1')}` : e instanceof Error ? e.message : String(e);
+          fail(new Error(`OpenFlow hello: ${detail}`));
           return;
         }
         const common = ours.filter((v) => peer.includes(v));
@@ -148,6 +150,8 @@ export class OfConnection extends EventEmitter {
           const errorVersion = Math.min(Math.max(...ours), peerHeaderVersion);
           const [msg] = encodeMessage({ type: 'error', name: 'OFPHFC_INCOMPATIBLE', data: Buffer.from(text) }, defaultSession(errorVersion), first.readUInt32BE(4));
           cleanup();
+          // The peer may hang up first on seeing our hello; the error is then for nobody.
+          socket.on('error', () => undefined);
           if (msg) socket.end(msg);
           else socket.end();
           reject(new Error(`OpenFlow hello: no common version (${text})`));

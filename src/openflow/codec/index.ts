@@ -47,7 +47,7 @@ import { readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 
 export const OFP_HEADER_LEN = 8;
 /** The largest OpenFlow message: its length is 16 bits. */
-export const OFP_MAX_MSG_LEN = 0xffff;
+const OFP_MAX_MSG_LEN = 0xffff;
 const NX_VENDOR_ID = 0x00002320;
 /** OFPT_VENDOR (1.0) / OFPT_EXPERIMENTER (1.1+), and the multipart type of vendor statistics. */
 const OFPT_VENDOR = 4;

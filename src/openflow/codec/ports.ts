@@ -19,7 +19,7 @@ export function portToOf11(port: number): number {
 }
 
 /** A 32-bit port number as TVS's 16-bit one; the numbers between the two ranges are refused. */
-export function portFromOf11(port: number): number {
+function portFromOf11(port: number): number {
   if (port < OFPP_MAX) return port;
   if (port >= OFPP_MAX + OFPP11_OFFSET) return port - OFPP11_OFFSET;
   throw new OfDecodeError('OFPBRC_BAD_PORT', `port ${port} is neither a switch port (below 0xff00) nor a reserved port (0xffffff00 and above)`);
