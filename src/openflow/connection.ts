@@ -179,7 +179,7 @@ export class OfConnection extends EventEmitter {
     });
   }
 
-  /** Sends `msg` with `xid` (or a fresh one) and returns the xid used. */
+  /** Sends `msg` with `xid` (or a fresh one) and returns the xid used; throws once the connection has closed. */
   send(msg: OfMessage, xid?: number): number {
     const id = xid ?? this.allocXid();
     if (this.closed) throw new Error('OpenFlow connection is closed');
@@ -274,6 +274,8 @@ export class OfConnection extends EventEmitter {
       return;
     }
     const waiting = this.pending.get(xid);
+    // An echo reply nobody awaits answers an echo request sent with send(): nothing to tell.
+    if (!waiting && msg.type === 'echo_reply') return;
     if (!waiting) {
       this.emit('message', msg, xid);
       return;

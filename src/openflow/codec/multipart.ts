@@ -25,6 +25,7 @@ import {
   encodeMeterConfig,
   type BodyWire,
 } from './flow-messages.js';
+import { readOxsStats, writeOxsStats } from './oxs.js';
 import { portToOf11, readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 
 type Kind = MultipartRequest['kind'];
@@ -225,7 +226,7 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
     case 'flow':
       return reply.flows.map((f) => encodeFlowStats(f, s, flowWire(s)));
     case 'aggregate':
-      if (v >= OFP15) throw new Error('aggregate reply: OpenFlow 1.5 OXS statistics are not supported');
+      if (v >= OFP15) return [entry((w) => writeOxsStats(w, { packetCount: reply.packetCount, byteCount: reply.byteCount, flowCount: reply.flowCount }))];
       return [entry((w) => w.u64(reply.packetCount).u64(reply.byteCount).u32(reply.flowCount).zeros(4))];
     case 'table':
       return reply.tables.map((t) =>
@@ -371,7 +372,11 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
     case 'flow':
       return { kind, flows: entries(r, (e) => decodeFlowStats(e, s, flowWire(s))) };
     case 'aggregate':
-      if (v >= OFP15) throw new OfDecodeError('OFPBRC_BAD_STAT', 'OpenFlow 1.5 OXS aggregate statistics are not supported');
+      if (v >= OFP15) {
+        const oxs = readOxsStats(r);
+        reply = { kind, packetCount: oxs.packetCount ?? 0n, byteCount: oxs.byteCount ?? 0n, flowCount: oxs.flowCount ?? 0 };
+        break;
+      }
       reply = { kind, packetCount: r.u64('packet_count'), byteCount: r.u64('byte_count'), flowCount: r.u32('flow_count') };
       r.skip(4);
       break;

@@ -205,6 +205,11 @@ const CASES: Case[] = [
     printed: 'OFPST_AGGREGATE reply (OF1.3) (xid=0x2a): packet_count=5 byte_count=500 flow_count=2',
   },
   {
+    what: 'a 1.5 aggregate reply in OXS statistics', version: 0x06,
+    msg: { type: 'multipart_reply', reply: { kind: 'aggregate', packetCount: 5n, byteCount: 500n, flowCount: 2 } },
+    printed: 'OFPST_AGGREGATE reply (OF1.5) (xid=0x2a): packet_count=5 byte_count=500 flow_count=2',
+  },
+  {
     what: 'a 1.0 table stats reply', version: 0x01,
     msg: { type: 'multipart_reply', reply: { kind: 'table', tables: [{ tableId: 0, name: 'classifier', activeCount: 2, lookupCount: 10n, matchedCount: 8n, maxEntries: 1000000 }] } },
     printed: [
