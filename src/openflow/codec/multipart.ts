@@ -236,7 +236,10 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
           } else if (v >= OFP13) {
             w.u8(t.tableId).zeros(3).u32(t.activeCount).u64(t.lookupCount).u64(t.matchedCount);
           } else {
-            throw new Error('table stats: OpenFlow 1.1 and 1.2 table statistics are not supported');
+            // OpenFlow 1.1 and 1.2 also list the fields, actions and instructions a table supports,
+            // which the model does not carry: they are sent as none.
+            w.u8(t.tableId).zeros(7).str(t.name, 32).zeros(v === OFP11 ? 24 : 64).u32(t.maxEntries).u32(t.activeCount);
+            w.u64(t.lookupCount).u64(t.matchedCount);
           }
         }),
       );
@@ -381,7 +384,6 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
       r.skip(4);
       break;
     case 'table':
-      if (v !== OFP10 && v < OFP13) throw new OfDecodeError('OFPBRC_BAD_STAT', 'OpenFlow 1.1 and 1.2 table statistics are not supported');
       return {
         kind,
         tables: entries(r, (e) => {
@@ -390,6 +392,13 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
           if (v === OFP10) {
             const name = e.str(32, 'table name');
             e.skip(4, 'wildcards');
+            const maxEntries = e.u32('max_entries');
+            return { tableId, name, maxEntries, activeCount: e.u32('active_count'), lookupCount: e.u64('lookup_count'), matchedCount: e.u64('matched_count') };
+          }
+          if (v < OFP13) {
+            e.skip(4);
+            const name = e.str(32, 'table name');
+            e.skip(v === OFP11 ? 24 : 64, 'table capabilities');
             const maxEntries = e.u32('max_entries');
             return { tableId, name, maxEntries, activeCount: e.u32('active_count'), lookupCount: e.u64('lookup_count'), matchedCount: e.u64('matched_count') };
           }
