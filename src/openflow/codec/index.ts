@@ -145,6 +145,7 @@ function unsupported(msg: OfMessage, s: Session): never {
 export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[] {
   switch (msg.type) {
     case 'hello':
+      if (msg.versions.length === 0) throw new OfEncodeError('a hello must offer at least one version');
       return [frame(Math.max(...msg.versions), 0, xid, helloBody(msg.versions))];
     case 'multipart_request':
       return [encodeMultipart(statNumberOrThrow(msg.request.kind, s), s, xid, true, [encodeRequestBody(msg.request, s)])];
