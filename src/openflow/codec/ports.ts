@@ -19,13 +19,13 @@ export function portToOf11(port: number): number {
 }
 
 /** A 32-bit port number as TVS's 16-bit one; the numbers between the two ranges are refused. */
-export function portFromOf11(port: number): number {
+function portFromOf11(port: number): number {
   if (port < OFPP_MAX) return port;
   if (port >= OFPP_MAX + OFPP11_OFFSET) return port - OFPP11_OFFSET;
   throw new OfDecodeError('OFPBRC_BAD_PORT', `port ${port} is neither a switch port (below 0xff00) nor a reserved port (0xffffff00 and above)`);
 }
 
-/** Writes the port number field of `version` (16 bits on 1.0, 32 bits with `pad` zero bytes after it on 1.1+). */
+/** Writes a port number as `version` has it: 16 bits on 1.0, 32 bits on 1.1+. */
 export function writePort(w: OfWriter, port: number, version: number): void {
   if (version === OFP10) w.u16(port);
   else w.u32(portToOf11(port));
