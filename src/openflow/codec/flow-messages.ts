@@ -440,7 +440,7 @@ export function encodePacketIn(m: MessageOf<'packet_in'>, s: Session, wire: Body
 }
 
 /** NXT_PACKET_IN2's properties; each is at most once. */
-function decodePacketIn2(r: OfReader, s: Session): MessageOf<'packet_in'> {
+function decodePacketIn2(r: OfReader): MessageOf<'packet_in'> {
   const pin: MessageOf<'packet_in'> = { type: 'packet_in', bufferId: NO_BUFFER, totalLen: 0, reason: 'action', tableId: 0, cookie: ALL_ONES_64, match: new Match(), data: Buffer.alloc(0) };
   let fullLen: number | undefined;
   let sawPacket = false;
@@ -500,12 +500,11 @@ function decodePacketIn2(r: OfReader, s: Session): MessageOf<'packet_in'> {
   }
   if (!sawPacket) fail('OFPBRC_BAD_LEN', 'NXT_PACKET_IN2 without its packet');
   pin.totalLen = fullLen ?? pin.data.length;
-  void s;
   return pin;
 }
 
 export function decodePacketIn(r: OfReader, s: Session, wire: BodyWire | 'nx2'): MessageOf<'packet_in'> {
-  if (wire === 'nx2') return decodePacketIn2(r, s);
+  if (wire === 'nx2') return decodePacketIn2(r);
   if (wire === 'nx') {
     const bufferId = r.u32();
     const totalLen = r.u16();
@@ -611,7 +610,7 @@ const GROUP_TYPES: readonly GroupType[] = ['all', 'select', 'indirect', 'ff'];
 const GROUP_COMMANDS: ReadonlyArray<GroupMod['command']> = ['add', 'modify', 'delete'];
 /** OpenFlow 1.5 bucket properties. */
 const OFPGBPT15 = { WEIGHT: 0, WATCH_PORT: 1, WATCH_GROUP: 2 } as const;
-const OFPG15_BUCKET_ALL = 0xfffffffc;
+const OFPG15_BUCKET_ALL = 0xffffffff;
 
 function groupTypeOf(n: number): GroupType {
   const t = GROUP_TYPES[n];
@@ -623,7 +622,8 @@ function requireGroups(s: Session): void {
   if (s.version < OFP11) throw new Error('groups need OpenFlow 1.1 or later');
 }
 
-function putBuckets(w: OfWriter, buckets: readonly Bucket[], s: Session): void {
+/** Buckets; OpenFlow 1.5 gives them ids (their index) and a weight property in select groups, as OVS does. */
+function putBuckets(w: OfWriter, buckets: readonly Bucket[], type: GroupType, s: Session): void {
   const ctx = { version: s.version };
   buckets.forEach((b, i) => {
     const at = w.length;
@@ -632,7 +632,7 @@ function putBuckets(w: OfWriter, buckets: readonly Bucket[], s: Session): void {
       const actStart = w.length;
       putActions(w, b.actions, ctx);
       w.patchU16(at + 2, w.length - actStart);
-      if (b.weight) putProp(w, OFPGBPT15.WEIGHT, (p) => p.u16(b.weight).zeros(2));
+      if (type === 'select') putProp(w, OFPGBPT15.WEIGHT, (p) => p.u16(b.weight).zeros(2));
       if (b.watchPort !== OFPP.ANY) putProp(w, OFPGBPT15.WATCH_PORT, (p) => p.u32(portToOf11(b.watchPort)));
       if (b.watchGroup !== OFPG.ANY) putProp(w, OFPGBPT15.WATCH_GROUP, (p) => p.u32(b.watchGroup));
     } else {
@@ -687,10 +687,10 @@ export function encodeGroupMod(mod: GroupMod, s: Session): Buffer {
     const lenAt = w.length;
     w.u16(0).zeros(2).u32(OFPG15_BUCKET_ALL);
     const start = w.length;
-    putBuckets(w, mod.buckets, s);
+    putBuckets(w, mod.buckets, mod.type, s);
     w.patchU16(lenAt, w.length - start);
   } else {
-    putBuckets(w, mod.buckets, s);
+    putBuckets(w, mod.buckets, mod.type, s);
   }
   return w.finish();
 }
@@ -707,7 +707,7 @@ export function decodeGroupMod(r: OfReader, s: Session): GroupMod {
     const bucketsLen = r.u16();
     r.skip(2);
     const bucketId = r.u32();
-    if (bucketId !== OFPG15_BUCKET_ALL && bucketId !== 0xffffffff && command !== 'add' && command !== 'modify' && command !== 'delete') fail('OFPGMFC_BAD_COMMAND', 'bucket commands are not supported');
+    if (bucketId !== OFPG15_BUCKET_ALL) fail('OFPGMFC_BAD_BUCKET', `command_bucket_id 0x${bucketId.toString(16)}: only OFPG_BUCKET_ALL is supported`);
     if (bucketsLen > r.remaining) fail('OFPGMFC_BAD_BUCKET', `bucket array length ${bucketsLen} exceeds the message`);
     const buckets = pullBuckets(r.sub(bucketsLen, 'buckets'), s);
     return { command, groupId, type, buckets };
@@ -722,10 +722,10 @@ export function encodeGroupDesc(g: GroupDesc, s: Session): Buffer {
   if (s.version >= OFP15) {
     w.u16(0).zeros(6);
     const start = w.length;
-    putBuckets(w, g.buckets, s);
+    putBuckets(w, g.buckets, g.type, s);
     w.patchU16(8, w.length - start);
   } else {
-    putBuckets(w, g.buckets, s);
+    putBuckets(w, g.buckets, g.type, s);
   }
   w.patchU16(0, w.length);
   return w.finish();
@@ -826,7 +826,7 @@ export function encodeMeterConfig(m: MeterConfig, s: Session): Buffer {
 }
 
 export function decodeMeterConfig(r: OfReader, s: Session): MeterConfig {
-  void s;
+  if (s.version < OFP13) fail('OFPBRC_BAD_TYPE', 'meter_config is an OpenFlow 1.3+ reply');
   const len = r.u16();
   if (len < 8 || len - 2 > r.remaining) fail('OFPBRC_BAD_LEN', `meter_config entry length ${len}`);
   const b = r.sub(len - 2, 'meter_config');

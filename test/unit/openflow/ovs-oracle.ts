@@ -50,17 +50,16 @@ function stripPrefix(out: string): string {
 }
 
 /** What `ovs-ofctl parse-flow` makes of a flow for a protocol, as ofp-print prints it. */
-export function parseFlowText(flow: string, p: ProtocolName, command = 'add'): string {
+export function parseFlowText(flow: string, p: ProtocolName): string {
   const out = execFileSync('ovs-ofctl', [...PROTOCOLS[p].args, 'parse-flow', flow], { encoding: 'utf8', env: { ...process.env } });
   const line = out.split('\n').slice(2).join('\n');
-  void command;
   return stripPrefix(line);
 }
 
 /**
  * Runs `ovs-ofctl ARGS unix:SOCKET ...` against a minimal switch that says hello, answers
- * features requests, barriers, echoes and stats requests (with empty replies), and records every other message ovs-ofctl sends: what OVS encodes, byte
- * for byte. `version` is the version the switch offers.
+ * features requests, barriers, echoes and stats requests (with empty replies), and records the
+ * stats requests and every other message ovs-ofctl sends: what OVS encodes, byte for byte. `version` is the version the switch offers.
  */
 export async function captureOvsOfctl(version: number, args: (target: string) => string[]): Promise<Buffer[]> {
   const dir = mkdtempSync(join(tmpdir(), 'tvs-oracle-'));
@@ -89,7 +88,12 @@ export async function captureOvsOfctl(version: number, args: (target: string) =>
         else if (type === 5) reply(6, Buffer.from('0000000000000001000000ff' + 'ff000000' + '0000000000000000', 'hex'));
         // ovs-ofctl asks for table features to learn table names; one nameless table will do.
         else if (version > 1 && type === 18 && msg.readUInt16BE(8) === 12) reply(19, Buffer.concat([Buffer.from('000c000000000000', 'hex'), tableFeatures()]));
-        else if (type === (version === 1 ? 16 : 18)) reply(type + 1, Buffer.concat([msg.subarray(8, 10), Buffer.alloc(version === 1 ? 2 : 6)]));
+        else if (type === (version === 1 ? 16 : 18)) {
+          seen.push(Buffer.from(msg));
+          // An empty reply of the same kind; a Nicira one repeats the vendor and subtype.
+          const vendor = version === 1 && msg.readUInt16BE(8) === 0xffff;
+          reply(type + 1, vendor ? Buffer.concat([msg.subarray(8, 20), Buffer.alloc(4)]) : Buffer.concat([msg.subarray(8, 10), Buffer.alloc(version === 1 ? 2 : 6)]));
+        }
         else seen.push(Buffer.from(msg));
       }
     });
