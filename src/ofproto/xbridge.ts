@@ -119,6 +119,14 @@ export class XBridge implements BridgeContext {
     this.replace({ ...p, ...state });
   }
 
+  /** Changes how the bridge translates (table-miss behaviour, fail-open); flows are revalidated. */
+  setConfig(change: Partial<BridgeConfig>): void {
+    const next = { ...this.config, ...change };
+    if (JSON.stringify(next) === JSON.stringify(this.config)) return;
+    this.config = next;
+    this.generation++;
+  }
+
   flowMod(fm: FlowMod): FlowModResult {
     const meter = fm.instructions.meter;
     if (meter !== undefined && (fm.command === 'add' || fm.command.startsWith('modify')) && !this.meters.get(meter)) {
