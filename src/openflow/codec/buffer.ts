@@ -84,6 +84,7 @@ export class OfWriter {
     return this.len;
   }
 
+  /** Reserves `n` bytes and returns where they start; it may replace `this.buf`, so read it only after. */
   private room(n: number): number {
     if (this.len + n > this.buf.length) {
       const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
@@ -96,27 +97,32 @@ export class OfWriter {
   }
 
   u8(v: number): this {
-    this.buf.writeUInt8(v, this.room(1));
+    const at = this.room(1);
+    this.buf.writeUInt8(v, at);
     return this;
   }
 
   u16(v: number): this {
-    this.buf.writeUInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.buf.writeUInt16BE(v, at);
     return this;
   }
 
   u32(v: number): this {
-    this.buf.writeUInt32BE(v >>> 0, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, at);
     return this;
   }
 
   u64(v: bigint): this {
-    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.room(8));
+    const at = this.room(8);
+    this.buf.writeBigUInt64BE(BigInt.asUintN(64, v), at);
     return this;
   }
 
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length);
+    this.buf.set(b, at);
     return this;
   }
 

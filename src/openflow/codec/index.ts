@@ -1,0 +1,621 @@
+/**
+ * The OpenFlow codec: one `OfMessage` to the wire messages of a session's version, and one framed
+ * wire message back.
+ *
+ * This module owns the framing: the OpenFlow header, the message type numbers of each version
+ * (OpenFlow 1.0 numbers differ from 1.1+, and 1.3 renamed stats to multipart), the Nicira vendor
+ * header (vendor 0x00002320 and a subtype), the multipart header and the splitting of long
+ * replies into OFPMPF_REPLY_MORE parts. Message bodies that carry matches and actions come from
+ * ./flow-messages.ts, multipart bodies from ./multipart.ts, ports from ./ports.ts.
+ *
+ * Decoding never throws anything but OfDecodeError, whose name is the error OVS answers with.
+ */
+import {
+  OFP10,
+  OFP11,
+  OFP12,
+  OFP13,
+  OFP14,
+  SUPPORTED_VERSIONS,
+  type AsyncConfig,
+  type ControllerRole,
+  type FlowFormat,
+  type MessageOf,
+  type OfMessage,
+  type PacketInFormat,
+  type Session,
+} from '../messages.js';
+import { OfDecodeError, OfReader, OfWriter } from './buffer.js';
+import { errorName, errorNumbers, type WireError } from './errors.js';
+import {
+  decodeFlowMod,
+  decodeFlowRemoved,
+  decodeGroupMod,
+  decodeMeterMod,
+  decodePacketIn,
+  decodePacketOut,
+  encodeFlowMod,
+  encodeFlowRemoved,
+  encodeGroupMod,
+  encodeMeterMod,
+  encodePacketIn,
+  encodePacketOut,
+  type BodyWire,
+} from './flow-messages.js';
+import { decodeReplyBody, decodeRequestBody, encodeReplyEntries, encodeRequestBody, flowWire, statKind, statNumber, type StatNumber } from './multipart.js';
+import { readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
+
+export const OFP_HEADER_LEN = 8;
+/** The largest OpenFlow message: its length is 16 bits. */
+export const OFP_MAX_MSG_LEN = 0xffff;
+const NX_VENDOR_ID = 0x00002320;
+/** OFPT_VENDOR (1.0) / OFPT_EXPERIMENTER (1.1+), and the multipart type of vendor statistics. */
+const OFPT_VENDOR = 4;
+const OFPST_VENDOR = 0xffff;
+const OFPMPF_MORE = 1;
+/** OFPHET_VERSIONBITMAP, the hello element that lists the versions a peer supports. */
+const OFPHET_VERSIONBITMAP = 1;
+
+/** A message this codec cannot express in the session's version (a caller's mistake, not the peer's). */
+export class OfEncodeError extends Error {
+  override readonly name = 'OfEncodeError';
+}
+
+type SimpleType = Exclude<OfMessage['type'], 'hello' | 'multipart_request' | 'multipart_reply'>;
+
+/** OFPT_* numbers of OpenFlow 1.0. */
+const OFPT10: Partial<Record<SimpleType, number>> = {
+  error: 1, echo_request: 2, echo_reply: 3, features_request: 5, features_reply: 6, get_config_request: 7,
+  get_config_reply: 8, set_config: 9, packet_in: 10, flow_removed: 11, port_status: 12, packet_out: 13,
+  flow_mod: 14, port_mod: 15, barrier_request: 18, barrier_reply: 19,
+};
+const OFPT10_STATS_REQUEST = 16;
+const OFPT10_STATS_REPLY = 17;
+
+/** OFPT_* numbers of OpenFlow 1.1+, with the first version each exists in. */
+const OFPT11: Partial<Record<SimpleType, [number, number]>> = {
+  error: [1, OFP11], echo_request: [2, OFP11], echo_reply: [3, OFP11], features_request: [5, OFP11],
+  features_reply: [6, OFP11], get_config_request: [7, OFP11], get_config_reply: [8, OFP11], set_config: [9, OFP11],
+  packet_in: [10, OFP11], flow_removed: [11, OFP11], port_status: [12, OFP11], packet_out: [13, OFP11],
+  flow_mod: [14, OFP11], group_mod: [15, OFP11], port_mod: [16, OFP11], table_mod: [17, OFP11],
+  barrier_request: [20, OFP11], barrier_reply: [21, OFP11], role_request: [24, OFP12], role_reply: [25, OFP12],
+  get_async_request: [26, OFP13], get_async_reply: [27, OFP13], set_async: [28, OFP13], meter_mod: [29, OFP13],
+};
+const OFPT11_MULTIPART_REQUEST = 18;
+const OFPT11_MULTIPART_REPLY = 19;
+
+/** Nicira vendor message subtypes (NXT_*). */
+const NXT = {
+  role_request: 10,
+  role_reply: 11,
+  set_flow_format: 12,
+  flow_mod: 13,
+  flow_removed: 14,
+  flow_mod_table_id: 15,
+  set_packet_in_format: 16,
+  packet_in: 17,
+  set_async_config: 19,
+  set_controller_id: 20,
+  resume: 28,
+  packet_in2: 30,
+  group_mod: 31,
+} as const;
+
+/** Where a message goes on the wire: a standard type number or a Nicira subtype. */
+type Wire = { ofpt: number } | { nxt: number };
+
+// ---- header ----
+
+function frame(version: number, type: number, xid: number, body: Buffer): Buffer {
+  const length = OFP_HEADER_LEN + body.length;
+  if (length > OFP_MAX_MSG_LEN) throw new OfEncodeError(`an OpenFlow message of ${length} bytes exceeds the 65535-byte limit`);
+  const w = new OfWriter();
+  w.u8(version).u8(type).u16(length).u32(xid).bytes(body);
+  return w.finish();
+}
+
+function frameWire(version: number, wire: Wire, xid: number, body: Buffer): Buffer {
+  if ('ofpt' in wire) return frame(version, wire.ofpt, xid, body);
+  const w = new OfWriter();
+  w.u32(NX_VENDOR_ID).u32(wire.nxt).bytes(body);
+  return frame(version, OFPT_VENDOR, xid, w.finish());
+}
+
+function versionName(v: number): string {
+  return `OpenFlow 1.${v - 1}`;
+}
+
+function standardType(type: SimpleType, version: number): number | undefined {
+  if (version === OFP10) return OFPT10[type];
+  const entry = OFPT11[type];
+  return entry && version >= entry[1] ? entry[0] : undefined;
+}
+
+function unsupported(msg: OfMessage, s: Session): never {
+  throw new OfEncodeError(`${msg.type} cannot be sent in ${versionName(s.version)}`);
+}
+
+// ---- encoding ----
+
+/**
+ * The wire messages for `msg` in the session's version and formats: one buffer, or for a multipart
+ * reply as many OFPMPF_REPLY_MORE parts as its entries need to stay under 64 KiB each.
+ */
+export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[] {
+  switch (msg.type) {
+    case 'hello':
+      return [frame(Math.max(...msg.versions), 0, xid, helloBody(msg.versions))];
+    case 'multipart_request':
+      return [encodeMultipart(statNumberOrThrow(msg.request.kind, s), s, xid, true, [encodeRequestBody(msg.request, s)])];
+    case 'multipart_reply':
+      return encodeMultipartReply(msg.reply, s, xid);
+    default: {
+      const [wire, body] = encodeSimple(msg, s);
+      return [frameWire(s.version, wire, xid, body)];
+    }
+  }
+}
+
+function helloBody(versions: number[]): Buffer {
+  const words = Math.floor(Math.max(...versions) / 32) + 1;
+  const bitmap = new Array<number>(words).fill(0);
+  for (const v of versions) bitmap[v >> 5] = ((bitmap[v >> 5] ?? 0) | (1 << (v & 31))) >>> 0;
+  const w = new OfWriter();
+  w.u16(OFPHET_VERSIONBITMAP).u16(4 + 4 * words);
+  for (const word of bitmap) w.u32(word);
+  return w.pad(8).finish();
+}
+
+function statNumberOrThrow(kind: string, s: Session): StatNumber {
+  const n = statNumber(kind as Parameters<typeof statNumber>[0], s);
+  if (!n) throw new OfEncodeError(`${kind} statistics cannot be requested in ${versionName(s.version)}`);
+  return n;
+}
+
+/** The multipart header (OpenFlow 1.0: type and flags; 1.1+: and 4 bytes of padding), with the Nicira header for NXST. */
+function encodeMultipart(n: StatNumber, s: Session, xid: number, request: boolean, bodies: Buffer[], more = false): Buffer {
+  const w = new OfWriter();
+  w.u16(n.nicira ? OFPST_VENDOR : n.number).u16(more ? OFPMPF_MORE : 0);
+  if (s.version !== OFP10) w.zeros(4);
+  if (n.nicira) {
+    w.u32(NX_VENDOR_ID).u32(n.number);
+    if (s.version === OFP10) w.zeros(4);
+  }
+  for (const b of bodies) w.bytes(b);
+  const type = s.version === OFP10 ? (request ? OFPT10_STATS_REQUEST : OFPT10_STATS_REPLY) : request ? OFPT11_MULTIPART_REQUEST : OFPT11_MULTIPART_REPLY;
+  return frame(s.version, type, xid, w.finish());
+}
+
+function multipartHeaderLen(n: StatNumber, s: Session): number {
+  return (s.version === OFP10 ? 12 : 16) + (n.nicira ? 8 : 0);
+}
+
+function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: Session, xid: number): Buffer[] {
+  const n = statNumberOrThrow(reply.kind, s);
+  const room = OFP_MAX_MSG_LEN - multipartHeaderLen(n, s);
+  const parts: Buffer[][] = [[]];
+  let used = 0;
+  for (const e of encodeReplyEntries(reply, s)) {
+    if (e.length > room) throw new OfEncodeError(`a ${reply.kind} reply entry of ${e.length} bytes does not fit in one message`);
+    const current = parts[parts.length - 1] ?? [];
+    if (used + e.length > room && current.length > 0) {
+      parts.push([e]);
+      used = e.length;
+    } else {
+      current.push(e);
+      used += e.length;
+    }
+  }
+  return parts.map((bodies, i) => encodeMultipart(n, s, xid, false, bodies, i < parts.length - 1));
+}
+
+const ROLES_OF12: ControllerRole[] = ['nochange', 'equal', 'master', 'slave'];
+/** NX_ROLE_OTHER is OpenFlow 1.2's EQUAL; there is no "no change". */
+const ROLES_NX: ControllerRole[] = ['equal', 'master', 'slave'];
+const FLOW_FORMATS: Record<FlowFormat, number> = { openflow10: 0, nxm: 2 };
+const PACKET_IN_FORMATS: PacketInFormat[] = ['standard', 'nxt_packet_in', 'nxt_packet_in2'];
+const PORT_REASONS = ['add', 'delete', 'modify'] as const;
+
+function packetInWire(s: Session): BodyWire | 'nx2' {
+  if (s.packetInFormat === 'nxt_packet_in') return 'nx';
+  return s.packetInFormat === 'nxt_packet_in2' ? 'nx2' : 'ofp';
+}
+
+/** The wire type and body of every message that is one header and one body. */
+function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_request' | 'multipart_reply' }>, s: Session): [Wire, Buffer] {
+  const v = s.version;
+  const w = new OfWriter();
+  const ofpt = (): Wire => {
+    const t = standardType(msg.type, v);
+    if (t === undefined) unsupported(msg, s);
+    return { ofpt: t };
+  };
+  switch (msg.type) {
+    case 'error': {
+      const numbers = errorNumbers(msg.name, v) ?? errorNumbers('NXBRC_UNENCODABLE_ERROR', v);
+      if (!numbers) throw new OfEncodeError(`error ${msg.name} has no number in ${versionName(v)}`);
+      writeErrorNumbers(w, numbers, v);
+      w.bytes(msg.data.subarray(0, OFP_MAX_MSG_LEN - OFP_HEADER_LEN - w.length));
+      return [ofpt(), w.finish()];
+    }
+    case 'echo_request':
+    case 'echo_reply':
+      return [ofpt(), msg.data];
+    case 'features_request':
+    case 'get_config_request':
+    case 'barrier_request':
+    case 'barrier_reply':
+      return [ofpt(), Buffer.alloc(0)];
+    case 'features_reply':
+      w.u64(msg.datapathId).u32(msg.nBuffers).u8(msg.nTables).u8(v >= OFP13 ? msg.auxiliaryId : 0).zeros(2);
+      w.u32(msg.capabilities).u32(v === OFP10 ? msg.actions : 0);
+      if (v < OFP13) for (const p of msg.ports) writePortDesc(w, p, v);
+      return [ofpt(), w.finish()];
+    case 'get_config_reply':
+    case 'set_config':
+      w.u16(msg.flags).u16(msg.missSendLen);
+      return [ofpt(), w.finish()];
+    case 'packet_in': {
+      const wire = packetInWire(s);
+      const body = encodePacketIn(msg, s, wire);
+      if (wire === 'ofp') return [ofpt(), body];
+      return [{ nxt: wire === 'nx' ? NXT.packet_in : NXT.packet_in2 }, body];
+    }
+    case 'packet_out':
+      return [ofpt(), encodePacketOut(msg, s)];
+    case 'flow_mod': {
+      const wire = flowWire(s);
+      return [wire === 'nx' ? { nxt: NXT.flow_mod } : ofpt(), encodeFlowMod(msg.mod, s, wire)];
+    }
+    case 'flow_removed': {
+      const wire = flowWire(s);
+      return [wire === 'nx' ? { nxt: NXT.flow_removed } : ofpt(), encodeFlowRemoved(msg, s, wire)];
+    }
+    case 'port_status':
+      w.u8(PORT_REASONS.indexOf(msg.reason)).zeros(7);
+      writePortDesc(w, msg.desc, v);
+      return [ofpt(), w.finish()];
+    case 'port_mod':
+      writePort(w, msg.portNo, v);
+      if (v !== OFP10) w.zeros(4);
+      w.u16(Number((msg.hwAddr >> 32n) & 0xffffn)).u32(Number(msg.hwAddr & 0xffffffffn));
+      if (v !== OFP10) w.zeros(2);
+      w.u32(msg.config).u32(msg.mask);
+      // OpenFlow 1.4 moved `advertise` into an Ethernet property.
+      if (v >= OFP14) w.u16(0).u16(8).u32(msg.advertise);
+      else w.u32(msg.advertise).zeros(4);
+      return [ofpt(), w.finish()];
+    case 'table_mod':
+      w.u8(msg.tableId).zeros(3).u32(msg.config);
+      return [ofpt(), w.finish()];
+    case 'role_request':
+    case 'role_reply':
+      if (v >= OFP12) {
+        w.u32(ROLES_OF12.indexOf(msg.role)).zeros(4).u64(msg.generationId);
+        return [ofpt(), w.finish()];
+      }
+      if (msg.role === 'nochange') throw new OfEncodeError(`role "nochange" cannot be sent in ${versionName(v)} (NXT_ROLE_REQUEST has no such role)`);
+      w.u32(ROLES_NX.indexOf(msg.role));
+      return [{ nxt: msg.type === 'role_request' ? NXT.role_request : NXT.role_reply }, w.finish()];
+    case 'get_async_request':
+      return [ofpt(), Buffer.alloc(0)];
+    case 'get_async_reply':
+    case 'set_async':
+      if (v >= OFP14) return [ofpt(), asyncProperties(msg.config)];
+      writeAsyncMasks(w, msg.config);
+      if (v === OFP13 || msg.type === 'get_async_reply') return [ofpt(), w.finish()];
+      return [{ nxt: NXT.set_async_config }, w.finish()];
+    case 'group_mod':
+      // OpenFlow 1.0 has no groups: OVS carries OpenFlow 1.5's group_mod as NXT_GROUP_MOD.
+      return [v === OFP10 ? { nxt: NXT.group_mod } : ofpt(), encodeGroupMod(msg.mod, s)];
+    case 'meter_mod':
+      return [ofpt(), encodeMeterMod(msg.mod, s)];
+    case 'nx_set_flow_format':
+      w.u32(FLOW_FORMATS[msg.format]);
+      return [{ nxt: NXT.set_flow_format }, w.finish()];
+    case 'nx_flow_mod_table_id':
+      w.u8(msg.enable ? 1 : 0).zeros(7);
+      return [{ nxt: NXT.flow_mod_table_id }, w.finish()];
+    case 'nx_set_packet_in_format':
+      w.u32(PACKET_IN_FORMATS.indexOf(msg.format));
+      return [{ nxt: NXT.set_packet_in_format }, w.finish()];
+    case 'nx_set_controller_id':
+      w.zeros(6).u16(msg.controllerId);
+      return [{ nxt: NXT.set_controller_id }, w.finish()];
+    case 'nx_resume':
+      return [{ nxt: NXT.resume }, encodePacketIn(msg.packetIn, s, 'nx2')];
+  }
+}
+
+function writeAsyncMasks(w: OfWriter, c: AsyncConfig): void {
+  for (const pair of [c.packetIn, c.portStatus, c.flowRemoved]) w.u32(pair[0]).u32(pair[1]);
+}
+
+/** OpenFlow 1.4's async config properties: OFPACPT_*_SLAVE (even) and *_MASTER (odd) for each kind. */
+function asyncProperties(c: AsyncConfig): Buffer {
+  const w = new OfWriter();
+  [c.packetIn, c.portStatus, c.flowRemoved].forEach((pair, i) => {
+    w.u16(2 * i).u16(8).u32(pair[1]);
+    w.u16(2 * i + 1).u16(8).u32(pair[0]);
+  });
+  return w.finish();
+}
+
+// ---- decoding ----
+
+/** What one framed wire message decodes to; `more` is set on every multipart part but the last. */
+export interface Decoded {
+  xid: number;
+  msg: OfMessage;
+  more: boolean;
+}
+
+/**
+ * Decodes one framed message (its length field must be the buffer's length). Throws only
+ * OfDecodeError, named as the OpenFlow error to answer with.
+ */
+export function decodeMessage(buf: Buffer, s: Session): Decoded {
+  if (buf.length < OFP_HEADER_LEN) throw new OfDecodeError('OFPBRC_BAD_LEN', `a message of ${buf.length} bytes is shorter than the 8-byte OpenFlow header`);
+  const version = buf.readUInt8(0);
+  const type = buf.readUInt8(1);
+  const length = buf.readUInt16BE(2);
+  const xid = buf.readUInt32BE(4);
+  if (length !== buf.length) throw new OfDecodeError('OFPBRC_BAD_LEN', `the header says ${length} bytes but the message has ${buf.length}`);
+  const r = new OfReader(buf.subarray(OFP_HEADER_LEN));
+  // Hello is how versions are negotiated, so it may carry any version, even a future one.
+  if (type === 0) return { xid, msg: { type: 'hello', versions: decodeHello(r, version) }, more: false };
+  if (!SUPPORTED_VERSIONS.includes(version)) throw new OfDecodeError('OFPBRC_BAD_VERSION', `version 0x${version.toString(16).padStart(2, '0')} is not OpenFlow 1.0 to 1.5`);
+  const typeIsVersionFree = type <= 3; // error and echo are understood whatever version they carry
+  if (version !== s.version && !typeIsVersionFree) {
+    throw new OfDecodeError('OFPBRC_BAD_VERSION', `a message of ${versionName(version)} on a connection that negotiated ${versionName(s.version)}`);
+  }
+  const session = version === s.version ? s : { ...s, version };
+  try {
+    return decodeBody(type, r, session, xid);
+  } catch (e) {
+    if (e instanceof OfDecodeError) throw e;
+    // A body decoder that failed other than by OfDecodeError met input it was not written for:
+    // the peer still gets an answer and the connection lives on.
+    throw new OfDecodeError(e instanceof RangeError ? 'OFPBRC_BAD_LEN' : 'OFPBRC_BAD_TYPE', `cannot decode message type ${type}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function decodeHello(r: OfReader, headerVersion: number): number[] {
+  let versions: number[] | undefined;
+  while (r.remaining >= 4) {
+    const type = r.u16('hello element type');
+    const len = r.u16('hello element length');
+    if (len < 4) throw new OfDecodeError('OFPBRC_BAD_LEN', `hello element of ${len} bytes is shorter than its header`);
+    const body = r.sub(len - 4, 'hello element');
+    r.skip(Math.min((8 - (len % 8)) % 8, r.remaining));
+    if (type !== OFPHET_VERSIONBITMAP) continue;
+    versions = [];
+    for (let word = 0; body.remaining >= 4; word++) {
+      const bits = body.u32('version bitmap');
+      for (let bit = 0; bit < 32; bit++) if (bits & (1 << bit)) versions.push(word * 32 + bit);
+    }
+  }
+  // Without a bitmap a peer supports every version up to the one in its header.
+  return versions ?? Array.from({ length: headerVersion }, (_, i) => i + 1);
+}
+
+function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded {
+  const one = (msg: OfMessage): Decoded => {
+    if (r.remaining !== 0) throw new OfDecodeError('OFPBRC_BAD_LEN', `${msg.type} has ${r.remaining} bytes more than its structure`);
+    return { xid, msg, more: false };
+  };
+  if (type === OFPT_VENDOR) return one(decodeVendor(r, s));
+  if (s.version === OFP10 ? type === OFPT10_STATS_REQUEST || type === OFPT10_STATS_REPLY : type === OFPT11_MULTIPART_REQUEST || type === OFPT11_MULTIPART_REPLY) {
+    return decodeMultipart(r, s, xid, type === (s.version === OFP10 ? OFPT10_STATS_REQUEST : OFPT11_MULTIPART_REQUEST));
+  }
+  const name = simpleTypeOf(type, s.version);
+  const v = s.version;
+  switch (name) {
+    case 'error':
+      return { xid, msg: decodeError(r, v), more: false };
+    case 'echo_request':
+    case 'echo_reply':
+      return { xid, msg: { type: name, data: Buffer.from(r.bytes(r.remaining)) }, more: false };
+    case 'features_request':
+    case 'get_config_request':
+    case 'barrier_request':
+    case 'barrier_reply':
+    case 'get_async_request':
+      return one({ type: name });
+    case 'features_reply': {
+      const datapathId = r.u64('datapath_id');
+      const nBuffers = r.u32('n_buffers');
+      const nTables = r.u8('n_tables');
+      const auxiliaryId = v >= OFP13 ? r.u8('auxiliary_id') : (r.skip(1), 0);
+      r.skip(2);
+      const capabilities = r.u32('capabilities');
+      const actions = r.u32('actions');
+      const ports = [];
+      if (v < OFP13) {
+        const size = v === OFP10 ? 48 : 64;
+        if (r.remaining % size !== 0) throw new OfDecodeError('OFPBRC_BAD_LEN', `features_reply ports are not a multiple of ${size} bytes`);
+        while (r.remaining > 0) ports.push(readPortDesc(r, v));
+      }
+      return one({ type: name, datapathId, nBuffers, nTables, auxiliaryId, capabilities, actions: v === OFP10 ? actions : 0, ports });
+    }
+    case 'get_config_reply':
+    case 'set_config':
+      return one({ type: name, flags: r.u16('flags'), missSendLen: r.u16('miss_send_len') });
+    case 'packet_in':
+      return one(decodePacketIn(r, s, 'ofp'));
+    case 'packet_out':
+      return one(decodePacketOut(r, s));
+    case 'flow_mod':
+      return one({ type: name, mod: decodeFlowMod(r, s, 'ofp') });
+    case 'flow_removed':
+      return one(decodeFlowRemoved(r, s, 'ofp'));
+    case 'port_status': {
+      const reason = PORT_REASONS[r.u8('reason')];
+      if (!reason) throw new OfDecodeError('OFPBRC_BAD_LEN', 'port_status reason is not add, delete or modify');
+      r.skip(7);
+      return one({ type: name, reason, desc: readPortDesc(r, v) });
+    }
+    case 'port_mod': {
+      const portNo = readPort(r, v);
+      if (v !== OFP10) r.skip(4);
+      const hwAddr = (BigInt(r.u16('hw_addr')) << 32n) | BigInt(r.u32('hw_addr'));
+      if (v !== OFP10) r.skip(2);
+      const config = r.u32('config');
+      const mask = r.u32('mask');
+      let advertise = 0;
+      if (v >= OFP14) {
+        while (r.remaining > 0) {
+          const propType = r.u16('property type');
+          const len = r.u16('property length');
+          if (len < 4) throw new OfDecodeError('OFPBPC_BAD_LEN', `port_mod property of ${len} bytes is shorter than its header`);
+          const prop = r.sub(len - 4, 'port_mod property');
+          r.skip(Math.min((8 - (len % 8)) % 8, r.remaining));
+          if (propType === 0) advertise = prop.u32('advertise');
+        }
+      } else {
+        advertise = r.u32('advertise');
+        r.skip(4);
+      }
+      return one({ type: name, portNo, hwAddr, config, mask, advertise });
+    }
+    case 'table_mod': {
+      const tableId = r.u8('table_id');
+      r.skip(3);
+      const config = r.u32('config');
+      if (v >= OFP14) r.skip(r.remaining); // table_mod properties (eviction, vacancy) are not modelled
+      return one({ type: name, tableId, config });
+    }
+    case 'role_request':
+    case 'role_reply': {
+      const role = ROLES_OF12[r.u32('role')];
+      if (!role) throw new OfDecodeError('OFPRRFC_BAD_ROLE', 'role is not nochange, equal, master or slave');
+      r.skip(4);
+      return one({ type: name, role, generationId: r.u64('generation_id') });
+    }
+    case 'get_async_reply':
+    case 'set_async':
+      return one({ type: name, config: v >= OFP14 ? readAsyncProperties(r) : readAsyncMasks(r) });
+    case 'group_mod':
+      return one({ type: name, mod: decodeGroupMod(r, s) });
+    case 'meter_mod':
+      return one({ type: name, mod: decodeMeterMod(r, s) });
+    default:
+      throw new OfDecodeError('OFPBRC_BAD_TYPE', `message type ${type} is not supported in ${versionName(v)}`);
+  }
+}
+
+function simpleTypeOf(type: number, version: number): SimpleType | undefined {
+  if (version === OFP10) {
+    return (Object.entries(OFPT10) as Array<[SimpleType, number]>).find(([, n]) => n === type)?.[0];
+  }
+  return (Object.entries(OFPT11) as Array<[SimpleType, [number, number]]>).find(([, [n, since]]) => n === type && version >= since)?.[0];
+}
+
+/** OpenFlow 1.0/1.1 carry a vendor's error inside error type NXET_VENDOR, code NXVC_VENDOR_ERROR. */
+const NXET_VENDOR = 0xb0c2;
+const NXVC_VENDOR_ERROR = 0;
+/** OpenFlow 1.2+ carry it as OFPET_EXPERIMENTER, with the vendor's error type as the code. */
+const OFPET_EXPERIMENTER = 0xffff;
+
+function writeErrorNumbers(w: OfWriter, e: WireError, version: number): void {
+  if (e.vendor === undefined) w.u16(e.type).u16(e.code);
+  else if (version <= OFP11) w.u16(NXET_VENDOR).u16(NXVC_VENDOR_ERROR).u32(e.vendor).u16(e.type).u16(e.code);
+  else w.u16(OFPET_EXPERIMENTER).u16(e.type).u32(e.vendor);
+}
+
+function decodeError(r: OfReader, version: number): MessageOf<'error'> {
+  let e: WireError = { type: r.u16('error type'), code: r.u16('error code') };
+  if (e.type === NXET_VENDOR && e.code === NXVC_VENDOR_ERROR && version <= OFP11) {
+    e = { vendor: r.u32('error vendor'), type: r.u16('vendor error type'), code: r.u16('vendor error code') };
+  } else if (e.type === OFPET_EXPERIMENTER && version >= OFP12) {
+    e = { vendor: r.u32('experimenter'), type: e.code, code: 0 };
+  }
+  return { type: 'error', name: errorName(e, version), data: Buffer.from(r.bytes(r.remaining)) };
+}
+
+function readAsyncMasks(r: OfReader): AsyncConfig {
+  const pair = (): [number, number] => [r.u32('async mask'), r.u32('async mask')];
+  return { packetIn: pair(), portStatus: pair(), flowRemoved: pair() };
+}
+
+function readAsyncProperties(r: OfReader): AsyncConfig {
+  const c: AsyncConfig = { packetIn: [0, 0], portStatus: [0, 0], flowRemoved: [0, 0] };
+  const pairs = [c.packetIn, c.portStatus, c.flowRemoved];
+  while (r.remaining > 0) {
+    const type = r.u16('async property type');
+    const len = r.u16('async property length');
+    if (len < 4) throw new OfDecodeError('OFPBPC_BAD_LEN', `async property of ${len} bytes is shorter than its header`);
+    const prop = r.sub(len - 4, 'async property');
+    r.skip(Math.min((8 - (len % 8)) % 8, r.remaining));
+    const pair = pairs[type >> 1];
+    if (pair && len === 8) pair[type & 1 ? 0 : 1] = prop.u32('async mask');
+  }
+  return c;
+}
+
+function decodeVendor(r: OfReader, s: Session): OfMessage {
+  const vendor = r.u32('vendor');
+  if (vendor !== NX_VENDOR_ID) throw new OfDecodeError('OFPBRC_BAD_VENDOR', `vendor 0x${vendor.toString(16).padStart(8, '0')} is not supported (only Nicira, 0x00002320)`);
+  const subtype = r.u32('Nicira subtype');
+  switch (subtype) {
+    case NXT.role_request:
+    case NXT.role_reply: {
+      const role = ROLES_NX[r.u32('role')];
+      if (!role) throw new OfDecodeError('OFPRRFC_BAD_ROLE', 'Nicira role is not other, master or slave');
+      return { type: subtype === NXT.role_request ? 'role_request' : 'role_reply', role, generationId: 0n };
+    }
+    case NXT.set_flow_format: {
+      const n = r.u32('flow format');
+      const format = (Object.keys(FLOW_FORMATS) as FlowFormat[]).find((f) => FLOW_FORMATS[f] === n);
+      if (!format) throw new OfDecodeError('OFPBRC_EPERM', `flow format ${n} is neither openflow10 (0) nor nxm (2)`);
+      return { type: 'nx_set_flow_format', format };
+    }
+    case NXT.flow_mod:
+      return { type: 'flow_mod', mod: decodeFlowMod(r, s, 'nx') };
+    case NXT.flow_removed:
+      return decodeFlowRemoved(r, s, 'nx');
+    case NXT.flow_mod_table_id: {
+      const enable = r.u8('set') !== 0;
+      r.skip(7);
+      return { type: 'nx_flow_mod_table_id', enable };
+    }
+    case NXT.set_packet_in_format: {
+      const format = PACKET_IN_FORMATS[r.u32('packet-in format')];
+      if (!format) throw new OfDecodeError('OFPBRC_EPERM', 'packet-in format is not standard (0), nxt_packet_in (1) or nxt_packet_in2 (2)');
+      return { type: 'nx_set_packet_in_format', format };
+    }
+    case NXT.packet_in:
+      return decodePacketIn(r, s, 'nx');
+    case NXT.packet_in2:
+      return decodePacketIn(r, s, 'nx2');
+    case NXT.resume:
+      return { type: 'nx_resume', packetIn: decodePacketIn(r, s, 'nx2') };
+    case NXT.set_async_config:
+      return { type: 'set_async', config: readAsyncMasks(r) };
+    case NXT.set_controller_id:
+      r.skip(6);
+      return { type: 'nx_set_controller_id', controllerId: r.u16('controller_id') };
+    case NXT.group_mod:
+      if (s.version === OFP10) return { type: 'group_mod', mod: decodeGroupMod(r, s) };
+      break;
+  }
+  throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype} is not supported in ${versionName(s.version)}`);
+}
+
+function decodeMultipart(r: OfReader, s: Session, xid: number, request: boolean): Decoded {
+  const statType = r.u16('multipart type');
+  const flags = r.u16('multipart flags');
+  if (s.version !== OFP10) r.skip(4);
+  let n: StatNumber = { nicira: false, number: statType };
+  if (statType === OFPST_VENDOR) {
+    const vendor = r.u32('vendor');
+    if (vendor !== NX_VENDOR_ID) throw new OfDecodeError('OFPBRC_BAD_VENDOR', `vendor statistics of 0x${vendor.toString(16).padStart(8, '0')} are not supported (only Nicira, 0x00002320)`);
+    n = { nicira: true, number: r.u32('Nicira stats subtype') };
+    if (s.version === OFP10) r.skip(4);
+  }
+  const kind = statKind(n, s);
+  const more = (flags & OFPMPF_MORE) !== 0;
+  if (request) return { xid, msg: { type: 'multipart_request', request: decodeRequestBody(kind, r, s) }, more };
+  return { xid, msg: { type: 'multipart_reply', reply: decodeReplyBody(kind, r, s) }, more };
+}
+
