@@ -33,6 +33,8 @@ export class RemoteError extends Error {
     readonly xid: number,
     /** The request the switch refused, as sent. */
     readonly request: OfMessage | undefined,
+    /** The connection's OpenFlow version, which the error is printed with. */
+    readonly version: number,
   ) {
     super(errorName);
     this.name = 'RemoteError';

@@ -108,7 +108,7 @@ const ping: Command = async (ctx) => {
       const { reply, xid } = await ch.transact({ type: 'echo_request', data });
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (reply.type !== 'echo_reply' || !reply.data.equals(data)) ctx.io.out('Reply does not match request.\n');
-      const size = 8 + (reply.type === 'echo_reply' ? reply.data.length : 0);
+      const size = reply.type === 'echo_reply' ? reply.data.length : 0;
       ctx.io.out(`${size} bytes from ${target}: xid=${xid.toString(16).padStart(8, '0')} time=${ms.toFixed(1)} ms\n`);
     }
     return 0;

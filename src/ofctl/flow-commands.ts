@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import type { FlowStats, MultipartRequest, OfMessage } from '../openflow/messages.js';
-import { OFP10, OFP15 } from '../openflow/messages.js';
+import { OFP10 } from '../openflow/messages.js';
 import { parseFlowMod } from '../openflow/flow-syntax.js';
 import { OFPG, OFPP } from '../ofproto/actions.js';
 import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand } from '../ofproto/flow-table.js';
@@ -38,7 +38,7 @@ async function dumpFlowStats(ch: OfctlChannel, req: FlowStatsRequest): Promise<{
 
 /** The value a --sort field has in a flow's match (absent fields sort first, as OVS's wildcarded do). */
 function sortValue(f: FlowStats, key: SortKey): bigint {
-  if (key.field === undefined) return BigInt(f.priority);
+  if (key.field === undefined || key.field === 'priority') return BigInt(f.priority);
   try {
     const m = f.match.field(key.field as Parameters<Match['field']>[0]);
     return f.match.wc.has(key.field as Parameters<Match['field']>[0]) ? m.value : -1n;
@@ -64,14 +64,14 @@ const dumpFlows: Command = async (ctx) => {
   const ch = await ctx.open();
   try {
     const { flows, xid, reply } = await dumpFlowStats(ch, req);
-    const ages = nicira(ch) || ch.session.version >= OFP15;
-    // With sorting, names or no stats, ovs-ofctl prints the flows alone, without the reply's title.
+    // With sorting, names or no stats, ovs-ofctl prints the flows alone, without the reply's
+    // title and without ages.
     if (inv.sort.length === 0 && inv.stats && !inv.names) {
       io.out(formatMultipartReply(reply, ch.session.version, xid, nicira(ch)));
       return 0;
     }
     const sorted = inv.sort.length ? sortFlows(flows, inv.sort) : flows;
-    for (const f of sorted) io.out(`${inv.stats ? '' : ' '}${formatFlowStatsLine(f, { stats: inv.stats, ages })}\n`);
+    for (const f of sorted) io.out(`${inv.stats ? '' : ' '}${formatFlowStatsLine(f, { stats: inv.stats, ages: false })}\n`);
     return 0;
   } finally {
     ch.close();

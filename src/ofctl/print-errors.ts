@@ -60,6 +60,7 @@ function formatRequest(msg: OfMessage, version: number, xid: number): string {
 }
 
 /** `OFPT_ERROR (xid=0x6): OFPBAC_BAD_OUT_GROUP` and the refused request. */
-export function formatRemoteError(e: RemoteError, version: number): string {
+export function formatRemoteError(e: RemoteError): string {
+  const version = e.version;
   return `${title('OFPT_ERROR', version, e.xid)} ${e.errorName}\n${e.request ? formatRequest(e.request, version, e.xid) : ''}`;
 }

@@ -38,7 +38,8 @@ const OF10_TABLE_MATCHING =
  * before them folded into `tables 3...253: ditto` (ofputil_table_features_format).
  */
 export function formatTableStatsReply(tables: readonly TableStats[], version: number, xid: number): string {
-  let s = `${title('OFPST_TABLE reply', version, xid)}\n`;
+  // Each table starts on a new line after a blank one; the title's line has none after it.
+  let s = title('OFPST_TABLE reply', version, xid);
   let dittoFrom = -1;
   let dittoTo = -1;
   const flushDitto = () => {
@@ -72,15 +73,15 @@ export function formatTableStatsReply(tables: readonly TableStats[], version: nu
     prev = t;
   }
   flushDitto();
-  return s;
+  return s.endsWith('\n') ? s : `${s}\n`;
 }
 
 /**
  * One `dump-flows` line. With `stats`, it starts with a space and carries cookie, duration,
- * table and counters, and `ages` adds idle_age (and hard_age when it differs from the duration)
- * as Nicira and OpenFlow 1.5 flow stats report them.
+ * table and counters; `ages` adds the ages the reply carried: idle_age (Nicira and OpenFlow 1.5)
+ * and hard_age (Nicira only, and only when it differs from the duration).
  */
-export function formatFlowStatsLine(f: FlowStats, opts: { stats: boolean; ages: boolean }): string {
+export function formatFlowStatsLine(f: FlowStats, opts: { stats: boolean; ages: 'idle' | 'idle+hard' | false }): string {
   const flow: FormattableFlow = f;
   if (!opts.stats) return formatFlow(flow);
   const line = formatFlow(flow, { stats: { durationMs: f.durationMs, nPackets: f.packetCount, nBytes: f.byteCount } });
@@ -92,13 +93,13 @@ export function formatFlowStatsLine(f: FlowStats, opts: { stats: boolean; ages: 
   const head = s.slice(0, s.length - tail.length);
   const durationSec = Math.floor(f.durationMs / 1000);
   const hardAge = Math.floor(f.hardAgeMs / 1000);
-  const ages = `idle_age=${Math.floor(f.idleAgeMs / 1000)}, ${hardAge !== durationSec ? `hard_age=${hardAge}, ` : ''}`;
+  const ages = `idle_age=${Math.floor(f.idleAgeMs / 1000)}, ${opts.ages === 'idle+hard' && hardAge !== durationSec ? `hard_age=${hardAge}, ` : ''}`;
   return head + ages + tail;
 }
 
 /** The title and lines of a flow stats reply, as `dump-flows` prints it with stats. */
 export function formatFlowStatsReply(flows: readonly FlowStats[], version: number, xid: number, nicira: boolean): string {
-  const ages = nicira || version >= 0x06;
+  const ages = nicira ? 'idle+hard' : version >= 0x06 ? 'idle' : false;
   return `${title(flowReplyName('FLOW', nicira), version, xid)}\n${flows.map((f) => `${formatFlowStatsLine(f, { stats: true, ages })}\n`).join('')}`;
 }
 

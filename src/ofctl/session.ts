@@ -51,7 +51,7 @@ export async function sendBatch(ch: OfctlChannel, msgs: readonly OfMessage[], io
   ch.onError((e) => errors.push(e));
   for (const m of msgs) ch.send(m);
   await ch.barrier();
-  for (const e of errors) io.err(formatRemoteError(e, ch.session.version));
+  for (const e of errors) io.err(formatRemoteError(e));
   return errors.length === 0;
 }
 

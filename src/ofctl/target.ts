@@ -21,8 +21,13 @@ const STRERROR: Readonly<Record<string, string>> = {
   EPROTO: 'Protocol error',
 };
 
+/** The errno name of a failed connection: its code, or the one its message names (`connect ENOENT ...`). */
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException).code ?? /\b(E[A-Z]{3,})\b/.exec((e as Error).message)?.[1];
+}
+
 function reason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
+  const code = errno(e);
   return (code && STRERROR[code]) ?? (e as Error).message;
 }
 
@@ -44,7 +49,7 @@ export async function openTarget<C>(name: string, connect: Connector<C>, kind: '
     try {
       return await connect(`unix:${path}`);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      if (errno(e) === 'ENOENT') continue;
       throw new TargetError(`${path}: failed to open socket (${reason(e)})`, { cause: e });
     }
   }

@@ -124,7 +124,6 @@ describe('dump-desc, dump-tables, dump-aggregate', () => {
 
   it('folds tables whose counters repeat into one ditto line (OpenFlow 1.3)', () => {
     expect(formatTableStatsReply(tables(254, (id) => [2, 1][id] ?? 0), OFP13, 2)).toBe(`OFPST_TABLE reply (OF1.3) (xid=0x2):
-
   table 0:
     active=2, lookup=0, matched=0
 
@@ -140,7 +139,6 @@ describe('dump-desc, dump-tables, dump-aggregate', () => {
 
   it('prints the OpenFlow 1.0 table features once and then "(same features)"', () => {
     expect(formatTableStatsReply(tables(254, (id) => [2, 1][id] ?? 0), OFP10, 2)).toBe(`OFPST_TABLE reply (xid=0x2):
-
   table 0:
     active=2, lookup=0, matched=0
     max_entries=1000000
@@ -182,7 +180,7 @@ describe('dump-flows', () => {
 
   it('puts the ages after timeouts and flags, and hard_age only when it differs from the duration', () => {
     const f = flowStats('idle_timeout=60,send_flow_rem,priority=1,in_port=2,actions=output:1', { durationMs: 9000, idleAgeMs: 2500, hardAgeMs: 3000, packetCount: 1n, byteCount: 98n });
-    expect(formatFlowStatsLine(f, { stats: true, ages: true })).toBe(
+    expect(formatFlowStatsLine(f, { stats: true, ages: 'idle+hard' })).toBe(
       ' cookie=0x0, duration=9s, table=0, n_packets=1, n_bytes=98, idle_timeout=60, send_flow_rem idle_age=2, hard_age=3, priority=1,in_port=2 actions=output:1',
     );
   });
