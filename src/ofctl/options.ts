@@ -9,7 +9,7 @@ import { UsageError } from '../lib/usage-error.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP14, OFP15 } from '../openflow/messages.js';
 
 /** Argument counts, as ovs-ofctl's command table has them, of the commands tvs-ofctl implements. */
-export const COMMANDS: Readonly<Record<string, readonly [min: number, max: number]>> = {
+const COMMANDS: Readonly<Record<string, readonly [min: number, max: number]>> = {
   show: [1, 1],
   monitor: [1, 3],
   snoop: [1, 1],
@@ -78,7 +78,7 @@ export interface Invocation {
 }
 
 /** `OpenFlow10,OpenFlow13` -> [0x01, 0x04]. */
-export function parseVersions(text: string): number[] {
+function parseVersions(text: string): number[] {
   const versions = new Set<number>();
   for (const name of text.split(',')) {
     const v = own(VERSION_NAMES, name.trim());

@@ -7,7 +7,7 @@ import { OFP10 } from '../openflow/messages.js';
 import { PORT_NAMES } from '../ofproto/names.js';
 
 /** ` (OF1.3)` for every version but 1.0, which ovs-ofctl leaves unmarked. */
-export function versionTag(version: number): string {
+function versionTag(version: number): string {
   return version === OFP10 ? '' : ` (OF1.${version - 1})`;
 }
 

@@ -23,7 +23,7 @@ const FLOW_MOD_COMMANDS: Record<FlowMod['command'], string> = {
 };
 
 /** ` ADD table:1 priority=5,ip idle:10 actions=drop` (ofputil_flow_mod_format). */
-export function formatFlowModBody(m: FlowMod, version: number): string {
+function formatFlowModBody(m: FlowMod, version: number): string {
   let s = ` ${FLOW_MOD_COMMANDS[m.command]}`;
   if (m.tableId !== 0) s += ` table:${m.tableId}`;
   s += ' ';

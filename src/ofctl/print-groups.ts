@@ -20,7 +20,7 @@ function groupReplyName(kind: 'GROUP' | 'GROUP_DESC', version: number): string {
  * One group as `dump-groups` prints it. OpenFlow 1.5 and Nicira's 1.0 group messages number
  * their buckets, and ovs-ofctl then shows each bucket's id.
  */
-export function formatGroupDesc(g: GroupDesc, version: number): string {
+function formatGroupDesc(g: GroupDesc, version: number): string {
   const text = formatGroup(g);
   if (version !== OFP10 && version < OFP15) return text;
   let i = 0;
@@ -62,7 +62,7 @@ function formatBand(b: MeterBand, flags: MeterFlags): string {
 }
 
 /** `meter=1 kbps burst stats bands=` and a line per band. */
-export function formatMeterConfig(m: MeterConfig): string {
+function formatMeterConfig(m: MeterConfig): string {
   return `${formatMeterId(m.meterId, '=')} ${formatMeterFlags(m.flags)}bands=${m.bands.map((b) => formatBand(b, m.flags)).join('')}\n`;
 }
 

@@ -17,7 +17,7 @@ export function formatDescReply(d: SwitchDesc, version: number, xid: number): st
 }
 
 /** The title of a flow or aggregate reply: Nicira's when the connection uses NXM on OpenFlow 1.0. */
-export function flowReplyName(kind: 'FLOW' | 'AGGREGATE', nicira: boolean): string {
+function flowReplyName(kind: 'FLOW' | 'AGGREGATE', nicira: boolean): string {
   return `${nicira ? 'NXST' : 'OFPST'}_${kind} reply`;
 }
 

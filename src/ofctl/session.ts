@@ -56,7 +56,7 @@ export async function sendBatch(ch: OfctlChannel, msgs: readonly OfMessage[], io
 }
 
 /** The switch's ports: port_desc from OpenFlow 1.3 on, the features reply before. */
-export async function fetchPorts(ch: OfctlChannel): Promise<PortDesc[]> {
+async function fetchPorts(ch: OfctlChannel): Promise<PortDesc[]> {
   if (ch.session.version >= OFP13) {
     const { reply } = await multipart(ch, { kind: 'port_desc' });
     return reply.kind === 'port_desc' ? reply.ports : [];

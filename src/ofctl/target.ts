@@ -32,7 +32,7 @@ function reason(e: unknown): string {
 }
 
 /** A target that could not be reached; the message is ovs-ofctl's. */
-export class TargetError extends Error {}
+class TargetError extends Error {}
 
 export type Connector<C> = (target: string) => Promise<C>;
 
