@@ -22,6 +22,7 @@ import { formatMac } from '../lib/addr.js';
 import { OFPP, type Action, type Instructions } from './actions.js';
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
+import { Match } from './match.js';
 import type { Group, GroupTable } from './groups.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
 import { dpValue, keyToFlow } from './odp-convert.js';
@@ -99,6 +100,11 @@ export interface PacketIn {
   inPort: number;
   /** The pipeline metadata that is not in the packet (tunnel id, metadata, registers), where not zero. */
   metadata: Partial<Record<FieldId, bigint>>;
+  /**
+   * Sent by a table-miss rule (priority 0, matching everything): OpenFlow 1.3+ report it as
+   * no_match (OVS's OFPR_EXPLICIT_MISS), earlier versions as action.
+   */
+  tableMiss?: true;
 }
 
 /** A (MAC, VLAN, port) NORMAL learned from; kept so traffic on the megaflow can learn it again. */
@@ -209,6 +215,7 @@ const L4_SETS: ReadonlyArray<readonly [FieldId, string]> = [
 /** Non-packet fields: writes never reach the datapath. */
 const METADATA: ReadonlySet<FieldId> = new Set(['metadata', 'tun_id', 'in_port', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
 const REGS: readonly FieldId[] = ['metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7'];
+const CATCH_ALL = Match.catchAll();
 /** What a packet-in reports of the pipeline besides in_port. */
 const PIPELINE_METADATA: readonly FieldId[] = ['tun_id', ...REGS];
 
@@ -624,6 +631,7 @@ class Ctx {
       if (v !== 0n) metadata[f] = v;
     }
     const pin: PacketIn = { reason, tableId, cookie, maxLen, bridge: this.br.name, inPort: this.flow.num('in_port'), metadata };
+    if (reason === 'action' && this.rule?.priority === 0 && this.rule.match.equals(CATCH_ALL)) pin.tableMiss = true;
     this.packetIns.push(pin);
     this.odp.push({
       type: 'userspace',

@@ -128,6 +128,7 @@ export class ConnMgr implements OfConnHost {
   private electionId: bigint | undefined;
   /** Port config bits set by port_mod, by ofport. */
   private readonly portConfig = new Map<number, number>();
+  /** When each port joined (performance.now()), for port stats' duration. */
   private readonly portSince = new Map<number, number>();
   /** The ports as the last port_status round saw them. */
   private lastPorts = new Map<number, string>();
@@ -138,6 +139,7 @@ export class ConnMgr implements OfConnHost {
     this.xb = opts.xb;
     this.of = opts.of;
     this.lastPorts = new Map(this.portDescs().map((p) => [p.portNo, JSON.stringify(p, bigintText)]));
+    for (const portNo of this.lastPorts.keys()) this.portSince.set(portNo, performance.now());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -202,6 +204,7 @@ export class ConnMgr implements OfConnHost {
   private detach(conn: OfConn, reason?: string): void {
     const a = this.attached.get(conn);
     if (!a) return;
+    conn.closed = true;
     this.attached.delete(conn);
     log.info(`${this.xb.name}: ${a.target ?? 'management'} connection closed${reason ? `: ${reason}` : ''}`);
     if (a.target !== undefined) {
@@ -375,7 +378,6 @@ export class ConnMgr implements OfConnHost {
       if (portNo !== OFPP.ANY && portNo !== p.ofport) return [];
       const s = dp.get(p.dpPort);
       if (!s) return [];
-      if (!this.portSince.has(p.ofport)) this.portSince.set(p.ofport, now);
       return [
         {
           portNo: p.ofport,
@@ -391,7 +393,7 @@ export class ConnMgr implements OfConnHost {
           rxOverErr: 0n,
           rxCrcErr: 0n,
           collisions: 0n,
-          durationMs: Math.round(now - this.portSince.get(p.ofport)!),
+          durationMs: Math.round(now - (this.portSince.get(p.ofport) ?? now)),
         },
       ];
     });
@@ -477,7 +479,10 @@ export class ConnMgr implements OfConnHost {
     for (const [portNo, p] of now) {
       const text = JSON.stringify(p, bigintText);
       const before = this.lastPorts.get(portNo);
-      if (before === undefined) changes.push({ type: 'port_status', reason: 'add', desc: p });
+      if (before === undefined) {
+        changes.push({ type: 'port_status', reason: 'add', desc: p });
+        this.portSince.set(portNo, performance.now());
+      }
       else if (before !== text) changes.push({ type: 'port_status', reason: 'modify', desc: p });
     }
     for (const [portNo, text] of this.lastPorts) {

@@ -112,6 +112,8 @@ export class OfConn {
   private asyncConfig = defaultAsyncConfig();
   /** NXT_SET_CONTROLLER_ID: the id controller(id=N) actions address. */
   controllerId = 0;
+  /** Set once the connection is gone: what is still queued is dropped unanswered. */
+  closed = false;
   /** Messages are applied one after another: a barrier's reply waits for every earlier message. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -131,28 +133,34 @@ export class OfConn {
 
   /** Queues `msg` after the messages before it; resolves once it is answered. */
   receive(msg: OfMessage, xid: number): Promise<void> {
-    this.queue = this.queue.then(() => this.handle(msg, xid)).catch((e: unknown) => this.fail(msg, xid, e));
+    this.queue = this.queue.then(() => (this.closed ? undefined : this.handle(msg, xid))).catch((e: unknown) => this.fail(msg, xid, e));
     return this.queue;
   }
 
+  /**
+   * Answers a request that failed with an error message, so that its sender does not wait for
+   * a reply that will not come: the OpenFlow error of a refusal, OFPBRC_EPERM for a failure of
+   * the switch's own (a bug, or a reply the codec cannot encode).
+   */
   private fail(msg: OfMessage, xid: number, e: unknown): void {
+    if (this.closed) return;
+    let name = 'OFPBRC_EPERM';
     if (e instanceof RequestError || e instanceof OfpError) {
-      const name = e instanceof RequestError ? e.errorName : e.code;
+      name = e instanceof RequestError ? e.errorName : e.code;
       log.info(`${this.host.xb.name}: ${msg.type} refused: ${e.message}`);
-      this.reply({ type: 'error', name, data: this.offendingBytes(msg, xid) }, xid);
-      return;
+    } else {
+      log.err(`${this.host.xb.name}: ${msg.type} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
-    // A bug here costs this request, not the connection or the daemon.
-    log.err(`${this.host.xb.name}: ${msg.type} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    this.reply({ type: 'error', name: 'OFPBRC_EPERM', data: this.offendingBytes(msg, xid) }, xid);
+    try {
+      this.channel.send({ type: 'error', name, data: this.offendingBytes(msg, xid) }, xid);
+    } catch (sendError) {
+      log.warn(`${this.host.xb.name}: cannot send the error for ${msg.type}: ${(sendError as Error).message}`);
+    }
   }
 
+  /** Sends a reply; throws (to fail()) if the transport cannot encode it. */
   private reply(msg: OfMessage, xid: number): void {
-    try {
-      this.channel.send(msg, xid);
-    } catch (e) {
-      log.warn(`${this.host.xb.name}: cannot send ${msg.type}: ${(e as Error).message}`);
-    }
+    this.channel.send(msg, xid);
   }
 
   private async handle(msg: OfMessage, xid: number): Promise<void> {
@@ -396,9 +404,12 @@ export class OfConn {
 
   /** The packet-in message for this connection, or undefined if it does not take it. */
   packetIn(pin: PacketIn, frame: Buffer): MessageOf<'packet_in'> | undefined {
-    const reason: PacketInReason = pin.reason === 'action' && pin.inPort === OFPP.CONTROLLER && this.version >= OFP14 ? 'packet_out' : pin.reason;
+    let reason: PacketInReason = pin.reason;
+    if (pin.tableMiss && this.version >= OFP13) reason = 'no_match';
+    else if (pin.reason === 'action' && pin.inPort === OFPP.CONTROLLER && this.version >= OFP14) reason = 'packet_out';
     if (!this.wants('packetIn', PACKET_IN_BIT[reason])) return undefined;
-    const maxLen = reason === 'no_match' ? this.missSendLen : pin.maxLen;
+    // An implicit table miss (no rule) sends what miss_send_len says; a rule's controller action, its own max_len.
+    const maxLen = pin.reason === 'no_match' ? this.missSendLen : pin.maxLen;
     const match = Match.catchAll().set('in_port', pin.inPort);
     for (const [field, value] of Object.entries(pin.metadata) as [keyof PacketIn['metadata'], bigint][]) match.set(field, value);
     return {

@@ -42,6 +42,11 @@ export interface ActionContext {
   match?: Match;
 }
 
+/** The context as an action list is written: also whether the packet has a VLAN tag by now. */
+interface EncodeState extends ActionContext {
+  hasVlan: boolean;
+}
+
 function fail(name: string, detail: string): never {
   throw new OfDecodeError(name, detail);
 }
@@ -64,7 +69,8 @@ function wireFieldFor(f: FieldId, bits: bigint, ctx: ActionContext, preferParts:
   const icmp6 = exactIs(m, 'dl_type', ETH_TYPE.IPV6) && proto === IP_PROTO.ICMPV6;
   switch (f) {
     case 'in_port':
-      return wireField(ctx.version >= OFP12 && preferParts ? 'in_port_oxm' : 'in_port');
+      // OVS names in_port by its 16-bit NXM header in actions of every version.
+      return wireField('in_port');
     case 'nw_src':
       return wireField(arp ? 'arp_spa' : 'ip_src');
     case 'nw_dst':
@@ -178,7 +184,7 @@ function wireValue(f: WireField, v: bigint): bigint {
   return f.name === 'in_port_oxm' ? BigInt(portToOf11(Number(v))) : fromModel(f, v);
 }
 
-function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }>, ctx: ActionContext): void {
+function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }>, ctx: EncodeState): void {
   const { version } = ctx;
   const f = wireFieldFor(a.field, a.mask, ctx, true);
   const whole = f.partMask ?? fieldMax(f.field);
@@ -197,7 +203,7 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
       return put8(w, legacy.SET_VLAN_PCP, Number(value));
     case 'vlan_tci':
       if (value & 0x1000n) {
-        if (version !== OFP10 && !(ctx.match && ctx.match.flow.get('vlan_tci') & 0x1000n)) put16(w, OFPAT11.PUSH_VLAN, ETH_TYPE.VLAN);
+        if (version !== OFP10 && !ctx.hasVlan) put16(w, OFPAT11.PUSH_VLAN, ETH_TYPE.VLAN);
         put16(w, legacy.SET_VLAN_VID, Number(value & 0xfffn));
         return put8(w, legacy.SET_VLAN_PCP, Number(value >> 13n));
       }
@@ -260,7 +266,7 @@ function subfieldOnWire(s: Subfield, ctx: ActionContext): { f: WireField; ofs: n
   return { f, ofs: s.ofs - (f.shift ?? 0) };
 }
 
-function putAction(w: OfWriter, a: Action, ctx: ActionContext): void {
+function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
   const { version } = ctx;
   const legacy = version === OFP10 ? OFPAT10 : OFPAT11;
   switch (a.type) {
@@ -268,8 +274,7 @@ function putAction(w: OfWriter, a: Action, ctx: ActionContext): void {
       return putOutput(w, a, version);
     case 'set_vlan_vid':
     case 'set_vlan_pcp': {
-      const hasVlan = ctx.match !== undefined && (ctx.match.flow.get('vlan_tci') & 0x1000n) !== 0n;
-      if (version > OFP10 && a.push && !hasVlan) put16(w, OFPAT11.PUSH_VLAN, ETH_TYPE.VLAN);
+      if (version > OFP10 && a.push && !ctx.hasVlan) put16(w, OFPAT11.PUSH_VLAN, ETH_TYPE.VLAN);
       const vid = a.type === 'set_vlan_vid';
       if (version === OFP10) return vid ? put16(w, OFPAT10.SET_VLAN_VID, a.vid) : put8(w, OFPAT10.SET_VLAN_PCP, a.pcp);
       if (version === OFP11) return vid ? put16(w, OFPAT11.SET_VLAN_VID, a.vid) : put8(w, OFPAT11.SET_VLAN_PCP, a.pcp);
@@ -334,11 +339,13 @@ function putAction(w: OfWriter, a: Action, ctx: ActionContext): void {
       return end();
     }
     case 'resubmit': {
-      const end = nx(w, a.table === 255 ? NXAST.RESUBMIT : NXAST.RESUBMIT_TABLE);
+      // OVS writes every resubmit as RESUBMIT_TABLE (table 255: this table).
+      const end = nx(w, NXAST.RESUBMIT_TABLE);
       w.u16(a.inPort).u8(a.table).zeros(3);
       return end();
     }
     case 'set_tunnel': {
+      if (version >= OFP12) return putSetField(w, wireField('tun_id'), version, a.tunId);
       if (!a.is64 && a.tunId <= 0xffffffffn) {
         const end = nx(w, NXAST.SET_TUNNEL);
         w.zeros(2).u32(Number(a.tunId));
@@ -358,9 +365,18 @@ function putAction(w: OfWriter, a: Action, ctx: ActionContext): void {
   }
 }
 
-/** Writes an action list for `ctx.version`. */
+/**
+ * Writes an action list for `ctx.version`. Whether the packet has a VLAN tag at each action
+ * (from the match, then pushes and pops) decides, as in OVS, if mod_vlan_vid needs a push_vlan.
+ */
 export function putActions(w: OfWriter, actions: readonly Action[], ctx: ActionContext): void {
-  for (const a of actions) putAction(w, a, ctx);
+  const state: EncodeState = { ...ctx, hasVlan: ctx.match !== undefined && (ctx.match.flow.get('vlan_tci') & 0x1000n) !== 0n };
+  for (const a of actions) {
+    putAction(w, a, state);
+    if (a.type === 'push_vlan' || ((a.type === 'set_vlan_vid' || a.type === 'set_vlan_pcp') && a.push)) state.hasVlan = true;
+    else if (a.type === 'strip_vlan') state.hasVlan = false;
+    else if (a.type === 'set_field' && a.field === 'vlan_tci' && a.mask & 0x1000n) state.hasVlan = (a.value & 0x1000n) !== 0n;
+  }
 }
 
 function putWriteMetadataNx(w: OfWriter, wm: { value: bigint; mask: bigint }): void {
@@ -561,14 +577,12 @@ function pullOf10Action(r: OfReader, type: number, len: number): Action {
       fixed(8, 'strip_vlan');
       return { type: 'strip_vlan', raw: 'strip_vlan' };
     default:
-      return pullCommonSetAction(r, type - 1, len, OFP10);
+      // OpenFlow 1.1 numbers dl/nw/tos one lower than 1.0 (it drops strip_vlan), tp_src/tp_dst the same (it adds set_nw_ecn).
+      return pullCommonSetAction(r, type <= OFPAT10.SET_NW_TOS ? type - 1 : type, len, OFP10);
   }
 }
 
-/**
- * The set actions OpenFlow 1.0 and 1.1 share (1.1 numbers them one lower): dl/nw/tos/tp.
- * `type11` is the OpenFlow 1.1 number.
- */
+/** The set actions OpenFlow 1.0 and 1.1 share: dl/nw/tos/tp, by their OpenFlow 1.1 number `type11`. */
 function pullCommonSetAction(r: OfReader, type11: number, len: number, version: number): Action {
   switch (type11) {
     case OFPAT11.SET_DL_SRC:
@@ -593,7 +607,7 @@ function pullCommonSetAction(r: OfReader, type11: number, len: number, version: 
       expectLen(len, 8, 'set_tp_src/dst');
       return { type: type11 === OFPAT11.SET_TP_SRC ? 'set_l4_src_port' : 'set_l4_dst_port', port: r.u16() };
     default:
-      return fail('OFPBAC_BAD_TYPE', `OpenFlow ${version === OFP10 ? '1.0' : '1.1+'} action type ${version === OFP10 ? type11 + 1 : type11} is not supported`);
+      return fail('OFPBAC_BAD_TYPE', `OpenFlow ${version === OFP10 ? '1.0' : '1.1+'} action type ${type11}${version === OFP10 ? ' (1.1 numbering)' : ''} is not supported`);
   }
 }
 

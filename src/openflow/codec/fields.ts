@@ -42,8 +42,8 @@ export interface WireField {
   readonly nxm?: WireHeader;
   /** OXM header and the first version that has it. */
   readonly oxm?: WireHeader & { since: number };
-  /** More OXM headers decoders accept for it (e.g. ONF's tcp_flags). */
-  readonly aliases?: readonly WireHeader[];
+  /** An older OXM header used before `oxm.since` (ONF's tcp_flags in OpenFlow 1.3 and 1.4). */
+  readonly oxmBefore?: WireHeader & { since: number };
   /** True if a match on this field is legal given what the match already holds. */
   readonly prereq: (m: Match) => boolean;
   /** The OVS name of a prerequisite problem, for errors. */
@@ -67,7 +67,8 @@ const isArp = (m: Match) => exactIs(m, 'dl_type', ETH_TYPE.ARP) || exactIs(m, 'd
 const ipProto = (p: number) => (m: Match) => isIp(m) && exactIs(m, 'nw_proto', p);
 const isIcmp4 = (m: Match) => isIp4(m) && exactIs(m, 'nw_proto', IP_PROTO.ICMP);
 const isIcmp6 = (m: Match) => isIp6(m) && exactIs(m, 'nw_proto', IP_PROTO.ICMPV6);
-const isNd = (type: number) => (m: Match) => isIcmp6(m) && exactIs(m, 'tp_src', type) && exactIs(m, 'tp_dst', 0);
+/** Neighbour discovery, as OVS tests it: on the values of type and code (an unmatched code is 0). */
+const isNd = (type: number) => (m: Match) => isIcmp6(m) && m.flow.get('tp_src') === BigInt(type) && m.flow.get('tp_dst') === 0n;
 
 const vlanPresent = (m: Match) => (m.field('vlan_tci').value & 0x1000n) !== 0n;
 
@@ -94,7 +95,7 @@ export const WIRE_FIELDS: readonly WireField[] = [
   { name: 'tcp_dst', field: 'tp_dst', bytes: 2, maskable: true, nxm: nx0(10), oxm: basic(14), prereq: ipProto(IP_PROTO.TCP), needs: 'tcp' },
   {
     name: 'tcp_flags', field: 'tcp_flags', bytes: 2, maskable: true, nxm: nx1(34), oxm: basic(42, OFP15),
-    aliases: [{ cls: OXM_CLASS.EXPERIMENTER, field: 42, experimenter: ONF_EXPERIMENTER }],
+    oxmBefore: { cls: OXM_CLASS.EXPERIMENTER, field: 42, experimenter: ONF_EXPERIMENTER, since: OFP13 },
     prereq: ipProto(IP_PROTO.TCP), needs: 'tcp', valid: (v) => v <= 0xfffn,
   },
   { name: 'udp_src', field: 'tp_src', bytes: 2, maskable: true, nxm: nx0(11), oxm: basic(15), prereq: ipProto(IP_PROTO.UDP), needs: 'udp' },
@@ -129,7 +130,7 @@ function key(h: WireHeader): string {
 
 const BY_HEADER = new Map<string, WireField>();
 for (const f of WIRE_FIELDS) {
-  for (const h of [f.nxm, f.oxm, ...(f.aliases ?? [])]) if (h) BY_HEADER.set(key(h), f);
+  for (const h of [f.nxm, f.oxm, f.oxmBefore]) if (h) BY_HEADER.set(key(h), f);
 }
 
 /** The wire field of a header, or undefined if TVS does not know it. */
@@ -149,6 +150,7 @@ export function wireField(name: string): WireField {
  */
 export function headerFor(f: WireField, version: number): WireHeader {
   if (version && f.oxm && f.oxm.since <= version) return f.oxm;
+  if (version && f.oxmBefore && f.oxmBefore.since <= version) return f.oxmBefore;
   if (f.nxm) return f.nxm;
   if (f.oxm) return f.oxm;
   throw new Error(`${f.name} has no header`);

@@ -156,7 +156,9 @@ export function decodeFlowMod(r: OfReader, s: Session, wire: BodyWire): FlowMod 
     const cookieField = r.u64();
     const rawCommand = r.u16();
     const command = commandOf(rawCommand & 0xff);
-    const tableId = s.flowModTableId ? rawCommand >> 8 : command === 'add' ? 0 : 0xff;
+    // Table 255 in an add means "unspecified", which OVS (and TVS) take as table 0.
+    const tableByte = s.flowModTableId ? rawCommand >> 8 : 0xff;
+    const tableId = command === 'add' && tableByte === 0xff ? 0 : tableByte;
     if (!s.flowModTableId && rawCommand >> 8) fail('OFPFMFC_BAD_COMMAND', `flow_mod command 0x${rawCommand.toString(16)} carries a table id, but NXT_FLOW_MOD_TABLE_ID is not enabled`);
     const idleTimeout = r.u16();
     const hardTimeout = r.u16();

@@ -8,6 +8,7 @@
 import { OFPP } from '../../ofproto/actions.js';
 import { ETH_TYPE, FIELDS, IP_PROTO, fieldMax, type FieldId } from '../../ofproto/flow.js';
 import { Match } from '../../ofproto/match.js';
+import { OFP15 } from '../messages.js';
 import { OfDecodeError, type OfReader, type OfWriter } from './buffer.js';
 import { NXM_NX_COOKIE, OXM_CLASS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 
@@ -138,7 +139,9 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
       if (port === undefined) throw new OfDecodeError('OFPBMC_BAD_VALUE', `in_port 0x${value.toString(16)} is not a valid port`);
       m.set('in_port', port);
     } else {
-      setBits(m, f.field, toModel(f, mask), toModel(f, value));
+      // An exact match of a field narrower than its storage (icmp_type in tp_src) is exact in ofproto too.
+      const modelMask = mask === wireMax(f) ? bits : toModel(f, mask);
+      setBits(m, f.field, modelMask, toModel(f, value));
     }
   }
   return out;
@@ -161,13 +164,25 @@ function pullXreg(m: Match, e: Entry, seen: Set<string>): void {
   if (mask & 0xffffffffn) m.set(l, value & 0xffffffffn, mask & 0xffffffffn);
 }
 
+/** OpenFlow 1.5 matches registers in pairs, as OVS writes them: xregN is reg(2N) then reg(2N+1). */
+function putXregs(w: OfWriter, m: Match): void {
+  for (let n = 0; 2 * n + 1 < REGS.length; n++) {
+    const [hi, lo] = [m.field(REGS[2 * n] as FieldId), m.field(REGS[2 * n + 1] as FieldId)];
+    const mask = (hi.mask << 32n) | lo.mask;
+    if (!mask) continue;
+    const value = (hi.value << 32n) | lo.value;
+    putEntry(w, { cls: OXM_CLASS.PACKET_REGS, field: n }, 8, value, mask === 0xffffffffffffffffn ? undefined : mask);
+  }
+}
+
 /** Writes `f` from the match when it is matched at all: exact when the mask is full, else masked. */
 function putField(w: OfWriter, m: Match, f: WireField, version: number): void {
   const { value, mask } = m.field(f.field);
-  const wmask = fromModel(f, mask);
+  const wmask = fromModel(f, mask) & wireMax(f);
   if (!wmask) return;
-  const v = fromModel(f, value);
-  if (wmask === wireMax(f) || (!f.maskable && f.partMask !== undefined)) {
+  const v = fromModel(f, value) & wireMax(f);
+  const whole = fromModel(f, f.partMask ?? fieldMax(f.field)) & wireMax(f);
+  if (wmask === whole || (!f.maskable && f.partMask !== undefined)) {
     putEntry(w, headerFor(f, version), f.bytes, v);
   } else if (!f.maskable) {
     throw new Error(`${f.name} cannot be matched with a mask on the wire (mask 0x${wmask.toString(16)})`);
@@ -220,8 +235,9 @@ export function putNxMatch(w: OfWriter, m: Match, version: number, cookie?: { va
       if (ip4 && proto === IP_PROTO.ICMP) l4[proto] = ['icmp_type', 'icmp_code'];
       if (ip6 && proto === IP_PROTO.ICMPV6) {
         l4[proto] = ['icmpv6_type', 'icmpv6_code'];
-        if (exact('tp_dst', 0) && exact('tp_src', 135)) l4[proto].push('nd_sll');
-        if (exact('tp_dst', 0) && exact('tp_src', 136)) l4[proto].push('nd_tll');
+        const nd = flow.get('tp_dst') === 0n ? flow.get('tp_src') : -1n;
+        if (nd === 135n) l4[proto].push('nd_sll');
+        if (nd === 136n) l4[proto].push('nd_tll');
       }
       for (const name of l4[proto] ?? []) putField(w, m, F(name), version);
     }
@@ -229,7 +245,8 @@ export function putNxMatch(w: OfWriter, m: Match, version: number, cookie?: { va
     for (const name of ['arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha']) putField(w, m, F(name), version);
   }
   putField(w, m, F('tun_id'), version);
-  for (const r of REGS) putField(w, m, F(r), version);
+  if (version >= OFP15) putXregs(w, m);
+  else for (const r of REGS) putField(w, m, F(r), version);
   putField(w, m, F('metadata'), version);
   if (cookie && cookie.mask) {
     putEntry(w, NXM_NX_COOKIE, 8, cookie.value & cookie.mask, cookie.mask === 0xffffffffffffffffn ? undefined : cookie.mask);
@@ -307,6 +324,7 @@ export function of10MatchProblem(m: Match): string | undefined {
   for (const f of ['nw_src', 'nw_dst'] as const) {
     if (prefixLen(Number(m.wc.get(f))) < 0) return `OpenFlow 1.0 matches ${f} only with a CIDR mask`;
   }
+  if ((m.wc.has('tp_src') || m.wc.has('tp_dst')) && m.isExact('nw_proto') && m.flow.get('nw_proto') === BigInt(IP_PROTO.SCTP)) return 'OpenFlow 1.0 cannot match SCTP ports';
   const tos = Number(m.wc.get('nw_tos'));
   if (tos !== 0 && tos !== 0xfc) return 'OpenFlow 1.0 matches nw_tos only as the whole DSCP';
   const tciMask = Number(m.wc.get('vlan_tci'));
@@ -335,17 +353,11 @@ export function putOf10Match(w: OfWriter, m: Match): void {
   wc |= (32 - prefixLen(Number(m.wc.get('nw_dst')))) << OFPFW10.NW_DST_SHIFT;
   const tciMask = Number(m.wc.get('vlan_tci'));
   const tci = Number(f.get('vlan_tci'));
-  let vlan = 0;
-  let pcp = 0;
-  if (tciMask === 0xffff && tci === 0) {
-    vlan = OFP_VLAN_NONE;
-    wc |= OFPFW10.DL_VLAN_PCP;
-  } else {
-    if (tciMask & 0x0fff) vlan = tci & 0xfff;
-    else wc |= OFPFW10.DL_VLAN;
-    if (tciMask & 0xe000) pcp = tci >> 13;
-    else wc |= OFPFW10.DL_VLAN_PCP;
-  }
+  // As OVS writes it: "no tag" is dl_vlan OFP_VLAN_NONE, with dl_vlan_pcp 0 not wildcarded.
+  const vlan = tciMask === 0xffff && tci === 0 ? OFP_VLAN_NONE : tci & 0xfff;
+  const pcp = tci >> 13;
+  if (!(tciMask & 0x0fff)) wc |= OFPFW10.DL_VLAN;
+  if (!(tciMask & 0xe000)) wc |= OFPFW10.DL_VLAN_PCP;
   w.u32(wc).u16(Number(f.get('in_port')));
   putBig(w, f.get('dl_src'), 6);
   putBig(w, f.get('dl_dst'), 6);
@@ -401,7 +413,7 @@ export function pullOf10Match(r: OfReader): Match {
   }
   if (ip) {
     if (!(wc & OFPFW10.NW_TOS)) m.set('nw_tos', tos & 0xfc, 0xfc);
-    const l4 = !(wc & OFPFW10.NW_PROTO) && [IP_PROTO.TCP, IP_PROTO.UDP, IP_PROTO.SCTP, IP_PROTO.ICMP].includes(proto as 6);
+    const l4 = !(wc & OFPFW10.NW_PROTO) && [IP_PROTO.TCP, IP_PROTO.UDP, IP_PROTO.ICMP].includes(proto as 6);
     if (l4) {
       const icmp = proto === IP_PROTO.ICMP;
       if (!(wc & OFPFW10.TP_SRC)) m.set('tp_src', icmp ? tpSrc & 0xff : tpSrc);
