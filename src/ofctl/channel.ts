@@ -35,6 +35,8 @@ export class RemoteError extends Error {
     readonly request: OfMessage | undefined,
     /** The connection's OpenFlow version, which the error is printed with. */
     readonly version: number,
+    /** What the switch echoed of the refused request (OVS: all of it; others may truncate it). */
+    readonly data: Buffer,
   ) {
     super(errorName);
     this.name = 'RemoteError';

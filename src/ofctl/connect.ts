@@ -19,7 +19,7 @@ class ConnectionChannel implements OfctlChannel {
   constructor(private readonly conn: OfConnection) {
     this.whenClosed = new Promise((resolve) => conn.once('close', () => resolve()));
     conn.on('message', (msg: OfMessage, xid: number) => {
-      if (msg.type === 'error' && this.sent.has(xid)) this.errorListener?.(new RemoteError(msg.name, xid, this.sent.get(xid), conn.session.version));
+      if (msg.type === 'error' && this.sent.has(xid)) this.errorListener?.(new RemoteError(msg.name, xid, this.sent.get(xid), conn.session.version, msg.data));
     });
   }
 
@@ -38,7 +38,7 @@ class ConnectionChannel implements OfctlChannel {
     try {
       return { reply: await this.conn.request(msg), xid };
     } catch (e) {
-      if (e instanceof OfRemoteError) throw new RemoteError(e.name, xid, msg, this.conn.session.version);
+      if (e instanceof OfRemoteError) throw new RemoteError(e.name, xid, msg, this.conn.session.version, e.data);
       throw e;
     }
   }

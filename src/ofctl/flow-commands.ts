@@ -1,11 +1,13 @@
 /**
  * tvs-ofctl's flow commands, as ovs-ofctl's: dump-flows, dump-aggregate, add-flow(s), mod-flows,
- * del-flows, replace-flows and diff-flows. On an OpenFlow 1.0 connection they first switch to
- * NXM (./session.ts useNxm), as ovs-ofctl does, so every field the flow syntax knows can be sent.
+ * del-flows, replace-flows and diff-flows. On an OpenFlow 1.0 connection, as ovs-ofctl does,
+ * dumps switch to NXM, and flow_mods do when a match needs a field OpenFlow 1.0 lacks (and ask
+ * for table ids when a flow names a table).
  */
 import { statSync } from 'node:fs';
 import type { FlowStats, MultipartRequest, OfMessage } from '../openflow/messages.js';
 import { OFP10 } from '../openflow/messages.js';
+import { of10MatchProblem } from '../openflow/codec/match.js';
 import { parseFlowMod } from '../openflow/flow-syntax.js';
 import { OFPG, OFPP } from '../ofproto/actions.js';
 import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand } from '../ofproto/flow-table.js';
@@ -16,7 +18,7 @@ import type { Command } from './commands.js';
 import type { SortKey } from './options.js';
 import { formatMultipartReply } from './print-reply.js';
 import { formatFlowStatsLine } from './print-stats.js';
-import { OfctlError, multipart, sendBatch, useNxm, type CommandContext } from './session.js';
+import { OfctlError, multipart, sendBatch, useFlowFormat, type CommandContext } from './session.js';
 
 type FlowStatsRequest = Extract<MultipartRequest, { kind: 'flow' | 'aggregate' }>;
 
@@ -31,7 +33,7 @@ function nicira(ch: OfctlChannel): boolean {
 }
 
 async function dumpFlowStats(ch: OfctlChannel, req: FlowStatsRequest): Promise<{ flows: FlowStats[]; xid: number; reply: Awaited<ReturnType<typeof multipart>>['reply'] }> {
-  await useNxm(ch);
+  await useFlowFormat(ch, { nxm: true });
   const { reply, xid } = await multipart(ch, req);
   return { flows: reply.kind === 'flow' ? reply.flows : [], xid, reply };
 }
@@ -82,7 +84,7 @@ const dumpAggregate: Command = async (ctx) => {
   const req = statsRequest('aggregate', ctx.inv.args[1], ctx.inv.strict);
   const ch = await ctx.open();
   try {
-    await useNxm(ch);
+    await useFlowFormat(ch, { nxm: true });
     const { reply, xid } = await multipart(ch, req);
     ctx.io.out(formatMultipartReply(reply, ch.session.version, xid, nicira(ch)));
     return 0;
@@ -96,7 +98,8 @@ async function sendFlowMods(ctx: CommandContext, mods: readonly FlowMod[]): Prom
   const ch = await ctx.open();
   try {
     const tableIds = mods.some((m) => m.tableId !== (m.command === 'add' ? 0 : OFPTT_ALL));
-    await useNxm(ch, tableIds);
+    const nxm = mods.some((m) => of10MatchProblem(m.match) !== undefined);
+    await useFlowFormat(ch, { nxm, tableIds });
     const msgs: OfMessage[] = mods.map((mod) => ({ type: 'flow_mod', mod }));
     return (await sendBatch(ch, msgs, ctx.io)) ? 0 : 1;
   } finally {

@@ -44,23 +44,48 @@ function formatFlowModBody(m: FlowMod, version: number): string {
   return s + formatFlow(bare);
 }
 
-/** The message ovs-ofctl prints under an error: the request it refused. */
-function formatRequest(msg: OfMessage, version: number, xid: number): string {
+/** ovs_hex_dump: offset, 16 bytes with a dash after the 8th, and the printable ones. */
+function hexDump(data: Buffer): string {
+  let s = '';
+  for (let at = 0; at < data.length; at += 16) {
+    const row = data.subarray(at, at + 16);
+    let hexes = '';
+    for (let i = 0; i < 16; i++) hexes += (i === 8 ? '-' : i ? ' ' : '') + (i < row.length ? row[i]!.toString(16).padStart(2, '0') : '  ');
+    const text = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    s += `${at.toString(16).padStart(8, '0')}  ${hexes} |${text}|\n`;
+  }
+  return s;
+}
+
+/** The request's name as ovs-ofctl prints it: OFPT_FLOW_MOD, or NXT_FLOW_MOD when it went as NXM. */
+function requestName(msg: OfMessage, data: Buffer): string {
+  // A Nicira message is an OpenFlow 1.0 vendor message (type 4).
+  const nicira = data.length >= 2 && data[0] === OFP10 && data[1] === 4;
+  if (msg.type === 'flow_mod') return nicira ? 'NXT_FLOW_MOD' : 'OFPT_FLOW_MOD';
+  if (msg.type === 'group_mod') return nicira ? 'NXT_GROUP_MOD' : 'OFPT_GROUP_MOD';
+  return `OFPT_${msg.type.toUpperCase()}`;
+}
+
+/** The request ovs-ofctl prints under an error: decoded if the switch echoed all of it, else the bytes it did. */
+function formatRequest(msg: OfMessage, data: Buffer, version: number, xid: number): string {
+  const head = title(requestName(msg, data), version, xid);
+  const fullLength = data.length >= 4 ? data.readUInt16BE(2) : 0;
+  if (data.length < fullLength) return `${head}\n(***truncated to ${data.length} bytes from ${fullLength}***)\n${hexDump(data)}`;
   switch (msg.type) {
     case 'flow_mod':
-      return `${title('OFPT_FLOW_MOD', version, xid)}${formatFlowModBody(msg.mod, version)}\n`;
+      return `${head}${formatFlowModBody(msg.mod, version)}\n`;
     case 'group_mod': {
       const cmd = { add: 'ADD', modify: 'MOD', delete: 'DEL' }[msg.mod.command];
       const body = msg.mod.command === 'delete' ? `group_id=${msg.mod.groupId}` : formatGroup(msg.mod);
-      return `${title('OFPT_GROUP_MOD', version, xid)}\n ${cmd} ${body}\n`;
+      return `${head}\n ${cmd} ${body}\n`;
     }
     default:
-      return '';
+      return `${head}\n`;
   }
 }
 
 /** `OFPT_ERROR (xid=0x6): OFPBAC_BAD_OUT_GROUP` and the refused request. */
 export function formatRemoteError(e: RemoteError): string {
   const version = e.version;
-  return `${title('OFPT_ERROR', version, e.xid)} ${e.errorName}\n${e.request ? formatRequest(e.request, version, e.xid) : ''}`;
+  return `${title('OFPT_ERROR', version, e.xid)} ${e.errorName}\n${e.request ? formatRequest(e.request, e.data, version, e.xid) : ''}`;
 }

@@ -31,15 +31,21 @@ export async function multipart(ch: OfctlChannel, request: MultipartRequest): Pr
 }
 
 /**
- * On an OpenFlow 1.0 connection, switch flows to Nicira's NXM encoding first (as ovs-ofctl does),
- * so that registers, metadata, IPv6 and the other fields OpenFlow 1.0's match lacks can be used;
- * with `tableIds`, also let flow_mods name a table (NXT_FLOW_MOD_TABLE_ID).
+ * On an OpenFlow 1.0 connection, what flows need beyond OpenFlow 1.0, each change followed by a
+ * barrier as ovs-ofctl sends them: table ids in flow_mods (NXT_FLOW_MOD_TABLE_ID), then Nicira's
+ * NXM encoding (NXT_SET_FLOW_FORMAT) for registers, metadata, IPv6 and the other fields
+ * OpenFlow 1.0's match lacks.
  */
-export async function useNxm(ch: OfctlChannel, tableIds = false): Promise<void> {
+export async function useFlowFormat(ch: OfctlChannel, need: { nxm: boolean; tableIds?: boolean }): Promise<void> {
   if (ch.session.version !== OFP10) return;
-  if (tableIds && !ch.session.flowModTableId) ch.send({ type: 'nx_flow_mod_table_id', enable: true });
-  if (ch.session.flowFormat !== 'nxm') ch.send({ type: 'nx_set_flow_format', format: 'nxm' });
-  await ch.barrier();
+  if (need.tableIds && !ch.session.flowModTableId) {
+    ch.send({ type: 'nx_flow_mod_table_id', enable: true });
+    await ch.barrier();
+  }
+  if (need.nxm && ch.session.flowFormat !== 'nxm') {
+    ch.send({ type: 'nx_set_flow_format', format: 'nxm' });
+    await ch.barrier();
+  }
 }
 
 /**

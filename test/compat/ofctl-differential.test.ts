@@ -112,6 +112,8 @@ function normalise(text: string, target: string): string {
     .replaceAll(target, 'SW')
     .replace(/^(ovs|tvs)-ofctl:/gm, 'OFCTL:')
     .replace(/xid=0x[0-9a-f]+/g, 'xid=X')
+    // A refused request echoed in hex: its header's xid (bytes 4-7) and their characters.
+    .replace(/^(00000000 {2}(?:[0-9a-f]{2} ){4})[0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}(.{25}\|.{4}).{4}/gm, '$1XX XX XX XX$2XXXX')
     .replace(/duration[=:][0-9.]+s/g, 'duration=D')
     .replace(/(idle|hard)_age=\d+/g, '$1_age=A');
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/tvs-ofctl.js';
+import { encodeMessage } from '../../../src/openflow/codec/index.js';
 import { OfConnection } from '../../../src/openflow/connection.js';
 import type { OfMessage } from '../../../src/openflow/messages.js';
 import { OFPP } from '../../../src/ofproto/actions.js';
@@ -101,11 +102,24 @@ OFPT_GET_CONFIG_REPLY (xid=0x1): frags=normal miss_send_len=128
 
   it('switches an OpenFlow 1.0 connection to NXM before a flow_mod, and prints a refusal as ovs-ofctl does, exiting 1', async () => {
     await startSwitch((msg, conn, xid) => {
-      if (msg.type === 'flow_mod') conn.send({ type: 'error', name: 'OFPBAC_BAD_OUT_GROUP', data: Buffer.alloc(0) }, xid);
+      // As OVS does, the error carries the whole refused request.
+      if (msg.type === 'flow_mod') conn.send({ type: 'error', name: 'OFPBAC_BAD_OUT_GROUP', data: encodeMessage(msg, conn.session, xid)[0]! }, xid);
     });
     const r = await ofctl('add-flow', 'br0', 'priority=5,reg0=1,actions=group:77');
     expect(received.map((m) => m.type)).toEqual(['nx_set_flow_format', 'barrier_request', 'flow_mod', 'barrier_request']);
-    expect(r).toEqual({ code: 1, out: '', err: 'OFPT_ERROR (xid=0x3): OFPBAC_BAD_OUT_GROUP\nOFPT_FLOW_MOD (xid=0x3): ADD priority=5,reg0=0x1 actions=group:77\n' });
+    expect(r).toEqual({ code: 1, out: '', err: 'OFPT_ERROR (xid=0x3): OFPBAC_BAD_OUT_GROUP\nNXT_FLOW_MOD (xid=0x3): ADD priority=5,reg0=0x1 actions=group:77\n' });
+  });
+
+  it('sends a flow that OpenFlow 1.0 can express as OpenFlow 1.0, asking only for table ids, and hex-dumps a truncated echo', async () => {
+    await startSwitch((msg, conn, xid) => {
+      if (msg.type === 'flow_mod') conn.send({ type: 'error', name: 'OFPFMFC_OVERLAP', data: encodeMessage(msg, conn.session, xid)[0]!.subarray(0, 16) }, xid);
+    });
+    const r = await ofctl('add-flow', 'br0', 'table=9,in_port=1,actions=drop');
+    expect(received.map((m) => m.type)).toEqual(['nx_flow_mod_table_id', 'barrier_request', 'flow_mod', 'barrier_request']);
+    expect(r.err).toBe(
+      'OFPT_ERROR (xid=0x3): OFPFMFC_OVERLAP\nOFPT_FLOW_MOD (xid=0x3):\n(***truncated to 16 bytes from 72***)\n' +
+        '00000000  01 0e 00 48 00 00 00 03-00 38 20 fe 00 01 00 00 |...H.....8 .....|\n',
+    );
   });
 
   it('reads add-flows from a file, one flow_mod a line, a leading command word choosing the command', async () => {
