@@ -120,10 +120,11 @@ function normalise(text: string, target: string): string {
 
 for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
   describe.skipIf(!ovsReferenceAvailable())(`ovs-ofctl and tvs-ofctl against ${switchName}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tvs-t-ofctl-'));
+    let dir = '';
     const transcripts: Record<string, string[]> = {};
 
     beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tvs-t-ofctl-'));
       writeFileSync(join(dir, 'flows'), `${FLOWS.slice(2).join('\n')}\n# a comment, and a blank line\n\n`);
       writeFileSync(join(dir, 'replacement'), `${REPLACEMENT.join('\n')}\n`);
       for (const [clientName, client] of Object.entries(CLIENTS)) {
@@ -143,7 +144,7 @@ for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
     }, 240_000);
 
     afterAll(() => {
-      rmSync(dir, { recursive: true, force: true });
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it('serves the script to ovs-ofctl: the switch answers, so equal transcripts mean equal answers', () => {
