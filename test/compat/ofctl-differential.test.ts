@@ -106,7 +106,11 @@ const SCRIPT: string[][] = [
   ['frobnicate', 'SW'],
 ];
 
-/** What may differ between two runs of the same script on two fresh switches, and between the clients' names. */
+/**
+ * What may differ between two runs of the same script on two fresh switches, and between the
+ * clients' names. ovs-vswitchd numbers its dummy ports' addresses (aa:55:aa:55:00:NN) from a
+ * counter that other netdevs advance too, so a fresh one need not give p1 the same address.
+ */
 function normalise(text: string, target: string): string {
   return text
     .replaceAll(target, 'SW')
@@ -115,7 +119,8 @@ function normalise(text: string, target: string): string {
     // A refused request echoed in hex: its header's xid (bytes 4-7) and their characters.
     .replace(/^(00000000 {2}(?:[0-9a-f]{2} ){4})[0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}(.{25}\|.{4}).{4}/gm, '$1XX XX XX XX$2XXXX')
     .replace(/duration[=:][0-9.]+s/g, 'duration=D')
-    .replace(/(idle|hard)_age=\d+/g, '$1_age=A');
+    .replace(/(idle|hard)_age=\d+/g, '$1_age=A')
+    .replace(/addr:aa:55:aa:55:00:[0-9a-f]{2}/g, 'addr:aa:55:aa:55:00:NN');
 }
 
 for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
