@@ -1,0 +1,181 @@
+/**
+ * tvs-ofctl's command line, as ovs-ofctl's: options anywhere before `--` (getopt's permutation),
+ * then COMMAND and its arguments, counted against ovs-ofctl's command table. Errors are worded
+ * as ovs-ofctl words them, so that a user searching for one finds OVS's answers.
+ */
+import { parseLogOption } from '../lib/log.js';
+import { own } from '../lib/own.js';
+import { UsageError } from '../lib/usage-error.js';
+import { OFP10, OFP11, OFP12, OFP13, OFP14, OFP15 } from '../openflow/messages.js';
+
+/** Argument counts, as ovs-ofctl's command table has them, of the commands tvs-ofctl implements. */
+const COMMANDS: Readonly<Record<string, readonly [min: number, max: number]>> = {
+  show: [1, 1],
+  monitor: [1, 3],
+  snoop: [1, 1],
+  'dump-desc': [1, 1],
+  'dump-tables': [1, 1],
+  'dump-table-features': [1, 1],
+  'dump-flows': [1, 2],
+  'dump-aggregate': [1, 2],
+  'queue-stats': [1, 3],
+  'add-flow': [2, 2],
+  'add-flows': [2, 2],
+  'mod-flows': [2, 2],
+  'del-flows': [1, 2],
+  'replace-flows': [2, 2],
+  'diff-flows': [2, 2],
+  'add-meter': [2, 2],
+  'mod-meter': [2, 2],
+  'del-meter': [1, 2],
+  'del-meters': [1, 2],
+  'dump-meter': [1, 2],
+  'dump-meters': [1, 2],
+  'meter-stats': [1, 2],
+  'packet-out': [2, Number.MAX_SAFE_INTEGER],
+  'dump-ports': [1, 2],
+  'dump-ports-desc': [1, 2],
+  'mod-port': [3, 3],
+  probe: [1, 1],
+  ping: [1, 2],
+  'add-group': [1, 2],
+  'add-groups': [2, 2],
+  'mod-group': [1, 2],
+  'del-groups': [1, 2],
+  'dump-groups': [1, 2],
+  'dump-group-stats': [1, 2],
+};
+
+const VERSION_NAMES: Readonly<Record<string, number>> = {
+  OpenFlow10: OFP10,
+  OpenFlow11: OFP11,
+  OpenFlow12: OFP12,
+  OpenFlow13: OFP13,
+  OpenFlow14: OFP14,
+  OpenFlow15: OFP15,
+};
+
+export interface SortKey {
+  /** A match field name, or undefined to sort by priority. */
+  field?: string;
+  descending: boolean;
+}
+
+export interface Invocation {
+  /** The versions -O allows, ascending; without -O only OpenFlow 1.0, as ovs-ofctl 3.1 offers. */
+  versions: number[];
+  /** Whether -O was given: without it, an OpenFlow 1.0 connection switches to NXM for flows. */
+  explicitVersions: boolean;
+  strict: boolean;
+  bundle: boolean;
+  readd: boolean;
+  timeoutMs: number;
+  names: boolean;
+  stats: boolean;
+  sort: SortKey[];
+  command: string;
+  args: string[];
+}
+
+/** `OpenFlow10,OpenFlow13` -> [0x01, 0x04]. */
+function parseVersions(text: string): number[] {
+  const versions = new Set<number>();
+  for (const name of text.split(',')) {
+    const v = own(VERSION_NAMES, name.trim());
+    if (v === undefined) throw new UsageError(`Unknown OpenFlow version: "${name.trim()}"`);
+    versions.add(v);
+  }
+  return [...versions].sort((a, b) => a - b);
+}
+
+export function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
+  const inv: Omit<Invocation, 'command' | 'args'> = {
+    versions: [OFP10],
+    explicitVersions: false,
+    strict: false,
+    bundle: false,
+    readd: false,
+    timeoutMs: 0,
+    names: false,
+    stats: true,
+    sort: [],
+  };
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const long = a.startsWith('--');
+    const flag = long && eq > 0 ? a.slice(0, eq) : a.startsWith('-O') || a.startsWith('-t') ? a.slice(0, 2) : a;
+    const value = (): string => {
+      if (long && eq > 0) return a.slice(eq + 1);
+      if (!long && a.length > 2) return a.slice(2);
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`option '${a}' requires an argument`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '-V':
+      case '--version':
+        return 'version';
+      case '-O':
+      case '--protocols':
+        inv.versions = parseVersions(value());
+        inv.explicitVersions = true;
+        break;
+      case '-t':
+      case '--timeout': {
+        const v = value();
+        if (!/^\d+$/.test(v)) throw new UsageError(`value ${v} on -t or --timeout is invalid`);
+        inv.timeoutMs = Number(v) * 1000;
+        break;
+      }
+      case '--strict':
+        inv.strict = true;
+        break;
+      case '--bundle':
+        inv.bundle = true;
+        break;
+      case '--readd':
+        inv.readd = true;
+        break;
+      case '--names':
+        inv.names = true;
+        break;
+      case '--no-names':
+        inv.names = false;
+        break;
+      case '--stats':
+        inv.stats = true;
+        break;
+      case '--no-stats':
+        inv.stats = false;
+        break;
+      case '--sort':
+      case '--rsort':
+        inv.sort.push({ field: long && eq > 0 ? a.slice(eq + 1) : undefined, descending: flag === '--rsort' });
+        break;
+      default:
+        if (parseLogOption(a)) break;
+        if (long) throw new UsageError(`unrecognized option '${a}'`);
+        throw new UsageError(`invalid option -- '${a.slice(1, 2)}'`);
+    }
+  }
+  if (positional.length === 0) throw new UsageError('missing command name; use --help for help');
+  const [command, ...args] = positional as [string, ...string[]];
+  const counts = own(COMMANDS, command);
+  if (!counts) throw new UsageError(`unknown command '${command}'; use --help for help`);
+  if (args.length < counts[0]) throw new UsageError(`'${command}' command requires at least ${counts[0]} arguments`);
+  if (args.length > counts[1]) throw new UsageError(`'${command}' command takes at most ${counts[1]} arguments`);
+  return { ...inv, command, args };
+}
