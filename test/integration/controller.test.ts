@@ -5,7 +5,7 @@
 // other: the bridge is fail_mode=secure and starts with no flows.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,12 @@ async function startExample(): Promise<{ child: ChildProcess; port: number; stde
   }
   throw new Error(`the learning switch example exited before listening: ${errors}`);
 }
+
+it("shows in the README exactly the learning switch the tests run", () => {
+  const readme = readFileSync(join(CHECKOUT, 'README.md'), 'utf8');
+  const example = readFileSync(join(CHECKOUT, 'examples/learning-switch.ts'), 'utf8');
+  expect(readme).toContain('```ts\n' + example + '```\n');
+});
 
 describe.skipIf(!haveOvs)('the controller API against ovs-vswitchd (userspace datapath)', () => {
   let lab: Lab;
