@@ -103,6 +103,8 @@ export class Switch<H extends SwitchHost | DummyHost = SwitchHost> {
       dbFile: join(dir, 'conf.db'),
       dbSockets: opts.dbSockets ?? [join(dir, 'db.sock')],
       dummy: opts.dummy ? 'override' : 'off',
+      // Its bridges' management sockets (BRIDGE.mgmt) stay in its own directory, away from other switches'.
+      runDir: dir,
     });
     let unixctl: UnixctlServer | undefined;
     if (opts.unixctl) {

@@ -7,9 +7,10 @@ import { encodeActions } from '../datapath/actions.js';
 import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { getLogger } from '../lib/log.js';
 import { InstalledFlows } from './installed-flows.js';
-import { wcToMask } from './odp-convert.js';
+import type { Action } from './actions.js';
+import { extractKey, keyToFlow, wcToMask } from './odp-convert.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
-import { decodeControllerUserdata, xlateMiss, type PacketIn } from './xlate.js';
+import { decodeControllerUserdata, xlateMiss, xlatePacketOut, type PacketIn } from './xlate.js';
 import type { XBridge } from './xbridge.js';
 
 const log = getLogger('ofproto_dpif');
@@ -18,6 +19,8 @@ const log = getLogger('ofproto_dpif');
 const REVALIDATE_INTERVAL_MS = 500;
 /** The mask of an exact-match flow (upcall/disable-megaflows): every bit of the key. */
 const EXACT_MASK = Buffer.alloc(FLOW_KEY_LEN, 0xff);
+/** The datapath in_port of a packet-out from the controller (no port of the datapath: OVS's ODPP_NONE). */
+const NO_DP_PORT = 0xffffffff;
 
 /** A megaflow this layer installed, with what its translation depended on. */
 interface Installed {
@@ -35,9 +38,8 @@ interface Installed {
 
 export interface PacketInEvent {
   bridge: XBridge;
-  /** The OpenFlow port it came in on. */
-  inPort: number;
   frame: Buffer;
+  /** Why, from which table and rule, and the pipeline metadata (in_port included). */
   packetIn: PacketIn;
 }
 
@@ -150,7 +152,7 @@ export class OfprotoDpif {
     for (const upcall of batch) {
       const bridge = this.portOwner.get(upcall.port);
       if (upcall.reason === 'action') {
-        this.packetIn(bridge, upcall);
+        this.packetIn(upcall);
         continue;
       }
       if (!bridge) {
@@ -205,14 +207,31 @@ export class OfprotoDpif {
     }
   }
 
-  private packetIn(bridge: XBridge | undefined, upcall: Upcall): void {
-    if (!bridge) return;
+  /** A frame a CONTROLLER action sent up; its bridge and in_port come from the userdata (a packet-out's has no port). */
+  private packetIn(upcall: Upcall): void {
     const userdata = Buffer.alloc(8);
     userdata.writeBigUInt64LE(upcall.cookie ?? 0n);
     const packetIn = decodeControllerUserdata(userdata);
-    const port = bridge.portByDp(upcall.port);
-    if (!packetIn || !port) return;
-    this.options.onPacketIn?.({ bridge, inPort: port.ofport, frame: Buffer.from(upcall.frame), packetIn });
+    const bridge = packetIn && this.bridges.get(packetIn.bridge);
+    if (!packetIn || !bridge) {
+      log.dbg(`dropping a frame sent to userspace with cookie ${String(upcall.cookie)}: not a packet-in of a bridge here`);
+      return;
+    }
+    this.options.onPacketIn?.({ bridge, frame: Buffer.from(upcall.frame), packetIn });
+  }
+
+  /**
+   * Sends `frame` through `actions` as a packet-out does: translated as a rule's actions are,
+   * with in_port `inPort` (an OpenFlow port of the bridge, or OFPP.CONTROLLER), then executed
+   * by the datapath. Returns the translation's error, if it had one.
+   */
+  packetOut(bridge: XBridge, inPort: number, frame: Buffer, actions: readonly Action[]): string | undefined {
+    const port = bridge.port(inPort);
+    const dpInPort = port?.dpPort ?? NO_DP_PORT;
+    const r = xlatePacketOut(bridge, keyToFlow(extractKey(frame, dpInPort), inPort), actions);
+    if (r.actions.length) this.datapath.execute(dpInPort, frame, encodeActions(r.actions));
+    if (bridge.changeSeq() !== this.seenSeq.get(bridge)) this.scheduleRevalidation();
+    return r.error?.message;
   }
 
   private handleExpired(flows: ExpiredFlow[]): void {

@@ -115,6 +115,14 @@ export class XBridge implements BridgeContext {
     this.replace({ ...p, ...state });
   }
 
+  /** Changes how the bridge translates (table-miss behaviour, fail-open); flows are revalidated. */
+  setConfig(change: Partial<BridgeConfig>): void {
+    const next = { ...this.config, ...change };
+    if (JSON.stringify(next) === JSON.stringify(this.config)) return;
+    this.config = next;
+    this.generation++;
+  }
+
   flowMod(fm: FlowMod): FlowModResult {
     const r = this.tables.apply(fm);
     this.generation++;

@@ -22,6 +22,7 @@ import { formatMac } from '../lib/addr.js';
 import { OFPP, type Action, type Instructions } from './actions.js';
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, VLAN_CFI, VLAN_VID_MASK, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
+import { Match } from './match.js';
 import type { Group, GroupTable } from './groups.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
 import { dpValue, keyToFlow } from './odp-convert.js';
@@ -58,6 +59,12 @@ export interface BridgeConfig {
   readonly invalidTtlToController: boolean;
   /** A table miss sends a packet-in (reason no_match) instead of dropping (OpenFlow 1.0 behaviour). */
   readonly missToController: boolean;
+  /**
+   * Fail-open (fail_mode standalone with its controllers unreachable): every packet goes to
+   * NORMAL whatever the tables say, as OVS's hidden fail-open rule makes it, and the tables
+   * (what dump-flows shows) stay as they are.
+   */
+  readonly failOpen?: boolean;
 }
 
 /** What xlate needs from a bridge. src/ofproto/xbridge.ts implements it. */
@@ -82,14 +89,22 @@ export interface TraceNode {
 
 /** Why a packet goes to the controller. */
 export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl';
-const REASON_CODE: Record<PacketInReason, number> = { no_match: 0, action: 1, invalid_ttl: 2 };
-const REASON_BY_CODE: PacketInReason[] = ['no_match', 'action', 'invalid_ttl'];
 
 export interface PacketIn {
   reason: PacketInReason;
   tableId: number;
   cookie: bigint;
   maxLen: number;
+  /** The bridge and the OpenFlow port the packet came in on (OFPP.CONTROLLER for a packet-out's). */
+  bridge: string;
+  inPort: number;
+  /** The pipeline metadata that is not in the packet (tunnel id, metadata, registers), where not zero. */
+  metadata: Partial<Record<FieldId, bigint>>;
+  /**
+   * Sent by a table-miss rule (priority 0, matching everything): OpenFlow 1.3+ report it as
+   * no_match (OVS's OFPR_EXPLICIT_MISS), earlier versions as action.
+   */
+  tableMiss?: true;
 }
 
 /** A (MAC, VLAN, port) NORMAL learned from; kept so traffic on the megaflow can learn it again. */
@@ -143,27 +158,35 @@ class XlateError extends Error {
 
 // ---------------------------------------------------------------------------------------------
 // Controller userdata: what the upcall handler needs to build a packet-in.
+//
+// The datapath hands the slow path only the first 8 bytes of a userspace action's userdata
+// (its cookie), far less than a packet-in needs (rule cookie, table, max_len, the pipeline's
+// registers). So the userdata names an interned descriptor: byte 0 = 1 (controller), bytes
+// 4-7 = the descriptor's id (little-endian, as the datapath reads the cookie). Descriptors live
+// as long as the process: they are as many as distinct (bridge, port, rule, metadata) states
+// that reached a CONTROLLER action, and a datapath flow may name one at any time.
 
-/**
- * Userdata of a controller userspace action: byte 0 = 1 (controller), byte 1 = reason code,
- * byte 2 = table id, bytes 4-5 = max_len (big-endian), bytes 8-15 = rule cookie.
- */
+const CONTROLLER_USERDATA_MARK = 1;
+const packetInIds = new Map<string, number>();
+const packetInById: PacketIn[] = [];
+
 function encodeControllerUserdata(p: PacketIn): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 1;
-  b[1] = REASON_CODE[p.reason];
-  b[2] = p.tableId & 0xff;
-  b.writeUInt16BE(p.maxLen & 0xffff, 4);
-  b.writeBigUInt64BE(BigInt.asUintN(64, p.cookie), 8);
+  const text = JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  let id = packetInIds.get(text);
+  if (id === undefined) {
+    id = packetInById.push(p) - 1;
+    packetInIds.set(text, id);
+  }
+  const b = Buffer.alloc(8);
+  b[0] = CONTROLLER_USERDATA_MARK;
+  b.writeUInt32LE(id, 4);
   return b;
 }
 
-/** The packet-in a userspace action's userdata asks for, or undefined if it is not ours. */
+/** The packet-in a userspace action's userdata (or the cookie the datapath read from it) asks for, or undefined if it is not ours. */
 export function decodeControllerUserdata(b: Buffer | undefined): PacketIn | undefined {
-  if (!b || b.length < 16 || b[0] !== 1) return undefined;
-  const reason = REASON_BY_CODE[b[1]!];
-  if (!reason) return undefined;
-  return { reason, tableId: b[2]!, maxLen: b.readUInt16BE(4), cookie: b.readBigUInt64BE(8) };
+  if (!b || b.length < 8 || b[0] !== CONTROLLER_USERDATA_MARK) return undefined;
+  return packetInById[b.readUInt32LE(4)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,6 +215,9 @@ const L4_SETS: ReadonlyArray<readonly [FieldId, string]> = [
 /** Non-packet fields: writes never reach the datapath. */
 const METADATA: ReadonlySet<FieldId> = new Set(['metadata', 'tun_id', 'in_port', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7']);
 const REGS: readonly FieldId[] = ['metadata', 'reg0', 'reg1', 'reg2', 'reg3', 'reg4', 'reg5', 'reg6', 'reg7'];
+const CATCH_ALL = Match.catchAll();
+/** What a packet-in reports of the pipeline besides in_port. */
+const PIPELINE_METADATA: readonly FieldId[] = ['tun_id', ...REGS];
 
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
@@ -221,6 +247,8 @@ class Ctx {
   resubmits = 0;
   tableId = 0;
   rule: Rule | undefined;
+  /** Translating a packet-out's actions: output to TABLE runs the tables. */
+  packetOut = false;
 
   constructor(
     readonly br: BridgeContext,
@@ -562,6 +590,10 @@ class Ctx {
         this.controller('action', maxLen, this.tableId, this.rule?.cookie ?? 0n);
         return;
       case OFPP.TABLE:
+        if (this.packetOut) {
+          this.xlateTable(0);
+          return;
+        }
         this.say('warn', () => 'output to TABLE is only meaningful in a packet-out: ignored');
         return;
       case OFPP.ANY:
@@ -593,7 +625,13 @@ class Ctx {
 
   controller(reason: PacketInReason, maxLen: number, tableId: number, cookie: bigint): void {
     this.commit();
-    const pin: PacketIn = { reason, tableId, cookie, maxLen };
+    const metadata: PacketIn['metadata'] = {};
+    for (const f of PIPELINE_METADATA) {
+      const v = this.flow.get(f);
+      if (v !== 0n) metadata[f] = v;
+    }
+    const pin: PacketIn = { reason, tableId, cookie, maxLen, bridge: this.br.name, inPort: this.flow.num('in_port'), metadata };
+    if (reason === 'action' && this.rule?.priority === 0 && this.rule.match.equals(CATCH_ALL)) pin.tableMiss = true;
     this.packetIns.push(pin);
     this.odp.push({
       type: 'userspace',
@@ -869,8 +907,13 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
   ctx.wc.orField('in_port').orField('dl_type');
   let error: XlateResult['error'];
   try {
-    ctx.xlateTable(0);
-    ctx.runActionSet();
+    if (bridge.config.failOpen) {
+      ctx.node('action', () => 'NORMAL (fail-open: no controller connected)');
+      ctx.normal();
+    } else {
+      ctx.xlateTable(0);
+      ctx.runActionSet();
+    }
   } catch (e) {
     if (!(e instanceof XlateError)) throw e;
     error = { code: e.code, message: e.message };
@@ -879,6 +922,10 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
     if (ctx.tracing) ctx.root[0]!.subs.push({ type: 'error', text: e.message, subs: [] });
   }
   for (const r of REGS) ctx.wc.set(r, 0n);
+  return resultOf(ctx, error);
+}
+
+function resultOf(ctx: Ctx, error: XlateResult['error']): XlateResult {
   const result: XlateResult = {
     actions: ctx.odp,
     wc: ctx.wc,
@@ -890,6 +937,27 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
   };
   if (error) result.error = error;
   return result;
+}
+
+/**
+ * Translates a packet-out's `actions` for `flow` (its in_port an ofport, or OFPP.CONTROLLER when
+ * the controller named none), as a rule's actions are translated; output to TABLE runs the
+ * tables from table 0.
+ */
+export function xlatePacketOut(bridge: BridgeContext, flow: Flow, actions: readonly Action[]): XlateResult {
+  const ctx = new Ctx(bridge, flow, false, true);
+  ctx.packetOut = true;
+  let error: XlateResult['error'];
+  try {
+    ctx.actions(actions);
+    ctx.runActionSet();
+  } catch (e) {
+    if (!(e instanceof XlateError)) throw e;
+    error = { code: e.code, message: e.message };
+    ctx.odp.length = 0;
+    ctx.packetIns.length = 0;
+  }
+  return resultOf(ctx, error);
 }
 
 /**

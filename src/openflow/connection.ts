@@ -28,7 +28,8 @@ export const OFP_TCP_PORT = 6653;
 const ERROR_DATA_LEN = 64;
 /** Bytes written but not yet taken by the kernel beyond which a peer that never reads is dropped. */
 const MAX_BACKLOG = 16 * 1024 * 1024;
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** How long connecting, and then the peer's hello, may take. */
+const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 
 /** An error message a peer answered a request with; `name` is OVS's name of it (`OFPBRC_BAD_TYPE`). */
 export class OfRemoteError extends Error {
@@ -91,21 +92,19 @@ export class OfConnection extends EventEmitter {
     }
   }
 
-  /** Switch side: run the hello exchange on an accepted/connected socket. */
-  static accept(socket: Socket, opts: { versions?: number[] } = {}): Promise<OfConnection> {
-    return OfConnection.handshake(socket, opts.versions ?? [...SUPPORTED_VERSIONS]);
+  /**
+   * Switch side: run the hello exchange on an accepted/connected socket. A peer that sends no
+   * hello within `timeoutMs` is hung up on, so silent connections do not pile up.
+   */
+  static accept(socket: Socket, opts: { versions?: number[]; timeoutMs?: number } = {}): Promise<OfConnection> {
+    return OfConnection.handshake(socket, opts.versions ?? [...SUPPORTED_VERSIONS], opts.timeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
   }
 
   /** Client side: connect to 'tcp:IP[:PORT]' (default port 6653) or 'unix:PATH' and run the hello exchange. */
   static async connect(target: string, opts: { versions?: number[]; timeoutMs?: number } = {}): Promise<OfConnection> {
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
     const socket = await openSocket(target, timeoutMs);
-    const timer = setTimeout(() => socket.destroy(new Error(`${target}: no OpenFlow hello within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      return await OfConnection.handshake(socket, opts.versions ?? [...SUPPORTED_VERSIONS]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return OfConnection.handshake(socket, opts.versions ?? [...SUPPORTED_VERSIONS], timeoutMs);
   }
 
   /**
@@ -113,9 +112,12 @@ export class OfConnection extends EventEmitter {
    * none in common the peer gets OFPHFC_INCOMPATIBLE naming both sides' versions, and the socket
    * is closed.
    */
-  private static handshake(socket: Socket, ours: number[]): Promise<OfConnection> {
+  private static handshake(socket: Socket, ours: number[], timeoutMs: number): Promise<OfConnection> {
     return new Promise((resolve, reject) => {
       let buffered = Buffer.alloc(0);
+      const timer = setTimeout(() => {
+        fail(new Error(`OpenFlow hello: the peer sent no hello within ${timeoutMs} ms`));
+      }, timeoutMs);
       const fail = (err: Error): void => {
         cleanup();
         socket.destroy();
@@ -167,6 +169,7 @@ export class OfConnection extends EventEmitter {
         fail(new Error('OpenFlow hello: the connection closed before the peer sent its hello'));
       };
       const cleanup = (): void => {
+        clearTimeout(timer);
         socket.off('data', onData);
         socket.off('error', onError);
         socket.off('close', onClose);
@@ -179,7 +182,7 @@ export class OfConnection extends EventEmitter {
     });
   }
 
-  /** Sends `msg` with `xid` (or a fresh one) and returns the xid used. */
+  /** Sends `msg` with `xid` (or a fresh one) and returns the xid used; throws once the connection has closed. */
   send(msg: OfMessage, xid?: number): number {
     const id = xid ?? this.allocXid();
     if (this.closed) throw new Error('OpenFlow connection is closed');
@@ -274,6 +277,8 @@ export class OfConnection extends EventEmitter {
       return;
     }
     const waiting = this.pending.get(xid);
+    // An echo reply nobody awaits answers an echo request sent with send(): nothing to tell.
+    if (!waiting && msg.type === 'echo_reply') return;
     if (!waiting) {
       this.emit('message', msg, xid);
       return;

@@ -27,6 +27,12 @@ export interface PortConfig {
 export interface ControllerConfig {
   uuid: string;
   target: string;
+  /** ms; OVS's defaults (8 s, 5 s) apply when absent. */
+  maxBackoff?: number;
+  inactivityProbe?: number;
+  /** Packet-ins per second, and the burst above it (controller_rate_limit, controller_burst_limit). */
+  rateLimit?: number;
+  burstLimit?: number;
 }
 
 export interface BridgeConfig {
@@ -51,7 +57,7 @@ export const MONITORED: Record<string, string[]> = {
   Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type'],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
-  Controller: ['target'],
+  Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
 };
 
 // A column's atoms have the type its schema gives it; an optional column (at most one value) reads as that type or undefined.
@@ -94,15 +100,25 @@ function readPort(replica: Replica, r: ReplicaRow): PortConfig {
   return cfg;
 }
 
+function readController(r: ReplicaRow): ControllerConfig {
+  const cfg: ControllerConfig = { uuid: r.uuid, target: oneString(r.get('target')) ?? '' };
+  const maxBackoff = oneNumber(r.get('max_backoff'));
+  if (maxBackoff !== undefined) cfg.maxBackoff = maxBackoff;
+  const probe = oneNumber(r.get('inactivity_probe'));
+  if (probe !== undefined) cfg.inactivityProbe = probe;
+  const rate = oneNumber(r.get('controller_rate_limit'));
+  if (rate !== undefined) cfg.rateLimit = rate;
+  const burst = oneNumber(r.get('controller_burst_limit'));
+  if (burst !== undefined) cfg.burstLimit = burst;
+  return cfg;
+}
+
 function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
     name: oneString(r.get('name')) ?? '',
     otherConfig: map(r.get('other_config')),
-    controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map((c) => ({
-      uuid: c.uuid,
-      target: oneString(c.get('target')) ?? '',
-    })),
+    controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map(readController),
     ports: rowsOf(replica, 'Port', all<string>(r.get('ports'))).map((p) => readPort(replica, p)),
   };
   const failMode = oneString(r.get('fail_mode'));

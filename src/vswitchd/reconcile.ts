@@ -8,15 +8,16 @@
 // existing device), `tap` (types internal and tap), `patch` (a pair joined
 // inside the datapath) or `dummy` (no device; see netdev-dummy.ts).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { PortType } from '../datapath/dpif.js';
-import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
+import type { OfprotoDpif, PacketInEvent } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
 import { XBridge } from '../ofproto/xbridge.js';
 import type { PortVlanConfig } from '../ofproto/vlan.js';
 import { formatMac } from '../lib/addr.js';
 import { getLogger } from '../lib/log.js';
-import { Controllers, type ControllerStatus } from './controllers.js';
+import { ConnMgr, type ControllerStatus, type OfTransport } from './connmgr.js';
 import type { BridgeConfig, InterfaceConfig, PortConfig, SwitchConfig } from './db-config.js';
 import type { DummyNetdevs } from './netdev-dummy.js';
 
@@ -75,7 +76,8 @@ interface RunningBridge {
   uuid: string;
   xb: XBridge;
   ofports: Set<number>;
-  controllers: Controllers;
+  /** Its OpenFlow connections: the management socket and the Controller rows. */
+  connmgr: ConnMgr;
   /** other_config:datapath-id as given, if valid (16 hex digits). */
   datapathId?: string;
 }
@@ -114,6 +116,14 @@ function emulatedMac(name: string): string {
   return formatMac(Buffer.concat([Buffer.from([0xaa, 0x55]), createHash('sha1').update(name).digest().subarray(0, 4)]));
 }
 
+/** How bridges serve OpenFlow. */
+export interface OpenFlowSettings {
+  transport: OfTransport;
+  /** Where BRIDGE.mgmt sockets go (the daemon's rundir). */
+  runDir: string;
+  version: string;
+}
+
 export class Reconciler {
   private readonly bridges = new Map<string, RunningBridge>();
   private readonly ifaces = new Map<string, InterfaceState>();
@@ -121,6 +131,7 @@ export class Reconciler {
   constructor(
     private readonly of: OfprotoDpif,
     private readonly dummies: DummyNetdevs,
+    private readonly openflow: OpenFlowSettings,
     private readonly dummyMode: DummyMode = 'off',
   ) {}
 
@@ -133,11 +144,28 @@ export class Reconciler {
   }
 
   bridgeStatus(): BridgeStatus[] {
-    return [...this.bridges].map(([name, rb]) => {
-      const local = this.ifaces.get(name);
-      const mac = ((local && this.deviceStatus(local)?.macInUse) || '00:00:00:00:00:00').replace(/:/g, '');
-      return { uuid: rb.uuid, datapathId: rb.datapathId ?? `0000${mac}`, controllers: rb.controllers.status() };
-    });
+    return [...this.bridges].map(([name, rb]) => ({ uuid: rb.uuid, datapathId: this.datapathIdOf(name, rb), controllers: rb.connmgr.status() }));
+  }
+
+  /** other_config:datapath-id, or derived from the bridge's internal port's MAC as OVS does. */
+  private datapathIdOf(name: string, rb: RunningBridge): string {
+    if (rb.datapathId) return rb.datapathId;
+    return `0000${(this.portMac(name) ?? '00:00:00:00:00:00').replace(/:/g, '')}`;
+  }
+
+  private portMac(name: string): string | undefined {
+    const st = this.ifaces.get(name);
+    return (st && this.deviceStatus(st)?.macInUse) || undefined;
+  }
+
+  /** The bridge's OpenFlow connections (undefined for a bridge that does not exist). */
+  connmgr(bridge: string): ConnMgr | undefined {
+    return this.bridges.get(bridge)?.connmgr;
+  }
+
+  /** Hands a frame a CONTROLLER action sent up to its bridge's controllers. */
+  packetIn(ev: PacketInEvent): void {
+    this.bridges.get(ev.bridge.name)?.connmgr.packetIn(ev);
   }
 
   async apply(config: SwitchConfig): Promise<void> {
@@ -157,16 +185,30 @@ export class Reconciler {
     for (const b of config.bridges) await this.applyBridge(b);
   }
 
-  private bridge(cfg: BridgeConfig): RunningBridge {
+  private async bridge(cfg: BridgeConfig): Promise<RunningBridge> {
     let rb = this.bridges.get(cfg.name);
     if (!rb) {
       // In secure fail mode a bridge starts with an empty flow table, as in
       // OVS: only a controller (or ovs-ofctl) puts flows there.
-      const xb = new XBridge({ name: cfg.name, defaultRule: cfg.failMode !== 'secure' });
-      rb = { uuid: cfg.uuid, xb, ofports: new Set(), controllers: new Controllers() };
+      const xb = new XBridge({ name: cfg.name, defaultRule: cfg.failMode !== 'secure', onFlowRemoved: (ev) => connmgr.flowRemoved(ev) });
+      const connmgr: ConnMgr = new ConnMgr({
+        xb,
+        of: this.of,
+        transport: this.openflow.transport,
+        mgmtPath: join(this.openflow.runDir, `${cfg.name}.mgmt`),
+        datapathId: () => BigInt(`0x${this.datapathIdOf(cfg.name, this.bridges.get(cfg.name)!)}`),
+        portMac: (name) => this.portMac(name),
+        version: this.openflow.version,
+      });
+      rb = { uuid: cfg.uuid, xb, ofports: new Set(), connmgr };
       this.bridges.set(cfg.name, rb);
       this.of.addBridge(rb.xb);
       log.info(`${cfg.name}: added bridge`);
+      try {
+        await connmgr.start();
+      } catch (e) {
+        log.warn(`${cfg.name}: cannot listen on the management socket ${join(this.openflow.runDir, `${cfg.name}.mgmt`)}: ${(e as Error).message}`);
+      }
     }
     rb.uuid = cfg.uuid;
     const dpid = cfg.otherConfig['datapath-id'];
@@ -180,8 +222,8 @@ export class Reconciler {
   }
 
   private async applyBridge(cfg: BridgeConfig): Promise<void> {
-    const rb = this.bridge(cfg);
-    await rb.controllers.apply(cfg.controllers);
+    const rb = await this.bridge(cfg);
+    await rb.connmgr.apply(cfg.failMode, cfg.controllers);
     const wanted = new Set<string>();
     for (const port of cfg.ports) {
       const [first, ...extra] = port.interfaces;
@@ -199,6 +241,7 @@ export class Reconciler {
     for (const st of [...this.ifaces.values()]) {
       if (st.bridge === cfg.name && !wanted.has(st.name)) this.closeInterface(st);
     }
+    rb.connmgr.portsChanged();
   }
 
   private async applyInterface(b: BridgeConfig, rb: RunningBridge, port: PortConfig, iface: InterfaceConfig): Promise<void> {
@@ -361,7 +404,7 @@ export class Reconciler {
 
   private async destroyBridge(name: string): Promise<void> {
     for (const st of [...this.ifaces.values()]) if (st.bridge === name) this.closeInterface(st);
-    this.bridges.get(name)?.controllers.closeAll();
+    this.bridges.get(name)?.connmgr.close();
     this.of.removeBridge(name);
     this.bridges.delete(name);
     log.info(`${name}: deleted bridge`);

@@ -5,7 +5,7 @@
 // serves its tvs-appctl commands.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CommandRegistry } from '../lib/command-registry.js';
 import { getLogger } from '../lib/log.js';
 import { OvsdbClient } from '../ovsdb/client.js';
@@ -17,7 +17,10 @@ import { registerOfprotoCommands } from '../ofproto/commands.js';
 import { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
 import { parseMatch } from '../openflow/flow-syntax.js';
+import { runDir } from '../lib/unixctl.js';
 import { registerDaemonCommands } from './commands.js';
+import type { ConnMgr } from './connmgr.js';
+import { ofTransport } from './of-transport.js';
 import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
 import { DummyNetdevs } from './netdev-dummy.js';
 import { ifaceTypes, Reconciler, type DummyMode } from './reconcile.js';
@@ -42,11 +45,13 @@ export interface VSwitchdOptions {
   statsIntervalMs?: number;
   /** --enable-dummy: `on` adds the dummy interface type, `override` opens every interface as a dummy (see DummyMode). */
   dummy?: DummyMode;
+  /** Where bridges' management sockets (BRIDGE.mgmt) go; the daemon's rundir by default. */
+  runDir?: string;
 }
 
 export class VSwitchd {
   readonly registry = new CommandRegistry();
-  readonly of = new OfprotoDpif();
+  readonly of = new OfprotoDpif({ onPacketIn: (ev) => this.reconciler.packetIn(ev) });
   /** The dummy interfaces (with --enable-dummy): frames into them and what they send. */
   readonly dummies = new DummyNetdevs(this.of.datapath);
   private readonly reconciler: Reconciler;
@@ -64,7 +69,7 @@ export class VSwitchd {
   private stopped = false;
 
   private constructor(private readonly opts: VSwitchdOptions) {
-    this.reconciler = new Reconciler(this.of, this.dummies, opts.dummy ?? 'off');
+    this.reconciler = new Reconciler(this.of, this.dummies, { transport: ofTransport, runDir: opts.runDir ?? runDir(), version: VERSION }, opts.dummy ?? 'off');
   }
 
   static async start(opts: VSwitchdOptions = {}): Promise<VSwitchd> {
@@ -180,7 +185,9 @@ export class VSwitchd {
       if (!this.replica.row('Bridge', b.uuid)) continue;
       update('Bridge', b.uuid, { datapath_id: b.datapathId });
       for (const c of b.controllers) {
-        if (this.replica.row('Controller', c.uuid)) update('Controller', c.uuid, { is_connected: c.isConnected, status: wireMap(c.status) });
+        if (this.replica.row('Controller', c.uuid)) {
+          update('Controller', c.uuid, { is_connected: c.isConnected, role: wireOptional(c.role), status: wireMap(c.status) });
+        }
       }
     }
     const root: Record<string, unknown> = {
@@ -209,6 +216,16 @@ export class VSwitchd {
   waitForConfig(nextCfg: number): Promise<void> {
     if (this.curCfg >= nextCfg) return Promise.resolve();
     return new Promise((resolve) => this.cfgWaiters.push({ cfg: nextCfg, resolve }));
+  }
+
+  /** The management socket ovs-ofctl reaches bridge `bridge` on (unix:PATH). */
+  mgmtSocket(bridge: string): string {
+    return `unix:${join(this.opts.runDir ?? runDir(), `${bridge}.mgmt`)}`;
+  }
+
+  /** A bridge's OpenFlow connection manager (in-process controllers, tests). */
+  connmgr(bridge: string): ConnMgr | undefined {
+    return this.reconciler.connmgr(bridge);
   }
 
   /** The OVSDB client the daemon follows its database with (for in-process configuration). */

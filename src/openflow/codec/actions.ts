@@ -19,7 +19,7 @@ import { OfDecodeError, OfWriter, type OfReader } from './buffer.js';
 import { WIRE_FIELDS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 import { portFromOf11, portToOf11, pullEntry, putEntry } from './match.js';
 
-export const NX_VENDOR_ID = 0x00002320;
+const NX_VENDOR_ID = 0x00002320;
 
 /** OpenFlow 1.0 action types. */
 const OFPAT10 = { OUTPUT: 0, SET_VLAN_VID: 1, SET_VLAN_PCP: 2, STRIP_VLAN: 3, SET_DL_SRC: 4, SET_DL_DST: 5, SET_NW_SRC: 6, SET_NW_DST: 7, SET_NW_TOS: 8, SET_TP_SRC: 9, SET_TP_DST: 10 } as const;
@@ -192,7 +192,7 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
   const value = wireValue(f, a.value);
   const full = (a.mask & whole) === whole && mask === (f.name === 'in_port_oxm' ? wireMax(f) : fromModel(f, whole));
   if (version >= OFP15) return putSetField(w, f, version, value, full ? undefined : mask);
-  if (!full) return putRegLoads(w, nxmField(a.field, a.mask, ctx), fromModel(nxmField(a.field, a.mask, ctx), a.value), fromModel(nxmField(a.field, a.mask, ctx), a.mask));
+  if (!full) return putRegLoadsOf(w, a, ctx);
   if (version >= OFP12) return putSetField(w, f, version, value);
   // OpenFlow 1.0 and 1.1 have no set_field: the legacy action for the field, else NXAST_REG_LOAD.
   const legacy = version === OFP10 ? OFPAT10 : OFPAT11;
@@ -223,8 +223,13 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
     case 'udp_dst':
       return put16(w, legacy.SET_TP_DST, Number(value));
   }
-  const nf = nxmField(a.field, a.mask, ctx);
-  return putRegLoads(w, nf, fromModel(nf, a.value), fromModel(nf, a.mask));
+  return putRegLoadsOf(w, a, ctx);
+}
+
+/** A set_field as NXAST_REG_LOADs of the field's NXM name (what OVS sends for a partial one before 1.5). */
+function putRegLoadsOf(w: OfWriter, a: Extract<Action, { type: 'set_field' }>, ctx: ActionContext): void {
+  const f = nxmField(a.field, a.mask, ctx);
+  putRegLoads(w, f, fromModel(f, a.value), fromModel(f, a.mask));
 }
 
 /** The field NX actions name for ofproto field `f` (NXM names: vlan_tci, not vlan_vid). */

@@ -440,7 +440,7 @@ export function encodePacketIn(m: MessageOf<'packet_in'>, s: Session, wire: Body
 }
 
 /** NXT_PACKET_IN2's properties; each is at most once. */
-function decodePacketIn2(r: OfReader, s: Session): MessageOf<'packet_in'> {
+function decodePacketIn2(r: OfReader): MessageOf<'packet_in'> {
   const pin: MessageOf<'packet_in'> = { type: 'packet_in', bufferId: NO_BUFFER, totalLen: 0, reason: 'action', tableId: 0, cookie: ALL_ONES_64, match: new Match(), data: Buffer.alloc(0) };
   let fullLen: number | undefined;
   let sawPacket = false;
@@ -500,12 +500,11 @@ function decodePacketIn2(r: OfReader, s: Session): MessageOf<'packet_in'> {
   }
   if (!sawPacket) fail('OFPBRC_BAD_LEN', 'NXT_PACKET_IN2 without its packet');
   pin.totalLen = fullLen ?? pin.data.length;
-  void s;
   return pin;
 }
 
 export function decodePacketIn(r: OfReader, s: Session, wire: BodyWire | 'nx2'): MessageOf<'packet_in'> {
-  if (wire === 'nx2') return decodePacketIn2(r, s);
+  if (wire === 'nx2') return decodePacketIn2(r);
   if (wire === 'nx') {
     const bufferId = r.u32();
     const totalLen = r.u16();
@@ -827,7 +826,7 @@ export function encodeMeterConfig(m: MeterConfig, s: Session): Buffer {
 }
 
 export function decodeMeterConfig(r: OfReader, s: Session): MeterConfig {
-  void s;
+  if (s.version < OFP13) fail('OFPBRC_BAD_TYPE', 'meter_config is an OpenFlow 1.3+ reply');
   const len = r.u16();
   if (len < 8 || len - 2 > r.remaining) fail('OFPBRC_BAD_LEN', `meter_config entry length ${len}`);
   const b = r.sub(len - 2, 'meter_config');

@@ -21,6 +21,7 @@ import {
   type ControllerRole,
   type FlowFormat,
   type MessageOf,
+  type MultipartRequest,
   type OfMessage,
   type PacketInFormat,
   type Session,
@@ -144,6 +145,7 @@ function unsupported(msg: OfMessage, s: Session): never {
 export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[] {
   switch (msg.type) {
     case 'hello':
+      if (msg.versions.length === 0) throw new OfEncodeError('a hello must offer at least one version');
       return [frame(Math.max(...msg.versions), 0, xid, helloBody(msg.versions))];
     case 'multipart_request':
       return [encodeMultipart(statNumberOrThrow(msg.request.kind, s), s, xid, true, [encodeRequestBody(msg.request, s)])];
@@ -166,8 +168,8 @@ function helloBody(versions: number[]): Buffer {
   return w.pad(8).finish();
 }
 
-function statNumberOrThrow(kind: string, s: Session): StatNumber {
-  const n = statNumber(kind as Parameters<typeof statNumber>[0], s);
+function statNumberOrThrow(kind: MultipartRequest['kind'], s: Session): StatNumber {
+  const n = statNumber(kind, s);
   if (!n) throw new OfEncodeError(`${kind} statistics cannot be requested in ${versionName(s.version)}`);
   return n;
 }
@@ -451,7 +453,7 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
       return one(decodeFlowRemoved(r, s, 'ofp'));
     case 'port_status': {
       const reason = PORT_REASONS[r.u8('reason')];
-      if (!reason) throw new OfDecodeError('OFPBRC_BAD_LEN', 'port_status reason is not add, delete or modify');
+      if (!reason) throw new OfDecodeError('NXBRC_BAD_REASON', 'port_status reason is not add (0), delete (1) or modify (2)');
       r.skip(7);
       return one({ type: name, reason, desc: readPortDesc(r, v) });
     }

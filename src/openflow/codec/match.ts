@@ -303,7 +303,6 @@ const OFPFW10 = {
 } as const;
 const OFPFW10_ALL = (1 << 22) - 1;
 const OFP_VLAN_NONE = 0xffff;
-export const OFP10_MATCH_LEN = 40;
 
 /** Prefix length of a CIDR mask, or -1 if `mask` is not one. */
 function prefixLen(mask: number): number {
@@ -315,7 +314,7 @@ function prefixLen(mask: number): number {
 const OF10_FIELDS: readonly FieldId[] = ['in_port', 'dl_src', 'dl_dst', 'dl_type', 'vlan_tci', 'nw_src', 'nw_dst', 'nw_proto', 'nw_tos', 'tp_src', 'tp_dst'];
 
 /** Why `m` cannot be written as an OpenFlow 1.0 ofp_match (so NXM is needed), or undefined if it can. */
-export function of10MatchProblem(m: Match): string | undefined {
+function of10MatchProblem(m: Match): string | undefined {
   const extra = m.wc.fields().find((f) => !OF10_FIELDS.includes(f));
   if (extra) return `OpenFlow 1.0 cannot match ${extra}`;
   for (const f of ['in_port', 'dl_src', 'dl_dst', 'dl_type', 'nw_proto', 'tp_src', 'tp_dst'] as const) {

@@ -25,6 +25,7 @@ import {
   encodeMeterConfig,
   type BodyWire,
 } from './flow-messages.js';
+import { readOxsStats, writeOxsStats } from './oxs.js';
 import { portToOf11, readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 
 type Kind = MultipartRequest['kind'];
@@ -225,7 +226,7 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
     case 'flow':
       return reply.flows.map((f) => encodeFlowStats(f, s, flowWire(s)));
     case 'aggregate':
-      if (v >= OFP15) throw new Error('aggregate reply: OpenFlow 1.5 OXS statistics are not supported');
+      if (v >= OFP15) return [entry((w) => writeOxsStats(w, { packetCount: reply.packetCount, byteCount: reply.byteCount, flowCount: reply.flowCount }))];
       return [entry((w) => w.u64(reply.packetCount).u64(reply.byteCount).u32(reply.flowCount).zeros(4))];
     case 'table':
       return reply.tables.map((t) =>
@@ -235,7 +236,10 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
           } else if (v >= OFP13) {
             w.u8(t.tableId).zeros(3).u32(t.activeCount).u64(t.lookupCount).u64(t.matchedCount);
           } else {
-            throw new Error('table stats: OpenFlow 1.1 and 1.2 table statistics are not supported');
+            // OpenFlow 1.1 and 1.2 also list the fields, actions and instructions a table supports,
+            // which the model does not carry: they are sent as none.
+            w.u8(t.tableId).zeros(7).str(t.name, 32).zeros(v === OFP11 ? 24 : 64).u32(t.maxEntries).u32(t.activeCount);
+            w.u64(t.lookupCount).u64(t.matchedCount);
           }
         }),
       );
@@ -371,12 +375,15 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
     case 'flow':
       return { kind, flows: entries(r, (e) => decodeFlowStats(e, s, flowWire(s))) };
     case 'aggregate':
-      if (v >= OFP15) throw new OfDecodeError('OFPBRC_BAD_STAT', 'OpenFlow 1.5 OXS aggregate statistics are not supported');
+      if (v >= OFP15) {
+        const oxs = readOxsStats(r);
+        reply = { kind, packetCount: oxs.packetCount ?? 0n, byteCount: oxs.byteCount ?? 0n, flowCount: oxs.flowCount ?? 0 };
+        break;
+      }
       reply = { kind, packetCount: r.u64('packet_count'), byteCount: r.u64('byte_count'), flowCount: r.u32('flow_count') };
       r.skip(4);
       break;
     case 'table':
-      if (v !== OFP10 && v < OFP13) throw new OfDecodeError('OFPBRC_BAD_STAT', 'OpenFlow 1.1 and 1.2 table statistics are not supported');
       return {
         kind,
         tables: entries(r, (e) => {
@@ -385,6 +392,13 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
           if (v === OFP10) {
             const name = e.str(32, 'table name');
             e.skip(4, 'wildcards');
+            const maxEntries = e.u32('max_entries');
+            return { tableId, name, maxEntries, activeCount: e.u32('active_count'), lookupCount: e.u64('lookup_count'), matchedCount: e.u64('matched_count') };
+          }
+          if (v < OFP13) {
+            e.skip(4);
+            const name = e.str(32, 'table name');
+            e.skip(v === OFP11 ? 24 : 64, 'table capabilities');
             const maxEntries = e.u32('max_entries');
             return { tableId, name, maxEntries, activeCount: e.u32('active_count'), lookupCount: e.u64('lookup_count'), matchedCount: e.u64('matched_count') };
           }

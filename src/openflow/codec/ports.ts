@@ -25,7 +25,7 @@ function portFromOf11(port: number): number {
   throw new OfDecodeError('OFPBRC_BAD_PORT', `port ${port} is neither a switch port (below 0xff00) nor a reserved port (0xffffff00 and above)`);
 }
 
-/** Writes the port number field of `version` (16 bits on 1.0, 32 bits with `pad` zero bytes after it on 1.1+). */
+/** Writes a port number as `version` has it: 16 bits on 1.0, 32 bits on 1.1+. */
 export function writePort(w: OfWriter, port: number, version: number): void {
   if (version === OFP10) w.u16(port);
   else w.u32(portToOf11(port));

@@ -36,7 +36,7 @@ describe('xlate: OpenFlow tables', () => {
     const b = makeBridge([1, 2], { defaultRule: false, config: { missToController: true, upcallPid: 7 } });
     const [a] = b.send({ in_port: 1 }).actions;
     expect(a).toMatchObject({ type: 'userspace', pid: 7 });
-    expect(decodeControllerUserdata(a?.type === 'userspace' ? a.userdata : undefined)).toEqual({ reason: 'no_match', tableId: 0, cookie: 0n, maxLen: 0xffff });
+    expect(decodeControllerUserdata(a?.type === 'userspace' ? a.userdata : undefined)).toEqual({ reason: 'no_match', tableId: 0, cookie: 0n, maxLen: 0xffff, bridge: 'br0', inPort: 1, metadata: {} });
   });
 
   it('never outputs to the input port unless told IN_PORT', () => {
@@ -154,8 +154,20 @@ describe('xlate: OpenFlow tables', () => {
     expect(r.actions).toHaveLength(1);
     const a = r.actions[0]!;
     expect(a.type === 'userspace' && a.pid).toBe(42);
-    expect(decodeControllerUserdata(a.type === 'userspace' ? a.userdata : undefined)).toEqual({ reason: 'action', tableId: 3, cookie: 0xabcn, maxLen: 128 });
+    expect(decodeControllerUserdata(a.type === 'userspace' ? a.userdata : undefined)).toEqual({ reason: 'action', tableId: 3, cookie: 0xabcn, maxLen: 128, bridge: 'br0', inPort: 1, metadata: {} });
     expect(r.sideEffects.packetIns).toHaveLength(1);
+  });
+
+  it('fits a packet-in in the 8 bytes of userdata the datapath passes up, registers and metadata included', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,actions=load:0x2a->NXM_NX_REG3[],write_metadata:0x77,goto_table:1', 'table=1,cookie=0xfeedface12345678,actions=controller:64');
+    const [a] = b.send({ in_port: 2 }).actions;
+    const userdata = a?.type === 'userspace' ? a.userdata : undefined;
+    expect(userdata).toHaveLength(8);
+    // What the datapath reports: the userdata's first 8 bytes as a little-endian cookie.
+    const cookie = Buffer.alloc(8);
+    cookie.writeBigUInt64LE(userdata!.readBigUInt64LE(0));
+    expect(decodeControllerUserdata(cookie)).toEqual({ reason: 'action', tableId: 1, cookie: 0xfeedface12345678n, maxLen: 64, bridge: 'br0', inPort: 2, metadata: { reg3: 0x2an, metadata: 0x77n } });
   });
 
   it('runs every bucket of an all group on its own copy of the packet', () => {

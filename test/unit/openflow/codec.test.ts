@@ -205,6 +205,11 @@ const CASES: Case[] = [
     printed: 'OFPST_AGGREGATE reply (OF1.3) (xid=0x2a): packet_count=5 byte_count=500 flow_count=2',
   },
   {
+    what: 'a 1.5 aggregate reply in OXS statistics', version: 0x06,
+    msg: { type: 'multipart_reply', reply: { kind: 'aggregate', packetCount: 5n, byteCount: 500n, flowCount: 2 } },
+    printed: 'OFPST_AGGREGATE reply (OF1.5) (xid=0x2a): packet_count=5 byte_count=500 flow_count=2',
+  },
+  {
     what: 'a 1.0 table stats reply', version: 0x01,
     msg: { type: 'multipart_reply', reply: { kind: 'table', tables: [{ tableId: 0, name: 'classifier', activeCount: 2, lookupCount: 10n, matchedCount: 8n, maxEntries: 1000000 }] } },
     printed: [
@@ -216,6 +221,11 @@ const CASES: Case[] = [
       '      exact match or wildcard: in_port eth_{src,dst,type} vlan_{vid,pcp} ip_{src,dst} nw_{proto,tos} tcp_{src,dst}',
     ].join('\n'),
   },
+  ...([[0x02, '1.1'], [0x03, '1.2']] as const).map(([version, name]): Case => ({
+    what: `a ${name} table stats reply`, version,
+    msg: { type: 'multipart_reply', reply: { kind: 'table', tables: [{ tableId: 0, name: 'classifier', activeCount: 2, lookupCount: 10n, matchedCount: 8n, maxEntries: 1000000 }] } },
+    printed: `OFPST_TABLE reply (OF${name}) (xid=0x2a):\n  table 0 ("classifier"):\n    active=2, lookup=10, matched=8\n    config=controller\n    max_entries=1000000`,
+  })),
   {
     what: 'a 1.3 table stats reply (no name or size in 1.3)', version: 0x04,
     msg: { type: 'multipart_reply', reply: { kind: 'table', tables: [{ tableId: 0, name: 'classifier', activeCount: 2, lookupCount: 10n, matchedCount: 8n, maxEntries: 1000000 }] } },

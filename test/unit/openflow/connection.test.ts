@@ -196,6 +196,30 @@ describe('OfConnection framing and replies', () => {
     server.close();
   });
 
+  it('settles on the highest common version when the peer\u2019s hello has no bitmap (1.3 in its header)', async () => {
+    const server = await listen();
+    const peer = await RawPeer.connect(server.path);
+    peer.socket.write(Buffer.from('0400000800000001', 'hex'));
+    expect((await server.next()).session.version).toBe(0x04);
+    peer.socket.destroy();
+    server.close();
+  });
+
+  it('hangs up on a peer that sends no hello in time', async () => {
+    const path = join(dir, `s${socketCount++}.sock`);
+    let accepted: Promise<OfConnection> | undefined;
+    const server = net.createServer((socket) => {
+      accepted = OfConnection.accept(socket, { timeoutMs: 200 });
+      accepted.catch(() => undefined); // examined below, once the peer has seen the hang-up
+    });
+    server.listen(path);
+    await once(server, 'listening');
+    const peer = await RawPeer.connect(path);
+    await once(peer.socket, 'close');
+    await expect(accepted).rejects.toThrow('OpenFlow hello: the peer sent no hello within 200 ms');
+    server.close();
+  });
+
   it('closes the connection on a message length below the 8-byte header', async () => {
     const server = await listen();
     const peer = await RawPeer.connect(server.path);

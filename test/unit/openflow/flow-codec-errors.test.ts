@@ -7,7 +7,7 @@ import {
 } from '../../../src/openflow/codec/flow-messages.js';
 import { putEntry } from '../../../src/openflow/codec/match.js';
 import { parseFlowMod, parseGroupMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
-import { OFP10, OFP11, OFP12, OFP13, OFP14, OFP15, defaultSession, type Session } from '../../../src/openflow/messages.js';
+import { OFP10, OFP13, SUPPORTED_VERSIONS, defaultSession, type Session } from '../../../src/openflow/messages.js';
 import { OFPG, OFPP, output } from '../../../src/ofproto/actions.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { FLOW_CORPUS } from './flow-corpus.js';
@@ -16,7 +16,7 @@ const OF13 = defaultSession(OFP13);
 const NXM: Session = { ...defaultSession(OFP10), flowFormat: 'nxm' };
 
 /** A 1.3 flow_mod body whose OXM match is exactly `entries` (built by `put`) and actions are `actions`. */
-function flowModWithMatch(put: (w: OfWriter) => void, instructions = Buffer.alloc(0)): Buffer {
+function flowModWithMatch(put: (w: OfWriter) => void, instructions: Uint8Array = Buffer.alloc(0)): Buffer {
   const head = encodeFlowMod(parseFlowMod('actions=drop'), OF13, 'ofp').subarray(0, 40);
   const m = new OfWriter();
   put(m);
@@ -27,7 +27,7 @@ function flowModWithMatch(put: (w: OfWriter) => void, instructions = Buffer.allo
 }
 
 /** An apply_actions instruction holding raw action bytes. */
-function applyActions(actions: Buffer): Buffer {
+function applyActions(actions: Uint8Array): Buffer {
   return Buffer.concat([new OfWriter().u16(4).u16(8 + actions.length).zeros(4).finish(), actions]);
 }
 
@@ -88,7 +88,7 @@ describe('malformed matches get the error OVS answers', () => {
 });
 
 describe('malformed actions and instructions get the error OVS answers', () => {
-  const decode = (ins: Buffer) => () => decodeFlowMod(new OfReader(flowModWithMatch(() => undefined, ins)), OF13, 'ofp');
+  const decode = (ins: Uint8Array) => () => decodeFlowMod(new OfReader(flowModWithMatch(() => undefined, ins)), OF13, 'ofp');
   const action = (type: number, body: string) => {
     const b = Buffer.from(body, 'hex');
     return new OfWriter().u16(type).u16(4 + b.length).bytes(b).finish();
@@ -157,7 +157,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const SESSIONS: Session[] = [OFP10, OFP11, OFP12, OFP13, OFP14, OFP15].map((v) => ({ ...defaultSession(v), flowModTableId: v === OFP10 }));
+const SESSIONS: Session[] = SUPPORTED_VERSIONS.map((v) => ({ ...defaultSession(v), flowModTableId: v === OFP10 }));
 const NX_SESSIONS: Session[] = [{ ...NXM, flowModTableId: true }];
 
 type Decoder = { name: string; s: Session; decode: (r: OfReader) => unknown; seeds: Buffer[] };
@@ -226,7 +226,7 @@ describe('fuzzing the decoders', () => {
           d.decode(new OfReader(body));
           decoded++;
         } catch (e) {
-          if (!(e instanceof OfDecodeError)) throw new Error(`${d.name} (OpenFlow 0x0${d.s.version}, ${d.s.flowFormat}) threw ${String(e)} on ${body.toString('hex')}`);
+          if (!(e instanceof OfDecodeError)) throw new Error(`${d.name} (OpenFlow 0x0${d.s.version}, ${d.s.flowFormat}) threw ${String(e)} on ${body.toString('hex')}`, { cause: e });
           refused++;
         }
       }

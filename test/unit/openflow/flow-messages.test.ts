@@ -22,7 +22,7 @@ const FRAME = Buffer.from('000000000002000000000001080045000014000100004000f97cc
 
 /** The body of the last message ovs-ofctl sends of `type` (after the OpenFlow header and `skip` more bytes). */
 function bodyOf(sent: Buffer[], type: number, skip = 0): Buffer {
-  const msg = sent.findLast((m) => m.readUInt8(1) === type);
+  const msg = sent.filter((m) => m.readUInt8(1) === type).pop();
   if (!msg) throw new Error(`ovs-ofctl sent no message of type ${type}`);
   return msg.subarray(8 + skip);
 }

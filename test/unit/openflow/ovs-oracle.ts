@@ -50,10 +50,9 @@ function stripPrefix(out: string): string {
 }
 
 /** What `ovs-ofctl parse-flow` makes of a flow for a protocol, as ofp-print prints it. */
-export function parseFlowText(flow: string, p: ProtocolName, command = 'add'): string {
+export function parseFlowText(flow: string, p: ProtocolName): string {
   const out = execFileSync('ovs-ofctl', [...PROTOCOLS[p].args, 'parse-flow', flow], { encoding: 'utf8', env: { ...process.env } });
   const line = out.split('\n').slice(2).join('\n');
-  void command;
   return stripPrefix(line);
 }
 

@@ -1,0 +1,460 @@
+// One OpenFlow connection to a bridge, as OVS's ofconn: the messages a
+// controller (or ovs-ofctl on the management socket) sends are applied to
+// the bridge and answered; the connection's own state (role, asynchronous
+// message configuration, miss_send_len) decides which asynchronous
+// messages it receives. Everything the bridge shares between its
+// connections (role arbitration, ports, the datapath) comes from an
+// OfConnHost, the bridge's connection manager.
+import type { EventEmitter } from 'node:events';
+import { getLogger } from '../lib/log.js';
+import { OFPG, OFPP, referencedGroups, type Action } from '../ofproto/actions.js';
+import { OFPTT_ALL, type FlowMod, type Rule } from '../ofproto/flow-table.js';
+import { Match } from '../ofproto/match.js';
+import { OfpError } from '../ofproto/ofperr.js';
+import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
+import type { XBridge } from '../ofproto/xbridge.js';
+import type { PacketIn } from '../ofproto/xlate.js';
+import {
+  OFP10,
+  OFP13,
+  OFP14,
+  type AsyncConfig,
+  type ControllerRole,
+  type FlowStats,
+  type MessageOf,
+  type MultipartReply,
+  type MultipartRequest,
+  type OfMessage,
+  type PacketInReason,
+  type PortDesc,
+  type PortStats,
+  type Session,
+} from '../openflow/messages.js';
+
+const log = getLogger('ofconn');
+
+/** What a connection needs of the transport (OfConnection offers exactly this). */
+export interface OfChannel extends EventEmitter {
+  readonly session: Session;
+  send(msg: OfMessage, xid?: number): number;
+  request(msg: OfMessage): Promise<OfMessage>;
+  close(): void;
+}
+
+/**
+ * A controller from the Controller table ("primary" in OVS) or a service
+ * connection (the bridge's management socket): a service connection gets
+ * no asynchronous messages until it sets a miss_send_len, and does not
+ * count as a controller for fail_mode.
+ */
+export type ConnKind = 'controller' | 'service';
+
+/** What the bridge's connection manager offers its connections. */
+export interface OfConnHost {
+  readonly xb: XBridge;
+  readonly of: OfprotoDpif;
+  datapathId(): bigint;
+  /** Every port, LOCAL included, as features and port_desc describe them. */
+  portDescs(): PortDesc[];
+  /** Counters of one port, or every port for OFPP.ANY; none for a port that does not exist. */
+  portStats(portNo: number): PortStats[];
+  /** Applies a port_mod; throws RequestError (OFPPMFC_BAD_PORT, OFPPMFC_BAD_HW_ADDR). */
+  portMod(msg: MessageOf<'port_mod'>): void;
+  /**
+   * Checks a master/slave request's generation id against the bridge's
+   * (OFPRRFC_STALE if it is older) and makes it the bridge's; true if accepted.
+   */
+  acceptGenerationId(id: bigint): boolean;
+  /** The generation id the bridge has seen, if any. */
+  generationId(): bigint | undefined;
+  /** `conn` became master: every other master becomes a slave. */
+  demoteOtherMasters(conn: OfConn): void;
+  /** Something changed what the bridge does on a table miss (a connection's version, role, miss_send_len). */
+  connectionsChanged(): void;
+  /** The switch description (desc multipart reply). */
+  desc(): MultipartReply & { kind: 'desc' };
+}
+
+/** A request the switch refuses: the error name goes back to the sender, with the reason in the log. */
+export class RequestError extends Error {
+  constructor(
+    readonly errorName: string,
+    detail: string,
+  ) {
+    super(`${errorName}: ${detail}`);
+  }
+}
+
+/** OVS's tables as OpenFlow sees them: 0-253 (254 is kept for internal use). */
+const N_OF_TABLES = 254;
+/** OFP_DEFAULT_MISS_SEND_LEN: what a controller connection gets of a table-miss frame. */
+const DEFAULT_MISS_SEND_LEN = 128;
+/** OFP_NO_BUFFER: TVS never buffers packets. */
+const NO_BUFFER = 0xffffffff;
+
+/** Reason bits of the asynchronous configuration, as OpenFlow numbers the reasons. */
+const PACKET_IN_BIT: Record<PacketInReason, number> = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 };
+const PORT_STATUS_BIT = { add: 0, delete: 1, modify: 2 } as const;
+const FLOW_REMOVED_BIT = { idle_timeout: 0, hard_timeout: 1, delete: 2, group_delete: 3 } as const;
+
+/** OVS's defaults: a master/equal controller gets every kind (packet-ins of the pre-1.4 reasons); a slave only port status. */
+function defaultAsyncConfig(): AsyncConfig {
+  return { packetIn: [0b111, 0], portStatus: [0b111, 0b111], flowRemoved: [0b1111, 0] };
+}
+
+/** Messages a slave may not send (OFPBRC_IS_SLAVE): everything that changes the switch. */
+const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out']);
+
+export class OfConn {
+  role: Exclude<ControllerRole, 'nochange'> = 'equal';
+  missSendLen: number;
+  private configFlags = 0;
+  private asyncConfig = defaultAsyncConfig();
+  /** NXT_SET_CONTROLLER_ID: the id controller(id=N) actions address. */
+  controllerId = 0;
+  /** Set once the connection is gone: what is still queued is dropped unanswered. */
+  closed = false;
+  /** Messages are applied one after another: a barrier's reply waits for every earlier message. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly channel: OfChannel,
+    readonly kind: ConnKind,
+    private readonly host: OfConnHost,
+    /** The offending message's first bytes for error replies (empty when the transport cannot say). */
+    private readonly offendingBytes: (msg: OfMessage, xid: number) => Buffer = () => Buffer.alloc(0),
+  ) {
+    this.missSendLen = kind === 'controller' ? DEFAULT_MISS_SEND_LEN : 0;
+  }
+
+  get version(): number {
+    return this.channel.session.version;
+  }
+
+  /** Queues `msg` after the messages before it; resolves once it is answered. */
+  receive(msg: OfMessage, xid: number): Promise<void> {
+    this.queue = this.queue.then(() => (this.closed ? undefined : this.handle(msg, xid))).catch((e: unknown) => this.fail(msg, xid, e));
+    return this.queue;
+  }
+
+  /**
+   * Answers a request that failed with an error message, so that its sender does not wait for
+   * a reply that will not come: the OpenFlow error of a refusal, OFPBRC_EPERM for a failure of
+   * the switch's own (a bug, or a reply the codec cannot encode).
+   */
+  private fail(msg: OfMessage, xid: number, e: unknown): void {
+    if (this.closed) return;
+    let name = 'OFPBRC_EPERM';
+    if (e instanceof RequestError || e instanceof OfpError) {
+      name = e instanceof RequestError ? e.errorName : e.code;
+      log.info(`${this.host.xb.name}: ${msg.type} refused: ${e.message}`);
+    } else {
+      log.err(`${this.host.xb.name}: ${msg.type} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    try {
+      this.channel.send({ type: 'error', name, data: this.offendingBytes(msg, xid) }, xid);
+    } catch (sendError) {
+      log.warn(`${this.host.xb.name}: cannot send the error for ${msg.type}: ${(sendError as Error).message}`);
+    }
+  }
+
+  /** Sends a reply; throws (to fail()) if the transport cannot encode it. */
+  private reply(msg: OfMessage, xid: number): void {
+    this.channel.send(msg, xid);
+  }
+
+  private async handle(msg: OfMessage, xid: number): Promise<void> {
+    if (this.role === 'slave' && STATE_CHANGING.has(msg.type)) {
+      throw new RequestError('OFPBRC_IS_SLAVE', `a slave controller may not send ${msg.type} (request the master or equal role first)`);
+    }
+    const xb = this.host.xb;
+    switch (msg.type) {
+      case 'echo_request':
+        this.reply({ type: 'echo_reply', data: msg.data }, xid);
+        return;
+      case 'features_request':
+        this.reply(this.features(), xid);
+        return;
+      case 'get_config_request':
+        this.reply({ type: 'get_config_reply', flags: this.configFlags, missSendLen: this.missSendLen }, xid);
+        return;
+      case 'set_config':
+        this.configFlags = msg.flags;
+        this.missSendLen = msg.missSendLen;
+        this.host.connectionsChanged();
+        return;
+      case 'flow_mod':
+        this.flowMod(msg.mod);
+        return;
+      case 'packet_out':
+        this.packetOut(msg);
+        return;
+      case 'port_mod':
+        this.host.portMod(msg);
+        return;
+      case 'table_mod':
+        // OpenFlow 1.1-1.3's table-miss config is deprecated; TVS tables have nothing else to configure.
+        if (msg.tableId !== OFPTT_ALL && msg.tableId >= N_OF_TABLES) throw new RequestError('OFPTMFC_BAD_TABLE', `table ${msg.tableId} does not exist (tables are 0-${N_OF_TABLES - 1})`);
+        return;
+      case 'barrier_request':
+        await this.host.of.revalidated();
+        this.reply({ type: 'barrier_reply' }, xid);
+        return;
+      case 'role_request':
+        this.roleRequest(msg, xid);
+        return;
+      case 'get_async_request':
+        this.reply({ type: 'get_async_reply', config: structuredClone(this.asyncConfig) }, xid);
+        return;
+      case 'set_async':
+        this.asyncConfig = structuredClone(msg.config);
+        this.host.connectionsChanged();
+        return;
+      case 'multipart_request':
+        this.reply({ type: 'multipart_reply', reply: this.multipart(msg.request) }, xid);
+        return;
+      case 'group_mod': {
+        xb.groupMod(msg.mod);
+        this.host.of.scheduleRevalidation();
+        return;
+      }
+      case 'meter_mod':
+        // The datapath has no meters yet (max_meters 0): OVS refuses every meter it cannot make the same way.
+        if (msg.mod.command === 'delete') return;
+        throw new RequestError('OFPMMFC_INVALID_METER', `meter ${msg.mod.meterId}: this switch supports no meters (meter_features reports max_meter 0)`);
+      case 'nx_set_flow_format':
+      case 'nx_flow_mod_table_id':
+      case 'nx_set_packet_in_format':
+        // The transport applied it to the session when it decoded it.
+        return;
+      case 'nx_set_controller_id':
+        this.controllerId = msg.controllerId;
+        return;
+      case 'hello':
+      case 'echo_reply':
+        return;
+      case 'error':
+        log.info(`${xb.name}: the controller reported ${msg.name}`);
+        return;
+      case 'nx_resume':
+        throw new RequestError('NXR_NOT_SUPPORTED', 'controller(pause) continuations are not supported');
+      default:
+        // Replies and asynchronous messages only a switch sends.
+        throw new RequestError('OFPBRC_BAD_TYPE', `a switch does not accept ${msg.type}`);
+    }
+  }
+
+  private features(): OfMessage {
+    const old = this.version < OFP13;
+    return {
+      type: 'features_reply',
+      datapathId: this.host.datapathId(),
+      nBuffers: 0,
+      nTables: N_OF_TABLES,
+      auxiliaryId: 0,
+      // FLOW_STATS, TABLE_STATS, PORT_STATS, QUEUE_STATS; 1.0 adds ARP_MATCH_IP, 1.1+ GROUP_STATS (1.0's bit 3 is STP).
+      capabilities: this.version === OFP10 ? 0xc7 : 0x4f,
+      // OpenFlow 1.0's action bitmap: every one of its 12 actions.
+      actions: this.version === OFP10 ? 0xfff : 0,
+      ports: old ? this.host.portDescs() : [],
+    };
+  }
+
+  private flowMod(fm: FlowMod): void {
+    const { xb } = this.host;
+    if (fm.command === 'add' || fm.command === 'modify' || fm.command === 'modify_strict') {
+      if (fm.tableId !== OFPTT_ALL && fm.tableId >= N_OF_TABLES) throw new RequestError('OFPFMFC_BAD_TABLE_ID', `table ${fm.tableId} does not exist (tables are 0-${N_OF_TABLES - 1})`);
+      if (fm.instructions.gotoTable !== undefined && fm.instructions.gotoTable >= N_OF_TABLES) {
+        throw new RequestError('OFPBIC_BAD_TABLE_ID', `goto_table:${fm.instructions.gotoTable} names a table that does not exist (tables are 0-${N_OF_TABLES - 1})`);
+      }
+      checkActions([...fm.instructions.apply, ...(fm.instructions.write ?? [])], xb);
+    }
+    xb.flowMod(fm);
+    this.host.of.scheduleRevalidation();
+  }
+
+  private packetOut(msg: MessageOf<'packet_out'>): void {
+    if (msg.bufferId !== NO_BUFFER) throw new RequestError('OFPBRC_BUFFER_UNKNOWN', `buffer ${msg.bufferId} does not exist (this switch buffers no packets: send the frame in the packet-out)`);
+    const inPort = msg.inPort === OFPP.ANY ? OFPP.CONTROLLER : msg.inPort;
+    if (inPort >= OFPP.MAX && inPort !== OFPP.CONTROLLER && inPort !== OFPP.LOCAL) {
+      throw new RequestError('OFPBRC_BAD_PORT', `in_port ${inPort} is a reserved port a packet cannot come in on (use a port number, LOCAL or CONTROLLER)`);
+    }
+    if (msg.data.length < 14) throw new RequestError('OFPBRC_BAD_LEN', `the packet-out's frame is ${msg.data.length} bytes, shorter than an Ethernet header`);
+    checkActions(msg.actions, this.host.xb);
+    const error = this.host.of.packetOut(this.host.xb, inPort, msg.data, msg.actions);
+    if (error) log.warn(`${this.host.xb.name}: packet-out: ${error}`);
+  }
+
+  private roleRequest(msg: Extract<OfMessage, { type: 'role_request' | 'role_reply' }>, xid: number): void {
+    if (msg.role !== 'nochange') {
+      if (msg.role !== 'equal' && !this.host.acceptGenerationId(msg.generationId)) {
+        throw new RequestError('OFPRRFC_STALE', `generation id ${msg.generationId} is older than the ${String(this.host.generationId())} of the last master or slave request`);
+      }
+      if (msg.role === 'master') this.host.demoteOtherMasters(this);
+      this.role = msg.role;
+      this.host.connectionsChanged();
+    }
+    this.reply({ type: 'role_reply', role: this.role, generationId: this.host.generationId() ?? 0n }, xid);
+  }
+
+  private multipart(req: MultipartRequest): MultipartReply {
+    const { xb } = this.host;
+    switch (req.kind) {
+      case 'desc':
+        return this.host.desc();
+      case 'flow':
+        return { kind: 'flow', flows: this.selectRules(req).map((r) => flowStats(r, xb.tables.now())) };
+      case 'aggregate': {
+        const rules = this.selectRules(req);
+        return {
+          kind: 'aggregate',
+          packetCount: rules.reduce((n, r) => n + r.nPackets, 0n),
+          byteCount: rules.reduce((n, r) => n + r.nBytes, 0n),
+          flowCount: rules.length,
+        };
+      }
+      case 'table':
+        return {
+          kind: 'table',
+          tables: Array.from({ length: N_OF_TABLES }, (_, tableId) => ({
+            tableId,
+            name: `table${tableId}`,
+            activeCount: xb.tables.count(tableId),
+            lookupCount: 0n,
+            matchedCount: 0n,
+            maxEntries: 1_000_000,
+          })),
+        };
+      case 'table_features':
+        return {
+          kind: 'table_features',
+          tables: Array.from({ length: N_OF_TABLES }, (_, tableId) => ({
+            tableId,
+            name: `table${tableId}`,
+            metadataMatch: 0xffffffffffffffffn,
+            metadataWrite: 0xffffffffffffffffn,
+            maxEntries: 1_000_000,
+          })),
+        };
+      case 'port':
+        return { kind: 'port', ports: this.host.portStats(req.portNo) };
+      case 'port_desc':
+        return { kind: 'port_desc', ports: this.host.portDescs() };
+      case 'queue':
+        if (req.portNo !== OFPP.ANY && req.portNo !== OFPP.ALL && !xb.port(req.portNo)) {
+          throw new RequestError('OFPQOFC_BAD_PORT', `port ${req.portNo} does not exist`);
+        }
+        // No port has queues (QoS is not implemented).
+        return { kind: 'queue', queues: [] };
+      case 'group': {
+        const now = xb.tables.now();
+        const groups = xb.groups.dump().filter((g) => req.groupId === OFPG.ALL || req.groupId === OFPG.ANY || g.groupId === req.groupId);
+        return {
+          kind: 'group',
+          groups: groups.map((g) => ({
+            groupId: g.groupId,
+            refCount: xb.tables.dump({ outGroup: g.groupId }).length,
+            packetCount: g.nPackets,
+            byteCount: g.nBytes,
+            durationMs: Math.max(0, now - g.createdAt),
+            // Buckets keep no counters of their own.
+            buckets: g.buckets.map(() => ({ packetCount: 0n, byteCount: 0n })),
+          })),
+        };
+      }
+      case 'group_desc':
+        return { kind: 'group_desc', groups: xb.groups.dump().map((g) => ({ groupId: g.groupId, type: g.type, buckets: g.buckets })) };
+      case 'group_features': {
+        const max = OFPG.MAX;
+        return {
+          kind: 'group_features',
+          types: ['all', 'select', 'indirect', 'ff'],
+          maxGroups: { all: max, select: max, indirect: max, ff: max },
+          actions: { all: 0, select: 0, indirect: 0, ff: 0 },
+        };
+      }
+      case 'meter':
+        return { kind: 'meter', meters: [] };
+      case 'meter_config':
+        return { kind: 'meter_config', meters: [] };
+      case 'meter_features':
+        return { kind: 'meter_features', maxMeters: 0, bandTypes: [], capabilities: 0, maxBands: 0, maxColor: 0 };
+    }
+  }
+
+  private selectRules(req: Extract<MultipartRequest, { kind: 'flow' | 'aggregate' }>): Rule[] {
+    if (req.tableId !== OFPTT_ALL && req.tableId >= N_OF_TABLES) throw new RequestError('OFPBRC_BAD_TABLE_ID', `table ${req.tableId} does not exist (tables are 0-${N_OF_TABLES - 1})`);
+    return this.host.xb.tables.dump({ tableId: req.tableId, match: req.match, cookie: req.cookie, cookieMask: req.cookieMask, outPort: req.outPort, outGroup: req.outGroup });
+  }
+
+  // -- asynchronous messages
+
+  /** Whether this connection asked for an asynchronous message of `kind` with reason bit `bit`. */
+  private wants(kind: keyof AsyncConfig, bit: number): boolean {
+    // Service connections get asynchronous messages only once they set a miss_send_len (as in OVS).
+    if (this.kind === 'service' && this.missSendLen === 0) return false;
+    const mask = this.asyncConfig[kind][this.role === 'slave' ? 1 : 0];
+    return (mask & (1 << bit)) !== 0;
+  }
+
+  /** True if a table miss should reach this connection as a packet-in (OpenFlow 1.0-1.2 do; 1.3 drops misses). */
+  wantsMisses(): boolean {
+    return this.version < OFP13 && this.wants('packetIn', PACKET_IN_BIT.no_match);
+  }
+
+  /** The packet-in message for this connection, or undefined if it does not take it. */
+  packetIn(pin: PacketIn, frame: Buffer): MessageOf<'packet_in'> | undefined {
+    let reason: PacketInReason = pin.reason;
+    if (pin.tableMiss && this.version >= OFP13) reason = 'no_match';
+    else if (pin.reason === 'action' && pin.inPort === OFPP.CONTROLLER && this.version >= OFP14) reason = 'packet_out';
+    if (!this.wants('packetIn', PACKET_IN_BIT[reason])) return undefined;
+    // An implicit table miss (no rule) sends what miss_send_len says; a rule's controller action, its own max_len.
+    const maxLen = pin.reason === 'no_match' ? this.missSendLen : pin.maxLen;
+    const match = Match.catchAll().set('in_port', pin.inPort);
+    for (const [field, value] of Object.entries(pin.metadata) as [keyof PacketIn['metadata'], bigint][]) match.set(field, value);
+    return {
+      type: 'packet_in',
+      bufferId: NO_BUFFER,
+      totalLen: frame.length,
+      reason,
+      tableId: pin.tableId,
+      cookie: pin.reason === 'no_match' ? 0xffffffffffffffffn : pin.cookie,
+      match,
+      data: frame.subarray(0, Math.min(frame.length, maxLen)),
+    };
+  }
+
+  wantsFlowRemoved(reason: keyof typeof FLOW_REMOVED_BIT): boolean {
+    return this.wants('flowRemoved', FLOW_REMOVED_BIT[reason]);
+  }
+
+  wantsPortStatus(reason: keyof typeof PORT_STATUS_BIT): boolean {
+    return this.wants('portStatus', PORT_STATUS_BIT[reason]);
+  }
+}
+
+/** OFPBAC_BAD_OUT_GROUP for a group that does not exist, as OVS checks a rule's actions. */
+function checkActions(actions: readonly Action[], xb: XBridge): void {
+  for (const id of referencedGroups(actions)) {
+    if (!xb.groups.get(id)) throw new RequestError('OFPBAC_BAD_OUT_GROUP', `group ${id} does not exist (add it with add-group first)`);
+  }
+}
+
+function flowStats(r: Rule, now: number): FlowStats {
+  return {
+    tableId: r.tableId,
+    durationMs: Math.max(0, now - r.createdAt),
+    priority: r.priority,
+    idleTimeout: r.idleTimeout,
+    hardTimeout: r.hardTimeout,
+    flags: r.flags,
+    importance: r.importance,
+    cookie: r.cookie,
+    packetCount: r.nPackets,
+    byteCount: r.nBytes,
+    idleAgeMs: Math.max(0, now - r.usedAt),
+    hardAgeMs: Math.max(0, now - r.modifiedAt),
+    match: r.match,
+    instructions: r.instructions,
+  };
+}
