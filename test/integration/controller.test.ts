@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, ping, type Host } from '../../src/lib/netns.js';
-import { connect, listen, OfRemoteError, type OpenFlowSwitch } from '../../src/public/controller.js';
+import { connect, listen, OfRemoteError, type FlowRemoved, type OpenFlowSwitch, type PortStatus } from '../../src/public/controller.js';
 import { OvsInstance } from '../../scripts/bench/ovs.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { eventually } from '../helpers/eventually.js';
@@ -184,6 +184,33 @@ describe.each(switches)('the controller API against $name', (kind) => {
       expect(await ping(h1, h2.ip, 1)).toBe(1);
       expect([...seen].sort()).toEqual([1, 2]);
     } finally {
+      await sut.vsctl('del-controller', sut.bridge);
+      await controller.close();
+    }
+  });
+
+  it.skipIf(!available)('takes the master role, hears a flow removed by a delete, and sees a new port arrive', async () => {
+    const controller = await listen({ port: 0 });
+    const c = await lab.addVethHost('c', '10.0.7.3/24');
+    try {
+      const connected = controller.nextSwitch();
+      await sut.vsctl('set-controller', sut.bridge, `tcp:127.0.0.1:${controller.port}`);
+      const sw = await connected;
+      expect((await sw.role('master', 1n)).role).toBe('master');
+
+      const removed = once(sw, 'flow-removed');
+      await sw.flowMod('table=5,priority=9,cookie=0x77,udp,send_flow_rem,actions=drop');
+      await sw.flowMod('table=5', 'delete');
+      const [flow] = (await removed) as [FlowRemoved];
+      expect({ reason: flow.reason, cookie: flow.cookie, priority: flow.priority, tableId: flow.tableId }).toEqual({ reason: 'delete', cookie: 0x77n, priority: 9, tableId: 5 });
+
+      const added = once(sw, 'port-status');
+      await sut.vsctl('add-port', sut.bridge, c.switchIf, '--', 'set', 'interface', c.switchIf, 'ofport_request=3');
+      const [status] = (await added) as [PortStatus];
+      expect({ reason: status.reason, name: status.desc.name, portNo: status.desc.portNo }).toEqual({ reason: 'add', name: c.switchIf, portNo: 3 });
+      expect(sw.ports.get(3)?.name).toBe(c.switchIf);
+    } finally {
+      await sut.vsctl('--if-exists', 'del-port', sut.bridge, c.switchIf);
       await sut.vsctl('del-controller', sut.bridge);
       await controller.close();
     }
