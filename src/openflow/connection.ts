@@ -75,6 +75,7 @@ export class OfConnection extends EventEmitter {
     socket.on('drain', () => {
       this.writeBlocked = false;
       socket.resume();
+      this.receive(Buffer.alloc(0));
     });
     socket.on('error', (err: Error) => {
       this.shutdown(err.message);
@@ -244,7 +245,8 @@ export class OfConnection extends EventEmitter {
 
   private receive(chunk: Buffer): void {
     this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
-    while (!this.closed && this.input.length >= OFP_HEADER_LEN) {
+    // While the peer is not taking our output, what it sent waits here; 'drain' resumes it.
+    while (!this.closed && !this.writeBlocked && this.input.length >= OFP_HEADER_LEN) {
       const length = this.input.readUInt16BE(2);
       if (length < OFP_HEADER_LEN) {
         log.err(`closing OpenFlow connection: received a message length of ${length}, shorter than the 8-byte header`);

@@ -331,3 +331,21 @@ describe('Controller rows', () => {
     c.close();
   });
 });
+
+describe('asynchronous messages on the management socket', () => {
+  it('reach a management connection once it sets a miss_send_len: port_status as ports come and go, flow_removed on timeout', async () => {
+    const { sw } = await dummyLan(1);
+    const c = await OfConnection.connect(sw.daemon.mgmtSocket('br0'), { versions: [OFP13] });
+    const got: OfMessage[] = [];
+    c.on('message', (m: OfMessage) => got.push(m));
+    c.send({ type: 'set_config', flags: 0, missSendLen: 128 });
+    await c.barrier();
+    await sw.addHost('br0', 'h9', { ip: '10.0.0.9/24' });
+    await eventually(() => got.some((m) => m.type === 'port_status' && m.reason === 'add' && m.desc.name === 'h9'), 10_000, 'port_status add for h9');
+    await sw.delPort('br0', 'h9');
+    await eventually(() => got.some((m) => m.type === 'port_status' && m.reason === 'delete' && m.desc.name === 'h9'), 10_000, 'port_status delete for h9');
+    await ofctlOk(sw, '-O', 'OpenFlow13', 'add-flow', 'br0', 'priority=7,cookie=0x77,idle_timeout=1,send_flow_rem,in_port=1,actions=drop');
+    await eventually(() => got.some((m) => m.type === 'flow_removed' && m.reason === 'idle_timeout' && m.cookie === 0x77n), 10_000, 'flow_removed (idle timeout)');
+    c.close();
+  });
+});

@@ -546,6 +546,8 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
       if (id !== 0 || reason !== OFPR_ACTION) fail('OFPBAC_BAD_ARGUMENT', 'controller actions with a controller id or a reason other than "action" are not supported yet');
       return { type: 'output', port: OFPP.CONTROLLER, maxLen };
     }
+    case NXAST.CONTROLLER2:
+      return pullController2(r, len);
     case NXAST.WRITE_METADATA: {
       expectLen(len, 32, 'write_metadata');
       r.skip(6);
@@ -559,6 +561,37 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
     default:
       return fail('OFPBAC_BAD_VENDOR_TYPE', `Nicira action subtype ${subtype} is not supported`);
   }
+}
+
+/** NXAST_CONTROLLER2 properties. */
+const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4, METER_ID: 5 } as const;
+
+/**
+ * NXAST_CONTROLLER2: what ofproto's model holds of it (max_len) becomes an output to
+ * CONTROLLER; userdata, pause, a controller id, another reason or a meter it cannot hold yet,
+ * and says so.
+ */
+function pullController2(r: OfReader, len: number): Action {
+  r.skip(6);
+  const props = r.sub(len - 16, 'controller2 properties');
+  let maxLen = 0xffff;
+  while (props.remaining > 0) {
+    if (props.remaining < 4) fail('OFPBPC_BAD_LEN', 'controller2 property header cut short');
+    const type = props.u16();
+    const plen = props.u16();
+    if (plen < 4 || plen - 4 > props.remaining) fail('OFPBPC_BAD_LEN', `controller2 property ${type} has length ${plen}`);
+    const p = props.sub(plen - 4, 'property');
+    props.skip(Math.min(props.remaining, (8 - (plen % 8)) % 8));
+    if (type === NXAC2PT.MAX_LEN) {
+      if (p.remaining !== 2) fail('OFPBPC_BAD_LEN', 'controller2 max_len must be 2 bytes');
+      maxLen = p.u16();
+    } else if (type === NXAC2PT.USERDATA || type === NXAC2PT.PAUSE || type === NXAC2PT.CONTROLLER_ID || type === NXAC2PT.REASON || type === NXAC2PT.METER_ID) {
+      fail('OFPBAC_BAD_ARGUMENT', 'controller(userdata=..., pause, id=..., reason=..., meter_id=...) is not supported yet: use controller or controller(max_len=N)');
+    } else {
+      fail('OFPBPC_BAD_TYPE', `unknown controller2 property ${type}`);
+    }
+  }
+  return { type: 'output', port: OFPP.CONTROLLER, maxLen };
 }
 
 function pullOf10Action(r: OfReader, type: number, len: number): Action {

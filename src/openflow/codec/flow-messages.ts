@@ -27,6 +27,8 @@ export type FlowStatsRequest = Extract<MultipartRequest, { kind: 'flow' | 'aggre
 type GroupDesc = Extract<MultipartReply, { kind: 'group_desc' }>['groups'][number];
 
 const NO_BUFFER = 0xffffffff;
+/** OpenFlow 1.0's wildcard bits (OFPFW10_ALL). */
+const OFPFW10_ALL = (1 << 22) - 1;
 const ALL_ONES_64 = 0xffffffffffffffffn;
 
 function fail(name: string, detail: string): never {
@@ -105,11 +107,14 @@ function decodeFlags(v: number, version: number, nx: boolean): FlowModFlags {
   return f;
 }
 
-/** The cookie an OpenFlow 1.0 or Nicira flow_mod carries in its cookie field (OVS's "new cookie"). */
+/**
+ * The cookie an OpenFlow 1.0 or Nicira flow_mod carries in its cookie field (OVS's "new cookie"):
+ * a modify without one sets 0, as ovs-ofctl sends it; all-ones would mean "keep the cookie".
+ */
 function legacyCookie(mod: FlowMod): bigint {
   if (mod.command === 'add') return mod.cookie;
-  if (mod.command === 'modify' || mod.command === 'modify_strict') return mod.newCookie ?? ALL_ONES_64;
-  return ALL_ONES_64;
+  if (mod.command === 'modify' || mod.command === 'modify_strict') return mod.newCookie ?? 0n;
+  return 0n;
 }
 
 function checkFlowModCookie(mod: FlowMod, nx: boolean): void {
@@ -136,8 +141,10 @@ export function encodeFlowMod(mod: FlowMod, s: Session, wire: BodyWire): Buffer 
     return w.finish();
   }
   const add = mod.command === 'add';
+  const isDelete = mod.command === 'delete' || mod.command === 'delete_strict';
   w.u64(add ? mod.cookie : mod.cookie & mod.cookieMask).u64(add ? 0n : mod.cookieMask);
-  w.u8(mod.tableId).u8(commandNumber(mod.command)).u16(mod.idleTimeout).u16(mod.hardTimeout).u16(mod.priority);
+  // OpenFlow 1.1+ allows "all tables" only in deletes; ovs-ofctl sends a modify of every table as table 0.
+  w.u8(!isDelete && mod.tableId === 0xff ? 0 : mod.tableId).u8(commandNumber(mod.command)).u16(mod.idleTimeout).u16(mod.hardTimeout).u16(mod.priority);
   w.u32(NO_BUFFER).u32(portToOf11(mod.outPort)).u32(mod.outGroup).u16(encodeFlags(mod.flags, s.version, false));
   w.u16(s.version >= OFP14 ? mod.importance : 0);
   putOxmMatch(w, mod.match, s.version);
@@ -152,6 +159,8 @@ function checkBuffer(id: number): void {
 export function decodeFlowMod(r: OfReader, s: Session, wire: BodyWire): FlowMod {
   if (s.version === OFP10 || wire === 'nx') {
     const nx = wire === 'nx';
+    // An OpenFlow 1.0 match without wildcards is an exact-match flow, above every priority (as in OVS).
+    const exactOf10 = !nx && r.remaining >= 4 && (r.buf.readUInt32BE(r.offset) & OFPFW10_ALL) === 0;
     const of10Match = nx ? undefined : pullOf10Match(r);
     const cookieField = r.u64();
     const rawCommand = r.u16();
@@ -162,7 +171,8 @@ export function decodeFlowMod(r: OfReader, s: Session, wire: BodyWire): FlowMod 
     if (!s.flowModTableId && rawCommand >> 8) fail('OFPFMFC_BAD_COMMAND', `flow_mod command 0x${rawCommand.toString(16)} carries a table id, but NXT_FLOW_MOD_TABLE_ID is not enabled`);
     const idleTimeout = r.u16();
     const hardTimeout = r.u16();
-    const priority = r.u16();
+    const wirePriority = r.u16();
+    const priority = exactOf10 ? 0xffff : wirePriority;
     checkBuffer(r.u32());
     const outPort = r.u16();
     const flags = decodeFlags(r.u16(), OFP10, nx);
@@ -198,7 +208,7 @@ export function decodeFlowMod(r: OfReader, s: Session, wire: BodyWire): FlowMod 
   const priority = r.u16();
   const bufferId = r.u32();
   if (command !== 'delete' && command !== 'delete_strict') checkBuffer(bufferId);
-  const outPort = of11PortIn(r.u32(), 'OFPFMFC_BAD_COMMAND', 'out_port');
+  const outPort = of11PortIn(r.u32(), 'OFPBAC_BAD_OUT_PORT', 'out_port');
   const outGroup = r.u32();
   const flags = decodeFlags(r.u16(), s.version, false);
   const importance = r.u16();

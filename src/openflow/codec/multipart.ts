@@ -210,10 +210,10 @@ function entry(fill: (w: OfWriter) => void): Buffer {
 }
 
 /** An entry whose first field is its own 16-bit length, filled in once the entry is written. */
-function sizedEntry(lengthAt: number, fill: (w: OfWriter) => void): Buffer {
+function sizedEntry(fill: (w: OfWriter) => void): Buffer {
   const w = new OfWriter();
   fill(w);
-  w.patchU16(lengthAt, w.length);
+  w.patchU16(0, w.length);
   return w.finish();
 }
 
@@ -244,9 +244,8 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
         }),
       );
     case 'table_features':
-      if (v < OFP13) throw new Error('table_features needs OpenFlow 1.3 or later');
       return reply.tables.map((t) =>
-        sizedEntry(0, (w) => {
+        sizedEntry((w) => {
           w.u16(0).u8(t.tableId).zeros(5).str(t.name, 32).u64(t.metadataMatch).u64(t.metadataWrite).u32(0).u32(t.maxEntries);
           writeTableFeatureProperties(w, reply.tables.map((other) => other.tableId).filter((id) => id > t.tableId));
         }),
@@ -284,7 +283,7 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
       );
     case 'group':
       return reply.groups.map((g) =>
-        sizedEntry(0, (w) => {
+        sizedEntry((w) => {
           w.u16(0).zeros(2).u32(g.groupId).u32(g.refCount).zeros(4).u64(g.packetCount).u64(g.byteCount);
           // NXST_GROUP (OpenFlow 1.0) has OpenFlow 1.3's layout; 1.1 and 1.2 have no duration.
           if (v === OFP10 || v >= OFP13) durationParts(w, g.durationMs);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../helpers/eventually.js';
 import { ensureOvsInstalled, OvsInstance } from '../../../scripts/bench/ovs.js';
 import { OfDecodeError } from '../../../src/openflow/codec/buffer.js';
 import { decodeMessage, encodeMessage } from '../../../src/openflow/codec/index.js';
@@ -308,6 +309,37 @@ describe('OfConnection framing and replies', () => {
     expect(conn.session).toEqual({ version: 0x01, flowFormat: 'nxm', packetInFormat: 'nxt_packet_in2', flowModTableId: true });
     expect(switchSide.session).toEqual(conn.session);
     conn.close();
+    server.close();
+  });
+
+  it('stops reading from a peer that does not read its replies, and catches up when it does', async () => {
+    const path = join(dir, `s${socketCount++}.sock`);
+    let switchSocket: net.Socket | undefined;
+    const server = net.createServer((socket) => {
+      switchSocket = socket;
+      OfConnection.accept(socket).catch(() => undefined);
+    });
+    server.listen(path);
+    await once(server, 'listening');
+    const peer = await RawPeer.connect(path);
+    peer.socket.pause();
+    peer.socket.write(bytes({ type: 'hello', versions: [0x04] }, 0x04, 1));
+    const payload = Buffer.alloc(60_000, 0x5a);
+    const requests = 200;
+    for (let xid = 2; xid < 2 + requests; xid++) peer.socket.write(bytes({ type: 'echo_request', data: payload }, 0x04, xid));
+    // The switch stops reading once its replies back up, so our requests back up in turn.
+    await eventually(() => peer.socket.writableLength > 1_000_000 && switchSocket?.isPaused() === true, 10_000, 'the peer\u2019s requests to back up');
+    expect(switchSocket?.writableLength ?? Infinity).toBeLessThan(2 * (payload.length + 8) + 16_384);
+    peer.socket.resume();
+    expect((await peer.readMessage(0x04)).msg.type).toBe('hello');
+    const replies: string[] = [];
+    for (let i = 0; i < requests; i++) {
+      const { xid, msg } = await peer.readMessage(0x04);
+      // Buffer.equals: a deep comparison of 12 MB element by element would take minutes.
+      replies.push(`${xid} ${msg.type} ${msg.type === 'echo_reply' && msg.data.equals(payload) ? 'same payload' : 'other payload'}`);
+    }
+    expect(replies).toEqual(Array.from({ length: requests }, (_, i) => `${i + 2} echo_reply same payload`));
+    peer.socket.destroy();
     server.close();
   });
 

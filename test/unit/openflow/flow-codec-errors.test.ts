@@ -11,6 +11,7 @@ import { OFP10, OFP13, SUPPORTED_VERSIONS, defaultSession, type Session } from '
 import { OFPG, OFPP, output } from '../../../src/ofproto/actions.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { FLOW_CORPUS } from './flow-corpus.js';
+import { frame, ofpPrint } from './ovs-oracle.js';
 
 const OF13 = defaultSession(OFP13);
 const NXM: Session = { ...defaultSession(OFP10), flowFormat: 'nxm' };
@@ -122,6 +123,18 @@ describe('malformed actions and instructions get the error OVS answers', () => {
   it('a load whose value does not fit its bits is OFPBAC_BAD_ARGUMENT', () => {
     // NXAST_REG_LOAD of 0x100 into NXM_NX_REG0[0..7].
     expect(errorOf(decode(applyActions(action(0xffff, '00002320' + '0007' + '0007' + '00010004' + '0000000000000100'))))).toBe('OFPBAC_BAD_ARGUMENT');
+  });
+
+  it('controller(max_len) in NXAST_CONTROLLER2 is an output to CONTROLLER; userdata and pause are refused by name until the model has them', () => {
+    // NXAST_CONTROLLER2 with NXAC2PT_MAX_LEN 128.
+    const maxLen = action(0xffff, '00002320' + '0025' + '000000000000' + '0000000600800000');
+    const body = flowModWithMatch(() => undefined, applyActions(maxLen));
+    expect(ofpPrint(frame(OFP13, 14, body))).toBe('ADD actions=CONTROLLER:128');
+    const got = decodeFlowMod(new OfReader(body), OF13, 'ofp');
+    expect(got.instructions.apply).toEqual([output(OFPP.CONTROLLER, 128)]);
+    // ... with NXAC2PT_USERDATA 01.02.
+    const userdata = action(0xffff, '00002320' + '0025' + '000000000000' + '0003000601020000');
+    expect(() => decodeFlowMod(new OfReader(flowModWithMatch(() => undefined, applyActions(userdata))), OF13, 'ofp')).toThrow(/OFPBAC_BAD_ARGUMENT: controller\(userdata=/);
   });
 
   it('an unknown instruction is OFPBIC_UNKNOWN_INST, a repeated one OFPBIC_DUP_INST', () => {
