@@ -54,6 +54,7 @@ function typeScriptSources(dir: string, base: string): string[] {
 const PROGRAM = `
 import { Switch, type DummyHost, type SwitchOptions } from 'tvs';
 import { Datapath, decodeActions, decodeKey, exactMask, type PortInfo } from 'tvs/datapath';
+import { listen, type OpenFlowSwitch } from 'tvs/controller';
 // @ts-expect-error: the package's exports name no internal module
 import type * as Xlate from 'tvs/dist/src/ofproto/xlate.js';
 
@@ -91,7 +92,12 @@ try {
 } finally {
   await sw.stop();
 }
-console.log(JSON.stringify({ datapath, bridgePorts, pingReplies }));
+// A controller that listens and closes: the entry loads and its types reach the program.
+const controller = await listen({ port: 0 });
+const listening = controller.port > 0;
+const switches: OpenFlowSwitch[] = [...controller.switches];
+await controller.close();
+console.log(JSON.stringify({ datapath, bridgePorts, pingReplies, controller: { listening, switches: switches.length } }));
 `;
 
 const STALE_OUTPUT = 'dist/src/module-since-deleted.js';
@@ -138,6 +144,7 @@ describe('the npm package', () => {
     expect(compiled.sort()).toEqual(sources.sort());
     expect(packed).toContain('dist/src/public/switch.d.ts');
     expect(packed).toContain('dist/src/public/datapath.d.ts');
+    expect(packed).toContain('dist/src/public/controller.d.ts');
     expect(packed.filter((p) => p.endsWith('.map'))).toEqual([]);
   });
 
@@ -158,7 +165,7 @@ describe('the npm package', () => {
     expect(existsSync(join(app, 'node_modules/tvs/native/target'))).toBe(false);
   });
 
-  it("type-checks a program against 'tvs' and 'tvs/datapath' with the project's own tsc, and runs it", async () => {
+  it("type-checks a program against 'tvs', 'tvs/datapath' and 'tvs/controller' with the project's own tsc, and runs it", async () => {
     // The project's own TypeScript and Node types, linked from the checkout rather than downloaded.
     mkdirSync(join(app, 'node_modules/@types'), { recursive: true });
     symlinkSync(join(CHECKOUT, 'node_modules/typescript'), join(app, 'node_modules/typescript'));
@@ -175,7 +182,7 @@ describe('the npm package', () => {
 
     const bridge = `tvpkg${process.pid % 100000}`;
     const { stdout } = await mustRun(process.execPath, ['out/main.js', bridge], app);
-    const result = JSON.parse(stdout) as { datapath: Record<string, unknown>; bridgePorts: string[]; pingReplies: number };
+    const result = JSON.parse(stdout) as { datapath: Record<string, unknown>; bridgePorts: string[]; pingReplies: number; controller: unknown };
     expect(result.datapath).toEqual({
       forwarded: true,
       flowKey: { in_port: 1 },
@@ -184,6 +191,7 @@ describe('the npm package', () => {
     });
     expect(result.bridgePorts).toEqual([bridge, 'h1', 'h2']);
     expect(result.pingReplies).toBe(2);
+    expect(result.controller).toEqual({ listening: true, switches: 0 });
   });
 
   it('refuses an internal module with ERR_PACKAGE_PATH_NOT_EXPORTED', async () => {

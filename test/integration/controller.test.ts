@@ -1,0 +1,218 @@
+// The TypeScript controller API against real switches, Debian's ovs-vswitchd on the userspace
+// datapath and tvs-vswitchd, each with namespace hosts on veth ports. The README's learning switch
+// (examples/learning-switch.ts, run as a user runs it: the compiled program, importing
+// 'tvs/controller' through the package's exports) is the only thing that can make them reach each
+// other: the bridge is fail_mode=secure and starts with no flows.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, ping, type Host } from '../../src/lib/netns.js';
+import { connect, listen, OfRemoteError, type FlowRemoved, type OpenFlowSwitch, type PortStatus } from '../../src/public/controller.js';
+import { OvsInstance } from '../../scripts/bench/ovs.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { eventually } from '../helpers/eventually.js';
+
+const CHECKOUT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const EXAMPLE = join(CHECKOUT, 'dist/examples/learning-switch.js');
+const haveOvs = existsSync('/usr/sbin/ovs-vswitchd') && existsSync('/usr/bin/ovs-ofctl');
+
+/** Starts the compiled example and resolves with its TCP port once it says it listens. */
+async function startExample(): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+  const child = spawn(process.execPath, [EXAMPLE, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    const m = /listening on tcp:127\.0\.0\.1:(\d+)/.exec(line);
+    if (m) return { child, port: Number(m[1]), stderr: () => errors };
+  }
+  throw new Error(`the learning switch example exited before listening: ${errors}`);
+}
+
+it("shows in the README exactly the learning switch the tests run", () => {
+  const readme = readFileSync(join(CHECKOUT, 'README.md'), 'utf8');
+  const example = readFileSync(join(CHECKOUT, 'examples/learning-switch.ts'), 'utf8');
+  expect(readme).toContain('```ts\n' + example + '```\n');
+});
+
+/** A switch with one bridge joining the hosts' veths as ports 1 and 2, in fail_mode=secure with no flows. */
+interface SwitchUnderTest {
+  bridge: string;
+  /** The bridge's management socket, as a `connect()` target. */
+  mgmt: string;
+  vsctl(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const switches: Array<{ name: string; available: boolean; start(ports: string[]): Promise<SwitchUnderTest> }> = [
+  {
+    name: 'ovs-vswitchd (userspace datapath)',
+    available: haveOvs,
+    async start(ports) {
+      const ovs = new OvsInstance();
+      await ovs.start(ports, { tso: false });
+      await ovs.vsctl('set-fail-mode', ovs.bridge, 'secure', '--', 'set', 'bridge', ovs.bridge, 'other_config:disable-in-band=true');
+      await ovs.ofctl('del-flows');
+      return { bridge: ovs.bridge, mgmt: `unix:${join(ovs.dir, `${ovs.bridge}.mgmt`)}`, vsctl: (...a) => ovs.vsctl(...a), stop: () => ovs.stop() };
+    },
+  },
+  {
+    name: 'tvs-vswitchd',
+    available: true,
+    async start(ports) {
+      const d = await startDaemon();
+      const bridge = 'br0';
+      await d.vsctl('add-br', bridge, '--', 'set-fail-mode', bridge, 'secure');
+      for (const [i, p] of ports.entries()) await d.vsctl('add-port', bridge, p, '--', 'set', 'interface', p, `ofport_request=${i + 1}`);
+      // A new TVS bridge holds priority=0,actions=NORMAL, as an OVS bridge does.
+      const sw = await connect(`unix:${join(d.dir, `${bridge}.mgmt`)}`);
+      await sw.flowMod('', 'delete');
+      sw.close();
+      return { bridge, mgmt: `unix:${join(d.dir, `${bridge}.mgmt`)}`, vsctl: (...a) => d.vsctl(...a), stop: () => d.stop() };
+    },
+  },
+];
+
+/** The destination MACs of the bridge's flows, as learned rules match them. */
+async function learnedDestinations(target: string): Promise<string[]> {
+  const sw = await connect(target);
+  try {
+    const macs = (await sw.dumpFlows()).filter((f) => f.match.field('dl_dst').mask !== 0n).map((f) => f.match.field('dl_dst').value);
+    return macs.map((m) => m.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:')).sort();
+  } finally {
+    sw.close();
+  }
+}
+
+describe.each(switches)('the controller API against $name', (kind) => {
+  const available = kind.available;
+  let lab: Lab;
+  let sut: SwitchUnderTest;
+  let h1: Host;
+  let h2: Host;
+  let portNames: string[];
+
+  beforeAll(async () => {
+    if (!available) return;
+    lab = new Lab();
+    const a = await lab.addVethHost('a', '10.0.7.1/24');
+    const b = await lab.addVethHost('b', '10.0.7.2/24');
+    h1 = a.host;
+    h2 = b.host;
+    portNames = [a.switchIf, b.switchIf];
+    sut = await kind.start(portNames);
+  });
+
+  afterAll(async () => {
+    await sut?.stop();
+    await lab?.cleanup();
+  });
+
+  it.skipIf(!available)("connects to the bridge's management socket and learns its datapath id and ports", async () => {
+    const sw = await connect(sut.mgmt);
+    try {
+      const dpid = (await sut.vsctl('get', 'bridge', sut.bridge, 'datapath_id')).trim().replaceAll('"', '');
+      expect(sw.datapathId).toBe(BigInt(`0x${dpid}`));
+      expect([...sw.ports.values()].map((p) => p.name).sort()).toEqual([sut.bridge, ...portNames].sort());
+      expect(await sw.echo()).toBeGreaterThanOrEqual(0);
+    } finally {
+      sw.close();
+    }
+  });
+
+  it.skipIf(!available)('adds flows written as ovs-ofctl writes them, dumps them back and deletes them', async () => {
+    const sw = await connect(sut.mgmt);
+    try {
+      await sw.flowMods(['table=3,priority=7,ip,nw_dst=10.9.0.1,actions=output:2', 'table=3,priority=8,arp,actions=drop']);
+      const flows = await sw.dumpFlows('', 3);
+      expect(flows.map((f) => f.priority).sort()).toEqual([7, 8]);
+      expect(flows.find((f) => f.priority === 7)?.instructions.apply).toEqual([{ type: 'output', port: 2, maxLen: 0 }]);
+      await sw.flowMod('table=3', 'delete');
+      expect(await sw.dumpFlows('', 3)).toEqual([]);
+    } finally {
+      sw.close();
+    }
+  });
+
+  it.skipIf(!available)("rejects a flow the switch refuses with the switch's error name, and goes on", async () => {
+    const sw = await connect(sut.mgmt);
+    try {
+      const refused = sw.flowMod('priority=5,actions=group:77');
+      await expect(refused).rejects.toBeInstanceOf(OfRemoteError);
+      await expect(refused).rejects.toMatchObject({ name: 'OFPBAC_BAD_OUT_GROUP' });
+      await sw.barrier();
+      expect(await sw.dumpFlows()).toEqual([]);
+    } finally {
+      sw.close();
+    }
+  });
+
+  it.skipIf(!available)("lets hosts reach each other only through the README's learning switch", async () => {
+    expect(await ping(h1, h2.ip, 1)).toBe(0);
+    const example = await startExample();
+    try {
+      await sut.vsctl('set-controller', sut.bridge, `tcp:127.0.0.1:${example.port}`);
+      await eventually(async () => (await ping(h1, h2.ip, 1)) === 1, 20_000, 'h1 to reach h2 through the controller');
+      expect(await learnedDestinations(sut.mgmt)).toEqual([h1.mac, h2.mac].sort());
+      expect(example.stderr()).toBe('');
+    } finally {
+      await sut.vsctl('del-controller', sut.bridge);
+      example.child.kill();
+      await once(example.child, 'exit');
+    }
+  });
+
+  it.skipIf(!available)('receives the packet-ins of a listening controller and answers them with packet-outs', async () => {
+    const controller = await listen({ port: 0 });
+    try {
+      const cleaner = await connect(sut.mgmt);
+      await cleaner.flowMod('', 'delete');
+      cleaner.close();
+      const connected = controller.nextSwitch();
+      await sut.vsctl('set-controller', sut.bridge, `tcp:127.0.0.1:${controller.port}`);
+      const sw: OpenFlowSwitch = await connected;
+      const seen = new Set<number>();
+      sw.on('packet-in', (pi) => {
+        seen.add(pi.inPort);
+        void sw.packetOut({ inPort: pi.inPort, actions: `output:${pi.inPort === 1 ? 2 : 1}`, data: pi.data });
+      });
+      await sw.flowMod('priority=0,actions=CONTROLLER:65535');
+      expect(await ping(h1, h2.ip, 1)).toBe(1);
+      expect([...seen].sort()).toEqual([1, 2]);
+    } finally {
+      await sut.vsctl('del-controller', sut.bridge);
+      await controller.close();
+    }
+  });
+
+  it.skipIf(!available)('takes the master role, hears a flow removed by a delete, and sees a new port arrive', async () => {
+    const controller = await listen({ port: 0 });
+    const c = await lab.addVethHost('c', '10.0.7.3/24');
+    try {
+      const connected = controller.nextSwitch();
+      await sut.vsctl('set-controller', sut.bridge, `tcp:127.0.0.1:${controller.port}`);
+      const sw = await connected;
+      expect((await sw.role('master', 1n)).role).toBe('master');
+
+      const removed = once(sw, 'flow-removed');
+      await sw.flowMod('table=5,priority=9,cookie=0x77,udp,send_flow_rem,actions=drop');
+      await sw.flowMod('table=5', 'delete');
+      const [flow] = (await removed) as [FlowRemoved];
+      expect({ reason: flow.reason, cookie: flow.cookie, priority: flow.priority, tableId: flow.tableId }).toEqual({ reason: 'delete', cookie: 0x77n, priority: 9, tableId: 5 });
+
+      const added = once(sw, 'port-status');
+      await sut.vsctl('add-port', sut.bridge, c.switchIf, '--', 'set', 'interface', c.switchIf, 'ofport_request=3');
+      const [status] = (await added) as [PortStatus];
+      expect({ reason: status.reason, name: status.desc.name, portNo: status.desc.portNo }).toEqual({ reason: 'add', name: c.switchIf, portNo: 3 });
+      expect(sw.ports.get(3)?.name).toBe(c.switchIf);
+    } finally {
+      await sut.vsctl('--if-exists', 'del-port', sut.bridge, c.switchIf);
+      await sut.vsctl('del-controller', sut.bridge);
+      await controller.close();
+    }
+  });
+});
