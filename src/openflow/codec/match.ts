@@ -314,7 +314,7 @@ function prefixLen(mask: number): number {
 const OF10_FIELDS: readonly FieldId[] = ['in_port', 'dl_src', 'dl_dst', 'dl_type', 'vlan_tci', 'nw_src', 'nw_dst', 'nw_proto', 'nw_tos', 'tp_src', 'tp_dst'];
 
 /** Why `m` cannot be written as an OpenFlow 1.0 ofp_match (so NXM is needed), or undefined if it can. */
-function of10MatchProblem(m: Match): string | undefined {
+export function of10MatchProblem(m: Match): string | undefined {
   const extra = m.wc.fields().find((f) => !OF10_FIELDS.includes(f));
   if (extra) return `OpenFlow 1.0 cannot match ${extra}`;
   for (const f of ['in_port', 'dl_src', 'dl_dst', 'dl_type', 'nw_proto', 'tp_src', 'tp_dst'] as const) {
