@@ -262,7 +262,7 @@ describe('xlate: controller(userdata, pause) and resume', () => {
     const b = makeBridge([1, 2], { defaultRule: false });
     b.add('table=0,actions=controller(id=2,meter_id=3),output:2');
     const r = b.send({ in_port: 1 });
-    expect(r.sideEffects.packetIns).toEqual([{ reason: 'action', tableId: 0, cookie: 0n, maxLen: 0xffff, controllerId: 2, meterId: 3 }]);
+    expect(r.sideEffects.packetIns).toEqual([{ reason: 'action', tableId: 0, cookie: 0n, maxLen: 0xffff, bridge: 'br0', inPort: 1, metadata: {}, controllerId: 2, meterId: 3 }]);
     expect(r.actions.map((a) => a.type)).toEqual(['userspace', 'output']);
     expect(r.slowPath).toBe('controller action with userdata, id, pause or meter_id');
   });
@@ -271,7 +271,7 @@ describe('xlate: controller(userdata, pause) and resume', () => {
     const b = makeBridge([1, 2], { defaultRule: false });
     b.add('table=0,actions=controller(max_len=128)');
     const r = b.send({ in_port: 1 });
-    expect(r.sideEffects.packetIns).toEqual([{ reason: 'action', tableId: 0, cookie: 0n, maxLen: 128 }]);
+    expect(r.sideEffects.packetIns).toEqual([{ reason: 'action', tableId: 0, cookie: 0n, maxLen: 128, bridge: 'br0', inPort: 1, metadata: {} }]);
     expect(r.slowPath).toBeUndefined();
   });
 });
