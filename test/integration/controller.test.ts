@@ -176,13 +176,17 @@ describe.each(switches)('the controller API against $name', (kind) => {
       await sut.vsctl('set-controller', sut.bridge, `tcp:127.0.0.1:${controller.port}`);
       const sw: OpenFlowSwitch = await connected;
       const seen = new Set<number>();
+      const answers: Array<Promise<void>> = [];
       sw.on('packet-in', (pi) => {
         seen.add(pi.inPort);
-        void sw.packetOut({ inPort: pi.inPort, actions: `output:${pi.inPort === 1 ? 2 : 1}`, data: pi.data });
+        answers.push(sw.packetOut({ inPort: pi.inPort, actions: `output:${pi.inPort === 1 ? 2 : 1}`, data: pi.data }));
       });
       await sw.flowMod('priority=0,actions=CONTROLLER:65535');
       expect(await ping(h1, h2.ip, 1)).toBe(1);
       expect([...seen].sort()).toEqual([1, 2]);
+      // Every packet-out the switch was sent, it executed, before the controller goes away.
+      sw.removeAllListeners('packet-in');
+      await Promise.all(answers);
     } finally {
       await sut.vsctl('del-controller', sut.bridge);
       await controller.close();
