@@ -284,7 +284,7 @@ function subfieldOnWire(s: Subfield, ctx: ActionContext): { f: WireField; ofs: n
  */
 function loadBits(dst: Subfield, f: WireField): number {
   const whole = dst.ofs === 0 && dst.nBits === FIELDS[dst.field].bits && f.partMask === undefined;
-  return whole ? Math.min(wireBits(f), 64) : dst.nBits;
+  return whole ? wireBits(f) : dst.nBits;
 }
 
 /** The ofs_nbits word of NX actions: offset in the upper 10 bits, width - 1 in the lower 6. */
@@ -293,21 +293,12 @@ function ofsNbits(ofs: number, nBits: number): number {
 }
 
 /**
- * A subfield as NX actions with an ofs_nbits word and a field header name it (output_reg,
- * reg_load); wider than 64 bits cannot be said that way.
- */
-function putOfsNbitsSubfield(s: Subfield, ctx: ActionContext, what: string): { f: WireField; ofsNbits: number } {
-  if (s.nBits > 64) throw new Error(`${what}: ${s.nBits} bits of ${s.field} is more than the 64 its wire form can address`);
-  const { f, ofs } = subfieldOnWire(s, { ...ctx, version: 0 });
-  return { f, ofsNbits: ofsNbits(ofs, s.nBits) };
-}
-
-/**
  * output:SUBFIELD: NXAST_OUTPUT_REG, whose field header has room for 4 bytes (an OXM one like
  * xregN's too, as OVS writes it); OUTPUT_REG2 only for an 8-byte experimenter header.
  */
 function putOutputReg(w: OfWriter, a: Extract<Action, { type: 'output_reg' }>, ctx: ActionContext): void {
-  const { f, ofsNbits: on } = putOfsNbitsSubfield(a.src, ctx, 'output_reg');
+  const { f, ofs } = subfieldOnWire(a.src, { ...ctx, version: 0 });
+  const on = ofsNbits(ofs, a.src.nBits);
   const h = headerFor(f, 0);
   if (h.experimenter === undefined) {
     const end = nx(w, NXAST.OUTPUT_REG);
@@ -385,8 +376,10 @@ function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
         const mask = ((1n << BigInt(loadBits(a.dst, f))) - 1n) << BigInt(ofs);
         return putSetField(w, f, version, a.value << BigInt(ofs), mask === wireMax(f) ? undefined : mask);
       }
+      // NXAST_REG_LOAD addresses at most 64 bits: a wider load (of an xxreg) is several, lowest first, as OVS splits it.
       const { f, ofs } = subfieldOnWire(a.dst, { ...ctx, version: 0 });
-      return putRegLoad(w, f, ofs, loadBits(a.dst, f), a.value);
+      const mask = ((1n << BigInt(loadBits(a.dst, f))) - 1n) << BigInt(ofs);
+      return putRegLoads(w, f, a.value << BigInt(ofs), mask);
     }
     case 'move': {
       const src = subfieldOnWire(a.src, version >= OFP15 ? ctx : { ...ctx, version: 0 });
@@ -672,7 +665,7 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
       const { f } = pullFieldHeader(r, 'OFPBAC_BAD_ARGUMENT');
       const maxLen = r.u16();
       if (r.bytes(6).some((b) => b !== 0)) fail('OFPBAC_BAD_ARGUMENT', 'output_reg has nonzero padding');
-      return { type: 'output_reg', src: subfieldFrom(f, on >> 6, (on & 0x3f) + 1, 'output_reg'), maxLen };
+      return { type: 'output_reg', src: outputRegSource(f, on), maxLen };
     }
     case NXAST.OUTPUT_REG2: {
       if (len < 24) fail('OFPBAC_BAD_LEN', `output_reg2 action has length ${len}`);
@@ -680,7 +673,7 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
       const on = body.u16();
       const maxLen = body.u16();
       const { f } = pullFieldHeader(body, 'OFPBAC_BAD_ARGUMENT');
-      return { type: 'output_reg', src: subfieldFrom(f, on >> 6, (on & 0x3f) + 1, 'output_reg'), maxLen };
+      return { type: 'output_reg', src: outputRegSource(f, on), maxLen };
     }
     case NXAST.STACK_PUSH:
     case NXAST.STACK_POP: {
@@ -709,6 +702,13 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
   }
 }
 
+/** output_reg's source from its ofs_nbits word: a port number, so at most 32 bits (as ofproto's model has it). */
+function outputRegSource(f: WireField, on: number): Subfield {
+  const nBits = (on & 0x3f) + 1;
+  if (nBits > 32) fail('OFPBAC_BAD_ARGUMENT', `output_reg of ${nBits} bits of ${f.name}: a port number is at most 32 bits`);
+  return subfieldFrom(f, on >> 6, nBits, 'output_reg');
+}
+
 /** A packet-in reason number as the controller action's reason. */
 function controllerReason(n: number): Extract<Action, { type: 'controller' }>['reason'] {
   const reason = CONTROLLER_REASONS[n];
@@ -724,7 +724,7 @@ const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4
  * that differs from its default. With nothing but a max_len it is an output to CONTROLLER.
  */
 function pullController2(r: OfReader, len: number): Action {
-  if (r.bytes(6).some((b) => b !== 0)) fail('OFPBAC_BAD_ARGUMENT', 'controller2 has nonzero padding');
+  r.skip(6);
   const props = r.sub(len - 16, 'controller2 properties');
   const a: Extract<Action, { type: 'controller' }> = { type: 'controller', maxLen: 0xffff, reason: 'action', controllerId: 0, pause: false };
   while (props.remaining > 0) {

@@ -161,6 +161,13 @@ describe('malformed actions and instructions get the error OVS answers', () => {
     ]);
   });
 
+  it('output_reg of more than 32 bits is OFPBAC_BAD_ARGUMENT: a port number is at most 32 bits', () => {
+    // NXAST_OUTPUT_REG of OXM_OF_PKT_REG0[0..63].
+    const wide = decode(applyActions(action(0xffff, '00002320' + '000f' + '003f' + '80010008' + '0000' + '000000000000')));
+    expect(errorOf(wide)).toBe('OFPBAC_BAD_ARGUMENT');
+    expect(wide).toThrow(/a port number is at most 32 bits/);
+  });
+
   it('a controller action with a packet-in reason TVS does not know is OFPBAC_BAD_ARGUMENT, a short property OFPBPC_BAD_LEN', () => {
     // NXAST_CONTROLLER with reason 9.
     expect(errorOf(decode(applyActions(action(0xffff, '00002320' + '0014' + 'ffff' + '0000' + '0900'))))).toBe('OFPBAC_BAD_ARGUMENT');

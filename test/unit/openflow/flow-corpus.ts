@@ -5,6 +5,7 @@
 export const OVN_FLOW_CORPUS: readonly string[] = [
   'reg8=0x1,reg15=0x5/0xff,reg12=0 actions=load:0x1->NXM_NX_REG14[],move:NXM_NX_REG15[0..15]->NXM_NX_REG9[16..31],resubmit(,8)',
   'xreg1=0x1234,xxreg2=0x5/0xff actions=move:NXM_NX_XXREG0[]->NXM_NX_XXREG1[],load:0x1->OXM_OF_PKT_REG3[0..3],set_field:0x10->xxreg3,set_field:0x10->xreg4',
+  'actions=load:0x100000000000000000001->NXM_NX_XXREG0[],load:0x3->NXM_NX_XXREG1[60..67],load:0x1->NXM_NX_REG9[]',
   'actions=load:0x5->NXM_NX_XXREG1[64..95],set_field:0x1/0x3->xxreg0,move:OXM_OF_PKT_REG1[]->NXM_NX_XXREG0[0..63],move:NXM_NX_XXREG0[32..63]->NXM_NX_REG10[]',
   'actions=output:NXM_NX_REG13[0..15],output:NXM_NX_REG15[],output:OXM_OF_PKT_REG1[0..15],output:NXM_NX_XXREG2[96..111]',
   'actions=push:NXM_NX_XXREG1[],pop:NXM_NX_REG3[0..7],push:OXM_OF_PKT_REG2[8..23],pop:NXM_OF_ETH_SRC[]',
