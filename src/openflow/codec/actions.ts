@@ -11,10 +11,11 @@
  * Decoders refuse anything TVS cannot execute with the error OVS answers for a malformed or
  * unknown action (OFPBAC_BAD_TYPE, OFPBAC_BAD_LEN, OFPBAC_BAD_VENDOR_TYPE, ...).
  */
-import { OFPP, type Action, type Instructions, type Subfield } from '../../ofproto/actions.js';
+import { CONTROLLER_REASONS, OFPP, type Action, type Instructions, type Subfield } from '../../ofproto/actions.js';
 import { ETH_TYPE, FIELDS, IP_PROTO, fieldMax, type FieldId } from '../../ofproto/flow.js';
 import type { Match } from '../../ofproto/match.js';
-import { OFP10, OFP11, OFP12, OFP15 } from '../messages.js';
+import { fieldByName, recordedName } from '../../ofproto/names.js';
+import { OFP10, OFP11, OFP12, OFP13, OFP15 } from '../messages.js';
 import { OfDecodeError, OfWriter, type OfReader } from './buffer.js';
 import { WIRE_FIELDS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 import { portFromOf11, portToOf11, pullEntry, putEntry } from './match.js';
@@ -26,11 +27,14 @@ const OFPAT10 = { OUTPUT: 0, SET_VLAN_VID: 1, SET_VLAN_PCP: 2, STRIP_VLAN: 3, SE
 /** OpenFlow 1.1+ action types. */
 const OFPAT11 = {
   OUTPUT: 0, SET_VLAN_VID: 1, SET_VLAN_PCP: 2, SET_DL_SRC: 3, SET_DL_DST: 4, SET_NW_SRC: 5, SET_NW_DST: 6, SET_NW_TOS: 7, SET_NW_ECN: 8,
-  SET_TP_SRC: 9, SET_TP_DST: 10, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, SET_NW_TTL: 23, DEC_NW_TTL: 24, SET_FIELD: 25, COPY_FIELD: 28,
+  SET_TP_SRC: 9, SET_TP_DST: 10, PUSH_VLAN: 17, POP_VLAN: 18, GROUP: 22, SET_NW_TTL: 23, DEC_NW_TTL: 24, SET_FIELD: 25, COPY_FIELD: 28, METER: 29,
 } as const;
 const OFPAT_VENDOR = 0xffff;
 /** Nicira action subtypes. */
-const NXAST = { RESUBMIT: 1, SET_TUNNEL: 2, REG_MOVE: 6, REG_LOAD: 7, SET_TUNNEL64: 9, RESUBMIT_TABLE: 14, DEC_TTL: 18, CONTROLLER: 20, WRITE_METADATA: 22, REG_LOAD2: 33, CONTROLLER2: 37, GROUP: 40 } as const;
+const NXAST = {
+  RESUBMIT: 1, SET_TUNNEL: 2, REG_MOVE: 6, REG_LOAD: 7, SET_TUNNEL64: 9, RESUBMIT_TABLE: 14, OUTPUT_REG: 15, DEC_TTL: 18, CONTROLLER: 20, WRITE_METADATA: 22,
+  STACK_PUSH: 27, STACK_POP: 28, OUTPUT_REG2: 32, REG_LOAD2: 33, CONTROLLER2: 37, GROUP: 40,
+} as const;
 /** OpenFlow 1.1+ instruction types. */
 const OFPIT = { GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6, EXPERIMENTER: 0xffff } as const;
 const OFPR_ACTION = 1;
@@ -62,7 +66,10 @@ function exactIs(m: Match | undefined, f: FieldId, v: number): boolean {
  * The wire field that names bits `bits` of ofproto field `f` in an action, given the rule's
  * match: the field itself when it has one wire name, else the one the match's protocol implies.
  */
-function wireFieldFor(f: FieldId, bits: bigint, ctx: ActionContext, preferParts: boolean): WireField {
+function wireFieldFor(f: FieldId, bits: bigint, ctx: ActionContext, preferParts: boolean, name?: string): WireField {
+  // The name the action was written with (arp_spa, udp_src) is the wire field OVS names too.
+  const named = name === undefined ? undefined : WIRE_FIELDS.find((x) => x.field === f && x.partMask === undefined && x.name === name);
+  if (named) return named;
   const m = ctx.match;
   const arp = exactIs(m, 'dl_type', ETH_TYPE.ARP) || exactIs(m, 'dl_type', ETH_TYPE.RARP);
   const proto = m?.isExact('nw_proto') ? Number(m.flow.get('nw_proto')) : -1;
@@ -150,7 +157,7 @@ function putOutput(w: OfWriter, a: Extract<Action, { type: 'output' }>, version:
 /** NXAST_REG_LOAD of `nBits` bits at `ofs` of wire field `f`. */
 function putRegLoad(w: OfWriter, f: WireField, ofs: number, nBits: number, value: bigint): void {
   const end = nx(w, NXAST.REG_LOAD);
-  w.u16((ofs << 6) | (nBits - 1));
+  w.u16(ofsNbits(ofs, nBits));
   putHeaderOnly(w, headerFor(f, 0), f.bytes);
   w.u64(value);
   end();
@@ -186,7 +193,7 @@ function wireValue(f: WireField, v: bigint): bigint {
 
 function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }>, ctx: EncodeState): void {
   const { version } = ctx;
-  const f = wireFieldFor(a.field, a.mask, ctx, true);
+  const f = wireFieldFor(a.field, a.mask, ctx, true, a.name);
   const whole = f.partMask ?? fieldMax(f.field);
   const mask = fromModel(f, a.mask);
   const value = wireValue(f, a.value);
@@ -228,13 +235,13 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
 
 /** A set_field as NXAST_REG_LOADs of the field's NXM name (what OVS sends for a partial one before 1.5). */
 function putRegLoadsOf(w: OfWriter, a: Extract<Action, { type: 'set_field' }>, ctx: ActionContext): void {
-  const f = nxmField(a.field, a.mask, ctx);
+  const f = nxmField(a.field, a.mask, ctx, a.name);
   putRegLoads(w, f, fromModel(f, a.value), fromModel(f, a.mask));
 }
 
 /** The field NX actions name for ofproto field `f` (NXM names: vlan_tci, not vlan_vid). */
-function nxmField(f: FieldId, bits: bigint, ctx: ActionContext): WireField {
-  return wireFieldFor(f, bits, { ...ctx, version: 0 }, false);
+function nxmField(f: FieldId, bits: bigint, ctx: ActionContext, name?: string): WireField {
+  return wireFieldFor(f, bits, { ...ctx, version: 0 }, false, name);
 }
 
 function put8(w: OfWriter, type: number, v: number): void {
@@ -267,8 +274,53 @@ function putMacAction(w: OfWriter, type: number, mac: bigint): void {
 /** A subfield as (wire field, offset in it), for NX actions and copy_field. */
 function subfieldOnWire(s: Subfield, ctx: ActionContext): { f: WireField; ofs: number } {
   const bits = ((1n << BigInt(s.nBits)) - 1n) << BigInt(s.ofs);
-  const f = wireFieldFor(s.field, bits, ctx, ctx.version >= OFP15);
+  const f = wireFieldFor(s.field, bits, ctx, ctx.version >= OFP15, s.name);
   return { f, ofs: s.ofs - (f.shift ?? 0) };
+}
+
+/**
+ * How many bits of wire field `f` a load into `dst` writes: a load of all of arp_op (ofproto
+ * keeps its low byte) is of all 16 bits on the wire, as OVS writes load:N->NXM_OF_ARP_OP[].
+ */
+function loadBits(dst: Subfield, f: WireField): number {
+  const whole = dst.ofs === 0 && dst.nBits === FIELDS[dst.field].bits && f.partMask === undefined;
+  return whole ? wireBits(f) : dst.nBits;
+}
+
+/** The ofs_nbits word of NX actions: offset in the upper 10 bits, width - 1 in the lower 6. */
+function ofsNbits(ofs: number, nBits: number): number {
+  return (ofs << 6) | (nBits - 1);
+}
+
+/**
+ * output:SUBFIELD: NXAST_OUTPUT_REG, whose field header has room for 4 bytes (an OXM one like
+ * xregN's too, as OVS writes it); OUTPUT_REG2 only for an 8-byte experimenter header.
+ */
+function putOutputReg(w: OfWriter, a: Extract<Action, { type: 'output_reg' }>, ctx: ActionContext): void {
+  const { f, ofs } = subfieldOnWire(a.src, { ...ctx, version: 0 });
+  const on = ofsNbits(ofs, a.src.nBits);
+  const h = headerFor(f, 0);
+  if (h.experimenter === undefined) {
+    const end = nx(w, NXAST.OUTPUT_REG);
+    w.u16(on);
+    putHeaderOnly(w, h, f.bytes);
+    w.u16(a.maxLen).zeros(6);
+    return end();
+  }
+  const end = nx(w, NXAST.OUTPUT_REG2);
+  w.u16(on).u16(a.maxLen);
+  putHeaderOnly(w, h, f.bytes);
+  return end();
+}
+
+/** push:SUBFIELD / pop:SUBFIELD (NXAST_STACK_PUSH / POP): offset, field header, width, padded to 24. */
+function putStack(w: OfWriter, subtype: number, s: Subfield, ctx: ActionContext): void {
+  const { f, ofs } = subfieldOnWire(s, { ...ctx, version: 0 });
+  const end = nx(w, subtype);
+  w.u16(ofs);
+  putHeaderOnly(w, headerFor(f, 0), f.bytes);
+  w.u16(s.nBits);
+  return end();
 }
 
 function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
@@ -321,11 +373,13 @@ function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
     case 'load': {
       if (version >= OFP15) {
         const { f, ofs } = subfieldOnWire(a.dst, ctx);
-        const mask = ((1n << BigInt(a.dst.nBits)) - 1n) << BigInt(ofs);
+        const mask = ((1n << BigInt(loadBits(a.dst, f))) - 1n) << BigInt(ofs);
         return putSetField(w, f, version, a.value << BigInt(ofs), mask === wireMax(f) ? undefined : mask);
       }
+      // NXAST_REG_LOAD addresses at most 64 bits: a wider load (of an xxreg) is several, lowest first, as OVS splits it.
       const { f, ofs } = subfieldOnWire(a.dst, { ...ctx, version: 0 });
-      return putRegLoad(w, f, ofs, a.dst.nBits, a.value);
+      const mask = ((1n << BigInt(loadBits(a.dst, f))) - 1n) << BigInt(ofs);
+      return putRegLoads(w, f, a.value << BigInt(ofs), mask);
     }
     case 'move': {
       const src = subfieldOnWire(a.src, version >= OFP15 ? ctx : { ...ctx, version: 0 });
@@ -367,7 +421,46 @@ function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
         return end();
       }
       return put32(w, OFPAT11.GROUP, a.groupId);
+    case 'output_reg':
+      return putOutputReg(w, a, ctx);
+    case 'push':
+      return putStack(w, NXAST.STACK_PUSH, a.src, ctx);
+    case 'pop':
+      return putStack(w, NXAST.STACK_POP, a.dst, ctx);
+    case 'controller':
+      return putController(w, a);
   }
+}
+
+/**
+ * controller(...): NXAST_CONTROLLER when what it says fits there (max_len, id, reason), else
+ * NXAST_CONTROLLER2 with a property for each thing that differs from its default, as OVS writes it.
+ */
+function putController(w: OfWriter, a: Extract<Action, { type: 'controller' }>): void {
+  const reason = CONTROLLER_REASONS.indexOf(a.reason);
+  if (!a.userdata?.length && !a.pause && a.meterId === undefined) {
+    const end = nx(w, NXAST.CONTROLLER);
+    w.u16(a.maxLen).u16(a.controllerId).u8(reason).zeros(1);
+    return end();
+  }
+  const end = nx(w, NXAST.CONTROLLER2);
+  w.zeros(6);
+  const prop = (type: number, body: (w: OfWriter) => void) => {
+    const at = w.length;
+    w.u16(type).u16(0);
+    body(w);
+    w.patchU16(at + 2, w.length - at);
+    w.zeros((8 - ((w.length - at) % 8)) % 8);
+  };
+  // A u16 value is padded to 4 bytes inside its property, as OVS's ofpprop_put_u16 writes it; a u8 is not.
+  if (a.maxLen !== 0xffff) prop(NXAC2PT.MAX_LEN, (b) => b.u16(a.maxLen).zeros(2));
+  if (a.controllerId !== 0) prop(NXAC2PT.CONTROLLER_ID, (b) => b.u16(a.controllerId).zeros(2));
+  if (a.reason !== 'action') prop(NXAC2PT.REASON, (b) => b.u8(reason));
+  const { userdata, meterId } = a;
+  if (userdata?.length) prop(NXAC2PT.USERDATA, (b) => b.bytes(userdata));
+  if (a.pause) prop(NXAC2PT.PAUSE, () => undefined);
+  if (meterId !== undefined) prop(NXAC2PT.METER_ID, (b) => b.u32(meterId));
+  return end();
 }
 
 /**
@@ -395,6 +488,7 @@ function putWriteMetadataNx(w: OfWriter, wm: { value: bigint; mask: bigint }): v
  * action); 1.1+ writes instructions in OpenFlow's order.
  */
 export function putInstructions(w: OfWriter, ins: Instructions, ctx: ActionContext): void {
+  if (ins.meter !== undefined && ctx.version < OFP13) throw new Error(`meter:${ins.meter} needs OpenFlow 1.3 or later, which has meters`);
   if (ctx.version === OFP10) {
     if (ins.clearActions || ins.write || ins.gotoTable !== undefined) {
       throw new Error('OpenFlow 1.0 has no clear_actions, write_actions or goto_table: use OpenFlow 1.1 or later');
@@ -403,13 +497,17 @@ export function putInstructions(w: OfWriter, ins: Instructions, ctx: ActionConte
     if (ins.writeMetadata) putWriteMetadataNx(w, ins.writeMetadata);
     return;
   }
-  const list = (type: number, actions: readonly Action[]) => {
+  const list = (type: number, actions: readonly Action[], meter?: number) => {
     const at = w.length;
     w.u16(type).u16(0).zeros(4);
+    if (meter !== undefined) w.u16(OFPAT11.METER).u16(8).u32(meter);
     putActions(w, actions, ctx);
     w.patchU16(at + 2, w.length - at);
   };
-  if (ins.apply.length) list(OFPIT.APPLY_ACTIONS, ins.apply);
+  // The meter comes first: an instruction up to 1.4, from 1.5 an action opening apply-actions.
+  const meterAction = ctx.version >= OFP15 ? ins.meter : undefined;
+  if (ins.meter !== undefined && meterAction === undefined) w.u16(OFPIT.METER).u16(8).u32(ins.meter);
+  if (ins.apply.length || meterAction !== undefined) list(OFPIT.APPLY_ACTIONS, ins.apply, meterAction);
   if (ins.clearActions) w.u16(OFPIT.CLEAR_ACTIONS).u16(8).zeros(4);
   if (ins.write) list(OFPIT.WRITE_ACTIONS, ins.write);
   if (ins.writeMetadata) w.u16(OFPIT.WRITE_METADATA).u16(24).zeros(4).u64(ins.writeMetadata.value).u64(ins.writeMetadata.mask);
@@ -455,7 +553,17 @@ function subfieldFrom(f: WireField, ofs: number, nBits: number, what: string): S
   const at = ofs + (f.shift ?? 0);
   // arp_op is 16 bits on the wire but 8 in ofproto's nw_proto: bits above those do not exist.
   if (at + nBits > FIELDS[f.field].bits) fail('OFPBAC_BAD_SET_ARGUMENT', `${what}: bits ${ofs}..${ofs + nBits - 1} of ${f.name} are beyond what TVS stores of it`);
-  return { field: f.field, ofs: at, nBits };
+  return { field: f.field, ofs: at, nBits, ...nameOf(f) };
+}
+
+/**
+ * The name an action records for wire field `f`: none for its field's default name, else the
+ * one it was sent with (arp_spa for nw_src), so it prints as it was written.
+ */
+function nameOf(f: WireField): { name?: string } {
+  const fn = fieldByName(f.name);
+  const name = fn && fn.field === f.field ? recordedName(fn) : undefined;
+  return name === undefined ? {} : { name };
 }
 
 /** A set_field/reg_load2 entry as an ofproto set_field action. */
@@ -474,7 +582,7 @@ function setFieldFromEntry(r: OfReader, mayMask: boolean): Action {
     if (e.mask) fail('OFPBAC_BAD_SET_MASK', 'in_port cannot be set with a mask');
     return { type: 'set_field', field: 'in_port', value: BigInt(of11Port(Number(value), 'in_port')), mask: fieldMax('in_port') };
   }
-  return { type: 'set_field', field: f.field, value: toModel(f, value & mask), mask: toModel(f, mask) };
+  return { type: 'set_field', field: f.field, value: toModel(f, value & mask), mask: toModel(f, mask), ...nameOf(f) };
 }
 
 function expectLen(len: number, want: number, what: string): void {
@@ -509,9 +617,14 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
       const { f } = pullFieldHeader(r, 'OFPBAC_BAD_SET_TYPE');
       const value = r.u64();
       const nBits = (ofsNbits & 0x3f) + 1;
-      const dst = subfieldFrom(f, ofsNbits >> 6, nBits, 'load');
       if (nBits < 64 && value >> BigInt(nBits)) fail('OFPBAC_BAD_ARGUMENT', `load: value 0x${value.toString(16)} does not fit in ${nBits} bits`);
-      return { type: 'load', dst, value };
+      const stored = FIELDS[f.field].bits;
+      if (ofsNbits >> 6 === 0 && nBits === wireBits(f) && nBits > stored && f.partMask === undefined) {
+        // All of a field ofproto keeps only the low bits of (arp_op): the value must fit in those.
+        if (value >> BigInt(stored)) fail('OFPBAC_BAD_SET_ARGUMENT', `load: TVS keeps the low ${stored} bits of ${f.name}, 0x${value.toString(16)} does not fit`);
+        return { type: 'load', dst: { field: f.field, ofs: 0, nBits: stored, ...nameOf(f) }, value };
+      }
+      return { type: 'load', dst: subfieldFrom(f, ofsNbits >> 6, nBits, 'load'), value };
     }
     case NXAST.REG_LOAD2: {
       const body = r.sub(len - 10, 'reg_load2');
@@ -543,8 +656,34 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
       const id = r.u16();
       const reason = r.u8();
       r.skip(1);
-      if (id !== 0 || reason !== OFPR_ACTION) fail('OFPBAC_BAD_ARGUMENT', 'controller actions with a controller id or a reason other than "action" are not supported yet');
-      return { type: 'output', port: OFPP.CONTROLLER, maxLen };
+      if (id === 0 && reason === OFPR_ACTION) return { type: 'output', port: OFPP.CONTROLLER, maxLen };
+      return { type: 'controller', maxLen, reason: controllerReason(reason), controllerId: id, pause: false };
+    }
+    case NXAST.OUTPUT_REG: {
+      expectLen(len, 24, 'output_reg');
+      const on = r.u16();
+      const { f } = pullFieldHeader(r, 'OFPBAC_BAD_ARGUMENT');
+      const maxLen = r.u16();
+      if (r.bytes(6).some((b) => b !== 0)) fail('OFPBAC_BAD_ARGUMENT', 'output_reg has nonzero padding');
+      return { type: 'output_reg', src: outputRegSource(f, on), maxLen };
+    }
+    case NXAST.OUTPUT_REG2: {
+      if (len < 24) fail('OFPBAC_BAD_LEN', `output_reg2 action has length ${len}`);
+      const body = r.sub(len - 10, 'output_reg2');
+      const on = body.u16();
+      const maxLen = body.u16();
+      const { f } = pullFieldHeader(body, 'OFPBAC_BAD_ARGUMENT');
+      return { type: 'output_reg', src: outputRegSource(f, on), maxLen };
+    }
+    case NXAST.STACK_PUSH:
+    case NXAST.STACK_POP: {
+      const what = subtype === NXAST.STACK_PUSH ? 'push' : 'pop';
+      expectLen(len, 24, what);
+      const body = r.sub(len - 10, what);
+      const ofs = body.u16();
+      const { f } = pullFieldHeader(body, 'OFPBAC_BAD_ARGUMENT');
+      const sub = subfieldFrom(f, ofs, body.u16(), what);
+      return what === 'push' ? { type: 'push', src: sub } : { type: 'pop', dst: sub };
     }
     case NXAST.CONTROLLER2:
       return pullController2(r, len);
@@ -563,18 +702,31 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
   }
 }
 
+/** output_reg's source from its ofs_nbits word: a port number, so at most 32 bits (as ofproto's model has it). */
+function outputRegSource(f: WireField, on: number): Subfield {
+  const nBits = (on & 0x3f) + 1;
+  if (nBits > 32) fail('OFPBAC_BAD_ARGUMENT', `output_reg of ${nBits} bits of ${f.name}: a port number is at most 32 bits`);
+  return subfieldFrom(f, on >> 6, nBits, 'output_reg');
+}
+
+/** A packet-in reason number as the controller action's reason. */
+function controllerReason(n: number): Extract<Action, { type: 'controller' }>['reason'] {
+  const reason = CONTROLLER_REASONS[n];
+  if (reason === undefined) fail('OFPBAC_BAD_ARGUMENT', `controller action with unknown packet-in reason ${n}`);
+  return reason;
+}
+
 /** NXAST_CONTROLLER2 properties. */
 const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4, METER_ID: 5 } as const;
 
 /**
- * NXAST_CONTROLLER2: what ofproto's model holds of it (max_len) becomes an output to
- * CONTROLLER; userdata, pause, a controller id, another reason or a meter it cannot hold yet,
- * and says so.
+ * NXAST_CONTROLLER2: a property for each of max_len, id, reason, userdata, pause and meter_id
+ * that differs from its default. With nothing but a max_len it is an output to CONTROLLER.
  */
 function pullController2(r: OfReader, len: number): Action {
   r.skip(6);
   const props = r.sub(len - 16, 'controller2 properties');
-  let maxLen = 0xffff;
+  const a: Extract<Action, { type: 'controller' }> = { type: 'controller', maxLen: 0xffff, reason: 'action', controllerId: 0, pause: false };
   while (props.remaining > 0) {
     if (props.remaining < 4) fail('OFPBPC_BAD_LEN', 'controller2 property header cut short');
     const type = props.u16();
@@ -582,16 +734,39 @@ function pullController2(r: OfReader, len: number): Action {
     if (plen < 4 || plen - 4 > props.remaining) fail('OFPBPC_BAD_LEN', `controller2 property ${type} has length ${plen}`);
     const p = props.sub(plen - 4, 'property');
     props.skip(Math.min(props.remaining, (8 - (plen % 8)) % 8));
-    if (type === NXAC2PT.MAX_LEN) {
-      if (p.remaining !== 2) fail('OFPBPC_BAD_LEN', 'controller2 max_len must be 2 bytes');
-      maxLen = p.u16();
-    } else if (type === NXAC2PT.USERDATA || type === NXAC2PT.PAUSE || type === NXAC2PT.CONTROLLER_ID || type === NXAC2PT.REASON || type === NXAC2PT.METER_ID) {
-      fail('OFPBAC_BAD_ARGUMENT', 'controller(userdata=..., pause, id=..., reason=..., meter_id=...) is not supported yet: use controller or controller(max_len=N)');
-    } else {
-      fail('OFPBPC_BAD_TYPE', `unknown controller2 property ${type}`);
+    // OVS pads a u16 value to 4 bytes inside the property, and reads any property long enough.
+    const size = (n: number, what: string) => {
+      if (p.remaining < n) fail('OFPBPC_BAD_LEN', `controller2 ${what} needs ${n} bytes, the property has ${p.remaining}`);
+    };
+    switch (type) {
+      case NXAC2PT.MAX_LEN:
+        size(2, 'max_len');
+        a.maxLen = p.u16();
+        break;
+      case NXAC2PT.CONTROLLER_ID:
+        size(2, 'id');
+        a.controllerId = p.u16();
+        break;
+      case NXAC2PT.REASON:
+        size(1, 'reason');
+        a.reason = controllerReason(p.u8());
+        break;
+      case NXAC2PT.USERDATA:
+        if (p.remaining) a.userdata = Buffer.from(p.bytes(p.remaining));
+        break;
+      case NXAC2PT.PAUSE:
+        a.pause = true;
+        break;
+      case NXAC2PT.METER_ID:
+        size(4, 'meter_id');
+        a.meterId = p.u32();
+        break;
+      default:
+        fail('OFPBPC_BAD_TYPE', `unknown controller2 property ${type}`);
     }
   }
-  return { type: 'output', port: OFPP.CONTROLLER, maxLen };
+  const plain = a.reason === 'action' && a.controllerId === 0 && !a.userdata && !a.pause && a.meterId === undefined;
+  return plain ? { type: 'output', port: OFPP.CONTROLLER, maxLen: a.maxLen } : a;
 }
 
 function pullOf10Action(r: OfReader, type: number, len: number): Action {
@@ -732,6 +907,10 @@ export function pullActions(r: OfReader, version: number, ins?: Instructions): A
     const len = r.u16();
     if (len < 8 || len % 8 || len - 4 > r.remaining) fail('OFPBAC_BAD_LEN', `action type ${type} has length ${len}, ${r.remaining + 4} bytes left`);
     const body = r.sub(len - 4, 'action');
+    if (type === OFPAT11.METER && version >= OFP15) {
+      pullMeterAction(body, len, out.length === 0, ins);
+      continue;
+    }
     let a: Action | undefined;
     if (type === OFPAT_VENDOR) a = pullNxAction(body, len, version, ins);
     else if (version === OFP10) a = pullOf10Action(body, type, len);
@@ -739,6 +918,19 @@ export function pullActions(r: OfReader, version: number, ins?: Instructions): A
     if (a) out.push(a);
   }
   return out;
+}
+
+/**
+ * OpenFlow 1.5's meter action, which ofproto holds as the rule's meter: only as the first of a
+ * rule's apply-actions, where it means what 1.3's meter instruction means.
+ */
+function pullMeterAction(r: OfReader, len: number, first: boolean, ins: Instructions | undefined): void {
+  expectLen(len, 8, 'meter');
+  const meterId = r.u32();
+  if (!ins) fail('OFPBAC_UNSUPPORTED_ORDER', `meter:${meterId} is only supported first among a rule's apply-actions`);
+  if (!first) fail('OFPBAC_UNSUPPORTED_ORDER', `meter:${meterId} must come before the other apply-actions: TVS meters a packet before acting on it`);
+  if (ins.meter !== undefined) fail('OFPBAC_UNSUPPORTED_ORDER', `a rule may have one meter, this one has meter:${ins.meter} and meter:${meterId}`);
+  ins.meter = meterId;
 }
 
 /** Reads a rule's instructions (OpenFlow 1.1+) filling `r`. */
@@ -772,7 +964,7 @@ export function pullInstructions(r: OfReader, version: number): Instructions {
       case OFPIT.APPLY_ACTIONS:
       case OFPIT.WRITE_ACTIONS: {
         body.skip(4);
-        const actions = pullActions(body, version);
+        const actions = pullActions(body, version, type === OFPIT.APPLY_ACTIONS && version >= OFP15 ? ins : undefined);
         if (type === OFPIT.APPLY_ACTIONS) ins.apply = actions;
         else ins.write = actions;
         break;
@@ -782,7 +974,10 @@ export function pullInstructions(r: OfReader, version: number): Instructions {
         ins.clearActions = true;
         break;
       case OFPIT.METER:
-        fail('OFPBIC_UNSUP_INST', 'the meter instruction is not supported yet');
+        if (version < OFP13) fail('OFPBIC_UNKNOWN_INST', 'the meter instruction is an OpenFlow 1.3+ instruction');
+        fixed(8);
+        if (ins.meter !== undefined) fail('OFPBIC_DUP_INST', `a rule may have one meter, this one has meter:${ins.meter} and a meter instruction`);
+        ins.meter = body.u32();
         break;
       case OFPIT.EXPERIMENTER:
         fail('OFPBIC_BAD_EXPERIMENTER', 'experimenter instructions are not supported');

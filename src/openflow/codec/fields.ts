@@ -12,12 +12,14 @@
  * 0xffff) are followed by a 32-bit experimenter id. Fields are keyed here by class and field
  * number (and experimenter id), never by the length, which decoders check separately.
  */
-import { ETH_TYPE, FIELDS, IP_PROTO, type FieldId } from '../../ofproto/flow.js';
+import { ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, WIDE_REG_FIELDS, type FieldId } from '../../ofproto/flow.js';
 import type { Match } from '../../ofproto/match.js';
 import { OFP12, OFP13, OFP15 } from '../messages.js';
 
 /** OXM classes. */
 export const OXM_CLASS = { NXM0: 0x0000, NXM1: 0x0001, OPENFLOW_BASIC: 0x8000, PACKET_REGS: 0x8001, EXPERIMENTER: 0xffff } as const;
+/** NXM_NX_XXREG0's field number in class NXM1; xxreg1..3 follow it. */
+const NXM_NX_XXREG0_FIELD = 111;
 /** The ONF experimenter id, under which OpenFlow 1.3 carries tcp_flags. */
 const ONF_EXPERIMENTER = 0x4f4e4600;
 
@@ -114,11 +116,17 @@ export const WIRE_FIELDS: readonly WireField[] = [
   { name: 'arp_sha', field: 'arp_sha', bytes: 6, maskable: true, nxm: nx1(17), oxm: basic(24), prereq: isArp, needs: 'arp' },
   { name: 'arp_tha', field: 'arp_tha', bytes: 6, maskable: true, nxm: nx1(18), oxm: basic(25), prereq: isArp, needs: 'arp' },
   { name: 'tun_id', field: 'tun_id', bytes: 8, maskable: true, nxm: nx1(16), oxm: basic(38, OFP13), prereq: any },
-  // Registers that ofproto's flow has (reg0..reg7 today, reg8..reg15 once it grows them).
-  ...Array.from({ length: 16 }, (_, i) => `reg${i}`)
-    .filter((r) => r in FIELDS)
-    .map((r, i): WireField => ({ name: r, field: r as FieldId, bytes: 4, maskable: true, nxm: nx1(i), prereq: any })),
+  ...REG_FIELDS.map((r, i): WireField => ({ name: r, field: r, bytes: 4, maskable: true, nxm: nx1(i), prereq: any })),
   { name: 'metadata', field: 'metadata', bytes: 8, maskable: true, oxm: basic(2), prereq: any },
+  // The wide registers are views of reg0..reg15. OVS writes matches on them as the 32-bit registers
+  // (as xregs from 1.5), but reads them in a match and names them in actions by their own headers.
+  ...WIDE_REG_FIELDS.map((r): WireField => {
+    const n = Number(r.replace(/^x+reg/, ''));
+    const wide = r.startsWith('xx')
+      ? { bytes: 16, nxm: nx1(NXM_NX_XXREG0_FIELD + n) }
+      : { bytes: 8, oxm: { cls: OXM_CLASS.PACKET_REGS, field: n, since: OFP15 } };
+    return { name: r, field: r, maskable: true, prereq: any, ...wide };
+  }),
 ];
 
 /** NXM_NX_COOKIE, the cookie and mask an NXT_FLOW_MOD's match may carry. */

@@ -225,7 +225,8 @@ export function decodeFlowMod(r: OfReader, s: Session, wire: BodyWire): FlowMod 
 // ---------------------------------------------------------------------------------------------
 // flow_removed
 
-const REMOVED_REASONS: readonly FlowRemovedReason[] = ['idle_timeout', 'hard_timeout', 'delete', 'group_delete'];
+/** OFPRR_*, by number; OFPRR_METER_DELETE is OpenFlow 1.4's. */
+const REMOVED_REASONS: readonly FlowRemovedReason[] = ['idle_timeout', 'hard_timeout', 'delete', 'group_delete', 'meter_delete'];
 
 function removedReasonOf(n: number): FlowRemovedReason {
   const r = REMOVED_REASONS[n];
@@ -304,7 +305,8 @@ function pullOxsStats(r: OfReader): OxsStats {
 
 export function encodeFlowRemoved(m: MessageOf<'flow_removed'>, s: Session, wire: BodyWire): Buffer {
   const w = new OfWriter();
-  const reason = REMOVED_REASONS.indexOf(m.reason);
+  // Before 1.4 a rule removed with its meter is reported as deleted, as OVS reports it.
+  const reason = REMOVED_REASONS.indexOf(m.reason === 'meter_delete' && (wire === 'nx' || s.version < OFP14) ? 'delete' : m.reason);
   if (wire === 'nx') {
     w.u64(m.cookie).u16(m.priority).u8(reason).u8(m.tableId + 1);
     putDuration(w, m.durationMs);

@@ -6,7 +6,7 @@
  * malformed one gets the error OVS would answer.
  */
 import { OFPP } from '../../ofproto/actions.js';
-import { ETH_TYPE, FIELDS, IP_PROTO, fieldMax, type FieldId } from '../../ofproto/flow.js';
+import { ETH_TYPE, IP_PROTO, REG_FIELDS, fieldMax, type FieldId } from '../../ofproto/flow.js';
 import { Match } from '../../ofproto/match.js';
 import { OFP15 } from '../messages.js';
 import { OfDecodeError, type OfReader, type OfWriter } from './buffer.js';
@@ -118,10 +118,6 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
       out.cookie = { value: bigFrom(e.value), mask: e.mask ? bigFrom(e.mask) : 0xffffffffffffffffn };
       continue;
     }
-    if (h.cls === OXM_CLASS.PACKET_REGS) {
-      pullXreg(m, e, seen);
-      continue;
-    }
     const f = wireFieldOf(h);
     if (!f) throw new OfDecodeError('OFPBMC_BAD_FIELD', `unknown match field (${headerName(h)})`);
     if (e.value.length !== f.bytes) throw new OfDecodeError('OFPBMC_BAD_LEN', `${f.name} is ${f.bytes} bytes, the message gives ${e.value.length}`);
@@ -147,27 +143,10 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
   return out;
 }
 
-/** OpenFlow 1.5's xregN: reg(2N) then reg(2N+1), 64 bits. */
-function pullXreg(m: Match, e: Entry, seen: Set<string>): void {
-  const n = e.header.field;
-  const hi = `reg${2 * n}`;
-  const lo = `reg${2 * n + 1}`;
-  if (n > 7 || !(hi in FIELDS) || !(lo in FIELDS)) throw new OfDecodeError('OFPBMC_BAD_FIELD', `unknown match field xreg${n}`);
-  if (e.value.length !== 8) throw new OfDecodeError('OFPBMC_BAD_LEN', `xreg${n} is 8 bytes, the message gives ${e.value.length}`);
-  const value = bigFrom(e.value);
-  const mask = e.mask ? bigFrom(e.mask) : 0xffffffffffffffffn;
-  if (value & ~mask) throw new OfDecodeError('OFPBMC_BAD_WILDCARDS', `xreg${n} value has bits set outside its mask`);
-  if (seen.has(hi) || seen.has(lo)) throw new OfDecodeError('OFPBMC_DUP_FIELD', `xreg${n} repeats a register already matched`);
-  seen.add(hi).add(lo);
-  const [h, l] = [hi as FieldId, lo as FieldId];
-  if (mask >> 32n) m.set(h, value >> 32n, mask >> 32n);
-  if (mask & 0xffffffffn) m.set(l, value & 0xffffffffn, mask & 0xffffffffn);
-}
-
 /** OpenFlow 1.5 matches registers in pairs, as OVS writes them: xregN is reg(2N) then reg(2N+1). */
 function putXregs(w: OfWriter, m: Match): void {
-  for (let n = 0; 2 * n + 1 < REGS.length; n++) {
-    const [hi, lo] = [m.field(REGS[2 * n] as FieldId), m.field(REGS[2 * n + 1] as FieldId)];
+  for (let n = 0; 2 * n + 1 < REG_FIELDS.length; n++) {
+    const [hi, lo] = [m.field(REG_FIELDS[2 * n]!), m.field(REG_FIELDS[2 * n + 1]!)];
     const mask = (hi.mask << 32n) | lo.mask;
     if (!mask) continue;
     const value = (hi.value << 32n) | lo.value;
@@ -192,7 +171,6 @@ function putField(w: OfWriter, m: Match, f: WireField, version: number): void {
 }
 
 const F = (name: string): WireField => wireField(name);
-const REGS = Array.from({ length: 16 }, (_, i) => `reg${i}`).filter((r) => r in FIELDS);
 
 /**
  * Writes `m` as NXM (`version` 0) or OXM entries for `version`, in the order OVS writes them, so
@@ -246,7 +224,7 @@ export function putNxMatch(w: OfWriter, m: Match, version: number, cookie?: { va
   }
   putField(w, m, F('tun_id'), version);
   if (version >= OFP15) putXregs(w, m);
-  else for (const r of REGS) putField(w, m, F(r), version);
+  else for (const r of REG_FIELDS) putField(w, m, F(r), version);
   putField(w, m, F('metadata'), version);
   if (cookie && cookie.mask) {
     putEntry(w, NXM_NX_COOKIE, 8, cookie.value & cookie.mask, cookie.mask === 0xffffffffffffffffn ? undefined : cookie.mask);

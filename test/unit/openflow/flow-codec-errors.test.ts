@@ -7,7 +7,7 @@ import {
 } from '../../../src/openflow/codec/flow-messages.js';
 import { putEntry } from '../../../src/openflow/codec/match.js';
 import { parseFlowMod, parseGroupMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
-import { OFP10, OFP13, SUPPORTED_VERSIONS, defaultSession, type Session } from '../../../src/openflow/messages.js';
+import { OFP10, OFP13, OFP15, SUPPORTED_VERSIONS, defaultSession, type Session } from '../../../src/openflow/messages.js';
 import { OFPG, OFPP, output } from '../../../src/ofproto/actions.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { FLOW_CORPUS } from './flow-corpus.js';
@@ -81,6 +81,28 @@ describe('malformed matches get the error OVS answers', () => {
     })))).toBe('OFPBMC_BAD_VALUE');
   });
 
+  it('reads xreg1 and xxreg1 into the 32-bit registers they are made of', () => {
+    const body = flowModWithMatch((w) => {
+      putEntry(w, { cls: 0x8001, field: 1 }, 8, 0x1234n);
+      putEntry(w, { cls: 1, field: 112 }, 16, 0x5n, 0xffn);
+    });
+    expect(ofpPrint(frame(OFP13, 14, body))).toBe('ADD reg2=0,reg3=0x1234,reg7=0x5/0xff actions=drop');
+    expect(decode(body)().match.equals(parseMatch('reg2=0,reg3=0x1234,reg7=0x5/0xff'))).toBe(true);
+  });
+
+  it('a wide register over a register already matched is OFPBMC_DUP_FIELD', () => {
+    expect(errorOf(decode(flowModWithMatch((w) => {
+      putEntry(w, { cls: 1, field: 2 }, 4, 1n);
+      putEntry(w, { cls: 0x8001, field: 1 }, 8, 0x1234n);
+    })))).toBe('OFPBMC_DUP_FIELD');
+  });
+
+  it('fields TVS has no storage for (xreg8, ct_state, ct_zone) stay OFPBMC_BAD_FIELD', () => {
+    expect(errorOf(decode(flowModWithMatch((w) => putEntry(w, { cls: 0x8001, field: 8 }, 8, 1n))))).toBe('OFPBMC_BAD_FIELD');
+    expect(errorOf(decode(flowModWithMatch((w) => putEntry(w, { cls: 1, field: 105 }, 4, 0x20n))))).toBe('OFPBMC_BAD_FIELD');
+    expect(errorOf(decode(flowModWithMatch((w) => putEntry(w, { cls: 1, field: 106 }, 2, 1n))))).toBe('OFPBMC_BAD_FIELD');
+  });
+
   it('a match length beyond the message is OFPBMC_BAD_LEN', () => {
     const body = flowModWithMatch((w) => putEntry(w, { cls: BASIC, field: 5 }, 2, 0x800n));
     body.writeUInt16BE(200, 42);
@@ -125,16 +147,32 @@ describe('malformed actions and instructions get the error OVS answers', () => {
     expect(errorOf(decode(applyActions(action(0xffff, '00002320' + '0007' + '0007' + '00010004' + '0000000000000100'))))).toBe('OFPBAC_BAD_ARGUMENT');
   });
 
-  it('controller(max_len) in NXAST_CONTROLLER2 is an output to CONTROLLER; userdata and pause are refused by name until the model has them', () => {
-    // NXAST_CONTROLLER2 with NXAC2PT_MAX_LEN 128.
+  it('NXAST_CONTROLLER2 with only a max_len is an output to CONTROLLER; with userdata it is controller(userdata=...)', () => {
+    // NXAST_CONTROLLER2 with NXAC2PT_MAX_LEN 128 (a 2-byte value, as older OVS wrote it).
     const maxLen = action(0xffff, '00002320' + '0025' + '000000000000' + '0000000600800000');
     const body = flowModWithMatch(() => undefined, applyActions(maxLen));
     expect(ofpPrint(frame(OFP13, 14, body))).toBe('ADD actions=CONTROLLER:128');
-    const got = decodeFlowMod(new OfReader(body), OF13, 'ofp');
-    expect(got.instructions.apply).toEqual([output(OFPP.CONTROLLER, 128)]);
-    // ... with NXAC2PT_USERDATA 01.02.
-    const userdata = action(0xffff, '00002320' + '0025' + '000000000000' + '0003000601020000');
-    expect(() => decodeFlowMod(new OfReader(flowModWithMatch(() => undefined, applyActions(userdata))), OF13, 'ofp')).toThrow(/OFPBAC_BAD_ARGUMENT: controller\(userdata=/);
+    expect(decodeFlowMod(new OfReader(body), OF13, 'ofp').instructions.apply).toEqual([output(OFPP.CONTROLLER, 128)]);
+    // ... with NXAC2PT_USERDATA 01.02 instead.
+    const userdata = flowModWithMatch(() => undefined, applyActions(action(0xffff, '00002320' + '0025' + '000000000000' + '0003000601020000')));
+    expect(ofpPrint(frame(OFP13, 14, userdata))).toBe('ADD actions=controller(userdata=01.02)');
+    expect(decodeFlowMod(new OfReader(userdata), OF13, 'ofp').instructions.apply).toEqual([
+      { type: 'controller', maxLen: 0xffff, reason: 'action', controllerId: 0, pause: false, userdata: Buffer.from([1, 2]) },
+    ]);
+  });
+
+  it('output_reg of more than 32 bits is OFPBAC_BAD_ARGUMENT: a port number is at most 32 bits', () => {
+    // NXAST_OUTPUT_REG of OXM_OF_PKT_REG0[0..63].
+    const wide = decode(applyActions(action(0xffff, '00002320' + '000f' + '003f' + '80010008' + '0000' + '000000000000')));
+    expect(errorOf(wide)).toBe('OFPBAC_BAD_ARGUMENT');
+    expect(wide).toThrow(/a port number is at most 32 bits/);
+  });
+
+  it('a controller action with a packet-in reason TVS does not know is OFPBAC_BAD_ARGUMENT, a short property OFPBPC_BAD_LEN', () => {
+    // NXAST_CONTROLLER with reason 9.
+    expect(errorOf(decode(applyActions(action(0xffff, '00002320' + '0014' + 'ffff' + '0000' + '0900'))))).toBe('OFPBAC_BAD_ARGUMENT');
+    // NXAST_CONTROLLER2 whose NXAC2PT_METER_ID has 2 bytes, not 4.
+    expect(errorOf(decode(applyActions(action(0xffff, '00002320' + '0025' + '000000000000' + '0005000600050000'))))).toBe('OFPBPC_BAD_LEN');
   });
 
   it('an unknown instruction is OFPBIC_UNKNOWN_INST, a repeated one OFPBIC_DUP_INST', () => {
@@ -143,8 +181,23 @@ describe('malformed actions and instructions get the error OVS answers', () => {
     expect(errorOf(decode(Buffer.concat([gotoTable, gotoTable])))).toBe('OFPBIC_DUP_INST');
   });
 
-  it('the meter instruction is refused as unsupported until ofproto has meters in rules', () => {
-    expect(errorOf(decode(new OfWriter().u16(6).u16(8).u32(1).finish()))).toBe('OFPBIC_UNSUP_INST');
+  it('the meter instruction is the rule\'s meter; a second one is OFPBIC_DUP_INST', () => {
+    const meter = new OfWriter().u16(6).u16(8).u32(7).finish();
+    expect(decode(meter)().instructions.meter).toBe(7);
+    expect(errorOf(decode(Buffer.concat([meter, meter])))).toBe('OFPBIC_DUP_INST');
+  });
+
+  it('OpenFlow 1.5\'s meter action is the rule\'s meter only first among apply-actions (OFPBAC_UNSUPPORTED_ORDER elsewhere)', () => {
+    const OF15 = defaultSession(OFP15);
+    // A 1.5 flow_mod with no instructions, then `ins`.
+    const body = (ins: Buffer) => Buffer.concat([encodeFlowMod(parseFlowMod('actions=drop'), OF15, 'ofp'), ins]);
+    const meter = action(29, '00000005');
+    const out = action(0, '00000001ffff000000000000');
+    expect(decodeFlowMod(new OfReader(body(applyActions(Buffer.concat([meter, out])))), OF15, 'ofp').instructions).toMatchObject({ meter: 5, apply: [output(1, 0xffff)] });
+    expect(errorOf(() => decodeFlowMod(new OfReader(body(applyActions(Buffer.concat([out, meter])))), OF15, 'ofp'))).toBe('OFPBAC_UNSUPPORTED_ORDER');
+    expect(errorOf(() => decodeFlowMod(new OfReader(body(Buffer.concat([new OfWriter().u16(3).u16(16).zeros(4).finish(), meter]))), OF15, 'ofp'))).toBe('OFPBAC_UNSUPPORTED_ORDER');
+    // OpenFlow 1.3 has no action 29.
+    expect(errorOf(decode(applyActions(meter)))).toBe('OFPBAC_BAD_TYPE');
   });
 
   it('an unknown flow_mod command is OFPFMFC_BAD_COMMAND', () => {

@@ -1,4 +1,24 @@
 /**
+ * What OVN installs beyond the common flows: the registers above reg7, the wide registers, output
+ * to a register, the stack, controller(...) with its options, the ARP responder's rewrites, meters.
+ */
+export const OVN_FLOW_CORPUS: readonly string[] = [
+  'reg8=0x1,reg15=0x5/0xff,reg12=0 actions=load:0x1->NXM_NX_REG14[],move:NXM_NX_REG15[0..15]->NXM_NX_REG9[16..31],resubmit(,8)',
+  'xreg1=0x1234,xxreg2=0x5/0xff actions=move:NXM_NX_XXREG0[]->NXM_NX_XXREG1[],load:0x1->OXM_OF_PKT_REG3[0..3],set_field:0x10->xxreg3,set_field:0x10->xreg4',
+  'actions=load:0x100000000000000000001->NXM_NX_XXREG0[],load:0x3->NXM_NX_XXREG1[60..67],load:0x1->NXM_NX_REG9[]',
+  'actions=load:0x5->NXM_NX_XXREG1[64..95],set_field:0x1/0x3->xxreg0,move:OXM_OF_PKT_REG1[]->NXM_NX_XXREG0[0..63],move:NXM_NX_XXREG0[32..63]->NXM_NX_REG10[]',
+  'actions=output:NXM_NX_REG13[0..15],output:NXM_NX_REG15[],output:OXM_OF_PKT_REG1[0..15],output:NXM_NX_XXREG2[96..111]',
+  'actions=push:NXM_NX_XXREG1[],pop:NXM_NX_REG3[0..7],push:OXM_OF_PKT_REG2[8..23],pop:NXM_OF_ETH_SRC[]',
+  'arp,arp_op=1 actions=move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],load:0xa0000fe->NXM_OF_ARP_SPA[],load:0x2->NXM_OF_ARP_OP[],set_field:10.0.0.1->arp_spa',
+  'actions=controller(reason=no_match,max_len=100,id=3,userdata=00.01.02,pause),controller(userdata=00.00.00.1b.00.00.00.00),controller(pause),CONTROLLER:100',
+  'actions=controller(max_len=10,id=2,userdata=00.01,pause,meter_id=5),controller(meter_id=1),controller(reason=invalid_ttl),controller(id=7,max_len=64)',
+  // Meters: the meter instruction up to 1.4, the meter action from 1.5.
+  'actions=meter:5,output:1',
+  'ip actions=meter:1,clear_actions,write_actions(output:2),goto_table:3',
+  'actions=meter:7',
+];
+
+/**
  * Flows in ovs-ofctl syntax the codec tests encode and decode: ovs-ofctl's common ones, and the
  * kinds OVN installs (register loads and moves, resubmit across tables, metadata, set_field,
  * the ARP responder).
@@ -45,4 +65,5 @@ export const FLOW_CORPUS: readonly string[] = [
   'actions=load:0xffff->NXM_NX_REG0[16..31],move:NXM_NX_REG0[0..15]->NXM_NX_TUN_ID[0..15]',
   'reg0=0x5/0xff,reg7=0,tun_id=0x5,metadata=0x1/0xff actions=write_metadata:0x1/0xff,goto_table:1',
   'ip,reg2=0x10 actions=load:0xc0a80001->NXM_OF_IP_DST[],dec_ttl,resubmit(,10)',
+  ...OVN_FLOW_CORPUS,
 ];

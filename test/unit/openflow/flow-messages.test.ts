@@ -6,7 +6,7 @@ import {
   encodeMeterConfig, encodeMeterMod, encodePacketIn, encodePacketOut, type FlowStatsRequest,
 } from '../../../src/openflow/codec/flow-messages.js';
 import { parseFlowMod, parseGroupMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
-import { OFP10, OFP13, OFP15, defaultSession, type FlowStats, type MessageOf, type Session } from '../../../src/openflow/messages.js';
+import { OFP10, OFP13, OFP14, OFP15, defaultSession, type FlowStats, type MessageOf, type Session } from '../../../src/openflow/messages.js';
 import { OFPG, OFPP, output } from '../../../src/ofproto/actions.js';
 import { Match } from '../../../src/ofproto/match.js';
 import type { MeterConfig, MeterMod } from '../../../src/ofproto/meters.js';
@@ -208,6 +208,18 @@ describe('flow_removed', () => {
     const expected = s.version === OFP10 ? { ...removed, tableId: wire === 'nx' ? 4 : 0, hardTimeout: 0 } : removed;
     expect({ ...back, match: undefined }).toEqual({ ...expected, match: undefined });
     expect(back.match.equals(removed.match)).toBe(true);
+  });
+
+  it.each([
+    ['OpenFlow 1.0', OF10, 'ofp' as const, OFPT.FLOW_REMOVED, undefined, 'delete'],
+    ['NXT_FLOW_REMOVED', OF10, 'nx' as const, OFPT_VENDOR, NXT.FLOW_REMOVED, 'delete'],
+    ['OpenFlow 1.3', OF13, 'ofp' as const, OFPT.FLOW_REMOVED, undefined, 'delete'],
+    ['OpenFlow 1.4', defaultSession(OFP14), 'ofp' as const, OFPT.FLOW_REMOVED, undefined, 'meter_delete'],
+    ['OpenFlow 1.5', OF15, 'ofp' as const, OFPT.FLOW_REMOVED, undefined, 'meter_delete'],
+  ])('%s: a rule removed with its meter is reported as %s, as OVS reports it', (_n, s, wire, type, sub, reason) => {
+    const body = encodeFlowRemoved({ ...removed, reason: 'meter_delete' }, s, wire);
+    expect(ofpPrint(frame(s.version, type, body, sub))).toContain(`reason=${reason} `);
+    expect(decodeFlowRemoved(new OfReader(body), s, wire).reason).toBe(reason);
   });
 });
 
