@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { OFP13, type MultipartRequest } from '../openflow/messages.js';
 import { parseGroupMod } from '../openflow/flow-syntax.js';
+import { parseMeterId, parseMeterMod } from '../openflow/meter-syntax.js';
 import { OFPG, OFPP } from '../ofproto/actions.js';
 import type { OfctlChannel } from './channel.js';
 import { formatFeaturesReply, formatGetConfigReply, formatPortDescReply } from './print-ports.js';
@@ -143,6 +144,22 @@ const delGroups: Command = async (ctx) => {
   });
 };
 
+/** add-meter, mod-meter: the meter from the command line. */
+function meterModCommand(command: 'add' | 'modify'): Command {
+  return async (ctx) => {
+    const mod = parseMeterMod(ctx.inv.args[1]!, command);
+    return withSwitch(ctx, async (ch) => ((await sendBatch(ch, [{ type: 'meter_mod', mod }], ctx.io)) ? 0 : 1));
+  };
+}
+
+const delMeters: Command = async (ctx) => {
+  const meterId = parseMeterId(ctx.inv.args[1] ?? '');
+  return withSwitch(ctx, async (ch) => {
+    const ok = await sendBatch(ch, [{ type: 'meter_mod', mod: { command: 'delete', meterId, flags: {}, bands: [] } }], ctx.io);
+    return ok ? 0 : 1;
+  });
+};
+
 /** Groups exist from OpenFlow 1.1 on; on 1.0 OVS offers them as a Nicira extension. */
 export const SWITCH_COMMANDS: Readonly<Record<string, Command>> = {
   show,
@@ -172,4 +189,12 @@ export const SWITCH_COMMANDS: Readonly<Record<string, Command>> = {
     return { kind: 'group_desc' };
   }),
   'dump-group-stats': dumpCommand((ctx) => ({ kind: 'group', groupId: groupIdArg(ctx.inv.args[1]) })),
+  // Meters exist from OpenFlow 1.3 on: give -O OpenFlow13, as with ovs-ofctl.
+  'add-meter': meterModCommand('add'),
+  'mod-meter': meterModCommand('modify'),
+  'del-meter': delMeters,
+  'del-meters': delMeters,
+  'dump-meter': dumpCommand((ctx) => ({ kind: 'meter_config', meterId: parseMeterId(ctx.inv.args[1] ?? '') })),
+  'dump-meters': dumpCommand((ctx) => ({ kind: 'meter_config', meterId: parseMeterId(ctx.inv.args[1] ?? '') })),
+  'meter-stats': dumpCommand((ctx) => ({ kind: 'meter', meterId: parseMeterId(ctx.inv.args[1] ?? '') })),
 };

@@ -7,9 +7,8 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../helpers/eventually.js';
-import { ensureOvsInstalled, OvsInstance } from '../../../scripts/bench/ovs.js';
 import { OfDecodeError } from '../../../src/openflow/codec/buffer.js';
 import { decodeMessage, encodeMessage } from '../../../src/openflow/codec/index.js';
 import { OFP_TCP_PORT, OfConnection, OfRemoteError } from '../../../src/openflow/connection.js';
@@ -362,38 +361,4 @@ describe('OfConnection framing and replies', () => {
     peer.socket.destroy();
     server.close();
   });
-});
-
-describe('OfConnection.connect against Debian\u2019s ovs-vswitchd', () => {
-  const ovs = new OvsInstance();
-  let started = false;
-
-  beforeAll(async () => {
-    if (!(await ensureOvsInstalled())) throw new Error('Debian openvswitch-switch is needed for this test');
-    await ovs.start([], { tso: false });
-    started = true;
-  }, 60_000);
-
-  afterAll(async () => {
-    if (started) await ovs.stop();
-  }, 30_000);
-
-  const mgmt = (): string => `unix:${join(ovs.dir, `${ovs.bridge}.mgmt`)}`;
-
-  for (const [name, versions] of [['OpenFlow 1.0', [0x01]], ['OpenFlow 1.3', [0x04]], ['the highest common version, 1.5', undefined]] as const) {
-    it(`reads features, port_desc and desc on ${name}`, async () => {
-      const conn = await OfConnection.connect(mgmt(), versions ? { versions: [...versions] } : {});
-      expect(conn.session.version).toBe(versions?.[0] ?? 0x06);
-      const features = await conn.request({ type: 'features_request' });
-      expect(features).toMatchObject({ type: 'features_reply', nTables: 254 });
-      const portDesc = await conn.request({ type: 'multipart_request', request: { kind: 'port_desc' } });
-      const ports = portDesc.type === 'multipart_reply' && portDesc.reply.kind === 'port_desc' ? portDesc.reply.ports : [];
-      // The bridge's own internal port, with the bridge's name.
-      expect(ports.map((p) => [p.portNo, p.name])).toEqual([[0xfffe, ovs.bridge]]);
-      if (conn.session.version === 0x01 && features.type === 'features_reply') expect(features.ports).toEqual(ports);
-      const desc = await conn.request({ type: 'multipart_request', request: { kind: 'desc' } });
-      expect(desc).toMatchObject({ type: 'multipart_reply', reply: { kind: 'desc', desc: { mfr: 'Nicira, Inc.', hw: 'Open vSwitch' } } });
-      conn.close();
-    });
-  }
 });
