@@ -1,7 +1,7 @@
 /**
  * An error reply as ovs-ofctl prints it: `OFPT_ERROR (xid=0x6): OFPBAC_BAD_OUT_GROUP`, then the
  * refused request (the switch echoes it; we print the one we sent), for the requests a user
- * most often gets refused: flow_mod and group_mod. Formats follow OVS's ofputil_flow_mod_format
+ * most often gets refused: flow_mod, group_mod and meter_mod. Formats follow OVS's ofputil_flow_mod_format
  * and ofputil_group_mod_format.
  */
 import type { OfMessage } from '../openflow/messages.js';
@@ -12,6 +12,7 @@ import { OFPP } from '../ofproto/actions.js';
 import { Match } from '../ofproto/match.js';
 import { formatFlow, formatGroup, formatMatch } from '../ofproto/print.js';
 import { formatPortNo, title } from './print-common.js';
+import { formatMeterConfig } from './print-groups.js';
 import type { RemoteError } from './channel.js';
 
 const FLOW_MOD_COMMANDS: Record<FlowMod['command'], string> = {
@@ -78,6 +79,10 @@ function formatRequest(msg: OfMessage, data: Buffer, version: number, xid: numbe
       const cmd = { add: 'ADD', modify: 'MOD', delete: 'DEL' }[msg.mod.command];
       const body = msg.mod.command === 'delete' ? `group_id=${msg.mod.groupId}` : formatGroup(msg.mod);
       return `${head}\n ${cmd} ${body}\n`;
+    }
+    case 'meter_mod': {
+      const cmd = { add: 'ADD', modify: 'MOD', delete: 'DEL' }[msg.mod.command];
+      return `${head} ${cmd} ${formatMeterConfig(msg.mod)}`;
     }
     default:
       return `${head}\n`;

@@ -62,7 +62,7 @@ function formatBand(b: MeterBand, flags: MeterFlags): string {
 }
 
 /** `meter=1 kbps burst stats bands=` and a line per band. */
-function formatMeterConfig(m: MeterConfig): string {
+export function formatMeterConfig(m: MeterConfig): string {
   return `${formatMeterId(m.meterId, '=')} ${formatMeterFlags(m.flags)}bands=${m.bands.map((b) => formatBand(b, m.flags)).join('')}\n`;
 }
 

@@ -9,6 +9,7 @@ import type { EventEmitter } from 'node:events';
 import { getLogger } from '../lib/log.js';
 import { OFPG, OFPP, referencedGroups, type Action } from '../ofproto/actions.js';
 import { OFPTT_ALL, type FlowMod, type Rule } from '../ofproto/flow-table.js';
+import { OFPM } from '../ofproto/meters.js';
 import { Match } from '../ofproto/match.js';
 import { OfpError } from '../ofproto/ofperr.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
@@ -103,6 +104,12 @@ function defaultAsyncConfig(): AsyncConfig {
 }
 
 /** Messages a slave may not send (OFPBRC_IS_SLAVE): everything that changes the switch. */
+/**
+ * What meter_features reports: the datapath's meter table (native/src/meter.rs MAX_METERS) and
+ * the bands of MeterTable; capabilities OFPMF_KBPS | PKTPS | BURST | STATS.
+ */
+const METER_FEATURES = { maxMeters: 65535, maxBands: 8, capabilities: 0x1 | 0x2 | 0x4 | 0x8 } as const;
+
 const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out']);
 
 export class OfConn {
@@ -219,9 +226,9 @@ export class OfConn {
         return;
       }
       case 'meter_mod':
-        // The datapath has no meters yet (max_meters 0): OVS refuses every meter it cannot make the same way.
-        if (msg.mod.command === 'delete') return;
-        throw new RequestError('OFPMMFC_INVALID_METER', `meter ${msg.mod.meterId}: this switch supports no meters (meter_features reports max_meter 0)`);
+        xb.meterMod(msg.mod);
+        this.host.of.scheduleRevalidation();
+        return;
       case 'nx_set_flow_format':
       case 'nx_flow_mod_table_id':
       case 'nx_set_packet_in_format':
@@ -374,11 +381,13 @@ export class OfConn {
         };
       }
       case 'meter':
-        return { kind: 'meter', meters: [] };
-      case 'meter_config':
-        return { kind: 'meter_config', meters: [] };
+        return { kind: 'meter', meters: this.host.xb.meterStats(req.meterId) };
+      case 'meter_config': {
+        const all = this.host.xb.meters.dump();
+        return { kind: 'meter_config', meters: req.meterId === OFPM.ALL ? all : all.filter((m) => m.meterId === req.meterId) };
+      }
       case 'meter_features':
-        return { kind: 'meter_features', maxMeters: 0, bandTypes: [], capabilities: 0, maxBands: 0, maxColor: 0 };
+        return { kind: 'meter_features', maxMeters: METER_FEATURES.maxMeters, bandTypes: ['drop', 'dscp_remark'], capabilities: METER_FEATURES.capabilities, maxBands: METER_FEATURES.maxBands, maxColor: 0 };
     }
   }
 
