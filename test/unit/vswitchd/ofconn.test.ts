@@ -264,13 +264,19 @@ describe('a bridge answering OpenFlow requests', () => {
     expect((await a.ask(r.mgr, { type: 'multipart_request', request: { kind: 'desc' } }))[0]).toMatchObject({ type: 'multipart_reply', reply: { kind: 'desc' } });
   });
 
-  it('refuses meters as OVS does on a datapath without them, and says so in meter_features', async () => {
+  it('keeps meters: meter_mod adds one, meter_config and meter stats report it, a duplicate is refused by name', async () => {
     const r = rig();
     const ch = r.connect();
-    expect(await ch.ask(r.mgr, { type: 'meter_mod', mod: { command: 'add', meterId: 1, flags: { kbps: true }, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }] } })).toMatchObject([
-      { type: 'error', name: 'OFPMMFC_INVALID_METER' },
+    const add = { type: 'meter_mod', mod: { command: 'add', meterId: 1, flags: { kbps: true }, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }] } } as const;
+    expect(await ch.ask(r.mgr, add)).toEqual([]);
+    expect(await ch.ask(r.mgr, add)).toMatchObject([{ type: 'error', name: 'OFPMMFC_METER_EXISTS' }]);
+    expect(await ch.ask(r.mgr, { type: 'multipart_request', request: { kind: 'meter_config', meterId: 0xffffffff } })).toMatchObject([
+      { reply: { kind: 'meter_config', meters: [{ meterId: 1, flags: { kbps: true }, bands: [{ type: 'drop', rate: 1000 }] }] } },
     ]);
-    expect(await ch.ask(r.mgr, { type: 'multipart_request', request: { kind: 'meter_features' } })).toMatchObject([{ reply: { kind: 'meter_features', maxMeters: 0 } }]);
+    expect(await ch.ask(r.mgr, { type: 'multipart_request', request: { kind: 'meter', meterId: 1 } })).toMatchObject([{ reply: { kind: 'meter', meters: [{ meterId: 1, flowCount: 0 }] } }]);
+    expect(await ch.ask(r.mgr, { type: 'multipart_request', request: { kind: 'meter_features' } })).toMatchObject([
+      { reply: { kind: 'meter_features', maxMeters: 65535, bandTypes: ['drop', 'dscp_remark'] } },
+    ]);
   });
 });
 
