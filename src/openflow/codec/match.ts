@@ -163,7 +163,8 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
     if (value & ~mask) throw new OfDecodeError('OFPBMC_BAD_WILDCARDS', `${f.name} value has bits set outside its mask`);
     if (f.valid && !f.valid(value)) throw new OfDecodeError('OFPBMC_BAD_VALUE', `${f.name}: 0x${value.toString(16)} is not a valid value`);
     const bits = f.partMask ?? fieldMax(f.field);
-    if (seen.has(f.name) || m.wc.get(f.field) & bits) throw new OfDecodeError('OFPBMC_DUP_FIELD', `${f.name} appears twice in the match`);
+    const matched = m.wc.has(f.field);
+    if (seen.has(f.name) || (matched && m.wc.get(f.field) & bits)) throw new OfDecodeError('OFPBMC_DUP_FIELD', `${f.name} appears twice in the match`);
     seen.add(f.name);
     if (!f.prereq(m)) throw new OfDecodeError('OFPBMC_BAD_PREREQ', `a match on ${f.name} requires ${f.needs ?? 'its prerequisites'} before it`);
     if (f.name === 'in_port_oxm') {
@@ -173,7 +174,9 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
     } else {
       // An exact match of a field narrower than its storage (icmp_type in tp_src) is exact in ofproto too.
       const modelMask = mask === wireMax(f) ? bits : toModel(f, mask);
-      setBits(m, f.field, modelMask, toModel(f, value));
+      // The first wire field of an ofproto field sets it whole, without reading back what is not there.
+      if (matched) setBits(m, f.field, modelMask, toModel(f, value));
+      else m.set(f.field, toModel(f, value) & modelMask, modelMask);
     }
   }
   return out;
