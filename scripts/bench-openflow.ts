@@ -54,13 +54,9 @@ export interface OpenflowBenchRow {
   skipped?: string;
 }
 
-/**
- * The vsctl arguments that make `target` the bridge's only controller, with no inactivity probe:
- * a switch that spends seconds encoding a 100 000-flow dump would otherwise count those seconds
- * as the controller's silence and hang up on it.
- */
+/** The vsctl arguments that make `target` the bridge's only controller (default inactivity probe). */
 function controllerRow(bridge: string, target: string): string[] {
-  return ['--', '--id=@c', 'create', 'Controller', `target="${target}"`, 'inactivity_probe=0', '--', 'set', 'bridge', bridge, 'controller=@c'];
+  return ['--', '--id=@c', 'create', 'Controller', `target="${target}"`, '--', 'set', 'bridge', bridge, 'controller=@c'];
 }
 
 function ovsSwitch(): OpenflowSwitch {

@@ -136,12 +136,15 @@ export class ConnMgr implements OfConnHost {
   private lastPorts = new Map<number, string>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** When tick() last ran: a late tick tells that our event loop was busy. */
+  private lastTickAt: number;
 
   constructor(private readonly opts: ConnMgrOptions) {
     this.xb = opts.xb;
     this.of = opts.of;
     this.lastPorts = new Map(this.portDescs().map((p) => [p.portNo, JSON.stringify(p, bigintText)]));
     for (const portNo of this.lastPorts.keys()) this.portSince.set(portNo, performance.now());
+    this.lastTickAt = performance.now();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -305,6 +308,15 @@ export class ConnMgr implements OfConnHost {
   private tick(): void {
     if (this.closed) return;
     const now = performance.now();
+    // A late tick means our own event loop was busy (a large flow dump encodes for seconds): what
+    // peers sent meanwhile is still unread in their sockets, and timers run before reads. Idleness
+    // counts only the time we could have read, so every peer's last word moves on by the delay.
+    const lateMs = now - this.lastTickAt - TICK_MS;
+    this.lastTickAt = now;
+    if (lateMs > 0) {
+      if (lateMs > TICK_MS) log.dbg(`${this.xb.name}: event loop was busy for ${Math.round(lateMs)} ms; inactivity probes do not count it`);
+      for (const a of this.attached.values()) a.lastReceived += lateMs;
+    }
     for (const st of this.controllers.values()) {
       if (st.state === 'BACKOFF' && now >= st.retryAt) this.connectController(st);
     }

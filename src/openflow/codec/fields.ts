@@ -58,8 +58,9 @@ const nx0 = (field: number): WireHeader => ({ cls: OXM_CLASS.NXM0, field });
 const nx1 = (field: number): WireHeader => ({ cls: OXM_CLASS.NXM1, field });
 const basic = (field: number, since = OFP12): WireHeader & { since: number } => ({ cls: OXM_CLASS.OPENFLOW_BASIC, field, since });
 
+/** True if `m` matches `f` (a field of one 32-bit word at most) exactly to `v`; read as numbers, with no BigInt per test. */
 function exactIs(m: Match, f: FieldId, v: number): boolean {
-  return m.isExact(f) && m.flow.get(f) === BigInt(v);
+  return m.wc.num(f) === FIELDS[f].wordMax[0] && m.flow.num(f) === v;
 }
 const any = (): boolean => true;
 const isIp4 = (m: Match) => exactIs(m, 'dl_type', ETH_TYPE.IP);
@@ -70,9 +71,9 @@ const ipProto = (p: number) => (m: Match) => isIp(m) && exactIs(m, 'nw_proto', p
 const isIcmp4 = (m: Match) => isIp4(m) && exactIs(m, 'nw_proto', IP_PROTO.ICMP);
 const isIcmp6 = (m: Match) => isIp6(m) && exactIs(m, 'nw_proto', IP_PROTO.ICMPV6);
 /** Neighbour discovery, as OVS tests it: on the values of type and code (an unmatched code is 0). */
-const isNd = (type: number) => (m: Match) => isIcmp6(m) && m.flow.get('tp_src') === BigInt(type) && m.flow.get('tp_dst') === 0n;
+const isNd = (type: number) => (m: Match) => isIcmp6(m) && m.flow.num('tp_src') === type && m.flow.num('tp_dst') === 0;
 
-const vlanPresent = (m: Match) => (m.field('vlan_tci').value & 0x1000n) !== 0n;
+const vlanPresent = (m: Match) => (m.flow.num('vlan_tci') & 0x1000) !== 0;
 
 /** Every wire field TVS matches on, in the order OVS writes a match (prerequisites first). */
 export const WIRE_FIELDS: readonly WireField[] = [
@@ -132,14 +133,19 @@ export const WIRE_FIELDS: readonly WireField[] = [
 /** NXM_NX_COOKIE, the cookie and mask an NXT_FLOW_MOD's match may carry. */
 export const NXM_NX_COOKIE: WireHeader = nx1(30);
 
-function key(h: WireHeader): string {
-  return h.cls === OXM_CLASS.EXPERIMENTER ? `x${h.experimenter ?? 0}:${h.field}` : `${h.cls}:${h.field}`;
+/**
+ * A header's key in the lookup tables: a number, so that decoding a match builds no string per
+ * entry. Experimenter fields (one today) are rare enough to key by a string of their id.
+ */
+function key(h: WireHeader): number | string {
+  return h.cls === OXM_CLASS.EXPERIMENTER ? `x${h.experimenter ?? 0}:${h.field}` : h.cls * 128 + h.field;
 }
 
-const BY_HEADER = new Map<string, WireField>();
+const BY_HEADER = new Map<number | string, WireField>();
 for (const f of WIRE_FIELDS) {
   for (const h of [f.nxm, f.oxm, f.oxmBefore]) if (h) BY_HEADER.set(key(h), f);
 }
+const BY_NAME = new Map(WIRE_FIELDS.map((f) => [f.name, f]));
 
 /** The wire field of a header, or undefined if TVS does not know it. */
 export function wireFieldOf(h: WireHeader): WireField | undefined {
@@ -147,7 +153,7 @@ export function wireFieldOf(h: WireHeader): WireField | undefined {
 }
 
 export function wireField(name: string): WireField {
-  const f = WIRE_FIELDS.find((w) => w.name === name);
+  const f = BY_NAME.get(name);
   if (!f) throw new Error(`no wire field ${name}`);
   return f;
 }
@@ -164,17 +170,29 @@ export function headerFor(f: WireField, version: number): WireHeader {
   throw new Error(`${f.name} has no header`);
 }
 
+/**
+ * All-ones of 0..16 bytes and the shifts fields use, as bigints made once: every field of every
+ * match passes through these, and a BigInt built per call was most of the codec's garbage.
+ */
+const ONES_OF_BYTES: readonly bigint[] = Array.from({ length: 17 }, (_, n) => (1n << BigInt(n * 8)) - 1n);
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 16 }, (_, n) => BigInt(n));
+
 /** The mask of the whole wire field, in wire units. */
 export function wireMax(f: WireField): bigint {
-  return (1n << BigInt(f.bytes * 8)) - 1n;
+  return ONES_OF_BYTES[f.bytes] ?? (1n << BigInt(f.bytes * 8)) - 1n;
+}
+
+function shiftOf(f: WireField): bigint {
+  return f.shift ? (SMALL_BIGINTS[f.shift] ?? BigInt(f.shift)) : 0n;
 }
 
 /** A wire value or mask moved into ofproto's field (shifted, cut to the part it covers). */
 export function toModel(f: WireField, v: bigint): bigint {
-  return (v << BigInt(f.shift ?? 0)) & (f.partMask ?? FIELDS[f.field].max);
+  return (f.shift ? v << shiftOf(f) : v) & (f.partMask ?? FIELDS[f.field].max);
 }
 
 /** The bits of ofproto's field `f` covers, as a wire value. */
 export function fromModel(f: WireField, v: bigint): bigint {
-  return (v & (f.partMask ?? FIELDS[f.field].max)) >> BigInt(f.shift ?? 0);
+  const bits = v & (f.partMask ?? FIELDS[f.field].max);
+  return f.shift ? bits >> shiftOf(f) : bits;
 }

@@ -6,7 +6,7 @@
  * malformed one gets the error OVS would answer.
  */
 import { OFPP } from '../../ofproto/actions.js';
-import { ETH_TYPE, IP_PROTO, REG_FIELDS, fieldMax, type FieldId } from '../../ofproto/flow.js';
+import { ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, fieldMax, type FieldId } from '../../ofproto/flow.js';
 import { Match } from '../../ofproto/match.js';
 import { OFP15 } from '../messages.js';
 import { OfDecodeError, type OfReader, type OfWriter } from './buffer.js';
@@ -30,13 +30,45 @@ export function portFromOf11(port: number): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // NXM / OXM entries
 
+/**
+ * A big-endian value as a bigint. The widths fields have (1, 2, 4, 6, 8, 16 bytes) are read whole:
+ * a BigInt per byte was most of what decoding a match allocated.
+ */
 function bigFrom(b: Buffer): bigint {
+  const n = b.length;
+  if (n === 0) return 0n;
+  if (n <= 6) return BigInt(b.readUIntBE(0, n));
+  if (n === 8) return b.readBigUInt64BE(0);
+  if (n === 16) return (b.readBigUInt64BE(0) << 64n) | b.readBigUInt64BE(8);
   let v = 0n;
   for (const byte of b) v = (v << 8n) | BigInt(byte);
   return v;
 }
 
+const U32 = 0xffffffffn;
+
+/** Writes the low `bytes` bytes of `v`, big-endian; the widths fields have are written whole, as bigFrom reads them. */
 function putBig(w: OfWriter, v: bigint, bytes: number): void {
+  switch (bytes) {
+    case 1:
+      w.u8(Number(v & 0xffn));
+      return;
+    case 2:
+      w.u16(Number(v & 0xffffn));
+      return;
+    case 4:
+      w.u32(Number(v & U32));
+      return;
+    case 6:
+      w.u16(Number((v >> 32n) & 0xffffn)).u32(Number(v & U32));
+      return;
+    case 8:
+      w.u64(v);
+      return;
+    case 16:
+      w.u64(v >> 64n).u64(v);
+      return;
+  }
   for (let i = bytes - 1; i >= 0; i--) w.u8(Number((v >> BigInt(i * 8)) & 0xffn));
 }
 
@@ -127,7 +159,8 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
     if (value & ~mask) throw new OfDecodeError('OFPBMC_BAD_WILDCARDS', `${f.name} value has bits set outside its mask`);
     if (f.valid && !f.valid(value)) throw new OfDecodeError('OFPBMC_BAD_VALUE', `${f.name}: 0x${value.toString(16)} is not a valid value`);
     const bits = f.partMask ?? fieldMax(f.field);
-    if (seen.has(f.name) || m.wc.get(f.field) & bits) throw new OfDecodeError('OFPBMC_DUP_FIELD', `${f.name} appears twice in the match`);
+    const matched = m.wc.has(f.field);
+    if (seen.has(f.name) || (matched && m.wc.get(f.field) & bits)) throw new OfDecodeError('OFPBMC_DUP_FIELD', `${f.name} appears twice in the match`);
     seen.add(f.name);
     if (!f.prereq(m)) throw new OfDecodeError('OFPBMC_BAD_PREREQ', `a match on ${f.name} requires ${f.needs ?? 'its prerequisites'} before it`);
     if (f.name === 'in_port_oxm') {
@@ -137,7 +170,9 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
     } else {
       // An exact match of a field narrower than its storage (icmp_type in tp_src) is exact in ofproto too.
       const modelMask = mask === wireMax(f) ? bits : toModel(f, mask);
-      setBits(m, f.field, modelMask, toModel(f, value));
+      // The first wire field of an ofproto field sets it whole, without reading back what is not there.
+      if (matched) setBits(m, f.field, modelMask, toModel(f, value));
+      else m.set(f.field, toModel(f, value) & modelMask, modelMask);
     }
   }
   return out;
@@ -154,13 +189,27 @@ function putXregs(w: OfWriter, m: Match): void {
   }
 }
 
+/** Each wire field's full mask in wire units (what an exact match of it carries), computed once. */
+const WHOLE = new Map<WireField, bigint>();
+
+function wholeOf(f: WireField): bigint {
+  let whole = WHOLE.get(f);
+  if (whole === undefined) {
+    whole = fromModel(f, f.partMask ?? fieldMax(f.field)) & wireMax(f);
+    WHOLE.set(f, whole);
+  }
+  return whole;
+}
+
 /** Writes `f` from the match when it is matched at all: exact when the mask is full, else masked. */
 function putField(w: OfWriter, m: Match, f: WireField, version: number): void {
-  const { value, mask } = m.field(f.field);
+  // Most fields of most matches are not matched: tell without reading the field as a bigint.
+  if (!m.wc.has(f.field)) return;
+  const mask = m.wc.get(f.field);
   const wmask = fromModel(f, mask) & wireMax(f);
   if (!wmask) return;
-  const v = fromModel(f, value) & wireMax(f);
-  const whole = fromModel(f, f.partMask ?? fieldMax(f.field)) & wireMax(f);
+  const v = fromModel(f, m.flow.get(f.field)) & wireMax(f);
+  const whole = wholeOf(f);
   if (wmask === whole || (!f.maskable && f.partMask !== undefined)) {
     putEntry(w, headerFor(f, version), f.bytes, v);
   } else if (!f.maskable) {
@@ -172,6 +221,42 @@ function putField(w: OfWriter, m: Match, f: WireField, version: number): void {
 
 const F = (name: string): WireField => wireField(name);
 
+/** The fields putNxMatch writes, looked up once rather than by name for every match. */
+const IN_PORT = F('in_port');
+const IN_PORT_OXM = F('in_port_oxm');
+const ETH_FIELDS = [F('eth_src'), F('eth_dst'), F('eth_type')];
+const VLAN_TCI = F('vlan_tci');
+const VLAN_VID = F('vlan_vid');
+const VLAN_PCP = F('vlan_pcp');
+const IP4_ADDRS = [F('ip_src'), F('ip_dst')];
+const IP6_ADDRS = [F('ipv6_src'), F('ipv6_dst')];
+const NW_TOS = F('nw_tos');
+const IP_DSCP = F('ip_dscp');
+const IP_REST = [F('ip_ecn'), F('nw_ttl'), F('ip_proto')];
+const L4_FIELDS: Readonly<Record<number, readonly WireField[]>> = {
+  [IP_PROTO.TCP]: [F('tcp_src'), F('tcp_dst'), F('tcp_flags')],
+  [IP_PROTO.UDP]: [F('udp_src'), F('udp_dst')],
+  [IP_PROTO.SCTP]: [F('sctp_src'), F('sctp_dst')],
+};
+const ICMP4_FIELDS = [F('icmp_type'), F('icmp_code')];
+const ICMP6_FIELDS = [F('icmpv6_type'), F('icmpv6_code')];
+/** ICMPv6 neighbour solicitation (135) and advertisement (136) add their link-layer address. */
+const ND_FIELDS: Readonly<Record<number, readonly WireField[]>> = { 135: [...ICMP6_FIELDS, F('nd_sll')], 136: [...ICMP6_FIELDS, F('nd_tll')] };
+const ARP_FIELDS = [F('arp_op'), F('arp_spa'), F('arp_tpa'), F('arp_sha'), F('arp_tha')];
+const TUN_ID = F('tun_id');
+const REG_WIRE_FIELDS = REG_FIELDS.map(F);
+const METADATA = F('metadata');
+
+/** The wire fields of layer 4 that follow the IP fields, for an exact nw_proto. */
+function l4Fields(m: Match, ip4: boolean, proto: number): readonly WireField[] {
+  if (ip4 && proto === IP_PROTO.ICMP) return ICMP4_FIELDS;
+  if (!ip4 && proto === IP_PROTO.ICMPV6) {
+    const nd = m.flow.num('tp_dst') === 0 ? ND_FIELDS[m.flow.num('tp_src')] : undefined;
+    return nd ?? ICMP6_FIELDS;
+  }
+  return L4_FIELDS[proto] ?? [];
+}
+
 /**
  * Writes `m` as NXM (`version` 0) or OXM entries for `version`, in the order OVS writes them, so
  * every field follows its prerequisites; `cookie` adds NXM_NX_COOKIE. Returns the bytes written.
@@ -179,53 +264,41 @@ const F = (name: string): WireField => wireField(name);
 export function putNxMatch(w: OfWriter, m: Match, version: number, cookie?: { value: bigint; mask: bigint }): number {
   const start = w.length;
   const flow = m.flow;
-  const exact = (f: FieldId, v: number) => m.isExact(f) && flow.get(f) === BigInt(v);
+  // dl_type and nw_proto fit a word: compared as numbers, with no BigInt per test.
+  const exact = (f: FieldId, v: number) => m.wc.num(f) === FIELDS[f].wordMax[0] && flow.num(f) === v;
   if (m.wc.has('in_port')) {
-    const port = Number(flow.get('in_port'));
-    if (version) putEntry(w, headerFor(F('in_port_oxm'), version), 4, BigInt(portToOf11(port)));
-    else putEntry(w, headerFor(F('in_port'), 0), 2, BigInt(port));
+    const port = flow.num('in_port');
+    if (version) putEntry(w, headerFor(IN_PORT_OXM, version), 4, BigInt(portToOf11(port)));
+    else putEntry(w, headerFor(IN_PORT, 0), 2, BigInt(port));
   }
-  putField(w, m, F('eth_src'), version);
-  putField(w, m, F('eth_dst'), version);
-  putField(w, m, F('eth_type'), version);
+  for (const f of ETH_FIELDS) putField(w, m, f, version);
   if (version) {
-    const tci = flow.get('vlan_tci');
-    const vid = tci & 0x1fffn;
-    const vidMask = m.wc.get('vlan_tci') & 0x1fffn;
-    if (vidMask) putEntry(w, headerFor(F('vlan_vid'), version), 2, vid, vidMask === 0x1fffn ? undefined : vidMask);
-    if (vid && m.wc.get('vlan_tci') & 0xe000n) putEntry(w, headerFor(F('vlan_pcp'), version), 1, tci >> 13n);
+    if (m.wc.has('vlan_tci')) {
+      const tci = flow.get('vlan_tci');
+      const vid = tci & 0x1fffn;
+      const vidMask = m.wc.get('vlan_tci') & 0x1fffn;
+      if (vidMask) putEntry(w, headerFor(VLAN_VID, version), 2, vid, vidMask === 0x1fffn ? undefined : vidMask);
+      if (vid && m.wc.get('vlan_tci') & 0xe000n) putEntry(w, headerFor(VLAN_PCP, version), 1, tci >> 13n);
+    }
   } else {
-    putField(w, m, F('vlan_tci'), version);
+    putField(w, m, VLAN_TCI, version);
   }
   const ip4 = exact('dl_type', ETH_TYPE.IP);
   const ip6 = exact('dl_type', ETH_TYPE.IPV6);
   if (ip4 || ip6) {
-    for (const name of ip4 ? ['ip_src', 'ip_dst'] : ['ipv6_src', 'ipv6_dst']) putField(w, m, F(name), version);
-    putField(w, m, F(version ? 'ip_dscp' : 'nw_tos'), version);
-    for (const name of ['ip_ecn', 'nw_ttl', 'ip_proto']) putField(w, m, F(name), version);
+    for (const f of ip4 ? IP4_ADDRS : IP6_ADDRS) putField(w, m, f, version);
+    putField(w, m, version ? IP_DSCP : NW_TOS, version);
+    for (const f of IP_REST) putField(w, m, f, version);
     if (m.wc.has('nw_proto')) {
-      const proto = Number(flow.get('nw_proto'));
-      const l4: Record<number, string[]> = {
-        [IP_PROTO.TCP]: ['tcp_src', 'tcp_dst', 'tcp_flags'],
-        [IP_PROTO.UDP]: ['udp_src', 'udp_dst'],
-        [IP_PROTO.SCTP]: ['sctp_src', 'sctp_dst'],
-      };
-      if (ip4 && proto === IP_PROTO.ICMP) l4[proto] = ['icmp_type', 'icmp_code'];
-      if (ip6 && proto === IP_PROTO.ICMPV6) {
-        l4[proto] = ['icmpv6_type', 'icmpv6_code'];
-        const nd = flow.get('tp_dst') === 0n ? flow.get('tp_src') : -1n;
-        if (nd === 135n) l4[proto].push('nd_sll');
-        if (nd === 136n) l4[proto].push('nd_tll');
-      }
-      for (const name of l4[proto] ?? []) putField(w, m, F(name), version);
+      for (const f of l4Fields(m, ip4, flow.num('nw_proto'))) putField(w, m, f, version);
     }
   } else if (exact('dl_type', ETH_TYPE.ARP) || exact('dl_type', ETH_TYPE.RARP)) {
-    for (const name of ['arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha']) putField(w, m, F(name), version);
+    for (const f of ARP_FIELDS) putField(w, m, f, version);
   }
-  putField(w, m, F('tun_id'), version);
+  putField(w, m, TUN_ID, version);
   if (version >= OFP15) putXregs(w, m);
-  else for (const r of REG_FIELDS) putField(w, m, F(r), version);
-  putField(w, m, F('metadata'), version);
+  else for (const r of REG_WIRE_FIELDS) putField(w, m, r, version);
+  putField(w, m, METADATA, version);
   if (cookie && cookie.mask) {
     putEntry(w, NXM_NX_COOKIE, 8, cookie.value & cookie.mask, cookie.mask === 0xffffffffffffffffn ? undefined : cookie.mask);
   }

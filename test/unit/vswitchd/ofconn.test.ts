@@ -9,6 +9,7 @@ import { flowMod } from '../../../src/ofproto/flow-table.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { OfprotoDpif, type PacketInEvent } from '../../../src/ofproto/ofproto-dpif.js';
 import { XBridge } from '../../../src/ofproto/xbridge.js';
+import { encodeMessage } from '../../../src/openflow/codec/index.js';
 import { defaultSession, OFP10, OFP13, type MessageOf, type OfMessage, type Session } from '../../../src/openflow/messages.js';
 import { ConnMgr } from '../../../src/vswitchd/connmgr.js';
 import type { OfChannel, OfConn } from '../../../src/vswitchd/ofconn.js';
@@ -297,5 +298,31 @@ describe('fail_mode', () => {
     const ctl = new TestChannel(OFP13);
     ctl.conn = r.mgr.attach(ctl, 'controller', 'tcp:127.0.0.1:1');
     expect(r.xb.config.failOpen).toBe(false);
+  });
+});
+
+describe('inactivity probe', () => {
+  it("does not count the time its own event loop spent encoding a large dump as the controller's silence", async () => {
+    // Twice the probe outlasts the manager's 250 ms tick, so that a tick can tell idle from busy.
+    const PROBE_MS = 200;
+    const r = rig({ defaultRule: false });
+    for (let i = 0; i < 2000; i++) {
+      r.xb.flowMod(flowMod({ command: 'add', priority: 100, match: Match.of({ dl_type: 0x0800, nw_dst: 0x0a000000 + i }), instructions: { apply: [output(2)], clearActions: false } }));
+    }
+    await r.mgr.apply('secure', [{ uuid: 'u1', target: 'tcp:127.0.0.1:1', inactivityProbe: PROBE_MS, maxBackoff: 60_000 }]);
+    const [reply] = await r.connect(OFP13).ask(r.mgr, { type: 'multipart_request', request: { kind: 'flow', tableId: 0xff, match: new Match(), outPort: OFPP.ANY, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n } });
+    expect(reply?.type === 'multipart_reply' && reply.reply.kind === 'flow' && reply.reply.flows.length).toBe(2000);
+    // The controller connects just before the event loop turns busy, so that all its silence is
+    // the loop's: the transport encodes a reply on the event loop, and this keeps it busy encoding
+    // for three probe intervals, as a 100 000-flow dump kept vswitchd busy for 35 s.
+    const ctl = new TestChannel(OFP13);
+    ctl.conn = r.mgr.attach(ctl, 'controller', 'tcp:127.0.0.1:1');
+    const busySince = performance.now();
+    let parts = 0;
+    while (performance.now() - busySince < 3 * PROBE_MS) parts += encodeMessage(reply!, ctl.session, 1).length;
+    expect(parts).toBeGreaterThan(1);
+    // Idle from now on, the controller is probed (and answers) rather than hung up on.
+    await eventually(() => ctl.of('echo_request').length > 0 || ctl.closed, 5000, 'an inactivity probe or a close');
+    expect(ctl.closed).toBe(false);
   });
 });
