@@ -268,7 +268,7 @@ describe('a bridge answering OpenFlow requests', () => {
   it('keeps meters: meter_mod adds one, meter_config and meter stats report it, a duplicate is refused by name', async () => {
     const r = rig();
     const ch = r.connect();
-    const add = { type: 'meter_mod', mod: { command: 'add', meterId: 1, flags: { kbps: true }, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }] } } as const;
+    const add: OfMessage = { type: 'meter_mod', mod: { command: 'add', meterId: 1, flags: { kbps: true }, bands: [{ type: 'drop', rate: 1000, burstSize: 0 }] } };
     expect(await ch.ask(r.mgr, add)).toEqual([]);
     expect(await ch.ask(r.mgr, add)).toMatchObject([{ type: 'error', name: 'OFPMMFC_METER_EXISTS' }]);
     expect(await ch.ask(r.mgr, { type: 'multipart_request', request: { kind: 'meter_config', meterId: 0xffffffff } })).toMatchObject([
