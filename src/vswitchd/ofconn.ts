@@ -92,6 +92,8 @@ const N_OF_TABLES = 254;
 const DEFAULT_MISS_SEND_LEN = 128;
 /** OFP_NO_BUFFER: TVS never buffers packets. */
 const NO_BUFFER = 0xffffffff;
+/** Every queue of a port, in queue stats requests. */
+const OFPQ_ALL = 0xffffffff;
 
 /** Reason bits of the asynchronous configuration, as OpenFlow numbers the reasons. */
 const PACKET_IN_BIT: Record<PacketInReason, number> = { no_match: 0, action: 1, invalid_ttl: 2, action_set: 3, group: 4, packet_out: 5 };
@@ -351,7 +353,9 @@ export class OfConn {
         if (req.portNo !== OFPP.ANY && req.portNo !== OFPP.ALL && !xb.port(req.portNo)) {
           throw new RequestError('OFPQOFC_BAD_PORT', `port ${req.portNo} does not exist`);
         }
-        // No port has queues (QoS is not implemented).
+        // TVS ports have no queues (there is no QoS to make them), so "every queue" is none and a
+        // named queue is refused, as OVS answers for a port without that queue.
+        if (req.queueId !== OFPQ_ALL) throw new RequestError('OFPQOFC_BAD_QUEUE', `port ${req.portNo} has no queue ${req.queueId} (TVS does not implement QoS queues)`);
         return { kind: 'queue', queues: [] };
       case 'group': {
         const now = xb.tables.now();
