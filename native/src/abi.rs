@@ -16,7 +16,7 @@ use crate::meter::{BandConfig, BandKind};
 // ---------------------------------------------------------------- flow key
 
 /// Size of a flow key (and of a mask) in bytes: the `FlowKey` struct.
-pub const KEY_LEN: usize = 120;
+pub const KEY_LEN: usize = 136;
 
 /// Every field of the flow key by its OVS datapath-syntax name: (name, byte
 /// offset, length). Aliases share bytes (see `flow/key.rs`); a test there
@@ -64,6 +64,11 @@ pub const KEY_FIELDS: &[(&str, usize, usize)] = &[
     ("arp.tha", 78, 6),
     ("ipv6.dst", 88, 16),
     ("nd.target", 104, 16),
+    ("tunnel.flags", 120, 2),
+    ("tunnel.tos", 122, 1),
+    ("tunnel.ttl", 123, 1),
+    ("nd.sll", 124, 6),
+    ("nd.tll", 130, 6),
 ];
 
 // ---------------------------------------------------------------- actions

@@ -10,7 +10,7 @@
 // ---------------------------------------------------------------- flow key
 
 /** Size of a flow key (and of a mask) in bytes. */
-export const FLOW_KEY_LEN = 120;
+export const FLOW_KEY_LEN = 136;
 
 /**
  * Every field of the flow key by its OVS datapath-syntax name: [name, byte
@@ -60,6 +60,11 @@ export const KEY_FIELDS = [
   ['arp.tha', 78, 6],
   ['ipv6.dst', 88, 16],
   ['nd.target', 104, 16],
+  ['tunnel.flags', 120, 2],
+  ['tunnel.tos', 122, 1],
+  ['tunnel.ttl', 123, 1],
+  ['nd.sll', 124, 6],
+  ['nd.tll', 130, 6],
 ] as const;
 
 // ---------------------------------------------------------------- actions

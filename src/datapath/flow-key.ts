@@ -41,7 +41,7 @@ export function fieldSpan(name: FieldName): readonly [number, number] {
 export function fieldKind(name: FieldName): FieldKind {
   if (name === 'in_port' || name === 'recirc_id') return 'u32le';
   if (name === 'tunnel.tun_id') return 'u64';
-  if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha') return 'mac';
+  if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha' || name === 'nd.sll' || name === 'nd.tll') return 'mac';
   if (name === 'tunnel.src' || name === 'tunnel.dst' || name === 'ipv4.src' || name === 'ipv4.dst' || name === 'arp.sip' || name === 'arp.tip') return 'ipv4';
   if (name === 'ipv6.src' || name === 'ipv6.dst' || name === 'nd.target') return 'ipv6';
   return 'uint';
@@ -92,7 +92,7 @@ function readField(buf: Buffer, name: FieldName): FieldValue {
   }
 }
 
-/** Encode a key or mask into the Rust FlowKey's 120 bytes. */
+/** Encode a key or mask into the Rust FlowKey's 136 bytes. */
 export function encodeKey(key: FlowKey): Buffer {
   const buf = Buffer.alloc(FLOW_KEY_LEN);
   for (const [name, v] of Object.entries(key) as [FieldName, FieldValue | undefined][]) {
@@ -112,7 +112,7 @@ const L3: Record<string, FieldName[]> = {
 };
 
 /**
- * Decode 120 bytes into a key/mask, listing only non-zero fields. Shared bytes
+ * Decode 136 bytes into a key/mask, listing only non-zero fields. Shared bytes
  * are named after the protocol `ethType` says (default: the buffer's own eth_type);
  * L4 ports are reported as tcp.src/tcp.dst.
  */

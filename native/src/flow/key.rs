@@ -1,5 +1,5 @@
 //! The flow key: every header field the datapath can match on, extracted
-//! once per frame into a fixed 120-byte, 8-byte-aligned struct that the
+//! once per frame into a fixed 136-byte, 8-byte-aligned struct that the
 //! exact-match cache and the megaflow classifier hash and compare as words.
 //!
 //! Layout rules (the table of fields is `abi::KEY_FIELDS`,
@@ -68,6 +68,16 @@ pub struct FlowKey {
     pub ipv6_src: [u8; 16],
     pub ipv6_dst: [u8; 16],
     pub nd_target: [u8; 16],
+    /// Tunnel flags of a decapsulated frame (OVS's FLOW_TNL_F_*: 0x1 don't
+    /// fragment, 0x2 checksum, 0x4 key present, 0x8 OAM), big-endian.
+    pub tun_flags: [u8; 2],
+    /// Outer IP TOS and TTL of a decapsulated frame.
+    pub tun_tos: u8,
+    pub tun_ttl: u8,
+    /// IPv6 neighbor discovery link-layer addresses: source (in a neighbor
+    /// solicitation) and target (in a neighbor advertisement).
+    pub nd_sll: [u8; 6],
+    pub nd_tll: [u8; 6],
 }
 
 pub use crate::abi::KEY_LEN;
@@ -485,6 +495,11 @@ pub(crate) mod tests {
         check("ipv6.src", offset_of!(FlowKey, ipv6_src), 16);
         check("ipv6.dst", offset_of!(FlowKey, ipv6_dst), 16);
         check("nd.target", offset_of!(FlowKey, nd_target), 16);
+        check("tunnel.flags", offset_of!(FlowKey, tun_flags), 2);
+        check("tunnel.tos", offset_of!(FlowKey, tun_tos), 1);
+        check("tunnel.ttl", offset_of!(FlowKey, tun_ttl), 1);
+        check("nd.sll", offset_of!(FlowKey, nd_sll), 6);
+        check("nd.tll", offset_of!(FlowKey, nd_tll), 6);
         // Every byte is covered by some field, and no field runs off the end.
         let mut covered = [false; KEY_LEN];
         for (_, off, len) in KEY_FIELDS {
