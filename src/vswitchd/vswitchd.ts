@@ -24,6 +24,7 @@ import { ofTransport } from './of-transport.js';
 import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
 import { DummyNetdevs } from './netdev-dummy.js';
 import { ifaceTypes, Reconciler, type DummyMode } from './reconcile.js';
+import { UNSUPPORTED_COLUMNS, UnsupportedSettings } from './unsupported.js';
 
 const log = getLogger('vswitchd');
 
@@ -55,6 +56,7 @@ export class VSwitchd {
   /** The dummy interfaces (with --enable-dummy): frames into them and what they send. */
   readonly dummies = new DummyNetdevs(this.of.datapath);
   private readonly reconciler: Reconciler;
+  private readonly unsupported = new UnsupportedSettings();
   private server: OvsdbServer | undefined;
   /** Set by init(); absent when stop() follows an init() that failed before connecting. */
   private client: OvsdbClient | undefined;
@@ -93,7 +95,10 @@ export class VSwitchd {
     if (!this.opts.remote) await this.embedDatabase();
     const client = (this.client = await OvsdbClient.connect(this.remote));
     await this.ensureRootRow();
-    const tables = Object.fromEntries(Object.entries(MONITORED).map(([t, columns]) => [t, { columns }]));
+    const tables: Record<string, { columns: string[] }> = {};
+    for (const [t, columns] of [...Object.entries(MONITORED), ...Object.entries(UNSUPPORTED_COLUMNS)]) {
+      tables[t] = { columns: [...new Set([...(tables[t]?.columns ?? []), ...columns])] };
+    }
     this.replica = await client.monitor(DB, tables);
     this.replica.on('update', () => this.scheduleReconcile());
     client.on('connected', () => this.scheduleReconcile());
@@ -141,6 +146,7 @@ export class VSwitchd {
     const config = readConfig(this.replica);
     if (!config) return;
     await this.reconciler.apply(config);
+    this.unsupported.update(this.replica);
     // cur_cfg promises that the switch follows the configuration: the
     // datapath's flows included (a VLAN change, a port gone).
     await this.of.revalidated();
@@ -162,6 +168,7 @@ export class VSwitchd {
       const row: Record<string, unknown> = {
         error: wireOptional(this.reconciler.interfaceError(st)),
         ofport: st.ofport === undefined ? -1 : st.ofport === OFPP.LOCAL ? 65534 : st.ofport,
+        status: wireMap(this.unsupported.statusOf(st.uuid)),
       };
       const device = this.reconciler.deviceStatus(st);
       if (device) {
@@ -183,12 +190,15 @@ export class VSwitchd {
     }
     for (const b of this.reconciler.bridgeStatus()) {
       if (!this.replica.row('Bridge', b.uuid)) continue;
-      update('Bridge', b.uuid, { datapath_id: b.datapathId });
+      update('Bridge', b.uuid, { datapath_id: b.datapathId, status: wireMap(this.unsupported.statusOf(b.uuid)) });
       for (const c of b.controllers) {
         if (this.replica.row('Controller', c.uuid)) {
           update('Controller', c.uuid, { is_connected: c.isConnected, role: wireOptional(c.role), status: wireMap(c.status) });
         }
       }
+    }
+    for (const table of ['Port', 'Manager']) {
+      for (const row of this.replica.rows(table)) update(table, row.uuid, { status: wireMap(this.unsupported.statusOf(row.uuid)) });
     }
     const root: Record<string, unknown> = {
       ovs_version: VERSION,
