@@ -11,13 +11,14 @@
 // unparseable input make ovsdb-server drop the connection; we answer with an error first where
 // there is something to answer, log a warning, and close only that connection.
 
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { CommandRegistry, CommandReply } from './command-registry.js';
 import { JsonStreamParser } from './jsonrpc.js';
 import { getLogger } from './log.js';
 import { LongTimeout } from './timer.js';
+import { listenOwnerOnly } from './unix-socket.js';
 
 const log = getLogger('unixctl');
 
@@ -96,25 +97,7 @@ export class UnixctlServer {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 });
     await removeStaleSocket(this.path);
     const server = createServer((sock) => this.accept(sock));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // Bind with a tight umask so that no other user can connect between bind and chmod.
-      let oldMask: number | undefined;
-      try {
-        oldMask = process.umask(0o027);
-      } catch {
-        // Worker threads cannot change the umask; the chmod below still applies.
-      }
-      try {
-        server.listen(this.path, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      } finally {
-        if (oldMask !== undefined) process.umask(oldMask);
-      }
-    });
-    chmodSync(this.path, 0o750);
+    await listenOwnerOnly(server, this.path);
     server.on('error', (e) => log.err(`${this.path}: ${e.message}`));
     this.server = server;
     log.info(`listening on ${this.path}`);

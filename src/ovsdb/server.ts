@@ -22,6 +22,7 @@ import { parseListen } from './remote.js';
 import { schemaToJSON } from './schema.js';
 import { addDatabaseRow, createServerDatabase, SERVER_SCHEMA_JSON } from './server-db.js';
 import type { LogFile, TornTail } from './storage-log.js';
+import { listenOwnerOnly } from '../lib/unix-socket.js';
 
 const log = getLogger('ovsdb_server');
 
@@ -128,11 +129,13 @@ export class OvsdbServer {
       await mkdir(dirname(addr.path), { recursive: true });
       await this.removeStaleSocket(addr.path);
     }
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      if (addr.kind === 'unix') server.listen(addr.path, resolve);
-      else server.listen(addr.port, addr.host, resolve);
-    });
+    if (addr.kind === 'unix') await listenOwnerOnly(server, addr.path);
+    else {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(addr.port, addr.host, resolve);
+      });
+    }
     server.on('error', (e) => log.err(`${remote}: ${e.message}`));
     this.listeners.push(server);
     if (addr.kind === 'unix') {

@@ -16,6 +16,7 @@ import type { XBridge } from '../ofproto/xbridge.js';
 import type { MessageOf, MultipartReply, OfMessage, PortDesc, PortStats } from '../openflow/messages.js';
 import type { ControllerConfig } from './db-config.js';
 import { OfConn, RequestError, type ConnKind, type OfChannel, type OfConnHost } from './ofconn.js';
+import { listenOwnerOnly } from '../lib/unix-socket.js';
 
 const log = getLogger('connmgr');
 
@@ -256,7 +257,7 @@ export class ConnMgr implements OfConnHost {
         const path = target.slice('punix:'.length);
         mkdirSync(dirname(path), { recursive: true });
         removeSocket(path);
-        server.listen(path);
+        listenOwnerOnly(server, path).catch(reject);
       } else reject(new Error(`${target}: not a passive target (ptcp:PORT[:IP] or punix:PATH)`));
     });
   }
