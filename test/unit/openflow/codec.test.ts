@@ -21,6 +21,24 @@ const portStats: PortStats = {
   rxFrameErr: 9n, rxOverErr: 10n, rxCrcErr: 11n, collisions: 12n, durationMs: 1500,
 };
 const asyncConfig = { packetIn: [7, 0] as [number, number], portStatus: [7, 7] as [number, number], flowRemoved: [15, 0] as [number, number] };
+/** asyncConfig as ovs-ofctl prints it, whichever message carries it. */
+const asyncConfigPrinted = [
+  ' primary:',
+  '       PACKET_IN: no_match action invalid_ttl',
+  '     PORT_STATUS: add delete modify',
+  '    FLOW_REMOVED: idle hard delete group_delete',
+  '     ROLE_STATUS: (off)',
+  '    TABLE_STATUS: (off)',
+  '  REQUESTFORWARD: (off)',
+  '',
+  ' secondary:',
+  '       PACKET_IN: (off)',
+  '     PORT_STATUS: add delete modify',
+  '    FLOW_REMOVED: (off)',
+  '     ROLE_STATUS: (off)',
+  '    TABLE_STATUS: (off)',
+  '  REQUESTFORWARD: (off)',
+];
 
 interface Case {
   what: string;
@@ -119,45 +137,11 @@ const CASES: Case[] = [
   },
   {
     what: 'set_async on 1.0 (NXT_SET_ASYNC_CONFIG)', version: 0x01, msg: { type: 'set_async', config: asyncConfig },
-    printed: [
-      'NXT_SET_ASYNC_CONFIG (xid=0x2a):',
-      ' primary:',
-      '       PACKET_IN: no_match action invalid_ttl',
-      '     PORT_STATUS: add delete modify',
-      '    FLOW_REMOVED: idle hard delete group_delete',
-      '     ROLE_STATUS: (off)',
-      '    TABLE_STATUS: (off)',
-      '  REQUESTFORWARD: (off)',
-      '',
-      ' secondary:',
-      '       PACKET_IN: (off)',
-      '     PORT_STATUS: add delete modify',
-      '    FLOW_REMOVED: (off)',
-      '     ROLE_STATUS: (off)',
-      '    TABLE_STATUS: (off)',
-      '  REQUESTFORWARD: (off)',
-    ].join('\n'),
+    printed: ['NXT_SET_ASYNC_CONFIG (xid=0x2a):', ...asyncConfigPrinted].join('\n'),
   },
   {
     what: 'a 1.4 get_async reply in properties', version: 0x05, msg: { type: 'get_async_reply', config: asyncConfig },
-    printed: [
-      'OFPT_GET_ASYNC_REPLY (OF1.4) (xid=0x2a):',
-      ' primary:',
-      '       PACKET_IN: no_match action invalid_ttl',
-      '     PORT_STATUS: add delete modify',
-      '    FLOW_REMOVED: idle hard delete group_delete',
-      '     ROLE_STATUS: (off)',
-      '    TABLE_STATUS: (off)',
-      '  REQUESTFORWARD: (off)',
-      '',
-      ' secondary:',
-      '       PACKET_IN: (off)',
-      '     PORT_STATUS: add delete modify',
-      '    FLOW_REMOVED: (off)',
-      '     ROLE_STATUS: (off)',
-      '    TABLE_STATUS: (off)',
-      '  REQUESTFORWARD: (off)',
-    ].join('\n'),
+    printed: ['OFPT_GET_ASYNC_REPLY (OF1.4) (xid=0x2a):', ...asyncConfigPrinted].join('\n'),
   },
   { what: 'NXT_SET_FLOW_FORMAT', version: 0x01, msg: { type: 'nx_set_flow_format', format: 'nxm' }, printed: 'NXT_SET_FLOW_FORMAT (xid=0x2a): format=nxm' },
   { what: 'NXT_FLOW_MOD_TABLE_ID', version: 0x01, msg: { type: 'nx_flow_mod_table_id', enable: true }, printed: 'NXT_FLOW_MOD_TABLE_ID (xid=0x2a): enable' },
