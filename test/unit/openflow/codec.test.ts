@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { OfDecodeError, OfWriter } from '../../../src/openflow/codec/buffer.js';
 import { decodeMessage, encodeMessage, OfEncodeError } from '../../../src/openflow/codec/index.js';
 import { defaultSession, type MultipartReply, type OfMessage, type PortDesc, type PortStats } from '../../../src/openflow/messages.js';
+import { xorshift32 } from '../../helpers/seeded-random.js';
 
 function ofpPrint(buf: Buffer): string {
   return execFileSync('ovs-ofctl', ['ofp-print', buf.toString('hex')], { encoding: 'utf8' }).trim();
@@ -403,17 +404,6 @@ describe('OpenFlow codec: what it refuses, with the error OVS answers', () => {
   });
 });
 
-/** A deterministic generator, so a failing input can be reproduced from the test's seed. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
-
 describe('OpenFlow codec: hostile input', () => {
   const seeds = CASES.flatMap((c) => encodeMessage(c.msg, s(c.version), 1).map((buf) => ({ buf, version: c.version })));
 
@@ -426,7 +416,7 @@ describe('OpenFlow codec: hostile input', () => {
   }
 
   it('either decodes or throws OfDecodeError for 5000 random messages', () => {
-    const rand = prng(13);
+    const rand = xorshift32(13);
     for (let i = 0; i < 5000; i++) {
       const version = 1 + Math.floor(rand() * 6);
       const len = 8 + Math.floor(rand() * 120);
@@ -441,7 +431,7 @@ describe('OpenFlow codec: hostile input', () => {
   });
 
   it('either decodes or throws OfDecodeError for 10000 mutations of valid messages', () => {
-    const rand = prng(2026);
+    const rand = xorshift32(2026);
     for (let i = 0; i < 10000; i++) {
       const seed = seeds[i % seeds.length];
       if (!seed) continue;
