@@ -17,6 +17,14 @@ const port: PortDesc = {
   currSpeed: 10_000_000, maxSpeed: 0,
 };
 const local: PortDesc = { ...port, portNo: 0xfffe, name: 'br0', state: 0, hwAddr: 0x02000000000an };
+/** `local` as ovs-ofctl prints it in a port list. */
+const localPrinted = [
+  ' LOCAL(br0): addr:02:00:00:00:00:0a',
+  '     config:     0',
+  '     state:      0',
+  '     current:    10GB-FD COPPER',
+  '     speed: 10000 Mbps now, 0 Mbps max',
+];
 const portStats: PortStats = {
   portNo: 0xfffe, rxPackets: 1n, txPackets: 2n, rxBytes: 3n, txBytes: 4n, rxDropped: 5n, txDropped: 6n, rxErrors: 7n, txErrors: 8n,
   rxFrameErr: 9n, rxOverErr: 10n, rxCrcErr: 11n, collisions: 12n, durationMs: 1500,
@@ -90,11 +98,7 @@ const CASES: Case[] = [
       '     state:      0',
       '     current:    10GB-FD COPPER',
       '     speed: 10000 Mbps now, 0 Mbps max',
-      ' LOCAL(br0): addr:02:00:00:00:00:0a',
-      '     config:     0',
-      '     state:      0',
-      '     current:    10GB-FD COPPER',
-      '     speed: 10000 Mbps now, 0 Mbps max',
+      ...localPrinted,
     ].join('\n'),
   },
   {
@@ -251,11 +255,7 @@ const CASES: Case[] = [
       '     state:      LIVE',
       '     current:    10GB-FD COPPER',
       '     speed: 10000 Mbps now, 0 Mbps max',
-      ' LOCAL(br0): addr:02:00:00:00:00:0a',
-      '     config:     0',
-      '     state:      0',
-      '     current:    10GB-FD COPPER',
-      '     speed: 10000 Mbps now, 0 Mbps max',
+      ...localPrinted,
     ].join('\n'),
   },
   {
