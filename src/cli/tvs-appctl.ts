@@ -7,8 +7,10 @@
 // reach the daemon ("cannot connect to ...").
 
 import { startCli, runIfMain, stdio, type Io } from '../lib/cli-run.js';
+import { unknownOptionError } from '../lib/command-line.js';
 import { logOptionsUsage, parseLogOption } from '../lib/log.js';
 import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
+import { UsageError } from '../lib/usage-error.js';
 
 const DEFAULT_TARGET = 'tvs-vswitchd';
 const VERSION = 'tvs-appctl (TVS) 0.1.0\n';
@@ -37,8 +39,6 @@ Other options:
   -V, --version      Display tvs-appctl version information
 ${logOptionsUsage()}`;
 }
-
-class UsageError extends Error {}
 
 interface Invocation {
   target: string;
@@ -79,8 +79,7 @@ function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
     else if (flag === '-T' || flag === '--timeout') timeoutMs = parseTimeout(value());
     else if (a.startsWith('-T') && !a.startsWith('--')) timeoutMs = parseTimeout(a.slice(2));
     else if (parseLogOption(a)) continue;
-    else if (a.startsWith('--')) throw new UsageError(`unrecognized option '${a}'`);
-    else throw new UsageError(`invalid option -- '${a.slice(1, 2)}'`);
+    else throw unknownOptionError(a);
   }
   const rest = argv.slice(i);
   if (rest.length === 0) throw new UsageError('at least one non-option argument is required (use --help for help)');

@@ -8,15 +8,17 @@
 
 import { readFileSync } from 'node:fs';
 import { startCli, runIfMain, stdio, type Io } from '../lib/cli-run.js';
-import { logOptionsUsage, parseLogOption } from '../lib/log.js';
+import { parseCommandLine, type ArgCounts, type OptionWord } from '../lib/command-line.js';
+import { logOptionsUsage } from '../lib/log.js';
 import { UnixctlConnectError, resolveTarget, unixctlCall } from '../lib/unixctl.js';
 import { own } from '../lib/own.js';
+import { UsageError } from '../lib/usage-error.js';
 
 const VERSION = 'tvs-dpctl (TVS) 0.1.0\n';
 const DEFAULT_TARGET = 'tvs-vswitchd';
 
 /** Argument counts as ovs-dpctl's command table has them, for the commands TVS implements. */
-const COMMANDS: Record<string, [min: number, max: number]> = {
+const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   show: [0, Number.MAX_SAFE_INTEGER],
   'dump-dps': [0, 0],
   'dump-flows': [0, 3],
@@ -76,8 +78,6 @@ Other options:
 `;
 }
 
-class UsageError extends Error {}
-
 interface Invocation {
   target: string;
   timeoutMs: number;
@@ -91,76 +91,39 @@ function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
   let target = DEFAULT_TARGET;
   let timeoutMs = 0;
   const flags: string[] = [];
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      if (a.startsWith('--') && eq > 0) return a.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`option '${a}' requires an argument`);
-      return v;
-    };
+  const option = ({ word, flag, value }: OptionWord): boolean => {
     switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '-V':
-      case '--version':
-        return 'version';
       case '-s':
       case '--statistics':
         flags.push('-s');
-        break;
+        return true;
       case '-m':
       case '--more':
         flags.push('-m');
-        break;
+        return true;
       case '--may-create':
       case '--clear':
         flags.push(flag);
-        break;
+        return true;
       case '-t':
       case '--timeout': {
         const v = value();
         if (!/^\d+$/.test(v)) throw new UsageError(`value ${v} on -t or --timeout is invalid`);
         timeoutMs = Number(v) * 1000;
-        break;
+        return true;
       }
       case '--unixctl':
         target = value();
-        break;
+        return true;
       default:
-        if (parseLogOption(a)) break;
-        if (a.startsWith('--')) throw new UsageError(`unrecognized option '${a}'`);
         // Bundled short options, as getopt allows: -sm.
-        if (/^-[sm]+$/.test(a)) {
-          for (const c of a.slice(1)) flags.push(`-${c}`);
-          break;
-        }
-        throw new UsageError(`invalid option -- '${a.slice(1, 2)}'`);
+        if (!/^-[sm]+$/.test(word)) return false;
+        for (const c of word.slice(1)) flags.push(`-${c}`);
+        return true;
     }
-  }
-  if (positional.length === 0) throw new UsageError('missing command name; use --help for help');
-  const [command, ...args] = positional as [string, ...string[]];
-  const counts = own(COMMANDS, command);
-  if (!counts) {
-    const why = own(UNSUPPORTED, command);
-    if (why) throw new UsageError(`'${command}' is not supported by TVS: ${why}`);
-    throw new UsageError(`unknown command '${command}'; use --help for help`);
-  }
-  if (args.length < counts[0]) throw new UsageError(`'${command}' command requires at least ${counts[0]} arguments`);
-  if (args.length > counts[1]) throw new UsageError(`'${command}' command takes at most ${counts[1]} arguments`);
-  return { target, timeoutMs, flags: [...new Set(flags)], command, args };
+  };
+  const line = parseCommandLine(argv, { commands: COMMANDS, option, unsupported: (command) => own(UNSUPPORTED, command) });
+  return typeof line === 'string' ? line : { target, timeoutMs, flags: [...new Set(flags)], ...line };
 }
 
 /** Runs tvs-dpctl with `argv`; returns the exit code. */

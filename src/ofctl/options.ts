@@ -1,15 +1,14 @@
 /**
- * tvs-ofctl's command line, as ovs-ofctl's: options anywhere before `--` (getopt's permutation),
- * then COMMAND and its arguments, counted against ovs-ofctl's command table. Errors are worded
- * as ovs-ofctl words them, so that a user searching for one finds OVS's answers.
+ * tvs-ofctl's command line, as ovs-ofctl's: its options and its command table, read by the
+ * parser it shares with tvs-dpctl (src/lib/command-line.ts).
  */
-import { parseLogOption } from '../lib/log.js';
+import { parseCommandLine, type ArgCounts, type OptionWord } from '../lib/command-line.js';
 import { own } from '../lib/own.js';
 import { UsageError } from '../lib/usage-error.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP14, OFP15 } from '../openflow/messages.js';
 
 /** Argument counts, as ovs-ofctl's command table has them, of the commands tvs-ofctl implements. */
-const COMMANDS: Readonly<Record<string, readonly [min: number, max: number]>> = {
+const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   show: [1, 1],
   monitor: [1, 3],
   snoop: [1, 1],
@@ -100,82 +99,49 @@ export function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
     stats: true,
     sort: [],
   };
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const long = a.startsWith('--');
-    const flag = long && eq > 0 ? a.slice(0, eq) : a.startsWith('-O') || a.startsWith('-t') ? a.slice(0, 2) : a;
-    const value = (): string => {
-      if (long && eq > 0) return a.slice(eq + 1);
-      if (!long && a.length > 2) return a.slice(2);
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`option '${a}' requires an argument`);
-      return v;
-    };
+  const option = ({ flag, attached, value }: OptionWord): boolean => {
     switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '-V':
-      case '--version':
-        return 'version';
       case '-O':
       case '--protocols':
         inv.versions = parseVersions(value());
         inv.explicitVersions = true;
-        break;
+        return true;
       case '-t':
       case '--timeout': {
         const v = value();
         if (!/^\d+$/.test(v)) throw new UsageError(`value ${v} on -t or --timeout is invalid`);
         inv.timeoutMs = Number(v) * 1000;
-        break;
+        return true;
       }
       case '--strict':
         inv.strict = true;
-        break;
+        return true;
       case '--bundle':
         inv.bundle = true;
-        break;
+        return true;
       case '--readd':
         inv.readd = true;
-        break;
+        return true;
       case '--names':
         inv.names = true;
-        break;
+        return true;
       case '--no-names':
         inv.names = false;
-        break;
+        return true;
       case '--stats':
         inv.stats = true;
-        break;
+        return true;
       case '--no-stats':
         inv.stats = false;
-        break;
+        return true;
       case '--sort':
       case '--rsort':
-        inv.sort.push({ field: long && eq > 0 ? a.slice(eq + 1) : undefined, descending: flag === '--rsort' });
-        break;
+        inv.sort.push({ field: attached, descending: flag === '--rsort' });
+        return true;
       default:
-        if (parseLogOption(a)) break;
-        if (long) throw new UsageError(`unrecognized option '${a}'`);
-        throw new UsageError(`invalid option -- '${a.slice(1, 2)}'`);
+        return false;
     }
-  }
-  if (positional.length === 0) throw new UsageError('missing command name; use --help for help');
-  const [command, ...args] = positional as [string, ...string[]];
-  const counts = own(COMMANDS, command);
-  if (!counts) throw new UsageError(`unknown command '${command}'; use --help for help`);
-  if (args.length < counts[0]) throw new UsageError(`'${command}' command requires at least ${counts[0]} arguments`);
-  if (args.length > counts[1]) throw new UsageError(`'${command}' command takes at most ${counts[1]} arguments`);
-  return { ...inv, command, args };
+  };
+  const line = parseCommandLine(argv, { commands: COMMANDS, shortWithValue: ['-O', '-t'], option });
+  return typeof line === 'string' ? line : { ...inv, ...line };
 }

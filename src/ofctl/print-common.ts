@@ -16,16 +16,8 @@ export function title(name: string, version: number, xid: number): string {
   return `${name}${versionTag(version)} (xid=0x${xid.toString(16)}):`;
 }
 
-/** Seconds with 3 decimals when whole milliseconds, else as many as the nanoseconds need (ofp_print_duration). */
-export function formatDuration(ms: number): string {
-  const totalNs = BigInt(Math.max(0, Math.round(ms * 1e6)));
-  const sec = totalNs / 1_000_000_000n;
-  const nsec = Number(totalNs % 1_000_000_000n);
-  if (nsec === 0) return `${sec}s`;
-  const msec = Math.floor(nsec / 1e6);
-  if (msec * 1e6 === nsec) return `${sec}.${String(msec).padStart(3, '0')}s`;
-  return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s`;
-}
+// The flow printer in ofproto prints durations too; ofproto never imports ofctl, so it owns them.
+export { formatDuration } from '../ofproto/print.js';
 
 /** A port number as ovs-ofctl writes it: LOCAL, CONTROLLER, ... or the number. */
 export function formatPortNo(port: number): string {

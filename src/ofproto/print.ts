@@ -279,7 +279,8 @@ function formatInstructions(ins: Instructions): string {
 // ---------------------------------------------------------------------------------------------
 // Flows and groups
 
-function formatDuration(ms: number): string {
+/** Seconds with 3 decimals when whole milliseconds, else as many as the nanoseconds need (ofp_print_duration). */
+export function formatDuration(ms: number): string {
   const totalNs = BigInt(Math.max(0, Math.round(ms * 1e6)));
   const sec = totalNs / 1_000_000_000n;
   const nsec = Number(totalNs % 1_000_000_000n);

@@ -2,6 +2,7 @@
 // command), unique prefixes of long options, command options (--may-exist ...) accepted before the
 // first command, then commands separated by "--", each with its own leading options.
 
+import { argCountProblem } from '../lib/command-line.js';
 import { type Command, type CommandSyntax, fatal } from './context.js';
 import type { TableStyle } from './output.js';
 
@@ -273,13 +274,11 @@ function parseCommand(argv: string[], locals: Map<string, string | undefined>, r
       fatal(`'${key}' option on '${name}' does not accept an argument`);
     }
   }
-  const nArg = argv.length - i - 1;
-  if (nArg < syntax.minArgs) fatal(`'${syntax.name}' command requires at least ${syntax.minArgs} arguments`);
-  if (nArg > syntax.maxArgs) {
-    if (argv.slice(i + 1).some((a) => a.startsWith('-'))) {
-      fatal(`'${syntax.name}' command takes at most ${syntax.maxArgs} arguments (note that options must precede command names and follow a "--" argument)`);
-    }
-    fatal(`'${syntax.name}' command takes at most ${syntax.maxArgs} arguments`);
+  const args = argv.slice(i + 1);
+  const problem = argCountProblem(syntax.name, args.length, [syntax.minArgs, syntax.maxArgs]);
+  if (problem) {
+    const misplacedOption = args.length > syntax.maxArgs && args.some((a) => a.startsWith('-'));
+    fatal(misplacedOption ? `${problem} (note that options must precede command names and follow a "--" argument)` : problem);
   }
   return { syntax, options, argv: argv.slice(i), output: '' };
 }

@@ -1,6 +1,6 @@
 // tvs-appctl and tvs-dpctl as users run them: against Debian's ovsdb-server (a real OVS daemon's
 // control socket), against our own UnixctlServer, and as built programs with exit codes.
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,6 +10,7 @@ import { main as appctl } from '../../src/cli/tvs-appctl.js';
 import { main as dpctl } from '../../src/cli/tvs-dpctl.js';
 import { CommandRegistry } from '../../src/lib/command-registry.js';
 import { UnixctlServer } from '../../src/lib/unixctl.js';
+import { runForExit, type CliExit } from '../helpers/run-exit.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const haveOvsdbServer = existsSync('/usr/sbin/ovsdb-server') && existsSync('/usr/bin/ovsdb-tool');
@@ -214,11 +215,8 @@ describe('the built programs', () => {
     writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
   });
 
-  const exec = (prog: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [join(out, 'src/cli', prog), ...args], { env: { ...process.env, TVS_RUNDIR: rundir }, timeout: 10_000 },
-        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }));
-    });
+  const exec = (prog: string, args: string[]): Promise<CliExit> =>
+    runForExit(process.execPath, [join(out, 'src/cli', prog), ...args], { env: { TVS_RUNDIR: rundir }, timeoutMs: 10_000 });
 
   it('tvs-appctl runs as a program with ovs-appctl\'s exit codes', async () => {
     expect(await exec('tvs-appctl.js', ['version'])).toEqual({ code: 0, stdout: 'tvs-vswitchd (TVS) 0.1.0\n', stderr: '' });

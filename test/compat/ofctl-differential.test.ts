@@ -4,14 +4,15 @@
 // whole script against a fresh switch, and every command must print the same thing and exit with
 // the same status. What the clients cannot agree on is normalised away: how long a rule or
 // port has existed, and xids (ovs-ofctl counts them across its connections, hellos included).
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type CliExit } from '../helpers/daemon.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { maskToolName, transcript, type TranscriptEntry } from '../helpers/differential.js';
 import { ovsReferenceAvailable, startOvsReference } from '../helpers/ovs-reference.js';
+import { runForExit, type CliExit } from '../helpers/run-exit.js';
 
 const TVS_OFCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli', 'tvs-ofctl.js');
 
@@ -36,17 +37,9 @@ const SWITCHES: Record<string, () => Promise<Switch>> = {
   },
 };
 
-function runExit(cmd: string, args: string[]): Promise<CliExit> {
-  return new Promise((done) => {
-    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
 const CLIENTS: Record<string, (args: string[]) => Promise<CliExit>> = {
-  'ovs-ofctl': (args) => runExit('ovs-ofctl', args),
-  'tvs-ofctl': (args) => runExit(process.execPath, [TVS_OFCTL, ...args]),
+  'ovs-ofctl': (args) => runForExit('ovs-ofctl', args),
+  'tvs-ofctl': (args) => runForExit(process.execPath, [TVS_OFCTL, ...args]),
 };
 
 const FLOWS = ['priority=100,ip,nw_dst=10.0.0.1,actions=output:2', 'table=1,reg0=5,actions=drop', 'priority=5,in_port=2,dl_src=00:00:00:00:00:02,actions=output:1'];
@@ -119,9 +112,7 @@ const SCRIPT: string[][] = [
  * counter that other netdevs advance too, so a fresh one need not give p1 the same address.
  */
 function normalise(text: string, target: string): string {
-  return text
-    .replaceAll(target, 'SW')
-    .replace(/^(ovs|tvs)-ofctl:/gm, 'OFCTL:')
+  return maskToolName(text.replaceAll(target, 'SW'), 'ofctl', 'OFCTL')
     .replace(/xid=0x[0-9a-f]+/g, 'xid=X')
     // A refused request echoed in hex: its header's xid (bytes 4-7) and their characters.
     .replace(/^(00000000 {2}(?:[0-9a-f]{2} ){4})[0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}(.{25}\|.{4}).{4}/gm, '$1XX XX XX XX$2XXXX')
@@ -133,7 +124,7 @@ function normalise(text: string, target: string): string {
 for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
   describe.skipIf(!ovsReferenceAvailable())(`ovs-ofctl and tvs-ofctl against ${switchName}`, () => {
     let dir = '';
-    const transcripts: Record<string, string[]> = {};
+    const transcripts: Record<string, TranscriptEntry[]> = {};
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'tvs-t-ofctl-'));
@@ -142,13 +133,9 @@ for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
       for (const [clientName, client] of Object.entries(CLIENTS)) {
         const sw = await startSwitch();
         try {
-          const lines: string[] = [];
-          for (const step of SCRIPT) {
-            const args = step.map((a) => (a === 'SW' ? sw.target : a === 'FLOWS' ? join(dir, 'flows') : a === 'REPLACEMENT' ? join(dir, 'replacement') : a));
-            const r = await client(args);
-            lines.push(`$ ${step.join(' ')}\n[exit ${r.code}]\n${normalise(r.stdout, sw.target)}${normalise(r.stderr, sw.target)}`);
-          }
-          transcripts[clientName] = lines;
+          const placeholders = new Map([['SW', sw.target], ['FLOWS', join(dir, 'flows')], ['REPLACEMENT', join(dir, 'replacement')]]);
+          const runStep = (step: string[]) => client(step.map((a) => placeholders.get(a) ?? a));
+          transcripts[clientName] = await transcript(SCRIPT, runStep, (r) => `[exit ${r.code}]\n${normalise(r.stdout, sw.target)}${normalise(r.stderr, sw.target)}`);
         } finally {
           await sw.stop();
         }
@@ -160,8 +147,9 @@ for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
     });
 
     it('serves the script to ovs-ofctl: the switch answers, so equal transcripts mean equal answers', () => {
-      const ovsShow = transcripts['ovs-ofctl']?.[0] ?? '';
-      expect(ovsShow).toContain('[exit 0]\nOFPT_FEATURES_REPLY');
+      const ovsShow = transcripts['ovs-ofctl']?.[0];
+      expect(ovsShow?.step).toBe('show SW');
+      expect(ovsShow?.out).toContain('[exit 0]\nOFPT_FEATURES_REPLY');
     });
 
     it('prints what ovs-ofctl prints, and exits as it does, for every command of the script', () => {

@@ -1,8 +1,10 @@
 // Differential test: a script of everyday ovs-vsctl commands, errors included, run against
 // Debian's ovsdb-server and against tvsdb-server; every command must print the same thing.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerPair, TempDir, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
+import { describe, expect, it } from 'vitest';
+import { maskUuidsAndLogTimes, sortedLines, transcript } from '../helpers/differential.js';
+import type { CliExit } from '../helpers/run-exit.js';
+import { run, serverPairForFile } from './ovsdb-harness.js';
 
 const SCRIPT = [
   ['init'],
@@ -48,38 +50,13 @@ const SCRIPT = [
   ['show'],
 ];
 
-/** Output with uuids and log prefixes masked, lines sorted: rows come out in uuid order. */
-function normalize(r: { code: number; stdout: string; stderr: string }): string {
-  const mask = (s: string): string[] =>
-    s
-      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID')
-      .replace(/^[0-9TZ:.-]+\|\d+\|/gm, '')
-      .split('\n')
-      .sort();
-  return JSON.stringify({ code: r.code, stdout: mask(r.stdout), stderr: mask(r.stderr) });
-}
-
 describe('ovs-vsctl prints the same against tvsdb-server as against Debian ovsdb-server', () => {
-  let dir: TempDir;
-  let servers: ServerPair | undefined;
-
-  beforeAll(async () => {
-    ensureOvsTools();
-    ensureBuilt();
-    dir = new TempDir();
-    servers = await ServerPair.start(dir);
-  });
-
-  afterAll(async () => {
-    await servers?.stop();
-    dir?.remove();
-  });
+  const servers = serverPairForFile();
 
   it('for every command of the script, in order', async () => {
-    for (const cmd of SCRIPT) {
-      const vsctl = (sock: string) => run('ovs-vsctl', [`--db=unix:${dir.file(sock)}`, '--no-wait', '--timeout=10', ...cmd], { OVS_RUNDIR: dir.path });
-      const [a, b] = await Promise.all([vsctl('theirs.sock'), vsctl('ours.sock')]);
-      expect({ cmd: cmd.join(' '), out: normalize(b) }).toEqual({ cmd: cmd.join(' '), out: normalize(a) });
-    }
+    const vsctl = (sock: string) => (cmd: string[]) => run('ovs-vsctl', [`--db=unix:${servers.dir.file(sock)}`, '--no-wait', '--timeout=10', ...cmd], { OVS_RUNDIR: servers.dir.path });
+    const normalise = (r: CliExit) => sortedLines(r, maskUuidsAndLogTimes);
+    const [theirs, ours] = await Promise.all([transcript(SCRIPT, vsctl('theirs.sock'), normalise), transcript(SCRIPT, vsctl('ours.sock'), normalise)]);
+    expect(ours).toEqual(theirs);
   });
 });

@@ -2,8 +2,10 @@
 // ovsdb-server and to tvsdb-server must fail the same way (same results, same error tags).
 // Known, deliberate differences are listed at the end, each with its reason.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerPair, TempDir, ensureBuilt, ensureOvsTools, run } from './ovsdb-harness.js';
+import { describe, expect, it } from 'vitest';
+import { transcript } from '../helpers/differential.js';
+import type { CliExit } from '../helpers/run-exit.js';
+import { run, serverPairForFile } from './ovsdb-harness.js';
 
 const SAME: unknown[][] = [
   [{ op: 'insert', table: 'Open_vSwitch', row: {} }],
@@ -55,26 +57,13 @@ function shape(stdout: string): unknown {
 }
 
 describe('bad transactions fail the same way on tvsdb-server as on Debian ovsdb-server', () => {
-  let dir: TempDir;
-  let servers: ServerPair | undefined;
-
-  beforeAll(async () => {
-    ensureOvsTools();
-    ensureBuilt();
-    dir = new TempDir();
-    servers = await ServerPair.start(dir);
-  });
-
-  afterAll(async () => {
-    await servers?.stop();
-    dir?.remove();
-  });
+  const servers = serverPairForFile();
 
   it('for every transaction of the list, in order', async () => {
-    for (const ops of SAME) {
-      const text = JSON.stringify(['Open_vSwitch', ...ops]);
-      const [a, b] = await Promise.all([run('ovsdb-client', ['transact', `unix:${dir.file('theirs.sock')}`, text]), run('ovsdb-client', ['transact', `unix:${dir.file('ours.sock')}`, text])]);
-      expect({ ops, result: shape(b.stdout) }).toEqual({ ops, result: shape(a.stdout) });
-    }
+    const transact = (sock: string) => (ops: unknown[]) => run('ovsdb-client', ['transact', `unix:${servers.dir.file(sock)}`, JSON.stringify(['Open_vSwitch', ...ops])]);
+    const normalise = (r: CliExit) => JSON.stringify(shape(r.stdout));
+    const label = (ops: unknown[]) => JSON.stringify(ops);
+    const [theirs, ours] = await Promise.all([transcript(SAME, transact('theirs.sock'), normalise, label), transcript(SAME, transact('ours.sock'), normalise, label)]);
+    expect(ours).toEqual(theirs);
   });
 });

@@ -1,12 +1,14 @@
 // Shared by the OVSDB compat tests: real OVS tools (installed from Debian when missing), a
 // tvsdb-server child process on a database in a temp dir, and cleanup that runs even on failure.
 
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll } from 'vitest';
 import { createDatabaseFile } from '../../src/ovsdb/db-file.js';
+import { runForExit, type CliExit } from '../helpers/run-exit.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const DEBIAN_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -54,19 +56,9 @@ export function ensureOvsTools(): void {
   });
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<RunResult> {
-  return new Promise((done) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
+/** Runs a tool to its end with `env` added (20 s at most: the OVSDB tools answer at once). */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliExit> {
+  return runForExit(cmd, args, { env, timeoutMs: 20_000 });
 }
 
 export class TempDir {
@@ -153,7 +145,7 @@ export async function freePort(): Promise<number> {
  * database of the Debian schema, listening on `ours.sock` and `theirs.sock`
  * in `dir`: the two ends of a differential test.
  */
-export class ServerPair {
+class ServerPair {
   private constructor(
     private readonly ours: ServerProcess,
     private readonly theirs: ChildProcess,
@@ -186,4 +178,29 @@ export class ServerPair {
     }
     await this.ours.stop();
   }
+}
+
+/**
+ * A ServerPair for the tests of the calling file: the OVS tools installed and ours built, started
+ * before the file's tests and stopped after them. Its `dir` is there once the tests run.
+ */
+export function serverPairForFile(): { readonly dir: TempDir } {
+  let dir: TempDir | undefined;
+  let pair: ServerPair | undefined;
+  beforeAll(async () => {
+    ensureOvsTools();
+    ensureBuilt();
+    dir = new TempDir();
+    pair = await ServerPair.start(dir);
+  });
+  afterAll(async () => {
+    await pair?.stop();
+    dir?.remove();
+  });
+  return {
+    get dir(): TempDir {
+      if (!dir) throw new Error('the server pair starts in beforeAll: use it in a test');
+      return dir;
+    },
+  };
 }

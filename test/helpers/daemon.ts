@@ -1,13 +1,14 @@
 // A tvs-vswitchd of the test's own (database, sockets and pidfile in a temp
 // directory) and the CLIs pointed at it: integration tests drive the switch
 // only through commands, as a user would.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/lib/netns.js';
 import { eventually } from './eventually.js';
+import { runForExit, type CliExit } from './run-exit.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli');
 
@@ -36,20 +37,6 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export interface CliExit {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runForExit(args: string[]): Promise<CliExit> {
-  return new Promise((done) => {
-    execFile(process.execPath, args, { timeout: 30_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
 /** A daemon of the test's own, started with `args` added to its command line (e.g. --enable-dummy). */
 export async function startDaemon(args: string[] = []): Promise<TestDaemon> {
   const d = testDaemon(mkdtempSync(join(tmpdir(), 'tvs-t-vswitchd-')), args);
@@ -69,17 +56,18 @@ export function testDaemon(dir: string, args: string[] = []): TestDaemon {
   let child: ChildProcess | undefined;
   let err = '';
   const node = (cli: string, args: string[]) => run(process.execPath, [join(CLI, cli), ...args], { timeoutMs: 30_000 });
+  const nodeForExit = (cli: string, args: string[]) => runForExit(process.execPath, [join(CLI, cli), ...args]);
   const d: TestDaemon = {
     dir,
     db,
     argv: [process.execPath, join(CLI, 'tvs-vswitchd.js'), `--db-file=${join(dir, 'conf.db')}`, `--db-socket=${join(dir, 'db.sock')}`, `--unixctl=${ctl}`, `--pidfile=${join(dir, 'pid')}`, ...args],
     stderr: () => err,
     vsctl: (...args) => node('tvs-vsctl.js', [`--db=${db}`, '--timeout=20', ...args]),
-    vsctlExit: (...args) => runForExit([join(CLI, 'tvs-vsctl.js'), `--db=${db}`, '--timeout=20', ...args]),
+    vsctlExit: (...args) => nodeForExit('tvs-vsctl.js', [`--db=${db}`, '--timeout=20', ...args]),
     appctl: (...args) => node('tvs-appctl.js', ['-t', ctl, ...args]),
     dpctl: (...args) => node('tvs-dpctl.js', [`--unixctl=${ctl}`, ...args]),
-    dpctlExit: (...args) => runForExit([join(CLI, 'tvs-dpctl.js'), `--unixctl=${ctl}`, ...args]),
-    appctlExit: (...args) => runForExit([join(CLI, 'tvs-appctl.js'), '-t', ctl, ...args]),
+    dpctlExit: (...args) => nodeForExit('tvs-dpctl.js', [`--unixctl=${ctl}`, ...args]),
+    appctlExit: (...args) => nodeForExit('tvs-appctl.js', ['-t', ctl, ...args]),
     async start() {
       child = spawn(d.argv[0]!, d.argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TVS_RUNDIR: dir } });
       err = '';

@@ -4,13 +4,12 @@
 // every port, the bridge's own included, a dummy: no kernel device is created, so nothing can be
 // left behind on the machine, and several instances run side by side. stop() (and a failed start)
 // kills both processes, waits until they are gone and removes the directory.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/lib/netns.js';
-import type { CliExit } from './daemon.js';
 import { eventually } from './eventually.js';
+import { runForExit, type CliExit } from './run-exit.js';
 
 export interface OvsReference {
   dir: string;
@@ -27,14 +26,6 @@ export interface OvsReference {
 /** Whether Debian's Open vSwitch is installed (openvswitch-switch and openvswitch-common). */
 export function ovsReferenceAvailable(): boolean {
   return ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', '/usr/bin/ovs-ofctl'].every((f) => existsSync(f));
-}
-
-function runExit(cmd: string, args: string[]): Promise<CliExit> {
-  return new Promise((done) => {
-    execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
 }
 
 function alive(pid: number): boolean {
@@ -60,7 +51,7 @@ export async function startOvsReference(opts: { bridge?: string; ports?: string[
     bridge,
     target: `unix:${join(dir, `${bridge}.mgmt`)}`,
     vsctl: (...args) => run('ovs-vsctl', [`--db=${db}`, '--timeout=20', ...args]),
-    ofctl: (...args) => runExit('ovs-ofctl', args),
+    ofctl: (...args) => runForExit('ovs-ofctl', args),
     appctl: (...args) => run('ovs-appctl', ['-t', join(dir, 'vswitchd.ctl'), ...args]),
     async stop() {
       for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');

@@ -2,7 +2,7 @@
 // no well-behaved client sends, a log pattern that cannot be printed, a console that goes away,
 // timeouts longer than Node's timers hold. Each time the daemon must keep running, or start
 // again, and keep its committed configuration.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,16 +12,13 @@ import { startDaemon, testDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { eventually } from '../helpers/eventually.js';
 import { nested, RawPeer } from '../helpers/raw-peer.js';
 import { killToZombie, spawnUnreaped, type Unreaped } from '../helpers/unreaped.js';
+import { runForExit, type CliExit } from '../helpers/run-exit.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli');
 
 /** Runs a CLI to completion, keeping its exit code, stdout and stderr. */
-function cli(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(CLI, name), ...args], { timeout: 30_000 }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr });
-    });
-  });
+function cli(name: string, args: string[]): Promise<CliExit> {
+  return runForExit(process.execPath, [join(CLI, name), ...args]);
 }
 
 describe('tvs-vswitchd under hostile input', () => {

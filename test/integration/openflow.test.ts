@@ -2,7 +2,7 @@
 // against a bridge by name (its management socket), flows taking effect on
 // traffic, ovs-testcontroller as a bridge's controller with fail_mode, and
 // garbage on one connection while another is served.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,21 +15,13 @@ import { OfConnection } from '../../src/openflow/connection.js';
 import { defaultSession, OFP10, OFP13, type OfMessage } from '../../src/openflow/messages.js';
 import { dummyLan, stopDummyLans } from '../helpers/dummy-lan.js';
 import { eventually } from '../helpers/eventually.js';
-
-interface Exit {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runForExit, type CliExit } from '../helpers/run-exit.js';
+import { xorshift32 } from '../helpers/seeded-random.js';
 
 /** The real ovs-ofctl, finding bridges' management sockets where `sw` keeps them (OVS_RUNDIR). */
-function ofctl(sw: Switch<DummyHost>, ...args: string[]): Promise<Exit> {
+function ofctl(sw: Switch<DummyHost>, ...args: string[]): Promise<CliExit> {
   const rundir = dirname(sw.daemon.mgmtSocket('br0').slice('unix:'.length));
-  return new Promise((resolve) => {
-    execFile('ovs-ofctl', args, { timeout: 20_000, env: { ...process.env, OVS_RUNDIR: rundir } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout, stderr });
-    });
-  });
+  return runForExit('ovs-ofctl', args, { env: { OVS_RUNDIR: rundir }, timeoutMs: 20_000 });
 }
 
 async function ofctlOk(sw: Switch<DummyHost>, ...args: string[]): Promise<string> {
@@ -155,23 +147,12 @@ function connectable(path: string): Promise<boolean> {
   });
 }
 
-/** A deterministic pseudo-random sequence, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
-
 describe('a connection sending garbage', () => {
   it('gets errors or is closed alone: traffic flows and another connection is served meanwhile', async () => {
     const { sw, hosts: [h1, h2] } = await dummyLan(2);
     const path = sw.daemon.mgmtSocket('br0').slice('unix:'.length);
     const good = await OfConnection.connect(`unix:${path}`, { versions: [OFP13] });
-    const random = rng(13);
+    const random = xorshift32(13);
     const session = defaultSession(OFP13);
     const samples: OfMessage[] = [
       { type: 'echo_request', data: Buffer.from('x') },

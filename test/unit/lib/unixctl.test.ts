@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { CommandRegistry } from '../../../src/lib/command-registry.js';
 import { registerVlogCommands, setLogSink } from '../../../src/lib/log.js';
 import { UnixctlClient, UnixctlConnectError, UnixctlServer, resolveTarget, unixctlCall } from '../../../src/lib/unixctl.js';
 import { eventually } from '../../helpers/eventually.js';
+import { runForExit, type CliExit } from '../../helpers/run-exit.js';
 
 const OVS_APPCTL = '/usr/bin/ovs-appctl';
 const haveOvsAppctl = existsSync(OVS_APPCTL);
@@ -42,12 +43,8 @@ function makeRegistry(): CommandRegistry {
   return reg;
 }
 
-function appctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(OVS_APPCTL, args, { timeout: 10_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
+function appctl(args: string[]): Promise<CliExit> {
+  return runForExit(OVS_APPCTL, args, { timeoutMs: 10_000 });
 }
 
 /**

@@ -12,6 +12,7 @@ import { OFPG, OFPP, output } from '../../../src/ofproto/actions.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { FLOW_CORPUS } from './flow-corpus.js';
 import { frame, ofpPrint } from './ovs-oracle.js';
+import { xorshift32 } from '../../helpers/seeded-random.js';
 
 const OF13 = defaultSession(OFP13);
 const NXM: Session = { ...defaultSession(OFP10), flowFormat: 'nxm' };
@@ -210,19 +211,6 @@ describe('malformed actions and instructions get the error OVS answers', () => {
 // ---------------------------------------------------------------------------------------------
 // Fuzzing: whatever the bytes, a decoder returns a value or throws OfDecodeError.
 
-/** xorshift32: a seeded generator, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
-
 const SESSIONS: Session[] = SUPPORTED_VERSIONS.map((v) => ({ ...defaultSession(v), flowModTableId: v === OFP10 }));
 const NX_SESSIONS: Session[] = [{ ...NXM, flowModTableId: true }];
 
@@ -281,7 +269,7 @@ function mutate(seed: Buffer, next: () => number): Buffer {
 
 describe('fuzzing the decoders', () => {
   it('answers random and mutated bodies with OfDecodeError and nothing else (thousands per decoder)', () => {
-    const next = rng(0x7e57);
+    const next = xorshift32(0x7e57);
     let decoded = 0;
     let refused = 0;
     for (const d of decoders()) {
