@@ -27,6 +27,7 @@ import {
   type MultipartReply,
   type MultipartRequest,
   type OfMessage,
+  type PacketInFormat,
   type PortDesc,
 } from './messages.js';
 
@@ -156,6 +157,31 @@ export class OpenFlowSwitch extends EventEmitter<SwitchEvents> {
   packetOut(p: PacketOut): Promise<void> {
     const actions = typeof p.actions === 'string' ? parseFlowMod(`actions=${p.actions}`).instructions.apply : p.actions;
     return this.sendConfirmed({ type: 'packet_out', bufferId: NO_BUFFER, inPort: p.inPort ?? OFPP.CONTROLLER, actions, data: p.data });
+  }
+
+  /**
+   * Chooses how the switch sends packet-ins (NXT_SET_PACKET_IN_FORMAT). 'nxt_packet_in2' is the
+   * one that carries controller(userdata=...) and, for controller(pause), the continuation that
+   * `resume` needs. Resolves once the switch has applied it.
+   */
+  setPacketInFormat(format: PacketInFormat): Promise<void> {
+    return this.sendConfirmed({ type: 'nx_set_packet_in_format', format });
+  }
+
+  /**
+   * Resumes the pipeline a controller(pause) action stopped (NXT_RESUME): the switch runs the
+   * rest of it on `packetIn.data` with the pipeline fields of `packetIn.match` (registers,
+   * metadata), which the caller may change first, e.g. to set a register the pipeline reads
+   * after the pause. Resolves once the switch has done it; rejects with its error (NXR_STALE
+   * for a continuation from another bridge or an earlier run of the switch).
+   */
+  resume(packetIn: MessageOf<'packet_in'>): Promise<void> {
+    if (!packetIn.continuation) {
+      return Promise.reject(new Error('this packet-in has no continuation to resume: it must come from a controller(pause) action, on a connection that set the nxt_packet_in2 format (setPacketInFormat)'));
+    }
+    const { type, bufferId, totalLen, reason, tableId, cookie, match, data, continuation } = packetIn;
+    // NXT_RESUME carries the packet-in without its userdata, as OVS's ofputil_encode_resume.
+    return this.sendConfirmed({ type: 'nx_resume', packetIn: { type, bufferId, totalLen, reason, tableId, cookie, match, data, continuation } });
   }
 
   /** Resolves once the switch has processed every message sent before it. */
