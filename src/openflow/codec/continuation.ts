@@ -15,6 +15,7 @@
  * registers, metadata, tun_id) are not in the continuation: they are the packet-in's metadata,
  * which NXT_RESUME carries back.
  */
+import type { Action } from '../../ofproto/actions.js';
 import type { Continuation, ResumeFrame } from '../../ofproto/xlate.js';
 import { pullActions, putActions } from './actions.js';
 import { OfDecodeError, OfReader, OfWriter } from './buffer.js';
@@ -26,8 +27,20 @@ const NXCPT_NAMES = new Map<number, string>(Object.entries(NXCPT).map(([name, ty
 /** The widest value the stack holds: TVS's widest field, a 128-bit xxreg. */
 const MAX_STACK_BYTES = 16;
 
+const NOT_OURS = "this continuation is not one this switch sent (send back the packet-in's continuation unchanged)";
+
 function fail(name: string, detail: string): never {
-  throw new OfDecodeError(name, `${detail}: this continuation is not one this switch sent (send back the packet-in's continuation unchanged)`);
+  throw new OfDecodeError(name, `${detail}: ${NOT_OURS}`);
+}
+
+/** The actions of an ACTIONS or ACTION_SET property, with the codec's own error and the hint. */
+function pullPropActions(r: OfReader, version: number, name: string): Action[] {
+  try {
+    return pullActions(r, version);
+  } catch (e) {
+    if (!(e instanceof OfDecodeError)) throw e;
+    fail(e.name, `${name}: ${e.message.slice(e.name.length + 2)}`);
+  }
 }
 
 /** A property whose body `body` writes; `nested` bodies start 8 bytes in, as ofpprop_start_nested puts them. */
@@ -127,10 +140,10 @@ export function decodeContinuation(body: Buffer, version: number): { bridge: str
         cookie = p.u64();
         break;
       case NXCPT.ACTIONS:
-        frames.push({ tableId, cookie, actions: pullActions(nested(), version) });
+        frames.push({ tableId, cookie, actions: pullPropActions(nested(), version, name) });
         break;
       case NXCPT.ACTION_SET:
-        c.actionSet = pullActions(nested(), version);
+        c.actionSet = pullPropActions(nested(), version, name);
         break;
       default:
         fail('OFPBPC_BAD_TYPE', `continuation property ${name} is not one TVS makes`);
