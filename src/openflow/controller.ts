@@ -140,6 +140,10 @@ export class OpenFlowSwitch extends EventEmitter<SwitchEvents> {
    */
   flowMod(flow: FlowMod | string, command: FlowModCommand = 'add'): Promise<void> {
     const mod = typeof flow === 'string' ? parseFlowMod(flow, command) : flow;
+    // An OpenFlow 1.0 flow-mod has no table id but through OVS's extension, which ovs-ofctl turns on for one too.
+    if (this.version === OFP10 && mod.tableId !== 0 && mod.tableId !== OFPTT_ALL && !this.conn.session.flowModTableId) {
+      this.conn.send({ type: 'nx_flow_mod_table_id', enable: true });
+    }
     return this.sendConfirmed({ type: 'flow_mod', mod });
   }
 

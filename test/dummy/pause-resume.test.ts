@@ -80,9 +80,9 @@ describe('controller(pause) resumed by the TypeScript controller', () => {
     expect(h2.drain()).toEqual([]);
   });
 
-  it('pauses again in a resumed pipeline, and the second resume finishes it', async () => {
+  it("pauses again in a resumed pipeline, and the second resume finishes it (OpenFlow 1.0, table ids by OVS's extension)", async () => {
     const { sw, hosts: [h1, h2] } = await dummyLan(2);
-    const { c, pins } = await controllerOf(sw.daemon.mgmtSocket('br0'), OFP13);
+    const { c, pins } = await controllerOf(sw.daemon.mgmtSocket('br0'), OFP10);
     controller = c;
     await c.flowMods(['table=0,priority=100,in_port=1,actions=controller(pause,userdata=01),resubmit(,1)', 'table=1,actions=controller(pause,userdata=02),output:2']);
     const frame = h1.udpTo(h2, { sport: 1000, dport: 2000 });
