@@ -307,7 +307,7 @@ export class OfConn {
     try {
       decoded = decodeContinuation(pin.continuation, this.version);
     } catch (e) {
-      if (e instanceof OfDecodeError) throw new RequestError(e.name, e.message);
+      if (e instanceof OfDecodeError) throw new RequestError(e.name, e.message.slice(e.name.length + 2));
       throw e;
     }
     const { xb } = this.host;
