@@ -11,7 +11,9 @@ import { InstalledFlows } from './installed-flows.js';
 import type { Action } from './actions.js';
 import { extractKey, keyToFlow, wcToMask } from './odp-convert.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
-import { decodeControllerUserdata, xlateMiss, xlatePacketOut, type PacketIn } from './xlate.js';
+import type { Flow } from './flow.js';
+import { packetInIdsOf } from './packet-in-table.js';
+import { xlateMiss, xlatePacketOut, xlateResume, type Continuation, type PacketIn } from './xlate.js';
 import type { XBridge } from './xbridge.js';
 
 const log = getLogger('ofproto_dpif');
@@ -33,6 +35,8 @@ interface Installed {
   mask: Buffer;
   actions: Buffer;
   cache: XlateCache;
+  /** The packet-in descriptors its actions name (kept alive while it is installed). */
+  packetIns: number[];
   packets: number;
   bytes: number;
 }
@@ -177,7 +181,7 @@ export class OfprotoDpif {
           const mask = this.megaflows ? wcToMask(r.wc, upcall.key) : EXACT_MASK;
           reply = { upcall, actions, megaflow: { mask } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
-          installed = { id: -1n, bridge, key: Buffer.from(upcall.key), mask, actions, cache: cacheOf(r), packets: 0, bytes: 0 };
+          installed = { id: -1n, bridge, key: Buffer.from(upcall.key), mask, actions, cache: cacheOf(r), packetIns: packetInIdsOf(r.actions), packets: 0, bytes: 0 };
           // The frame that missed is counted here, as OVS counts it in xlate:
           // the datapath flow's counters start with the frames after it.
           creditStats(bridge, installed.cache, { packets: 1, bytes: upcall.frame.length });
@@ -212,17 +216,34 @@ export class OfprotoDpif {
     }
   }
 
-  /** A frame a CONTROLLER action sent up; its bridge and in_port come from the userdata (a packet-out's has no port). */
+  /**
+   * A frame a CONTROLLER action sent up; its bridge and in_port come from the descriptor its
+   * cookie names (a packet-out's has no port), which one of the bridges holds.
+   */
   private packetIn(upcall: Upcall): void {
-    const userdata = Buffer.alloc(8);
-    userdata.writeBigUInt64LE(upcall.cookie ?? 0n);
-    const packetIn = decodeControllerUserdata(userdata);
-    const bridge = packetIn && this.bridges.get(packetIn.bridge);
-    if (!packetIn || !bridge) {
-      log.dbg(`dropping a frame sent to userspace with cookie ${String(upcall.cookie)}: not a packet-in of a bridge here`);
+    const cookie = upcall.cookie ?? 0n;
+    for (const bridge of this.bridges.values()) {
+      const packetIn = bridge.packetIns.lookup(cookie);
+      if (!packetIn) continue;
+      this.options.onPacketIn?.({ bridge, frame: Buffer.from(upcall.frame), packetIn });
       return;
     }
-    this.options.onPacketIn?.({ bridge, frame: Buffer.from(upcall.frame), packetIn });
+    log.dbg(`dropping a frame sent to userspace with cookie ${cookie}: not a packet-in of a bridge here (its flow may have been removed meanwhile)`);
+  }
+
+  /**
+   * Continues the pipeline a controller(pause) stopped (NXT_RESUME) on `frame`, as the
+   * controller sent it back, with the pipeline fields of `pipeline` (in_port, metadata, tun_id,
+   * registers), and executes the result in the datapath: the packet goes on to its ports.
+   * Returns the translation's error, if it had one.
+   */
+  resume(bridge: XBridge, frame: Buffer, pipeline: Flow, c: Continuation): string | undefined {
+    const inPort = pipeline.num('in_port');
+    const dpInPort = bridge.port(inPort)?.dpPort ?? NO_DP_PORT;
+    const r = xlateResume(bridge, keyToFlow(extractKey(frame, dpInPort), inPort), pipeline, c);
+    if (r.actions.length) this.datapath.execute(dpInPort, frame, encodeActions(r.actions));
+    if (bridge.changeSeq() !== this.seenSeq.get(bridge)) this.scheduleRevalidation();
+    return r.error?.message;
   }
 
   /**
@@ -286,6 +307,22 @@ export class OfprotoDpif {
     this.lastStatsPass = now;
     for (const b of this.bridges.values()) b.expire();
     this.revalidateChanged();
+    this.sweepPacketIns();
+  }
+
+  /** Frees the packet-in descriptors no installed flow names any more (see PacketInTable). */
+  private sweepPacketIns(): void {
+    const referenced = new Map<XBridge, Set<number>>();
+    for (const f of this.installed) {
+      if (!f.packetIns.length) continue;
+      let ids = referenced.get(f.bridge);
+      if (!ids) referenced.set(f.bridge, (ids = new Set()));
+      for (const id of f.packetIns) ids.add(id);
+    }
+    for (const b of this.bridges.values()) {
+      const freed = b.packetIns.sweep(referenced.get(b) ?? new Set());
+      if (freed) log.dbg(`${b.name}: freed ${freed} packet-in descriptors no datapath flow uses`);
+    }
   }
 
   /** Re-translate the flows of every bridge whose tables, ports or MAC table changed. */
@@ -304,6 +341,7 @@ export class OfprotoDpif {
           this.datapath.putFlow({ key: flow.key, mask: flow.mask, actions: encoded, mode: 'modify' });
           flow.actions = encoded;
           flow.cache = cache;
+          flow.packetIns = packetInIdsOf(actions);
         } catch {
           this.deleteFlow(flow.id);
         }

@@ -7,12 +7,14 @@
  * version (learning, moves, expiry, flush). As OVS does, a port's learned MACs are flushed when
  * its VLAN configuration changes or it leaves the bridge.
  */
+import { randomUUID } from 'node:crypto';
 import type { FlowMod, FlowModResult, FlowRemoved } from './flow-table.js';
 import { FlowTables } from './flow-table.js';
 import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { MeterTable, OFPM, type MeterMod, type MeterStats } from './meters.js';
 import { OfpError } from './ofperr.js';
+import { PacketInTable } from './packet-in-table.js';
 import { resolveVlan, type PortVlanConfig } from './vlan.js';
 import type { BridgeConfig, BridgeContext, BridgePort } from './xlate.js';
 
@@ -43,6 +45,12 @@ export class XBridge implements BridgeContext {
   readonly groups: GroupTable;
   readonly meters: MeterTable;
   readonly mac: MacLearningTable;
+  readonly packetIns = new PacketInTable();
+  /**
+   * This bridge's identity for the life of the process (OVS's ofproto uuid): a paused packet-in's
+   * continuation names it, so NXT_RESUME is refused as stale on another bridge or after a restart.
+   */
+  readonly uuid = randomUUID();
   config: BridgeConfig;
   private readonly byOf = new Map<number, BridgePort>();
   private readonly byDp = new Map<number, BridgePort>();

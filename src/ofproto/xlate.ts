@@ -25,6 +25,7 @@ import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.j
 import { Match } from './match.js';
 import type { Group, GroupTable } from './groups.js';
 import type { MeterTable } from './meters.js';
+import type { PacketInTable } from './packet-in-table.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
 import { dpValue, keyToFlow } from './odp-convert.js';
 import { formatAction, formatActionList, formatMatch } from './print.js';
@@ -80,6 +81,8 @@ export interface BridgeContext {
   portByDp(dpPort: number): BridgePort | undefined;
   /** Every port, by ascending ofport. */
   ports(): readonly BridgePort[];
+  /** Where controller actions intern the packet-ins their upcalls turn into. */
+  readonly packetIns: PacketInTable;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -117,26 +120,35 @@ export interface PacketIn {
   continuation?: Continuation;
 }
 
-/** One level of the pipeline a pause stopped in: what was left of a rule's instructions. */
+/** One level of the pipeline a pause stopped in: what was left of a rule's actions. */
 export interface ResumeFrame {
   /** The table the rule is in (what resubmit(,255) means in these actions). */
   tableId: number;
   /** The rule's cookie (for packet-ins these actions send). */
   cookie: bigint;
-  instructions: Instructions;
+  /**
+   * The rest of the rule's apply-actions, then its write_metadata as a masked set_field and its
+   * goto_table as a resubmit (the same thing in xlate: a nested lookup that returns here), so
+   * that a frame is an action list, as OVS freezes it and NXT_RESUME carries it.
+   */
+  actions: Action[];
 }
 
 /**
  * What a controller(pause) froze (OVS's frozen state): enough to run the rest of the pipeline
- * on the packet later, once the controller sends it back (NXT_RESUME). The packet's headers are
- * not kept: the packet-in carries them, with every change made before the pause applied.
+ * on the packet later, once the controller sends it back (NXT_RESUME). The packet's headers and
+ * the pipeline fields (in_port, metadata, tun_id, registers) are not kept here: the packet-in
+ * carries them, the headers with every change made before the pause applied, and the controller
+ * sends them back, changed if it likes (OVN sets a register to say how its action went).
  */
 export interface Continuation {
-  /** in_port, metadata, tun_id and the registers at the pause; the other fields are unused. */
-  pipeline: Flow;
   /** The rest of the pipeline, innermost first: the pausing rule's remaining actions, then each resubmit's caller's. */
   frames: ResumeFrame[];
-  /** The OpenFlow 1.3 action set written so far. */
+  /**
+   * The OpenFlow 1.3 action set, with the write_actions and clear_actions of the frozen rules
+   * already applied. (They would run after the rest of their rule's apply-actions: only a
+   * resubmit in that rest that writes the same kind of action sees the difference.)
+   */
   actionSet: Action[];
   /** The push:/pop: stack. */
   stack: bigint[];
@@ -198,41 +210,6 @@ class XlateError extends Error {
     super(message);
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Controller userdata: what the upcall handler needs to build a packet-in.
-//
-// The datapath hands the slow path only the first 8 bytes of a userspace action's userdata
-// (its cookie), far less than a packet-in needs (rule cookie, table, max_len, the pipeline's
-// registers). So the userdata names an interned descriptor: byte 0 = 1 (controller), bytes
-// 4-7 = the descriptor's id (little-endian, as the datapath reads the cookie). Descriptors live
-// as long as the process: they are as many as distinct (bridge, port, rule, metadata) states
-// that reached a CONTROLLER action, and a datapath flow may name one at any time.
-
-const CONTROLLER_USERDATA_MARK = 1;
-const packetInIds = new Map<string, number>();
-const packetInById: PacketIn[] = [];
-
-function encodeControllerUserdata(p: PacketIn): Buffer {
-  const text = JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  let id = packetInIds.get(text);
-  if (id === undefined) {
-    id = packetInById.push(p) - 1;
-    packetInIds.set(text, id);
-  }
-  const b = Buffer.alloc(8);
-  b[0] = CONTROLLER_USERDATA_MARK;
-  b.writeUInt32LE(id, 4);
-  return b;
-}
-
-/** The packet-in a userspace action's userdata (or the cookie the datapath read from it) asks for, or undefined if it is not ours. */
-export function decodeControllerUserdata(b: Buffer | undefined): PacketIn | undefined {
-  if (!b || b.length < 8 || b[0] !== CONTROLLER_USERDATA_MARK) return undefined;
-  return packetInById[b.readUInt32LE(4)];
-}
-
-// ---------------------------------------------------------------------------------------------
 
 /** Fields the datapath can set, by protocol; [OpenFlow field, datapath field name]. */
 const ETH_SETS: ReadonlyArray<readonly [FieldId, string]> = [
@@ -395,8 +372,7 @@ class Ctx {
       return;
     }
     if (!this.actions(ins.apply)) {
-      const fz = this.freezing;
-      if (fz) fz.continuation.frames.push({ tableId: this.tableId, cookie: this.cookie(), instructions: { ...ins, apply: fz.rest } });
+      if (this.freezing) this.freezeInstructions(ins, this.freezing);
       return;
     }
     if (ins.clearActions) {
@@ -419,6 +395,23 @@ class Ctx {
       this.node('action', () => `goto_table:${g}`);
       this.xlateTable(g);
     }
+  }
+
+  /**
+   * A pause stopped `ins`'s apply-actions: adds what the rule had left to the continuation as one
+   * frame of actions. Its write_actions and clear_actions are applied to the action set now
+   * (see Continuation.actionSet).
+   */
+  private freezeInstructions(ins: Instructions, fz: NonNullable<Ctx['freezing']>): void {
+    const rest = [...fz.rest];
+    if (ins.clearActions) this.actionSet?.clear();
+    if (ins.write) {
+      const set = (this.actionSet ??= new Map());
+      for (const a of ins.write) set.set(actionSetKey(a), a);
+    }
+    if (ins.writeMetadata) rest.push({ type: 'set_field', field: 'metadata', value: ins.writeMetadata.value, mask: ins.writeMetadata.mask });
+    if (ins.gotoTable !== undefined) rest.push({ type: 'resubmit', inPort: OFPP.IN_PORT, table: ins.gotoTable });
+    fz.continuation.frames.push({ tableId: this.tableId, cookie: this.cookie(), actions: rest });
   }
 
   /**
@@ -771,12 +764,8 @@ class Ctx {
       this.slowPath = 'controller action with userdata, id, pause or meter_id';
       if (extra.pause && this.noFreeze) this.say('warn', () => 'pause inside a group bucket or the action set cannot stop the pipeline: sending the packet-in without pausing');
       else if (extra.pause) {
-        pin.continuation = {
-          pipeline: freezePipeline(this.flow),
-          frames: [],
-          actionSet: this.actionSet ? [...this.actionSet.values()] : [],
-          stack: [...this.stack],
-        };
+        // The action set is taken when the pipeline has unwound (run), after the frozen rules' writes.
+        pin.continuation = { frames: [], actionSet: [], stack: [...this.stack] };
         this.freezing = { continuation: pin.continuation, rest: [] };
         this.say('detail', () => 'pausing the pipeline: the rest runs when the controller resumes it');
       }
@@ -785,7 +774,7 @@ class Ctx {
     this.odp.push({
       type: 'userspace',
       pid: this.br.config.upcallPid,
-      userdata: encodeControllerUserdata(pin),
+      userdata: this.br.packetIns.userdata(pin),
       detail: `controller(reason=${reason},table=${tableId},cookie=${hex(cookie)},max_len=${maxLen})`,
     });
   }
@@ -1043,13 +1032,6 @@ function isArp(f: Flow): boolean {
   return t === ETH_TYPE.ARP || t === ETH_TYPE.RARP;
 }
 
-/** The pipeline fields of `flow`, the rest zero: what a pause keeps besides the packet. */
-function freezePipeline(flow: Flow): Flow {
-  const p = new Flow(undefined, true);
-  for (const f of PIPELINE_FIELDS) p.set(f, flow.get(f));
-  return p;
-}
-
 function actionSetKey(a: Action): string {
   switch (a.type) {
     case 'set_field':
@@ -1097,12 +1079,14 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
 
 /**
  * Continues a paused pipeline (NXT_RESUME): `packet` is the flow of the packet the controller
- * sent back (the headers as the pause left them), `c` what the pause froze. The result's actions
- * are for that one packet: they are executed, not cached.
+ * sent back (the headers as the pause left them), `pipeline` holds the pipeline fields the
+ * resume's metadata gave (in_port, tun_id, metadata, registers; its other fields are not read),
+ * `c` what the pause froze. The result's actions are for that one packet: they are executed,
+ * not cached.
  */
-export function xlateResume(bridge: BridgeContext, packet: Flow, c: Continuation, opts: XlateOptions = {}): XlateResult {
+export function xlateResume(bridge: BridgeContext, packet: Flow, pipeline: Flow, c: Continuation, opts: XlateOptions = {}): XlateResult {
   const flow = packet.clone();
-  for (const f of PIPELINE_FIELDS) flow.set(f, c.pipeline.get(f));
+  for (const f of PIPELINE_FIELDS) flow.set(f, pipeline.get(f));
   const ctx = new Ctx(bridge, flow, opts.trace ?? false, opts.sideEffects ?? true);
   if (c.actionSet.length) ctx.actionSet = new Map(c.actionSet.map((a) => [actionSetKey(a), a]));
   ctx.stack = [...c.stack];
@@ -1112,10 +1096,10 @@ export function xlateResume(bridge: BridgeContext, packet: Flow, c: Continuation
     for (const [i, frame] of c.frames.entries()) {
       ctx.tableId = frame.tableId;
       ctx.resumeCookie = frame.cookie;
-      ctx.instructions(frame.instructions);
-      if (ctx.freezing) {
+      const fz = ctx.actions(frame.actions) ? undefined : ctx.freezing;
+      if (fz) {
         // Paused again: what this resume had left joins the new continuation.
-        ctx.freezing.continuation.frames.push(...c.frames.slice(i + 1));
+        fz.continuation.frames.push({ tableId: frame.tableId, cookie: frame.cookie, actions: fz.rest }, ...c.frames.slice(i + 1));
         return;
       }
     }
@@ -1130,7 +1114,8 @@ function run(ctx: Ctx, start: () => void): XlateResult {
   try {
     start();
     // A pause froze the action set with the rest of the pipeline.
-    if (!ctx.freezing) ctx.runActionSet();
+    if (ctx.freezing) ctx.freezing.continuation.actionSet = ctx.actionSet ? [...ctx.actionSet.values()] : [];
+    else ctx.runActionSet();
   } catch (e) {
     if (!(e instanceof XlateError)) throw e;
     error = { code: e.code, message: e.hint ? `${e.message}: ${e.hint}` : e.message };

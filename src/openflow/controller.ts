@@ -27,6 +27,7 @@ import {
   type MultipartReply,
   type MultipartRequest,
   type OfMessage,
+  type PacketInFormat,
   type PortDesc,
 } from './messages.js';
 
@@ -139,6 +140,10 @@ export class OpenFlowSwitch extends EventEmitter<SwitchEvents> {
    */
   flowMod(flow: FlowMod | string, command: FlowModCommand = 'add'): Promise<void> {
     const mod = typeof flow === 'string' ? parseFlowMod(flow, command) : flow;
+    // An OpenFlow 1.0 flow-mod has no table id but through OVS's extension, which ovs-ofctl turns on for one too.
+    if (this.version === OFP10 && mod.tableId !== 0 && mod.tableId !== OFPTT_ALL && !this.conn.session.flowModTableId) {
+      this.conn.send({ type: 'nx_flow_mod_table_id', enable: true });
+    }
     return this.sendConfirmed({ type: 'flow_mod', mod });
   }
 
@@ -156,6 +161,31 @@ export class OpenFlowSwitch extends EventEmitter<SwitchEvents> {
   packetOut(p: PacketOut): Promise<void> {
     const actions = typeof p.actions === 'string' ? parseFlowMod(`actions=${p.actions}`).instructions.apply : p.actions;
     return this.sendConfirmed({ type: 'packet_out', bufferId: NO_BUFFER, inPort: p.inPort ?? OFPP.CONTROLLER, actions, data: p.data });
+  }
+
+  /**
+   * Chooses how the switch sends packet-ins (NXT_SET_PACKET_IN_FORMAT). 'nxt_packet_in2' is the
+   * one that carries controller(userdata=...) and, for controller(pause), the continuation that
+   * `resume` needs. Resolves once the switch has applied it.
+   */
+  setPacketInFormat(format: PacketInFormat): Promise<void> {
+    return this.sendConfirmed({ type: 'nx_set_packet_in_format', format });
+  }
+
+  /**
+   * Resumes the pipeline a controller(pause) action stopped (NXT_RESUME): the switch runs the
+   * rest of it on `packetIn.data` with the pipeline fields of `packetIn.match` (registers,
+   * metadata), which the caller may change first, e.g. to set a register the pipeline reads
+   * after the pause. Resolves once the switch has done it; rejects with its error (NXR_STALE
+   * for a continuation from another bridge or an earlier run of the switch).
+   */
+  resume(packetIn: MessageOf<'packet_in'>): Promise<void> {
+    if (!packetIn.continuation) {
+      return Promise.reject(new Error('this packet-in has no continuation to resume: it must come from a controller(pause) action, on a connection that set the nxt_packet_in2 format (setPacketInFormat)'));
+    }
+    const { type, bufferId, totalLen, reason, tableId, cookie, match, data, continuation } = packetIn;
+    // NXT_RESUME carries the packet-in without its userdata, as OVS's ofputil_encode_resume.
+    return this.sendConfirmed({ type: 'nx_resume', packetIn: { type, bufferId, totalLen, reason, tableId, cookie, match, data, continuation } });
   }
 
   /** Resolves once the switch has processed every message sent before it. */

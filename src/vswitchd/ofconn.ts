@@ -15,6 +15,8 @@ import { OfpError } from '../ofproto/ofperr.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import type { XBridge } from '../ofproto/xbridge.js';
 import type { PacketIn } from '../ofproto/xlate.js';
+import { OfDecodeError } from '../openflow/codec/buffer.js';
+import { decodeContinuation, encodeContinuation } from '../openflow/codec/continuation.js';
 import {
   OFP10,
   OFP13,
@@ -246,7 +248,8 @@ export class OfConn {
         log.info(`${xb.name}: the controller reported ${msg.name}`);
         return;
       case 'nx_resume':
-        throw new RequestError('NXR_NOT_SUPPORTED', 'controller(pause) continuations are not supported');
+        this.resume(msg.packetIn);
+        return;
       default:
         // Replies and asynchronous messages only a switch sends.
         throw new RequestError('OFPBRC_BAD_TYPE', `a switch does not accept ${msg.type}`);
@@ -292,6 +295,28 @@ export class OfConn {
     checkActions(msg.actions, this.host.xb);
     const error = this.host.of.packetOut(this.host.xb, inPort, msg.data, msg.actions);
     if (error) log.warn(`${this.host.xb.name}: packet-out: ${error}`);
+  }
+
+  /**
+   * NXT_RESUME: runs the rest of a paused pipeline on the packet the controller sent back, with
+   * the pipeline fields of its metadata (which the controller may have changed), as OVS does.
+   */
+  private resume(pin: MessageOf<'packet_in'>): void {
+    if (!pin.continuation) throw new RequestError('NXR_STALE', 'NXT_RESUME without a continuation: send back the continuation of a packet-in from a controller(pause) action');
+    let decoded: ReturnType<typeof decodeContinuation>;
+    try {
+      decoded = decodeContinuation(pin.continuation, this.version);
+    } catch (e) {
+      if (e instanceof OfDecodeError) throw new RequestError(e.name, e.message.slice(e.name.length + 2));
+      throw e;
+    }
+    const { xb } = this.host;
+    if (decoded.bridge !== xb.uuid) {
+      throw new RequestError('NXR_STALE', `the continuation is from ${decoded.bridge ? `bridge ${decoded.bridge}` : 'no bridge'}, not ${xb.name} (${xb.uuid}) as it runs now: resume a packet-in on the bridge that sent it, before the switch restarts`);
+    }
+    if (pin.data.length < 14) throw new RequestError('OFPBRC_BAD_LEN', `the resumed frame is ${pin.data.length} bytes, shorter than an Ethernet header`);
+    const error = this.host.of.resume(xb, pin.data, pin.match.flow, decoded.continuation);
+    if (error) log.warn(`${xb.name}: resume: ${error}`);
   }
 
   private roleRequest(msg: Extract<OfMessage, { type: 'role_request' | 'role_reply' }>, xid: number): void {
@@ -425,6 +450,8 @@ export class OfConn {
     const maxLen = pin.reason === 'no_match' ? this.missSendLen : pin.maxLen;
     const match = Match.catchAll().set('in_port', pin.inPort);
     for (const [field, value] of Object.entries(pin.metadata) as [keyof PacketIn['metadata'], bigint][]) match.set(field, value);
+    // Only NXT_PACKET_IN2 carries a continuation: on other formats a pause's packet-in is a plain one, never resumed (as in OVS).
+    const continuation = pin.continuation && this.channel.session.packetInFormat === 'nxt_packet_in2' ? this.encodeContinuation(pin) : undefined;
     return {
       type: 'packet_in',
       bufferId: NO_BUFFER,
@@ -435,7 +462,19 @@ export class OfConn {
       match,
       data: frame.subarray(0, Math.min(frame.length, maxLen)),
       ...(pin.userdata ? { userdata: pin.userdata } : {}),
+      ...(continuation ? { continuation } : {}),
     };
+  }
+
+  private encodeContinuation(pin: PacketIn): Buffer | undefined {
+    if (!pin.continuation) return undefined;
+    try {
+      return encodeContinuation(this.host.xb.uuid, pin.continuation, this.version);
+    } catch (e) {
+      // An action the connection's version cannot express (the codec names it).
+      log.warn(`${this.host.xb.name}: sending a paused packet-in without its continuation, which the controller thus cannot resume: ${(e as Error).message}`);
+      return undefined;
+    }
   }
 
   wantsFlowRemoved(reason: keyof typeof FLOW_REMOVED_BIT): boolean {

@@ -422,9 +422,10 @@ export function encodePacketIn(m: MessageOf<'packet_in'>, s: Session, wire: Body
     if (m.cookie !== ALL_ONES_64) putProp(w, NXPINT.COOKIE, (b) => b.zeros(4).u64(m.cookie));
     putProp(w, NXPINT.REASON, (b) => b.u8(reason));
     putProp(w, NXPINT.METADATA, (b) => putNxMatch(b, m.match, s.version === OFP10 ? 0 : s.version));
+    // In OVS's order: the continuation, then the userdata (which NXT_RESUME does not carry).
     const { userdata, continuation } = m;
-    if (userdata) putProp(w, NXPINT.USERDATA, (b) => b.bytes(userdata));
     if (continuation) putProp(w, NXPINT.CONTINUATION, (b) => b.zeros(4).bytes(continuation));
+    if (userdata) putProp(w, NXPINT.USERDATA, (b) => b.bytes(userdata));
     return w.finish();
   }
   if (wire === 'nx') {

@@ -3,6 +3,7 @@
 // stack, output to a register, an ARP responder, and controller(pause) with its resume.
 import { describe, expect, it } from 'vitest';
 import { bytesToBigint, parseIpv4, parseMac } from '../../../src/lib/addr.js';
+import { OFPP } from '../../../src/ofproto/actions.js';
 import { ETH_TYPE, Flow } from '../../../src/ofproto/flow.js';
 import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
 import { MAX_RESUBMIT_DEPTH, xlate, xlateResume } from '../../../src/ofproto/xlate.js';
@@ -203,26 +204,46 @@ describe('xlate: controller(userdata, pause) and resume', () => {
     const [pin] = r.sideEffects.packetIns;
     expect(pin).toMatchObject({ reason: 'action', tableId: 10, userdata: Buffer.from([0, 0, 0, 1]) });
     expect(r.slowPath).toBeDefined();
+    // The pipeline fields travel in the packet-in's metadata, which NXT_RESUME brings back.
+    expect(pin!.metadata).toMatchObject({ metadata: 5n, reg0: 7n, reg14: 3n });
     const c = pin!.continuation!;
     expect(c.stack).toEqual([3n]);
-    expect(c.pipeline.get('metadata')).toBe(5n);
-    expect(c.pipeline.num('reg0')).toBe(7);
-    expect(c.pipeline.num('reg14')).toBe(3);
-    // The pausing rule's rest, then its caller's rest after the resubmit.
-    expect(c.frames.map((f) => [f.tableId, f.instructions.apply.map((a) => a.type), f.instructions.write?.length ?? 0])).toEqual([
-      [10, ['pop', 'resubmit'], 1],
-      [0, ['output'], 0],
+    // The pausing rule's rest, then its caller's rest after the resubmit; the pausing rule's
+    // write_actions is already in the action set.
+    expect(c.frames.map((f) => [f.tableId, f.actions.map((a) => a.type)])).toEqual([
+      [10, ['pop', 'resubmit']],
+      [0, ['output']],
     ]);
+    expect(c.actionSet).toEqual([{ type: 'output', port: 2, maxLen: 0 }]);
   });
 
-  it('resumes with the registers, metadata, stack and action set the pause kept, on the packet as it left', () => {
+  it("freezes a rule's write_metadata and goto_table as actions that do the same on resume", () => {
+    const b = makeBridge([1, 2, 3], { defaultRule: false });
+    b.add('table=0,actions=controller(pause),write_metadata:0x10/0xf0,goto_table:4', 'table=4,metadata=0x10/0xf0,actions=output:2');
+    const c = b.send({ in_port: 1 }).sideEffects.packetIns[0]!.continuation!;
+    expect(c.frames).toEqual([
+      {
+        tableId: 0,
+        cookie: 0n,
+        actions: [
+          { type: 'set_field', field: 'metadata', value: 0x10n, mask: 0xf0n },
+          { type: 'resubmit', inPort: OFPP.IN_PORT, table: 4 },
+        ],
+      },
+    ]);
+    const r = xlateResume(b.br, flowOf({ in_port: 1 }), flowOf({ in_port: 1 }), c);
+    expect(r.actions).toEqual([{ type: 'output', port: DP(2) }]);
+  });
+
+  it('resumes with the registers and metadata the controller sends back, the stack and the action set, on the packet as it left', () => {
     const b = makeBridge([1, 2, 3], { defaultRule: false, config: { upcallPid: 7 } });
     b.add(...PIPELINE);
     const paused = b.send({ in_port: 1 });
-    const c = paused.sideEffects.packetIns[0]!.continuation!;
-    // What the controller sends back: the packet with the new destination, no registers.
+    const pin = paused.sideEffects.packetIns[0]!;
+    // What the controller sends back: the packet with the new destination, and the packet-in's metadata.
     const packet = flowOf({ in_port: 1, dst: '00:00:00:00:00:99' });
-    const r = xlateResume(b.br, packet, c, { trace: true });
+    const pipeline = Flow.of({ in_port: 1, ...pin.metadata });
+    const r = xlateResume(b.br, packet, pipeline, pin.continuation!, { trace: true });
     expect(r.error).toBeUndefined();
     // output:3 from table 0's rest, then the action set's output:2 when the pipeline ends.
     expect(r.actions).toEqual([
@@ -232,16 +253,18 @@ describe('xlate: controller(userdata, pause) and resume', () => {
     expect(r.finalFlow.num('reg2')).toBe(1);
     expect(r.finalFlow.num('reg1')).toBe(3);
     expect(r.slowPath).toBeDefined();
+    // Without the registers (a controller that dropped the metadata), table 20 no longer matches.
+    expect(xlateResume(b.br, packet, flowOf({ in_port: 1 }), pin.continuation!).finalFlow.num('reg2')).toBe(0);
   });
 
   it('pauses again in a resumed pipeline and keeps what the first resume had left', () => {
     const b = makeBridge([1, 2, 3], { defaultRule: false });
     b.add('table=0,actions=resubmit(,1),output:3', 'table=1,actions=controller(pause),resubmit(,2),output:2', 'table=2,actions=controller(pause,userdata=02)');
     const first = b.send({ in_port: 1 }).sideEffects.packetIns[0]!.continuation!;
-    const second = xlateResume(b.br, flowOf({ in_port: 1 }), first);
+    const second = xlateResume(b.br, flowOf({ in_port: 1 }), flowOf({ in_port: 1 }), first);
     expect(second.actions.map((a) => a.type)).toEqual(['userspace']);
     const c2 = second.sideEffects.packetIns[0]!.continuation!;
-    const done = xlateResume(b.br, flowOf({ in_port: 1 }), c2);
+    const done = xlateResume(b.br, flowOf({ in_port: 1 }), flowOf({ in_port: 1 }), c2);
     expect(done.actions).toEqual([
       { type: 'output', port: DP(2) },
       { type: 'output', port: DP(3) },
