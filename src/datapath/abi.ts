@@ -105,6 +105,9 @@ export const SET_FIELDS: Record<string, { id: number; len: number; kind: 'mac' |
   'arp.op': { id: 17, len: 2, kind: 'uint' },
   'arp.sha': { id: 18, len: 6, kind: 'mac' },
   'arp.tha': { id: 19, len: 6, kind: 'mac' },
+  'nd.target': { id: 20, len: 16, kind: 'ipv6' },
+  'nd.sll': { id: 21, len: 6, kind: 'mac' },
+  'nd.tll': { id: 22, len: 6, kind: 'mac' },
 };
 
 // ---------------------------------------------------------------- upcall batches

@@ -11,6 +11,8 @@ const corpus = [
   'recirc_id(0),in_port(3),eth(src=00:00:5e:00:53:01),eth_type(0x0800),ipv4(frag=no), packets:1, bytes:98, used:0.001s, actions:push_vlan(vid=20,pcp=3),1,2',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(proto=6,tos=0/0xfc,frag=no),tcp(src=1234),tcp_flags(+syn-ack), packets:5, bytes:370, used:2.000s, flags:S., actions:drop',
   'recirc_id(0),in_port(4),eth(),eth_type(0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::/ffff:ffff::,proto=58,hlimit=255,frag=no),icmpv6(type=135,code=0),nd(target=fe80::9), packets:2, bytes:172, used:0.500s, actions:userspace(pid=0,controller(reason=1,dont_send=0,continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,max_len=65535))',
+  'recirc_id(0),in_port(3),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd(target=fd00::1,sll=00:00:5e:00:53:01), packets:1, bytes:86, used:0.100s, actions:set(nd(target=fd00::2,tll=00:00:00:00:00:01)),3',
+  'recirc_id(0),in_port(3),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=136,code=0),nd(tll=00:00:5e:00:53:00/ff:ff:ff:ff:ff:00), packets:1, bytes:86, used:0.100s, actions:set(nd(sll=00:00:5e:00:00:00/ff:ff:ff:00:00:00)),3',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(proto=1,frag=no),icmp(type=8,code=0), packets:4, bytes:392, used:0.020s, actions:set(eth(src=00:00:5e:00:53:99,dst=00:00:5e:00:53:98)),set(ipv4(dst=192.168.1.0/255.255.255.0)),2',
   'recirc_id(0),tunnel(tun_id=0x7b,src=192.0.2.1,dst=192.0.2.2,flags(-df-csum+key)),in_port(4789),eth(dst=00:00:5e:00:53:02),eth_type(0x0800),ipv4(frag=no), packets:7, bytes:686, used:0.100s, actions:3',
   'recirc_id(0),in_port(2),eth(),eth_type(0x0800),ipv4(dst=192.0.2.1,proto=17,frag=no),udp(dst=4789), packets:7, bytes:1036, used:0.100s, actions:tnl_pop(4789)',
