@@ -9,8 +9,9 @@
  * - ARP: datapath arp.op/arp.sip/arp.tip/arp.sha/arp.tha; OpenFlow nw_proto/nw_src/nw_dst/
  *   arp_sha/arp_tha.
  * - IPv6 tclass/hlimit: OpenFlow nw_tos/nw_ttl.
- * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label, ND target,
- * tunnel addresses) are not visible to OpenFlow.
+ * - ND: datapath nd.target/nd.sll/nd.tll; OpenFlow nd_target/arp_sha/arp_tha.
+ * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label, tunnel
+ * addresses) are not visible to OpenFlow.
  *
  * `wcToMask` turns the wildcards xlate accumulated into a datapath mask. Like OVS's megaflows it
  * always matches recirc_id, and, when eth_type is matched on an IP frame, the fragment type (a
@@ -64,6 +65,10 @@ const ICMP4: readonly Pair[] = [
 const ICMP6: readonly Pair[] = [
   ['tp_src', 'icmpv6.type'],
   ['tp_dst', 'icmpv6.code'],
+  // Zero in the key unless the message is a neighbor solicitation or advertisement.
+  ['nd_target', 'nd.target'],
+  ['arp_sha', 'nd.sll'],
+  ['arp_tha', 'nd.tll'],
 ];
 
 /** The field pairs of each kind of frame, and the word spans they copy (see spansFor). */
@@ -211,6 +216,8 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
     case 'eth.dst':
     case 'arp.sha':
     case 'arp.tha':
+    case 'nd.sll':
+    case 'nd.tll':
       return formatMac(v);
     case 'ipv4.src':
     case 'ipv4.dst':
@@ -219,6 +226,7 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
       return formatIpv4(Number(v));
     case 'ipv6.src':
     case 'ipv6.dst':
+    case 'nd.target':
       return formatIpv6(v);
     case 'tunnel.tun_id':
       return v;

@@ -20,7 +20,7 @@ import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/ac
 import type { FieldName, FlowKey } from '../datapath/flow-key.js';
 import { formatMac } from '../lib/addr.js';
 import { OFPP, type Action, type ControllerReason, type Instructions, type Subfield } from './actions.js';
-import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
+import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import { Match } from './match.js';
 import type { Group, GroupTable } from './groups.js';
@@ -261,6 +261,11 @@ const ARP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['nw_proto', 'op'],
   ['arp_sha', 'sha'],
   ['arp_tha', 'tha'],
+];
+const ND_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['nd_target', 'target'],
+  ['arp_sha', 'sll'],
+  ['arp_tha', 'tll'],
 ];
 /** Pipeline fields, not packet fields: writes never reach the datapath, and a pause keeps them. */
 const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'metadata', ...REG_FIELDS];
@@ -617,11 +622,27 @@ class Ctx {
       case 'arp_sha':
       case 'arp_tha': {
         const t = dlType();
-        return t === ETH_TYPE.ARP || t === ETH_TYPE.RARP ? undefined : `${field} needs an ARP frame`;
+        if (t === ETH_TYPE.ARP || t === ETH_TYPE.RARP) return undefined;
+        // In IPv6 these are nd_sll and nd_tll, each in its own kind of ND message.
+        const ndType = field === 'arp_sha' ? ND_TYPE.SOLICIT : ND_TYPE.ADVERT;
+        if (t !== ETH_TYPE.IPV6) return `${field} needs an ARP frame, or an IPv6 neighbor discovery message as ${field === 'arp_sha' ? 'nd_sll' : 'nd_tll'}`;
+        return this.ndType() === ndType ? undefined : `${field === 'arp_sha' ? 'nd_sll' : 'nd_tll'} needs an ICMPv6 neighbor ${ndType === ND_TYPE.SOLICIT ? 'solicitation' : 'advertisement'} (icmp_type=${ndType})`;
       }
+      case 'nd_target':
+        return dlType() === ETH_TYPE.IPV6 && this.ndType() !== undefined ? undefined : 'nd_target needs an ICMPv6 neighbor solicitation or advertisement (icmp_type=135 or 136)';
       default:
         return undefined;
     }
+  }
+
+  /** The ND message type (135 or 136) of an IPv6 flow that is one, unwildcarding what it checks. */
+  ndType(): number | undefined {
+    const f = this.flow;
+    this.wc.orField('nw_proto');
+    if (f.num('nw_proto') !== IP_PROTO.ICMPV6) return undefined;
+    this.wc.orField('tp_src').orField('tp_dst');
+    const type = f.num('tp_src');
+    return f.num('tp_dst') === 0 && (type === ND_TYPE.SOLICIT || type === ND_TYPE.ADVERT) ? type : undefined;
   }
 
   datapathCanSet(field: FieldId): boolean {
@@ -639,9 +660,12 @@ class Ctx {
       case 'nw_dst':
         return f.num('dl_type') === ETH_TYPE.IP || isArp(f);
       case 'nw_proto':
+        return isArp(f);
       case 'arp_sha':
       case 'arp_tha':
-        return isArp(f);
+      case 'nd_target':
+        // prereqProblem has made sure an IPv6 frame is an ND message.
+        return isArp(f) || f.num('dl_type') === ETH_TYPE.IPV6;
       case 'tp_src':
       case 'tp_dst':
         return f.num('nw_proto') === IP_PROTO.TCP || f.num('nw_proto') === IP_PROTO.UDP;
@@ -813,6 +837,7 @@ class Ctx {
       const p = f.num('nw_proto');
       if (p === IP_PROTO.TCP) this.commitSet('tcp', L4_SETS);
       else if (p === IP_PROTO.UDP) this.commitSet('udp', L4_SETS);
+      else if (t === ETH_TYPE.IPV6 && p === IP_PROTO.ICMPV6) this.commitSet('nd', ND_SETS);
     }
   }
 

@@ -31,10 +31,11 @@ describe('datapath key <-> OpenFlow flow', () => {
     const IP6: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['ipv6_src', 72, 16], ['ipv6_dst', 88, 16]];
     const PORTS: [FieldId, number, number][] = [['tcp_flags', 50, 2], ['tp_src', 52, 2], ['tp_dst', 54, 2]];
     const ICMP_: [FieldId, number, number][] = [['tp_src', 56, 1], ['tp_dst', 57, 1]];
+    const ND: [FieldId, number, number][] = [['nd_target', 104, 16], ['arp_sha', 124, 6], ['arp_tha', 130, 6]];
     const ARP_: [FieldId, number, number][] = [['nw_proto', 58, 2], ['nw_src', 60, 4], ['nw_dst', 64, 4], ['arp_sha', 72, 6], ['arp_tha', 78, 6]];
     const layout = (ethType: number, proto: number) =>
       ethType === 0x0800 ? [...L2, ...IP4, ...(proto === 1 ? ICMP_ : proto === 58 ? [] : PORTS)]
-      : ethType === 0x86dd ? [...L2, ...IP6, ...(proto === 58 ? ICMP_ : proto === 1 ? [] : PORTS)]
+      : ethType === 0x86dd ? [...L2, ...IP6, ...(proto === 58 ? [...ICMP_, ...ND] : proto === 1 ? [] : PORTS)]
       : ethType === 0x0806 ? [...L2, ...ARP_]
       : L2;
     let seed = 7;
