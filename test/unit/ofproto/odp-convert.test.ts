@@ -94,6 +94,17 @@ describe('wildcards -> megaflow mask', () => {
     expect(maskOf(wc, key)).toMatchObject({ 'icmp.type': 0xff, 'icmp.code': 0xff, 'ipv4.proto': 0xff });
   });
 
+  it('keeps the ND fields an ND message consulted, and drops them from other ICMPv6 whose type rules ND out', () => {
+    const nd = { eth_type: 0x86dd, 'ipv6.proto': 58, 'icmpv6.type': 135, 'nd.target': 'fd00::1' } as const;
+    const wc = new FlowWildcards().orField('tp_src').orField('tp_dst').orField('nd_target').orField('arp_sha');
+    expect(maskOf(wc, nd)).toMatchObject({ 'icmpv6.type': 0xff, 'nd.target': 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'nd.sll': 'ff:ff:ff:ff:ff:ff' });
+    const echo = maskOf(wc, { ...nd, 'icmpv6.type': 128, 'nd.target': undefined });
+    expect(echo).toMatchObject({ 'icmpv6.type': 0xff, 'icmpv6.code': 0xff });
+    expect([echo['nd.target'], echo['nd.sll']]).toEqual([undefined, undefined]);
+    // With the type wildcarded, only the bytes themselves keep an ND message out.
+    expect(maskOf(new FlowWildcards().orField('nd_target'), { ...nd, 'icmpv6.type': 128 })['nd.target']).toBe('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+  });
+
   it('an L2-only decision gives an L2-only mask', () => {
     const key = extractKey(TCP, 7);
     const wc = new FlowWildcards().orField('in_port').orField('dl_src').orField('dl_dst').orField('vlan_tci', 0x1fff);
