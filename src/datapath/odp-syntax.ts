@@ -655,7 +655,7 @@ function parseActionNode(n: Node): Action {
       const inner = n.args?.[0];
       if (!inner || n.args!.length !== 1 || !inner.args) err(n, 'set(...) needs one header, e.g. set(ipv4(dst=10.0.0.1))');
       const proto = inner.name as SetProto;
-      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'arp', 'nd'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp, arp or nd`);
+      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'arp', 'nd'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp, icmp, icmpv6, arp or nd`);
       let masked = false;
       const fields: SetFieldValue[] = inner.args.map((a) => {
         const name = `${proto}.${a.name}` as FieldName;
@@ -664,7 +664,9 @@ function parseActionNode(n: Node): Action {
             ? ['sip', 'tip', 'op', 'sha', 'tha'].includes(a.name)
             : proto === 'nd'
               ? ['target', 'sll', 'tll'].includes(a.name)
-              : ['src', 'dst'].includes(a.name) || (proto === 'ipv4' && ['tos', 'ttl'].includes(a.name)) || (proto === 'ipv6' && ['tclass', 'hlimit'].includes(a.name));
+              : proto === 'icmp' || proto === 'icmpv6'
+                ? ['type', 'code'].includes(a.name)
+                : ['src', 'dst'].includes(a.name) || (proto === 'ipv4' && ['tos', 'ttl'].includes(a.name)) || (proto === 'ipv6' && ['tclass', 'hlimit'].includes(a.name));
         if (!known) err(a, `cannot set field "${a.name}" of ${proto}`);
         const m: DpMatch = { key: {}, mask: {} };
         setField(a, m, name, a.value);

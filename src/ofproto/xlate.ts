@@ -17,7 +17,7 @@
  * (set / push_vlan / pop_vlan) just before each output, as OVS's commit_odp_actions does.
  */
 import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
-import type { FieldName, FlowKey } from '../datapath/flow-key.js';
+import { fieldSpan, type FieldName, type FlowKey } from '../datapath/flow-key.js';
 import { formatMac } from '../lib/addr.js';
 import { OFPP, type Action, type ControllerReason, type Instructions, type Subfield } from './actions.js';
 import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
@@ -261,6 +261,10 @@ const ARP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['nw_proto', 'op'],
   ['arp_sha', 'sha'],
   ['arp_tha', 'tha'],
+];
+const ICMP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['tp_src', 'type'],
+  ['tp_dst', 'code'],
 ];
 const ND_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['nd_target', 'target'],
@@ -613,9 +617,12 @@ class Ctx {
       }
       case 'tp_src':
       case 'tp_dst': {
-        if (!isIp(dlType())) return `${field} needs an IP frame`;
+        const t = dlType();
+        if (!isIp(t)) return `${field} needs an IP frame`;
         const p = proto();
-        return p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.SCTP ? undefined : `${field} needs TCP, UDP or SCTP`;
+        // As icmp_type and icmp_code, tp_src and tp_dst are ICMP's over IPv4 and ICMPv6's over IPv6.
+        const icmp = t === ETH_TYPE.IP ? IP_PROTO.ICMP : IP_PROTO.ICMPV6;
+        return p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.SCTP || p === icmp ? undefined : `${field} needs TCP, UDP, SCTP or ICMP`;
       }
       case 'tcp_flags':
         return isIp(dlType()) && proto() === IP_PROTO.TCP ? undefined : 'tcp_flags needs TCP';
@@ -667,8 +674,11 @@ class Ctx {
         // prereqProblem has made sure an IPv6 frame is an ND message.
         return isArp(f) || f.num('dl_type') === ETH_TYPE.IPV6;
       case 'tp_src':
-      case 'tp_dst':
-        return f.num('nw_proto') === IP_PROTO.TCP || f.num('nw_proto') === IP_PROTO.UDP;
+      case 'tp_dst': {
+        // prereqProblem has made sure ICMP is over its own IP version.
+        const p = f.num('nw_proto');
+        return p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.ICMP || p === IP_PROTO.ICMPV6;
+      }
       default:
         return false;
     }
@@ -837,7 +847,12 @@ class Ctx {
       const p = f.num('nw_proto');
       if (p === IP_PROTO.TCP) this.commitSet('tcp', L4_SETS);
       else if (p === IP_PROTO.UDP) this.commitSet('udp', L4_SETS);
-      else if (t === ETH_TYPE.IPV6 && p === IP_PROTO.ICMPV6) this.commitSet('nd', ND_SETS);
+      else if (t === ETH_TYPE.IP && p === IP_PROTO.ICMP) this.commitSet('icmp', ICMP_SETS);
+      else if (t === ETH_TYPE.IPV6 && p === IP_PROTO.ICMPV6) {
+        // OVS's order: the ND message, then the ICMPv6 header.
+        this.commitSet('nd', ND_SETS);
+        this.commitSet('icmpv6', ICMP_SETS);
+      }
     }
   }
 
@@ -847,10 +862,12 @@ class Ctx {
     for (const [of, name] of fields) {
       if (this.flow.sameField(this.base, of)) continue;
       const v = this.flow.get(of);
-      const m = this.wc.get(of);
       const dpName = `${proto === 'tcp' || proto === 'udp' ? 'tcp' : proto}.${name}` as FieldName;
+      // The datapath's field may be narrower than OpenFlow's (ICMP's one-byte type in tp_src).
+      const dpMax = fieldMax(of) & ((1n << BigInt(8 * fieldSpan(dpName)[1])) - 1n);
+      const m = this.wc.get(of) & dpMax;
       const sf: SetFieldValue = { field: name, value: dpValue(dpName, v & m) };
-      if (m !== fieldMax(of)) {
+      if (m !== dpMax) {
         sf.mask = dpValue(dpName, m);
         masked = true;
       }

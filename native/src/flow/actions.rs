@@ -358,6 +358,9 @@ pub enum ExecError {
     /// An ND set on a frame that is no whole IPv6 neighbor solicitation or
     /// advertisement.
     NotNd,
+    /// An ICMP (ICMPv6) set on a frame without a whole ICMP header over
+    /// IPv4 (ICMPv6 header over IPv6).
+    NotIcmp,
     /// Not enough headroom (or the frame is too big) to push.
     NoRoom,
     /// tnl_pop on a frame that is not VXLAN-over-UDP or Ethernet-over-GRE.
@@ -620,6 +623,7 @@ fn set_field(pkt: &mut Packet, field: SetField, value: &[u8], mask: &[u8]) -> Re
             write_masked(&mut f[l3 + at..l3 + at + n], value, mask);
         }
         NdTarget | NdSll | NdTll => set_nd(f, &vnet, field, value, mask)?,
+        IcmpType | IcmpCode | Icmpv6Type | Icmpv6Code => set_icmp(f, &vnet, field, value, mask)?,
         TcpSrc | TcpDst | UdpSrc | UdpDst => {
             let want = if matches!(field, TcpSrc | TcpDst) { ipv4::proto::TCP } else { ipv4::proto::UDP };
             let (ty, l3) = l3_of(f).ok_or(ExecError::NoL4Header)?;
@@ -688,6 +692,32 @@ fn set_nd(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &[u
     // pseudo-header sum, which does not cover the message body.
     if vnet.flags & VnetHdr::F_NEEDS_CSUM == 0 {
         update_l4(f, vnet, l4 + icmp::CHECKSUM_OFFSET, false, &old[..n], &new[..n]);
+    }
+    Ok(())
+}
+
+/// Rewrites the type or code of an ICMP message over IPv4, or of an ICMPv6
+/// one over IPv6, keeping its checksum right (ICMPv6's covers the
+/// pseudo-header too, which does not change).
+fn set_icmp(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &[u8]) -> Result<(), ExecError> {
+    let v6 = matches!(field, SetField::Icmpv6Type | SetField::Icmpv6Code);
+    let (ty, l3) = l3_of(f).ok_or(ExecError::NotIcmp)?;
+    let (want_ty, want_proto) =
+        if v6 { (ethertype::IPV6, ipv4::proto::ICMPV6) } else { (ethertype::IPV4, ipv4::proto::ICMP) };
+    if ty != want_ty {
+        return Err(ExecError::NotIcmp);
+    }
+    let (proto, l4) = l4_of(f, ty, l3).ok_or(ExecError::NotIcmp)?;
+    if proto != want_proto || f.len() < l4 + icmp::HEADER_LEN {
+        return Err(ExecError::NotIcmp);
+    }
+    // Type and code are the message's first 16-bit word.
+    let old = [f[l4], f[l4 + 1]];
+    let at = if matches!(field, SetField::IcmpType | SetField::Icmpv6Type) { l4 } else { l4 + 1 };
+    write_masked(&mut f[at..at + 1], value, mask);
+    let new = [f[l4], f[l4 + 1]];
+    if vnet.flags & VnetHdr::F_NEEDS_CSUM == 0 {
+        update_l4(f, vnet, l4 + icmp::CHECKSUM_OFFSET, false, &old, &new);
     }
     Ok(())
 }
@@ -1253,6 +1283,27 @@ mod tests {
     }
 
     #[test]
+    fn icmp_type_and_code_sets_turn_a_solicitation_into_an_advertisement_with_valid_checksums() {
+        let list = [set(SetField::Icmpv6Type, &[136], &[0xff]), set(SetField::Icmpv6Code, &[0], &[0xff])].concat();
+        let (p, _, r) = run(&list, &nd_frame(icmp::ND_NEIGHBOR_SOLICIT, icmp::ND_OPT_SOURCE_LL));
+        assert_eq!((r, icmp6(p.frame())[0]), (ExecReport::default(), 136));
+        assert!(checksums_valid(p.frame()));
+        let (p, _, r) = run(&set(SetField::IcmpType, &[0], &[0xff]), &ipv4_frame(1, &[8, 0, 0, 0, 0, 1, 0, 1]));
+        assert_eq!((r, p.frame()[34]), (ExecReport::default(), 0));
+        assert!(checksums_valid(p.frame()));
+    }
+
+    #[test]
+    fn an_icmp_set_on_the_other_ip_version_is_reported_not_applied() {
+        let echo6 = ipv6_frame(58, &[128, 0, 0, 0, 0, 1, 0, 1]);
+        let (p, _, r) = run(&set(SetField::IcmpType, &[0], &[0xff]), &echo6);
+        assert_eq!((p.frame(), r.first_error), (&echo6[..], Some(ExecError::NotIcmp)));
+        let echo4 = ipv4_frame(1, &[8, 0, 0, 0, 0, 1, 0, 1]);
+        let (p, _, r) = run(&set(SetField::Icmpv6Code, &[1], &[0xff]), &echo4);
+        assert_eq!((p.frame(), r.first_error), (&echo4[..], Some(ExecError::NotIcmp)));
+    }
+
+    #[test]
     fn nd_sets_never_panic_on_malformed_or_truncated_messages() {
         let list = [
             set(SetField::NdTarget, &[7; 16], &[0xff; 16]),
@@ -1300,6 +1351,10 @@ mod tests {
             (20, 16),
             (21, 6),
             (22, 6),
+            (23, 1),
+            (24, 1),
+            (25, 1),
+            (26, 1),
         ] {
             all.push(set(SetField::from_id(fid).unwrap(), &vec![0x01; n], &vec![0xff; n]));
         }

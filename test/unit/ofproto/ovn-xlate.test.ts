@@ -215,6 +215,22 @@ describe('xlate: IPv6 neighbor discovery rewrites reach the packet', () => {
     expect(res.wc.fields()).toEqual(expect.arrayContaining(['dl_type', 'nw_proto', 'tp_src', 'tp_dst', 'nd_target', 'arp_sha']));
   });
 
+  it('commits an ICMPv6 type change after the ND rewrite, as OVS orders them, and an ICMP one on IPv4', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,icmp6,icmp_type=135,actions=set_field:136->icmpv6_type,set_field:fd00::1->ipv6_src,set_field:00:00:00:00:00:01->nd_tll,IN_PORT');
+    expect(xlate(b.br, neighborSolicitation()).actions).toEqual([
+      { type: 'set', proto: 'ipv6', masked: false, fields: [{ field: 'src', value: 'fd00::1' }] },
+      { type: 'set', proto: 'nd', masked: false, fields: [{ field: 'tll', value: '00:00:00:00:00:01' }] },
+      { type: 'set', proto: 'icmpv6', masked: false, fields: [{ field: 'type', value: 136 }] },
+      { type: 'output', port: DP(1) },
+    ]);
+    b.add('table=0,priority=200,icmp,icmp_type=8,actions=set_field:0->icmp_type,IN_PORT');
+    const echo = flowOf({ in_port: 1, nw_src: '10.0.0.1', nw_dst: '10.0.0.2' });
+    echo.setNum('nw_proto', IP_PROTO.ICMP);
+    echo.setNum('tp_src', 8);
+    expect(xlate(b.br, echo).actions).toEqual([{ type: 'set', proto: 'icmp', masked: false, fields: [{ field: 'type', value: 0 }] }, { type: 'output', port: DP(1) }]);
+  });
+
   it('skips nd_tll on a solicitation, and every ND field on other ICMPv6, saying why', () => {
     const b = makeBridge([1, 2], { defaultRule: false });
     b.add('table=0,actions=set_field:00:00:00:00:00:09->nd_tll,set_field:fd00::9->nd_target,output:2');

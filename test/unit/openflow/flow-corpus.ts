@@ -42,6 +42,8 @@ export const FLOW_CORPUS: readonly string[] = [
   'icmp6,icmp_type=135,nd_sll=00:11:22:33:44:55 actions=drop',
   'icmp6,icmp_type=136,icmp_code=0,nd_tll=00:11:22:33:44:55 actions=drop',
   'icmp6,icmp_type=135,nd_target=fd00::1,nd_sll=00:11:22:33:44:55 actions=set_field:00:00:00:00:00:01->nd_sll,set_field:fd00::2->nd_target',
+  'icmp6,icmp_type=135 actions=set_field:136->icmpv6_type,load:0x88->NXM_NX_ICMPV6_TYPE[]',
+  'icmp,icmp_type=8 actions=set_field:0->icmp_type,move:NXM_OF_ICMP_CODE[]->NXM_NX_REG0[0..7]',
   'icmp6,icmp_type=136,nd_target=fd00::/16 actions=set_field:00:00:00:00:00:01->nd_tll,move:NXM_NX_ND_TARGET[]->NXM_NX_XXREG0[],move:NXM_OF_ETH_SRC[]->NXM_NX_ND_TLL[]',
   'ipv6,ipv6_src=2001:db8::/32,ipv6_dst=fe80::1 actions=dec_ttl,output:3',
   'ip,nw_tos=16,nw_ecn=1,nw_ttl=9 actions=mod_nw_tos:32,mod_nw_src=1.2.3.4,mod_nw_dst:5.6.7.8',

@@ -26,6 +26,7 @@ const OVN_CORPUS = [
   'icmp6,icmp_type=136,icmp_code=0,nd_target=fd00::/16,nd_tll=00:11:22:33:44:55 actions=set_field:fd00::2->nd_target,move:NXM_OF_ETH_SRC[]->NXM_NX_ND_TLL[],load:0x1->NXM_NX_ND_TLL[0..7]',
   'icmp6,icmp_type=136,nd_tll=00:11:22:00:00:00/ff:ff:ff:00:00:00 actions=set_field:00:00:00:00:00:01->nd_tll,move:NXM_NX_ND_TARGET[]->NXM_NX_XXREG0[]',
   'icmp6,icmp_type=135,nd_sll=00:11:22:33:44:55 actions=drop',
+  'icmp6,icmp_type=135,nd_target=fd00::1 actions=set_field:136->icmpv6_type,set_field:fd00::1->ipv6_src,IN_PORT',
 ];
 
 /** What ovs-ofctl prints after ADD for `flow`, or undefined without ovs-ofctl. */
