@@ -117,11 +117,22 @@ pub enum SetField {
     ArpOp = 17,
     ArpSha = 18,
     ArpTha = 19,
+    /// IPv6 neighbor discovery: the NS/NA target and its link-layer
+    /// address options (rewritten only where the message has them).
+    NdTarget = 20,
+    NdSll = 21,
+    NdTll = 22,
+    /// ICMP and ICMPv6 type and code (an ND responder turns a
+    /// solicitation, 135, into an advertisement, 136).
+    IcmpType = 23,
+    IcmpCode = 24,
+    Icmpv6Type = 25,
+    Icmpv6Code = 26,
 }
 
 /// The set-field table, in wire-id order: (field, OVS datapath-syntax name,
 /// width of the value and of the mask in bytes).
-pub const SET_FIELDS: [(SetField, &str, usize); 19] = [
+pub const SET_FIELDS: [(SetField, &str, usize); 26] = [
     (SetField::EthSrc, "eth.src", 6),
     (SetField::EthDst, "eth.dst", 6),
     (SetField::Ipv4Src, "ipv4.src", 4),
@@ -141,6 +152,13 @@ pub const SET_FIELDS: [(SetField, &str, usize); 19] = [
     (SetField::ArpOp, "arp.op", 2),
     (SetField::ArpSha, "arp.sha", 6),
     (SetField::ArpTha, "arp.tha", 6),
+    (SetField::NdTarget, "nd.target", 16),
+    (SetField::NdSll, "nd.sll", 6),
+    (SetField::NdTll, "nd.tll", 6),
+    (SetField::IcmpType, "icmp.type", 1),
+    (SetField::IcmpCode, "icmp.code", 1),
+    (SetField::Icmpv6Type, "icmpv6.type", 1),
+    (SetField::Icmpv6Code, "icmpv6.code", 1),
 ];
 
 // The lookups below index SET_FIELDS by id - 1.

@@ -105,6 +105,13 @@ export const SET_FIELDS: Record<string, { id: number; len: number; kind: 'mac' |
   'arp.op': { id: 17, len: 2, kind: 'uint' },
   'arp.sha': { id: 18, len: 6, kind: 'mac' },
   'arp.tha': { id: 19, len: 6, kind: 'mac' },
+  'nd.target': { id: 20, len: 16, kind: 'ipv6' },
+  'nd.sll': { id: 21, len: 6, kind: 'mac' },
+  'nd.tll': { id: 22, len: 6, kind: 'mac' },
+  'icmp.type': { id: 23, len: 1, kind: 'uint' },
+  'icmp.code': { id: 24, len: 1, kind: 'uint' },
+  'icmpv6.type': { id: 25, len: 1, kind: 'uint' },
+  'icmpv6.code': { id: 26, len: 1, kind: 'uint' },
 };
 
 // ---------------------------------------------------------------- upcall batches

@@ -7,11 +7,11 @@ import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } fro
 import { ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_TYPE, SET_FIELDS, SET_FLAG_CONTINUES, SET_FLAG_MASKED } from './abi.js';
 import type { FieldValue } from './flow-key.js';
 
-export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'arp';
+export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'arp' | 'nd';
 
 /** One field written by a set action; `mask` absent means all ones. */
 export interface SetFieldValue {
-  field: string; // e.g. "src", "dst", "tos", "ttl", "tclass", "hlimit"
+  field: string; // e.g. "src", "dst", "tos", "ttl", "tclass", "hlimit", "target", "tll"
   value: FieldValue;
   mask?: FieldValue;
 }

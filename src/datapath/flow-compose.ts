@@ -23,6 +23,9 @@ const ETH_TYPE = { ipv4: 0x0800, ipv6: 0x86dd, arp: 0x0806, rarp: 0x8035, min: 0
 const PROTO = { icmp: 1, tcp: 6, udp: 17, ipv6Frag: 44, icmpv6: 58, sctp: 132 } as const;
 const ND_SOLICIT = 135;
 const ND_ADVERT = 136;
+/** ND option types: source and target link-layer address (RFC 4861). */
+const ND_OPT_SOURCE_LL = 1;
+const ND_OPT_TARGET_LL = 2;
 /** Fragment offset (in 8-byte units) of a later fragment, and the More Fragments flags, as OVS writes them. */
 const LATER_OFFSET = 100;
 const IPV4_MF = 0x2000;
@@ -170,12 +173,23 @@ function l4(k: KeyReader, proto: number, v6: boolean, payload: Buffer, options: 
       h.writeUInt16BE(options.echo.seq, 6);
     }
     if (nd) k.bytes('nd.target').copy(h, 8);
-    const msg = Buffer.concat([h, payload]);
+    const msg = Buffer.concat([h, ...(nd ? ndOptions(k) : []), payload]);
     // ICMPv6 covers the pseudo-header; ICMPv4 only the message.
     msg.writeUInt16BE(checksum(msg, v6 ? pseudo(msg.length) : 0), 2);
     return msg;
   }
   return payload;
+}
+
+/** An ND message's link-layer address options, as OVS's flow_compose writes them: one for each address the key has. */
+function ndOptions(k: KeyReader): Buffer[] {
+  const options: Buffer[] = [];
+  for (const [name, type] of [['nd.sll', ND_OPT_SOURCE_LL], ['nd.tll', ND_OPT_TARGET_LL]] as const) {
+    const mac = k.bytes(name);
+    if (mac.every((b) => b === 0)) continue;
+    options.push(Buffer.concat([Buffer.from([type, 1]), mac]));
+  }
+  return options;
 }
 
 function arp(k: KeyReader): Buffer {

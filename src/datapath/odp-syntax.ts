@@ -245,7 +245,7 @@ export const ATTR_FIELDS: Readonly<Record<string, readonly [string, FieldName, '
   icmp: [['type', 'icmp.type', 'dec'], ['code', 'icmp.code', 'dec']],
   icmpv6: [['type', 'icmpv6.type', 'dec'], ['code', 'icmpv6.code', 'dec']],
   arp: [['sip', 'arp.sip', 'addr'], ['tip', 'arp.tip', 'addr'], ['op', 'arp.op', 'dec'], ['sha', 'arp.sha', 'addr'], ['tha', 'arp.tha', 'addr']],
-  nd: [['target', 'nd.target', 'addr']],
+  nd: [['target', 'nd.target', 'addr'], ['sll', 'nd.sll', 'addr'], ['tll', 'nd.tll', 'addr']],
   tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr']],
 };
 
@@ -655,14 +655,18 @@ function parseActionNode(n: Node): Action {
       const inner = n.args?.[0];
       if (!inner || n.args!.length !== 1 || !inner.args) err(n, 'set(...) needs one header, e.g. set(ipv4(dst=10.0.0.1))');
       const proto = inner.name as SetProto;
-      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'arp'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp or arp`);
+      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'arp', 'nd'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp, icmp, icmpv6, arp or nd`);
       let masked = false;
       const fields: SetFieldValue[] = inner.args.map((a) => {
         const name = `${proto}.${a.name}` as FieldName;
         const known =
           proto === 'arp'
             ? ['sip', 'tip', 'op', 'sha', 'tha'].includes(a.name)
-            : ['src', 'dst'].includes(a.name) || (proto === 'ipv4' && ['tos', 'ttl'].includes(a.name)) || (proto === 'ipv6' && ['tclass', 'hlimit'].includes(a.name));
+            : proto === 'nd'
+              ? ['target', 'sll', 'tll'].includes(a.name)
+              : proto === 'icmp' || proto === 'icmpv6'
+                ? ['type', 'code'].includes(a.name)
+                : ['src', 'dst'].includes(a.name) || (proto === 'ipv4' && ['tos', 'ttl'].includes(a.name)) || (proto === 'ipv6' && ['tclass', 'hlimit'].includes(a.name));
         if (!known) err(a, `cannot set field "${a.name}" of ${proto}`);
         const m: DpMatch = { key: {}, mask: {} };
         setField(a, m, name, a.value);

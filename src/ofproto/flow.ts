@@ -9,7 +9,7 @@
  *
  * Shared storage, as in OVS: `nw_src`/`nw_dst` hold the ARP SPA/TPA for ARP packets, `nw_proto`
  * holds the ARP opcode, `tp_src`/`tp_dst` hold the ICMP type/code, `arp_sha`/`arp_tha` hold the
- * ND source/target link-layer addresses. `vlan_tci` carries the 802.1Q TCI with the CFI bit
+ * ND source/target link-layer addresses (`nd_target` is the ND target address). `vlan_tci` carries the 802.1Q TCI with the CFI bit
  * (0x1000) set when a tag is present, so 0 means "no VLAN".
  */
 
@@ -35,7 +35,8 @@ export type FieldId =
   | 'tp_dst'
   | 'tcp_flags'
   | 'arp_sha'
-  | 'arp_tha';
+  | 'arp_tha'
+  | 'nd_target';
 
 /** The 32-bit registers reg0..reg15 (OVS's FLOW_N_REGS), pipeline scratch space. */
 type RegId = `reg${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15}`;
@@ -88,6 +89,7 @@ const ORDER: ReadonlyArray<readonly [Exclude<FieldId, WideRegId>, number]> = [
   ['tcp_flags', 12],
   ['arp_sha', 48],
   ['arp_tha', 48],
+  ['nd_target', 128],
 ];
 
 /** The layout of every field, by name. */
@@ -132,6 +134,7 @@ export const ADDRESS_FIELDS: Readonly<Partial<Record<FieldId, 'mac' | 'ipv4' | '
   nw_dst: 'ipv4',
   ipv6_src: 'ipv6',
   ipv6_dst: 'ipv6',
+  nd_target: 'ipv6',
 };
 
 function readBig(w: Uint32Array, f: FieldId): bigint {
@@ -166,6 +169,8 @@ function writeNum(w: Uint32Array, f: FieldId, v: number): void {
 /** Well-known values of dl_type and nw_proto. */
 export const ETH_TYPE = { IP: 0x0800, ARP: 0x0806, RARP: 0x8035, VLAN: 0x8100, VLAN_8021AD: 0x88a8, IPV6: 0x86dd } as const;
 export const IP_PROTO = { ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, SCTP: 132, ICMPV6: 58 } as const;
+/** ICMPv6 types of IPv6 neighbor discovery's solicitation and advertisement (RFC 4861). */
+export const ND_TYPE = { SOLICIT: 135, ADVERT: 136 } as const;
 /** vlan_tci bits. */
 export const VLAN_CFI = 0x1000;
 export const VLAN_VID_MASK = 0x0fff;

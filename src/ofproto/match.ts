@@ -7,7 +7,7 @@
  * Also here: the relations flow_mod needs (strict identity, "at least as specific as" for
  * non-strict modify/delete, overlap for check_overlap) and the OpenFlow prerequisite check.
  */
-import { ETH_TYPE, FLOW_WORDS, Flow, FlowWildcards, IP_PROTO, fieldMax, type FieldId } from './flow.js';
+import { ETH_TYPE, FLOW_WORDS, Flow, FlowWildcards, IP_PROTO, ND_TYPE, fieldMax, type FieldId } from './flow.js';
 import { OfpError } from './ofperr.js';
 
 export class Match {
@@ -104,7 +104,8 @@ export class Match {
 
 /** Describes an unmet prerequisite: which field, and what the match must also contain. */
 export interface PrereqProblem {
-  field: FieldId;
+  /** The field by the name a user knows it in this match (nd_sll, not arp_sha, in an IPv6 one). */
+  field: string;
   /** Human description of what is needed, e.g. `dl_type=0x0800 (ip) or dl_type=0x0806 (arp)`. */
   needs: string;
   /** Shorthand a user can prepend to fix it, e.g. `ip`. */
@@ -123,6 +124,10 @@ function isIp6(m: Match): boolean {
 }
 function isArp(m: Match): boolean {
   return exactEq(m, 'dl_type', ETH_TYPE.ARP) || exactEq(m, 'dl_type', ETH_TYPE.RARP);
+}
+/** An ICMPv6 neighbor solicitation (135) or advertisement (136), as OVS tests it: on the values of type and code. */
+function isNd(m: Match, type: number): boolean {
+  return isIp6(m) && exactEq(m, 'nw_proto', IP_PROTO.ICMPV6) && m.flow.num('tp_src') === type && m.flow.num('tp_dst') === 0;
 }
 
 /** Returns the first unmet prerequisite of `m`, or undefined if every matched field is legal. */
@@ -155,10 +160,13 @@ export function findPrereqProblem(m: Match): PrereqProblem | undefined {
   if (has('tcp_flags') && !((isIp4(m) || isIp6(m)) && exactEq(m, 'nw_proto', IP_PROTO.TCP))) {
     return { field: 'tcp_flags', needs: 'nw_proto=6 over IPv4 or IPv6', fix: 'tcp' };
   }
-  for (const f of ['arp_sha', 'arp_tha'] as const) {
-    if (has(f) && !isArp(m) && !(isIp6(m) && exactEq(m, 'nw_proto', IP_PROTO.ICMPV6))) {
-      return { field: f, needs: 'dl_type=0x0806 (arp)', fix: 'arp' };
-    }
+  if (has('nd_target') && !isNd(m, ND_TYPE.SOLICIT) && !isNd(m, ND_TYPE.ADVERT)) {
+    return { field: 'nd_target', needs: 'icmp6 with icmp_type=135 (neighbor solicitation) or icmp_type=136 (advertisement) and icmp_code=0', fix: 'icmp6,icmp_type=135' };
+  }
+  for (const [f, nd, ndType] of [['arp_sha', 'nd_sll', ND_TYPE.SOLICIT], ['arp_tha', 'nd_tll', ND_TYPE.ADVERT]] as const) {
+    if (!has(f) || isArp(m) || isNd(m, ndType)) continue;
+    if (isIp6(m)) return { field: nd, needs: `icmp6 with icmp_type=${ndType} and icmp_code=0 (${nd} is in ${ndType === ND_TYPE.SOLICIT ? 'neighbor solicitations' : 'neighbor advertisements'})`, fix: `icmp6,icmp_type=${ndType}` };
+    return { field: f, needs: 'dl_type=0x0806 (arp)', fix: 'arp' };
   }
   return undefined;
 }

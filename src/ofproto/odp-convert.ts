@@ -9,8 +9,9 @@
  * - ARP: datapath arp.op/arp.sip/arp.tip/arp.sha/arp.tha; OpenFlow nw_proto/nw_src/nw_dst/
  *   arp_sha/arp_tha.
  * - IPv6 tclass/hlimit: OpenFlow nw_tos/nw_ttl.
- * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label, ND target,
- * tunnel addresses) are not visible to OpenFlow.
+ * - ND: datapath nd.target/nd.sll/nd.tll; OpenFlow nd_target/arp_sha/arp_tha.
+ * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label, tunnel
+ * addresses) are not visible to OpenFlow.
  *
  * `wcToMask` turns the wildcards xlate accumulated into a datapath mask. Like OVS's megaflows it
  * always matches recirc_id, and, when eth_type is matched on an IP frame, the fragment type (a
@@ -19,7 +20,7 @@
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
 import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
 import { formatIpv4, formatIpv6, formatMac } from '../lib/addr.js';
-import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO, REG_FIELDS } from './flow.js';
+import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
 type Pair = readonly [FieldId, FieldName];
@@ -64,6 +65,10 @@ const ICMP4: readonly Pair[] = [
 const ICMP6: readonly Pair[] = [
   ['tp_src', 'icmpv6.type'],
   ['tp_dst', 'icmpv6.code'],
+  // Zero in the key unless the message is a neighbor solicitation or advertisement.
+  ['nd_target', 'nd.target'],
+  ['arp_sha', 'nd.sll'],
+  ['arp_tha', 'nd.tll'],
 ];
 
 /** The field pairs of each kind of frame, and the word spans they copy (see spansFor). */
@@ -143,6 +148,9 @@ const [ETH_TYPE_AT] = fieldSpan('eth_type');
 /** The IP protocol's byte; IPv4 and IPv6 share it. */
 const [IP_PROTO_AT] = fieldSpan('ipv4.proto');
 const [IP_FRAG_AT] = fieldSpan('ipv4.frag');
+const [ICMP_TYPE_AT] = fieldSpan('icmpv6.type');
+const [ICMP_CODE_AT] = fieldSpan('icmpv6.code');
+const ND_SPANS = (['nd.target', 'nd.sll', 'nd.tll'] as const).map(fieldSpan);
 
 const asBytes = (key: FlowKey | Buffer): Buffer => (Buffer.isBuffer(key) ? key : encodeKey(key));
 
@@ -192,7 +200,21 @@ export function wcToMask(wc: FlowWildcards, key: FlowKey | Buffer): Buffer {
   if (ip && L4_WORDS.some((i) => wc.w[i])) mask[IP_PROTO_AT] = 0xff;
   // Like OVS: a later fragment has no L4 ports, so it must not share a flow with an unfragmented packet.
   if (ip && mask.readUInt16BE(ETH_TYPE_AT)) mask[IP_FRAG_AT] = 0xff;
+  if (ethType === ETH_TYPE.IPV6 && buf[IP_PROTO_AT] === IP_PROTO.ICMPV6 && mask[IP_PROTO_AT] === 0xff) clearNdUnlessNd(buf, mask);
   return mask;
+}
+
+/**
+ * Drops the ND fields from the mask of an ICMPv6 megaflow that the mask itself keeps from being
+ * neighbor discovery (its type is matched and is not 135/136, or its code is and is not 0): such
+ * packets have zeros there, and OVS's datapath flows carry nd(...) only for ND messages. A
+ * lookup consults nd_target whenever a rule matching it exists, whatever the packet.
+ */
+function clearNdUnlessNd(key: Buffer, mask: Buffer): void {
+  const type = key[ICMP_TYPE_AT]!;
+  const typeRulesOut = mask[ICMP_TYPE_AT] === 0xff && type !== ND_TYPE.SOLICIT && type !== ND_TYPE.ADVERT;
+  const codeRulesOut = mask[ICMP_CODE_AT] === 0xff && key[ICMP_CODE_AT] !== 0;
+  if (typeRulesOut || codeRulesOut) for (const [at, len] of ND_SPANS) mask.fill(0, at, at + len);
 }
 
 /** The OpenFlow wildcards a datapath mask implies (inverse of wcToMask, for checks). */
@@ -211,6 +233,8 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
     case 'eth.dst':
     case 'arp.sha':
     case 'arp.tha':
+    case 'nd.sll':
+    case 'nd.tll':
       return formatMac(v);
     case 'ipv4.src':
     case 'ipv4.dst':
@@ -219,6 +243,7 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
       return formatIpv4(Number(v));
     case 'ipv6.src':
     case 'ipv6.dst':
+    case 'nd.target':
       return formatIpv6(v);
     case 'tunnel.tun_id':
       return v;

@@ -139,6 +139,7 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
   if (has('tp_src')) out.push(fmtBe16(icmp ? 'icmp_type' : 'tp_src', get('tp_src').value, get('tp_src').mask));
   if (has('tp_dst')) out.push(fmtBe16(icmp ? 'icmp_code' : 'tp_dst', get('tp_dst').value, get('tp_dst').mask));
   if (icmp && dlType === ETH_TYPE.IPV6) {
+    if (has('nd_target')) out.push(fmtIPv6Masked('nd_target', get('nd_target').value, get('nd_target').mask));
     if (has('arp_sha')) out.push(fmtMac('nd_sll', get('arp_sha').value, get('arp_sha').mask));
     if (has('arp_tha')) out.push(fmtMac('nd_tll', get('arp_tha').value, get('arp_tha').mask));
   }

@@ -17,10 +17,10 @@
  * (set / push_vlan / pop_vlan) just before each output, as OVS's commit_odp_actions does.
  */
 import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
-import type { FieldName, FlowKey } from '../datapath/flow-key.js';
+import { fieldSpan, type FieldName, type FlowKey } from '../datapath/flow-key.js';
 import { formatMac } from '../lib/addr.js';
 import { OFPP, type Action, type ControllerReason, type Instructions, type Subfield } from './actions.js';
-import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
+import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import { Match } from './match.js';
 import type { Group, GroupTable } from './groups.js';
@@ -238,6 +238,15 @@ const ARP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['nw_proto', 'op'],
   ['arp_sha', 'sha'],
   ['arp_tha', 'tha'],
+];
+const ICMP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['tp_src', 'type'],
+  ['tp_dst', 'code'],
+];
+const ND_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['nd_target', 'target'],
+  ['arp_sha', 'sll'],
+  ['arp_tha', 'tll'],
 ];
 /** Pipeline fields, not packet fields: writes never reach the datapath, and a pause keeps them. */
 const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'metadata', ...REG_FIELDS];
@@ -601,20 +610,39 @@ class Ctx {
       }
       case 'tp_src':
       case 'tp_dst': {
-        if (!isIp(dlType())) return `${field} needs an IP frame`;
+        const t = dlType();
+        if (!isIp(t)) return `${field} needs an IP frame`;
         const p = proto();
-        return p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.SCTP ? undefined : `${field} needs TCP, UDP or SCTP`;
+        // As icmp_type and icmp_code, tp_src and tp_dst are ICMP's over IPv4 and ICMPv6's over IPv6.
+        const icmp = t === ETH_TYPE.IP ? IP_PROTO.ICMP : IP_PROTO.ICMPV6;
+        return p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.SCTP || p === icmp ? undefined : `${field} needs TCP, UDP, SCTP or ICMP`;
       }
       case 'tcp_flags':
         return isIp(dlType()) && proto() === IP_PROTO.TCP ? undefined : 'tcp_flags needs TCP';
       case 'arp_sha':
       case 'arp_tha': {
         const t = dlType();
-        return t === ETH_TYPE.ARP || t === ETH_TYPE.RARP ? undefined : `${field} needs an ARP frame`;
+        if (t === ETH_TYPE.ARP || t === ETH_TYPE.RARP) return undefined;
+        // In IPv6 these are nd_sll and nd_tll, each in its own kind of ND message.
+        const ndType = field === 'arp_sha' ? ND_TYPE.SOLICIT : ND_TYPE.ADVERT;
+        if (t !== ETH_TYPE.IPV6) return `${field} needs an ARP frame, or an IPv6 neighbor discovery message as ${field === 'arp_sha' ? 'nd_sll' : 'nd_tll'}`;
+        return this.ndType() === ndType ? undefined : `${field === 'arp_sha' ? 'nd_sll' : 'nd_tll'} needs an ICMPv6 neighbor ${ndType === ND_TYPE.SOLICIT ? 'solicitation' : 'advertisement'} (icmp_type=${ndType})`;
       }
+      case 'nd_target':
+        return dlType() === ETH_TYPE.IPV6 && this.ndType() !== undefined ? undefined : 'nd_target needs an ICMPv6 neighbor solicitation or advertisement (icmp_type=135 or 136)';
       default:
         return undefined;
     }
+  }
+
+  /** The ND message type (135 or 136) of an IPv6 flow that is one, unwildcarding what it checks. */
+  ndType(): number | undefined {
+    const f = this.flow;
+    this.wc.orField('nw_proto');
+    if (f.num('nw_proto') !== IP_PROTO.ICMPV6) return undefined;
+    this.wc.orField('tp_src').orField('tp_dst');
+    const type = f.num('tp_src');
+    return f.num('tp_dst') === 0 && (type === ND_TYPE.SOLICIT || type === ND_TYPE.ADVERT) ? type : undefined;
   }
 
   datapathCanSet(field: FieldId): boolean {
@@ -632,12 +660,18 @@ class Ctx {
       case 'nw_dst':
         return f.num('dl_type') === ETH_TYPE.IP || isArp(f);
       case 'nw_proto':
+        return isArp(f);
       case 'arp_sha':
       case 'arp_tha':
-        return isArp(f);
+      case 'nd_target':
+        // prereqProblem has made sure an IPv6 frame is an ND message.
+        return isArp(f) || f.num('dl_type') === ETH_TYPE.IPV6;
       case 'tp_src':
-      case 'tp_dst':
-        return f.num('nw_proto') === IP_PROTO.TCP || f.num('nw_proto') === IP_PROTO.UDP;
+      case 'tp_dst': {
+        // prereqProblem has made sure ICMP is over its own IP version.
+        const p = f.num('nw_proto');
+        return p === IP_PROTO.TCP || p === IP_PROTO.UDP || p === IP_PROTO.ICMP || p === IP_PROTO.ICMPV6;
+      }
       default:
         return false;
     }
@@ -802,6 +836,12 @@ class Ctx {
       const p = f.num('nw_proto');
       if (p === IP_PROTO.TCP) this.commitSet('tcp', L4_SETS);
       else if (p === IP_PROTO.UDP) this.commitSet('udp', L4_SETS);
+      else if (t === ETH_TYPE.IP && p === IP_PROTO.ICMP) this.commitSet('icmp', ICMP_SETS);
+      else if (t === ETH_TYPE.IPV6 && p === IP_PROTO.ICMPV6) {
+        // OVS's order: the ND message, then the ICMPv6 header.
+        this.commitSet('nd', ND_SETS);
+        this.commitSet('icmpv6', ICMP_SETS);
+      }
     }
   }
 
@@ -811,10 +851,12 @@ class Ctx {
     for (const [of, name] of fields) {
       if (this.flow.sameField(this.base, of)) continue;
       const v = this.flow.get(of);
-      const m = this.wc.get(of);
       const dpName = `${proto === 'tcp' || proto === 'udp' ? 'tcp' : proto}.${name}` as FieldName;
+      // The datapath's field may be narrower than OpenFlow's (ICMP's one-byte type in tp_src).
+      const dpMax = fieldMax(of) & ((1n << BigInt(8 * fieldSpan(dpName)[1])) - 1n);
+      const m = this.wc.get(of) & dpMax;
       const sf: SetFieldValue = { field: name, value: dpValue(dpName, v & m) };
-      if (m !== fieldMax(of)) {
+      if (m !== dpMax) {
         sf.mask = dpValue(dpName, m);
         masked = true;
       }

@@ -208,6 +208,7 @@ export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
   tcp_flags: { field: 'tcp_flags', kind: 'tcp_flags', bits: 12, masked: true },
   arp_sha: macField('arp_sha'),
   arp_tha: macField('arp_tha'),
+  nd_target: ipv6Field('nd_target'),
   nd_sll: macField('arp_sha'),
   nd_tll: macField('arp_tha'),
   tun_id: uintField('tun_id', 64, true),
@@ -393,21 +394,6 @@ function conntrackUnsupported(word: string): never {
   );
 }
 
-/** The IPv6 neighbor discovery fields by their match, set_field and NXM/OXM names. */
-const ND_FIELD_NAMES = /^(nd_(target|sll|tll)|NXM_NX_ND_(TARGET|SLL|TLL)|OXM_OF_IPV6_ND_(TARGET|SLL|TLL))$/;
-
-/**
- * Refuses writing an ND field, or matching nd_target, which the flow model does not hold: an
- * IPv6 ND responder (OVN's) needs both, and the datapath cannot rewrite ND messages yet.
- */
-function ndUnsupported(word: string, use: 'match' | 'rewrite'): never {
-  return fail(
-    use === 'match'
-      ? `${word}: matching the IPv6 neighbor discovery target is not supported by TVS yet (OVN's IPv6 ND responder needs it): remove ${word} from the match`
-      : `${word}: rewriting IPv6 neighbor discovery fields (nd_target, nd_sll, nd_tll) is not supported by TVS yet: its datapath cannot rewrite ND messages (OVN's IPv6 ND responder needs it)`,
-  );
-}
-
 /** True for the match and action words of conntrack (ct, ct_clear, ct_state, ct_nw_src, ...). */
 function isConntrackWord(key: string): boolean {
   return key === 'ct' || key.startsWith('ct_');
@@ -415,7 +401,6 @@ function isConntrackWord(key: string): boolean {
 
 function unknownKeyword(key: string): string {
   if (isConntrackWord(key.toLowerCase())) conntrackUnsupported(key);
-  if (ND_FIELD_NAMES.test(key)) ndUnsupported(key, 'match');
   return `unknown keyword ${key}: expected a match field (in_port, dl_src, dl_type, nw_dst, tp_dst, reg0, ...), a protocol (ip, tcp, arp, ...) or a flow option (table, priority, cookie, idle_timeout, ...)`;
 }
 
@@ -427,7 +412,6 @@ function parseSubfield(tok: string): Subfield {
   const m = /^([A-Za-z0-9_]+)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?$/.exec(tok.trim());
   if (!m) fail(`"${tok}": expected a field with a bit range, like NXM_NX_REG0[] or NXM_NX_REG0[0..15]`);
   const f = fieldByName(m[1]!);
-  if (!f && ND_FIELD_NAMES.test(m[1]!)) ndUnsupported(m[1]!, 'rewrite');
   if (!f) fail(`"${tok}": unknown field ${m[1]!}: use a field name like reg0, xreg0, xxreg0, metadata, eth_src, arp_spa, or an NXM name like NXM_NX_REG0, NXM_OF_ETH_SRC`);
   const name = recordedName(f);
   const named = (sf: Subfield): Subfield => (name === undefined ? sf : { ...sf, name });
@@ -531,7 +515,6 @@ function parseSetField(arg: string): Action {
   const fn = fieldByName(name);
   if (!fn) {
     if (isConntrackWord(name)) conntrackUnsupported(name);
-    if (ND_FIELD_NAMES.test(name)) ndUnsupported(name, 'rewrite');
     fail(`set_field:${arg}: unknown field "${name}": use a field name like eth_dst, ip_dst, arp_tpa, tp_dst, reg0, xxreg0, metadata, tun_id, vlan_vid`);
   }
   const [v, m] = splitMask(valueStr);

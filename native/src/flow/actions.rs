@@ -355,6 +355,12 @@ pub enum ExecError {
     NoL4Header,
     /// An ARP set on a frame without a whole Ethernet/IPv4 ARP packet.
     NotArp,
+    /// An ND set on a frame that is no whole IPv6 neighbor solicitation or
+    /// advertisement.
+    NotNd,
+    /// An ICMP (ICMPv6) set on a frame without a whole ICMP header over
+    /// IPv4 (ICMPv6 header over IPv6).
+    NotIcmp,
     /// Not enough headroom (or the frame is too big) to push.
     NoRoom,
     /// tnl_pop on a frame that is not VXLAN-over-UDP or Ethernet-over-GRE.
@@ -616,6 +622,8 @@ fn set_field(pkt: &mut Packet, field: SetField, value: &[u8], mask: &[u8]) -> Re
             };
             write_masked(&mut f[l3 + at..l3 + at + n], value, mask);
         }
+        NdTarget | NdSll | NdTll => set_nd(f, &vnet, field, value, mask)?,
+        IcmpType | IcmpCode | Icmpv6Type | Icmpv6Code => set_icmp(f, &vnet, field, value, mask)?,
         TcpSrc | TcpDst | UdpSrc | UdpDst => {
             let want = if matches!(field, TcpSrc | TcpDst) { ipv4::proto::TCP } else { ipv4::proto::UDP };
             let (ty, l3) = l3_of(f).ok_or(ExecError::NoL4Header)?;
@@ -634,6 +642,82 @@ fn set_field(pkt: &mut Packet, field: SetField, value: &[u8], mask: &[u8]) -> Re
                 update_l4(f, &vnet, l4 + ck, proto == ipv4::proto::UDP, &old, &new);
             }
         }
+    }
+    Ok(())
+}
+
+/// Rewrites the target or a link-layer address option of an IPv6 neighbor
+/// solicitation/advertisement, keeping the ICMPv6 checksum right. As in
+/// OVS (`packet_set_nd`), an address is written only into the message's
+/// first link-layer address option, and only when that option is the one
+/// asked for: setting the target link-layer address (tll) of a
+/// solicitation, which carries a source address option, changes nothing.
+fn set_nd(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &[u8]) -> Result<(), ExecError> {
+    let (ty, l3) = l3_of(f).ok_or(ExecError::NotNd)?;
+    if ty != ethertype::IPV6 {
+        return Err(ExecError::NotNd);
+    }
+    let ip = ipv6::Packet::new_checked(&f[l3..]).map_err(|_| ExecError::NotNd)?;
+    // The message ends with the IPv6 payload, before any Ethernet padding.
+    let end = (l3 + ipv6::HEADER_LEN + ip.payload_len() as usize).min(f.len());
+    let (proto, l4) = l4_of(f, ty, l3).ok_or(ExecError::NotNd)?;
+    if proto != ipv4::proto::ICMPV6 || l4 > end {
+        return Err(ExecError::NotNd);
+    }
+    let msg = &f[l4..end];
+    icmp::nd_target(msg).ok_or(ExecError::NotNd)?;
+    let at = match field {
+        SetField::NdTarget => icmp::ND_TARGET_OFFSET,
+        _ => {
+            let want = if field == SetField::NdSll { icmp::ND_OPT_SOURCE_LL } else { icmp::ND_OPT_TARGET_LL };
+            match icmp::nd_first_link_layer(msg) {
+                Some((opt, at)) if opt == want => at,
+                _ => return Ok(()),
+            }
+        }
+    };
+    let (at, n) = (l4 + at, value.len());
+    let old: [u8; 16] = {
+        let mut o = [0u8; 16];
+        o[..n].copy_from_slice(&f[at..at + n]);
+        o
+    };
+    write_masked(&mut f[at..at + n], value, mask);
+    let new: [u8; 16] = {
+        let mut o = [0u8; 16];
+        o[..n].copy_from_slice(&f[at..at + n]);
+        o
+    };
+    // With checksum offload pending, the checksum field holds only the
+    // pseudo-header sum, which does not cover the message body.
+    if vnet.flags & VnetHdr::F_NEEDS_CSUM == 0 {
+        update_l4(f, vnet, l4 + icmp::CHECKSUM_OFFSET, false, &old[..n], &new[..n]);
+    }
+    Ok(())
+}
+
+/// Rewrites the type or code of an ICMP message over IPv4, or of an ICMPv6
+/// one over IPv6, keeping its checksum right (ICMPv6's covers the
+/// pseudo-header too, which does not change).
+fn set_icmp(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &[u8]) -> Result<(), ExecError> {
+    let v6 = matches!(field, SetField::Icmpv6Type | SetField::Icmpv6Code);
+    let (ty, l3) = l3_of(f).ok_or(ExecError::NotIcmp)?;
+    let (want_ty, want_proto) =
+        if v6 { (ethertype::IPV6, ipv4::proto::ICMPV6) } else { (ethertype::IPV4, ipv4::proto::ICMP) };
+    if ty != want_ty {
+        return Err(ExecError::NotIcmp);
+    }
+    let (proto, l4) = l4_of(f, ty, l3).ok_or(ExecError::NotIcmp)?;
+    if proto != want_proto || f.len() < l4 + icmp::HEADER_LEN {
+        return Err(ExecError::NotIcmp);
+    }
+    // Type and code are the message's first 16-bit word.
+    let old = [f[l4], f[l4 + 1]];
+    let at = if matches!(field, SetField::IcmpType | SetField::Icmpv6Type) { l4 } else { l4 + 1 };
+    write_masked(&mut f[at..at + 1], value, mask);
+    let new = [f[l4], f[l4 + 1]];
+    if vnet.flags & VnetHdr::F_NEEDS_CSUM == 0 {
+        update_l4(f, vnet, l4 + icmp::CHECKSUM_OFFSET, false, &old, &new);
     }
     Ok(())
 }
@@ -1143,6 +1227,108 @@ mod tests {
         assert_eq!((p.frame(), s.recirc.len(), r.first_error), (&f[..], 0, Some(ExecError::NotATunnelFrame)));
     }
 
+    fn nd_frame(ty: u8, option: u8) -> Vec<u8> {
+        let mut m = vec![ty, 0, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        m.extend_from_slice(&[option, 1, 0x02, 0, 0, 0, 0, 0x0a]);
+        ipv6_frame(58, &m)
+    }
+
+    /// The ICMPv6 message of an Ethernet/IPv6 frame with no extension headers.
+    fn icmp6(f: &[u8]) -> &[u8] {
+        &f[14 + 40..]
+    }
+
+    #[test]
+    fn nd_sets_rewrite_the_target_and_the_link_layer_option_with_a_valid_checksum() {
+        let mac = [0x00, 0x00, 0x00, 0x00, 0x00, 0x01];
+        let target = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99];
+        let list = [set(SetField::NdTarget, &target, &[0xff; 16]), set(SetField::NdTll, &mac, &[0xff; 6])].concat();
+        let (p, _, r) = run(&list, &nd_frame(icmp::ND_NEIGHBOR_ADVERT, icmp::ND_OPT_TARGET_LL));
+        assert_eq!(r, ExecReport::default());
+        let m = icmp6(p.frame());
+        assert_eq!((&m[8..24], &m[26..32]), (&target[..], &mac[..]));
+        assert!(checksums_valid(p.frame()));
+        let k = FlowKey::extract(p.frame(), 0);
+        assert_eq!((k.nd_target, k.nd_tll), (target, mac));
+    }
+
+    #[test]
+    fn an_nd_set_under_a_mask_keeps_the_other_bits() {
+        let (p, _, _) = run(
+            &set(SetField::NdSll, &[0, 0, 0, 0, 0, 0x50], &[0, 0, 0, 0, 0, 0xf0]),
+            &nd_frame(icmp::ND_NEIGHBOR_SOLICIT, icmp::ND_OPT_SOURCE_LL),
+        );
+        assert_eq!(icmp6(p.frame())[26..32], [0x02, 0, 0, 0, 0, 0x5a]);
+        assert!(checksums_valid(p.frame()));
+    }
+
+    #[test]
+    fn setting_an_address_option_the_message_lacks_changes_nothing() {
+        // A solicitation carries a source, not a target, link-layer address.
+        let ns = nd_frame(icmp::ND_NEIGHBOR_SOLICIT, icmp::ND_OPT_SOURCE_LL);
+        let (p, _, r) = run(&set(SetField::NdTll, &[1; 6], &[0xff; 6]), &ns);
+        assert_eq!((p.frame(), r), (&ns[..], ExecReport::default()));
+        let na = ipv6_frame(58, &icmp6(&ns)[..24].iter().map(|b| if *b == 135 { 136 } else { *b }).collect::<Vec<_>>());
+        let (p, _, r) = run(&set(SetField::NdSll, &[1; 6], &[0xff; 6]), &na);
+        assert_eq!((p.frame(), r), (&na[..], ExecReport::default()));
+    }
+
+    #[test]
+    fn an_nd_set_on_another_frame_is_reported_not_applied() {
+        for f in [ipv6_frame(58, &[128, 0, 0, 0, 0, 1, 0, 1]), ipv6_frame(17, &udp_hdr()), ipv4_frame(6, &tcp_hdr())] {
+            let (p, _, r) = run(&set(SetField::NdTarget, &[1; 16], &[0xff; 16]), &f);
+            assert_eq!((p.frame(), r.first_error), (&f[..], Some(ExecError::NotNd)));
+        }
+    }
+
+    #[test]
+    fn icmp_type_and_code_sets_turn_a_solicitation_into_an_advertisement_with_valid_checksums() {
+        let list = [set(SetField::Icmpv6Type, &[136], &[0xff]), set(SetField::Icmpv6Code, &[0], &[0xff])].concat();
+        let (p, _, r) = run(&list, &nd_frame(icmp::ND_NEIGHBOR_SOLICIT, icmp::ND_OPT_SOURCE_LL));
+        assert_eq!((r, icmp6(p.frame())[0]), (ExecReport::default(), 136));
+        assert!(checksums_valid(p.frame()));
+        let (p, _, r) = run(&set(SetField::IcmpType, &[0], &[0xff]), &ipv4_frame(1, &[8, 0, 0, 0, 0, 1, 0, 1]));
+        assert_eq!((r, p.frame()[34]), (ExecReport::default(), 0));
+        assert!(checksums_valid(p.frame()));
+    }
+
+    #[test]
+    fn an_icmp_set_on_the_other_ip_version_is_reported_not_applied() {
+        let echo6 = ipv6_frame(58, &[128, 0, 0, 0, 0, 1, 0, 1]);
+        let (p, _, r) = run(&set(SetField::IcmpType, &[0], &[0xff]), &echo6);
+        assert_eq!((p.frame(), r.first_error), (&echo6[..], Some(ExecError::NotIcmp)));
+        let echo4 = ipv4_frame(1, &[8, 0, 0, 0, 0, 1, 0, 1]);
+        let (p, _, r) = run(&set(SetField::Icmpv6Code, &[1], &[0xff]), &echo4);
+        assert_eq!((p.frame(), r.first_error), (&echo4[..], Some(ExecError::NotIcmp)));
+    }
+
+    #[test]
+    fn nd_sets_never_panic_on_malformed_or_truncated_messages() {
+        let list = [
+            set(SetField::NdTarget, &[7; 16], &[0xff; 16]),
+            set(SetField::NdSll, &[7; 6], &[0xff; 6]),
+            set(SetField::NdTll, &[7; 6], &[0xff; 6]),
+        ]
+        .concat();
+        let list = validate(&list).unwrap();
+        for (ty, opt) in [(135, 1), (136, 2), (136, 1)] {
+            let full = nd_frame(ty, opt);
+            // Every option length byte, every IPv6 payload length, and every truncation.
+            for units in 0..=255u8 {
+                for payload_len in [0u16, 8, 23, 24, 31, 32, 33, 0xffff] {
+                    let mut f = full.clone();
+                    f[14 + 40 + 25] = units;
+                    f[18..20].copy_from_slice(&payload_len.to_be_bytes());
+                    for n in [f.len(), f.len() - 1, 14 + 40 + 26, 14 + 40 + 24, 14 + 40 + 23, 14 + 40 + 4, 30] {
+                        let mut p = Packet::from_frame(&f[..n]);
+                        execute(&list, &mut p, &mut Sink::default());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn actions_never_panic_on_truncated_frames() {
         let mut all =
@@ -1162,6 +1348,13 @@ mod tests {
             (12, 2),
             (13, 2),
             (14, 2),
+            (20, 16),
+            (21, 6),
+            (22, 6),
+            (23, 1),
+            (24, 1),
+            (25, 1),
+            (26, 1),
         ] {
             all.push(set(SetField::from_id(fid).unwrap(), &vec![0x01; n], &vec![0xff; n]));
         }
@@ -1173,6 +1366,7 @@ mod tests {
             ipv4_frame(17, &udp_hdr()),
             ipv6_frame(6, &tcp_hdr()),
             ipv6_frame(58, &[135, 0, 0, 0]),
+            nd_frame(136, 2),
         ];
         for f in frames {
             for n in 0..=f.len() {

@@ -305,12 +305,30 @@ impl FlowKey {
                 if let Some((t, c)) = icmp::type_code(l4) {
                     self.icmp_type = t;
                     self.icmp_code = c;
-                    if let Some(target) = icmp::nd_target(l4) {
-                        self.nd_target = target;
-                    }
+                    self.extract_nd(l4);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The target and link-layer addresses of a neighbor solicitation or
+    /// advertisement (`l4` starts at its ICMPv6 header). Like OVS, a message
+    /// that repeats an address option gives neither the target nor the
+    /// addresses, and a truncated one gives what is whole.
+    fn extract_nd(&mut self, l4: &[u8]) {
+        let Some(target) = icmp::nd_target(l4) else {
+            return;
+        };
+        let Some(ll) = icmp::nd_link_layer(l4) else {
+            return;
+        };
+        self.nd_target = target;
+        if let Some(at) = ll.sll {
+            self.nd_sll = icmp::mac_at(l4, at);
+        }
+        if let Some(at) = ll.tll {
+            self.nd_tll = icmp::mac_at(l4, at);
         }
     }
 }
@@ -430,7 +448,19 @@ pub(crate) mod tests {
     fn nd_frame() -> Vec<u8> {
         let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
         ns.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+        ns.extend_from_slice(&[1, 1]);
+        ns.extend_from_slice(&MAC_A);
         ipv6_frame(58, &ns)
+    }
+
+    /// A neighbor advertisement for 2001:db8::2 with a target link-layer
+    /// address option (MAC_B), with a valid checksum.
+    pub fn na_frame() -> Vec<u8> {
+        let mut na = vec![136, 0, 0, 0, 0x60, 0, 0, 0];
+        na.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        na.extend_from_slice(&[2, 1]);
+        na.extend_from_slice(&MAC_B);
+        ipv6_frame(58, &na)
     }
 
     fn vlan(frame: &[u8], tpid: u16, tci: u16) -> Vec<u8> {
@@ -456,6 +486,7 @@ pub(crate) mod tests {
             ("udp6", ipv6_frame(17, &udp_hdr())),
             ("icmp6", ipv6_frame(58, &[128, 0, 0, 0, 0, 1, 0, 1])),
             ("nd", nd_frame()),
+            ("na", na_frame()),
             ("arp", arp_frame()),
             ("vlan", vlan(&tcp4, 0x8100, 0x200a)),
             ("qinq", qinq),
@@ -542,6 +573,25 @@ pub(crate) mod tests {
         assert_eq!((k.ipv6_src[15], k.ipv6_dst[15], u16::from_be_bytes(k.tp_dst)), (1, 2, 80));
         let k = FlowKey::extract(&nd_frame(), 1);
         assert_eq!((k.nw_proto, k.icmp_type, k.icmp_code, k.nd_target[0], k.nd_target[15]), (58, 135, 0, 0xfe, 9));
+    }
+
+    #[test]
+    fn extracts_the_source_link_layer_address_of_a_solicitation_and_the_target_one_of_an_advertisement() {
+        let k = FlowKey::extract(&nd_frame(), 1);
+        assert_eq!((k.nd_sll, k.nd_tll), (MAC_A, [0; 6]));
+        let k = FlowKey::extract(&na_frame(), 1);
+        assert_eq!((k.icmp_type, k.nd_target[15], k.nd_sll, k.nd_tll), (136, 2, [0; 6], MAC_B));
+    }
+
+    #[test]
+    fn an_nd_message_repeating_its_address_option_has_no_target_or_addresses() {
+        let mut f = nd_frame();
+        let opt = f[f.len() - 8..].to_vec();
+        f.extend_from_slice(&opt);
+        let ip_payload = (f.len() - 54) as u16;
+        f[18..20].copy_from_slice(&ip_payload.to_be_bytes());
+        let k = FlowKey::extract(&f, 1);
+        assert_eq!((k.icmp_type, k.nd_target, k.nd_sll), (135, [0; 16], [0; 6]));
     }
 
     #[test]

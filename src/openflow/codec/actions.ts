@@ -582,7 +582,9 @@ function setFieldFromEntry(r: OfReader, mayMask: boolean): Action {
     if (e.mask) fail('OFPBAC_BAD_SET_MASK', 'in_port cannot be set with a mask');
     return { type: 'set_field', field: 'in_port', value: BigInt(of11Port(Number(value), 'in_port')), mask: fieldMax('in_port') };
   }
-  return { type: 'set_field', field: f.field, value: toModel(f, value & mask), mask: toModel(f, mask), ...nameOf(f) };
+  // Unmasked, it sets all of the field, even one kept wider than it is on the wire (icmp_type in tp_src).
+  const modelMask = e.mask ? toModel(f, mask) : (f.partMask ?? fieldMax(f.field));
+  return { type: 'set_field', field: f.field, value: toModel(f, value & mask), mask: modelMask, ...nameOf(f) };
 }
 
 function expectLen(len: number, want: number, what: string): void {

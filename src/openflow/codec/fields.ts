@@ -3,7 +3,7 @@
  * maskability and prerequisites, each mapped onto the ofproto field (`FieldId`) that stores it.
  *
  * Several wire fields share one ofproto field, as in OVS: ip_src and arp_spa are both nw_src,
- * tcp_src/udp_src/sctp_src/icmp_type are tp_src, arp_op is nw_proto, nd_sll is arp_sha. Some
+ * tcp_src/udp_src/sctp_src/icmp_type are tp_src, arp_op is nw_proto, nd_sll is arp_sha, nd_tll arp_tha. Some
  * are a part of one: OXM's vlan_vid and vlan_pcp are bits of vlan_tci, ip_dscp and ip_ecn bits of
  * nw_tos. `partMask` says which bits of the ofproto field a wire field covers and `shift` where
  * its value sits (ofproto value = wire value << shift).
@@ -72,6 +72,7 @@ const isIcmp4 = (m: Match) => isIp4(m) && exactIs(m, 'nw_proto', IP_PROTO.ICMP);
 const isIcmp6 = (m: Match) => isIp6(m) && exactIs(m, 'nw_proto', IP_PROTO.ICMPV6);
 /** Neighbour discovery, as OVS tests it: on the values of type and code (an unmatched code is 0). */
 const isNd = (type: number) => (m: Match) => isIcmp6(m) && m.flow.num('tp_src') === type && m.flow.num('tp_dst') === 0;
+const isNdAny = (m: Match) => isNd(135)(m) || isNd(136)(m);
 
 const vlanPresent = (m: Match) => (m.flow.num('vlan_tci') & 0x1000) !== 0;
 
@@ -109,6 +110,7 @@ export const WIRE_FIELDS: readonly WireField[] = [
   { name: 'icmp_code', field: 'tp_dst', bytes: 1, maskable: false, nxm: nx0(14), oxm: basic(20), prereq: isIcmp4, needs: 'icmp' },
   { name: 'icmpv6_type', field: 'tp_src', bytes: 1, maskable: false, nxm: nx1(21), oxm: basic(29), prereq: isIcmp6, needs: 'icmp6' },
   { name: 'icmpv6_code', field: 'tp_dst', bytes: 1, maskable: false, nxm: nx1(22), oxm: basic(30), prereq: isIcmp6, needs: 'icmp6' },
+  { name: 'nd_target', field: 'nd_target', bytes: 16, maskable: true, nxm: nx1(23), oxm: basic(31), prereq: isNdAny, needs: 'icmp6,icmp_type=135 or icmp_type=136,icmp_code=0' },
   { name: 'nd_sll', field: 'arp_sha', bytes: 6, maskable: true, nxm: nx1(24), oxm: basic(32), prereq: isNd(135), needs: 'icmp6,icmp_type=135,icmp_code=0' },
   { name: 'nd_tll', field: 'arp_tha', bytes: 6, maskable: true, nxm: nx1(25), oxm: basic(33), prereq: isNd(136), needs: 'icmp6,icmp_type=136,icmp_code=0' },
   { name: 'arp_op', field: 'nw_proto', bytes: 2, maskable: false, nxm: nx0(15), oxm: basic(21), prereq: isArp, needs: 'arp', valid: (v) => v <= 0xffn },

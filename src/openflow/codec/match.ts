@@ -240,8 +240,11 @@ const L4_FIELDS: Readonly<Record<number, readonly WireField[]>> = {
 };
 const ICMP4_FIELDS = [F('icmp_type'), F('icmp_code')];
 const ICMP6_FIELDS = [F('icmpv6_type'), F('icmpv6_code')];
-/** ICMPv6 neighbour solicitation (135) and advertisement (136) add their link-layer address. */
-const ND_FIELDS: Readonly<Record<number, readonly WireField[]>> = { 135: [...ICMP6_FIELDS, F('nd_sll')], 136: [...ICMP6_FIELDS, F('nd_tll')] };
+/** ICMPv6 neighbour solicitation (135) and advertisement (136) add their target and link-layer address. */
+const ND_FIELDS: Readonly<Record<number, readonly WireField[]>> = {
+  135: [...ICMP6_FIELDS, F('nd_target'), F('nd_sll')],
+  136: [...ICMP6_FIELDS, F('nd_target'), F('nd_tll')],
+};
 const ARP_FIELDS = [F('arp_op'), F('arp_spa'), F('arp_tpa'), F('arp_sha'), F('arp_tha')];
 const TUN_ID = F('tun_id');
 const REG_WIRE_FIELDS = REG_FIELDS.map(F);

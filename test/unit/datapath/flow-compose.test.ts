@@ -24,6 +24,8 @@ const FLOWS: [flow: string, tcpdumpSays: RegExp][] = [
   [`in_port(1),${ETH},eth_type(0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,label=0x12345,proto=6,tclass=0x20,hlimit=64,frag=no),tcp(src=1,dst=2),tcp_flags(fin|ack)`, /class 0x20, flowlabel 0x12345, hlim 64.*Flags \[F\.\], cksum 0x[0-9a-f]+ \(correct\)/],
   [`in_port(1),${ETH},eth_type(0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,proto=17,hlimit=1,frag=no),udp(src=5000,dst=5001)`, /2001:db8::1\.5000 > 2001:db8::2\.5001: \[udp sum ok\]/],
   [`in_port(1),eth(src=50:54:00:00:00:01,dst=33:33:ff:00:00:02),eth_type(0x86dd),ipv6(src=fe80::1,dst=ff02::1:ff00:2,proto=58,hlimit=255,frag=no),icmpv6(type=135,code=0),nd(target=fe80::2)`, /\[icmp6 sum ok\] ICMP6, neighbor solicitation, length 24, who has fe80::2/],
+  [`in_port(1),eth(src=50:54:00:00:00:01,dst=33:33:ff:00:00:02),eth_type(0x86dd),ipv6(src=fe80::1,dst=ff02::1:ff00:2,proto=58,hlimit=255,frag=no),icmpv6(type=135,code=0),nd(target=fe80::2,sll=50:54:00:00:00:01)`, /\[icmp6 sum ok\] ICMP6, neighbor solicitation, length 32, who has fe80::2\n\s+source link-address option \(1\), length 8 \(1\): 50:54:00:00:00:01/],
+  [`in_port(1),${ETH},eth_type(0x86dd),ipv6(src=fe80::2,dst=fe80::1,proto=58,hlimit=255,frag=no),icmpv6(type=136,code=0),nd(target=fe80::2,tll=50:54:00:00:00:02)`, /\[icmp6 sum ok\] ICMP6, neighbor advertisement, length 32, tgt is fe80::2.*\n\s+destination link-address option \(2\), length 8 \(1\): 50:54:00:00:00:02/],
   [`in_port(1),${ETH},eth_type(0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,proto=58,hlimit=64,frag=no),icmpv6(type=128,code=0)`, /\[icmp6 sum ok\] ICMP6, echo request/],
   [`in_port(1),${ETH},eth_type(0x8100),vlan(vid=10,pcp=3),encap(eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=17,ttl=64,frag=no),udp(src=7,dst=9))`, /vlan 10, p 3, ethertype IPv4.*\n.*10\.0\.0\.1\.7 > 10\.0\.0\.2\.9: \[udp sum ok\]/],
   [`in_port(1),${ETH},eth_type(0x88a8),vlan(vid=100),encap(eth_type(0x8100),vlan(vid=10),encap(eth_type(0x0806),arp(sip=10.0.0.1,tip=10.0.0.2,op=1,sha=50:54:00:00:00:01,tha=00:00:00:00:00:00)))`, /vlan 100, p 0, ethertype 802\.1Q.*vlan 10, p 0, ethertype ARP.*who-has 10\.0\.0\.2/],
@@ -47,8 +49,8 @@ describe('composeFrame', () => {
     try {
       const pcap = PcapWriter.open(join(dir, 'composed.pcap'));
       // A payload after each innermost header, so lengths and checksums cover it too; but
-      // what follows a neighbor solicitation's target are ND options, so it gets none.
-      const payload = (flow: string) => Buffer.from(flow.includes('icmpv6(type=135') ? '' : 'payload');
+      // what follows a neighbor solicitation's or advertisement's target are ND options, so they get none.
+      const payload = (flow: string) => Buffer.from(/icmpv6\(type=13[56]/.test(flow) ? '' : 'payload');
       pcap.write(FLOWS.map(([flow]) => composeFrame(parseMatch(flow).key, { payload: payload(flow) })));
       pcap.close();
       const out = execFileSync('tcpdump', ['-r', join(dir, 'composed.pcap'), '-nn', '-vv', '-e'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

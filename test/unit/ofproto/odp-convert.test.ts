@@ -31,10 +31,11 @@ describe('datapath key <-> OpenFlow flow', () => {
     const IP6: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['ipv6_src', 72, 16], ['ipv6_dst', 88, 16]];
     const PORTS: [FieldId, number, number][] = [['tcp_flags', 50, 2], ['tp_src', 52, 2], ['tp_dst', 54, 2]];
     const ICMP_: [FieldId, number, number][] = [['tp_src', 56, 1], ['tp_dst', 57, 1]];
+    const ND: [FieldId, number, number][] = [['nd_target', 104, 16], ['arp_sha', 124, 6], ['arp_tha', 130, 6]];
     const ARP_: [FieldId, number, number][] = [['nw_proto', 58, 2], ['nw_src', 60, 4], ['nw_dst', 64, 4], ['arp_sha', 72, 6], ['arp_tha', 78, 6]];
     const layout = (ethType: number, proto: number) =>
       ethType === 0x0800 ? [...L2, ...IP4, ...(proto === 1 ? ICMP_ : proto === 58 ? [] : PORTS)]
-      : ethType === 0x86dd ? [...L2, ...IP6, ...(proto === 58 ? ICMP_ : proto === 1 ? [] : PORTS)]
+      : ethType === 0x86dd ? [...L2, ...IP6, ...(proto === 58 ? [...ICMP_, ...ND] : proto === 1 ? [] : PORTS)]
       : ethType === 0x0806 ? [...L2, ...ARP_]
       : L2;
     let seed = 7;
@@ -91,6 +92,17 @@ describe('wildcards -> megaflow mask', () => {
     const key = extractKey(ICMP, 1);
     const wc = new FlowWildcards().orField('tp_src').orField('tp_dst');
     expect(maskOf(wc, key)).toMatchObject({ 'icmp.type': 0xff, 'icmp.code': 0xff, 'ipv4.proto': 0xff });
+  });
+
+  it('keeps the ND fields an ND message consulted, and drops them from other ICMPv6 whose type rules ND out', () => {
+    const nd = { eth_type: 0x86dd, 'ipv6.proto': 58, 'icmpv6.type': 135, 'nd.target': 'fd00::1' } as const;
+    const wc = new FlowWildcards().orField('tp_src').orField('tp_dst').orField('nd_target').orField('arp_sha');
+    expect(maskOf(wc, nd)).toMatchObject({ 'icmpv6.type': 0xff, 'nd.target': 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'nd.sll': 'ff:ff:ff:ff:ff:ff' });
+    const echo = maskOf(wc, { ...nd, 'icmpv6.type': 128, 'nd.target': undefined });
+    expect(echo).toMatchObject({ 'icmpv6.type': 0xff, 'icmpv6.code': 0xff });
+    expect([echo['nd.target'], echo['nd.sll']]).toEqual([undefined, undefined]);
+    // With the type wildcarded, only the bytes themselves keep an ND message out.
+    expect(maskOf(new FlowWildcards().orField('nd_target'), { ...nd, 'icmpv6.type': 128 })['nd.target']).toBe('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
   });
 
   it('an L2-only decision gives an L2-only mask', () => {

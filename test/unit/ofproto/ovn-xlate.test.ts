@@ -1,16 +1,17 @@
 // xlate of the kinds of flows ovn-controller installs: many tables joined by resubmit, the
 // registers (32-, 64- and 128-bit) and metadata as pipeline state, bit ranges, the push/pop
-// stack, output to a register, an ARP responder, and controller(pause) with its resume.
+// stack, output to a register, ARP and IPv6 ND rewrites, and controller(pause) with its resume.
 import { describe, expect, it } from 'vitest';
-import { bytesToBigint, parseIpv4, parseMac } from '../../../src/lib/addr.js';
+import { bytesToBigint, parseIpv4, parseIpv6, parseMac } from '../../../src/lib/addr.js';
 import { OFPP } from '../../../src/ofproto/actions.js';
-import { ETH_TYPE, Flow } from '../../../src/ofproto/flow.js';
+import { ETH_TYPE, Flow, IP_PROTO, ND_TYPE } from '../../../src/ofproto/flow.js';
 import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
 import { MAX_RESUBMIT_DEPTH, xlate, xlateResume } from '../../../src/ofproto/xlate.js';
 import { DP, flowOf, makeBridge } from './bridge-builder.js';
 
 const mac = (s: string) => bytesToBigint(parseMac(s));
 const ip = (s: string) => BigInt(parseIpv4(s).readUInt32BE(0));
+const ip6 = (s: string) => bytesToBigint(parseIpv6(s));
 
 /**
  * A two-port logical switch in OVN's shape: table 0 classifies by in_port into the datapath
@@ -185,6 +186,63 @@ describe('xlate: ARP field rewrites reach the packet', () => {
     // On IPv4, arp_spa is nw_src: rewritten; arp_sha has no IPv4 meaning and is skipped.
     expect(r.actions[0]).toMatchObject({ type: 'set', proto: 'ipv4', fields: [{ field: 'src', value: '10.0.0.9' }] });
     expect(JSON.stringify(r.trace)).toContain('skipped: arp_sha needs an ARP frame');
+  });
+});
+
+/** A neighbor solicitation from h1 (00:..:01, fd00::10) for fd00::1 on port 1, with its source link-layer address. */
+function neighborSolicitation(): Flow {
+  const f = flowOf({ in_port: 1, src: '00:00:00:00:00:01', dst: '33:33:ff:00:00:01', type: ETH_TYPE.IPV6 });
+  f.set('ipv6_src', ip6('fd00::10'));
+  f.set('ipv6_dst', ip6('ff02::1:ff00:1'));
+  f.setNum('nw_proto', IP_PROTO.ICMPV6);
+  f.setNum('nw_ttl', 255);
+  f.setNum('tp_src', ND_TYPE.SOLICIT);
+  f.set('nd_target', ip6('fd00::1'));
+  f.set('arp_sha', mac('00:00:00:00:00:01'));
+  return f;
+}
+
+describe('xlate: IPv6 neighbor discovery rewrites reach the packet', () => {
+  it('matches the solicited target and commits nd_target and nd_sll writes as one set(nd(...)) after the Ethernet one', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,icmp6,icmp_type=135,nd_target=fd00::1,actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:02:00:00:00:00:fe->eth_src,set_field:fd00::2->nd_target,set_field:02:00:00:00:00:fe->nd_sll,IN_PORT');
+    const res = xlate(b.br, neighborSolicitation());
+    expect(res.actions).toEqual([
+      { type: 'set', proto: 'eth', masked: false, fields: [{ field: 'src', value: '02:00:00:00:00:fe' }, { field: 'dst', value: '00:00:00:00:00:01' }] },
+      { type: 'set', proto: 'nd', masked: false, fields: [{ field: 'target', value: 'fd00::2' }, { field: 'sll', value: '02:00:00:00:00:fe' }] },
+      { type: 'output', port: DP(1) },
+    ]);
+    // The megaflow holds what the match and the writes consulted: the message type and the target.
+    expect(res.wc.fields()).toEqual(expect.arrayContaining(['dl_type', 'nw_proto', 'tp_src', 'tp_dst', 'nd_target', 'arp_sha']));
+  });
+
+  it('commits an ICMPv6 type change after the ND rewrite, as OVS orders them, and an ICMP one on IPv4', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,icmp6,icmp_type=135,actions=set_field:136->icmpv6_type,set_field:fd00::1->ipv6_src,set_field:00:00:00:00:00:01->nd_tll,IN_PORT');
+    expect(xlate(b.br, neighborSolicitation()).actions).toEqual([
+      { type: 'set', proto: 'ipv6', masked: false, fields: [{ field: 'src', value: 'fd00::1' }] },
+      { type: 'set', proto: 'nd', masked: false, fields: [{ field: 'tll', value: '00:00:00:00:00:01' }] },
+      { type: 'set', proto: 'icmpv6', masked: false, fields: [{ field: 'type', value: 136 }] },
+      { type: 'output', port: DP(1) },
+    ]);
+    b.add('table=0,priority=200,icmp,icmp_type=8,actions=set_field:0->icmp_type,IN_PORT');
+    const echo = flowOf({ in_port: 1, nw_src: '10.0.0.1', nw_dst: '10.0.0.2' });
+    echo.setNum('nw_proto', IP_PROTO.ICMP);
+    echo.setNum('tp_src', 8);
+    expect(xlate(b.br, echo).actions).toEqual([{ type: 'set', proto: 'icmp', masked: false, fields: [{ field: 'type', value: 0 }] }, { type: 'output', port: DP(1) }]);
+  });
+
+  it('skips nd_tll on a solicitation, and every ND field on other ICMPv6, saying why', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,actions=set_field:00:00:00:00:00:09->nd_tll,set_field:fd00::9->nd_target,output:2');
+    const ns = xlate(b.br, neighborSolicitation(), { trace: true });
+    expect(ns.actions).toEqual([{ type: 'set', proto: 'nd', masked: false, fields: [{ field: 'target', value: 'fd00::9' }] }, { type: 'output', port: DP(2) }]);
+    expect(JSON.stringify(ns.trace)).toContain('skipped: nd_tll needs an ICMPv6 neighbor advertisement (icmp_type=136)');
+    const echo = neighborSolicitation();
+    echo.setNum('tp_src', 128);
+    const r = xlate(b.br, echo, { trace: true });
+    expect(r.actions).toEqual([{ type: 'output', port: DP(2) }]);
+    expect(JSON.stringify(r.trace)).toContain('skipped: nd_target needs an ICMPv6 neighbor solicitation or advertisement');
   });
 });
 

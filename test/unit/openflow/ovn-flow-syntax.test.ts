@@ -1,5 +1,5 @@
 // The flow syntax of what ovn-controller installs: wide registers, bit ranges, the stack,
-// output to a register, controller(...) with userdata and pause, ARP rewrites, and the conntrack
+// output to a register, controller(...) with userdata and pause, ARP and IPv6 ND rewrites, and the conntrack
 // words TVS refuses until it has a connection tracker. Printing is checked against Debian's
 // ovs-ofctl (OpenFlow 1.3, the version ovn-controller speaks) where it is installed.
 import { execFileSync } from 'node:child_process';
@@ -21,6 +21,12 @@ const OVN_CORPUS = [
   'arp actions=set_field:00:00:00:00:00:01->arp_sha,set_field:10.0.0.1->arp_spa,set_field:10.0.0.2->arp_tpa,set_field:2->arp_op,set_field:00:00:00:00:00:02->arp_tha',
   'actions=controller(reason=no_match,max_len=100,id=3,userdata=00.01.02,pause),controller(userdata=00.00.00.1b.00.00.00.00),controller(pause),CONTROLLER:100',
   'actions=controller(max_len=10,id=2,userdata=00.01,pause,meter_id=5),controller(meter_id=1)',
+  // The IPv6 ND responder and port security: the target, and each message's link-layer address.
+  'icmp6,icmp_type=135,nd_target=fd00::1 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:00:00:00:00:00:01->eth_src,set_field:00:00:00:00:00:01->nd_sll,IN_PORT',
+  'icmp6,icmp_type=136,icmp_code=0,nd_target=fd00::/16,nd_tll=00:11:22:33:44:55 actions=set_field:fd00::2->nd_target,move:NXM_OF_ETH_SRC[]->NXM_NX_ND_TLL[],load:0x1->NXM_NX_ND_TLL[0..7]',
+  'icmp6,icmp_type=136,nd_tll=00:11:22:00:00:00/ff:ff:ff:00:00:00 actions=set_field:00:00:00:00:00:01->nd_tll,move:NXM_NX_ND_TARGET[]->NXM_NX_XXREG0[]',
+  'icmp6,icmp_type=135,nd_sll=00:11:22:33:44:55 actions=drop',
+  'icmp6,icmp_type=135,nd_target=fd00::1 actions=set_field:136->icmpv6_type,set_field:fd00::1->ipv6_src,IN_PORT',
 ];
 
 /** What ovs-ofctl prints after ADD for `flow`, or undefined without ovs-ofctl. */
@@ -82,11 +88,11 @@ describe('OVN flow syntax: refusals', () => {
   });
 
   it.each([
-    ['icmp6,icmp_type=135,nd_target=fe80::1,actions=drop', 'nd_target: matching the IPv6 neighbor discovery target is not supported by TVS yet'],
-    ['icmp6,icmp_type=135,actions=set_field:fe80::1->nd_target', 'nd_target: rewriting IPv6 neighbor discovery fields (nd_target, nd_sll, nd_tll) is not supported by TVS yet'],
-    ['icmp6,icmp_type=136,actions=set_field:00:00:00:00:00:01->nd_tll', 'nd_tll: rewriting IPv6 neighbor discovery fields'],
-    ['icmp6,icmp_type=136,actions=move:NXM_OF_ETH_SRC[]->NXM_NX_ND_TLL[]', 'NXM_NX_ND_TLL: rewriting IPv6 neighbor discovery fields'],
-  ])('refuses %s, naming the ND field', (flow, message) => {
+    ['icmp6,nd_target=fe80::1,actions=drop', 'nd_target: prerequisites not met (OFPBMC_BAD_PREREQ): matching nd_target requires icmp6 with icmp_type=135 (neighbor solicitation) or icmp_type=136'],
+    ['icmp6,icmp_type=128,nd_target=fe80::1,actions=drop', 'matching nd_target requires icmp6 with icmp_type=135'],
+    ['icmp6,icmp_type=136,nd_sll=00:00:00:00:00:01,actions=drop', 'nd_sll: prerequisites not met (OFPBMC_BAD_PREREQ): matching nd_sll requires icmp6 with icmp_type=135 and icmp_code=0 (nd_sll is in neighbor solicitations)'],
+    ['icmp6,icmp_type=135,nd_tll=00:00:00:00:00:01,actions=drop', 'matching nd_tll requires icmp6 with icmp_type=136 and icmp_code=0 (nd_tll is in neighbor advertisements)'],
+  ])('refuses %s: the ND field is only in its own kind of message, as in OVS', (flow, message) => {
     expect(() => parseFlowMod(flow)).toThrow(message);
   });
 
