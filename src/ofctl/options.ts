@@ -171,6 +171,8 @@ export function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
         throw new UsageError(`invalid option -- '${a.slice(1, 2)}'`);
     }
   }
+  // As ovs-ofctl: --bundle without a version that has bundles (1.3+) means OpenFlow 1.4.
+  if (inv.bundle && !inv.versions.some((v) => v >= OFP13)) inv.versions = [OFP14];
   if (positional.length === 0) throw new UsageError('missing command name; use --help for help');
   const [command, ...args] = positional as [string, ...string[]];
   const counts = own(COMMANDS, command);

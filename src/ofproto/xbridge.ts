@@ -137,6 +137,27 @@ export class XBridge implements BridgeContext {
     return r;
   }
 
+  /**
+   * Runs `changes` (flow_mods and group_mods) as one: if it throws, every rule and group is as
+   * it was before and no flow-removed notice was sent; the error is rethrown.
+   */
+  transact<T>(changes: () => T): T {
+    this.tables.begin();
+    this.groups.begin();
+    try {
+      const result = changes();
+      this.tables.commit();
+      this.groups.commit();
+      return result;
+    } catch (e) {
+      this.tables.rollback();
+      this.groups.rollback();
+      throw e;
+    } finally {
+      this.generation++;
+    }
+  }
+
   /** Executes a group_mod; deleting a group also deletes the rules that use it. */
   groupMod(gm: GroupMod): FlowRemoved[] {
     const deleted = this.groups.apply(gm);

@@ -149,6 +149,21 @@ export interface AsyncConfig {
   flowRemoved: [number, number];
 }
 
+/** OFPBCT_*: what a bundle_control asks (or answers). */
+export type BundleControlType =
+  | 'open_request'
+  | 'open_reply'
+  | 'close_request'
+  | 'close_reply'
+  | 'commit_request'
+  | 'commit_reply'
+  | 'discard_request'
+  | 'discard_reply';
+
+/** OFPBF_* bundle flags. */
+export const OFPBF_ATOMIC = 0x1;
+export const OFPBF_ORDERED = 0x2;
+
 export type MultipartRequest =
   | { kind: 'desc' }
   | { kind: 'flow' | 'aggregate'; tableId: number; match: Match; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint }
@@ -247,6 +262,13 @@ export type OfMessage =
   | { type: 'multipart_reply'; reply: MultipartReply }
   | { type: 'group_mod'; mod: GroupMod }
   | { type: 'meter_mod'; mod: MeterMod }
+  /** OFPT_BUNDLE_CONTROL (OpenFlow 1.4+; ONFT_BUNDLE_CONTROL on 1.3). Properties are not modelled. */
+  | { type: 'bundle_control'; bundleId: number; control: BundleControlType; flags: number }
+  /**
+   * OFPT_BUNDLE_ADD_MESSAGE (ONFT_BUNDLE_ADD_MESSAGE on 1.3): `msg` travels inside with the
+   * same xid as the bundle_add itself, as OpenFlow requires.
+   */
+  | { type: 'bundle_add'; bundleId: number; flags: number; msg: OfMessage }
   // Nicira extensions (OpenFlow 1.0's vendor messages; OVS accepts them on every version).
   | { type: 'nx_set_flow_format'; format: FlowFormat }
   | { type: 'nx_flow_mod_table_id'; enable: boolean }

@@ -13,6 +13,7 @@ import { OFPP } from '../ofproto/actions.js';
 import type { FlowRemoved } from '../ofproto/flow-table.js';
 import type { OfprotoDpif, PacketInEvent } from '../ofproto/ofproto-dpif.js';
 import type { XBridge } from '../ofproto/xbridge.js';
+import type { BridgePort } from '../ofproto/xlate.js';
 import type { MessageOf, MultipartReply, OfMessage, PortDesc, PortStats } from '../openflow/messages.js';
 import type { ControllerConfig } from './db-config.js';
 import { OfConn, RequestError, type ConnKind, type OfChannel, type OfConnHost } from './ofconn.js';
@@ -209,7 +210,7 @@ export class ConnMgr implements OfConnHost {
   private detach(conn: OfConn, reason?: string): void {
     const a = this.attached.get(conn);
     if (!a) return;
-    conn.closed = true;
+    conn.close();
     this.attached.delete(conn);
     const why = a.closeReason ?? reason;
     log.info(`${this.xb.name}: ${a.target ?? 'management'} connection closed${why ? `: ${why}` : ''}`);
@@ -412,13 +413,18 @@ export class ConnMgr implements OfConnHost {
     });
   }
 
-  portMod(msg: MessageOf<'port_mod'>): void {
+  checkPortMod(msg: MessageOf<'port_mod'>): BridgePort {
     const p = this.xb.port(msg.portNo);
     if (!p) throw new RequestError('OFPPMFC_BAD_PORT', `port ${msg.portNo} does not exist on bridge ${this.xb.name}`);
     const mac = this.opts.portMac(p.name);
     if (mac && macToBigint(mac) !== msg.hwAddr) {
       throw new RequestError('OFPPMFC_BAD_HW_ADDR', `port ${msg.portNo} (${p.name}) has hardware address ${mac}, not the one the port_mod names`);
     }
+    return p;
+  }
+
+  portMod(msg: MessageOf<'port_mod'>): void {
+    const p = this.checkPortMod(msg);
     const config = ((this.portConfig.get(p.ofport) ?? 0) & ~msg.mask) | (msg.config & msg.mask);
     this.portConfig.set(p.ofport, config);
     // Output to a port that is down or no-fwd is skipped: xlate's adminUp.

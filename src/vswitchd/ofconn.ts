@@ -7,6 +7,7 @@
 // OfConnHost, the bridge's connection manager.
 import type { EventEmitter } from 'node:events';
 import { getLogger } from '../lib/log.js';
+import { BundleError, Bundles } from './bundles.js';
 import { OFPG, OFPP, referencedGroups, type Action } from '../ofproto/actions.js';
 import { OFPTT_ALL, type FlowMod, type Rule } from '../ofproto/flow-table.js';
 import { OFPM } from '../ofproto/meters.js';
@@ -61,6 +62,8 @@ export interface OfConnHost {
   portStats(portNo: number): PortStats[];
   /** Applies a port_mod; throws RequestError (OFPPMFC_BAD_PORT, OFPPMFC_BAD_HW_ADDR). */
   portMod(msg: MessageOf<'port_mod'>): void;
+  /** Checks a port_mod as portMod() does, without applying it (a bundle applies it at commit). */
+  checkPortMod(msg: MessageOf<'port_mod'>): void;
   /**
    * Checks a master/slave request's generation id against the bridge's
    * (OFPRRFC_STALE if it is older) and makes it the bridge's; true if accepted.
@@ -112,7 +115,7 @@ function defaultAsyncConfig(): AsyncConfig {
  */
 const METER_FEATURES = { maxMeters: 65535, maxBands: 8, capabilities: 0x1 | 0x2 | 0x4 | 0x8 } as const;
 
-const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out']);
+const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out', 'bundle_control', 'bundle_add']);
 
 export class OfConn {
   role: Exclude<ControllerRole, 'nochange'> = 'equal';
@@ -125,6 +128,7 @@ export class OfConn {
   closed = false;
   /** Messages are applied one after another: a barrier's reply waits for every earlier message. */
   private queue: Promise<void> = Promise.resolve();
+  private readonly bundles: Bundles;
 
   constructor(
     readonly channel: OfChannel,
@@ -134,6 +138,19 @@ export class OfConn {
     private readonly offendingBytes: (msg: OfMessage, xid: number) => Buffer = () => Buffer.alloc(0),
   ) {
     this.missSendLen = kind === 'controller' ? DEFAULT_MISS_SEND_LEN : 0;
+    this.bundles = new Bundles({
+      xb: host.xb,
+      start: (msg) => this.startBundled(msg),
+      sendError: (name, xid, data) => {
+        if (!this.closed) this.channel.send({ type: 'error', name, data }, xid);
+      },
+    });
+  }
+
+  /** The connection is gone: what is still queued is dropped unanswered, and its bundles discarded. */
+  close(): void {
+    this.closed = true;
+    this.bundles.discardAll();
   }
 
   get version(): number {
@@ -154,8 +171,8 @@ export class OfConn {
   private fail(msg: OfMessage, xid: number, e: unknown): void {
     if (this.closed) return;
     let name = 'OFPBRC_EPERM';
-    if (e instanceof RequestError || e instanceof OfpError) {
-      name = e instanceof RequestError ? e.errorName : e.code;
+    if (e instanceof RequestError || e instanceof BundleError || e instanceof OfpError) {
+      name = e instanceof OfpError ? e.code : e.errorName;
       log.info(`${this.host.xb.name}: ${msg.type} refused: ${e.message}`);
     } else {
       log.err(`${this.host.xb.name}: ${msg.type} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -196,7 +213,7 @@ export class OfConn {
         this.flowMod(msg.mod);
         return;
       case 'packet_out':
-        this.packetOut(msg);
+        this.packetOut(msg)();
         return;
       case 'port_mod':
         this.host.portMod(msg);
@@ -247,6 +264,12 @@ export class OfConn {
         return;
       case 'nx_resume':
         throw new RequestError('NXR_NOT_SUPPORTED', 'controller(pause) continuations are not supported');
+      case 'bundle_control':
+        this.reply(this.bundles.control(msg, xid, this.offendingBytes(msg, xid)), xid);
+        return;
+      case 'bundle_add':
+        this.bundles.add(msg, xid, this.offendingBytes(msg, xid));
+        return;
       default:
         // Replies and asynchronous messages only a switch sends.
         throw new RequestError('OFPBRC_BAD_TYPE', `a switch does not accept ${msg.type}`);
@@ -282,7 +305,31 @@ export class OfConn {
     this.host.of.scheduleRevalidation();
   }
 
-  private packetOut(msg: MessageOf<'packet_out'>): void {
+  /**
+   * A bundled message at commit: flow_mods and group_mods are applied now (inside the bridge's
+   * transaction), port_mods and packet-outs are checked now and done once the whole bundle is.
+   */
+  private startBundled(msg: OfMessage): (() => void) | undefined {
+    switch (msg.type) {
+      case 'flow_mod':
+        this.flowMod(msg.mod);
+        return undefined;
+      case 'group_mod':
+        this.host.xb.groupMod(msg.mod);
+        this.host.of.scheduleRevalidation();
+        return undefined;
+      case 'port_mod':
+        this.host.checkPortMod(msg);
+        return () => this.host.portMod(msg);
+      case 'packet_out':
+        return this.packetOut(msg);
+      default:
+        throw new RequestError('OFPBFC_MSG_UNSUP', `${msg.type} cannot be bundled`);
+    }
+  }
+
+  /** Checks a packet-out; returns how to send it. */
+  private packetOut(msg: MessageOf<'packet_out'>): () => void {
     if (msg.bufferId !== NO_BUFFER) throw new RequestError('OFPBRC_BUFFER_UNKNOWN', `buffer ${msg.bufferId} does not exist (this switch buffers no packets: send the frame in the packet-out)`);
     const inPort = msg.inPort === OFPP.ANY ? OFPP.CONTROLLER : msg.inPort;
     if (inPort >= OFPP.MAX && inPort !== OFPP.CONTROLLER && inPort !== OFPP.LOCAL) {
@@ -290,8 +337,10 @@ export class OfConn {
     }
     if (msg.data.length < 14) throw new RequestError('OFPBRC_BAD_LEN', `the packet-out's frame is ${msg.data.length} bytes, shorter than an Ethernet header`);
     checkActions(msg.actions, this.host.xb);
-    const error = this.host.of.packetOut(this.host.xb, inPort, msg.data, msg.actions);
-    if (error) log.warn(`${this.host.xb.name}: packet-out: ${error}`);
+    return () => {
+      const error = this.host.of.packetOut(this.host.xb, inPort, msg.data, msg.actions);
+      if (error) log.warn(`${this.host.xb.name}: packet-out: ${error}`);
+    };
   }
 
   private roleRequest(msg: Extract<OfMessage, { type: 'role_request' | 'role_reply' }>, xid: number): void {
