@@ -118,6 +118,8 @@ export interface FlowRemoved {
 export interface FlowModResult {
   added: Rule[];
   modified: Rule[];
+  /** Of `modified`, the rules whose actions or cookie changed (what flow monitors report). */
+  changed?: Rule[];
   /** Rules removed by delete (all of them, with or without send_flow_rem). */
   removed: FlowRemoved[];
   /** Rule displaced by an ADD of an identical match and priority. */
@@ -286,8 +288,10 @@ export class FlowTables {
   private modify(fm: FlowMod, strict: boolean): FlowModResult {
     const rules = this.select(fm.tableId, fm.match, strict ? fm.priority : undefined, fm.cookie, fm.cookieMask, OFPP.ANY, OFPG.ANY);
     const now = this.clock();
+    const changed: Rule[] = [];
     for (const r of rules) {
       const { instructions, modifiedAt, cookie, nPackets, nBytes } = r;
+      if (!sameInstructions(instructions, fm.instructions) || (fm.newCookie !== undefined && fm.cookieMask === 0n && fm.newCookie !== cookie)) changed.push(r);
       this.txn?.undo.push(() => Object.assign(r, { instructions, modifiedAt, cookie, nPackets, nBytes }));
       r.instructions = fm.instructions;
       r.modifiedAt = now;
@@ -297,7 +301,7 @@ export class FlowTables {
         r.nBytes = 0n;
       }
     }
-    return { added: [], modified: rules, removed: [] };
+    return { added: [], modified: rules, changed, removed: [] };
   }
 
   private delete(fm: FlowMod, strict: boolean): FlowModResult {
@@ -334,4 +338,10 @@ export class FlowTables {
     }
     return out;
   }
+}
+
+/** Whether two rules' instructions do the same (compared as data). */
+function sameInstructions(a: Instructions, b: Instructions): boolean {
+  const text = (i: Instructions) => JSON.stringify(i, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return a === b || text(a) === text(b);
 }

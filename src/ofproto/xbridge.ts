@@ -7,7 +7,7 @@
  * version (learning, moves, expiry, flush). As OVS does, a port's learned MACs are flushed when
  * its VLAN configuration changes or it leaves the bridge.
  */
-import type { FlowMod, FlowModResult, FlowRemoved } from './flow-table.js';
+import type { FlowMod, FlowModResult, FlowRemoved, FlowRemovedReason, Rule } from './flow-table.js';
 import { FlowTables } from './flow-table.js';
 import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
@@ -35,7 +35,12 @@ export interface XBridgeOptions {
   mac?: Omit<MacLearningOptions, 'clock'>;
   config?: Partial<BridgeConfig>;
   onFlowRemoved?: (ev: FlowRemoved) => void;
+  /** Called with every change to the rules (flow monitors watch them); a transaction's only once it commits. */
+  onRulesChanged?: (changes: RuleChange[]) => void;
 }
+
+/** One rule added, modified (its actions or cookie) or deleted, as OpenFlow flow monitors report it. */
+export type RuleChange = { event: 'added' | 'modified'; rule: Rule } | { event: 'deleted'; rule: Rule; reason: FlowRemovedReason };
 
 export class XBridge implements BridgeContext {
   readonly name: string;
@@ -48,6 +53,9 @@ export class XBridge implements BridgeContext {
   private readonly byDp = new Map<number, BridgePort>();
   private sorted: BridgePort[] = [];
   private generation = 0;
+  private readonly onRulesChanged: ((changes: RuleChange[]) => void) | undefined;
+  /** Changes of an open transaction, reported when it commits. */
+  private heldChanges: RuleChange[] | undefined;
 
   constructor(opts: XBridgeOptions) {
     const clock = opts.clock ?? (() => performance.now());
@@ -56,6 +64,7 @@ export class XBridge implements BridgeContext {
     this.groups = new GroupTable(clock);
     this.meters = new MeterTable(clock);
     this.mac = new MacLearningTable({ ...opts.mac, clock });
+    this.onRulesChanged = opts.onRulesChanged;
     this.config = { upcallPid: 0, forwardBpdu: false, invalidTtlToController: false, missToController: false, ...opts.config };
   }
 
@@ -134,6 +143,11 @@ export class XBridge implements BridgeContext {
     }
     const r = this.tables.apply(fm);
     this.generation++;
+    this.report([
+      ...r.added.map((rule) => ({ event: 'added' as const, rule })),
+      ...(r.changed ?? []).map((rule) => ({ event: 'modified' as const, rule })),
+      ...deletions(r.removed),
+    ]);
     return r;
   }
 
@@ -144,16 +158,21 @@ export class XBridge implements BridgeContext {
   transact<T>(changes: () => T): T {
     this.tables.begin();
     this.groups.begin();
+    this.heldChanges = [];
     try {
       const result = changes();
       this.tables.commit();
       this.groups.commit();
+      const held = this.heldChanges;
+      this.heldChanges = undefined;
+      this.report(held);
       return result;
     } catch (e) {
       this.tables.rollback();
       this.groups.rollback();
       throw e;
     } finally {
+      this.heldChanges = undefined;
       this.generation++;
     }
   }
@@ -163,6 +182,7 @@ export class XBridge implements BridgeContext {
     const deleted = this.groups.apply(gm);
     const removed = deleted.flatMap((id) => this.tables.deleteRulesForGroup(id));
     this.generation++;
+    this.report(deletions(removed));
     return removed;
   }
 
@@ -171,6 +191,7 @@ export class XBridge implements BridgeContext {
     const deleted = this.meters.apply(mm);
     const removed = deleted.flatMap((id) => this.tables.deleteRulesForMeter(id));
     this.generation++;
+    this.report(deletions(removed));
     return removed;
   }
 
@@ -185,6 +206,7 @@ export class XBridge implements BridgeContext {
   expire(now?: number): { rules: FlowRemoved[]; macs: number } {
     const rules = this.tables.expire(now);
     if (rules.length) this.generation++;
+    this.report(deletions(rules));
     const macs = this.mac.expire(now).length;
     return { rules, macs };
   }
@@ -192,6 +214,12 @@ export class XBridge implements BridgeContext {
   /** The name `fdb/show` prints for a port. */
   portName(ofport: number): string {
     return ofport === 0xfffe ? 'LOCAL' : String(ofport);
+  }
+
+  private report(changes: RuleChange[]): void {
+    if (changes.length === 0) return;
+    if (this.heldChanges) this.heldChanges.push(...changes);
+    else this.onRulesChanged?.(changes);
   }
 
   private mustPort(ofport: number): BridgePort {
@@ -210,4 +238,8 @@ export class XBridge implements BridgeContext {
     this.sorted = [...this.byOf.values()].sort((a, b) => a.ofport - b.ofport);
     this.generation++;
   }
+}
+
+function deletions(removed: readonly FlowRemoved[]): RuleChange[] {
+  return removed.map(({ rule, reason }) => ({ event: 'deleted', rule, reason }));
 }

@@ -5,8 +5,10 @@
 // message's error goes back, then OFPBFC_MSG_FAILED for the commit). A
 // bundle left idle for the idle timeout is discarded with OFPBFC_TIMEOUT.
 import { getLogger } from '../lib/log.js';
+import { OfpError } from '../ofproto/ofperr.js';
 import type { XBridge } from '../ofproto/xbridge.js';
 import { OFPBF_ATOMIC, OFPBF_ORDERED, type MessageOf } from '../openflow/messages.js';
+import { RequestError } from './request-error.js';
 
 const log = getLogger('bundles');
 
@@ -43,16 +45,6 @@ export interface BundleTarget {
   sendError(name: string, xid: number, data: Buffer): void;
 }
 
-/** A bundle request the switch refuses; the connection answers with `errorName`. */
-export class BundleError extends Error {
-  constructor(
-    readonly errorName: string,
-    detail: string,
-  ) {
-    super(`${errorName}: ${detail}`);
-  }
-}
-
 export class Bundles {
   private readonly bundles = new Map<number, Bundle>();
 
@@ -61,7 +53,7 @@ export class Bundles {
     private readonly idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS,
   ) {}
 
-  /** Handles a bundle_control request; returns the reply, or throws BundleError. */
+  /** Handles a bundle_control request; returns the reply, or throws RequestError. */
   control(msg: MessageOf<'bundle_control'>, xid: number, data: Buffer): MessageOf<'bundle_control'> {
     const reply = (control: MessageOf<'bundle_control'>['control']): MessageOf<'bundle_control'> => ({ type: 'bundle_control', bundleId: msg.bundleId, control, flags: 0 });
     checkFlags(msg.flags);
@@ -69,7 +61,7 @@ export class Bundles {
       case 'open_request':
         if (this.bundles.has(msg.bundleId)) {
           this.remove(msg.bundleId);
-          throw new BundleError('OFPBFC_BAD_ID', `bundle ${msg.bundleId} is already open (it is discarded now; open it again)`);
+          throw new RequestError('OFPBFC_BAD_ID', `bundle ${msg.bundleId} is already open (it is discarded now; open it again)`);
         }
         this.create(msg.bundleId, msg.flags, xid, data);
         return reply('open_reply');
@@ -77,7 +69,7 @@ export class Bundles {
         const b = this.mustGet(msg.bundleId);
         if (b.state === 'closed') {
           this.remove(b.id);
-          throw new BundleError('OFPBFC_BUNDLE_CLOSED', `bundle ${b.id} is already closed (it is discarded now)`);
+          throw new RequestError('OFPBFC_BUNDLE_CLOSED', `bundle ${b.id} is already closed (it is discarded now)`);
         }
         this.checkSameFlags(b, msg.flags);
         b.state = 'closed';
@@ -87,7 +79,7 @@ export class Bundles {
       case 'commit_request': {
         const b = this.mustGet(msg.bundleId);
         this.remove(b.id);
-        if (b.flags !== msg.flags) throw new BundleError('OFPBFC_BAD_FLAGS', `bundle ${b.id} was opened with flags ${formatFlags(b.flags)}, the commit has ${formatFlags(msg.flags)}`);
+        if (b.flags !== msg.flags) throw new RequestError('OFPBFC_BAD_FLAGS', `bundle ${b.id} was opened with flags ${formatFlags(b.flags)}, the commit has ${formatFlags(msg.flags)}`);
         this.commit(b);
         return reply('commit_reply');
       }
@@ -96,11 +88,11 @@ export class Bundles {
         this.remove(msg.bundleId);
         return reply('discard_reply');
       default:
-        throw new BundleError('OFPBFC_BAD_TYPE', `${msg.control} is a reply: a switch accepts only open, close, commit and discard requests`);
+        throw new RequestError('OFPBFC_BAD_TYPE', `${msg.control} is a reply: a switch accepts only open, close, commit and discard requests`);
     }
   }
 
-  /** Adds a message to a bundle (opening it if need be, as OVS does); throws BundleError. */
+  /** Adds a message to a bundle (opening it if need be, as OVS does); throws RequestError. */
   add(msg: MessageOf<'bundle_add'>, xid: number, data: Buffer): void {
     checkFlags(msg.flags);
     let b = this.bundles.get(msg.bundleId);
@@ -108,7 +100,7 @@ export class Bundles {
       b = this.create(msg.bundleId, msg.flags, xid, data);
     } else if (b.state === 'closed') {
       this.remove(b.id);
-      throw new BundleError('OFPBFC_BUNDLE_CLOSED', `bundle ${b.id} is closed: no message can be added (it is discarded now)`);
+      throw new RequestError('OFPBFC_BUNDLE_CLOSED', `bundle ${b.id} is closed: no message can be added (it is discarded now)`);
     } else {
       this.checkSameFlags(b, msg.flags);
     }
@@ -139,14 +131,14 @@ export class Bundles {
 
   private mustGet(id: number): Bundle {
     const b = this.bundles.get(id);
-    if (!b) throw new BundleError('OFPBFC_BAD_ID', `bundle ${id} is not open on this connection (open it first)`);
+    if (!b) throw new RequestError('OFPBFC_BAD_ID', `bundle ${id} is not open on this connection (open it first)`);
     return b;
   }
 
   private checkSameFlags(b: Bundle, flags: number): void {
     if (b.flags === flags) return;
     this.remove(b.id);
-    throw new BundleError('OFPBFC_BAD_FLAGS', `bundle ${b.id} was opened with flags ${formatFlags(b.flags)}, this message has ${formatFlags(flags)} (the bundle is discarded)`);
+    throw new RequestError('OFPBFC_BAD_FLAGS', `bundle ${b.id} was opened with flags ${formatFlags(b.flags)}, this message has ${formatFlags(flags)} (the bundle is discarded)`);
   }
 
   private remove(id: number): void {
@@ -166,7 +158,7 @@ export class Bundles {
           failed = e;
           if (e.msg.type === 'port_mod' && b.flags & OFPBF_ATOMIC) {
             // OVS's port_mods cannot be undone, so an atomic bundle refuses them.
-            throw new BundleError('OFPBFC_MSG_FAILED', `port_mod cannot be part of an atomic bundle: commit it without the atomic flag`);
+            throw new RequestError('OFPBFC_MSG_FAILED', `port_mod cannot be part of an atomic bundle: commit it without the atomic flag`);
           }
           const finish = this.target.start(e.msg);
           if (finish) finishers.push(finish);
@@ -178,7 +170,7 @@ export class Bundles {
       const name = errorNameOf(e);
       log.info(`${this.target.xb.name}: bundle ${b.id} rolled back: ${failed.msg.type} (xid 0x${failed.xid.toString(16)}) failed: ${e instanceof Error ? e.message : String(e)}`);
       this.target.sendError(name, failed.xid, failed.data);
-      throw new BundleError('OFPBFC_MSG_FAILED', `message xid 0x${failed.xid.toString(16)} of bundle ${b.id} failed with ${name}: nothing of the bundle was applied`);
+      throw new RequestError('OFPBFC_MSG_FAILED', `message xid 0x${failed.xid.toString(16)} of bundle ${b.id} failed with ${name}: nothing of the bundle was applied`);
     }
     for (const finish of finishers) finish();
   }
@@ -186,7 +178,7 @@ export class Bundles {
 
 /** Only OFPBF_ATOMIC and OFPBF_ORDERED exist. */
 function checkFlags(flags: number): void {
-  if (flags & ~(OFPBF_ATOMIC | OFPBF_ORDERED)) throw new BundleError('OFPBFC_BAD_FLAGS', `bundle flags 0x${flags.toString(16)} include bits other than atomic (0x1) and ordered (0x2)`);
+  if (flags & ~(OFPBF_ATOMIC | OFPBF_ORDERED)) throw new RequestError('OFPBFC_BAD_FLAGS', `bundle flags 0x${flags.toString(16)} include bits other than atomic (0x1) and ordered (0x2)`);
 }
 
 function formatFlags(flags: number): string {
@@ -196,9 +188,7 @@ function formatFlags(flags: number): string {
 
 /** The OpenFlow error name an exception of a bundled message stands for. */
 function errorNameOf(e: unknown): string {
-  if (e && typeof e === 'object') {
-    if ('errorName' in e && typeof e.errorName === 'string') return e.errorName;
-    if ('code' in e && typeof e.code === 'string') return e.code;
-  }
+  if (e instanceof RequestError) return e.errorName;
+  if (e instanceof OfpError) return e.code;
   return 'OFPBFC_MSG_FAILED';
 }

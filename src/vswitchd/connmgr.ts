@@ -12,11 +12,12 @@ import { getLogger } from '../lib/log.js';
 import { OFPP } from '../ofproto/actions.js';
 import type { FlowRemoved } from '../ofproto/flow-table.js';
 import type { OfprotoDpif, PacketInEvent } from '../ofproto/ofproto-dpif.js';
-import type { XBridge } from '../ofproto/xbridge.js';
+import type { RuleChange, XBridge } from '../ofproto/xbridge.js';
 import type { BridgePort } from '../ofproto/xlate.js';
 import type { MessageOf, MultipartReply, OfMessage, PortDesc, PortStats } from '../openflow/messages.js';
 import type { ControllerConfig } from './db-config.js';
-import { OfConn, RequestError, type ConnKind, type OfChannel, type OfConnHost } from './ofconn.js';
+import { OfConn, type ConnKind, type OfChannel, type OfConnHost } from './ofconn.js';
+import { RequestError } from './request-error.js';
 
 const log = getLogger('connmgr');
 
@@ -137,6 +138,8 @@ export class ConnMgr implements OfConnHost {
   private lastPorts = new Map<number, string>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** The connection and request making the current rule changes (flow monitors abbreviate a connection's own). */
+  private changeOrigin: { conn: OfConn; xid: number } | undefined;
   /** When tick() last ran: a late tick tells that our event loop was busy. */
   private lastTickAt: number;
 
@@ -454,6 +457,21 @@ export class ConnMgr implements OfConnHost {
       this.of.scheduleRevalidation();
     }
     this.updateFailOpen();
+  }
+
+  changedBy<T>(conn: OfConn, xid: number, change: () => T): T {
+    const outer = this.changeOrigin;
+    this.changeOrigin = { conn, xid };
+    try {
+      return change();
+    } finally {
+      this.changeOrigin = outer;
+    }
+  }
+
+  /** The bridge's rules changed: every connection's flow monitors hear of it. */
+  rulesChanged(changes: readonly RuleChange[]): void {
+    for (const conn of this.attached.keys()) conn.rulesChanged(changes, this.changeOrigin);
   }
 
   desc(): MultipartReply & { kind: 'desc' } {

@@ -7,7 +7,10 @@
 // OfConnHost, the bridge's connection manager.
 import type { EventEmitter } from 'node:events';
 import { getLogger } from '../lib/log.js';
-import { BundleError, Bundles } from './bundles.js';
+import type { RuleChange } from '../ofproto/xbridge.js';
+import { Bundles } from './bundles.js';
+import { FlowMonitors } from './flow-monitor.js';
+import { RequestError } from './request-error.js';
 import { OFPG, OFPP, referencedGroups, type Action } from '../ofproto/actions.js';
 import { OFPTT_ALL, type FlowMod, type Rule } from '../ofproto/flow-table.js';
 import { OFPM } from '../ofproto/meters.js';
@@ -41,6 +44,8 @@ export interface OfChannel extends EventEmitter {
   send(msg: OfMessage, xid?: number): number;
   request(msg: OfMessage): Promise<OfMessage>;
   close(): void;
+  /** Bytes queued and not yet sent (flow monitors pause above a limit); none if the transport cannot say. */
+  backlog?(): number;
 }
 
 /**
@@ -77,17 +82,10 @@ export interface OfConnHost {
   connectionsChanged(): void;
   /** The switch description (desc multipart reply). */
   desc(): MultipartReply & { kind: 'desc' };
+  /** Runs `change` as `conn`'s request `xid`: flow monitors report the rule changes it makes as that connection's own. */
+  changedBy<T>(conn: OfConn, xid: number, change: () => T): T;
 }
 
-/** A request the switch refuses: the error name goes back to the sender, with the reason in the log. */
-export class RequestError extends Error {
-  constructor(
-    readonly errorName: string,
-    detail: string,
-  ) {
-    super(`${errorName}: ${detail}`);
-  }
-}
 
 /** OVS's tables as OpenFlow sees them: 0-253 (254 is kept for internal use). */
 const N_OF_TABLES = 254;
@@ -129,6 +127,7 @@ export class OfConn {
   /** Messages are applied one after another: a barrier's reply waits for every earlier message. */
   private queue: Promise<void> = Promise.resolve();
   private readonly bundles: Bundles;
+  private readonly monitors: FlowMonitors;
 
   constructor(
     readonly channel: OfChannel,
@@ -145,12 +144,25 @@ export class OfConn {
         if (!this.closed) this.channel.send({ type: 'error', name, data }, xid);
       },
     });
+    this.monitors = new FlowMonitors(host.xb, {
+      // Updates are unsolicited replies: OVS sends them with xid 0.
+      send: (msg) => {
+        if (!this.closed) this.channel.send(msg, 0);
+      },
+      backlog: () => this.channel.backlog?.() ?? 0,
+    });
   }
 
-  /** The connection is gone: what is still queued is dropped unanswered, and its bundles discarded. */
+  /** The connection is gone: what is still queued is dropped unanswered, its bundles and flow monitors with it. */
   close(): void {
     this.closed = true;
     this.bundles.discardAll();
+    this.monitors.close();
+  }
+
+  /** Rules changed; `origin` made the change, with its request's xid. */
+  rulesChanged(changes: readonly RuleChange[], origin: { conn: OfConn; xid: number } | undefined): void {
+    this.monitors.report(changes, origin?.conn === this ? origin.xid : undefined);
   }
 
   get version(): number {
@@ -171,7 +183,7 @@ export class OfConn {
   private fail(msg: OfMessage, xid: number, e: unknown): void {
     if (this.closed) return;
     let name = 'OFPBRC_EPERM';
-    if (e instanceof RequestError || e instanceof BundleError || e instanceof OfpError) {
+    if (e instanceof RequestError || e instanceof OfpError) {
       name = e instanceof OfpError ? e.code : e.errorName;
       log.info(`${this.host.xb.name}: ${msg.type} refused: ${e.message}`);
     } else {
@@ -210,7 +222,7 @@ export class OfConn {
         this.host.connectionsChanged();
         return;
       case 'flow_mod':
-        this.flowMod(msg.mod);
+        this.host.changedBy(this, xid, () => this.flowMod(msg.mod));
         return;
       case 'packet_out':
         this.packetOut(msg)();
@@ -240,12 +252,12 @@ export class OfConn {
         this.reply({ type: 'multipart_reply', reply: this.multipart(msg.request) }, xid);
         return;
       case 'group_mod': {
-        xb.groupMod(msg.mod);
+        this.host.changedBy(this, xid, () => xb.groupMod(msg.mod));
         this.host.of.scheduleRevalidation();
         return;
       }
       case 'meter_mod':
-        xb.meterMod(msg.mod);
+        this.host.changedBy(this, xid, () => xb.meterMod(msg.mod));
         this.host.of.scheduleRevalidation();
         return;
       case 'nx_set_flow_format':
@@ -265,7 +277,13 @@ export class OfConn {
       case 'nx_resume':
         throw new RequestError('NXR_NOT_SUPPORTED', 'controller(pause) continuations are not supported');
       case 'bundle_control':
-        this.reply(this.bundles.control(msg, xid, this.offendingBytes(msg, xid)), xid);
+        this.reply(
+          this.host.changedBy(this, xid, () => this.bundles.control(msg, xid, this.offendingBytes(msg, xid))),
+          xid,
+        );
+        return;
+      case 'nx_flow_monitor_cancel':
+        this.monitors.cancel(msg.id);
         return;
       case 'bundle_add':
         this.bundles.add(msg, xid, this.offendingBytes(msg, xid));
@@ -439,6 +457,8 @@ export class OfConn {
         const all = this.host.xb.meters.dump();
         return { kind: 'meter_config', meters: req.meterId === OFPM.ALL ? all : all.filter((m) => m.meterId === req.meterId) };
       }
+      case 'flow_monitor':
+        return { kind: 'flow_monitor', updates: this.monitors.add(req.monitors) };
       case 'meter_features':
         return { kind: 'meter_features', maxMeters: METER_FEATURES.maxMeters, bandTypes: ['drop', 'dscp_remark'], capabilities: METER_FEATURES.capabilities, maxBands: METER_FEATURES.maxBands, maxColor: 0 };
     }

@@ -75,7 +75,7 @@ afterEach(() => {
 export function rig(opts: { defaultRule?: boolean } = {}): Rig {
   // The datapath and bridge call back into the manager made after them.
   const of = new OfprotoDpif({ onPacketIn: (ev: PacketInEvent) => m.packetIn(ev) });
-  const xb = new XBridge({ name: 'br0', defaultRule: opts.defaultRule ?? true, onFlowRemoved: (ev) => m.flowRemoved(ev) });
+  const xb = new XBridge({ name: 'br0', defaultRule: opts.defaultRule ?? true, onFlowRemoved: (ev) => m.flowRemoved(ev), onRulesChanged: (changes) => m.rulesChanged(changes) });
   of.addBridge(xb);
   const dp: number[] = [];
   for (const ofport of [1, 2, 3]) {

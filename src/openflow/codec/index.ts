@@ -108,6 +108,9 @@ const NXT = {
   packet_in: 17,
   set_async_config: 19,
   set_controller_id: 20,
+  flow_monitor_cancel: 21,
+  flow_monitor_paused: 22,
+  flow_monitor_resumed: 23,
   resume: 28,
   packet_in2: 30,
   group_mod: 31,
@@ -353,6 +356,15 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       return [{ nxt: NXT.resume }, encodePacketIn(msg.packetIn, s, 'nx2')];
     case 'bundle_control':
       return [bundleWire(s, OFPT14_BUNDLE_CONTROL, ONFT_BUNDLE_CONTROL, msg), encodeBundleControl(msg)];
+    // Nicira's flow monitor messages exist on OpenFlow 1.0-1.2 (1.3 has ONF's, not implemented).
+    case 'nx_flow_monitor_cancel':
+      if (v > OFP12) unsupported(msg, s);
+      w.u32(msg.id);
+      return [{ nxt: NXT.flow_monitor_cancel }, w.finish()];
+    case 'nx_flow_monitor_paused':
+    case 'nx_flow_monitor_resumed':
+      if (v > OFP12) unsupported(msg, s);
+      return [{ nxt: msg.type === 'nx_flow_monitor_paused' ? NXT.flow_monitor_paused : NXT.flow_monitor_resumed }, Buffer.alloc(0)];
   }
 }
 
@@ -652,6 +664,15 @@ function decodeVendor(r: OfReader, s: Session, xid: number): OfMessage {
       return { type: 'nx_set_controller_id', controllerId: r.u16('controller_id') };
     case NXT.group_mod:
       if (s.version === OFP10) return { type: 'group_mod', mod: decodeGroupMod(r, s) };
+      break;
+    case NXT.flow_monitor_cancel:
+      if (s.version <= OFP12) return { type: 'nx_flow_monitor_cancel', id: r.u32('monitor id') };
+      break;
+    case NXT.flow_monitor_paused:
+      if (s.version <= OFP12) return { type: 'nx_flow_monitor_paused' };
+      break;
+    case NXT.flow_monitor_resumed:
+      if (s.version <= OFP12) return { type: 'nx_flow_monitor_resumed' };
       break;
   }
   throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype} is not supported in ${versionName(s.version)}`);
