@@ -18,6 +18,8 @@ export class TestChannel extends EventEmitter implements OfChannel {
   readonly sent: Array<{ msg: OfMessage; xid: number | undefined }> = [];
   readonly session: Session;
   closed = false;
+  /** What backlog() reports: bytes the peer has not read yet. */
+  backlogBytes = 0;
   /** The switch's side of it, once attached. */
   conn: OfConn | undefined;
   private xid = 1;
@@ -35,6 +37,10 @@ export class TestChannel extends EventEmitter implements OfChannel {
   request(msg: OfMessage): Promise<OfMessage> {
     this.send(msg);
     return Promise.resolve({ type: 'echo_reply', data: Buffer.alloc(0) });
+  }
+
+  backlog(): number {
+    return this.backlogBytes;
   }
 
   close(): void {
