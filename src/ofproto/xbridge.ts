@@ -24,6 +24,7 @@ export interface PortSpec {
   adminUp?: boolean;
   linkUp?: boolean;
   noFlood?: boolean;
+  noRecv?: boolean;
 }
 
 export interface XBridgeOptions {
@@ -99,6 +100,7 @@ export class XBridge implements BridgeContext {
       adminUp: spec.adminUp ?? true,
       linkUp: spec.linkUp ?? true,
       noFlood: spec.noFlood ?? false,
+      noRecv: spec.noRecv ?? false,
     };
     this.byOf.set(p.ofport, p);
     this.byDp.set(p.dpPort, p);
@@ -123,7 +125,7 @@ export class XBridge implements BridgeContext {
     this.mac.flush({ port: ofport });
   }
 
-  setPortState(ofport: number, state: { adminUp?: boolean; linkUp?: boolean; noFlood?: boolean }): void {
+  setPortState(ofport: number, state: { adminUp?: boolean; linkUp?: boolean; noFlood?: boolean; noRecv?: boolean }): void {
     const p = this.mustPort(ofport);
     this.replace({ ...p, ...state });
   }

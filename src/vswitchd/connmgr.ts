@@ -431,7 +431,12 @@ export class ConnMgr implements OfConnHost {
     const config = ((this.portConfig.get(p.ofport) ?? 0) & ~msg.mask) | (msg.config & msg.mask);
     this.portConfig.set(p.ofport, config);
     // Output to a port that is down or no-fwd is skipped: xlate's adminUp.
-    this.xb.setPortState(p.ofport, { adminUp: (config & (OFPPC.PORT_DOWN | OFPPC.NO_FWD)) === 0, noFlood: (config & OFPPC.NO_FLOOD) !== 0 });
+    this.xb.setPortState(p.ofport, {
+      adminUp: (config & (OFPPC.PORT_DOWN | OFPPC.NO_FWD)) === 0,
+      noFlood: (config & OFPPC.NO_FLOOD) !== 0,
+      // A port that is down neither sends nor receives.
+      noRecv: (config & (OFPPC.PORT_DOWN | OFPPC.NO_RECV)) !== 0,
+    });
     this.of.scheduleRevalidation();
     this.portsChanged();
   }
