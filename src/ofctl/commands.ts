@@ -11,7 +11,7 @@ import { OFPG, OFPP } from '../ofproto/actions.js';
 import type { OfctlChannel } from './channel.js';
 import { formatFeaturesReply, formatGetConfigReply, formatPortDescReply } from './print-ports.js';
 import { formatMultipartReply } from './print-reply.js';
-import { OfctlError, findPort, multipart, portNumber, sendBatch, type CommandContext } from './session.js';
+import { OfctlError, findPort, multipart, portNumber, sendBatch, sendChanges, type CommandContext } from './session.js';
 
 export type Command = (ctx: CommandContext) => Promise<number>;
 
@@ -132,15 +132,14 @@ function groupModCommand(command: 'add' | 'modify', fromFile: boolean): Command 
     if (text === undefined) throw new OfctlError(`${command === 'add' ? 'add-group' : 'mod-group'}: a group is required: give group_id=ID,type=...,bucket=...`);
     const lines = fromFile ? ctx.readFile(text).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [text];
     const mods = lines.map((l) => ({ type: 'group_mod' as const, mod: parseGroupMod(l, command) }));
-    return withSwitch(ctx, async (ch) => ((await sendBatch(ch, mods, ctx.io)) ? 0 : 1));
+    return withSwitch(ctx, (ch) => sendChanges(ctx, ch, mods));
   };
 }
 
 const delGroups: Command = async (ctx) => {
   const groupId = groupIdArg(ctx.inv.args[1]);
   return withSwitch(ctx, async (ch) => {
-    const ok = await sendBatch(ch, [{ type: 'group_mod', mod: { command: 'delete', groupId, type: 'all', buckets: [] } }], ctx.io);
-    return ok ? 0 : 1;
+    return sendChanges(ctx, ch, [{ type: 'group_mod', mod: { command: 'delete', groupId, type: 'all', buckets: [] } }]);
   });
 };
 

@@ -18,7 +18,7 @@ import type { Command } from './commands.js';
 import type { SortKey } from './options.js';
 import { formatMultipartReply } from './print-reply.js';
 import { formatFlowStatsLine } from './print-stats.js';
-import { OfctlError, multipart, sendBatch, useFlowFormat, type CommandContext } from './session.js';
+import { OfctlError, multipart, sendChanges, useFlowFormat, type CommandContext } from './session.js';
 
 type FlowStatsRequest = Extract<MultipartRequest, { kind: 'flow' | 'aggregate' }>;
 
@@ -93,7 +93,7 @@ const dumpAggregate: Command = async (ctx) => {
   }
 };
 
-/** Sends flow_mods (NXM and table ids on OpenFlow 1.0) and a barrier; exit 1 if the switch refused any. */
+/** Sends flow_mods (NXM and table ids on OpenFlow 1.0) and a barrier, or one bundle with --bundle; exit 1 if the switch refused any. */
 async function sendFlowMods(ctx: CommandContext, mods: readonly FlowMod[]): Promise<number> {
   const ch = await ctx.open();
   try {
@@ -101,7 +101,7 @@ async function sendFlowMods(ctx: CommandContext, mods: readonly FlowMod[]): Prom
     const nxm = mods.some((m) => of10MatchProblem(m.match) !== undefined);
     await useFlowFormat(ch, { nxm, tableIds });
     const msgs: OfMessage[] = mods.map((mod) => ({ type: 'flow_mod', mod }));
-    return (await sendBatch(ch, msgs, ctx.io)) ? 0 : 1;
+    return await sendChanges(ctx, ch, msgs);
   } finally {
     ch.close();
   }

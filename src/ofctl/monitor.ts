@@ -1,18 +1,19 @@
 /**
  * tvs-ofctl's commands that watch or inject packets: monitor (the packet-ins, port-status and
- * flow-removed messages a switch sends), snoop (the switch's .snoop socket) and packet-out.
+ * flow-removed messages a switch sends, and with `watch:[SPEC]` flow monitor updates), snoop (the switch's .snoop socket) and packet-out.
  * A packet-in prints as ovs-ofctl's first line of it (ofputil_packet_in_private_format):
  * `OFPT_PACKET_IN (xid=0x0): total_len=60 in_port=1 (via no_match) data_len=60 (unbuffered)`.
  */
-import type { MessageOf, OfMessage } from '../openflow/messages.js';
-import { OFP10 } from '../openflow/messages.js';
+import type { FlowMonitorRequest, MessageOf, OfMessage } from '../openflow/messages.js';
+import { NXFMF, OFP10 } from '../openflow/messages.js';
 import { parseFlowMod } from '../openflow/flow-syntax.js';
 import { formatMatch } from '../ofproto/print.js';
 import type { OfctlChannel } from './channel.js';
 import type { Command } from './commands.js';
 import { formatDuration, title } from './print-common.js';
 import { formatPortDesc } from './print-ports.js';
-import { OfctlError, portNumber, sendBatch, type CommandContext } from './session.js';
+import { formatMultipartReply } from './print-reply.js';
+import { OfctlError, multipart, portNumber, sendBatch, type CommandContext } from './session.js';
 
 const NO_COOKIE = 0xffff_ffff_ffff_ffffn;
 
@@ -48,6 +49,12 @@ function formatAsync(msg: OfMessage, ch: OfctlChannel, xid: number): string {
         `${msg.tableId ? `table_id=${msg.tableId} ` : ''}cookie:0x${msg.cookie.toString(16)} duration${formatDuration(msg.durationMs)} ` +
         `idle${msg.idleTimeout} hard${msg.hardTimeout} pkts${msg.packetCount} bytes${msg.byteCount}\n`
       );
+    case 'multipart_reply':
+      return formatMultipartReply(msg.reply, v, xid);
+    case 'nx_flow_monitor_paused':
+      return `${title('NXT_FLOW_MONITOR_PAUSED', v, xid)}\n`;
+    case 'nx_flow_monitor_resumed':
+      return `${title('NXT_FLOW_MONITOR_RESUMED', v, xid)}\n`;
     default:
       return `${title(msg.type.toUpperCase(), v, xid)}\n`;
   }
@@ -60,10 +67,38 @@ async function watch(ch: OfctlChannel, ctx: CommandContext): Promise<number> {
   return 0;
 }
 
+/** Flow monitor flags a `watch:` spec turns off with `!NAME`. */
+const WATCH_FLAGS: Readonly<Record<string, number>> = { initial: NXFMF.INITIAL, add: NXFMF.ADD, delete: NXFMF.DELETE, modify: NXFMF.MODIFY, actions: NXFMF.ACTIONS, own: NXFMF.OWN };
+
+/**
+ * `watch:[SPEC]` as ovs-ofctl parses it (parse_flow_monitor_request): every kind of update, with
+ * actions and the connection's own changes in full, less each `!initial`, `!add`, `!delete`,
+ * `!modify`, `!actions`, `!own`; `table=N`, `out_port=N` and match fields narrow it.
+ */
+function parseWatch(spec: string, id: number): FlowMonitorRequest {
+  let flags = NXFMF.INITIAL | NXFMF.ADD | NXFMF.DELETE | NXFMF.MODIFY | NXFMF.ACTIONS | NXFMF.OWN;
+  const rest: string[] = [];
+  for (const word of spec.split(/[\s,]+/).filter(Boolean)) {
+    const off = word.startsWith('!') ? WATCH_FLAGS[word.slice(1)] : undefined;
+    if (word.startsWith('!') && off === undefined) throw new OfctlError(`${spec}: unknown keyword ${word} (use !initial, !add, !delete, !modify, !actions or !own)`);
+    if (off !== undefined) flags &= ~off;
+    else rest.push(word);
+  }
+  const fm = parseFlowMod(rest.join(','), 'delete');
+  return { id, flags, outPort: fm.outPort, tableId: fm.tableId, match: fm.match };
+}
+
 const monitor: Command = async (ctx) => {
   const ch = await ctx.open();
-  const [, missLen] = ctx.inv.args;
-  if (missLen !== undefined && /^\d+$/.test(missLen)) ch.send({ type: 'set_config', flags: 0, missSendLen: Number(missLen) });
+  const [, ...args] = ctx.inv.args;
+  let monitorId = 0;
+  for (const arg of args) {
+    if (/^\d+$/.test(arg)) ch.send({ type: 'set_config', flags: 0, missSendLen: Number(arg) });
+    else if (arg.startsWith('watch:')) {
+      const { reply, xid } = await multipart(ch, { kind: 'flow_monitor', monitors: [parseWatch(arg.slice('watch:'.length), monitorId++)] });
+      ctx.io.out(formatMultipartReply(reply, ch.session.version, xid));
+    } else throw new OfctlError(`${arg}: unsupported "monitor" argument`);
+  }
   // A controller connection is what the switch sends packet-ins to: ask for the most it says.
   ch.send({ type: 'nx_set_packet_in_format', format: 'nxt_packet_in2' });
   await ch.barrier();

@@ -143,5 +143,8 @@ export function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
     }
   };
   const line = parseCommandLine(argv, { commands: COMMANDS, shortWithValue: ['-O', '-t'], option });
-  return typeof line === 'string' ? line : { ...inv, ...line };
+  if (typeof line === 'string') return line;
+  // As ovs-ofctl: --bundle without a version that has bundles (1.3+) means OpenFlow 1.4.
+  if (inv.bundle && !inv.versions.some((v) => v >= OFP13)) inv.versions = [OFP14];
+  return { ...inv, ...line };
 }

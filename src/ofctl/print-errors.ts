@@ -5,7 +5,7 @@
  * and ofputil_group_mod_format.
  */
 import type { OfMessage } from '../openflow/messages.js';
-import { OFP10, OFP11 } from '../openflow/messages.js';
+import { OFP10, OFP11, OFP14, OFPBF_ATOMIC, OFPBF_ORDERED } from '../openflow/messages.js';
 import type { FlowMod } from '../ofproto/flow-table.js';
 import { OFP_DEFAULT_PRIORITY } from '../ofproto/flow-table.js';
 import { OFPP } from '../ofproto/actions.js';
@@ -67,11 +67,14 @@ function requestName(msg: OfMessage, data: Buffer): string {
   return `OFPT_${msg.type.toUpperCase()}`;
 }
 
-/** The request ovs-ofctl prints under an error: decoded if the switch echoed all of it, else the bytes it did. */
-function formatRequest(msg: OfMessage, data: Buffer, version: number, xid: number): string {
-  const head = title(requestName(msg, data), version, xid);
-  const fullLength = data.length >= 4 ? data.readUInt16BE(2) : 0;
-  if (data.length < fullLength) return `${head}\n(***truncated to ${data.length} bytes from ${fullLength}***)\n${hexDump(data)}`;
+/**
+ * The request ovs-ofctl prints under an error: decoded if the switch echoed all of it (or `data`
+ * is undefined: the request is known whole), else the bytes it did.
+ */
+function formatRequest(msg: OfMessage, data: Buffer | undefined, version: number, xid: number): string {
+  const head = title(requestName(msg, data ?? Buffer.alloc(0)), version, xid);
+  const fullLength = data && data.length >= 4 ? data.readUInt16BE(2) : 0;
+  if (data && data.length < fullLength) return `${head}\n(***truncated to ${data.length} bytes from ${fullLength}***)\n${hexDump(data)}`;
   switch (msg.type) {
     case 'flow_mod':
       return `${head}${formatFlowModBody(msg.mod, version)}\n`;
@@ -87,6 +90,25 @@ function formatRequest(msg: OfMessage, data: Buffer, version: number, xid: numbe
     default:
       return `${head}\n`;
   }
+}
+
+/** OFPBCT_* as ovs-ofctl prints a bundle_control's type. */
+function formatBundleControl(msg: Extract<OfMessage, { type: 'bundle_control' }>): string {
+  const flags = [msg.flags & OFPBF_ATOMIC ? ' atomic' : '', msg.flags & OFPBF_ORDERED ? ' ordered' : ''].join('');
+  return ` bundle_id=${msg.bundleId ? `0x${msg.bundleId.toString(16)}` : '0'} type=${msg.control.toUpperCase()}${flags ? ` flags=${flags.trimStart()}` : ''}`;
+}
+
+/**
+ * An error of a bundle transaction as ovs-ofctl prints it (bundle_print_errors): `Error NAME for: `
+ * and the message it refers to, a bundled message as it was sent (not its bundle_add).
+ */
+export function formatBundleError(e: RemoteError): string {
+  const request = e.request?.type === 'bundle_add' ? e.request.msg : e.request;
+  if (request?.type === 'bundle_control') {
+    const name = e.version >= OFP14 ? 'OFPT_BUNDLE_CONTROL' : 'ONFT_BUNDLE_CONTROL';
+    return `Error ${e.errorName} for: ${title(name, e.version, e.xid)}\n${formatBundleControl(request)}\n`;
+  }
+  return `Error ${e.errorName} for: ${request ? formatRequest(request, undefined, e.version, e.xid) : `${title('OFPT_ERROR', e.version, e.xid)}\n`}`;
 }
 
 /** `OFPT_ERROR (xid=0x6): OFPBAC_BAD_OUT_GROUP` and the refused request. */

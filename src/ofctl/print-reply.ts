@@ -7,6 +7,7 @@ import { formatGroupDescReply, formatGroupStatsReply, formatMeterConfigReply, fo
 import { formatPortDescReply, formatPortStatsReply, formatQueueStatsReply } from './print-ports.js';
 import { formatAggregateReply, formatDescReply, formatFlowStatsReply, formatTableStatsReply } from './print-stats.js';
 import { title } from './print-common.js';
+import { formatFlowMonitorReply } from './print-monitor.js';
 
 /** `nicira`: the reply answers a Nicira request (NXST_FLOW, NXST_AGGREGATE on OpenFlow 1.0 with NXM). */
 export function formatMultipartReply(r: MultipartReply, version: number, xid: number, nicira = false): string {
@@ -33,6 +34,8 @@ export function formatMultipartReply(r: MultipartReply, version: number, xid: nu
       return formatMeterStatsReply(r.meters, version, xid);
     case 'meter_config':
       return formatMeterConfigReply(r.meters, version, xid);
+    case 'flow_monitor':
+      return formatFlowMonitorReply(r.updates, version, xid);
     case 'table_features':
     case 'group_features':
     case 'meter_features':

@@ -5,11 +5,11 @@
  * switch (show's switch config, mod-port's port lookup) opens a second connection for it.
  */
 import type { Io } from '../lib/cli-run.js';
-import { OFP10, OFP13, type MultipartReply, type MultipartRequest, type OfMessage, type PortDesc } from '../openflow/messages.js';
+import { OFP10, OFP13, OFPBF_ATOMIC, OFPBF_ORDERED, type MultipartReply, type MultipartRequest, type OfMessage, type PortDesc } from '../openflow/messages.js';
 import { PORT_NAMES } from '../ofproto/names.js';
-import type { OfctlChannel, RemoteError } from './channel.js';
+import { RemoteError, type OfctlChannel } from './channel.js';
 import type { Invocation } from './options.js';
-import { formatRemoteError } from './print-errors.js';
+import { formatBundleError, formatRemoteError } from './print-errors.js';
 
 /** A usage or lookup problem: tvs-ofctl prints `tvs-ofctl: MESSAGE` and exits 1. */
 export class OfctlError extends Error {}
@@ -59,6 +59,46 @@ export async function sendBatch(ch: OfctlChannel, msgs: readonly OfMessage[], io
   await ch.barrier();
   for (const e of errors) io.err(formatRemoteError(e));
   return errors.length === 0;
+}
+
+/** ovs-ofctl's bundles: one at a time, id 0, atomic and ordered. */
+const BUNDLE_ID = 0;
+const BUNDLE_FLAGS = OFPBF_ATOMIC | OFPBF_ORDERED;
+
+/**
+ * Sends `msgs` as one atomic bundle, as ovs-ofctl --bundle does (vconn_bundle_transact): open,
+ * add each message, a barrier to collect the adds' errors, then commit, or discard if an add
+ * was refused. Errors are printed as ovs-ofctl prints them (`Error NAME for: MESSAGE`) and end
+ * the command with `talking to TARGET (Protocol error)`.
+ */
+async function sendBundle(ctx: CommandContext, ch: OfctlChannel, msgs: readonly OfMessage[]): Promise<void> {
+  const errors: RemoteError[] = [];
+  const control = async (request: 'open_request' | 'commit_request' | 'discard_request'): Promise<boolean> => {
+    try {
+      const { reply } = await ch.transact({ type: 'bundle_control', bundleId: BUNDLE_ID, control: request, flags: BUNDLE_FLAGS });
+      return reply.type === 'bundle_control' && reply.bundleId === BUNDLE_ID;
+    } catch (e) {
+      if (!(e instanceof RemoteError)) throw e;
+      errors.push(e);
+      return false;
+    }
+  };
+  ch.onError((e) => errors.push(e));
+  let ok = await control('open_request');
+  if (ok) {
+    for (const msg of msgs) ch.send({ type: 'bundle_add', bundleId: BUNDLE_ID, flags: BUNDLE_FLAGS, msg });
+    await ch.barrier();
+    ok = errors.length === 0 ? await control('commit_request') : (await control('discard_request'), false);
+  }
+  for (const e of errors) ctx.io.err(formatBundleError(e));
+  if (!ok) throw new OfctlError(`talking to ${ctx.inv.args[0] ?? 'the switch'} (Protocol error)`);
+}
+
+/** Sends flow, group or port changes: in a bundle with --bundle, else as a batch closed by a barrier. Resolves to the exit status. */
+export async function sendChanges(ctx: CommandContext, ch: OfctlChannel, msgs: readonly OfMessage[]): Promise<number> {
+  if (!ctx.inv.bundle) return (await sendBatch(ch, msgs, ctx.io)) ? 0 : 1;
+  await sendBundle(ctx, ch, msgs);
+  return 0;
 }
 
 /** The switch's ports: port_desc from OpenFlow 1.3 on, the features reply before. */

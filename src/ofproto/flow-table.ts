@@ -14,6 +14,10 @@
  *   or alive for hard_timeout seconds, against an injectable millisecond clock.
  *
  * A new set of tables holds one rule, `priority=0,actions=NORMAL`, as an OVS bridge does.
+ *
+ * Several flow_mods can be applied as one (an OpenFlow bundle): `begin()` opens an undo log, every
+ * change after it records how to take it back, and flow-removed notices wait; `rollback()` undoes
+ * the changes in reverse and drops the notices, `commit()` keeps the changes and sends them.
  */
 import { outputsToGroup, outputsToPort, OFPG, OFPP, output, type Instructions } from './actions.js';
 import { Classifier } from './classifier.js';
@@ -114,6 +118,8 @@ export interface FlowRemoved {
 export interface FlowModResult {
   added: Rule[];
   modified: Rule[];
+  /** Of `modified`, the rules whose actions or cookie changed (what flow monitors report). */
+  changed?: Rule[];
   /** Rules removed by delete (all of them, with or without send_flow_rem). */
   removed: FlowRemoved[];
   /** Rule displaced by an ADD of an identical match and priority. */
@@ -134,6 +140,8 @@ export class FlowTables {
   private readonly tables: Classifier<Rule>[] = [];
   private readonly clock: () => number;
   private readonly onFlowRemoved: ((ev: FlowRemoved) => void) | undefined;
+  /** While a transaction is open: how to undo each change, and the flow-removed notices it holds back. */
+  private txn: { undo: Array<() => void>; removed: FlowRemoved[] } | undefined;
 
   constructor(opts: FlowTablesOptions = {}) {
     this.clock = opts.clock ?? (() => performance.now());
@@ -205,6 +213,26 @@ export class FlowTables {
     }
   }
 
+  /** Opens a transaction: the changes until commit() or rollback() can be undone together. */
+  begin(): void {
+    if (this.txn) throw new Error('a flow table transaction is already open');
+    this.txn = { undo: [], removed: [] };
+  }
+
+  /** Keeps the transaction's changes and sends the flow-removed notices it held. */
+  commit(): void {
+    const txn = this.txn;
+    this.txn = undefined;
+    for (const ev of txn?.removed ?? []) this.onFlowRemoved?.(ev);
+  }
+
+  /** Undoes every change since begin(), newest first; no flow-removed notice leaves. */
+  rollback(): void {
+    const txn = this.txn;
+    this.txn = undefined;
+    for (const undo of (txn?.undo ?? []).reverse()) undo();
+  }
+
   /** Removes every rule forwarding to group `groupId` (OpenFlow: deleting a group deletes them). */
   deleteRulesForGroup(groupId: number): FlowRemoved[] {
     const victims = this.select(OFPTT_ALL, Match.catchAll(), undefined, 0n, 0n, OFPP.ANY, groupId);
@@ -246,6 +274,10 @@ export class FlowTables {
     const now = this.clock();
     const rule = new Rule(fm.tableId, fm.match.clone(), fm.priority, fm.cookie, fm.instructions, fm.idleTimeout, fm.hardTimeout, fm.importance, { ...fm.flags }, now);
     const replaced = t.insert(rule);
+    this.txn?.undo.push(() => {
+      t.remove(rule);
+      if (replaced) t.insert(replaced);
+    });
     if (replaced && !fm.flags.resetCounts) {
       rule.nPackets = replaced.nPackets;
       rule.nBytes = replaced.nBytes;
@@ -256,7 +288,11 @@ export class FlowTables {
   private modify(fm: FlowMod, strict: boolean): FlowModResult {
     const rules = this.select(fm.tableId, fm.match, strict ? fm.priority : undefined, fm.cookie, fm.cookieMask, OFPP.ANY, OFPG.ANY);
     const now = this.clock();
+    const changed: Rule[] = [];
     for (const r of rules) {
+      const { instructions, modifiedAt, cookie, nPackets, nBytes } = r;
+      if (!sameInstructions(instructions, fm.instructions) || (fm.newCookie !== undefined && fm.cookieMask === 0n && fm.newCookie !== cookie)) changed.push(r);
+      this.txn?.undo.push(() => Object.assign(r, { instructions, modifiedAt, cookie, nPackets, nBytes }));
       r.instructions = fm.instructions;
       r.modifiedAt = now;
       if (fm.newCookie !== undefined && fm.cookieMask === 0n) r.cookie = fm.newCookie;
@@ -265,7 +301,7 @@ export class FlowTables {
         r.nBytes = 0n;
       }
     }
-    return { added: [], modified: rules, removed: [] };
+    return { added: [], modified: rules, changed, removed: [] };
   }
 
   private delete(fm: FlowMod, strict: boolean): FlowModResult {
@@ -274,9 +310,15 @@ export class FlowTables {
   }
 
   private removeRule(r: Rule, reason: FlowRemovedReason): FlowRemoved {
-    this.tables[r.tableId]!.remove(r);
+    const table = this.tables[r.tableId]!;
+    table.remove(r);
     const ev = { rule: r, reason };
-    if (r.flags.sendFlowRem) this.onFlowRemoved?.(ev);
+    if (this.txn) {
+      this.txn.undo.push(() => table.insert(r));
+      if (r.flags.sendFlowRem) this.txn.removed.push(ev);
+    } else if (r.flags.sendFlowRem) {
+      this.onFlowRemoved?.(ev);
+    }
     return ev;
   }
 
@@ -296,4 +338,10 @@ export class FlowTables {
     }
     return out;
   }
+}
+
+/** Whether two rules' instructions do the same (compared as data). */
+function sameInstructions(a: Instructions, b: Instructions): boolean {
+  const text = (i: Instructions) => JSON.stringify(i, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  return a === b || text(a) === text(b);
 }

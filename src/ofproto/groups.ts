@@ -61,7 +61,9 @@ function hrwScore(hash: number, index: number, weight: number): number {
 }
 
 export class GroupTable {
-  private readonly groups = new Map<number, Group>();
+  private groups = new Map<number, Group>();
+  /** The groups as they were when a transaction began (groups are replaced, never changed in place, by group_mods). */
+  private saved: Map<number, Group> | undefined;
 
   constructor(private readonly clock: () => number = () => performance.now()) {}
 
@@ -76,6 +78,20 @@ export class GroupTable {
   /** Groups by ascending id (the order dump-groups prints). */
   dump(): Group[] {
     return [...this.groups.values()].sort((a, b) => a.groupId - b.groupId);
+  }
+
+  /** Opens a transaction: rollback() returns the table to this point. */
+  begin(): void {
+    this.saved = new Map(this.groups);
+  }
+
+  commit(): void {
+    this.saved = undefined;
+  }
+
+  rollback(): void {
+    if (this.saved) this.groups = this.saved;
+    this.saved = undefined;
   }
 
   /** Executes a group_mod. Returns the ids of the groups deleted (for flow cleanup). */

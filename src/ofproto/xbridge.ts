@@ -8,7 +8,7 @@
  * its VLAN configuration changes or it leaves the bridge.
  */
 import { randomUUID } from 'node:crypto';
-import type { FlowMod, FlowModResult, FlowRemoved } from './flow-table.js';
+import type { FlowMod, FlowModResult, FlowRemoved, FlowRemovedReason, Rule } from './flow-table.js';
 import { FlowTables } from './flow-table.js';
 import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
@@ -26,6 +26,7 @@ export interface PortSpec {
   adminUp?: boolean;
   linkUp?: boolean;
   noFlood?: boolean;
+  noRecv?: boolean;
 }
 
 export interface XBridgeOptions {
@@ -37,7 +38,12 @@ export interface XBridgeOptions {
   mac?: Omit<MacLearningOptions, 'clock'>;
   config?: Partial<BridgeConfig>;
   onFlowRemoved?: (ev: FlowRemoved) => void;
+  /** Called with every change to the rules (flow monitors watch them); a transaction's only once it commits. */
+  onRulesChanged?: (changes: RuleChange[]) => void;
 }
+
+/** One rule added, modified (its actions or cookie) or deleted, as OpenFlow flow monitors report it. */
+export type RuleChange = { event: 'added' | 'modified'; rule: Rule } | { event: 'deleted'; rule: Rule; reason: FlowRemovedReason };
 
 export class XBridge implements BridgeContext {
   readonly name: string;
@@ -56,6 +62,9 @@ export class XBridge implements BridgeContext {
   private readonly byDp = new Map<number, BridgePort>();
   private sorted: BridgePort[] = [];
   private generation = 0;
+  private readonly onRulesChanged: ((changes: RuleChange[]) => void) | undefined;
+  /** Changes of an open transaction, reported when it commits. */
+  private heldChanges: RuleChange[] | undefined;
 
   constructor(opts: XBridgeOptions) {
     const clock = opts.clock ?? (() => performance.now());
@@ -64,6 +73,7 @@ export class XBridge implements BridgeContext {
     this.groups = new GroupTable(clock);
     this.meters = new MeterTable(clock);
     this.mac = new MacLearningTable({ ...opts.mac, clock });
+    this.onRulesChanged = opts.onRulesChanged;
     this.config = { upcallPid: 0, forwardBpdu: false, invalidTtlToController: false, missToController: false, ...opts.config };
   }
 
@@ -98,6 +108,7 @@ export class XBridge implements BridgeContext {
       adminUp: spec.adminUp ?? true,
       linkUp: spec.linkUp ?? true,
       noFlood: spec.noFlood ?? false,
+      noRecv: spec.noRecv ?? false,
     };
     this.byOf.set(p.ofport, p);
     this.byDp.set(p.dpPort, p);
@@ -122,7 +133,7 @@ export class XBridge implements BridgeContext {
     this.mac.flush({ port: ofport });
   }
 
-  setPortState(ofport: number, state: { adminUp?: boolean; linkUp?: boolean; noFlood?: boolean }): void {
+  setPortState(ofport: number, state: { adminUp?: boolean; linkUp?: boolean; noFlood?: boolean; noRecv?: boolean }): void {
     const p = this.mustPort(ofport);
     this.replace({ ...p, ...state });
   }
@@ -142,7 +153,38 @@ export class XBridge implements BridgeContext {
     }
     const r = this.tables.apply(fm);
     this.generation++;
+    this.report([
+      ...r.added.map((rule) => ({ event: 'added' as const, rule })),
+      ...(r.changed ?? []).map((rule) => ({ event: 'modified' as const, rule })),
+      ...deletions(r.removed),
+    ]);
     return r;
+  }
+
+  /**
+   * Runs `changes` (flow_mods and group_mods) as one: if it throws, every rule and group is as
+   * it was before and no flow-removed notice was sent; the error is rethrown.
+   */
+  transact<T>(changes: () => T): T {
+    this.tables.begin();
+    this.groups.begin();
+    this.heldChanges = [];
+    try {
+      const result = changes();
+      this.tables.commit();
+      this.groups.commit();
+      const held = this.heldChanges;
+      this.heldChanges = undefined;
+      this.report(held);
+      return result;
+    } catch (e) {
+      this.tables.rollback();
+      this.groups.rollback();
+      throw e;
+    } finally {
+      this.heldChanges = undefined;
+      this.generation++;
+    }
   }
 
   /** Executes a group_mod; deleting a group also deletes the rules that use it. */
@@ -150,6 +192,7 @@ export class XBridge implements BridgeContext {
     const deleted = this.groups.apply(gm);
     const removed = deleted.flatMap((id) => this.tables.deleteRulesForGroup(id));
     this.generation++;
+    this.report(deletions(removed));
     return removed;
   }
 
@@ -158,6 +201,7 @@ export class XBridge implements BridgeContext {
     const deleted = this.meters.apply(mm);
     const removed = deleted.flatMap((id) => this.tables.deleteRulesForMeter(id));
     this.generation++;
+    this.report(deletions(removed));
     return removed;
   }
 
@@ -172,6 +216,7 @@ export class XBridge implements BridgeContext {
   expire(now?: number): { rules: FlowRemoved[]; macs: number } {
     const rules = this.tables.expire(now);
     if (rules.length) this.generation++;
+    this.report(deletions(rules));
     const macs = this.mac.expire(now).length;
     return { rules, macs };
   }
@@ -179,6 +224,12 @@ export class XBridge implements BridgeContext {
   /** The name `fdb/show` prints for a port. */
   portName(ofport: number): string {
     return ofport === 0xfffe ? 'LOCAL' : String(ofport);
+  }
+
+  private report(changes: RuleChange[]): void {
+    if (changes.length === 0) return;
+    if (this.heldChanges) this.heldChanges.push(...changes);
+    else this.onRulesChanged?.(changes);
   }
 
   private mustPort(ofport: number): BridgePort {
@@ -197,4 +248,8 @@ export class XBridge implements BridgeContext {
     this.sorted = [...this.byOf.values()].sort((a, b) => a.ofport - b.ofport);
     this.generation++;
   }
+}
+
+function deletions(removed: readonly FlowRemoved[]): RuleChange[] {
+  return removed.map(({ rule, reason }) => ({ event: 'deleted', rule, reason }));
 }

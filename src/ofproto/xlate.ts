@@ -50,6 +50,8 @@ export interface BridgePort {
   readonly linkUp?: boolean;
   /** Excluded from FLOOD and from NORMAL's flooding (OFPPC_NO_FLOOD). */
   readonly noFlood?: boolean;
+  /** Drops every frame it receives (OFPPC_NO_RECV, or OFPPC_PORT_DOWN). */
+  readonly noRecv?: boolean;
 }
 
 export interface BridgeConfig {
@@ -1110,6 +1112,12 @@ function actionSetKey(a: Action): string {
 export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}): XlateResult {
   const ctx = new Ctx(bridge, flow, opts.trace ?? false, opts.sideEffects ?? true);
   return run(ctx, () => {
+    const inPort = bridge.port(flow.num('in_port'));
+    if (inPort?.noRecv) {
+      // As OVS: the port is configured not to receive, so the flow (on in_port alone) drops.
+      ctx.node('detail', () => `${inPort.name} is configured not to receive (no-receive or down): dropping`);
+      return;
+    }
     if (bridge.config.failOpen) {
       ctx.node('action', () => 'NORMAL (fail-open: no controller connected)');
       ctx.normal();

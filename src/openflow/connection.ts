@@ -192,6 +192,11 @@ export class OfConnection extends EventEmitter {
     return id;
   }
 
+  /** Bytes written and not yet taken by the kernel (what the peer has not read). */
+  backlog(): number {
+    return this.socket.writableLength;
+  }
+
   /** Sends `msg` and resolves to its reply (multipart parts joined); an error reply rejects with OfRemoteError. */
   request(msg: OfMessage): Promise<OfMessage> {
     const xid = this.allocXid();

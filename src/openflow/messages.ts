@@ -149,6 +149,54 @@ export interface AsyncConfig {
   flowRemoved: [number, number];
 }
 
+/** OFPBCT_*: what a bundle_control asks (or answers). */
+export type BundleControlType =
+  | 'open_request'
+  | 'open_reply'
+  | 'close_request'
+  | 'close_reply'
+  | 'commit_request'
+  | 'commit_reply'
+  | 'discard_request'
+  | 'discard_reply';
+
+/** OFPBF_* bundle flags. */
+export const OFPBF_ATOMIC = 0x1;
+export const OFPBF_ORDERED = 0x2;
+
+/** NXFMF_* flow monitor flags (NXST_FLOW_MONITOR). */
+export const NXFMF = { INITIAL: 0x1, ADD: 0x2, DELETE: 0x4, MODIFY: 0x8, ACTIONS: 0x10, OWN: 0x20 } as const;
+
+/** One flow monitor of a flow_monitor request (nx_flow_monitor_request). */
+export interface FlowMonitorRequest {
+  id: number;
+  /** NXFMF_* bits. */
+  flags: number;
+  /** Only rules that output to this port (OFPP.NONE: any). */
+  outPort: number;
+  /** 0xff: every table. */
+  tableId: number;
+  /** Rules whose match is at least as specific as this one. */
+  match: Match;
+}
+
+/** One flow monitor update: a rule added, deleted or modified, or ABBREV for a change this connection made itself. */
+export type FlowUpdate =
+  | {
+      event: 'added' | 'deleted' | 'modified';
+      /** Why a deleted rule went (deleted only). */
+      reason?: FlowRemovedReason;
+      tableId: number;
+      idleTimeout: number;
+      hardTimeout: number;
+      priority: number;
+      cookie: bigint;
+      match: Match;
+      /** With NXFMF_ACTIONS, except for deleted rules. */
+      actions?: FlowMod['instructions'];
+    }
+  | { event: 'abbrev'; xid: number };
+
 export type MultipartRequest =
   | { kind: 'desc' }
   | { kind: 'flow' | 'aggregate'; tableId: number; match: Match; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint }
@@ -161,7 +209,8 @@ export type MultipartRequest =
   | { kind: 'group_desc' }
   | { kind: 'group_features' }
   | { kind: 'meter' | 'meter_config'; meterId: number }
-  | { kind: 'meter_features' };
+  | { kind: 'meter_features' }
+  | { kind: 'flow_monitor'; monitors: FlowMonitorRequest[] };
 
 /** A whole reply: the codec splits it into as many OFPMPF_REPLY_MORE messages as it needs and the connection joins them. */
 export type MultipartReply =
@@ -178,7 +227,8 @@ export type MultipartReply =
   | { kind: 'group_features'; types: GroupType[]; maxGroups: Record<GroupType, number>; actions: Record<GroupType, number> }
   | { kind: 'meter'; meters: MeterStats[] }
   | { kind: 'meter_config'; meters: MeterConfig[] }
-  | { kind: 'meter_features'; maxMeters: number; bandTypes: Array<MeterBand['type']>; capabilities: number; maxBands: number; maxColor: number };
+  | { kind: 'meter_features'; maxMeters: number; bandTypes: Array<MeterBand['type']>; capabilities: number; maxBands: number; maxColor: number }
+  | { kind: 'flow_monitor'; updates: FlowUpdate[] };
 
 export type OfMessage =
   | { type: 'hello'; versions: number[] }
@@ -247,11 +297,22 @@ export type OfMessage =
   | { type: 'multipart_reply'; reply: MultipartReply }
   | { type: 'group_mod'; mod: GroupMod }
   | { type: 'meter_mod'; mod: MeterMod }
+  /** OFPT_BUNDLE_CONTROL (OpenFlow 1.4+; ONFT_BUNDLE_CONTROL on 1.3). Properties are not modelled. */
+  | { type: 'bundle_control'; bundleId: number; control: BundleControlType; flags: number }
+  /**
+   * OFPT_BUNDLE_ADD_MESSAGE (ONFT_BUNDLE_ADD_MESSAGE on 1.3): `msg` travels inside with the
+   * same xid as the bundle_add itself, as OpenFlow requires.
+   */
+  | { type: 'bundle_add'; bundleId: number; flags: number; msg: OfMessage }
   // Nicira extensions (OpenFlow 1.0's vendor messages; OVS accepts them on every version).
   | { type: 'nx_set_flow_format'; format: FlowFormat }
   | { type: 'nx_flow_mod_table_id'; enable: boolean }
   | { type: 'nx_set_packet_in_format'; format: PacketInFormat }
   | { type: 'nx_set_controller_id'; controllerId: number }
+  /** NXT_FLOW_MONITOR_CANCEL: stop flow monitor `id`. */
+  | { type: 'nx_flow_monitor_cancel'; id: number }
+  /** NXT_FLOW_MONITOR_PAUSED / RESUMED: the switch stopped (the connection's backlog is full) or restarted sending updates. */
+  | { type: 'nx_flow_monitor_paused' | 'nx_flow_monitor_resumed' }
   /** NXT_RESUME: continue the pipeline of a paused packet-in. */
   | { type: 'nx_resume'; packetIn: Extract<OfMessage, { type: 'packet_in' }> };
 

@@ -12,10 +12,12 @@ import { getLogger } from '../lib/log.js';
 import { OFPP } from '../ofproto/actions.js';
 import type { FlowRemoved } from '../ofproto/flow-table.js';
 import type { OfprotoDpif, PacketInEvent } from '../ofproto/ofproto-dpif.js';
-import type { XBridge } from '../ofproto/xbridge.js';
+import type { RuleChange, XBridge } from '../ofproto/xbridge.js';
+import type { BridgePort } from '../ofproto/xlate.js';
 import type { MessageOf, MultipartReply, OfMessage, PortDesc, PortStats } from '../openflow/messages.js';
 import type { ControllerConfig } from './db-config.js';
-import { OfConn, RequestError, type ConnKind, type OfChannel, type OfConnHost } from './ofconn.js';
+import { OfConn, type ConnKind, type OfChannel, type OfConnHost } from './ofconn.js';
+import { RequestError } from './request-error.js';
 import { listenOwnerOnly } from '../lib/unix-socket.js';
 
 const log = getLogger('connmgr');
@@ -137,6 +139,8 @@ export class ConnMgr implements OfConnHost {
   private lastPorts = new Map<number, string>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** The connection and request making the current rule changes (flow monitors abbreviate a connection's own). */
+  private changeOrigin: { conn: OfConn; xid: number } | undefined;
   /** When tick() last ran: a late tick tells that our event loop was busy. */
   private lastTickAt: number;
 
@@ -210,7 +214,7 @@ export class ConnMgr implements OfConnHost {
   private detach(conn: OfConn, reason?: string): void {
     const a = this.attached.get(conn);
     if (!a) return;
-    conn.closed = true;
+    conn.close();
     this.attached.delete(conn);
     const why = a.closeReason ?? reason;
     log.info(`${this.xb.name}: ${a.target ?? 'management'} connection closed${why ? `: ${why}` : ''}`);
@@ -413,17 +417,27 @@ export class ConnMgr implements OfConnHost {
     });
   }
 
-  portMod(msg: MessageOf<'port_mod'>): void {
+  checkPortMod(msg: MessageOf<'port_mod'>): BridgePort {
     const p = this.xb.port(msg.portNo);
     if (!p) throw new RequestError('OFPPMFC_BAD_PORT', `port ${msg.portNo} does not exist on bridge ${this.xb.name}`);
     const mac = this.opts.portMac(p.name);
     if (mac && macToBigint(mac) !== msg.hwAddr) {
       throw new RequestError('OFPPMFC_BAD_HW_ADDR', `port ${msg.portNo} (${p.name}) has hardware address ${mac}, not the one the port_mod names`);
     }
+    return p;
+  }
+
+  portMod(msg: MessageOf<'port_mod'>): void {
+    const p = this.checkPortMod(msg);
     const config = ((this.portConfig.get(p.ofport) ?? 0) & ~msg.mask) | (msg.config & msg.mask);
     this.portConfig.set(p.ofport, config);
     // Output to a port that is down or no-fwd is skipped: xlate's adminUp.
-    this.xb.setPortState(p.ofport, { adminUp: (config & (OFPPC.PORT_DOWN | OFPPC.NO_FWD)) === 0, noFlood: (config & OFPPC.NO_FLOOD) !== 0 });
+    this.xb.setPortState(p.ofport, {
+      adminUp: (config & (OFPPC.PORT_DOWN | OFPPC.NO_FWD)) === 0,
+      noFlood: (config & OFPPC.NO_FLOOD) !== 0,
+      // A port that is down neither sends nor receives.
+      noRecv: (config & (OFPPC.PORT_DOWN | OFPPC.NO_RECV)) !== 0,
+    });
     this.of.scheduleRevalidation();
     this.portsChanged();
   }
@@ -449,6 +463,21 @@ export class ConnMgr implements OfConnHost {
       this.of.scheduleRevalidation();
     }
     this.updateFailOpen();
+  }
+
+  changedBy<T>(conn: OfConn, xid: number, change: () => T): T {
+    const outer = this.changeOrigin;
+    this.changeOrigin = { conn, xid };
+    try {
+      return change();
+    } finally {
+      this.changeOrigin = outer;
+    }
+  }
+
+  /** The bridge's rules changed: every connection's flow monitors hear of it. */
+  rulesChanged(changes: readonly RuleChange[]): void {
+    for (const conn of this.attached.keys()) conn.rulesChanged(changes, this.changeOrigin);
   }
 
   desc(): MultipartReply & { kind: 'desc' } {

@@ -7,6 +7,10 @@
 // OfConnHost, the bridge's connection manager.
 import type { EventEmitter } from 'node:events';
 import { getLogger } from '../lib/log.js';
+import type { RuleChange } from '../ofproto/xbridge.js';
+import { Bundles } from './bundles.js';
+import { FlowMonitors } from './flow-monitor.js';
+import { RequestError } from './request-error.js';
 import { OFPG, OFPP, referencedGroups, type Action } from '../ofproto/actions.js';
 import { OFPTT_ALL, type FlowMod, type Rule } from '../ofproto/flow-table.js';
 import { OFPM } from '../ofproto/meters.js';
@@ -42,6 +46,8 @@ export interface OfChannel extends EventEmitter {
   send(msg: OfMessage, xid?: number): number;
   request(msg: OfMessage): Promise<OfMessage>;
   close(): void;
+  /** Bytes queued and not yet sent (flow monitors pause above a limit); none if the transport cannot say. */
+  backlog?(): number;
 }
 
 /**
@@ -63,6 +69,8 @@ export interface OfConnHost {
   portStats(portNo: number): PortStats[];
   /** Applies a port_mod; throws RequestError (OFPPMFC_BAD_PORT, OFPPMFC_BAD_HW_ADDR). */
   portMod(msg: MessageOf<'port_mod'>): void;
+  /** Checks a port_mod as portMod() does, without applying it (a bundle applies it at commit). */
+  checkPortMod(msg: MessageOf<'port_mod'>): void;
   /**
    * Checks a master/slave request's generation id against the bridge's
    * (OFPRRFC_STALE if it is older) and makes it the bridge's; true if accepted.
@@ -76,17 +84,10 @@ export interface OfConnHost {
   connectionsChanged(): void;
   /** The switch description (desc multipart reply). */
   desc(): MultipartReply & { kind: 'desc' };
+  /** Runs `change` as `conn`'s request `xid`: flow monitors report the rule changes it makes as that connection's own. */
+  changedBy<T>(conn: OfConn, xid: number, change: () => T): T;
 }
 
-/** A request the switch refuses: the error name goes back to the sender, with the reason in the log. */
-export class RequestError extends Error {
-  constructor(
-    readonly errorName: string,
-    detail: string,
-  ) {
-    super(`${errorName}: ${detail}`);
-  }
-}
 
 /** OVS's tables as OpenFlow sees them: 0-253 (254 is kept for internal use). */
 const N_OF_TABLES = 254;
@@ -114,7 +115,7 @@ function defaultAsyncConfig(): AsyncConfig {
  */
 const METER_FEATURES = { maxMeters: 65535, maxBands: 8, capabilities: 0x1 | 0x2 | 0x4 | 0x8 } as const;
 
-const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out']);
+const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out', 'bundle_control', 'bundle_add']);
 
 export class OfConn {
   role: Exclude<ControllerRole, 'nochange'> = 'equal';
@@ -127,6 +128,8 @@ export class OfConn {
   closed = false;
   /** Messages are applied one after another: a barrier's reply waits for every earlier message. */
   private queue: Promise<void> = Promise.resolve();
+  private readonly bundles: Bundles;
+  private readonly monitors: FlowMonitors;
 
   constructor(
     readonly channel: OfChannel,
@@ -136,6 +139,32 @@ export class OfConn {
     private readonly offendingBytes: (msg: OfMessage, xid: number) => Buffer = () => Buffer.alloc(0),
   ) {
     this.missSendLen = kind === 'controller' ? DEFAULT_MISS_SEND_LEN : 0;
+    this.bundles = new Bundles({
+      xb: host.xb,
+      start: (msg) => this.startBundled(msg),
+      sendError: (name, xid, data) => {
+        if (!this.closed) this.channel.send({ type: 'error', name, data }, xid);
+      },
+    });
+    this.monitors = new FlowMonitors(host.xb, {
+      // Updates are unsolicited replies: OVS sends them with xid 0.
+      send: (msg) => {
+        if (!this.closed) this.channel.send(msg, 0);
+      },
+      backlog: () => this.channel.backlog?.() ?? 0,
+    });
+  }
+
+  /** The connection is gone: what is still queued is dropped unanswered, its bundles and flow monitors with it. */
+  close(): void {
+    this.closed = true;
+    this.bundles.discardAll();
+    this.monitors.close();
+  }
+
+  /** Rules changed; `origin` made the change, with its request's xid. */
+  rulesChanged(changes: readonly RuleChange[], origin: { conn: OfConn; xid: number } | undefined): void {
+    this.monitors.report(changes, origin?.conn === this ? origin.xid : undefined);
   }
 
   get version(): number {
@@ -157,7 +186,7 @@ export class OfConn {
     if (this.closed) return;
     let name = 'OFPBRC_EPERM';
     if (e instanceof RequestError || e instanceof OfpError) {
-      name = e instanceof RequestError ? e.errorName : e.code;
+      name = e instanceof OfpError ? e.code : e.errorName;
       log.info(`${this.host.xb.name}: ${msg.type} refused: ${e.message}`);
     } else {
       log.err(`${this.host.xb.name}: ${msg.type} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -195,10 +224,10 @@ export class OfConn {
         this.host.connectionsChanged();
         return;
       case 'flow_mod':
-        this.flowMod(msg.mod);
+        this.host.changedBy(this, xid, () => this.flowMod(msg.mod));
         return;
       case 'packet_out':
-        this.packetOut(msg);
+        this.packetOut(msg)();
         return;
       case 'port_mod':
         this.host.portMod(msg);
@@ -225,12 +254,12 @@ export class OfConn {
         this.reply({ type: 'multipart_reply', reply: this.multipart(msg.request) }, xid);
         return;
       case 'group_mod': {
-        xb.groupMod(msg.mod);
+        this.host.changedBy(this, xid, () => xb.groupMod(msg.mod));
         this.host.of.scheduleRevalidation();
         return;
       }
       case 'meter_mod':
-        xb.meterMod(msg.mod);
+        this.host.changedBy(this, xid, () => xb.meterMod(msg.mod));
         this.host.of.scheduleRevalidation();
         return;
       case 'nx_set_flow_format':
@@ -249,6 +278,18 @@ export class OfConn {
         return;
       case 'nx_resume':
         this.resume(msg.packetIn);
+        return;
+      case 'bundle_control':
+        this.reply(
+          this.host.changedBy(this, xid, () => this.bundles.control(msg, xid, this.offendingBytes(msg, xid))),
+          xid,
+        );
+        return;
+      case 'nx_flow_monitor_cancel':
+        this.monitors.cancel(msg.id);
+        return;
+      case 'bundle_add':
+        this.bundles.add(msg, xid, this.offendingBytes(msg, xid));
         return;
       default:
         // Replies and asynchronous messages only a switch sends.
@@ -285,7 +326,31 @@ export class OfConn {
     this.host.of.scheduleRevalidation();
   }
 
-  private packetOut(msg: MessageOf<'packet_out'>): void {
+  /**
+   * A bundled message at commit: flow_mods and group_mods are applied now (inside the bridge's
+   * transaction), port_mods and packet-outs are checked now and done once the whole bundle is.
+   */
+  private startBundled(msg: OfMessage): (() => void) | undefined {
+    switch (msg.type) {
+      case 'flow_mod':
+        this.flowMod(msg.mod);
+        return undefined;
+      case 'group_mod':
+        this.host.xb.groupMod(msg.mod);
+        this.host.of.scheduleRevalidation();
+        return undefined;
+      case 'port_mod':
+        this.host.checkPortMod(msg);
+        return () => this.host.portMod(msg);
+      case 'packet_out':
+        return this.packetOut(msg);
+      default:
+        throw new RequestError('OFPBFC_MSG_UNSUP', `${msg.type} cannot be bundled`);
+    }
+  }
+
+  /** Checks a packet-out; returns how to send it. */
+  private packetOut(msg: MessageOf<'packet_out'>): () => void {
     if (msg.bufferId !== NO_BUFFER) throw new RequestError('OFPBRC_BUFFER_UNKNOWN', `buffer ${msg.bufferId} does not exist (this switch buffers no packets: send the frame in the packet-out)`);
     const inPort = msg.inPort === OFPP.ANY ? OFPP.CONTROLLER : msg.inPort;
     if (inPort >= OFPP.MAX && inPort !== OFPP.CONTROLLER && inPort !== OFPP.LOCAL) {
@@ -293,8 +358,10 @@ export class OfConn {
     }
     if (msg.data.length < 14) throw new RequestError('OFPBRC_BAD_LEN', `the packet-out's frame is ${msg.data.length} bytes, shorter than an Ethernet header`);
     checkActions(msg.actions, this.host.xb);
-    const error = this.host.of.packetOut(this.host.xb, inPort, msg.data, msg.actions);
-    if (error) log.warn(`${this.host.xb.name}: packet-out: ${error}`);
+    return () => {
+      const error = this.host.of.packetOut(this.host.xb, inPort, msg.data, msg.actions);
+      if (error) log.warn(`${this.host.xb.name}: packet-out: ${error}`);
+    };
   }
 
   /**
@@ -415,6 +482,8 @@ export class OfConn {
         const all = this.host.xb.meters.dump();
         return { kind: 'meter_config', meters: req.meterId === OFPM.ALL ? all : all.filter((m) => m.meterId === req.meterId) };
       }
+      case 'flow_monitor':
+        return { kind: 'flow_monitor', updates: this.monitors.add(req.monitors) };
       case 'meter_features':
         return { kind: 'meter_features', maxMeters: METER_FEATURES.maxMeters, bandTypes: ['drop', 'dscp_remark'], capabilities: METER_FEATURES.capabilities, maxBands: METER_FEATURES.maxBands, maxColor: 0 };
     }

@@ -190,7 +190,12 @@ export class Reconciler {
     if (!rb) {
       // In secure fail mode a bridge starts with an empty flow table, as in
       // OVS: only a controller (or ovs-ofctl) puts flows there.
-      const xb = new XBridge({ name: cfg.name, defaultRule: cfg.failMode !== 'secure', onFlowRemoved: (ev) => connmgr.flowRemoved(ev) });
+      const xb = new XBridge({
+        name: cfg.name,
+        defaultRule: cfg.failMode !== 'secure',
+        onFlowRemoved: (ev) => connmgr.flowRemoved(ev),
+        onRulesChanged: (changes) => connmgr.rulesChanged(changes),
+      });
       const connmgr: ConnMgr = new ConnMgr({
         xb,
         of: this.of,

@@ -46,8 +46,11 @@ const FLOWS = ['priority=100,ip,nw_dst=10.0.0.1,actions=output:2', 'table=1,reg0
 // ovs-ofctl 3.1 cannot replace-flows into a table other than 0 without -O (it finds no flow
 // format for the table id), so the replacement stays in table 0.
 const REPLACEMENT = ['priority=100,ip,nw_dst=10.0.0.1,actions=output:1', 'priority=9,tcp,tp_dst=80,actions=NORMAL'];
+// A bundle whose second flow overlaps the rule added before it: the commit fails and the first
+// flow must not be added either.
+const BUNDLE_BAD = ['priority=4,in_port=2,actions=output:1', 'check_overlap,priority=3,in_port=1,actions=drop'];
 
-/** The script; SW is the switch's target, FLOWS and REPLACEMENT files of flows. */
+/** The script; SW is the switch's target, FLOWS, REPLACEMENT and BUNDLE_BAD files of flows. */
 const SCRIPT: string[][] = [
   ['show', 'SW'],
   ['-O', 'OpenFlow13', 'show', 'SW'],
@@ -100,6 +103,17 @@ const SCRIPT: string[][] = [
   ['probe', 'SW'],
   ['del-flows', 'SW'],
   ['dump-flows', 'SW', '--no-stats'],
+  ['add-flow', 'SW', 'priority=3,in_port=1,actions=output:2'],
+  ['--bundle', 'add-flows', 'SW', 'BUNDLE_BAD'],
+  ['dump-flows', 'SW', '--no-stats'],
+  ['--bundle', 'add-flows', 'SW', 'FLOWS'],
+  ['-O', 'OpenFlow13', '--bundle', 'add-flow', 'SW', 'priority=9,actions=drop'],
+  ['--bundle', 'replace-flows', 'SW', 'REPLACEMENT'],
+  ['dump-flows', 'SW', '--no-stats'],
+  ['--bundle', 'add-group', 'SW', 'group_id=5,type=all,bucket=output:1'],
+  ['-O', 'OpenFlow13', 'dump-groups', 'SW'],
+  ['--bundle', 'del-groups', 'SW'],
+  ['-O', 'OpenFlow13', 'dump-groups', 'SW'],
   ['show', 'nosuch-bridge'],
   ['-O', 'OpenFlow99', 'show', 'SW'],
   ['show'],
@@ -130,10 +144,11 @@ for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
       dir = mkdtempSync(join(tmpdir(), 'tvs-t-ofctl-'));
       writeFileSync(join(dir, 'flows'), `${FLOWS.slice(2).join('\n')}\n# a comment, and a blank line\n\n`);
       writeFileSync(join(dir, 'replacement'), `${REPLACEMENT.join('\n')}\n`);
+      writeFileSync(join(dir, 'bundle-bad'), `${BUNDLE_BAD.join('\n')}\n`);
       for (const [clientName, client] of Object.entries(CLIENTS)) {
         const sw = await startSwitch();
         try {
-          const placeholders = new Map([['SW', sw.target], ['FLOWS', join(dir, 'flows')], ['REPLACEMENT', join(dir, 'replacement')]]);
+          const placeholders = new Map([['SW', sw.target], ['FLOWS', join(dir, 'flows')], ['REPLACEMENT', join(dir, 'replacement')], ['BUNDLE_BAD', join(dir, 'bundle-bad')]]);
           const runStep = (step: string[]) => client(step.map((a) => placeholders.get(a) ?? a));
           transcripts[clientName] = await transcript(SCRIPT, runStep, (r) => `[exit ${r.code}]\n${normalise(r.stdout, sw.target)}${normalise(r.stderr, sw.target)}`);
         } finally {

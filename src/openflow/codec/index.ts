@@ -27,6 +27,17 @@ import {
   type Session,
 } from '../messages.js';
 import { OfDecodeError, OfReader, OfWriter } from './buffer.js';
+import {
+  decodeBundleAdd,
+  decodeBundleControl,
+  encodeBundleAdd,
+  encodeBundleControl,
+  OFPT14_BUNDLE_ADD_MESSAGE,
+  OFPT14_BUNDLE_CONTROL,
+  ONF_VENDOR_ID,
+  ONFT_BUNDLE_ADD_MESSAGE,
+  ONFT_BUNDLE_CONTROL,
+} from './bundle.js';
 import { errorName, errorNumbers, type WireError } from './errors.js';
 import {
   decodeFlowMod,
@@ -62,7 +73,7 @@ export class OfEncodeError extends Error {
   override readonly name = 'OfEncodeError';
 }
 
-type SimpleType = Exclude<OfMessage['type'], 'hello' | 'multipart_request' | 'multipart_reply'>;
+type SimpleType = Exclude<OfMessage['type'], 'hello' | 'multipart_request' | 'multipart_reply' | 'bundle_add'>;
 
 /** OFPT_* numbers of OpenFlow 1.0. */
 const OFPT10: Partial<Record<SimpleType, number>> = {
@@ -97,13 +108,16 @@ const NXT = {
   packet_in: 17,
   set_async_config: 19,
   set_controller_id: 20,
+  flow_monitor_cancel: 21,
+  flow_monitor_paused: 22,
+  flow_monitor_resumed: 23,
   resume: 28,
   packet_in2: 30,
   group_mod: 31,
 } as const;
 
-/** Where a message goes on the wire: a standard type number or a Nicira subtype. */
-type Wire = { ofpt: number } | { nxt: number };
+/** Where a message goes on the wire: a standard type number, a Nicira subtype or an ONF experimenter type. */
+type Wire = { ofpt: number } | { nxt: number } | { onf: number };
 
 // ---- header ----
 
@@ -118,7 +132,8 @@ function frame(version: number, type: number, xid: number, body: Buffer): Buffer
 function frameWire(version: number, wire: Wire, xid: number, body: Buffer): Buffer {
   if ('ofpt' in wire) return frame(version, wire.ofpt, xid, body);
   const w = new OfWriter();
-  w.u32(NX_VENDOR_ID).u32(wire.nxt).bytes(body);
+  if ('onf' in wire) w.u32(ONF_VENDOR_ID).u32(wire.onf).bytes(body);
+  else w.u32(NX_VENDOR_ID).u32(wire.nxt).bytes(body);
   return frame(version, OFPT_VENDOR, xid, w.finish());
 }
 
@@ -151,11 +166,24 @@ export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[]
       return [encodeMultipart(statNumberOrThrow(msg.request.kind, s), s, xid, true, [encodeRequestBody(msg.request, s)])];
     case 'multipart_reply':
       return encodeMultipartReply(msg.reply, s, xid);
+    case 'bundle_add': {
+      // The bundled message carries the bundle_add's own xid.
+      const [inner, ...more] = encodeMessage(msg.msg, s, xid);
+      if (!inner || more.length > 0) throw new OfEncodeError(`a ${msg.msg.type} that needs ${1 + more.length} messages cannot be bundled`);
+      return [frameWire(s.version, bundleWire(s, OFPT14_BUNDLE_ADD_MESSAGE, ONFT_BUNDLE_ADD_MESSAGE, msg), xid, encodeBundleAdd(msg.bundleId, msg.flags, inner))];
+    }
     default: {
       const [wire, body] = encodeSimple(msg, s);
       return [frameWire(s.version, wire, xid, body)];
     }
   }
+}
+
+/** Bundles are OpenFlow 1.4's, and OVS's ONF extension on 1.3. */
+function bundleWire(s: Session, ofpt: number, onf: number, msg: OfMessage): Wire {
+  if (s.version >= OFP14) return { ofpt };
+  if (s.version === OFP13) return { onf };
+  return unsupported(msg, s);
 }
 
 function helloBody(versions: number[]): Buffer {
@@ -224,7 +252,7 @@ function packetInWire(s: Session): BodyWire | 'nx2' {
 }
 
 /** The wire type and body of every message that is one header and one body. */
-function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_request' | 'multipart_reply' }>, s: Session): [Wire, Buffer] {
+function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_request' | 'multipart_reply' | 'bundle_add' }>, s: Session): [Wire, Buffer] {
   const v = s.version;
   const w = new OfWriter();
   const ofpt = (): Wire => {
@@ -326,6 +354,17 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       return [{ nxt: NXT.set_controller_id }, w.finish()];
     case 'nx_resume':
       return [{ nxt: NXT.resume }, encodePacketIn(msg.packetIn, s, 'nx2')];
+    case 'bundle_control':
+      return [bundleWire(s, OFPT14_BUNDLE_CONTROL, ONFT_BUNDLE_CONTROL, msg), encodeBundleControl(msg)];
+    // Nicira's flow monitor messages exist on OpenFlow 1.0-1.2 (1.3 has ONF's, not implemented).
+    case 'nx_flow_monitor_cancel':
+      if (v > OFP12) unsupported(msg, s);
+      w.u32(msg.id);
+      return [{ nxt: NXT.flow_monitor_cancel }, w.finish()];
+    case 'nx_flow_monitor_paused':
+    case 'nx_flow_monitor_resumed':
+      if (v > OFP12) unsupported(msg, s);
+      return [{ nxt: msg.type === 'nx_flow_monitor_paused' ? NXT.flow_monitor_paused : NXT.flow_monitor_resumed }, Buffer.alloc(0)];
   }
 }
 
@@ -406,7 +445,9 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
     if (r.remaining !== 0) throw new OfDecodeError('OFPBRC_BAD_LEN', `${msg.type} has ${r.remaining} bytes more than its structure`);
     return { xid, msg, more: false };
   };
-  if (type === OFPT_VENDOR) return one(decodeVendor(r, s));
+  if (type === OFPT_VENDOR) return one(decodeVendor(r, s, xid));
+  if (s.version >= OFP14 && type === OFPT14_BUNDLE_CONTROL) return one(decodeBundleControl(r));
+  if (s.version >= OFP14 && type === OFPT14_BUNDLE_ADD_MESSAGE) return one(decodeBundled(r, s, xid));
   if (s.version === OFP10 ? type === OFPT10_STATS_REQUEST || type === OFPT10_STATS_REPLY : type === OFPT11_MULTIPART_REQUEST || type === OFPT11_MULTIPART_REPLY) {
     return decodeMultipart(r, s, xid, type === (s.version === OFP10 ? OFPT10_STATS_REQUEST : OFPT11_MULTIPART_REQUEST));
   }
@@ -555,8 +596,32 @@ function readAsyncProperties(r: OfReader): AsyncConfig {
   return c;
 }
 
-function decodeVendor(r: OfReader, s: Session): OfMessage {
+/** Message types a bundle may hold (OVS's ofputil_is_bundlable, less what TVS does not bundle). */
+const BUNDLABLE = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'port_mod', 'packet_out']);
+/** A bundled message whose type cannot be read is OFPBFC_MSG_UNSUP, as OVS answers. */
+const UNREADABLE_TYPE = new Set(['OFPBRC_BAD_TYPE', 'OFPBRC_BAD_SUBTYPE', 'OFPBRC_BAD_VENDOR', 'OFPBRC_BAD_STAT', 'OFPBRC_BAD_VERSION']);
+
+function decodeBundled(r: OfReader, s: Session, xid: number): MessageOf<'bundle_add'> {
+  const { bundleId, flags, inner } = decodeBundleAdd(r, s.version, xid);
+  let msg: OfMessage;
+  try {
+    msg = decodeMessage(inner, s).msg;
+  } catch (e) {
+    if (e instanceof OfDecodeError && UNREADABLE_TYPE.has(e.name)) throw new OfDecodeError('OFPBFC_MSG_UNSUP', `the bundled message cannot be read: ${e.message}`);
+    throw e;
+  }
+  if (!BUNDLABLE.has(msg.type)) throw new OfDecodeError('OFPBFC_MSG_UNSUP', `${msg.type} cannot be bundled (only flow_mod, group_mod, port_mod and packet_out)`);
+  return { type: 'bundle_add', bundleId, flags, msg };
+}
+
+function decodeVendor(r: OfReader, s: Session, xid: number): OfMessage {
   const vendor = r.u32('vendor');
+  if (vendor === ONF_VENDOR_ID && s.version === OFP13) {
+    const expType = r.u32('ONF experimenter type');
+    if (expType === ONFT_BUNDLE_CONTROL) return decodeBundleControl(r);
+    if (expType === ONFT_BUNDLE_ADD_MESSAGE) return decodeBundled(r, s, xid);
+    throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `ONF experimenter type ${expType} is not supported (only bundles, 2300 and 2301)`);
+  }
   if (vendor !== NX_VENDOR_ID) throw new OfDecodeError('OFPBRC_BAD_VENDOR', `vendor 0x${vendor.toString(16).padStart(8, '0')} is not supported (only Nicira, 0x00002320)`);
   const subtype = r.u32('Nicira subtype');
   switch (subtype) {
@@ -599,6 +664,15 @@ function decodeVendor(r: OfReader, s: Session): OfMessage {
       return { type: 'nx_set_controller_id', controllerId: r.u16('controller_id') };
     case NXT.group_mod:
       if (s.version === OFP10) return { type: 'group_mod', mod: decodeGroupMod(r, s) };
+      break;
+    case NXT.flow_monitor_cancel:
+      if (s.version <= OFP12) return { type: 'nx_flow_monitor_cancel', id: r.u32('monitor id') };
+      break;
+    case NXT.flow_monitor_paused:
+      if (s.version <= OFP12) return { type: 'nx_flow_monitor_paused' };
+      break;
+    case NXT.flow_monitor_resumed:
+      if (s.version <= OFP12) return { type: 'nx_flow_monitor_resumed' };
       break;
   }
   throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype} is not supported in ${versionName(s.version)}`);

@@ -25,6 +25,7 @@ import {
   encodeMeterConfig,
   type BodyWire,
 } from './flow-messages.js';
+import { decodeFlowUpdates, decodeMonitorRequests, encodeFlowUpdate, encodeMonitorRequests } from './monitor.js';
 import { readOxsStats, writeOxsStats } from './oxs.js';
 import { portToOf11, readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 
@@ -52,6 +53,8 @@ const OFPMP: Record<Kind, { number: number; since: number }> = {
   meter_features: { number: 11, since: OFP13 },
   table_features: { number: 12, since: OFP13 },
   port_desc: { number: 13, since: OFP10 },
+  // OpenFlow 1.4's OFPMP_FLOW_MONITOR is not implemented (./monitor.ts has Nicira's only).
+  flow_monitor: { number: 16, since: 0x100 },
 };
 
 /** Nicira stats subtypes and the versions OVS uses them on (where the standard has no equivalent). */
@@ -61,6 +64,7 @@ const NXST: Partial<Record<Kind, { number: number; until: number }>> = {
   group: { number: 7, until: OFP10 },
   group_desc: { number: 8, until: OFP10 },
   group_features: { number: 9, until: OFP11 },
+  flow_monitor: { number: 2, until: OFP12 },
 };
 
 /** Whether flow and aggregate statistics travel as NXST_FLOW / NXST_AGGREGATE on this session. */
@@ -127,6 +131,8 @@ export function encodeRequestBody(req: MultipartRequest, s: Session): Buffer {
     case 'meter_config':
       w.u32(req.meterId).zeros(4);
       break;
+    case 'flow_monitor':
+      return encodeMonitorRequests(req.monitors);
   }
   return w.finish();
 }
@@ -180,6 +186,8 @@ export function decodeRequestBody(kind: Kind, r: OfReader, s: Session): Multipar
       req = { kind, meterId: r.u32('meter_id') };
       r.skip(4);
       break;
+    case 'flow_monitor':
+      return { kind, monitors: decodeMonitorRequests(r) };
   }
   end(r, `${kind} request`);
   return req;
@@ -225,6 +233,8 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
       return [entry((w) => w.str(reply.desc.mfr, 256).str(reply.desc.hw, 256).str(reply.desc.sw, 256).str(reply.desc.serial, 32).str(reply.desc.dp, 256))];
     case 'flow':
       return reply.flows.map((f) => encodeFlowStats(f, s, flowWire(s)));
+    case 'flow_monitor':
+      return reply.updates.map((u) => encodeFlowUpdate(u, s));
     case 'aggregate':
       if (v >= OFP15) return [entry((w) => writeOxsStats(w, { packetCount: reply.packetCount, byteCount: reply.byteCount, flowCount: reply.flowCount }))];
       return [entry((w) => w.u64(reply.packetCount).u64(reply.byteCount).u32(reply.flowCount).zeros(4))];
@@ -373,6 +383,8 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
       break;
     case 'flow':
       return { kind, flows: entries(r, (e) => decodeFlowStats(e, s, flowWire(s))) };
+    case 'flow_monitor':
+      return { kind, updates: decodeFlowUpdates(r, s) };
     case 'aggregate':
       if (v >= OFP15) {
         const oxs = readOxsStats(r);
