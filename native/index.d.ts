@@ -125,6 +125,7 @@ export interface Addon {
     mtu: number,
     mac: Buffer | undefined,
     peer: string | undefined,
+    dstPort: number,
   ): { port: number; ifindex: number };
   op_port_del(dp: DatapathHandle, port: number): void;
   op_port_list(dp: DatapathHandle): NativePortInfo[];

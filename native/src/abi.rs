@@ -84,9 +84,10 @@ pub const ACTION_USERSPACE: u16 = 2;
 pub const ACTION_PUSH_VLAN: u16 = 3;
 pub const ACTION_POP_VLAN: u16 = 4;
 pub const ACTION_SET: u16 = 5;
-pub const ACTION_TNL_PUSH: u16 = 6;
-pub const ACTION_TNL_POP: u16 = 7;
 pub const ACTION_METER: u16 = 8;
+pub const ACTION_SET_TUNNEL: u16 = 9;
+/// The set_tunnel payload before its Geneve options (`flow/actions.rs`).
+pub const SET_TUNNEL_FIXED_LEN: usize = 24;
 
 /// `set` flag: the field was written masked (`set(...)` vs `set_masked`
 /// in the printer; execution ignores it).
@@ -362,9 +363,9 @@ pub fn describe() -> Vec<(String, u64)> {
         ("ACTION_PUSH_VLAN", ACTION_PUSH_VLAN as usize),
         ("ACTION_POP_VLAN", ACTION_POP_VLAN as usize),
         ("ACTION_SET", ACTION_SET as usize),
-        ("ACTION_TNL_PUSH", ACTION_TNL_PUSH as usize),
-        ("ACTION_TNL_POP", ACTION_TNL_POP as usize),
         ("ACTION_METER", ACTION_METER as usize),
+        ("ACTION_SET_TUNNEL", ACTION_SET_TUNNEL as usize),
+        ("SET_TUNNEL_FIXED_LEN", SET_TUNNEL_FIXED_LEN),
         ("SET_FLAG_MASKED", SET_FLAG_MASKED as usize),
         ("SET_FLAG_CONTINUES", SET_FLAG_CONTINUES as usize),
         ("UPCALL_META_LEN", UPCALL_META_LEN),

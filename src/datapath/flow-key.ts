@@ -27,6 +27,8 @@ export type FlowMask = FlowKey;
 
 /** VLAN TCI bit meaning "a tag is present" (OVS's VLAN_CFI). */
 export const TCI_PRESENT = 0x1000;
+/** Tunnel flags (OVS's FLOW_TNL_F_*), in tunnel.flags and set(tunnel(...)). */
+export const TUNNEL_FLAGS = { df: 0x1, csum: 0x2, key: 0x4, oam: 0x8 } as const;
 /** ODP frag values. */
 export const FRAG = { no: 0, first: 1, later: 2 } as const;
 
@@ -104,7 +106,7 @@ export function encodeKey(key: FlowKey): Buffer {
 }
 
 /** Fields a decoder reports for each L3 protocol (aliases resolved by eth_type). */
-const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
+const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'tunnel.flags', 'tunnel.tos', 'tunnel.ttl', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
 const L3: Record<string, FieldName[]> = {
   ipv4: ['ipv4.src', 'ipv4.dst', 'ipv4.proto', 'ipv4.tos', 'ipv4.ttl', 'ipv4.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmp.type', 'icmp.code'],
   ipv6: ['ipv6.src', 'ipv6.dst', 'ipv6.label', 'ipv6.proto', 'ipv6.tclass', 'ipv6.hlimit', 'ipv6.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmpv6.type', 'icmpv6.code', 'nd.target'],

@@ -13,6 +13,7 @@
 //!   that matches any of them also matches `eth_type`, so this is unambiguous.
 //! - There is no implicit padding: every byte is a field, and `Default` is all zero.
 
+use crate::packet::TunnelInfo;
 use crate::wire::ethernet::{self, ethertype, is_vlan_tpid, TCI_PRESENT};
 use crate::wire::{arp, icmp, ipv4, ipv6, tcp, udp};
 
@@ -106,6 +107,16 @@ impl PartialEq for FlowKey {
 }
 
 impl FlowKey {
+    /// Write the tunnel metadata a tunnel vport decapsulated into the key.
+    pub fn set_tunnel(&mut self, t: &TunnelInfo) {
+        self.tun_id = t.tun_id.to_be_bytes();
+        self.tun_src = t.src;
+        self.tun_dst = t.dst;
+        self.tun_flags = t.flags.to_be_bytes();
+        self.tun_tos = t.tos;
+        self.tun_ttl = t.ttl;
+    }
+
     /// The key as 15 native-endian words, for hashing and masked compares.
     pub fn words(&self) -> &[u64] {
         // SAFETY: FlowKey is repr(C, align(8)), exactly KEY_LEN = 15 * 8 bytes
@@ -176,7 +187,7 @@ impl FlowKey {
 
     /// Parse `frame` (VLAN tags in-band) into a key. Never panics and never
     /// reads out of bounds: a truncated or malformed header leaves its fields
-    /// and everything after it zero. Tunnel fields stay zero (tunnel pop sets them).
+    /// and everything after it zero. Tunnel fields stay zero (`set_tunnel` sets them).
     pub fn extract(frame: &[u8], in_port: u32) -> FlowKey {
         let mut k = FlowKey::default();
         k.extract_into(frame, in_port);

@@ -3,10 +3,12 @@
 
 pub mod afpacket;
 pub mod dummy;
+mod gso;
 pub mod patch;
 mod queue;
 mod ring;
 pub mod tap;
+pub mod tunnel;
 mod xsk_tx;
 
 use crate::packet::Packet;
