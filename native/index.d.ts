@@ -67,7 +67,7 @@ export interface NativePortStats {
 export interface NativePortInfo {
   port: number;
   name: string;
-  type: 'system' | 'tap' | 'dummy' | 'patch';
+  type: 'system' | 'tap' | 'dummy' | 'patch' | 'vxlan' | 'geneve' | 'gre';
   ifindex: number;
   /** The device went away; the port rebinds when one of that name returns. */
   detached: boolean;
