@@ -1139,12 +1139,19 @@ impl Tx {
 }
 
 /// Send `frames` out of port `port_no` (if it is still there), noting a
-/// dummy port whose sent frames JS should hear of.
+/// dummy port whose sent frames JS should hear of, and sending on the
+/// port's answers to senders of frames it could not take.
 fn send_out(st: &mut State, port_no: u32, frames: &[&Packet]) {
     let Some(port) = st.ports.get_mut(&port_no) else { return };
     port.io.send_burst(frames, &mut port.stats);
     if port.io.as_dummy().is_some_and(|d| d.take_notice()) {
         st.tx_notices.push(port_no);
+    }
+    for reply in port.io.take_replies() {
+        // Back where the frame came from; a reply never goes to the port that made it.
+        if reply.in_port != port_no {
+            send_out(st, reply.in_port, &[&reply]);
+        }
     }
 }
 

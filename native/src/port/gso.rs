@@ -1,6 +1,8 @@
-//! Finishing offloaded frames in software, for ports that cannot hand them
-//! on unfinished (a tunnel's inner frame travels inside a datagram): fill in
-//! partial checksums and cut TCP super-frames into segments that fit.
+//! Fitting frames into a path MTU, for ports that cannot hand them on
+//! unfinished (a tunnel's inner frame travels inside a datagram): fill in
+//! partial checksums, cut TCP super-frames into segments that fit, and for
+//! an IPv4 frame with DF that cannot fit, build the ICMP "fragmentation
+//! needed" its sender should get, so that path MTU discovery works.
 
 use crate::packet::VnetHdr;
 use crate::wire::checksum;
@@ -24,8 +26,9 @@ pub enum Fit {
     /// Finished copies to send instead: the frame with its checksum filled
     /// in, or its TCP segments.
     Rewritten(Vec<Vec<u8>>),
-    /// Too big and not a TCP super-frame: it cannot go.
-    TooBig,
+    /// Too big and not a TCP super-frame: it cannot go. `reply` is the
+    /// ICMP "fragmentation needed" for its sender, if it is IPv4 with DF.
+    TooBig { reply: Option<Vec<u8>> },
 }
 
 /// What it takes to send `frame` (with offload state `vnet`) as frames of
@@ -33,10 +36,10 @@ pub enum Fit {
 pub fn fit(frame: &[u8], vnet: &VnetHdr, room: usize) -> Fit {
     let gso = vnet.gso_type & !GSO_ECN;
     if gso == GSO_TCPV4 || gso == GSO_TCPV6 {
-        return segment_tcp(frame, vnet, room).map_or(Fit::TooBig, Fit::Rewritten);
+        return segment_tcp(frame, vnet, room).map_or(Fit::TooBig { reply: None }, Fit::Rewritten);
     }
     if frame.len() > room {
-        return Fit::TooBig;
+        return Fit::TooBig { reply: frag_needed(frame, room) };
     }
     if vnet.flags & VnetHdr::F_NEEDS_CSUM == 0 {
         return Fit::AsIs;
@@ -44,7 +47,7 @@ pub fn fit(frame: &[u8], vnet: &VnetHdr, room: usize) -> Fit {
     let mut f = frame.to_vec();
     let (start, at) = (vnet.csum_start as usize, vnet.csum_start as usize + vnet.csum_offset as usize);
     if at + 2 > f.len() {
-        return Fit::TooBig;
+        return Fit::TooBig { reply: None };
     }
     // The field holds the pseudo-header sum: summing over it completes it.
     let c = !checksum::fold(checksum::sum(0, &f[start..]));
@@ -63,6 +66,97 @@ fn l3_of(f: &[u8]) -> Option<(usize, u16)> {
         }
         at += 4;
     }
+}
+
+/// Finish the TCP or UDP checksum of a decapsulated frame that a sender on
+/// this host left to offload: over a veth underlay the kernel hands the
+/// datagram to our socket with the inner checksum field holding only the
+/// pseudo-header sum (CHECKSUM_PARTIAL), and says nothing of it. A field
+/// equal to that sum in a segment whose checksum does not verify is such a
+/// frame; any other frame is left alone. Returns whether it was finished.
+pub fn finish_leaked_checksum(f: &mut [u8]) -> bool {
+    let Some((l3, ty)) = l3_of(f) else { return false };
+    let (proto, l4, end, pseudo) = match ty {
+        ethertype::IPV4 if f.len() >= l3 + 20 => {
+            let ihl = ((f[l3] & 0x0f) as usize) * 4;
+            let end = l3 + u16::from_be_bytes([f[l3 + 2], f[l3 + 3]]) as usize;
+            let frag = u16::from_be_bytes([f[l3 + 6], f[l3 + 7]]) & 0x3fff;
+            if ihl < 20 || end > f.len() || end < l3 + ihl || frag != 0 {
+                return false;
+            }
+            (f[l3 + 9], l3 + ihl, end, checksum::sum(0, &f[l3 + 12..l3 + 20]))
+        }
+        ethertype::IPV6 if f.len() >= l3 + 40 => {
+            let end = l3 + 40 + u16::from_be_bytes([f[l3 + 4], f[l3 + 5]]) as usize;
+            if end > f.len() {
+                return false;
+            }
+            (f[l3 + 6], l3 + 40, end, checksum::sum(0, &f[l3 + 8..l3 + 40]))
+        }
+        _ => return false,
+    };
+    let at = match proto {
+        6 => l4 + 16,
+        17 => l4 + 6,
+        _ => return false,
+    };
+    if at + 2 > end {
+        return false;
+    }
+    let pseudo = pseudo + proto as u32 + (end - l4) as u32;
+    if u16::from_be_bytes([f[at], f[at + 1]]) != checksum::fold(pseudo) {
+        return false;
+    }
+    if checksum::fold(checksum::sum(pseudo, &f[l4..end])) == 0xffff {
+        return false; // a finished checksum that happens to equal the sum
+    }
+    // Summing over the field, which holds the pseudo-header sum, completes it.
+    let c = match !checksum::fold(checksum::sum(0, &f[l4..end])) {
+        0 if proto == 17 => 0xffff,
+        c => c,
+    };
+    f[at..at + 2].copy_from_slice(&c.to_be_bytes());
+    true
+}
+
+/// The ICMP "fragmentation needed" (RFC 1191) answering an IPv4 frame with
+/// DF that does not fit in `room` bytes: from the frame's destination back
+/// to its source (MACs swapped, VLAN tags kept), with the next-hop MTU and
+/// the frame's IP header and first 8 payload bytes. None for other frames,
+/// later fragments and ICMP errors (never answered with an error).
+fn frag_needed(f: &[u8], room: usize) -> Option<Vec<u8>> {
+    let (l3, ty) = l3_of(f)?;
+    let ip = f.get(l3..)?;
+    let ihl = ((*ip.first()? & 0x0f) as usize) * 4;
+    if ty != ethertype::IPV4 || ihl < 20 || ip.len() < ihl + 8 || ip[6] & 0x40 == 0 {
+        return None;
+    }
+    let frag_offset = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff;
+    let icmp_error = ip[9] == 1 && !matches!(ip[ihl], 0 | 8 | 13 | 14);
+    if frag_offset != 0 || icmp_error {
+        return None;
+    }
+    let mtu = u16::try_from(room.checked_sub(l3)?).ok()?;
+    let quote = &ip[..ihl + 8];
+    let mut r = Vec::with_capacity(l3 + 28 + quote.len());
+    r.extend_from_slice(&f[6..12]);
+    r.extend_from_slice(&f[0..6]);
+    r.extend_from_slice(&f[12..l3]);
+    let total = (20 + 8 + quote.len()) as u16;
+    r.extend_from_slice(&[0x45, 0xc0]);
+    r.extend_from_slice(&total.to_be_bytes());
+    r.extend_from_slice(&[0, 0, 0, 0, 64, 1, 0, 0]);
+    r.extend_from_slice(&ip[16..20]);
+    r.extend_from_slice(&ip[12..16]);
+    let c = checksum::checksum(&r[l3..l3 + 20]);
+    r[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
+    let icmp = l3 + 20;
+    r.extend_from_slice(&[3, 4, 0, 0, 0, 0]);
+    r.extend_from_slice(&mtu.to_be_bytes());
+    r.extend_from_slice(quote);
+    let c = checksum::checksum(&r[icmp..]);
+    r[icmp + 2..icmp + 4].copy_from_slice(&c.to_be_bytes());
+    Some(r)
 }
 
 /// Cut a TCP super-frame into segments of at most `room` bytes each, with
@@ -199,7 +293,48 @@ mod tests {
         let Fit::Rewritten(done) = fit(&f, &vnet, 1500) else { panic!("checksum not completed") };
         assert!(tcp_checksum_ok(&done[0], true));
         assert_eq!(fit(&f, &VnetHdr::default(), 1500), Fit::AsIs);
-        assert_eq!(fit(&f, &VnetHdr::default(), 100), Fit::TooBig);
+        assert!(matches!(fit(&f, &VnetHdr::default(), 100), Fit::TooBig { .. }));
+    }
+
+    #[test]
+    fn an_ipv4_frame_with_df_too_big_gets_fragmentation_needed_back_to_its_sender() {
+        let f = ipv4_frame(17, &[0u8; 1500]);
+        let Fit::TooBig { reply: Some(r) } = fit(&f, &VnetHdr::default(), 1464) else { panic!("no reply") };
+        assert_eq!((&r[0..6], &r[6..12]), (&f[6..12], &f[0..6]), "MACs swapped");
+        assert_eq!((&r[26..30], &r[30..34]), (&f[30..34], &f[26..30]), "from the destination to the source");
+        assert_eq!((r[23], checksum::checksum(&r[14..34])), (1, 0));
+        assert_eq!((r[34], r[35], u16::from_be_bytes([r[40], r[41]])), (3, 4, 1450));
+        assert_eq!(&r[42..], &f[14..14 + 28], "the IP header and 8 bytes of the datagram");
+        assert_eq!(checksum::checksum(&r[34..]), 0);
+        // Without DF there is no one to tell: the frame is only dropped.
+        let mut no_df = f.clone();
+        no_df[20] = 0;
+        assert_eq!(fit(&no_df, &VnetHdr::default(), 1464), Fit::TooBig { reply: None });
+        // Nor is an ICMP error answered with one.
+        let mut unreach = ipv4_frame(1, &[3u8; 1500]);
+        unreach[20] |= 0x40;
+        assert_eq!(fit(&unreach, &VnetHdr::default(), 1464), Fit::TooBig { reply: None });
+    }
+
+    #[test]
+    fn a_checksum_left_to_offload_by_a_sender_on_this_host_is_finished_and_a_finished_one_left_alone() {
+        let good = ipv4_frame(6, &tcp_with_payload(300, 0x18));
+        let mut partial = good.clone();
+        let l = (partial.len() - 34) as u16;
+        let pseudo = checksum::fold(pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], 6, l));
+        partial[50..52].copy_from_slice(&pseudo.to_be_bytes());
+        assert!(finish_leaked_checksum(&mut partial));
+        assert_eq!(partial, good);
+        let mut same = good.clone();
+        assert!(!finish_leaked_checksum(&mut same));
+        assert_eq!(same, good);
+        // A corrupted segment is not "repaired" unless its field is the pseudo-header sum.
+        let mut bad = good.clone();
+        bad[60] ^= 0xff;
+        assert!(!finish_leaked_checksum(&mut bad));
+        for n in 0..good.len() {
+            let _ = finish_leaked_checksum(&mut partial.clone()[..n]);
+        }
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub trait PortIo: Send {
     fn take_kernel_drops(&mut self) -> u64 {
         0
     }
+    /// Frames the port answered to the senders of frames it could not send
+    /// (an ICMP "fragmentation needed"), each to go out of its `in_port`.
+    fn take_replies(&mut self) -> Vec<Packet> {
+        Vec::new()
+    }
     /// The port as a dummy port, whose frames JS injects and reads; None
     /// for ports with a device.
     fn as_dummy(&mut self) -> Option<&mut DummyPort> {

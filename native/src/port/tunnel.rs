@@ -87,6 +87,8 @@ pub struct TunnelPort {
     /// Path MTU to each destination sent to, forgotten at every upkeep so
     /// that route and MTU changes are seen.
     path_mtu: HashMap<[u8; 4], usize>,
+    /// ICMP "fragmentation needed" for the senders of frames too big to send.
+    replies: Vec<Packet>,
 }
 
 impl TunnelPort {
@@ -110,7 +112,7 @@ impl TunnelPort {
         };
         let proto = if kind == TunnelKind::Gre { libc::IPPROTO_GRE } else { libc::IPPROTO_UDP };
         let tx_no_df = raw_socket(proto, libc::IP_PMTUDISC_DONT, true)?;
-        Ok(TunnelPort { kind, udp_port, rx, tx_df, tx_no_df, path_mtu: HashMap::new() })
+        Ok(TunnelPort { kind, udp_port, rx, tx_df, tx_no_df, path_mtu: HashMap::new(), replies: Vec::new() })
     }
 
     fn df_socket(&self) -> RawFd {
@@ -167,6 +169,7 @@ impl TunnelPort {
         let strip = outer + d.header_len;
         pkt.truncate(end);
         pkt.remove_range(0, strip);
+        gso::finish_leaked_checksum(pkt.frame_mut());
         pkt.rx_tunnel = Some(info);
         Ok(())
     }
@@ -304,7 +307,14 @@ impl PortIo for TunnelPort {
             match gso::fit(pkt.frame(), &pkt.vnet, room) {
                 gso::Fit::AsIs => plain.push(i),
                 gso::Fit::Rewritten(frames) => segments.extend(frames.into_iter().map(|f| (i, f))),
-                gso::Fit::TooBig => stats.tx_dropped += 1,
+                gso::Fit::TooBig { reply } => {
+                    stats.tx_dropped += 1;
+                    if let Some(r) = reply {
+                        let mut p = Packet::from_frame(&r);
+                        p.in_port = pkt.in_port;
+                        self.replies.push(p);
+                    }
+                }
             }
         }
         let mut out: Vec<Outgoing> = Vec::with_capacity(plain.len() + segments.len());
@@ -327,6 +337,10 @@ impl PortIo for TunnelPort {
 
     fn upkeep(&mut self) {
         self.path_mtu.clear();
+    }
+
+    fn take_replies(&mut self) -> Vec<Packet> {
+        std::mem::take(&mut self.replies)
     }
 
     fn ifindex(&self) -> u32 {
@@ -541,6 +555,7 @@ mod tests {
             tx_df: None,
             tx_no_df: fd(),
             path_mtu: HashMap::new(),
+            replies: Vec::new(),
         }
     }
 
