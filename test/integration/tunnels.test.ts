@@ -112,7 +112,7 @@ describe('a vxlan vport and a Linux kernel vxlan device', () => {
     expect((await icmpCounters(underlay.ns)).InDestUnreachs).toBe(0);
   });
 
-  it('carry a TCP transfer from a host with a 1500-byte MTU intact: its super-frames are cut to fit the tunnel, the kernel's unfinished checksums finished', async () => {
+  it('carry a TCP transfer from a host with a 1500-byte MTU intact: its super-frames are cut to fit the tunnel, unfinished checksums from the kernel finished', async () => {
     openTunnel('vxlan');
     await kernelVxlan();
     const server: Host = { ns: underlay.ns, ifname: 'vx0', ip: `192.168.${RUN}.2`, mac: '', exec: (cmd, args, opts) => run('ip', ['netns', 'exec', underlay.ns, cmd, ...args], opts) };
