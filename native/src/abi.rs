@@ -16,7 +16,7 @@ use crate::meter::{BandConfig, BandKind};
 // ---------------------------------------------------------------- flow key
 
 /// Size of a flow key (and of a mask) in bytes: the `FlowKey` struct.
-pub const KEY_LEN: usize = 136;
+pub const KEY_LEN: usize = 152;
 
 /// Every field of the flow key by its OVS datapath-syntax name: (name, byte
 /// offset, length). Aliases share bytes (see `flow/key.rs`); a test there
@@ -69,6 +69,12 @@ pub const KEY_FIELDS: &[(&str, usize, usize)] = &[
     ("tunnel.ttl", 123, 1),
     ("nd.sll", 124, 6),
     ("nd.tll", 130, 6),
+    ("tunnel.geneve.class", 136, 2),
+    ("tunnel.geneve.type", 138, 1),
+    ("tunnel.geneve.len", 139, 1),
+    ("tunnel.geneve.data", 140, 8),
+    ("tunnel.tp_src", 148, 2),
+    ("tunnel.tp_dst", 150, 2),
 ];
 
 // ---------------------------------------------------------------- actions

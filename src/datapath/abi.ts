@@ -10,7 +10,7 @@
 // ---------------------------------------------------------------- flow key
 
 /** Size of a flow key (and of a mask) in bytes. */
-export const FLOW_KEY_LEN = 136;
+export const FLOW_KEY_LEN = 152;
 
 /**
  * Every field of the flow key by its OVS datapath-syntax name: [name, byte
@@ -65,6 +65,12 @@ export const KEY_FIELDS = [
   ['tunnel.ttl', 123, 1],
   ['nd.sll', 124, 6],
   ['nd.tll', 130, 6],
+  ['tunnel.geneve.class', 136, 2],
+  ['tunnel.geneve.type', 138, 1],
+  ['tunnel.geneve.len', 139, 1],
+  ['tunnel.geneve.data', 140, 8],
+  ['tunnel.tp_src', 148, 2],
+  ['tunnel.tp_dst', 150, 2],
 ] as const;
 
 // ---------------------------------------------------------------- actions

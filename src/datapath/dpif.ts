@@ -51,7 +51,7 @@ export interface Upcall {
   /** The datapath port the frame came in on. */
   port: number;
   /**
-   * The 136-byte flow key the datapath extracted (see flow-key.ts), and the
+   * The 152-byte flow key the datapath extracted (see flow-key.ts), and the
    * frame. Both are views into their batch's one buffer: a slow path that
    * keeps one keeps that buffer alive, so copy it (Buffer.from) to hold it long.
    */
@@ -545,7 +545,7 @@ function unpackUpcalls(batch: number, data: Buffer, meta: Buffer): Upcall[] {
   return upcalls;
 }
 
-/** The key the datapath extracts from `frame` received on `inPort` (136 bytes). */
+/** The key the datapath extracts from `frame` received on `inPort` (152 bytes). */
 export function extractKey(frame: Buffer, inPort: number): Buffer {
   return loadAddon().op_flow_key_extract(frame, inPort);
 }

@@ -22,11 +22,6 @@ export interface DpMatch {
   mask: FlowMask;
   /** `packet_type(ns=0,id=0)` was shown (the userspace datapath prints it). */
   packetType?: boolean;
-  /**
-   * Raw text of the parts of tunnel(...) our key does not hold (tp_src, tp_dst,
-   * geneve(...)): accepted, printed back, not matched.
-   */
-  tunnelExtra?: string;
 }
 
 export interface DpFlowStats {
@@ -232,7 +227,7 @@ export const ATTR_FIELDS: Readonly<Record<string, readonly [string, FieldName, '
   icmpv6: [['type', 'icmpv6.type', 'dec'], ['code', 'icmpv6.code', 'dec']],
   arp: [['sip', 'arp.sip', 'addr'], ['tip', 'arp.tip', 'addr'], ['op', 'arp.op', 'dec'], ['sha', 'arp.sha', 'addr'], ['tha', 'arp.tha', 'addr']],
   nd: [['target', 'nd.target', 'addr']],
-  tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr'], ['tos', 'tunnel.tos', 'hex'], ['ttl', 'tunnel.ttl', 'dec']],
+  tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr'], ['tos', 'tunnel.tos', 'hex'], ['ttl', 'tunnel.ttl', 'dec'], ['tp_src', 'tunnel.tp_src', 'dec'], ['tp_dst', 'tunnel.tp_dst', 'dec']],
 };
 
 const TCP_FLAG_NAMES: [number, string][] = [[0x001, 'fin'], [0x002, 'syn'], [0x004, 'rst'], [0x008, 'psh'], [0x010, 'ack'], [0x020, 'urg'], [0x040, 'ece'], [0x080, 'cwr'], [0x100, 'ns'], [0x200, '[200]'], [0x400, '[400]'], [0x800, '[800]']];
@@ -349,13 +344,47 @@ function parseTunnelFlags(n: Node): { flags: number; mask: number } {
   return { flags, mask: ALL_TUNNEL_FLAGS };
 }
 
+const GENEVE_KEY: FieldName[] = ['tunnel.geneve.class', 'tunnel.geneve.type', 'tunnel.geneve.len', 'tunnel.geneve.data'];
+
+/** The key's Geneve option as geneve({class=..,type=..,len=..,DATA[/MASK]}), if matched. */
+function fmtKeyGeneve(key: FlowKey, mask: FlowMask): string[] {
+  if (GENEVE_KEY.every((f) => isZero(mask[f]))) return [];
+  const len = Number(key['tunnel.geneve.len'] ?? 0);
+  const data = BigInt(key['tunnel.geneve.data'] ?? 0n);
+  const dataMask = BigInt(mask['tunnel.geneve.data'] ?? 0n);
+  const full = len ? (1n << BigInt(8 * len)) - 1n : 0n;
+  const shown = dataMask === 0n ? '' : `,${hex(data)}${(dataMask & full) === full ? '' : `/${hex(dataMask)}`}`;
+  return [`geneve({class=${hex(Number(key['tunnel.geneve.class'] ?? 0))},type=${hex(Number(key['tunnel.geneve.type'] ?? 0))},len=${len}${shown}})`];
+}
+
+/** geneve(...) of a key into its fields: the datapath matches one option of at most 8 bytes of data. */
+function parseKeyGeneve(n: Node, m: DpMatch): void {
+  const text = (n.args ?? []).map(render).join(',');
+  const opts = parseGeneve(n, true);
+  if (opts.length !== 1 || opts[0]!.data.length > 8) err(n, `the datapath matches one Geneve option with at most 8 bytes of data, not "${text}"`);
+  const o = opts[0]!;
+  const dataMask = /\/([^}]*)\}/.exec(text)?.[1];
+  const put = (f: FieldName, v: FieldValue, mk: FieldValue) => {
+    m.key[f] = v;
+    m.mask[f] = mk;
+  };
+  put('tunnel.geneve.class', o.optClass, 0xffff);
+  put('tunnel.geneve.type', o.type, 0xff);
+  put('tunnel.geneve.len', o.data.length, 0xff);
+  const data = o.data.length ? BigInt(`0x${o.data.toString('hex')}`) : 0n;
+  const dataGiven = text.split(',').length > 3;
+  const full = (1n << BigInt(8 * o.data.length)) - 1n;
+  const mask = dataMask !== undefined ? (parseUintText(dataMask) ?? err(n, `geneve option: mask "${dataMask}" is not a number`)) & full : dataGiven ? full : 0n;
+  put('tunnel.geneve.data', data & mask, mask);
+}
+
 /** Print a match the way dpctl/dump-flows does. */
 function formatMatch(m: DpMatch): string {
   const { key, mask } = m;
   const out: string[] = [];
   if (!isZero(mask.recirc_id)) out.push(`recirc_id(${hex(Number(key.recirc_id ?? 0))}${isFull('recirc_id', mask.recirc_id) ? '' : `/${hex(Number(mask.recirc_id))}`})`);
   const tunFlags = isZero(mask['tunnel.flags']) ? [] : [fmtTunnelFlags(Number(key['tunnel.flags'] ?? 0), Number(mask['tunnel.flags']))];
-  const tun = fmtAttr('tunnel', key, mask, [...(m.tunnelExtra ? [m.tunnelExtra] : []), ...tunFlags]);
+  const tun = fmtAttr('tunnel', key, mask, [...fmtKeyGeneve(key, mask), ...tunFlags]);
   if (tun) out.push(tun);
   if (!isZero(mask.in_port)) out.push(isFull('in_port', mask.in_port) ? `in_port(${Number(key.in_port ?? 0)})` : `in_port(${Number(key.in_port ?? 0)}/${hex(Number(mask.in_port))})`);
   if (m.packetType) out.push('packet_type(ns=0,id=0)');
@@ -435,7 +464,6 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
         parseMatchNodes(args, m, depth + 1);
         break;
       case 'tunnel': {
-        const extra: string[] = [];
         for (const a of args) {
           const f = ATTR_FIELDS.tunnel!.find(([x]) => x === a.name);
           if (f) setField(a, m, f[1], a.value);
@@ -443,15 +471,9 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
             const { flags, mask } = parseTunnelFlags(a);
             m.key['tunnel.flags'] = flags;
             m.mask['tunnel.flags'] = mask;
-          } else {
-            // Not in our key, but checked as OVS would before being kept as text.
-            if (a.name === 'tp_src' || a.name === 'tp_dst') uint(a, a.value?.split('/')[0], `tunnel(${a.name})`, 'value', a.value);
-            else if (a.name === 'geneve') parseGeneve(a);
-            else err(a, `unknown field "${a.name}" in tunnel(...): expected tun_id, src, dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
-            extra.push(render(a));
-          }
+          } else if (a.name === 'geneve') parseKeyGeneve(a, m);
+          else err(a, `unknown field "${a.name}" in tunnel(...): expected tun_id, src, dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
         }
-        if (extra.length) m.tunnelExtra = extra.join(',');
         break;
       }
       case 'tcp_flags': {
@@ -540,8 +562,8 @@ function fmtGeneveOption(o: GeneveOption): string {
   return `{class=${hex(o.optClass)},type=${hex(o.type)},len=${o.data.length}${data}}`;
 }
 
-/** The inside of geneve(...): {class=0x102,type=0x80,len=4,0xa}{...}. */
-function parseGeneve(n: Node): GeneveOption[] {
+/** The inside of geneve(...): {class=0x102,type=0x80,len=4,0xa}{...}; in a key (`masked`) data may be DATA/MASK. */
+function parseGeneve(n: Node, masked = false): GeneveOption[] {
   const text = (n.args ?? []).map(render).join(',');
   const opts: GeneveOption[] = [];
   const rest = text.replace(/\{([^{}]*)\}/g, (_, body: string) => {
@@ -554,7 +576,8 @@ function parseGeneve(n: Node): GeneveOption[] {
     const t = field(type, 'type');
     const l = field(len, 'len');
     if (l % 4 !== 0 || l > 124) err(n, `geneve option {${body}}: len=${l} must be a multiple of 4, at most 124`);
-    const v = data === undefined ? 0n : (parseUintText(data) ?? err(n, `geneve option {${body}}: "${data}" is not a number`));
+    const dataValue = masked ? data?.split('/')[0] : data;
+    const v = dataValue === undefined ? 0n : (parseUintText(dataValue) ?? err(n, `geneve option {${body}}: "${dataValue}" is not a number`));
     if (v >> BigInt(8 * l) !== 0n) err(n, `geneve option {${body}}: ${data ?? ''} does not fit in len=${l} bytes`);
     opts.push({ optClass, type: t, data: l ? Buffer.from(v.toString(16).padStart(2 * l, '0'), 'hex') : Buffer.alloc(0) });
     return '';

@@ -51,14 +51,18 @@ async function kernelHas(type: string): Promise<boolean> {
   }
 }
 
+/** Over Geneve, both ends send OVN's option (class 0x102, type 0x80, 4 bytes) and match on it. */
+const geneveOption = (type: TunnelType, data: number) => (type === 'geneve' ? `geneve({class=0x102,type=0x80,len=4,${hex(data)}}),` : '');
+const hex = (n: number) => `0x${n.toString(16)}`;
+
 /**
  * A vport of `type` joined to host a by flows: everything from a goes into
  * the tunnel; what the tunnel brings with our VNI/key goes to a.
  */
 function openTunnel(type: TunnelType): number {
   const vport = dp.addPort({ type, name: VPORT_NAME[type], ...(type === 'gre' ? {} : { options: { dstPort: PORT } }) }).port;
-  putFlow(dp, `in_port(${pa})`, `set(tunnel(tun_id=${VNI},src=${underlay.local},dst=${underlay.remote},ttl=64,flags(df|key))),${vport}`);
-  putFlow(dp, `tunnel(tun_id=${VNI},src=${underlay.remote},dst=${underlay.local},flags(+key)),in_port(${vport})`, String(pa));
+  putFlow(dp, `in_port(${pa})`, `set(tunnel(tun_id=${VNI},src=${underlay.local},dst=${underlay.remote},ttl=64,${geneveOption(type, 0xa)}flags(df|key))),${vport}`);
+  putFlow(dp, `tunnel(tun_id=${VNI},src=${underlay.remote},dst=${underlay.local},${geneveOption(type, 0xb)}flags(+key)),in_port(${vport})`, String(pa));
   return vport;
 }
 
@@ -131,7 +135,7 @@ describe('a vxlan vport and a Linux kernel vxlan device', () => {
 });
 
 describe.each(['vxlan', 'geneve', 'gre'] as const)('a %s vport and a second TVS datapath', (type) => {
-  it('carry a ping between hosts behind them, with no ICMP unreachable on either side', async () => {
+  it('carry a ping between hosts behind them (over geneve, matching the option each sends), with no ICMP unreachable on either side', async () => {
     openTunnel(type);
     // The peer: a datapath in the underlay namespace whose vport (1) and
     // tap (2) are joined by the mirror image of our flows.
@@ -141,8 +145,8 @@ describe.each(['vxlan', 'geneve', 'gre'] as const)('a %s vport and a second TVS 
       port: type === 'gre' ? undefined : PORT,
       tap: 'tvtap0',
       flows: [
-        ['in_port(2)', `set(tunnel(tun_id=${VNI},src=${underlay.remote},dst=${underlay.local},ttl=64,flags(df|key))),1`],
-        [`tunnel(tun_id=${VNI},src=${underlay.local},dst=${underlay.remote},flags(+key)),in_port(1)`, '2'],
+        ['in_port(2)', `set(tunnel(tun_id=${VNI},src=${underlay.remote},dst=${underlay.local},ttl=64,${geneveOption(type, 0xb)}flags(df|key))),1`],
+        [`tunnel(tun_id=${VNI},src=${underlay.local},dst=${underlay.remote},${geneveOption(type, 0xa)}flags(+key)),in_port(1)`, '2'],
       ],
     };
     const script = `

@@ -13,7 +13,9 @@ const corpus = [
   'recirc_id(0),in_port(4),eth(),eth_type(0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::/ffff:ffff::,proto=58,hlimit=255,frag=no),icmpv6(type=135,code=0),nd(target=fe80::9), packets:2, bytes:172, used:0.500s, actions:userspace(pid=0,controller(reason=1,dont_send=0,continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,max_len=65535))',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(proto=1,frag=no),icmp(type=8,code=0), packets:4, bytes:392, used:0.020s, actions:set(eth(src=00:00:5e:00:53:99,dst=00:00:5e:00:53:98)),set(ipv4(dst=192.168.1.0/255.255.255.0)),2',
   'recirc_id(0),tunnel(tun_id=0x7b,src=192.0.2.1,dst=192.0.2.2,flags(-df-csum+key)),in_port(4789),eth(dst=00:00:5e:00:53:02),eth_type(0x0800),ipv4(frag=no), packets:7, bytes:686, used:0.100s, actions:3',
-  'recirc_id(0),tunnel(tun_id=0x5,src=10.0.0.2,dst=10.0.0.1,tos=0x1/0x3,ttl=64,tp_dst=6081,geneve({class=0x102,type=0x80,len=4,0xa}{class=0xffff,type=0,len=0}),flags(df|key|oam)),in_port(2),eth(),eth_type(0x0800),ipv4(frag=no), packets:2, bytes:196, used:0.100s, actions:1',
+  'recirc_id(0),tunnel(tun_id=0x5,src=10.0.0.2,dst=10.0.0.1,tos=0x1/0x3,ttl=64,tp_dst=6081,geneve({class=0x102,type=0x80,len=4,0xa}),flags(df|key|oam)),in_port(2),eth(),eth_type(0x0800),ipv4(frag=no), packets:2, bytes:196, used:0.100s, actions:1',
+  'recirc_id(0),tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,geneve({class=0xffff,type=0x80,len=4,0xa/0xf}),flags(+key)),in_port(6081),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:drop',
+  'recirc_id(0),tunnel(tun_id=0x1,tp_src=40000/0xff00,geneve({class=0x102,type=0x80,len=4}),flags(-oam)),in_port(3),eth(),eth_type(0x0806), packets:0, bytes:0, used:never, actions:drop',
   'recirc_id(0),tunnel(tun_id=0x0,flags(0)),in_port(2),eth(),eth_type(0x0806), packets:0, bytes:0, used:never, actions:drop',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:9, bytes:900, used:0.300s, actions:set(tunnel(tun_id=0x5,src=10.0.0.1,dst=10.0.0.2,ttl=64,flags(df|key))),2',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:set(tunnel(dst=192.0.2.2,tos=0xb8,ttl=0,tp_src=40000,tp_dst=8472,geneve({class=0x102,type=0x80,len=8,0x1000000002}),flags(csum|oam))),3,set(tunnel(tun_id=0x4d,dst=192.0.2.9,ttl=64,flags(key))),4',
@@ -100,6 +102,17 @@ describe('flow key layout', () => {
     expect([...k.subarray(120, 124)]).toEqual([0, 0x4, 0x1, 63]);
     expect(mask['tunnel.flags']).toBe(0x7);
     expect(decodeKey(k, 0x0800)).toMatchObject({ 'tunnel.flags': 4, 'tunnel.tos': 1, 'tunnel.ttl': 63 });
+  });
+
+  it('matches one Geneve option of up to 8 bytes of data in the key, the data right-aligned, and refuses more', () => {
+    const { key, mask } = parseMatch('tunnel(tun_id=0x5,geneve({class=0x102,type=0x80,len=4,0xa/0xf})),in_port(3)');
+    const k = encodeKey(key);
+    const mk = encodeKey(mask);
+    expect([...k.subarray(136, 140)]).toEqual([0x01, 0x02, 0x80, 4]);
+    expect(k.readBigUInt64BE(140)).toBe(0xan);
+    expect(mk.readBigUInt64BE(140)).toBe(0xfn);
+    expect(() => parseMatch('tunnel(geneve({class=1,type=2,len=4,0x1}{class=1,type=3,len=4,0x2}))')).toThrow('the datapath matches one Geneve option with at most 8 bytes of data');
+    expect(() => parseMatch('tunnel(geneve({class=1,type=2,len=12,0x1}))')).toThrow('the datapath matches one Geneve option with at most 8 bytes of data');
   });
 
   it('encodes set(tunnel(...)) as the 24-byte metadata and its Geneve options', () => {
