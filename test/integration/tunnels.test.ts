@@ -9,6 +9,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { show } from '../../src/datapath/dpctl.js';
 import { Datapath } from '../../src/datapath/dpif.js';
 import { encodeKey } from '../../src/datapath/flow-key.js';
 import { parseActions, parseMatch } from '../../src/datapath/odp-syntax.js';
@@ -207,6 +208,9 @@ describe('a vxlan vport', () => {
     s.close();
     await eventually(() => dp.port(vport).stats.rxErrors === 3, 5000, 'three receive errors');
     expect(dp.port(vport).stats.rxPackets).toBe(0);
+    // As `tvs-dpctl show -s` prints them.
+    const shown = show({ name: 'br0', dp }, { stats: true });
+    expect(shown).toContain(`port ${vport}: vxlan_sys_${PORT} (vxlan)\n    RX packets:0 errors:3 dropped:0`);
   });
 
   it('drops a frame sent to it without set(tunnel(...)) and counts it', async () => {
