@@ -67,7 +67,7 @@ export interface NativePortStats {
 export interface NativePortInfo {
   port: number;
   name: string;
-  type: 'system' | 'tap' | 'dummy' | 'patch';
+  type: 'system' | 'tap' | 'dummy' | 'patch' | 'vxlan' | 'geneve' | 'gre';
   ifindex: number;
   /** The device went away; the port rebinds when one of that name returns. */
   detached: boolean;
@@ -125,6 +125,7 @@ export interface Addon {
     mtu: number,
     mac: Buffer | undefined,
     peer: string | undefined,
+    dstPort: number,
   ): { port: number; ifindex: number };
   op_port_del(dp: DatapathHandle, port: number): void;
   op_port_list(dp: DatapathHandle): NativePortInfo[];

@@ -16,7 +16,7 @@ use crate::meter::{BandConfig, BandKind};
 // ---------------------------------------------------------------- flow key
 
 /// Size of a flow key (and of a mask) in bytes: the `FlowKey` struct.
-pub const KEY_LEN: usize = 136;
+pub const KEY_LEN: usize = 152;
 
 /// Every field of the flow key by its OVS datapath-syntax name: (name, byte
 /// offset, length). Aliases share bytes (see `flow/key.rs`); a test there
@@ -69,6 +69,12 @@ pub const KEY_FIELDS: &[(&str, usize, usize)] = &[
     ("tunnel.ttl", 123, 1),
     ("nd.sll", 124, 6),
     ("nd.tll", 130, 6),
+    ("tunnel.geneve.class", 136, 2),
+    ("tunnel.geneve.type", 138, 1),
+    ("tunnel.geneve.len", 139, 1),
+    ("tunnel.geneve.data", 140, 8),
+    ("tunnel.tp_src", 148, 2),
+    ("tunnel.tp_dst", 150, 2),
 ];
 
 // ---------------------------------------------------------------- actions
@@ -84,9 +90,10 @@ pub const ACTION_USERSPACE: u16 = 2;
 pub const ACTION_PUSH_VLAN: u16 = 3;
 pub const ACTION_POP_VLAN: u16 = 4;
 pub const ACTION_SET: u16 = 5;
-pub const ACTION_TNL_PUSH: u16 = 6;
-pub const ACTION_TNL_POP: u16 = 7;
 pub const ACTION_METER: u16 = 8;
+pub const ACTION_SET_TUNNEL: u16 = 9;
+/// The set_tunnel payload before its Geneve options (`flow/actions.rs`).
+pub const SET_TUNNEL_FIXED_LEN: usize = 24;
 
 /// `set` flag: the field was written masked (`set(...)` vs `set_masked`
 /// in the printer; execution ignores it).
@@ -380,9 +387,9 @@ pub fn describe() -> Vec<(String, u64)> {
         ("ACTION_PUSH_VLAN", ACTION_PUSH_VLAN as usize),
         ("ACTION_POP_VLAN", ACTION_POP_VLAN as usize),
         ("ACTION_SET", ACTION_SET as usize),
-        ("ACTION_TNL_PUSH", ACTION_TNL_PUSH as usize),
-        ("ACTION_TNL_POP", ACTION_TNL_POP as usize),
         ("ACTION_METER", ACTION_METER as usize),
+        ("ACTION_SET_TUNNEL", ACTION_SET_TUNNEL as usize),
+        ("SET_TUNNEL_FIXED_LEN", SET_TUNNEL_FIXED_LEN),
         ("SET_FLAG_MASKED", SET_FLAG_MASKED as usize),
         ("SET_FLAG_CONTINUES", SET_FLAG_CONTINUES as usize),
         ("UPCALL_META_LEN", UPCALL_META_LEN),

@@ -10,7 +10,7 @@
 //! it for `UPCALL_TIMEOUT_MS`): a reply names its upcall by batch and
 //! index, so frames and keys cross to JS once and never back.
 
-use crate::flow::actions::{self, Action, ActionList, ActionSink, TunnelMeta};
+use crate::flow::actions::{self, Action, ActionList, ActionSink};
 use crate::flow::key::{ExactKey, FlowKey};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, ValidActions, MAX_BURST};
 use crate::meter::{MeterConfig, MeterError, MeterStats, MeterTable, Verdict};
@@ -19,6 +19,7 @@ use crate::port::afpacket::AfPacketPort;
 use crate::port::dummy::DummyPort;
 use crate::port::patch::{PatchPort, PatchRegistry};
 use crate::port::tap::{TapConfig, TapPort};
+use crate::port::tunnel::{TunnelKind, TunnelPort};
 use crate::port::{PortIo, PortStats, BURST};
 use crate::sys::cvt;
 use std::collections::{BTreeMap, HashMap};
@@ -48,8 +49,6 @@ const MAX_HELD_BATCHES: usize = 256;
 /// A batch the slow path has had for longer than this is given up: its
 /// unanswered misses and the frames held for them count as lost.
 const UPCALL_TIMEOUT_MS: u64 = 2000;
-/// Tunnel pops that may follow each other on one frame.
-const MAX_RECIRCULATIONS: u8 = 4;
 
 /// Why a frame went up to the slow path.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -135,6 +134,9 @@ pub enum PortKind {
     Dummy,
     /// One end of a pair joined inside the datapath; `peer` names the other end.
     Patch { peer: String },
+    /// A tunnel vport on the host's IP stack, on this UDP port (0: the
+    /// tunnel's IANA port; GRE has none).
+    Tunnel { kind: TunnelKind, udp_port: u16 },
 }
 
 impl PortKind {
@@ -144,6 +146,7 @@ impl PortKind {
             PortKind::Tap(_) => "tap",
             PortKind::Dummy => "dummy",
             PortKind::Patch { .. } => "patch",
+            PortKind::Tunnel { kind, .. } => kind.name(),
         }
     }
 }
@@ -420,6 +423,7 @@ impl Datapath {
             PortKind::Tap(config) => Box::new(TapPort::open(name, &config)?),
             PortKind::Dummy => Box::new(DummyPort::open()?),
             PortKind::Patch { peer } => Box::new(PatchPort::open(name, &peer, &self.shared.patches)?),
+            PortKind::Tunnel { kind, udp_port } => Box::new(TunnelPort::open(name, kind, udp_port)?),
         };
         epoll_add(self.shared.epoll.as_raw_fd(), io.fd(), port_no as u64)?;
         st.ports.insert(port_no, Port { name: name.to_string(), kind: kind_name, io, stats: PortStats::default() });
@@ -901,13 +905,12 @@ fn handle_burst(shared: &Shared, st: &mut State, in_port: u32, batch: &mut [Pack
         }
         return n;
     }
-    process(shared, st, received, None);
+    process(shared, st, received);
     n
 }
 
-/// Look up and execute a burst. `tunnel` is set for frames being looked up
-/// again after a tunnel pop, with the depth reached.
-fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<(TunnelMeta, u8)>) {
+/// Look up and execute a burst.
+fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet]) {
     let now = shared.now_ms();
     let mut tx = Tx::new(std::mem::take(&mut st.pool), shared.now_ns());
     let mut upcalls = Vec::new();
@@ -918,8 +921,8 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
         // right after its fields were written one by one would stall.
         for (key, pkt) in keys.iter_mut().zip(chunk.iter()) {
             key.extract_into(pkt.frame(), pkt.in_port);
-            if let Some((meta, _)) = &tunnel {
-                meta.apply(key);
+            if let Some(t) = &pkt.rx_tunnel {
+                key.set_tunnel(t);
             }
         }
         for (hash, key) in hashes.iter_mut().zip(&keys[..chunk.len()]) {
@@ -976,16 +979,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet], tunnel: Option<
     upcalls.append(&mut tx.userspace);
     shared.deliver_upcalls(st, upcalls);
     tx.send(st, &*pkts);
-    let recirc = std::mem::take(&mut tx.recirc);
     st.pool = tx.into_pool();
-    let depth = tunnel.map_or(0, |(_, d)| d) + 1;
-    for (mut pkt, meta) in recirc {
-        if depth > MAX_RECIRCULATIONS {
-            st.stats.action_errors += 1;
-            continue;
-        }
-        process(shared, st, std::slice::from_mut(&mut pkt), Some((meta, depth)));
-    }
 }
 
 /// Run one action list on frames the slow path handed back (they need no lookup).
@@ -999,11 +993,7 @@ fn run_actions(shared: &Shared, st: &mut State, work: Vec<(Arc<ActionList>, Pack
     let ups = std::mem::take(&mut tx.userspace);
     shared.deliver_upcalls(st, ups);
     tx.send(st, &pkts);
-    let recirc = std::mem::take(&mut tx.recirc);
     st.pool = tx.into_pool();
-    for (mut pkt, meta) in recirc {
-        process(shared, st, std::slice::from_mut(&mut pkt), Some((meta, 1)));
-    }
 }
 
 /// A frame to send: one of the burst's own packets, or a copy in the pool.
@@ -1019,7 +1009,6 @@ struct Tx {
     copies: usize,
     outs: Vec<(u32, OutRef)>,
     userspace: Vec<Upcall>,
-    recirc: Vec<(Packet, TunnelMeta)>,
     /// Index of the burst packet being executed (for the sink callbacks).
     current: usize,
     /// The datapath clock for this burst's meters.
@@ -1028,15 +1017,7 @@ struct Tx {
 
 impl Tx {
     fn new(pool: Vec<Packet>, now_ns: u64) -> Self {
-        Tx {
-            pool,
-            copies: 0,
-            outs: Vec::with_capacity(MAX_BURST),
-            userspace: Vec::new(),
-            recirc: Vec::new(),
-            current: 0,
-            now_ns,
-        }
+        Tx { pool, copies: 0, outs: Vec::with_capacity(MAX_BURST), userspace: Vec::new(), current: 0, now_ns }
     }
 
     fn execute(
@@ -1107,6 +1088,7 @@ impl Tx {
         c.set_received(n);
         c.vnet = pkt.vnet;
         c.in_port = pkt.in_port;
+        c.egress_tunnel = pkt.egress_tunnel;
         self.copies += 1;
         self.copies - 1
     }
@@ -1128,10 +1110,6 @@ impl ActionSink for Metered<'_> {
         self.tx.userspace(pkt, cookie);
     }
 
-    fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
-        self.tx.recirculate(pkt, meta);
-    }
-
     fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict {
         self.meters.apply(meter_id, pkt.len(), self.tx.now_ns)
     }
@@ -1144,7 +1122,10 @@ impl Tx {
     }
 
     fn userspace(&mut self, pkt: &Packet, cookie: u64) {
-        let key = FlowKey::extract(pkt.frame(), pkt.in_port);
+        let mut key = FlowKey::extract(pkt.frame(), pkt.in_port);
+        if let Some(t) = &pkt.rx_tunnel {
+            key.set_tunnel(t);
+        }
         let frame = pkt.frame().to_vec();
         self.userspace.push(Upcall {
             reason: UpcallReason::Action { cookie },
@@ -1155,22 +1136,22 @@ impl Tx {
             seq: 0,
         });
     }
-
-    fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
-        let mut copy = Packet::from_frame(pkt.frame());
-        copy.vnet = pkt.vnet;
-        copy.in_port = meta.tnl_port;
-        self.recirc.push((copy, *meta));
-    }
 }
 
 /// Send `frames` out of port `port_no` (if it is still there), noting a
-/// dummy port whose sent frames JS should hear of.
+/// dummy port whose sent frames JS should hear of, and sending on the
+/// port's answers to senders of frames it could not take.
 fn send_out(st: &mut State, port_no: u32, frames: &[&Packet]) {
     let Some(port) = st.ports.get_mut(&port_no) else { return };
     port.io.send_burst(frames, &mut port.stats);
     if port.io.as_dummy().is_some_and(|d| d.take_notice()) {
         st.tx_notices.push(port_no);
+    }
+    for reply in port.io.take_replies() {
+        // Back where the frame came from; a reply never goes to the port that made it.
+        if reply.in_port != port_no {
+            send_out(st, reply.in_port, &[&reply]);
+        }
     }
 }
 

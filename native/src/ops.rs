@@ -15,6 +15,7 @@ use crate::js::{check, status_error, Args, Env, JsResult, Value};
 use crate::meter::{MeterConfig, MeterStats};
 use crate::napi::*;
 use crate::port::tap::TapConfig;
+use crate::port::tunnel::TunnelKind;
 use std::ffi::{c_void, CString};
 use std::io;
 use std::panic::AssertUnwindSafe;
@@ -525,7 +526,8 @@ fn op_upcall_finish<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     env.undefined()
 }
 
-/// op_port_add(dp, type: "system"|"tap"|"dummy"|"patch", name, portNo, mtu, mac?: Buffer, peer?: string): { port, ifindex }
+/// op_port_add(dp, type: "system"|"tap"|"dummy"|"patch"|"vxlan"|"geneve"|"gre", name, portNo, mtu,
+/// mac?: Buffer, peer?: string, dstPort: number (tunnels; 0 = the IANA port)): { port, ifindex }
 fn op_port_add<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     let kind = env.get_string(args.get(1), "type")?;
     let name = env.get_string(args.get(2), "name")?;
@@ -548,7 +550,25 @@ fn op_port_add<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
         }
         "dummy" => PortKind::Dummy,
         "patch" => PortKind::Patch { peer: env.get_string(args.get(6), &format!("patch port \"{name}\": peer"))? },
-        other => return Err(format!("unknown port type \"{other}\" (expected system, tap, dummy or patch)")),
+        "vxlan" | "geneve" | "gre" => {
+            let tunnel = match kind.as_str() {
+                "vxlan" => TunnelKind::Vxlan,
+                "geneve" => TunnelKind::Geneve,
+                _ => TunnelKind::Gre,
+            };
+            let udp_port = env.get_u32(args.get(7), "dst_port")?;
+            let udp_port = u16::try_from(udp_port)
+                .map_err(|_| format!("port \"{name}\": dst_port {udp_port} is not a UDP port (1-65535)"))?;
+            if tunnel == TunnelKind::Gre && udp_port != 0 {
+                return Err(format!("port \"{name}\": a gre port has no dst_port (GRE is not carried in UDP)"));
+            }
+            PortKind::Tunnel { kind: tunnel, udp_port }
+        }
+        other => {
+            return Err(format!(
+                "unknown port type \"{other}\" (expected system, tap, dummy, patch, vxlan, geneve or gre)"
+            ))
+        }
     };
     let (port, ifindex) = with_dp(env, args.get(0), |dp| {
         let port = dp.add_port(kind, &name, port_no).map_err(|e| io_message(&e, &name))?;

@@ -2,6 +2,8 @@
 //! (so push_vlan and tunnel push need no copy), and the offload metadata the
 //! kernel handed us with it.
 
+use crate::wire::tunnel::GENEVE_MAX_OPTS;
+
 /// Bytes kept free in front of every received frame: room for a VLAN tag
 /// and an outer Ethernet+IPv6+UDP+VXLAN header without moving the frame.
 pub const HEADROOM: usize = 128;
@@ -69,6 +71,53 @@ impl VnetHdr {
     }
 }
 
+/// Tunnel metadata, as OVS's `struct flow_tnl` (IPv4 underlay): what a
+/// tunnel vport decapsulated, or what `set(tunnel(...))` asks an output to a
+/// tunnel vport to encapsulate with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelInfo {
+    /// VNI (VXLAN, Geneve) or GRE key.
+    pub tun_id: u64,
+    /// Outer IPv4 source and destination.
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    /// `wire::tunnel::flags::*`.
+    pub flags: u16,
+    pub tos: u8,
+    /// 0 on transmit: the kernel's default TTL.
+    pub ttl: u8,
+    /// Outer UDP ports (0 on transmit: the source port from the inner
+    /// flow's hash, the destination the vport's port).
+    pub tp_src: u16,
+    pub tp_dst: u16,
+    /// Geneve option TLVs, `opts_len` bytes of `opts`.
+    pub opts: [u8; GENEVE_MAX_OPTS],
+    pub opts_len: u8,
+}
+
+impl Default for TunnelInfo {
+    fn default() -> Self {
+        TunnelInfo {
+            tun_id: 0,
+            src: [0; 4],
+            dst: [0; 4],
+            flags: 0,
+            tos: 0,
+            ttl: 0,
+            tp_src: 0,
+            tp_dst: 0,
+            opts: [0; GENEVE_MAX_OPTS],
+            opts_len: 0,
+        }
+    }
+}
+
+impl TunnelInfo {
+    pub fn options(&self) -> &[u8] {
+        &self.opts[..self.opts_len as usize]
+    }
+}
+
 /// A frame and its headroom. `data[start..start+len]` is the frame.
 pub struct Packet {
     data: Box<[u8]>,
@@ -78,6 +127,10 @@ pub struct Packet {
     pub vnet: VnetHdr,
     /// Datapath port number the frame arrived on.
     pub in_port: u32,
+    /// What the receiving tunnel vport decapsulated (it goes into the key).
+    pub rx_tunnel: Option<TunnelInfo>,
+    /// Set by `set(tunnel(...))`: how an output to a tunnel vport encapsulates.
+    pub egress_tunnel: Option<TunnelInfo>,
 }
 
 impl Packet {
@@ -88,6 +141,8 @@ impl Packet {
             len: 0,
             vnet: VnetHdr::default(),
             in_port: 0,
+            rx_tunnel: None,
+            egress_tunnel: None,
         }
     }
 
@@ -97,7 +152,15 @@ impl Packet {
         let n = frame.len().min(MAX_FRAME);
         let mut data = vec![0u8; HEADROOM + n].into_boxed_slice();
         data[HEADROOM..].copy_from_slice(&frame[..n]);
-        Packet { data, start: HEADROOM, len: n, vnet: VnetHdr::default(), in_port: 0 }
+        Packet {
+            data,
+            start: HEADROOM,
+            len: n,
+            vnet: VnetHdr::default(),
+            in_port: 0,
+            rx_tunnel: None,
+            egress_tunnel: None,
+        }
     }
 
     /// Forget the frame and restore the full headroom, ready for the next receive.
@@ -106,6 +169,8 @@ impl Packet {
         self.len = 0;
         self.vnet = VnetHdr::default();
         self.in_port = 0;
+        self.rx_tunnel = None;
+        self.egress_tunnel = None;
     }
 
     /// The buffer a port receives into: everything after the headroom

@@ -10,7 +10,7 @@
 // ---------------------------------------------------------------- flow key
 
 /** Size of a flow key (and of a mask) in bytes. */
-export const FLOW_KEY_LEN = 136;
+export const FLOW_KEY_LEN = 152;
 
 /**
  * Every field of the flow key by its OVS datapath-syntax name: [name, byte
@@ -65,6 +65,12 @@ export const KEY_FIELDS = [
   ['tunnel.ttl', 123, 1],
   ['nd.sll', 124, 6],
   ['nd.tll', 130, 6],
+  ['tunnel.geneve.class', 136, 2],
+  ['tunnel.geneve.type', 138, 1],
+  ['tunnel.geneve.len', 139, 1],
+  ['tunnel.geneve.data', 140, 8],
+  ['tunnel.tp_src', 148, 2],
+  ['tunnel.tp_dst', 150, 2],
 ] as const;
 
 // ---------------------------------------------------------------- actions
@@ -77,7 +83,10 @@ export const KEY_FIELDS = [
 export const ACTION_HEADER_LEN = 4;
 export const ACTION_ALIGN = 8;
 
-export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, tnl_push: 6, tnl_pop: 7, meter: 8 } as const;
+export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, meter: 8, set_tunnel: 9 } as const;
+
+/** The set_tunnel payload before its Geneve options (see actions.ts). */
+export const SET_TUNNEL_FIXED_LEN = 24;
 
 /** `set` flag: the field was written masked (only the printer cares). */
 export const SET_FLAG_MASKED = 1;
@@ -168,6 +177,7 @@ export function describeAbi(): Record<string, number> {
     ACTION_ALIGN,
     SET_FLAG_MASKED,
     SET_FLAG_CONTINUES,
+    SET_TUNNEL_FIXED_LEN,
     UPCALL_META_LEN: UPCALL_META.len,
     UPCALL_META_PORT: UPCALL_META.port,
     UPCALL_META_REASON: UPCALL_META.reason,

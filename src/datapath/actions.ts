@@ -4,7 +4,8 @@
 // (little-endian), payload, zero padding to 8 bytes.
 
 import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
-import { ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_TYPE, SET_FIELDS, SET_FLAG_CONTINUES, SET_FLAG_MASKED } from './abi.js';
+import { hex } from '../lib/uint.js';
+import { ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_TYPE, SET_FIELDS, SET_FLAG_CONTINUES, SET_FLAG_MASKED, SET_TUNNEL_FIXED_LEN } from './abi.js';
 import type { FieldValue } from './flow-key.js';
 
 export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'arp' | 'nd';
@@ -16,16 +17,44 @@ export interface SetFieldValue {
   mask?: FieldValue;
 }
 
+/** One Geneve option (RFC 8926): class, type (0x80 and up: critical) and data, a multiple of 4 bytes. */
+export interface GeneveOption {
+  optClass: number;
+  type: number;
+  data: Buffer;
+}
+
+/**
+ * The metadata of `set(tunnel(...))`, with which a following output to a
+ * tunnel vport encapsulates the frame (IPv4 underlay).
+ */
+export interface TunnelSet {
+  /** VNI (VXLAN, Geneve) or GRE key; sent only with the key flag for GRE. */
+  tunId: bigint;
+  /** Outer source; 0.0.0.0 lets the host pick it by route. */
+  src: string;
+  dst: string;
+  tos: number;
+  /** 0: the host's default TTL. */
+  ttl: number;
+  /** Outer UDP source port; 0: from the inner flow's hash. */
+  tpSrc: number;
+  /** Outer UDP destination port; 0: the vport's own. */
+  tpDst: number;
+  /** TUNNEL_FLAGS bits (flow-key.ts). */
+  flags: number;
+  geneve: GeneveOption[];
+}
+
 export type Action =
   | { type: 'output'; port: number }
   | { type: 'userspace'; pid: number; userdata?: Buffer; detail?: string }
   | { type: 'push_vlan'; tpid: number; tci: number }
   | { type: 'pop_vlan' }
   | { type: 'set'; proto: SetProto; masked: boolean; fields: SetFieldValue[] }
-  | { type: 'tnl_push'; tnlPort: number; outPort: number; tnlType: number; header: Buffer }
-  | { type: 'tnl_pop'; port: number }
   /** Meter the frame with datapath meter `id`: over a drop band's rate, the rest of the list is skipped. */
-  | { type: 'meter'; id: number };
+  | { type: 'meter'; id: number }
+  | { type: 'set_tunnel'; tunnel: TunnelSet };
 
 const SET_BY_ID = new Map(Object.entries(SET_FIELDS).map(([name, f]) => [f.id, { name, ...f }]));
 
@@ -98,20 +127,9 @@ export function encodeActions(actions: Action[]): Buffer {
           parts.push(tlv(ACTION_TYPE.set, Buffer.concat([h, masked, mask])));
         });
         break;
-      case 'tnl_push': {
-        const p = Buffer.alloc(12);
-        p.writeUInt32LE(a.tnlPort, 0);
-        p.writeUInt32LE(a.outPort, 4);
-        p.writeUInt32LE(a.tnlType, 8);
-        parts.push(tlv(ACTION_TYPE.tnl_push, Buffer.concat([p, a.header])));
+      case 'set_tunnel':
+        parts.push(tlv(ACTION_TYPE.set_tunnel, encodeTunnelSet(a.tunnel)));
         break;
-      }
-      case 'tnl_pop': {
-        const p = Buffer.alloc(4);
-        p.writeUInt32LE(a.port);
-        parts.push(tlv(ACTION_TYPE.tnl_pop, p));
-        break;
-      }
       case 'meter': {
         const p = Buffer.alloc(4);
         p.writeUInt32LE(a.id);
@@ -121,6 +139,51 @@ export function encodeActions(actions: Action[]): Buffer {
     }
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * The set_tunnel payload: be64 tun_id, src, dst, be16 flags, tos, ttl, be16
+ * tp_src, be16 tp_dst, then the Geneve options as on the wire.
+ */
+function encodeTunnelSet(t: TunnelSet): Buffer {
+  const p = Buffer.alloc(SET_TUNNEL_FIXED_LEN);
+  p.writeBigUInt64BE(BigInt.asUintN(64, t.tunId), 0);
+  parseIpv4(t.src).copy(p, 8);
+  parseIpv4(t.dst).copy(p, 12);
+  p.writeUInt16BE(t.flags, 16);
+  p[18] = t.tos;
+  p[19] = t.ttl;
+  p.writeUInt16BE(t.tpSrc, 20);
+  p.writeUInt16BE(t.tpDst, 22);
+  const opts = t.geneve.map((o) => {
+    if (o.data.length % 4 !== 0 || o.data.length > 124) throw new Error(`geneve option class ${hex(o.optClass)} type ${hex(o.type)}: its data is ${o.data.length} bytes; it must be a multiple of 4, at most 124`);
+    const h = Buffer.alloc(4);
+    h.writeUInt16BE(o.optClass, 0);
+    h[2] = o.type;
+    h[3] = o.data.length / 4;
+    return Buffer.concat([h, o.data]);
+  });
+  return Buffer.concat([p, ...opts]);
+}
+
+function decodeTunnelSet(p: Buffer): TunnelSet {
+  const geneve: GeneveOption[] = [];
+  for (let at = SET_TUNNEL_FIXED_LEN; at + 4 <= p.length; ) {
+    const len = (p[at + 3]! & 0x1f) * 4;
+    geneve.push({ optClass: p.readUInt16BE(at), type: p[at + 2]!, data: Buffer.from(p.subarray(at + 4, at + 4 + len)) });
+    at += 4 + len;
+  }
+  return {
+    tunId: p.readBigUInt64BE(0),
+    src: formatIpv4(p.subarray(8, 12)),
+    dst: formatIpv4(p.subarray(12, 16)),
+    flags: p.readUInt16BE(16),
+    tos: p[18]!,
+    ttl: p[19]!,
+    tpSrc: p.readUInt16BE(20),
+    tpDst: p.readUInt16BE(22),
+    geneve,
+  };
 }
 
 /** An output TLV: its header and a u32 port, which need no padding. */
@@ -181,11 +244,8 @@ export function decodeActions(buf: Buffer): Action[] {
         else out.push({ type: 'set', proto, masked: (flags & SET_FLAG_MASKED) !== 0, fields: [f] });
         break;
       }
-      case ACTION_TYPE.tnl_push:
-        out.push({ type: 'tnl_push', tnlPort: p.readUInt32LE(0), outPort: p.readUInt32LE(4), tnlType: p.readUInt32LE(8), header: Buffer.from(p.subarray(12)) });
-        break;
-      case ACTION_TYPE.tnl_pop:
-        out.push({ type: 'tnl_pop', port: p.readUInt32LE(0) });
+      case ACTION_TYPE.set_tunnel:
+        out.push({ type: 'set_tunnel', tunnel: decodeTunnelSet(p) });
         break;
       case ACTION_TYPE.meter:
         out.push({ type: 'meter', id: p.readUInt32LE(0) });

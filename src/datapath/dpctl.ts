@@ -88,7 +88,8 @@ export function show(d: NamedDatapath, opts: { stats?: boolean } = {}): string {
     `    emc: hit:${s.emcHit}`,
   ];
   for (const p of d.dp.ports()) {
-    lines.push(`  port ${p.port}: ${p.name}${p.type === 'tap' ? ' (tap)' : ''}${p.detached ? ' (detached: waiting for the device)' : ''}`);
+    const shownType = p.type === 'tap' || p.type === 'vxlan' || p.type === 'geneve' || p.type === 'gre' ? ` (${p.type})` : '';
+    lines.push(`  port ${p.port}: ${p.name}${shownType}${p.detached ? ' (detached: waiting for the device)' : ''}`);
     if (opts.stats) {
       const t = p.stats;
       lines.push(

@@ -25,6 +25,12 @@ import { encodeKey, type FlowKey } from './flow-key.js';
  * joined inside the datapath. `dummy` and `patch` need no privilege.
  */
 export type PortType = 'system' | 'tap' | 'dummy' | 'patch';
+
+/**
+ * Tunnel vports, one per type and UDP port (OVS's vxlan_sys_4789,
+ * genev_sys_6081, gre_sys), over the host's own IP stack.
+ */
+export type TunnelPortType = 'vxlan' | 'geneve' | 'gre';
 export type PortInfo = NativePortInfo;
 export type DatapathStats = NativeDpStats;
 export type DatapathFlow = NativeFlow;
@@ -45,7 +51,7 @@ export interface Upcall {
   /** The datapath port the frame came in on. */
   port: number;
   /**
-   * The 136-byte flow key the datapath extracted (see flow-key.ts), and the
+   * The 152-byte flow key the datapath extracted (see flow-key.ts), and the
    * frame. Both are views into their batch's one buffer: a slow path that
    * keeps one keeps that buffer alive, so copy it (Buffer.from) to hold it long.
    */
@@ -62,7 +68,7 @@ export interface Upcall {
 }
 
 export interface AddPortOptions {
-  type: PortType;
+  type: PortType | TunnelPortType;
   /** The interface's name for `system` and `tap`; for `dummy` and `patch`, any name unique in the datapath. */
   name: string;
   /** Wanted port number (OVS's ofport_request); the lowest free one when absent. */
@@ -77,6 +83,12 @@ export interface AddPortOptions {
    * port whose peer is missing count as its tx_dropped.
    */
   peer?: string;
+  /**
+   * vxlan and geneve only: the UDP port to receive on and send to
+   * (default 4789 for vxlan, 6081 for geneve). Frames output to a tunnel
+   * vport need a set(tunnel(...)) before the output, or are dropped.
+   */
+  options?: { dstPort?: number };
 }
 
 export interface DatapathOptions {
@@ -193,13 +205,20 @@ export class Datapath {
     if (options.type === 'patch' ? options.peer === undefined : options.peer !== undefined) {
       throw new Error(`port "${options.name}": a patch port needs a peer, and only a patch port has one`);
     }
+    const dstPort = options.options?.dstPort;
+    if (dstPort !== undefined && options.type !== 'vxlan' && options.type !== 'geneve') {
+      throw new Error(`port "${options.name}": dst_port can only be set on a vxlan or geneve port`);
+    }
+    if (dstPort !== undefined && (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535)) {
+      throw new Error(`port "${options.name}": dst_port ${dstPort} is not a UDP port (1-65535)`);
+    }
     let mac: Buffer | undefined;
     try {
       mac = options.mac === undefined ? undefined : parseMac(options.mac);
     } catch (e) {
       throw new Error(`port "${options.name}": ${(e as Error).message}`, { cause: e });
     }
-    return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac, options.peer);
+    return this.addon.op_port_add(this.dp, options.type, options.name, options.portNo ?? 0, options.mtu ?? 0, mac, options.peer, dstPort ?? 0);
   }
 
   removePort(port: number): void {
@@ -526,7 +545,7 @@ function unpackUpcalls(batch: number, data: Buffer, meta: Buffer): Upcall[] {
   return upcalls;
 }
 
-/** The key the datapath extracts from `frame` received on `inPort` (136 bytes). */
+/** The key the datapath extracts from `frame` received on `inPort` (152 bytes). */
 export function extractKey(frame: Buffer, inPort: number): Buffer {
   return loadAddon().op_flow_key_extract(frame, inPort);
 }

@@ -31,7 +31,7 @@ const LATER_OFFSET = 100;
 const IPV4_MF = 0x2000;
 const IPV6_MF = 1;
 
-/** The frame whose flow key is `key` (structured, or the 136 bytes encodeKey makes); in_port and recirc_id are not in a frame. */
+/** The frame whose flow key is `key` (structured, or the 152 bytes encodeKey makes); in_port and recirc_id are not in a frame. */
 export function composeFrame(key: FlowKey | Buffer, options: ComposeOptions = {}): Buffer {
   const k = new KeyReader(Buffer.isBuffer(key) ? key : encodeKey(key));
   const payload = options.payload ?? Buffer.alloc(0);

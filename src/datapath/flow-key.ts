@@ -18,7 +18,7 @@ export type FieldKind = 'u32le' | 'uint' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
 
 export type FieldName = (typeof KEY_FIELDS)[number][0];
 
-/** Integers for numeric fields (bigint for tunnel.tun_id), text for addresses. */
+/** Integers for numeric fields (bigint for tunnel.tun_id and tunnel.geneve.data), text for addresses. */
 export type FieldValue = number | bigint | string;
 
 /** A flow key or a mask: absent fields are zero (in a mask: wildcarded). */
@@ -27,6 +27,8 @@ export type FlowMask = FlowKey;
 
 /** VLAN TCI bit meaning "a tag is present" (OVS's VLAN_CFI). */
 export const TCI_PRESENT = 0x1000;
+/** Tunnel flags (OVS's FLOW_TNL_F_*), in tunnel.flags and set(tunnel(...)). */
+export const TUNNEL_FLAGS = { df: 0x1, csum: 0x2, key: 0x4, oam: 0x8 } as const;
 /** ODP frag values. */
 export const FRAG = { no: 0, first: 1, later: 2 } as const;
 
@@ -40,7 +42,7 @@ export function fieldSpan(name: FieldName): readonly [number, number] {
 
 export function fieldKind(name: FieldName): FieldKind {
   if (name === 'in_port' || name === 'recirc_id') return 'u32le';
-  if (name === 'tunnel.tun_id') return 'u64';
+  if (name === 'tunnel.tun_id' || name === 'tunnel.geneve.data') return 'u64';
   if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha' || name === 'nd.sll' || name === 'nd.tll') return 'mac';
   if (name === 'tunnel.src' || name === 'tunnel.dst' || name === 'ipv4.src' || name === 'ipv4.dst' || name === 'arp.sip' || name === 'arp.tip') return 'ipv4';
   if (name === 'ipv6.src' || name === 'ipv6.dst' || name === 'nd.target') return 'ipv6';
@@ -92,7 +94,7 @@ function readField(buf: Buffer, name: FieldName): FieldValue {
   }
 }
 
-/** Encode a key or mask into the Rust FlowKey's 136 bytes. */
+/** Encode a key or mask into the Rust FlowKey's 152 bytes. */
 export function encodeKey(key: FlowKey): Buffer {
   const buf = Buffer.alloc(FLOW_KEY_LEN);
   for (const [name, v] of Object.entries(key) as [FieldName, FieldValue | undefined][]) {
@@ -104,7 +106,7 @@ export function encodeKey(key: FlowKey): Buffer {
 }
 
 /** Fields a decoder reports for each L3 protocol (aliases resolved by eth_type). */
-const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
+const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'tunnel.flags', 'tunnel.tos', 'tunnel.ttl', 'tunnel.tp_src', 'tunnel.tp_dst', 'tunnel.geneve.class', 'tunnel.geneve.type', 'tunnel.geneve.len', 'tunnel.geneve.data', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
 const L3: Record<string, FieldName[]> = {
   ipv4: ['ipv4.src', 'ipv4.dst', 'ipv4.proto', 'ipv4.tos', 'ipv4.ttl', 'ipv4.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmp.type', 'icmp.code'],
   ipv6: ['ipv6.src', 'ipv6.dst', 'ipv6.label', 'ipv6.proto', 'ipv6.tclass', 'ipv6.hlimit', 'ipv6.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmpv6.type', 'icmpv6.code', 'nd.target', 'nd.sll', 'nd.tll'],
@@ -112,7 +114,7 @@ const L3: Record<string, FieldName[]> = {
 };
 
 /**
- * Decode 136 bytes into a key/mask, listing only non-zero fields. Shared bytes
+ * Decode 152 bytes into a key/mask, listing only non-zero fields. Shared bytes
  * are named after the protocol `ethType` says (default: the buffer's own eth_type);
  * L4 ports are reported as tcp.src/tcp.dst.
  */

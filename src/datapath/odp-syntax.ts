@@ -3,10 +3,10 @@
 //   recirc_id(0),in_port(1),eth(src=..,dst=..),eth_type(0x0800),ipv4(src=..,frag=no),
 //   tcp(dst=80), packets:3, bytes:294, used:0.400s, flags:S., actions:2
 
-import { type Action, type SetFieldValue, type SetProto } from './actions.js';
+import { type Action, type GeneveOption, type SetFieldValue, type SetProto, type TunnelSet } from './actions.js';
 import { AddressError, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
-import { hex, parseFieldUint } from '../lib/uint.js';
-import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, fullValue } from './flow-key.js';
+import { hex, parseFieldUint, parseUintText } from '../lib/uint.js';
+import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, TUNNEL_FLAGS, fieldKind, fullValue } from './flow-key.js';
 import { own } from '../lib/own.js';
 
 export class OdpSyntaxError extends Error {
@@ -22,8 +22,6 @@ export interface DpMatch {
   mask: FlowMask;
   /** `packet_type(ns=0,id=0)` was shown (the userspace datapath prints it). */
   packetType?: boolean;
-  /** Raw text after the addresses inside tunnel(...), e.g. "flags(-df-csum+key)". */
-  tunnelExtra?: string;
 }
 
 export interface DpFlowStats {
@@ -120,6 +118,13 @@ export const FIELD_BITS: Readonly<Record<string, number>> = {
   in_port: 32,
   recirc_id: 32,
   'tunnel(tun_id)': 64,
+  'tunnel(tos)': 8,
+  'tunnel(ttl)': 8,
+  'tunnel(tp_src)': 16,
+  'tunnel(tp_dst)': 16,
+  'geneve(class)': 16,
+  'geneve(type)': 8,
+  'geneve(len)': 8,
   eth_type: 16,
   'vlan(vid)': 12,
   'vlan(pcp)': 3,
@@ -146,31 +151,7 @@ export const FIELD_BITS: Readonly<Record<string, number>> = {
   'push_vlan(vid)': 12,
   'push_vlan(pcp)': 3,
   'userspace(pid)': 32,
-  tnl_pop: 32,
   meter: 32,
-  'tnl_push(tnl_port)': 32,
-  'tnl_push(out_port)': 32,
-  'header(size)': 16,
-  'header(type)': 32,
-  'header(eth(dl_type))': 16,
-  'header(ipv4(proto))': 8,
-  'header(ipv4(tos))': 8,
-  'header(ipv4(ttl))': 8,
-  'header(ipv4(frag))': 16,
-  'header(ipv6(label))': 20,
-  'header(ipv6(proto))': 8,
-  'header(ipv6(tclass))': 8,
-  'header(ipv6(hlimit))': 8,
-  'header(udp(src))': 16,
-  'header(udp(dst))': 16,
-  'header(udp(csum))': 16,
-  'header(vxlan(flags))': 32,
-  'header(vxlan(vni))': 24,
-  'header(gre(flags))': 16,
-  'header(gre(proto))': 16,
-  'header(gre(csum))': 16,
-  'header(gre(key))': 32,
-  'header(gre(seq))': 32,
 };
 
 /** A key field as the syntax writes it: "ipv4(tos)" for ipv4.tos, "in_port" for in_port. */
@@ -246,7 +227,7 @@ export const ATTR_FIELDS: Readonly<Record<string, readonly [string, FieldName, '
   icmpv6: [['type', 'icmpv6.type', 'dec'], ['code', 'icmpv6.code', 'dec']],
   arp: [['sip', 'arp.sip', 'addr'], ['tip', 'arp.tip', 'addr'], ['op', 'arp.op', 'dec'], ['sha', 'arp.sha', 'addr'], ['tha', 'arp.tha', 'addr']],
   nd: [['target', 'nd.target', 'addr'], ['sll', 'nd.sll', 'addr'], ['tll', 'nd.tll', 'addr']],
-  tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr']],
+  tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr'], ['tos', 'tunnel.tos', 'hex'], ['ttl', 'tunnel.ttl', 'dec'], ['tp_src', 'tunnel.tp_src', 'dec'], ['tp_dst', 'tunnel.tp_dst', 'dec']],
 };
 
 const TCP_FLAG_NAMES: [number, string][] = [[0x001, 'fin'], [0x002, 'syn'], [0x004, 'rst'], [0x008, 'psh'], [0x010, 'ack'], [0x020, 'urg'], [0x040, 'ece'], [0x080, 'cwr'], [0x100, 'ns'], [0x200, '[200]'], [0x400, '[400]'], [0x800, '[800]']];
@@ -332,12 +313,78 @@ function fmtTcpFlags(flags: number, mask: number): string {
   return TCP_FLAG_NAMES.filter(([b]) => mask & b).map(([b, s]) => `${flags & b ? '+' : '-'}${s}`).join('');
 }
 
+const TUNNEL_FLAG_NAMES = Object.entries(TUNNEL_FLAGS).map(([name, bit]) => [bit, name] as const);
+const ALL_TUNNEL_FLAGS = 0xf;
+
+/** flags(df|key) when every flag is matched (or set), flags(-df-csum+key) for a partial mask, as OVS. */
+function fmtTunnelFlags(flags: number, mask: number): string {
+  if ((mask & ALL_TUNNEL_FLAGS) === ALL_TUNNEL_FLAGS) {
+    const names = TUNNEL_FLAG_NAMES.filter(([b]) => flags & b).map(([, s]) => s);
+    return `flags(${names.length ? names.join('|') : '0'})`;
+  }
+  return `flags(${TUNNEL_FLAG_NAMES.filter(([b]) => mask & b).map(([b, s]) => `${flags & b ? '+' : '-'}${s}`).join('')})`;
+}
+
+/** The inside of flags(...): "df|key" or "0" (every flag matched), "-df-csum+key" or "0/0". */
+function parseTunnelFlags(n: Node): { flags: number; mask: number } {
+  const t = (n.args ?? []).map(render).join(',');
+  const bit = (name: string) => TUNNEL_FLAG_NAMES.find(([, s]) => s === name)?.[0] ?? err(n, `unknown tunnel flag "${name}": expected df, csum, key or oam`);
+  if (t === '0/0') return { flags: 0, mask: 0 };
+  if (/^[+-]/.test(t)) {
+    let flags = 0;
+    let mask = 0;
+    for (const [, sign, name] of t.matchAll(/([+-])([a-z]+)/g)) {
+      mask |= bit(name!);
+      if (sign === '+') flags |= bit(name!);
+    }
+    return { flags, mask };
+  }
+  let flags = 0;
+  if (t !== '0' && t !== '') for (const name of t.split('|')) flags |= bit(name);
+  return { flags, mask: ALL_TUNNEL_FLAGS };
+}
+
+const GENEVE_KEY: FieldName[] = ['tunnel.geneve.class', 'tunnel.geneve.type', 'tunnel.geneve.len', 'tunnel.geneve.data'];
+
+/** The key's Geneve option as geneve({class=..,type=..,len=..,DATA[/MASK]}), if matched. */
+function fmtKeyGeneve(key: FlowKey, mask: FlowMask): string[] {
+  if (GENEVE_KEY.every((f) => isZero(mask[f]))) return [];
+  const len = Number(key['tunnel.geneve.len'] ?? 0);
+  const data = BigInt(key['tunnel.geneve.data'] ?? 0n);
+  const dataMask = BigInt(mask['tunnel.geneve.data'] ?? 0n);
+  const full = len ? (1n << BigInt(8 * len)) - 1n : 0n;
+  const shown = dataMask === 0n ? '' : `,${hex(data)}${(dataMask & full) === full ? '' : `/${hex(dataMask)}`}`;
+  return [`geneve({class=${hex(Number(key['tunnel.geneve.class'] ?? 0))},type=${hex(Number(key['tunnel.geneve.type'] ?? 0))},len=${len}${shown}})`];
+}
+
+/** geneve(...) of a key into its fields: the datapath matches one option of at most 8 bytes of data. */
+function parseKeyGeneve(n: Node, m: DpMatch): void {
+  const text = (n.args ?? []).map(render).join(',');
+  const opts = parseGeneve(n, true);
+  if (opts.length !== 1 || opts[0]!.data.length > 8) err(n, `the datapath matches one Geneve option with at most 8 bytes of data, not "${text}"`);
+  const o = opts[0]!;
+  const dataMask = /\/([^}]*)\}/.exec(text)?.[1];
+  const put = (f: FieldName, v: FieldValue, mk: FieldValue) => {
+    m.key[f] = v;
+    m.mask[f] = mk;
+  };
+  put('tunnel.geneve.class', o.optClass, 0xffff);
+  put('tunnel.geneve.type', o.type, 0xff);
+  put('tunnel.geneve.len', o.data.length, 0xff);
+  const data = o.data.length ? BigInt(`0x${o.data.toString('hex')}`) : 0n;
+  const dataGiven = text.split(',').length > 3;
+  const full = (1n << BigInt(8 * o.data.length)) - 1n;
+  const mask = dataMask !== undefined ? (parseUintText(dataMask) ?? err(n, `geneve option: mask "${dataMask}" is not a number`)) & full : dataGiven ? full : 0n;
+  put('tunnel.geneve.data', data & mask, mask);
+}
+
 /** Print a match the way dpctl/dump-flows does. */
 function formatMatch(m: DpMatch): string {
   const { key, mask } = m;
   const out: string[] = [];
   if (!isZero(mask.recirc_id)) out.push(`recirc_id(${hex(Number(key.recirc_id ?? 0))}${isFull('recirc_id', mask.recirc_id) ? '' : `/${hex(Number(mask.recirc_id))}`})`);
-  const tun = fmtAttr('tunnel', key, mask, m.tunnelExtra ? [m.tunnelExtra] : []);
+  const tunFlags = isZero(mask['tunnel.flags']) ? [] : [fmtTunnelFlags(Number(key['tunnel.flags'] ?? 0), Number(mask['tunnel.flags']))];
+  const tun = fmtAttr('tunnel', key, mask, [...fmtKeyGeneve(key, mask), ...tunFlags]);
   if (tun) out.push(tun);
   if (!isZero(mask.in_port)) out.push(isFull('in_port', mask.in_port) ? `in_port(${Number(key.in_port ?? 0)})` : `in_port(${Number(key.in_port ?? 0)}/${hex(Number(mask.in_port))})`);
   if (m.packetType) out.push('packet_type(ns=0,id=0)');
@@ -417,13 +464,16 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
         parseMatchNodes(args, m, depth + 1);
         break;
       case 'tunnel': {
-        const extra: string[] = [];
         for (const a of args) {
           const f = ATTR_FIELDS.tunnel!.find(([x]) => x === a.name);
           if (f) setField(a, m, f[1], a.value);
-          else extra.push(render(a));
+          else if (a.name === 'flags' && a.args) {
+            const { flags, mask } = parseTunnelFlags(a);
+            m.key['tunnel.flags'] = flags;
+            m.mask['tunnel.flags'] = mask;
+          } else if (a.name === 'geneve') parseKeyGeneve(a, m);
+          else err(a, `unknown field "${a.name}" in tunnel(...): expected tun_id, src, dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
         }
-        if (extra.length) m.tunnelExtra = extra.join(',');
         break;
       }
       case 'tcp_flags': {
@@ -492,110 +542,89 @@ function fmtSet(a: Extract<Action, { type: 'set' }>): string {
   return `set(${a.proto}(${inner.join(',')}))`;
 }
 
-function fmtTnlHeader(h: Buffer, type: number): string {
-  const parts: string[] = [`size=${h.length}`, `type=${type}`];
-  if (h.length < 14) return `header(size=${h.length},type=${type}, eth(truncated header))`;
-  const et = h.readUInt16BE(12);
-  parts.push(`eth(dst=${formatMac(h.subarray(0, 6))},src=${formatMac(h.subarray(6, 12))},dl_type=0x${et.toString(16).padStart(4, '0')})`);
-  let off = 14;
-  if (et === 0x0800 && h.length >= 34) {
-    parts.push(`ipv4(src=${formatIpv4(h.subarray(26, 30))},dst=${formatIpv4(h.subarray(30, 34))},proto=${h[23]!},tos=${hex(h[15]!)},ttl=${h[22]!},frag=0x${h.readUInt16BE(20).toString(16)})`);
-    off = 14 + (h[14]! & 15) * 4;
-  } else if (et === 0x86dd && h.length >= 54) {
-    const flow = h.readUInt32BE(14);
-    parts.push(`ipv6(src=${formatIpv6(h.subarray(22, 38))},dst=${formatIpv6(h.subarray(38, 54))},label=${flow & 0xfffff},proto=${h[20]!},tclass=0x${((flow >>> 20) & 0xff).toString(16)},hlimit=${h[21]!})`);
-    off = 54;
-  }
-  if (type === 4 && h.length >= off + 16) {
-    parts.push(`udp(src=${h.readUInt16BE(off)},dst=${h.readUInt16BE(off + 2)},csum=0x${h.readUInt16BE(off + 6).toString(16)})`);
-    parts.push(`vxlan(flags=0x${h.readUInt32BE(off + 8).toString(16)},vni=0x${(h.readUInt32BE(off + 12) >>> 8).toString(16)})`);
-  } else if (type === 3 && h.length >= off + 4) {
-    const flags = h.readUInt16BE(off);
-    let g = `gre((flags=0x${flags.toString(16)},proto=0x${h.readUInt16BE(off + 2).toString(16)})`;
-    let o = off + 4;
-    if (flags & 0x8000) {
-      g += `,csum=0x${h.readUInt16BE(o).toString(16)}`;
-      o += 4;
-    }
-    if (flags & 0x2000) {
-      g += `,key=0x${h.readUInt32BE(o).toString(16)}`;
-      o += 4;
-    }
-    if (flags & 0x1000) g += `,seq=0x${h.readUInt32BE(o).toString(16)}`;
-    parts.push(g + ')');
-  }
-  return `header(${parts.join(',')})`;
+/** set(tunnel(...)) as OVS prints it: tun_id only with the key flag, zero addresses, tos and ports left out. */
+function fmtSetTunnel(t: TunnelSet): string {
+  const parts: string[] = [];
+  if (t.flags & TUNNEL_FLAGS.key) parts.push(`tun_id=0x${t.tunId.toString(16)}`);
+  if (t.src !== '0.0.0.0') parts.push(`src=${t.src}`);
+  if (t.dst !== '0.0.0.0') parts.push(`dst=${t.dst}`);
+  if (t.tos) parts.push(`tos=${hex(t.tos)}`);
+  parts.push(`ttl=${t.ttl}`);
+  if (t.tpSrc) parts.push(`tp_src=${t.tpSrc}`);
+  if (t.tpDst) parts.push(`tp_dst=${t.tpDst}`);
+  if (t.geneve.length) parts.push(`geneve(${t.geneve.map(fmtGeneveOption).join('')})`);
+  parts.push(fmtTunnelFlags(t.flags, ALL_TUNNEL_FLAGS));
+  return `set(tunnel(${parts.join(',')}))`;
 }
 
-function parseTnlHeader(n: Node): { header: Buffer; type: number } {
-  const args = n.args ?? err(n, 'header needs (...)');
-  const get = (node: Node, name: string) => node.args?.find((a) => a.name === name)?.value ?? err(node, `${node.name}(...) needs ${name}=`);
-  // A number of header part `node` (eth, ipv4, ...), and an address of it.
-  const field = (node: Node, name: string) => num(node, get(node, name), `header(${node.name}(${name}))`);
-  const addr = (node: Node, parse: (text: string) => Buffer, name: string) => address(node, parse, get(node, name), `header(${node.name}(${name}))`);
-  let size = 0;
-  let type = 0;
-  const bufs: Buffer[] = [];
-  for (const a of args) {
-    if (a.name === 'size') size = num(a, a.value, 'header(size)');
-    else if (a.name === 'type') type = num(a, a.value, 'header(type)');
-    else if (a.name === 'eth') {
-      const b = Buffer.alloc(14);
-      addr(a, parseMac, 'dst').copy(b, 0);
-      addr(a, parseMac, 'src').copy(b, 6);
-      b.writeUInt16BE(field(a, 'dl_type'), 12);
-      bufs.push(b);
-    } else if (a.name === 'ipv4') {
-      const b = Buffer.alloc(20);
-      b[0] = 0x45;
-      b[1] = field(a, 'tos');
-      b.writeUInt16BE(field(a, 'frag'), 6);
-      b[8] = field(a, 'ttl');
-      b[9] = field(a, 'proto');
-      addr(a, parseIpv4, 'src').copy(b, 12);
-      addr(a, parseIpv4, 'dst').copy(b, 16);
-      bufs.push(b);
-    } else if (a.name === 'ipv6') {
-      const b = Buffer.alloc(40);
-      b.writeUInt32BE(((6 << 28) | (field(a, 'tclass') << 20) | field(a, 'label')) >>> 0, 0);
-      b[6] = field(a, 'proto');
-      b[7] = field(a, 'hlimit');
-      addr(a, parseIpv6, 'src').copy(b, 8);
-      addr(a, parseIpv6, 'dst').copy(b, 24);
-      bufs.push(b);
-    } else if (a.name === 'udp') {
-      const b = Buffer.alloc(8);
-      b.writeUInt16BE(field(a, 'src'), 0);
-      b.writeUInt16BE(field(a, 'dst'), 2);
-      b.writeUInt16BE(field(a, 'csum'), 6);
-      bufs.push(b);
-    } else if (a.name === 'vxlan') {
-      const b = Buffer.alloc(8);
-      b.writeUInt32BE(field(a, 'flags'), 0);
-      b.writeUInt32BE((field(a, 'vni') << 8) >>> 0, 4);
-      bufs.push(b);
-    } else if (a.name === 'gre') {
-      const base = a.args?.[0];
-      if (!base || !base.args) err(a, 'gre((flags=..,proto=..),...) expected');
-      const flags = num(base, get(base, 'flags'), 'header(gre(flags))');
-      const b = Buffer.alloc(4);
-      b.writeUInt16BE(flags, 0);
-      b.writeUInt16BE(num(base, get(base, 'proto'), 'header(gre(proto))'), 2);
-      bufs.push(b);
-      for (const o of ['csum', 'key', 'seq']) {
-        const v = a.args!.find((x) => x.name === o)?.value;
-        if (v !== undefined) {
-          const ob = Buffer.alloc(4);
-          if (o === 'csum') ob.writeUInt16BE(num(a, v, 'header(gre(csum))'), 0);
-          else ob.writeUInt32BE(num(a, v, `header(gre(${o}))`), 0);
-          bufs.push(ob);
-        }
+function fmtGeneveOption(o: GeneveOption): string {
+  const data = o.data.length ? `,${hex(BigInt(`0x${o.data.toString('hex')}`))}` : '';
+  return `{class=${hex(o.optClass)},type=${hex(o.type)},len=${o.data.length}${data}}`;
+}
+
+/** The inside of geneve(...): {class=0x102,type=0x80,len=4,0xa}{...}; in a key (`masked`) data may be DATA/MASK. */
+function parseGeneve(n: Node, masked = false): GeneveOption[] {
+  const text = (n.args ?? []).map(render).join(',');
+  const opts: GeneveOption[] = [];
+  const rest = text.replace(/\{([^{}]*)\}/g, (_, body: string) => {
+    const [cls, type, len, data] = body.split(',');
+    const field = (part: string | undefined, name: string) => {
+      if (!part?.startsWith(`${name}=`)) err(n, `a geneve option is {class=..,type=..,len=..[,data]}: "{${body}}" lacks ${name}=`);
+      return num(n, part.slice(name.length + 1), `geneve(${name})`);
+    };
+    const optClass = field(cls, 'class');
+    const t = field(type, 'type');
+    const l = field(len, 'len');
+    if (l % 4 !== 0 || l > 124) err(n, `geneve option {${body}}: len=${l} must be a multiple of 4, at most 124`);
+    const dataValue = masked ? data?.split('/')[0] : data;
+    const v = dataValue === undefined ? 0n : (parseUintText(dataValue) ?? err(n, `geneve option {${body}}: "${dataValue}" is not a number`));
+    if (v >> BigInt(8 * l) !== 0n) err(n, `geneve option {${body}}: ${data ?? ''} does not fit in len=${l} bytes`);
+    opts.push({ optClass, type: t, data: l ? Buffer.from(v.toString(16).padStart(2 * l, '0'), 'hex') : Buffer.alloc(0) });
+    return '';
+  });
+  if (rest !== '') err(n, `cannot read "${rest}" in geneve(...): expected options such as {class=0x102,type=0x80,len=4,0xa}`);
+  return opts;
+}
+
+/** The inside of set(tunnel(...)): dst is required; tun_id implies the key flag, as in OVS. */
+function parseSetTunnel(inner: Node): TunnelSet {
+  const t: TunnelSet = { tunId: 0n, src: '0.0.0.0', dst: '0.0.0.0', tos: 0, ttl: 0, tpSrc: 0, tpDst: 0, flags: 0, geneve: [] };
+  for (const a of inner.args ?? []) {
+    const value = () => a.value ?? err(a, `"${a.name}" needs a value, e.g. ${a.name}=...`);
+    switch (a.name) {
+      case 'tun_id':
+        t.tunId = uint(a, value(), 'tunnel(tun_id)');
+        t.flags |= TUNNEL_FLAGS.key;
+        break;
+      case 'src':
+      case 'dst':
+        t[a.name] = formatIpv4(address(a, parseIpv4, value(), `tunnel(${a.name})`));
+        break;
+      case 'tos':
+      case 'ttl':
+        t[a.name] = num(a, value(), `tunnel(${a.name})`);
+        break;
+      case 'tp_src':
+        t.tpSrc = num(a, value(), 'tunnel(tp_src)');
+        break;
+      case 'tp_dst':
+        t.tpDst = num(a, value(), 'tunnel(tp_dst)');
+        break;
+      case 'geneve':
+        t.geneve = parseGeneve(a);
+        break;
+      case 'flags': {
+        const { flags, mask } = parseTunnelFlags(a);
+        if (mask !== ALL_TUNNEL_FLAGS) err(a, 'set(tunnel(...)) takes flags as flags(df|key), not a +/- mask');
+        t.flags |= flags;
+        break;
       }
-    } else err(a, `unknown tunnel header part "${a.name}": expected eth, ipv4, ipv6, udp, vxlan or gre`);
+      default:
+        err(a, `unknown field "${a.name}" in set(tunnel(...)): expected tun_id, src, dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
+    }
   }
-  const header = Buffer.concat(bufs);
-  if (header.length !== size) err(n, `header size=${size} but its parts add up to ${header.length} bytes`);
-  return { header, type };
+  if (t.dst === '0.0.0.0') err(inner, 'set(tunnel(...)) needs dst=, the remote end of the tunnel');
+  return t;
 }
 
 /** Print an action list (empty: "drop"). */
@@ -618,12 +647,10 @@ export function formatActions(actions: Action[]): string {
           else if (a.userdata?.length) s += `,userdata(${a.userdata.toString('hex')})`;
           return s + ')';
         }
-        case 'tnl_pop':
-          return `tnl_pop(${a.port})`;
         case 'meter':
           return `meter(${a.id})`;
-        case 'tnl_push':
-          return `tnl_push(tnl_port(${a.tnlPort}),${fmtTnlHeader(a.header, a.tnlType)},out_port(${a.outPort}))`;
+        case 'set_tunnel':
+          return fmtSetTunnel(a.tunnel);
       }
     })
     .join(',');
@@ -631,11 +658,6 @@ export function formatActions(actions: Action[]): string {
 
 function parseActionNode(n: Node): Action {
   if (/^\d+$/.test(n.name) && !n.args) return { type: 'output', port: num(n, n.name, 'output') };
-  const one = () => {
-    const a = n.args?.[0];
-    if (!a || n.args!.length !== 1) err(n, `${n.name}(...) takes one port number`);
-    return num(a, a.name, n.name);
-  };
   switch (n.name) {
     case 'pop_vlan':
       return { type: 'pop_vlan' };
@@ -654,8 +676,9 @@ function parseActionNode(n: Node): Action {
     case 'set': {
       const inner = n.args?.[0];
       if (!inner || n.args!.length !== 1 || !inner.args) err(n, 'set(...) needs one header, e.g. set(ipv4(dst=10.0.0.1))');
+      if (inner.name === 'tunnel') return { type: 'set_tunnel', tunnel: parseSetTunnel(inner) };
       const proto = inner.name as SetProto;
-      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'arp', 'nd'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp, icmp, icmpv6, arp or nd`);
+      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'arp', 'nd'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp, icmp, icmpv6, arp, nd or tunnel`);
       let masked = false;
       const fields: SetFieldValue[] = inner.args.map((a) => {
         const name = `${proto}.${a.name}` as FieldName;
@@ -689,22 +712,13 @@ function parseActionNode(n: Node): Action {
       } else if (rest.length) a.detail = rest.map(render).join(',');
       return a;
     }
-    case 'tnl_pop':
-      return { type: 'tnl_pop', port: one() };
     case 'meter': {
       const a = n.args?.[0];
       if (!a || n.args!.length !== 1) err(n, 'meter(...) takes one meter id, e.g. meter(0)');
       return { type: 'meter', id: num(a, a.name, 'meter') };
     }
-    case 'tnl_push': {
-      const args = n.args ?? err(n, 'tnl_push(...) needs tnl_port(..),header(..),out_port(..)');
-      const part = (name: string) => args.find((x) => x.name === name) ?? err(n, `tnl_push(...) needs ${name}(...)`);
-      const port = (name: string) => num(part(name), part(name).args?.[0]?.name, `tnl_push(${name})`);
-      const { header, type } = parseTnlHeader(part('header'));
-      return { type: 'tnl_push', tnlPort: port('tnl_port'), outPort: port('out_port'), tnlType: type, header };
-    }
     default:
-      return err(n, `unknown action "${render(n)}": expected a port number, drop, push_vlan, pop_vlan, set, userspace, tnl_push, tnl_pop or meter`);
+      return err(n, `unknown action "${render(n)}": expected a port number, drop, push_vlan, pop_vlan, set, userspace or meter`);
   }
 }
 

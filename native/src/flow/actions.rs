@@ -14,28 +14,31 @@
 //! | 3    | push_vlan  | be16 tpid, be16 tci (with the 0x1000 present bit)             |
 //! | 4    | pop_vlan   | (none)                                                        |
 //! | 5    | set        | u16 field, u16 flags, value[n], mask[n] (n from the field)    |
-//! | 6    | tnl_push   | u32 tnl_port, u32 out_port, u32 tnl_type, header template     |
-//! | 7    | tnl_pop    | u32 tnl_port                                                  |
 //! | 8    | meter      | u32 datapath meter id                                         |
+//! | 9    | set_tunnel | be64 tun_id, src[4], dst[4], be16 flags, u8 tos, u8 ttl,      |
+//! |      |            | be16 tp_src, be16 tp_dst, Geneve option TLVs (0..252 bytes)   |
 //!
 //! `set` flags: bit 0 "written masked" and bit 1 "continues the previous
 //! set(...) group" only matter to the TS printer; execution ignores them.
+//!
+//! `set_tunnel` is ODP's `set(tunnel(...))`: it gives the frame the
+//! metadata an output to a tunnel vport encapsulates with (see
+//! `port/tunnel.rs`); outputs to other ports ignore it.
 //!
 //! `meter` asks the sink's meter table about the frame: a frame over a drop
 //! band's rate ends the list there (nothing after it runs), one over a DSCP
 //! remark band's rate has its DSCP's drop precedence raised.
 
-use crate::packet::{Packet, VnetHdr, HEADROOM};
+use crate::packet::{Packet, TunnelInfo, VnetHdr};
 use crate::wire::checksum;
 use crate::wire::ethernet::{self, ethertype, is_vlan_tpid, TCI_PRESENT};
-use crate::wire::tunnel::{self, vport_type};
+use crate::wire::tunnel::{self, GENEVE_MAX_OPTS};
 use crate::wire::{arp, icmp, ipv4, ipv6, tcp, udp};
 
-use super::key::FlowKey;
 pub use crate::abi::SetField;
 use crate::abi::{
     ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_METER, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET,
-    ACTION_TNL_POP, ACTION_TNL_PUSH, ACTION_USERSPACE,
+    ACTION_SET_TUNNEL, ACTION_USERSPACE, SET_TUNNEL_FIXED_LEN,
 };
 use crate::meter::{remark_dscp, Verdict};
 
@@ -59,27 +62,11 @@ pub enum Action {
         value: [u8; 16],
         mask: [u8; 16],
     },
-    TunnelPush(TunnelPush),
-    TunnelPop {
-        tnl_port: u32,
-    },
     /// Meter the frame with the datapath meter of this id.
     Meter(u32),
-}
-
-/// A tunnel header template built by the slow path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TunnelPush {
-    pub tnl_port: u32,
-    pub out_port: u32,
-    /// `vport_type::VXLAN` or `vport_type::GRE`.
-    pub tnl_type: u32,
-    /// Outer Ethernet + IPv4/IPv6 (+ UDP + VXLAN | + GRE) header.
-    pub header: Box<[u8]>,
-    /// Offset of the outer IP header in `header` (always 14).
-    l3: usize,
-    /// Offset of the UDP header for VXLAN, None for GRE.
-    udp: Option<usize>,
+    /// Give the frame this egress tunnel metadata (boxed: it carries
+    /// room for Geneve options that most actions do not need).
+    SetTunnel(Box<TunnelInfo>),
 }
 
 /// A validated action list, ready to execute.
@@ -107,12 +94,8 @@ pub enum ActionError {
     UnknownSetField { id: u16 },
     /// set whose value has bits outside its mask.
     ValueOutsideMask { field: &'static str },
-    /// tnl_push with a tunnel type other than VXLAN (4) or GRE (3).
-    UnknownTunnelType { tnl_type: u32 },
-    /// tnl_push whose header template is not what its type needs.
-    BadTunnelHeader { reason: &'static str },
-    /// tnl_pop followed by more actions (the popped frame is re-looked-up).
-    ActionAfterTunnelPop,
+    /// set(tunnel(...)) with flags or Geneve options that cannot be sent.
+    BadTunnel { reason: &'static str },
 }
 
 impl core::fmt::Display for ActionError {
@@ -133,11 +116,7 @@ impl core::fmt::Display for ActionError {
             TciNotPresent { tci } => write!(f, "push_vlan action: tci 0x{tci:04x} lacks the 0x1000 present bit"),
             UnknownSetField { id } => write!(f, "set action: unknown field id {id}"),
             ValueOutsideMask { field } => write!(f, "set action: value for {field} has bits outside its mask"),
-            UnknownTunnelType { tnl_type } => {
-                write!(f, "tnl_push action: tunnel type {tnl_type} is not VXLAN (4) or GRE (3)")
-            }
-            BadTunnelHeader { reason } => write!(f, "tnl_push action: bad header template: {reason}"),
-            ActionAfterTunnelPop => write!(f, "tnl_pop action must be the last action of the list"),
+            BadTunnel { reason } => write!(f, "set(tunnel(...)) action: {reason}"),
         }
     }
 }
@@ -151,9 +130,8 @@ fn name_of(ty: u16) -> &'static str {
         ACTION_PUSH_VLAN => "push_vlan",
         ACTION_POP_VLAN => "pop_vlan",
         ACTION_SET => "set",
-        ACTION_TNL_PUSH => "tnl_push",
-        ACTION_TNL_POP => "tnl_pop",
         ACTION_METER => "meter",
+        ACTION_SET_TUNNEL => "set_tunnel",
         _ => "unknown",
     }
 }
@@ -176,9 +154,6 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
         let Some(p) = bytes.get(off + ACTION_HEADER_LEN..off + ACTION_HEADER_LEN + len) else {
             return Err(ActionError::TruncatedPayload { action: name, offset: off, len });
         };
-        if matches!(actions.last(), Some(Action::TunnelPop { .. })) {
-            return Err(ActionError::ActionAfterTunnelPop);
-        }
         let exact = |n: usize, expected: &'static str| {
             if len == n {
                 Ok(())
@@ -235,19 +210,19 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 }
                 Action::Set { field, value, mask }
             }
-            ACTION_TNL_PUSH => {
-                if len < 12 {
-                    return Err(ActionError::BadLength { action: name, len, expected: "12 + header template" });
-                }
-                Action::TunnelPush(check_tunnel_template(u32_le(p), u32_le(&p[4..]), u32_le(&p[8..]), &p[12..])?)
-            }
-            ACTION_TNL_POP => {
-                exact(4, "4 (u32 tunnel port)")?;
-                Action::TunnelPop { tnl_port: u32_le(p) }
-            }
             ACTION_METER => {
                 exact(4, "4 (u32 meter id)")?;
                 Action::Meter(u32_le(p))
+            }
+            ACTION_SET_TUNNEL => {
+                if len < SET_TUNNEL_FIXED_LEN {
+                    return Err(ActionError::BadLength {
+                        action: name,
+                        len,
+                        expected: "24 (tunnel metadata) + Geneve options",
+                    });
+                }
+                Action::SetTunnel(Box::new(check_set_tunnel(p)?))
             }
             _ => return Err(ActionError::UnknownType { ty, offset: off }),
         };
@@ -257,74 +232,41 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
     Ok(ActionList { actions })
 }
 
-fn check_tunnel_template(tnl_port: u32, out_port: u32, tnl_type: u32, h: &[u8]) -> Result<TunnelPush, ActionError> {
-    let bad = |reason| Err(ActionError::BadTunnelHeader { reason });
-    if tnl_type != vport_type::VXLAN && tnl_type != vport_type::GRE {
-        return Err(ActionError::UnknownTunnelType { tnl_type });
-    }
-    if h.len() > HEADROOM {
-        return bad("longer than the packet headroom");
-    }
-    let Ok(eth) = ethernet::Frame::new_checked(h) else {
-        return bad("no room for the Ethernet header");
+fn check_set_tunnel(p: &[u8]) -> Result<TunnelInfo, ActionError> {
+    let bad = |reason| Err(ActionError::BadTunnel { reason });
+    let be16 = |at: usize| u16::from_be_bytes([p[at], p[at + 1]]);
+    let mut t = TunnelInfo {
+        tun_id: u64::from_be_bytes(p[0..8].try_into().expect("8 bytes")),
+        src: p[8..12].try_into().expect("4 bytes"),
+        dst: p[12..16].try_into().expect("4 bytes"),
+        flags: be16(16),
+        tos: p[18],
+        ttl: p[19],
+        tp_src: be16(20),
+        tp_dst: be16(22),
+        ..TunnelInfo::default()
     };
-    let l3 = ethernet::HEADER_LEN;
-    let (proto, l4) = match eth.ethertype() {
-        ethertype::IPV4 => match ipv4::Packet::new_checked(&h[l3..]) {
-            Ok(ip) => (ip.protocol(), l3 + ip.header_len()),
-            Err(_) => return bad("IPv4 header truncated"),
-        },
-        ethertype::IPV6 => match ipv6::Packet::new_checked(&h[l3..]) {
-            Ok(ip) => (ip.next_header(), l3 + ipv6::HEADER_LEN),
-            Err(_) => return bad("IPv6 header truncated"),
-        },
-        _ => return bad("outer EtherType is neither IPv4 nor IPv6"),
-    };
-    let udp = if tnl_type == vport_type::VXLAN {
-        if proto != ipv4::proto::UDP {
-            return bad("VXLAN needs an outer UDP header");
-        }
-        if h.len() != l4 + udp::HEADER_LEN + tunnel::VXLAN_HEADER_LEN {
-            return bad("VXLAN template must end right after the 8-byte VXLAN header");
-        }
-        if tunnel::vxlan_vni(&h[l4 + udp::HEADER_LEN..]).is_none() {
-            return bad("VXLAN header lacks the I flag");
-        }
-        Some(l4)
-    } else {
-        if proto != ipv4::proto::GRE {
-            return bad("GRE needs IP protocol 47");
-        }
-        match tunnel::gre(&h[l4..]) {
-            Some(g) if l4 + g.header_len == h.len() && g.protocol == ethertype::TEB && h[l4] & 0x80 == 0 => None,
-            Some(g) if g.protocol != ethertype::TEB => return bad("GRE protocol must be 0x6558 (Ethernet)"),
-            Some(_) => return bad("GRE template must end right after the GRE header, without checksum"),
-            None => return bad("GRE header truncated or not version 0"),
-        }
-    };
-    Ok(TunnelPush { tnl_port, out_port, tnl_type, header: h.into(), l3, udp })
-}
-
-/// Tunnel metadata of a popped frame, for the re-lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TunnelMeta {
-    /// The tunnel port the frame is now considered to arrive on.
-    pub tnl_port: u32,
-    /// VXLAN VNI or GRE key (0 without a key).
-    pub tun_id: u64,
-    /// Outer IPv4 source/destination (zero for an IPv6 underlay).
-    pub src: [u8; 4],
-    pub dst: [u8; 4],
-}
-
-impl TunnelMeta {
-    /// Write this metadata into the key of the decapsulated frame.
-    pub fn apply(&self, key: &mut FlowKey) {
-        key.in_port = self.tnl_port;
-        key.tun_id = self.tun_id.to_be_bytes();
-        key.tun_src = self.src;
-        key.tun_dst = self.dst;
+    let all = tunnel::flags::DONT_FRAGMENT | tunnel::flags::CSUM | tunnel::flags::KEY | tunnel::flags::OAM;
+    if t.flags & !all != 0 {
+        return bad("flags other than df, csum, key and oam");
     }
+    if t.dst == [0; 4] {
+        return bad("no destination (dst=0.0.0.0)");
+    }
+    let opts = &p[SET_TUNNEL_FIXED_LEN..];
+    if opts.len() > GENEVE_MAX_OPTS || !opts.len().is_multiple_of(4) {
+        return bad("Geneve options must be whole 4-byte words, at most 252 bytes");
+    }
+    let mut at = 0;
+    while let Some(tlv) = opts.get(at..at + 4) {
+        at += 4 + (tlv[3] & 0x1f) as usize * 4;
+    }
+    if at != opts.len() {
+        return bad("a Geneve option's length runs past the options");
+    }
+    t.opts[..opts.len()].copy_from_slice(opts);
+    t.opts_len = opts.len() as u8;
+    Ok(t)
 }
 
 /// Where executed packets go. The sink copies what it keeps: execution goes
@@ -335,9 +277,6 @@ pub trait ActionSink {
     fn output(&mut self, port: u32, pkt: &Packet);
     /// Hand a copy of `pkt` to JS (e.g. for a controller).
     fn userspace(&mut self, pkt: &Packet, cookie: u64);
-    /// The frame was decapsulated: look it up again with `meta` applied
-    /// (see `TunnelMeta::apply`). The sink may take the bytes.
-    fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta);
     /// What datapath meter `meter_id` decides for `pkt` (counted there).
     fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict;
 }
@@ -363,8 +302,6 @@ pub enum ExecError {
     NotIcmp,
     /// Not enough headroom (or the frame is too big) to push.
     NoRoom,
-    /// tnl_pop on a frame that is not VXLAN-over-UDP or Ethernet-over-GRE.
-    NotATunnelFrame,
     /// The frame is shorter than an Ethernet header.
     Truncated,
 }
@@ -395,14 +332,10 @@ pub fn execute(list: &ActionList, pkt: &mut Packet, out: &mut impl ActionSink) -
             Action::Set { field, value, mask } => {
                 set_field(pkt, *field, &value[..field.width()], &mask[..field.width()])
             }
-            Action::TunnelPush(t) => tunnel_push(pkt, t),
-            Action::TunnelPop { tnl_port } => match tunnel_pop(pkt, *tnl_port) {
-                Ok(meta) => {
-                    out.recirculate(pkt, &meta);
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
+            Action::SetTunnel(t) => {
+                pkt.egress_tunnel = Some(**t);
+                Ok(())
+            }
             Action::Meter(id) => match out.meter(*id, pkt) {
                 Verdict::Pass => Ok(()),
                 Verdict::Drop => return report,
@@ -722,102 +655,6 @@ fn set_icmp(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &
     Ok(())
 }
 
-/// UDP source port for an encapsulated flow: a hash of the inner flow mapped
-/// into 32768..61000 like OVS, so one flow keeps one path through ECMP.
-fn udp_src_port(inner: &[u8]) -> u16 {
-    let h = FlowKey::extract(inner, 0).hash(0) as u32 as u64;
-    (((h * (61000 - 32768)) >> 32) + 32768) as u16
-}
-
-fn tunnel_push(pkt: &mut Packet, t: &TunnelPush) -> Result<(), ExecError> {
-    let n = t.header.len();
-    let inner_len = pkt.len();
-    if inner_len + n > crate::packet::MAX_FRAME || inner_len + n - t.l3 > u16::MAX as usize {
-        return Err(ExecError::NoRoom);
-    }
-    let src_port = if t.udp.is_some() { udp_src_port(pkt.frame()) } else { 0 };
-    let gap = pkt.insert_gap(0, n).ok_or(ExecError::NoRoom)?;
-    gap.copy_from_slice(&t.header);
-    let f = pkt.frame_mut();
-    let l3 = t.l3;
-    if u16::from_be_bytes([f[12], f[13]]) == ethertype::IPV4 {
-        let mut ip = ipv4::Packet::new_checked(&mut f[l3..]).map_err(|_| ExecError::Truncated)?;
-        ip.set_total_len((n - l3 + inner_len) as u16);
-        ip.fill_checksum();
-    } else {
-        f[l3 + 4..l3 + 6].copy_from_slice(&((n - l3 - ipv6::HEADER_LEN + inner_len) as u16).to_be_bytes());
-    }
-    if let Some(u) = t.udp {
-        let mut h = udp::Packet::new_checked(&mut f[u..]).map_err(|_| ExecError::Truncated)?;
-        h.set_datagram_len((n - u + inner_len) as u16);
-        if h.src_port() == 0 {
-            h.set_src_port(src_port);
-        }
-    }
-    pkt.vnet.shift(n as isize);
-    Ok(())
-}
-
-fn tunnel_pop(pkt: &mut Packet, tnl_port: u32) -> Result<TunnelMeta, ExecError> {
-    let f = pkt.frame();
-    let mut meta = TunnelMeta { tnl_port, ..TunnelMeta::default() };
-    let eth = ethernet::Frame::new_checked(f).map_err(|_| ExecError::NotATunnelFrame)?;
-    let l3 = ethernet::HEADER_LEN;
-    let (proto, l4, end) = match eth.ethertype() {
-        ethertype::IPV4 => {
-            let ip = ipv4::Packet::new_checked(&f[l3..]).map_err(|_| ExecError::NotATunnelFrame)?;
-            if ip.is_fragment() {
-                return Err(ExecError::NotATunnelFrame);
-            }
-            meta.src = ip.src();
-            meta.dst = ip.dst();
-            (ip.protocol(), l3 + ip.header_len(), l3 + ip.total_len() as usize)
-        }
-        ethertype::IPV6 => {
-            let ip = ipv6::Packet::new_checked(&f[l3..]).map_err(|_| ExecError::NotATunnelFrame)?;
-            let up = ipv6::upper_layer(&f[l3..]);
-            if up.truncated || up.fragment {
-                return Err(ExecError::NotATunnelFrame);
-            }
-            (up.proto, l3 + up.offset, l3 + ipv6::HEADER_LEN + ip.payload_len() as usize)
-        }
-        _ => return Err(ExecError::NotATunnelFrame),
-    };
-    let outer = match proto {
-        ipv4::proto::UDP => {
-            let u = udp::Packet::new_checked(f.get(l4..).unwrap_or(&[])).map_err(|_| ExecError::NotATunnelFrame)?;
-            if u.dst_port() != udp::VXLAN_PORT {
-                return Err(ExecError::NotATunnelFrame);
-            }
-            let vni = tunnel::vxlan_vni(&f[l4 + udp::HEADER_LEN..]).ok_or(ExecError::NotATunnelFrame)?;
-            meta.tun_id = vni as u64;
-            l4 + udp::HEADER_LEN + tunnel::VXLAN_HEADER_LEN
-        }
-        ipv4::proto::GRE => {
-            let g = tunnel::gre(f.get(l4..).unwrap_or(&[])).ok_or(ExecError::NotATunnelFrame)?;
-            if g.protocol != ethertype::TEB {
-                return Err(ExecError::NotATunnelFrame);
-            }
-            meta.tun_id = g.key.unwrap_or(0) as u64;
-            l4 + g.header_len
-        }
-        _ => return Err(ExecError::NotATunnelFrame),
-    };
-    // The inner frame must hold at least an Ethernet header.
-    if end > f.len() || end < outer + ethernet::HEADER_LEN {
-        return Err(ExecError::NotATunnelFrame);
-    }
-    pkt.truncate(end); // drop the outer frame's Ethernet padding
-    pkt.remove_range(0, outer);
-    // Offload state described the outer headers; keep it only if it points inside the inner frame.
-    if pkt.vnet.flags & VnetHdr::F_NEEDS_CSUM != 0 && (pkt.vnet.csum_start as usize) >= outer {
-        pkt.vnet.shift(-(outer as isize));
-    } else {
-        pkt.vnet = VnetHdr::default();
-    }
-    Ok(meta)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -828,7 +665,6 @@ mod tests {
     struct Sink {
         out: Vec<(u32, Vec<u8>)>,
         up: Vec<(u64, Vec<u8>)>,
-        recirc: Vec<(TunnelMeta, Vec<u8>)>,
         meters: crate::meter::MeterTable,
     }
     impl ActionSink for Sink {
@@ -837,9 +673,6 @@ mod tests {
         }
         fn userspace(&mut self, pkt: &Packet, cookie: u64) {
             self.up.push((cookie, pkt.frame().to_vec()));
-        }
-        fn recirculate(&mut self, pkt: &mut Packet, meta: &TunnelMeta) {
-            self.recirc.push((*meta, pkt.frame().to_vec()));
         }
         fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict {
             // A stopped clock: only the buckets' initial burst passes.
@@ -1149,82 +982,28 @@ mod tests {
         assert_eq!(&p.frame()[34..36], &[0, 1]);
     }
 
-    fn vxlan_template(vni: u32) -> Vec<u8> {
-        let mut h = eth(0x0800);
-        h[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0xaa]);
-        h.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
-        h.extend_from_slice(&[0, 0, 0x12, 0xb5, 0, 0, 0, 0]);
-        h.extend_from_slice(&[0x08, 0, 0, 0]);
-        h.extend_from_slice(&(vni << 8).to_be_bytes());
-        h
-    }
-
-    fn gre_template(key: u32) -> Vec<u8> {
-        let mut h = eth(0x0800);
-        h.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 47, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
-        h.extend_from_slice(&[0x20, 0, 0x65, 0x58]);
-        h.extend_from_slice(&key.to_be_bytes());
-        h
-    }
-
-    fn push(tnl_type: u32, header: &[u8]) -> Vec<u8> {
-        let mut p = 4789u32.to_le_bytes().to_vec();
-        p.extend_from_slice(&2u32.to_le_bytes());
-        p.extend_from_slice(&tnl_type.to_le_bytes());
-        p.extend_from_slice(header);
-        tlv(ACTION_TNL_PUSH, &p)
+    fn set_tunnel(tun_id: u64, dst: [u8; 4], flags: u16, opts: &[u8]) -> Vec<u8> {
+        let mut p = tun_id.to_be_bytes().to_vec();
+        p.extend_from_slice(&[192, 0, 2, 1]);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(&flags.to_be_bytes());
+        p.extend_from_slice(&[0, 64, 0, 0, 0x12, 0xb5]);
+        p.extend_from_slice(opts);
+        tlv(ACTION_SET_TUNNEL, &p)
     }
 
     #[test]
-    fn vxlan_push_fills_lengths_checksum_and_source_port_then_pop_restores_the_frame() {
-        let inner = ipv4_frame(6, &tcp_hdr());
-        let (p, _, r) = run(&push(vport_type::VXLAN, &vxlan_template(123)), &inner);
-        assert_eq!(r.failed, 0);
-        let g = p.frame();
-        assert_eq!(g.len(), 50 + inner.len());
-        assert_eq!(&g[50..], &inner[..]);
-        let ip = ipv4::Packet::new_checked(&g[14..]).unwrap();
-        assert_eq!(ip.total_len() as usize, 36 + inner.len());
-        assert!(ip.verify_checksum());
-        let u = udp::Packet::new_checked(&g[34..]).unwrap();
-        assert_eq!(u.datagram_len() as usize, 16 + inner.len());
-        assert!((32768..61000).contains(&u.src_port()));
-        // Same inner flow, same source port.
-        let (q, _, _) = run(&push(vport_type::VXLAN, &vxlan_template(123)), &inner);
-        assert_eq!(&q.frame()[34..36], &g[34..36]);
-
-        let mut outer = g.to_vec();
-        outer.extend_from_slice(&[0; 6]); // Ethernet padding is dropped on pop
-        let (p, s, r) = run(&tlv(ACTION_TNL_POP, &4789u32.to_le_bytes()), &outer);
-        assert_eq!(r.failed, 0);
-        assert_eq!(p.frame(), &inner[..]);
+    fn set_tunnel_gives_the_frame_its_egress_metadata_for_the_outputs_after_it() {
+        let opts = [0x01, 0x02, 0x80, 0x01, 0, 0, 0, 7];
+        let list = [set_tunnel(0x5, [192, 0, 2, 2], 0x5, &opts), output(3)].concat();
+        let (p, s, r) = run(&list, &ipv4_frame(17, &udp_hdr()));
+        assert_eq!((r.failed, s.out.len()), (0, 1));
+        let t = p.egress_tunnel.expect("set_tunnel sets the egress tunnel");
         assert_eq!(
-            s.recirc,
-            vec![(TunnelMeta { tnl_port: 4789, tun_id: 123, src: [192, 0, 2, 1], dst: [192, 0, 2, 2] }, inner.clone())]
+            (t.tun_id, t.src, t.dst, t.flags, t.ttl, t.tp_dst),
+            (5, [192, 0, 2, 1], [192, 0, 2, 2], 5, 64, 4789)
         );
-        let mut k = FlowKey::extract(p.frame(), 0);
-        s.recirc[0].0.apply(&mut k);
-        assert_eq!((k.in_port, k.tun_id, k.tun_src), (4789, 123u64.to_be_bytes(), [192, 0, 2, 1]));
-    }
-
-    #[test]
-    fn gre_push_and_pop_round_trip_with_the_key_as_tun_id() {
-        let inner = ipv6_frame(17, &udp_hdr());
-        let (p, _, _) = run(&push(vport_type::GRE, &gre_template(77)), &inner);
-        let g = p.frame().to_vec();
-        let ip = ipv4::Packet::new_checked(&g[14..]).unwrap();
-        assert_eq!(ip.total_len() as usize, 28 + inner.len());
-        assert!(ip.verify_checksum());
-        let (p, s, _) = run(&tlv(ACTION_TNL_POP, &5u32.to_le_bytes()), &g);
-        assert_eq!(p.frame(), &inner[..]);
-        assert_eq!(s.recirc[0].0.tun_id, 77);
-    }
-
-    #[test]
-    fn tunnel_pop_of_a_plain_frame_is_reported_and_not_recirculated() {
-        let f = ipv4_frame(17, &udp_hdr());
-        let (p, s, r) = run(&tlv(ACTION_TNL_POP, &1u32.to_le_bytes()), &f);
-        assert_eq!((p.frame(), s.recirc.len(), r.first_error), (&f[..], 0, Some(ExecError::NotATunnelFrame)));
+        assert_eq!(t.options(), &opts[..]);
     }
 
     fn nd_frame(ty: u8, option: u8) -> Vec<u8> {
@@ -1358,8 +1137,7 @@ mod tests {
         ] {
             all.push(set(SetField::from_id(fid).unwrap(), &vec![0x01; n], &vec![0xff; n]));
         }
-        all.push(push(vport_type::VXLAN, &vxlan_template(1)));
-        all.push(tlv(ACTION_TNL_POP, &1u32.to_le_bytes()));
+        all.push(set_tunnel(1, [192, 0, 2, 2], 0, &[]));
         let list = validate(&all.concat()).unwrap();
         let frames = [
             ipv4_frame(6, &tcp_hdr()),
@@ -1391,10 +1169,15 @@ mod tests {
             Err(BadLength { action: "ipv4.ttl", len: 7, expected: "4 + 2 * field width" })
         );
         assert_eq!(validate(&set(SetField::Ipv4Tos, &[0x03], &[0xfc])), Err(ValueOutsideMask { field: "ipv4.tos" }));
-        assert_eq!(validate(&push(9, &vxlan_template(1))), Err(UnknownTunnelType { tnl_type: 9 }));
-        assert!(matches!(validate(&push(vport_type::VXLAN, &gre_template(1))), Err(BadTunnelHeader { .. })));
-        assert!(matches!(validate(&push(vport_type::GRE, &vxlan_template(1)[..30])), Err(BadTunnelHeader { .. })));
-        assert_eq!(validate(&[tlv(ACTION_TNL_POP, &[1, 0, 0, 0]), output(1)].concat()), Err(ActionAfterTunnelPop));
+        assert!(matches!(validate(&tlv(ACTION_SET_TUNNEL, &[0; 20])), Err(BadLength { action: "set_tunnel", .. })));
+        let no_dst = BadTunnel { reason: "no destination (dst=0.0.0.0)" };
+        assert_eq!(validate(&set_tunnel(1, [0; 4], 0, &[])), Err(no_dst));
+        assert!(matches!(validate(&set_tunnel(1, [192, 0, 2, 2], 0x10, &[])), Err(BadTunnel { .. })));
+        assert!(matches!(
+            validate(&set_tunnel(1, [192, 0, 2, 2], 0, &[0, 1, 2, 2, 0, 0, 0, 0])),
+            Err(BadTunnel { .. })
+        ));
+        assert!(matches!(validate(&set_tunnel(1, [192, 0, 2, 2], 0, &[0, 1])), Err(BadTunnel { .. })));
         assert_eq!(TciNotPresent { tci: 1 }.to_string(), "push_vlan action: tci 0x0001 lacks the 0x1000 present bit");
     }
 }

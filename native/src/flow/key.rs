@@ -1,5 +1,5 @@
 //! The flow key: every header field the datapath can match on, extracted
-//! once per frame into a fixed 136-byte, 8-byte-aligned struct that the
+//! once per frame into a fixed 152-byte, 8-byte-aligned struct that the
 //! exact-match cache and the megaflow classifier hash and compare as words.
 //!
 //! Layout rules (the table of fields is `abi::KEY_FIELDS`,
@@ -13,6 +13,7 @@
 //!   that matches any of them also matches `eth_type`, so this is unambiguous.
 //! - There is no implicit padding: every byte is a field, and `Default` is all zero.
 
+use crate::packet::TunnelInfo;
 use crate::wire::ethernet::{self, ethertype, is_vlan_tpid, TCI_PRESENT};
 use crate::wire::{arp, icmp, ipv4, ipv6, tcp, udp};
 
@@ -78,6 +79,16 @@ pub struct FlowKey {
     /// solicitation) and target (in a neighbor advertisement).
     pub nd_sll: [u8; 6],
     pub nd_tll: [u8; 6],
+    /// The first Geneve option of a decapsulated frame when its data is at
+    /// most 8 bytes (OVN's is 4): class, type, data length in bytes, and the
+    /// data right-aligned in 8 bytes, so that it reads as one number.
+    pub tun_geneve_class: [u8; 2],
+    pub tun_geneve_type: u8,
+    pub tun_geneve_len: u8,
+    pub tun_geneve_data: [u8; 8],
+    /// Outer UDP ports of a decapsulated VXLAN or Geneve frame.
+    pub tun_tp_src: [u8; 2],
+    pub tun_tp_dst: [u8; 2],
 }
 
 pub use crate::abi::KEY_LEN;
@@ -106,9 +117,30 @@ impl PartialEq for FlowKey {
 }
 
 impl FlowKey {
-    /// The key as 15 native-endian words, for hashing and masked compares.
+    /// Write the tunnel metadata a tunnel vport decapsulated into the key.
+    pub fn set_tunnel(&mut self, t: &TunnelInfo) {
+        self.tun_id = t.tun_id.to_be_bytes();
+        self.tun_src = t.src;
+        self.tun_dst = t.dst;
+        self.tun_flags = t.flags.to_be_bytes();
+        self.tun_tos = t.tos;
+        self.tun_ttl = t.ttl;
+        self.tun_tp_src = t.tp_src.to_be_bytes();
+        self.tun_tp_dst = t.tp_dst.to_be_bytes();
+        if let [c0, c1, ty, words, data @ ..] = t.options() {
+            let len = (*words & 0x1f) as usize * 4;
+            if let Some(d) = data.get(..len).filter(|d| d.len() <= 8) {
+                self.tun_geneve_class = [*c0, *c1];
+                self.tun_geneve_type = *ty;
+                self.tun_geneve_len = len as u8;
+                self.tun_geneve_data[8 - len..].copy_from_slice(d);
+            }
+        }
+    }
+
+    /// The key as KEY_WORDS native-endian words, for hashing and masked compares.
     pub fn words(&self) -> &[u64] {
-        // SAFETY: FlowKey is repr(C, align(8)), exactly KEY_LEN = 15 * 8 bytes
+        // SAFETY: FlowKey is repr(C, align(8)), exactly KEY_LEN = 19 * 8 bytes
         // (checked at compile time), and contains only integers and byte
         // arrays with no implicit padding, so every byte is initialized and
         // any bit pattern is a valid u64. The slice borrows `self`.
@@ -176,7 +208,7 @@ impl FlowKey {
 
     /// Parse `frame` (VLAN tags in-band) into a key. Never panics and never
     /// reads out of bounds: a truncated or malformed header leaves its fields
-    /// and everything after it zero. Tunnel fields stay zero (tunnel pop sets them).
+    /// and everything after it zero. Tunnel fields stay zero (`set_tunnel` sets them).
     pub fn extract(frame: &[u8], in_port: u32) -> FlowKey {
         let mut k = FlowKey::default();
         k.extract_into(frame, in_port);
@@ -531,6 +563,12 @@ pub(crate) mod tests {
         check("tunnel.ttl", offset_of!(FlowKey, tun_ttl), 1);
         check("nd.sll", offset_of!(FlowKey, nd_sll), 6);
         check("nd.tll", offset_of!(FlowKey, nd_tll), 6);
+        check("tunnel.geneve.class", offset_of!(FlowKey, tun_geneve_class), 2);
+        check("tunnel.geneve.type", offset_of!(FlowKey, tun_geneve_type), 1);
+        check("tunnel.geneve.len", offset_of!(FlowKey, tun_geneve_len), 1);
+        check("tunnel.geneve.data", offset_of!(FlowKey, tun_geneve_data), 8);
+        check("tunnel.tp_src", offset_of!(FlowKey, tun_tp_src), 2);
+        check("tunnel.tp_dst", offset_of!(FlowKey, tun_tp_dst), 2);
         // Every byte is covered by some field, and no field runs off the end.
         let mut covered = [false; KEY_LEN];
         for (_, off, len) in KEY_FIELDS {
@@ -538,6 +576,35 @@ pub(crate) mod tests {
             covered[*off..off + len].iter_mut().for_each(|c| *c = true);
         }
         assert!(covered.iter().all(|c| *c));
+    }
+
+    #[test]
+    fn tunnel_metadata_fills_the_tunnel_fields_with_the_first_short_geneve_option() {
+        let mut t = TunnelInfo {
+            tun_id: 5,
+            src: [10, 0, 0, 2],
+            dst: [10, 0, 0, 1],
+            flags: 0xc,
+            tos: 1,
+            ttl: 63,
+            ..TunnelInfo::default()
+        };
+        (t.tp_src, t.tp_dst) = (40000, 6081);
+        let opts = [0x01, 0x02, 0x80, 0x01, 0, 0, 0, 0x0a, 0xff, 0xff, 0, 0];
+        t.opts[..12].copy_from_slice(&opts);
+        t.opts_len = 12;
+        let mut k = FlowKey::default();
+        k.set_tunnel(&t);
+        assert_eq!((k.tun_id, k.tun_src, k.tun_flags, k.tun_ttl), (5u64.to_be_bytes(), [10, 0, 0, 2], [0, 0xc], 63));
+        assert_eq!((k.tun_geneve_class, k.tun_geneve_type, k.tun_geneve_len), ([1, 2], 0x80, 4));
+        assert_eq!(u64::from_be_bytes(k.tun_geneve_data), 0x0a);
+        assert_eq!((k.tun_tp_src, k.tun_tp_dst), (40000u16.to_be_bytes(), 6081u16.to_be_bytes()));
+        // An option with more than 8 bytes of data is not in the key.
+        t.opts[..8].copy_from_slice(&[0, 1, 2, 3, 0, 0, 0, 0]);
+        t.opts_len = 16;
+        let mut long = FlowKey::default();
+        long.set_tunnel(&t);
+        assert_eq!((long.tun_geneve_class, long.tun_geneve_len), ([0, 0], 0));
     }
 
     #[test]

@@ -3,10 +3,12 @@
 
 pub mod afpacket;
 pub mod dummy;
+mod gso;
 pub mod patch;
 mod queue;
 mod ring;
 pub mod tap;
+pub mod tunnel;
 mod xsk_tx;
 
 use crate::packet::Packet;
@@ -42,6 +44,11 @@ pub trait PortIo: Send {
     /// call (a full receive ring).
     fn take_kernel_drops(&mut self) -> u64 {
         0
+    }
+    /// Frames the port answered to the senders of frames it could not send
+    /// (an ICMP "fragmentation needed"), each to go out of its `in_port`.
+    fn take_replies(&mut self) -> Vec<Packet> {
+        Vec::new()
     }
     /// The port as a dummy port, whose frames JS injects and reads; None
     /// for ports with a device.

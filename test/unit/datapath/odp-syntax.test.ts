@@ -15,9 +15,12 @@ const corpus = [
   'recirc_id(0),in_port(3),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=136,code=0),nd(tll=00:00:5e:00:53:00/ff:ff:ff:ff:ff:00), packets:1, bytes:86, used:0.100s, actions:set(nd(sll=00:00:5e:00:00:00/ff:ff:ff:00:00:00)),3',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(proto=1,frag=no),icmp(type=8,code=0), packets:4, bytes:392, used:0.020s, actions:set(eth(src=00:00:5e:00:53:99,dst=00:00:5e:00:53:98)),set(ipv4(dst=192.168.1.0/255.255.255.0)),set(icmp(type=0,code=0)),2',
   'recirc_id(0),tunnel(tun_id=0x7b,src=192.0.2.1,dst=192.0.2.2,flags(-df-csum+key)),in_port(4789),eth(dst=00:00:5e:00:53:02),eth_type(0x0800),ipv4(frag=no), packets:7, bytes:686, used:0.100s, actions:3',
-  'recirc_id(0),in_port(2),eth(),eth_type(0x0800),ipv4(dst=192.0.2.1,proto=17,frag=no),udp(dst=4789), packets:7, bytes:1036, used:0.100s, actions:tnl_pop(4789)',
-  'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:9, bytes:900, used:0.300s, actions:tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x7b)),out_port(2)),2',
-  'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:tnl_push(tnl_port(5),header(size=42,type=3,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x4d)),out_port(2)),2',
+  'recirc_id(0),tunnel(tun_id=0x5,src=10.0.0.2,dst=10.0.0.1,tos=0x1/0x3,ttl=64,tp_dst=6081,geneve({class=0x102,type=0x80,len=4,0xa}),flags(df|key|oam)),in_port(2),eth(),eth_type(0x0800),ipv4(frag=no), packets:2, bytes:196, used:0.100s, actions:1',
+  'recirc_id(0),tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,geneve({class=0xffff,type=0x80,len=4,0xa/0xf}),flags(+key)),in_port(6081),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:drop',
+  'recirc_id(0),tunnel(tun_id=0x1,tp_src=40000/0xff00,geneve({class=0x102,type=0x80,len=4}),flags(-oam)),in_port(3),eth(),eth_type(0x0806), packets:0, bytes:0, used:never, actions:drop',
+  'recirc_id(0),tunnel(tun_id=0x0,flags(0)),in_port(2),eth(),eth_type(0x0806), packets:0, bytes:0, used:never, actions:drop',
+  'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:9, bytes:900, used:0.300s, actions:set(tunnel(tun_id=0x5,src=10.0.0.1,dst=10.0.0.2,ttl=64,flags(df|key))),2',
+  'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:set(tunnel(dst=192.0.2.2,tos=0xb8,ttl=0,tp_src=40000,tp_dst=8472,geneve({class=0x102,type=0x80,len=8,0x1000000002}),flags(csum|oam))),3,set(tunnel(tun_id=0x4d,dst=192.0.2.9,ttl=64,flags(key))),4',
   'recirc_id(0x1),in_port(1),eth(),eth_type(0x88a8),vlan(vid=100),encap(eth_type(0x8100),vlan(vid=5,pcp=1),encap(eth_type(0x0800),ipv4(frag=no))), packets:1, bytes:64, used:0.010s, actions:set(ipv4(src=10.1.1.1,ttl=9)),set(tcp(dst=8080)),push_vlan(tpid=0x88a8,vid=7,pcp=0),1',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=later), packets:0, bytes:0, used:never, actions:userspace(pid=3,userdata(0102030405060708))',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:5, bytes:490, used:0.010s, actions:meter(0),2',
@@ -92,12 +95,48 @@ describe('flow key layout', () => {
     expect(b.readBigUInt64BE(8)).toBe(0x7bn);
     expect([...b.subarray(38, 40)]).toEqual([0x30, 0x0a]);
   });
+
+  it('puts tunnel(...) of a key into the tunnel fields and reads flags(-df-csum+key) as a partial mask', () => {
+    const { key, mask } = parseMatch('tunnel(tun_id=0x7b,src=192.0.2.1,dst=192.0.2.2,tos=0x1,ttl=63,flags(-df-csum+key)),in_port(3)');
+    const k = encodeKey(key);
+    expect(k.readBigUInt64BE(8)).toBe(0x7bn);
+    expect([...k.subarray(16, 24)]).toEqual([192, 0, 2, 1, 192, 0, 2, 2]);
+    expect([...k.subarray(120, 124)]).toEqual([0, 0x4, 0x1, 63]);
+    expect(mask['tunnel.flags']).toBe(0x7);
+    expect(decodeKey(k, 0x0800)).toMatchObject({ 'tunnel.flags': 4, 'tunnel.tos': 1, 'tunnel.ttl': 63 });
+  });
+
+  it('matches one Geneve option of up to 8 bytes of data in the key, the data right-aligned, and refuses more', () => {
+    const { key, mask } = parseMatch('tunnel(tun_id=0x5,geneve({class=0x102,type=0x80,len=4,0xa/0xf})),in_port(3)');
+    const k = encodeKey(key);
+    const mk = encodeKey(mask);
+    expect([...k.subarray(136, 140)]).toEqual([0x01, 0x02, 0x80, 4]);
+    expect(k.readBigUInt64BE(140)).toBe(0xan);
+    expect(mk.readBigUInt64BE(140)).toBe(0xfn);
+    expect(() => parseMatch('tunnel(geneve({class=1,type=2,len=4,0x1}{class=1,type=3,len=4,0x2}))')).toThrow('the datapath matches one Geneve option with at most 8 bytes of data');
+    expect(() => parseMatch('tunnel(geneve({class=1,type=2,len=12,0x1}))')).toThrow('the datapath matches one Geneve option with at most 8 bytes of data');
+  });
+
+  it('encodes set(tunnel(...)) as the 24-byte metadata and its Geneve options', () => {
+    const b = encodeActions(parseActions('set(tunnel(tun_id=0x5,src=10.0.0.1,dst=10.0.0.2,ttl=64,tp_dst=4789,geneve({class=0x102,type=0x80,len=4,0xa}),flags(df|key)))'));
+    expect(b.readUInt16LE(0)).toBe(9);
+    expect(b.readUInt16LE(2)).toBe(24 + 8);
+    const p = b.subarray(4, 4 + 32);
+    expect(p.toString('hex')).toBe('0000000000000005' + '0a000001' + '0a000002' + '0005' + '00' + '40' + '0000' + '12b5' + '01028001' + '0000000a');
+  });
+
+  it('refuses a set(tunnel(...)) without a destination or with a masked flag, naming what to write', () => {
+    expect(() => parseActions('set(tunnel(tun_id=0x5,ttl=64))')).toThrow('set(tunnel(...)) needs dst=, the remote end of the tunnel');
+    expect(() => parseActions('set(tunnel(dst=10.0.0.2,flags(-df+key)))')).toThrow('set(tunnel(...)) takes flags as flags(df|key), not a +/- mask');
+    expect(() => parseActions('set(tunnel(dst=10.0.0.2,flags(df|nope)))')).toThrow('unknown tunnel flag "nope": expected df, csum, key or oam');
+    expect(() => parseActions('set(tunnel(dst=10.0.0.2,vni=5))')).toThrow(/unknown field "vni" in set\(tunnel\(\.\.\.\)\)/);
+    expect(() => parseActions('set(tunnel(dst=10.0.0.2,geneve({class=1,type=2,len=3,0x1})))')).toThrow('len=3 must be a multiple of 4');
+    expect(() => parseActions('set(tunnel(dst=10.0.0.2,geneve({class=1,type=2,len=4,0x1ffffffff})))')).toThrow('0x1ffffffff does not fit in len=4 bytes');
+  });
 });
 
-// Tunnel headers to put numbers into: VXLAN over IPv4, VXLAN over IPv6, GRE with every option.
-const VXLAN4 = 'tnl_push(tnl_port(4789),header(size=50,type=4,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=17,tos=0,ttl=64,frag=0x4000),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x7b)),out_port(2))';
-const VXLAN6 = 'tnl_push(tnl_port(4789),header(size=70,type=4,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x86dd),ipv6(src=2001:db8::1,dst=2001:db8::2,label=0,proto=17,tclass=0x0,hlimit=64),udp(src=0,dst=4789,csum=0x0),vxlan(flags=0x8000000,vni=0x7b)),out_port(2))';
-const GRE = 'tnl_push(tnl_port(5),header(size=50,type=3,eth(dst=00:00:5e:00:53:aa,src=00:00:5e:00:53:bb,dl_type=0x0800),ipv4(src=192.0.2.1,dst=192.0.2.2,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0xb000,proto=0x6558),csum=0x0,key=0x4d,seq=0x1)),out_port(2))';
+// set(tunnel(...)) to put the numbers of its parts into.
+const SET_TUNNEL = 'set(tunnel(tun_id=0x5,dst=10.0.0.2,tos=0x1,ttl=64,tp_src=1,tp_dst=2,geneve({class=0x102,type=0x80,len=4,0xa}),flags(key)))';
 
 /** Matches `part(` up to `name=` inside it, also inside or past one level of nested parentheses. */
 function inPart(part: string, name: string): RegExp {
@@ -113,17 +152,11 @@ function put(template: string, part: string, name: string, v: string): string {
 
 /** Where each FIELD_BITS entry is written: a match or an action list with `v` in its place. */
 function placed(field: string, v: string): { match: string } | { actions: string } {
-  const header = /^header\((\w+)(?:\((\w+)\))?\)$/.exec(field);
-  if (header) {
-    const [, part, name] = header as unknown as [string, string, string | undefined];
-    if (!name) return { actions: put(VXLAN4, 'header', part, v) };
-    const base = [VXLAN4, VXLAN6, GRE].find((t) => inPart(part, name).test(t))!;
-    return { actions: put(base, part, name, v) };
-  }
   const inside = /^(\w+)\((\w+)\)$/.exec(field);
   if (field === 'output') return { actions: v };
-  if (field === 'tnl_pop' || field === 'meter') return { actions: `${field}(${v})` };
-  if (inside?.[1] === 'tnl_push') return { actions: put(VXLAN4, inside[2]!, '', v) };
+  if (field === 'meter') return { actions: `${field}(${v})` };
+  if (inside?.[1] === 'geneve') return { actions: SET_TUNNEL.replace(new RegExp(`\\b${inside[2]!}=[^,}]+`), `${inside[2]!}=${v}`) };
+  if (inside?.[1] === 'tunnel') return { actions: put(SET_TUNNEL, 'tunnel', inside[2]!, v) };
   if (inside?.[1] === 'push_vlan' || inside?.[1] === 'userspace') return { actions: `${inside[1]}(${inside[2]!}=${v})` };
   if (inside) return { match: `${inside[1]!}(${inside[2]!}=${v})` };
   return { match: `${field}(${v})` };
@@ -178,6 +211,6 @@ describe('every number of the datapath syntax has a range', () => {
   it('names the field of a malformed address in a key or a tunnel header', () => {
     expect(() => parseMatch('arp(sha=00:11:22:33:44)')).toThrow('00:11:22:33:44: invalid Ethernet address for arp(sha)');
     expect(() => parseMatch('ipv6(dst=2001:db8::1::2)')).toThrow('2001:db8::1::2: invalid IPv6 address for ipv6(dst)');
-    expect(() => parseActions(VXLAN4.replace('src=192.0.2.1', 'src=192.0.2.300'))).toThrow('192.0.2.300: invalid IPv4 address for header(ipv4(src))');
+    expect(() => parseActions('set(tunnel(src=192.0.2.300,dst=192.0.2.1))')).toThrow('192.0.2.300: invalid IPv4 address for tunnel(src)');
   });
 });

@@ -1,0 +1,644 @@
+//! Tunnel vports, as OVS's kernel datapath has them: one port per tunnel
+//! type and UDP port (`vxlan_sys_4789`, `genev_sys_6081`, `gre_sys`) that
+//! decapsulates what the host receives for it and encapsulates frames sent
+//! to it with the metadata `set(tunnel(...))` gave them.
+//!
+//! The underlay is the host's own IP stack, so routes, neighbours and the
+//! outer IP header are the kernel's business:
+//! - receive: VXLAN and Geneve through a UDP socket bound to the port (so
+//!   the host answers no ICMP port-unreachable), the outer addresses, TOS
+//!   and TTL from its control messages; GRE through a raw IPPROTO_GRE
+//!   socket, which hands over the outer IP header too;
+//! - transmit: raw IPPROTO_UDP or IPPROTO_GRE sockets, so we write the UDP
+//!   header (with a per-flow source port) or the GRE header and the kernel
+//!   adds the IP header with the source, TOS and TTL we pass per packet.
+//!   Don't-fragment is a socket setting, so each vport keeps one sending
+//!   socket that sets DF and one that does not.
+//!
+//! Not reported on receive: DF and (for UDP tunnels) whether the outer UDP
+//! checksum was set: a UDP socket does not say. OVS's slow path matches
+//! neither (only `oam` of the tunnel flags).
+
+use super::gso;
+use super::{is_device_gone, PortIo, PortStats, BURST};
+use crate::flow::key::FlowKey;
+use crate::packet::{Packet, TunnelInfo};
+use crate::sys::{self, cvt};
+use crate::wire::tunnel::{self, flags, Decap, Malformed};
+use crate::wire::{checksum, ipv4, udp};
+use std::collections::HashMap;
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// The tunnel protocols a vport can speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TunnelKind {
+    Vxlan,
+    Geneve,
+    Gre,
+}
+
+impl TunnelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelKind::Vxlan => "vxlan",
+            TunnelKind::Geneve => "geneve",
+            TunnelKind::Gre => "gre",
+        }
+    }
+
+    /// The IANA port, used when the vport is added without one.
+    pub fn default_port(self) -> u16 {
+        match self {
+            TunnelKind::Vxlan => 4789,
+            TunnelKind::Geneve => 6081,
+            TunnelKind::Gre => 0,
+        }
+    }
+
+    /// Bytes this tunnel adds in front of the inner frame, after the outer
+    /// IPv4 header: UDP + VXLAN, UDP + Geneve + options, or GRE.
+    pub fn overhead(self, t: &TunnelInfo) -> usize {
+        match self {
+            TunnelKind::Vxlan => udp::HEADER_LEN + tunnel::VXLAN_HEADER_LEN,
+            TunnelKind::Geneve => udp::HEADER_LEN + tunnel::GENEVE_BASE_LEN + t.options().len(),
+            TunnelKind::Gre => tunnel::gre_header_len(t.flags & flags::KEY != 0, t.flags & flags::CSUM != 0),
+        }
+    }
+}
+
+/// Outer IPv4 header the kernel adds (we set no IP options).
+const OUTER_IP_LEN: usize = 20;
+/// Longest tunnel header we build: UDP + Geneve with all its options.
+const MAX_HEADER: usize = udp::HEADER_LEN + tunnel::GENEVE_BASE_LEN + tunnel::GENEVE_MAX_OPTS;
+/// Room for the control messages of one received or sent datagram.
+const CMSG_SPACE: usize = 128;
+
+pub struct TunnelPort {
+    kind: TunnelKind,
+    /// The UDP port received on and sent to by default (0 for GRE).
+    udp_port: u16,
+    /// Watched for readability: the bound UDP socket, or for GRE the raw
+    /// socket that also sends with DF.
+    rx: OwnedFd,
+    tx_df: Option<OwnedFd>,
+    tx_no_df: OwnedFd,
+    /// Path MTU to each destination sent to, forgotten at every upkeep so
+    /// that route and MTU changes are seen.
+    path_mtu: HashMap<[u8; 4], usize>,
+    /// ICMP "fragmentation needed" for the senders of frames too big to send.
+    replies: Vec<Packet>,
+}
+
+impl TunnelPort {
+    pub fn open(name: &str, kind: TunnelKind, udp_port: u16) -> io::Result<TunnelPort> {
+        let udp_port = if udp_port == 0 { kind.default_port() } else { udp_port };
+        let (rx, tx_df) = match kind {
+            TunnelKind::Gre => {
+                let s = raw_socket(libc::IPPROTO_GRE, libc::IP_PMTUDISC_PROBE, false)?;
+                (s, None)
+            }
+            TunnelKind::Vxlan | TunnelKind::Geneve => {
+                let rx = udp_socket(udp_port).map_err(|e| match e.raw_os_error() {
+                    Some(libc::EADDRINUSE) => io::Error::new(
+                        e.kind(),
+                        format!("port \"{name}\": UDP port {udp_port} is already in use on this host (a kernel {} device, or another switch?): {e}", kind.name()),
+                    ),
+                    _ => e,
+                })?;
+                (rx, Some(raw_socket(libc::IPPROTO_UDP, libc::IP_PMTUDISC_PROBE, true)?))
+            }
+        };
+        let proto = if kind == TunnelKind::Gre { libc::IPPROTO_GRE } else { libc::IPPROTO_UDP };
+        let tx_no_df = raw_socket(proto, libc::IP_PMTUDISC_DONT, true)?;
+        Ok(TunnelPort { kind, udp_port, rx, tx_df, tx_no_df, path_mtu: HashMap::new(), replies: Vec::new() })
+    }
+
+    fn df_socket(&self) -> RawFd {
+        self.tx_df.as_ref().unwrap_or(&self.rx).as_raw_fd()
+    }
+
+    /// Largest outer IPv4 packet the route to `dst` carries.
+    fn mtu_to(&mut self, dst: [u8; 4]) -> usize {
+        *self.path_mtu.entry(dst).or_insert_with(|| route_mtu(dst).unwrap_or(1500))
+    }
+
+    /// Decapsulate a received datagram in place. `pkt` holds the UDP
+    /// payload (VXLAN, Geneve) or the whole IP packet (GRE); `meta` what the
+    /// socket said of it.
+    fn decap(&self, pkt: &mut Packet, meta: &RxMeta) -> Result<(), Malformed> {
+        let mut info = TunnelInfo { tp_dst: self.udp_port, ..TunnelInfo::default() };
+        let f = pkt.frame();
+        let (outer, d): (usize, Decap) = match self.kind {
+            TunnelKind::Vxlan | TunnelKind::Geneve => {
+                info.src = meta.src;
+                info.dst = meta.dst;
+                info.tos = meta.tos;
+                info.ttl = meta.ttl;
+                info.tp_src = meta.src_port;
+                let d = if self.kind == TunnelKind::Vxlan { tunnel::parse_vxlan(f)? } else { tunnel::parse_geneve(f)? };
+                (0, d)
+            }
+            TunnelKind::Gre => {
+                let ip = ipv4::Packet::new_checked(f).map_err(|_| Malformed::Truncated)?;
+                let (ihl, total) = (ip.header_len(), ip.total_len() as usize);
+                if total > f.len() || total < ihl {
+                    return Err(Malformed::Truncated);
+                }
+                info.src = ip.src();
+                info.dst = ip.dst();
+                info.tos = f[1];
+                info.ttl = f[8];
+                info.tp_dst = 0;
+                if f[6] & 0x40 != 0 {
+                    info.flags |= flags::DONT_FRAGMENT;
+                }
+                (ihl, tunnel::parse_gre(&f[ihl..total])?)
+            }
+        };
+        if f.len() < outer + d.header_len + 14 {
+            return Err(Malformed::Truncated);
+        }
+        info.tun_id = d.tun_id as u64;
+        info.flags |= d.flags;
+        info.opts[..d.options.len()].copy_from_slice(d.options);
+        info.opts_len = d.options.len() as u8;
+        // A GRE packet ends where its IP header says (the rest is padding).
+        let end = if self.kind == TunnelKind::Gre { u16::from_be_bytes([f[2], f[3]]) as usize } else { f.len() };
+        let strip = outer + d.header_len;
+        pkt.truncate(end);
+        pkt.remove_range(0, strip);
+        gso::finish_leaked_checksum(pkt.frame_mut());
+        pkt.rx_tunnel = Some(info);
+        Ok(())
+    }
+
+    /// Write the UDP or GRE header for `inner` into `hdr`; returns its length.
+    fn encap_header(&self, t: &TunnelInfo, inner: &[u8], hdr: &mut [u8; MAX_HEADER]) -> usize {
+        let tun_id = t.tun_id as u32;
+        if self.kind == TunnelKind::Gre {
+            let key = (t.flags & flags::KEY != 0).then_some(tun_id);
+            return tunnel::emit_gre(key, t.flags & flags::CSUM != 0, inner, hdr);
+        }
+        let (u, rest) = hdr.split_at_mut(udp::HEADER_LEN);
+        let n = match self.kind {
+            TunnelKind::Vxlan => {
+                tunnel::emit_vxlan(tun_id, (&mut rest[..tunnel::VXLAN_HEADER_LEN]).try_into().expect("8 bytes"));
+                tunnel::VXLAN_HEADER_LEN
+            }
+            _ => tunnel::emit_geneve(tun_id, t.flags & flags::OAM != 0, t.options(), rest),
+        };
+        let src_port = if t.tp_src != 0 { t.tp_src } else { udp_src_port(inner) };
+        let dst_port = if t.tp_dst != 0 { t.tp_dst } else { self.udp_port };
+        let len = (udp::HEADER_LEN + n + inner.len()) as u16;
+        u[0..2].copy_from_slice(&src_port.to_be_bytes());
+        u[2..4].copy_from_slice(&dst_port.to_be_bytes());
+        u[4..6].copy_from_slice(&len.to_be_bytes());
+        u[6..8].fill(0);
+        // An IPv4 UDP checksum is optional; it needs the source address,
+        // so a tunnel that lets the kernel choose it goes without.
+        if t.flags & flags::CSUM != 0 && t.src != [0; 4] {
+            let mut acc = checksum::sum(checksum::sum(0, &t.src), &t.dst);
+            acc += libc::IPPROTO_UDP as u32 + len as u32;
+            acc = checksum::sum(checksum::sum(acc, &hdr[..udp::HEADER_LEN + n]), inner);
+            let c = match !checksum::fold(acc) {
+                0 => 0xffff,
+                c => c,
+            };
+            hdr[6..8].copy_from_slice(&c.to_be_bytes());
+        }
+        udp::HEADER_LEN + n
+    }
+}
+
+/// UDP source port for an encapsulated flow: a hash of the inner flow mapped
+/// into 32768..61000 like OVS, so one flow keeps one path through ECMP.
+fn udp_src_port(inner: &[u8]) -> u16 {
+    let h = FlowKey::extract(inner, 0).hash(0) as u32 as u64;
+    (((h * (61000 - 32768)) >> 32) + 32768) as u16
+}
+
+/// What a receive's address and control messages said of one datagram.
+#[derive(Clone, Copy, Default)]
+struct RxMeta {
+    src: [u8; 4],
+    src_port: u16,
+    dst: [u8; 4],
+    tos: u8,
+    ttl: u8,
+}
+
+/// One datagram to send: its header and inner frame, and where to.
+struct Outgoing<'a> {
+    hdr: [u8; MAX_HEADER],
+    hdr_len: usize,
+    inner: &'a [u8],
+    info: &'a TunnelInfo,
+}
+
+impl PortIo for TunnelPort {
+    fn fd(&self) -> RawFd {
+        self.rx.as_raw_fd()
+    }
+
+    fn recv_burst(&mut self, pkts: &mut [Packet], stats: &mut PortStats) -> usize {
+        let n = pkts.len().min(BURST);
+        // SAFETY: all-zero iovecs, mmsghdrs and sockaddr_ins are valid values.
+        let mut iov: [libc::iovec; BURST] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut names: [libc::sockaddr_in; BURST] = unsafe { zeroed() };
+        let mut control = [[0u64; CMSG_SPACE / 8]; BURST];
+        for (i, pkt) in pkts[..n].iter_mut().enumerate() {
+            pkt.reset();
+            let area = pkt.receive_area();
+            iov[i] = libc::iovec { iov_base: area.as_mut_ptr() as *mut _, iov_len: area.len() };
+            let h = &mut msgs[i].msg_hdr;
+            h.msg_iov = &mut iov[i];
+            h.msg_iovlen = 1;
+            h.msg_name = &mut names[i] as *mut _ as *mut _;
+            h.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+            h.msg_control = control[i].as_mut_ptr() as *mut _;
+            h.msg_controllen = CMSG_SPACE;
+        }
+        // SAFETY: every message points at buffers (packet areas, names,
+        // control space) that live until the call returns, with their sizes.
+        let r = unsafe {
+            libc::recvmmsg(self.rx.as_raw_fd(), msgs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut())
+        };
+        if r <= 0 {
+            return 0;
+        }
+        let mut kept = 0;
+        for i in 0..r as usize {
+            let len = msgs[i].msg_len as usize;
+            let meta = RxMeta {
+                src: names[i].sin_addr.s_addr.to_ne_bytes(),
+                src_port: u16::from_be(names[i].sin_port),
+                ..rx_control(&msgs[i].msg_hdr)
+            };
+            pkts[i].set_received(len);
+            match self.decap(&mut pkts[i], &meta) {
+                Ok(()) => {
+                    stats.rx_packets += 1;
+                    stats.rx_bytes += pkts[i].len() as u64;
+                    pkts.swap(kept, i);
+                    kept += 1;
+                }
+                Err(Malformed::NotEthernet) => stats.rx_dropped += 1,
+                Err(_) => stats.rx_errors += 1,
+            }
+        }
+        kept
+    }
+
+    fn send_burst(&mut self, pkts: &[&Packet], stats: &mut PortStats) {
+        let mut segments: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut plain: Vec<usize> = Vec::new();
+        for (i, pkt) in pkts.iter().enumerate() {
+            let Some(t) = &pkt.egress_tunnel else {
+                // An output to a tunnel without set(tunnel(...)) before it.
+                stats.tx_dropped += 1;
+                continue;
+            };
+            let room = self.mtu_to(t.dst).saturating_sub(OUTER_IP_LEN + self.kind.overhead(t));
+            match gso::fit(pkt.frame(), &pkt.vnet, room) {
+                gso::Fit::AsIs => plain.push(i),
+                gso::Fit::Rewritten(frames) => segments.extend(frames.into_iter().map(|f| (i, f))),
+                gso::Fit::TooBig { reply } => {
+                    stats.tx_dropped += 1;
+                    if let Some(r) = reply {
+                        let mut p = Packet::from_frame(&r);
+                        p.in_port = pkt.in_port;
+                        self.replies.push(p);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<Outgoing> = Vec::with_capacity(plain.len() + segments.len());
+        for &i in &plain {
+            out.push(Outgoing { hdr: [0; MAX_HEADER], hdr_len: 0, inner: pkts[i].frame(), info: tunnel_of(pkts[i]) });
+        }
+        for (i, f) in &segments {
+            out.push(Outgoing { hdr: [0; MAX_HEADER], hdr_len: 0, inner: f, info: tunnel_of(pkts[*i]) });
+        }
+        for o in out.iter_mut() {
+            let mut hdr = [0u8; MAX_HEADER];
+            o.hdr_len = self.encap_header(o.info, o.inner, &mut hdr);
+            o.hdr = hdr;
+        }
+        let (df, no_df): (Vec<&Outgoing>, Vec<&Outgoing>) =
+            out.iter().partition(|o| o.info.flags & flags::DONT_FRAGMENT != 0);
+        send_mmsg(self.df_socket(), &df, stats);
+        send_mmsg(self.tx_no_df.as_raw_fd(), &no_df, stats);
+    }
+
+    fn upkeep(&mut self) {
+        self.path_mtu.clear();
+    }
+
+    fn take_replies(&mut self) -> Vec<Packet> {
+        std::mem::take(&mut self.replies)
+    }
+
+    fn ifindex(&self) -> u32 {
+        0
+    }
+}
+
+fn tunnel_of(pkt: &Packet) -> &TunnelInfo {
+    pkt.egress_tunnel.as_ref().expect("only frames with an egress tunnel are sent")
+}
+
+/// The destination address, TOS and TTL from a UDP receive's control messages.
+fn rx_control(h: &libc::msghdr) -> RxMeta {
+    let mut m = RxMeta::default();
+    // SAFETY: `h` is a msghdr the kernel just filled, whose control buffer
+    // (msg_control, msg_controllen) is ours and alive; CMSG_FIRSTHDR and
+    // CMSG_NXTHDR stay inside it and CMSG_DATA points into each message.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    let info = std::ptr::read_unaligned(data as *const libc::in_pktinfo);
+                    m.dst = info.ipi_addr.s_addr.to_ne_bytes();
+                }
+                (libc::IPPROTO_IP, libc::IP_TOS) => m.tos = *data,
+                (libc::IPPROTO_IP, libc::IP_TTL) => m.ttl = std::ptr::read_unaligned(data as *const libc::c_int) as u8,
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+    }
+    m
+}
+
+/// Send the datagrams, each with its destination and per-packet source,
+/// TOS and TTL as control messages; what the kernel refuses is counted.
+fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
+    for chunk in out.chunks(BURST) {
+        // SAFETY: all-zero iovecs, mmsghdrs and sockaddr_ins are valid values.
+        let mut iov: [[libc::iovec; 2]; BURST] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut names: [libc::sockaddr_in; BURST] = unsafe { zeroed() };
+        let mut control = [[0u64; CMSG_SPACE / 8]; BURST];
+        for (i, o) in chunk.iter().enumerate() {
+            let t = o.info;
+            names[i].sin_family = libc::AF_INET as libc::sa_family_t;
+            names[i].sin_addr.s_addr = u32::from_ne_bytes(t.dst);
+            iov[i][0] = libc::iovec { iov_base: o.hdr.as_ptr() as *mut _, iov_len: o.hdr_len };
+            iov[i][1] = libc::iovec { iov_base: o.inner.as_ptr() as *mut _, iov_len: o.inner.len() };
+            let h = &mut msgs[i].msg_hdr;
+            h.msg_iov = iov[i].as_mut_ptr();
+            h.msg_iovlen = 2;
+            h.msg_name = &mut names[i] as *mut _ as *mut _;
+            h.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+            h.msg_control = control[i].as_mut_ptr() as *mut _;
+            h.msg_controllen = tx_control(h, t);
+        }
+        let mut sent = 0;
+        while sent < chunk.len() {
+            // SAFETY: msgs[sent..] point at buffers alive for this call;
+            // the kernel only reads them.
+            let r = unsafe {
+                libc::sendmmsg(fd, msgs.as_mut_ptr().add(sent), (chunk.len() - sent) as u32, libc::MSG_DONTWAIT)
+            };
+            if r > 0 {
+                for o in &chunk[sent..sent + r as usize] {
+                    stats.tx_packets += 1;
+                    stats.tx_bytes += o.inner.len() as u64;
+                }
+                sent += r as usize;
+                continue;
+            }
+            let err = io::Error::last_os_error();
+            let errno = sys::errno_of(&err);
+            match errno {
+                libc::EINTR => continue,
+                libc::EAGAIN | libc::ENOBUFS => {
+                    stats.tx_dropped += (chunk.len() - sent) as u64;
+                    break;
+                }
+                e if is_device_gone(e) => {
+                    stats.tx_dropped += (chunk.len() - sent) as u64;
+                    break;
+                }
+                // One datagram refused (no route, too big for a DF path,
+                // an address that is not ours): count it, send the rest.
+                _ => {
+                    stats.tx_errors += 1;
+                    sent += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Write the control messages of one datagram into `h`'s control buffer
+/// (CMSG_SPACE bytes): the source address if given, TOS, and TTL if not
+/// the kernel's default. Returns their length.
+fn tx_control(h: &mut libc::msghdr, t: &TunnelInfo) -> usize {
+    let mut len = 0;
+    // SAFETY: `h.msg_control` points at CMSG_SPACE bytes of 8-byte aligned
+    // storage that outlives this call, and `msg_controllen` is set to it
+    // while walking, so CMSG_FIRSTHDR/NXTHDR stay inside it; the three
+    // messages need 32 + 16 + 16 bytes, well under CMSG_SPACE.
+    unsafe {
+        h.msg_controllen = CMSG_SPACE;
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        let mut put = |c: *mut libc::cmsghdr, ty: libc::c_int, data: &[u8]| {
+            (*c).cmsg_level = libc::IPPROTO_IP;
+            (*c).cmsg_type = ty;
+            (*c).cmsg_len = libc::CMSG_LEN(data.len() as u32) as usize;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
+            len += libc::CMSG_SPACE(data.len() as u32) as usize;
+        };
+        if t.src != [0; 4] {
+            let mut info: libc::in_pktinfo = zeroed();
+            info.ipi_spec_dst.s_addr = u32::from_ne_bytes(t.src);
+            let bytes = std::slice::from_raw_parts(&info as *const _ as *const u8, size_of::<libc::in_pktinfo>());
+            put(c, libc::IP_PKTINFO, bytes);
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+        put(c, libc::IP_TOS, &(t.tos as libc::c_int).to_ne_bytes());
+        c = libc::CMSG_NXTHDR(h, c);
+        if t.ttl != 0 {
+            put(c, libc::IP_TTL, &(t.ttl as libc::c_int).to_ne_bytes());
+        }
+    }
+    len
+}
+
+fn socket(ty: libc::c_int, proto: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); on success we own the new descriptor.
+    let fd = cvt(unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto) })?;
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The receiving UDP socket of a VXLAN or Geneve vport, on every address.
+fn udp_socket(port: u16) -> io::Result<OwnedFd> {
+    let s = socket(libc::SOCK_DGRAM, 0)?;
+    let fd = s.as_raw_fd();
+    for opt in [libc::IP_PKTINFO, libc::IP_RECVTOS, libc::IP_RECVTTL] {
+        sys::setsockopt(fd, libc::IPPROTO_IP, opt, &1 as &libc::c_int)?;
+    }
+    sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &(4 << 20) as &libc::c_int)?;
+    // SAFETY: all-zero is a valid sockaddr_in (INADDR_ANY).
+    let mut addr: libc::sockaddr_in = unsafe { zeroed() };
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_port = port.to_be();
+    // SAFETY: `addr` is a live sockaddr_in of the length passed.
+    cvt(unsafe { libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_in>() as u32) })?;
+    Ok(s)
+}
+
+/// A raw IP socket for sending (and for GRE, receiving). `pmtu` is the
+/// IP_MTU_DISCOVER mode: PROBE sets DF without trusting cached path MTUs,
+/// DONT clears it. With `send_only` a filter refuses every received packet,
+/// which a raw socket would otherwise be handed a copy of.
+fn raw_socket(proto: libc::c_int, pmtu: libc::c_int, send_only: bool) -> io::Result<OwnedFd> {
+    let s = socket(libc::SOCK_RAW, proto)?;
+    let fd = s.as_raw_fd();
+    sys::setsockopt(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &pmtu)?;
+    sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &(4 << 20) as &libc::c_int)?;
+    if send_only {
+        // The classic BPF program "ret #0": accept nothing.
+        let mut refuse_all = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 }];
+        let prog = libc::sock_fprog { len: 1, filter: refuse_all.as_mut_ptr() };
+        sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)?;
+    } else {
+        sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &(4 << 20) as &libc::c_int)?;
+    }
+    Ok(s)
+}
+
+/// The MTU of the route to `dst`, from a UDP socket connected to it.
+fn route_mtu(dst: [u8; 4]) -> io::Result<usize> {
+    let s = socket(libc::SOCK_DGRAM, 0)?;
+    // SAFETY: all-zero is a valid sockaddr_in.
+    let mut addr: libc::sockaddr_in = unsafe { zeroed() };
+    addr.sin_family = libc::AF_INET as libc::sa_family_t;
+    addr.sin_addr.s_addr = u32::from_ne_bytes(dst);
+    addr.sin_port = 9u16.to_be();
+    // SAFETY: `addr` is a live sockaddr_in of the length passed.
+    cvt(unsafe {
+        libc::connect(s.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_in>() as u32)
+    })?;
+    let mut mtu: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `mtu` and `len` are live and `len` is mtu's size.
+    cvt(unsafe {
+        libc::getsockopt(s.as_raw_fd(), libc::IPPROTO_IP, libc::IP_MTU, &mut mtu as *mut _ as *mut _, &mut len)
+    })?;
+    Ok(mtu as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::key::tests::{ipv4_frame, tcp_hdr};
+
+    fn port(kind: TunnelKind) -> TunnelPort {
+        // Sockets are not needed to build and parse headers: any descriptors do.
+        let fd = || socket(libc::SOCK_DGRAM, 0).unwrap();
+        TunnelPort {
+            kind,
+            udp_port: kind.default_port(),
+            rx: fd(),
+            tx_df: None,
+            tx_no_df: fd(),
+            path_mtu: HashMap::new(),
+            replies: Vec::new(),
+        }
+    }
+
+    fn info(flags: u16) -> TunnelInfo {
+        TunnelInfo { tun_id: 0x5, src: [10, 0, 0, 1], dst: [10, 0, 0, 2], flags, ttl: 64, ..TunnelInfo::default() }
+    }
+
+    /// Encapsulate `inner`, then decapsulate it as the far end's port would.
+    fn round_trip(kind: TunnelKind, t: &TunnelInfo, inner: &[u8]) -> (Vec<u8>, Packet) {
+        let p = port(kind);
+        let mut hdr = [0u8; MAX_HEADER];
+        let n = p.encap_header(t, inner, &mut hdr);
+        let mut wire = hdr[..n].to_vec();
+        wire.extend_from_slice(inner);
+        let meta = RxMeta { src: t.src, dst: t.dst, tos: t.tos, ttl: 64, src_port: 40000 };
+        // The UDP socket hands over the UDP payload.
+        let mut bytes = wire[udp::HEADER_LEN..].to_vec();
+        if kind == TunnelKind::Gre {
+            // The raw socket hands over the outer IP header too.
+            let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 47, 0, 0];
+            ip[2..4].copy_from_slice(&((20 + wire.len()) as u16).to_be_bytes());
+            ip.extend_from_slice(&t.src);
+            ip.extend_from_slice(&t.dst);
+            bytes = [ip, wire.clone()].concat();
+        }
+        let mut pkt = Packet::from_frame(&bytes);
+        p.decap(&mut pkt, &meta).unwrap();
+        (wire, pkt)
+    }
+
+    #[test]
+    fn vxlan_encap_writes_udp_with_a_flow_hashed_source_port_and_decap_gives_the_frame_back() {
+        let inner = ipv4_frame(6, &tcp_hdr());
+        let (wire, pkt) = round_trip(TunnelKind::Vxlan, &info(flags::KEY), &inner);
+        let u = udp::Packet::new_checked(&wire[..]).unwrap();
+        assert!((32768..61000).contains(&u.src_port()));
+        assert_eq!((u.dst_port(), u.datagram_len() as usize), (4789, wire.len()));
+        assert_eq!(&wire[6..8], &[0, 0], "no UDP checksum without flags(csum)");
+        assert_eq!(pkt.frame(), &inner[..]);
+        let rx = pkt.rx_tunnel.unwrap();
+        assert_eq!((rx.tun_id, rx.src, rx.dst, rx.flags, rx.ttl), (5, [10, 0, 0, 1], [10, 0, 0, 2], flags::KEY, 64));
+        assert_eq!((rx.tp_src, rx.tp_dst), (40000, 4789));
+        // The same inner flow always gets the same source port.
+        let (again, _) = round_trip(TunnelKind::Vxlan, &info(flags::KEY), &inner);
+        assert_eq!(&again[0..2], &wire[0..2]);
+    }
+
+    #[test]
+    fn a_udp_checksum_is_written_with_flags_csum_and_verifies() {
+        let inner = ipv4_frame(6, &tcp_hdr());
+        let t = info(flags::KEY | flags::CSUM);
+        let (wire, _) = round_trip(TunnelKind::Vxlan, &t, &inner);
+        let mut acc = checksum::sum(checksum::sum(0, &t.src), &t.dst) + 17 + wire.len() as u32;
+        acc = checksum::sum(acc, &wire);
+        assert_ne!(&wire[6..8], &[0, 0]);
+        assert_eq!(checksum::fold(acc), 0xffff);
+    }
+
+    #[test]
+    fn geneve_carries_options_and_gre_its_key_and_checksum_across() {
+        let inner = ipv4_frame(6, &tcp_hdr());
+        let mut t = info(flags::KEY | flags::OAM);
+        let opts = [0x01, 0x02, 0x80, 0x01, 0, 0, 0, 7];
+        t.opts[..8].copy_from_slice(&opts);
+        t.opts_len = 8;
+        let (wire, pkt) = round_trip(TunnelKind::Geneve, &t, &inner);
+        assert_eq!(wire.len(), 8 + 8 + 8 + inner.len());
+        assert_eq!(TunnelKind::Geneve.overhead(&t), 24);
+        let rx = pkt.rx_tunnel.unwrap();
+        assert_eq!((rx.options(), rx.flags, pkt.frame()), (&opts[..], flags::KEY | flags::OAM, &inner[..]));
+
+        let g = info(flags::KEY | flags::CSUM);
+        let (wire, pkt) = round_trip(TunnelKind::Gre, &g, &inner);
+        assert_eq!(wire.len(), 12 + inner.len());
+        let rx = pkt.rx_tunnel.unwrap();
+        assert_eq!((rx.tun_id, rx.flags), (5, flags::KEY | flags::CSUM | flags::DONT_FRAGMENT));
+        assert_eq!(pkt.frame(), &inner[..]);
+    }
+
+    #[test]
+    fn a_datagram_too_short_for_an_inner_ethernet_header_is_refused() {
+        let p = port(TunnelKind::Vxlan);
+        let mut pkt = Packet::from_frame(&[0x08, 0, 0, 0, 0, 0, 5, 0, 1, 2, 3]);
+        assert_eq!(p.decap(&mut pkt, &RxMeta::default()), Err(Malformed::Truncated));
+    }
+}
