@@ -496,7 +496,9 @@ mod tests {
         assert_eq!((SetField::Ipv6Src.width(), SetField::Ipv6Src.name()), (16, "ipv6.src"));
         assert_eq!(SetField::from_id(0), None);
         assert_eq!(SetField::from_id(17), Some(SetField::ArpOp));
-        assert_eq!(SetField::from_id(20), None);
+        assert_eq!((SetField::from_id(20), SetField::NdTll.width()), (Some(SetField::NdTarget), 6));
+        assert_eq!(SetField::from_id(26), Some(SetField::Icmpv6Code));
+        assert_eq!(SetField::from_id(27), None);
     }
 
     #[test]
