@@ -659,6 +659,7 @@ fn set_icmp(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &
 mod tests {
     use super::*;
     use crate::flow::key::tests::{eth, ipv4_frame, ipv6_frame, tcp_hdr, udp_hdr};
+    use crate::flow::key::FlowKey;
     use crate::wire::checksum as cs;
 
     #[derive(Default)]
