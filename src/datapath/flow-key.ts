@@ -104,7 +104,7 @@ export function encodeKey(key: FlowKey): Buffer {
 }
 
 /** Fields a decoder reports for each L3 protocol (aliases resolved by eth_type). */
-const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
+const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'tunnel.flags', 'tunnel.tos', 'tunnel.ttl', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
 const L3: Record<string, FieldName[]> = {
   ipv4: ['ipv4.src', 'ipv4.dst', 'ipv4.proto', 'ipv4.tos', 'ipv4.ttl', 'ipv4.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmp.type', 'icmp.code'],
   ipv6: ['ipv6.src', 'ipv6.dst', 'ipv6.label', 'ipv6.proto', 'ipv6.tclass', 'ipv6.hlimit', 'ipv6.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmpv6.type', 'icmpv6.code', 'nd.target'],
