@@ -16,6 +16,20 @@ export interface SetFieldValue {
   mask?: FieldValue;
 }
 
+/**
+ * The outer header a tunnel vport puts on the next frame it sends: set(tunnel(...)) in ODP
+ * text. `flags` are the datapath key's tunnel.flags bits (df 0x1, csum 0x2, key 0x4, oam 0x8).
+ */
+export interface TunnelSet {
+  tunId: bigint;
+  src: string;
+  dst: string;
+  tos: number;
+  ttl: number;
+  tpDst: number;
+  flags: number;
+}
+
 export type Action =
   | { type: 'output'; port: number }
   | { type: 'userspace'; pid: number; userdata?: Buffer; detail?: string }
@@ -24,6 +38,7 @@ export type Action =
   | { type: 'set'; proto: SetProto; masked: boolean; fields: SetFieldValue[] }
   | { type: 'tnl_push'; tnlPort: number; outPort: number; tnlType: number; header: Buffer }
   | { type: 'tnl_pop'; port: number }
+  | { type: 'set_tunnel'; tunnel: TunnelSet }
   /** Meter the frame with datapath meter `id`: over a drop band's rate, the rest of the list is skipped. */
   | { type: 'meter'; id: number };
 
@@ -118,6 +133,9 @@ export function encodeActions(actions: Action[]): Buffer {
         parts.push(tlv(ACTION_TYPE.meter, p));
         break;
       }
+      case 'set_tunnel':
+        // The native side of tunnels (vports, the set(tunnel) TLV) is built on its own branch.
+        throw new Error('set(tunnel(...)): this datapath has no tunnel vports yet, so a frame cannot be sent into a tunnel');
     }
   }
   return Buffer.concat(parts);

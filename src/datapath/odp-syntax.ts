@@ -598,6 +598,24 @@ function parseTnlHeader(n: Node): { header: Buffer; type: number } {
   return { header, type };
 }
 
+/** tunnel.flags bits by name, as ovs-dpctl prints them in flags(...). */
+const TUNNEL_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [0x1, 'df'],
+  [0x2, 'csum'],
+  [0x4, 'key'],
+  [0x8, 'oam'],
+];
+
+/** set(tunnel(...)) as ovs-dpctl prints it; src only when set, as OVS leaves an unset source out. */
+function fmtSetTunnel(t: Extract<Action, { type: 'set_tunnel' }>['tunnel']): string {
+  const parts = [`tun_id=0x${t.tunId.toString(16)}`];
+  if (t.src !== '0.0.0.0') parts.push(`src=${t.src}`);
+  parts.push(`dst=${t.dst}`, `tos=${t.tos}`, `ttl=${t.ttl}`);
+  if (t.tpDst) parts.push(`tp_dst=${t.tpDst}`);
+  parts.push(`flags(${TUNNEL_FLAG_NAMES.filter(([b]) => t.flags & b).map(([, n]) => n).join('|')})`);
+  return `set(tunnel(${parts.join(',')}))`;
+}
+
 /** Print an action list (empty: "drop"). */
 export function formatActions(actions: Action[]): string {
   if (actions.length === 0) return 'drop';
@@ -622,6 +640,8 @@ export function formatActions(actions: Action[]): string {
           return `tnl_pop(${a.port})`;
         case 'meter':
           return `meter(${a.id})`;
+        case 'set_tunnel':
+          return fmtSetTunnel(a.tunnel);
         case 'tnl_push':
           return `tnl_push(tnl_port(${a.tnlPort}),${fmtTnlHeader(a.header, a.tnlType)},out_port(${a.outPort}))`;
       }

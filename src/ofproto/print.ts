@@ -57,7 +57,7 @@ const TUN_FLAGS_ALL = TUN_FLAG_NAMES.reduce((m, [b]) => m | b, 0);
 
 /** tun_flags as names (df|key) when every flag is matched, else as +flag-flag (OVS's format_flags_masked). */
 function formatTunFlags(v: number, m: number): string {
-  if (m === TUN_FLAGS_ALL) return TUN_FLAG_NAMES.filter(([b]) => v & b).map(([, n]) => n).join('|') || '0';
+  if ((m & TUN_FLAGS_ALL) === TUN_FLAGS_ALL) return TUN_FLAG_NAMES.filter(([b]) => v & b).map(([, n]) => n).join('|') || '0';
   return TUN_FLAG_NAMES.filter(([b]) => m & b).map(([b, n]) => (v & b ? '+' : '-') + n).join('');
 }
 

@@ -15,6 +15,7 @@ import { MeterTable, OFPM, type MeterMod, type MeterStats } from './meters.js';
 import { OfpError } from './ofperr.js';
 import { resolveVlan, type PortVlanConfig } from './vlan.js';
 import type { BridgeConfig, BridgeContext, BridgePort } from './xlate.js';
+import type { TunnelConfig, TunnelPortMap } from './tunnel.js';
 
 export interface PortSpec {
   ofport: number;
@@ -24,6 +25,8 @@ export interface PortSpec {
   adminUp?: boolean;
   linkUp?: boolean;
   noFlood?: boolean;
+  /** A tunnel port; its dpPort is the shared vport, so it is found by the tunnel map, not by dpPort. */
+  tunnel?: TunnelConfig;
 }
 
 export interface XBridgeOptions {
@@ -44,6 +47,8 @@ export class XBridge implements BridgeContext {
   readonly meters: MeterTable;
   readonly mac: MacLearningTable;
   config: BridgeConfig;
+  /** The tunnel ports of every bridge on the datapath (OfprotoDpif's), for frames from tunnel vports. */
+  tunnels: TunnelPortMap | undefined;
   private readonly byOf = new Map<number, BridgePort>();
   private readonly byDp = new Map<number, BridgePort>();
   private sorted: BridgePort[] = [];
@@ -80,7 +85,7 @@ export class XBridge implements BridgeContext {
   addPort(spec: PortSpec): BridgePort {
     const old = this.byOf.get(spec.ofport);
     if (old) this.removePort(spec.ofport);
-    const clash = this.byDp.get(spec.dpPort);
+    const clash = spec.tunnel ? undefined : this.byDp.get(spec.dpPort);
     if (clash) throw new Error(`datapath port ${spec.dpPort} is already ${clash.name} (ofport ${clash.ofport})`);
     const p: BridgePort = {
       ofport: spec.ofport,
@@ -90,9 +95,10 @@ export class XBridge implements BridgeContext {
       adminUp: spec.adminUp ?? true,
       linkUp: spec.linkUp ?? true,
       noFlood: spec.noFlood ?? false,
+      ...(spec.tunnel ? { tunnel: spec.tunnel } : {}),
     };
     this.byOf.set(p.ofport, p);
-    this.byDp.set(p.dpPort, p);
+    if (!p.tunnel) this.byDp.set(p.dpPort, p);
     this.resort();
     return p;
   }
@@ -101,7 +107,7 @@ export class XBridge implements BridgeContext {
     const p = this.byOf.get(ofport);
     if (!p) return;
     this.byOf.delete(ofport);
-    this.byDp.delete(p.dpPort);
+    if (!p.tunnel) this.byDp.delete(p.dpPort);
     this.mac.flush({ port: ofport });
     this.resort();
   }
@@ -181,7 +187,7 @@ export class XBridge implements BridgeContext {
 
   private replace(p: BridgePort): void {
     this.byOf.set(p.ofport, p);
-    this.byDp.set(p.dpPort, p);
+    if (!p.tunnel) this.byDp.set(p.dpPort, p);
     this.resort();
   }
 

@@ -29,6 +29,7 @@ import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-l
 import { dpValue, keyToFlow } from './odp-convert.js';
 import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
+import { tunnelHeader, unwildcardTunnel, type TunnelConfig, type TunnelPortMap } from './tunnel.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
 export const MAX_RESUBMIT_DEPTH = 64;
@@ -49,6 +50,8 @@ export interface BridgePort {
   readonly linkUp?: boolean;
   /** Excluded from FLOOD and from NORMAL's flooding (OFPPC_NO_FLOOD). */
   readonly noFlood?: boolean;
+  /** A tunnel port: `dpPort` is the vport it shares with the other tunnels of its type and UDP port. */
+  readonly tunnel?: TunnelConfig;
 }
 
 export interface BridgeConfig {
@@ -80,6 +83,8 @@ export interface BridgeContext {
   portByDp(dpPort: number): BridgePort | undefined;
   /** Every port, by ascending ofport. */
   ports(): readonly BridgePort[];
+  /** The tunnel ports of every bridge, which say which port a frame from a tunnel vport is for. */
+  readonly tunnels?: Pick<TunnelPortMap, 'isVport' | 'receive'>;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -262,8 +267,11 @@ const ARP_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['arp_sha', 'sha'],
   ['arp_tha', 'tha'],
 ];
-/** Pipeline fields, not packet fields: writes never reach the datapath, and a pause keeps them. */
-const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'metadata', ...REG_FIELDS];
+/**
+ * Pipeline fields, not packet fields: writes never reach the datapath (the tunnel fields reach
+ * it as the outer header of an output to a tunnel port), and a pause keeps them.
+ */
+const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'tun_src', 'tun_dst', 'tun_flags', 'metadata', ...REG_FIELDS];
 /** The same, with the wide registers (views of reg0..15). */
 const METADATA: ReadonlySet<FieldId> = new Set<FieldId>([...PIPELINE_FIELDS, ...WIDE_REG_FIELDS]);
 /** Pipeline fields that are never in a datapath key, so never in a megaflow mask. */
@@ -752,6 +760,15 @@ class Ctx {
       return;
     }
     this.commit();
+    if (p.tunnel) {
+      const tunnel = tunnelHeader(p.tunnel, this.flow, this.wc);
+      if (!tunnel) {
+        this.say('detail', () => `tunnel port ${p.name} has remote_ip=flow and the flow has no tun_dst: dropping (set_field:IP->tun_dst first)`);
+        return;
+      }
+      this.say('detail', () => `output to tunnel ${p.name}: tun_id=${hex(tunnel.tunId)},src=${tunnel.src},dst=${tunnel.dst},tos=${tunnel.tos},ttl=${tunnel.ttl}${tunnel.tpDst ? `,tp_dst=${tunnel.tpDst}` : ''}`);
+      this.odp.push({ type: 'set_tunnel', tunnel });
+    }
     this.odp.push({ type: 'output', port: p.dpPort });
   }
 
@@ -1126,6 +1143,8 @@ export function xlateResume(bridge: BridgeContext, packet: Flow, c: Continuation
 function run(ctx: Ctx, start: () => void): XlateResult {
   // Always examined, as in OVS: the port a packet came in on and its Ethernet type.
   ctx.wc.orField('in_port').orField('dl_type');
+  // A frame from a tunnel: which tunnel port it came in on depends on its outer header.
+  if (ctx.flow.num('tun_dst') !== 0) unwildcardTunnel(ctx.wc);
   let error: XlateResult['error'];
   try {
     start();
@@ -1174,7 +1193,12 @@ export function xlatePacketOut(bridge: BridgeContext, flow: Flow, actions: reado
  * result's wildcards, for callers that install one.
  */
 export function xlateMiss(bridge: BridgeContext, key: FlowKey | Buffer, opts: XlateOptions = {}): XlateResult | undefined {
-  const port = bridge.portByDp(Buffer.isBuffer(key) ? key.readUInt32LE(0) : Number(key.in_port ?? 0));
-  if (!port) return undefined;
-  return xlate(bridge, keyToFlow(key, port.ofport), opts);
+  const dpPort = Buffer.isBuffer(key) ? key.readUInt32LE(0) : Number(key.in_port ?? 0);
+  const port = bridge.portByDp(dpPort);
+  if (port) return xlate(bridge, keyToFlow(key, port.ofport), opts);
+  if (!bridge.tunnels?.isVport(dpPort)) return undefined;
+  const flow = keyToFlow(key, 0);
+  const hit = bridge.tunnels.receive(dpPort, flow);
+  if (hit?.bridge !== bridge.name) return undefined;
+  return xlate(bridge, flow.setNum('in_port', hit.ofport), opts);
 }
