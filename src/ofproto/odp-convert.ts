@@ -151,11 +151,11 @@ function bytesToWords(buf: Buffer, w: Uint32Array, spans: readonly WordSpan[]): 
  * The bits of the datapath key's tunnel.flags (the contract with native/src/port's tunnel
  * vports), and OVS's FLOW_TNL_F_* bit each stands for.
  */
-export const DP_TUNNEL_FLAG = { DONT_FRAGMENT: 0x1, CSUM: 0x2, KEY: 0x4, OAM: 0x8 } as const;
+const DP_TUNNEL_FLAG = { DONT_FRAGMENT: 0x1, CSUM: 0x2, KEY: 0x4, OAM: 0x8 } as const;
 const FLAG_PAIRS = (Object.keys(DP_TUNNEL_FLAG) as Array<keyof typeof DP_TUNNEL_FLAG>).map((k) => [DP_TUNNEL_FLAG[k], TUN_FLAG[k]] as const);
 
 /** OpenFlow's tun_flags (TUN_FLAG bits) of the datapath's tunnel.flags. */
-export function tunFlagsOf(dpFlags: number): number {
+function tunFlagsOf(dpFlags: number): number {
   let v = 0;
   for (const [dp, of] of FLAG_PAIRS) if (dpFlags & dp) v |= of;
   return v;
