@@ -6,6 +6,7 @@ import * as dpctl from '../datapath/dpctl.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { formatFlowStats } from '../ofproto/print.js';
 import { describeTunnel } from '../ofproto/tunnel.js';
+import { formatNeighShow, formatRouteLookup, formatRouteShow } from './underlay.js';
 import type { Reconciler } from './reconcile.js';
 
 const DATAPATH_NAME = 'ovs-netdev';
@@ -142,6 +143,11 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
     }
     return lines.join('\n') + '\n';
   });
+
+  // The underlay is the host's: these read its routes and neighbours, in the shape of OVS's views.
+  registry.register('ovs/route/show', '', 0, 0, () => formatRouteShow());
+  registry.register('ovs/route/lookup', 'ip_addr', 1, 1, ([ip]) => formatRouteLookup(ip!));
+  registry.register('tnl/neigh/show', '', 0, 0, () => formatNeighShow());
 
   registry.register('coverage/show', '', 0, 0, () => {
     const s = of.datapath.stats();

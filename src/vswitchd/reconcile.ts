@@ -17,13 +17,14 @@ import type { OfprotoDpif, PacketInEvent } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
 import { XBridge } from '../ofproto/xbridge.js';
 import type { PortVlanConfig } from '../ofproto/vlan.js';
-import { formatMac } from '../lib/addr.js';
+import { formatIpv4, formatMac } from '../lib/addr.js';
 import { getLogger } from '../lib/log.js';
 import { ConnMgr, type ControllerStatus, type OfTransport } from './connmgr.js';
 import type { BridgeConfig, InterfaceConfig, PortConfig, SwitchConfig } from './db-config.js';
 import type { DummyNetdevs } from './netdev-dummy.js';
 import { TUNNEL_TYPES, TunnelConfigError, parseTunnelOptions, type TunnelConfig, type TunnelType } from '../ofproto/tunnel.js';
 import { TunnelVports } from './tunnels.js';
+import { carrierOf, routeLookup } from './underlay.js';
 
 const log = getLogger('bridge');
 
@@ -443,6 +444,18 @@ export class Reconciler {
       adminState: flags & 1 ? 'up' : 'down',
       linkState: sysfs(st.name, 'carrier') === '1' ? 'up' : 'down',
     };
+  }
+
+  /**
+   * A tunnel's entries in the Interface status column, as OVS writes them: the host device its
+   * remote_ip is routed through and that device's carrier. Undefined for a non-tunnel, and empty
+   * for remote_ip=flow or an unroutable remote.
+   */
+  async tunnelStatus(st: InterfaceState): Promise<Record<string, string> | undefined> {
+    const remote = st.tunnel?.remoteIp;
+    if (remote === undefined) return undefined;
+    const egress = remote === 'flow' ? undefined : await routeLookup(formatIpv4(remote));
+    return egress ? { tunnel_egress_iface: egress.dev, tunnel_egress_iface_carrier: carrierOf(egress.dev) } : {};
   }
 
   /**

@@ -171,6 +171,8 @@ export class VSwitchd {
         row.admin_state = device.adminState;
         row.link_state = device.linkState;
       }
+      const tunnel = await this.reconciler.tunnelStatus(st);
+      if (tunnel) row.status = wireMap(tunnel);
       const dp = st.dpPort === undefined ? undefined : dpPorts.get(st.dpPort);
       if (dp) {
         const s = dp.stats;
