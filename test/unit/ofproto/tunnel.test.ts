@@ -11,7 +11,8 @@ import { Match } from '../../../src/ofproto/match.js';
 import { TunnelPortMap, parseTunnelOptions, vportName, type TunnelConfig } from '../../../src/ofproto/tunnel.js';
 import { XBridge } from '../../../src/ofproto/xbridge.js';
 import { xlate, xlateMiss } from '../../../src/ofproto/xlate.js';
-import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
+import { parseFlowMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
+import { ofprotoTrace } from '../../../src/ofproto/trace.js';
 import { flowOf } from './bridge-builder.js';
 
 const ip = (s: string) => parseIpv4(s).readUInt32BE(0);
@@ -187,5 +188,25 @@ describe('xlate: output into a tunnel, and frames out of one', () => {
     expect(unknown?.finalFlow.num('in_port')).toBe(3);
     const other = { in_port: VPORT + 1, 'tunnel.tun_id': 5n, 'tunnel.src': '192.0.2.2', 'tunnel.dst': '192.0.2.1', eth_type: 0x88b5 };
     expect(xlateMiss(br, other)).toBeUndefined();
+  });
+});
+
+describe('ofproto/trace through tunnels', () => {
+  it('takes the outer header in its flow, matches on it, and shows it in the flow and the megaflow', () => {
+    const br = tunnelBridge();
+    br.flowMod(parseFlowMod('priority=10,in_port=2,tun_id=5,tun_src=192.0.2.2 actions=output:1'));
+    const out = ofprotoTrace(br, ['in_port=2,tun_id=5,tun_src=192.0.2.2,tun_dst=192.0.2.1,dl_dst=00:00:00:00:00:01'], parseMatch);
+    expect(out).toContain('Flow: tun_id=0x5,tun_src=192.0.2.2,tun_dst=192.0.2.1,in_port=2,');
+    expect(out).toContain(' 0. tun_id=0x5,tun_src=192.0.2.2,in_port=2, priority 10\n    output:1\n');
+    expect(out).toContain('Megaflow: recirc_id=0,eth,tun_id=0x5,tun_src=192.0.2.2,tun_dst=192.0.2.1,tun_tos=0,tun_flags=-df-csum-key,in_port=2,');
+    expect(out).toContain('Datapath actions: 11\n');
+  });
+
+  it('shows the outer header an output into a tunnel puts on, and the set(tunnel) action', () => {
+    const br = tunnelBridge();
+    br.flowMod(parseFlowMod('priority=10,in_port=1 actions=output:2'));
+    const out = ofprotoTrace(br, ['in_port=1,dl_dst=00:00:00:00:00:09'], parseMatch);
+    expect(out).toContain('    output:2\n     -> output to tunnel vx0: tun_id=0x5,src=192.0.2.1,dst=192.0.2.2,tos=0,ttl=64,tp_dst=4789\n');
+    expect(out).toContain('Datapath actions: set(tunnel(tun_id=0x5,src=192.0.2.1,dst=192.0.2.2,tos=0,ttl=64,tp_dst=4789,flags(df|key))),7\n');
   });
 });
