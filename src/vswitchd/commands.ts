@@ -37,7 +37,8 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
         // The interface's configured type, as OVS prints it ("internal" even when a tap or a dummy carries it).
         const st = rec.interfaces().find((i) => i.name === p.name);
         const type = st?.type ?? ports.get(p.dpPort)?.type ?? 'system';
-        lines.push(`    ${p.name} ${p.ofport}/${p.dpPort}: (${type}${st?.peer !== undefined ? `: peer=${st.peer}` : ''})`);
+        const detail = st?.peer !== undefined ? `: peer=${st.peer}` : st?.tunnelOptions ? `: ${st.tunnelOptions}` : '';
+        lines.push(`    ${p.name} ${p.ofport}/${p.dpPort}: (${type}${detail})`);
       }
     }
     return lines.join('\n') + '\n';

@@ -73,6 +73,8 @@ export interface InterfaceState {
   peer?: string;
   /** A tunnel's configuration; its dpPort is the vport it shares. */
   tunnel?: TunnelConfig;
+  /** A tunnel's options as dpif/show lists them ("key=5, remote_ip=192.0.2.2"). */
+  tunnelOptions?: string;
   ofport?: number;
   /** Why it could not be opened (Interface.error). */
   error?: string;
@@ -330,6 +332,7 @@ export class Reconciler {
       return;
     }
     st.tunnel = config;
+    st.tunnelOptions = Object.keys(iface.options).sort().map((k) => `${k}=${iface.options[k]!}`).join(', ');
     st.mac = emulatedMac(iface.name);
     const ofport = allocateOfport(rb, iface.ofportRequest);
     try {
