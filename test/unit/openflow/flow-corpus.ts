@@ -68,6 +68,6 @@ export const FLOW_CORPUS: readonly string[] = [
   // Tunnels: the outer header of a received frame, and where an output to a flow-based tunnel goes.
   'tun_id=0x5,tun_src=192.168.1.1,tun_dst=192.168.0.0/16,tun_flags=+oam actions=set_tunnel:0x7,set_field:192.168.1.2->tun_dst,output:1',
   'tun_dst=10.0.0.1,tun_flags=-oam actions=set_tunnel64:0x100000000,move:NXM_NX_TUN_IPV4_SRC[]->NXM_NX_REG0[],load:0xa000002->NXM_NX_TUN_IPV4_DST[]',
-  'tun_src=10.1.0.0/255.255.0.0 actions=set_field:10.0.0.9->tun_src,NORMAL',
+  'tun_src=10.1.0.0/255.255.0.0 actions=set_field:10.0.0.9->tun_src,set_field:oam->tun_flags,load:0->NXM_NX_TUN_FLAGS[],NORMAL',
   ...OVN_FLOW_CORPUS,
 ];
