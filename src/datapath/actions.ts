@@ -16,18 +16,33 @@ export interface SetFieldValue {
   mask?: FieldValue;
 }
 
+/** One Geneve option (RFC 8926): class, type (0x80 and up: critical) and data, a multiple of 4 bytes. */
+export interface GeneveOption {
+  optClass: number;
+  type: number;
+  data: Buffer;
+}
+
 /**
- * The outer header a tunnel vport puts on the next frame it sends: set(tunnel(...)) in ODP
- * text. `flags` are the datapath key's tunnel.flags bits (df 0x1, csum 0x2, key 0x4, oam 0x8).
+ * The metadata of `set(tunnel(...))`, with which a following output to a
+ * tunnel vport encapsulates the frame (IPv4 underlay).
  */
 export interface TunnelSet {
+  /** VNI (VXLAN, Geneve) or GRE key; sent only with the key flag for GRE. */
   tunId: bigint;
+  /** Outer source; 0.0.0.0 lets the host pick it by route. */
   src: string;
   dst: string;
   tos: number;
+  /** 0: the host's default TTL. */
   ttl: number;
+  /** Outer UDP source port; 0: from the inner flow's hash. */
+  tpSrc: number;
+  /** Outer UDP destination port; 0: the vport's own. */
   tpDst: number;
+  /** TUNNEL_FLAGS bits (flow-key.ts). */
   flags: number;
+  geneve: GeneveOption[];
 }
 
 export type Action =

@@ -27,6 +27,8 @@ export type FlowMask = FlowKey;
 
 /** VLAN TCI bit meaning "a tag is present" (OVS's VLAN_CFI). */
 export const TCI_PRESENT = 0x1000;
+/** Tunnel flags (OVS's FLOW_TNL_F_*), in tunnel.flags and set(tunnel(...)). */
+export const TUNNEL_FLAGS = { df: 0x1, csum: 0x2, key: 0x4, oam: 0x8 } as const;
 /** ODP frag values. */
 export const FRAG = { no: 0, first: 1, later: 2 } as const;
 

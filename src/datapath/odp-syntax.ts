@@ -3,10 +3,10 @@
 //   recirc_id(0),in_port(1),eth(src=..,dst=..),eth_type(0x0800),ipv4(src=..,frag=no),
 //   tcp(dst=80), packets:3, bytes:294, used:0.400s, flags:S., actions:2
 
-import { type Action, type SetFieldValue, type SetProto } from './actions.js';
+import { type Action, type SetFieldValue, type SetProto, type TunnelSet } from './actions.js';
 import { AddressError, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
 import { hex, parseFieldUint } from '../lib/uint.js';
-import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, fieldKind, fullValue } from './flow-key.js';
+import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, TUNNEL_FLAGS, fieldKind, fullValue } from './flow-key.js';
 import { own } from '../lib/own.js';
 
 export class OdpSyntaxError extends Error {
@@ -598,21 +598,20 @@ function parseTnlHeader(n: Node): { header: Buffer; type: number } {
   return { header, type };
 }
 
-/** tunnel.flags bits by name, as ovs-dpctl prints them in flags(...). */
-const TUNNEL_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
-  [0x1, 'df'],
-  [0x2, 'csum'],
-  [0x4, 'key'],
-  [0x8, 'oam'],
-];
+const TUNNEL_FLAG_NAMES = Object.entries(TUNNEL_FLAGS).map(([name, bit]) => [bit, name] as const);
 
-/** set(tunnel(...)) as ovs-dpctl prints it; src only when set, as OVS leaves an unset source out. */
-function fmtSetTunnel(t: Extract<Action, { type: 'set_tunnel' }>['tunnel']): string {
-  const parts = [`tun_id=0x${t.tunId.toString(16)}`];
+/** set(tunnel(...)) as OVS prints it: tun_id only with the key flag, zero addresses, tos and ports left out. */
+function fmtSetTunnel(t: TunnelSet): string {
+  const parts: string[] = [];
+  if (t.flags & TUNNEL_FLAGS.key) parts.push(`tun_id=0x${t.tunId.toString(16)}`);
   if (t.src !== '0.0.0.0') parts.push(`src=${t.src}`);
-  parts.push(`dst=${t.dst}`, `tos=${t.tos}`, `ttl=${t.ttl}`);
+  if (t.dst !== '0.0.0.0') parts.push(`dst=${t.dst}`);
+  if (t.tos) parts.push(`tos=${hex(t.tos)}`);
+  parts.push(`ttl=${t.ttl}`);
+  if (t.tpSrc) parts.push(`tp_src=${t.tpSrc}`);
   if (t.tpDst) parts.push(`tp_dst=${t.tpDst}`);
-  parts.push(`flags(${TUNNEL_FLAG_NAMES.filter(([b]) => t.flags & b).map(([, n]) => n).join('|')})`);
+  const names = TUNNEL_FLAG_NAMES.filter(([b]) => t.flags & b).map(([, n]) => n);
+  parts.push(`flags(${names.length ? names.join('|') : '0'})`);
   return `set(tunnel(${parts.join(',')}))`;
 }
 

@@ -9,7 +9,7 @@
  * - ARP: datapath arp.op/arp.sip/arp.tip/arp.sha/arp.tha; OpenFlow nw_proto/nw_src/nw_dst/
  *   arp_sha/arp_tha.
  * - IPv6 tclass/hlimit: OpenFlow nw_tos/nw_ttl.
- * - Tunnel flags: the datapath's tunnel.flags numbers its bits its own way (DP_TUNNEL_FLAG);
+ * - Tunnel flags: the datapath's tunnel.flags numbers its bits its own way (TUNNEL_FLAGS);
  *   OpenFlow's tun_flags holds OVS's FLOW_TNL_F_* (TUN_FLAG).
  * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label, ND target)
  * are not visible to OpenFlow.
@@ -19,7 +19,7 @@
  * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
  */
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
-import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
+import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, TUNNEL_FLAGS, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
 import { formatIpv4, formatIpv6, formatMac } from '../lib/addr.js';
 import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO, REG_FIELDS, TUN_FLAG } from './flow.js';
 
@@ -147,12 +147,13 @@ function bytesToWords(buf: Buffer, w: Uint32Array, spans: readonly WordSpan[]): 
   }
 }
 
-/**
- * The bits of the datapath key's tunnel.flags (the contract with native/src/port's tunnel
- * vports), and OVS's FLOW_TNL_F_* bit each stands for.
- */
-const DP_TUNNEL_FLAG = { DONT_FRAGMENT: 0x1, CSUM: 0x2, KEY: 0x4, OAM: 0x8 } as const;
-const FLAG_PAIRS = (Object.keys(DP_TUNNEL_FLAG) as Array<keyof typeof DP_TUNNEL_FLAG>).map((k) => [DP_TUNNEL_FLAG[k], TUN_FLAG[k]] as const);
+/** Each bit of the datapath's tunnel.flags and OVS's FLOW_TNL_F_* bit it stands for. */
+const FLAG_PAIRS = [
+  [TUNNEL_FLAGS.df, TUN_FLAG.DONT_FRAGMENT],
+  [TUNNEL_FLAGS.csum, TUN_FLAG.CSUM],
+  [TUNNEL_FLAGS.key, TUN_FLAG.KEY],
+  [TUNNEL_FLAGS.oam, TUN_FLAG.OAM],
+] as const;
 
 /** OpenFlow's tun_flags (TUN_FLAG bits) of the datapath's tunnel.flags. */
 function tunFlagsOf(dpFlags: number): number {

@@ -294,5 +294,5 @@ export function tunnelHeader(c: TunnelConfig, flow: Flow, wc: FlowWildcards): Tu
   if (c.df) flags |= TUN_FLAG.DONT_FRAGMENT;
   if (c.csum) flags |= TUN_FLAG.CSUM;
   if (c.outKey !== undefined) flags |= TUN_FLAG.KEY;
-  return { tunId, src: formatIpv4(src), dst: formatIpv4(dst), tos, ttl, tpDst: c.dstPort, flags: dpTunnelFlags(flags) };
+  return { tunId, src: formatIpv4(src), dst: formatIpv4(dst), tos, ttl, tpSrc: 0, tpDst: c.dstPort, flags: dpTunnelFlags(flags), geneve: [] };
 }
