@@ -11,12 +11,21 @@
  * holds the ARP opcode, `tp_src`/`tp_dst` hold the ICMP type/code, `arp_sha`/`arp_tha` hold the
  * ND source/target link-layer addresses (`nd_target` is the ND target address). `vlan_tci` carries the 802.1Q TCI with the CFI bit
  * (0x1000) set when a tag is present, so 0 means "no VLAN".
+ *
+ * The tunnel fields (tun_id, tun_src, tun_dst, tun_flags, tun_tos, tun_ttl) are the outer header
+ * of a frame that came in through a tunnel, all zero otherwise; tun_flags holds OVS's
+ * FLOW_TNL_F_* bits (TUN_FLAG below), of which OpenFlow sees only `oam`.
  */
 
 /** Every field the classifier can match on. */
 export type FieldId =
   | 'in_port'
   | 'tun_id'
+  | 'tun_src'
+  | 'tun_dst'
+  | 'tun_flags'
+  | 'tun_tos'
+  | 'tun_ttl'
   | 'metadata'
   | RegId
   | WideRegId
@@ -71,6 +80,11 @@ export interface FieldLayout {
 const ORDER: ReadonlyArray<readonly [Exclude<FieldId, WideRegId>, number]> = [
   ['in_port', 32],
   ['tun_id', 64],
+  ['tun_src', 32],
+  ['tun_dst', 32],
+  ['tun_flags', 16],
+  ['tun_tos', 8],
+  ['tun_ttl', 8],
   ['metadata', 64],
   ...REG_FIELDS.map((r) => [r, 32] as const),
   ['dl_src', 48],
@@ -132,6 +146,8 @@ export const ADDRESS_FIELDS: Readonly<Partial<Record<FieldId, 'mac' | 'ipv4' | '
   arp_tha: 'mac',
   nw_src: 'ipv4',
   nw_dst: 'ipv4',
+  tun_src: 'ipv4',
+  tun_dst: 'ipv4',
   ipv6_src: 'ipv6',
   ipv6_dst: 'ipv6',
   nd_target: 'ipv6',
@@ -171,6 +187,8 @@ export const ETH_TYPE = { IP: 0x0800, ARP: 0x0806, RARP: 0x8035, VLAN: 0x8100, V
 export const IP_PROTO = { ICMP: 1, IGMP: 2, TCP: 6, UDP: 17, SCTP: 132, ICMPV6: 58 } as const;
 /** ICMPv6 types of IPv6 neighbor discovery's solicitation and advertisement (RFC 4861). */
 export const ND_TYPE = { SOLICIT: 135, ADVERT: 136 } as const;
+/** tun_flags bits, OVS's FLOW_TNL_F_*: OpenFlow matches and sets only OAM (FLOW_TNL_PUB_F_MASK). */
+export const TUN_FLAG = { OAM: 0x1, DONT_FRAGMENT: 0x2, CSUM: 0x4, KEY: 0x8 } as const;
 /** vlan_tci bits. */
 export const VLAN_CFI = 0x1000;
 export const VLAN_VID_MASK = 0x0fff;

@@ -10,23 +10,33 @@
  *   arp_sha/arp_tha.
  * - IPv6 tclass/hlimit: OpenFlow nw_tos/nw_ttl.
  * - ND: datapath nd.target/nd.sll/nd.tll; OpenFlow nd_target/arp_sha/arp_tha.
- * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label, tunnel
- * addresses) are not visible to OpenFlow.
+ * - Tunnel flags: the datapath's tunnel.flags numbers its bits its own way (TUNNEL_FLAGS);
+ *   OpenFlow's tun_flags holds OVS's FLOW_TNL_F_* (TUN_FLAG).
+ * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label) are not
+ * visible to OpenFlow.
  *
  * `wcToMask` turns the wildcards xlate accumulated into a datapath mask. Like OVS's megaflows it
  * always matches recirc_id, and, when eth_type is matched on an IP frame, the fragment type (a
  * later fragment has no L4 ports, so it must not share a flow with an unfragmented packet).
  */
 import { extractKey as extractNativeKey } from '../datapath/dpif.js';
-import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
+import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, TUNNEL_FLAGS, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
 import { formatIpv4, formatIpv6, formatMac } from '../lib/addr.js';
-import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS } from './flow.js';
+import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS, TUN_FLAG } from './flow.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
 type Pair = readonly [FieldId, FieldName];
 
-const L2: readonly Pair[] = [
+/** The outer header of a frame that came through a tunnel (tunnel.flags: see tunFlagsOf). */
+const TUNNEL: readonly Pair[] = [
   ['tun_id', 'tunnel.tun_id'],
+  ['tun_src', 'tunnel.src'],
+  ['tun_dst', 'tunnel.dst'],
+  ['tun_tos', 'tunnel.tos'],
+  ['tun_ttl', 'tunnel.ttl'],
+];
+const L2: readonly Pair[] = [
+  ...TUNNEL,
   ['dl_src', 'eth.src'],
   ['dl_dst', 'eth.dst'],
   ['dl_type', 'eth_type'],
@@ -142,7 +152,30 @@ function bytesToWords(buf: Buffer, w: Uint32Array, spans: readonly WordSpan[]): 
   }
 }
 
+/** Each bit of the datapath's tunnel.flags and OVS's FLOW_TNL_F_* bit it stands for. */
+const FLAG_PAIRS = [
+  [TUNNEL_FLAGS.df, TUN_FLAG.DONT_FRAGMENT],
+  [TUNNEL_FLAGS.csum, TUN_FLAG.CSUM],
+  [TUNNEL_FLAGS.key, TUN_FLAG.KEY],
+  [TUNNEL_FLAGS.oam, TUN_FLAG.OAM],
+] as const;
+
+/** OpenFlow's tun_flags (TUN_FLAG bits) of the datapath's tunnel.flags. */
+function tunFlagsOf(dpFlags: number): number {
+  let v = 0;
+  for (const [dp, of] of FLAG_PAIRS) if (dpFlags & dp) v |= of;
+  return v;
+}
+
+/** The datapath's tunnel.flags of OpenFlow's tun_flags. */
+export function dpTunnelFlags(tunFlags: number): number {
+  let v = 0;
+  for (const [dp, of] of FLAG_PAIRS) if (tunFlags & of) v |= dp;
+  return v;
+}
+
 const [IN_PORT_AT] = fieldSpan('in_port');
+const [TUN_FLAGS_AT] = fieldSpan('tunnel.flags');
 const [RECIRC_AT] = fieldSpan('recirc_id');
 const [ETH_TYPE_AT] = fieldSpan('eth_type');
 /** The IP protocol's byte; IPv4 and IPv6 share it. */
@@ -163,13 +196,14 @@ export function keyToFlow(key: FlowKey | Buffer, ofInPort: number): Flow {
   const buf = asBytes(key);
   const flow = new Flow();
   bytesToWords(buf, flow.w, spansFor(buf));
+  flow.w[FIELDS.tun_flags.ofs] = tunFlagsOf(buf.readUInt16BE(TUN_FLAGS_AT));
   flow.setNum('in_port', ofInPort);
   return flow;
 }
 
 /** Words of the fields that are not L2 or metadata: consulting one makes the mask match eth_type. */
 const L3_WORDS = (() => {
-  const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'in_port', 'metadata', ...REG_FIELDS]);
+  const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'tun_flags', 'in_port', 'metadata', ...REG_FIELDS]);
   return FIELD_IDS.filter((f) => !l2OrMeta.has(f)).flatMap((f) => Array.from({ length: FIELDS[f].words }, (_, i) => FIELDS[f].ofs + i));
 })();
 const L4_WORDS = (['tp_src', 'tp_dst', 'tcp_flags'] as const).map((f) => FIELDS[f].ofs);
@@ -188,6 +222,7 @@ export function wcToMask(wc: FlowWildcards, key: FlowKey | Buffer): Buffer {
   const mask = Buffer.allocUnsafe(FLOW_KEY_LEN).fill(0);
   mask.writeUInt32LE(0xffffffff, RECIRC_AT);
   if (wc.w[FIELDS.in_port.ofs]) mask.writeUInt32LE(0xffffffff, IN_PORT_AT);
+  mask.writeUInt16BE(dpTunnelFlags(wc.w[FIELDS.tun_flags.ofs]!), TUN_FLAGS_AT);
   for (const s of spansFor(buf)) {
     const m = wc.w[s.word]!;
     for (let i = s.len - 1, v = m; i >= 0; i--, v >>>= 8) mask[s.at + i] = v & 0xff;
@@ -222,6 +257,7 @@ export function maskToWc(mask: FlowMask | Buffer, key: FlowKey | Buffer): FlowWi
   const m = asBytes(mask);
   const wc = new FlowWildcards();
   bytesToWords(m, wc.w, spansFor(asBytes(key)));
+  wc.w[FIELDS.tun_flags.ofs] = tunFlagsOf(m.readUInt16BE(TUN_FLAGS_AT));
   if (m.readUInt32LE(IN_PORT_AT)) wc.w[FIELDS.in_port.ofs] = 0xffffffff;
   return wc;
 }
@@ -240,6 +276,8 @@ export function dpValue(name: FieldName, v: bigint): FieldValue {
     case 'ipv4.dst':
     case 'arp.sip':
     case 'arp.tip':
+    case 'tunnel.src':
+    case 'tunnel.dst':
       return formatIpv4(Number(v));
     case 'ipv6.src':
     case 'ipv6.dst':
@@ -260,6 +298,8 @@ export function flowToKey(flow: Flow, dpInPort: number): FlowKey {
     const v = flow.get(of);
     if (v !== 0n) key[dp] = dpValue(dp, v);
   }
+  const tunFlags = flow.num('tun_flags');
+  if (tunFlags) key['tunnel.flags'] = dpTunnelFlags(tunFlags);
   return key;
 }
 

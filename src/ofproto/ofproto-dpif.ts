@@ -11,8 +11,9 @@ import { InstalledFlows } from './installed-flows.js';
 import type { Action } from './actions.js';
 import { extractKey, keyToFlow, wcToMask } from './odp-convert.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
-import type { Flow } from './flow.js';
+import { FlowWildcards, type Flow } from './flow.js';
 import { packetInIdsOf } from './packet-in-table.js';
+import { TunnelPortMap, unwildcardTunnel } from './tunnel.js';
 import { xlateMiss, xlatePacketOut, xlateResume, type Continuation, type PacketIn } from './xlate.js';
 import type { XBridge } from './xbridge.js';
 
@@ -55,6 +56,8 @@ export interface OfprotoDpifOptions {
 
 export class OfprotoDpif {
   readonly datapath: Datapath;
+  /** The tunnel ports of every bridge: a tunnel vport is shared, so its frames are sorted by outer header. */
+  readonly tunnels = new TunnelPortMap();
   private readonly meters: DatapathMeters;
   private readonly bridges = new Map<string, XBridge>();
   /** Which bridge each datapath port belongs to. */
@@ -89,6 +92,7 @@ export class OfprotoDpif {
   addBridge(bridge: XBridge): void {
     if (this.bridges.has(bridge.name)) throw new Error(`bridge ${bridge.name} already exists`);
     bridge.meters.attach(this.meters);
+    bridge.tunnels = this.tunnels;
     this.bridges.set(bridge.name, bridge);
     this.seenSeq.set(bridge, bridge.changeSeq());
   }
@@ -117,6 +121,17 @@ export class OfprotoDpif {
     for (const f of this.installed) {
       if (f.key.readUInt32LE(0) === dpPort) this.deleteFlow(f.id);
     }
+    this.scheduleRevalidation();
+  }
+
+  /**
+   * After a tunnel port on vport `dpPort` came or went: the vport's flows, the drop flows of
+   * frames no port took included (which no bridge tracks), are deleted, and the next frames
+   * are classified again.
+   */
+  tunnelsChanged(dpPort: number): void {
+    if (this.datapath.closed) return;
+    for (const f of this.datapath.dumpFlows()) if (f.key.readUInt32LE(0) === dpPort) this.deleteFlow(f.id);
     this.scheduleRevalidation();
   }
 
@@ -159,9 +174,18 @@ export class OfprotoDpif {
     // keeping its own alive.
     let lastActions: Buffer | undefined;
     for (const upcall of batch) {
-      const bridge = this.portOwner.get(upcall.port);
       if (upcall.reason === 'action') {
         this.packetIn(upcall);
+        continue;
+      }
+      const bridge = this.portOwner.get(upcall.port) ?? this.tunnelBridge(upcall);
+      if (bridge === 'unmatched') {
+        // A frame from a tunnel no port is configured for: dropped by a megaflow on its outer header.
+        this.tunnels.unmatched++;
+        const wc = new FlowWildcards().orField('in_port');
+        unwildcardTunnel(wc);
+        replies.push({ upcall, actions: [], megaflow: { mask: this.megaflows ? wcToMask(wc, upcall.key) : EXACT_MASK } });
+        pending.push(undefined);
         continue;
       }
       if (!bridge) {
@@ -214,6 +238,13 @@ export class OfprotoDpif {
         break;
       }
     }
+  }
+
+  /** The bridge a frame from a tunnel vport is for; 'unmatched' if no tunnel port takes it, undefined if not a vport. */
+  private tunnelBridge(upcall: Upcall): XBridge | 'unmatched' | undefined {
+    if (!this.tunnels.isVport(upcall.port)) return undefined;
+    const hit = this.tunnels.receive(upcall.port, keyToFlow(upcall.key, 0));
+    return (hit && this.bridges.get(hit.bridge)) ?? 'unmatched';
   }
 
   /**

@@ -8,7 +8,7 @@
 import { formatIpv4, formatIpv6, formatMac, prefixLength } from '../lib/addr.js';
 import { hex } from '../lib/uint.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from './actions.js';
-import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, REG_FIELDS, VLAN_CFI, fieldMax, type FieldId } from './flow.js';
+import { ADDRESS_FIELDS, ETH_TYPE, IP_PROTO, REG_FIELDS, TUN_FLAG, VLAN_CFI, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowModFlags, type Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { Match } from './match.js';
@@ -44,6 +44,21 @@ function formatTcpFlags(v: number, m: number): string {
     s += (v & (1 << b) ? '+' : '-') + (TCP_FLAG_NAMES[b] ?? `[${(1 << b).toString(16)}]`);
   }
   return s;
+}
+
+/** tun_flags bits by name, as OVS's flow_tun_flag_to_string names them. */
+const TUN_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [TUN_FLAG.OAM, 'oam'],
+  [TUN_FLAG.DONT_FRAGMENT, 'df'],
+  [TUN_FLAG.CSUM, 'csum'],
+  [TUN_FLAG.KEY, 'key'],
+];
+const TUN_FLAGS_ALL = TUN_FLAG_NAMES.reduce((m, [b]) => m | b, 0);
+
+/** tun_flags as names (df|key) when every flag is matched, else as +flag-flag (OVS's format_flags_masked). */
+function formatTunFlags(v: number, m: number): string {
+  if ((m & TUN_FLAGS_ALL) === TUN_FLAGS_ALL) return TUN_FLAG_NAMES.filter(([b]) => v & b).map(([, n]) => n).join('|') || '0';
+  return TUN_FLAG_NAMES.filter(([b]) => m & b).map(([b, n]) => (v & b ? '+' : '-') + n).join('');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -100,6 +115,11 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
     if (has(f)) out.push(fmtMaskedHex(f, get(f).value, get(f).mask, 0xffffffffn));
   }
   if (has('tun_id')) out.push(fmtMaskedHex('tun_id', get('tun_id').value, get('tun_id').mask, fieldMax('tun_id')));
+  if (has('tun_src')) out.push(fmtIPv4Masked('tun_src', get('tun_src').value, get('tun_src').mask));
+  if (has('tun_dst')) out.push(fmtIPv4Masked('tun_dst', get('tun_dst').value, get('tun_dst').mask));
+  if (has('tun_tos')) out.push(`tun_tos=${get('tun_tos').value.toString(16)}`);
+  if (has('tun_ttl')) out.push(`tun_ttl=${get('tun_ttl').value}`);
+  if (has('tun_flags')) out.push(`tun_flags=${formatTunFlags(Number(get('tun_flags').value), Number(get('tun_flags').mask))}`);
   if (has('metadata')) out.push(fmtMaskedHex('metadata', get('metadata').value, get('metadata').mask, fieldMax('metadata')));
   if (has('in_port')) out.push(`in_port=${formatPort(Number(get('in_port').value))}`);
   if (has('vlan_tci')) {

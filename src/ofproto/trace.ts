@@ -40,11 +40,14 @@ export class TraceArgError extends Error {
   }
 }
 
+/** The outer header of a frame from a tunnel: the trace's FLOW gives it, as a frame cannot. */
+const TUNNEL_FIELDS: readonly FieldId[] = ['tun_id', 'tun_src', 'tun_dst', 'tun_flags', 'tun_tos', 'tun_ttl'];
+
 /** The fields of a flow worth printing: what its Ethernet type and protocol carry. */
 function printableWc(flow: Flow): FlowWildcards {
   const wc = new FlowWildcards();
   const all = (f: FieldId) => wc.set(f, fieldMax(f));
-  for (const f of ['tun_id', 'metadata', ...REG_FIELDS] as FieldId[]) if (flow.get(f) !== 0n) all(f);
+  for (const f of [...TUNNEL_FIELDS, 'metadata', ...REG_FIELDS] as FieldId[]) if (flow.get(f) !== 0n) all(f);
   for (const f of ['in_port', 'vlan_tci', 'dl_src', 'dl_dst', 'dl_type'] as FieldId[]) all(f);
   const t = flow.num('dl_type');
   if (t === ETH_TYPE.IP || t === ETH_TYPE.IPV6) {
@@ -166,7 +169,7 @@ export function ofprotoTrace(bridge: BridgeContext, args: readonly string[], par
     if (!port) throw new TraceArgError(`in_port=${flow.num('in_port')} is not a port of bridge ${bridge.name}`);
     const key = extractKey(frame, port.dpPort);
     const pflow = keyToFlow(key, port.ofport);
-    for (const f of ['tun_id', 'metadata', ...REG_FIELDS] as FieldId[]) pflow.set(f, flow.get(f));
+    for (const f of [...TUNNEL_FIELDS, 'metadata', ...REG_FIELDS] as FieldId[]) pflow.set(f, flow.get(f));
     flow = pflow;
     frag = Number(key['ipv4.frag'] ?? key['ipv6.frag'] ?? 0);
     sideEffects = true;

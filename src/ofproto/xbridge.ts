@@ -17,6 +17,7 @@ import { OfpError } from './ofperr.js';
 import { PacketInTable } from './packet-in-table.js';
 import { resolveVlan, type PortVlanConfig } from './vlan.js';
 import type { BridgeConfig, BridgeContext, BridgePort } from './xlate.js';
+import type { TunnelConfig, TunnelPortMap } from './tunnel.js';
 
 export interface PortSpec {
   ofport: number;
@@ -27,6 +28,8 @@ export interface PortSpec {
   linkUp?: boolean;
   noFlood?: boolean;
   noRecv?: boolean;
+  /** A tunnel port; its dpPort is the shared vport, so it is found by the tunnel map, not by dpPort. */
+  tunnel?: TunnelConfig;
 }
 
 export interface XBridgeOptions {
@@ -58,6 +61,8 @@ export class XBridge implements BridgeContext {
    */
   readonly uuid = randomUUID();
   config: BridgeConfig;
+  /** The tunnel ports of every bridge on the datapath (OfprotoDpif's), for frames from tunnel vports. */
+  tunnels: TunnelPortMap | undefined;
   private readonly byOf = new Map<number, BridgePort>();
   private readonly byDp = new Map<number, BridgePort>();
   private sorted: BridgePort[] = [];
@@ -98,7 +103,7 @@ export class XBridge implements BridgeContext {
   addPort(spec: PortSpec): BridgePort {
     const old = this.byOf.get(spec.ofport);
     if (old) this.removePort(spec.ofport);
-    const clash = this.byDp.get(spec.dpPort);
+    const clash = spec.tunnel ? undefined : this.byDp.get(spec.dpPort);
     if (clash) throw new Error(`datapath port ${spec.dpPort} is already ${clash.name} (ofport ${clash.ofport})`);
     const p: BridgePort = {
       ofport: spec.ofport,
@@ -109,9 +114,10 @@ export class XBridge implements BridgeContext {
       linkUp: spec.linkUp ?? true,
       noFlood: spec.noFlood ?? false,
       noRecv: spec.noRecv ?? false,
+      ...(spec.tunnel ? { tunnel: spec.tunnel } : {}),
     };
     this.byOf.set(p.ofport, p);
-    this.byDp.set(p.dpPort, p);
+    if (!p.tunnel) this.byDp.set(p.dpPort, p);
     this.resort();
     return p;
   }
@@ -120,7 +126,7 @@ export class XBridge implements BridgeContext {
     const p = this.byOf.get(ofport);
     if (!p) return;
     this.byOf.delete(ofport);
-    this.byDp.delete(p.dpPort);
+    if (!p.tunnel) this.byDp.delete(p.dpPort);
     this.mac.flush({ port: ofport });
     this.resort();
   }
@@ -240,7 +246,7 @@ export class XBridge implements BridgeContext {
 
   private replace(p: BridgePort): void {
     this.byOf.set(p.ofport, p);
-    this.byDp.set(p.dpPort, p);
+    if (!p.tunnel) this.byDp.set(p.dpPort, p);
     this.resort();
   }
 

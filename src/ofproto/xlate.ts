@@ -30,6 +30,7 @@ import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-l
 import { dpValue, keyToFlow } from './odp-convert.js';
 import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
+import { tunnelHeader, unwildcardTunnel, type TunnelConfig, type TunnelPortMap } from './tunnel.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
 export const MAX_RESUBMIT_DEPTH = 64;
@@ -52,6 +53,8 @@ export interface BridgePort {
   readonly noFlood?: boolean;
   /** Drops every frame it receives (OFPPC_NO_RECV, or OFPPC_PORT_DOWN). */
   readonly noRecv?: boolean;
+  /** A tunnel port: `dpPort` is the vport it shares with the other tunnels of its type and UDP port. */
+  readonly tunnel?: TunnelConfig;
 }
 
 export interface BridgeConfig {
@@ -85,6 +88,8 @@ export interface BridgeContext {
   ports(): readonly BridgePort[];
   /** Where controller actions intern the packet-ins their upcalls turn into. */
   readonly packetIns: PacketInTable;
+  /** The tunnel ports of every bridge, which say which port a frame from a tunnel vport is for. */
+  readonly tunnels?: Pick<TunnelPortMap, 'isVport' | 'receive'>;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -250,8 +255,11 @@ const ND_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['arp_sha', 'sll'],
   ['arp_tha', 'tll'],
 ];
-/** Pipeline fields, not packet fields: writes never reach the datapath, and a pause keeps them. */
-const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'metadata', ...REG_FIELDS];
+/**
+ * Pipeline fields, not packet fields: writes never reach the datapath (the tunnel fields reach
+ * it as the outer header of an output to a tunnel port), and a pause keeps them.
+ */
+const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'tun_src', 'tun_dst', 'tun_flags', 'metadata', ...REG_FIELDS];
 /** The same, with the wide registers (views of reg0..15). */
 const METADATA: ReadonlySet<FieldId> = new Set<FieldId>([...PIPELINE_FIELDS, ...WIDE_REG_FIELDS]);
 /** Pipeline fields that are never in a datapath key, so never in a megaflow mask. */
@@ -781,6 +789,15 @@ class Ctx {
       return;
     }
     this.commit();
+    if (p.tunnel) {
+      const tunnel = tunnelHeader(p.tunnel, this.flow, this.wc);
+      if (!tunnel) {
+        this.say('detail', () => `tunnel port ${p.name} has remote_ip=flow and the flow has no tun_dst: dropping (set_field:IP->tun_dst first)`);
+        return;
+      }
+      this.say('detail', () => `output to tunnel ${p.name}: tun_id=${hex(tunnel.tunId)},src=${tunnel.src},dst=${tunnel.dst},tos=${tunnel.tos},ttl=${tunnel.ttl}${tunnel.tpDst ? `,tp_dst=${tunnel.tpDst}` : ''}`);
+      this.odp.push({ type: 'set_tunnel', tunnel });
+    }
     this.odp.push({ type: 'output', port: p.dpPort });
   }
 
@@ -1160,6 +1177,8 @@ export function xlateResume(bridge: BridgeContext, packet: Flow, pipeline: Flow,
 function run(ctx: Ctx, start: () => void): XlateResult {
   // Always examined, as in OVS: the port a packet came in on and its Ethernet type.
   ctx.wc.orField('in_port').orField('dl_type');
+  // A frame from a tunnel: which tunnel port it came in on depends on its outer header.
+  if (ctx.flow.num('tun_dst') !== 0) unwildcardTunnel(ctx.wc);
   let error: XlateResult['error'];
   try {
     start();
@@ -1209,7 +1228,12 @@ export function xlatePacketOut(bridge: BridgeContext, flow: Flow, actions: reado
  * result's wildcards, for callers that install one.
  */
 export function xlateMiss(bridge: BridgeContext, key: FlowKey | Buffer, opts: XlateOptions = {}): XlateResult | undefined {
-  const port = bridge.portByDp(Buffer.isBuffer(key) ? key.readUInt32LE(0) : Number(key.in_port ?? 0));
-  if (!port) return undefined;
-  return xlate(bridge, keyToFlow(key, port.ofport), opts);
+  const dpPort = Buffer.isBuffer(key) ? key.readUInt32LE(0) : Number(key.in_port ?? 0);
+  const port = bridge.portByDp(dpPort);
+  if (port) return xlate(bridge, keyToFlow(key, port.ofport), opts);
+  if (!bridge.tunnels?.isVport(dpPort)) return undefined;
+  const flow = keyToFlow(key, 0);
+  const hit = bridge.tunnels.receive(dpPort, flow);
+  if (hit?.bridge !== bridge.name) return undefined;
+  return xlate(bridge, flow.setNum('in_port', hit.ofport), opts);
 }

@@ -9,7 +9,7 @@
 import { AddressError, bytesToBigint, parseIpv4, parseIpv6, parseMac, prefixMask } from '../lib/addr.js';
 import { hex, maxOfBits, parseArgUint, parseFieldUint, parseUintText } from '../lib/uint.js';
 import { CONTROLLER_REASONS, OFPG, OFPP, type Action, type Instructions, type Subfield } from '../ofproto/actions.js';
-import { ADDRESS_FIELDS, ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, VLAN_CFI, WIDE_REG_FIELDS, fieldMax, type FieldId } from '../ofproto/flow.js';
+import { ADDRESS_FIELDS, ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, TUN_FLAG, VLAN_CFI, WIDE_REG_FIELDS, fieldMax, type FieldId } from '../ofproto/flow.js';
 import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlags } from '../ofproto/flow-table.js';
 import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
@@ -148,7 +148,7 @@ function parsePort(tok: string, field: string): number {
  */
 export interface MatchFieldSyntax {
   field: FieldId;
-  kind: 'port' | 'mac' | 'ipv4' | 'ipv6' | 'uint' | 'tcp_flags' | 'vlan_vid' | 'vlan_pcp' | 'tos' | 'dscp' | 'ecn';
+  kind: 'port' | 'mac' | 'ipv4' | 'ipv6' | 'uint' | 'tcp_flags' | 'tun_flags' | 'vlan_vid' | 'vlan_pcp' | 'tos' | 'dscp' | 'ecn';
   bits: number;
   masked?: boolean;
 }
@@ -213,6 +213,10 @@ export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
   nd_tll: macField('arp_tha'),
   tun_id: uintField('tun_id', 64, true),
   tunnel_id: uintField('tun_id', 64, true),
+  tun_src: ipv4Field('tun_src'),
+  tun_dst: ipv4Field('tun_dst'),
+  // One bit, oam, as OpenFlow sees it (OVS's FLOW_TNL_PUB_F_MASK).
+  tun_flags: { field: 'tun_flags', kind: 'tun_flags', bits: 1, masked: true },
   metadata: uintField('metadata', 64, true),
   ...Object.fromEntries(MATCH_REGS.map((f) => [f, uintField(f, FIELDS[f].bits, true)])),
 };
@@ -273,6 +277,31 @@ function parseTcpFlags(name: string, syn: MatchFieldSyntax, tok: string): [bigin
   return [fieldNumber(name, syn, v, tok), m === undefined ? maxOfBits(syn.bits) : fieldMask(name, syn, m, tok)];
 }
 
+/** The tunnel flags OpenFlow can match, by name (OVS's flow_tun_flag_to_string for FLOW_TNL_PUB_F_MASK). */
+const TUN_FLAG_WORDS: Readonly<Record<string, bigint>> = { oam: BigInt(TUN_FLAG.OAM) };
+
+/** tun_flags as +oam/-oam, oam (names joined by |), or a number with an optional mask. */
+function parseTunFlags(name: string, syn: MatchFieldSyntax, tok: string): [bigint, bigint] {
+  const flag = (word: string): bigint => {
+    const b = own(TUN_FLAG_WORDS, word);
+    if (b === undefined) fail(`${word}: unknown tunnel flag(s) in ${name}=${tok}: OpenFlow matches only oam (the datapath sets df, csum and key itself)`);
+    return b;
+  };
+  if (/^[+-]/.test(tok)) {
+    let v = 0n;
+    let m = 0n;
+    for (const [, sign, word] of tok.matchAll(/([+-])([^+-]*)/g)) {
+      const b = flag(word!);
+      m |= b;
+      if (sign === '+') v |= b;
+    }
+    return [v, m];
+  }
+  if (/^[a-z|]+$/.test(tok)) return [tok.split('|').reduce((v, w) => v | flag(w), 0n), maxOfBits(syn.bits)];
+  const [v, m] = splitMask(tok);
+  return [fieldNumber(name, syn, v, tok), m === undefined ? maxOfBits(syn.bits) : fieldMask(name, syn, m, tok)];
+}
+
 /** The number written for match field `name`; `written` is its whole VALUE[/MASK] token. */
 function fieldNumber(name: string, syn: MatchFieldSyntax, text: string, written: string): bigint {
   return parseFieldUint(text, syn.bits, name, fail, 'value', written);
@@ -325,6 +354,9 @@ function setMatchField(m: Match, name: string, syn: MatchFieldSyntax, value: str
       return;
     case 'tcp_flags':
       m.set(f, ...parseTcpFlags(name, syn, value));
+      return;
+    case 'tun_flags':
+      m.set(f, ...parseTunFlags(name, syn, value));
       return;
     case 'vlan_vid':
       // 0xffff is OpenFlow 1.0's "no VLAN tag".
@@ -496,6 +528,7 @@ function parseFieldValue(fn: FieldName, name: string, tok: string, part: 'value'
     case 'ipv6':
       return parseIpv6Value(tok, field);
   }
+  if (fn.field === 'tun_flags' && /^[a-z]+$/.test(tok)) return own(TUN_FLAG_WORDS, tok) ?? fail(`${tok}: unknown tunnel flag(s) in set_field: OpenFlow sets only oam`);
   return fn.field === 'in_port' ? BigInt(parsePort(tok, name)) : parseFieldUint(tok, fn.bits, name, fail, part, written);
 }
 

@@ -5,6 +5,8 @@ import type { CommandRegistry } from '../lib/command-registry.js';
 import * as dpctl from '../datapath/dpctl.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { formatFlowStats } from '../ofproto/print.js';
+import { describeTunnel } from '../ofproto/tunnel.js';
+import { formatNeighShow, formatRouteLookup, formatRouteShow } from './underlay.js';
 import type { Reconciler } from './reconcile.js';
 
 const DATAPATH_NAME = 'ovs-netdev';
@@ -35,7 +37,8 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
         // The interface's configured type, as OVS prints it ("internal" even when a tap or a dummy carries it).
         const st = rec.interfaces().find((i) => i.name === p.name);
         const type = st?.type ?? ports.get(p.dpPort)?.type ?? 'system';
-        lines.push(`    ${p.name} ${p.ofport}/${p.dpPort}: (${type}${st?.peer !== undefined ? `: peer=${st.peer}` : ''})`);
+        const detail = st?.peer !== undefined ? `: peer=${st.peer}` : st?.tunnelOptions ? `: ${st.tunnelOptions}` : '';
+        lines.push(`    ${p.name} ${p.ofport}/${p.dpPort}: (${type}${detail})`);
       }
     }
     return lines.join('\n') + '\n';
@@ -128,6 +131,25 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
     return `handlers:1 ports:${of.datapath.ports().length} revalidators:1 rules:${rules} udpif keys:${s.flows}\nrss:${Math.round(m.rss / 1024)}kB heap:${Math.round(m.heapUsed / 1024)}kB\n`;
   });
 
+  // As OVS's tnl/ports/show: the vports listening for tunnels, and with -v the tunnel ports behind each.
+  registry.register('tnl/ports/show', '[-v]', 0, 1, (args) => {
+    const verbose = args.includes('-v');
+    const ports = of.tunnels.list();
+    const lines = ['Listening ports:'];
+    for (const v of rec.tunnelVports()) {
+      const mine = ports.filter((p) => p.dpPort === v.dpPort);
+      const udp = mine[0]?.config.dstPort;
+      lines.push(`${v.name}${udp ? ` (${udp})` : ''} ref_cnt=${v.users.length}`);
+      if (verbose) for (const p of mine) lines.push(`  ${p.name}: ${p.bridge} port ${p.ofport}, ${p.config.type}: ${describeTunnel(p.config)}`);
+    }
+    return lines.join('\n') + '\n';
+  });
+
+  // The underlay is the host's: these read its routes and neighbours, in the shape of OVS's views.
+  registry.register('ovs/route/show', '', 0, 0, () => formatRouteShow());
+  registry.register('ovs/route/lookup', 'ip_addr', 1, 1, ([ip]) => formatRouteLookup(ip!));
+  registry.register('tnl/neigh/show', '', 0, 0, () => formatNeighShow());
+
   registry.register('coverage/show', '', 0, 0, () => {
     const s = of.datapath.stats();
     const counters: [string, number][] = [
@@ -137,6 +159,8 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
       ['datapath_lost', s.lost],
       ['upcall', s.upcalls],
       ['action_error', s.actionErrors],
+      // Frames from a tunnel vport whose outer header matched no tunnel port (dropped).
+      ['tunnel_no_port', of.tunnels.unmatched],
     ];
     return `Event coverage, totals since start:\n${counters.map(([n, v]) => `${n.padEnd(26)} total: ${v}`).join('\n')}\n`;
   });

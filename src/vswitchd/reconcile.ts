@@ -6,7 +6,9 @@
 //
 // Each interface is carried by one kind of datapath port: `system` (an
 // existing device), `tap` (types internal and tap), `patch` (a pair joined
-// inside the datapath) or `dummy` (no device; see netdev-dummy.ts).
+// inside the datapath) or `dummy` (no device; see netdev-dummy.ts). A tunnel
+// (vxlan, geneve, gre) goes through the vport of its type and UDP port, which
+// it shares with every other tunnel of that kind (tunnels.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -15,16 +17,21 @@ import type { OfprotoDpif, PacketInEvent } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
 import { XBridge } from '../ofproto/xbridge.js';
 import type { PortVlanConfig } from '../ofproto/vlan.js';
-import { formatMac } from '../lib/addr.js';
+import { formatIpv4, formatMac } from '../lib/addr.js';
 import { getLogger } from '../lib/log.js';
 import { ConnMgr, type ControllerStatus, type OfTransport } from './connmgr.js';
 import type { BridgeConfig, InterfaceConfig, PortConfig, SwitchConfig } from './db-config.js';
 import type { DummyNetdevs } from './netdev-dummy.js';
+import { TUNNEL_TYPES, TunnelConfigError, parseTunnelOptions, type TunnelConfig, type TunnelType } from '../ofproto/tunnel.js';
+import { TunnelVports } from './tunnels.js';
+import { carrierOf, routeLookup } from './underlay.js';
 
 const log = getLogger('bridge');
 
 /** The interface types this switch implements, as Open_vSwitch.iface_types lists them. */
-const IFACE_TYPES = ['internal', 'patch', 'system', 'tap'];
+const IFACE_TYPES = ['geneve', 'gre', 'internal', 'patch', 'system', 'tap', 'vxlan'];
+
+const isTunnelType = (type: string): type is TunnelType => (TUNNEL_TYPES as readonly string[]).includes(type);
 
 /**
  * tvs-vswitchd --enable-dummy (OVS's option): `off` without it; `on` adds
@@ -64,6 +71,10 @@ export interface InterfaceState {
   mtu?: number;
   /** A patch port's peer (options:peer). */
   peer?: string;
+  /** A tunnel's configuration; its dpPort is the vport it shares. */
+  tunnel?: TunnelConfig;
+  /** A tunnel's options as dpif/show lists them ("key=5, remote_ip=192.0.2.2"). */
+  tunnelOptions?: string;
   ofport?: number;
   /** Why it could not be opened (Interface.error). */
   error?: string;
@@ -127,13 +138,21 @@ export interface OpenFlowSettings {
 export class Reconciler {
   private readonly bridges = new Map<string, RunningBridge>();
   private readonly ifaces = new Map<string, InterfaceState>();
+  private readonly vports: TunnelVports;
 
   constructor(
     private readonly of: OfprotoDpif,
     private readonly dummies: DummyNetdevs,
     private readonly openflow: OpenFlowSettings,
     private readonly dummyMode: DummyMode = 'off',
-  ) {}
+  ) {
+    this.vports = new TunnelVports(of.datapath);
+  }
+
+  /** The open tunnel vports and the Interfaces using each. */
+  tunnelVports(): ReturnType<TunnelVports['list']> {
+    return this.vports.list();
+  }
 
   interfaces(): InterfaceState[] {
     return [...this.ifaces.values()];
@@ -278,6 +297,11 @@ export class Reconciler {
     const type = iface.type || 'system';
     const st: InterfaceState = { uuid: iface.uuid, name: iface.name, bridge: b.name, port: port.name, type, applied, vlan: vlanText };
     this.ifaces.set(iface.name, st);
+    if (isTunnelType(type)) {
+      this.openTunnel(rb, st, type, iface, vlan);
+      if (st.error && st.error !== previousError) log.warn(`${b.name}: ${st.error}`);
+      return;
+    }
     try {
       st.dpPort = this.openPort(st, iface);
     } catch (e) {
@@ -297,6 +321,37 @@ export class Reconciler {
     st.ofport = ofport;
     this.of.attachPort(rb.xb, st.dpPort);
     log.info(`${b.name}: added interface ${iface.name} on port ${ofport}`);
+  }
+
+  /**
+   * Opens a tunnel interface: its options checked as OVS checks them, its vport shared, and
+   * its receive configuration registered (a duplicate of another tunnel's is refused).
+   */
+  private openTunnel(rb: RunningBridge, st: InterfaceState, type: TunnelType, iface: InterfaceConfig, vlan: PortVlanConfig): void {
+    let config: TunnelConfig;
+    try {
+      config = parseTunnelOptions(iface.name, type, iface.options);
+      st.dpPort = this.vports.acquire(iface.name, config);
+    } catch (e) {
+      st.error = openError(iface.name, e as Error);
+      return;
+    }
+    st.tunnel = config;
+    st.tunnelOptions = Object.keys(iface.options).sort().map((k) => `${k}=${iface.options[k]!}`).join(', ');
+    st.mac = emulatedMac(iface.name);
+    const ofport = allocateOfport(rb, iface.ofportRequest);
+    try {
+      this.of.tunnels.add({ name: iface.name, bridge: st.bridge, ofport, dpPort: st.dpPort, config });
+      rb.xb.addPort({ ofport, dpPort: st.dpPort, name: iface.name, vlan, tunnel: config });
+    } catch (e) {
+      st.error = (e as Error).message;
+      this.removePort(st);
+      return;
+    }
+    rb.ofports.add(ofport);
+    st.ofport = ofport;
+    this.of.tunnelsChanged(st.dpPort);
+    log.info(`${st.bridge}: added ${type} tunnel ${iface.name} on port ${ofport}`);
   }
 
   /** The kind of datapath port that carries an interface of `type`. */
@@ -348,6 +403,13 @@ export class Reconciler {
   /** Removes `st`'s datapath port, if it has one. */
   private removePort(st: InterfaceState): void {
     if (st.dpPort === undefined) return;
+    if (st.tunnel) {
+      this.of.tunnels.remove(st.name);
+      this.vports.release(st.name);
+      this.of.tunnelsChanged(st.dpPort);
+      delete st.dpPort;
+      return;
+    }
     this.of.detachPort(st.dpPort);
     if (st.carrier === 'dummy') this.dummies.closeInterface(st.name);
     else {
@@ -377,7 +439,7 @@ export class Reconciler {
    */
   deviceStatus(st: InterfaceState): DeviceStatus | undefined {
     if (st.dpPort === undefined) return undefined;
-    if (st.carrier === 'dummy' || st.carrier === 'patch') {
+    if (st.carrier === 'dummy' || st.carrier === 'patch' || st.tunnel) {
       return { ifindex: 0, macInUse: st.mac!, ...(st.mtu !== undefined ? { mtu: st.mtu } : {}), adminState: 'up', linkState: 'up' };
     }
     const ifindex = sysfs(st.name, 'ifindex');
@@ -390,6 +452,18 @@ export class Reconciler {
       adminState: flags & 1 ? 'up' : 'down',
       linkState: sysfs(st.name, 'carrier') === '1' ? 'up' : 'down',
     };
+  }
+
+  /**
+   * A tunnel's entries in the Interface status column, as OVS writes them: the host device its
+   * remote_ip is routed through and that device's carrier. Undefined for a non-tunnel, and empty
+   * for remote_ip=flow or an unroutable remote.
+   */
+  async tunnelStatus(st: InterfaceState): Promise<Record<string, string> | undefined> {
+    const remote = st.tunnel?.remoteIp;
+    if (remote === undefined) return undefined;
+    const egress = remote === 'flow' ? undefined : await routeLookup(formatIpv4(remote));
+    return egress ? { tunnel_egress_iface: egress.dev, tunnel_egress_iface_carrier: carrierOf(egress.dev) } : {};
   }
 
   /**
@@ -439,7 +513,7 @@ function patchPeer(iface: InterfaceConfig): string {
 
 /** Interface.error in OVS's words where OVS has them. */
 function openError(name: string, e: Error): string {
-  if (e instanceof InterfaceConfigError) return e.message;
+  if (e instanceof InterfaceConfigError || e instanceof TunnelConfigError) return e.message;
   if (/no such network device/.test(e.message)) return `could not open network device ${name} (No such device)`;
   return `could not open network device ${name} (${e.message})`;
 }

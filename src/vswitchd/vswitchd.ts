@@ -168,7 +168,6 @@ export class VSwitchd {
       const row: Record<string, unknown> = {
         error: wireOptional(this.reconciler.interfaceError(st)),
         ofport: st.ofport === undefined ? -1 : st.ofport === OFPP.LOCAL ? 65534 : st.ofport,
-        status: wireMap(this.unsupported.statusOf(st.uuid)),
       };
       const device = this.reconciler.deviceStatus(st);
       if (device) {
@@ -178,6 +177,8 @@ export class VSwitchd {
         row.admin_state = device.adminState;
         row.link_state = device.linkState;
       }
+      const tunnel = await this.reconciler.tunnelStatus(st);
+      row.status = wireMap({ ...this.unsupported.statusOf(st.uuid), ...tunnel });
       const dp = st.dpPort === undefined ? undefined : dpPorts.get(st.dpPort);
       if (dp) {
         const s = dp.stats;

@@ -42,7 +42,7 @@ describe('tvs-vswitchd --enable-dummy=override', () => {
   });
 
   it('opens every interface with no device and reports each as OVS reports a dummy', async () => {
-    expect(await sw.vsctl('get', 'open_vswitch', '.', 'iface_types')).toBe('[dummy, internal, patch, system, tap]\n');
+    expect(await sw.vsctl('get', 'open_vswitch', '.', 'iface_types')).toBe('[dummy, geneve, gre, internal, patch, system, tap, vxlan]\n');
     for (const name of ['br0', 'p1', 'p2']) {
       const row = await sw.vsctl('--columns=error,ifindex,admin_state,link_state,mtu,mac_in_use', 'list', 'interface', name);
       expect(row).toMatch(/error\s+: \[\]\nifindex\s+: 0\nadmin_state\s+: up\nlink_state\s+: up\nmtu\s+: 1500\nmac_in_use\s+: "aa:55:[0-9a-f:]{11}"\n/);
@@ -164,7 +164,7 @@ describe('tvs-vswitchd without --enable-dummy', () => {
     const br = `tvdm${process.pid % 100000}`;
     const added = await sw.vsctlExit('add-br', br, '--', 'add-port', br, 'p1', '--', 'set', 'interface', 'p1', 'type=dummy');
     expect(added.stderr).toContain(`tvs-vsctl: Error detected while setting up 'p1': could not open network device p1 (interface type "dummy" needs tvs-vswitchd --enable-dummy).`);
-    expect(await sw.vsctl('get', 'open_vswitch', '.', 'iface_types')).toBe('[internal, patch, system, tap]\n');
+    expect(await sw.vsctl('get', 'open_vswitch', '.', 'iface_types')).toBe('[geneve, gre, internal, patch, system, tap, vxlan]\n');
     const receive = await sw.appctlExit('netdev-dummy/receive', 'p1', BROADCAST_HEX);
     expect(receive.stderr).toContain('"netdev-dummy/receive" is not a valid command');
   });

@@ -236,7 +236,8 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
 /** A set_field as NXAST_REG_LOADs of the field's NXM name (what OVS sends for a partial one before 1.5). */
 function putRegLoadsOf(w: OfWriter, a: Extract<Action, { type: 'set_field' }>, ctx: ActionContext): void {
   const f = nxmField(a.field, a.mask, ctx, a.name);
-  putRegLoads(w, f, fromModel(f, a.value), fromModel(f, a.mask));
+  const mask = fromModel(f, a.mask) & (f.loadMask ?? wireMax(f));
+  putRegLoads(w, f, fromModel(f, a.value) & mask, mask);
 }
 
 /** The field NX actions name for ofproto field `f` (NXM names: vlan_tci, not vlan_vid). */

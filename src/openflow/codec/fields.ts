@@ -50,6 +50,8 @@ export interface WireField {
   readonly prereq: (m: Match) => boolean;
   /** The OVS name of a prerequisite problem, for errors. */
   readonly needs?: string;
+  /** The bits a load may write, when OVS's field is narrower than its wire width (tun_flags: oam only). */
+  readonly loadMask?: bigint;
   /** Values OVS refuses (e.g. an NXM_OF_IP_TOS with ECN bits), beyond the width. */
   readonly valid?: (wireValue: bigint) => boolean;
 }
@@ -119,6 +121,10 @@ export const WIRE_FIELDS: readonly WireField[] = [
   { name: 'arp_sha', field: 'arp_sha', bytes: 6, maskable: true, nxm: nx1(17), oxm: basic(24), prereq: isArp, needs: 'arp' },
   { name: 'arp_tha', field: 'arp_tha', bytes: 6, maskable: true, nxm: nx1(18), oxm: basic(25), prereq: isArp, needs: 'arp' },
   { name: 'tun_id', field: 'tun_id', bytes: 8, maskable: true, nxm: nx1(16), oxm: basic(38, OFP13), prereq: any },
+  { name: 'tun_src', field: 'tun_src', bytes: 4, maskable: true, nxm: nx1(31), prereq: any },
+  { name: 'tun_dst', field: 'tun_dst', bytes: 4, maskable: true, nxm: nx1(32), prereq: any },
+  // OpenFlow sees one tunnel flag, oam (OVS's FLOW_TNL_PUB_F_MASK); the others are the datapath's.
+  { name: 'tun_flags', field: 'tun_flags', bytes: 2, maskable: true, nxm: nx1(104), prereq: any, valid: (v) => v <= 1n, loadMask: 1n },
   ...REG_FIELDS.map((r, i): WireField => ({ name: r, field: r, bytes: 4, maskable: true, nxm: nx1(i), prereq: any })),
   { name: 'metadata', field: 'metadata', bytes: 8, maskable: true, oxm: basic(2), prereq: any },
   // The wide registers are views of reg0..reg15. OVS writes matches on them as the 32-bit registers

@@ -246,7 +246,8 @@ const ND_FIELDS: Readonly<Record<number, readonly WireField[]>> = {
   136: [...ICMP6_FIELDS, F('nd_target'), F('nd_tll')],
 };
 const ARP_FIELDS = [F('arp_op'), F('arp_spa'), F('arp_tpa'), F('arp_sha'), F('arp_tha')];
-const TUN_ID = F('tun_id');
+/** The tunnel fields, in OVS's order: tun_id, tun_flags, tun_src, tun_dst. */
+const TUNNEL_FIELDS = [F('tun_id'), F('tun_flags'), F('tun_src'), F('tun_dst')];
 const REG_WIRE_FIELDS = REG_FIELDS.map(F);
 const METADATA = F('metadata');
 
@@ -298,7 +299,7 @@ export function putNxMatch(w: OfWriter, m: Match, version: number, cookie?: { va
   } else if (exact('dl_type', ETH_TYPE.ARP) || exact('dl_type', ETH_TYPE.RARP)) {
     for (const f of ARP_FIELDS) putField(w, m, f, version);
   }
-  putField(w, m, TUN_ID, version);
+  for (const f of TUNNEL_FIELDS) putField(w, m, f, version);
   if (version >= OFP15) putXregs(w, m);
   else for (const r of REG_WIRE_FIELDS) putField(w, m, r, version);
   putField(w, m, METADATA, version);

@@ -26,7 +26,7 @@ describe('datapath key <-> OpenFlow flow', () => {
 
   it('maps every field of random keys of each frame type to its OpenFlow field, bytes or decoded', () => {
     // [OpenFlow field, key offset, length]: the layout of native/src/flow/key.rs.
-    const L2: [FieldId, number, number][] = [['tun_id', 8, 8], ['dl_dst', 24, 6], ['dl_src', 30, 6], ['dl_type', 36, 2], ['vlan_tci', 38, 2]];
+    const L2: [FieldId, number, number][] = [['tun_id', 8, 8], ['tun_src', 16, 4], ['tun_dst', 20, 4], ['tun_tos', 122, 1], ['tun_ttl', 123, 1], ['dl_dst', 24, 6], ['dl_src', 30, 6], ['dl_type', 36, 2], ['vlan_tci', 38, 2]];
     const IP4: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['nw_src', 60, 4], ['nw_dst', 64, 4]];
     const IP6: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['ipv6_src', 72, 16], ['ipv6_dst', 88, 16]];
     const PORTS: [FieldId, number, number][] = [['tcp_flags', 50, 2], ['tp_src', 52, 2], ['tp_dst', 54, 2]];
@@ -49,6 +49,9 @@ describe('datapath key <-> OpenFlow flow', () => {
         buf.writeUInt16BE(buf.readUInt16BE(50) & 0xfff, 50); // tcp_flags fits its 12 bits
         const want = new Map<FieldId, bigint>([['in_port', 5n]]);
         for (const [f, at, len] of layout(ethType, buf[46])) want.set(f, BigInt(`0x${buf.subarray(at, at + len).toString('hex')}`));
+        // The datapath's tunnel.flags (df 0x1, csum 0x2, key 0x4, oam 0x8) as OVS's FLOW_TNL_F_* (oam 0x1, df 0x2, csum 0x4, key 0x8).
+        const dpFlags = buf.readUInt16BE(120);
+        want.set('tun_flags', BigInt(((dpFlags & 0x7) << 1) | ((dpFlags & 0x8) >> 3)));
         for (const f of [keyToFlow(buf, 5), keyToFlow(decodeKey(buf), 5)]) {
           expect(FIELD_IDS.map((id) => [id, f.get(id)])).toEqual(FIELD_IDS.map((id) => [id, want.get(id) ?? 0n]));
         }

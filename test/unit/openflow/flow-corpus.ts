@@ -69,5 +69,9 @@ export const FLOW_CORPUS: readonly string[] = [
   'actions=load:0xffff->NXM_NX_REG0[16..31],move:NXM_NX_REG0[0..15]->NXM_NX_TUN_ID[0..15]',
   'reg0=0x5/0xff,reg7=0,tun_id=0x5,metadata=0x1/0xff actions=write_metadata:0x1/0xff,goto_table:1',
   'ip,reg2=0x10 actions=load:0xc0a80001->NXM_OF_IP_DST[],dec_ttl,resubmit(,10)',
+  // Tunnels: the outer header of a received frame, and where an output to a flow-based tunnel goes.
+  'tun_id=0x5,tun_src=192.168.1.1,tun_dst=192.168.0.0/16,tun_flags=+oam actions=set_tunnel:0x7,set_field:192.168.1.2->tun_dst,output:1',
+  'tun_dst=10.0.0.1,tun_flags=-oam actions=set_tunnel64:0x100000000,move:NXM_NX_TUN_IPV4_SRC[]->NXM_NX_REG0[],load:0xa000002->NXM_NX_TUN_IPV4_DST[]',
+  'tun_src=10.1.0.0/255.255.0.0 actions=set_field:10.0.0.9->tun_src,set_field:oam->tun_flags,load:0->NXM_NX_TUN_FLAGS[],NORMAL',
   ...OVN_FLOW_CORPUS,
 ];
