@@ -25,6 +25,8 @@ export interface TunnelSpec {
   key?: number;
   /** The remote host's underlay address; the other host's by default. */
   remoteIp?: string;
+  /** Make the tunnel port an access port of this VLAN (TVS and OVS), so each VLAN has a VNI of its own. */
+  tag?: number;
 }
 
 /** One of the two hosts: a namespace with an underlay address. */
@@ -221,7 +223,7 @@ export class Overlay {
         return vm;
       },
       addTunnel: async (name, spec) => {
-        await sw.vsctl('add-port', 'br0', name, '--', 'set', 'interface', name, ...tunnelColumns(spec, host));
+        await sw.vsctl('add-port', 'br0', name, ...portColumns(spec), '--', 'set', 'interface', name, ...tunnelColumns(spec, host));
       },
     };
     await sw.vsctl('add-br', 'br0');
@@ -273,7 +275,7 @@ export class Overlay {
         return vm;
       },
       addTunnel: async (name, spec) => {
-        await vsctl('add-port', 'br-int', name, '--', 'set', 'interface', name, ...tunnelColumns(spec, host));
+        await vsctl('add-port', 'br-int', name, ...portColumns(spec), '--', 'set', 'interface', name, ...tunnelColumns(spec, host));
       },
     };
     return sw;
@@ -293,6 +295,7 @@ export class Overlay {
         return vm;
       },
       addTunnel: async (name, spec) => {
+        if (spec.tag !== undefined) throw new Error('the kernel switch of this harness has no VLAN access ports');
         const remote = spec.remoteIp ?? host.peerIp;
         const id = String(spec.key ?? 0);
         const args = {
@@ -307,7 +310,23 @@ export class Overlay {
   }
 }
 
+function portColumns(spec: TunnelSpec): string[] {
+  return spec.tag === undefined ? [] : [`tag=${spec.tag}`];
+}
+
 /** The Interface columns of a tunnel port, in the words of `ovs-vsctl set interface` (TVS's and OVS's alike). */
 function tunnelColumns(spec: TunnelSpec, host: UnderlayHost): string[] {
   return [`type=${spec.type}`, `options:remote_ip=${spec.remoteIp ?? host.peerIp}`, ...(spec.key === undefined ? [] : [`options:key=${spec.key}`])];
+}
+
+/** The datapath port TVS (like OVS's kernel datapath) receives a tunnel type on at its default UDP port. */
+export const VPORT: Record<TunnelType, string> = { vxlan: 'vxlan_sys_4789', gre: 'gre_sys', geneve: 'genev_sys_6081' };
+
+/** The RX errors plus RX drops `tvs-dpctl show -s` counts on datapath port `port`. */
+export async function rxDiscards(sw: TvsSwitch, port: string): Promise<number> {
+  const lines = (await sw.dpctl('show', '-s')).split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^  port \\d+: ${port}\\b`).test(l));
+  const rx = at < 0 ? undefined : /RX packets:\d+ errors:(\d+) dropped:(\d+)/.exec(lines[at + 1] ?? '');
+  if (!rx) throw new Error(`tvs-dpctl show -s on host ${sw.host.name} has no RX counters for port ${port}:\n${lines.join('\n')}`);
+  return Number(rx[1]) + Number(rx[2]);
 }
