@@ -15,7 +15,17 @@ import { Lab, run, type Host } from '../../src/lib/netns.js';
 import type { CliExit } from './daemon.js';
 import { eventually } from './eventually.js';
 
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli');
+/** The repository: this file runs from test/helpers/ (tests) or, compiled for the benchmark, from dist/test/helpers/. */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
+const CLI = join(repositoryRoot(), 'dist', 'src', 'cli');
 
 export type TunnelType = 'vxlan' | 'gre' | 'geneve';
 
@@ -80,7 +90,7 @@ export interface OvsSwitch extends OverlaySwitch {
   appctl(...args: string[]): Promise<string>;
 }
 
-export const UNDERLAY_PREFIX = '192.168.50';
+const UNDERLAY_PREFIX = '192.168.50';
 export const OVERLAY_PREFIX = '10.10.0';
 
 /** Whether Debian's Open vSwitch daemons are installed. */
