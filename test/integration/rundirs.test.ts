@@ -1,10 +1,16 @@
 // Several switches on one machine: each tvs-vswitchd takes its database file, sockets, pidfile
 // and log file from TVS_RUNDIR, TVS_DBDIR and TVS_LOGDIR, and every command given the same
-// environment reaches that switch and no other.
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+// environment reaches that switch and no other; a standalone tvsdb-server and its clients too.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { Overlay, type TvsSwitch } from '../helpers/overlay.js';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli');
 
 let overlay: Overlay;
 let a: TvsSwitch;
@@ -80,3 +86,34 @@ describe('TVS_RUNDIR, TVS_DBDIR and TVS_LOGDIR', () => {
     expect(readFileSync(join(a.dir, 'tvs-vswitchd.log'), 'utf8')).toContain('tvs-vswitchd 0.1.0 started');
   });
 });
+
+describe('a standalone tvsdb-server', () => {
+  it('is found by tvsdb-tool, tvsdb-client and tvs-vsctl through TVS_DBDIR and TVS_RUNDIR alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tvs-t-rundir-'));
+    const env = { ...process.env, TVS_RUNDIR: dir, TVS_DBDIR: dir };
+    const cli = (command: string, args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [join(CLI, `${command}.js`), ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`${command} ${args.join(' ')}: ${stderr}`, { cause: err }));
+          else resolve(stdout);
+        });
+      });
+    let server: ChildProcess | undefined;
+    try {
+      await cli('tvsdb-tool', ['create']);
+      expect(existsSync(join(dir, 'conf.db'))).toBe(true);
+      server = spawn(process.execPath, [join(CLI, 'tvsdb-server.js'), join(dir, 'conf.db')], { env, stdio: 'ignore' });
+      await eventually(() => existsSync(join(dir, 'db.sock')) && readdirSync(dir).some((f) => /^tvsdb-server\.\d+\.ctl$/.test(f)), 15_000, 'tvsdb-server to listen in TVS_RUNDIR');
+      expect(await cli('tvsdb-client', ['list-dbs'])).toContain('Open_vSwitch\n');
+      await cli('tvs-vsctl', ['--no-wait', 'init']);
+      await cli('tvs-vsctl', ['--no-wait', 'add-br', 'br9']);
+      expect(await cli('tvs-vsctl', ['list-br'])).toBe('br9\n');
+    } finally {
+      const exited = server && server.exitCode === null ? new Promise((r) => server!.once('exit', r)) : undefined;
+      server?.kill();
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
