@@ -3,7 +3,7 @@
 // ratios to OVS's userspace datapath and to TVS's bare forwarder, and saves
 // JSON under bench-results/.
 //
-//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow]
+//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -334,8 +334,8 @@ async function lookupBench(): Promise<LookupBenchResult[]> {
   return results;
 }
 
-const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow]';
-const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow'];
+const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel]';
+const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel'];
 
 function parseOptions(argv: string[]): { seconds: number; rounds: number; only: Set<string> } {
   let values;
@@ -405,6 +405,11 @@ async function main(): Promise<void> {
     console.log(`==> OpenFlow: the TypeScript controller against each switch (100 000 add-flows, dump-flows, packet-in round trips for ${seconds} s)`);
     const { runOpenflowBench } = await import('./bench-openflow.js');
     results.openflow = await runOpenflowBench(seconds);
+  }
+  if (only.has('tunnel')) {
+    console.log(`==> tunnel: VM -> switch -> VXLAN -> switch -> VM between two host namespaces, ${seconds} s per measurement`);
+    const { runTunnelBench } = await import('./bench-tunnel.js');
+    results.tunnel = await runTunnelBench(seconds);
   }
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });

@@ -6,8 +6,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { registerVlogCommands, logOptionsUsage, parseLogOption, setProgramName, getLogger } from '../lib/log.js';
-import { defaultUnixctlPath, runDir, UnixctlServer } from '../lib/unixctl.js';
-import { DEFAULT_DB_FILE, DEFAULT_DB_SOCKET, OVS_DB_SOCKET, VERSION, VSwitchd, type VSwitchdOptions } from '../vswitchd/vswitchd.js';
+import { defaultDbFile, defaultDbSocket, defaultPidfile, defaultUnixctlPath } from '../lib/paths.js';
+import { UnixctlServer } from '../lib/unixctl.js';
+import { OVS_DB_SOCKET, VERSION, VSwitchd, type VSwitchdOptions } from '../vswitchd/vswitchd.js';
 
 const log = getLogger('vswitchd');
 
@@ -17,8 +18,8 @@ where DATABASE is a socket of a running tvsdb-server (unix:PATH or tcp:IP:PORT).
 With no DATABASE, the daemon keeps its own database in --db-file and serves it.
 
 Database options (embedded database):
-  --db-file=FILE          database file (default: ${DEFAULT_DB_FILE})
-  --db-socket=PATH        serve the database on PATH (default: ${DEFAULT_DB_SOCKET}; repeatable)
+  --db-file=FILE          database file (default: ${defaultDbFile()}, TVS_DBDIR)
+  --db-socket=PATH        serve the database on PATH (default: ${defaultDbSocket()}; repeatable)
   --ovs-db-socket         also serve it on OVS's default socket ${OVS_DB_SOCKET},
                           so the real ovs-vsctl with no --db reaches TVS
 
@@ -30,8 +31,8 @@ Interface options:
                           devices and no root
 
 Daemon options:
-  --unixctl=SOCKET        control socket for tvs-appctl (default: ${defaultUnixctlPath('tvs-vswitchd')})
-  --pidfile[=FILE]        write the process id to FILE (default: ${runDir()}/tvs-vswitchd.pid)
+  --unixctl=SOCKET        control socket for tvs-appctl (default: ${defaultUnixctlPath('tvs-vswitchd')}, TVS_RUNDIR)
+  --pidfile[=FILE]        write the process id to FILE (default: ${defaultPidfile('tvs-vswitchd')})
   --detach                run in the background once started
 ${logOptionsUsage()}
 Other options:
@@ -81,7 +82,7 @@ function parseArgs(argv: string[]): CliOptions {
         o.unixctl = resolve(need(flag, value));
         break;
       case '--pidfile':
-        o.pidfile = resolve(value ?? `${runDir()}/tvs-vswitchd.pid`);
+        o.pidfile = resolve(value ?? defaultPidfile('tvs-vswitchd'));
         break;
       case '--detach':
         o.detach = true;
@@ -93,7 +94,7 @@ function parseArgs(argv: string[]): CliOptions {
         o.daemon.remote = arg;
     }
   }
-  if (sockets.length || ovsSocket) o.daemon.dbSockets = [...(sockets.length ? sockets : [DEFAULT_DB_SOCKET]), ...(ovsSocket ? [OVS_DB_SOCKET] : [])];
+  if (sockets.length || ovsSocket) o.daemon.dbSockets = [...(sockets.length ? sockets : [defaultDbSocket()]), ...(ovsSocket ? [OVS_DB_SOCKET] : [])];
   return o;
 }
 

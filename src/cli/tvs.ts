@@ -3,8 +3,7 @@
 // namespace hosts and shows what crosses it.
 import { Switch, type SwitchHost } from '../api/switch.js';
 import { Lab, ping } from '../lib/netns.js';
-import { defaultUnixctlPath } from '../lib/unixctl.js';
-import { DEFAULT_DB_SOCKET } from '../vswitchd/vswitchd.js';
+import { defaultDbSocket, defaultUnixctlPath } from '../lib/paths.js';
 
 const USAGE = `usage: tvs COMMAND
 
@@ -23,7 +22,7 @@ const step = (s: string) => console.log(bold(`==> ${s}`));
 /** The switch on the default sockets (so tvs-vsctl and tvs-appctl work as is), or on private ones if taken. */
 async function startSwitch(): Promise<{ sw: Switch; shared: boolean }> {
   try {
-    return { sw: await Switch.start({ dbSockets: [DEFAULT_DB_SOCKET], unixctl: defaultUnixctlPath('tvs-vswitchd') }), shared: true };
+    return { sw: await Switch.start({ dbSockets: [defaultDbSocket()], unixctl: defaultUnixctlPath('tvs-vswitchd') }), shared: true };
   } catch {
     return { sw: await Switch.start(), shared: false };
   }

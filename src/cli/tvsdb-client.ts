@@ -9,14 +9,14 @@ import type { TableUpdates } from '../ovsdb/monitor.js';
 import { parseSchema } from '../ovsdb/schema.js';
 import { type OutputFormat, formatTable, parseFormat } from '../ovsdb/table-format.js';
 import { columnTypeToJSON } from '../ovsdb/types.js';
+import { defaultDbSocket } from '../lib/paths.js';
 import { UsageError } from '../lib/usage-error.js';
 import { parseTransactionArg } from '../ovsdb/transaction-arg.js';
 
-const DEFAULT_SERVER = 'unix:/run/tvs/db.sock';
 const DEFAULT_DB = 'Open_vSwitch';
 
 const USAGE = `usage: tvsdb-client [OPTIONS] COMMAND [SERVER] [ARG...]
-SERVER is unix:PATH or tcp:IP:PORT (default ${DEFAULT_SERVER}); DATABASE defaults to ${DEFAULT_DB}.
+SERVER is unix:PATH or tcp:IP:PORT (default unix:${defaultDbSocket()}, TVS_RUNDIR); DATABASE defaults to ${DEFAULT_DB}.
 
   list-dbs [SERVER]                         list the databases the server serves
   get-schema [SERVER] [DATABASE]            print DATABASE's schema as JSON
@@ -58,7 +58,7 @@ function parseArgs(argv: string[]): Invocation {
   }
   const command = positional.shift();
   if (!command) throw new UsageError('missing COMMAND (see --help)');
-  const server = positional[0] && /^(unix|tcp):/.test(positional[0]) ? positional.shift()! : DEFAULT_SERVER;
+  const server = positional[0] && /^(unix|tcp):/.test(positional[0]) ? positional.shift()! : `unix:${defaultDbSocket()}`;
   return { command, server, args: positional, format };
 }
 

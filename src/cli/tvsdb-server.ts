@@ -5,7 +5,8 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandRegistry } from '../lib/command-registry.js';
 import { getLogger, registerVlogCommands, setLogLevel } from '../lib/log.js';
-import { runDir, UnixctlServer } from '../lib/unixctl.js';
+import { defaultDbSocket, runDir } from '../lib/paths.js';
+import { UnixctlServer } from '../lib/unixctl.js';
 import { OvsdbError } from '../ovsdb/errors.js';
 import { OvsdbServer } from '../ovsdb/server.js';
 
@@ -14,10 +15,11 @@ const log = getLogger('tvsdb_server');
 const USAGE = `usage: tvsdb-server [OPTIONS] DATABASE...
 Serve the OVSDB database files DATABASE... (create them with "tvsdb-tool create").
 
-  --unixctl=SOCKET       control socket for tvs-appctl (default: /var/run/tvs/tvsdb-server.PID.ctl,
+  --unixctl=SOCKET       control socket for tvs-appctl (default: $TVS_RUNDIR/tvsdb-server.PID.ctl,
                          as ovsdb-server's; commands ovsdb-server/compact [DB], exit, vlog/*)
   --remote=REMOTE        listen on REMOTE (repeatable): punix:PATH or ptcp:PORT[:IP]
-                         (TCP listens on 127.0.0.1 unless IP is given); default punix:/run/tvs/db.sock
+                         (TCP listens on 127.0.0.1 unless IP is given); default punix:$TVS_RUNDIR/db.sock
+                         (TVS_RUNDIR: /var/run/tvs unless set)
   --max-message-bytes=N  reject JSON-RPC messages larger than N bytes (default 64 MiB)
   --compact-bytes=N      compact a log automatically once it exceeds N bytes (default 10 MiB)
   -v, --verbose[=SPEC]   log more: "dbg", "info", or "module:level,..." (default: warnings only)
@@ -78,7 +80,7 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if (o.files.length === 0) throw new Error('no DATABASE file given (see --help)');
-  if (o.remotes.length === 0) o.remotes.push('punix:/run/tvs/db.sock');
+  if (o.remotes.length === 0) o.remotes.push(`punix:${defaultDbSocket()}`);
   return o;
 }
 

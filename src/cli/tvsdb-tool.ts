@@ -13,20 +13,22 @@ import { executeTransaction } from '../ovsdb/execute.js';
 import { parseSchema, schemaToJSON } from '../ovsdb/schema.js';
 import { decodeLog, writeLogAtomically } from '../ovsdb/storage-log.js';
 import { vswitchSchemaPath } from '../ovsdb/vswitch-schema.js';
+import { defaultDbFile } from '../lib/paths.js';
 import { UsageError } from '../lib/usage-error.js';
 import { parseTransactionArg } from '../ovsdb/transaction-arg.js';
 
 const USAGE = `usage: tvsdb-tool [OPTIONS] COMMAND ARG...
-  create DB [SCHEMA]           create database file DB from SCHEMA (default: TVS's Open_vSwitch schema)
-  query DB TRANSACTION         run TRANSACTION (["DATABASE", OP...]) on DB without committing it
-  transact DB TRANSACTION      run TRANSACTION on DB and commit it
-  compact DB [DST]             rewrite DB (or write it to DST) as one snapshot record
+  create [DB [SCHEMA]]         create database file DB from SCHEMA (default: TVS's Open_vSwitch schema)
+  query [DB] TRANSACTION       run TRANSACTION (["DATABASE", OP...]) on DB without committing it
+  transact [DB] TRANSACTION    run TRANSACTION on DB and commit it
+  compact [DB [DST]]           rewrite DB (or write it to DST) as one snapshot record
   convert DB SCHEMA [DST]      convert DB (or a copy at DST) to SCHEMA, keeping the data both share
   needs-conversion DB SCHEMA   print "yes" if DB's schema differs from SCHEMA, else "no"
-  db-name DB | db-version DB   print DB's schema name or version
+  db-name [DB] | db-version [DB]  print DB's schema name or version
   schema-name SCHEMA | schema-version SCHEMA
-  show-log [-m] DB             print DB's log records (-m: the rows each changed; -mm: their values)
-  check DB                     check DB's consistency (references, indexes, counts, garbage)
+  show-log [-m] [DB]           print DB's log records (-m: the rows each changed; -mm: their values)
+  check [DB]                   check DB's consistency (references, indexes, counts, garbage)
+Where DB is optional it defaults to the switch's database, ${defaultDbFile()} (TVS_DBDIR).
 
   -v, --verbose[=SPEC]         log more ("dbg", or "module:level,...")
   -h, --help                   show this help
@@ -116,17 +118,18 @@ async function run(argv: string[]): Promise<number> {
   const cmd = args.shift();
   switch (cmd) {
     case 'create': {
-      need(args, 1, 'DB');
+      if (args.length === 0) args.push(defaultDbFile());
       await createDatabaseFile(args[0]!, await readSchemaFile(args[1] ?? vswitchSchemaPath()));
       return 0;
     }
     case 'query':
     case 'transact':
-      need(args, 1, 'DB');
+      need(args, 1, 'TRANSACTION');
+      if (args.length === 1) args.unshift(defaultDbFile());
       await transact(args[0]!, args[1], cmd === 'transact');
       return 0;
     case 'compact': {
-      need(args, 1, 'DB');
+      if (args.length === 0) args.push(defaultDbFile());
       const opened = await openDatabaseFile(args[0]!);
       try {
         if (args[1]) await writeLogAtomically(args[1], snapshotRecords(opened.db, opened.schemaJson));
@@ -154,7 +157,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'db-name':
     case 'db-version': {
-      need(args, 1, 'DB');
+      if (args.length === 0) args.push(defaultDbFile());
       const rec = decodeLog(await readFile(args[0]!), args[0]!).records[0];
       if (rec === undefined) throw new OvsdbError('I/O error', `${args[0]!} has no schema record; it is not an OVSDB database file`);
       const s = parseSchema(rec);
@@ -169,12 +172,12 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'show-log':
-      need(args, 1, 'DB');
+      if (args.length === 0) args.push(defaultDbFile());
       await showLog(args[0]!, detail);
       return 0;
     case 'check': {
       // Read-only: unlike opening for service, a torn tail is reported, not cut off.
-      need(args, 1, 'DB');
+      if (args.length === 0) args.push(defaultDbFile());
       const decoded = decodeLog(await readFile(args[0]!), args[0]!);
       if (decoded.records.length === 0) throw new OvsdbError('I/O error', `${args[0]!} has no schema record; it is not an OVSDB database file`);
       const problems = replayRecords(decoded.records, args[0]!).check();

@@ -18,6 +18,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommandRegistry } from './command-registry.js';
+import { defaultLogFile } from './paths.js';
 
 export type LogLevel = 'off' | 'emer' | 'err' | 'warn' | 'info' | 'dbg';
 export type LogDestination = 'console' | 'syslog' | 'file';
@@ -169,10 +170,6 @@ export function setLogSink(fn: (line: string) => void): void {
 /** The program name some patterns (%A) print and the default log file is named after. */
 export function setProgramName(name: string): void {
   program = name;
-}
-
-function defaultLogFile(): string {
-  return `/var/log/tvs/${program}.log`;
 }
 
 function openLogFile(path: string): number {
@@ -393,7 +390,7 @@ export function logOptionsUsage(): string {
   -vSPEC, --verbose=SPEC   set logging levels
   -v, --verbose            set maximum verbosity level
   --log-file[=FILE]        enable logging to specified FILE
-                           (default: ${defaultLogFile()})
+                           (default: ${defaultLogFile(program)})
 `;
 }
 
@@ -410,7 +407,7 @@ export function parseLogOption(arg: string): boolean {
   } else if (arg.startsWith('-v') && !arg.startsWith('--')) {
     setLogLevel(arg.slice(2));
   } else if (arg === '--log-file') {
-    setLogFile(defaultLogFile());
+    setLogFile(defaultLogFile(program));
   } else if (arg.startsWith('--log-file=')) {
     setLogFile(arg.slice('--log-file='.length));
   } else {

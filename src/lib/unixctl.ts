@@ -17,20 +17,11 @@ import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { CommandRegistry, CommandReply } from './command-registry.js';
 import { JsonStreamParser } from './jsonrpc.js';
 import { getLogger } from './log.js';
+import { runDir } from './paths.js';
 import { LongTimeout } from './timer.js';
 import { listenOwnerOnly } from './unix-socket.js';
 
 const log = getLogger('unixctl');
-
-/** Where daemons put pidfiles and control sockets; TVS_RUNDIR overrides it (tests, non-root). */
-export function runDir(): string {
-  return process.env.TVS_RUNDIR || '/var/run/tvs';
-}
-
-/** The default control socket of `program`: <rundir>/<program>.ctl. */
-export function defaultUnixctlPath(program: string): string {
-  return join(runDir(), `${program}.ctl`);
-}
 
 /** One incoming request may be this large (ofproto/trace packets fit many times over). */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;

@@ -6,7 +6,7 @@
  * the search with the reason.
  */
 import { join } from 'node:path';
-import { runDir } from '../lib/unixctl.js';
+import { runDir } from '../lib/paths.js';
 
 /** The words strerror() gives the errors a connection attempt meets, as ovs-ofctl prints them. */
 const STRERROR: Readonly<Record<string, string>> = {

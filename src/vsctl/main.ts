@@ -2,6 +2,7 @@
 // every command inside one transaction, commit, retry from a fresh view when a verified value
 // changed underneath us, print, and unless --no-wait wait for the switch to catch up (cur_cfg).
 
+import { defaultDbSocket, logDir } from '../lib/paths.js';
 import { LongTimeout } from '../lib/timer.js';
 import { OvsdbClient } from '../ovsdb/client.js';
 import type { Replica } from '../ovsdb/replica.js';
@@ -16,7 +17,6 @@ import { TablePrinter, defaultStyle } from './output.js';
 import { ExitRequest, VSWITCH_COMMANDS } from './vswitch-commands.js';
 
 export const PROGRAM = 'tvs-vsctl';
-const DEFAULT_DB = 'unix:/var/run/tvs/db.sock';
 const DATABASE = 'Open_vSwitch';
 const EX_DATAERR = 65;
 
@@ -157,7 +157,7 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
   const log = logLine(io);
   const style = defaultStyle();
   const reg = registry();
-  const defaultDb = io.env.TVS_DB || DEFAULT_DB;
+  const defaultDb = io.env.TVS_DB || `unix:${defaultDbSocket(io.env)}`;
   let client: OvsdbClient | undefined;
   let alarm: LongTimeout | undefined;
   try {
@@ -248,7 +248,7 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
         }
       }
       if (failed) {
-        io.stderr(`${PROGRAM}: The default log directory is "/var/log/tvs".\n`);
+        io.stderr(`${PROGRAM}: The default log directory is "${logDir(io.env)}".\n`);
         return EX_DATAERR;
       }
     }

@@ -5,7 +5,7 @@
 // serves its tvs-appctl commands.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { CommandRegistry } from '../lib/command-registry.js';
 import { getLogger } from '../lib/log.js';
 import { OvsdbClient } from '../ovsdb/client.js';
@@ -17,7 +17,7 @@ import { registerOfprotoCommands } from '../ofproto/commands.js';
 import { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
 import { parseMatch } from '../openflow/flow-syntax.js';
-import { runDir } from '../lib/unixctl.js';
+import { defaultDbFile, defaultDbSocket, mgmtSocketPath, runDir } from '../lib/paths.js';
 import { registerDaemonCommands } from './commands.js';
 import type { ConnMgr } from './connmgr.js';
 import { ofTransport } from './of-transport.js';
@@ -29,8 +29,6 @@ import { UNSUPPORTED_COLUMNS, UnsupportedSettings } from './unsupported.js';
 const log = getLogger('vswitchd');
 
 export const VERSION = '0.1.0';
-export const DEFAULT_DB_FILE = '/var/lib/tvs/conf.db';
-export const DEFAULT_DB_SOCKET = '/var/run/tvs/db.sock';
 /** OVS's own default socket, so scripts calling the real ovs-vsctl with no --db reach TVS. */
 export const OVS_DB_SOCKET = '/var/run/openvswitch/db.sock';
 const DB = 'Open_vSwitch';
@@ -87,7 +85,7 @@ export class VSwitchd {
 
   /** The database remote the daemon follows. */
   get remote(): string {
-    const [socket = DEFAULT_DB_SOCKET] = this.opts.dbSockets ?? [];
+    const [socket = defaultDbSocket()] = this.opts.dbSockets ?? [];
     return this.opts.remote ?? `unix:${socket}`;
   }
 
@@ -112,7 +110,7 @@ export class VSwitchd {
   }
 
   private async embedDatabase(): Promise<void> {
-    const file = this.opts.dbFile ?? DEFAULT_DB_FILE;
+    const file = this.opts.dbFile ?? defaultDbFile();
     if (!existsSync(file)) {
       await mkdir(dirname(file), { recursive: true });
       await createDatabaseFile(file, JSON.parse(await readFile(vswitchSchemaPath(), 'utf8')));
@@ -121,7 +119,7 @@ export class VSwitchd {
     this.server = new OvsdbServer();
     const { torn } = await this.server.addDatabaseFile(file);
     if (torn) log.warn(`${file}: a torn last record was cut off (nothing committed before it was lost)`);
-    for (const path of this.opts.dbSockets ?? [DEFAULT_DB_SOCKET]) await this.server.listen(`punix:${path}`);
+    for (const path of this.opts.dbSockets ?? [defaultDbSocket()]) await this.server.listen(`punix:${path}`);
   }
 
   /** A fresh database gets its one Open_vSwitch row, as `ovs-vsctl init` would add it. */
@@ -231,7 +229,7 @@ export class VSwitchd {
 
   /** The management socket ovs-ofctl reaches bridge `bridge` on (unix:PATH). */
   mgmtSocket(bridge: string): string {
-    return `unix:${join(this.opts.runDir ?? runDir(), `${bridge}.mgmt`)}`;
+    return `unix:${mgmtSocketPath(bridge, this.opts.runDir ?? runDir())}`;
   }
 
   /** A bridge's OpenFlow connection manager (in-process controllers, tests). */
