@@ -6,13 +6,12 @@
 // and TVS_LOGDIR, driven through the commands with that environment), Debian's Open vSwitch on
 // its userspace datapath, or the kernel's own (a vxlan/gretap/geneve device in a Linux bridge).
 // cleanup() stops every daemon and deletes every namespace, whatever state a test left.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, run, type Host } from '../../src/lib/netns.js';
-import type { CliExit } from './daemon.js';
+import { runForExit, type CliExit } from './run-exit.js';
 import { eventually } from './eventually.js';
 
 /** The repository: this file runs from test/helpers/ (tests) or, compiled for the benchmark, from dist/test/helpers/. */
@@ -98,14 +97,6 @@ export function ovsInstalled(): boolean {
   return ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', '/usr/bin/ovs-vsctl'].every((f) => existsSync(f));
 }
 
-function runExit(cmd: string, args: string[], timeoutMs = 30_000): Promise<CliExit> {
-  return new Promise((done) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -127,7 +118,7 @@ export async function kernelTunnelMissing(type: TunnelType): Promise<string | un
   try {
     const ns = await lab.addNamespace('probe');
     const args = type === 'gre' ? ['remote', '192.0.2.1', 'local', '192.0.2.2'] : ['id', '1', 'remote', '192.0.2.1', ...(type === 'vxlan' ? ['dstport', '4789'] : [])];
-    const r = await runExit('ip', ['-n', ns, 'link', 'add', 'probe0', 'type', KERNEL_KIND[type], ...args]);
+    const r = await runForExit('ip', ['-n', ns, 'link', 'add', 'probe0', 'type', KERNEL_KIND[type], ...args]);
     return r.code === 0 ? undefined : `this kernel has no ${KERNEL_KIND[type]} devices (ip link add type ${KERNEL_KIND[type]}: ${r.stderr.trim()})`;
   } finally {
     await lab.cleanup();
@@ -199,7 +190,7 @@ export class Overlay {
   async tvs(host: UnderlayHost): Promise<TvsSwitch> {
     const dir = mkdtempSync(join(tmpdir(), `tvs-t-overlay-${host.name}-`));
     const env = [`TVS_RUNDIR=${dir}`, `TVS_DBDIR=${dir}`, `TVS_LOGDIR=${dir}`];
-    const cli = (command: string, args: string[]) => runExit('ip', ['netns', 'exec', host.ns, 'env', ...env, process.execPath, join(CLI, `${command}.js`), ...args]);
+    const cli = (command: string, args: string[]) => runForExit('ip', ['netns', 'exec', host.ns, 'env', ...env, process.execPath, join(CLI, `${command}.js`), ...args]);
     const ok = async (command: string, args: string[]) => {
       const r = await cli(command, args);
       if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} (host ${host.name}) failed with status ${r.code}: ${r.stderr.trim()}`);
