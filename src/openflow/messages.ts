@@ -141,6 +141,9 @@ export type PacketInReason = 'no_match' | 'action' | 'invalid_ttl' | 'action_set
 
 export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';
 
+/** OFPCRR_*: why a role status was sent (a master request by another controller, a config change, an experimenter reason). */
+export type RoleStatusReason = 'master_request' | 'config' | 'experimenter';
+
 /** Which asynchronous messages a connection receives, per role (OFPT_SET_ASYNC / NXT_SET_ASYNC_CONFIG). */
 export interface AsyncConfig {
   /** Bit masks, indexed by [0] = master/equal, [1] = slave: packet-in reasons, port-status reasons, flow-removed reasons. */
@@ -291,6 +294,11 @@ export type OfMessage =
   | { type: 'table_mod'; tableId: number; config: number }
   | { type: 'barrier_request' | 'barrier_reply' }
   | { type: 'role_request' | 'role_reply'; role: ControllerRole; generationId: bigint }
+  /**
+   * OFPT_ROLE_STATUS (OpenFlow 1.4+; ONFT_ROLE_STATUS on 1.3): the switch changed this connection's
+   * role without its asking, e.g. to slave because another controller became master. Properties are not modelled.
+   */
+  | { type: 'role_status'; role: ControllerRole; reason: RoleStatusReason; generationId: bigint }
   | { type: 'get_async_request' }
   | { type: 'get_async_reply' | 'set_async'; config: AsyncConfig }
   | { type: 'multipart_request'; request: MultipartRequest }

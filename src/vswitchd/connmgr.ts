@@ -452,8 +452,11 @@ export class ConnMgr implements OfConnHost {
     return this.electionId;
   }
 
+  /** As OVS's ofconn_set_role: every other master becomes slave and is told so, with the current generation id. */
   demoteOtherMasters(conn: OfConn): void {
-    for (const other of this.attached.keys()) if (other !== conn && other.role === 'master') other.role = 'slave';
+    for (const other of this.attached.keys()) {
+      if (other !== conn && other.role === 'master') other.demoteToSlave(this.electionId ?? 0n);
+    }
   }
 
   connectionsChanged(): void {

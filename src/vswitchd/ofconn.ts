@@ -198,6 +198,16 @@ export class OfConn {
     }
   }
 
+  /**
+   * Another controller became master: this one is slave now and is sent a role status where its
+   * version has one (1.4, ONF's on 1.3; OVS sends nothing before 1.3).
+   */
+  demoteToSlave(generationId: bigint): void {
+    this.role = 'slave';
+    if (this.closed || this.channel.session.version < OFP13) return;
+    this.channel.send({ type: 'role_status', role: 'slave', reason: 'master_request', generationId }, 0);
+  }
+
   /** Sends a reply; throws (to fail()) if the transport cannot encode it. */
   private reply(msg: OfMessage, xid: number): void {
     this.channel.send(msg, xid);

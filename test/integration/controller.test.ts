@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, ping, type Host } from '../../src/lib/netns.js';
 import { connect, listen, OfRemoteError, type FlowRemoved, type OpenFlowSwitch, type PortStatus } from '../../src/public/controller.js';
+import type { OfMessage } from '../../src/openflow/messages.js';
 import { OvsInstance } from '../../scripts/bench/ovs.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { eventually } from '../helpers/eventually.js';
@@ -217,6 +218,31 @@ describe.each(switches)('the controller API against $name', (kind) => {
       await sut.vsctl('--if-exists', 'del-port', sut.bridge, c.switchIf);
       await sut.vsctl('del-controller', sut.bridge);
       await controller.close();
+    }
+  });
+
+  it.skipIf(!available)('tells a master it became slave when another controller takes over: role status on 1.4, ONF role status on 1.3, nothing on 1.0', async () => {
+    const [of10, of13, of14] = await Promise.all([connect(sut.mgmt, { versions: [0x01] }), connect(sut.mgmt, { versions: [0x04] }), connect(sut.mgmt, { versions: [0x05] })]);
+    const unsolicited = new Map<OpenFlowSwitch, OfMessage[]>([[of10, []], [of13, []], [of14, []]]);
+    for (const [sw, seen] of unsolicited) sw.on('message', (m) => seen.push(m));
+    try {
+      await of10.role('master');
+      await of14.role('master', 1n);
+      // The 1.0 connection is slave now, but OpenFlow 1.0 has no message to say so.
+      await of10.echo();
+      expect(unsolicited.get(of10)).toEqual([]);
+      expect(await of10.stats({ kind: 'desc' })).toMatchObject({ kind: 'desc' });
+
+      await of13.role('master', 2n);
+      await of14.echo();
+      expect(unsolicited.get(of14)).toEqual([{ type: 'role_status', role: 'slave', reason: 'master_request', generationId: 2n }]);
+
+      await of14.role('master', 3n);
+      await of13.echo();
+      expect(unsolicited.get(of13)).toEqual([{ type: 'role_status', role: 'slave', reason: 'master_request', generationId: 3n }]);
+      expect(await of13.role('nochange')).toEqual({ role: 'slave', generationId: 3n });
+    } finally {
+      for (const sw of unsolicited.keys()) sw.close();
     }
   });
 });

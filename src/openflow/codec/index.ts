@@ -19,6 +19,7 @@ import {
   SUPPORTED_VERSIONS,
   type AsyncConfig,
   type ControllerRole,
+  type RoleStatusReason,
   type FlowFormat,
   type MessageOf,
   type MultipartRequest,
@@ -92,6 +93,7 @@ const OFPT11: Partial<Record<SimpleType, [number, number]>> = {
   flow_mod: [14, OFP11], group_mod: [15, OFP11], port_mod: [16, OFP11], table_mod: [17, OFP11],
   barrier_request: [20, OFP11], barrier_reply: [21, OFP11], role_request: [24, OFP12], role_reply: [25, OFP12],
   get_async_request: [26, OFP13], get_async_reply: [27, OFP13], set_async: [28, OFP13], meter_mod: [29, OFP13],
+  role_status: [30, OFP14],
 };
 const OFPT11_MULTIPART_REQUEST = 18;
 const OFPT11_MULTIPART_REPLY = 19;
@@ -242,6 +244,10 @@ function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: S
 const ROLES_OF12: ControllerRole[] = ['nochange', 'equal', 'master', 'slave'];
 /** NX_ROLE_OTHER is OpenFlow 1.2's EQUAL; there is no "no change". */
 const ROLES_NX: ControllerRole[] = ['equal', 'master', 'slave'];
+/** OFPCRR_* in wire order. */
+const ROLE_STATUS_REASONS: RoleStatusReason[] = ['master_request', 'config', 'experimenter'];
+/** ONF's experimenter type for OpenFlow 1.4's role status carried on 1.3. */
+const ONFT_ROLE_STATUS = 1911;
 const FLOW_FORMATS: Record<FlowFormat, number> = { openflow10: 0, nxm: 2 };
 const PACKET_IN_FORMATS: PacketInFormat[] = ['standard', 'nxt_packet_in', 'nxt_packet_in2'];
 const PORT_REASONS = ['add', 'delete', 'modify'] as const;
@@ -327,6 +333,11 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       if (msg.role === 'nochange') throw new OfEncodeError(`role "nochange" cannot be sent in ${versionName(v)} (NXT_ROLE_REQUEST has no such role)`);
       w.u32(ROLES_NX.indexOf(msg.role));
       return [{ nxt: msg.type === 'role_request' ? NXT.role_request : NXT.role_reply }, w.finish()];
+    case 'role_status':
+      // OVS sends the 1.4 message as ONF's extension on 1.3, and nothing before (ofputil_encode_role_status).
+      if (v < OFP13) unsupported(msg, s);
+      w.u32(ROLES_OF12.indexOf(msg.role)).u8(ROLE_STATUS_REASONS.indexOf(msg.reason)).zeros(3).u64(msg.generationId);
+      return [v === OFP13 ? { onf: ONFT_ROLE_STATUS } : ofpt(), w.finish()];
     case 'get_async_request':
       return [ofpt(), Buffer.alloc(0)];
     case 'get_async_reply':
@@ -535,6 +546,8 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
       r.skip(4);
       return one({ type: name, role, generationId: r.u64('generation_id') });
     }
+    case 'role_status':
+      return one(decodeRoleStatus(r));
     case 'get_async_reply':
     case 'set_async':
       return one({ type: name, config: v >= OFP14 ? readAsyncProperties(r) : readAsyncMasks(r) });
@@ -614,13 +627,26 @@ function decodeBundled(r: OfReader, s: Session, xid: number): MessageOf<'bundle_
   return { type: 'bundle_add', bundleId, flags, msg };
 }
 
+function decodeRoleStatus(r: OfReader): MessageOf<'role_status'> {
+  const role = ROLES_OF12[r.u32('role')];
+  if (!role) throw new OfDecodeError('OFPRRFC_BAD_ROLE', 'role status role is not nochange, equal, master or slave');
+  const reason = ROLE_STATUS_REASONS[r.u8('reason')];
+  if (!reason) throw new OfDecodeError('OFPBRC_BAD_TYPE', 'role status reason is not master_request (0), config (1) or experimenter (2)');
+  r.skip(3);
+  const generationId = r.u64('generation_id');
+  // Properties (OFPRPT_EXPERIMENTER) are not modelled; OVS sends none.
+  r.skip(r.remaining);
+  return { type: 'role_status', role, reason, generationId };
+}
+
 function decodeVendor(r: OfReader, s: Session, xid: number): OfMessage {
   const vendor = r.u32('vendor');
   if (vendor === ONF_VENDOR_ID && s.version === OFP13) {
     const expType = r.u32('ONF experimenter type');
     if (expType === ONFT_BUNDLE_CONTROL) return decodeBundleControl(r);
     if (expType === ONFT_BUNDLE_ADD_MESSAGE) return decodeBundled(r, s, xid);
-    throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `ONF experimenter type ${expType} is not supported (only bundles, 2300 and 2301)`);
+    if (expType === ONFT_ROLE_STATUS) return decodeRoleStatus(r);
+    throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `ONF experimenter type ${expType} is not supported (only bundles, 2300 and 2301, and role status, 1911)`);
   }
   if (vendor !== NX_VENDOR_ID) throw new OfDecodeError('OFPBRC_BAD_VENDOR', `vendor 0x${vendor.toString(16).padStart(8, '0')} is not supported (only Nicira, 0x00002320)`);
   const subtype = r.u32('Nicira subtype');
