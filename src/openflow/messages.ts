@@ -227,7 +227,8 @@ export type MultipartReply =
   | { kind: 'queue'; queues: QueueStats[] }
   | { kind: 'group'; groups: GroupStats[] }
   | { kind: 'group_desc'; groups: Array<Pick<Group, 'groupId' | 'type' | 'buckets'>> }
-  | { kind: 'group_features'; types: GroupType[]; maxGroups: Record<GroupType, number>; actions: Record<GroupType, number> }
+  /** `capabilities` is OFPGFC_*; `actions` are OFPAT_* bitmaps numbered as the session's version numbers actions. */
+  | { kind: 'group_features'; types: GroupType[]; capabilities: number; maxGroups: Record<GroupType, number>; actions: Record<GroupType, number> }
   | { kind: 'meter'; meters: MeterStats[] }
   | { kind: 'meter_config'; meters: MeterConfig[] }
   | { kind: 'meter_features'; maxMeters: number; bandTypes: Array<MeterBand['type']>; capabilities: number; maxBands: number; maxColor: number }

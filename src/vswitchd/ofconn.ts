@@ -23,6 +23,7 @@ import { OfDecodeError } from '../openflow/codec/buffer.js';
 import { decodeContinuation, encodeContinuation } from '../openflow/codec/continuation.js';
 import {
   OFP10,
+  OFP11,
   OFP13,
   OFP14,
   type AsyncConfig,
@@ -39,6 +40,25 @@ import {
 } from '../openflow/messages.js';
 
 const log = getLogger('ofconn');
+
+/** OFPGFC_*: select buckets are weighted and skip dead ports, and a bucket may output to another group. */
+const OFPGFC_SELECT_WEIGHT = 1 << 0;
+const OFPGFC_SELECT_LIVENESS = 1 << 1;
+const OFPGFC_CHAINING = 1 << 2;
+
+/**
+ * The actions a group bucket may hold, as an OFPAT_* bitmap in `version`'s numbering: every
+ * standard action of the version except copy_ttl_in/out (and PBB), which OVS does not implement
+ * either, so the bitmaps equal those ovs-vswitchd reports.
+ */
+function groupBucketActions(version: number): number {
+  // OFPAT10: output, set_vlan_vid/pcp, strip_vlan, set_dl_src/dst, set_nw_src/dst/tos, set_tp_src/dst, enqueue (0-11).
+  if (version === OFP10) return 0xfff;
+  // OFPAT11: 0-24 but copy_ttl_out (11) and copy_ttl_in (12).
+  if (version === OFP11) return 0x1ffffff & ~0x1800;
+  // OFPAT12+: output (0), set_mpls_ttl through set_field (15-25).
+  return 0x3ff8001;
+}
 
 /** What a connection needs of the transport (OfConnection offers exactly this). */
 export interface OfChannel extends EventEmitter {
@@ -479,11 +499,13 @@ export class OfConn {
         return { kind: 'group_desc', groups: xb.groups.dump().map((g) => ({ groupId: g.groupId, type: g.type, buckets: g.buckets })) };
       case 'group_features': {
         const max = OFPG.MAX;
+        const actions = groupBucketActions(this.version);
         return {
           kind: 'group_features',
           types: ['all', 'select', 'indirect', 'ff'],
+          capabilities: OFPGFC_SELECT_WEIGHT | OFPGFC_SELECT_LIVENESS | OFPGFC_CHAINING,
           maxGroups: { all: max, select: max, indirect: max, ff: max },
-          actions: { all: 0, select: 0, indirect: 0, ff: 0 },
+          actions: { all: actions, select: actions, indirect: actions, ff: actions },
         };
       }
       case 'meter':

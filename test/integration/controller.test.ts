@@ -245,4 +245,18 @@ describe.each(switches)('the controller API against $name', (kind) => {
       for (const sw of unsolicited.keys()) sw.close();
     }
   });
+
+  it.skipIf(!available)('reports group features as ovs-vswitchd does: four types, weight, liveness and chaining, and the bucket actions per version', async () => {
+    const all = (actions: number) => ({ all: actions, select: actions, indirect: actions, ff: actions });
+    const expected = (actions: number) => ({ kind: 'group_features', types: ['all', 'select', 'indirect', 'ff'], capabilities: 0x7, maxGroups: all(0xffffff00), actions: all(actions) });
+    // OpenFlow 1.3: output, group, set_field, pop/push_vlan, ttl and mpls actions, set_queue; 1.0 (Nicira's request): its twelve actions.
+    for (const [version, actions] of [[0x04, 0x3ff8001], [0x01, 0xfff]] as const) {
+      const sw = await connect(sut.mgmt, { versions: [version] });
+      try {
+        expect(await sw.stats({ kind: 'group_features' })).toEqual(expected(actions));
+      } finally {
+        sw.close();
+      }
+    }
+  });
 });

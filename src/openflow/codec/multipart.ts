@@ -305,7 +305,7 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
     case 'group_features':
       return [
         entry((w) => {
-          w.u32(reply.types.reduce((bits, t) => bits | (1 << GROUP_TYPES.indexOf(t)), 0)).u32(0);
+          w.u32(reply.types.reduce((bits, t) => bits | (1 << GROUP_TYPES.indexOf(t)), 0)).u32(reply.capabilities);
           for (const t of GROUP_TYPES) w.u32(reply.maxGroups[t]);
           for (const t of GROUP_TYPES) w.u32(reply.actions[t]);
         }),
@@ -473,10 +473,10 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
       return { kind, groups: entries(r, (e) => decodeGroupDesc(e, s)) };
     case 'group_features': {
       const typeBits = r.u32('types');
-      r.skip(4, 'capabilities');
+      const capabilities = r.u32('capabilities');
       const read4 = (): Record<GroupType, number> => ({ all: r.u32(), select: r.u32(), indirect: r.u32(), ff: r.u32() });
       const maxGroups = read4();
-      reply = { kind, types: GROUP_TYPES.filter((_, i) => typeBits & (1 << i)), maxGroups, actions: read4() };
+      reply = { kind, types: GROUP_TYPES.filter((_, i) => typeBits & (1 << i)), capabilities, maxGroups, actions: read4() };
       break;
     }
     case 'meter':

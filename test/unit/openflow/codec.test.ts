@@ -272,13 +272,13 @@ const CASES: Case[] = [
     what: 'a 1.3 group features reply', version: 0x04,
     msg: {
       type: 'multipart_reply',
-      reply: { kind: 'group_features', types: ['all', 'select', 'indirect', 'ff'], maxGroups: { all: 10, select: 10, indirect: 10, ff: 10 }, actions: { all: 1, select: 1, indirect: 1, ff: 1 } },
+      reply: { kind: 'group_features', types: ['all', 'select', 'indirect', 'ff'], capabilities: 0x7, maxGroups: { all: 10, select: 10, indirect: 10, ff: 10 }, actions: { all: 1, select: 1, indirect: 1, ff: 1 } },
     },
     printed: [
       'OFPST_GROUP_FEATURES reply (OF1.3) (xid=0x2a):',
       ' Group table:',
       '    Types:  0xf',
-      '    Capabilities:  0x0',
+      '    Capabilities:  0x7',
       ...['all', 'select', 'indirect', 'fast failover'].flatMap((t) => [`    ${t} group:`, '       max_groups=0xa', '       actions: output']),
     ].join('\n'),
   },
