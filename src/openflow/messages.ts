@@ -300,6 +300,9 @@ export type OfMessage =
    * role without its asking, e.g. to slave because another controller became master. Properties are not modelled.
    */
   | { type: 'role_status'; role: ControllerRole; reason: RoleStatusReason; generationId: bigint }
+  /** OFPT_QUEUE_GET_CONFIG_REQUEST / _REPLY (OpenFlow 1.0-1.3). Queue descriptions are not modelled: TVS has no queues. */
+  | { type: 'queue_get_config_request'; portNo: number }
+  | { type: 'queue_get_config_reply'; portNo: number }
   | { type: 'get_async_request' }
   | { type: 'get_async_reply' | 'set_async'; config: AsyncConfig }
   | { type: 'multipart_request'; request: MultipartRequest }

@@ -248,6 +248,13 @@ export class OfConn {
       case 'get_config_request':
         this.reply({ type: 'get_config_reply', flags: this.configFlags, missSendLen: this.missSendLen }, xid);
         return;
+      case 'queue_get_config_request':
+        // TVS ports have no queues: an existing port (or every port) answers with none, as an OVS port without QoS does.
+        if (msg.portNo !== OFPP.ANY && !this.host.portDescs().some((p) => p.portNo === msg.portNo)) {
+          throw new RequestError('OFPQOFC_BAD_PORT', `port ${msg.portNo} does not exist on this bridge (see dump-ports-desc)`);
+        }
+        this.reply({ type: 'queue_get_config_reply', portNo: msg.portNo }, xid);
+        return;
       case 'set_config':
         this.configFlags = msg.flags;
         this.missSendLen = msg.missSendLen;

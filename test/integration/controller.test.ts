@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, ping, type Host } from '../../src/lib/netns.js';
 import { connect, listen, OfRemoteError, type FlowRemoved, type OpenFlowSwitch, type PortStatus } from '../../src/public/controller.js';
+import { OfConnection } from '../../src/openflow/connection.js';
 import type { OfMessage } from '../../src/openflow/messages.js';
 import { OvsInstance } from '../../scripts/bench/ovs.js';
 import { startDaemon } from '../helpers/daemon.js';
@@ -256,6 +257,18 @@ describe.each(switches)('the controller API against $name', (kind) => {
         expect(await sw.stats({ kind: 'group_features' })).toEqual(expected(actions));
       } finally {
         sw.close();
+      }
+    }
+  });
+
+  it.skipIf(!available)('answers a queue config request with no queues for a port and OFPQOFC_BAD_PORT for a port that does not exist', async () => {
+    for (const version of [0x01, 0x04]) {
+      const conn = await OfConnection.connect(sut.mgmt, { versions: [version] });
+      try {
+        expect(await conn.request({ type: 'queue_get_config_request', portNo: 1 })).toEqual({ type: 'queue_get_config_reply', portNo: 1 });
+        await expect(conn.request({ type: 'queue_get_config_request', portNo: 7 })).rejects.toMatchObject({ name: 'OFPQOFC_BAD_PORT' });
+      } finally {
+        conn.close();
       }
     }
   });

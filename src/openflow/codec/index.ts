@@ -80,7 +80,7 @@ type SimpleType = Exclude<OfMessage['type'], 'hello' | 'multipart_request' | 'mu
 const OFPT10: Partial<Record<SimpleType, number>> = {
   error: 1, echo_request: 2, echo_reply: 3, features_request: 5, features_reply: 6, get_config_request: 7,
   get_config_reply: 8, set_config: 9, packet_in: 10, flow_removed: 11, port_status: 12, packet_out: 13,
-  flow_mod: 14, port_mod: 15, barrier_request: 18, barrier_reply: 19,
+  flow_mod: 14, port_mod: 15, barrier_request: 18, barrier_reply: 19, queue_get_config_request: 20, queue_get_config_reply: 21,
 };
 const OFPT10_STATS_REQUEST = 16;
 const OFPT10_STATS_REPLY = 17;
@@ -93,7 +93,7 @@ const OFPT11: Partial<Record<SimpleType, [number, number]>> = {
   flow_mod: [14, OFP11], group_mod: [15, OFP11], port_mod: [16, OFP11], table_mod: [17, OFP11],
   barrier_request: [20, OFP11], barrier_reply: [21, OFP11], role_request: [24, OFP12], role_reply: [25, OFP12],
   get_async_request: [26, OFP13], get_async_reply: [27, OFP13], set_async: [28, OFP13], meter_mod: [29, OFP13],
-  role_status: [30, OFP14],
+  role_status: [30, OFP14], queue_get_config_request: [22, OFP11], queue_get_config_reply: [23, OFP11],
 };
 const OFPT11_MULTIPART_REQUEST = 18;
 const OFPT11_MULTIPART_REPLY = 19;
@@ -333,6 +333,13 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       if (msg.role === 'nochange') throw new OfEncodeError(`role "nochange" cannot be sent in ${versionName(v)} (NXT_ROLE_REQUEST has no such role)`);
       w.u32(ROLES_NX.indexOf(msg.role));
       return [{ nxt: msg.type === 'role_request' ? NXT.role_request : NXT.role_reply }, w.finish()];
+    case 'queue_get_config_request':
+    case 'queue_get_config_reply':
+      // OpenFlow 1.4 replaced these with the queue_desc multipart.
+      if (v >= OFP14) unsupported(msg, s);
+      writePort(w, msg.portNo, v);
+      w.zeros(msg.type === 'queue_get_config_reply' && v === OFP10 ? 6 : v === OFP10 ? 2 : 4);
+      return [ofpt(), w.finish()];
     case 'role_status':
       // OVS sends the 1.4 message as ONF's extension on 1.3, and nothing before (ofputil_encode_role_status).
       if (v < OFP13) unsupported(msg, s);
@@ -548,6 +555,15 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
     }
     case 'role_status':
       return one(decodeRoleStatus(r));
+    case 'queue_get_config_request':
+    case 'queue_get_config_reply': {
+      if (v >= OFP14) throw new OfDecodeError('OFPBRC_BAD_TYPE', `${name} does not exist in ${versionName(v)} (ask for the queue_desc multipart)`);
+      const portNo = readPort(r, v);
+      r.skip(name === 'queue_get_config_reply' && v === OFP10 ? 6 : v === OFP10 ? 2 : 4);
+      // A reply's queue descriptions are skipped: TVS neither has nor reads queues.
+      if (name === 'queue_get_config_reply') r.skip(r.remaining);
+      return one({ type: name, portNo });
+    }
     case 'get_async_reply':
     case 'set_async':
       return one({ type: name, config: v >= OFP14 ? readAsyncProperties(r) : readAsyncMasks(r) });
