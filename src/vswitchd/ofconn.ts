@@ -24,6 +24,7 @@ import { decodeContinuation, encodeContinuation } from '../openflow/codec/contin
 import {
   OFP10,
   OFP11,
+  OFP12,
   OFP13,
   OFP14,
   type AsyncConfig,
@@ -425,7 +426,8 @@ export class OfConn {
 
   private roleRequest(msg: Extract<OfMessage, { type: 'role_request' | 'role_reply' }>, xid: number): void {
     if (msg.role !== 'nochange') {
-      if (msg.role !== 'equal' && !this.host.acceptGenerationId(msg.generationId)) {
+      // NXT_ROLE_REQUEST (OpenFlow 1.0/1.1) carries no generation id, so OVS does not check one.
+      if (msg.role !== 'equal' && this.version >= OFP12 && !this.host.acceptGenerationId(msg.generationId)) {
         throw new RequestError('OFPRRFC_STALE', `generation id ${msg.generationId} is older than the ${String(this.host.generationId())} of the last master or slave request`);
       }
       if (msg.role === 'master') this.host.demoteOtherMasters(this);
