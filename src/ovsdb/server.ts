@@ -125,7 +125,7 @@ export class OvsdbServer {
     const addr = parseListen(remote);
     const server = createServer((socket) => this.accept(socket));
     if (addr.kind === 'unix') {
-      // The default, /run/tvs/db.sock, lives in a directory that a fresh boot does not have.
+      // The default, $TVS_RUNDIR/db.sock, lives in a directory that a fresh boot does not have.
       await mkdir(dirname(addr.path), { recursive: true });
       await this.removeStaleSocket(addr.path);
     }
