@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, run, type Host } from '../../src/lib/netns.js';
+import { alive } from './ovs-reference.js';
 import { runForExit, type CliExit } from './run-exit.js';
 import { eventually } from './eventually.js';
 
@@ -91,20 +92,6 @@ export interface OvsSwitch extends OverlaySwitch {
 
 const UNDERLAY_PREFIX = '192.168.50';
 export const OVERLAY_PREFIX = '10.10.0';
-
-/** Whether Debian's Open vSwitch daemons are installed. */
-export function ovsInstalled(): boolean {
-  return ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', '/usr/bin/ovs-vsctl'].every((f) => existsSync(f));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The kernel's link kind for a tunnel type (a bridgeable, Ethernet-carrying device). */
 const KERNEL_KIND: Record<TunnelType, string> = { vxlan: 'vxlan', gre: 'gretap', geneve: 'geneve' };

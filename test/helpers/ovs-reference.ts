@@ -25,10 +25,11 @@ export interface OvsReference {
 
 /** Whether Debian's Open vSwitch is installed (openvswitch-switch and openvswitch-common). */
 export function ovsReferenceAvailable(): boolean {
-  return ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', '/usr/bin/ovs-ofctl'].every((f) => existsSync(f));
+  return ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', '/usr/bin/ovs-ofctl', '/usr/bin/ovs-vsctl'].every((f) => existsSync(f));
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` still exists. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,7 +3,8 @@
 // datapath), then TVS on host A against the kernel's tunnel devices and against OVS on host B.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ping } from '../../src/lib/netns.js';
-import { kernelTunnelMissing, Overlay, ovsInstalled, OVERLAY_PREFIX, type OverlaySwitch, type TunnelType } from '../helpers/overlay.js';
+import { ovsReferenceAvailable } from '../helpers/ovs-reference.js';
+import { kernelTunnelMissing, Overlay, OVERLAY_PREFIX, type OverlaySwitch, type TunnelType } from '../helpers/overlay.js';
 import { tcpTransfer } from '../helpers/tcp.js';
 
 let overlay: Overlay | undefined;
@@ -26,13 +27,13 @@ async function expectOverlayWorks(a: OverlaySwitch, b: OverlaySwitch, type: Tunn
 }
 
 describe('the two-host harness, without TVS', () => {
-  it.skipIf(!ovsInstalled())('carries ping and TCP between a kernel vxlan device on host A and OVS userspace VXLAN on host B', async () => {
+  it.skipIf(!ovsReferenceAvailable())('carries ping and TCP between a kernel vxlan device on host A and OVS userspace VXLAN on host B', async () => {
     overlay = await Overlay.create();
     await expectOverlayWorks(await overlay.kernel(overlay.a), await overlay.ovs(overlay.b), 'vxlan');
   });
 
   // OVS against itself shows what the TVS cases below expect of each tunnel type on this underlay.
-  it.skipIf(!ovsInstalled()).each<TunnelType>(['gre', 'geneve'])('carries ping and TCP between OVS userspace %s on both hosts', async (type) => {
+  it.skipIf(!ovsReferenceAvailable()).each<TunnelType>(['gre', 'geneve'])('carries ping and TCP between OVS userspace %s on both hosts', async (type) => {
     overlay = await Overlay.create();
     await expectOverlayWorks(await overlay.ovs(overlay.a), await overlay.ovs(overlay.b), type);
   });
@@ -48,7 +49,7 @@ describe.each<TunnelType>(['vxlan', 'gre', 'geneve'])('TVS %s and the kernel', (
 });
 
 describe.each<TunnelType>(['vxlan', 'gre', 'geneve'])('TVS %s and Open vSwitch', (type) => {
-  it.skipIf(!ovsInstalled())(`carries ping and TCP between TVS on host A and OVS userspace ${type} on host B`, async () => {
+  it.skipIf(!ovsReferenceAvailable())(`carries ping and TCP between TVS on host A and OVS userspace ${type} on host B`, async () => {
     overlay = await Overlay.create();
     await expectOverlayWorks(await overlay.tvs(overlay.a), await overlay.ovs(overlay.b), type);
   });
