@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, run, type Host } from '../../src/lib/netns.js';
-import { alive } from './ovs-reference.js';
+import { alive, startOvsDaemons } from '../../scripts/bench/ovs-daemons.js';
 import { runForExit, type CliExit } from './run-exit.js';
 import { eventually } from './eventually.js';
 
@@ -224,25 +224,9 @@ export class Overlay {
    * address with the physical port (eth0) in it, so that OVS's own routing and ARP find the peer.
    */
   async ovs(host: UnderlayHost): Promise<OvsSwitch> {
-    const dir = mkdtempSync(join(tmpdir(), `tvs-t-overlay-ovs-${host.name}-`));
-    const env = [`OVS_RUNDIR=${dir}`, `OVS_LOGDIR=${dir}`, `OVS_DBDIR=${dir}`];
-    const db = `unix:${join(dir, 'db.sock')}`;
-    const pids: number[] = [];
-    this.stops.push(async () => {
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
-      await eventually(() => !pids.some(alive), 10_000, `OVS on host ${host.name} to exit`).catch(() => pids.forEach((p) => alive(p) && process.kill(p, 'SIGKILL')));
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const daemon = async (name: string, args: string[]) => {
-      const pidfile = join(dir, `${name}.pid`);
-      await host.exec('env', [...env, name, ...args, `--pidfile=${pidfile}`, `--unixctl=${join(dir, `${name}.ctl`)}`, `--log-file=${join(dir, `${name}.log`)}`, '--detach']);
-      pids.push(Number(readFileSync(pidfile, 'utf8').trim()));
-    };
-    const vsctl = (...args: string[]) => run('ovs-vsctl', [`--db=${db}`, '--timeout=20', ...args]);
-    await run('ovsdb-tool', ['create', join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
-    await daemon('ovsdb-server', [join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`]);
-    await vsctl('--no-wait', 'init');
-    await daemon('ovs-vswitchd', [db]);
+    const daemons = await startOvsDaemons({ purpose: `overlay-${host.name}`, exec: (command, args) => host.exec(command, args) });
+    this.stops.push(daemons.stop);
+    const { dir, vsctl } = daemons;
     await vsctl('add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev');
     await vsctl('add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', 'eth0');
     await run('ip', ['-n', host.ns, 'addr', 'flush', 'dev', 'eth0']);
@@ -253,7 +237,7 @@ export class Overlay {
       host,
       dir,
       vsctl,
-      appctl: (...args) => run('ovs-appctl', ['-t', join(dir, 'ovs-vswitchd.ctl'), ...args]),
+      appctl: daemons.appctl,
       addVm: async (role, ip, opts = {}) => {
         const vm = await this.vm(host, role, ip);
         // OVS's userspace datapath forwards what the VM's kernel left for checksum offload as is:

@@ -1,14 +1,12 @@
-// The reference switch for differential tests: Debian's ovsdb-server and ovs-vswitchd, started in
-// a temporary directory of their own with one bridge on the userspace (netdev) datapath and dummy
-// ports, as scripts/bench/ovs.ts starts them for the benchmark. `--enable-dummy=override` makes
-// every port, the bridge's own included, a dummy: no kernel device is created, so nothing can be
-// left behind on the machine, and several instances run side by side. stop() (and a failed start)
-// kills both processes, waits until they are gone and removes the directory.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The reference switch for differential tests: Debian's ovsdb-server and ovs-vswitchd, started
+// privately (scripts/bench/ovs-daemons.ts) with one bridge on the userspace (netdev) datapath and
+// dummy ports. `--enable-dummy=override` makes every port, the bridge's own included, a dummy: no
+// kernel device is created, so nothing can be left behind on the machine, and several instances
+// run side by side. stop() (and a failed start) kills both processes, waits until they are gone
+// and removes the directory.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../src/lib/netns.js';
-import { eventually } from './eventually.js';
+import { startOvsDaemons } from '../../scripts/bench/ovs-daemons.js';
 import { runForExit, type CliExit } from './run-exit.js';
 
 export interface OvsReference {
@@ -28,51 +26,21 @@ export function ovsReferenceAvailable(): boolean {
   return ['/usr/sbin/ovs-vswitchd', '/usr/sbin/ovsdb-server', '/usr/bin/ovs-ofctl', '/usr/bin/ovs-vsctl'].every((f) => existsSync(f));
 }
 
-/** Whether process `pid` still exists. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Start the reference switch with `bridge` and dummy ports `ports` numbered 1, 2, ... in order. */
 export async function startOvsReference(opts: { bridge?: string; ports?: string[] } = {}): Promise<OvsReference> {
-  const dir = mkdtempSync(join(tmpdir(), 'tvs-t-ovsref-'));
   const bridge = opts.bridge ?? 'br0';
-  const db = `unix:${join(dir, 'db.sock')}`;
-  // OVS_RUNDIR puts the bridge's mgmt socket in `dir`; the others keep every file there too.
-  const env = [`OVS_RUNDIR=${dir}`, `OVS_LOGDIR=${dir}`, `OVS_DBDIR=${dir}`];
-  const pids: number[] = [];
-
+  const daemons = await startOvsDaemons({ purpose: 'reference', vswitchdArgs: ['--enable-dummy=override', '--disable-system'] });
   const ref: OvsReference = {
-    dir,
+    dir: daemons.dir,
     bridge,
-    target: `unix:${join(dir, `${bridge}.mgmt`)}`,
-    vsctl: (...args) => run('ovs-vsctl', [`--db=${db}`, '--timeout=20', ...args]),
+    // OVS_RUNDIR puts the bridge's mgmt socket in the instance's directory.
+    target: `unix:${join(daemons.dir, `${bridge}.mgmt`)}`,
+    vsctl: daemons.vsctl,
     ofctl: (...args) => runForExit('ovs-ofctl', args),
-    appctl: (...args) => run('ovs-appctl', ['-t', join(dir, 'vswitchd.ctl'), ...args]),
-    async stop() {
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
-      await eventually(() => !pids.some(alive), 10_000, 'the reference ovsdb-server and ovs-vswitchd to exit');
-      rmSync(dir, { recursive: true, force: true });
-    },
+    appctl: daemons.appctl,
+    stop: daemons.stop,
   };
-
-  const daemon = async (name: string, args: string[]) => {
-    const pidfile = join(dir, `${name}.pid`);
-    await run('env', [...env, name, ...args, `--pidfile=${pidfile}`, `--unixctl=${join(dir, `${name}.ctl`)}`, `--log-file=${join(dir, `${name}.log`)}`, '--detach']);
-    // --detach returns once the daemon is up and its pidfile written.
-    pids.push(Number(readFileSync(pidfile, 'utf8').trim()));
-  };
-
   try {
-    await run('ovsdb-tool', ['create', join(dir, 'conf.db'), '/usr/share/openvswitch/vswitch.ovsschema']);
-    await daemon('ovsdb-server', [join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`]);
-    await ref.vsctl('--no-wait', 'init');
-    await daemon('ovs-vswitchd', [db, '--enable-dummy=override', '--disable-system']);
     // Without --no-wait, ovs-vsctl returns once ovs-vswitchd has applied the change: the bridge
     // and its mgmt socket exist.
     const ports = (opts.ports ?? []).flatMap((p, i) => ['--', 'add-port', bridge, p, '--', 'set', 'interface', p, 'type=dummy', `ofport_request=${i + 1}`]);
