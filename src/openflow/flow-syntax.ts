@@ -539,10 +539,11 @@ function parseSetField(arg: string): Action {
   const name = arg.slice(i + 2);
   const part = own(SET_FIELD_PARTS, name);
   if (part) {
-    const v = parseFieldUint(valueStr, part.bits, name, fail, 'value', valueStr);
+    // vlan_vid takes OFPVID_PRESENT (0x1000) too, as OVS does: set_field:4100->vlan_vid sets VLAN 4.
+    const v = parseFieldUint(valueStr, part.present ? part.bits + 1 : part.bits, name, fail, 'value', valueStr);
     const mask = maxOfBits(part.bits) << BigInt(part.shift);
     return part.present
-      ? { type: 'set_field', field: part.field, value: BigInt(VLAN_CFI) | v, mask: mask | BigInt(VLAN_CFI) }
+      ? { type: 'set_field', field: part.field, value: BigInt(VLAN_CFI) | (v & mask), mask: mask | BigInt(VLAN_CFI) }
       : { type: 'set_field', field: part.field, value: v << BigInt(part.shift), mask };
   }
   const fn = fieldByName(name);

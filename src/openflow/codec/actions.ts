@@ -16,7 +16,7 @@ import { ETH_TYPE, FIELDS, IP_PROTO, fieldMax, type FieldId } from '../../ofprot
 import type { Match } from '../../ofproto/match.js';
 import { fieldByName, recordedName } from '../../ofproto/names.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP15 } from '../messages.js';
-import { OfDecodeError, OfWriter, type OfReader } from './buffer.js';
+import { OfDecodeError, OfEncodeError, OfWriter, type OfReader } from './buffer.js';
 import { WIRE_FIELDS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 import { portFromOf11, portToOf11, pullEntry, putEntry } from './match.js';
 
@@ -106,7 +106,7 @@ function wireFieldFor(f: FieldId, bits: bigint, ctx: ActionContext, preferParts:
       return wireField(preferParts ? 'ip_dscp' : 'nw_tos');
     default: {
       const w = WIRE_FIELDS.find((x) => x.field === f && x.partMask === undefined);
-      if (!w) throw new Error(`field ${f} has no OpenFlow encoding`);
+      if (!w) throw new OfEncodeError(`field ${f} has no OpenFlow encoding`);
       return w;
     }
   }
@@ -489,10 +489,10 @@ function putWriteMetadataNx(w: OfWriter, wm: { value: bigint; mask: bigint }): v
  * action); 1.1+ writes instructions in OpenFlow's order.
  */
 export function putInstructions(w: OfWriter, ins: Instructions, ctx: ActionContext): void {
-  if (ins.meter !== undefined && ctx.version < OFP13) throw new Error(`meter:${ins.meter} needs OpenFlow 1.3 or later, which has meters`);
+  if (ins.meter !== undefined && ctx.version < OFP13) throw new OfEncodeError(`meter:${ins.meter} needs OpenFlow 1.3 or later, which has meters`);
   if (ctx.version === OFP10) {
     if (ins.clearActions || ins.write || ins.gotoTable !== undefined) {
-      throw new Error('OpenFlow 1.0 has no clear_actions, write_actions or goto_table: use OpenFlow 1.1 or later');
+      throw new OfEncodeError('OpenFlow 1.0 has no clear_actions, write_actions or goto_table: use OpenFlow 1.1 or later');
     }
     putActions(w, ins.apply, ctx);
     if (ins.writeMetadata) putWriteMetadataNx(w, ins.writeMetadata);

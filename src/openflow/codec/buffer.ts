@@ -15,6 +15,11 @@ export class OfDecodeError extends Error {
   }
 }
 
+/** A message this codec cannot express in the session's version (a caller's mistake, not the peer's). */
+export class OfEncodeError extends Error {
+  override readonly name = 'OfEncodeError';
+}
+
 export class OfReader {
   private pos = 0;
 

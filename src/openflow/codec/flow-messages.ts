@@ -19,7 +19,7 @@ import { Match } from '../../ofproto/match.js';
 import type { MeterBand, MeterConfig, MeterFlags, MeterMod } from '../../ofproto/meters.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP14, OFP15, type FlowStats, type MessageOf, type MultipartReply, type MultipartRequest, type PacketInReason, type Session } from '../messages.js';
 import { pullActions, pullInstructions, putActions, putInstructions } from './actions.js';
-import { OfDecodeError, OfWriter, type OfReader } from './buffer.js';
+import { OfDecodeError, OfEncodeError, OfWriter, type OfReader } from './buffer.js';
 import { portFromOf11, portToOf11, pullNxMatch, pullOf10Match, pullOxmMatch, putNxMatch, putOf10Match, putOxmMatch } from './match.js';
 
 export type BodyWire = 'ofp' | 'nx';
@@ -118,7 +118,7 @@ function legacyCookie(mod: FlowMod): bigint {
 }
 
 function checkFlowModCookie(mod: FlowMod, nx: boolean): void {
-  if (!nx && mod.cookieMask) throw new Error('OpenFlow 1.0 flow_mods cannot select rules by cookie: use the NXM flow format or OpenFlow 1.1+');
+  if (!nx && mod.cookieMask) throw new OfEncodeError('OpenFlow 1.0 flow_mods cannot select rules by cookie: use the NXM flow format or OpenFlow 1.1+');
 }
 
 export function encodeFlowMod(mod: FlowMod, s: Session, wire: BodyWire): Buffer {
@@ -632,7 +632,7 @@ function groupTypeOf(n: number): GroupType {
 }
 
 function requireGroups(s: Session): void {
-  if (s.version < OFP11) throw new Error('groups need OpenFlow 1.1 or later');
+  if (s.version < OFP11) throw new OfEncodeError('groups need OpenFlow 1.1 or later');
 }
 
 /** Buckets; OpenFlow 1.5 gives them ids (their index) and a weight property in select groups, as OVS does. */
@@ -767,7 +767,7 @@ const METER_COMMANDS: ReadonlyArray<MeterMod['command']> = ['add', 'modify', 'de
 const OFPMBT = { DROP: 1, DSCP_REMARK: 2 } as const;
 
 function requireMeters(s: Session): void {
-  if (s.version < OFP13) throw new Error('meters need OpenFlow 1.3 or later');
+  if (s.version < OFP13) throw new OfEncodeError('meters need OpenFlow 1.3 or later');
 }
 
 function meterFlagsNumber(f: MeterFlags): number {
@@ -862,7 +862,7 @@ export function encodeFlowStatsRequest(req: FlowStatsRequest, s: Session, wire: 
     return w.finish();
   }
   if (s.version === OFP10) {
-    if (req.cookieMask) throw new Error('OpenFlow 1.0 stats requests cannot filter by cookie: use NXST_FLOW or OpenFlow 1.1+');
+    if (req.cookieMask) throw new OfEncodeError('OpenFlow 1.0 stats requests cannot filter by cookie: use NXST_FLOW or OpenFlow 1.1+');
     putOf10Match(w, req.match);
     w.u8(req.tableId).zeros(1).u16(req.outPort);
     return w.finish();

@@ -27,7 +27,7 @@ import {
   type PacketInFormat,
   type Session,
 } from '../messages.js';
-import { OfDecodeError, OfReader, OfWriter } from './buffer.js';
+import { OfDecodeError, OfEncodeError, OfReader, OfWriter } from './buffer.js';
 import {
   decodeBundleAdd,
   decodeBundleControl,
@@ -69,10 +69,7 @@ const OFPMPF_MORE = 1;
 /** OFPHET_VERSIONBITMAP, the hello element that lists the versions a peer supports. */
 const OFPHET_VERSIONBITMAP = 1;
 
-/** A message this codec cannot express in the session's version (a caller's mistake, not the peer's). */
-export class OfEncodeError extends Error {
-  override readonly name = 'OfEncodeError';
-}
+export { OfEncodeError };
 
 type SimpleType = Exclude<OfMessage['type'], 'hello' | 'multipart_request' | 'multipart_reply' | 'bundle_add'>;
 

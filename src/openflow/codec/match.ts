@@ -9,7 +9,7 @@ import { OFPP } from '../../ofproto/actions.js';
 import { ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, fieldMax, type FieldId } from '../../ofproto/flow.js';
 import { Match } from '../../ofproto/match.js';
 import { OFP15 } from '../messages.js';
-import { OfDecodeError, type OfReader, type OfWriter } from './buffer.js';
+import { OfDecodeError, OfEncodeError, type OfReader, type OfWriter } from './buffer.js';
 import { NXM_NX_COOKIE, OXM_CLASS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -213,7 +213,7 @@ function putField(w: OfWriter, m: Match, f: WireField, version: number): void {
   if (wmask === whole || (!f.maskable && f.partMask !== undefined)) {
     putEntry(w, headerFor(f, version), f.bytes, v);
   } else if (!f.maskable) {
-    throw new Error(`${f.name} cannot be matched with a mask on the wire (mask 0x${wmask.toString(16)})`);
+    throw new OfEncodeError(`${f.name} cannot be matched with a mask on the wire (mask 0x${wmask.toString(16)})`);
   } else {
     putEntry(w, headerFor(f, version), f.bytes, v, wmask);
   }
@@ -391,7 +391,7 @@ export function of10MatchProblem(m: Match): string | undefined {
 /** Writes `m` as a 40-byte OpenFlow 1.0 ofp_match; throws if it needs NXM (see of10MatchProblem). */
 export function putOf10Match(w: OfWriter, m: Match): void {
   const problem = of10MatchProblem(m);
-  if (problem) throw new Error(`${problem}: use the NXM flow format or OpenFlow 1.2+`);
+  if (problem) throw new OfEncodeError(`${problem}: use the NXM flow format or OpenFlow 1.2+`);
   const f = m.flow;
   const has = (id: FieldId) => m.wc.has(id);
   let wc = 0;
