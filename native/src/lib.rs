@@ -7,6 +7,7 @@
 pub mod abi;
 pub mod datapath;
 pub mod flow;
+pub mod fuzz;
 mod js;
 mod lockfile;
 pub mod meter;
