@@ -16,7 +16,7 @@ import { defaultSession, OFP10, OFP13, type OfMessage } from '../../src/openflow
 import { dummyLan, stopDummyLans } from '../helpers/dummy-lan.js';
 import { eventually } from '../helpers/eventually.js';
 import { runForExit, type CliExit } from '../helpers/run-exit.js';
-import { xorshift32 } from '../helpers/seeded-random.js';
+import { xorshift32 } from '../../scripts/fuzz/mutate.js';
 
 /** The real ovs-ofctl, finding bridges' management sockets where `sw` keeps them (OVS_RUNDIR). */
 function ofctl(sw: Switch<DummyHost>, ...args: string[]): Promise<CliExit> {

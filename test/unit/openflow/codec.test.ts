@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { OfDecodeError, OfWriter } from '../../../src/openflow/codec/buffer.js';
 import { decodeMessage, encodeMessage, OfEncodeError } from '../../../src/openflow/codec/index.js';
 import { defaultSession, type MultipartReply, type OfMessage, type PortDesc, type PortStats } from '../../../src/openflow/messages.js';
-import { xorshift32 } from '../../helpers/seeded-random.js';
+import { xorshift32 } from '../../../scripts/fuzz/mutate.js';
 
 function ofpPrint(buf: Buffer): string {
   return execFileSync('ovs-ofctl', ['ofp-print', buf.toString('hex')], { encoding: 'utf8' }).trim();

@@ -12,7 +12,7 @@ import { OFPG, OFPP, output } from '../../../src/ofproto/actions.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { FLOW_CORPUS } from './flow-corpus.js';
 import { frame, ofpPrint } from './ovs-oracle.js';
-import { xorshift32 } from '../../helpers/seeded-random.js';
+import { xorshift32 } from '../../../scripts/fuzz/mutate.js';
 
 const OF13 = defaultSession(OFP13);
 const NXM: Session = { ...defaultSession(OFP10), flowFormat: 'nxm' };
