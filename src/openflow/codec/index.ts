@@ -68,6 +68,8 @@ const OFPST_VENDOR = 0xffff;
 const OFPMPF_MORE = 1;
 /** OFPHET_VERSIONBITMAP, the hello element that lists the versions a peer supports. */
 const OFPHET_VERSIONBITMAP = 1;
+/** The largest number the header's one-byte version field can hold. */
+const MAX_OF_VERSION_NUMBER = 0xff;
 
 export { OfEncodeError };
 
@@ -448,7 +450,11 @@ function decodeHello(r: OfReader, headerVersion: number): number[] {
     versions = [];
     for (let word = 0; body.remaining >= 4; word++) {
       const bits = body.u32('version bitmap');
-      for (let bit = 0; bit < 32; bit++) if (bits & (1 << bit)) versions.push(word * 32 + bit);
+      for (let bit = 0; bit < 32; bit++) {
+        const version = word * 32 + bit;
+        // A version is one byte in every header, and 0 is none: other bits name nothing.
+        if (bits & (1 << bit) && version >= 1 && version <= MAX_OF_VERSION_NUMBER) versions.push(version);
+      }
     }
   }
   // Without a bitmap a peer supports every version up to the one in its header.

@@ -322,6 +322,19 @@ describe('OpenFlow codec: decoding what it encodes', () => {
     expect(decodeMessage(buf ?? Buffer.alloc(0), s(0x01)).msg).toEqual({ type: 'hello', versions: [0x04, 0x09] });
   });
 
+  it('reads only versions 1 to 255 from a bitmap (found by the fuzzer: a bit beyond them crashed the encoder)', () => {
+    // A version bitmap of nine words: bits 0, 1 and 4 in the first, every bit of the ninth (versions 256 and up).
+    const element = Buffer.alloc(4 + 9 * 4);
+    element.writeUInt16BE(1, 0);
+    element.writeUInt16BE(element.length, 2);
+    element.writeUInt32BE(0x13, 4);
+    element.writeUInt32BE(0xffffffff, 4 + 8 * 4);
+    const hello = Buffer.concat([Buffer.from([0x06, 0x00, 0x00, 8 + element.length, 0, 0, 0, 1]), element]);
+    const { msg } = decodeMessage(hello, s(0x06));
+    expect(msg).toEqual({ type: 'hello', versions: [1, 4] });
+    expect(() => encodeMessage(msg, s(0x06), 1)).not.toThrow();
+  });
+
   it('keeps the numbers of an error it has no name for, and sends them back unchanged', () => {
     const raw = Buffer.from('0401000c000000050123000a', 'hex');
     const { msg } = decodeMessage(raw, s(0x04));
