@@ -31,7 +31,8 @@ describe('datapath key <-> OpenFlow flow', () => {
     const IP6: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['ipv6_src', 72, 16], ['ipv6_dst', 88, 16]];
     const PORTS: [FieldId, number, number][] = [['tcp_flags', 50, 2], ['tp_src', 52, 2], ['tp_dst', 54, 2]];
     const ICMP_: [FieldId, number, number][] = [['tp_src', 56, 1], ['tp_dst', 57, 1]];
-    const ND: [FieldId, number, number][] = [['nd_target', 104, 16], ['arp_sha', 124, 6], ['arp_tha', 130, 6]];
+    // nd_reserved and nd_options_type overlay IPv4's addresses (native/src/flow/key.rs).
+    const ND: [FieldId, number, number][] = [['nd_target', 104, 16], ['arp_sha', 124, 6], ['arp_tha', 130, 6], ['nd_reserved', 60, 4], ['nd_options_type', 64, 1]];
     const ARP_: [FieldId, number, number][] = [['nw_proto', 58, 2], ['nw_src', 60, 4], ['nw_dst', 64, 4], ['arp_sha', 72, 6], ['arp_tha', 78, 6]];
     const layout = (ethType: number, proto: number) =>
       ethType === 0x0800 ? [...L2, ...IP4, ...(proto === 1 ? ICMP_ : proto === 58 ? [] : PORTS)]
