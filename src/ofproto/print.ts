@@ -196,6 +196,8 @@ function formatFieldValue(f: FieldId, v: bigint): string {
     case 'nw_ttl':
     case 'tp_src':
     case 'tp_dst':
+    case 'nd_reserved':
+    case 'nd_options_type':
       return String(v);
     default:
       return hex(v);
