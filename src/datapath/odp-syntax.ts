@@ -310,13 +310,18 @@ function fmtL3(key: FlowKey, mask: FlowMask): string[] {
   return out;
 }
 
+/** nd_reserved as OVS prints it in nd_ext(...): "0x%x", so zero is "0x0". */
+function ndReserved(v: FieldValue | undefined): string {
+  return `0x${Number(v ?? 0).toString(16)}`;
+}
+
 /**
  * nd_ext(...) as OVS prints it: nd_reserved whenever the attribute is shown (OVS formats it as if
  * fully masked), nd_options_type only when it is matched.
  */
 function fmtNdExt(key: FlowKey, mask: FlowMask): string | null {
   if (isZero(mask['nd_ext.nd_reserved']) && isZero(mask['nd_ext.nd_options_type'])) return null;
-  const parts = [`nd_reserved=${hex(Number(key['nd_ext.nd_reserved'] ?? 0))}`];
+  const parts = [`nd_reserved=${ndReserved(key['nd_ext.nd_reserved'])}`];
   const type = fmtField('nd_options_type', 'nd_ext.nd_options_type', 'dec', key, mask);
   if (type) parts.push(type);
   return `nd_ext(${parts.join(',')})`;
@@ -551,7 +556,7 @@ function fmtSet(a: Extract<Action, { type: 'set' }>): string {
   const inner = a.fields.map((f) => {
     const name = `${a.proto}.${f.field}` as FieldName;
     const kind = fieldKind(name);
-    const v = f.field === 'tos' || f.field === 'tclass' || f.field === 'nd_reserved' ? hex(Number(f.value)) : String(f.value);
+    const v = f.field === 'tos' || f.field === 'tclass' ? hex(Number(f.value)) : f.field === 'nd_reserved' ? ndReserved(f.value) : String(f.value);
     if (f.mask === undefined) return `${f.field}=${v}`;
     const mk = kind === 'uint' ? hex(Number(f.mask)) : String(f.mask);
     return `${f.field}=${v}/${mk}`;
