@@ -58,6 +58,8 @@ pub const KEY_FIELDS: &[(&str, usize, usize)] = &[
     ("ipv4.dst", 64, 4),
     ("arp.sip", 60, 4),
     ("arp.tip", 64, 4),
+    ("nd_ext.nd_reserved", 60, 4),
+    ("nd_ext.nd_options_type", 64, 1),
     ("ipv6.label", 68, 4),
     ("ipv6.src", 72, 16),
     ("arp.sha", 72, 6),
@@ -135,11 +137,17 @@ pub enum SetField {
     IcmpCode = 24,
     Icmpv6Type = 25,
     Icmpv6Code = 26,
+    /// The NS/NA reserved word (an advertisement's R, S and O flags) and
+    /// the type of its first link-layer address option, OVS's `nd_ext`:
+    /// OVN's ND responder turns a solicitation's source address option
+    /// into the advertisement's target address option with these.
+    NdReserved = 27,
+    NdOptionsType = 28,
 }
 
 /// The set-field table, in wire-id order: (field, OVS datapath-syntax name,
 /// width of the value and of the mask in bytes).
-pub const SET_FIELDS: [(SetField, &str, usize); 26] = [
+pub const SET_FIELDS: [(SetField, &str, usize); 28] = [
     (SetField::EthSrc, "eth.src", 6),
     (SetField::EthDst, "eth.dst", 6),
     (SetField::Ipv4Src, "ipv4.src", 4),
@@ -166,6 +174,8 @@ pub const SET_FIELDS: [(SetField, &str, usize); 26] = [
     (SetField::IcmpCode, "icmp.code", 1),
     (SetField::Icmpv6Type, "icmpv6.type", 1),
     (SetField::Icmpv6Code, "icmpv6.code", 1),
+    (SetField::NdReserved, "nd_ext.nd_reserved", 4),
+    (SetField::NdOptionsType, "nd_ext.nd_options_type", 1),
 ];
 
 // The lookups below index SET_FIELDS by id - 1.
@@ -498,7 +508,9 @@ mod tests {
         assert_eq!(SetField::from_id(17), Some(SetField::ArpOp));
         assert_eq!((SetField::from_id(20), SetField::NdTll.width()), (Some(SetField::NdTarget), 6));
         assert_eq!(SetField::from_id(26), Some(SetField::Icmpv6Code));
-        assert_eq!(SetField::from_id(27), None);
+        assert_eq!((SetField::from_id(27), SetField::NdReserved.width()), (Some(SetField::NdReserved), 4));
+        assert_eq!(SetField::from_id(28).map(SetField::name), Some("nd_ext.nd_options_type"));
+        assert_eq!(SetField::from_id(29), None);
     }
 
     #[test]

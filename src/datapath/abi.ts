@@ -54,6 +54,8 @@ export const KEY_FIELDS = [
   ['ipv4.dst', 64, 4],
   ['arp.sip', 60, 4],
   ['arp.tip', 64, 4],
+  ['nd_ext.nd_reserved', 60, 4],
+  ['nd_ext.nd_options_type', 64, 1],
   ['ipv6.label', 68, 4],
   ['ipv6.src', 72, 16],
   ['arp.sha', 72, 6],
@@ -121,6 +123,8 @@ export const SET_FIELDS: Record<string, { id: number; len: number; kind: 'mac' |
   'icmp.code': { id: 24, len: 1, kind: 'uint' },
   'icmpv6.type': { id: 25, len: 1, kind: 'uint' },
   'icmpv6.code': { id: 26, len: 1, kind: 'uint' },
+  'nd_ext.nd_reserved': { id: 27, len: 4, kind: 'uint' },
+  'nd_ext.nd_options_type': { id: 28, len: 1, kind: 'uint' },
 };
 
 // ---------------------------------------------------------------- upcall batches

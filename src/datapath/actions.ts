@@ -8,7 +8,7 @@ import { hex } from '../lib/uint.js';
 import { ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_TYPE, SET_FIELDS, SET_FLAG_CONTINUES, SET_FLAG_MASKED, SET_TUNNEL_FIXED_LEN } from './abi.js';
 import type { FieldValue } from './flow-key.js';
 
-export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'arp' | 'nd';
+export type SetProto = 'eth' | 'ipv4' | 'ipv6' | 'tcp' | 'udp' | 'icmp' | 'icmpv6' | 'arp' | 'nd' | 'nd_ext';
 
 /** One field written by a set action; `mask` absent means all ones. */
 export interface SetFieldValue {

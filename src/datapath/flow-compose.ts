@@ -172,7 +172,11 @@ function l4(k: KeyReader, proto: number, v6: boolean, payload: Buffer, options: 
       h.writeUInt16BE(options.echo.id, 4);
       h.writeUInt16BE(options.echo.seq, 6);
     }
-    if (nd) k.bytes('nd.target').copy(h, 8);
+    if (nd) {
+      // As OVS's flow_compose: the reserved word from the key; the options type follows from the options written.
+      k.bytes('nd_ext.nd_reserved').copy(h, 4);
+      k.bytes('nd.target').copy(h, 8);
+    }
     const msg = Buffer.concat([h, ...(nd ? ndOptions(k) : []), payload]);
     // ICMPv6 covers the pseudo-header; ICMPv4 only the message.
     msg.writeUInt16BE(checksum(msg, v6 ? pseudo(msg.length) : 0), 2);

@@ -6,7 +6,10 @@
 // network-order bytes. A mask has the same shape: a set bit means "must match".
 // Fields of protocols that never occur together share bytes (ARP sip/tip are
 // ipv4.src/dst, ARP sha/tha sit in ipv6.src, IPv6 proto/tclass/hlimit are
-// ipv4.proto/tos/ttl); KEY_FIELDS lists these aliases too.
+// ipv4.proto/tos/ttl, and an IPv6 neighbor solicitation/advertisement keeps
+// OVS's nd_ext fields, its reserved word and first option type, in the
+// ipv4.src bytes and the first ipv4.dst byte, which every other IPv6 frame
+// has zero); KEY_FIELDS lists these aliases too.
 
 import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
 import { FLOW_KEY_LEN, KEY_FIELDS } from './abi.js';
@@ -109,7 +112,7 @@ export function encodeKey(key: FlowKey): Buffer {
 const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'tunnel.flags', 'tunnel.tos', 'tunnel.ttl', 'tunnel.tp_src', 'tunnel.tp_dst', 'tunnel.geneve.class', 'tunnel.geneve.type', 'tunnel.geneve.len', 'tunnel.geneve.data', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
 const L3: Record<string, FieldName[]> = {
   ipv4: ['ipv4.src', 'ipv4.dst', 'ipv4.proto', 'ipv4.tos', 'ipv4.ttl', 'ipv4.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmp.type', 'icmp.code'],
-  ipv6: ['ipv6.src', 'ipv6.dst', 'ipv6.label', 'ipv6.proto', 'ipv6.tclass', 'ipv6.hlimit', 'ipv6.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmpv6.type', 'icmpv6.code', 'nd.target', 'nd.sll', 'nd.tll'],
+  ipv6: ['ipv6.src', 'ipv6.dst', 'ipv6.label', 'ipv6.proto', 'ipv6.tclass', 'ipv6.hlimit', 'ipv6.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmpv6.type', 'icmpv6.code', 'nd.target', 'nd.sll', 'nd.tll', 'nd_ext.nd_reserved', 'nd_ext.nd_options_type'],
   arp: ['arp.sip', 'arp.tip', 'arp.op', 'arp.sha', 'arp.tha'],
 };
 

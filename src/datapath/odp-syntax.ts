@@ -146,6 +146,8 @@ export const FIELD_BITS: Readonly<Record<string, number>> = {
   'icmpv6(type)': 8,
   'icmpv6(code)': 8,
   'arp(op)': 16,
+  'nd_ext(nd_reserved)': 32,
+  'nd_ext(nd_options_type)': 8,
   output: 32,
   'push_vlan(tpid)': 16,
   'push_vlan(vid)': 12,
@@ -227,6 +229,7 @@ export const ATTR_FIELDS: Readonly<Record<string, readonly [string, FieldName, '
   icmpv6: [['type', 'icmpv6.type', 'dec'], ['code', 'icmpv6.code', 'dec']],
   arp: [['sip', 'arp.sip', 'addr'], ['tip', 'arp.tip', 'addr'], ['op', 'arp.op', 'dec'], ['sha', 'arp.sha', 'addr'], ['tha', 'arp.tha', 'addr']],
   nd: [['target', 'nd.target', 'addr'], ['sll', 'nd.sll', 'addr'], ['tll', 'nd.tll', 'addr']],
+  nd_ext: [['nd_reserved', 'nd_ext.nd_reserved', 'hex'], ['nd_options_type', 'nd_ext.nd_options_type', 'dec']],
   tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr'], ['tos', 'tunnel.tos', 'hex'], ['ttl', 'tunnel.ttl', 'dec'], ['tp_src', 'tunnel.tp_src', 'dec'], ['tp_dst', 'tunnel.tp_dst', 'dec']],
 };
 
@@ -300,9 +303,28 @@ function fmtL3(key: FlowKey, mask: FlowMask): string[] {
     if (l4 === 'icmpv6') {
       const nd = fmtAttr('nd', key, mask);
       if (nd) out.push(nd);
+      const ext = fmtNdExt(key, mask);
+      if (ext) out.push(ext);
     }
   }
   return out;
+}
+
+/** nd_reserved as OVS prints it in nd_ext(...): "0x%x", so zero is "0x0". */
+function ndReserved(v: FieldValue | undefined): string {
+  return `0x${Number(v ?? 0).toString(16)}`;
+}
+
+/**
+ * nd_ext(...) as OVS prints it: nd_reserved whenever the attribute is shown (OVS formats it as if
+ * fully masked), nd_options_type only when it is matched.
+ */
+function fmtNdExt(key: FlowKey, mask: FlowMask): string | null {
+  if (isZero(mask['nd_ext.nd_reserved']) && isZero(mask['nd_ext.nd_options_type'])) return null;
+  const parts = [`nd_reserved=${ndReserved(key['nd_ext.nd_reserved'])}`];
+  const type = fmtField('nd_options_type', 'nd_ext.nd_options_type', 'dec', key, mask);
+  if (type) parts.push(type);
+  return `nd_ext(${parts.join(',')})`;
 }
 
 function fmtTcpFlags(flags: number, mask: number): string {
@@ -499,7 +521,7 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
       }
       default: {
         const fields = own(ATTR_FIELDS, n.name);
-        if (!fields || n.name === 'tunnel') err(n, `unknown key attribute "${n.name}": expected one of recirc_id, in_port, eth, eth_type, vlan, encap, ipv4, ipv6, arp, tcp, udp, sctp, icmp, icmpv6, tcp_flags, nd, tunnel`);
+        if (!fields || n.name === 'tunnel') err(n, `unknown key attribute "${n.name}": expected one of recirc_id, in_port, eth, eth_type, vlan, encap, ipv4, ipv6, arp, tcp, udp, sctp, icmp, icmpv6, tcp_flags, nd, nd_ext, tunnel`);
         for (const a of args) {
           if (a.name === 'frag' && (n.name === 'ipv4' || n.name === 'ipv6')) {
             const f =
@@ -534,7 +556,7 @@ function fmtSet(a: Extract<Action, { type: 'set' }>): string {
   const inner = a.fields.map((f) => {
     const name = `${a.proto}.${f.field}` as FieldName;
     const kind = fieldKind(name);
-    const v = f.field === 'tos' || f.field === 'tclass' ? hex(Number(f.value)) : String(f.value);
+    const v = f.field === 'tos' || f.field === 'tclass' ? hex(Number(f.value)) : f.field === 'nd_reserved' ? ndReserved(f.value) : String(f.value);
     if (f.mask === undefined) return `${f.field}=${v}`;
     const mk = kind === 'uint' ? hex(Number(f.mask)) : String(f.mask);
     return `${f.field}=${v}/${mk}`;
@@ -678,7 +700,7 @@ function parseActionNode(n: Node): Action {
       if (!inner || n.args!.length !== 1 || !inner.args) err(n, 'set(...) needs one header, e.g. set(ipv4(dst=10.0.0.1))');
       if (inner.name === 'tunnel') return { type: 'set_tunnel', tunnel: parseSetTunnel(inner) };
       const proto = inner.name as SetProto;
-      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'arp', 'nd'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp, icmp, icmpv6, arp, nd or tunnel`);
+      if (!['eth', 'ipv4', 'ipv6', 'tcp', 'udp', 'icmp', 'icmpv6', 'arp', 'nd', 'nd_ext'].includes(proto)) err(inner, `cannot set "${inner.name}": expected eth, ipv4, ipv6, tcp, udp, icmp, icmpv6, arp, nd, nd_ext or tunnel`);
       let masked = false;
       const fields: SetFieldValue[] = inner.args.map((a) => {
         const name = `${proto}.${a.name}` as FieldName;
@@ -687,6 +709,8 @@ function parseActionNode(n: Node): Action {
             ? ['sip', 'tip', 'op', 'sha', 'tha'].includes(a.name)
             : proto === 'nd'
               ? ['target', 'sll', 'tll'].includes(a.name)
+              : proto === 'nd_ext'
+                ? ['nd_reserved', 'nd_options_type'].includes(a.name)
               : proto === 'icmp' || proto === 'icmpv6'
                 ? ['type', 'code'].includes(a.name)
                 : ['src', 'dst'].includes(a.name) || (proto === 'ipv4' && ['tos', 'ttl'].includes(a.name)) || (proto === 'ipv6' && ['tclass', 'hlimit'].includes(a.name));

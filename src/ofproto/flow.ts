@@ -9,7 +9,9 @@
  *
  * Shared storage, as in OVS: `nw_src`/`nw_dst` hold the ARP SPA/TPA for ARP packets, `nw_proto`
  * holds the ARP opcode, `tp_src`/`tp_dst` hold the ICMP type/code, `arp_sha`/`arp_tha` hold the
- * ND source/target link-layer addresses (`nd_target` is the ND target address). `vlan_tci` carries the 802.1Q TCI with the CFI bit
+ * ND source/target link-layer addresses (`nd_target` is the ND target address; `nd_reserved` and
+ * `nd_options_type`, OVS's nd_ext, are the reserved word and first option type of an ND message,
+ * zero for every other packet). `vlan_tci` carries the 802.1Q TCI with the CFI bit
  * (0x1000) set when a tag is present, so 0 means "no VLAN".
  *
  * The tunnel fields (tun_id, tun_src, tun_dst, tun_flags, tun_tos, tun_ttl) are the outer header
@@ -45,7 +47,9 @@ export type FieldId =
   | 'tcp_flags'
   | 'arp_sha'
   | 'arp_tha'
-  | 'nd_target';
+  | 'nd_target'
+  | 'nd_reserved'
+  | 'nd_options_type';
 
 /** The 32-bit registers reg0..reg15 (OVS's FLOW_N_REGS), pipeline scratch space. */
 type RegId = `reg${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15}`;
@@ -104,6 +108,8 @@ const ORDER: ReadonlyArray<readonly [Exclude<FieldId, WideRegId>, number]> = [
   ['arp_sha', 48],
   ['arp_tha', 48],
   ['nd_target', 128],
+  ['nd_reserved', 32],
+  ['nd_options_type', 8],
 ];
 
 /** The layout of every field, by name. */

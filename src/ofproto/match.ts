@@ -160,8 +160,10 @@ export function findPrereqProblem(m: Match): PrereqProblem | undefined {
   if (has('tcp_flags') && !((isIp4(m) || isIp6(m)) && exactEq(m, 'nw_proto', IP_PROTO.TCP))) {
     return { field: 'tcp_flags', needs: 'nw_proto=6 over IPv4 or IPv6', fix: 'tcp' };
   }
-  if (has('nd_target') && !isNd(m, ND_TYPE.SOLICIT) && !isNd(m, ND_TYPE.ADVERT)) {
-    return { field: 'nd_target', needs: 'icmp6 with icmp_type=135 (neighbor solicitation) or icmp_type=136 (advertisement) and icmp_code=0', fix: 'icmp6,icmp_type=135' };
+  for (const f of ['nd_target', 'nd_reserved', 'nd_options_type'] as const) {
+    if (has(f) && !isNd(m, ND_TYPE.SOLICIT) && !isNd(m, ND_TYPE.ADVERT)) {
+      return { field: f, needs: 'icmp6 with icmp_type=135 (neighbor solicitation) or icmp_type=136 (advertisement) and icmp_code=0', fix: 'icmp6,icmp_type=135' };
+    }
   }
   for (const [f, nd, ndType] of [['arp_sha', 'nd_sll', ND_TYPE.SOLICIT], ['arp_tha', 'nd_tll', ND_TYPE.ADVERT]] as const) {
     if (!has(f) || isArp(m) || isNd(m, ndType)) continue;

@@ -58,6 +58,9 @@ export const FIELD_NAMES: readonly FieldName[] = [
   { mf: 'nd_target', nxm: 'NXM_NX_ND_TARGET', field: 'nd_target', bits: 128 },
   { mf: 'nd_sll', nxm: 'NXM_NX_ND_SLL', field: 'arp_sha', bits: 48 },
   { mf: 'nd_tll', nxm: 'NXM_NX_ND_TLL', field: 'arp_tha', bits: 48 },
+  // OVS gives these no NXM name; ovs-ofctl prints their OXM names.
+  { mf: 'nd_reserved', nxm: 'ERICOXM_OF_ICMPV6_ND_RESERVED', field: 'nd_reserved', bits: 32 },
+  { mf: 'nd_options_type', nxm: 'ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE', field: 'nd_options_type', bits: 8 },
   { mf: 'nw_ttl', nxm: 'NXM_NX_IP_TTL', field: 'nw_ttl', bits: 8 },
   { mf: 'tcp_flags', nxm: 'NXM_NX_TCP_FLAGS', field: 'tcp_flags', bits: 12 },
   { mf: 'metadata', nxm: 'OXM_OF_METADATA', field: 'metadata', bits: 64 },

@@ -9,7 +9,9 @@
  * - ARP: datapath arp.op/arp.sip/arp.tip/arp.sha/arp.tha; OpenFlow nw_proto/nw_src/nw_dst/
  *   arp_sha/arp_tha.
  * - IPv6 tclass/hlimit: OpenFlow nw_tos/nw_ttl.
- * - ND: datapath nd.target/nd.sll/nd.tll; OpenFlow nd_target/arp_sha/arp_tha.
+ * - ND: datapath nd.target/nd.sll/nd.tll; OpenFlow nd_target/arp_sha/arp_tha. The datapath keeps
+ *   nd_ext.nd_reserved/nd_options_type in bytes IPv4 and ARP use for addresses (flow-key.ts), so
+ *   a mask that matches them also matches eth_type and the IP protocol (see wcToMask).
  * - Tunnel flags: the datapath's tunnel.flags numbers its bits its own way (TUNNEL_FLAGS);
  *   OpenFlow's tun_flags holds OVS's FLOW_TNL_F_* (TUN_FLAG).
  * Fields only the datapath has (recirc_id, frag, tpids, the inner VLAN, IPv6 label) are not
@@ -79,6 +81,8 @@ const ICMP6: readonly Pair[] = [
   ['nd_target', 'nd.target'],
   ['arp_sha', 'nd.sll'],
   ['arp_tha', 'nd.tll'],
+  ['nd_reserved', 'nd_ext.nd_reserved'],
+  ['nd_options_type', 'nd_ext.nd_options_type'],
 ];
 
 /** The field pairs of each kind of frame, and the word spans they copy (see spansFor). */
@@ -183,7 +187,7 @@ const [IP_PROTO_AT] = fieldSpan('ipv4.proto');
 const [IP_FRAG_AT] = fieldSpan('ipv4.frag');
 const [ICMP_TYPE_AT] = fieldSpan('icmpv6.type');
 const [ICMP_CODE_AT] = fieldSpan('icmpv6.code');
-const ND_SPANS = (['nd.target', 'nd.sll', 'nd.tll'] as const).map(fieldSpan);
+const ND_SPANS = (['nd.target', 'nd.sll', 'nd.tll', 'nd_ext.nd_reserved', 'nd_ext.nd_options_type'] as const).map(fieldSpan);
 
 const asBytes = (key: FlowKey | Buffer): Buffer => (Buffer.isBuffer(key) ? key : encodeKey(key));
 
@@ -206,7 +210,12 @@ const L3_WORDS = (() => {
   const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'tun_flags', 'in_port', 'metadata', ...REG_FIELDS]);
   return FIELD_IDS.filter((f) => !l2OrMeta.has(f)).flatMap((f) => Array.from({ length: FIELDS[f].words }, (_, i) => FIELDS[f].ofs + i));
 })();
-const L4_WORDS = (['tp_src', 'tp_dst', 'tcp_flags'] as const).map((f) => FIELDS[f].ofs);
+/**
+ * Words whose datapath bytes mean something only for one IP protocol: consulting one makes the mask
+ * match nw_proto. The nd_ext fields are among them because IPv4 and ARP keep addresses in their
+ * bytes: with eth_type and nw_proto matched, only an ICMPv6 frame can fall in such a megaflow.
+ */
+const L4_WORDS = (['tp_src', 'tp_dst', 'tcp_flags', 'nd_reserved', 'nd_options_type'] as const).map((f) => FIELDS[f].ofs);
 
 /**
  * The datapath megaflow mask (key-layout bytes) for wildcards `wc` accumulated

@@ -162,6 +162,8 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
     if (has('nd_target')) out.push(fmtIPv6Masked('nd_target', get('nd_target').value, get('nd_target').mask));
     if (has('arp_sha')) out.push(fmtMac('nd_sll', get('arp_sha').value, get('arp_sha').mask));
     if (has('arp_tha')) out.push(fmtMac('nd_tll', get('arp_tha').value, get('arp_tha').mask));
+    if (has('nd_reserved')) out.push(`nd_reserved=${get('nd_reserved').value}`);
+    if (has('nd_options_type')) out.push(`nd_options_type=${get('nd_options_type').value}`);
   }
   if (has('tcp_flags')) out.push(`tcp_flags=${formatTcpFlags(Number(get('tcp_flags').value), Number(get('tcp_flags').mask))}`);
   return out.join(',');
@@ -194,6 +196,8 @@ function formatFieldValue(f: FieldId, v: bigint): string {
     case 'nw_ttl':
     case 'tp_src':
     case 'tp_dst':
+    case 'nd_reserved':
+    case 'nd_options_type':
       return String(v);
     default:
       return hex(v);

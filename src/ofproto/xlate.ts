@@ -255,6 +255,10 @@ const ND_SETS: ReadonlyArray<readonly [FieldId, string]> = [
   ['arp_sha', 'sll'],
   ['arp_tha', 'tll'],
 ];
+const ND_EXT_SETS: ReadonlyArray<readonly [FieldId, string]> = [
+  ['nd_reserved', 'nd_reserved'],
+  ['nd_options_type', 'nd_options_type'],
+];
 /**
  * Pipeline fields, not packet fields: writes never reach the datapath (the tunnel fields reach
  * it as the outer header of an output to a tunnel port), and a pause keeps them.
@@ -639,7 +643,9 @@ class Ctx {
         return this.ndType() === ndType ? undefined : `${field === 'arp_sha' ? 'nd_sll' : 'nd_tll'} needs an ICMPv6 neighbor ${ndType === ND_TYPE.SOLICIT ? 'solicitation' : 'advertisement'} (icmp_type=${ndType})`;
       }
       case 'nd_target':
-        return dlType() === ETH_TYPE.IPV6 && this.ndType() !== undefined ? undefined : 'nd_target needs an ICMPv6 neighbor solicitation or advertisement (icmp_type=135 or 136)';
+      case 'nd_reserved':
+      case 'nd_options_type':
+        return dlType() === ETH_TYPE.IPV6 && this.ndType() !== undefined ? undefined : `${field} needs an ICMPv6 neighbor solicitation or advertisement (icmp_type=135 or 136)`;
       default:
         return undefined;
     }
@@ -674,6 +680,8 @@ class Ctx {
       case 'arp_sha':
       case 'arp_tha':
       case 'nd_target':
+      case 'nd_reserved':
+      case 'nd_options_type':
         // prereqProblem has made sure an IPv6 frame is an ND message.
         return isArp(f) || f.num('dl_type') === ETH_TYPE.IPV6;
       case 'tp_src':
@@ -857,7 +865,9 @@ class Ctx {
       else if (p === IP_PROTO.UDP) this.commitSet('udp', L4_SETS);
       else if (t === ETH_TYPE.IP && p === IP_PROTO.ICMP) this.commitSet('icmp', ICMP_SETS);
       else if (t === ETH_TYPE.IPV6 && p === IP_PROTO.ICMPV6) {
-        // OVS's order: the ND message, then the ICMPv6 header.
+        // OVS's order: the ND extensions (a new options type first, so that a tll set finds its
+        // option), the ND message, then the ICMPv6 header.
+        this.commitSet('nd_ext', ND_EXT_SETS);
         this.commitSet('nd', ND_SETS);
         this.commitSet('icmpv6', ICMP_SETS);
       }

@@ -211,6 +211,8 @@ export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
   nd_target: ipv6Field('nd_target'),
   nd_sll: macField('arp_sha'),
   nd_tll: macField('arp_tha'),
+  nd_reserved: uintField('nd_reserved', 32),
+  nd_options_type: uintField('nd_options_type', 8),
   tun_id: uintField('tun_id', 64, true),
   tunnel_id: uintField('tun_id', 64, true),
   tun_src: ipv4Field('tun_src'),

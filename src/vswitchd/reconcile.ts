@@ -297,30 +297,25 @@ export class Reconciler {
     const type = iface.type || 'system';
     const st: InterfaceState = { uuid: iface.uuid, name: iface.name, bridge: b.name, port: port.name, type, applied, vlan: vlanText };
     this.ifaces.set(iface.name, st);
-    if (isTunnelType(type)) {
-      this.openTunnel(rb, st, type, iface, vlan);
-      if (st.error && st.error !== previousError) log.warn(`${b.name}: ${st.error}`);
-      return;
-    }
+    if (isTunnelType(type)) this.openTunnel(rb, st, type, iface, vlan);
+    else this.openInterface(b, rb, st, iface, vlan);
+    if (st.error && st.error !== previousError) log.warn(`${b.name}: ${st.error}`);
+  }
+
+  /** Opens an interface on a datapath port of its own and attaches it to the bridge. */
+  private openInterface(b: BridgeConfig, rb: RunningBridge, st: InterfaceState, iface: InterfaceConfig, vlan: PortVlanConfig): void {
+    let dpPort: number;
     try {
-      st.dpPort = this.openPort(st, iface);
+      dpPort = st.dpPort = this.openPort(st, iface);
     } catch (e) {
       st.error = openError(iface.name, e as Error);
-      if (st.error !== previousError) log.warn(`${b.name}: ${st.error}`);
       return;
     }
-    const ofport = iface.name === b.name && type === 'internal' ? OFPP.LOCAL : allocateOfport(rb, iface.ofportRequest);
-    try {
-      rb.xb.addPort({ ofport, dpPort: st.dpPort, name: iface.name, vlan });
-    } catch (e) {
-      st.error = (e as Error).message;
-      this.removePort(st);
-      return;
-    }
-    rb.ofports.add(ofport);
-    st.ofport = ofport;
-    this.of.attachPort(rb.xb, st.dpPort);
-    log.info(`${b.name}: added interface ${iface.name} on port ${ofport}`);
+    const ofport = iface.name === b.name && st.type === 'internal' ? OFPP.LOCAL : allocateOfport(rb, iface.ofportRequest);
+    this.attach(rb, st, ofport, `interface ${iface.name}`, {
+      addToBridge: () => rb.xb.addPort({ ofport, dpPort, name: iface.name, vlan }),
+      attached: () => this.of.attachPort(rb.xb, dpPort),
+    });
   }
 
   /**
@@ -329,9 +324,10 @@ export class Reconciler {
    */
   private openTunnel(rb: RunningBridge, st: InterfaceState, type: TunnelType, iface: InterfaceConfig, vlan: PortVlanConfig): void {
     let config: TunnelConfig;
+    let dpPort: number;
     try {
       config = parseTunnelOptions(iface.name, type, iface.options);
-      st.dpPort = this.vports.acquire(iface.name, config);
+      dpPort = st.dpPort = this.vports.acquire(iface.name, config);
     } catch (e) {
       st.error = openError(iface.name, e as Error);
       return;
@@ -340,9 +336,23 @@ export class Reconciler {
     st.tunnelOptions = Object.keys(iface.options).sort().map((k) => `${k}=${iface.options[k]!}`).join(', ');
     st.mac = emulatedMac(iface.name);
     const ofport = allocateOfport(rb, iface.ofportRequest);
+    this.attach(rb, st, ofport, `${type} tunnel ${iface.name}`, {
+      addToBridge: () => {
+        this.of.tunnels.add({ name: iface.name, bridge: st.bridge, ofport, dpPort, config });
+        rb.xb.addPort({ ofport, dpPort, name: iface.name, vlan, tunnel: config });
+      },
+      attached: () => this.of.tunnelsChanged(dpPort),
+    });
+  }
+
+  /**
+   * The tail every interface shares once its datapath port is open: the bridge takes it on
+   * `ofport` (if that throws, the port is closed again and the interface keeps the error), the
+   * ofport is recorded, the datapath side is told, and the log names `what` was added.
+   */
+  private attach(rb: RunningBridge, st: InterfaceState, ofport: number, what: string, steps: { addToBridge: () => void; attached: () => void }): void {
     try {
-      this.of.tunnels.add({ name: iface.name, bridge: st.bridge, ofport, dpPort: st.dpPort, config });
-      rb.xb.addPort({ ofport, dpPort: st.dpPort, name: iface.name, vlan, tunnel: config });
+      steps.addToBridge();
     } catch (e) {
       st.error = (e as Error).message;
       this.removePort(st);
@@ -350,8 +360,8 @@ export class Reconciler {
     }
     rb.ofports.add(ofport);
     st.ofport = ofport;
-    this.of.tunnelsChanged(st.dpPort);
-    log.info(`${st.bridge}: added ${type} tunnel ${iface.name} on port ${ofport}`);
+    steps.attached();
+    log.info(`${st.bridge}: added ${what} on port ${ofport}`);
   }
 
   /** The kind of datapath port that carries an interface of `type`. */

@@ -101,6 +101,12 @@ const SCRIPT: string[][] = [
   ['-O', 'OpenFlow13', 'dump-tables', 'SW'],
   ['queue-stats', 'SW'],
   ['probe', 'SW'],
+  // OVN's flow-only ND responder: nd_reserved and nd_options_type matched and set.
+  ['-O', 'OpenFlow13', 'add-flow', 'SW', 'table=2,icmp6,icmp_type=135,nd_reserved=0,nd_options_type=1,actions=set_field:136->icmpv6_type,set_field:0xe0000000->nd_reserved,set_field:2->nd_options_type,resubmit(,3)'],
+  ['add-flow', 'SW', 'table=3,icmp6,icmp_type=136,nd_options_type=2,actions=load:0x40000000->ERICOXM_OF_ICMPV6_ND_RESERVED[],move:NXM_OF_ETH_SRC[0..7]->ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE[],IN_PORT'],
+  ['-O', 'OpenFlow13', 'dump-flows', 'SW', '--no-stats', 'table=2'],
+  ['dump-flows', 'SW', '--no-stats', 'icmp6,icmp_type=136,nd_options_type=2'],
+  ['-O', 'OpenFlow15', 'dump-flows', 'SW', '--no-stats', 'table=3'],
   ['del-flows', 'SW'],
   ['dump-flows', 'SW', '--no-stats'],
   ['add-flow', 'SW', 'priority=3,in_port=1,actions=output:2'],

@@ -55,8 +55,9 @@ describe('ovs-ofctl against tvs-vswitchd, namespace traffic', () => {
   });
 });
 
-/** Turn IPv6 on for a host (the lab leaves it off) with `addr`, skipping duplicate address detection. */
+/** Turn IPv6 on for a host (the lab leaves it off) with `addr`, skipping duplicate address detection; once per host. */
 async function enableIpv6(h: Host, addr: string): Promise<void> {
+  if ((await h.exec('ip', ['-6', 'addr', 'show', 'dev', h.ifname])).includes(addr)) return;
   for (const setting of ['accept_dad=0', 'router_solicitations=0', 'disable_ipv6=0']) await h.exec('sysctl', ['-qw', `net.ipv6.conf.${h.ifname}.${setting}`]);
   await h.exec('ip', ['-6', 'addr', 'add', addr, 'dev', h.ifname, 'nodad']);
 }
@@ -98,5 +99,36 @@ describe('IPv6 neighbor discovery rewritten by flows, as the hosts\' kernels see
     expect(dp).toMatch(new RegExp(`icmpv6\\(type=136,code=0\\),nd\\(target=fd00:61::2,.*tll=${b.mac}\\),.* actions:set\\(eth\\(dst=${a.mac}\\)\\),set\\(nd\\(tll=${claimed}\\)\\),\\d+\n`));
     // Other ICMPv6 messages have no nd(): their megaflows do not match one.
     expect(dp).not.toMatch(/icmpv6\(type=(?!135|136)\d+[^)]*\),nd\(/);
+  });
+});
+
+describe("OVN's flow-only ND responder, as a host's kernel sees it", () => {
+  it('answers a solicitation for the router address with an advertisement the kernel takes into its neighbour table', async () => {
+    const router = { ip: 'fd00:61::fe', mac: '02:00:00:00:00:fe' };
+    await enableIpv6(a, 'fd00:61::1/64');
+    await ofctl('del-flows', br);
+    for (const flow of [
+      // The solicitation becomes the advertisement: addresses swapped, type 136, the router,
+      // solicited and override flags, and the source address option retyped as a target one...
+      `table=0,priority=100,in_port=1,icmp6,icmp_type=135,nd_target=${router.ip},nd_reserved=0,nd_options_type=1,actions=` +
+        `move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:${router.mac}->eth_src,move:NXM_NX_IPV6_SRC[]->NXM_NX_IPV6_DST[],set_field:${router.ip}->ipv6_src,` +
+        'set_field:136->icmpv6_type,set_field:0xe0000000->nd_reserved,set_field:2->nd_options_type,resubmit(,1)',
+      // ...which then carries the router's MAC, back out of the port it came in on.
+      `table=1,icmp6,icmp_type=136,nd_options_type=2,actions=set_field:${router.mac}->nd_tll,IN_PORT`,
+    ]) {
+      await ofctl('-O', 'OpenFlow13', 'add-flow', br, flow);
+    }
+    // Nothing answers the ping; the kernel solicits the router's address first.
+    await a.exec('ping', ['-6', '-c', '1', '-W', '1', router.ip]).catch(() => undefined);
+    // A kernel drops an advertisement with a wrong checksum, flags or option: an entry means all were right.
+    expect(await neighbourMac(a, router.ip)).toBe(router.mac);
+    await sw.appctl('revalidator/wait');
+    const dp = await sw.appctl('dpif/dump-flows', br);
+    expect(dp).toMatch(
+      new RegExp(
+        `icmpv6\\(type=135,code=0\\),nd\\(target=${router.ip}[^)]*\\),nd_ext\\(nd_reserved=0x0,nd_options_type=1\\),.* actions:set\\(eth\\(src=${router.mac},dst=${a.mac}\\)\\),` +
+          `set\\(ipv6\\(src=${router.ip},dst=[0-9a-f:]+\\)\\),set\\(nd_ext\\(nd_reserved=0xe0000000,nd_options_type=2\\)\\),set\\(nd\\(tll=${router.mac}\\)\\),set\\(icmpv6\\(type=136\\)\\),\\d+\n`,
+      ),
+    );
   });
 });

@@ -555,7 +555,7 @@ fn set_field(pkt: &mut Packet, field: SetField, value: &[u8], mask: &[u8]) -> Re
             };
             write_masked(&mut f[l3 + at..l3 + at + n], value, mask);
         }
-        NdTarget | NdSll | NdTll => set_nd(f, &vnet, field, value, mask)?,
+        NdTarget | NdSll | NdTll | NdReserved | NdOptionsType => set_nd(f, &vnet, field, value, mask)?,
         IcmpType | IcmpCode | Icmpv6Type | Icmpv6Code => set_icmp(f, &vnet, field, value, mask)?,
         TcpSrc | TcpDst | UdpSrc | UdpDst => {
             let want = if matches!(field, TcpSrc | TcpDst) { ipv4::proto::TCP } else { ipv4::proto::UDP };
@@ -579,12 +579,16 @@ fn set_field(pkt: &mut Packet, field: SetField, value: &[u8], mask: &[u8]) -> Re
     Ok(())
 }
 
-/// Rewrites the target or a link-layer address option of an IPv6 neighbor
-/// solicitation/advertisement, keeping the ICMPv6 checksum right. As in
-/// OVS (`packet_set_nd`), an address is written only into the message's
-/// first link-layer address option, and only when that option is the one
-/// asked for: setting the target link-layer address (tll) of a
-/// solicitation, which carries a source address option, changes nothing.
+/// Rewrites the target, a link-layer address option, the reserved word or
+/// the first option's type of an IPv6 neighbor solicitation/advertisement,
+/// keeping the ICMPv6 checksum right. As in OVS (`packet_set_nd`), an
+/// address is written only into the message's first link-layer address
+/// option, and only when that option is the one asked for: setting the
+/// target link-layer address (tll) of a solicitation, which carries a
+/// source address option, changes nothing. The options type is written
+/// into the first option whatever it is (OVS's `packet_set_nd_ext`), so a
+/// solicitation's source address option becomes a target address option;
+/// a message without options has none to change.
 fn set_nd(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &[u8]) -> Result<(), ExecError> {
     let (ty, l3) = l3_of(f).ok_or(ExecError::NotNd)?;
     if ty != ethertype::IPV6 {
@@ -601,6 +605,10 @@ fn set_nd(f: &mut [u8], vnet: &VnetHdr, field: SetField, value: &[u8], mask: &[u
     icmp::nd_target(msg).ok_or(ExecError::NotNd)?;
     let at = match field {
         SetField::NdTarget => icmp::ND_TARGET_OFFSET,
+        SetField::NdReserved => icmp::ND_RESERVED_OFFSET,
+        // The option's type and length bytes must both be there.
+        SetField::NdOptionsType if msg.len() >= icmp::ND_OPTIONS_OFFSET + 2 => icmp::ND_OPTIONS_OFFSET,
+        SetField::NdOptionsType => return Ok(()),
         _ => {
             let want = if field == SetField::NdSll { icmp::ND_OPT_SOURCE_LL } else { icmp::ND_OPT_TARGET_LL };
             match icmp::nd_first_link_layer(msg) {
@@ -1084,11 +1092,52 @@ mod tests {
     }
 
     #[test]
+    fn nd_ext_sets_turn_a_solicitation_into_an_advertisement_as_ovn_answers_it() {
+        // OVN's flow-only ND responder: type 136, R|S|O flags, the source
+        // address option retyped as a target address option with the router's MAC.
+        let mac = [0x00, 0x00, 0x5e, 0x00, 0x53, 0x99];
+        let list = [
+            set(SetField::NdReserved, &[0xe0, 0, 0, 0], &[0xff; 4]),
+            set(SetField::NdOptionsType, &[icmp::ND_OPT_TARGET_LL], &[0xff]),
+            set(SetField::NdTll, &mac, &[0xff; 6]),
+            set(SetField::Icmpv6Type, &[icmp::ND_NEIGHBOR_ADVERT], &[0xff]),
+        ]
+        .concat();
+        let (p, _, r) = run(&list, &nd_frame(icmp::ND_NEIGHBOR_SOLICIT, icmp::ND_OPT_SOURCE_LL));
+        assert_eq!(r, ExecReport::default());
+        let m = icmp6(p.frame());
+        assert_eq!((m[0], &m[4..8], m[24], &m[26..32]), (136, &[0xe0, 0, 0, 0][..], 2, &mac[..]));
+        assert!(checksums_valid(p.frame()));
+        let k = FlowKey::extract(p.frame(), 0);
+        assert_eq!((k.icmp_type, k.nw_src, k.nw_dst[0], k.nd_tll, k.nd_sll), (136, [0xe0, 0, 0, 0], 2, mac, [0; 6]));
+    }
+
+    #[test]
+    fn an_nd_reserved_set_under_a_mask_keeps_the_other_flags() {
+        let na = nd_frame(icmp::ND_NEIGHBOR_ADVERT, icmp::ND_OPT_TARGET_LL);
+        let (p, _, _) = run(&set(SetField::NdReserved, &[0x40, 0, 0, 0], &[0x40, 0, 0, 0]), &na);
+        assert_eq!(icmp6(p.frame())[4..8], [0x40, 0, 0, 0]);
+        assert!(checksums_valid(p.frame()));
+    }
+
+    #[test]
+    fn an_options_type_set_on_a_message_without_options_changes_nothing() {
+        let bare = ipv6_frame(58, &icmp6(&nd_frame(icmp::ND_NEIGHBOR_SOLICIT, icmp::ND_OPT_SOURCE_LL))[..24]);
+        let (p, _, r) = run(&set(SetField::NdOptionsType, &[2], &[0xff]), &bare);
+        assert_eq!((p.frame(), r), (&bare[..], ExecReport::default()));
+        let echo = ipv6_frame(58, &[128, 0, 0, 0, 0, 1, 0, 1]);
+        let (p, _, r) = run(&set(SetField::NdReserved, &[1; 4], &[0xff; 4]), &echo);
+        assert_eq!((p.frame(), r.first_error), (&echo[..], Some(ExecError::NotNd)));
+    }
+
+    #[test]
     fn nd_sets_never_panic_on_malformed_or_truncated_messages() {
         let list = [
             set(SetField::NdTarget, &[7; 16], &[0xff; 16]),
             set(SetField::NdSll, &[7; 6], &[0xff; 6]),
             set(SetField::NdTll, &[7; 6], &[0xff; 6]),
+            set(SetField::NdReserved, &[7; 4], &[0xff; 4]),
+            set(SetField::NdOptionsType, &[7], &[0xff]),
         ]
         .concat();
         let list = validate(&list).unwrap();
@@ -1135,6 +1184,8 @@ mod tests {
             (24, 1),
             (25, 1),
             (26, 1),
+            (27, 4),
+            (28, 1),
         ] {
             all.push(set(SetField::from_id(fid).unwrap(), &vec![0x01; n], &vec![0xff; n]));
         }

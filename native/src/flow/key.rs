@@ -11,6 +11,14 @@
 //!   spa/tpa are `ipv4.src/dst`, ARP's sha/tha live in the `ipv6.src` bytes,
 //!   IPv6's next header/tclass/hlimit are `ipv4.proto/tos/ttl`. A megaflow
 //!   that matches any of them also matches `eth_type`, so this is unambiguous.
+//! - An IPv6 neighbor solicitation or advertisement keeps its reserved word
+//!   (`nd_ext.nd_reserved`, an advertisement's R/S/O flags) in the `nw_src`
+//!   bytes and the type of its first link-layer address option
+//!   (`nd_ext.nd_options_type`) in `nw_dst[0]`, as OVS keeps them in its
+//!   IPv4-only `igmp_group_ip4` and its TCP-only `tcp_flags`. Only IPv4 and
+//!   ARP frames use these bytes otherwise, and every other IPv6 frame has
+//!   them zero; a megaflow that matches them also matches `eth_type` and the
+//!   IP protocol (the slow path's `wcToMask` makes it so).
 //! - There is no implicit padding: every byte is a field, and `Default` is all zero.
 
 use crate::packet::TunnelInfo;
@@ -59,9 +67,10 @@ pub struct FlowKey {
     pub icmp_type: u8,
     pub icmp_code: u8,
     pub arp_op: [u8; 2],
-    /// IPv4 source / ARP sender protocol address.
+    /// IPv4 source / ARP sender protocol address / ND reserved word.
     pub nw_src: [u8; 4],
-    /// IPv4 destination / ARP target protocol address.
+    /// IPv4 destination / ARP target protocol address; byte 0 is the ND
+    /// options type.
     pub nw_dst: [u8; 4],
     /// IPv6 flow label (20 bits, big-endian u32).
     pub ipv6_label: [u8; 4],
@@ -345,10 +354,17 @@ impl FlowKey {
     }
 
     /// The target and link-layer addresses of a neighbor solicitation or
-    /// advertisement (`l4` starts at its ICMPv6 header). Like OVS, a message
-    /// that repeats an address option gives neither the target nor the
-    /// addresses, and a truncated one gives what is whole.
+    /// advertisement (`l4` starts at its ICMPv6 header), with its reserved
+    /// word and the type of its first link-layer address option. Like OVS, a
+    /// message that repeats an address option gives neither the target nor
+    /// the addresses (but keeps the reserved word and options type), and a
+    /// truncated one gives what is whole.
     fn extract_nd(&mut self, l4: &[u8]) {
+        let Some(reserved) = icmp::nd_reserved(l4) else {
+            return;
+        };
+        self.nw_src = reserved;
+        self.nw_dst[0] = icmp::nd_first_link_layer(l4).map_or(0, |(ty, _)| ty);
         let Some(target) = icmp::nd_target(l4) else {
             return;
         };
@@ -659,6 +675,37 @@ pub(crate) mod tests {
         f[18..20].copy_from_slice(&ip_payload.to_be_bytes());
         let k = FlowKey::extract(&f, 1);
         assert_eq!((k.icmp_type, k.nd_target, k.nd_sll), (135, [0; 16], [0; 6]));
+    }
+
+    #[test]
+    fn keeps_the_reserved_word_and_first_option_type_of_an_nd_message_in_the_ipv4_address_bytes() {
+        let k = FlowKey::extract(&nd_frame(), 1);
+        assert_eq!((k.nw_src, k.nw_dst), ([0; 4], [1, 0, 0, 0]));
+        let k = FlowKey::extract(&na_frame(), 1);
+        assert_eq!((k.nw_src, k.nw_dst), ([0x60, 0, 0, 0], [2, 0, 0, 0]));
+        // A repeated option drops the addresses but not these (as in OVS).
+        let mut f = na_frame();
+        let opt = f[f.len() - 8..].to_vec();
+        f.extend_from_slice(&opt);
+        let ip_payload = (f.len() - 54) as u16;
+        f[18..20].copy_from_slice(&ip_payload.to_be_bytes());
+        let k = FlowKey::extract(&f, 1);
+        assert_eq!((k.nd_tll, k.nw_src, k.nw_dst), ([0; 6], [0x60, 0, 0, 0], [2, 0, 0, 0]));
+    }
+
+    #[test]
+    fn no_ipv6_frame_but_an_nd_message_has_anything_in_the_ipv4_address_bytes() {
+        // What makes the ND overlay unambiguous within IPv6: an IPv6 megaflow
+        // that matches these bytes sees zero for every other message.
+        for (name, f) in corpus() {
+            let k = FlowKey::extract(&f, 1);
+            if k.eth_type() == 0x86dd && !matches!(name, "nd" | "na") {
+                assert_eq!((k.nw_src, k.nw_dst, k.arp_op), ([0; 4], [0; 4], [0; 2]), "{name}");
+            }
+        }
+        let mut echo_with_flags = ipv6_frame(58, &[128, 0, 0, 0, 0xe0, 0, 0, 0]);
+        echo_with_flags.extend_from_slice(&[0; 24]);
+        assert_eq!(FlowKey::extract(&echo_with_flags, 1).nw_src, [0; 4]);
     }
 
     #[test]

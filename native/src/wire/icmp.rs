@@ -6,6 +6,8 @@ pub const HEADER_LEN: usize = 4;
 pub const CHECKSUM_OFFSET: usize = 2;
 pub const ND_NEIGHBOR_SOLICIT: u8 = 135;
 pub const ND_NEIGHBOR_ADVERT: u8 = 136;
+/// Offset of the reserved word (an NA's R/S/O flags) in an NS/NA message.
+pub const ND_RESERVED_OFFSET: usize = 4;
 /// Offset of the target address in an NS/NA message.
 pub const ND_TARGET_OFFSET: usize = 8;
 /// Offset of the first option in an NS/NA message (after the target).
@@ -34,6 +36,16 @@ pub fn nd_target(b: &[u8]) -> Option<[u8; 16]> {
         return None;
     }
     b.get(ND_TARGET_OFFSET..ND_TARGET_OFFSET + 16)?.try_into().ok()
+}
+
+/// The reserved word of a Neighbor Solicitation/Advertisement in `b`
+/// (starting at the ICMPv6 header): an advertisement's R, S and O flags in
+/// its top bits, zero in a solicitation. Present whenever the first 8 bytes are.
+pub fn nd_reserved(b: &[u8]) -> Option<[u8; 4]> {
+    if !is_nd(b) {
+        return None;
+    }
+    b.get(ND_RESERVED_OFFSET..ND_RESERVED_OFFSET + 4)?.try_into().ok()
 }
 
 /// True for a Neighbor Solicitation or Advertisement (code 0), the messages

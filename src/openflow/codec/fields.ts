@@ -17,7 +17,7 @@ import type { Match } from '../../ofproto/match.js';
 import { OFP12, OFP13, OFP15 } from '../messages.js';
 
 /** OXM classes. */
-export const OXM_CLASS = { NXM0: 0x0000, NXM1: 0x0001, OPENFLOW_BASIC: 0x8000, PACKET_REGS: 0x8001, EXPERIMENTER: 0xffff } as const;
+export const OXM_CLASS = { NXM0: 0x0000, NXM1: 0x0001, ERICSSON: 0x1000, OPENFLOW_BASIC: 0x8000, PACKET_REGS: 0x8001, EXPERIMENTER: 0xffff } as const;
 /** NXM_NX_XXREG0's field number in class NXM1; xxreg1..3 follow it. */
 const NXM_NX_XXREG0_FIELD = 111;
 /** The ONF experimenter id, under which OpenFlow 1.3 carries tcp_flags. */
@@ -59,6 +59,8 @@ export interface WireField {
 const nx0 = (field: number): WireHeader => ({ cls: OXM_CLASS.NXM0, field });
 const nx1 = (field: number): WireHeader => ({ cls: OXM_CLASS.NXM1, field });
 const basic = (field: number, since = OFP12): WireHeader & { since: number } => ({ cls: OXM_CLASS.OPENFLOW_BASIC, field, since });
+/** Ericsson's OXM class (OVS's ERICOXM_OF_*), which OVS also writes in NXM matches. */
+const ericsson = (field: number): WireHeader & { since: number } => ({ cls: OXM_CLASS.ERICSSON, field, since: OFP12 });
 
 /** True if `m` matches `f` (a field of one 32-bit word at most) exactly to `v`; read as numbers, with no BigInt per test. */
 function exactIs(m: Match, f: FieldId, v: number): boolean {
@@ -115,6 +117,8 @@ export const WIRE_FIELDS: readonly WireField[] = [
   { name: 'nd_target', field: 'nd_target', bytes: 16, maskable: true, nxm: nx1(23), oxm: basic(31), prereq: isNdAny, needs: 'icmp6,icmp_type=135 or icmp_type=136,icmp_code=0' },
   { name: 'nd_sll', field: 'arp_sha', bytes: 6, maskable: true, nxm: nx1(24), oxm: basic(32), prereq: isNd(135), needs: 'icmp6,icmp_type=135,icmp_code=0' },
   { name: 'nd_tll', field: 'arp_tha', bytes: 6, maskable: true, nxm: nx1(25), oxm: basic(33), prereq: isNd(136), needs: 'icmp6,icmp_type=136,icmp_code=0' },
+  { name: 'nd_reserved', field: 'nd_reserved', bytes: 4, maskable: false, oxm: ericsson(1), prereq: isNdAny, needs: 'icmp6,icmp_type=135 or icmp_type=136,icmp_code=0' },
+  { name: 'nd_options_type', field: 'nd_options_type', bytes: 1, maskable: false, oxm: ericsson(2), prereq: isNdAny, needs: 'icmp6,icmp_type=135 or icmp_type=136,icmp_code=0' },
   { name: 'arp_op', field: 'nw_proto', bytes: 2, maskable: false, nxm: nx0(15), oxm: basic(21), prereq: isArp, needs: 'arp', valid: (v) => v <= 0xffn },
   { name: 'arp_spa', field: 'nw_src', bytes: 4, maskable: true, nxm: nx0(16), oxm: basic(22), prereq: isArp, needs: 'arp' },
   { name: 'arp_tpa', field: 'nw_dst', bytes: 4, maskable: true, nxm: nx0(17), oxm: basic(23), prereq: isArp, needs: 'arp' },

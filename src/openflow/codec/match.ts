@@ -240,10 +240,14 @@ const L4_FIELDS: Readonly<Record<number, readonly WireField[]>> = {
 };
 const ICMP4_FIELDS = [F('icmp_type'), F('icmp_code')];
 const ICMP6_FIELDS = [F('icmpv6_type'), F('icmpv6_code')];
-/** ICMPv6 neighbour solicitation (135) and advertisement (136) add their target and link-layer address. */
+/**
+ * ICMPv6 neighbour solicitation (135) and advertisement (136) add their reserved word, target,
+ * options type and link-layer address, in OVS's order.
+ */
+const ND_COMMON = [...ICMP6_FIELDS, F('nd_reserved'), F('nd_target'), F('nd_options_type')];
 const ND_FIELDS: Readonly<Record<number, readonly WireField[]>> = {
-  135: [...ICMP6_FIELDS, F('nd_target'), F('nd_sll')],
-  136: [...ICMP6_FIELDS, F('nd_target'), F('nd_tll')],
+  135: [...ND_COMMON, F('nd_sll')],
+  136: [...ND_COMMON, F('nd_tll')],
 };
 const ARP_FIELDS = [F('arp_op'), F('arp_spa'), F('arp_tpa'), F('arp_sha'), F('arp_tha')];
 /** The tunnel fields, in OVS's order: tun_id, tun_flags, tun_src, tun_dst. */

@@ -24,6 +24,9 @@ const corpus = [
   'recirc_id(0x1),in_port(1),eth(),eth_type(0x88a8),vlan(vid=100),encap(eth_type(0x8100),vlan(vid=5,pcp=1),encap(eth_type(0x0800),ipv4(frag=no))), packets:1, bytes:64, used:0.010s, actions:set(ipv4(src=10.1.1.1,ttl=9)),set(tcp(dst=8080)),push_vlan(tpid=0x88a8,vid=7,pcp=0),1',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=later), packets:0, bytes:0, used:never, actions:userspace(pid=3,userdata(0102030405060708))',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:5, bytes:490, used:0.010s, actions:meter(0),2',
+  // OVN's ND responder; the key is OVS's own tests/odp.at example of nd_ext.
+  'recirc_id(0),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x86dd),ipv6(src=::1,dst=::2,label=0,proto=58,tclass=0,hlimit=128,frag=no),icmpv6(type=136,code=0),nd(target=::3,sll=00:05:06:07:08:09,tll=00:0a:0b:0c:0d:0e),nd_ext(nd_reserved=0x0,nd_options_type=2), packets:1, bytes:86, used:0.100s, actions:1',
+  'recirc_id(0),in_port(3),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd(target=fd00::1),nd_ext(nd_reserved=0x0), packets:1, bytes:86, used:0.100s, actions:set(nd_ext(nd_reserved=0xe0000000,nd_options_type=2)),set(nd(tll=00:00:00:00:00:01)),set(icmpv6(type=136)),3',
 ];
 
 describe('OVS datapath flow syntax', () => {
@@ -65,6 +68,17 @@ describe('OVS datapath flow syntax', () => {
     const outputs = encodeActions(parseActions('2,7'));
     expect(outputs.toString('hex')).toBe('0100040002000000' + '0100040007000000');
     expect(encodeActions(parseActions('2,pop_vlan,7')).toString('hex')).toBe('0100040002000000' + '0400000000000000' + '0100040007000000');
+  });
+
+  it("keeps nd_ext's fields in the bytes IPv4 addresses use, and sets them with their own ids", () => {
+    const { key, mask } = parseFlow(corpus.find((l) => l.includes('nd_options_type=2), packets'))!).match;
+    const k = encodeKey(key);
+    expect([k.readUInt32BE(60), k[64]]).toEqual([0, 2]);
+    // Written, so matched: nd_reserved=0x0 is an exact zero.
+    expect([encodeKey(mask).readUInt32BE(60), encodeKey(mask)[64], encodeKey(mask)[65]]).toEqual([0xffffffff, 0xff, 0]);
+    const set = encodeActions(parseActions('set(nd_ext(nd_reserved=0xe0000000))'));
+    // type 5 (set), payload: field id 27, flags, the value and its mask.
+    expect(set.subarray(0, 16).toString('hex')).toBe('05000c00' + '1b000000' + 'e0000000' + 'ffffffff');
   });
 
   it('rejects bad syntax with the offending token and what was expected', () => {

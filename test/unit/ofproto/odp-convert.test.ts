@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeKey, type FlowKey } from '../../../src/datapath/flow-key.js';
+import { decodeKey, encodeKey, type FlowKey } from '../../../src/datapath/flow-key.js';
 import { compactKey, extractKey, flowToKey, keyToFlow, maskToWc, wcToMask } from '../../../src/ofproto/odp-convert.js';
 import { FIELD_IDS, Flow, FlowWildcards, type FieldId } from '../../../src/ofproto/flow.js';
 
@@ -31,7 +31,8 @@ describe('datapath key <-> OpenFlow flow', () => {
     const IP6: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['ipv6_src', 72, 16], ['ipv6_dst', 88, 16]];
     const PORTS: [FieldId, number, number][] = [['tcp_flags', 50, 2], ['tp_src', 52, 2], ['tp_dst', 54, 2]];
     const ICMP_: [FieldId, number, number][] = [['tp_src', 56, 1], ['tp_dst', 57, 1]];
-    const ND: [FieldId, number, number][] = [['nd_target', 104, 16], ['arp_sha', 124, 6], ['arp_tha', 130, 6]];
+    // nd_reserved and nd_options_type overlay IPv4's addresses (native/src/flow/key.rs).
+    const ND: [FieldId, number, number][] = [['nd_target', 104, 16], ['arp_sha', 124, 6], ['arp_tha', 130, 6], ['nd_reserved', 60, 4], ['nd_options_type', 64, 1]];
     const ARP_: [FieldId, number, number][] = [['nw_proto', 58, 2], ['nw_src', 60, 4], ['nw_dst', 64, 4], ['arp_sha', 72, 6], ['arp_tha', 78, 6]];
     const layout = (ethType: number, proto: number) =>
       ethType === 0x0800 ? [...L2, ...IP4, ...(proto === 1 ? ICMP_ : proto === 58 ? [] : PORTS)]
@@ -70,6 +71,9 @@ describe('datapath key <-> OpenFlow flow', () => {
   });
 });
 
+/** `key` as a megaflow with `mask` sees it. */
+const masked = (key: Buffer, mask: Buffer) => Buffer.from(key.map((b, i) => b & mask[i]!));
+
 /** A mask as decodeKey reports it, its shared bytes named after `key`'s type. */
 const maskOf = (wc: FlowWildcards, key: FlowKey) => decodeKey(wcToMask(wc, key), Number(key.eth_type ?? 0));
 
@@ -106,6 +110,24 @@ describe('wildcards -> megaflow mask', () => {
     expect([echo['nd.target'], echo['nd.sll']]).toEqual([undefined, undefined]);
     // With the type wildcarded, only the bytes themselves keep an ND message out.
     expect(maskOf(new FlowWildcards().orField('nd_target'), { ...nd, 'icmpv6.type': 128 })['nd.target']).toBe('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+  });
+
+  it('makes a megaflow that consulted nd_reserved or nd_options_type match eth_type and the IP protocol, so no frame sharing those bytes falls in it', () => {
+    // The ND extension bytes are IPv4's source and destination addresses (and ARP's).
+    const na = { eth_type: 0x86dd, 'ipv6.proto': 58, 'icmpv6.type': 136, 'nd_ext.nd_reserved': 0xe0000000, 'nd_ext.nd_options_type': 2 } as const;
+    for (const field of ['nd_reserved', 'nd_options_type'] as const) {
+      const mask = wcToMask(new FlowWildcards().orField(field), na);
+      expect(decodeKey(mask, 0x86dd)).toMatchObject({ eth_type: 0xffff, 'ipv6.proto': 0xff, 'ipv6.frag': 0xff });
+      const megaflow = masked(encodeKey(na), mask);
+      const lookalikes: FlowKey[] = [
+        { eth_type: 0x0806, 'arp.sip': '224.0.0.0', 'arp.tip': '2.0.0.0' },
+        { eth_type: 0x0800, 'ipv4.proto': 58, 'ipv4.src': '224.0.0.0', 'ipv4.dst': '2.0.0.0' },
+        { eth_type: 0x86dd, 'ipv6.proto': 6 },
+      ];
+      for (const k of lookalikes) expect(masked(encodeKey(k), mask).equals(megaflow), JSON.stringify(k)).toBe(false);
+      // Another advertisement with the same flags and option is in it.
+      expect(masked(encodeKey({ ...na, 'nd.target': 'fd00::9' }), mask).equals(megaflow)).toBe(true);
+    }
   });
 
   it('an L2-only decision gives an L2-only mask', () => {

@@ -232,6 +232,46 @@ describe('xlate: IPv6 neighbor discovery rewrites reach the packet', () => {
     expect(xlate(b.br, echo).actions).toEqual([{ type: 'set', proto: 'icmp', masked: false, fields: [{ field: 'type', value: 0 }] }, { type: 'output', port: DP(1) }]);
   });
 
+  it("answers a solicitation as OVN's flow-only ND responder: nd_ext before nd, so the retyped option takes the tll, and the type last", () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add(
+      'table=0,icmp6,icmp_type=135,nd_target=fd00::1,actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:02:00:00:00:00:fe->eth_src,' +
+        'move:NXM_NX_IPV6_SRC[]->NXM_NX_IPV6_DST[],set_field:fd00::1->ipv6_src,set_field:136->icmpv6_type,set_field:0xe0000000->nd_reserved,set_field:2->nd_options_type,resubmit(,1)',
+      'table=1,icmp6,icmp_type=136,nd_options_type=2,actions=set_field:02:00:00:00:00:fe->nd_tll,IN_PORT',
+    );
+    const res = xlate(b.br, neighborSolicitation());
+    expect(res.actions).toEqual([
+      { type: 'set', proto: 'eth', masked: false, fields: [{ field: 'src', value: '02:00:00:00:00:fe' }, { field: 'dst', value: '00:00:00:00:00:01' }] },
+      { type: 'set', proto: 'ipv6', masked: false, fields: [{ field: 'src', value: 'fd00::1' }, { field: 'dst', value: 'fd00::10' }] },
+      { type: 'set', proto: 'nd_ext', masked: false, fields: [{ field: 'nd_reserved', value: 0xe0000000 }, { field: 'nd_options_type', value: 2 }] },
+      { type: 'set', proto: 'nd', masked: false, fields: [{ field: 'tll', value: '02:00:00:00:00:fe' }] },
+      { type: 'set', proto: 'icmpv6', masked: false, fields: [{ field: 'type', value: 136 }] },
+      { type: 'output', port: DP(1) },
+    ]);
+    expect(res.wc.fields()).toEqual(expect.arrayContaining(['dl_type', 'nw_proto', 'tp_src', 'tp_dst', 'nd_target', 'nd_reserved', 'nd_options_type']));
+  });
+
+  it('matches a solicitation by its options type, which the datapath extracted from its source address option', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,icmp6,icmp_type=135,nd_reserved=0,nd_options_type=1,actions=output:2', 'table=0,priority=0,actions=drop');
+    const ns = neighborSolicitation();
+    ns.setNum('nd_options_type', 1);
+    expect(xlate(b.br, ns).actions).toEqual([{ type: 'output', port: DP(2) }]);
+    ns.setNum('nd_reserved', 0x20000000);
+    expect(xlate(b.br, ns).actions).toEqual([]);
+  });
+
+  it('skips an nd_ext write on ICMPv6 that is no neighbor discovery, saying why', () => {
+    const b = makeBridge([1, 2], { defaultRule: false });
+    b.add('table=0,actions=set_field:0xe0000000->nd_reserved,set_field:2->nd_options_type,output:2');
+    const echo = neighborSolicitation();
+    echo.setNum('tp_src', 128);
+    const r = xlate(b.br, echo, { trace: true });
+    expect(r.actions).toEqual([{ type: 'output', port: DP(2) }]);
+    expect(JSON.stringify(r.trace)).toContain('skipped: nd_reserved needs an ICMPv6 neighbor solicitation or advertisement');
+    expect(JSON.stringify(r.trace)).toContain('skipped: nd_options_type needs an ICMPv6 neighbor solicitation or advertisement');
+  });
+
   it('skips nd_tll on a solicitation, and every ND field on other ICMPv6, saying why', () => {
     const b = makeBridge([1, 2], { defaultRule: false });
     b.add('table=0,actions=set_field:00:00:00:00:00:09->nd_tll,set_field:fd00::9->nd_target,output:2');

@@ -1,6 +1,6 @@
 /**
  * What OVN installs beyond the common flows: the registers above reg7, the wide registers, output
- * to a register, the stack, controller(...) with its options, the ARP responder's rewrites, meters.
+ * to a register, the stack, controller(...) with its options, the ARP and ND responders' rewrites, meters.
  */
 export const OVN_FLOW_CORPUS: readonly string[] = [
   'reg8=0x1,reg15=0x5/0xff,reg12=0 actions=load:0x1->NXM_NX_REG14[],move:NXM_NX_REG15[0..15]->NXM_NX_REG9[16..31],resubmit(,8)',
@@ -16,6 +16,8 @@ export const OVN_FLOW_CORPUS: readonly string[] = [
   'actions=meter:5,output:1',
   'ip actions=meter:1,clear_actions,write_actions(output:2),goto_table:3',
   'actions=meter:7',
+  // The flow-only ND responder: the reserved word (R/S/O flags) and the first option's type.
+  'icmp6,icmp_type=135,nd_reserved=0,nd_options_type=1 actions=set_field:136->icmpv6_type,set_field:0xe0000000->nd_reserved,set_field:2->nd_options_type,move:NXM_OF_ETH_SRC[0..7]->ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE[],load:0x40000000->ERICOXM_OF_ICMPV6_ND_RESERVED[],IN_PORT',
 ];
 
 /**
@@ -45,6 +47,7 @@ export const FLOW_CORPUS: readonly string[] = [
   'icmp6,icmp_type=135 actions=set_field:136->icmpv6_type,load:0x88->NXM_NX_ICMPV6_TYPE[]',
   'icmp,icmp_type=8 actions=set_field:0->icmp_type,move:NXM_OF_ICMP_CODE[]->NXM_NX_REG0[0..7]',
   'icmp6,icmp_type=136,nd_target=fd00::/16 actions=set_field:00:00:00:00:00:01->nd_tll,move:NXM_NX_ND_TARGET[]->NXM_NX_XXREG0[],move:NXM_OF_ETH_SRC[]->NXM_NX_ND_TLL[]',
+  'icmp6,icmp_type=136,nd_reserved=0xe0000000,nd_options_type=2,nd_tll=00:00:00:00:00:02 actions=drop',
   'ipv6,ipv6_src=2001:db8::/32,ipv6_dst=fe80::1 actions=dec_ttl,output:3',
   'ip,nw_tos=16,nw_ecn=1,nw_ttl=9 actions=mod_nw_tos:32,mod_nw_src=1.2.3.4,mod_nw_dst:5.6.7.8',
   'tcp actions=mod_tp_src:80,mod_tp_dst:443,mod_dl_src:00:11:22:33:44:55,mod_dl_dst:66:77:88:99:aa:bb',
