@@ -181,7 +181,10 @@ impl TunnelPort {
                 let rx = udp_socket(udp_port).map_err(|e| match e.raw_os_error() {
                     Some(libc::EADDRINUSE) => io::Error::new(
                         e.kind(),
-                        format!("port \"{name}\": UDP port {udp_port} is already in use on this host (a kernel {} device, or another switch?): {e}", kind.name()),
+                        format!(
+                            "{name}: UDP port {udp_port} is already in use on this host (Address already in use: a kernel {} device or another program holds it); give the tunnel another options:dst_port",
+                            kind.name()
+                        ),
                     ),
                     _ => e,
                 })?;
