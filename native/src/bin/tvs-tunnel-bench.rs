@@ -4,11 +4,12 @@
 //! VXLAN, the kernel routes and adds the IP header, as `port/tunnel.rs`
 //! does) versus whole frames written onto the underlay device through
 //! AF_PACKET (which would need route and neighbour resolution of our own),
-//! and how many a UDP socket bound to the port receives.
+//! and how many a UDP socket bound to the port receives, one datagram per
+//! buffer or, with `gro`, as UDP GRO coalesces them (what vports ask for).
 //!
 //! usage: tvs-tunnel-bench socket DST_IP PORT SECONDS
 //!        tvs-tunnel-bench packet IFACE DST_MAC SRC_MAC SRC_IP DST_IP PORT SECONDS
-//!        tvs-tunnel-bench recv PORT SECONDS
+//!        tvs-tunnel-bench recv PORT SECONDS [gro]
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -96,6 +97,25 @@ fn sockaddr(ip: Ipv4Addr, port: u16) -> libc::sockaddr_in {
     a
 }
 
+/// How many datagrams one received buffer holds: its length over the UDP
+/// GRO segment size in its control message, or 1 without one.
+fn datagrams_in(m: &libc::mmsghdr) -> u64 {
+    let len = m.msg_len as u64;
+    // SAFETY: the kernel filled this msghdr's control buffer, which is ours
+    // and alive; CMSG_FIRSTHDR/NXTHDR stay inside it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&m.msg_hdr);
+        while !c.is_null() {
+            if (*c).cmsg_level == 17 && (*c).cmsg_type == libc::UDP_GRO {
+                let seg = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::c_int) as u64;
+                return len.div_ceil(seg.max(1));
+            }
+            c = libc::CMSG_NXTHDR(&m.msg_hdr, c);
+        }
+    }
+    1
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (sent, secs) = match args.get(1).map(String::as_str) {
@@ -155,23 +175,43 @@ fn main() {
                     size_of::<libc::timeval>() as u32,
                 )
             };
-            let mut bufs = vec![[0u8; 2048]; BATCH];
+            let gro = args.get(4).map(String::as_str) == Some("gro");
+            if gro {
+                // SAFETY: a live c_int of the length passed; level 17 is SOL_UDP.
+                let r = unsafe {
+                    libc::setsockopt(
+                        fd,
+                        17,
+                        libc::UDP_GRO,
+                        &1 as *const libc::c_int as *const _,
+                        size_of::<libc::c_int>() as u32,
+                    )
+                };
+                check(r, "UDP_GRO");
+            }
+            // A coalesced read is up to 64 KiB.
+            let mut bufs = vec![vec![0u8; 65536]; BATCH];
+            let mut control = [[0u64; 8]; BATCH];
             // SAFETY: all-zero iovecs and mmsghdrs are valid values.
             let mut iov: [libc::iovec; BATCH] = unsafe { zeroed() };
             // SAFETY: as above.
             let mut msgs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
             for i in 0..BATCH {
-                iov[i] = libc::iovec { iov_base: bufs[i].as_mut_ptr() as *mut _, iov_len: 2048 };
+                iov[i] = libc::iovec { iov_base: bufs[i].as_mut_ptr() as *mut _, iov_len: bufs[i].len() };
                 msgs[i].msg_hdr.msg_iov = &mut iov[i];
                 msgs[i].msg_hdr.msg_iovlen = 1;
             }
             let deadline = Instant::now() + Duration::from_secs(secs);
             let mut got = 0u64;
             while Instant::now() < deadline {
-                // SAFETY: the messages point at `bufs` and `iov`, alive for the call.
+                for i in 0..BATCH {
+                    msgs[i].msg_hdr.msg_control = control[i].as_mut_ptr() as *mut _;
+                    msgs[i].msg_hdr.msg_controllen = size_of::<[u64; 8]>();
+                }
+                // SAFETY: the messages point at `bufs`, `iov` and `control`, alive for the call.
                 let r = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), BATCH as u32, 0, std::ptr::null_mut()) };
-                if r > 0 {
-                    got += r as u64;
+                for m in &msgs[..r.max(0) as usize] {
+                    got += datagrams_in(m);
                 }
             }
             (got, secs)

@@ -1,8 +1,9 @@
 //! Fitting frames into a path MTU, for ports that cannot hand them on
 //! unfinished (a tunnel's inner frame travels inside a datagram): fill in
 //! partial checksums, cut TCP super-frames into segments that fit, and for
-//! an IPv4 frame with DF that cannot fit, build the ICMP "fragmentation
-//! needed" its sender should get, so that path MTU discovery works.
+//! an IPv4 frame with DF or an IPv6 frame (never fragmented on the way)
+//! that cannot fit, build the ICMP "fragmentation needed" or ICMPv6 "packet
+//! too big" its sender should get, so that path MTU discovery works.
 
 use crate::packet::VnetHdr;
 use crate::wire::checksum;
@@ -27,7 +28,8 @@ pub enum Fit {
     /// in, or its TCP segments.
     Rewritten(Vec<Vec<u8>>),
     /// Too big and not a TCP super-frame: it cannot go. `reply` is the
-    /// ICMP "fragmentation needed" for its sender, if it is IPv4 with DF.
+    /// ICMP "fragmentation needed" for its sender if it is IPv4 with DF, or
+    /// the ICMPv6 "packet too big" if it is IPv6.
     TooBig { reply: Option<Vec<u8>> },
 }
 
@@ -39,7 +41,7 @@ pub fn fit(frame: &[u8], vnet: &VnetHdr, room: usize) -> Fit {
         return segment_tcp(frame, vnet, room).map_or(Fit::TooBig { reply: None }, Fit::Rewritten);
     }
     if frame.len() > room {
-        return Fit::TooBig { reply: frag_needed(frame, room) };
+        return Fit::TooBig { reply: too_big_reply(frame, room) };
     }
     if vnet.flags & VnetHdr::F_NEEDS_CSUM == 0 {
         return Fit::AsIs;
@@ -119,6 +121,15 @@ pub fn finish_leaked_checksum(f: &mut [u8]) -> bool {
     true
 }
 
+/// What tells the sender of `f` that it does not fit in `room` bytes.
+fn too_big_reply(f: &[u8], room: usize) -> Option<Vec<u8>> {
+    match l3_of(f)?.1 {
+        ethertype::IPV4 => frag_needed(f, room),
+        ethertype::IPV6 => packet_too_big(f, room),
+        _ => None,
+    }
+}
+
 /// The ICMP "fragmentation needed" (RFC 1191) answering an IPv4 frame with
 /// DF that does not fit in `room` bytes: from the frame's destination back
 /// to its source (MACs swapped, VLAN tags kept), with the next-hop MTU and
@@ -155,6 +166,50 @@ fn frag_needed(f: &[u8], room: usize) -> Option<Vec<u8>> {
     r.extend_from_slice(&mtu.to_be_bytes());
     r.extend_from_slice(quote);
     let c = checksum::checksum(&r[icmp..]);
+    r[icmp + 2..icmp + 4].copy_from_slice(&c.to_be_bytes());
+    Some(r)
+}
+
+/// Longest IPv6 packet an ICMPv6 error may be (RFC 4443 2.4(c)): the
+/// minimum IPv6 MTU.
+const IPV6_MIN_MTU: usize = 1280;
+
+/// The ICMPv6 "packet too big" (RFC 4443 3.2, RFC 8201) answering an IPv6
+/// frame that does not fit in `room` bytes: from the frame's destination
+/// back to its source (MACs swapped, VLAN tags kept), with the MTU and as
+/// much of the packet as fits in 1280 bytes. None for ICMPv6 errors (never
+/// answered with an error) and for a source that cannot be answered (the
+/// unspecified address or a multicast one).
+fn packet_too_big(f: &[u8], room: usize) -> Option<Vec<u8>> {
+    let (l3, _) = l3_of(f)?;
+    let ip = f.get(l3..)?;
+    if ip.len() < 40 {
+        return None;
+    }
+    let (src, dst): ([u8; 16], [u8; 16]) = (ip[8..24].try_into().ok()?, ip[24..40].try_into().ok()?);
+    let icmp_error = ip[6] == 58 && ip.get(40).is_some_and(|&ty| ty < 128);
+    if icmp_error || src == [0; 16] || src[0] == 0xff {
+        return None;
+    }
+    let mtu = u32::try_from(room.checked_sub(l3)?).ok()?;
+    let quote = &ip[..ip.len().min(IPV6_MIN_MTU - 40 - 8)];
+    let icmp_len = 8 + quote.len();
+    let mut r = Vec::with_capacity(l3 + 40 + icmp_len);
+    r.extend_from_slice(&f[6..12]);
+    r.extend_from_slice(&f[0..6]);
+    r.extend_from_slice(&f[12..l3]);
+    r.extend_from_slice(&[0x60, 0, 0, 0]);
+    r.extend_from_slice(&(icmp_len as u16).to_be_bytes());
+    r.extend_from_slice(&[58, 64]);
+    r.extend_from_slice(&dst);
+    r.extend_from_slice(&src);
+    let icmp = r.len();
+    r.extend_from_slice(&[2, 0, 0, 0]);
+    r.extend_from_slice(&mtu.to_be_bytes());
+    r.extend_from_slice(quote);
+    // The pseudo-header (RFC 8200 8.1): addresses, upper-layer length, next header.
+    let pseudo = checksum::sum(checksum::sum(checksum::sum(0, &dst), &src), &(icmp_len as u32).to_be_bytes()) + 58;
+    let c = !checksum::fold(checksum::sum(pseudo, &r[icmp..]));
     r[icmp + 2..icmp + 4].copy_from_slice(&c.to_be_bytes());
     Some(r)
 }
@@ -314,6 +369,38 @@ mod tests {
         let mut unreach = ipv4_frame(1, &[3u8; 1500]);
         unreach[20] |= 0x40;
         assert_eq!(fit(&unreach, &VnetHdr::default(), 1464), Fit::TooBig { reply: None });
+    }
+
+    #[test]
+    fn an_ipv6_frame_too_big_gets_packet_too_big_with_the_tunnel_mtu_and_is_never_cut() {
+        let f = ipv6_frame(17, &[7u8; 1600]);
+        let Fit::TooBig { reply: Some(r) } = fit(&f, &VnetHdr::default(), 1464) else { panic!("no reply") };
+        assert_eq!((&r[0..6], &r[6..12], &r[12..14]), (&f[6..12], &f[0..6], &[0x86, 0xdd][..]), "MACs swapped");
+        assert_eq!((&r[22..38], &r[38..54]), (&f[38..54], &f[22..38]), "from the destination to the source");
+        assert_eq!((r[20], r.len() - 14), (58, IPV6_MIN_MTU), "ICMPv6, no longer than the minimum MTU");
+        assert_eq!(u16::from_be_bytes([r[18], r[19]]) as usize, r.len() - 54);
+        assert_eq!((r[54], r[55], u32::from_be_bytes(r[58..62].try_into().unwrap())), (2, 0, 1450));
+        assert_eq!(&r[62..], &f[14..14 + 1280 - 48], "as much of the packet as fits");
+        let sum = checksum::pseudo_v6(
+            f[38..54].try_into().unwrap(),
+            f[22..38].try_into().unwrap(),
+            58,
+            (r.len() - 54) as u32,
+        );
+        assert_eq!(checksum::fold(checksum::sum(sum, &r[54..])), 0xffff, "ICMPv6 checksum");
+        // A short packet is quoted whole.
+        let small = ipv6_frame(17, &[7u8; 200]);
+        let Fit::TooBig { reply: Some(r) } = fit(&small, &VnetHdr::default(), 100) else { panic!("no reply") };
+        assert_eq!(&r[62..], &small[14..]);
+        // An ICMPv6 error is not answered with one, nor is a multicast source.
+        let error = ipv6_frame(58, &[1u8; 1600]);
+        assert_eq!(fit(&error, &VnetHdr::default(), 1464), Fit::TooBig { reply: None });
+        let mut multicast = f.clone();
+        multicast[22] = 0xff;
+        assert_eq!(fit(&multicast, &VnetHdr::default(), 1464), Fit::TooBig { reply: None });
+        for n in 0..200 {
+            let _ = fit(&f[..n], &VnetHdr::default(), 40);
+        }
     }
 
     #[test]

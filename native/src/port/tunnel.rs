@@ -8,7 +8,9 @@
 //! - receive: VXLAN and Geneve through a UDP socket bound to the port (so
 //!   the host answers no ICMP port-unreachable), the outer addresses, TOS
 //!   and TTL from its control messages; GRE through a raw IPPROTO_GRE
-//!   socket, which hands over the outer IP header too;
+//!   socket, which hands over the outer IP header too. The UDP socket asks
+//!   for UDP GRO: when the underlay device coalesces a flow's datagrams,
+//!   one read brings up to 64 of them, which we cut apart again;
 //! - transmit: raw IPPROTO_UDP or IPPROTO_GRE sockets, so we write the UDP
 //!   header (with a per-flow source port) or the GRE header and the kernel
 //!   adds the IP header with the source, TOS and TTL we pass per packet.
@@ -22,7 +24,7 @@
 use super::gso;
 use super::{is_device_gone, PortIo, PortStats, BURST};
 use crate::flow::key::FlowKey;
-use crate::packet::{Packet, TunnelInfo};
+use crate::packet::{Packet, TunnelInfo, MAX_FRAME};
 use crate::sys::{self, cvt};
 use crate::wire::tunnel::{self, flags, Decap, Malformed};
 use crate::wire::{checksum, ipv4, udp};
@@ -74,6 +76,8 @@ const OUTER_IP_LEN: usize = 20;
 const MAX_HEADER: usize = udp::HEADER_LEN + tunnel::GENEVE_BASE_LEN + tunnel::GENEVE_MAX_OPTS;
 /// Room for the control messages of one received or sent datagram.
 const CMSG_SPACE: usize = 128;
+/// `SOL_UDP`, the level of the UDP_GRO option and control message.
+const SOL_UDP: libc::c_int = 17;
 
 pub struct TunnelPort {
     kind: TunnelKind,
@@ -87,8 +91,82 @@ pub struct TunnelPort {
     /// Path MTU to each destination sent to, forgotten at every upkeep so
     /// that route and MTU changes are seen.
     path_mtu: HashMap<[u8; 4], usize>,
-    /// ICMP "fragmentation needed" for the senders of frames too big to send.
+    /// ICMP "fragmentation needed" or ICMPv6 "packet too big" for the
+    /// senders of frames too big to send.
     replies: Vec<Packet>,
+    /// Datagrams read but not yet handed on.
+    received: Received,
+}
+
+/// The datagrams of one read, each possibly several coalesced by UDP GRO,
+/// and how far they have been handed on. A read fills buffers of our own
+/// rather than the caller's packets because one buffer may hold more
+/// datagrams than the caller has packets.
+struct Received {
+    bufs: Vec<Box<[u8]>>,
+    /// Per buffer filled by the last read: its length and what the socket
+    /// said of it.
+    got: Vec<(usize, RxMeta)>,
+    /// The next datagram to hand on: buffer index and offset in it.
+    next: (usize, usize),
+}
+
+impl Received {
+    fn new() -> Received {
+        // calloc'd: pages are only touched as datagrams land in them.
+        Received {
+            bufs: (0..BURST).map(|_| vec![0u8; MAX_FRAME].into_boxed_slice()).collect(),
+            got: Vec::new(),
+            next: (0, 0),
+        }
+    }
+
+    /// Read what `fd` has waiting (up to BURST buffers); false if nothing.
+    fn read(&mut self, fd: RawFd) -> bool {
+        // SAFETY: all-zero iovecs, mmsghdrs and sockaddr_ins are valid values.
+        let mut iov: [libc::iovec; BURST] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut names: [libc::sockaddr_in; BURST] = unsafe { zeroed() };
+        let mut control = [[0u64; CMSG_SPACE / 8]; BURST];
+        for (i, buf) in self.bufs.iter_mut().enumerate() {
+            iov[i] = libc::iovec { iov_base: buf.as_mut_ptr() as *mut _, iov_len: buf.len() };
+            let h = &mut msgs[i].msg_hdr;
+            h.msg_iov = &mut iov[i];
+            h.msg_iovlen = 1;
+            h.msg_name = &mut names[i] as *mut _ as *mut _;
+            h.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+            h.msg_control = control[i].as_mut_ptr() as *mut _;
+            h.msg_controllen = CMSG_SPACE;
+        }
+        // SAFETY: every message points at buffers (ours, names, control
+        // space) that live until the call returns, with their sizes.
+        let r =
+            unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), BURST as u32, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
+        self.got.clear();
+        self.next = (0, 0);
+        for i in 0..r.max(0) as usize {
+            let meta = RxMeta {
+                src: names[i].sin_addr.s_addr.to_ne_bytes(),
+                src_port: u16::from_be(names[i].sin_port),
+                ..rx_control(&msgs[i].msg_hdr)
+            };
+            self.got.push((msgs[i].msg_len as usize, meta));
+        }
+        !self.got.is_empty()
+    }
+
+    /// The next datagram read and not yet handed on: its buffer, byte range
+    /// and metadata.
+    fn next_datagram(&mut self) -> Option<(usize, std::ops::Range<usize>, RxMeta)> {
+        let (buf, at) = self.next;
+        let &(len, meta) = self.got.get(buf)?;
+        // Coalesced datagrams are all `segment` bytes long but the last.
+        let end = if meta.segment == 0 { len } else { len.min(at + meta.segment as usize) };
+        self.next = if end < len { (buf, end) } else { (buf + 1, 0) };
+        Some((buf, at..end, meta))
+    }
 }
 
 impl TunnelPort {
@@ -103,7 +181,10 @@ impl TunnelPort {
                 let rx = udp_socket(udp_port).map_err(|e| match e.raw_os_error() {
                     Some(libc::EADDRINUSE) => io::Error::new(
                         e.kind(),
-                        format!("port \"{name}\": UDP port {udp_port} is already in use on this host (a kernel {} device, or another switch?): {e}", kind.name()),
+                        format!(
+                            "{name}: UDP port {udp_port} is already in use on this host (Address already in use: a kernel {} device or another program holds it); give the tunnel another options:dst_port",
+                            kind.name()
+                        ),
                     ),
                     _ => e,
                 })?;
@@ -112,7 +193,16 @@ impl TunnelPort {
         };
         let proto = if kind == TunnelKind::Gre { libc::IPPROTO_GRE } else { libc::IPPROTO_UDP };
         let tx_no_df = raw_socket(proto, libc::IP_PMTUDISC_DONT, true)?;
-        Ok(TunnelPort { kind, udp_port, rx, tx_df, tx_no_df, path_mtu: HashMap::new(), replies: Vec::new() })
+        Ok(TunnelPort {
+            kind,
+            udp_port,
+            rx,
+            tx_df,
+            tx_no_df,
+            path_mtu: HashMap::new(),
+            replies: Vec::new(),
+            received: Received::new(),
+        })
     }
 
     fn df_socket(&self) -> RawFd {
@@ -227,6 +317,8 @@ struct RxMeta {
     dst: [u8; 4],
     tos: u8,
     ttl: u8,
+    /// UDP GRO's segment size when the read holds several datagrams, else 0.
+    segment: u16,
 }
 
 /// One datagram to send: its header and inner frame, and where to.
@@ -243,48 +335,28 @@ impl PortIo for TunnelPort {
     }
 
     fn recv_burst(&mut self, pkts: &mut [Packet], stats: &mut PortStats) -> usize {
-        let n = pkts.len().min(BURST);
-        // SAFETY: all-zero iovecs, mmsghdrs and sockaddr_ins are valid values.
-        let mut iov: [libc::iovec; BURST] = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut names: [libc::sockaddr_in; BURST] = unsafe { zeroed() };
-        let mut control = [[0u64; CMSG_SPACE / 8]; BURST];
-        for (i, pkt) in pkts[..n].iter_mut().enumerate() {
-            pkt.reset();
-            let area = pkt.receive_area();
-            iov[i] = libc::iovec { iov_base: area.as_mut_ptr() as *mut _, iov_len: area.len() };
-            let h = &mut msgs[i].msg_hdr;
-            h.msg_iov = &mut iov[i];
-            h.msg_iovlen = 1;
-            h.msg_name = &mut names[i] as *mut _ as *mut _;
-            h.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
-            h.msg_control = control[i].as_mut_ptr() as *mut _;
-            h.msg_controllen = CMSG_SPACE;
-        }
-        // SAFETY: every message points at buffers (packet areas, names,
-        // control space) that live until the call returns, with their sizes.
-        let r = unsafe {
-            libc::recvmmsg(self.rx.as_raw_fd(), msgs.as_mut_ptr(), n as u32, libc::MSG_DONTWAIT, std::ptr::null_mut())
-        };
-        if r <= 0 {
-            return 0;
-        }
+        // Fewer than pkts.len() frames only when nothing read is left over:
+        // the poll loop then waits for the socket, which would not wake it
+        // for datagrams already read.
         let mut kept = 0;
-        for i in 0..r as usize {
-            let len = msgs[i].msg_len as usize;
-            let meta = RxMeta {
-                src: names[i].sin_addr.s_addr.to_ne_bytes(),
-                src_port: u16::from_be(names[i].sin_port),
-                ..rx_control(&msgs[i].msg_hdr)
+        let mut have_read = false;
+        while kept < pkts.len() {
+            let Some((buf, range, meta)) = self.received.next_datagram() else {
+                if have_read || !self.received.read(self.rx.as_raw_fd()) {
+                    break;
+                }
+                have_read = true;
+                continue;
             };
-            pkts[i].set_received(len);
-            match self.decap(&mut pkts[i], &meta) {
+            let pkt = &mut pkts[kept];
+            pkt.reset();
+            let len = range.len();
+            pkt.receive_area()[..len].copy_from_slice(&self.received.bufs[buf][range]);
+            pkt.set_received(len);
+            match self.decap(pkt, &meta) {
                 Ok(()) => {
                     stats.rx_packets += 1;
-                    stats.rx_bytes += pkts[i].len() as u64;
-                    pkts.swap(kept, i);
+                    stats.rx_bytes += pkt.len() as u64;
                     kept += 1;
                 }
                 Err(Malformed::NotEthernet) => stats.rx_dropped += 1,
@@ -352,7 +424,8 @@ fn tunnel_of(pkt: &Packet) -> &TunnelInfo {
     pkt.egress_tunnel.as_ref().expect("only frames with an egress tunnel are sent")
 }
 
-/// The destination address, TOS and TTL from a UDP receive's control messages.
+/// The destination address, TOS, TTL and GRO segment size from a UDP
+/// receive's control messages.
 fn rx_control(h: &libc::msghdr) -> RxMeta {
     let mut m = RxMeta::default();
     // SAFETY: `h` is a msghdr the kernel just filled, whose control buffer
@@ -369,6 +442,7 @@ fn rx_control(h: &libc::msghdr) -> RxMeta {
                 }
                 (libc::IPPROTO_IP, libc::IP_TOS) => m.tos = *data,
                 (libc::IPPROTO_IP, libc::IP_TTL) => m.ttl = std::ptr::read_unaligned(data as *const libc::c_int) as u8,
+                (SOL_UDP, libc::UDP_GRO) => m.segment = std::ptr::read_unaligned(data as *const libc::c_int) as u16,
                 _ => {}
             }
             c = libc::CMSG_NXTHDR(h, c);
@@ -490,6 +564,9 @@ fn udp_socket(port: u16) -> io::Result<OwnedFd> {
         sys::setsockopt(fd, libc::IPPROTO_IP, opt, &1 as &libc::c_int)?;
     }
     sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &(4 << 20) as &libc::c_int)?;
+    // Coalesced reads when the device does GRO; a kernel without UDP GRO
+    // (before 5.0) refuses the option and we read one datagram at a time.
+    let _ = sys::setsockopt(fd, SOL_UDP, libc::UDP_GRO, &1 as &libc::c_int);
     // SAFETY: all-zero is a valid sockaddr_in (INADDR_ANY).
     let mut addr: libc::sockaddr_in = unsafe { zeroed() };
     addr.sin_family = libc::AF_INET as libc::sa_family_t;
@@ -556,6 +633,7 @@ mod tests {
             tx_no_df: fd(),
             path_mtu: HashMap::new(),
             replies: Vec::new(),
+            received: Received::new(),
         }
     }
 
@@ -570,7 +648,7 @@ mod tests {
         let n = p.encap_header(t, inner, &mut hdr);
         let mut wire = hdr[..n].to_vec();
         wire.extend_from_slice(inner);
-        let meta = RxMeta { src: t.src, dst: t.dst, tos: t.tos, ttl: 64, src_port: 40000 };
+        let meta = RxMeta { src: t.src, dst: t.dst, tos: t.tos, ttl: 64, src_port: 40000, segment: 0 };
         // The UDP socket hands over the UDP payload.
         let mut bytes = wire[udp::HEADER_LEN..].to_vec();
         if kind == TunnelKind::Gre {
@@ -633,6 +711,55 @@ mod tests {
         let rx = pkt.rx_tunnel.unwrap();
         assert_eq!((rx.tun_id, rx.flags), (5, flags::KEY | flags::CSUM | flags::DONT_FRAGMENT));
         assert_eq!(pkt.frame(), &inner[..]);
+    }
+
+    /// A UDP port on this host that nothing is bound to at the moment.
+    fn free_udp_port() -> u16 {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    }
+
+    #[test]
+    fn datagrams_the_kernel_coalesced_come_out_as_one_frame_each_across_bursts() {
+        let udp_port = free_udp_port();
+        let mut p = TunnelPort::open("vx", TunnelKind::Vxlan, udp_port).unwrap();
+        // Five VXLAN datagrams of frames 0..5, the last one shorter, sent as
+        // one UDP_SEGMENT write over loopback: the kernel hands them to a
+        // socket with UDP GRO as they were sent, one buffer with its
+        // segment size, as GRO on a device would.
+        let frames: Vec<Vec<u8>> = (0..5u8).map(|i| ipv4_frame(17, &[i; 30][..if i == 4 { 20 } else { 30 }])).collect();
+        let mut wire = Vec::new();
+        for f in &frames {
+            let mut hdr = [0u8; tunnel::VXLAN_HEADER_LEN];
+            tunnel::emit_vxlan(7, &mut hdr);
+            wire.extend_from_slice(&hdr);
+            wire.extend_from_slice(f);
+        }
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let segment = (tunnel::VXLAN_HEADER_LEN + frames[0].len()) as libc::c_int;
+        sys::setsockopt(sender.as_raw_fd(), SOL_UDP, libc::UDP_SEGMENT, &segment).unwrap();
+        assert_eq!(sender.send_to(&wire, ("127.0.0.1", udp_port)).unwrap(), wire.len());
+
+        let mut pkts: Vec<Packet> = (0..3).map(|_| Packet::new()).collect();
+        let mut stats = PortStats::default();
+        let mut got = Vec::new();
+        let mut reads = 0;
+        while got.len() < frames.len() {
+            reads += 1;
+            assert!(reads < 1000, "only {} of {} frames received", got.len(), frames.len());
+            let n = p.recv_burst(&mut pkts, &mut stats);
+            if reads == 1 {
+                let read: Vec<_> = p.received.got.iter().map(|(len, m)| (*len, m.segment as libc::c_int)).collect();
+                assert_eq!(read, vec![(wire.len(), segment)], "one read, coalesced");
+            }
+            for pkt in &pkts[..n] {
+                assert_eq!(pkt.rx_tunnel.unwrap().tun_id, 7);
+                got.push(pkt.frame().to_vec());
+            }
+        }
+        assert_eq!(got, frames);
+        assert_eq!((stats.rx_packets, stats.rx_errors), (5, 0));
+        assert_eq!(p.recv_burst(&mut pkts, &mut stats), 0, "nothing left over");
     }
 
     #[test]
