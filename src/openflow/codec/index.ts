@@ -576,11 +576,25 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
   }
 }
 
+/**
+ * The message names by wire type for each version, built once from OFPT10/OFPT11: every
+ * message decoded looks its type up here. Where two names share a number in one version, the
+ * first listed wins.
+ */
+const SIMPLE_TYPES: ReadonlyMap<number, ReadonlyMap<number, SimpleType>> = new Map(
+  SUPPORTED_VERSIONS.map((version) => {
+    const byType = new Map<number, SimpleType>();
+    if (version === OFP10) {
+      for (const [name, n] of Object.entries(OFPT10) as Array<[SimpleType, number]>) if (!byType.has(n)) byType.set(n, name);
+    } else {
+      for (const [name, [n, since]] of Object.entries(OFPT11) as Array<[SimpleType, [number, number]]>) if (version >= since && !byType.has(n)) byType.set(n, name);
+    }
+    return [version, byType];
+  }),
+);
+
 function simpleTypeOf(type: number, version: number): SimpleType | undefined {
-  if (version === OFP10) {
-    return (Object.entries(OFPT10) as Array<[SimpleType, number]>).find(([, n]) => n === type)?.[0];
-  }
-  return (Object.entries(OFPT11) as Array<[SimpleType, [number, number]]>).find(([, [n, since]]) => n === type && version >= since)?.[0];
+  return SIMPLE_TYPES.get(version)?.get(type);
 }
 
 /** OpenFlow 1.0/1.1 carry a vendor's error inside error type NXET_VENDOR, code NXVC_VENDOR_ERROR. */
