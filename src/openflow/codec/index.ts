@@ -123,20 +123,29 @@ type Wire = { ofpt: number } | { nxt: number } | { onf: number };
 
 // ---- header ----
 
-function frame(version: number, type: number, xid: number, body: Buffer): Buffer {
-  const length = OFP_HEADER_LEN + body.length;
+/**
+ * One message in one buffer of its exact size: the header, `words` (32-bit: a vendor id and
+ * subtype), then `bodies`. Each byte is copied once, however many parts the body came in.
+ */
+function frame(version: number, type: number, xid: number, bodies: readonly Buffer[], words: readonly number[] = []): Buffer {
+  let length = OFP_HEADER_LEN + 4 * words.length;
+  for (const b of bodies) length += b.length;
   if (length > OFP_MAX_MSG_LEN) throw new OfEncodeError(`an OpenFlow message of ${length} bytes exceeds the 65535-byte limit`);
-  const w = new OfWriter();
-  w.u8(version).u8(type).u16(length).u32(xid).bytes(body);
-  return w.finish();
+  // Every byte is written below.
+  const buf = Buffer.allocUnsafe(length);
+  buf.writeUInt8(version, 0);
+  buf.writeUInt8(type, 1);
+  buf.writeUInt16BE(length, 2);
+  buf.writeUInt32BE(xid >>> 0, 4);
+  let at = OFP_HEADER_LEN;
+  for (const word of words) at = buf.writeUInt32BE(word >>> 0, at);
+  for (const b of bodies) at += b.copy(buf, at);
+  return buf;
 }
 
 function frameWire(version: number, wire: Wire, xid: number, body: Buffer): Buffer {
-  if ('ofpt' in wire) return frame(version, wire.ofpt, xid, body);
-  const w = new OfWriter();
-  if ('onf' in wire) w.u32(ONF_VENDOR_ID).u32(wire.onf).bytes(body);
-  else w.u32(NX_VENDOR_ID).u32(wire.nxt).bytes(body);
-  return frame(version, OFPT_VENDOR, xid, w.finish());
+  if ('ofpt' in wire) return frame(version, wire.ofpt, xid, [body]);
+  return frame(version, OFPT_VENDOR, xid, [body], 'onf' in wire ? [ONF_VENDOR_ID, wire.onf] : [NX_VENDOR_ID, wire.nxt]);
 }
 
 function versionName(v: number): string {
@@ -163,7 +172,7 @@ export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[]
   switch (msg.type) {
     case 'hello':
       if (msg.versions.length === 0) throw new OfEncodeError('a hello must offer at least one version');
-      return [frame(Math.max(...msg.versions), 0, xid, helloBody(msg.versions))];
+      return [frame(Math.max(...msg.versions), 0, xid, [helloBody(msg.versions)])];
     case 'multipart_request':
       return [encodeMultipart(statNumberOrThrow(msg.request.kind, s), s, xid, true, [encodeRequestBody(msg.request, s)])];
     case 'multipart_reply':
@@ -213,9 +222,8 @@ function encodeMultipart(n: StatNumber, s: Session, xid: number, request: boolea
     w.u32(NX_VENDOR_ID).u32(n.number);
     if (s.version === OFP10) w.zeros(4);
   }
-  for (const b of bodies) w.bytes(b);
   const type = s.version === OFP10 ? (request ? OFPT10_STATS_REQUEST : OFPT10_STATS_REPLY) : request ? OFPT11_MULTIPART_REQUEST : OFPT11_MULTIPART_REPLY;
-  return frame(s.version, type, xid, w.finish());
+  return frame(s.version, type, xid, [w.finish(), ...bodies]);
 }
 
 function multipartHeaderLen(n: StatNumber, s: Session): number {
