@@ -176,7 +176,7 @@ export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[]
     case 'multipart_request':
       return [encodeMultipart(statNumberOrThrow(msg.request.kind, s), s, xid, true, [encodeRequestBody(msg.request, s)])];
     case 'multipart_reply':
-      return encodeMultipartReply(msg.reply, s, xid);
+      return encodeMultipartReply(msg.reply, s, xid, msg.more ?? false);
     case 'bundle_add': {
       // The bundled message carries the bundle_add's own xid.
       const [inner, ...more] = encodeMessage(msg.msg, s, xid);
@@ -230,7 +230,7 @@ function multipartHeaderLen(n: StatNumber, s: Session): number {
   return (s.version === OFP10 ? 12 : 16) + (n.nicira ? 8 : 0);
 }
 
-function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: Session, xid: number): Buffer[] {
+function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: Session, xid: number, more: boolean): Buffer[] {
   const n = statNumberOrThrow(reply.kind, s);
   const room = OFP_MAX_MSG_LEN - multipartHeaderLen(n, s);
   const parts: Buffer[][] = [[]];
@@ -246,7 +246,7 @@ function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: S
       used += e.length;
     }
   }
-  return parts.map((bodies, i) => encodeMultipart(n, s, xid, false, bodies, i < parts.length - 1));
+  return parts.map((bodies, i) => encodeMultipart(n, s, xid, false, bodies, more || i < parts.length - 1));
 }
 
 const ROLES_OF12: ControllerRole[] = ['nochange', 'equal', 'master', 'slave'];
