@@ -54,6 +54,14 @@ export interface OpenflowBenchRow {
   skipped?: string;
 }
 
+/**
+ * Node options for the TVS daemon from TVS_BENCH_DAEMON_NODE_ARGS (space separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it: NODE_OPTIONS refuses --cpu-prof.
+ */
+function daemonNodeArgs(): string[] {
+  return (process.env.TVS_BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 /** The vsctl arguments that make `target` the bridge's only controller (default inactivity probe). */
 function controllerRow(bridge: string, target: string): string[] {
   return ['--', '--id=@c', 'create', 'Controller', `target="${target}"`, '--', 'set', 'bridge', bridge, 'controller=@c'];
@@ -88,7 +96,7 @@ function tvsSwitch(): OpenflowSwitch {
     async start() {
       child = spawn(
         process.execPath,
-        [join(CLI, 'tvs-vswitchd.js'), `--db-file=${join(dir, 'conf.db')}`, `--db-socket=${join(dir, 'db.sock')}`, `--unixctl=${ctl}`, '--enable-dummy=override'],
+        [...daemonNodeArgs(), join(CLI, 'tvs-vswitchd.js'), `--db-file=${join(dir, 'conf.db')}`, `--db-socket=${join(dir, 'db.sock')}`, `--unixctl=${ctl}`, '--enable-dummy=override'],
         { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TVS_RUNDIR: dir, TVS_LOGDIR: dir, TVS_DBDIR: dir } },
       );
       const deadline = Date.now() + CONNECT_TIMEOUT_MS;

@@ -99,13 +99,20 @@ class Subtable<R extends ClsRule> {
   }
 }
 
-function maskKey(wc: FlowWildcards): string {
-  return Array.prototype.join.call(wc.w, ',');
+/** A mask's words hashed: subtables are found by it, then told apart by comparing the masks. */
+function maskHash(wc: FlowWildcards): number {
+  let h = 0x811c9dc5;
+  const w = wc.w;
+  for (let i = 0; i < w.length; i++) h = mix(h, w[i]!);
+  return h;
 }
 
 /** A set of rules searchable by packet, by exact match, or by covering match. */
 export class Classifier<R extends ClsRule> {
-  private readonly subtables = new Map<string, Subtable<R>>();
+  /** Subtables in the order they were made (the order rules() walks them). */
+  private subtables: Subtable<R>[] = [];
+  /** Subtables by maskHash of their mask. */
+  private readonly byMask = new Map<number, Subtable<R>[]>();
   /** Subtables by descending maxPriority; rebuilt lazily when a maximum changes. */
   private ordered: Subtable<R>[] = [];
   private dirty = false;
@@ -117,7 +124,13 @@ export class Classifier<R extends ClsRule> {
 
   /** Number of distinct masks (tuples). */
   get nSubtables(): number {
-    return this.subtables.size;
+    return this.subtables.length;
+  }
+
+  private subtableOf(wc: FlowWildcards, h = maskHash(wc)): Subtable<R> | undefined {
+    const chain = this.byMask.get(h);
+    if (chain) for (const st of chain) if (st.mask.equals(wc)) return st;
+    return undefined;
   }
 
   /**
@@ -125,11 +138,14 @@ export class Classifier<R extends ClsRule> {
    * returned (OpenFlow ADD semantics are the caller's; the classifier only keeps one).
    */
   insert(rule: R): R | undefined {
-    const key = maskKey(rule.match.wc);
-    let st = this.subtables.get(key);
+    const mh = maskHash(rule.match.wc);
+    let st = this.subtableOf(rule.match.wc, mh);
     if (!st) {
       st = new Subtable<R>(rule.match.wc);
-      this.subtables.set(key, st);
+      const chain = this.byMask.get(mh);
+      if (chain) chain.push(st);
+      else this.byMask.set(mh, [st]);
+      this.subtables.push(st);
       this.ordered.push(st);
       this.dirty = true;
     }
@@ -159,7 +175,8 @@ export class Classifier<R extends ClsRule> {
 
   /** Removes `rule` (by identity). Returns false if it was not present. */
   remove(rule: R): boolean {
-    const st = this.subtables.get(maskKey(rule.match.wc));
+    const mh = maskHash(rule.match.wc);
+    const st = this.subtableOf(rule.match.wc, mh);
     if (!st) return false;
     const w = rule.match.flow.w;
     const h = st.hashFlow(w);
@@ -184,7 +201,10 @@ export class Classifier<R extends ClsRule> {
     st.nRules--;
     this.count--;
     if (st.nRules === 0) {
-      this.subtables.delete(maskKey(st.mask));
+      const chain = this.byMask.get(mh)!.filter((s) => s !== st);
+      if (chain.length) this.byMask.set(mh, chain);
+      else this.byMask.delete(mh);
+      this.subtables = this.subtables.filter((s) => s !== st);
       this.ordered = this.ordered.filter((s) => s !== st);
     } else if (st.maxPriority !== before) {
       this.dirty = true;
@@ -194,7 +214,7 @@ export class Classifier<R extends ClsRule> {
 
   /** The rule with exactly this match and priority (the "strict" rule of flow_mod). */
   findExact(match: Match, priority: number): R | undefined {
-    const st = this.subtables.get(maskKey(match.wc));
+    const st = this.subtableOf(match.wc);
     if (!st) return undefined;
     const w = match.flow.w;
     const b = st.find(w, st.hashFlow(w));
@@ -234,7 +254,7 @@ export class Classifier<R extends ClsRule> {
 
   /** Every rule, in no particular order. */
   *rules(): IterableIterator<R> {
-    for (const st of this.subtables.values()) {
+    for (const st of this.subtables) {
       for (const b of st.buckets.values()) {
         for (let x: Bucket<R> | undefined = b; x; x = x.next) yield* x.rules;
       }
@@ -243,7 +263,7 @@ export class Classifier<R extends ClsRule> {
 
   /** Rules at least as specific as `loose` (non-strict flow_mod selection). */
   *rulesCoveredBy(loose: Match): IterableIterator<R> {
-    for (const st of this.subtables.values()) {
+    for (const st of this.subtables) {
       if (!loose.wc.isSubsetOf(st.mask)) continue;
       for (const b of st.buckets.values()) {
         for (let x: Bucket<R> | undefined = b; x; x = x.next) {
@@ -256,7 +276,7 @@ export class Classifier<R extends ClsRule> {
 
   /** A rule of the same priority that some packet could match together with `match`. */
   findOverlap(match: Match, priority: number): R | undefined {
-    for (const st of this.subtables.values()) {
+    for (const st of this.subtables) {
       if (!st.priorities.has(priority)) continue;
       for (const b of st.buckets.values()) {
         for (let x: Bucket<R> | undefined = b; x; x = x.next) {

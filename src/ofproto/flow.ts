@@ -202,28 +202,39 @@ export const VLAN_VID_MASK = 0x0fff;
 /**
  * Word storage. A typed array over 64 bytes lives outside V8's heap: making
  * one costs about 1 µs (a malloc, and a finalizer for the GC), 20 times a
- * view into an existing buffer. A translation makes several flows per upcall,
+ * view into an existing buffer, and tens of thousands of them make every
+ * garbage collection slower. A translation makes several flows per upcall,
  * so short-lived flows are carved from shared slabs. Flows kept long (rule
- * matches, classifier masks) take storage of their own (`own`), so
- * that they never pin a slab full of dead ones.
+ * matches, classifier masks, `own`) are carved from small slabs of their
+ * own, so that a live one pins at most OWN_SLAB_FLOWS - 1 dead neighbours,
+ * never a slab full of short-lived ones.
  */
 const SLAB_FLOWS = 64;
-let slab = new Uint32Array(0);
-let slabUsed = 0;
+const OWN_SLAB_FLOWS = 8;
 
-function carveWords(): Uint32Array {
-  if (slabUsed === slab.length) {
-    slab = new Uint32Array(FLOW_WORDS * SLAB_FLOWS);
-    slabUsed = 0;
+class Slab {
+  private words = new Uint32Array(0);
+  private used = 0;
+
+  constructor(private readonly flows: number) {}
+
+  carve(): Uint32Array {
+    if (this.used === this.words.length) {
+      this.words = new Uint32Array(FLOW_WORDS * this.flows);
+      this.used = 0;
+    }
+    const w = this.words.subarray(this.used, this.used + FLOW_WORDS);
+    this.used += FLOW_WORDS;
+    return w;
   }
-  const w = slab.subarray(slabUsed, slabUsed + FLOW_WORDS);
-  slabUsed += FLOW_WORDS;
-  return w;
 }
 
-/** Zeroed words, carved, or in storage of their own when `own`; a copy of `from` if given. */
+const shortLived = new Slab(SLAB_FLOWS);
+const longLived = new Slab(OWN_SLAB_FLOWS);
+
+/** Zeroed words, carved for a short life, or for a long one when `own`; a copy of `from` if given. */
 function newWords(from: Uint32Array | undefined, own: boolean): Uint32Array {
-  const w = own ? new Uint32Array(FLOW_WORDS) : carveWords();
+  const w = own ? longLived.carve() : shortLived.carve();
   if (from) w.set(from);
   return w;
 }

@@ -7,7 +7,7 @@
  * Also here: the relations flow_mod needs (strict identity, "at least as specific as" for
  * non-strict modify/delete, overlap for check_overlap) and the OpenFlow prerequisite check.
  */
-import { ETH_TYPE, FLOW_WORDS, Flow, FlowWildcards, IP_PROTO, ND_TYPE, fieldMax, type FieldId } from './flow.js';
+import { ETH_TYPE, FIELDS, FLOW_WORDS, Flow, FlowWildcards, IP_PROTO, ND_TYPE, fieldMax, type FieldId } from './flow.js';
 import { OfpError } from './ofperr.js';
 
 export class Match {
@@ -112,8 +112,9 @@ export interface PrereqProblem {
   fix: string;
 }
 
-function exactEq(m: Match, f: FieldId, v: number): boolean {
-  return m.isExact(f) && m.flow.get(f) === BigInt(v);
+/** `f` (dl_type or nw_proto: one word) matched exactly to `v`; compared as numbers, as every flow_mod checks it. */
+function exactEq(m: Match, f: 'dl_type' | 'nw_proto', v: number): boolean {
+  return m.wc.num(f) === FIELDS[f].wordMax[0] && m.flow.num(f) === v;
 }
 
 function isIp4(m: Match): boolean {
@@ -150,7 +151,7 @@ export function findPrereqProblem(m: Match): PrereqProblem | undefined {
   for (const f of ['tp_src', 'tp_dst'] as const) {
     if (!has(f)) continue;
     const ip = isIp4(m) || isIp6(m);
-    const proto = m.isExact('nw_proto') ? Number(m.flow.get('nw_proto')) : -1;
+    const proto = m.wc.num('nw_proto') === FIELDS.nw_proto.wordMax[0] ? m.flow.num('nw_proto') : -1;
     const l4 = proto === IP_PROTO.TCP || proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP;
     const icmp = (isIp4(m) && proto === IP_PROTO.ICMP) || (isIp6(m) && proto === IP_PROTO.ICMPV6);
     if (!ip || !(l4 || icmp)) {

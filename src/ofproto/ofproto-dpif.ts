@@ -4,12 +4,12 @@
 // revalidator), and credits their stats back to the rules and MAC entries.
 import { FLOW_KEY_LEN } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
-import { Datapath, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
+import { Datapath, extractKey, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { getLogger } from '../lib/log.js';
 import { DatapathMeters } from './dpif-meters.js';
 import { InstalledFlows } from './installed-flows.js';
 import type { Action } from './actions.js';
-import { extractKey, keyToFlow, wcToMask } from './odp-convert.js';
+import { keyToFlow, wcToMask } from './odp-convert.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
 import { FlowWildcards, type Flow } from './flow.js';
 import { packetInIdsOf } from './packet-in-table.js';
@@ -285,6 +285,7 @@ export class OfprotoDpif {
   packetOut(bridge: XBridge, inPort: number, frame: Buffer, actions: readonly Action[]): string | undefined {
     const port = bridge.port(inPort);
     const dpInPort = port?.dpPort ?? NO_DP_PORT;
+    // The datapath's key bytes, as an upcall brings them: no detour through the named-field form.
     const r = xlatePacketOut(bridge, keyToFlow(extractKey(frame, dpInPort), inPort), actions);
     if (r.actions.length) this.datapath.execute(dpInPort, frame, encodeActions(r.actions));
     if (bridge.changeSeq() !== this.seenSeq.get(bridge)) this.scheduleRevalidation();

@@ -9,7 +9,8 @@
  * 64 bytes, and the connection goes on; a length below the header's 8 bytes leaves no way to find
  * the next message, so the connection is closed.
  *
- * Writes respect the socket's backpressure: while the socket's buffer is full the connection
+ * TCP_NODELAY is set, and the writes of one turn of the event loop are corked into one: small
+ * messages leave at once, and a burst of them in one segment. Writes respect the socket's backpressure: while the socket's buffer is full the connection
  * stops reading (its peer's requests are what make most of the output), and a connection whose
  * peer does not read at all is closed once its backlog passes MAX_BACKLOG bytes.
  */
@@ -61,6 +62,8 @@ export class OfConnection extends EventEmitter {
   private input: Buffer = Buffer.alloc(0);
   private closed = false;
   private writeBlocked = false;
+  /** Set while writes are corked until the end of this turn of the event loop. */
+  private corked = false;
 
   private constructor(
     private readonly socket: Socket,
@@ -69,6 +72,10 @@ export class OfConnection extends EventEmitter {
   ) {
     super();
     this.session = defaultSession(version);
+    // OpenFlow is request/response with small messages: Nagle's algorithm would hold a packet-in
+    // or a reply until the peer's delayed ACK (up to 40 ms). OVS sets TCP_NODELAY too. (A unix
+    // socket has no such option and ignores this.)
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.receive(chunk);
     });
@@ -235,6 +242,17 @@ export class OfConnection extends EventEmitter {
       this.socket.destroy();
       this.shutdown('send backlog overflow: the peer does not read');
       return;
+    }
+    // With TCP_NODELAY every write would be a segment of its own: what one turn of the event
+    // loop sends (a batch of flow-mods, replies and the barrier reply behind them, the packet-ins
+    // of a batch of upcalls) leaves in one writev instead, right after the loop's I/O phase.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
     }
     if (!this.socket.write(buf) && !this.writeBlocked) {
       this.writeBlocked = true;

@@ -306,7 +306,11 @@ export type OfMessage =
   | { type: 'get_async_request' }
   | { type: 'get_async_reply' | 'set_async'; config: AsyncConfig }
   | { type: 'multipart_request'; request: MultipartRequest }
-  | { type: 'multipart_reply'; reply: MultipartReply }
+  /**
+   * `more`, when encoding: further parts of this reply follow in later messages, so its last
+   * part too carries OFPMPF_REPLY_MORE (a long reply sent in pieces). Decoding joins the parts.
+   */
+  | { type: 'multipart_reply'; reply: MultipartReply; more?: boolean }
   | { type: 'group_mod'; mod: GroupMod }
   | { type: 'meter_mod'; mod: MeterMod }
   /** OFPT_BUNDLE_CONTROL (OpenFlow 1.4+; ONFT_BUNDLE_CONTROL on 1.3). Properties are not modelled. */

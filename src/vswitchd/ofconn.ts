@@ -116,6 +116,8 @@ const N_OF_TABLES = 254;
 const DEFAULT_MISS_SEND_LEN = 128;
 /** OFP_NO_BUFFER: TVS never buffers packets. */
 const NO_BUFFER = 0xffffffff;
+/** Rules per piece of a flow stats reply (see flowStatsReply): about 100 KiB on the wire. */
+const FLOW_STATS_PIECE = 1000;
 /** Every queue of a port, in queue stats requests. */
 const OFPQ_ALL = 0xffffffff;
 
@@ -289,6 +291,10 @@ export class OfConn {
         this.host.connectionsChanged();
         return;
       case 'multipart_request':
+        if (msg.request.kind === 'flow') {
+          await this.flowStatsReply(msg.request, xid);
+          return;
+        }
         this.reply({ type: 'multipart_reply', reply: this.multipart(msg.request) }, xid);
         return;
       case 'group_mod': {
@@ -437,13 +443,14 @@ export class OfConn {
     this.reply({ type: 'role_reply', role: this.role, generationId: this.host.generationId() ?? 0n }, xid);
   }
 
+  /** The reply to a statistics request; handle() sends flow stats in pieces instead (flowStatsReply). */
   private multipart(req: MultipartRequest): MultipartReply {
     const { xb } = this.host;
     switch (req.kind) {
       case 'desc':
         return this.host.desc();
       case 'flow':
-        return { kind: 'flow', flows: this.selectRules(req).map((r) => flowStats(r, xb.tables.now())) };
+        throw new Error('flow stats are sent in pieces by flowStatsReply, not built whole');
       case 'aggregate': {
         const rules = this.selectRules(req);
         return {
@@ -527,6 +534,25 @@ export class OfConn {
         return { kind: 'flow_monitor', updates: this.monitors.add(req.monitors) };
       case 'meter_features':
         return { kind: 'meter_features', maxMeters: METER_FEATURES.maxMeters, bandTypes: ['drop', 'dscp_remark'], capabilities: METER_FEATURES.capabilities, maxBands: METER_FEATURES.maxBands, maxColor: 0 };
+    }
+  }
+
+  /**
+   * A flow stats reply, in pieces of FLOW_STATS_PIECE rules: between pieces the event loop turns,
+   * so what is encoded leaves while the rest is (the controller decodes meanwhile, as OVS streams
+   * its replies), and other connections are served. The rules are those selected when the
+   * request came; this connection's next message waits for the last piece.
+   */
+  private async flowStatsReply(req: Extract<MultipartRequest, { kind: 'flow' | 'aggregate' }>, xid: number): Promise<void> {
+    const rules = this.selectRules(req);
+    const { tables } = this.host.xb;
+    for (let i = 0; ; i += FLOW_STATS_PIECE) {
+      const flows = rules.slice(i, i + FLOW_STATS_PIECE).map((r) => flowStats(r, tables.now()));
+      const more = i + FLOW_STATS_PIECE < rules.length;
+      this.reply({ type: 'multipart_reply', reply: { kind: 'flow', flows }, ...(more ? { more } : {}) }, xid);
+      if (!more) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.closed) return;
     }
   }
 

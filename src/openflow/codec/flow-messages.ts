@@ -906,6 +906,13 @@ function nxAge(ms: number): number {
 /** One entry of a flow stats reply; the dispatcher packs entries into as many messages as it needs. */
 export function encodeFlowStats(f: FlowStats, s: Session, wire: BodyWire): Buffer {
   const w = new OfWriter();
+  putFlowStats(w, f, s, wire);
+  return w.finish();
+}
+
+/** Appends one flow stats entry to `w` (a dump writes all of its entries into one writer). */
+export function putFlowStats(w: OfWriter, f: FlowStats, s: Session, wire: BodyWire): void {
+  const start = w.length;
   const ctx = { version: s.version, match: f.match };
   if (wire === 'nx') {
     w.u16(0).u8(f.tableId).zeros(1);
@@ -936,8 +943,7 @@ export function encodeFlowStats(f: FlowStats, s: Session, wire: BodyWire): Buffe
     putOxmMatch(w, f.match, s.version);
     putInstructions(w, f.instructions, ctx);
   }
-  w.patchU16(0, w.length);
-  return w.finish();
+  w.patchU16(start, w.length - start);
 }
 
 /** Reads one entry, advancing `r` past it. */

@@ -122,20 +122,29 @@ type Wire = { ofpt: number } | { nxt: number } | { onf: number };
 
 // ---- header ----
 
-function frame(version: number, type: number, xid: number, body: Buffer): Buffer {
-  const length = OFP_HEADER_LEN + body.length;
+/**
+ * One message in one buffer of its exact size: the header, `words` (32-bit: a vendor id and
+ * subtype), then `bodies`. Each byte is copied once, however many parts the body came in.
+ */
+function frame(version: number, type: number, xid: number, bodies: readonly Buffer[], words: readonly number[] = []): Buffer {
+  let length = OFP_HEADER_LEN + 4 * words.length;
+  for (const b of bodies) length += b.length;
   if (length > OFP_MAX_MSG_LEN) throw new OfEncodeError(`an OpenFlow message of ${length} bytes exceeds the 65535-byte limit`);
-  const w = new OfWriter();
-  w.u8(version).u8(type).u16(length).u32(xid).bytes(body);
-  return w.finish();
+  // Every byte is written below.
+  const buf = Buffer.allocUnsafe(length);
+  buf.writeUInt8(version, 0);
+  buf.writeUInt8(type, 1);
+  buf.writeUInt16BE(length, 2);
+  buf.writeUInt32BE(xid >>> 0, 4);
+  let at = OFP_HEADER_LEN;
+  for (const word of words) at = buf.writeUInt32BE(word >>> 0, at);
+  for (const b of bodies) at += b.copy(buf, at);
+  return buf;
 }
 
 function frameWire(version: number, wire: Wire, xid: number, body: Buffer): Buffer {
-  if ('ofpt' in wire) return frame(version, wire.ofpt, xid, body);
-  const w = new OfWriter();
-  if ('onf' in wire) w.u32(ONF_VENDOR_ID).u32(wire.onf).bytes(body);
-  else w.u32(NX_VENDOR_ID).u32(wire.nxt).bytes(body);
-  return frame(version, OFPT_VENDOR, xid, w.finish());
+  if ('ofpt' in wire) return frame(version, wire.ofpt, xid, [body]);
+  return frame(version, OFPT_VENDOR, xid, [body], 'onf' in wire ? [ONF_VENDOR_ID, wire.onf] : [NX_VENDOR_ID, wire.nxt]);
 }
 
 function versionName(v: number): string {
@@ -162,11 +171,11 @@ export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[]
   switch (msg.type) {
     case 'hello':
       if (msg.versions.length === 0) throw new OfEncodeError('a hello must offer at least one version');
-      return [frame(Math.max(...msg.versions), 0, xid, helloBody(msg.versions))];
+      return [frame(Math.max(...msg.versions), 0, xid, [helloBody(msg.versions)])];
     case 'multipart_request':
       return [encodeMultipart(statNumberOrThrow(msg.request.kind, s), s, xid, true, [encodeRequestBody(msg.request, s)])];
     case 'multipart_reply':
-      return encodeMultipartReply(msg.reply, s, xid);
+      return encodeMultipartReply(msg.reply, s, xid, msg.more ?? false);
     case 'bundle_add': {
       // The bundled message carries the bundle_add's own xid.
       const [inner, ...more] = encodeMessage(msg.msg, s, xid);
@@ -212,16 +221,15 @@ function encodeMultipart(n: StatNumber, s: Session, xid: number, request: boolea
     w.u32(NX_VENDOR_ID).u32(n.number);
     if (s.version === OFP10) w.zeros(4);
   }
-  for (const b of bodies) w.bytes(b);
   const type = s.version === OFP10 ? (request ? OFPT10_STATS_REQUEST : OFPT10_STATS_REPLY) : request ? OFPT11_MULTIPART_REQUEST : OFPT11_MULTIPART_REPLY;
-  return frame(s.version, type, xid, w.finish());
+  return frame(s.version, type, xid, [w.finish(), ...bodies]);
 }
 
 function multipartHeaderLen(n: StatNumber, s: Session): number {
   return (s.version === OFP10 ? 12 : 16) + (n.nicira ? 8 : 0);
 }
 
-function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: Session, xid: number): Buffer[] {
+function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: Session, xid: number, more: boolean): Buffer[] {
   const n = statNumberOrThrow(reply.kind, s);
   const room = OFP_MAX_MSG_LEN - multipartHeaderLen(n, s);
   const parts: Buffer[][] = [[]];
@@ -237,7 +245,7 @@ function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: S
       used += e.length;
     }
   }
-  return parts.map((bodies, i) => encodeMultipart(n, s, xid, false, bodies, i < parts.length - 1));
+  return parts.map((bodies, i) => encodeMultipart(n, s, xid, false, bodies, more || i < parts.length - 1));
 }
 
 const ROLES_OF12: ControllerRole[] = ['nochange', 'equal', 'master', 'slave'];
@@ -579,11 +587,25 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
   }
 }
 
+/**
+ * The message names by wire type for each version, built once from OFPT10/OFPT11: every
+ * message decoded looks its type up here. Where two names share a number in one version, the
+ * first listed wins.
+ */
+const SIMPLE_TYPES: ReadonlyMap<number, ReadonlyMap<number, SimpleType>> = new Map(
+  SUPPORTED_VERSIONS.map((version) => {
+    const byType = new Map<number, SimpleType>();
+    if (version === OFP10) {
+      for (const [name, n] of Object.entries(OFPT10) as Array<[SimpleType, number]>) if (!byType.has(n)) byType.set(n, name);
+    } else {
+      for (const [name, [n, since]] of Object.entries(OFPT11) as Array<[SimpleType, [number, number]]>) if (version >= since && !byType.has(n)) byType.set(n, name);
+    }
+    return [version, byType];
+  }),
+);
+
 function simpleTypeOf(type: number, version: number): SimpleType | undefined {
-  if (version === OFP10) {
-    return (Object.entries(OFPT10) as Array<[SimpleType, number]>).find(([, n]) => n === type)?.[0];
-  }
-  return (Object.entries(OFPT11) as Array<[SimpleType, [number, number]]>).find(([, [n, since]]) => n === type && version >= since)?.[0];
+  return SIMPLE_TYPES.get(version)?.get(type);
 }
 
 /** OpenFlow 1.0/1.1 carry a vendor's error inside error type NXET_VENDOR, code NXVC_VENDOR_ERROR. */

@@ -19,10 +19,10 @@ import {
   decodeFlowStatsRequest,
   decodeGroupDesc,
   decodeMeterConfig,
-  encodeFlowStats,
   encodeFlowStatsRequest,
   encodeGroupDesc,
   encodeMeterConfig,
+  putFlowStats,
   type BodyWire,
 } from './flow-messages.js';
 import { decodeFlowUpdates, decodeMonitorRequests, encodeFlowUpdate, encodeMonitorRequests } from './monitor.js';
@@ -231,8 +231,18 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
   switch (reply.kind) {
     case 'desc':
       return [entry((w) => w.str(reply.desc.mfr, 256).str(reply.desc.hw, 256).str(reply.desc.sw, 256).str(reply.desc.serial, 32).str(reply.desc.dp, 256))];
-    case 'flow':
-      return reply.flows.map((f) => encodeFlowStats(f, s, flowWire(s)));
+    case 'flow': {
+      // Every entry into one writer, then views of it: a dump of many flows is one growing
+      // buffer rather than two allocations per flow.
+      const w = new OfWriter();
+      const wire = flowWire(s);
+      const ends = reply.flows.map((f) => {
+        putFlowStats(w, f, s, wire);
+        return w.length;
+      });
+      const all = w.finish();
+      return ends.map((end, i) => all.subarray(ends[i - 1] ?? 0, end));
+    }
     case 'flow_monitor':
       return reply.updates.map((u) => encodeFlowUpdate(u, s));
     case 'aggregate':

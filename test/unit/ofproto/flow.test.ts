@@ -17,10 +17,26 @@ describe('Flow storage', () => {
     expect(wcs.every((wc) => wc.isCatchAll())).toBe(true);
   });
 
-  it('keeps a rule match out of the slabs, so a long-lived rule does not pin short-lived flows', () => {
+  it('keeps a rule match out of the short-lived slabs: a long-lived rule pins at most 7 other long-lived flows', () => {
+    const before = new Flow();
     const m = new Match(Flow.of({ in_port: 3 }), new FlowWildcards().set('in_port', 0xffffffff));
-    expect(m.flow.w.buffer.byteLength).toBe(FLOW_WORDS * 4);
-    expect(m.wc.w.buffer.byteLength).toBe(FLOW_WORDS * 4);
+    const after = new Flow();
+    for (const w of [m.flow.w, m.wc.w]) {
+      expect(w.buffer).not.toBe(before.w.buffer);
+      expect(w.buffer).not.toBe(after.w.buffer);
+      expect(w.buffer.byteLength).toBeLessThanOrEqual(8 * FLOW_WORDS * 4);
+    }
     expect(m.flow.num('in_port')).toBe(3);
+    expect(m.wc.num('in_port')).toBe(0xffffffff);
+  });
+
+  it('gives every long-lived match words of its own within its slab', () => {
+    const matches = Array.from({ length: 20 }, (_, i) => new Match(Flow.of({ in_port: i }), new FlowWildcards().set('in_port', 0xffffffff)));
+    const copies = matches.map((m) => m.clone().set('tp_dst', 7));
+    matches.forEach((m, i) => {
+      expect(m.flow.num('in_port')).toBe(i);
+      expect(m.wc.has('tp_dst')).toBe(false);
+    });
+    expect(copies.every((c) => c.flow.num('tp_dst') === 7)).toBe(true);
   });
 });
