@@ -15,12 +15,14 @@ const FIX = 'give other_config:metrics-address as IP:PORT, e.g. 127.0.0.1:9475 (
 /** Where to listen, from the setting's text; an Error naming the value and the fix when it is not one. */
 export function parseMetricsAddress(value: string): { host: string; port: number } | Error {
   const bad = (why: string) => new Error(`metrics-address "${value}": ${why}; ${FIX}`);
-  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d*)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
-  if (!m) return bad('not IP:PORT');
-  const host = m[1] ?? m[2] ?? '';
-  const portText = m[3] ?? '';
+  const bracketed = /^\[([^\]]*)\]:(\d*)$/.exec(value);
+  const plain = /^([^:[\]]*):(\d*)$/.exec(value);
+  const portAlone = /^\d+$/.test(value) ? ['', '', value] : undefined;
+  const parts = bracketed ?? plain ?? portAlone;
+  if (!parts) return bad('not IP:PORT');
+  const [, host = '', portText = ''] = parts;
   if (host !== '' && !isIP(host)) return bad(`"${host}" is not an IP address`);
-  if (m[1] !== undefined && isIP(host) !== 6) return bad(`"[${host}]" is not an IPv6 address`);
+  if (bracketed && isIP(host) !== 6) return bad(`"[${host}]" is not an IPv6 address`);
   const port = Number(portText);
   if (portText === '' || !Number.isInteger(port) || port > 65535) return bad(`"${portText}" is not a port number (0 to 65535)`);
   return { host: host === '' ? '127.0.0.1' : host, port };
