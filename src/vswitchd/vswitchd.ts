@@ -209,7 +209,7 @@ export class VSwitchd {
       ovs_version: VERSION,
       iface_types: ['set', ifaceTypes(this.opts.dummy ?? 'off')],
       datapath_types: ['set', ['netdev']],
-      // The Open_vSwitch table has no status column: where OVS reports on the whole switch.
+      // The Open_vSwitch table has no status column; its statistics map is where OVS reports on the whole daemon.
       statistics: wireMap(metricsStatistics(this.metricsEndpoint.status())),
     };
     if (nextCfg !== this.curCfg) root.cur_cfg = nextCfg;
