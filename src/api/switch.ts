@@ -33,6 +33,8 @@ import { parseMeterId, parseMeterMod } from '../openflow/meter-syntax.js';
 import { parseFlowMod } from '../openflow/flow-syntax.js';
 import type { XBridge } from '../ofproto/xbridge.js';
 import type { VlanMode } from '../ofproto/vlan.js';
+import type { SwitchMetrics } from '../vswitchd/metrics.js';
+import type { MetricsEndpointStatus } from '../vswitchd/metrics-endpoint.js';
 import { VERSION, VSwitchd } from '../vswitchd/vswitchd.js';
 import { DummyHost, type DummyHostOptions } from './dummy-host.js';
 
@@ -322,6 +324,28 @@ export class Switch<H extends SwitchHost | DummyHost = SwitchHost> {
   /** Datapath lookups, flows and masks, as dpctl/show reports them. */
   datapathStats() {
     return this.daemon.of.datapath.stats();
+  }
+
+  /**
+   * Every metric the Prometheus endpoint serves, as typed values read now:
+   * interface counters, datapath hits and misses, upcall batch latency, flow
+   * setups, MAC tables, controller connections, database transactions.
+   */
+  metrics(): SwitchMetrics {
+    return this.daemon.metrics();
+  }
+
+  /**
+   * Serve Prometheus metrics at http://ADDRESS/metrics (Open_vSwitch
+   * other_config:metrics-address: IP:PORT, or a port alone for loopback; port
+   * 0 picks a free one); undefined stops serving. Resolves once the switch
+   * applied it, to where it listens or why it cannot.
+   */
+  async serveMetrics(address: string | undefined): Promise<MetricsEndpointStatus> {
+    const mutations = [['other_config', 'delete', set(['metrics-address'])]];
+    if (address !== undefined) mutations.push(['other_config', 'insert', map({ 'metrics-address': address })]);
+    await this.configure([{ op: 'mutate', table: DB, where: [], mutations }]);
+    return this.daemon.metricsStatus();
   }
 
   /** Stop the switch and remove every host, port and file it made. */

@@ -52,6 +52,8 @@ export class MacLearningTable {
   maxEntries: number;
   /** Bumped on every change that can alter forwarding. */
   version = 0;
+  /** How many times a known MAC was learned on another port (a host moved, or a loop). */
+  moves = 0;
 
   constructor(opts: MacLearningOptions = {}) {
     this.clock = opts.clock ?? (() => performance.now());
@@ -85,6 +87,7 @@ export class MacLearningTable {
       if (e.port === port) return 'refreshed';
       e.port = port;
       this.version++;
+      this.moves++;
       return 'moved';
     }
     while (this.entries_.size >= this.maxEntries) {

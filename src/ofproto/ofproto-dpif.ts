@@ -14,6 +14,7 @@ import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.
 import { FlowWildcards, type Flow } from './flow.js';
 import { packetInIdsOf } from './packet-in-table.js';
 import { TunnelPortMap, unwildcardTunnel } from './tunnel.js';
+import { UpcallStats } from './upcall-stats.js';
 import { xlateMiss, xlatePacketOut, xlateResume, type Continuation, type PacketIn } from './xlate.js';
 import type { XBridge } from './xbridge.js';
 
@@ -58,6 +59,8 @@ export class OfprotoDpif {
   readonly datapath: Datapath;
   /** The tunnel ports of every bridge: a tunnel vport is shared, so its frames are sorted by outer header. */
   readonly tunnels = new TunnelPortMap();
+  /** Upcall batches' latency and flow setups, for metrics. */
+  readonly upcallStats = new UpcallStats();
   private readonly meters: DatapathMeters;
   private readonly bridges = new Map<string, XBridge>();
   /** Which bridge each datapath port belongs to. */
@@ -73,7 +76,7 @@ export class OfprotoDpif {
 
   constructor(private readonly options: OfprotoDpifOptions = {}) {
     this.datapath = Datapath.open({
-      onUpcall: (batch) => this.handleUpcalls(batch),
+      onUpcall: (batch) => this.timeUpcalls(batch),
       onFlowsExpired: (flows) => this.handleExpired(flows),
     });
     this.meters = new DatapathMeters(this.datapath);
@@ -164,6 +167,15 @@ export class OfprotoDpif {
     });
   }
 
+  private timeUpcalls(batch: Upcall[]): void {
+    const started = performance.now();
+    try {
+      this.handleUpcalls(batch);
+    } finally {
+      this.upcallStats.batchAnswered(performance.now() - started);
+    }
+  }
+
   private handleUpcalls(batch: Upcall[]): void {
     // A batch queued before close() can arrive after it: nothing to answer.
     if (this.datapath.closed) return;
@@ -229,6 +241,7 @@ export class OfprotoDpif {
       } else if (res !== null && p) {
         p.id = res;
         this.installed.add(p);
+        this.upcallStats.flowSetups++;
       }
     }
     // Learning a MAC (or moving one) changes what other flows should do.

@@ -85,6 +85,11 @@ export class OvsdbServer {
   private readonly locks = new LockTable<Session>();
   private readonly serverDb: Served;
   private readonly maxMessageBytes: number;
+  /**
+   * Transactions that changed a database and were written (committed), and
+   * those answered with an error (failed); read-only ones count in neither.
+   */
+  readonly transactions = { committed: 0, failed: 0 };
 
   constructor(private readonly opts: ServerOptions = {}) {
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -277,6 +282,7 @@ export class OvsdbServer {
       });
     } catch (e) {
       log.err(`${t.session.conn.name}: transaction failed: ${(e as Error).stack ?? String(e)}`);
+      this.transactions.failed++;
       t.session.enqueue(Promise.resolve(), () => t.session.conn.replyError(t.id, { error: 'internal error', details: String(e) }), () => undefined);
       return true;
     }
@@ -293,6 +299,7 @@ export class OvsdbServer {
     let durable: Promise<unknown> = served.log?.flushed() ?? Promise.resolve();
     if (out.changeset && served.writeFailure) {
       const refusal = new OvsdbError('I/O error', `database ${served.db.name} accepts no changes since a log write failed (${served.writeFailure.details}); restart the server`);
+      this.transactions.failed++;
       t.session.enqueue(Promise.resolve(), () => t.session.conn.reply(t.id, [...results, refusal.toJSON()]), () => undefined);
       return true;
     }
@@ -304,6 +311,8 @@ export class OvsdbServer {
       }
       this.publish(served, out.changeset, durable);
     }
+    if (results.some((r) => typeof r === 'object' && r !== null && 'error' in r)) this.transactions.failed++;
+    else if (out.changeset) durable.then(() => this.transactions.committed++, () => this.transactions.failed++);
     t.session.enqueue(
       durable,
       () => t.session.conn.reply(t.id, results),

@@ -16,3 +16,14 @@ export type { ArpSpec, IcmpEchoSpec, Ipv4Spec, L2Spec, UdpSpec } from '../api/fr
 export type { PortInfo } from '../datapath/dpif.js';
 export type { Host } from '../lib/netns.js';
 export type { VlanMode } from '../ofproto/vlan.js';
+export type { HistogramSnapshot } from '../lib/histogram.js';
+export type {
+  BridgeMetrics,
+  ControllerMetrics,
+  DatapathMetrics,
+  InterfaceMetrics,
+  OvsdbMetrics,
+  SwitchMetrics,
+  UpcallMetrics,
+} from '../vswitchd/metrics.js';
+export type { MetricsEndpointStatus } from '../vswitchd/metrics-endpoint.js';

@@ -101,6 +101,8 @@ interface ControllerState {
 
 export interface ControllerStatus {
   uuid: string;
+  /** The Controller row's target, e.g. tcp:10.0.0.1:6653. */
+  target: string;
   isConnected: boolean;
   /** master, slave or other (equal), as OVS writes Controller.role. */
   role?: string;
@@ -567,7 +569,7 @@ export class ConnMgr implements OfConnHost {
       if (st.disconnectedAt !== undefined) status.sec_since_disconnect = String(Math.floor((now - st.disconnectedAt) / 1000));
       const dropped = this.packetInsDropped(st.cfg.target);
       if (dropped) status['packet-in-dropped'] = String(dropped);
-      const out: ControllerStatus = { uuid: st.cfg.uuid, isConnected: conns.length > 0, status };
+      const out: ControllerStatus = { uuid: st.cfg.uuid, target: st.cfg.target, isConnected: conns.length > 0, status };
       const [first] = conns;
       if (first) out.role = first.role === 'equal' ? 'other' : first.role;
       return out;

@@ -22,6 +22,9 @@ import { registerDaemonCommands } from './commands.js';
 import type { ConnMgr } from './connmgr.js';
 import { ofTransport } from './of-transport.js';
 import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
+import { collectMetrics, type SwitchMetrics } from './metrics.js';
+import { MetricsEndpoint, type MetricsEndpointStatus } from './metrics-endpoint.js';
+import { renderPrometheus } from './metrics-text.js';
 import { DummyNetdevs } from './netdev-dummy.js';
 import { ifaceTypes, Reconciler, type DummyMode } from './reconcile.js';
 import { UNSUPPORTED_COLUMNS, UnsupportedSettings } from './unsupported.js';
@@ -55,6 +58,8 @@ export class VSwitchd {
   readonly dummies = new DummyNetdevs(this.of.datapath);
   private readonly reconciler: Reconciler;
   private readonly unsupported = new UnsupportedSettings();
+  /** The Prometheus endpoint (Open_vSwitch other_config:metrics-address). */
+  private readonly metricsEndpoint = new MetricsEndpoint(() => renderPrometheus(this.metrics()));
   private server: OvsdbServer | undefined;
   /** Set by init(); absent when stop() follows an init() that failed before connecting. */
   private client: OvsdbClient | undefined;
@@ -145,6 +150,7 @@ export class VSwitchd {
     if (!config) return;
     await this.reconciler.apply(config);
     this.unsupported.update(this.replica);
+    await this.metricsEndpoint.apply(config.otherConfig['metrics-address']);
     // cur_cfg promises that the switch follows the configuration: the
     // datapath's flows included (a VLAN change, a port gone).
     await this.of.revalidated();
@@ -203,6 +209,8 @@ export class VSwitchd {
       ovs_version: VERSION,
       iface_types: ['set', ifaceTypes(this.opts.dummy ?? 'off')],
       datapath_types: ['set', ['netdev']],
+      // The Open_vSwitch table has no status column; its statistics map is where OVS reports on the whole daemon.
+      statistics: wireMap(metricsStatistics(this.metricsEndpoint.status())),
     };
     if (nextCfg !== this.curCfg) root.cur_cfg = nextCfg;
     update(DB, rootUuid, root);
@@ -227,6 +235,21 @@ export class VSwitchd {
     return new Promise((resolve) => this.cfgWaiters.push({ cfg: nextCfg, resolve }));
   }
 
+  /** Every metric, read now: what the Prometheus endpoint serves, as typed values. */
+  metrics(): SwitchMetrics {
+    return collectMetrics({
+      of: this.of,
+      interfaces: () => this.reconciler.interfaces(),
+      connmgr: (bridge) => this.reconciler.connmgr(bridge),
+      ...(this.server ? { ovsdb: this.server.transactions } : {}),
+    });
+  }
+
+  /** Where the metrics endpoint listens, or why it does not (absent both: metrics-address is not set). */
+  metricsStatus(): MetricsEndpointStatus {
+    return this.metricsEndpoint.status();
+  }
+
   /** The management socket ovs-ofctl reaches bridge `bridge` on (unix:PATH). */
   mgmtSocket(bridge: string): string {
     return `unix:${mgmtSocketPath(bridge, this.opts.runDir ?? runDir())}`;
@@ -248,9 +271,18 @@ export class VSwitchd {
     this.stopped = true;
     clearInterval(this.statsTimer);
     await this.chain.catch(() => undefined);
+    await this.metricsEndpoint.close();
     this.client?.close();
     await this.reconciler.closeAll().catch(() => undefined);
     this.of.close();
     await this.server?.close();
   }
+}
+
+/** Open_vSwitch statistics keys for the metrics endpoint: metrics_address once it listens, metrics_error when it cannot. */
+function metricsStatistics(status: MetricsEndpointStatus): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (status.address !== undefined) out.metrics_address = status.address;
+  if (status.error !== undefined) out.metrics_error = status.error;
+  return out;
 }
