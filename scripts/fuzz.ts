@@ -43,6 +43,8 @@ for (const name of wanted.filter((n) => n !== 'native')) {
     if (crashes++ < 20) console.log(`  CRASH ${name} #${c.index}: ${c.error.split('\n').slice(0, 3).join(' | ')}`);
   }
   rows.push(`| ${name} | ${r.inputs} | ${r.accepted} | ${r.refused} | ${r.crashes.length} | ${r.slowestMs.toFixed(1)} ms | ${Math.round(rssBefore / 1e6)} -> ${Math.round(rssAfter / 1e6)} MB | ${Math.round((Date.now() - started) / 1000)} s |`);
+  // Each target's row as soon as it is done: a long run is worth its partial results.
+  console.log(`  done: ${rows.at(-1)!}`);
 }
 if (wanted.includes('native')) {
   console.log('native: frames through key extraction and every action, action lists through validation, tunnel headers through decapsulation');

@@ -46,7 +46,7 @@ fn mutate(rng: &mut Rng, input: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
             0 if at < b.len() => b[at] ^= 1 << rng.below(8),
             1 if at < b.len() => b[at] = BOUNDARY[rng.below(BOUNDARY.len())],
             2 if at + 1 < b.len() => {
-                let words = [0u16, 1, 0x7fff, 0x8000, 0xffff, b.len() as u16, b.len() as u16 + 1];
+                let words = [0u16, 1, 0x7fff, 0x8000, 0xffff, b.len() as u16, (b.len() as u16).wrapping_add(1)];
                 b[at..at + 2].copy_from_slice(&words[rng.below(words.len())].to_be_bytes());
             }
             3 => b.truncate(at),

@@ -43,7 +43,7 @@ export class Mutator {
           if (at < buf.length) buf[at] = this.pick(BOUNDARY_BYTES);
           break;
         case 2:
-          if (at + 1 < buf.length) buf.writeUInt16BE(this.pick([0, 1, 0x7fff, 0x8000, 0xffff, buf.length, buf.length + 1]), at);
+          if (at + 1 < buf.length) buf.writeUInt16BE(this.pick([0, 1, 0x7fff, 0x8000, 0xffff, buf.length & 0xffff, (buf.length + 1) & 0xffff]), at);
           break;
         case 3:
           buf = buf.subarray(0, at);
