@@ -17,7 +17,7 @@ import type { Match } from '../../ofproto/match.js';
 import { fieldByName, recordedName } from '../../ofproto/names.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP15 } from '../messages.js';
 import { OfDecodeError, OfWriter, type OfReader } from './buffer.js';
-import { WIRE_FIELDS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
+import { WIRE_FIELDS, fromModel, headerFor, toModel, variableValue, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 import { portFromOf11, portToOf11, pullEntry, putEntry } from './match.js';
 
 const NX_VENDOR_ID = 0x00002320;
@@ -572,7 +572,12 @@ function setFieldFromEntry(r: OfReader, mayMask: boolean): Action {
   const e = pullEntry(r, 'OFPBAC_BAD_SET_LEN');
   const f = wireFieldOf(e.header);
   if (!f) fail('OFPBAC_BAD_SET_TYPE', `set_field of an unknown field (class 0x${e.header.cls.toString(16)} field ${e.header.field})`);
-  if (e.value.length !== f.bytes) fail('OFPBAC_BAD_SET_LEN', `set_field of ${f.name} with ${e.value.length} bytes, not ${f.bytes}`);
+  if (f.variable) {
+    for (const b of e.mask ? [e.value, e.mask] : [e.value]) {
+      const v = variableValue(f, b);
+      if (typeof v === 'string') fail('OFPBAC_BAD_SET_LEN', `set_field: ${v}`);
+    }
+  } else if (e.value.length !== f.bytes) fail('OFPBAC_BAD_SET_LEN', `set_field of ${f.name} with ${e.value.length} bytes, not ${f.bytes}`);
   if (e.mask && !mayMask) fail('OFPBAC_BAD_SET_MASK', `set_field of ${f.name} may not have a mask before OpenFlow 1.5`);
   if (e.mask && !f.maskable && f.partMask === undefined) fail('OFPBAC_BAD_SET_MASK', `${f.name} cannot be set with a mask`);
   const value = bigOf(e.value);
