@@ -36,7 +36,7 @@ export interface TlvMapping {
 export type TlvTableCommand = 'add' | 'delete' | 'clear';
 
 /** How a mapping is written in add-tlv-map and in errors: {class=0xffff,type=0,len=4}->tun_metadata0. */
-export function formatTlvMapping(m: TlvMapping): string {
+function formatTlvMapping(m: TlvMapping): string {
   return `{class=0x${m.optClass.toString(16)},type=0x${m.optType.toString(16)},len=${m.optLen}}->tun_metadata${m.index}`;
 }
 

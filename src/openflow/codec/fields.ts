@@ -22,7 +22,7 @@ export const OXM_CLASS = { NXM0: 0x0000, NXM1: 0x0001, OPENFLOW_BASIC: 0x8000, P
 /** NXM_NX_TUN_METADATA0's field number in class NXM1; tun_metadata1..63 follow it. */
 const NXM_NX_TUN_METADATA0_FIELD = 40;
 /** The longest value a variable-length field has on the wire (OVS's TLV_MAX_OPT_SIZE). */
-export const VARIABLE_FIELD_MAX_BYTES = 124;
+const VARIABLE_FIELD_MAX_BYTES = 124;
 /** NXM_NX_XXREG0's field number in class NXM1; xxreg1..3 follow it. */
 const NXM_NX_XXREG0_FIELD = 111;
 /** The ONF experimenter id, under which OpenFlow 1.3 carries tcp_flags. */
