@@ -5,7 +5,7 @@
  * NXT_TLV_TABLE_REPLY (lib/ofp-match.c, ofputil_format_tlv_table_reply).
  */
 import type { MessageOf } from '../openflow/messages.js';
-import type { TlvMapping, TlvTableCommand } from '../ofproto/tun-metadata.js';
+import { TUN_METADATA_FIELDS, type TlvMapping, type TlvTableCommand } from '../ofproto/tun-metadata.js';
 import type { OfctlChannel } from './channel.js';
 import { title } from './print-common.js';
 import { OfctlError, sendBatch, type CommandContext } from './session.js';
@@ -52,15 +52,38 @@ function altHex(v: number, width: number): string {
   return (v ? `0x${v.toString(16)}` : '0').padStart(width);
 }
 
+/** The mapping table of a mod or a reply, as ovs-ofctl prints it (print_tlv_table). */
+function mappingTable(mappings: readonly TlvMapping[]): string {
+  let s = ' mapping table:\n  class  type  length  match field\n ------  ----  ------  --------------';
+  for (const m of mappings) s += `\n ${altHex(m.optClass, 6)}  ${altHex(m.optType, 4)}  ${String(m.optLen).padStart(6)}  tun_metadata${m.index}`;
+  return s;
+}
+
+/** OVS's decode_tlv_table_mappings refusals, which ovs-ofctl meets decoding a mod a switch echoes. */
+function decodeProblem(m: MessageOf<'nx_tlv_table_mod'>): string | undefined {
+  if (m.mappings.some((x) => x.optLen % 4 || x.optLen > 124)) return 'NXTTMFC_BAD_OPT_LEN';
+  if (m.mappings.some((x) => x.index >= TUN_METADATA_FIELDS)) return 'NXTTMFC_BAD_FIELD_IDX';
+  return undefined;
+}
+
+/**
+ * An NXT_TLV_TABLE_MOD as ovs-ofctl prints the request a switch refused; one it cannot decode
+ * as its title, the decode error and `hexDump` of the bytes.
+ */
+export function formatTlvTableMod(m: MessageOf<'nx_tlv_table_mod'>, head: string, hexDump: () => string): string {
+  const problem = decodeProblem(m);
+  if (problem) return `${head} ***decode error: ${problem}***\n${hexDump()}`;
+  const command = { add: 'ADD', delete: 'DEL', clear: 'CLEAR' }[m.command];
+  return `${head}\n ${command}${m.command === 'clear' ? '' : mappingTable(m.mappings)}\n`;
+}
+
 /** An NXT_TLV_TABLE_REPLY as ovs-ofctl prints it. */
 export function formatTlvTableReply(r: MessageOf<'nx_tlv_table_reply'>, version: number, xid: number): string {
   const allocated = r.mappings.reduce((n, m) => n + m.optLen, 0);
   let s = `${title('NXT_TLV_TABLE_REPLY', version, xid)}\n`;
   s += ` max option space=${r.maxOptionSpace} max fields=${r.maxFields}\n`;
   s += ` allocated option space=${allocated}\n\n`;
-  s += ' mapping table:\n  class  type  length  match field\n ------  ----  ------  --------------';
-  for (const m of r.mappings) s += `\n ${altHex(m.optClass, 6)}  ${altHex(m.optType, 4)}  ${String(m.optLen).padStart(6)}  tun_metadata${m.index}`;
-  return `${s}\n`;
+  return `${s}${mappingTable(r.mappings)}\n`;
 }
 
 async function withSwitch(ctx: CommandContext, body: (ch: OfctlChannel) => Promise<number>): Promise<number> {

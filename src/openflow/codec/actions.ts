@@ -198,6 +198,7 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
   const mask = fromModel(f, a.mask);
   const value = wireValue(f, a.value);
   const full = (a.mask & whole) === whole && mask === (f.name === 'in_port_oxm' ? wireMax(f) : fromModel(f, whole));
+  if (f.variable) return putVariableSetField(w, f, version, value, full ? undefined : mask);
   if (version >= OFP15) return putSetField(w, f, version, value, full ? undefined : mask);
   if (!full) return putRegLoadsOf(w, a, ctx);
   if (version >= OFP12) return putSetField(w, f, version, value);
@@ -231,6 +232,19 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
       return put16(w, legacy.SET_TP_DST, Number(value));
   }
   return putRegLoadsOf(w, a, ctx);
+}
+
+/**
+ * A set_field of a variable-length field (tun_metadataN) in the fewest bytes its value and mask
+ * need, as OVS's nx_put_entry writes it (a switch refuses one longer than the mapped option):
+ * OFPAT_SET_FIELD from 1.2 when unmasked (1.5: masked too), else NXAST_REG_LOAD2.
+ */
+function putVariableSetField(w: OfWriter, f: WireField, version: number, value: bigint, mask?: bigint): void {
+  let bytes = 1;
+  while ((value | (mask ?? 0n)) >> BigInt(8 * bytes) !== 0n) bytes++;
+  const end = version >= OFP15 || (version >= OFP12 && mask === undefined) ? begin(w, OFPAT11.SET_FIELD) : nx(w, NXAST.REG_LOAD2);
+  putEntry(w, headerFor(f, version >= OFP12 ? version : 0), bytes, value, mask);
+  end();
 }
 
 /** A set_field as NXAST_REG_LOADs of the field's NXM name (what OVS sends for a partial one before 1.5). */
@@ -372,6 +386,12 @@ function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
     case 'set_field':
       return putSetFieldAction(w, a, ctx);
     case 'load': {
+      if (wireFieldFor(a.dst.field, 0n, ctx, false, a.dst.name).variable) {
+        // OVS sends a load into a variable-length field as a masked set_field (NXAST_REG_LOAD2 before 1.5).
+        const { f, ofs } = subfieldOnWire(a.dst, ctx);
+        const mask = ((1n << BigInt(a.dst.nBits)) - 1n) << BigInt(ofs);
+        return putVariableSetField(w, f, version, a.value << BigInt(ofs), mask === wireMax(f) ? undefined : mask);
+      }
       if (version >= OFP15) {
         const { f, ofs } = subfieldOnWire(a.dst, ctx);
         const mask = ((1n << BigInt(loadBits(a.dst, f))) - 1n) << BigInt(ofs);
