@@ -12,7 +12,12 @@ import { ofprotoTrace } from '../../../src/ofproto/trace.js';
 import { TlvMap, type TlvMapping } from '../../../src/ofproto/tun-metadata.js';
 import { TunnelPortMap, type TunnelConfig } from '../../../src/ofproto/tunnel.js';
 import { XBridge } from '../../../src/ofproto/xbridge.js';
-import { xlateMiss } from '../../../src/ofproto/xlate.js';
+import { xlateMiss, xlateResume } from '../../../src/ofproto/xlate.js';
+import { Flow, type FieldId } from '../../../src/ofproto/flow.js';
+import { Match } from '../../../src/ofproto/match.js';
+import { formatMatch } from '../../../src/ofproto/print.js';
+import { decodeMessage, encodeMessage } from '../../../src/openflow/codec/index.js';
+import { defaultSession, OFP13 } from '../../../src/openflow/messages.js';
 import { parseFlowMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
 
 const ip = (s: string) => parseIpv4(s).readUInt32BE(0);
@@ -154,6 +159,24 @@ describe('flows on tun_metadata', () => {
     br.flowMod(parseFlowMod('in_port=2,actions=controller:64'));
     const r = xlateMiss(br, fromGeneve({ optClass: 0x102, type: 0x80, len: 4, data: 5n }))!;
     expect(r.sideEffects.packetIns[0]?.metadata).toEqual({ tun_src: BigInt(ip('192.0.2.2')), tun_dst: BigInt(ip('192.0.2.1')), tun_metadata_present: 1n, tun_metadata_value: 5n });
+  });
+
+  it('keeps the tunnel through a pause: the packet-in\'s match, sent back in NXT_RESUME, resumes with it', () => {
+    const br = geneveBridge();
+    br.flowMod(parseFlowMod('in_port=2,actions=controller(pause),IN_PORT'));
+    const paused = xlateMiss(br, fromGeneve({ optClass: 0x102, type: 0x80, len: 4, data: 5n }))!;
+    const pin = paused.sideEffects.packetIns[0]!;
+    // The match a packet-in carries (as ofconn builds it), through the wire and back as the controller returns it.
+    const match = Match.catchAll().set('in_port', 2);
+    for (const [f, v] of Object.entries(pin.metadata) as [FieldId, bigint][]) match.set(f, v, f === 'tun_metadata_present' ? v : undefined);
+    const packetIn = { type: 'packet_in' as const, bufferId: 0xffffffff, totalLen: 14, reason: 'action' as const, tableId: 0, cookie: 0n, match, data: Buffer.alloc(14), continuation: Buffer.from('c') };
+    const session = { ...defaultSession(OFP13), packetInFormat: 'nxt_packet_in2' as const };
+    const [wire] = encodeMessage({ type: 'nx_resume', packetIn }, session, 1);
+    const back = decodeMessage(wire!, session).msg;
+    expect(back.type === 'nx_resume' && formatMatch(back.packetIn.match)).toBe('tun_src=192.0.2.2,tun_dst=192.0.2.1,tun_metadata0=0x5,in_port=2');
+    const pipeline = back.type === 'nx_resume' ? back.packetIn.match.flow : match.flow;
+    const r = xlateResume(br, Flow.of({ in_port: 2, dl_type: 0x88b5 }), pipeline, pin.continuation!);
+    expect(formatActions(r.actions)).toBe('set(tunnel(tun_id=0x0,dst=192.0.2.2,ttl=64,tp_dst=6081,geneve({class=0x102,type=0x80,len=4,0x5}),flags(df|key))),7');
   });
 
   it('traces a flow with tun_metadata and shows it in the flow', () => {
