@@ -98,7 +98,7 @@ export class XBridge implements BridgeContext {
 
   /** Changes whenever a translation could come out differently. */
   changeSeq(): number {
-    return this.generation + this.mac.version;
+    return this.generation + this.mac.version + this.tlvMap.version();
   }
 
   /** Adds or replaces a port. Throws VlanConfigError for a bad VLAN config. */

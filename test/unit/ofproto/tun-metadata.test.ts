@@ -60,6 +60,13 @@ describe('the TLV map, with OVS\'s errors', () => {
     expect(codeOf(() => new TlvMap().modify('add', [{ ...OVN, optLen: 12 }], nobody))).toContain("NXTTMFC_BAD_OPT_LEN: {class=0x102,type=0x80,len=12}->tun_metadata0: TVS's datapath carries Geneve options of at most 8 bytes");
   });
 
+  it('makes the bridge translate again after a change: its megaflows read options through the map', () => {
+    const br = new XBridge({ name: 'br0', clock: () => 1000 });
+    const before = br.changeSeq();
+    br.tlvMap.modify('add', [OVN], nobody);
+    expect(br.changeSeq()).not.toBe(before);
+  });
+
   it('deletes by index (an unmapped one is no error) and clears, but not a mapping a flow uses', () => {
     const map = new TlvMap();
     map.modify('add', [OVN, { ...OVN, optType: 1, index: 1 }], nobody);
