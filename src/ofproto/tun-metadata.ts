@@ -112,6 +112,11 @@ export class TlvMap {
     return [...this.byIndex.values()];
   }
 
+  /** How many options are mapped. */
+  size(): number {
+    return this.byIndex.size;
+  }
+
   get(index: number): TlvMapping | undefined {
     return this.byIndex.get(index);
   }

@@ -301,6 +301,8 @@ export function tunnelHeader(c: TunnelConfig, flow: Flow, wc: FlowWildcards, tlv
 
 /** The Geneve option of the flow's tun_metadata (set by actions, or received), through the bridge's TLV map. */
 function geneveOptions(flow: Flow, wc: FlowWildcards, tlvMap: TlvMap | undefined): GeneveOption[] {
+  // With nothing mapped no frame has tun_metadata: the megaflow need not look.
+  if (!tlvMap?.size()) return [];
   wc.orField('tun_metadata_present');
   const [index] = presentIndexes(flow.get('tun_metadata_present'));
   const mapping = index === undefined ? undefined : tlvMap?.get(index);
