@@ -305,7 +305,7 @@ function geneveOptions(flow: Flow, wc: FlowWildcards, tlvMap: TlvMap | undefined
   if (!tlvMap?.size()) return [];
   wc.orField('tun_metadata_present');
   const [index] = presentIndexes(flow.get('tun_metadata_present'));
-  const mapping = index === undefined ? undefined : tlvMap?.get(index);
+  const mapping = index === undefined ? undefined : tlvMap.get(index);
   if (!mapping) return [];
   wc.orField('tun_metadata_value');
   const data = Buffer.alloc(DATAPATH_OPT_BYTES);
