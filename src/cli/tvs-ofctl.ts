@@ -12,6 +12,7 @@ import { own } from '../lib/own.js';
 import type { OfctlChannel } from '../ofctl/channel.js';
 import { RemoteError } from '../ofctl/channel.js';
 import { SWITCH_COMMANDS, type Command } from '../ofctl/commands.js';
+import { TLV_COMMANDS } from '../ofctl/tlv-map.js';
 import { connectChannel } from '../ofctl/connect.js';
 import { FLOW_COMMANDS } from '../ofctl/flow-commands.js';
 import { MONITOR_COMMANDS } from '../ofctl/monitor.js';
@@ -61,6 +62,9 @@ For OpenFlow switches:
   del-meters SWITCH [METER]   delete meters matching METER
   dump-meters SWITCH [METER]  print METER configuration
   meter-stats SWITCH [METER]  print meter statistics
+  add-tlv-map SWITCH MAP      add TLV option MAPpings
+  del-tlv-map SWITCH [MAP]    delete TLV option MAPpings (all without MAP)
+  dump-tlv-map SWITCH         print TLV option mappings
 
 For OpenFlow switches and controllers:
   probe TARGET                probe whether TARGET is up
@@ -87,7 +91,7 @@ Other options:
 `;
 }
 
-const COMMANDS: Readonly<Record<string, Command>> = { ...SWITCH_COMMANDS, ...FLOW_COMMANDS, ...MONITOR_COMMANDS };
+const COMMANDS: Readonly<Record<string, Command>> = { ...SWITCH_COMMANDS, ...FLOW_COMMANDS, ...MONITOR_COMMANDS, ...TLV_COMMANDS };
 
 function context(inv: Invocation, io: Io): CommandContext {
   return {

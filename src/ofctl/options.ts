@@ -43,6 +43,9 @@ const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   'del-groups': [1, 2],
   'dump-groups': [1, 2],
   'dump-group-stats': [1, 2],
+  'add-tlv-map': [2, 2],
+  'del-tlv-map': [1, 2],
+  'dump-tlv-map': [1, 1],
 };
 
 const VERSION_NAMES: Readonly<Record<string, number>> = {

@@ -4,6 +4,7 @@
  * most often gets refused: flow_mod, group_mod and meter_mod. Formats follow OVS's ofputil_flow_mod_format
  * and ofputil_group_mod_format.
  */
+import { formatTlvTableMod } from './tlv-map.js';
 import type { OfMessage } from '../openflow/messages.js';
 import { OFP10, OFP11, OFP14, OFPBF_ATOMIC, OFPBF_ORDERED } from '../openflow/messages.js';
 import type { FlowMod } from '../ofproto/flow-table.js';
@@ -64,6 +65,7 @@ function requestName(msg: OfMessage, data: Buffer): string {
   const nicira = data.length >= 2 && data[0] === OFP10 && data[1] === 4;
   if (msg.type === 'flow_mod') return nicira ? 'NXT_FLOW_MOD' : 'OFPT_FLOW_MOD';
   if (msg.type === 'group_mod') return nicira ? 'NXT_GROUP_MOD' : 'OFPT_GROUP_MOD';
+  if (msg.type === 'nx_tlv_table_mod') return 'NXT_TLV_TABLE_MOD';
   return `OFPT_${msg.type.toUpperCase()}`;
 }
 
@@ -87,6 +89,8 @@ function formatRequest(msg: OfMessage, data: Buffer | undefined, version: number
       const cmd = { add: 'ADD', modify: 'MOD', delete: 'DEL' }[msg.mod.command];
       return `${head} ${cmd} ${formatMeterConfig(msg.mod)}`;
     }
+    case 'nx_tlv_table_mod':
+      return formatTlvTableMod(msg, head, () => hexDump(data ?? Buffer.alloc(0)));
     default:
       return `${head}\n`;
   }

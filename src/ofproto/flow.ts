@@ -16,7 +16,9 @@
  *
  * The tunnel fields (tun_id, tun_src, tun_dst, tun_flags, tun_tos, tun_ttl) are the outer header
  * of a frame that came in through a tunnel, all zero otherwise; tun_flags holds OVS's
- * FLOW_TNL_F_* bits (TUN_FLAG below), of which OpenFlow sees only `oam`.
+ * FLOW_TNL_F_* bits (TUN_FLAG below), of which OpenFlow sees only `oam`. The Geneve option the
+ * datapath carries is tun_metadataN through the bridge's TLV map: tun_metadata_present has bit N
+ * set and tun_metadata_value holds its data (./tun-metadata.ts).
  */
 
 /** Every field the classifier can match on. */
@@ -28,6 +30,8 @@ export type FieldId =
   | 'tun_flags'
   | 'tun_tos'
   | 'tun_ttl'
+  | 'tun_metadata_present'
+  | 'tun_metadata_value'
   | 'metadata'
   | RegId
   | WideRegId
@@ -89,6 +93,8 @@ const ORDER: ReadonlyArray<readonly [Exclude<FieldId, WideRegId>, number]> = [
   ['tun_flags', 16],
   ['tun_tos', 8],
   ['tun_ttl', 8],
+  ['tun_metadata_present', 64],
+  ['tun_metadata_value', 64],
   ['metadata', 64],
   ...REG_FIELDS.map((r) => [r, 32] as const),
   ['dl_src', 48],

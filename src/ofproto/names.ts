@@ -5,6 +5,7 @@
 import { OFPP } from './actions.js';
 import { FIELDS, REG_FIELDS, WIDE_REG_FIELDS, type FieldId } from './flow.js';
 import { own } from '../lib/own.js';
+import { TUN_METADATA_FIELDS } from './tun-metadata.js';
 
 /** Reserved ports by name; NONE is another name for ANY and is never printed. */
 export const PORT_NAMES: ReadonlyArray<readonly [string, number]> = [
@@ -67,6 +68,8 @@ export const FIELD_NAMES: readonly FieldName[] = [
   // 16 bits on the wire; TVS keeps the opcode's low byte, as its datapath key does.
   { mf: 'arp_op', nxm: 'NXM_OF_ARP_OP', field: 'nw_proto', bits: 8 },
   ...REG_FIELDS.map((field, i) => ({ mf: field, nxm: `NXM_NX_REG${i}`, field, bits: 32 })),
+  // One field holds the data of whichever tun_metadataN is present (./tun-metadata.ts): actions record N by name.
+  ...Array.from({ length: TUN_METADATA_FIELDS }, (_, i): FieldName => ({ mf: `tun_metadata${i}`, nxm: `NXM_NX_TUN_METADATA${i}`, field: 'tun_metadata_value', bits: 64 })),
   // OVS names the 64-bit registers after the OpenFlow 1.5 packet registers.
   ...WIDE_REG_FIELDS.map((field) => ({ mf: field, nxm: field.startsWith('xx') ? `NXM_NX_XXREG${field.slice(5)}` : `OXM_OF_PKT_REG${field.slice(4)}`, field, bits: FIELDS[field].bits })),
 ];

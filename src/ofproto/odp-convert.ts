@@ -25,6 +25,7 @@ import { extractKey as extractNativeKey } from '../datapath/dpif.js';
 import { decodeKey, encodeKey, fieldSpan, FLOW_KEY_LEN, TUNNEL_FLAGS, type FieldName, type FieldValue, type FlowKey, type FlowMask } from '../datapath/flow-key.js';
 import { formatIpv4, formatIpv6, formatMac } from '../lib/addr.js';
 import { ETH_TYPE, FIELD_IDS, FIELDS, Flow, type FieldId, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS, TUN_FLAG } from './flow.js';
+import { presentBit, type TlvMap } from './tun-metadata.js';
 
 /** How one OpenFlow field maps to one datapath field for a given kind of frame. */
 type Pair = readonly [FieldId, FieldName];
@@ -179,6 +180,10 @@ export function dpTunnelFlags(tunFlags: number): number {
 }
 
 const [IN_PORT_AT] = fieldSpan('in_port');
+const [GENEVE_CLASS_AT] = fieldSpan('tunnel.geneve.class');
+const [GENEVE_TYPE_AT] = fieldSpan('tunnel.geneve.type');
+const [GENEVE_LEN_AT] = fieldSpan('tunnel.geneve.len');
+const [GENEVE_DATA_AT] = fieldSpan('tunnel.geneve.data');
 const [TUN_FLAGS_AT] = fieldSpan('tunnel.flags');
 const [RECIRC_AT] = fieldSpan('recirc_id');
 const [ETH_TYPE_AT] = fieldSpan('eth_type');
@@ -205,9 +210,23 @@ export function keyToFlow(key: FlowKey | Buffer, ofInPort: number): Flow {
   return flow;
 }
 
+/**
+ * Reads the key's Geneve option into `flow` as tun_metadataN, through the bridge's TLV map: the
+ * option is present if its class, type and length are mapped (OVS's tun_metadata_from_geneve_udpif).
+ */
+export function geneveOptionToFlow(key: FlowKey | Buffer, flow: Flow, map: TlvMap | undefined): Flow {
+  const buf = asBytes(key);
+  const len = buf[GENEVE_LEN_AT]!;
+  if (!len || !map) return flow;
+  const mapping = map.find(buf.readUInt16BE(GENEVE_CLASS_AT), buf[GENEVE_TYPE_AT]!, len);
+  if (!mapping) return flow;
+  flow.set('tun_metadata_present', presentBit(mapping.index));
+  return flow.set('tun_metadata_value', buf.readBigUInt64BE(GENEVE_DATA_AT));
+}
+
 /** Words of the fields that are not L2 or metadata: consulting one makes the mask match eth_type. */
 const L3_WORDS = (() => {
-  const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'tun_flags', 'in_port', 'metadata', ...REG_FIELDS]);
+  const l2OrMeta = new Set<FieldId>([...L2.map(([f]) => f), 'tun_flags', 'tun_metadata_present', 'tun_metadata_value', 'in_port', 'metadata', ...REG_FIELDS]);
   return FIELD_IDS.filter((f) => !l2OrMeta.has(f)).flatMap((f) => Array.from({ length: FIELDS[f].words }, (_, i) => FIELDS[f].ofs + i));
 })();
 /**
@@ -232,6 +251,13 @@ export function wcToMask(wc: FlowWildcards, key: FlowKey | Buffer): Buffer {
   mask.writeUInt32LE(0xffffffff, RECIRC_AT);
   if (wc.w[FIELDS.in_port.ofs]) mask.writeUInt32LE(0xffffffff, IN_PORT_AT);
   mask.writeUInt16BE(dpTunnelFlags(wc.w[FIELDS.tun_flags.ofs]!), TUN_FLAGS_AT);
+  if (wc.has('tun_metadata_present')) {
+    // Whether the frame carries a mapped option is its option's class, type and length.
+    mask.writeUInt16BE(0xffff, GENEVE_CLASS_AT);
+    mask[GENEVE_TYPE_AT] = 0xff;
+    mask[GENEVE_LEN_AT] = 0xff;
+  }
+  if (wc.has('tun_metadata_value')) mask.writeBigUInt64BE(wc.get('tun_metadata_value'), GENEVE_DATA_AT);
   for (const s of spansFor(buf)) {
     const m = wc.w[s.word]!;
     for (let i = s.len - 1, v = m; i >= 0; i--, v >>>= 8) mask[s.at + i] = v & 0xff;

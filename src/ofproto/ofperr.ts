@@ -55,7 +55,23 @@ export type OfpErrorCode =
   /** The datapath has no room for another meter. */
   | 'OFPMMFC_OUT_OF_METERS'
   /** The meter has more bands than the datapath supports. */
-  | 'OFPMMFC_OUT_OF_BANDS';
+  | 'OFPMMFC_OUT_OF_BANDS'
+  /** A set_field (or load, move) names a field it cannot write, such as an unmapped tun_metadata. */
+  | 'OFPBAC_BAD_SET_ARGUMENT'
+  /** A match names a field the switch does not know, or a tun_metadata field that is not mapped. */
+  | 'OFPBMC_BAD_FIELD'
+  /** A TLV mapping's option length is not a multiple of 4 up to 124 (or more than TVS's datapath carries). */
+  | 'NXTTMFC_BAD_OPT_LEN'
+  /** A TLV mapping's index is not 0-63. */
+  | 'NXTTMFC_BAD_FIELD_IDX'
+  /** The mapped options would take more than 256 bytes. */
+  | 'NXTTMFC_TABLE_FULL'
+  /** NXTTMC_ADD for a tun_metadata index that is already mapped. */
+  | 'NXTTMFC_ALREADY_MAPPED'
+  /** NXTTMC_ADD for an option already mapped to another index. */
+  | 'NXTTMFC_DUP_ENTRY'
+  /** Deleting a mapping that a flow uses. */
+  | 'NXTTMFC_INVALID_TLV_DEL';
 
 /** An OpenFlow error with the OVS name of its code and a sentence a person can act on. */
 export class OfpError extends Error {

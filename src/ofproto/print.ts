@@ -5,6 +5,7 @@
  * and lib/ofp-actions.c; the code is ours. The parser for the same syntax is
  * src/openflow/flow-syntax.ts, and every line printed here parses back to what was printed.
  */
+import { formatTunMetadataMatch } from './tun-metadata.js';
 import { formatIpv4, formatIpv6, formatMac, prefixLength } from '../lib/addr.js';
 import { hex } from '../lib/uint.js';
 import { OFPG, OFPP, type Action, type Instructions, type Subfield } from './actions.js';
@@ -120,6 +121,7 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
   if (has('tun_tos')) out.push(`tun_tos=${get('tun_tos').value.toString(16)}`);
   if (has('tun_ttl')) out.push(`tun_ttl=${get('tun_ttl').value}`);
   if (has('tun_flags')) out.push(`tun_flags=${formatTunFlags(Number(get('tun_flags').value), Number(get('tun_flags').mask))}`);
+  if (has('tun_metadata_present')) out.push(...formatTunMetadataMatch(get('tun_metadata_present'), get('tun_metadata_value')));
   if (has('metadata')) out.push(fmtMaskedHex('metadata', get('metadata').value, get('metadata').mask, fieldMax('metadata')));
   if (has('in_port')) out.push(`in_port=${formatPort(Number(get('in_port').value))}`);
   if (has('vlan_tci')) {

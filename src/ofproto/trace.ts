@@ -48,6 +48,9 @@ function printableWc(flow: Flow): FlowWildcards {
   const wc = new FlowWildcards();
   const all = (f: FieldId) => wc.set(f, fieldMax(f));
   for (const f of [...TUNNEL_FIELDS, 'metadata', ...REG_FIELDS] as FieldId[]) if (flow.get(f) !== 0n) all(f);
+  // tun_metadataN prints from its one bit of tun_metadata_present.
+  const present = flow.get('tun_metadata_present');
+  if (present) wc.set('tun_metadata_present', present).set('tun_metadata_value', fieldMax('tun_metadata_value'));
   for (const f of ['in_port', 'vlan_tci', 'dl_src', 'dl_dst', 'dl_type'] as FieldId[]) all(f);
   const t = flow.num('dl_type');
   if (t === ETH_TYPE.IP || t === ETH_TYPE.IPV6) {
@@ -169,7 +172,7 @@ export function ofprotoTrace(bridge: BridgeContext, args: readonly string[], par
     if (!port) throw new TraceArgError(`in_port=${flow.num('in_port')} is not a port of bridge ${bridge.name}`);
     const key = extractKey(frame, port.dpPort);
     const pflow = keyToFlow(key, port.ofport);
-    for (const f of [...TUNNEL_FIELDS, 'metadata', ...REG_FIELDS] as FieldId[]) pflow.set(f, flow.get(f));
+    for (const f of [...TUNNEL_FIELDS, 'tun_metadata_present', 'tun_metadata_value', 'metadata', ...REG_FIELDS] as FieldId[]) pflow.set(f, flow.get(f));
     flow = pflow;
     frag = Number(key['ipv4.frag'] ?? key['ipv6.frag'] ?? 0);
     sideEffects = true;

@@ -8,10 +8,11 @@
  * (tun_id, tun_src, tun_dst, ...), and `TunnelPortMap.receive` finds the port it belongs to,
  * most specific configuration first, as OVS's tnl_find does.
  */
-import type { TunnelSet } from '../datapath/actions.js';
+import type { GeneveOption, TunnelSet } from '../datapath/actions.js';
 import { formatIpv4, parseIpv4 } from '../lib/addr.js';
 import { ETH_TYPE, type Flow, type FlowWildcards, TUN_FLAG } from './flow.js';
 import { dpTunnelFlags } from './odp-convert.js';
+import { DATAPATH_OPT_BYTES, presentIndexes, type TlvMap } from './tun-metadata.js';
 
 export type TunnelType = 'vxlan' | 'geneve' | 'gre';
 
@@ -255,7 +256,7 @@ const ECN_ECT0 = 0x2;
  * tnl_port_send), unwildcarding what it reads of the flow; undefined if remote_ip=flow and the
  * flow has no tun_dst to send to.
  */
-export function tunnelHeader(c: TunnelConfig, flow: Flow, wc: FlowWildcards): TunnelSet | undefined {
+export function tunnelHeader(c: TunnelConfig, flow: Flow, wc: FlowWildcards, tlvMap?: TlvMap): TunnelSet | undefined {
   const fromFlow = (f: 'tun_dst' | 'tun_src'): number => {
     wc.orField(f);
     return flow.num(f);
@@ -294,5 +295,20 @@ export function tunnelHeader(c: TunnelConfig, flow: Flow, wc: FlowWildcards): Tu
   if (c.df) flags |= TUN_FLAG.DONT_FRAGMENT;
   if (c.csum) flags |= TUN_FLAG.CSUM;
   if (c.outKey !== undefined) flags |= TUN_FLAG.KEY;
-  return { tunId, src: formatIpv4(src), dst: formatIpv4(dst), tos, ttl, tpSrc: 0, tpDst: c.dstPort, flags: dpTunnelFlags(flags), geneve: [] };
+  const geneve = c.type === 'geneve' ? geneveOptions(flow, wc, tlvMap) : [];
+  return { tunId, src: formatIpv4(src), dst: formatIpv4(dst), tos, ttl, tpSrc: 0, tpDst: c.dstPort, flags: dpTunnelFlags(flags), geneve };
+}
+
+/** The Geneve option of the flow's tun_metadata (set by actions, or received), through the bridge's TLV map. */
+function geneveOptions(flow: Flow, wc: FlowWildcards, tlvMap: TlvMap | undefined): GeneveOption[] {
+  // With nothing mapped no frame has tun_metadata: the megaflow need not look.
+  if (!tlvMap?.size()) return [];
+  wc.orField('tun_metadata_present');
+  const [index] = presentIndexes(flow.get('tun_metadata_present'));
+  const mapping = index === undefined ? undefined : tlvMap.get(index);
+  if (!mapping) return [];
+  wc.orField('tun_metadata_value');
+  const data = Buffer.alloc(DATAPATH_OPT_BYTES);
+  data.writeBigUInt64BE(flow.get('tun_metadata_value'));
+  return [{ optClass: mapping.optClass, type: mapping.optType, data: data.subarray(DATAPATH_OPT_BYTES - mapping.optLen) }];
 }

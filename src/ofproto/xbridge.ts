@@ -18,6 +18,7 @@ import { PacketInTable } from './packet-in-table.js';
 import { resolveVlan, type PortVlanConfig } from './vlan.js';
 import type { BridgeConfig, BridgeContext, BridgePort } from './xlate.js';
 import type { TunnelConfig, TunnelPortMap } from './tunnel.js';
+import { presentBit, resolveTunMetadataMatch, TlvMap, tunMetadataInActions } from './tun-metadata.js';
 
 export interface PortSpec {
   ofport: number;
@@ -55,6 +56,7 @@ export class XBridge implements BridgeContext {
   readonly meters: MeterTable;
   readonly mac: MacLearningTable;
   readonly packetIns = new PacketInTable();
+  readonly tlvMap = new TlvMap();
   /**
    * This bridge's identity for the life of the process (OVS's ofproto uuid): a paused packet-in's
    * continuation names it, so NXT_RESUME is refused as stale on another bridge or after a restart.
@@ -96,7 +98,7 @@ export class XBridge implements BridgeContext {
 
   /** Changes whenever a translation could come out differently. */
   changeSeq(): number {
-    return this.generation + this.mac.version;
+    return this.generation + this.mac.version + this.tlvMap.version();
   }
 
   /** Adds or replaces a port. Throws VlanConfigError for a bad VLAN config. */
@@ -157,6 +159,7 @@ export class XBridge implements BridgeContext {
     if (meter !== undefined && (fm.command === 'add' || fm.command.startsWith('modify')) && !this.meters.get(meter)) {
       throw new OfpError('OFPMMFC_INVALID_METER', `meter:${meter} names a meter bridge ${this.name} does not have: add-meter it first`);
     }
+    if (fm.command === 'add' || fm.command.startsWith('modify')) this.checkTunMetadata(fm);
     const r = this.tables.apply(fm);
     this.generation++;
     this.report([
@@ -165,6 +168,22 @@ export class XBridge implements BridgeContext {
       ...deletions(r.removed),
     ]);
     return r;
+  }
+
+  /** True if some rule matches tun_metadata<index> or names it in its actions (del-tlv-map refuses then). */
+  usesTunMetadata(index: number): boolean {
+    const bit = presentBit(index);
+    return this.tables.dump().some((r) => r.match.wc.get('tun_metadata_present') & bit || tunMetadataInActions([...r.instructions.apply, ...(r.instructions.write ?? [])]).includes(index));
+  }
+
+  /** A flow's tun_metadata match and actions name mapped fields only; its match is put in the switch's form. */
+  private checkTunMetadata(fm: FlowMod): void {
+    resolveTunMetadataMatch(fm.match, this.tlvMap);
+    for (const index of tunMetadataInActions([...fm.instructions.apply, ...(fm.instructions.write ?? [])])) {
+      if (!this.tlvMap.get(index)) {
+        throw new OfpError('OFPBAC_BAD_SET_ARGUMENT', `the actions use tun_metadata${index}, which is not mapped to a Geneve option: map it first with add-tlv-map`);
+      }
+    }
   }
 
   /**

@@ -17,17 +17,18 @@
  * (set / push_vlan / pop_vlan) just before each output, as OVS's commit_odp_actions does.
  */
 import type { Action as DpAction, SetFieldValue, SetProto } from '../datapath/actions.js';
+import { bytesMask, presentBit, presentIndexes, tooManyOptions, tunMetadataIndex, type TlvMap } from './tun-metadata.js';
 import { fieldSpan, type FieldName, type FlowKey } from '../datapath/flow-key.js';
 import { formatMac } from '../lib/addr.js';
 import { OFPP, type Action, type ControllerReason, type Instructions, type Subfield } from './actions.js';
-import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
+import { ETH_TYPE, Flow, FlowWildcards, IP_PROTO, ND_TYPE, REG_FIELDS, TUN_FLAG, VLAN_CFI, VLAN_VID_MASK, WIDE_REG_FIELDS, fieldMax, type FieldId } from './flow.js';
 import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.js';
 import { Match } from './match.js';
 import type { Group, GroupTable } from './groups.js';
 import type { MeterTable } from './meters.js';
 import type { PacketInTable } from './packet-in-table.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
-import { dpValue, keyToFlow } from './odp-convert.js';
+import { dpValue, geneveOptionToFlow, keyToFlow } from './odp-convert.js';
 import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 import { tunnelHeader, unwildcardTunnel, type TunnelConfig, type TunnelPortMap } from './tunnel.js';
@@ -90,6 +91,8 @@ export interface BridgeContext {
   readonly packetIns: PacketInTable;
   /** The tunnel ports of every bridge, which say which port a frame from a tunnel vport is for. */
   readonly tunnels?: Pick<TunnelPortMap, 'isVport' | 'receive'>;
+  /** Which Geneve option each tun_metadataN is (none mapped when absent). */
+  readonly tlvMap?: TlvMap;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -263,7 +266,7 @@ const ND_EXT_SETS: ReadonlyArray<readonly [FieldId, string]> = [
  * Pipeline fields, not packet fields: writes never reach the datapath (the tunnel fields reach
  * it as the outer header of an output to a tunnel port), and a pause keeps them.
  */
-const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'tun_src', 'tun_dst', 'tun_flags', 'metadata', ...REG_FIELDS];
+const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'tun_src', 'tun_dst', 'tun_flags', 'tun_metadata_present', 'tun_metadata_value', 'metadata', ...REG_FIELDS];
 /** The same, with the wide registers (views of reg0..15). */
 const METADATA: ReadonlySet<FieldId> = new Set<FieldId>([...PIPELINE_FIELDS, ...WIDE_REG_FIELDS]);
 /** Pipeline fields that are never in a datapath key, so never in a megaflow mask. */
@@ -276,8 +279,13 @@ function subfieldMask(sf: Subfield): bigint {
   return ((1n << BigInt(sf.nBits)) - 1n) << BigInt(sf.ofs);
 }
 const CATCH_ALL = Match.catchAll();
-/** What a packet-in reports of the pipeline besides in_port. */
-const PIPELINE_METADATA: readonly FieldId[] = ['tun_id', ...REGS];
+/**
+ * What a packet-in reports of the pipeline besides in_port, when not zero, as OVS's
+ * flow_get_metadata: which tunnel the frame came from, metadata and registers (tun_flags and
+ * tun_metadata are added apart: OAM is the one flag OpenFlow sees, and an option may be present
+ * with zero data).
+ */
+const PIPELINE_METADATA: readonly FieldId[] = ['tun_id', 'tun_src', 'tun_dst', ...REGS];
 
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
@@ -520,19 +528,18 @@ class Ctx {
         this.setField('tp_dst', BigInt(a.port), 0xffffn);
         return true;
       case 'set_field':
-        this.setField(a.field, a.value, a.mask);
+        this.setField(a.field, a.value, a.mask, a.name);
         return true;
       case 'load': {
         const mask = ((1n << BigInt(a.dst.nBits)) - 1n) << BigInt(a.dst.ofs);
-        this.setField(a.dst.field, (a.value << BigInt(a.dst.ofs)) & mask, mask);
+        this.setField(a.dst.field, (a.value << BigInt(a.dst.ofs)) & mask, mask, a.dst.name);
         return true;
       }
       case 'move': {
         const srcMask = ((1n << BigInt(a.src.nBits)) - 1n) << BigInt(a.src.ofs);
-        this.wc.orField(a.src.field, srcMask);
-        const bits = (f.get(a.src.field) & srcMask) >> BigInt(a.src.ofs);
+        const bits = (this.readField(a.src.field, srcMask, a.src.name) & srcMask) >> BigInt(a.src.ofs);
         const dstMask = ((1n << BigInt(a.dst.nBits)) - 1n) << BigInt(a.dst.ofs);
-        this.setField(a.dst.field, (bits << BigInt(a.dst.ofs)) & dstMask, dstMask);
+        this.setField(a.dst.field, (bits << BigInt(a.dst.ofs)) & dstMask, dstMask, a.dst.name);
         return true;
       }
       case 'set_tunnel':
@@ -551,15 +558,14 @@ class Ctx {
       case 'push': {
         if (this.stack.length >= MAX_STACK) throw new XlateError('stack_too_deep', 'stack too deep', `${formatAction(a)}: the stack already holds ${MAX_STACK} values; a pop is missing, or a resubmit loop pushes forever`);
         const m = subfieldMask(a.src);
-        this.wc.orField(a.src.field, m);
-        this.stack.push((f.get(a.src.field) & m) >> BigInt(a.src.ofs));
+        this.stack.push((this.readField(a.src.field, m, a.src.name) & m) >> BigInt(a.src.ofs));
         return true;
       }
       case 'pop': {
         const v = this.stack.pop();
         if (v === undefined) throw new XlateError('stack_underflow', 'stack underflow', `${formatAction(a)} found nothing pushed: every pop needs a push earlier in the pipeline`);
         const m = subfieldMask(a.dst);
-        this.setField(a.dst.field, (v << BigInt(a.dst.ofs)) & m, m);
+        this.setField(a.dst.field, (v << BigInt(a.dst.ofs)) & m, m, a.dst.name);
         return true;
       }
       case 'controller':
@@ -568,8 +574,45 @@ class Ctx {
     }
   }
 
-  /** Writes `value` under `mask` into a field, if the frame has that field. */
-  setField(field: FieldId, value: bigint, mask: bigint): void {
+  /**
+   * Reads the `mask` bits of a field for an action, unwildcarding them. tun_metadataN (`name`)
+   * reads as zero unless the frame carries the option mapped to N.
+   */
+  readField(field: FieldId, mask: bigint, name?: string): bigint {
+    if (field === 'tun_metadata_value') {
+      this.wc.orField('tun_metadata_present');
+      if (this.flow.get('tun_metadata_present') !== presentBit(tunMetadataIndex(name))) return 0n;
+    }
+    this.wc.orField(field, mask);
+    return this.flow.get(field);
+  }
+
+  /**
+   * Writes tun_metadataN: the frame now carries the option mapped to N, with the `mask` bits of
+   * its data from `value`. The datapath carries one option per frame, so another one the frame
+   * carried is replaced (and the trace says so). Unmapped, it does nothing, as in OVS.
+   */
+  setTunMetadata(index: number, value: bigint, mask: bigint): void {
+    const mapping = this.br.tlvMap?.get(index);
+    if (!mapping) {
+      this.say('detail', () => `skipped: tun_metadata${index} is not mapped to a Geneve option (add-tlv-map)`);
+      return;
+    }
+    const f = this.flow;
+    const bit = presentBit(index);
+    const present = f.get('tun_metadata_present');
+    const width = bytesMask(mapping.optLen);
+    // Bits the write leaves alone keep the option's data, if the frame has this option.
+    if ((mask & width) !== width) this.wc.orField('tun_metadata_present').orField('tun_metadata_value');
+    if (present !== 0n && present !== bit) this.say('warn', () => `${tooManyOptions([...presentIndexes(present), index])}: tun_metadata${index} replaces the other`);
+    const old = present === bit ? f.get('tun_metadata_value') : 0n;
+    f.set('tun_metadata_present', bit);
+    f.set('tun_metadata_value', ((old & ~mask) | (value & mask)) & width);
+  }
+
+  /** Writes `value` under `mask` into a field, if the frame has that field; `name` says which tun_metadataN. */
+  setField(field: FieldId, value: bigint, mask: bigint, name?: string): void {
+    if (field === 'tun_metadata_value') return this.setTunMetadata(tunMetadataIndex(name), value, mask);
     const f = this.flow;
     // A field kept narrower than its wire width (arp_op in the 8-bit nw_proto) takes the bits it has.
     mask &= fieldMax(field);
@@ -798,7 +841,7 @@ class Ctx {
     }
     this.commit();
     if (p.tunnel) {
-      const tunnel = tunnelHeader(p.tunnel, this.flow, this.wc);
+      const tunnel = tunnelHeader(p.tunnel, this.flow, this.wc, this.br.tlvMap);
       if (!tunnel) {
         this.say('detail', () => `tunnel port ${p.name} has remote_ip=flow and the flow has no tun_dst: dropping (set_field:IP->tun_dst first)`);
         return;
@@ -815,6 +858,13 @@ class Ctx {
     for (const f of PIPELINE_METADATA) {
       const v = this.flow.get(f);
       if (v !== 0n) metadata[f] = v;
+    }
+    const oam = this.flow.num('tun_flags') & TUN_FLAG.OAM;
+    if (oam) metadata.tun_flags = BigInt(oam);
+    const present = this.flow.get('tun_metadata_present');
+    if (present) {
+      metadata.tun_metadata_present = present;
+      metadata.tun_metadata_value = this.flow.get('tun_metadata_value');
     }
     const pin: PacketIn = { reason, tableId, cookie, maxLen, bridge: this.br.name, inPort: this.flow.num('in_port'), metadata };
     if (reason === 'action' && this.rule?.priority === 0 && this.rule.match.equals(CATCH_ALL)) pin.tableMiss = true;
@@ -1242,7 +1292,7 @@ export function xlateMiss(bridge: BridgeContext, key: FlowKey | Buffer, opts: Xl
   const port = bridge.portByDp(dpPort);
   if (port) return xlate(bridge, keyToFlow(key, port.ofport), opts);
   if (!bridge.tunnels?.isVport(dpPort)) return undefined;
-  const flow = keyToFlow(key, 0);
+  const flow = geneveOptionToFlow(key, keyToFlow(key, 0), bridge.tlvMap);
   const hit = bridge.tunnels.receive(dpPort, flow);
   if (hit?.bridge !== bridge.name) return undefined;
   return xlate(bridge, flow.setNum('in_port', hit.ofport), opts);

@@ -14,6 +14,7 @@ import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand, type FlowModFlag
 import { bucket as makeBucket, type Bucket, type GroupMod, type GroupType } from '../ofproto/groups.js';
 import { Match, findPrereqProblem } from '../ofproto/match.js';
 import { PORT_NAMES, TCP_FLAG_NAMES, fieldByName, recordedName, type FieldName } from '../ofproto/names.js';
+import { presentBit, presentIndexes, tooManyOptions, TUN_METADATA_EXACT, TUN_METADATA_FIELDS } from '../ofproto/tun-metadata.js';
 import { own } from '../lib/own.js';
 
 /** A syntax error in a flow, action or group string. */
@@ -148,7 +149,7 @@ function parsePort(tok: string, field: string): number {
  */
 export interface MatchFieldSyntax {
   field: FieldId;
-  kind: 'port' | 'mac' | 'ipv4' | 'ipv6' | 'uint' | 'tcp_flags' | 'tun_flags' | 'vlan_vid' | 'vlan_pcp' | 'tos' | 'dscp' | 'ecn';
+  kind: 'port' | 'mac' | 'ipv4' | 'ipv6' | 'uint' | 'tcp_flags' | 'tun_flags' | 'tun_metadata' | 'vlan_vid' | 'vlan_pcp' | 'tos' | 'dscp' | 'ecn';
   bits: number;
   masked?: boolean;
 }
@@ -219,6 +220,7 @@ export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
   tun_dst: ipv4Field('tun_dst'),
   // One bit, oam, as OpenFlow sees it (OVS's FLOW_TNL_PUB_F_MASK).
   tun_flags: { field: 'tun_flags', kind: 'tun_flags', bits: 1, masked: true },
+  ...Object.fromEntries(Array.from({ length: TUN_METADATA_FIELDS }, (_, i) => [`tun_metadata${i}`, { field: 'tun_metadata_value', kind: 'tun_metadata', bits: 64, masked: true } satisfies MatchFieldSyntax])),
   metadata: uintField('metadata', 64, true),
   ...Object.fromEntries(MATCH_REGS.map((f) => [f, uintField(f, FIELDS[f].bits, true)])),
 };
@@ -360,6 +362,9 @@ function setMatchField(m: Match, name: string, syn: MatchFieldSyntax, value: str
     case 'tun_flags':
       m.set(f, ...parseTunFlags(name, syn, value));
       return;
+    case 'tun_metadata':
+      setTunMetadataMatch(m, name, syn, v, mk, value);
+      return;
     case 'vlan_vid':
       // 0xffff is OpenFlow 1.0's "no VLAN tag".
       if (parseUintText(v) === 0xffffn) m.set('vlan_tci', 0n, 0xffffn);
@@ -381,6 +386,22 @@ function setMatchField(m: Match, name: string, syn: MatchFieldSyntax, value: str
       setPart(m, 'nw_tos', 3n, BigInt(number()));
       return;
   }
+}
+
+/**
+ * tun_metadataN=VALUE[/MASK]: the frame carries the Geneve option mapped to N, with that data.
+ * One per match: TVS's datapath sees one option per frame.
+ */
+function setTunMetadataMatch(m: Match, name: string, syn: MatchFieldSyntax, v: string, mk: string | undefined, written: string): void {
+  const index = Number(name.slice('tun_metadata'.length));
+  const present = m.field('tun_metadata_present');
+  if (present.mask & presentBit(index)) fail(`${name}: given twice in one match`);
+  if (present.mask) fail(tooManyOptions([...presentIndexes(present.mask), index]));
+  // 8 bytes (syn.bits): what TVS's datapath carries of a Geneve option.
+  const value = fieldNumber(name, syn, v, written);
+  const mask = mk === undefined ? TUN_METADATA_EXACT : fieldMask(name, syn, mk, written);
+  m.set('tun_metadata_present', presentBit(index), presentBit(index));
+  m.set('tun_metadata_value', value & mask, mask);
 }
 
 /** Parses a match alone (`ip,nw_dst=10.0.0.0/24`), checking prerequisites. */

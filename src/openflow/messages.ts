@@ -16,6 +16,7 @@ import type { FlowMod, FlowRemovedReason } from '../ofproto/flow-table.js';
 import type { Group, GroupMod, GroupType } from '../ofproto/groups.js';
 import type { Match } from '../ofproto/match.js';
 import type { MeterBand, MeterConfig, MeterMod, MeterStats } from '../ofproto/meters.js';
+import type { TlvMapping, TlvTableCommand } from '../ofproto/tun-metadata.js';
 
 /** Wire version numbers: OpenFlow 1.0 is 0x01 ... OpenFlow 1.5 is 0x06. */
 export const OFP10 = 0x01;
@@ -330,7 +331,12 @@ export type OfMessage =
   /** NXT_FLOW_MONITOR_PAUSED / RESUMED: the switch stopped (the connection's backlog is full) or restarted sending updates. */
   | { type: 'nx_flow_monitor_paused' | 'nx_flow_monitor_resumed' }
   /** NXT_RESUME: continue the pipeline of a paused packet-in. */
-  | { type: 'nx_resume'; packetIn: Extract<OfMessage, { type: 'packet_in' }> };
+  | { type: 'nx_resume'; packetIn: Extract<OfMessage, { type: 'packet_in' }> }
+  /** NXT_TLV_TABLE_MOD: add, delete (by index) or clear the bridge's map of Geneve options to tun_metadata0..63. */
+  | { type: 'nx_tlv_table_mod'; command: TlvTableCommand; mappings: TlvMapping[] }
+  | { type: 'nx_tlv_table_request' }
+  /** NXT_TLV_TABLE_REPLY: the switch's limits (bytes of options, number of fields) and its mappings. */
+  | { type: 'nx_tlv_table_reply'; maxOptionSpace: number; maxFields: number; mappings: TlvMapping[] };
 
 export type OfMessageType = OfMessage['type'];
 export type MessageOf<T extends OfMessageType> = Extract<OfMessage, { type: T }>;

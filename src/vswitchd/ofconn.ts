@@ -16,6 +16,7 @@ import { OFPTT_ALL, type FlowMod, type Rule } from '../ofproto/flow-table.js';
 import { OFPM } from '../ofproto/meters.js';
 import { Match } from '../ofproto/match.js';
 import { OfpError } from '../ofproto/ofperr.js';
+import { TUN_METADATA_FIELDS, TUN_METADATA_SPACE } from '../ofproto/tun-metadata.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import type { XBridge } from '../ofproto/xbridge.js';
 import type { PacketIn } from '../ofproto/xlate.js';
@@ -138,7 +139,7 @@ function defaultAsyncConfig(): AsyncConfig {
  */
 const METER_FEATURES = { maxMeters: 65535, maxBands: 8, capabilities: 0x1 | 0x2 | 0x4 | 0x8 } as const;
 
-const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out', 'bundle_control', 'bundle_add']);
+const STATE_CHANGING = new Set<OfMessage['type']>(['flow_mod', 'group_mod', 'meter_mod', 'port_mod', 'table_mod', 'packet_out', 'bundle_control', 'bundle_add', 'nx_tlv_table_mod']);
 
 export class OfConn {
   role: Exclude<ControllerRole, 'nochange'> = 'equal';
@@ -331,6 +332,14 @@ export class OfConn {
         return;
       case 'nx_flow_monitor_cancel':
         this.monitors.cancel(msg.id);
+        return;
+      case 'nx_tlv_table_mod':
+        xb.tlvMap.modify(msg.command, msg.mappings, (index) => xb.usesTunMetadata(index));
+        // Megaflows translated under the old map read options by it: translate them again.
+        this.host.of.scheduleRevalidation();
+        return;
+      case 'nx_tlv_table_request':
+        this.reply({ type: 'nx_tlv_table_reply', maxOptionSpace: TUN_METADATA_SPACE, maxFields: TUN_METADATA_FIELDS, mappings: xb.tlvMap.list() }, xid);
         return;
       case 'bundle_add':
         this.bundles.add(msg, xid, this.offendingBytes(msg, xid));
@@ -585,7 +594,10 @@ export class OfConn {
     // An implicit table miss (no rule) sends what miss_send_len says; a rule's controller action, its own max_len.
     const maxLen = pin.reason === 'no_match' ? this.missSendLen : pin.maxLen;
     const match = Match.catchAll().set('in_port', pin.inPort);
-    for (const [field, value] of Object.entries(pin.metadata) as [keyof PacketIn['metadata'], bigint][]) match.set(field, value);
+    for (const [field, value] of Object.entries(pin.metadata) as [keyof PacketIn['metadata'], bigint][]) {
+      // tun_metadataN's presence is one bit of its field: the match holds that bit alone.
+      match.set(field, value, field === 'tun_metadata_present' ? value : undefined);
+    }
     // Only NXT_PACKET_IN2 carries a continuation: on other formats a pause's packet-in is a plain one, never resumed (as in OVS).
     const continuation = pin.continuation && this.channel.session.packetInFormat === 'nxt_packet_in2' ? this.encodeContinuation(pin) : undefined;
     return {

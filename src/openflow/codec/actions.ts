@@ -17,7 +17,7 @@ import type { Match } from '../../ofproto/match.js';
 import { fieldByName, recordedName } from '../../ofproto/names.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP15 } from '../messages.js';
 import { OfDecodeError, OfEncodeError, OfWriter, type OfReader } from './buffer.js';
-import { WIRE_FIELDS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
+import { WIRE_FIELDS, fromModel, headerFor, toModel, variableValue, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 import { portFromOf11, portToOf11, pullEntry, putEntry } from './match.js';
 
 const NX_VENDOR_ID = 0x00002320;
@@ -198,6 +198,7 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
   const mask = fromModel(f, a.mask);
   const value = wireValue(f, a.value);
   const full = (a.mask & whole) === whole && mask === (f.name === 'in_port_oxm' ? wireMax(f) : fromModel(f, whole));
+  if (f.variable) return putVariableSetField(w, f, version, value, full ? undefined : mask);
   if (version >= OFP15) return putSetField(w, f, version, value, full ? undefined : mask);
   if (!full) return putRegLoadsOf(w, a, ctx);
   if (version >= OFP12) return putSetField(w, f, version, value);
@@ -231,6 +232,19 @@ function putSetFieldAction(w: OfWriter, a: Extract<Action, { type: 'set_field' }
       return put16(w, legacy.SET_TP_DST, Number(value));
   }
   return putRegLoadsOf(w, a, ctx);
+}
+
+/**
+ * A set_field of a variable-length field (tun_metadataN) in the fewest bytes its value and mask
+ * need, as OVS's nx_put_entry writes it (a switch refuses one longer than the mapped option):
+ * OFPAT_SET_FIELD from 1.2 when unmasked (1.5: masked too), else NXAST_REG_LOAD2.
+ */
+function putVariableSetField(w: OfWriter, f: WireField, version: number, value: bigint, mask?: bigint): void {
+  let bytes = 1;
+  while ((value | (mask ?? 0n)) >> BigInt(8 * bytes) !== 0n) bytes++;
+  const end = version >= OFP15 || (version >= OFP12 && mask === undefined) ? begin(w, OFPAT11.SET_FIELD) : nx(w, NXAST.REG_LOAD2);
+  putEntry(w, headerFor(f, version >= OFP12 ? version : 0), bytes, value, mask);
+  end();
 }
 
 /** A set_field as NXAST_REG_LOADs of the field's NXM name (what OVS sends for a partial one before 1.5). */
@@ -372,6 +386,12 @@ function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
     case 'set_field':
       return putSetFieldAction(w, a, ctx);
     case 'load': {
+      if (wireFieldFor(a.dst.field, 0n, ctx, false, a.dst.name).variable) {
+        // OVS sends a load into a variable-length field as a masked set_field (NXAST_REG_LOAD2 before 1.5).
+        const { f, ofs } = subfieldOnWire(a.dst, ctx);
+        const mask = ((1n << BigInt(a.dst.nBits)) - 1n) << BigInt(ofs);
+        return putVariableSetField(w, f, version, a.value << BigInt(ofs), mask === wireMax(f) ? undefined : mask);
+      }
       if (version >= OFP15) {
         const { f, ofs } = subfieldOnWire(a.dst, ctx);
         const mask = ((1n << BigInt(loadBits(a.dst, f))) - 1n) << BigInt(ofs);
@@ -572,7 +592,12 @@ function setFieldFromEntry(r: OfReader, mayMask: boolean): Action {
   const e = pullEntry(r, 'OFPBAC_BAD_SET_LEN');
   const f = wireFieldOf(e.header);
   if (!f) fail('OFPBAC_BAD_SET_TYPE', `set_field of an unknown field (class 0x${e.header.cls.toString(16)} field ${e.header.field})`);
-  if (e.value.length !== f.bytes) fail('OFPBAC_BAD_SET_LEN', `set_field of ${f.name} with ${e.value.length} bytes, not ${f.bytes}`);
+  if (f.variable) {
+    for (const b of e.mask ? [e.value, e.mask] : [e.value]) {
+      const v = variableValue(f, b);
+      if (typeof v === 'string') fail('OFPBAC_BAD_SET_LEN', `set_field: ${v}`);
+    }
+  } else if (e.value.length !== f.bytes) fail('OFPBAC_BAD_SET_LEN', `set_field of ${f.name} with ${e.value.length} bytes, not ${f.bytes}`);
   if (e.mask && !mayMask) fail('OFPBAC_BAD_SET_MASK', `set_field of ${f.name} may not have a mask before OpenFlow 1.5`);
   if (e.mask && !f.maskable && f.partMask === undefined) fail('OFPBAC_BAD_SET_MASK', `${f.name} cannot be set with a mask`);
   const value = bigOf(e.value);

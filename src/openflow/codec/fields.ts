@@ -15,9 +15,14 @@
 import { ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, WIDE_REG_FIELDS, type FieldId } from '../../ofproto/flow.js';
 import type { Match } from '../../ofproto/match.js';
 import { OFP12, OFP13, OFP15 } from '../messages.js';
+import { DATAPATH_OPT_BYTES, TUN_METADATA_FIELDS } from '../../ofproto/tun-metadata.js';
 
 /** OXM classes. */
 export const OXM_CLASS = { NXM0: 0x0000, NXM1: 0x0001, ERICSSON: 0x1000, OPENFLOW_BASIC: 0x8000, PACKET_REGS: 0x8001, EXPERIMENTER: 0xffff } as const;
+/** NXM_NX_TUN_METADATA0's field number in class NXM1; tun_metadata1..63 follow it. */
+const NXM_NX_TUN_METADATA0_FIELD = 40;
+/** The longest value a variable-length field has on the wire (OVS's TLV_MAX_OPT_SIZE). */
+const VARIABLE_FIELD_MAX_BYTES = 124;
 /** NXM_NX_XXREG0's field number in class NXM1; xxreg1..3 follow it. */
 const NXM_NX_XXREG0_FIELD = 111;
 /** The ONF experimenter id, under which OpenFlow 1.3 carries tcp_flags. */
@@ -54,6 +59,11 @@ export interface WireField {
   readonly loadMask?: bigint;
   /** Values OVS refuses (e.g. an NXM_OF_IP_TOS with ECN bits), beyond the width. */
   readonly valid?: (wireValue: bigint) => boolean;
+  /**
+   * A field of variable length (tun_metadataN: its length is the mapped option's): on the wire
+   * 1 to 124 bytes, of which TVS keeps `bytes`, the rest being leading zeros.
+   */
+  readonly variable?: true;
 }
 
 const nx0 = (field: number): WireHeader => ({ cls: OXM_CLASS.NXM0, field });
@@ -129,6 +139,8 @@ export const WIRE_FIELDS: readonly WireField[] = [
   { name: 'tun_dst', field: 'tun_dst', bytes: 4, maskable: true, nxm: nx1(32), prereq: any },
   // OpenFlow sees one tunnel flag, oam (OVS's FLOW_TNL_PUB_F_MASK); the others are the datapath's.
   { name: 'tun_flags', field: 'tun_flags', bytes: 2, maskable: true, nxm: nx1(104), prereq: any, valid: (v) => v <= 1n, loadMask: 1n },
+  // Geneve options through the bridge's TLV map (../../ofproto/tun-metadata.ts), NXM_NX_TUN_METADATA0 is field 40.
+  ...Array.from({ length: TUN_METADATA_FIELDS }, (_, i): WireField => ({ name: `tun_metadata${i}`, field: 'tun_metadata_value', bytes: DATAPATH_OPT_BYTES, variable: true, maskable: true, nxm: nx1(NXM_NX_TUN_METADATA0_FIELD + i), prereq: any })),
   ...REG_FIELDS.map((r, i): WireField => ({ name: r, field: r, bytes: 4, maskable: true, nxm: nx1(i), prereq: any })),
   { name: 'metadata', field: 'metadata', bytes: 8, maskable: true, oxm: basic(2), prereq: any },
   // The wide registers are views of reg0..reg15. OVS writes matches on them as the 32-bit registers
@@ -207,4 +219,24 @@ export function toModel(f: WireField, v: bigint): bigint {
 export function fromModel(f: WireField, v: bigint): bigint {
   const bits = v & (f.partMask ?? FIELDS[f.field].max);
   return f.shift ? bits >> shiftOf(f) : bits;
+}
+
+/**
+ * The value of an entry of variable-length field `f` as TVS keeps it: `bytes` long, or an error
+ * message if the wire gives more than 124 bytes or more than TVS's `bytes` of significant ones.
+ */
+export function variableValue(f: WireField, b: Buffer): Buffer | string {
+  if (b.length > VARIABLE_FIELD_MAX_BYTES) return `${f.name} has ${b.length} bytes, more than ${VARIABLE_FIELD_MAX_BYTES}`;
+  const cut = b.length - f.bytes;
+  if (cut > 0 && b.subarray(0, cut).some((x) => x !== 0)) return `${f.name} has more than the ${f.bytes} bytes of data TVS's datapath carries of a Geneve option`;
+  const out = Buffer.alloc(f.bytes);
+  b.subarray(Math.max(0, cut)).copy(out, Math.max(0, -cut));
+  return out;
+}
+
+/** The wire length of a variable-length value (and mask): whole 4-byte words, as Geneve options are, at least one. */
+export function variableLength(...values: bigint[]): number {
+  let bytes = 4;
+  for (const v of values) while (v >> BigInt(8 * bytes) !== 0n) bytes += 4;
+  return bytes;
 }

@@ -57,6 +57,8 @@ import {
 } from './flow-messages.js';
 import { decodeReplyBody, decodeRequestBody, encodeReplyEntries, encodeRequestBody, flowWire, statKind, statNumber, type StatNumber } from './multipart.js';
 import { readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
+import { decodeTlvTableMod, decodeTlvTableReply, encodeTlvTableMod, encodeTlvTableReply } from './tlv-table.js';
+import { TUN_METADATA_FIELDS } from '../../ofproto/tun-metadata.js';
 
 export const OFP_HEADER_LEN = 8;
 /** The largest OpenFlow message: its length is 16 bits. */
@@ -113,6 +115,9 @@ const NXT = {
   flow_monitor_paused: 22,
   flow_monitor_resumed: 23,
   resume: 28,
+  tlv_table_mod: 24,
+  tlv_table_request: 25,
+  tlv_table_reply: 26,
   packet_in2: 30,
   group_mod: 31,
 } as const;
@@ -379,6 +384,12 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       return [{ nxt: NXT.set_controller_id }, w.finish()];
     case 'nx_resume':
       return [{ nxt: NXT.resume }, encodePacketIn(msg.packetIn, s, 'nx2')];
+    case 'nx_tlv_table_mod':
+      return [{ nxt: NXT.tlv_table_mod }, encodeTlvTableMod(msg)];
+    case 'nx_tlv_table_request':
+      return [{ nxt: NXT.tlv_table_request }, Buffer.alloc(0)];
+    case 'nx_tlv_table_reply':
+      return [{ nxt: NXT.tlv_table_reply }, encodeTlvTableReply(msg)];
     case 'bundle_control':
       return [bundleWire(s, OFPT14_BUNDLE_CONTROL, ONFT_BUNDLE_CONTROL, msg), encodeBundleControl(msg)];
     // Nicira's flow monitor messages exist on OpenFlow 1.0-1.2 (1.3 has ONF's, not implemented).
@@ -726,6 +737,12 @@ function decodeVendor(r: OfReader, s: Session, xid: number): OfMessage {
       return { type: 'nx_resume', packetIn: decodePacketIn(r, s, 'nx2') };
     case NXT.set_async_config:
       return { type: 'set_async', config: readAsyncMasks(r) };
+    case NXT.tlv_table_mod:
+      return decodeTlvTableMod(r, TUN_METADATA_FIELDS);
+    case NXT.tlv_table_request:
+      return { type: 'nx_tlv_table_request' };
+    case NXT.tlv_table_reply:
+      return decodeTlvTableReply(r);
     case NXT.set_controller_id:
       r.skip(6);
       return { type: 'nx_set_controller_id', controllerId: r.u16('controller_id') };

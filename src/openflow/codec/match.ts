@@ -10,7 +10,8 @@ import { ETH_TYPE, FIELDS, IP_PROTO, REG_FIELDS, fieldMax, type FieldId } from '
 import { Match } from '../../ofproto/match.js';
 import { OFP15 } from '../messages.js';
 import { OfDecodeError, OfEncodeError, type OfReader, type OfWriter } from './buffer.js';
-import { NXM_NX_COOKIE, OXM_CLASS, fromModel, headerFor, toModel, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
+import { presentBit, presentIndexes, tooManyOptions, TUN_METADATA_EXACT } from '../../ofproto/tun-metadata.js';
+import { NXM_NX_COOKIE, OXM_CLASS, fromModel, headerFor, toModel, variableLength, variableValue, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
 
 // ---------------------------------------------------------------------------------------------
 // Ports: ofproto numbers ports in 16 bits; OpenFlow 1.1+ uses 32 and moves the reserved ones up.
@@ -152,6 +153,10 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
     }
     const f = wireFieldOf(h);
     if (!f) throw new OfDecodeError('OFPBMC_BAD_FIELD', `unknown match field (${headerName(h)})`);
+    if (f.variable) {
+      pullTunMetadata(m, f, e);
+      continue;
+    }
     if (e.value.length !== f.bytes) throw new OfDecodeError('OFPBMC_BAD_LEN', `${f.name} is ${f.bytes} bytes, the message gives ${e.value.length}`);
     if (e.hasMask && !f.maskable) throw new OfDecodeError('OFPBMC_BAD_MASK', `${f.name} cannot be masked`);
     const value = bigFrom(e.value);
@@ -176,6 +181,37 @@ export function pullNxMatch(r: OfReader, allowCookie = false): PulledMatch {
     }
   }
   return out;
+}
+
+/**
+ * tun_metadataN=VALUE[/MASK]: the option's presence (bit N of tun_metadata_present) and its data.
+ * A match holds one: the datapath sees one Geneve option per frame.
+ */
+function pullTunMetadata(m: Match, f: WireField, e: Entry): void {
+  const index = Number(f.name.slice('tun_metadata'.length));
+  const value = variableValue(f, e.value);
+  const mask = e.mask ? variableValue(f, e.mask) : undefined;
+  for (const v of [value, mask]) if (typeof v === 'string') throw new OfDecodeError('OFPBMC_BAD_LEN', v);
+  const present = m.field('tun_metadata_present');
+  const bit = presentBit(index);
+  if (present.mask & bit) throw new OfDecodeError('OFPBMC_DUP_FIELD', `${f.name} appears twice in the match`);
+  if (present.mask) throw new OfDecodeError('OFPBMC_BAD_FIELD', tooManyOptions([...presentIndexes(present.mask), index]));
+  const v = bigFrom(value as Buffer);
+  const mk = mask ? bigFrom(mask as Buffer) : TUN_METADATA_EXACT;
+  if (v & ~mk) throw new OfDecodeError('OFPBMC_BAD_WILDCARDS', `${f.name} value has bits set outside its mask`);
+  m.set('tun_metadata_present', bit, bit);
+  m.set('tun_metadata_value', v, mk);
+}
+
+/** Writes the match's tun_metadata field: exact with the value's length, or masked. */
+function putTunMetadata(w: OfWriter, m: Match): void {
+  const present = m.field('tun_metadata_present');
+  const data = m.field('tun_metadata_value');
+  for (const index of presentIndexes(present.mask)) {
+    const h = headerFor(wireField(`tun_metadata${index}`), 0);
+    if (data.mask === TUN_METADATA_EXACT) putEntry(w, h, variableLength(data.value), data.value);
+    else putEntry(w, h, variableLength(data.value, data.mask), data.value, data.mask);
+  }
 }
 
 /** OpenFlow 1.5 matches registers in pairs, as OVS writes them: xregN is reg(2N) then reg(2N+1). */
@@ -304,6 +340,7 @@ export function putNxMatch(w: OfWriter, m: Match, version: number, cookie?: { va
     for (const f of ARP_FIELDS) putField(w, m, f, version);
   }
   for (const f of TUNNEL_FIELDS) putField(w, m, f, version);
+  if (m.wc.has('tun_metadata_present')) putTunMetadata(w, m);
   if (version >= OFP15) putXregs(w, m);
   else for (const r of REG_WIRE_FIELDS) putField(w, m, r, version);
   putField(w, m, METADATA, version);
