@@ -11,6 +11,7 @@ import { formatMatch } from '../ofproto/print.js';
 import type { OfctlChannel } from './channel.js';
 import type { Command } from './commands.js';
 import { formatDuration, title } from './print-common.js';
+import { formatFlowMonitorPause } from './print-monitor.js';
 import { formatPortDesc } from './print-ports.js';
 import { formatMultipartReply } from './print-reply.js';
 import { OfctlError, multipart, portNumber, sendBatch, type CommandContext } from './session.js';
@@ -51,10 +52,10 @@ function formatAsync(msg: OfMessage, ch: OfctlChannel, xid: number): string {
       );
     case 'multipart_reply':
       return formatMultipartReply(msg.reply, v, xid);
-    case 'nx_flow_monitor_paused':
-      return `${title('NXT_FLOW_MONITOR_PAUSED', v, xid)}\n`;
-    case 'nx_flow_monitor_resumed':
-      return `${title('NXT_FLOW_MONITOR_RESUMED', v, xid)}\n`;
+    case 'flow_monitor_paused':
+      return formatFlowMonitorPause('PAUSED', v, xid);
+    case 'flow_monitor_resumed':
+      return formatFlowMonitorPause('RESUMED', v, xid);
     default:
       return `${title(msg.type.toUpperCase(), v, xid)}\n`;
   }
@@ -85,7 +86,7 @@ function parseWatch(spec: string, id: number): FlowMonitorRequest {
     else rest.push(word);
   }
   const fm = parseFlowMod(rest.join(','), 'delete');
-  return { id, flags, outPort: fm.outPort, tableId: fm.tableId, match: fm.match };
+  return { id, command: 'add', flags, outPort: fm.outPort, outGroup: fm.outGroup, tableId: fm.tableId, match: fm.match };
 }
 
 const monitor: Command = async (ctx) => {
