@@ -1,8 +1,9 @@
 /**
  * tvs-ofctl's commands that watch or inject packets: monitor (the packet-ins, port-status and
  * flow-removed messages a switch sends, and with `watch:[SPEC]` flow monitor updates), snoop (the switch's .snoop socket) and packet-out.
- * A packet-in prints as ovs-ofctl's first line of it (ofputil_packet_in_private_format):
- * `OFPT_PACKET_IN (xid=0x0): total_len=60 in_port=1 (via no_match) data_len=60 (unbuffered)`.
+ * A packet-in prints as ovs-ofctl prints it (ofputil_packet_in_private_format):
+ * `OFPT_PACKET_IN (xid=0x0): total_len=60 in_port=1 (via no_match) data_len=60 (unbuffered)`, then
+ * the packet's flow and checksum (./print-packet.ts).
  */
 import type { FlowMonitorRequest, MessageOf, OfMessage } from '../openflow/messages.js';
 import { NXFMF, OFP10 } from '../openflow/messages.js';
@@ -12,6 +13,7 @@ import type { OfctlChannel } from './channel.js';
 import type { Command } from './commands.js';
 import { formatDuration, title } from './print-common.js';
 import { formatFlowMonitorPause } from './print-monitor.js';
+import { formatPacket } from './print-packet.js';
 import { formatPortDesc } from './print-ports.js';
 import { formatMultipartReply } from './print-reply.js';
 import { OfctlError, multipart, portNumber, sendBatch, type CommandContext } from './session.js';
@@ -32,7 +34,7 @@ function formatPacketIn(m: MessageOf<'packet_in'>, ch: OfctlChannel, xid: number
   s += m.bufferId === 0xffffffff ? ' (unbuffered)' : ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
   s += '\n';
   if (m.userdata?.length) s += ` userdata=${[...m.userdata].map((b) => b.toString(16).padStart(2, '0')).join('.')}\n`;
-  return s;
+  return `${s}${formatPacket(m.data)}\n`;
 }
 
 /** The asynchronous messages monitor and snoop print; others by their type. */

@@ -53,7 +53,7 @@ export async function startOvsReference(opts: { bridge?: string; ports?: string[
     target: `unix:${join(dir, `${bridge}.mgmt`)}`,
     vsctl: (...args) => run('ovs-vsctl', [`--db=${db}`, '--timeout=20', ...args]),
     ofctl: (...args) => runForExit('ovs-ofctl', args),
-    appctl: (...args) => run('ovs-appctl', ['-t', join(dir, 'vswitchd.ctl'), ...args]),
+    appctl: (...args) => run('ovs-appctl', ['-t', join(dir, 'ovs-vswitchd.ctl'), ...args]),
     async stop() {
       for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
       await eventually(() => !pids.some(alive), 10_000, 'the reference ovsdb-server and ovs-vswitchd to exit');
