@@ -46,6 +46,8 @@ For OpenFlow switches:
   del-flows SWITCH [FLOW]     delete matching FLOWs
   replace-flows SWITCH FILE   replace flows with those in FILE
   diff-flows SOURCE1 SOURCE2  compare flows from two sources
+  bundle SWITCH FILE          apply the flow and group changes in FILE
+                              in one atomic bundle ("-" for stdin)
   packet-out SWITCH "in_port=<port> packet=<hex data> actions=..."
                               execute ACTIONS on PACKET
   monitor SWITCH [MISSLEN] [invalid_ttl] [watch:[...]]

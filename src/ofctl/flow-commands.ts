@@ -1,16 +1,17 @@
 /**
  * tvs-ofctl's flow commands, as ovs-ofctl's: dump-flows, dump-aggregate, add-flow(s), mod-flows,
- * del-flows, replace-flows and diff-flows. On an OpenFlow 1.0 connection, as ovs-ofctl does,
+ * del-flows, replace-flows, diff-flows and bundle (a file of flow and group changes, atomically). On an OpenFlow 1.0 connection, as ovs-ofctl does,
  * dumps switch to NXM, and flow_mods do when a match needs a field OpenFlow 1.0 lacks (and ask
  * for table ids when a flow names a table).
  */
 import { statSync } from 'node:fs';
 import type { FlowStats, MultipartRequest, OfMessage } from '../openflow/messages.js';
-import { OFP10 } from '../openflow/messages.js';
+import { OFP10, OFP13 } from '../openflow/messages.js';
 import { of10MatchProblem } from '../openflow/codec/match.js';
-import { parseFlowMod } from '../openflow/flow-syntax.js';
+import { parseFlowMod, parseGroupMod } from '../openflow/flow-syntax.js';
 import { OFPG, OFPP } from '../ofproto/actions.js';
 import { OFPTT_ALL, flowMod, type FlowMod, type FlowModCommand } from '../ofproto/flow-table.js';
+import type { GroupMod } from '../ofproto/groups.js';
 import { Match } from '../ofproto/match.js';
 import { formatFlow, formatMatch } from '../ofproto/print.js';
 import type { OfctlChannel } from './channel.js';
@@ -18,7 +19,7 @@ import type { Command } from './commands.js';
 import type { SortKey } from './options.js';
 import { formatMultipartReply } from './print-reply.js';
 import { formatFlowStatsLine } from './print-stats.js';
-import { OfctlError, multipart, sendChanges, useFlowFormat, type CommandContext } from './session.js';
+import { OfctlError, multipart, sendBundle, sendChanges, useFlowFormat, type CommandContext } from './session.js';
 
 type FlowStatsRequest = Extract<MultipartRequest, { kind: 'flow' | 'aggregate' }>;
 
@@ -225,7 +226,58 @@ const replaceFlows: Command = async (ctx) => {
   return mods.length ? sendFlowMods(ctx, mods) : 0;
 };
 
+const GROUP_FILE_COMMANDS: Readonly<Record<string, GroupMod['command']>> = { add: 'add', modify: 'modify', mod: 'modify', delete: 'delete', del: 'delete' };
+
+/** `rest`'s leading command word from `commands`, and what follows it; `fallback` when there is none. */
+function leadingCommand<C>(rest: string, commands: Readonly<Record<string, C>>, fallback: C): [C, string] {
+  const word = /^([^\s,]+)[\s,]*/.exec(rest);
+  return word && Object.hasOwn(commands, word[1]!) ? [commands[word[1]!]!, rest.slice(word[0].length)] : [fallback, rest];
+}
+
+/** One line of a bundle file: `flow [add|modify|delete...] FLOW` or `group [add|modify|delete] GROUP`, as ovs-ofctl reads them. */
+function parseBundleLine(line: string): OfMessage {
+  const [, kind = '', rest = ''] = /^([^\s,]*)[\s,]*(.*)$/.exec(line) ?? [];
+  if (kind === 'flow') {
+    const [command, flow] = leadingCommand(rest, FILE_COMMANDS, 'add');
+    return { type: 'flow_mod', mod: parseFlowMod(flow, command) };
+  }
+  if (kind === 'group') {
+    const [command, group] = leadingCommand(rest, GROUP_FILE_COMMANDS, 'add');
+    return { type: 'group_mod', mod: parseGroupMod(group, command) };
+  }
+  if (kind === 'packet-out') throw new OfctlError('packet-out is not supported in a bundle by tvs-ofctl: bundle flow and group changes, and send the packet with packet-out');
+  throw new OfctlError(`Unsupported bundle message type: ${kind} (a line starts with flow or group)`);
+}
+
+/**
+ * `bundle SWITCH FILE`: every flow and group change of FILE in one atomic, ordered bundle
+ * (OpenFlow 1.3+; 1.4 unless -O says otherwise). A line the switch refuses rolls the whole file
+ * back; a line that does not parse sends nothing and is named as FILE:LINE.
+ */
+const bundle: Command = async (ctx) => {
+  const path = ctx.inv.args[1]!;
+  const msgs: OfMessage[] = [];
+  ctx.readFile(path).split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) return;
+    try {
+      msgs.push(parseBundleLine(line));
+    } catch (e) {
+      throw new OfctlError(`${path}:${i + 1}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+  const ch = await ctx.open();
+  try {
+    if (ch.session.version < OFP13) throw new OfctlError(`bundle: the switch speaks OpenFlow 1.${ch.session.version - 1}, which has no bundles: use -O OpenFlow13 or later`);
+    await sendBundle(ctx, ch, msgs);
+    return 0;
+  } finally {
+    ch.close();
+  }
+};
+
 export const FLOW_COMMANDS: Readonly<Record<string, Command>> = {
+  bundle,
   'dump-flows': dumpFlows,
   'dump-aggregate': dumpAggregate,
   'add-flow': addFlow,

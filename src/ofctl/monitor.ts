@@ -1,8 +1,9 @@
 /**
  * tvs-ofctl's commands that watch or inject packets: monitor (the packet-ins, port-status and
  * flow-removed messages a switch sends, and with `watch:[SPEC]` flow monitor updates), snoop (the switch's .snoop socket) and packet-out.
- * A packet-in prints as ovs-ofctl's first line of it (ofputil_packet_in_private_format):
- * `OFPT_PACKET_IN (xid=0x0): total_len=60 in_port=1 (via no_match) data_len=60 (unbuffered)`.
+ * A packet-in prints as ovs-ofctl prints it (ofputil_packet_in_private_format):
+ * `OFPT_PACKET_IN (xid=0x0): total_len=60 in_port=1 (via no_match) data_len=60 (unbuffered)`, then
+ * the packet's flow and checksum (./print-packet.ts).
  */
 import type { FlowMonitorRequest, MessageOf, OfMessage } from '../openflow/messages.js';
 import { NXFMF, OFP10 } from '../openflow/messages.js';
@@ -11,6 +12,8 @@ import { formatMatch } from '../ofproto/print.js';
 import type { OfctlChannel } from './channel.js';
 import type { Command } from './commands.js';
 import { formatDuration, title } from './print-common.js';
+import { formatFlowMonitorPause } from './print-monitor.js';
+import { formatPacket } from './print-packet.js';
 import { formatPortDesc } from './print-ports.js';
 import { formatMultipartReply } from './print-reply.js';
 import { OfctlError, multipart, portNumber, sendBatch, type CommandContext } from './session.js';
@@ -31,7 +34,7 @@ function formatPacketIn(m: MessageOf<'packet_in'>, ch: OfctlChannel, xid: number
   s += m.bufferId === 0xffffffff ? ' (unbuffered)' : ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
   s += '\n';
   if (m.userdata?.length) s += ` userdata=${[...m.userdata].map((b) => b.toString(16).padStart(2, '0')).join('.')}\n`;
-  return s;
+  return `${s}${formatPacket(m.data)}\n`;
 }
 
 /** The asynchronous messages monitor and snoop print; others by their type. */
@@ -51,10 +54,10 @@ function formatAsync(msg: OfMessage, ch: OfctlChannel, xid: number): string {
       );
     case 'multipart_reply':
       return formatMultipartReply(msg.reply, v, xid);
-    case 'nx_flow_monitor_paused':
-      return `${title('NXT_FLOW_MONITOR_PAUSED', v, xid)}\n`;
-    case 'nx_flow_monitor_resumed':
-      return `${title('NXT_FLOW_MONITOR_RESUMED', v, xid)}\n`;
+    case 'flow_monitor_paused':
+      return formatFlowMonitorPause('PAUSED', v, xid);
+    case 'flow_monitor_resumed':
+      return formatFlowMonitorPause('RESUMED', v, xid);
     default:
       return `${title(msg.type.toUpperCase(), v, xid)}\n`;
   }
@@ -85,7 +88,7 @@ function parseWatch(spec: string, id: number): FlowMonitorRequest {
     else rest.push(word);
   }
   const fm = parseFlowMod(rest.join(','), 'delete');
-  return { id, flags, outPort: fm.outPort, tableId: fm.tableId, match: fm.match };
+  return { id, command: 'add', flags, outPort: fm.outPort, outGroup: fm.outGroup, tableId: fm.tableId, match: fm.match };
 }
 
 const monitor: Command = async (ctx) => {

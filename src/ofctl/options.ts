@@ -46,6 +46,7 @@ const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   'add-tlv-map': [2, 2],
   'del-tlv-map': [1, 2],
   'dump-tlv-map': [1, 1],
+  bundle: [2, 2],
 };
 
 const VERSION_NAMES: Readonly<Record<string, number>> = {
@@ -147,7 +148,7 @@ export function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
   };
   const line = parseCommandLine(argv, { commands: COMMANDS, shortWithValue: ['-O', '-t'], option });
   if (typeof line === 'string') return line;
-  // As ovs-ofctl: --bundle without a version that has bundles (1.3+) means OpenFlow 1.4.
-  if (inv.bundle && !inv.versions.some((v) => v >= OFP13)) inv.versions = [OFP14];
+  // As ovs-ofctl: --bundle or the bundle command without a version that has bundles (1.3+) means OpenFlow 1.4.
+  if ((inv.bundle || line.command === 'bundle') && !inv.versions.some((v) => v >= OFP13)) inv.versions = [OFP14];
   return { ...inv, ...line };
 }

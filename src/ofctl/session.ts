@@ -71,7 +71,7 @@ const BUNDLE_FLAGS = OFPBF_ATOMIC | OFPBF_ORDERED;
  * was refused. Errors are printed as ovs-ofctl prints them (`Error NAME for: MESSAGE`) and end
  * the command with `talking to TARGET (Protocol error)`.
  */
-async function sendBundle(ctx: CommandContext, ch: OfctlChannel, msgs: readonly OfMessage[]): Promise<void> {
+export async function sendBundle(ctx: CommandContext, ch: OfctlChannel, msgs: readonly OfMessage[]): Promise<void> {
   const errors: RemoteError[] = [];
   const control = async (request: 'open_request' | 'commit_request' | 'discard_request'): Promise<boolean> => {
     try {

@@ -168,26 +168,39 @@ export type BundleControlType =
 export const OFPBF_ATOMIC = 0x1;
 export const OFPBF_ORDERED = 0x2;
 
-/** NXFMF_* flow monitor flags (NXST_FLOW_MONITOR). */
+/**
+ * Flow monitor flags as Nicira numbers them (NXFMF_*, also ONF's on OpenFlow 1.3). OpenFlow 1.4's
+ * OFPFMF_* share the first five bits; its ONLY_OWN (0x40) is what OVS takes for OWN.
+ */
 export const NXFMF = { INITIAL: 0x1, ADD: 0x2, DELETE: 0x4, MODIFY: 0x8, ACTIONS: 0x10, OWN: 0x20 } as const;
 
-/** One flow monitor of a flow_monitor request (nx_flow_monitor_request). */
+/** OFPFMC_*: what a flow monitor request does to monitor `id` (only OpenFlow 1.4+ can modify or delete one). */
+export type FlowMonitorCommand = 'add' | 'modify' | 'delete';
+
+/** One flow monitor of a flow_monitor request (nx_flow_monitor_request, onf_ and ofp14_flow_monitor_request). */
 export interface FlowMonitorRequest {
   id: number;
+  command: FlowMonitorCommand;
   /** NXFMF_* bits. */
   flags: number;
   /** Only rules that output to this port (OFPP.NONE: any). */
   outPort: number;
+  /** Only rules that output to this group (OFPG.ANY: any); OpenFlow 1.4+ carries it. */
+  outGroup: number;
   /** 0xff: every table. */
   tableId: number;
   /** Rules whose match is at least as specific as this one. */
   match: Match;
 }
 
-/** One flow monitor update: a rule added, deleted or modified, or ABBREV for a change this connection made itself. */
+/**
+ * One flow monitor update: a rule there when the monitor started (initial: OpenFlow 1.4's
+ * OFPFME_INITIAL, ADDED in older versions), added, deleted or modified; ABBREV for a change this
+ * connection made itself; PAUSED and RESUMED as OpenFlow 1.4 sends them inside the reply.
+ */
 export type FlowUpdate =
   | {
-      event: 'added' | 'deleted' | 'modified';
+      event: 'initial' | 'added' | 'deleted' | 'modified';
       /** Why a deleted rule went (deleted only). */
       reason?: FlowRemovedReason;
       tableId: number;
@@ -196,10 +209,12 @@ export type FlowUpdate =
       priority: number;
       cookie: bigint;
       match: Match;
-      /** With NXFMF_ACTIONS, except for deleted rules. */
+      /** With NXFMF_ACTIONS. */
       actions?: FlowMod['instructions'];
     }
-  | { event: 'abbrev'; xid: number };
+  | { event: 'abbrev'; xid: number }
+  | { event: 'paused' }
+  | { event: 'resumed' };
 
 export type MultipartRequest =
   | { kind: 'desc' }
@@ -321,15 +336,22 @@ export type OfMessage =
    * same xid as the bundle_add itself, as OpenFlow requires.
    */
   | { type: 'bundle_add'; bundleId: number; flags: number; msg: OfMessage }
+  /**
+   * Stop flow monitor `id`: NXT_FLOW_MONITOR_CANCEL (OpenFlow 1.0-1.2), ONFT_FLOW_MONITOR_CANCEL
+   * (1.3), a flow monitor request with command OFPFMC_DELETE (1.4+).
+   */
+  | { type: 'flow_monitor_cancel'; id: number }
+  /**
+   * The switch stopped sending flow updates (the connection's backlog is full) or restarted:
+   * NXT_ / ONFT_FLOW_MONITOR_PAUSED and _RESUMED; OpenFlow 1.4+ sends them as a flow monitor
+   * reply with one PAUSED or RESUMED update, and decodes to that.
+   */
+  | { type: 'flow_monitor_paused' | 'flow_monitor_resumed' }
   // Nicira extensions (OpenFlow 1.0's vendor messages; OVS accepts them on every version).
   | { type: 'nx_set_flow_format'; format: FlowFormat }
   | { type: 'nx_flow_mod_table_id'; enable: boolean }
   | { type: 'nx_set_packet_in_format'; format: PacketInFormat }
   | { type: 'nx_set_controller_id'; controllerId: number }
-  /** NXT_FLOW_MONITOR_CANCEL: stop flow monitor `id`. */
-  | { type: 'nx_flow_monitor_cancel'; id: number }
-  /** NXT_FLOW_MONITOR_PAUSED / RESUMED: the switch stopped (the connection's backlog is full) or restarted sending updates. */
-  | { type: 'nx_flow_monitor_paused' | 'nx_flow_monitor_resumed' }
   /** NXT_RESUME: continue the pipeline of a paused packet-in. */
   | { type: 'nx_resume'; packetIn: Extract<OfMessage, { type: 'packet_in' }> }
   /** NXT_TLV_TABLE_MOD: add, delete (by index) or clear the bridge's map of Geneve options to tun_metadata0..63. */

@@ -546,7 +546,8 @@ export class ConnMgr implements OfConnHost {
 
   private send(conn: OfConn, msg: OfMessage): void {
     try {
-      conn.channel.send(msg);
+      // Asynchronous messages answer no request: OVS sends them with xid 0.
+      conn.channel.send(msg, 0);
     } catch (e) {
       log.warn(`${this.xb.name}: cannot send ${msg.type}: ${(e as Error).message}`);
     }

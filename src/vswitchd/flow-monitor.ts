@@ -1,14 +1,16 @@
 // The flow monitors of one connection, as OVS's ofmonitor (connmgr.c): a
 // controller asks to hear of rules added, deleted or modified that match a
-// filter (table, out_port, a match the rules are at least as specific as),
-// optionally with their actions, and gets the rules that match now at once.
+// filter (table, out_port, out_group, a match the rules are at least as
+// specific as), optionally with their actions, and gets the rules that match
+// now at once. One engine serves every version: the codec turns Nicira's
+// (OpenFlow 1.0-1.2), ONF's (1.3) and OpenFlow 1.4's messages into these.
 // Changes a connection made itself are abbreviated to one ABBREV update with
 // the xid of its request, unless it asked for its own changes in full
 // (NXFMF_OWN). When the connection falls behind (more than 128 KiB unsent)
 // updates pause: only deletions of rules added before the pause go out, and
 // once the backlog is sent the rules added or modified meanwhile are sent
 // and the connection is told it has resumed.
-import { outputsToPort } from '../ofproto/actions.js';
+import { outputsToGroup, outputsToPort } from '../ofproto/actions.js';
 import type { FlowRemovedReason, Rule } from '../ofproto/flow-table.js';
 import type { RuleChange, XBridge } from '../ofproto/xbridge.js';
 import { NXFMF, type FlowMonitorRequest, type FlowUpdate, type OfMessage } from '../openflow/messages.js';
@@ -34,32 +36,43 @@ const EVENT_FLAG = { added: NXFMF.ADD, modified: NXFMF.MODIFY, deleted: NXFMF.DE
 
 export class FlowMonitors {
   private readonly monitors = new Map<number, FlowMonitorRequest>();
-  /** While paused: the rules added or modified since, whose updates wait for the resume. */
-  private paused: { since: Set<Rule>; timer: NodeJS.Timeout } | undefined;
+  /** While paused: the rules added or modified since (added wins), whose updates wait for the resume. */
+  private paused: { since: Map<Rule, 'added' | 'modified'>; timer: NodeJS.Timeout } | undefined;
 
   constructor(
     private readonly xb: XBridge,
     private readonly channel: MonitorChannel,
   ) {}
 
-  /** Adds the monitors of a flow_monitor request (all or none); returns the rules that match now, for NXFMF_INITIAL. */
-  add(requests: readonly FlowMonitorRequest[]): FlowUpdate[] {
-    const ids = new Set<number>();
+  /**
+   * Applies a flow_monitor request's monitors in order (add, modify: replace, delete), all or none;
+   * returns the rules that match the added and modified monitors with NXFMF_INITIAL now.
+   */
+  apply(requests: readonly FlowMonitorRequest[]): FlowUpdate[] {
+    const next = new Map(this.monitors);
+    const started: FlowMonitorRequest[] = [];
     for (const m of requests) {
-      if (this.monitors.has(m.id) || ids.has(m.id)) throw new RequestError('OFPMOFC_MONITOR_EXISTS', `flow monitor ${m.id} already exists on this connection (cancel it first, or use another id)`);
-      if (m.tableId !== ALL_TABLES && m.tableId >= N_TABLES) throw new RequestError('OFPBRC_BAD_TABLE_ID', `flow monitor ${m.id} names table ${m.tableId}, which does not exist`);
-      ids.add(m.id);
+      if (m.command !== 'delete' && m.tableId !== ALL_TABLES && m.tableId >= N_TABLES) throw new RequestError('OFPBRC_BAD_TABLE_ID', `flow monitor ${m.id} names table ${m.tableId}, which does not exist`);
+      if (m.command === 'add' && next.has(m.id)) throw new RequestError('OFPMOFC_MONITOR_EXISTS', `flow monitor ${m.id} already exists on this connection (cancel it first, modify it, or use another id)`);
+      if (m.command !== 'add' && !next.has(m.id)) throw new RequestError('OFPMOFC_UNKNOWN_MONITOR', `flow monitor ${m.id} does not exist on this connection, so it cannot be ${m.command === 'delete' ? 'deleted' : 'modified'}`);
+      if (m.command === 'delete') next.delete(m.id);
+      else {
+        next.set(m.id, m);
+        started.push(m);
+      }
     }
-    for (const m of requests) this.monitors.set(m.id, m);
-    const initial = requests.filter((m) => m.flags & NXFMF.INITIAL);
+    this.monitors.clear();
+    for (const [id, m] of next) this.monitors.set(id, m);
+    const initial = started.filter((m) => m.flags & NXFMF.INITIAL);
+    if (initial.length === 0) return [];
     return this.xb.tables
       .dump()
       .map((rule) => ({ rule, flags: this.flagsFor(rule, initial) }))
       .filter(({ flags }) => flags !== 0)
-      .map(({ rule, flags }) => fullUpdate('added', rule, flags));
+      .map(({ rule, flags }) => fullUpdate('initial', rule, flags));
   }
 
-  /** NXT_FLOW_MONITOR_CANCEL. */
+  /** flow_monitor_cancel. */
   cancel(id: number): void {
     if (!this.monitors.delete(id)) throw new RequestError('OFPMOFC_UNKNOWN_MONITOR', `flow monitor ${id} does not exist on this connection`);
   }
@@ -72,7 +85,7 @@ export class FlowMonitors {
     for (const change of changes) {
       if (this.paused) {
         if (change.event !== 'deleted') {
-          this.paused.since.add(change.rule);
+          if (this.paused.since.get(change.rule) !== 'added') this.paused.since.set(change.rule, change.event);
           continue;
         }
         // A rule added during the pause was never reported, so neither is its deletion.
@@ -106,25 +119,34 @@ export class FlowMonitors {
       if (this.channel.backlog() === 0) this.resume();
     }, RESUME_CHECK_MS);
     timer.unref();
-    this.paused = { since: new Set(), timer };
-    this.channel.send({ type: 'nx_flow_monitor_paused' });
+    this.paused = { since: new Map(), timer };
+    this.channel.send({ type: 'flow_monitor_paused' });
   }
 
-  /** Sends what changed during the pause (the rules that still exist), then NXT_FLOW_MONITOR_RESUMED. */
+  /**
+   * Sends what changed during the pause (the rules that still exist: added ones to monitors of
+   * additions or modifications, as OVS does, modified ones to monitors of modifications), then
+   * flow_monitor_resumed.
+   */
   private resume(): void {
     const paused = this.paused;
     if (!paused) return;
     clearInterval(paused.timer);
     this.paused = undefined;
-    const all = [...this.monitors.values()].filter((m) => m.flags & (NXFMF.ADD | NXFMF.MODIFY));
+    const watching = {
+      added: [...this.monitors.values()].filter((m) => m.flags & (NXFMF.ADD | NXFMF.MODIFY)),
+      modified: [...this.monitors.values()].filter((m) => m.flags & NXFMF.MODIFY),
+    };
     const updates = this.xb.tables
       .dump()
-      .filter((rule) => paused.since.has(rule))
-      .map((rule) => ({ rule, flags: this.flagsFor(rule, all) }))
+      .flatMap((rule) => {
+        const event = paused.since.get(rule);
+        return event ? [{ rule, event, flags: this.flagsFor(rule, watching[event]) }] : [];
+      })
       .filter(({ flags }) => flags !== 0)
-      .map(({ rule, flags }) => fullUpdate('added', rule, flags));
+      .map(({ rule, event, flags }) => fullUpdate(event, rule, flags));
     if (updates.length) this.channel.send({ type: 'multipart_reply', reply: { kind: 'flow_monitor', updates } });
-    this.channel.send({ type: 'nx_flow_monitor_resumed' });
+    this.channel.send({ type: 'flow_monitor_resumed' });
   }
 
   /** The union of the flags of `monitors` whose filter `rule` passes (0: none). */
@@ -132,7 +154,7 @@ export class FlowMonitors {
     let flags = 0;
     for (const m of monitors) {
       if (m.tableId !== ALL_TABLES && m.tableId !== rule.tableId) continue;
-      if (!outputsToPort(rule.instructions, m.outPort)) continue;
+      if (!outputsToPort(rule.instructions, m.outPort) || !outputsToGroup(rule.instructions, m.outGroup)) continue;
       if (!rule.match.isSubsetOf(m.match)) continue;
       flags |= m.flags;
     }
@@ -140,7 +162,7 @@ export class FlowMonitors {
   }
 }
 
-function fullUpdate(event: 'added' | 'modified' | 'deleted', rule: Rule, flags: number, reason?: FlowRemovedReason): FlowUpdate {
+function fullUpdate(event: 'initial' | 'added' | 'modified' | 'deleted', rule: Rule, flags: number, reason?: FlowRemovedReason): FlowUpdate {
   return {
     event,
     ...(reason ? { reason } : {}),

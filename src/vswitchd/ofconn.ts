@@ -330,7 +330,7 @@ export class OfConn {
           xid,
         );
         return;
-      case 'nx_flow_monitor_cancel':
+      case 'flow_monitor_cancel':
         this.monitors.cancel(msg.id);
         return;
       case 'nx_tlv_table_mod':
@@ -540,7 +540,7 @@ export class OfConn {
         return { kind: 'meter_config', meters: req.meterId === OFPM.ALL ? all : all.filter((m) => m.meterId === req.meterId) };
       }
       case 'flow_monitor':
-        return { kind: 'flow_monitor', updates: this.monitors.add(req.monitors) };
+        return { kind: 'flow_monitor', updates: this.monitors.apply(req.monitors) };
       case 'meter_features':
         return { kind: 'meter_features', maxMeters: METER_FEATURES.maxMeters, bandTypes: ['drop', 'dscp_remark'], capabilities: METER_FEATURES.capabilities, maxBands: METER_FEATURES.maxBands, maxColor: 0 };
     }

@@ -1,7 +1,9 @@
-// Differential test of flow monitoring: `tvs-ofctl monitor SW watch:` watches a switch while
-// ovs-ofctl changes its flows, against Debian's ovs-vswitchd and against tvs-vswitchd: the
-// transcript is the same from both. (`ovs-ofctl monitor` is not the watcher here: its stdout is
-// block-buffered on a pipe, so it shows nothing until it exits, and a killed one loses it.)
+// Differential test of flow monitoring: `ovs-ofctl monitor SW watch:` and `tvs-ofctl monitor SW
+// watch:` watch a switch on every version's flow monitor (Nicira's NXST_FLOW_MONITOR with no -O,
+// ONF's on OpenFlow 1.3, OFPMP_FLOW_MONITOR on 1.4 and 1.5) while ovs-ofctl changes its flows,
+// against Debian's ovs-vswitchd and against tvs-vswitchd: every transcript is the one OVS gives.
+// (ovs-ofctl's stdout is block-buffered on a pipe, so it runs under `stdbuf -oL`; it prints the
+// initial reply on stdout and the updates on stderr, read here as one stream.)
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +30,19 @@ const SWITCHES: Record<string, () => Promise<Switch>> = {
   },
 };
 
+/** The monitors' versions: none (ovs-ofctl offers only OpenFlow 1.0 then), 1.3, 1.4 and 1.5. */
+const VERSIONS: Array<{ name: string; args: string[] }> = [
+  { name: 'OpenFlow10', args: [] },
+  { name: 'OpenFlow13', args: ['-O', 'OpenFlow13'] },
+  { name: 'OpenFlow14', args: ['-O', 'OpenFlow14'] },
+  { name: 'OpenFlow15', args: ['-O', 'OpenFlow15'] },
+];
+
+const WATCHERS: Record<string, (target: string, versionArgs: string[]) => [string, string[]]> = {
+  'ovs-ofctl': (target, versionArgs) => ['stdbuf', ['-oL', 'ovs-ofctl', ...versionArgs, 'monitor', target, 'watch:']],
+  'tvs-ofctl': (target, versionArgs) => [process.execPath, [TVS_OFCTL, ...versionArgs, 'monitor', target, 'watch:']],
+};
+
 /** The flow changes the monitors watch; the last one's rule (arp) tells that every update has arrived. */
 const CHANGES: string[][] = [
   ['add-flow', 'SW', 'priority=5,in_port=1,actions=output:2'],
@@ -45,12 +60,34 @@ function ovsOfctl(args: string[], rundir: string): Promise<void> {
   });
 }
 
-/** A monitor running in the background, its output kept. */
+/** A monitor running in the background, its output (stdout and stderr as they come) kept. */
 function startMonitor(command: string, args: string[], rundir: string): { child: ChildProcess; out: () => string } {
   const child = spawn(command, args, { env: { ...process.env, OVS_RUNDIR: rundir }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
   return { child, out: () => out };
+}
+
+/** What OVS sends each version for CHANGES, as ovs-ofctl prints it. */
+function expectedTranscript(version: string): string {
+  const [title, initial] =
+    version === 'OpenFlow10'
+      ? ['NXST_FLOW_MONITOR reply (xid=X):', 'ADDED']
+      : version === 'OpenFlow13'
+        ? ['ONFST_FLOW_MONITOR reply (OF1.3) (xid=X):', 'ADDED']
+        : [`OFPST_FLOW_MONITOR reply (OF1.${version.slice(-1)}) (xid=X):`, 'INITIAL'];
+  const updates = [
+    ` event=${initial} table=0 cookie=0 actions=NORMAL`,
+    ' event=ADDED table=0 cookie=0 in_port=1 actions=output:2',
+    ' event=ADDED table=0 idle_timeout=60 cookie=0x7 in_port=2 actions=output:1',
+    // An OpenFlow 1.0 flow_mod's cookie is the new cookie of the rules it modifies.
+    ' event=MODIFIED table=0 idle_timeout=60 cookie=0 in_port=2 actions=LOCAL',
+    ' event=DELETED reason=delete table=0 cookie=0 in_port=1 actions=output:2',
+    ' event=ADDED table=0 cookie=0 in_port=1',
+    ' event=ADDED table=0 cookie=0 arp',
+  ];
+  return updates.map((u) => `${title}\n${u}\n`).join('');
 }
 
 function normalise(text: string): string {
@@ -59,20 +96,26 @@ function normalise(text: string): string {
 
 for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
   describe.skipIf(!ovsReferenceAvailable())(`flow monitors against ${switchName}`, () => {
-    let transcript = '';
+    /** Transcripts by watcher and version. */
+    const transcripts = new Map<string, string>();
     let rundir = '';
 
     beforeAll(async () => {
       rundir = mkdtempSync(join(tmpdir(), 'tvs-t-monitor-'));
       const sw = await startSwitch();
-      const monitor = startMonitor(process.execPath, [TVS_OFCTL, 'monitor', sw.target, 'watch:'], rundir);
+      const monitors = Object.entries(WATCHERS).flatMap(([watcher, command]) =>
+        VERSIONS.map((v) => {
+          const [cmd, args] = command(sw.target, v.args);
+          return { key: `${watcher} ${v.name}`, ...startMonitor(cmd, args, rundir) };
+        }),
+      );
       try {
-        await eventually(() => monitor.out().includes('NXST_FLOW_MONITOR reply'), 20_000, 'the monitor to print its initial reply');
+        for (const m of monitors) await eventually(() => m.out().includes('FLOW_MONITOR reply'), 20_000, `${m.key} to print its initial reply`);
         for (const step of CHANGES) await ovsOfctl(step.map((a) => (a === 'SW' ? sw.target : a)), rundir);
-        await eventually(() => monitor.out().includes('arp'), 20_000, 'the monitor to print the last change');
-        transcript = normalise(monitor.out());
+        for (const m of monitors) await eventually(() => m.out().includes('arp'), 20_000, `${m.key} to print the last change`);
+        for (const m of monitors) transcripts.set(m.key, normalise(m.out()));
       } finally {
-        monitor.child.kill();
+        for (const m of monitors) m.child.kill();
         await sw.stop();
       }
     }, 120_000);
@@ -81,27 +124,12 @@ for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
       if (rundir) rmSync(rundir, { recursive: true, force: true });
     });
 
-    it('prints the initial rules, then each add, modify and delete, as ovs-vswitchd sends them', () => {
-      expect(transcript).toBe(
-        [
-          'NXST_FLOW_MONITOR reply (xid=X):',
-          ' event=ADDED table=0 cookie=0 actions=NORMAL',
-          'NXST_FLOW_MONITOR reply (xid=X):',
-          ' event=ADDED table=0 cookie=0 in_port=1 actions=output:2',
-          'NXST_FLOW_MONITOR reply (xid=X):',
-          ' event=ADDED table=0 idle_timeout=60 cookie=0x7 in_port=2 actions=output:1',
-          'NXST_FLOW_MONITOR reply (xid=X):',
-          // An OpenFlow 1.0 flow_mod's cookie is the new cookie of the rules it modifies.
-          ' event=MODIFIED table=0 idle_timeout=60 cookie=0 in_port=2 actions=LOCAL',
-          'NXST_FLOW_MONITOR reply (xid=X):',
-          ' event=DELETED reason=delete table=0 cookie=0 in_port=1 actions=output:2',
-          'NXST_FLOW_MONITOR reply (xid=X):',
-          ' event=ADDED table=0 cookie=0 in_port=1',
-          'NXST_FLOW_MONITOR reply (xid=X):',
-          ' event=ADDED table=0 cookie=0 arp',
-          '',
-        ].join('\n'),
-      );
-    });
+    for (const watcher of Object.keys(WATCHERS)) {
+      for (const { name } of VERSIONS) {
+        it(`${watcher} monitor on ${name} prints the initial rules, then each add, modify and delete, as ovs-vswitchd sends them`, () => {
+          expect(transcripts.get(`${watcher} ${name}`)).toBe(expectedTranscript(name));
+        });
+      }
+    }
   });
 }

@@ -10,6 +10,8 @@
  *
  * Decoding never throws anything but OfDecodeError, whose name is the error OVS answers with.
  */
+import { OFPG, OFPP } from '../../ofproto/actions.js';
+import { Match } from '../../ofproto/match.js';
 import {
   OFP10,
   OFP11,
@@ -55,6 +57,7 @@ import {
   encodePacketOut,
   type BodyWire,
 } from './flow-messages.js';
+import { ONFT_FLOW_MONITOR_CANCEL, ONFT_FLOW_MONITOR_PAUSED, ONFT_FLOW_MONITOR_RESUMED } from './monitor.js';
 import { decodeReplyBody, decodeRequestBody, encodeReplyEntries, encodeRequestBody, flowWire, statKind, statNumber, type StatNumber } from './multipart.js';
 import { readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 import { decodeTlvTableMod, decodeTlvTableReply, encodeTlvTableMod, encodeTlvTableReply } from './tlv-table.js';
@@ -68,6 +71,8 @@ const NX_VENDOR_ID = 0x00002320;
 const OFPT_VENDOR = 4;
 const OFPST_VENDOR = 0xffff;
 const OFPMPF_MORE = 1;
+/** OFPTT_ALL: every table. */
+const ALL_TABLES = 0xff;
 /** OFPHET_VERSIONBITMAP, the hello element that lists the versions a peer supports. */
 const OFPHET_VERSIONBITMAP = 1;
 /** The largest number the header's one-byte version field can hold. */
@@ -173,6 +178,8 @@ function unsupported(msg: OfMessage, s: Session): never {
  * reply as many OFPMPF_REPLY_MORE parts as its entries need to stay under 64 KiB each.
  */
 export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[] {
+  const asMultipart = s.version >= OFP14 ? flowMonitorMultipart(msg) : undefined;
+  if (asMultipart) return encodeMessage(asMultipart, s, xid);
   switch (msg.type) {
     case 'hello':
       if (msg.versions.length === 0) throw new OfEncodeError('a hello must offer at least one version');
@@ -191,6 +198,22 @@ export function encodeMessage(msg: OfMessage, s: Session, xid: number): Buffer[]
       const [wire, body] = encodeSimple(msg, s);
       return [frameWire(s.version, wire, xid, body)];
     }
+  }
+}
+
+/**
+ * OpenFlow 1.4 made a monitor's cancel, pause and resume part of the flow monitor multipart: a
+ * request that deletes the monitor, a reply with one PAUSED or RESUMED update.
+ */
+function flowMonitorMultipart(msg: OfMessage): OfMessage | undefined {
+  switch (msg.type) {
+    case 'flow_monitor_cancel':
+      return { type: 'multipart_request', request: { kind: 'flow_monitor', monitors: [{ id: msg.id, command: 'delete', flags: 0, outPort: OFPP.ANY, outGroup: OFPG.ANY, tableId: ALL_TABLES, match: Match.catchAll() }] } };
+    case 'flow_monitor_paused':
+    case 'flow_monitor_resumed':
+      return { type: 'multipart_reply', reply: { kind: 'flow_monitor', updates: [{ event: msg.type === 'flow_monitor_paused' ? 'paused' : 'resumed' }] } };
+    default:
+      return undefined;
   }
 }
 
@@ -220,10 +243,10 @@ function statNumberOrThrow(kind: MultipartRequest['kind'], s: Session): StatNumb
 /** The multipart header (OpenFlow 1.0: type and flags; 1.1+: and 4 bytes of padding), with the Nicira header for NXST. */
 function encodeMultipart(n: StatNumber, s: Session, xid: number, request: boolean, bodies: Buffer[], more = false): Buffer {
   const w = new OfWriter();
-  w.u16(n.nicira ? OFPST_VENDOR : n.number).u16(more ? OFPMPF_MORE : 0);
+  w.u16(n.vendor ? OFPST_VENDOR : n.number).u16(more ? OFPMPF_MORE : 0);
   if (s.version !== OFP10) w.zeros(4);
-  if (n.nicira) {
-    w.u32(NX_VENDOR_ID).u32(n.number);
+  if (n.vendor) {
+    w.u32(n.vendor === 'nicira' ? NX_VENDOR_ID : ONF_VENDOR_ID).u32(n.number);
     if (s.version === OFP10) w.zeros(4);
   }
   const type = s.version === OFP10 ? (request ? OFPT10_STATS_REQUEST : OFPT10_STATS_REPLY) : request ? OFPT11_MULTIPART_REQUEST : OFPT11_MULTIPART_REPLY;
@@ -231,7 +254,7 @@ function encodeMultipart(n: StatNumber, s: Session, xid: number, request: boolea
 }
 
 function multipartHeaderLen(n: StatNumber, s: Session): number {
-  return (s.version === OFP10 ? 12 : 16) + (n.nicira ? 8 : 0);
+  return (s.version === OFP10 ? 12 : 16) + (n.vendor ? 8 : 0);
 }
 
 function encodeMultipartReply(reply: MessageOf<'multipart_reply'>['reply'], s: Session, xid: number, more: boolean): Buffer[] {
@@ -392,15 +415,14 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       return [{ nxt: NXT.tlv_table_reply }, encodeTlvTableReply(msg)];
     case 'bundle_control':
       return [bundleWire(s, OFPT14_BUNDLE_CONTROL, ONFT_BUNDLE_CONTROL, msg), encodeBundleControl(msg)];
-    // Nicira's flow monitor messages exist on OpenFlow 1.0-1.2 (1.3 has ONF's, not implemented).
-    case 'nx_flow_monitor_cancel':
-      if (v > OFP12) unsupported(msg, s);
+    // Flow monitor messages are Nicira's on OpenFlow 1.0-1.2 and ONF's on 1.3 (1.4+: see encodeMessage).
+    case 'flow_monitor_cancel':
       w.u32(msg.id);
-      return [{ nxt: NXT.flow_monitor_cancel }, w.finish()];
-    case 'nx_flow_monitor_paused':
-    case 'nx_flow_monitor_resumed':
-      if (v > OFP12) unsupported(msg, s);
-      return [{ nxt: msg.type === 'nx_flow_monitor_paused' ? NXT.flow_monitor_paused : NXT.flow_monitor_resumed }, Buffer.alloc(0)];
+      return [v === OFP13 ? { onf: ONFT_FLOW_MONITOR_CANCEL } : { nxt: NXT.flow_monitor_cancel }, w.finish()];
+    case 'flow_monitor_paused':
+      return [v === OFP13 ? { onf: ONFT_FLOW_MONITOR_PAUSED } : { nxt: NXT.flow_monitor_paused }, Buffer.alloc(0)];
+    case 'flow_monitor_resumed':
+      return [v === OFP13 ? { onf: ONFT_FLOW_MONITOR_RESUMED } : { nxt: NXT.flow_monitor_resumed }, Buffer.alloc(0)];
   }
 }
 
@@ -698,7 +720,10 @@ function decodeVendor(r: OfReader, s: Session, xid: number): OfMessage {
     if (expType === ONFT_BUNDLE_CONTROL) return decodeBundleControl(r);
     if (expType === ONFT_BUNDLE_ADD_MESSAGE) return decodeBundled(r, s, xid);
     if (expType === ONFT_ROLE_STATUS) return decodeRoleStatus(r);
-    throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `ONF experimenter type ${expType} is not supported (only bundles, 2300 and 2301, and role status, 1911)`);
+    if (expType === ONFT_FLOW_MONITOR_CANCEL) return { type: 'flow_monitor_cancel', id: r.u32('monitor id') };
+    if (expType === ONFT_FLOW_MONITOR_PAUSED) return { type: 'flow_monitor_paused' };
+    if (expType === ONFT_FLOW_MONITOR_RESUMED) return { type: 'flow_monitor_resumed' };
+    throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `ONF experimenter type ${expType} is not supported (only bundles, 2300 and 2301, role status, 1911, and flow monitors, 1870-1872)`);
   }
   if (vendor !== NX_VENDOR_ID) throw new OfDecodeError('OFPBRC_BAD_VENDOR', `vendor 0x${vendor.toString(16).padStart(8, '0')} is not supported (only Nicira, 0x00002320)`);
   const subtype = r.u32('Nicira subtype');
@@ -750,13 +775,13 @@ function decodeVendor(r: OfReader, s: Session, xid: number): OfMessage {
       if (s.version === OFP10) return { type: 'group_mod', mod: decodeGroupMod(r, s) };
       break;
     case NXT.flow_monitor_cancel:
-      if (s.version <= OFP12) return { type: 'nx_flow_monitor_cancel', id: r.u32('monitor id') };
+      if (s.version <= OFP12) return { type: 'flow_monitor_cancel', id: r.u32('monitor id') };
       break;
     case NXT.flow_monitor_paused:
-      if (s.version <= OFP12) return { type: 'nx_flow_monitor_paused' };
+      if (s.version <= OFP12) return { type: 'flow_monitor_paused' };
       break;
     case NXT.flow_monitor_resumed:
-      if (s.version <= OFP12) return { type: 'nx_flow_monitor_resumed' };
+      if (s.version <= OFP12) return { type: 'flow_monitor_resumed' };
       break;
   }
   throw new OfDecodeError('OFPBRC_BAD_SUBTYPE', `Nicira message subtype ${subtype} is not supported in ${versionName(s.version)}`);
@@ -766,12 +791,16 @@ function decodeMultipart(r: OfReader, s: Session, xid: number, request: boolean)
   const statType = r.u16('multipart type');
   const flags = r.u16('multipart flags');
   if (s.version !== OFP10) r.skip(4);
-  let n: StatNumber = { nicira: false, number: statType };
+  let n: StatNumber = { number: statType };
   if (statType === OFPST_VENDOR) {
     const vendor = r.u32('vendor');
-    if (vendor !== NX_VENDOR_ID) throw new OfDecodeError('OFPBRC_BAD_VENDOR', `vendor statistics of 0x${vendor.toString(16).padStart(8, '0')} are not supported (only Nicira, 0x00002320)`);
-    n = { nicira: true, number: r.u32('Nicira stats subtype') };
-    if (s.version === OFP10) r.skip(4);
+    if (vendor === ONF_VENDOR_ID && s.version === OFP13) n = { vendor: 'onf', number: r.u32('ONF experimenter multipart type') };
+    else if (vendor === NX_VENDOR_ID) {
+      n = { vendor: 'nicira', number: r.u32('Nicira stats subtype') };
+      if (s.version === OFP10) r.skip(4);
+    } else {
+      throw new OfDecodeError('OFPBRC_BAD_VENDOR', `vendor statistics of 0x${vendor.toString(16).padStart(8, '0')} are not supported (only Nicira, 0x00002320, and ONF's flow monitor on OpenFlow 1.3)`);
+    }
   }
   const kind = statKind(n, s);
   const more = (flags & OFPMPF_MORE) !== 0;

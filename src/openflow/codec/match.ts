@@ -356,14 +356,15 @@ export function putNxMatch(w: OfWriter, m: Match, version: number, cookie?: { va
 const OFPMT_STANDARD = 0;
 const OFPMT_OXM = 1;
 
-/** Writes an ofp_match of type OXM, padded to 8 bytes. */
-export function putOxmMatch(w: OfWriter, m: Match, version: number): void {
+/** Writes an ofp_match of type OXM, padded to 8 bytes; returns its length before the padding. */
+export function putOxmMatch(w: OfWriter, m: Match, version: number): number {
   const start = w.length;
   w.u16(OFPMT_OXM).u16(0);
   const len = 4 + putNxMatch(w, m, version);
   const sizeAt = start + 2;
   w.patchU16(sizeAt, len);
   w.zeros((8 - (len % 8)) % 8);
+  return len;
 }
 
 /** Reads an ofp_match of type OXM and its padding. */

@@ -25,15 +25,15 @@ import {
   putFlowStats,
   type BodyWire,
 } from './flow-messages.js';
-import { decodeFlowUpdates, decodeMonitorRequests, encodeFlowUpdate, encodeMonitorRequests } from './monitor.js';
+import { decodeFlowUpdates, decodeMonitorRequests, encodeFlowUpdate, encodeMonitorRequests, ONFST_FLOW_MONITOR } from './monitor.js';
 import { readOxsStats, writeOxsStats } from './oxs.js';
 import { portToOf11, readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 
 type Kind = MultipartRequest['kind'];
 
-/** A multipart type as it appears on the wire: an OFPMP_* number, or a Nicira NXST_* subtype. */
+/** A multipart type as it appears on the wire: an OFPMP_* number, or a vendor's (Nicira's NXST_*, ONF's ONFST_*) experimenter type. */
 export interface StatNumber {
-  nicira: boolean;
+  vendor?: 'nicira' | 'onf';
   number: number;
 }
 
@@ -53,8 +53,7 @@ const OFPMP: Record<Kind, { number: number; since: number }> = {
   meter_features: { number: 11, since: OFP13 },
   table_features: { number: 12, since: OFP13 },
   port_desc: { number: 13, since: OFP10 },
-  // OpenFlow 1.4's OFPMP_FLOW_MONITOR is not implemented (./monitor.ts has Nicira's only).
-  flow_monitor: { number: 16, since: 0x100 },
+  flow_monitor: { number: 16, since: OFP14 },
 };
 
 /** Nicira stats subtypes and the versions OVS uses them on (where the standard has no equivalent). */
@@ -67,6 +66,11 @@ const NXST: Partial<Record<Kind, { number: number; until: number }>> = {
   flow_monitor: { number: 2, until: OFP12 },
 };
 
+/** ONF's experimenter multipart types: OVS's flow monitors on OpenFlow 1.3 (only). */
+const ONFST: Partial<Record<Kind, number>> = {
+  flow_monitor: ONFST_FLOW_MONITOR,
+};
+
 /** Whether flow and aggregate statistics travel as NXST_FLOW / NXST_AGGREGATE on this session. */
 export function flowWire(s: Session): BodyWire {
   return s.version === OFP10 && s.flowFormat === 'nxm' ? 'nx' : 'ofp';
@@ -75,20 +79,26 @@ export function flowWire(s: Session): BodyWire {
 /** The wire number of `kind` on this session, or undefined when the version cannot carry it. */
 export function statNumber(kind: Kind, s: Session): StatNumber | undefined {
   const nx = NXST[kind];
-  if ((kind === 'flow' || kind === 'aggregate') && flowWire(s) === 'ofp') return { nicira: false, number: OFPMP[kind].number };
-  if (nx && s.version <= nx.until) return { nicira: true, number: nx.number };
-  return s.version >= OFPMP[kind].since ? { nicira: false, number: OFPMP[kind].number } : undefined;
+  const onf = ONFST[kind];
+  if ((kind === 'flow' || kind === 'aggregate') && flowWire(s) === 'ofp') return { number: OFPMP[kind].number };
+  if (nx && s.version <= nx.until) return { vendor: 'nicira', number: nx.number };
+  if (onf !== undefined && s.version === OFP13) return { vendor: 'onf', number: onf };
+  return s.version >= OFPMP[kind].since ? { number: OFPMP[kind].number } : undefined;
 }
 
 /** The kind a wire number means on this session; unknown numbers are OFPBRC_BAD_STAT (OpenFlow 1.3's BAD_MULTIPART). */
 export function statKind(n: StatNumber, s: Session): Kind {
-  const table = n.nicira ? NXST : OFPMP;
+  if (n.vendor === 'onf') {
+    const kind = (Object.keys(ONFST) as Kind[]).find((k) => ONFST[k] === n.number);
+    if (kind && s.version === OFP13) return kind;
+  }
+  const table = n.vendor === 'nicira' ? NXST : n.vendor === undefined ? OFPMP : {};
   for (const [kind, entry] of Object.entries(table) as Array<[Kind, { number: number; since?: number; until?: number }]>) {
     if (entry.number !== n.number) continue;
-    if (n.nicira ? s.version <= (entry.until ?? 0) : s.version >= (entry.since ?? 0xff)) return kind;
+    if (n.vendor ? s.version <= (entry.until ?? 0) : s.version >= (entry.since ?? 0xff)) return kind;
   }
-  const what = n.nicira ? `Nicira stats subtype ${n.number}` : `multipart type ${n.number}`;
-  throw new OfDecodeError(n.nicira ? 'OFPBRC_BAD_SUBTYPE' : 'OFPBRC_BAD_STAT', `${what} is not supported in OpenFlow 1.${s.version - 1}`);
+  const what = n.vendor === 'nicira' ? `Nicira stats subtype ${n.number}` : n.vendor === 'onf' ? `ONF experimenter multipart type ${n.number}` : `multipart type ${n.number}`;
+  throw new OfDecodeError(n.vendor ? 'OFPBRC_BAD_SUBTYPE' : 'OFPBRC_BAD_STAT', `${what} is not supported in OpenFlow 1.${s.version - 1}`);
 }
 
 const OFPG_ALL = 0xfffffffc;
@@ -132,7 +142,7 @@ export function encodeRequestBody(req: MultipartRequest, s: Session): Buffer {
       w.u32(req.meterId).zeros(4);
       break;
     case 'flow_monitor':
-      return encodeMonitorRequests(req.monitors);
+      return encodeMonitorRequests(req.monitors, s);
   }
   return w.finish();
 }
@@ -187,7 +197,7 @@ export function decodeRequestBody(kind: Kind, r: OfReader, s: Session): Multipar
       r.skip(4);
       break;
     case 'flow_monitor':
-      return { kind, monitors: decodeMonitorRequests(r) };
+      return { kind, monitors: decodeMonitorRequests(r, s) };
   }
   end(r, `${kind} request`);
   return req;

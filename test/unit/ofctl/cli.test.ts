@@ -130,4 +130,11 @@ OFPT_GET_CONFIG_REPLY (xid=0x1): frags=normal miss_send_len=128
     const mods = received.flatMap((m) => (m.type === 'flow_mod' ? [m.mod.command] : []));
     expect(mods).toEqual(['add', 'delete_strict']);
   });
+
+  it('refuses a bundle file line that is neither flow nor group, by file and line, before connecting', async () => {
+    const file = join(rundir, 'bundle.txt');
+    writeFileSync(file, 'flow add in_port=1,actions=drop\n# a comment\nmeter add meter=1,drop\n');
+    expect(await ofctl('bundle', 'br0', file)).toEqual({ code: 1, out: '', err: `tvs-ofctl: ${file}:3: Unsupported bundle message type: meter (a line starts with flow or group)\n` });
+    expect(received).toEqual([]);
+  });
 });

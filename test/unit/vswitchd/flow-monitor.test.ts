@@ -2,7 +2,7 @@
 // flow tables hears of every rule added, modified, deleted or expired that
 // passes its filter, as unsolicited NXST_FLOW_MONITOR replies (xid 0).
 import { describe, expect, it } from 'vitest';
-import { OFPP, output } from '../../../src/ofproto/actions.js';
+import { OFPG, OFPP, output } from '../../../src/ofproto/actions.js';
 import { flowMod, OFPTT_ALL, type FlowMod } from '../../../src/ofproto/flow-table.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { NXFMF, OFP10, OFP14, type FlowMonitorRequest, type FlowUpdate, type OfMessage } from '../../../src/openflow/messages.js';
@@ -12,7 +12,7 @@ import { rig, type Rig, type TestChannel } from '../../helpers/ofconn-rig.js';
 const EVERYTHING = NXFMF.INITIAL | NXFMF.ADD | NXFMF.DELETE | NXFMF.MODIFY | NXFMF.ACTIONS | NXFMF.OWN;
 
 function watch(opts: Partial<FlowMonitorRequest> = {}): FlowMonitorRequest {
-  return { id: 1, flags: EVERYTHING, outPort: OFPP.ANY, tableId: 0xff, match: Match.catchAll(), ...opts };
+  return { id: 1, command: 'add', flags: EVERYTHING, outPort: OFPP.ANY, outGroup: OFPG.ANY, tableId: 0xff, match: Match.catchAll(), ...opts };
 }
 
 const forward = (inPort: number, outPort: number, extra: Partial<FlowMod> = {}): OfMessage => ({
@@ -32,7 +32,11 @@ function unsolicited(ch: TestChannel): string[] {
   return ch.sent
     .filter((s) => s.xid === 0 && s.msg.type === 'multipart_reply' && s.msg.reply.kind === 'flow_monitor')
     .flatMap((s) => (s.msg.type === 'multipart_reply' && s.msg.reply.kind === 'flow_monitor' ? s.msg.reply.updates : []))
-    .map((u) => (u.event === 'abbrev' ? `abbrev 0x${u.xid.toString(16)}` : `${u.event}${u.reason ? `(${u.reason})` : ''} ${String(u.match.flow.num('in_port'))}${u.actions ? ` ${JSON.stringify(u.actions.apply)}` : ''}`));
+    .map((u) => {
+      if (u.event === 'abbrev') return `abbrev 0x${u.xid.toString(16)}`;
+      if (u.event === 'paused' || u.event === 'resumed') return u.event;
+      return `${u.event}${u.reason ? `(${u.reason})` : ''} ${String(u.match.flow.num('in_port'))}${u.actions ? ` ${JSON.stringify(u.actions.apply)}` : ''}`;
+    });
 }
 
 describe('a flow monitor', () => {
@@ -42,7 +46,7 @@ describe('a flow monitor', () => {
     const watcher = r.connect(OFP10);
     await admin.ask(r.mgr, forward(1, 2));
     const initial = await startWatching(r, watcher, watch());
-    expect(initial).toMatchObject([{ event: 'added', tableId: 0, priority: 10, actions: { apply: [output(2)] } }]);
+    expect(initial).toMatchObject([{ event: 'initial', tableId: 0, priority: 10, actions: { apply: [output(2)] } }]);
     await admin.ask(r.mgr, forward(2, 3));
     await admin.ask(r.mgr, { type: 'flow_mod', mod: flowMod({ command: 'modify', match: Match.of({ in_port: 2 }), instructions: { apply: [output(1)], clearActions: false } }) });
     // A modify that changes nothing is not reported, as in OVS.
@@ -108,17 +112,17 @@ describe('a flow monitor', () => {
     expect(unsolicited(watcher)).toEqual(['deleted(idle_timeout) 1']);
   });
 
-  it('stops at NXT_FLOW_MONITOR_CANCEL, and refuses a duplicate id and an unknown cancel by name', async () => {
+  it('stops at flow_monitor_cancel, and refuses a duplicate id and an unknown cancel by name', async () => {
     const r = rig({ defaultRule: false });
     const admin = r.connect(OFP10);
     const watcher = r.connect(OFP10);
     await startWatching(r, watcher, watch({ id: 7, flags: NXFMF.ADD }));
     const [dup] = await watcher.ask(r.mgr, { type: 'multipart_request', request: { kind: 'flow_monitor', monitors: [watch({ id: 7 })] } });
     expect(dup).toMatchObject({ type: 'error', name: 'OFPMOFC_MONITOR_EXISTS' });
-    expect(await watcher.ask(r.mgr, { type: 'nx_flow_monitor_cancel', id: 7 })).toEqual([]);
+    expect(await watcher.ask(r.mgr, { type: 'flow_monitor_cancel', id: 7 })).toEqual([]);
     await admin.ask(r.mgr, forward(1, 3));
     expect(unsolicited(watcher)).toEqual([]);
-    expect(await watcher.ask(r.mgr, { type: 'nx_flow_monitor_cancel', id: 7 })).toMatchObject([{ type: 'error', name: 'OFPMOFC_UNKNOWN_MONITOR' }]);
+    expect(await watcher.ask(r.mgr, { type: 'flow_monitor_cancel', id: 7 })).toMatchObject([{ type: 'error', name: 'OFPMOFC_UNKNOWN_MONITOR' }]);
   });
 
   it('pauses while its connection is more than 128 KiB behind, then sends what was added meanwhile and resumes', async () => {
@@ -128,7 +132,7 @@ describe('a flow monitor', () => {
     await startWatching(r, watcher, watch({ flags: NXFMF.ADD | NXFMF.DELETE }));
     watcher.backlogBytes = 200 * 1024;
     await admin.ask(r.mgr, forward(1, 3));
-    expect(watcher.of('nx_flow_monitor_paused')).toHaveLength(1);
+    expect(watcher.of('flow_monitor_paused')).toHaveLength(1);
     await admin.ask(r.mgr, forward(2, 3));
     await admin.ask(r.mgr, forward(3, 1));
     await admin.ask(r.mgr, { type: 'flow_mod', mod: flowMod({ command: 'delete', tableId: OFPTT_ALL, match: Match.of({ in_port: 3 }) }) });
@@ -136,9 +140,52 @@ describe('a flow monitor', () => {
     await admin.ask(r.mgr, { type: 'flow_mod', mod: flowMod({ command: 'delete', tableId: OFPTT_ALL, match: Match.of({ in_port: 1 }) }) });
     expect(unsolicited(watcher)).toEqual(['added 1', 'deleted(delete) 1']);
     watcher.backlogBytes = 0;
-    await eventually(() => watcher.of('nx_flow_monitor_resumed').length === 1, 5000, 'NXT_FLOW_MONITOR_RESUMED');
+    await eventually(() => watcher.of('flow_monitor_resumed').length === 1, 5000, 'flow_monitor_resumed');
     expect(unsolicited(watcher)).toEqual(['added 1', 'deleted(delete) 1', 'added 2']);
     const types = watcher.sent.map((s) => s.msg.type);
-    expect(types.lastIndexOf('multipart_reply')).toBeLessThan(types.indexOf('nx_flow_monitor_resumed'));
+    expect(types.lastIndexOf('multipart_reply')).toBeLessThan(types.indexOf('flow_monitor_resumed'));
+  });
+
+  it('reports on resume a rule added during the pause as added, and one modified as modified to monitors of modifications only', async () => {
+    const r = rig({ defaultRule: false });
+    const admin = r.connect(OFP10);
+    const adds = r.connect(OFP10);
+    const mods = r.connect(OFP10);
+    await admin.ask(r.mgr, forward(1, 3));
+    await startWatching(r, adds, watch({ flags: NXFMF.ADD }));
+    await startWatching(r, mods, watch({ flags: NXFMF.MODIFY }));
+    adds.backlogBytes = 200 * 1024;
+    mods.backlogBytes = 200 * 1024;
+    // The add of in_port=9 fills both backlogs: they pause after it.
+    await admin.ask(r.mgr, forward(9, 3));
+    await admin.ask(r.mgr, forward(7, 3));
+    await admin.ask(r.mgr, { type: 'flow_mod', mod: flowMod({ command: 'modify', match: Match.of({ in_port: 1 }), instructions: { apply: [output(2)], clearActions: false } }) });
+    adds.backlogBytes = 0;
+    mods.backlogBytes = 0;
+    await eventually(() => adds.of('flow_monitor_resumed').length === 1 && mods.of('flow_monitor_resumed').length === 1, 5000, 'both monitors to resume');
+    expect(unsolicited(adds)).toEqual(['added 9', 'added 7']);
+    expect(unsolicited(mods).sort()).toEqual(['added 7', 'modified 1']);
+  });
+
+  it('modifies and deletes monitors by id in one request (OpenFlow 1.4 commands), all or nothing', async () => {
+    const r = rig({ defaultRule: false });
+    const admin = r.connect(OFP14);
+    const watcher = r.connect(OFP14);
+    await admin.ask(r.mgr, forward(1, 3));
+    await startWatching(r, watcher, watch({ id: 1, flags: NXFMF.ADD }), watch({ id: 2, flags: NXFMF.ADD, match: Match.of({ in_port: 2 }) }));
+    // Deleting 2 and modifying an unknown 5 fails as a whole: monitor 2 still reports.
+    const [refused] = await watcher.ask(r.mgr, {
+      type: 'multipart_request',
+      request: { kind: 'flow_monitor', monitors: [watch({ id: 2, command: 'delete' }), watch({ id: 5, command: 'modify' })] },
+    });
+    expect(refused).toMatchObject({ type: 'error', name: 'OFPMOFC_UNKNOWN_MONITOR' });
+    // Monitor 1 becomes a watcher of in_port=1 with its initial rules; monitor 2 goes.
+    const initial = await startWatching(r, watcher, watch({ id: 1, command: 'modify', flags: NXFMF.INITIAL | NXFMF.ADD, match: Match.of({ in_port: 1 }) }), watch({ id: 2, command: 'delete' }));
+    expect(initial).toMatchObject([{ event: 'initial', match: Match.of({ in_port: 1 }) }]);
+    await admin.ask(r.mgr, forward(2, 3));
+    await admin.ask(r.mgr, forward(1, 2, { priority: 20 }));
+    expect(unsolicited(watcher)).toEqual(['added 1']);
+    const [gone] = await watcher.ask(r.mgr, { type: 'multipart_request', request: { kind: 'flow_monitor', monitors: [watch({ id: 2, command: 'delete' })] } });
+    expect(gone).toMatchObject({ type: 'error', name: 'OFPMOFC_UNKNOWN_MONITOR' });
   });
 });
