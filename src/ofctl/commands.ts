@@ -4,13 +4,14 @@
  * The flow commands are in ./flow-commands.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { OFP13, type MultipartRequest } from '../openflow/messages.js';
+import { OFP13, OFP14, type MultipartRequest } from '../openflow/messages.js';
 import { parseGroupMod } from '../openflow/flow-syntax.js';
 import { parseMeterId, parseMeterMod } from '../openflow/meter-syntax.js';
 import { OFPG, OFPP } from '../ofproto/actions.js';
 import type { OfctlChannel } from './channel.js';
 import { formatFeaturesReply, formatGetConfigReply, formatPortDescReply } from './print-ports.js';
 import { formatMultipartReply } from './print-reply.js';
+import { formatTableFeatures } from './print-tables.js';
 import { OfctlError, findPort, multipart, portNumber, sendBatch, sendChanges, type CommandContext } from './session.js';
 
 export type Command = (ctx: CommandContext) => Promise<number>;
@@ -39,6 +40,37 @@ function dumpCommand(request: (ctx: CommandContext) => Promise<MultipartRequest>
     });
   };
 }
+
+/** A request that needs OpenFlow `version` or later, refused before it is sent as ovs-ofctl refuses it. */
+function needsVersion(ch: OfctlChannel, command: string, version: number): void {
+  if (ch.session.version < version) {
+    const name = `OpenFlow1${version - 1}`;
+    throw new OfctlError(`${command} needs OpenFlow 1.${version - 1} or later ('-O ${name}')`);
+  }
+}
+
+/** dump-table-desc and dump-group-features: a dump that older versions cannot ask for. */
+function versionedDump(command: string, version: number, req: MultipartRequest): Command {
+  return (ctx) =>
+    withSwitch(ctx, async (ch) => {
+      needsVersion(ch, command, version);
+      const { reply, xid } = await multipart(ch, req);
+      ctx.io.out(formatMultipartReply(reply, ch.session.version, xid));
+      return 0;
+    });
+}
+
+/**
+ * dump-table-features prints the tables without a title, folded across the reply's parts as
+ * ovs-ofctl's own loop folds them (ofctl_dump_table_features).
+ */
+const dumpTableFeatures: Command = (ctx) =>
+  withSwitch(ctx, async (ch) => {
+    needsVersion(ch, 'dump-table-features', OFP13);
+    const { reply } = await multipart(ch, { kind: 'table_features' });
+    if (reply.kind === 'table_features') ctx.io.out(`${formatTableFeatures(reply.tables).replace(/^\n/, '')}\n`);
+    return 0;
+  });
 
 const show: Command = async (ctx) => {
   await withSwitch(ctx, async (ch) => {
@@ -164,7 +196,8 @@ export const SWITCH_COMMANDS: Readonly<Record<string, Command>> = {
   show,
   'dump-desc': dumpCommand(() => ({ kind: 'desc' })),
   'dump-tables': dumpCommand(() => ({ kind: 'table' })),
-  'dump-table-features': dumpCommand(() => ({ kind: 'table_features' })),
+  'dump-table-features': dumpTableFeatures,
+  'dump-table-desc': versionedDump('dump-table-desc', OFP14, { kind: 'table_desc' }),
   'dump-ports': dumpCommand(async (ctx) => ({ kind: 'port', portNo: ctx.inv.args[1] === undefined ? OFPP.ANY : await portNumber(ctx, ctx.inv.args[1]) })),
   'dump-ports-desc': dumpCommand(() => ({ kind: 'port_desc' })),
   'queue-stats': dumpCommand(async (ctx) => {
@@ -188,6 +221,7 @@ export const SWITCH_COMMANDS: Readonly<Record<string, Command>> = {
     return { kind: 'group_desc' };
   }),
   'dump-group-stats': dumpCommand((ctx) => ({ kind: 'group', groupId: groupIdArg(ctx.inv.args[1]) })),
+  'dump-group-features': dumpCommand(() => ({ kind: 'group_features' })),
   // Meters exist from OpenFlow 1.3 on: give -O OpenFlow13, as with ovs-ofctl.
   'add-meter': meterModCommand('add'),
   'mod-meter': meterModCommand('modify'),

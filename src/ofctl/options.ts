@@ -15,6 +15,7 @@ const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   'dump-desc': [1, 1],
   'dump-tables': [1, 1],
   'dump-table-features': [1, 1],
+  'dump-table-desc': [1, 1],
   'dump-flows': [1, 2],
   'dump-aggregate': [1, 2],
   'queue-stats': [1, 3],
@@ -43,6 +44,7 @@ const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   'del-groups': [1, 2],
   'dump-groups': [1, 2],
   'dump-group-stats': [1, 2],
+  'dump-group-features': [1, 1],
 };
 
 const VERSION_NAMES: Readonly<Record<string, number>> = {

@@ -8,6 +8,7 @@ import { formatPortDescReply, formatPortStatsReply, formatQueueStatsReply } from
 import { formatAggregateReply, formatDescReply, formatFlowStatsReply, formatTableStatsReply } from './print-stats.js';
 import { title } from './print-common.js';
 import { formatFlowMonitorReply } from './print-monitor.js';
+import { formatGroupFeaturesReply, formatTableDescReply, formatTableFeatures } from './print-tables.js';
 
 /** `nicira`: the reply answers a Nicira request (NXST_FLOW, NXST_AGGREGATE on OpenFlow 1.0 with NXM). */
 export function formatMultipartReply(r: MultipartReply, version: number, xid: number, nicira = false): string {
@@ -37,7 +38,11 @@ export function formatMultipartReply(r: MultipartReply, version: number, xid: nu
     case 'flow_monitor':
       return formatFlowMonitorReply(r.updates, version, xid);
     case 'table_features':
+      return `${title('OFPST_TABLE_FEATURES reply', version, xid)}${formatTableFeatures(r.tables)}`;
+    case 'table_desc':
+      return formatTableDescReply(r.tables, version, xid);
     case 'group_features':
+      return formatGroupFeaturesReply(r, version, xid);
     case 'meter_features':
       // Not printed in detail yet: the title says what came back.
       return `${title(`OFPST_${r.kind.toUpperCase()} reply`, version, xid)}\n`;

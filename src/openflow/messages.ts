@@ -111,6 +111,54 @@ export interface TableStats {
   maxEntries: number;
 }
 
+/** What a table's rules (or its table-miss rule) may hold (ofputil_table_instruction_features). */
+export interface TableInstructionFeatures {
+  /** OVS's names of the instructions: meter, apply_actions, clear_actions, write_actions, write_metadata, goto_table. */
+  instructions: string[];
+  /** The tables goto_table may name. */
+  nextTables: number[];
+  /** OVS's names of the actions (output, group, set_field, ...) and the fields set_field may write. */
+  write: TableActionFeatures;
+  apply: TableActionFeatures;
+}
+
+export interface TableActionFeatures {
+  actions: string[];
+  setFields: string[];
+}
+
+/** One table's OFPMP_TABLE_FEATURES entry; fields and actions by OVS's names, so every version reads the same. */
+export interface TableFeatures {
+  tableId: number;
+  name: string;
+  metadataMatch: bigint;
+  metadataWrite: bigint;
+  maxEntries: number;
+  /** OFPTC14_EVICTION and OFPTC14_VACANCY_EVENTS (OpenFlow 1.4+; undefined before). */
+  supportsEviction?: boolean;
+  supportsVacancyEvents?: boolean;
+  nonmiss: TableInstructionFeatures;
+  miss: TableInstructionFeatures;
+  /** The fields a rule may match, those of them it may match with any mask, and those it may leave out. */
+  match: string[];
+  maskable: string[];
+  wildcards: string[];
+}
+
+/** OFPMP_TABLE_DESC: a table's eviction and vacancy-event configuration (OpenFlow 1.4+). */
+export interface TableDesc {
+  tableId: number;
+  /** OFPTC14_EVICTION set in its config. */
+  eviction: boolean;
+  /** OFPTMPEF14_* flags eviction would weigh: OTHER 1, IMPORTANCE 2, LIFETIME 4. */
+  evictionFlags: number;
+  /** OFPTC14_VACANCY_EVENTS set, and the thresholds (percent) it would report around. */
+  vacancy: boolean;
+  vacancyDown: number;
+  vacancyUp: number;
+  vacancyNow: number;
+}
+
 export interface GroupStats {
   groupId: number;
   refCount: number;
@@ -205,6 +253,7 @@ export type MultipartRequest =
   | { kind: 'flow' | 'aggregate'; tableId: number; match: Match; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint }
   | { kind: 'table' }
   | { kind: 'table_features' }
+  | { kind: 'table_desc' }
   | { kind: 'port'; portNo: number }
   | { kind: 'port_desc' }
   | { kind: 'queue'; portNo: number; queueId: number }
@@ -221,7 +270,8 @@ export type MultipartReply =
   | { kind: 'flow'; flows: FlowStats[] }
   | { kind: 'aggregate'; packetCount: bigint; byteCount: bigint; flowCount: number }
   | { kind: 'table'; tables: TableStats[] }
-  | { kind: 'table_features'; tables: Array<{ tableId: number; name: string; metadataMatch: bigint; metadataWrite: bigint; maxEntries: number }> }
+  | { kind: 'table_features'; tables: TableFeatures[] }
+  | { kind: 'table_desc'; tables: TableDesc[] }
   | { kind: 'port'; ports: PortStats[] }
   | { kind: 'port_desc'; ports: PortDesc[] }
   | { kind: 'queue'; queues: QueueStats[] }

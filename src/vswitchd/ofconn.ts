@@ -21,9 +21,9 @@ import type { XBridge } from '../ofproto/xbridge.js';
 import type { PacketIn } from '../ofproto/xlate.js';
 import { OfDecodeError } from '../openflow/codec/buffer.js';
 import { decodeContinuation, encodeContinuation } from '../openflow/codec/continuation.js';
+import { supportedActionBitmap, tvsTableCapabilities } from '../openflow/codec/table-features.js';
 import {
   OFP10,
-  OFP11,
   OFP12,
   OFP13,
   OFP14,
@@ -46,20 +46,8 @@ const log = getLogger('ofconn');
 const OFPGFC_SELECT_WEIGHT = 1 << 0;
 const OFPGFC_SELECT_LIVENESS = 1 << 1;
 const OFPGFC_CHAINING = 1 << 2;
-
-/**
- * The actions a group bucket may hold, as an OFPAT_* bitmap in `version`'s numbering: every
- * standard action of the version except copy_ttl_in/out (and PBB), which OVS does not implement
- * either, so the bitmaps equal those ovs-vswitchd reports.
- */
-function groupBucketActions(version: number): number {
-  // OFPAT10: output, set_vlan_vid/pcp, strip_vlan, set_dl_src/dst, set_nw_src/dst/tos, set_tp_src/dst, enqueue (0-11).
-  if (version === OFP10) return 0xfff;
-  // OFPAT11: 0-24 but copy_ttl_out (11) and copy_ttl_in (12).
-  if (version === OFP11) return 0x1ffffff & ~0x1800;
-  // OFPAT12+: output (0), set_mpls_ttl through set_field (15-25).
-  return 0x3ff8001;
-}
+/** OFPTMPEF14_OTHER | IMPORTANCE | LIFETIME: what OVS's eviction would weigh (OFPROTO_EVICTION_FLAGS). */
+const OFPTMPEF14_ALL = 0x7;
 
 /** What a connection needs of the transport (OfConnection offers exactly this). */
 export interface OfChannel extends EventEmitter {
@@ -470,11 +458,21 @@ export class OfConn {
           kind: 'table_features',
           tables: Array.from({ length: N_OF_TABLES }, (_, tableId) => ({
             tableId,
-            name: `table${tableId}`,
+            name: '',
             metadataMatch: 0xffffffffffffffffn,
             metadataWrite: 0xffffffffffffffffn,
             maxEntries: 1_000_000,
+            // TVS neither evicts rules nor reports vacancy.
+            supportsEviction: false,
+            supportsVacancyEvents: false,
+            ...tvsTableCapabilities(tableId, N_OF_TABLES, this.version),
           })),
+        };
+      case 'table_desc':
+        // Eviction and vacancy events are off (TVS implements neither); OVS reports the flags eviction would weigh.
+        return {
+          kind: 'table_desc',
+          tables: Array.from({ length: N_OF_TABLES }, (_, tableId) => ({ tableId, eviction: false, evictionFlags: OFPTMPEF14_ALL, vacancy: false, vacancyDown: 0, vacancyUp: 0, vacancyNow: 0 })),
         };
       case 'port':
         return { kind: 'port', ports: this.host.portStats(req.portNo) };
@@ -508,7 +506,7 @@ export class OfConn {
         return { kind: 'group_desc', groups: xb.groups.dump().map((g) => ({ groupId: g.groupId, type: g.type, buckets: g.buckets })) };
       case 'group_features': {
         const max = OFPG.MAX;
-        const actions = groupBucketActions(this.version);
+        const actions = supportedActionBitmap(this.version);
         return {
           kind: 'group_features',
           types: ['all', 'select', 'indirect', 'ff'],

@@ -222,18 +222,6 @@ const CASES: Case[] = [
     printed: 'OFPST_TABLE reply (OF1.3) (xid=0x2a):\n  table 0:\n    active=2, lookup=10, matched=8',
   },
   {
-    what: 'a table features reply', version: 0x04,
-    msg: { type: 'multipart_reply', reply: { kind: 'table_features', tables: [{ tableId: 0, name: 'classifier', metadataMatch: 0xffffffffffffffffn, metadataWrite: 0xffffffffffffffffn, maxEntries: 1000000 }] } },
-    printed: [
-      'OFPST_TABLE_FEATURES reply (OF1.3) (xid=0x2a):',
-      '  table 0 ("classifier"):',
-      '    metadata: match=0xffffffffffffffff write=0xffffffffffffffff',
-      '    max_entries=1000000',
-      '    instructions (table miss and others):',
-      '      instructions: apply_actions clear_actions write_actions write_metadata goto_table',
-    ].join('\n'),
-  },
-  {
     what: 'a 1.0 port stats reply', version: 0x01, msg: { type: 'multipart_reply', reply: { kind: 'port', ports: [{ ...portStats, portNo: 1 }] } },
     decoded: { type: 'multipart_reply', reply: { kind: 'port', ports: [{ ...portStats, portNo: 1, durationMs: 0 }] } },
     printed: 'OFPST_PORT reply (xid=0x2a): 1 ports\n  port  1: rx pkts=1, bytes=3, drop=5, errs=7, frame=9, over=10, crc=11\n           tx pkts=2, bytes=4, drop=6, errs=8, coll=12',
