@@ -40,6 +40,7 @@ For OpenFlow switches:
   dump-aggregate SWITCH       print aggregate flow statistics
   dump-aggregate SWITCH FLOW  print aggregate stats for FLOWs
   queue-stats SWITCH [PORT [QUEUE]]  dump queue stats
+  queue-get-config SWITCH [PORT [QUEUE]]  print queue config
   add-flow SWITCH FLOW        add flow described by FLOW
   add-flows SWITCH FILE       add flows from FILE ("-" for stdin)
   mod-flows SWITCH FLOW       modify actions of matching FLOWs

@@ -19,6 +19,7 @@ const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   'dump-flows': [1, 2],
   'dump-aggregate': [1, 2],
   'queue-stats': [1, 3],
+  'queue-get-config': [1, 3],
   'add-flow': [2, 2],
   'add-flows': [2, 2],
   'mod-flows': [2, 2],

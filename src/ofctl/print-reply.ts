@@ -4,7 +4,7 @@
  */
 import type { MultipartReply } from '../openflow/messages.js';
 import { formatGroupDescReply, formatGroupStatsReply, formatMeterConfigReply, formatMeterStatsReply } from './print-groups.js';
-import { formatPortDescReply, formatPortStatsReply, formatQueueStatsReply } from './print-ports.js';
+import { formatPortDescReply, formatPortStatsReply, formatQueueConfigReply, formatQueueStatsReply } from './print-ports.js';
 import { formatAggregateReply, formatDescReply, formatFlowStatsReply, formatTableStatsReply } from './print-stats.js';
 import { title } from './print-common.js';
 import { formatFlowMonitorReply } from './print-monitor.js';
@@ -27,6 +27,8 @@ export function formatMultipartReply(r: MultipartReply, version: number, xid: nu
       return formatPortDescReply(r.ports, version, xid);
     case 'queue':
       return formatQueueStatsReply(r.queues, version, xid);
+    case 'queue_desc':
+      return formatQueueConfigReply('OFPST_QUEUE_DESC reply', r.queues, version, xid);
     case 'group':
       return formatGroupStatsReply(r.groups, version, xid);
     case 'group_desc':

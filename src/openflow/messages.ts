@@ -177,6 +177,14 @@ export interface QueueStats {
   durationMs: number;
 }
 
+/** A queue of a port as queue_get_config / queue_desc describe it; rates in tenths of a percent, absent when the queue has none. */
+export interface QueueConfig {
+  portNo: number;
+  queueId: number;
+  minRate?: number;
+  maxRate?: number;
+}
+
 export interface SwitchDesc {
   mfr: string;
   hw: string;
@@ -257,6 +265,7 @@ export type MultipartRequest =
   | { kind: 'port'; portNo: number }
   | { kind: 'port_desc' }
   | { kind: 'queue'; portNo: number; queueId: number }
+  | { kind: 'queue_desc'; portNo: number; queueId: number }
   | { kind: 'group'; groupId: number }
   | { kind: 'group_desc' }
   | { kind: 'group_features' }
@@ -275,6 +284,7 @@ export type MultipartReply =
   | { kind: 'port'; ports: PortStats[] }
   | { kind: 'port_desc'; ports: PortDesc[] }
   | { kind: 'queue'; queues: QueueStats[] }
+  | { kind: 'queue_desc'; queues: QueueConfig[] }
   | { kind: 'group'; groups: GroupStats[] }
   | { kind: 'group_desc'; groups: Array<Pick<Group, 'groupId' | 'type' | 'buckets'>> }
   /** `capabilities` is OFPGFC_*; `actions` are OFPAT_* bitmaps numbered as the session's version numbers actions. */
@@ -350,9 +360,9 @@ export type OfMessage =
    * role without its asking, e.g. to slave because another controller became master. Properties are not modelled.
    */
   | { type: 'role_status'; role: ControllerRole; reason: RoleStatusReason; generationId: bigint }
-  /** OFPT_QUEUE_GET_CONFIG_REQUEST / _REPLY (OpenFlow 1.0-1.3). Queue descriptions are not modelled: TVS has no queues. */
+  /** OFPT_QUEUE_GET_CONFIG_REQUEST / _REPLY (OpenFlow 1.0-1.3; OFPMP_QUEUE_DESC from 1.4). */
   | { type: 'queue_get_config_request'; portNo: number }
-  | { type: 'queue_get_config_reply'; portNo: number }
+  | { type: 'queue_get_config_reply'; portNo: number; queues: QueueConfig[] }
   | { type: 'get_async_request' }
   | { type: 'get_async_reply' | 'set_async'; config: AsyncConfig }
   | { type: 'multipart_request'; request: MultipartRequest }

@@ -238,11 +238,13 @@ export class OfConn {
         this.reply({ type: 'get_config_reply', flags: this.configFlags, missSendLen: this.missSendLen }, xid);
         return;
       case 'queue_get_config_request':
-        // TVS ports have no queues: an existing port (or every port) answers with none, as an OVS port without QoS does.
-        if (msg.portNo !== OFPP.ANY && !this.host.portDescs().some((p) => p.portNo === msg.portNo)) {
+        // TVS ports have no queues: an existing port (or every port) answers with none, as an OVS port
+        // without QoS does. Before 1.4 only a physical port (below OFPP_MAX) may be asked, or any (1.1+).
+        if (msg.portNo === OFPP.ANY && this.version === OFP10) throw new RequestError('OFPQOFC_BAD_PORT', 'OpenFlow 1.0 asks for the queues of one port at a time');
+        if (msg.portNo !== OFPP.ANY && (msg.portNo >= OFPP.MAX || !this.portExists(msg.portNo))) {
           throw new RequestError('OFPQOFC_BAD_PORT', `port ${msg.portNo} does not exist on this bridge (see dump-ports-desc)`);
         }
-        this.reply({ type: 'queue_get_config_reply', portNo: msg.portNo }, xid);
+        this.reply({ type: 'queue_get_config_reply', portNo: msg.portNo, queues: [] }, xid);
         return;
       case 'set_config':
         this.configFlags = msg.flags;
@@ -486,6 +488,10 @@ export class OfConn {
         // named queue is refused, as OVS answers for a port without that queue.
         if (req.queueId !== OFPQ_ALL) throw new RequestError('OFPQOFC_BAD_QUEUE', `port ${req.portNo} has no queue ${req.queueId} (TVS does not implement QoS queues)`);
         return { kind: 'queue', queues: [] };
+      case 'queue_desc':
+        if (req.portNo !== OFPP.ANY && !this.portExists(req.portNo)) throw new RequestError('OFPQOFC_BAD_PORT', `port ${req.portNo} does not exist on this bridge (see dump-ports-desc)`);
+        if (req.queueId !== OFPQ_ALL) throw new RequestError('OFPQOFC_BAD_QUEUE', `port ${req.portNo} has no queue ${req.queueId} (TVS does not implement QoS queues)`);
+        return { kind: 'queue_desc', queues: [] };
       case 'group': {
         const now = xb.tables.now();
         const groups = xb.groups.dump().filter((g) => req.groupId === OFPG.ALL || req.groupId === OFPG.ANY || g.groupId === req.groupId);
@@ -526,6 +532,10 @@ export class OfConn {
       case 'meter_features':
         return { kind: 'meter_features', maxMeters: METER_FEATURES.maxMeters, bandTypes: ['drop', 'dscp_remark'], capabilities: METER_FEATURES.capabilities, maxBands: METER_FEATURES.maxBands, maxColor: 0 };
     }
+  }
+
+  private portExists(portNo: number): boolean {
+    return this.host.portDescs().some((p) => p.portNo === portNo);
   }
 
   private selectRules(req: Extract<MultipartRequest, { kind: 'flow' | 'aggregate' }>): Rule[] {

@@ -102,12 +102,16 @@ const SCRIPT: string[][] = [
   ['dump-tables', 'SW'],
   ['-O', 'OpenFlow13', 'dump-tables', 'SW'],
   ['-O', 'OpenFlow13', 'dump-table-features', 'SW'],
-  ['-O', 'OpenFlow15', 'dump-table-features', 'SW'],
   ['dump-table-features', 'SW'],
   ['-O', 'OpenFlow14', 'dump-table-desc', 'SW'],
   ['dump-table-desc', 'SW'],
   ['-O', 'OpenFlow13', 'dump-group-features', 'SW'],
   ['queue-stats', 'SW'],
+  ['queue-get-config', 'SW'],
+  ['queue-get-config', 'SW', '9'],
+  ['-O', 'OpenFlow13', 'queue-get-config', 'SW', 'LOCAL'],
+  ['-O', 'OpenFlow14', 'queue-get-config', 'SW'],
+  ['-O', 'OpenFlow14', 'queue-get-config', 'SW', '1', '3'],
   ['probe', 'SW'],
   ['del-flows', 'SW'],
   ['dump-flows', 'SW', '--no-stats'],
@@ -199,7 +203,7 @@ for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
           await sw.stop();
         }
       }
-    }, 240_000);
+    }, 360_000);
 
     afterAll(() => {
       if (dir) rmSync(dir, { recursive: true, force: true });

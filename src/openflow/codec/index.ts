@@ -57,6 +57,7 @@ import {
 } from './flow-messages.js';
 import { decodeReplyBody, decodeRequestBody, encodeReplyEntries, encodeRequestBody, flowWire, statKind, statNumber, type StatNumber } from './multipart.js';
 import { readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
+import { readQueueConfigs, writeQueueConfigs } from './queues.js';
 
 export const OFP_HEADER_LEN = 8;
 /** The largest OpenFlow message: its length is 16 bits. */
@@ -339,6 +340,7 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       if (v >= OFP14) unsupported(msg, s);
       writePort(w, msg.portNo, v);
       w.zeros(msg.type === 'queue_get_config_reply' && v === OFP10 ? 6 : v === OFP10 ? 2 : 4);
+      if (msg.type === 'queue_get_config_reply') writeQueueConfigs(w, msg.queues, v);
       return [ofpt(), w.finish()];
     case 'role_status':
       // OVS sends the 1.4 message as ONF's extension on 1.3, and nothing before (ofputil_encode_role_status).
@@ -560,8 +562,7 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
       if (v >= OFP14) throw new OfDecodeError('OFPBRC_BAD_TYPE', `${name} does not exist in ${versionName(v)} (ask for the queue_desc multipart)`);
       const portNo = readPort(r, v);
       r.skip(name === 'queue_get_config_reply' && v === OFP10 ? 6 : v === OFP10 ? 2 : 4);
-      // A reply's queue descriptions are skipped: TVS neither has nor reads queues.
-      if (name === 'queue_get_config_reply') r.skip(r.remaining);
+      if (name === 'queue_get_config_reply') return one({ type: name, portNo, queues: readQueueConfigs(r, portNo, v) });
       return one({ type: name, portNo });
     }
     case 'get_async_reply':

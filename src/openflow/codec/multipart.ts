@@ -27,6 +27,7 @@ import {
 } from './flow-messages.js';
 import { decodeFlowUpdates, decodeMonitorRequests, encodeFlowUpdate, encodeMonitorRequests } from './monitor.js';
 import { readOxsStats, writeOxsStats } from './oxs.js';
+import { decodeQueueDesc, encodeQueueDesc } from './queues.js';
 import { decodeTableDesc, decodeTableFeatures, encodeTableDesc, encodeTableFeatures } from './table-features.js';
 import { portToOf11, readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 
@@ -55,6 +56,7 @@ const OFPMP: Record<Kind, { number: number; since: number }> = {
   table_features: { number: 12, since: OFP13 },
   port_desc: { number: 13, since: OFP10 },
   table_desc: { number: 14, since: OFP14 },
+  queue_desc: { number: 15, since: OFP14 },
   // OpenFlow 1.4's OFPMP_FLOW_MONITOR is not implemented (./monitor.ts has Nicira's only).
   flow_monitor: { number: 16, since: 0x100 },
 };
@@ -123,6 +125,10 @@ export function encodeRequestBody(req: MultipartRequest, s: Session): Buffer {
       if (s.version === OFP10) w.zeros(2);
       w.u32(req.queueId);
       break;
+    case 'queue_desc':
+      writePort(w, req.portNo, s.version);
+      w.u32(req.queueId);
+      break;
     case 'group':
       w.u32(req.groupId).zeros(4);
       break;
@@ -177,6 +183,9 @@ export function decodeRequestBody(kind: Kind, r: OfReader, s: Session): Multipar
       req = { kind, portNo, queueId: r.u32('queue_id') };
       break;
     }
+    case 'queue_desc':
+      req = { kind, portNo: readPort(r, s.version), queueId: r.u32('queue_id') };
+      break;
     case 'group':
       req = { kind, groupId: r.u32('group_id') };
       r.skip(4);
@@ -261,6 +270,8 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
       return reply.tables.map((t) => encodeTableFeatures(t, v));
     case 'table_desc':
       return reply.tables.map(encodeTableDesc);
+    case 'queue_desc':
+      return reply.queues.map((q) => encodeQueueDesc(q, v));
     case 'port':
       return reply.ports.map((p) =>
         entry((w) => {
@@ -392,6 +403,8 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
       return { kind, tables: entries(r, (e) => decodeTableFeatures(e, v)) };
     case 'table_desc':
       return { kind, tables: entries(r, decodeTableDesc) };
+    case 'queue_desc':
+      return { kind, queues: entries(r, (e) => decodeQueueDesc(e, v)) };
     case 'port':
       return { kind, ports: entries(r, (e) => readPortStats(e, v)) };
     case 'port_desc':

@@ -97,11 +97,24 @@ export function supportedActionBitmap(version: number): number {
   return actionBitmap(actionNames(parsed, version), version);
 }
 
+/** OVS's names of what TVS executes, by version: one list every table shares. */
+const SUPPORTED_ACTIONS = new Map<number, string[]>();
+function supportedActionNames(version: number): string[] {
+  let names = SUPPORTED_ACTIONS.get(version);
+  if (!names) SUPPORTED_ACTIONS.set(version, (names = actionNames(supportedActionBitmap(version), version)));
+  return names;
+}
+
+/** The field lists every table shares, made once: a reply repeats them for each of 254 tables. */
+const ALL_FIELDS = WIRE_FIELDS.map(ovsName);
+const MASKABLE_FIELDS = WIRE_FIELDS.filter((f) => f.maskable).map(ovsName);
+const WRITABLE_FIELDS = WIRE_FIELDS.filter(writable).map(ovsName);
+
 /** What TVS's tables accept, for one table of `nTables` in `version`: as OVS's query_tables fills it. */
 export function tvsTableCapabilities(tableId: number, nTables: number, version: number): Pick<TableFeatures, 'nonmiss' | 'miss' | 'match' | 'maskable' | 'wildcards'> {
-  const actions = actionNames(supportedActionBitmap(version), version);
-  const fields = WIRE_FIELDS.map(ovsName);
-  const setFields = WIRE_FIELDS.filter(writable).map(ovsName);
+  const actions = supportedActionNames(version);
+  const fields = ALL_FIELDS;
+  const setFields = WRITABLE_FIELDS;
   const last = tableId === nTables - 1;
   const instructions = parsedInstructionTypes(version)
     .map((t) => instructionName(t, version))
@@ -109,7 +122,7 @@ export function tvsTableCapabilities(tableId: number, nTables: number, version: 
   const nextTables = Array.from({ length: nTables - tableId - 1 }, (_, i) => tableId + 1 + i);
   const side = (): TableActionFeatures => ({ actions, setFields });
   const features: TableInstructionFeatures = { instructions, nextTables, write: side(), apply: side() };
-  return { nonmiss: features, miss: features, match: fields, maskable: WIRE_FIELDS.filter((f) => f.maskable).map(ovsName), wildcards: fields };
+  return { nonmiss: features, miss: features, match: fields, maskable: MASKABLE_FIELDS, wildcards: fields };
 }
 
 /** OFPTFPT13_* property types; the _MISS variant of each is one more. */
@@ -126,17 +139,33 @@ function property(w: OfWriter, type: number, fill: (w: OfWriter) => void): void 
   w.pad(8);
 }
 
+/**
+ * The encoded headers of a field list, by list and version: a reply repeats the same shared lists
+ * for each of 254 tables, and writes them once.
+ */
+const ENCODED_FIELDS = new WeakMap<readonly string[], Map<string, Buffer>>();
+
 /** The fields as headers, in OVS's field order, masked ones with OXM's hasmask bit and doubled length. */
-function putFieldHeaders(w: OfWriter, names: readonly string[], version: number, masked?: ReadonlySet<string>): void {
-  for (const name of sortFieldNames(names)) {
-    const f = FIELD_BY_OVS_NAME.get(name);
-    if (!f) continue;
-    const h = headerFor(f, version);
-    const exp = h.cls === OXM_CLASS.EXPERIMENTER ? 4 : 0;
-    const hasMask = masked?.has(name) ?? false;
-    w.u32(((h.cls << 16) | (h.field << 9) | (hasMask ? 0x100 : 0) | (exp + f.bytes * (hasMask ? 2 : 1))) >>> 0);
-    if (exp) w.u32(h.experimenter ?? 0);
+function putFieldHeaders(w: OfWriter, names: readonly string[], version: number, masked: readonly string[] = []): void {
+  let byVersion = ENCODED_FIELDS.get(names);
+  if (!byVersion) ENCODED_FIELDS.set(names, (byVersion = new Map<string, Buffer>()));
+  const key = `${version}:${masked.join(',')}`;
+  let bytes = byVersion.get(key);
+  if (!bytes) {
+    const out = new OfWriter();
+    const maskedSet = new Set(masked);
+    for (const name of sortFieldNames(names)) {
+      const f = FIELD_BY_OVS_NAME.get(name);
+      if (!f) continue;
+      const h = headerFor(f, version);
+      const exp = h.cls === OXM_CLASS.EXPERIMENTER ? 4 : 0;
+      const hasMask = maskedSet.has(name);
+      out.u32(((h.cls << 16) | (h.field << 9) | (hasMask ? 0x100 : 0) | (exp + f.bytes * (hasMask ? 2 : 1))) >>> 0);
+      if (exp) out.u32(h.experimenter ?? 0);
+    }
+    byVersion.set(key, (bytes = out.finish()));
   }
+  w.bytes(bytes);
 }
 
 /** One 4-byte id (type and length) per bit of `bits`, lowest first: ofpprop_put_bitmap. */
@@ -168,7 +197,7 @@ export function encodeTableFeatures(t: TableFeatures, version: number): Buffer {
   w.u16(0).u8(t.tableId).zeros(5).str(t.name, 32).u64(t.metadataMatch).u64(t.metadataWrite).u32(capabilities).u32(t.maxEntries);
   putInstructionFeatures(w, t.nonmiss, 0, version);
   putInstructionFeatures(w, t.miss, 1, version);
-  property(w, PROP.MATCH, (p) => putFieldHeaders(p, t.match, version, new Set(t.maskable)));
+  property(w, PROP.MATCH, (p) => putFieldHeaders(p, t.match, version, t.maskable));
   property(w, PROP.WILDCARDS, (p) => putFieldHeaders(p, t.wildcards, version));
   w.patchU16(0, w.length);
   return w.finish();
@@ -187,8 +216,21 @@ function readIds(r: OfReader, what: string): number[] {
   return ids;
 }
 
+/** Field lists already read, by their bytes: a reply repeats the same lists for every table. */
+const READ_FIELDS = new Map<string, { names: string[]; masked: string[] }>();
+
 /** The fields a property names, by OVS's name; fields TVS does not know are skipped, as a controller would. */
 function readFields(r: OfReader): { names: string[]; masked: string[] } {
+  const key = r.buf.subarray(r.offset, r.offset + r.remaining).toString('latin1');
+  const known = READ_FIELDS.get(key);
+  if (known) return { names: [...known.names], masked: [...known.masked] };
+  const fields = readFieldHeaders(r);
+  // Bounded: a hostile peer could send endless different lists.
+  if (READ_FIELDS.size < 64) READ_FIELDS.set(key, fields);
+  return fields;
+}
+
+function readFieldHeaders(r: OfReader): { names: string[]; masked: string[] } {
   const names: string[] = [];
   const masked: string[] = [];
   while (r.remaining > 0) {
