@@ -200,13 +200,22 @@ export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';
 /** OFPCRR_*: why a role status was sent (a master request by another controller, a config change, an experimenter reason). */
 export type RoleStatusReason = 'master_request' | 'config' | 'experimenter';
 
-/** Which asynchronous messages a connection receives, per role (OFPT_SET_ASYNC / NXT_SET_ASYNC_CONFIG). */
-export interface AsyncConfig {
-  /** Bit masks, indexed by [0] = master/equal, [1] = slave: packet-in reasons, port-status reasons, flow-removed reasons. */
-  packetIn: [number, number];
-  portStatus: [number, number];
-  flowRemoved: [number, number];
-}
+/** The kinds of asynchronous message a connection may mask, in OpenFlow 1.4's property order (OAM_*). */
+export const ASYNC_KINDS = ['packetIn', 'portStatus', 'flowRemoved', 'roleStatus', 'tableStatus', 'requestForward'] as const;
+export type AsyncKind = (typeof ASYNC_KINDS)[number];
+
+/**
+ * Which asynchronous messages a connection receives, per role (OFPT_GET_ASYNC_REPLY): for each
+ * kind, bit masks of reasons, [0] for a master or equal controller and [1] for a slave.
+ */
+export type AsyncConfig = Record<AsyncKind, [number, number]>;
+
+/**
+ * What a set_async changes. OpenFlow 1.3's OFPT_SET_ASYNC and NXT_SET_ASYNC_CONFIG set every mask
+ * (those they cannot carry to none); OpenFlow 1.4's property-based OFPT_SET_ASYNC and
+ * NXT_SET_ASYNC_CONFIG2 set only the masks they carry, a role's half at a time.
+ */
+export type AsyncConfigChange = { [K in AsyncKind]?: [master?: number, slave?: number] };
 
 /** OFPBCT_*: what a bundle_control asks (or answers). */
 export type BundleControlType =
@@ -364,7 +373,8 @@ export type OfMessage =
   | { type: 'queue_get_config_request'; portNo: number }
   | { type: 'queue_get_config_reply'; portNo: number; queues: QueueConfig[] }
   | { type: 'get_async_request' }
-  | { type: 'get_async_reply' | 'set_async'; config: AsyncConfig }
+  | { type: 'get_async_reply'; config: AsyncConfig }
+  | { type: 'set_async'; config: AsyncConfigChange }
   | { type: 'multipart_request'; request: MultipartRequest }
   | { type: 'multipart_reply'; reply: MultipartReply }
   | { type: 'group_mod'; mod: GroupMod }

@@ -21,6 +21,7 @@ import type { XBridge } from '../ofproto/xbridge.js';
 import type { PacketIn } from '../ofproto/xlate.js';
 import { OfDecodeError } from '../openflow/codec/buffer.js';
 import { decodeContinuation, encodeContinuation } from '../openflow/codec/continuation.js';
+import { applyAsyncChange, noAsync } from '../openflow/codec/async-config.js';
 import { supportedActionBitmap, tvsTableCapabilities } from '../openflow/codec/table-features.js';
 import {
   OFP10,
@@ -112,9 +113,15 @@ const PACKET_IN_BIT: Record<PacketInReason, number> = { no_match: 0, action: 1, 
 const PORT_STATUS_BIT = { add: 0, delete: 1, modify: 2 } as const;
 const FLOW_REMOVED_BIT = { idle_timeout: 0, hard_timeout: 1, delete: 2, group_delete: 3, meter_delete: 4 } as const;
 
-/** OVS's defaults: a master/equal controller gets every kind (packet-ins of the pre-1.4 reasons); a slave only port status. */
-function defaultAsyncConfig(): AsyncConfig {
-  return { packetIn: [0b111, 0], portStatus: [0b111, 0b111], flowRemoved: [0b1111, 0] };
+/**
+ * OVS's defaults (ofputil_async_cfg_default): a master or equal controller gets packet-ins of
+ * every reason but invalid_ttl, port status and the flow-removed reasons of its version; a slave
+ * port status only.
+ */
+function defaultAsyncConfig(version: number): AsyncConfig {
+  const flowRemoved = version >= OFP14 ? 0x3f : version === OFP13 ? 0xf : 0x7;
+  const packetIn = 0x3f & ~(1 << PACKET_IN_BIT.invalid_ttl);
+  return { ...noAsync(), packetIn: [packetIn, 0], portStatus: [0b111, 0b111], flowRemoved: [flowRemoved, 0] };
 }
 
 /** Messages a slave may not send (OFPBRC_IS_SLAVE): everything that changes the switch. */
@@ -130,7 +137,8 @@ export class OfConn {
   role: Exclude<ControllerRole, 'nochange'> = 'equal';
   missSendLen: number;
   private configFlags = 0;
-  private asyncConfig = defaultAsyncConfig();
+  /** Set by the connection's first set_async; until then OVS's defaults for its version. */
+  private ownAsyncConfig: AsyncConfig | undefined;
   /** NXT_SET_CONTROLLER_ID: the id controller(id=N) actions address. */
   controllerId = 0;
   /** Set once the connection is gone: what is still queued is dropped unanswered. */
@@ -275,7 +283,8 @@ export class OfConn {
         this.reply({ type: 'get_async_reply', config: structuredClone(this.asyncConfig) }, xid);
         return;
       case 'set_async':
-        this.asyncConfig = structuredClone(msg.config);
+        // OpenFlow 1.4's properties change only the masks they carry (the others keep their value).
+        this.ownAsyncConfig = applyAsyncChange(this.asyncConfig, msg.config);
         this.host.connectionsChanged();
         return;
       case 'multipart_request':
@@ -544,6 +553,10 @@ export class OfConn {
   }
 
   // -- asynchronous messages
+
+  private get asyncConfig(): AsyncConfig {
+    return this.ownAsyncConfig ?? defaultAsyncConfig(this.version);
+  }
 
   /** Whether this connection asked for an asynchronous message of `kind` with reason bit `bit`. */
   private wants(kind: keyof AsyncConfig, bit: number): boolean {

@@ -222,6 +222,36 @@ describe.each(switches)('the controller API against $name', (kind) => {
     }
   });
 
+  it.skipIf(!available)('sends a packet-in and a flow-removed to the controller that asked for them, not to one whose async config masks them', async () => {
+    const [masked, plain] = await Promise.all([connect(sut.mgmt, { versions: [0x05] }), connect(sut.mgmt, { versions: [0x05] })]);
+    const seen = new Map<OpenFlowSwitch, string[]>([[masked, []], [plain, []]]);
+    for (const [sw, list] of seen) {
+      sw.on('packet-in', (m) => list.push(`packet_in:${m.reason}`));
+      sw.on('flow-removed', (m) => list.push(`flow_removed:${m.reason}`));
+    }
+    try {
+      // Management connections get asynchronous messages once they set a miss_send_len.
+      for (const sw of seen.keys()) sw.send({ type: 'set_config', flags: 0, missSendLen: 128 });
+      // Two properties of OpenFlow 1.4's set_async: no packet-ins, and flow-removed for idle timeouts only.
+      masked.send({ type: 'set_async', config: { packetIn: [0], flowRemoved: [0b1] } });
+      await Promise.all([masked.barrier(), plain.barrier()]);
+
+      const both = eventually(() => (seen.get(plain)?.length ?? 0) >= 2, 10_000, 'the unmasked controller to hear the flow removed and the packet-in');
+      await plain.flowMod('table=5,priority=9,cookie=0x77,udp,send_flow_rem,actions=drop');
+      await plain.flowMod('table=5', 'delete');
+      const frame = Buffer.concat([Buffer.from('ffffffffffff020000000001', 'hex'), Buffer.from([0x88, 0xb5]), Buffer.alloc(46)]);
+      await plain.packetOut({ data: frame, actions: 'controller' });
+      await both;
+      // Whatever the switch sent the masked controller before, it sent before this echo's reply.
+      await masked.echo();
+      expect(seen.get(plain)).toEqual(['flow_removed:delete', 'packet_in:packet_out']);
+      expect(seen.get(masked)).toEqual([]);
+    } finally {
+      masked.close();
+      plain.close();
+    }
+  });
+
   it.skipIf(!available)('tells a master it became slave when another controller takes over: role status on 1.4, ONF role status on 1.3, nothing on 1.0', async () => {
     const [of10, of13, of14] = await Promise.all([connect(sut.mgmt, { versions: [0x01] }), connect(sut.mgmt, { versions: [0x04] }), connect(sut.mgmt, { versions: [0x05] })]);
     const unsolicited = new Map<OpenFlowSwitch, OfMessage[]>([[of10, []], [of13, []], [of14, []]]);
