@@ -32,6 +32,7 @@ For OpenFlow switches:
   dump-desc SWITCH            print switch description
   dump-tables SWITCH          print table stats
   dump-table-features SWITCH  print table features
+  dump-table-desc SWITCH      print table description
   mod-port SWITCH IFACE ACT   modify port behavior
   dump-ports SWITCH [PORT]    print port statistics
   dump-ports-desc SWITCH [PORT]  print port descriptions
@@ -40,6 +41,7 @@ For OpenFlow switches:
   dump-aggregate SWITCH       print aggregate flow statistics
   dump-aggregate SWITCH FLOW  print aggregate stats for FLOWs
   queue-stats SWITCH [PORT [QUEUE]]  dump queue stats
+  queue-get-config SWITCH [PORT [QUEUE]]  print queue config
   add-flow SWITCH FLOW        add flow described by FLOW
   add-flows SWITCH FILE       add flows from FILE ("-" for stdin)
   mod-flows SWITCH FLOW       modify actions of matching FLOWs
@@ -58,6 +60,7 @@ For OpenFlow switches:
   mod-group SWITCH GROUP      modify specific group
   del-groups SWITCH [GROUP]   delete matching GROUPs
   dump-group-stats SWITCH [GROUP]  print group statistics
+  dump-group-features SWITCH  print group features
   dump-groups SWITCH [GROUP]  print group description
   add-meter SWITCH METER      add meter described by METER
   mod-meter SWITCH METER      modify specific METER

@@ -4,14 +4,16 @@
  * The flow commands are in ./flow-commands.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { OFP13, type MultipartRequest } from '../openflow/messages.js';
+import { OFP10, OFP13, OFP14, type MultipartRequest, type OfMessage } from '../openflow/messages.js';
 import { parseGroupMod } from '../openflow/flow-syntax.js';
 import { parseMeterId, parseMeterMod } from '../openflow/meter-syntax.js';
 import { OFPG, OFPP } from '../ofproto/actions.js';
-import type { OfctlChannel } from './channel.js';
-import { formatFeaturesReply, formatGetConfigReply, formatPortDescReply } from './print-ports.js';
+import { RemoteError, type OfctlChannel } from './channel.js';
+import { formatRemoteError } from './print-errors.js';
+import { formatFeaturesReply, formatGetConfigReply, formatPortDescReply, formatQueueConfigReply } from './print-ports.js';
 import { formatMultipartReply } from './print-reply.js';
-import { OfctlError, findPort, multipart, portNumber, sendBatch, sendChanges, type CommandContext } from './session.js';
+import { formatTableFeatures } from './print-tables.js';
+import { OfctlError, fetchPorts, findPort, multipart, portNumber, sendBatch, sendChanges, type CommandContext } from './session.js';
 
 export type Command = (ctx: CommandContext) => Promise<number>;
 
@@ -39,6 +41,74 @@ function dumpCommand(request: (ctx: CommandContext) => Promise<MultipartRequest>
     });
   };
 }
+
+/** A request that needs OpenFlow `version` or later, refused before it is sent as ovs-ofctl refuses it. */
+function needsVersion(ch: OfctlChannel, command: string, version: number): void {
+  if (ch.session.version < version) {
+    const name = `OpenFlow1${version - 1}`;
+    throw new OfctlError(`${command} needs OpenFlow 1.${version - 1} or later ('-O ${name}')`);
+  }
+}
+
+/** dump-table-desc and dump-group-features: a dump that older versions cannot ask for. */
+function versionedDump(command: string, version: number, req: MultipartRequest): Command {
+  return (ctx) =>
+    withSwitch(ctx, async (ch) => {
+      needsVersion(ch, command, version);
+      const { reply, xid } = await multipart(ch, req);
+      ctx.io.out(formatMultipartReply(reply, ch.session.version, xid));
+      return 0;
+    });
+}
+
+/**
+ * dump-table-features prints the tables without a title, folded across the reply's parts as
+ * ovs-ofctl's own loop folds them (ofctl_dump_table_features).
+ */
+const dumpTableFeatures: Command = (ctx) =>
+  withSwitch(ctx, async (ch) => {
+    needsVersion(ch, 'dump-table-features', OFP13);
+    const { reply } = await multipart(ch, { kind: 'table_features' });
+    if (reply.kind === 'table_features') ctx.io.out(`${formatTableFeatures(reply.tables).replace(/^\n/, '')}\n`);
+    return 0;
+  });
+
+/**
+ * One port's (or every port's) queues: OFPT_QUEUE_GET_CONFIG before OpenFlow 1.4, which asks for
+ * all of a port's queues, OFPMP_QUEUE_DESC from 1.4, which may name one. A refusal is printed as
+ * the reply is, and the command still succeeds (ovs-ofctl's dump_transaction).
+ */
+async function queueConfig(ctx: CommandContext, ch: OfctlChannel, portNo: number, queueId: number): Promise<void> {
+  const v = ch.session.version;
+  const msg: OfMessage = v >= OFP14 ? { type: 'multipart_request', request: { kind: 'queue_desc', portNo, queueId } } : { type: 'queue_get_config_request', portNo };
+  try {
+    const { reply, xid } = await ch.transact(msg);
+    if (reply.type === 'queue_get_config_reply') ctx.io.out(formatQueueConfigReply('OFPT_QUEUE_GET_CONFIG_REPLY', reply.queues, v, xid));
+    else if (reply.type === 'multipart_reply') ctx.io.out(formatMultipartReply(reply.reply, v, xid));
+  } catch (e) {
+    if (!(e instanceof RemoteError)) throw e;
+    ctx.io.out(formatRemoteError(e));
+  }
+}
+
+/** queue-get-config SWITCH [PORT [QUEUE]]: OpenFlow 1.0 asks port by port (on a second connection, as ovs-ofctl does). */
+const queueGetConfig: Command = async (ctx) => {
+  const [, portText, queueText] = ctx.inv.args;
+  const portNo = portText === undefined ? OFPP.ANY : await portNumber(ctx, portText);
+  const queueId = queueText === undefined || queueText.toLowerCase() === 'all' ? OFPQ_ALL : Number.parseInt(queueText, 10) || 0;
+  return withSwitch(ctx, async (ch) => {
+    if (portNo !== OFPP.ANY || ch.session.version !== OFP10) {
+      await queueConfig(ctx, ch, portNo, queueId);
+      return 0;
+    }
+    const ports = (await fetchPorts(ch)).filter((p) => p.portNo < OFPP.MAX);
+    await withSwitch(ctx, async (second) => {
+      for (const p of ports) await queueConfig(ctx, second, p.portNo, queueId);
+      return 0;
+    });
+    return 0;
+  });
+};
 
 const show: Command = async (ctx) => {
   await withSwitch(ctx, async (ch) => {
@@ -164,7 +234,8 @@ export const SWITCH_COMMANDS: Readonly<Record<string, Command>> = {
   show,
   'dump-desc': dumpCommand(() => ({ kind: 'desc' })),
   'dump-tables': dumpCommand(() => ({ kind: 'table' })),
-  'dump-table-features': dumpCommand(() => ({ kind: 'table_features' })),
+  'dump-table-features': dumpTableFeatures,
+  'dump-table-desc': versionedDump('dump-table-desc', OFP14, { kind: 'table_desc' }),
   'dump-ports': dumpCommand(async (ctx) => ({ kind: 'port', portNo: ctx.inv.args[1] === undefined ? OFPP.ANY : await portNumber(ctx, ctx.inv.args[1]) })),
   'dump-ports-desc': dumpCommand(() => ({ kind: 'port_desc' })),
   'queue-stats': dumpCommand(async (ctx) => {
@@ -175,6 +246,7 @@ export const SWITCH_COMMANDS: Readonly<Record<string, Command>> = {
       queueId: queue === undefined || queue.toUpperCase() === 'ALL' ? OFPQ_ALL : Number(queue),
     };
   }),
+  'queue-get-config': queueGetConfig,
   'mod-port': modPort,
   probe,
   ping,
@@ -188,6 +260,7 @@ export const SWITCH_COMMANDS: Readonly<Record<string, Command>> = {
     return { kind: 'group_desc' };
   }),
   'dump-group-stats': dumpCommand((ctx) => ({ kind: 'group', groupId: groupIdArg(ctx.inv.args[1]) })),
+  'dump-group-features': dumpCommand(() => ({ kind: 'group_features' })),
   // Meters exist from OpenFlow 1.3 on: give -O OpenFlow13, as with ovs-ofctl.
   'add-meter': meterModCommand('add'),
   'mod-meter': meterModCommand('modify'),

@@ -15,9 +15,11 @@ const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   'dump-desc': [1, 1],
   'dump-tables': [1, 1],
   'dump-table-features': [1, 1],
+  'dump-table-desc': [1, 1],
   'dump-flows': [1, 2],
   'dump-aggregate': [1, 2],
   'queue-stats': [1, 3],
+  'queue-get-config': [1, 3],
   'add-flow': [2, 2],
   'add-flows': [2, 2],
   'mod-flows': [2, 2],
@@ -47,6 +49,7 @@ const COMMANDS: Readonly<Record<string, ArgCounts>> = {
   'del-tlv-map': [1, 2],
   'dump-tlv-map': [1, 1],
   bundle: [2, 2],
+  'dump-group-features': [1, 1],
 };
 
 const VERSION_NAMES: Readonly<Record<string, number>> = {

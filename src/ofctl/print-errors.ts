@@ -16,6 +16,9 @@ import { formatPortNo, title } from './print-common.js';
 import { formatMeterConfig } from './print-groups.js';
 import type { RemoteError } from './channel.js';
 
+/** Every queue of a port. */
+const OFPQ_ALL = 0xffffffff;
+
 const FLOW_MOD_COMMANDS: Record<FlowMod['command'], string> = {
   add: 'ADD',
   modify: 'MOD',
@@ -66,6 +69,7 @@ function requestName(msg: OfMessage, data: Buffer): string {
   if (msg.type === 'flow_mod') return nicira ? 'NXT_FLOW_MOD' : 'OFPT_FLOW_MOD';
   if (msg.type === 'group_mod') return nicira ? 'NXT_GROUP_MOD' : 'OFPT_GROUP_MOD';
   if (msg.type === 'nx_tlv_table_mod') return 'NXT_TLV_TABLE_MOD';
+  if (msg.type === 'multipart_request' && msg.request.kind === 'queue_desc') return 'OFPST_QUEUE_DESC request';
   return `OFPT_${msg.type.toUpperCase()}`;
 }
 
@@ -91,6 +95,16 @@ function formatRequest(msg: OfMessage, data: Buffer | undefined, version: number
     }
     case 'nx_tlv_table_mod':
       return formatTlvTableMod(msg, head, () => hexDump(data ?? Buffer.alloc(0)));
+    case 'queue_get_config_request':
+      // ovs-ofctl cannot decode a request for a port it would refuse (LOCAL, or ANY on 1.0): it dumps it.
+      if (msg.portNo >= OFPP.MAX && (msg.portNo !== OFPP.ANY || version === OFP10)) return `${head} ***decode error: OFPQOFC_BAD_PORT***\n${hexDump(data ?? Buffer.alloc(0))}`;
+      return `${head} port=${formatPortNo(msg.portNo)}\n`;
+    case 'multipart_request':
+      if (msg.request.kind === 'queue_desc') {
+        const queue = msg.request.queueId === OFPQ_ALL ? '' : ` queue=${msg.request.queueId}`;
+        return `${head} port=${formatPortNo(msg.request.portNo)}${queue}\n`;
+      }
+      return `${head}\n`;
     default:
       return `${head}\n`;
   }

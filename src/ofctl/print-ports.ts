@@ -4,7 +4,7 @@
  * OVS's lib/ofp-switch.c, lib/ofp-port.c and lib/ofp-queue.c; the code is ours.
  */
 import { formatMac } from '../lib/addr.js';
-import { OFP10, type MessageOf, type PortDesc, type PortStats, type QueueStats } from '../openflow/messages.js';
+import { OFP10, type MessageOf, type PortDesc, type PortStats, type QueueConfig, type QueueStats } from '../openflow/messages.js';
 import { bitNames, counter, formatDuration, formatPortNo, title } from './print-common.js';
 
 const CAPABILITIES_OF10: Readonly<Record<number, string>> = {
@@ -149,4 +149,28 @@ export function formatQueueStatsReply(queues: readonly QueueStats[], version: nu
     s += `errors=${counter(q.txErrors)}, duration=${duration}\n`;
   }
   return s;
+}
+
+/** ` min_rate:50.0%`: a rate in tenths of a percent, `(disabled)` above 100%, nothing when the queue has none. */
+function queueRate(name: string, rate: number | undefined): string {
+  if (rate === undefined || rate === 0xffff) return '';
+  return rate <= 1000 ? ` ${name}:${Math.floor(rate / 10)}.${rate % 10}%` : ` ${name}:(disabled)`;
+}
+
+/**
+ * A queue_get_config reply or queue_desc reply (`name`): its queues by port, then queue id, each
+ * port named once before its queues (ofputil_queue_get_config_reply_format). No queues, no ports.
+ */
+export function formatQueueConfigReply(name: string, queues: readonly QueueConfig[], version: number, xid: number): string {
+  const sorted = [...queues].sort((a, b) => a.portNo - b.portNo || a.queueId - b.queueId);
+  let s = '';
+  let port = 0;
+  for (const q of sorted) {
+    if (q.portNo !== port) {
+      port = q.portNo;
+      s += `port=${formatPortNo(port)}\n`;
+    }
+    s += `queue ${q.queueId}:${queueRate('min_rate', q.minRate)}${queueRate('max_rate', q.maxRate)}\n`;
+  }
+  return `${title(name, version, xid)}${s ? ` ${s}` : '\n'}`;
 }

@@ -102,7 +102,7 @@ export async function sendChanges(ctx: CommandContext, ch: OfctlChannel, msgs: r
 }
 
 /** The switch's ports: port_desc from OpenFlow 1.3 on, the features reply before. */
-async function fetchPorts(ch: OfctlChannel): Promise<PortDesc[]> {
+export async function fetchPorts(ch: OfctlChannel): Promise<PortDesc[]> {
   if (ch.session.version >= OFP13) {
     const { reply } = await multipart(ch, { kind: 'port_desc' });
     return reply.kind === 'port_desc' ? reply.ports : [];

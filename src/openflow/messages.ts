@@ -112,6 +112,54 @@ export interface TableStats {
   maxEntries: number;
 }
 
+/** What a table's rules (or its table-miss rule) may hold (ofputil_table_instruction_features). */
+export interface TableInstructionFeatures {
+  /** OVS's names of the instructions: meter, apply_actions, clear_actions, write_actions, write_metadata, goto_table. */
+  instructions: string[];
+  /** The tables goto_table may name. */
+  nextTables: number[];
+  /** OVS's names of the actions (output, group, set_field, ...) and the fields set_field may write. */
+  write: TableActionFeatures;
+  apply: TableActionFeatures;
+}
+
+export interface TableActionFeatures {
+  actions: string[];
+  setFields: string[];
+}
+
+/** One table's OFPMP_TABLE_FEATURES entry; fields and actions by OVS's names, so every version reads the same. */
+export interface TableFeatures {
+  tableId: number;
+  name: string;
+  metadataMatch: bigint;
+  metadataWrite: bigint;
+  maxEntries: number;
+  /** OFPTC14_EVICTION and OFPTC14_VACANCY_EVENTS (OpenFlow 1.4+; undefined before). */
+  supportsEviction?: boolean;
+  supportsVacancyEvents?: boolean;
+  nonmiss: TableInstructionFeatures;
+  miss: TableInstructionFeatures;
+  /** The fields a rule may match, those of them it may match with any mask, and those it may leave out. */
+  match: string[];
+  maskable: string[];
+  wildcards: string[];
+}
+
+/** OFPMP_TABLE_DESC: a table's eviction and vacancy-event configuration (OpenFlow 1.4+). */
+export interface TableDesc {
+  tableId: number;
+  /** OFPTC14_EVICTION set in its config. */
+  eviction: boolean;
+  /** OFPTMPEF14_* flags eviction would weigh: OTHER 1, IMPORTANCE 2, LIFETIME 4. */
+  evictionFlags: number;
+  /** OFPTC14_VACANCY_EVENTS set, and the thresholds (percent) it would report around. */
+  vacancy: boolean;
+  vacancyDown: number;
+  vacancyUp: number;
+  vacancyNow: number;
+}
+
 export interface GroupStats {
   groupId: number;
   refCount: number;
@@ -130,6 +178,14 @@ export interface QueueStats {
   durationMs: number;
 }
 
+/** A queue of a port as queue_get_config / queue_desc describe it; rates in tenths of a percent, absent when the queue has none. */
+export interface QueueConfig {
+  portNo: number;
+  queueId: number;
+  minRate?: number;
+  maxRate?: number;
+}
+
 export interface SwitchDesc {
   mfr: string;
   hw: string;
@@ -145,13 +201,22 @@ export type ControllerRole = 'nochange' | 'equal' | 'master' | 'slave';
 /** OFPCRR_*: why a role status was sent (a master request by another controller, a config change, an experimenter reason). */
 export type RoleStatusReason = 'master_request' | 'config' | 'experimenter';
 
-/** Which asynchronous messages a connection receives, per role (OFPT_SET_ASYNC / NXT_SET_ASYNC_CONFIG). */
-export interface AsyncConfig {
-  /** Bit masks, indexed by [0] = master/equal, [1] = slave: packet-in reasons, port-status reasons, flow-removed reasons. */
-  packetIn: [number, number];
-  portStatus: [number, number];
-  flowRemoved: [number, number];
-}
+/** The kinds of asynchronous message a connection may mask, in OpenFlow 1.4's property order (OAM_*). */
+export const ASYNC_KINDS = ['packetIn', 'portStatus', 'flowRemoved', 'roleStatus', 'tableStatus', 'requestForward'] as const;
+export type AsyncKind = (typeof ASYNC_KINDS)[number];
+
+/**
+ * Which asynchronous messages a connection receives, per role (OFPT_GET_ASYNC_REPLY): for each
+ * kind, bit masks of reasons, [0] for a master or equal controller and [1] for a slave.
+ */
+export type AsyncConfig = Record<AsyncKind, [number, number]>;
+
+/**
+ * What a set_async changes. OpenFlow 1.3's OFPT_SET_ASYNC and NXT_SET_ASYNC_CONFIG set every mask
+ * (those they cannot carry to none); OpenFlow 1.4's property-based OFPT_SET_ASYNC and
+ * NXT_SET_ASYNC_CONFIG2 set only the masks they carry, a role's half at a time.
+ */
+export type AsyncConfigChange = { [K in AsyncKind]?: [master?: number, slave?: number] };
 
 /** OFPBCT_*: what a bundle_control asks (or answers). */
 export type BundleControlType =
@@ -221,9 +286,11 @@ export type MultipartRequest =
   | { kind: 'flow' | 'aggregate'; tableId: number; match: Match; outPort: number; outGroup: number; cookie: bigint; cookieMask: bigint }
   | { kind: 'table' }
   | { kind: 'table_features' }
+  | { kind: 'table_desc' }
   | { kind: 'port'; portNo: number }
   | { kind: 'port_desc' }
   | { kind: 'queue'; portNo: number; queueId: number }
+  | { kind: 'queue_desc'; portNo: number; queueId: number }
   | { kind: 'group'; groupId: number }
   | { kind: 'group_desc' }
   | { kind: 'group_features' }
@@ -237,10 +304,12 @@ export type MultipartReply =
   | { kind: 'flow'; flows: FlowStats[] }
   | { kind: 'aggregate'; packetCount: bigint; byteCount: bigint; flowCount: number }
   | { kind: 'table'; tables: TableStats[] }
-  | { kind: 'table_features'; tables: Array<{ tableId: number; name: string; metadataMatch: bigint; metadataWrite: bigint; maxEntries: number }> }
+  | { kind: 'table_features'; tables: TableFeatures[] }
+  | { kind: 'table_desc'; tables: TableDesc[] }
   | { kind: 'port'; ports: PortStats[] }
   | { kind: 'port_desc'; ports: PortDesc[] }
   | { kind: 'queue'; queues: QueueStats[] }
+  | { kind: 'queue_desc'; queues: QueueConfig[] }
   | { kind: 'group'; groups: GroupStats[] }
   | { kind: 'group_desc'; groups: Array<Pick<Group, 'groupId' | 'type' | 'buckets'>> }
   /** `capabilities` is OFPGFC_*; `actions` are OFPAT_* bitmaps numbered as the session's version numbers actions. */
@@ -316,11 +385,12 @@ export type OfMessage =
    * role without its asking, e.g. to slave because another controller became master. Properties are not modelled.
    */
   | { type: 'role_status'; role: ControllerRole; reason: RoleStatusReason; generationId: bigint }
-  /** OFPT_QUEUE_GET_CONFIG_REQUEST / _REPLY (OpenFlow 1.0-1.3). Queue descriptions are not modelled: TVS has no queues. */
+  /** OFPT_QUEUE_GET_CONFIG_REQUEST / _REPLY (OpenFlow 1.0-1.3; OFPMP_QUEUE_DESC from 1.4). */
   | { type: 'queue_get_config_request'; portNo: number }
-  | { type: 'queue_get_config_reply'; portNo: number }
+  | { type: 'queue_get_config_reply'; portNo: number; queues: QueueConfig[] }
   | { type: 'get_async_request' }
-  | { type: 'get_async_reply' | 'set_async'; config: AsyncConfig }
+  | { type: 'get_async_reply'; config: AsyncConfig }
+  | { type: 'set_async'; config: AsyncConfigChange }
   | { type: 'multipart_request'; request: MultipartRequest }
   /**
    * `more`, when encoding: further parts of this reply follow in later messages, so its last

@@ -22,9 +22,10 @@ import type { XBridge } from '../ofproto/xbridge.js';
 import type { PacketIn } from '../ofproto/xlate.js';
 import { OfDecodeError } from '../openflow/codec/buffer.js';
 import { decodeContinuation, encodeContinuation } from '../openflow/codec/continuation.js';
+import { applyAsyncChange, noAsync } from '../openflow/codec/async-config.js';
+import { supportedActionBitmap, tvsTableCapabilities } from '../openflow/codec/table-features.js';
 import {
   OFP10,
-  OFP11,
   OFP12,
   OFP13,
   OFP14,
@@ -47,20 +48,8 @@ const log = getLogger('ofconn');
 const OFPGFC_SELECT_WEIGHT = 1 << 0;
 const OFPGFC_SELECT_LIVENESS = 1 << 1;
 const OFPGFC_CHAINING = 1 << 2;
-
-/**
- * The actions a group bucket may hold, as an OFPAT_* bitmap in `version`'s numbering: every
- * standard action of the version except copy_ttl_in/out (and PBB), which OVS does not implement
- * either, so the bitmaps equal those ovs-vswitchd reports.
- */
-function groupBucketActions(version: number): number {
-  // OFPAT10: output, set_vlan_vid/pcp, strip_vlan, set_dl_src/dst, set_nw_src/dst/tos, set_tp_src/dst, enqueue (0-11).
-  if (version === OFP10) return 0xfff;
-  // OFPAT11: 0-24 but copy_ttl_out (11) and copy_ttl_in (12).
-  if (version === OFP11) return 0x1ffffff & ~0x1800;
-  // OFPAT12+: output (0), set_mpls_ttl through set_field (15-25).
-  return 0x3ff8001;
-}
+/** OFPTMPEF14_OTHER | IMPORTANCE | LIFETIME: what OVS's eviction would weigh (OFPROTO_EVICTION_FLAGS). */
+const OFPTMPEF14_ALL = 0x7;
 
 /** What a connection needs of the transport (OfConnection offers exactly this). */
 export interface OfChannel extends EventEmitter {
@@ -127,9 +116,15 @@ const PACKET_IN_BIT: Record<PacketInReason, number> = { no_match: 0, action: 1, 
 const PORT_STATUS_BIT = { add: 0, delete: 1, modify: 2 } as const;
 const FLOW_REMOVED_BIT = { idle_timeout: 0, hard_timeout: 1, delete: 2, group_delete: 3, meter_delete: 4 } as const;
 
-/** OVS's defaults: a master/equal controller gets every kind (packet-ins of the pre-1.4 reasons); a slave only port status. */
-function defaultAsyncConfig(): AsyncConfig {
-  return { packetIn: [0b111, 0], portStatus: [0b111, 0b111], flowRemoved: [0b1111, 0] };
+/**
+ * OVS's defaults (ofputil_async_cfg_default): a master or equal controller gets packet-ins of
+ * every reason but invalid_ttl, port status and the flow-removed reasons of its version; a slave
+ * port status only.
+ */
+function defaultAsyncConfig(version: number): AsyncConfig {
+  const flowRemoved = version >= OFP14 ? 0x3f : version === OFP13 ? 0xf : 0x7;
+  const packetIn = 0x3f & ~(1 << PACKET_IN_BIT.invalid_ttl);
+  return { ...noAsync(), packetIn: [packetIn, 0], portStatus: [0b111, 0b111], flowRemoved: [flowRemoved, 0] };
 }
 
 /** Messages a slave may not send (OFPBRC_IS_SLAVE): everything that changes the switch. */
@@ -145,7 +140,8 @@ export class OfConn {
   role: Exclude<ControllerRole, 'nochange'> = 'equal';
   missSendLen: number;
   private configFlags = 0;
-  private asyncConfig = defaultAsyncConfig();
+  /** Set by the connection's first set_async; until then OVS's defaults for its version. */
+  private ownAsyncConfig: AsyncConfig | undefined;
   /** NXT_SET_CONTROLLER_ID: the id controller(id=N) actions address. */
   controllerId = 0;
   /** Set once the connection is gone: what is still queued is dropped unanswered. */
@@ -253,11 +249,13 @@ export class OfConn {
         this.reply({ type: 'get_config_reply', flags: this.configFlags, missSendLen: this.missSendLen }, xid);
         return;
       case 'queue_get_config_request':
-        // TVS ports have no queues: an existing port (or every port) answers with none, as an OVS port without QoS does.
-        if (msg.portNo !== OFPP.ANY && !this.host.portDescs().some((p) => p.portNo === msg.portNo)) {
+        // TVS ports have no queues: an existing port (or every port) answers with none, as an OVS port
+        // without QoS does. Before 1.4 only a physical port (below OFPP_MAX) may be asked, or any (1.1+).
+        if (msg.portNo === OFPP.ANY && this.version === OFP10) throw new RequestError('OFPQOFC_BAD_PORT', 'OpenFlow 1.0 asks for the queues of one port at a time');
+        if (msg.portNo !== OFPP.ANY && (msg.portNo >= OFPP.MAX || !this.portExists(msg.portNo))) {
           throw new RequestError('OFPQOFC_BAD_PORT', `port ${msg.portNo} does not exist on this bridge (see dump-ports-desc)`);
         }
-        this.reply({ type: 'queue_get_config_reply', portNo: msg.portNo }, xid);
+        this.reply({ type: 'queue_get_config_reply', portNo: msg.portNo, queues: [] }, xid);
         return;
       case 'set_config':
         this.configFlags = msg.flags;
@@ -288,7 +286,8 @@ export class OfConn {
         this.reply({ type: 'get_async_reply', config: structuredClone(this.asyncConfig) }, xid);
         return;
       case 'set_async':
-        this.asyncConfig = structuredClone(msg.config);
+        // OpenFlow 1.4's properties change only the masks they carry (the others keep their value).
+        this.ownAsyncConfig = applyAsyncChange(this.asyncConfig, msg.config);
         this.host.connectionsChanged();
         return;
       case 'multipart_request':
@@ -486,11 +485,21 @@ export class OfConn {
           kind: 'table_features',
           tables: Array.from({ length: N_OF_TABLES }, (_, tableId) => ({
             tableId,
-            name: `table${tableId}`,
+            name: '',
             metadataMatch: 0xffffffffffffffffn,
             metadataWrite: 0xffffffffffffffffn,
             maxEntries: 1_000_000,
+            // TVS neither evicts rules nor reports vacancy.
+            supportsEviction: false,
+            supportsVacancyEvents: false,
+            ...tvsTableCapabilities(tableId, N_OF_TABLES, this.version),
           })),
+        };
+      case 'table_desc':
+        // Eviction and vacancy events are off (TVS implements neither); OVS reports the flags eviction would weigh.
+        return {
+          kind: 'table_desc',
+          tables: Array.from({ length: N_OF_TABLES }, (_, tableId) => ({ tableId, eviction: false, evictionFlags: OFPTMPEF14_ALL, vacancy: false, vacancyDown: 0, vacancyUp: 0, vacancyNow: 0 })),
         };
       case 'port':
         return { kind: 'port', ports: this.host.portStats(req.portNo) };
@@ -504,6 +513,10 @@ export class OfConn {
         // named queue is refused, as OVS answers for a port without that queue.
         if (req.queueId !== OFPQ_ALL) throw new RequestError('OFPQOFC_BAD_QUEUE', `port ${req.portNo} has no queue ${req.queueId} (TVS does not implement QoS queues)`);
         return { kind: 'queue', queues: [] };
+      case 'queue_desc':
+        if (req.portNo !== OFPP.ANY && !this.portExists(req.portNo)) throw new RequestError('OFPQOFC_BAD_PORT', `port ${req.portNo} does not exist on this bridge (see dump-ports-desc)`);
+        if (req.queueId !== OFPQ_ALL) throw new RequestError('OFPQOFC_BAD_QUEUE', `port ${req.portNo} has no queue ${req.queueId} (TVS does not implement QoS queues)`);
+        return { kind: 'queue_desc', queues: [] };
       case 'group': {
         const now = xb.tables.now();
         const groups = xb.groups.dump().filter((g) => req.groupId === OFPG.ALL || req.groupId === OFPG.ANY || g.groupId === req.groupId);
@@ -524,7 +537,7 @@ export class OfConn {
         return { kind: 'group_desc', groups: xb.groups.dump().map((g) => ({ groupId: g.groupId, type: g.type, buckets: g.buckets })) };
       case 'group_features': {
         const max = OFPG.MAX;
-        const actions = groupBucketActions(this.version);
+        const actions = supportedActionBitmap(this.version);
         return {
           kind: 'group_features',
           types: ['all', 'select', 'indirect', 'ff'],
@@ -565,12 +578,20 @@ export class OfConn {
     }
   }
 
+  private portExists(portNo: number): boolean {
+    return this.host.portDescs().some((p) => p.portNo === portNo);
+  }
+
   private selectRules(req: Extract<MultipartRequest, { kind: 'flow' | 'aggregate' }>): Rule[] {
     if (req.tableId !== OFPTT_ALL && req.tableId >= N_OF_TABLES) throw new RequestError('OFPBRC_BAD_TABLE_ID', `table ${req.tableId} does not exist (tables are 0-${N_OF_TABLES - 1})`);
     return this.host.xb.tables.dump({ tableId: req.tableId, match: req.match, cookie: req.cookie, cookieMask: req.cookieMask, outPort: req.outPort, outGroup: req.outGroup });
   }
 
   // -- asynchronous messages
+
+  private get asyncConfig(): AsyncConfig {
+    return this.ownAsyncConfig ?? defaultAsyncConfig(this.version);
+  }
 
   /** Whether this connection asked for an asynchronous message of `kind` with reason bit `bit`. */
   private wants(kind: keyof AsyncConfig, bit: number): boolean {

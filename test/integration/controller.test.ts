@@ -222,6 +222,36 @@ describe.each(switches)('the controller API against $name', (kind) => {
     }
   });
 
+  it.skipIf(!available)('sends a packet-in and a flow-removed to the controller that asked for them, not to one whose async config masks them', async () => {
+    const [masked, plain] = await Promise.all([connect(sut.mgmt, { versions: [0x05] }), connect(sut.mgmt, { versions: [0x05] })]);
+    const seen = new Map<OpenFlowSwitch, string[]>([[masked, []], [plain, []]]);
+    for (const [sw, list] of seen) {
+      sw.on('packet-in', (m) => list.push(`packet_in:${m.reason}`));
+      sw.on('flow-removed', (m) => list.push(`flow_removed:${m.reason}`));
+    }
+    try {
+      // Management connections get asynchronous messages once they set a miss_send_len.
+      for (const sw of seen.keys()) sw.send({ type: 'set_config', flags: 0, missSendLen: 128 });
+      // Two properties of OpenFlow 1.4's set_async: no packet-ins, and flow-removed for idle timeouts only.
+      masked.send({ type: 'set_async', config: { packetIn: [0], flowRemoved: [0b1] } });
+      await Promise.all([masked.barrier(), plain.barrier()]);
+
+      const both = eventually(() => (seen.get(plain)?.length ?? 0) >= 2, 10_000, 'the unmasked controller to hear the flow removed and the packet-in');
+      await plain.flowMod('table=5,priority=9,cookie=0x77,udp,send_flow_rem,actions=drop');
+      await plain.flowMod('table=5', 'delete');
+      const frame = Buffer.concat([Buffer.from('ffffffffffff020000000001', 'hex'), Buffer.from([0x88, 0xb5]), Buffer.alloc(46)]);
+      await plain.packetOut({ data: frame, actions: 'controller' });
+      await both;
+      // Whatever the switch sent the masked controller before, it sent before this echo's reply.
+      await masked.echo();
+      expect(seen.get(plain)).toEqual(['flow_removed:delete', 'packet_in:packet_out']);
+      expect(seen.get(masked)).toEqual([]);
+    } finally {
+      masked.close();
+      plain.close();
+    }
+  });
+
   it.skipIf(!available)('tells a master it became slave when another controller takes over: role status on 1.4, ONF role status on 1.3, nothing on 1.0', async () => {
     const [of10, of13, of14] = await Promise.all([connect(sut.mgmt, { versions: [0x01] }), connect(sut.mgmt, { versions: [0x04] }), connect(sut.mgmt, { versions: [0x05] })]);
     const unsolicited = new Map<OpenFlowSwitch, OfMessage[]>([[of10, []], [of13, []], [of14, []]]);
@@ -247,11 +277,14 @@ describe.each(switches)('the controller API against $name', (kind) => {
     }
   });
 
-  it.skipIf(!available)('reports group features as ovs-vswitchd does: four types, weight, liveness and chaining, and the bucket actions per version', async () => {
+  it.skipIf(!available)('reports group features as ovs-vswitchd does: four types, weight, liveness and chaining, and the bucket actions each switch executes per version', async () => {
     const all = (actions: number) => ({ all: actions, select: actions, indirect: actions, ff: actions });
     const expected = (actions: number) => ({ kind: 'group_features', types: ['all', 'select', 'indirect', 'ff'], capabilities: 0x7, maxGroups: all(0xffffff00), actions: all(actions) });
-    // OpenFlow 1.3: output, group, set_field, pop/push_vlan, ttl and mpls actions, set_queue; 1.0 (Nicira's request): its twelve actions.
-    for (const [version, actions] of [[0x04, 0x3ff8001], [0x01, 0xfff]] as const) {
+    // OpenFlow 1.3: output, push/pop_vlan, group, set_nw_ttl, dec_nw_ttl, set_field, and in OVS also the
+    // MPLS actions and set_queue, which TVS does not execute; 1.0 (Nicira's request): output to
+    // set_tp_dst, and in OVS also enqueue.
+    const ovs = kind.name.startsWith('ovs');
+    for (const [version, actions] of [[0x04, ovs ? 0x3ff8001 : 0x3c60001], [0x01, ovs ? 0xfff : 0x7ff]] as const) {
       const sw = await connect(sut.mgmt, { versions: [version] });
       try {
         expect(await sw.stats({ kind: 'group_features' })).toEqual(expected(actions));
@@ -262,11 +295,23 @@ describe.each(switches)('the controller API against $name', (kind) => {
   });
 
   it.skipIf(!available)('answers a queue config request with no queues for a port and OFPQOFC_BAD_PORT for a port that does not exist', async () => {
-    for (const version of [0x01, 0x04]) {
+    // TVS has no QoS queues, nor has an OVS port (a veth here) without QoS configured.
+    const queues: never[] = [];
+    for (const version of [0x01, 0x04, 0x05]) {
       const conn = await OfConnection.connect(sut.mgmt, { versions: [version] });
       try {
-        expect(await conn.request({ type: 'queue_get_config_request', portNo: 1 })).toEqual({ type: 'queue_get_config_reply', portNo: 1 });
-        await expect(conn.request({ type: 'queue_get_config_request', portNo: 7 })).rejects.toMatchObject({ name: 'OFPQOFC_BAD_PORT' });
+        if (version < 0x05) {
+          expect(await conn.request({ type: 'queue_get_config_request', portNo: 1 })).toEqual({ type: 'queue_get_config_reply', portNo: 1, queues });
+          await expect(conn.request({ type: 'queue_get_config_request', portNo: 7 })).rejects.toMatchObject({ name: 'OFPQOFC_BAD_PORT' });
+          continue;
+        }
+        // OpenFlow 1.4 asks with the queue_desc multipart, which may name one queue.
+        const ask = (portNo: number, queueId: number) => conn.request({ type: 'multipart_request', request: { kind: 'queue_desc', portNo, queueId } });
+        expect(await ask(1, 0xffffffff)).toEqual({ type: 'multipart_reply', reply: { kind: 'queue_desc', queues } });
+        await expect(ask(7, 0xffffffff)).rejects.toMatchObject({ name: 'OFPQOFC_BAD_PORT' });
+        // A queue the port lacks: OpenFlow's OFPQOFC_BAD_QUEUE. OVS answers its Nicira NXQOFC_QUEUE_ERROR
+        // when a Linux device has no QoS at all (its dummy ports answer OFPQOFC_BAD_QUEUE, as TVS does).
+        await expect(ask(1, 3)).rejects.toMatchObject({ name: kind.name.startsWith('ovs') ? 'NXQOFC_QUEUE_ERROR' : 'OFPQOFC_BAD_QUEUE' });
       } finally {
         conn.close();
       }

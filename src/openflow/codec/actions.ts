@@ -17,7 +17,7 @@ import type { Match } from '../../ofproto/match.js';
 import { fieldByName, recordedName } from '../../ofproto/names.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP15 } from '../messages.js';
 import { OfDecodeError, OfEncodeError, OfWriter, type OfReader } from './buffer.js';
-import { WIRE_FIELDS, fromModel, headerFor, toModel, variableValue, wireField, wireFieldOf, wireMax, type WireField, type WireHeader } from './fields.js';
+import { WIRE_FIELDS, fromModel, headerFor, toModel, variableValue, wireField, wireFieldOf, wireMax, writable, type WireField, type WireHeader } from './fields.js';
 import { portFromOf11, portToOf11, pullEntry, putEntry } from './match.js';
 
 const NX_VENDOR_ID = 0x00002320;
@@ -38,6 +38,18 @@ const NXAST = {
 /** OpenFlow 1.1+ instruction types. */
 const OFPIT = { GOTO_TABLE: 1, WRITE_METADATA: 2, WRITE_ACTIONS: 3, APPLY_ACTIONS: 4, CLEAR_ACTIONS: 5, METER: 6, EXPERIMENTER: 0xffff } as const;
 const OFPR_ACTION = 1;
+
+/** The OpenFlow action types pullActions accepts in `version` (Nicira actions aside): what a table or group bucket may hold. */
+export function parsedActionTypes(version: number): number[] {
+  if (version === OFP10) return Object.values(OFPAT10);
+  const since = (t: number): number => (t === OFPAT11.SET_FIELD ? OFP12 : t === OFPAT11.COPY_FIELD || t === OFPAT11.METER ? OFP15 : OFP11);
+  return Object.values(OFPAT11).filter((t) => version >= since(t));
+}
+
+/** The instruction types pullInstructions accepts in `version`. */
+export function parsedInstructionTypes(version: number): number[] {
+  return Object.values(OFPIT).filter((t) => t !== OFPIT.EXPERIMENTER && (t !== OFPIT.METER || version >= OFP13));
+}
 
 /** What encoding an action list needs besides the actions: the version and the rule's match. */
 export interface ActionContext {
@@ -598,6 +610,7 @@ function setFieldFromEntry(r: OfReader, mayMask: boolean): Action {
       if (typeof v === 'string') fail('OFPBAC_BAD_SET_LEN', `set_field: ${v}`);
     }
   } else if (e.value.length !== f.bytes) fail('OFPBAC_BAD_SET_LEN', `set_field of ${f.name} with ${e.value.length} bytes, not ${f.bytes}`);
+  if (!writable(f)) fail('OFPBAC_BAD_SET_ARGUMENT', `set_field: destination field ${f.name} is read-only`);
   if (e.mask && !mayMask) fail('OFPBAC_BAD_SET_MASK', `set_field of ${f.name} may not have a mask before OpenFlow 1.5`);
   if (e.mask && !f.maskable && f.partMask === undefined) fail('OFPBAC_BAD_SET_MASK', `${f.name} cannot be set with a mask`);
   const value = bigOf(e.value);

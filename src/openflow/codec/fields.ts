@@ -154,6 +154,16 @@ export const WIRE_FIELDS: readonly WireField[] = [
   }),
 ];
 
+/**
+ * Fields set_field may not write, as in OVS (their `Access: read-only`): the ethertype and IP
+ * protocol say what the rest of the packet is, and TCP flags are the segment's own.
+ */
+const READ_ONLY_FIELDS: ReadonlySet<string> = new Set(['eth_type', 'ip_proto', 'tcp_flags']);
+
+export function writable(f: WireField): boolean {
+  return !READ_ONLY_FIELDS.has(f.name);
+}
+
 /** NXM_NX_COOKIE, the cookie and mask an NXT_FLOW_MOD's match may carry. */
 export const NXM_NX_COOKIE: WireHeader = nx1(30);
 

@@ -19,7 +19,8 @@ import {
   OFP13,
   OFP14,
   SUPPORTED_VERSIONS,
-  type AsyncConfig,
+  ASYNC_KINDS,
+  type AsyncConfigChange,
   type ControllerRole,
   type RoleStatusReason,
   type FlowFormat,
@@ -62,6 +63,8 @@ import { decodeReplyBody, decodeRequestBody, encodeReplyEntries, encodeRequestBo
 import { readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 import { decodeTlvTableMod, decodeTlvTableReply, encodeTlvTableMod, encodeTlvTableReply } from './tlv-table.js';
 import { TUN_METADATA_FIELDS } from '../../ofproto/tun-metadata.js';
+import { readQueueConfigs, writeQueueConfigs } from './queues.js';
+import { applyAsyncChange, asyncProperties, noAsync, readAsyncMasks, readAsyncProperties, writeAsyncMasks } from './async-config.js';
 
 export const OFP_HEADER_LEN = 8;
 /** The largest OpenFlow message: its length is 16 bits. */
@@ -115,6 +118,7 @@ const NXT = {
   set_packet_in_format: 16,
   packet_in: 17,
   set_async_config: 19,
+  set_async_config2: 27,
   set_controller_id: 20,
   flow_monitor_cancel: 21,
   flow_monitor_paused: 22,
@@ -374,6 +378,7 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       if (v >= OFP14) unsupported(msg, s);
       writePort(w, msg.portNo, v);
       w.zeros(msg.type === 'queue_get_config_reply' && v === OFP10 ? 6 : v === OFP10 ? 2 : 4);
+      if (msg.type === 'queue_get_config_reply') writeQueueConfigs(w, msg.queues, v);
       return [ofpt(), w.finish()];
     case 'role_status':
       // OVS sends the 1.4 message as ONF's extension on 1.3, and nothing before (ofputil_encode_role_status).
@@ -384,8 +389,10 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
       return [ofpt(), Buffer.alloc(0)];
     case 'get_async_reply':
     case 'set_async':
-      if (v >= OFP14) return [ofpt(), asyncProperties(msg.config)];
-      writeAsyncMasks(w, msg.config);
+      if (v >= OFP14) return [ofpt(), asyncProperties(msg.config, v)];
+      // Before 1.4, a change of only some masks needs OVS's NXT_SET_ASYNC_CONFIG2, which carries properties.
+      if (msg.type === 'set_async' && !setsEveryLegacyMask(msg.config)) return [{ nxt: NXT.set_async_config2 }, asyncProperties(msg.config, v)];
+      writeAsyncMasks(w, msg.config, v);
       if (v === OFP13 || msg.type === 'get_async_reply') return [ofpt(), w.finish()];
       return [{ nxt: NXT.set_async_config }, w.finish()];
     case 'group_mod':
@@ -426,18 +433,15 @@ function encodeSimple(msg: Exclude<OfMessage, { type: 'hello' | 'multipart_reque
   }
 }
 
-function writeAsyncMasks(w: OfWriter, c: AsyncConfig): void {
-  for (const pair of [c.packetIn, c.portStatus, c.flowRemoved]) w.u32(pair[0]).u32(pair[1]);
-}
-
-/** OpenFlow 1.4's async config properties: OFPACPT_*_SLAVE (even) and *_MASTER (odd) for each kind. */
-function asyncProperties(c: AsyncConfig): Buffer {
-  const w = new OfWriter();
-  [c.packetIn, c.portStatus, c.flowRemoved].forEach((pair, i) => {
-    w.u16(2 * i).u16(8).u32(pair[1]);
-    w.u16(2 * i + 1).u16(8).u32(pair[0]);
+/**
+ * Whether OpenFlow 1.3's masks say all of a change: they set both masks of packet-in, port-status
+ * and flow-removed and turn every other kind off.
+ */
+function setsEveryLegacyMask(c: AsyncConfigChange): boolean {
+  return ASYNC_KINDS.every((k) => {
+    const [master, slave] = c[k] ?? [];
+    return k === 'packetIn' || k === 'portStatus' || k === 'flowRemoved' ? master !== undefined && slave !== undefined : master === 0 && slave === 0;
   });
-  return w.finish();
 }
 
 // ---- decoding ----
@@ -604,13 +608,13 @@ function decodeBody(type: number, r: OfReader, s: Session, xid: number): Decoded
       if (v >= OFP14) throw new OfDecodeError('OFPBRC_BAD_TYPE', `${name} does not exist in ${versionName(v)} (ask for the queue_desc multipart)`);
       const portNo = readPort(r, v);
       r.skip(name === 'queue_get_config_reply' && v === OFP10 ? 6 : v === OFP10 ? 2 : 4);
-      // A reply's queue descriptions are skipped: TVS neither has nor reads queues.
-      if (name === 'queue_get_config_reply') r.skip(r.remaining);
+      if (name === 'queue_get_config_reply') return one({ type: name, portNo, queues: readQueueConfigs(r, portNo, v) });
       return one({ type: name, portNo });
     }
     case 'get_async_reply':
     case 'set_async':
-      return one({ type: name, config: v >= OFP14 ? readAsyncProperties(r) : readAsyncMasks(r) });
+      if (name === 'set_async') return one({ type: name, config: v >= OFP14 ? readAsyncProperties(r, v, true) : readAsyncMasks(r, v) });
+      return one({ type: name, config: v >= OFP14 ? applyAsyncChange(noAsync(), readAsyncProperties(r, v, false)) : readAsyncMasks(r, v) });
     case 'group_mod':
       return one({ type: name, mod: decodeGroupMod(r, s) });
     case 'meter_mod':
@@ -661,26 +665,6 @@ function decodeError(r: OfReader, version: number): MessageOf<'error'> {
     e = { vendor: r.u32('experimenter'), type: e.code, code: 0 };
   }
   return { type: 'error', name: errorName(e, version), data: Buffer.from(r.bytes(r.remaining)) };
-}
-
-function readAsyncMasks(r: OfReader): AsyncConfig {
-  const pair = (): [number, number] => [r.u32('async mask'), r.u32('async mask')];
-  return { packetIn: pair(), portStatus: pair(), flowRemoved: pair() };
-}
-
-function readAsyncProperties(r: OfReader): AsyncConfig {
-  const c: AsyncConfig = { packetIn: [0, 0], portStatus: [0, 0], flowRemoved: [0, 0] };
-  const pairs = [c.packetIn, c.portStatus, c.flowRemoved];
-  while (r.remaining > 0) {
-    const type = r.u16('async property type');
-    const len = r.u16('async property length');
-    if (len < 4) throw new OfDecodeError('OFPBPC_BAD_LEN', `async property of ${len} bytes is shorter than its header`);
-    const prop = r.sub(len - 4, 'async property');
-    r.skip(Math.min((8 - (len % 8)) % 8, r.remaining));
-    const pair = pairs[type >> 1];
-    if (pair && len === 8) pair[type & 1 ? 0 : 1] = prop.u32('async mask');
-  }
-  return c;
 }
 
 /** Message types a bundle may hold (OVS's ofputil_is_bundlable, less what TVS does not bundle). */
@@ -761,13 +745,16 @@ function decodeVendor(r: OfReader, s: Session, xid: number): OfMessage {
     case NXT.resume:
       return { type: 'nx_resume', packetIn: decodePacketIn(r, s, 'nx2') };
     case NXT.set_async_config:
-      return { type: 'set_async', config: readAsyncMasks(r) };
+      return { type: 'set_async', config: readAsyncMasks(r, s.version) };
     case NXT.tlv_table_mod:
       return decodeTlvTableMod(r, TUN_METADATA_FIELDS);
     case NXT.tlv_table_request:
       return { type: 'nx_tlv_table_request' };
     case NXT.tlv_table_reply:
       return decodeTlvTableReply(r);
+    case NXT.set_async_config2:
+      if (s.version < OFP14) return { type: 'set_async', config: readAsyncProperties(r, s.version, true) };
+      break;
     case NXT.set_controller_id:
       r.skip(6);
       return { type: 'nx_set_controller_id', controllerId: r.u16('controller_id') };

@@ -27,6 +27,8 @@ import {
 } from './flow-messages.js';
 import { decodeFlowUpdates, decodeMonitorRequests, encodeFlowUpdate, encodeMonitorRequests, ONFST_FLOW_MONITOR } from './monitor.js';
 import { readOxsStats, writeOxsStats } from './oxs.js';
+import { decodeQueueDesc, encodeQueueDesc } from './queues.js';
+import { decodeTableDesc, decodeTableFeatures, encodeTableDesc, encodeTableFeatures } from './table-features.js';
 import { portToOf11, readPort, readPortDesc, writePort, writePortDesc } from './ports.js';
 
 type Kind = MultipartRequest['kind'];
@@ -53,6 +55,8 @@ const OFPMP: Record<Kind, { number: number; since: number }> = {
   meter_features: { number: 11, since: OFP13 },
   table_features: { number: 12, since: OFP13 },
   port_desc: { number: 13, since: OFP10 },
+  table_desc: { number: 14, since: OFP14 },
+  queue_desc: { number: 15, since: OFP14 },
   flow_monitor: { number: 16, since: OFP14 },
 };
 
@@ -111,6 +115,7 @@ export function encodeRequestBody(req: MultipartRequest, s: Session): Buffer {
     case 'desc':
     case 'table':
     case 'table_features':
+    case 'table_desc':
     case 'group_features':
     case 'meter_features':
       break;
@@ -128,6 +133,10 @@ export function encodeRequestBody(req: MultipartRequest, s: Session): Buffer {
     case 'queue':
       writePort(w, req.portNo, s.version);
       if (s.version === OFP10) w.zeros(2);
+      w.u32(req.queueId);
+      break;
+    case 'queue_desc':
+      writePort(w, req.portNo, s.version);
       w.u32(req.queueId);
       break;
     case 'group':
@@ -157,6 +166,7 @@ export function decodeRequestBody(kind: Kind, r: OfReader, s: Session): Multipar
   switch (kind) {
     case 'desc':
     case 'table':
+    case 'table_desc':
     case 'group_features':
     case 'meter_features':
       req = { kind };
@@ -183,6 +193,9 @@ export function decodeRequestBody(kind: Kind, r: OfReader, s: Session): Multipar
       req = { kind, portNo, queueId: r.u32('queue_id') };
       break;
     }
+    case 'queue_desc':
+      req = { kind, portNo: readPort(r, s.version), queueId: r.u32('queue_id') };
+      break;
     case 'group':
       req = { kind, groupId: r.u32('group_id') };
       r.skip(4);
@@ -274,12 +287,11 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
         }),
       );
     case 'table_features':
-      return reply.tables.map((t) =>
-        sizedEntry((w) => {
-          w.u16(0).u8(t.tableId).zeros(5).str(t.name, 32).u64(t.metadataMatch).u64(t.metadataWrite).u32(0).u32(t.maxEntries);
-          writeTableFeatureProperties(w, reply.tables.map((other) => other.tableId).filter((id) => id > t.tableId));
-        }),
-      );
+      return reply.tables.map((t) => encodeTableFeatures(t, v));
+    case 'table_desc':
+      return reply.tables.map(encodeTableDesc);
+    case 'queue_desc':
+      return reply.queues.map((q) => encodeQueueDesc(q, v));
     case 'port':
       return reply.ports.map((p) =>
         entry((w) => {
@@ -350,35 +362,6 @@ export function encodeReplyEntries(reply: MultipartReply, s: Session): Buffer[] 
   }
 }
 
-/** OFPTFPT13_* table feature properties OpenFlow 1.3 and 1.4 require in every table's features. */
-const OFPTFPT13_INSTRUCTIONS = 0;
-const OFPTFPT13_NEXT_TABLES = 2;
-const OFPTFPT13_REQUIRED_LISTS = [4, 6, 8, 10, 12, 14]; // write/apply actions, match, wildcards, write/apply set-field
-/** OFPIT_GOTO_TABLE, WRITE_METADATA, WRITE_ACTIONS, APPLY_ACTIONS, CLEAR_ACTIONS: what ofproto's rules can hold. */
-const INSTRUCTION_TYPES = [1, 2, 3, 4, 5];
-
-function property(w: OfWriter, type: number, fill: (w: OfWriter) => void): void {
-  const start = w.length;
-  w.u16(type).u16(0);
-  fill(w);
-  w.patchU16(start + 2, w.length - start);
-  w.pad(8);
-}
-
-/**
- * The properties OVS requires before it prints a table's features. The model does not yet say
- * which actions and fields each table supports, so those lists are sent empty.
- */
-function writeTableFeatureProperties(w: OfWriter, nextTables: number[]): void {
-  property(w, OFPTFPT13_INSTRUCTIONS, (p) => {
-    for (const t of INSTRUCTION_TYPES) p.u16(t).u16(4);
-  });
-  property(w, OFPTFPT13_NEXT_TABLES, (p) => {
-    for (const id of nextTables) p.u8(id);
-  });
-  for (const type of OFPTFPT13_REQUIRED_LISTS) property(w, type, () => undefined);
-}
-
 /** A sub-reader over an entry that starts with its own 16-bit length (at `lengthAt`), at least `min` bytes. */
 function sizedSub(r: OfReader, lengthAt: number, min: number, what: string): OfReader {
   if (r.remaining < lengthAt + 2) throw new OfDecodeError('OFPBRC_BAD_LEN', `${what} is truncated before its length`);
@@ -437,21 +420,11 @@ export function decodeReplyBody(kind: Kind, r: OfReader, s: Session): MultipartR
         }),
       };
     case 'table_features':
-      return {
-        kind,
-        tables: entries(r, (e) => {
-          const t = sizedSub(e, 0, 64, 'table features');
-          t.skip(2);
-          const tableId = t.u8('table_id');
-          t.skip(5);
-          const name = t.str(32, 'table name');
-          const metadataMatch = t.u64('metadata_match');
-          const metadataWrite = t.u64('metadata_write');
-          t.skip(4, 'config');
-          // The properties (instructions, actions, match fields a table supports) are not modelled.
-          return { tableId, name, metadataMatch, metadataWrite, maxEntries: t.u32('max_entries') };
-        }),
-      };
+      return { kind, tables: entries(r, (e) => decodeTableFeatures(e, v)) };
+    case 'table_desc':
+      return { kind, tables: entries(r, decodeTableDesc) };
+    case 'queue_desc':
+      return { kind, queues: entries(r, (e) => decodeQueueDesc(e, v)) };
     case 'port':
       return { kind, ports: entries(r, (e) => readPortStats(e, v)) };
     case 'port_desc':

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { OfDecodeError, OfWriter } from '../../../src/openflow/codec/buffer.js';
 import { decodeMessage, encodeMessage, OfEncodeError } from '../../../src/openflow/codec/index.js';
-import { defaultSession, type MultipartReply, type OfMessage, type PortDesc, type PortStats } from '../../../src/openflow/messages.js';
+import { defaultSession, type AsyncConfig, type AsyncConfigChange, type MultipartReply, type OfMessage, type PortDesc, type PortStats } from '../../../src/openflow/messages.js';
 import { xorshift32 } from '../../../scripts/fuzz/mutate.js';
 
 function ofpPrint(buf: Buffer): string {
@@ -29,7 +29,26 @@ const portStats: PortStats = {
   portNo: 0xfffe, rxPackets: 1n, txPackets: 2n, rxBytes: 3n, txBytes: 4n, rxDropped: 5n, txDropped: 6n, rxErrors: 7n, txErrors: 8n,
   rxFrameErr: 9n, rxOverErr: 10n, rxCrcErr: 11n, collisions: 12n, durationMs: 1500,
 };
-const asyncConfig = { packetIn: [7, 0] as [number, number], portStatus: [7, 7] as [number, number], flowRemoved: [15, 0] as [number, number] };
+const asyncConfig: AsyncConfig = { packetIn: [7, 0], portStatus: [7, 7], flowRemoved: [15, 0], roleStatus: [0, 0], tableStatus: [0, 0], requestForward: [0, 0] };
+/** One master mask changed, the rest untouched: only properties can say that, so before 1.4 it is NXT_SET_ASYNC_CONFIG2. */
+const oneMask: AsyncConfigChange = { flowRemoved: [0b1] };
+const oneMaskPrinted = [
+  ' primary:',
+  '       PACKET_IN: (off)',
+  '     PORT_STATUS: (off)',
+  '    FLOW_REMOVED: idle',
+  '     ROLE_STATUS: (off)',
+  '    TABLE_STATUS: (off)',
+  '  REQUESTFORWARD: (off)',
+  '',
+  ' secondary:',
+  '       PACKET_IN: (off)',
+  '     PORT_STATUS: (off)',
+  '    FLOW_REMOVED: (off)',
+  '     ROLE_STATUS: (off)',
+  '    TABLE_STATUS: (off)',
+  '  REQUESTFORWARD: (off)',
+];
 /** asyncConfig as ovs-ofctl prints it, whichever message carries it. */
 const asyncConfigPrinted = [
   ' primary:',
@@ -145,6 +164,14 @@ const CASES: Case[] = [
     printed: ['NXT_SET_ASYNC_CONFIG (xid=0x2a):', ...asyncConfigPrinted].join('\n'),
   },
   {
+    what: 'set_async of one mask on 1.3 (NXT_SET_ASYNC_CONFIG2)', version: 0x04, msg: { type: 'set_async', config: oneMask },
+    printed: ['NXT_SET_ASYNC_CONFIG2 (OF1.3) (xid=0x2a):', ...oneMaskPrinted].join('\n'),
+  },
+  {
+    what: 'set_async of one mask on 1.4 (a single property)', version: 0x05, msg: { type: 'set_async', config: oneMask },
+    printed: ['OFPT_SET_ASYNC (OF1.4) (xid=0x2a):', ...oneMaskPrinted].join('\n'),
+  },
+  {
     what: 'a 1.4 get_async reply in properties', version: 0x05, msg: { type: 'get_async_reply', config: asyncConfig },
     printed: ['OFPT_GET_ASYNC_REPLY (OF1.4) (xid=0x2a):', ...asyncConfigPrinted].join('\n'),
   },
@@ -220,18 +247,6 @@ const CASES: Case[] = [
     msg: { type: 'multipart_reply', reply: { kind: 'table', tables: [{ tableId: 0, name: 'classifier', activeCount: 2, lookupCount: 10n, matchedCount: 8n, maxEntries: 1000000 }] } },
     decoded: { type: 'multipart_reply', reply: { kind: 'table', tables: [{ tableId: 0, name: '', activeCount: 2, lookupCount: 10n, matchedCount: 8n, maxEntries: 0 }] } },
     printed: 'OFPST_TABLE reply (OF1.3) (xid=0x2a):\n  table 0:\n    active=2, lookup=10, matched=8',
-  },
-  {
-    what: 'a table features reply', version: 0x04,
-    msg: { type: 'multipart_reply', reply: { kind: 'table_features', tables: [{ tableId: 0, name: 'classifier', metadataMatch: 0xffffffffffffffffn, metadataWrite: 0xffffffffffffffffn, maxEntries: 1000000 }] } },
-    printed: [
-      'OFPST_TABLE_FEATURES reply (OF1.3) (xid=0x2a):',
-      '  table 0 ("classifier"):',
-      '    metadata: match=0xffffffffffffffff write=0xffffffffffffffff',
-      '    max_entries=1000000',
-      '    instructions (table miss and others):',
-      '      instructions: apply_actions clear_actions write_actions write_metadata goto_table',
-    ].join('\n'),
   },
   {
     what: 'a 1.0 port stats reply', version: 0x01, msg: { type: 'multipart_reply', reply: { kind: 'port', ports: [{ ...portStats, portNo: 1 }] } },
