@@ -65,7 +65,7 @@ export class Mirror {
 
   /** The key mirrors with the same output share. */
   outputKey(): string {
-    return this.spec.outPort !== undefined ? `port ${this.spec.outPort}` : `vlan ${this.spec.outVlan}`;
+    return this.spec.outPort !== undefined ? `port ${this.spec.outPort}` : `vlan ${this.spec.outVlan ?? 'none'}`;
   }
 }
 
