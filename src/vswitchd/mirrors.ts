@@ -17,8 +17,8 @@ export interface MirrorStatus {
 
 /** The mirrors of every bridge: what each row was last found to be, so each problem is logged once. */
 export class BridgeMirrors {
-  /** Mirror uuid -> the problems last logged for it. */
-  private logged = new Map<string, string>();
+  /** Per bridge, the problems last logged for each of its Mirror rows (by uuid). */
+  private readonly logged = new Map<string, Map<string, string>>();
 
   /**
    * Applies bridge `xb`'s Mirror rows; `ofportOf` gives the OpenFlow port of a Port of this
@@ -54,12 +54,14 @@ export class BridgeMirrors {
       }
     }
     for (const { spec, why } of xb.setMirrors(specs)) problem(rows.find((m) => m.uuid === spec.id)!, why);
-    for (const m of rows) {
-      const text = (problems.get(m.uuid) ?? []).join('\n');
-      if (text && this.logged.get(m.uuid) !== text) for (const line of text.split('\n')) log.warn(line);
-      if (text) this.logged.set(m.uuid, text);
-      else this.logged.delete(m.uuid);
+    const before = this.logged.get(xb.name);
+    const logged = new Map<string, string>();
+    for (const [uuid, lines] of problems) {
+      const text = lines.join('\n');
+      if (before?.get(uuid) !== text) for (const line of lines) log.warn(line);
+      logged.set(uuid, text);
     }
+    this.logged.set(xb.name, logged);
   }
 
   /** What each running mirror of `xb` has sent (Mirror.statistics). */
