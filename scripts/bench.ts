@@ -3,7 +3,7 @@
 // ratios to OVS's userspace datapath and to TVS's bare forwarder, and saves
 // JSON under bench-results/.
 //
-//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel]
+//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -334,8 +334,8 @@ async function lookupBench(): Promise<LookupBenchResult[]> {
   return results;
 }
 
-const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel]';
-const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel'];
+const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror]';
+const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror'];
 
 function parseOptions(argv: string[]): { seconds: number; rounds: number; only: Set<string> } {
   let values;
@@ -410,6 +410,11 @@ async function main(): Promise<void> {
     console.log(`==> tunnel: VM -> switch -> VXLAN -> switch -> VM between two host namespaces, ${seconds} s per measurement`);
     const { runTunnelBench } = await import('./bench-tunnel.js');
     results.tunnel = await runTunnelBench(seconds);
+  }
+  if (only.has('mirror')) {
+    console.log(`==> mirror: forwarding with a SPAN mirror (select_all, to an analyzer port) and without, ${seconds} s per measurement, 64-byte frames: median of 3 rounds`);
+    const { runMirrorBench } = await import('./bench-mirror.js');
+    results.mirror = await runMirrorBench(seconds);
   }
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });

@@ -20,6 +20,7 @@
 import { encodeActions, type Action as DpAction } from '../datapath/actions.js';
 import type { Rule } from './flow-table.js';
 import type { Group } from './groups.js';
+import type { Mirror } from './mirror.js';
 import type { BridgeContext, MacRef, XlateResult } from './xlate.js';
 import { wcToMask } from './odp-convert.js';
 import { portCarriesVlan } from './vlan.js';
@@ -30,12 +31,14 @@ export interface XlateCache {
   rules: Rule[];
   groups: Group[];
   macs: MacRef[];
+  /** The mirrors that sent a copy (OVS's XC_MIRROR). */
+  mirrors: Mirror[];
 }
 
 export function cacheOf(r: XlateResult): XlateCache {
   const macs = r.sideEffects.macRefs;
-  if (r.ruleHits.length === 1 && r.groupHits.length === 0 && macs.length === 0) return singleRuleCache(r.ruleHits[0]!);
-  return { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs };
+  if (r.ruleHits.length === 1 && r.groupHits.length === 0 && macs.length === 0 && r.mirrorHits.length === 0) return singleRuleCache(r.ruleHits[0]!);
+  return { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs, mirrors: r.mirrorHits };
 }
 
 /**
@@ -48,7 +51,7 @@ const SINGLE_RULE_CACHES = new WeakMap<Rule, XlateCache>();
 function singleRuleCache(rule: Rule): XlateCache {
   let cache = SINGLE_RULE_CACHES.get(rule);
   if (!cache) {
-    cache = { rules: [rule], groups: [], macs: [] };
+    cache = { rules: [rule], groups: [], macs: [], mirrors: [] };
     SINGLE_RULE_CACHES.set(rule, cache);
   }
   return cache;
@@ -117,7 +120,7 @@ export interface StatsDelta {
   usedAt?: number;
 }
 
-/** Credits a megaflow's stats delta to its rules and groups and learns again from its MACs. */
+/** Credits a megaflow's stats delta to its rules, groups and mirrors and learns again from its MACs. */
 export function creditStats(bridge: BridgeContext, cache: XlateCache, delta: StatsDelta): void {
   if (BigInt(delta.packets) === 0n) return;
   const at = delta.usedAt ?? bridge.tables.now();
@@ -125,6 +128,10 @@ export function creditStats(bridge: BridgeContext, cache: XlateCache, delta: Sta
   for (const g of cache.groups) {
     g.nPackets += BigInt(delta.packets);
     g.nBytes += BigInt(delta.bytes);
+  }
+  for (const m of cache.mirrors) {
+    m.txPackets += BigInt(delta.packets);
+    m.txBytes += BigInt(delta.bytes);
   }
   for (const m of cache.macs) relearn(bridge, m, delta.usedAt);
 }

@@ -12,6 +12,7 @@ import type { FlowMod, FlowModResult, FlowRemoved, FlowRemovedReason, Rule } fro
 import { FlowTables } from './flow-table.js';
 import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
+import { MirrorSet, type MirrorSpec } from './mirror.js';
 import { MeterTable, OFPM, type MeterMod, type MeterStats } from './meters.js';
 import { OfpError } from './ofperr.js';
 import { PacketInTable } from './packet-in-table.js';
@@ -57,6 +58,7 @@ export class XBridge implements BridgeContext {
   readonly mac: MacLearningTable;
   readonly packetIns = new PacketInTable();
   readonly tlvMap = new TlvMap();
+  readonly mirrors = new MirrorSet();
   /**
    * This bridge's identity for the life of the process (OVS's ofproto uuid): a paused packet-in's
    * continuation names it, so NXT_RESUME is refused as stale on another bridge or after a restart.
@@ -152,6 +154,16 @@ export class XBridge implements BridgeContext {
     if (JSON.stringify(next) === JSON.stringify(this.config)) return;
     this.config = next;
     this.generation++;
+  }
+
+  /**
+   * Replaces the bridge's mirrors (see MirrorSet.set); a change revalidates its flows, so a
+   * mirror removed stops its copies as soon as the revalidation is applied.
+   */
+  setMirrors(specs: readonly MirrorSpec[]): ReturnType<MirrorSet['set']>['refused'] {
+    const { changed, refused } = this.mirrors.set(specs);
+    if (changed) this.generation++;
+    return refused;
   }
 
   flowMod(fm: FlowMod): FlowModResult {

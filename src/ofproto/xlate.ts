@@ -26,6 +26,7 @@ import { OFP_DEFAULT_PRIORITY, type FlowTables, type Rule } from './flow-table.j
 import { Match } from './match.js';
 import type { Group, GroupTable } from './groups.js';
 import type { MeterTable } from './meters.js';
+import { spanTci, type Mirror, type MirrorSet } from './mirror.js';
 import type { PacketInTable } from './packet-in-table.js';
 import { isMulticastMac, type LearnResult, type MacLearningTable } from './mac-learning.js';
 import { dpValue, geneveOptionToFlow, keyToFlow } from './odp-convert.js';
@@ -93,6 +94,8 @@ export interface BridgeContext {
   readonly tunnels?: Pick<TunnelPortMap, 'isVport' | 'receive'>;
   /** Which Geneve option each tun_metadataN is (none mapped when absent). */
   readonly tlvMap?: TlvMap;
+  /** The bridge's port mirrors (none when absent). */
+  readonly mirrors?: MirrorSet;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -186,6 +189,8 @@ export interface XlateResult {
   ruleHits: Rule[];
   /** Groups whose buckets ran. */
   groupHits: Group[];
+  /** Mirrors that sent a copy of the packet (credit their tx counters from the megaflow's stats). */
+  mirrorHits: Mirror[];
   sideEffects: {
     /** MAC learning that changed the table (new entries, moves); empty without side effects. */
     learned: Array<MacRef & { result: LearnResult }>;
@@ -303,6 +308,9 @@ class Ctx {
   readonly odp: DpAction[] = [];
   readonly ruleHits: Rule[] = [];
   readonly groupHits: Group[] = [];
+  readonly mirrorHits: Mirror[] = [];
+  /** The mirrors this packet has been sent to, with those sharing their outputs (OVS's ctx->mirrors). */
+  mirrored = 0;
   readonly learned: Array<MacRef & { result: LearnResult }> = [];
   readonly macRefs: MacRef[] = [];
   readonly packetIns: PacketIn[] = [];
@@ -850,6 +858,53 @@ class Ctx {
       this.odp.push({ type: 'set_tunnel', tunnel });
     }
     this.odp.push({ type: 'output', port: p.dpPort });
+    const mirrors = this.br.mirrors;
+    if (mirrors?.active) this.mirrorPacket(p, mirrors.dstMirrors(p.ofport), 'sent to');
+  }
+
+  // -- mirrors
+
+  /**
+   * Sends copies of the packet, as it is now, to the mirrors among `candidates` that select it
+   * (OVS's mirror_packet): it is being received on `port` (ingress) or was just sent to it
+   * (egress; its VLAN is then read as the port would receive it). Each output gets one copy
+   * per packet, however many mirrors select it.
+   */
+  mirrorPacket(port: BridgePort, candidates: number, direction: 'received on' | 'sent to'): void {
+    const mirrors = this.br.mirrors!;
+    candidates &= ~this.mirrored;
+    if (!candidates) return;
+    // The selection by VLAN and the copies' tagging depend on the packet's VLAN.
+    this.wc.orField('vlan_tci', VLAN_VID_MASK | VLAN_CFI);
+    const iv = inputVlan(port.vlan, this.flow.num('vlan_tci'));
+    if ('drop' in iv) return;
+    const vlan = iv.vlan;
+    for (let rest = candidates; rest; rest = (rest & (rest - 1)) & ~this.mirrored) {
+      const m = mirrors.byMask(rest & -rest);
+      if (!m || (m.vlans && !m.vlans.has(vlan))) continue;
+      const { outPort, outVlan } = m.spec;
+      if (outPort === undefined) {
+        // As OVS: no RSPAN copy of a frame already in the output VLAN, nor of reserved multicast (STP, LLDP).
+        this.wc.orField('dl_dst', 0xfffffffffff0n);
+        if (vlan === outVlan || isReservedMulticast(this.flow.get('dl_dst'))) continue;
+      }
+      this.mirrorHits.push(m);
+      // Marked before sending, so that the copies' own outputs do not mirror to these again.
+      this.mirrored |= m.dup;
+      const out = outPort === undefined ? undefined : this.br.port(outPort);
+      if (out) {
+        this.say('detail', () => `mirror ${m.spec.name}: packet ${direction} ${port.name}, copy to port ${out.name}`);
+        const old = this.flow.num('vlan_tci');
+        this.flow.setNum('vlan_tci', spanTci(out.vlan, vlan, old & VLAN_CFI ? (old >> 13) & 7 : 0));
+        this.outputToPort(out.ofport, false);
+        this.flow.setNum('vlan_tci', old);
+      } else if (outVlan !== undefined) {
+        this.say('detail', () => `mirror ${m.spec.name}: packet ${direction} ${port.name}, copy flooded in VLAN ${outVlan}`);
+        for (const p of this.br.ports()) {
+          if (portCarriesVlan(p.vlan, outVlan) && !mirrors.isOutput(p.ofport)) this.normalOutput(p, outVlan);
+        }
+      }
+    }
   }
 
   controller(reason: PacketInReason, maxLen: number, tableId: number, cookie: bigint, extra?: Extract<Action, { type: 'controller' }>): void {
@@ -1090,13 +1145,17 @@ class Ctx {
       this.say('detail', () => 'learned port is input port, dropping');
       return;
     }
+    if (this.br.mirrors?.isOutput(out.ofport)) {
+      this.say('warn', () => 'learned port is a mirror port, dropping');
+      return;
+    }
     this.say('detail', () => `forwarding to learned port ${out.name}`);
     this.normalOutput(out, vlan);
   }
 
   normalFlood(inPort: BridgePort, vlan: number): void {
     for (const p of this.br.ports()) {
-      if (p.ofport === inPort.ofport || p.noFlood || !portCarriesVlan(p.vlan, vlan)) continue;
+      if (p.ofport === inPort.ofport || p.noFlood || !portCarriesVlan(p.vlan, vlan) || this.br.mirrors?.isOutput(p.ofport)) continue;
       this.normalOutput(p, vlan);
     }
   }
@@ -1195,6 +1254,14 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
       ctx.node('detail', () => `${inPort.name} is configured not to receive (no-receive or down): dropping`);
       return;
     }
+    const mirrors = bridge.mirrors;
+    if (inPort && mirrors?.active) {
+      if (mirrors.isOutput(inPort.ofport)) {
+        ctx.node('warn', () => `dropping packet received on port ${inPort.name}, which is reserved exclusively for mirroring`);
+        return;
+      }
+      ctx.mirrorPacket(inPort, mirrors.srcMirrors(inPort.ofport), 'received on');
+    }
     if (bridge.config.failOpen) {
       ctx.node('action', () => 'NORMAL (fail-open: no controller connected)');
       ctx.normal();
@@ -1264,6 +1331,7 @@ function resultOf(ctx: Ctx, error: XlateResult['error']): XlateResult {
     trace: ctx.root,
     ruleHits: ctx.ruleHits,
     groupHits: ctx.groupHits,
+    mirrorHits: ctx.mirrorHits,
     sideEffects: { learned: ctx.learned, macRefs: ctx.macRefs, packetIns: ctx.packetIns },
   };
   if (error) result.error = error;

@@ -35,6 +35,19 @@ export interface ControllerConfig {
   burstLimit?: number;
 }
 
+/** A Mirror row, its port references read as Port names (references to deleted ports dropped). */
+export interface MirrorConfig {
+  uuid: string;
+  name: string;
+  selectAll: boolean;
+  selectSrcPorts: string[];
+  selectDstPorts: string[];
+  selectVlans: number[];
+  outputPort?: string;
+  outputVlan?: number;
+  snaplen?: number;
+}
+
 export interface BridgeConfig {
   uuid: string;
   name: string;
@@ -42,6 +55,7 @@ export interface BridgeConfig {
   otherConfig: Record<string, string>;
   controllers: ControllerConfig[];
   ports: PortConfig[];
+  mirrors: MirrorConfig[];
 }
 
 export interface SwitchConfig {
@@ -54,9 +68,10 @@ export interface SwitchConfig {
 /** The monitored columns, per table. */
 export const MONITORED: Record<string, string[]> = {
   Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config'],
-  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors'],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
+  Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen'],
   Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
 };
 
@@ -113,6 +128,25 @@ function readController(r: ReplicaRow): ControllerConfig {
   return cfg;
 }
 
+function readMirror(replica: Replica, r: ReplicaRow): MirrorConfig {
+  const portNames = (column: string) => rowsOf(replica, 'Port', all<string>(r.get(column))).map((p) => oneString(p.get('name')) ?? '');
+  const cfg: MirrorConfig = {
+    uuid: r.uuid,
+    name: oneString(r.get('name')) ?? '',
+    selectAll: r.get('select_all').keys[0] === true,
+    selectSrcPorts: portNames('select_src_port'),
+    selectDstPorts: portNames('select_dst_port'),
+    selectVlans: [...all<number>(r.get('select_vlan'))].sort((a, b) => a - b),
+  };
+  const [outputPort] = portNames('output_port');
+  if (outputPort !== undefined) cfg.outputPort = outputPort;
+  const outputVlan = oneNumber(r.get('output_vlan'));
+  if (outputVlan !== undefined) cfg.outputVlan = outputVlan;
+  const snaplen = oneNumber(r.get('snaplen'));
+  if (snaplen !== undefined) cfg.snaplen = snaplen;
+  return cfg;
+}
+
 function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
@@ -120,6 +154,7 @@ function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
     otherConfig: map(r.get('other_config')),
     controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map(readController),
     ports: rowsOf(replica, 'Port', all<string>(r.get('ports'))).map((p) => readPort(replica, p)),
+    mirrors: rowsOf(replica, 'Mirror', all<string>(r.get('mirrors'))).map((m) => readMirror(replica, m)),
   };
   const failMode = oneString(r.get('fail_mode'));
   if (failMode !== undefined) cfg.failMode = failMode;

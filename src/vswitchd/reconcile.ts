@@ -24,6 +24,7 @@ import type { BridgeConfig, InterfaceConfig, PortConfig, SwitchConfig } from './
 import type { DummyNetdevs } from './netdev-dummy.js';
 import { TUNNEL_TYPES, TunnelConfigError, parseTunnelOptions, type TunnelConfig, type TunnelType } from '../ofproto/tunnel.js';
 import { TunnelVports } from './tunnels.js';
+import { BridgeMirrors, type MirrorStatus } from './mirrors.js';
 import { carrierOf, routeLookup } from './underlay.js';
 
 const log = getLogger('bridge');
@@ -98,6 +99,8 @@ export interface BridgeStatus {
   /** 16 hex digits: other_config:datapath-id, or derived from the internal port's MAC as OVS does. */
   datapathId: string;
   controllers: ControllerStatus[];
+  /** Its running mirrors' counters. */
+  mirrors: MirrorStatus[];
 }
 
 /** What the status columns of an Interface row say of the device carrying it. */
@@ -139,6 +142,7 @@ export class Reconciler {
   private readonly bridges = new Map<string, RunningBridge>();
   private readonly ifaces = new Map<string, InterfaceState>();
   private readonly vports: TunnelVports;
+  private readonly mirrors = new BridgeMirrors();
 
   constructor(
     private readonly of: OfprotoDpif,
@@ -163,7 +167,7 @@ export class Reconciler {
   }
 
   bridgeStatus(): BridgeStatus[] {
-    return [...this.bridges].map(([name, rb]) => ({ uuid: rb.uuid, datapathId: this.datapathIdOf(name, rb), controllers: rb.connmgr.status() }));
+    return [...this.bridges].map(([name, rb]) => ({ uuid: rb.uuid, datapathId: this.datapathIdOf(name, rb), controllers: rb.connmgr.status(), mirrors: BridgeMirrors.status(rb.xb) }));
   }
 
   /** other_config:datapath-id, or derived from the bridge's internal port's MAC as OVS does. */
@@ -265,7 +269,14 @@ export class Reconciler {
     for (const st of [...this.ifaces.values()]) {
       if (st.bridge === cfg.name && !wanted.has(st.name)) this.closeInterface(st);
     }
+    this.mirrors.apply(rb.xb, cfg.mirrors, (port) => this.ofportOf(cfg.name, port));
     rb.connmgr.portsChanged();
+  }
+
+  /** The OpenFlow port of Port `port` of bridge `bridge`, if its interface is open. */
+  private ofportOf(bridge: string, port: string): number | undefined {
+    for (const st of this.ifaces.values()) if (st.bridge === bridge && st.port === port && st.ofport !== undefined) return st.ofport;
+    return undefined;
   }
 
   private async applyInterface(b: BridgeConfig, rb: RunningBridge, port: PortConfig, iface: InterfaceConfig): Promise<void> {

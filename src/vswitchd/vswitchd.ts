@@ -1,7 +1,8 @@
 // tvs-vswitchd: the switch daemon. It follows the Open_vSwitch database
 // (its own embedded one by default, or a tvsdb-server), reconciles it into
 // bridges and ports on the datapath, writes status back as OVS does
-// (ofport, ifindex, mac_in_use, link_state, statistics, error, cur_cfg) and
+// (ofport, ifindex, mac_in_use, link_state, statistics, error, cur_cfg, and
+// Mirror statistics) and
 // serves its tvs-appctl commands.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -196,6 +197,9 @@ export class VSwitchd {
     for (const b of this.reconciler.bridgeStatus()) {
       if (!this.replica.row('Bridge', b.uuid)) continue;
       update('Bridge', b.uuid, { datapath_id: b.datapathId, status: wireMap(this.unsupported.statusOf(b.uuid)) });
+      for (const m of b.mirrors) {
+        if (this.replica.row('Mirror', m.uuid)) update('Mirror', m.uuid, { statistics: wireMap({ tx_packets: Number(m.txPackets), tx_bytes: Number(m.txBytes) }) });
+      }
       for (const c of b.controllers) {
         if (this.replica.row('Controller', c.uuid)) {
           update('Controller', c.uuid, { is_connected: c.isConnected, role: wireOptional(c.role), status: wireMap(c.status) });
