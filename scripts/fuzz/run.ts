@@ -1,6 +1,6 @@
-// Runs one fuzz target for a number of inputs from a seed, counting what the parser accepted,
-// what it refused in its own words, and what crashed it (any other exception), with the slowest
-// input's time as the hang detector's measure.
+// Runs one fuzz target for a number of inputs from a seed, counting what the parser accepted, what
+// it refused in its own words (its own error, or a result saying so), and what crashed it (any
+// other exception), with the slowest input's time as the hang detector's measure.
 import { Mutator, xorshift32 } from './mutate.js';
 import type { FuzzTarget } from './targets.js';
 
@@ -27,7 +27,9 @@ export function runFuzz(target: FuzzTarget, opts: { count: number; seed: number;
     const input = target.input(m);
     const start = performance.now();
     try {
+      // A parser may also refuse by its return value (a stream parser's error event, say).
       if (target.run(input)) result.accepted++;
+      else result.refused++;
     } catch (e) {
       if (target.refusal(e)) result.refused++;
       else result.crashes.push({ index: i, error: e instanceof Error ? (e.stack ?? e.message) : String(e), input: target.save(input) });

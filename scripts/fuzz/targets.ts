@@ -25,7 +25,7 @@ export interface FuzzTarget<T = unknown> {
   about: string;
   /** A new input: a corpus seed, mutated. */
   input(m: Mutator): T;
-  /** Runs the parser on `input`; returns whether it was accepted. Throws only on a refusal or a crash. */
+  /** Runs the parser on `input`; returns whether it was accepted (false: refused without an exception). Throws only on a refusal or a crash. */
   run(input: T): boolean;
   /** Whether `e` is the parser refusing bad input in its own words, rather than a crash. */
   refusal(e: unknown): boolean;
