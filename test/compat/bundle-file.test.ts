@@ -4,14 +4,12 @@
 // ovs-ofctl prints; a line that does not parse is named by file and line and nothing is sent.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon } from '../helpers/daemon.js';
-import { ovsReferenceAvailable, startOvsReference } from '../helpers/ovs-reference.js';
+import { COMPARED_SWITCHES, TVS_OFCTL } from '../helpers/differential.js';
+import { ovsReferenceAvailable } from '../helpers/ovs-reference.js';
 import { runForExit, type CliExit } from '../helpers/run-exit.js';
 
-const TVS_OFCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli', 'tvs-ofctl.js');
 
 const FILES = {
   good: [
@@ -29,19 +27,6 @@ const FILES = {
 /** What the good file leaves, and what the other two leave unchanged. */
 const FLOWS_AFTER_GOOD = [' priority=10,in_port=1 actions=group:1', ' priority=5,in_port=2 actions=output:1', ' priority=0 actions=NORMAL', ''].join('\n');
 
-interface Switch {
-  target: string;
-  stop(): Promise<void>;
-}
-
-const SWITCHES: Record<string, () => Promise<Switch>> = {
-  'ovs-vswitchd': () => startOvsReference({ bridge: 'br0', ports: ['p1', 'p2'] }),
-  'tvs-vswitchd': async () => {
-    const tvs = await startDaemon(['--enable-dummy=override']);
-    await tvs.vsctl('add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'set', 'interface', 'p1', 'ofport_request=1', '--', 'add-port', 'br0', 'p2', '--', 'set', 'interface', 'p2', 'ofport_request=2');
-    return { target: `unix:${join(tvs.dir, 'br0.mgmt')}`, stop: () => tvs.stop() };
-  },
-};
 
 const CLIENTS: Record<string, (...args: string[]) => Promise<CliExit>> = {
   'ovs-ofctl': (...args) => runForExit('ovs-ofctl', args),
@@ -50,7 +35,7 @@ const CLIENTS: Record<string, (...args: string[]) => Promise<CliExit>> = {
 
 const ovsOfctl = CLIENTS['ovs-ofctl']!;
 
-for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
+for (const [switchName, startSwitch] of Object.entries(COMPARED_SWITCHES)) {
   for (const [clientName, client] of Object.entries(CLIENTS)) {
     describe.skipIf(!ovsReferenceAvailable())(`${clientName} bundle against ${switchName}`, () => {
       const results = new Map<keyof typeof FILES, { exit: CliExit; flows: string }>();

@@ -7,28 +7,13 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon } from '../helpers/daemon.js';
 import { eventually } from '../helpers/eventually.js';
-import { ovsReferenceAvailable, startOvsReference } from '../helpers/ovs-reference.js';
+import { COMPARED_SWITCHES, TVS_OFCTL } from '../helpers/differential.js';
+import { ovsReferenceAvailable } from '../helpers/ovs-reference.js';
 
-const TVS_OFCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli', 'tvs-ofctl.js');
 
-interface Switch {
-  target: string;
-  stop(): Promise<void>;
-}
-
-const SWITCHES: Record<string, () => Promise<Switch>> = {
-  'ovs-vswitchd': () => startOvsReference({ bridge: 'br0', ports: ['p1', 'p2'] }),
-  'tvs-vswitchd': async () => {
-    const tvs = await startDaemon(['--enable-dummy=override']);
-    await tvs.vsctl('add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'set', 'interface', 'p1', 'ofport_request=1', '--', 'add-port', 'br0', 'p2', '--', 'set', 'interface', 'p2', 'ofport_request=2');
-    return { target: `unix:${join(tvs.dir, 'br0.mgmt')}`, stop: () => tvs.stop() };
-  },
-};
 
 /** The monitors' versions: none (ovs-ofctl offers only OpenFlow 1.0 then), 1.3, 1.4 and 1.5. */
 const VERSIONS: Array<{ name: string; args: string[] }> = [
@@ -94,7 +79,7 @@ function normalise(text: string): string {
   return text.replace(/xid=0x[0-9a-f]+/g, 'xid=X');
 }
 
-for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
+for (const [switchName, startSwitch] of Object.entries(COMPARED_SWITCHES)) {
   describe.skipIf(!ovsReferenceAvailable())(`flow monitors against ${switchName}`, () => {
     /** Transcripts by watcher and version. */
     const transcripts = new Map<string, string>();

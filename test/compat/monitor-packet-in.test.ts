@@ -6,15 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/lib/netns.js';
-import { startDaemon } from '../helpers/daemon.js';
 import { eventually } from '../helpers/eventually.js';
-import { ovsReferenceAvailable, startOvsReference } from '../helpers/ovs-reference.js';
+import { COMPARED_SWITCHES, TVS_OFCTL } from '../helpers/differential.js';
+import { ovsReferenceAvailable } from '../helpers/ovs-reference.js';
 
-const TVS_OFCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli', 'tvs-ofctl.js');
 
 const hex = (...parts: string[]) => parts.join('').replace(/\s/g, '');
 const ETH = '505400000002 505400000001';
@@ -74,27 +72,6 @@ const FRAMES: Array<{ frame: string; printed: string[] }> = [
   },
 ];
 
-interface Switch {
-  target: string;
-  receive(port: string, frame: string): Promise<void>;
-  stop(): Promise<void>;
-}
-
-const SWITCHES: Record<string, () => Promise<Switch>> = {
-  'ovs-vswitchd': async () => {
-    const ovs = await startOvsReference({ bridge: 'br0', ports: ['p1', 'p2'] });
-    return { target: ovs.target, receive: async (port, frame) => {
-        await ovs.appctl('netdev-dummy/receive', port, frame);
-      }, stop: () => ovs.stop() };
-  },
-  'tvs-vswitchd': async () => {
-    const tvs = await startDaemon(['--enable-dummy=override']);
-    await tvs.vsctl('add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'set', 'interface', 'p1', 'ofport_request=1', '--', 'add-port', 'br0', 'p2', '--', 'set', 'interface', 'p2', 'ofport_request=2');
-    return { target: `unix:${join(tvs.dir, 'br0.mgmt')}`, receive: async (port, frame) => {
-        await tvs.appctl('netdev-dummy/receive', port, frame);
-      }, stop: () => tvs.stop() };
-  },
-};
 
 /** A service connection (the bridge's mgmt socket) hears packet-ins only once it sets a miss_send_len: the 65535 argument. */
 const WATCHERS: Record<string, (target: string) => [string, string[]]> = {
@@ -121,7 +98,7 @@ function withoutProbes(text: string): string {
   return lines.slice(Math.max(...probes) + 1).join('\n');
 }
 
-for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
+for (const [switchName, startSwitch] of Object.entries(COMPARED_SWITCHES)) {
   describe.skipIf(!ovsReferenceAvailable())(`monitor's packet-ins from ${switchName}`, () => {
     const transcripts = new Map<string, string>();
     let rundir = '';

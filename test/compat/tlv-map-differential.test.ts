@@ -5,29 +5,11 @@
 // errors for a taken index, a mapped option, a bad length and a mapping in use, and flows on
 // tun_metadata printed as ovs-ofctl prints them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startDaemon } from '../helpers/daemon.js';
-import { maskToolName, transcript, type TranscriptEntry } from '../helpers/differential.js';
-import { ovsReferenceAvailable, startOvsReference } from '../helpers/ovs-reference.js';
+import { COMPARED_SWITCHES, TVS_OFCTL, maskToolName, transcript, type TranscriptEntry } from '../helpers/differential.js';
+import { ovsReferenceAvailable } from '../helpers/ovs-reference.js';
 import { runForExit, type CliExit } from '../helpers/run-exit.js';
 
-const TVS_OFCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli', 'tvs-ofctl.js');
 
-interface Switch {
-  target: string;
-  stop(): Promise<void>;
-}
-
-const SWITCHES: Record<string, () => Promise<Switch>> = {
-  'ovs-vswitchd': () => startOvsReference({ bridge: 'br0', ports: ['p1', 'p2'] }),
-  'tvs-vswitchd': async () => {
-    const tvs = await startDaemon(['--enable-dummy=override']);
-    await tvs.vsctl('add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'set', 'interface', 'p1', 'ofport_request=1',
-      '--', 'add-port', 'br0', 'p2', '--', 'set', 'interface', 'p2', 'ofport_request=2');
-    return { target: `unix:${join(tvs.dir, 'br0.mgmt')}`, stop: () => tvs.stop() };
-  },
-};
 
 const CLIENTS: Record<string, (args: string[]) => Promise<CliExit>> = {
   'ovs-ofctl': (args) => runForExit('ovs-ofctl', args),
@@ -77,7 +59,7 @@ describe.skipIf(!ovsReferenceAvailable())('the TLV map and tun_metadata flows, o
   const transcripts: Record<string, TranscriptEntry[]> = {};
 
   beforeAll(async () => {
-    for (const [switchName, startSwitch] of Object.entries(SWITCHES)) {
+    for (const [switchName, startSwitch] of Object.entries(COMPARED_SWITCHES)) {
       for (const [clientName, client] of Object.entries(CLIENTS)) {
         const sw = await startSwitch();
         try {

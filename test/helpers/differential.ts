@@ -1,7 +1,49 @@
 // What the differential tests share: OVS's side and ours run the same script, each step's exit
 // status and output go into a transcript once what may legitimately differ between two runs is
 // masked, and the two transcripts must be equal.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDaemon } from './daemon.js';
+import { startOvsReference } from './ovs-reference.js';
 import type { CliExit } from './run-exit.js';
+
+/** tvs-ofctl as the tests run it, compiled in dist/. */
+export const TVS_OFCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli', 'tvs-ofctl.js');
+
+/** One of the two switches a differential test compares: bridge br0 with dummy ports p1 and p2 (OpenFlow ports 1 and 2). */
+export interface ComparedSwitch {
+  /** br0's OpenFlow management socket, as `unix:PATH`. */
+  target: string;
+  /** Hands `frame` (hex, or OVS flow syntax) to the switch as received on dummy port `port`. */
+  receive(port: string, frame: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Debian's ovs-vswitchd and tvs-vswitchd, each started as a ComparedSwitch. */
+export const COMPARED_SWITCHES: Readonly<Record<'ovs-vswitchd' | 'tvs-vswitchd', () => Promise<ComparedSwitch>>> = {
+  'ovs-vswitchd': async () => {
+    const ovs = await startOvsReference({ bridge: 'br0', ports: ['p1', 'p2'] });
+    return {
+      target: ovs.target,
+      receive: async (port, frame) => {
+        await ovs.appctl('netdev-dummy/receive', port, frame);
+      },
+      stop: () => ovs.stop(),
+    };
+  },
+  'tvs-vswitchd': async () => {
+    const tvs = await startDaemon(['--enable-dummy=override']);
+    await tvs.vsctl('add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'set', 'interface', 'p1', 'ofport_request=1',
+      '--', 'add-port', 'br0', 'p2', '--', 'set', 'interface', 'p2', 'ofport_request=2');
+    return {
+      target: `unix:${join(tvs.dir, 'br0.mgmt')}`,
+      receive: async (port, frame) => {
+        await tvs.appctl('netdev-dummy/receive', port, frame);
+      },
+      stop: () => tvs.stop(),
+    };
+  },
+};
 
 /** One step of a transcript: the step as the script writes it, and its result, normalised. */
 export interface TranscriptEntry {

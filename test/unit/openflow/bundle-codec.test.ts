@@ -1,35 +1,16 @@
 // Bundle messages on the wire, judged by Debian's `ovs-ofctl ofp-print`: OpenFlow 1.4's
 // OFPT_BUNDLE_* and OVS's OpenFlow 1.3 extension ONFT_BUNDLE_*, and the checks a bundle_add's
 // inner message gets (version, length, xid, a type that may be bundled).
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { OfDecodeError } from '../../../src/openflow/codec/buffer.js';
+import { decodeError, encodeOne, ofpPrint } from '../../helpers/of-wire.js';
 import { decodeMessage, encodeMessage, OfEncodeError } from '../../../src/openflow/codec/index.js';
 import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
 import { defaultSession, OFP10, OFP13, OFP14, OFP15, type OfMessage } from '../../../src/openflow/messages.js';
 
-function ofpPrint(buf: Buffer): string {
-  return execFileSync('ovs-ofctl', ['ofp-print', buf.toString('hex')], { encoding: 'utf8' }).trim();
-}
 
 const commit: OfMessage = { type: 'bundle_control', bundleId: 7, control: 'commit_request', flags: 3 };
 const addFlow: OfMessage = { type: 'bundle_add', bundleId: 7, flags: 1, msg: { type: 'flow_mod', mod: parseFlowMod('in_port=1,actions=output:2', 'add') } };
 
-function encodeOne(msg: OfMessage, version: number, xid = 0x2a): Buffer {
-  const [buf, ...more] = encodeMessage(msg, defaultSession(version), xid);
-  expect(more).toEqual([]);
-  return buf!;
-}
-
-function decodeError(buf: Buffer, version: number): string {
-  try {
-    decodeMessage(buf, defaultSession(version));
-  } catch (e) {
-    if (e instanceof OfDecodeError) return e.name;
-    throw e;
-  }
-  return 'decoded';
-}
 
 describe('bundle messages', () => {
   it.each([

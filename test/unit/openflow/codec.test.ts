@@ -1,15 +1,12 @@
 // The OpenFlow codec against the real OVS decoder: every message we encode is printed by
 // `ovs-ofctl ofp-print` (Debian's Open vSwitch) as what we meant, and decodes back to itself.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { ofpPrint } from '../../helpers/of-wire.js';
 import { OfDecodeError, OfWriter } from '../../../src/openflow/codec/buffer.js';
 import { decodeMessage, encodeMessage, OfEncodeError } from '../../../src/openflow/codec/index.js';
 import { defaultSession, type AsyncConfig, type AsyncConfigChange, type MultipartReply, type OfMessage, type PortDesc, type PortStats } from '../../../src/openflow/messages.js';
 import { xorshift32 } from '../../../scripts/fuzz/mutate.js';
 
-function ofpPrint(buf: Buffer): string {
-  return execFileSync('ovs-ofctl', ['ofp-print', buf.toString('hex')], { encoding: 'utf8' }).trim();
-}
 
 const s = defaultSession;
 const port: PortDesc = {

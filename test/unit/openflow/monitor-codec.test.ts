@@ -1,16 +1,13 @@
 // Flow monitor messages on the wire in each version's format (Nicira's on OpenFlow 1.0, ONF's
 // on 1.3, the standard's on 1.4+), judged by Debian's `ovs-ofctl ofp-print`.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { ofpPrint } from '../../helpers/of-wire.js';
 import { output } from '../../../src/ofproto/actions.js';
 import { Match } from '../../../src/ofproto/match.js';
 import { decodeMessage, encodeMessage } from '../../../src/openflow/codec/index.js';
 import { OFPG, OFPP } from '../../../src/ofproto/actions.js';
 import { defaultSession, NXFMF, OFP10, OFP13, OFP14, OFP15, type FlowMonitorRequest, type FlowUpdate, type OfMessage } from '../../../src/openflow/messages.js';
 
-function ofpPrint(buf: Buffer): string {
-  return execFileSync('ovs-ofctl', ['ofp-print', buf.toString('hex')], { encoding: 'utf8' }).trim();
-}
 
 function roundTrip(msg: OfMessage, version = OFP10): { printed: string; back: OfMessage } {
   const [buf, ...more] = encodeMessage(msg, defaultSession(version), 0x2a);

@@ -1,34 +1,15 @@
 // The TLV table messages and tun_metadata matches on the wire, judged by Debian's `ovs-ofctl
 // ofp-print`: what TVS encodes OVS reads as it meant, and what ovs-ofctl sends (its own
 // encoding, from `ovs-ofctl parse-flow`-style hex) TVS reads back.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { OfDecodeError } from '../../../src/openflow/codec/buffer.js';
-import { decodeMessage, encodeMessage } from '../../../src/openflow/codec/index.js';
+import { decodeError, encodeOne, ofpPrint } from '../../helpers/of-wire.js';
+import { decodeMessage } from '../../../src/openflow/codec/index.js';
 import { parseFlowMod } from '../../../src/openflow/flow-syntax.js';
 import { defaultSession, OFP10, OFP13, type OfMessage } from '../../../src/openflow/messages.js';
 import { formatMatch } from '../../../src/ofproto/print.js';
 import { formatTlvTableReply, parseTlvMap } from '../../../src/ofctl/tlv-map.js';
 
-function ofpPrint(buf: Buffer): string {
-  return execFileSync('ovs-ofctl', ['ofp-print', buf.toString('hex')], { encoding: 'utf8' }).trim();
-}
 
-function encodeOne(msg: OfMessage, version: number, xid = 0x2a): Buffer {
-  const [buf, ...more] = encodeMessage(msg, defaultSession(version), xid);
-  expect(more).toEqual([]);
-  return buf!;
-}
-
-function decodeError(buf: Buffer, version: number): string {
-  try {
-    decodeMessage(buf, defaultSession(version));
-  } catch (e) {
-    if (e instanceof OfDecodeError) return e.name;
-    throw e;
-  }
-  return 'decoded';
-}
 
 const OVN_MAP = { optClass: 0x102, optType: 0x80, optLen: 4, index: 0 };
 
