@@ -13,22 +13,13 @@ import { formatRemoteError } from './print-errors.js';
 import { formatFeaturesReply, formatGetConfigReply, formatPortDescReply, formatQueueConfigReply } from './print-ports.js';
 import { formatMultipartReply } from './print-reply.js';
 import { formatTableFeatures } from './print-tables.js';
-import { OfctlError, fetchPorts, findPort, multipart, portNumber, sendBatch, sendChanges, type CommandContext } from './session.js';
+import { OfctlError, fetchPorts, findPort, multipart, portNumber, sendBatch, sendChanges, withSwitch, type CommandContext } from './session.js';
 
 export type Command = (ctx: CommandContext) => Promise<number>;
 
 /** Every queue of a port (OFPQ_ALL). */
 const OFPQ_ALL = 0xffffffff;
 
-/** Opens the command's switch, runs `body` and closes the connection whatever happens. */
-async function withSwitch(ctx: CommandContext, body: (ch: OfctlChannel) => Promise<number>): Promise<number> {
-  const ch = await ctx.open();
-  try {
-    return await body(ch);
-  } finally {
-    ch.close();
-  }
-}
 
 /** A multipart request, its reply printed as ovs-ofctl prints it. */
 function dumpCommand(request: (ctx: CommandContext) => Promise<MultipartRequest> | MultipartRequest): Command {

@@ -23,6 +23,16 @@ export interface CommandContext {
   readFile(path: string): string;
 }
 
+/** Opens the command's switch, runs `body` and closes the connection whatever happens. */
+export async function withSwitch(ctx: CommandContext, body: (ch: OfctlChannel) => Promise<number>): Promise<number> {
+  const ch = await ctx.open();
+  try {
+    return await body(ch);
+  } finally {
+    ch.close();
+  }
+}
+
 /** Sends a multipart request; resolves to the whole reply and its xid. */
 export async function multipart(ch: OfctlChannel, request: MultipartRequest): Promise<{ reply: MultipartReply; xid: number }> {
   const { reply, xid } = await ch.transact({ type: 'multipart_request', request });

@@ -6,9 +6,8 @@
  */
 import type { MessageOf } from '../openflow/messages.js';
 import { TUN_METADATA_FIELDS, type TlvMapping, type TlvTableCommand } from '../ofproto/tun-metadata.js';
-import type { OfctlChannel } from './channel.js';
 import { title } from './print-common.js';
-import { OfctlError, sendBatch, type CommandContext } from './session.js';
+import { OfctlError, sendBatch, withSwitch, type CommandContext } from './session.js';
 
 type Command = (ctx: CommandContext) => Promise<number>;
 
@@ -86,14 +85,6 @@ export function formatTlvTableReply(r: MessageOf<'nx_tlv_table_reply'>, version:
   return `${s}${mappingTable(r.mappings)}\n`;
 }
 
-async function withSwitch(ctx: CommandContext, body: (ch: OfctlChannel) => Promise<number>): Promise<number> {
-  const ch = await ctx.open();
-  try {
-    return await body(ch);
-  } finally {
-    ch.close();
-  }
-}
 
 function tlvMod(command: (ctx: CommandContext) => TlvTableCommand): Command {
   return async (ctx) => {

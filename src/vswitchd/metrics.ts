@@ -3,22 +3,16 @@
 // and the embedded database already keep. The TypeScript API returns it and
 // the Prometheus endpoint renders it (metrics-text.ts), so both say the same.
 import type { HistogramSnapshot } from '../lib/histogram.js';
+import type { NativePortStats } from '../../native/index.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import type { ConnMgr } from './connmgr.js';
 
 /** An Interface row's counters (the numbers its `statistics` column holds). */
-export interface InterfaceMetrics {
+/** An interface's datapath counters, named by where the interface is. */
+export interface InterfaceMetrics extends NativePortStats {
   bridge: string;
   port: string;
   interface: string;
-  rxPackets: number;
-  rxBytes: number;
-  rxDropped: number;
-  rxErrors: number;
-  txPackets: number;
-  txBytes: number;
-  txDropped: number;
-  txErrors: number;
 }
 
 export interface DatapathMetrics {

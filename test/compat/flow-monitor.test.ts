@@ -4,13 +4,13 @@
 // against Debian's ovs-vswitchd and against tvs-vswitchd: every transcript is the one OVS gives.
 // (ovs-ofctl's stdout is block-buffered on a pipe, so it runs under `stdbuf -oL`; it prints the
 // initial reply on stdout and the updates on stderr, read here as one stream.)
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
-import { COMPARED_SWITCHES, TVS_OFCTL } from '../helpers/differential.js';
+import { COMPARED_SWITCHES, TVS_OFCTL, startMonitor } from '../helpers/differential.js';
 import { ovsReferenceAvailable } from '../helpers/ovs-reference.js';
 
 
@@ -45,14 +45,6 @@ function ovsOfctl(args: string[], rundir: string): Promise<void> {
   });
 }
 
-/** A monitor running in the background, its output (stdout and stderr as they come) kept. */
-function startMonitor(command: string, args: string[], rundir: string): { child: ChildProcess; out: () => string } {
-  const child = spawn(command, args, { env: { ...process.env, OVS_RUNDIR: rundir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return { child, out: () => out };
-}
 
 /** What OVS sends each version for CHANGES, as ovs-ofctl prints it. */
 function expectedTranscript(version: string): string {

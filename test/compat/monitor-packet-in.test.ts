@@ -3,14 +3,14 @@
 // solicitation, a later IPv4 fragment) come in through a dummy port of Debian's ovs-vswitchd and
 // of tvs-vswitchd, and `ovs-ofctl monitor` and `tvs-ofctl monitor` on each print the header line,
 // the packet's flow and its checksum exactly as ovs-ofctl prints them against OVS.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/lib/netns.js';
 import { eventually } from '../helpers/eventually.js';
-import { COMPARED_SWITCHES, TVS_OFCTL } from '../helpers/differential.js';
+import { COMPARED_SWITCHES, TVS_OFCTL, startMonitor } from '../helpers/differential.js';
 import { ovsReferenceAvailable } from '../helpers/ovs-reference.js';
 
 
@@ -79,14 +79,6 @@ const WATCHERS: Record<string, (target: string) => [string, string[]]> = {
   'tvs-ofctl': (target) => [process.execPath, [TVS_OFCTL, 'monitor', target, '65535']],
 };
 
-/** A monitor running in the background, its output (stdout and stderr as they come) kept. */
-function startMonitor(command: string, args: string[], rundir: string): { child: ChildProcess; out: () => string } {
-  const child = spawn(command, args, { env: { ...process.env, OVS_RUNDIR: rundir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return { child, out: () => out };
-}
 
 /** A frame from a MAC no test frame uses, sent until every monitor is listening. */
 const PROBE = hex('ffffffffffff 02000000dead', '88b5', '00'.repeat(46));

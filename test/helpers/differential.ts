@@ -1,6 +1,7 @@
 // What the differential tests share: OVS's side and ours run the same script, each step's exit
 // status and output go into a transcript once what may legitimately differ between two runs is
 // masked, and the two transcripts must be equal.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDaemon } from './daemon.js';
@@ -9,6 +10,15 @@ import type { CliExit } from './run-exit.js';
 
 /** tvs-ofctl as the tests run it, compiled in dist/. */
 export const TVS_OFCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli', 'tvs-ofctl.js');
+
+/** A monitor (`ovs-ofctl monitor`, `tvs-ofctl monitor`) running in the background with OVS_RUNDIR `rundir`, its output (stdout and stderr as they come) kept. */
+export function startMonitor(command: string, args: string[], rundir: string): { child: ChildProcess; out: () => string } {
+  const child = spawn(command, args, { env: { ...process.env, OVS_RUNDIR: rundir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  return { child, out: () => out };
+}
 
 /** One of the two switches a differential test compares: bridge br0 with dummy ports p1 and p2 (OpenFlow ports 1 and 2). */
 export interface ComparedSwitch {
