@@ -1,5 +1,5 @@
 // TVS as another project gets it: the tarball `npm pack` makes (prepack builds dist/ and the
-// prebuilt addon), installed into a scratch project with no network, type-checked by that
+// prebuilt addon) from a copy of the checkout, installed into a scratch project with no network, type-checked by that
 // project's own tsc and run: a datapath with dummy ports, and a whole switch on dummy hosts.
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -102,7 +102,20 @@ console.log(JSON.stringify({ datapath, bridgePorts, pingReplies, controller: { l
 
 const STALE_OUTPUT = 'dist/src/module-since-deleted.js';
 
+/**
+ * A copy of the checkout to pack. Prepack rebuilds dist/ from empty, which must not pull it from
+ * under the daemons other tests (or another suite) run out of the checkout's dist/. The copy keeps
+ * mtimes and shares the checkout's cargo target, so the addon it builds is already up to date.
+ */
+function copyCheckout(to: string): void {
+  const skipped = new Set(['.git', 'node_modules', 'dist', 'bench-results', 'fuzz-crashes', 'native/target']);
+  cpSync(CHECKOUT, to, { recursive: true, preserveTimestamps: true, filter: (src) => !skipped.has(relative(CHECKOUT, src)) });
+  symlinkSync(join(CHECKOUT, 'node_modules'), join(to, 'node_modules'));
+  symlinkSync(join(CHECKOUT, 'native/target'), join(to, 'native/target'));
+}
+
 let work: string;
+let source: string;
 let tarball: string;
 let packed: string[];
 let app: string;
@@ -110,10 +123,12 @@ let installLog: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'tvs-pkg-'));
+  source = join(work, 'checkout');
+  copyCheckout(source);
   // The output of a source since deleted, as an old build leaves it: packing must not ship it.
-  mkdirSync(join(CHECKOUT, 'dist/src'), { recursive: true });
-  writeFileSync(join(CHECKOUT, STALE_OUTPUT), 'export {};\n');
-  const pack = await mustRun('npm', ['pack', '--json', '--pack-destination', work], CHECKOUT);
+  mkdirSync(join(source, 'dist/src'), { recursive: true });
+  writeFileSync(join(source, STALE_OUTPUT), 'export {};\n');
+  const pack = await mustRun('npm', ['pack', '--json', '--pack-destination', work], source);
   const [report] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
   tarball = join(work, report!.filename);
   packed = report!.files.map((f) => f.path);
@@ -138,7 +153,7 @@ afterAll(() => {
 
 describe('the npm package', () => {
   it('ships dist/ compiled at pack time from exactly the sources in src/, without source maps', () => {
-    expect(existsSync(join(CHECKOUT, STALE_OUTPUT))).toBe(false);
+    expect(existsSync(join(source, STALE_OUTPUT))).toBe(false);
     const sources = typeScriptSources(join(CHECKOUT, 'src'), CHECKOUT).map((ts) => `dist/${ts.replace(/\.ts$/, '.js')}`);
     const compiled = packed.filter((p) => p.startsWith('dist/src/') && p.endsWith('.js'));
     expect(compiled.sort()).toEqual(sources.sort());
