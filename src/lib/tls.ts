@@ -243,9 +243,12 @@ export function tlsConnect(files: TlsFiles, host: string, port: number, label: s
             socket.destroy();
             reject(new Error(`${label}: connection timed out after ${timeoutMs} ms`));
           }, timeoutMs);
+    let tcpConnected = false;
+    socket.once('connect', () => (tcpConnected = true));
     const onError = (err: Error): void => {
       clearTimeout(timer);
-      reject(Object.assign(new Error(describeTlsFailure(label, err)), { code: (err as NodeJS.ErrnoException).code }));
+      // Before TCP connects, the error is the network's (ECONNREFUSED...), kept as it is for the callers' strerror.
+      reject(tcpConnected ? Object.assign(new Error(describeTlsFailure(label, err)), { code: (err as NodeJS.ErrnoException).code }) : err);
     };
     socket.once('error', onError);
     socket.once('secureConnect', () => {
