@@ -81,7 +81,8 @@ class Session {
 export class OvsdbServer {
   private readonly dbs = new Map<string, Served>();
   private readonly sessions = new Set<Session>();
-  private readonly listeners: Server[] = [];
+  /** The listeners, by the remote given to listen(). */
+  private readonly listeners = new Map<string, Server>();
   private readonly unixPaths: string[] = [];
   private readonly locks = new LockTable<Session>();
   private readonly serverDb: Served;
@@ -154,7 +155,7 @@ export class OvsdbServer {
       });
     }
     server.on('error', (e) => log.err(`${remote}: ${e.message}`));
-    this.listeners.push(server);
+    this.listeners.set(remote, server);
     if (addr.kind === 'unix') {
       this.unixPaths.push(addr.path);
       return remote;
@@ -206,8 +207,21 @@ export class OvsdbServer {
     return targets.map(([n]) => n);
   }
 
+  /** Stops listening on `remote` (as given to listen()); its clients stay connected, as ovsdb-server's do. */
+  async unlisten(remote: string): Promise<void> {
+    const server = this.listeners.get(remote);
+    if (!server) return;
+    this.listeners.delete(remote);
+    server.close();
+    const addr = parseListen(remote);
+    if (addr.kind === 'unix') {
+      this.unixPaths.splice(this.unixPaths.indexOf(addr.path), 1);
+      await unlink(addr.path).catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
-    for (const l of this.listeners) l.close();
+    for (const l of this.listeners.values()) l.close();
     for (const s of this.sessions) s.conn.destroy();
     for (const p of this.unixPaths) await unlink(p).catch(() => undefined);
     for (const served of this.dbs.values()) {
