@@ -211,7 +211,10 @@ export function createTlsServer(files: () => TlsFiles, label: string, onSecureSo
   });
   server.on('tlsClientError', (err, socket) => {
     // A handshake that failed has lost its address by now; a client that refused us says why in its own log.
-    log.warn(`${label}: ${socket.remoteAddress ?? 'a client'}: TLS handshake failed: ${err.message}`);
+    const line = `${label}: ${socket.remoteAddress ?? 'a client'}: TLS handshake failed: ${err.message}`;
+    // A peer that hangs up before the handshake (a port probe, a readiness check) is no alarm.
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') log.info(line);
+    else log.warn(line);
   });
   server.prependListener('connection', () => {
     // Picks up a changed configuration (new files, a bootstrapped CA) before the handshake.
