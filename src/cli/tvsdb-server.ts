@@ -150,13 +150,11 @@ async function main(argv = process.argv.slice(2)): Promise<void> {
 
 /** The PKI files, with db:DB,TABLE,COLUMN references looked up in the served databases. */
 function resolveTlsFiles(server: OvsdbServer, given: TlsFiles): TlsFiles {
-  const files: TlsFiles = { ...given };
+  const files: TlsFiles = given.bootstrap === undefined ? {} : { bootstrap: given.bootstrap };
   for (const key of ['privateKey', 'certificate', 'caCert', 'peerCaCert'] as const) {
     const ref = given[key];
-    if (ref === undefined) continue;
-    const value = server.queryString(ref);
-    if (value === undefined) delete files[key];
-    else files[key] = value;
+    const value = ref === undefined ? undefined : server.queryString(ref);
+    if (value !== undefined) files[key] = value;
   }
   return files;
 }

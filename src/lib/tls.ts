@@ -9,6 +9,7 @@
  * first peer's chain is accepted, its self-signed root is saved as FILE, and from then on FILE is
  * the CA. `--peer-ca-cert=FILE` sends FILE after our certificate, so that such peers can learn it.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import type { OptionWord } from './command-line.js';
@@ -135,25 +136,19 @@ function fixFor(code: string | undefined): string {
 }
 
 /** A log line's words for a refused peer: who, why (OpenSSL's reason) and what to do. */
-export function describeTlsFailure(peer: string, err: Error): string {
+function describeTlsFailure(peer: string, err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   return `${peer}: TLS connection refused: ${err.message}${code && !err.message.includes(code) ? ` (${code})` : ''}; ${fixFor(code)}`;
 }
 
-/** The peer's self-signed root of the chain it sent, as PEM, if it sent one. */
+/** The self-signed root of the chain the peer sent (not its own certificate), as PEM, if it sent one. */
 function peerRootPem(socket: tls.TLSSocket): string | undefined {
-  let cert = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-  const seen = new Set<tls.DetailedPeerCertificate>();
-  while (cert?.raw && !seen.has(cert)) {
-    seen.add(cert);
+  let cert = socket.getPeerCertificate(true);
+  for (let depth = 0; depth < 10; depth++) {
+    // Node links a self-signed certificate to itself as its own issuer.
     const issuer = cert.issuerCertificate as tls.DetailedPeerCertificate | undefined;
-    if (!issuer || issuer === cert || issuer.fingerprint256 === cert.fingerprint256) {
-      if (cert.subject && JSON.stringify(cert.subject) === JSON.stringify(cert.issuer) && seen.size > 1) {
-        const b64 = cert.raw.toString('base64').replace(/(.{64})/g, '$1\n');
-        return `-----BEGIN CERTIFICATE-----\n${b64.replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-      }
-      return undefined;
-    }
+    if (!issuer) return undefined;
+    if (issuer === cert || issuer.fingerprint256 === cert.fingerprint256) return depth > 0 ? new X509Certificate(cert.raw).toString() : undefined;
     cert = issuer;
   }
   return undefined;
@@ -184,9 +179,10 @@ function verifyAfterHandshake(files: TlsFiles, socket: tls.TLSSocket, peer: stri
   if (socket.authorized) return undefined;
   if (bootstrapping(files)) return learnCa(files, socket, peer);
   if (Object.keys(socket.getPeerCertificate()).length === 0) return Object.assign(new Error('the peer presented no certificate'), { code: 'NO_PEER_CERTIFICATE' });
-  const reason = socket.authorizationError as Error | string | null;
-  const code = typeof reason === 'string' ? reason : ((reason as NodeJS.ErrnoException | null)?.code ?? 'CERT_REJECTED');
-  return Object.assign(new Error(OPENSSL_REASONS[code] ?? (typeof reason === 'string' ? reason : (reason?.message ?? code))), { code });
+  // Typed as an Error, it is OpenSSL's code at run time (UNABLE_TO_VERIFY_LEAF_SIGNATURE).
+  const reason = socket.authorizationError as unknown as string | null;
+  const code = reason ?? 'CERT_REJECTED';
+  return Object.assign(new Error(OPENSSL_REASONS[code] ?? code), { code });
 }
 
 /**
