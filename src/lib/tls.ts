@@ -86,6 +86,9 @@ function readPem(path: string, what: string, option: string): Buffer {
   }
 }
 
+/** --ca-cert=none is warned about once per process, not per connection. */
+let warnedNoVerification = false;
+
 /** Whether the CA is still to be learned from the first peer. */
 function bootstrapping(files: TlsFiles): boolean {
   return files.bootstrap === true && files.caCert !== undefined && !existsSync(files.caCert);
@@ -104,7 +107,10 @@ function secureOptions(files: TlsFiles): tls.SecureContextOptions & { rejectUnau
     opts.ca = readPem(files.caCert, 'CA certificate', files.bootstrap ? '--bootstrap-ca-cert' : '--ca-cert');
     opts.rejectUnauthorized = true;
   }
-  if (files.caCert === 'none') log.warn('--ca-cert=none: peers are not verified; anyone can connect and be connected to');
+  if (files.caCert === 'none' && !warnedNoVerification) {
+    warnedNoVerification = true;
+    log.warn('--ca-cert=none: peers are not verified; anyone can connect and be connected to');
+  }
   return opts;
 }
 
