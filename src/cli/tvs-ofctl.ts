@@ -14,6 +14,7 @@ import { RemoteError } from '../ofctl/channel.js';
 import { SWITCH_COMMANDS, type Command } from '../ofctl/commands.js';
 import { TLV_COMMANDS } from '../ofctl/tlv-map.js';
 import { connectChannel } from '../ofctl/connect.js';
+import { TLS_USAGE } from '../lib/tls.js';
 import { FLOW_COMMANDS } from '../ofctl/flow-commands.js';
 import { MONITOR_COMMANDS } from '../ofctl/monitor.js';
 import { parseArgs, type Invocation } from '../ofctl/options.js';
@@ -76,8 +77,9 @@ For OpenFlow switches and controllers:
   ping TARGET [N]             latency of N-byte echos
 
 SWITCH is a bridge name (its management socket $TVS_RUNDIR/BRIDGE.mgmt,
-default /var/run/tvs), unix:PATH or tcp:IP[:PORT] (port 6653 by default).
+default /var/run/tvs), unix:PATH, tcp:IP[:PORT] or ssl:IP[:PORT] (port 6653 by default).
 
+${TLS_USAGE}
 ${logOptionsUsage()}
 Other options:
   --strict                    use strict match for flow commands
@@ -103,7 +105,7 @@ function context(inv: Invocation, io: Io): CommandContext {
     inv,
     io,
     open: (target = inv.args[0]!, kind = 'mgmt'): Promise<OfctlChannel> =>
-      openTarget(target, (t) => connectChannel(t, inv.versions, inv.timeoutMs || undefined), kind),
+      openTarget(target, (t) => connectChannel(t, inv.versions, inv.timeoutMs || undefined, inv.tls), kind),
     readFile: (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
   };
 }

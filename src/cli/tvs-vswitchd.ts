@@ -8,13 +8,14 @@ import { dirname, resolve } from 'node:path';
 import { registerVlogCommands, logOptionsUsage, parseLogOption, setProgramName, getLogger } from '../lib/log.js';
 import { defaultDbFile, defaultDbSocket, defaultPidfile, defaultUnixctlPath } from '../lib/paths.js';
 import { UnixctlServer } from '../lib/unixctl.js';
+import { TLS_SHORT_OPTIONS, TLS_USAGE, type TlsFiles, hasTlsFiles, takeTlsOption } from '../lib/tls.js';
 import { OVS_DB_SOCKET, VERSION, VSwitchd, type VSwitchdOptions } from '../vswitchd/vswitchd.js';
 
 const log = getLogger('vswitchd');
 
 const USAGE = `tvs-vswitchd: TVS switch daemon
 usage: tvs-vswitchd [OPTIONS] [DATABASE]
-where DATABASE is a socket of a running tvsdb-server (unix:PATH or tcp:IP:PORT).
+where DATABASE is a socket of a running tvsdb-server (unix:PATH, tcp:IP:PORT or ssl:IP:PORT).
 With no DATABASE, the daemon keeps its own database in --db-file and serves it.
 
 Database options (embedded database):
@@ -22,6 +23,8 @@ Database options (embedded database):
   --db-socket=PATH        serve the database on PATH (default: ${defaultDbSocket()}; repeatable)
   --ovs-db-socket         also serve it on OVS's default socket ${OVS_DB_SOCKET},
                           so the real ovs-vsctl with no --db reaches TVS
+  --remote=REMOTE         also serve it on REMOTE: ptcp:PORT[:IP], pssl:PORT[:IP] or
+                          punix:PATH (repeatable); Manager rows' passive targets too
 
 Interface options:
   --enable-dummy          add the interface type "dummy" (a port with no device:
@@ -35,6 +38,8 @@ Daemon options:
   --pidfile[=FILE]        write the process id to FILE (default: ${defaultPidfile('tvs-vswitchd')})
   --detach                run in the background once started
 ${logOptionsUsage()}
+${TLS_USAGE}  (the SSL table, tvs-vsctl set-ssl, takes precedence for controllers and managers)
+
 Other options:
   -h, --help              display this help message
   -V, --version           display version information
@@ -51,8 +56,13 @@ function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = { daemon: {}, unixctl: defaultUnixctlPath('tvs-vswitchd'), detach: false };
   const sockets: string[] = [];
   let ovsSocket = false;
-  for (const arg of argv) {
-    const [flag, value] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+  const tls: TlsFiles = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const shortTls = TLS_SHORT_OPTIONS.includes(arg.slice(0, 2)) && arg.length > 2;
+    const [flag, value] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : shortTls ? [arg.slice(0, 2), arg.slice(2)] : [arg, undefined];
+    const next = (): string => value ?? need(flag, argv[++i]);
+    if (takeTlsOption({ word: arg, flag, attached: value, value: next }, tls)) continue;
     if (parseLogOption(arg)) continue;
     switch (flag) {
       case '-h':
@@ -74,6 +84,9 @@ function parseArgs(argv: string[]): CliOptions {
       case '--ovs-db-socket':
         ovsSocket = true;
         break;
+      case '--remote':
+        (o.daemon.dbRemotes ??= []).push(need(flag, value));
+        break;
       case '--enable-dummy':
         if (value !== undefined && value !== 'override') throw new Error(`--enable-dummy=${value}: unknown value (use --enable-dummy or --enable-dummy=override)`);
         o.daemon.dummy = value === 'override' ? 'override' : 'on';
@@ -90,10 +103,11 @@ function parseArgs(argv: string[]): CliOptions {
       default:
         if (arg.startsWith('-')) throw new Error(`unrecognized option '${arg}' (use --help for help)`);
         if (o.daemon.remote) throw new Error(`exactly zero or one non-option argument required; use --help for usage`);
-        if (!/^(unix|tcp):/.test(arg)) throw new Error(`"${arg}": DATABASE must be unix:PATH or tcp:IP:PORT`);
+        if (!/^(unix|tcp|ssl):/.test(arg)) throw new Error(`"${arg}": DATABASE must be unix:PATH, tcp:IP:PORT or ssl:IP:PORT`);
         o.daemon.remote = arg;
     }
   }
+  if (hasTlsFiles(tls)) o.daemon.tls = tls;
   if (sockets.length || ovsSocket) o.daemon.dbSockets = [...(sockets.length ? sockets : [defaultDbSocket()]), ...(ovsSocket ? [OVS_DB_SOCKET] : [])];
   return o;
 }

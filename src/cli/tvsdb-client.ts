@@ -11,12 +11,13 @@ import { type OutputFormat, formatTable, parseFormat } from '../ovsdb/table-form
 import { columnTypeToJSON } from '../ovsdb/types.js';
 import { defaultDbSocket } from '../lib/paths.js';
 import { UsageError } from '../lib/usage-error.js';
+import { TLS_SHORT_OPTIONS, TLS_USAGE, type TlsFiles, takeTlsOption } from '../lib/tls.js';
 import { parseTransactionArg } from '../ovsdb/transaction-arg.js';
 
 const DEFAULT_DB = 'Open_vSwitch';
 
 const USAGE = `usage: tvsdb-client [OPTIONS] COMMAND [SERVER] [ARG...]
-SERVER is unix:PATH or tcp:IP:PORT (default unix:${defaultDbSocket()}, TVS_RUNDIR); DATABASE defaults to ${DEFAULT_DB}.
+SERVER is unix:PATH, tcp:IP:PORT or ssl:IP:PORT (default unix:${defaultDbSocket()}, TVS_RUNDIR); DATABASE defaults to ${DEFAULT_DB}.
 
   list-dbs [SERVER]                         list the databases the server serves
   get-schema [SERVER] [DATABASE]            print DATABASE's schema as JSON
@@ -32,20 +33,33 @@ SERVER is unix:PATH or tcp:IP:PORT (default unix:${defaultDbSocket()}, TVS_RUNDI
   -f, --format=table|csv|json   output format for tables (default table)
   -v, --verbose[=SPEC]          log more ("dbg", or "module:level,...")
   -h, --help                    show this help
-`;
+
+${TLS_USAGE}`;
 
 interface Invocation {
   command: string;
   server: string;
   args: string[];
   format: OutputFormat;
+  tls: TlsFiles;
 }
 
 function parseArgs(argv: string[]): Invocation {
   let format: OutputFormat = 'table';
+  const tls: TlsFiles = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const short = TLS_SHORT_OPTIONS.includes(a.slice(0, 2)) && a.length > 2;
+    const flag = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : short ? a.slice(0, 2) : a;
+    const attached = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : short ? a.slice(2) : undefined;
+    const value = (): string => {
+      const v = attached ?? argv[++i];
+      if (v === undefined) throw new UsageError(`option '${flag}' requires an argument`);
+      return v;
+    };
+    if (takeTlsOption({ word: a, flag, attached, value }, tls)) continue;
     if (a === '-h' || a === '--help') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -58,8 +72,8 @@ function parseArgs(argv: string[]): Invocation {
   }
   const command = positional.shift();
   if (!command) throw new UsageError('missing COMMAND (see --help)');
-  const server = positional[0] && /^(unix|tcp):/.test(positional[0]) ? positional.shift()! : `unix:${defaultDbSocket()}`;
-  return { command, server, args: positional, format };
+  const server = positional[0] && /^(unix|tcp|ssl):/.test(positional[0]) ? positional.shift()! : `unix:${defaultDbSocket()}`;
+  return { command, server, args: positional, format, tls };
 }
 
 function print(s: string): void {
@@ -129,7 +143,7 @@ async function monitor(c: OvsdbClient, inv: Invocation): Promise<void> {
 }
 
 async function run(inv: Invocation): Promise<void> {
-  const c = await OvsdbClient.connect(inv.server, { reconnect: false });
+  const c = await OvsdbClient.connect(inv.server, { reconnect: false, tls: inv.tls });
   try {
     switch (inv.command) {
       case 'list-dbs':

@@ -9,6 +9,7 @@ import { defaultDbSocket, runDir } from '../lib/paths.js';
 import { UnixctlServer } from '../lib/unixctl.js';
 import { OvsdbError } from '../ovsdb/errors.js';
 import { OvsdbServer } from '../ovsdb/server.js';
+import { TLS_SHORT_OPTIONS, TLS_USAGE, type TlsFiles, takeTlsOption } from '../lib/tls.js';
 
 const log = getLogger('tvsdb_server');
 
@@ -20,10 +21,14 @@ Serve the OVSDB database files DATABASE... (create them with "tvsdb-tool create"
   --remote=REMOTE        listen on REMOTE (repeatable): punix:PATH or ptcp:PORT[:IP]
                          (TCP listens on 127.0.0.1 unless IP is given); default punix:$TVS_RUNDIR/db.sock
                          (TVS_RUNDIR: /var/run/tvs unless set)
+                         pssl:PORT[:IP] listens for SSL/TLS clients (the PKI options below)
   --max-message-bytes=N  reject JSON-RPC messages larger than N bytes (default 64 MiB)
   --compact-bytes=N      compact a log automatically once it exceeds N bytes (default 10 MiB)
   -v, --verbose[=SPEC]   log more: "dbg", "info", or "module:level,..." (default: warnings only)
   -h, --help             show this help
+
+${TLS_USAGE}Each PKI FILE may be db:DATABASE,TABLE,COLUMN, read from a served database as ovsdb-server
+reads it (e.g. --private-key=db:Open_vSwitch,SSL,private_key), again for every new client.
 `;
 
 interface Options {
@@ -32,6 +37,7 @@ interface Options {
   files: string[];
   maxMessageBytes?: number;
   compactMinBytes?: number;
+  tls: TlsFiles;
 }
 
 function positiveInt(flag: string, v: string): number {
@@ -41,17 +47,20 @@ function positiveInt(flag: string, v: string): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { remotes: [], files: [] };
+  const o: Options = { remotes: [], files: [], tls: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const shortAttached = TLS_SHORT_OPTIONS.includes(arg.slice(0, 2)) && arg.length > 2;
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : shortAttached ? arg.slice(0, 2) : arg;
+    const attached = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : shortAttached ? arg.slice(2) : undefined;
     const value = (): string => {
-      if (arg.startsWith('--') && eq > 0) return arg.slice(eq + 1);
+      if (attached !== undefined) return attached;
       const v = argv[++i];
       if (v === undefined) throw new Error(`${flag} needs a value`);
       return v;
     };
+    if (takeTlsOption({ word: arg, flag, attached, value }, o.tls)) continue;
     switch (flag) {
       case '-h':
       case '--help':
@@ -102,7 +111,8 @@ async function main(argv = process.argv.slice(2)): Promise<void> {
       if (torn) process.stderr.write(`tvsdb-server: ${f}: the last record was incomplete (${torn.reason}); cut ${torn.droppedBytes} bytes at offset ${torn.offset}, keeping every complete transaction\n`);
       log.info(`serving ${name} from ${f}`);
     }
-    for (const r of opts.remotes) log.info(`listening on ${await server.listen(r)}`);
+    const tls = (): TlsFiles => resolveTlsFiles(server, opts.tls);
+    for (const r of opts.remotes) log.info(`listening on ${await server.listen(r, tls)}`);
   } catch (e) {
     process.stderr.write(`tvsdb-server: ${e instanceof OvsdbError ? e.details : (e as Error).message}\n`);
     await server.close();
@@ -136,6 +146,17 @@ async function main(argv = process.argv.slice(2)): Promise<void> {
   });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** The PKI files, with db:DB,TABLE,COLUMN references looked up in the served databases. */
+function resolveTlsFiles(server: OvsdbServer, given: TlsFiles): TlsFiles {
+  const files: TlsFiles = given.bootstrap === undefined ? {} : { bootstrap: given.bootstrap };
+  for (const key of ['privateKey', 'certificate', 'caCert', 'peerCaCert'] as const) {
+    const ref = given[key];
+    const value = ref === undefined ? undefined : server.queryString(ref);
+    if (value !== undefined) files[key] = value;
+  }
+  return files;
 }
 
 /** Control sockets left by servers that were killed (tvsdb-server.PID.ctl whose PID is gone). */

@@ -7,6 +7,7 @@
  * from 1. Every message of the channel goes through here, so the count stays exact.
  */
 import { OfConnection, OfRemoteError } from '../openflow/connection.js';
+import type { TlsFiles } from '../lib/tls.js';
 import type { OfMessage } from '../openflow/messages.js';
 import { RemoteError, type OfctlChannel } from './channel.js';
 
@@ -76,7 +77,7 @@ class ConnectionChannel implements OfctlChannel {
   }
 }
 
-/** Connects to `target` (`tcp:...` or `unix:...`) offering `versions`, and runs the hello exchange. */
-export async function connectChannel(target: string, versions: number[], timeoutMs: number | undefined): Promise<OfctlChannel> {
-  return new ConnectionChannel(await OfConnection.connect(target, { versions, timeoutMs }));
+/** Connects to `target` (`tcp:...`, `ssl:...` with `tls`, or `unix:...`) offering `versions`, and runs the hello exchange. */
+export async function connectChannel(target: string, versions: number[], timeoutMs: number | undefined, tls: TlsFiles): Promise<OfctlChannel> {
+  return new ConnectionChannel(await OfConnection.connect(target, { versions, timeoutMs, tls }));
 }

@@ -4,6 +4,7 @@
  */
 import { parseCommandLine, type ArgCounts, type OptionWord } from '../lib/command-line.js';
 import { own } from '../lib/own.js';
+import { TLS_SHORT_OPTIONS, type TlsFiles, takeTlsOption } from '../lib/tls.js';
 import { UsageError } from '../lib/usage-error.js';
 import { OFP10, OFP11, OFP12, OFP13, OFP14, OFP15 } from '../openflow/messages.js';
 
@@ -79,6 +80,8 @@ export interface Invocation {
   names: boolean;
   stats: boolean;
   sort: SortKey[];
+  /** Key, certificate and CA for an ssl: switch. */
+  tls: TlsFiles;
   command: string;
   args: string[];
 }
@@ -105,8 +108,11 @@ export function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
     names: false,
     stats: true,
     sort: [],
+    tls: {},
   };
-  const option = ({ flag, attached, value }: OptionWord): boolean => {
+  const option = (o: OptionWord): boolean => {
+    const { flag, attached, value } = o;
+    if (takeTlsOption(o, inv.tls)) return true;
     switch (flag) {
       case '-O':
       case '--protocols':
@@ -149,7 +155,7 @@ export function parseArgs(argv: string[]): Invocation | 'help' | 'version' {
         return false;
     }
   };
-  const line = parseCommandLine(argv, { commands: COMMANDS, shortWithValue: ['-O', '-t'], option });
+  const line = parseCommandLine(argv, { commands: COMMANDS, shortWithValue: ['-O', '-t', ...TLS_SHORT_OPTIONS], option });
   if (typeof line === 'string') return line;
   // As ovs-ofctl: --bundle or the bundle command without a version that has bundles (1.3+) means OpenFlow 1.4.
   if ((inv.bundle || line.command === 'bundle') && !inv.versions.some((v) => v >= OFP13)) inv.versions = [OFP14];

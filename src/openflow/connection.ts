@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { getLogger } from '../lib/log.js';
+import { TlsConfigError, type TlsFiles, tlsConnect } from '../lib/tls.js';
 import { OfDecodeError } from './codec/buffer.js';
 import { decodeMessage, encodeMessage, OFP_HEADER_LEN } from './codec/index.js';
 import { defaultSession, SUPPORTED_VERSIONS, type MultipartReply, type OfMessage, type Session } from './messages.js';
@@ -108,10 +109,13 @@ export class OfConnection extends EventEmitter {
     return OfConnection.handshake(socket, opts.versions ?? [...SUPPORTED_VERSIONS], opts.timeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS);
   }
 
-  /** Client side: connect to 'tcp:IP[:PORT]' (default port 6653) or 'unix:PATH' and run the hello exchange. */
-  static async connect(target: string, opts: { versions?: number[]; timeoutMs?: number } = {}): Promise<OfConnection> {
+  /**
+   * Client side: connect to 'tcp:IP[:PORT]', 'ssl:IP[:PORT]' (default port 6653; ssl: with the
+   * key, certificate and CA of `tls`) or 'unix:PATH' and run the hello exchange.
+   */
+  static async connect(target: string, opts: { versions?: number[]; timeoutMs?: number; tls?: TlsFiles } = {}): Promise<OfConnection> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
-    const socket = await openSocket(target, timeoutMs);
+    const socket = await openSocket(target, timeoutMs, opts.tls);
     return OfConnection.handshake(socket, opts.versions ?? [...SUPPORTED_VERSIONS], timeoutMs);
   }
 
@@ -362,17 +366,21 @@ function joinParts(parts: MultipartReply[]): MultipartReply {
   return joined as unknown as MultipartReply;
 }
 
-/** Opens 'tcp:IP[:PORT]' or 'unix:PATH'. */
-function openSocket(target: string, timeoutMs: number): Promise<net.Socket> {
+/** Opens 'tcp:IP[:PORT]', 'ssl:IP[:PORT]' or 'unix:PATH'. */
+function openSocket(target: string, timeoutMs: number, tlsFiles: TlsFiles | undefined): Promise<Socket> {
   let opts: net.NetConnectOpts;
   if (target.startsWith('unix:')) {
     opts = { path: target.slice(5) };
-  } else if (target.startsWith('tcp:')) {
-    const m = /^tcp:(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(target);
-    if (!m) throw new Error(`${target}: an OpenFlow target is tcp:IP[:PORT] or unix:PATH`);
+  } else if (/^(tcp|ssl):/.test(target)) {
+    const m = /^(?:tcp|ssl):(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(target);
+    if (!m) throw new Error(`${target}: an OpenFlow target is tcp:IP[:PORT], ssl:IP[:PORT] or unix:PATH`);
     opts = { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : OFP_TCP_PORT };
+    if (target.startsWith('ssl:')) {
+      if (!tlsFiles) return Promise.reject(new TlsConfigError(`${target}: SSL/TLS needs a private key, certificate and CA certificate: give --private-key, --certificate and --ca-cert (or set-ssl)`));
+      return tlsConnect(tlsFiles, opts.host!, opts.port, target, timeoutMs);
+    }
   } else {
-    throw new Error(`${target}: an OpenFlow target is tcp:IP[:PORT] or unix:PATH`);
+    throw new Error(`${target}: an OpenFlow target is tcp:IP[:PORT], ssl:IP[:PORT] or unix:PATH`);
   }
   return new Promise((resolve, reject) => {
     const socket = net.connect(opts);

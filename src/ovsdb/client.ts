@@ -9,6 +9,7 @@ import { getLogger } from '../lib/log.js';
 import { OvsdbError } from './errors.js';
 import type { TableUpdates } from './monitor.js';
 import { parseConnect } from './remote.js';
+import { TlsConfigError, type TlsFiles, tlsConnect } from '../lib/tls.js';
 import { Replica } from './replica.js';
 import { parseSchema } from './schema.js';
 
@@ -21,6 +22,8 @@ export interface ClientOptions {
   maxBackoffMs?: number;
   /** Send an echo this often and drop the connection if it is not answered in time; 0 disables. */
   probeIntervalMs?: number;
+  /** Key, certificate and CA for ssl: remotes. */
+  tls?: TlsFiles;
 }
 
 export interface MonitorSpec {
@@ -49,8 +52,12 @@ function firstError(results: unknown[]): { error: string; details?: string } | u
   return results.find((r): r is { error: string; details?: string } => typeof r === 'object' && r !== null && 'error' in r);
 }
 
-function openSocket(remote: string): Promise<Socket> {
+function openSocket(remote: string, tls: TlsFiles | undefined): Promise<Socket> {
   const addr = parseConnect(remote);
+  if (addr.kind === 'tcp' && addr.tls) {
+    if (!tls) return Promise.reject(new TlsConfigError(`${remote}: SSL/TLS needs a private key, certificate and CA certificate: give --private-key, --certificate and --ca-cert`));
+    return tlsConnect(tls, addr.host, addr.port, remote);
+  }
   return new Promise((resolve, reject) => {
     const s = addr.kind === 'unix' ? connect(addr.path) : connect(addr.port, addr.host);
     s.once('connect', () => {
@@ -80,21 +87,22 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   private constructor(
     readonly remote: string,
-    private readonly opts: Required<ClientOptions>,
+    private readonly opts: Required<Omit<ClientOptions, 'tls'>> & Pick<ClientOptions, 'tls'>,
   ) {
     super();
     this.backoff = opts.minBackoffMs;
   }
 
-  /** Connects to unix:PATH or tcp:IP:PORT; the first attempt must succeed. */
+  /** Connects to unix:PATH, tcp:IP:PORT or ssl:IP:PORT; the first attempt must succeed. */
   static async connect(remote: string, opts: ClientOptions = {}): Promise<OvsdbClient> {
     const c = new OvsdbClient(remote, {
       reconnect: opts.reconnect ?? true,
       minBackoffMs: opts.minBackoffMs ?? 100,
       maxBackoffMs: opts.maxBackoffMs ?? 8000,
-      probeIntervalMs: opts.probeIntervalMs ?? (remote.startsWith('tcp:') ? 5000 : 0),
+      probeIntervalMs: opts.probeIntervalMs ?? (/^(tcp|ssl):/.test(remote) ? 5000 : 0),
+      ...(opts.tls ? { tls: opts.tls } : {}),
     });
-    c.attach(await openSocket(remote));
+    c.attach(await openSocket(remote, opts.tls));
     return c;
   }
 
@@ -150,7 +158,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private async reconnect(): Promise<void> {
     let socket: Socket;
     try {
-      socket = await openSocket(this.remote);
+      socket = await openSocket(this.remote, this.opts.tls);
     } catch (e) {
       log.dbg(`${this.remote}: reconnect failed: ${(e as Error).message}`);
       if (!this.closing) this.scheduleReconnect();

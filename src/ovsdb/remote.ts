@@ -1,9 +1,9 @@
-// OVS-style remote names: "punix:PATH" and "ptcp:PORT[:IP]" to listen on, "unix:PATH" and
-// "tcp:IP:PORT" to connect to.
+// OVS-style remote names: "punix:PATH", "ptcp:PORT[:IP]" and "pssl:PORT[:IP]" to listen on,
+// "unix:PATH", "tcp:IP:PORT" and "ssl:IP:PORT" to connect to (ssl: and pssl: are TCP with TLS).
 
 import { OvsdbError } from './errors.js';
 
-export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; port: number; host: string };
+export type ListenAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; port: number; host: string; tls: boolean };
 
 function parsePort(s: string, remote: string): number {
   const port = Number(s);
@@ -18,23 +18,25 @@ function splitHost(s: string): string {
 
 export function parseListen(remote: string): ListenAddress {
   if (remote.startsWith('punix:') && remote.length > 6) return { kind: 'unix', path: remote.slice(6) };
-  if (remote.startsWith('ptcp:')) {
+  const tcp = /^p(tcp|ssl):/.exec(remote);
+  if (tcp) {
     const rest = remote.slice(5);
     const colon = rest.indexOf(':');
     const port = parsePort(colon < 0 ? rest : rest.slice(0, colon), remote);
     // Loopback unless an address is given: a management database should not face the network by accident.
-    return { kind: 'tcp', port, host: colon < 0 ? '127.0.0.1' : splitHost(rest.slice(colon + 1)) };
+    return { kind: 'tcp', port, host: colon < 0 ? '127.0.0.1' : splitHost(rest.slice(colon + 1)), tls: tcp[1] === 'ssl' };
   }
-  throw new OvsdbError('syntax error', `"${remote}" is not a listening remote; use punix:PATH or ptcp:PORT[:IP]`);
+  throw new OvsdbError('syntax error', `"${remote}" is not a listening remote; use punix:PATH, ptcp:PORT[:IP] or pssl:PORT[:IP]`);
 }
 
 export function parseConnect(remote: string): ListenAddress {
   if (remote.startsWith('unix:') && remote.length > 5) return { kind: 'unix', path: remote.slice(5) };
-  if (remote.startsWith('tcp:')) {
+  const tcp = /^(tcp|ssl):/.exec(remote);
+  if (tcp) {
     const rest = remote.slice(4);
     const colon = rest.lastIndexOf(':');
-    if (colon < 0) throw new OvsdbError('syntax error', `"${remote}" needs a port: tcp:IP:PORT`);
-    return { kind: 'tcp', host: splitHost(rest.slice(0, colon)), port: parsePort(rest.slice(colon + 1), remote) };
+    if (colon < 0) throw new OvsdbError('syntax error', `"${remote}" needs a port: ${tcp[1]!}:IP:PORT`);
+    return { kind: 'tcp', host: splitHost(rest.slice(0, colon)), port: parsePort(rest.slice(colon + 1), remote), tls: tcp[1] === 'ssl' };
   }
-  throw new OvsdbError('syntax error', `"${remote}" is not a remote to connect to; use unix:PATH or tcp:IP:PORT`);
+  throw new OvsdbError('syntax error', `"${remote}" is not a remote to connect to; use unix:PATH, tcp:IP:PORT or ssl:IP:PORT`);
 }

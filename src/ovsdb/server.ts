@@ -22,6 +22,7 @@ import { parseListen } from './remote.js';
 import { schemaToJSON } from './schema.js';
 import { addDatabaseRow, createServerDatabase, SERVER_SCHEMA_JSON } from './server-db.js';
 import type { LogFile, TornTail } from './storage-log.js';
+import { createTlsServer, type TlsFiles } from '../lib/tls.js';
 import { listenOwnerOnly } from '../lib/unix-socket.js';
 
 const log = getLogger('ovsdb_server');
@@ -80,7 +81,8 @@ class Session {
 export class OvsdbServer {
   private readonly dbs = new Map<string, Served>();
   private readonly sessions = new Set<Session>();
-  private readonly listeners: Server[] = [];
+  /** The listeners, by the remote given to listen(). */
+  private readonly listeners = new Map<string, Server>();
   private readonly unixPaths: string[] = [];
   private readonly locks = new LockTable<Session>();
   private readonly serverDb: Served;
@@ -125,10 +127,21 @@ export class OvsdbServer {
     this.publish(this.serverDb, addDatabaseRow(this.serverDb.db, name, schemaJson), Promise.resolve());
   }
 
-  /** Listens on punix:PATH or ptcp:PORT[:IP]; returns the bound remote (with the real port). */
-  async listen(remote: string): Promise<string> {
+  /**
+   * Listens on punix:PATH, ptcp:PORT[:IP] or pssl:PORT[:IP]; returns the bound remote (with the
+   * real port). pssl: takes its key, certificate and CA from `tls`, read again for each client.
+   */
+  async listen(remote: string, tls?: () => TlsFiles): Promise<string> {
     const addr = parseListen(remote);
-    const server = createServer((socket) => this.accept(socket));
+    let server: Server;
+    if (addr.kind === 'tcp' && addr.tls) {
+      if (!tls) throw new OvsdbError('I/O error', `${remote}: SSL/TLS needs a private key, certificate and CA certificate: give --private-key, --certificate and --ca-cert`);
+      try {
+        server = createTlsServer(tls, remote, (socket) => this.accept(socket));
+      } catch (e) {
+        throw new OvsdbError('I/O error', `${remote}: ${(e as Error).message}`);
+      }
+    } else server = createServer((socket) => this.accept(socket));
     if (addr.kind === 'unix') {
       // The default, $TVS_RUNDIR/db.sock, lives in a directory that a fresh boot does not have.
       await mkdir(dirname(addr.path), { recursive: true });
@@ -142,14 +155,36 @@ export class OvsdbServer {
       });
     }
     server.on('error', (e) => log.err(`${remote}: ${e.message}`));
-    this.listeners.push(server);
+    this.listeners.set(remote, server);
     if (addr.kind === 'unix') {
       this.unixPaths.push(addr.path);
       return remote;
     }
     const bound = server.address();
     const port = typeof bound === 'object' && bound ? bound.port : addr.port;
-    return `ptcp:${port}:${addr.host}`;
+    return `${addr.tls ? 'pssl' : 'ptcp'}:${port}:${addr.host}`;
+  }
+
+  /**
+   * Resolves a `db:DB,TABLE,COLUMN` reference as ovsdb-server does for its TLS options: the first
+   * non-empty string in COLUMN of any row of TABLE (undefined if there is none yet); anything not
+   * starting with `db:` is returned as it is.
+   */
+  queryString(ref: string): string | undefined {
+    if (!ref.startsWith('db:')) return ref;
+    const [dbName, tableName, columnName] = ref.slice(3).split(',');
+    if (dbName === undefined || tableName === undefined || columnName === undefined) throw new OvsdbError('syntax error', `"${ref}": invalid syntax; use db:DATABASE,TABLE,COLUMN`);
+    const db = this.dbs.get(dbName)?.db;
+    if (!db) throw new OvsdbError('unknown database', `"${ref}": no database named ${dbName}`);
+    const table = db.tables.get(tableName);
+    if (!table) throw new OvsdbError('syntax error', `"${ref}": no table named ${tableName}`);
+    const column = table.schema.columnsByName.get(columnName);
+    if (!column) throw new OvsdbError('syntax error', `"${ref}": table "${tableName}" has no column "${columnName}"`);
+    for (const row of table.rows.values()) {
+      const hit = row.data[column.index]?.keys.find((k) => typeof k === 'string' && k !== '');
+      if (typeof hit === 'string') return hit;
+    }
+    return undefined;
   }
 
   /** A socket file left by a killed server would make listen() fail; anything else is kept. */
@@ -172,8 +207,21 @@ export class OvsdbServer {
     return targets.map(([n]) => n);
   }
 
+  /** Stops listening on `remote` (as given to listen()); its clients stay connected, as ovsdb-server's do. */
+  async unlisten(remote: string): Promise<void> {
+    const server = this.listeners.get(remote);
+    if (!server) return;
+    this.listeners.delete(remote);
+    server.close();
+    const addr = parseListen(remote);
+    if (addr.kind === 'unix') {
+      this.unixPaths.splice(this.unixPaths.indexOf(addr.path), 1);
+      await unlink(addr.path).catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
-    for (const l of this.listeners) l.close();
+    for (const l of this.listeners.values()) l.close();
     for (const s of this.sessions) s.conn.destroy();
     for (const p of this.unixPaths) await unlink(p).catch(() => undefined);
     for (const served of this.dbs.values()) {
@@ -183,7 +231,7 @@ export class OvsdbServer {
   }
 
   private accept(socket: Socket): void {
-    const name = socket.remoteAddress ? `tcp:${socket.remoteAddress}:${socket.remotePort ?? 0}` : 'unix';
+    const name = socket.remoteAddress ? `${'encrypted' in socket ? 'ssl' : 'tcp'}:${socket.remoteAddress}:${socket.remotePort ?? 0}` : 'unix';
     const session = new Session(new JsonRpcConnection(socket, name, this.maxMessageBytes));
     this.sessions.add(session);
     log.info(`${name}: connected`);

@@ -177,7 +177,7 @@ export async function vsctlMain(argv: string[], io: Io, onAlarm: () => void): Pr
 
     for (;;) {
       try {
-        client = await OvsdbClient.connect(opts.db, { reconnect: false, probeIntervalMs: 0 });
+        client = await OvsdbClient.connect(opts.db, { reconnect: false, probeIntervalMs: 0, tls: opts.tls });
         break;
       } catch (e) {
         if (e instanceof VsctlError) throw e;

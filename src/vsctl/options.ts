@@ -3,6 +3,7 @@
 // first command, then commands separated by "--", each with its own leading options.
 
 import { argCountProblem } from '../lib/command-line.js';
+import type { TlsFiles } from '../lib/tls.js';
 import { type Command, type CommandSyntax, fatal } from './context.js';
 import type { TableStyle } from './output.js';
 
@@ -63,6 +64,8 @@ export interface GlobalOptions {
   version: boolean;
   listCommands: boolean;
   listOptions: boolean;
+  /** Key, certificate and CA for an ssl: database. */
+  tls: TlsFiles;
 }
 
 function localOptions(commands: Iterable<CommandSyntax>): LongOption[] {
@@ -100,6 +103,7 @@ export function parseOptions(argv: string[], commands: Iterable<CommandSyntax>, 
     version: false,
     listCommands: false,
     listOptions: false,
+    tls: {},
   };
   const locals = new Map<string, string | undefined>();
   let i = 0;
@@ -170,8 +174,25 @@ export function parseOptions(argv: string[], commands: Iterable<CommandSyntax>, 
       case 'max-column-width':
         style.maxColumnWidth = Number.parseInt(value!, 10) || 0;
         break;
+      case 'private-key':
+        opts.tls.privateKey = value!;
+        break;
+      case 'certificate':
+        opts.tls.certificate = value!;
+        break;
+      case 'ca-cert':
+        opts.tls.caCert = value!;
+        opts.tls.bootstrap = false;
+        break;
+      case 'bootstrap-ca-cert':
+        opts.tls.caCert = value!;
+        opts.tls.bootstrap = true;
+        break;
+      case 'peer-ca-cert':
+        opts.tls.peerCaCert = value!;
+        break;
       default:
-        break; // logging, syslog, SSL and cluster options are accepted and have no effect here
+        break; // logging, syslog, SSL protocol and cipher and cluster options are accepted and have no effect here
     }
   };
   while (i < argv.length) {

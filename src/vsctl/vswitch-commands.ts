@@ -1,6 +1,6 @@
 // The Open vSwitch commands of ovs-vsctl (utilities/ovs-vsctl.c): bridges (real and VLAN "fake"
-// bridges), ports, bonds, interfaces, controllers, fail modes, managers, emer-reset. Same checks,
-// same verifications (for optimistic concurrency), same messages.
+// bridges), ports, bonds, interfaces, controllers, fail modes, managers, SSL, emer-reset. Same
+// checks, same verifications (for optimistic concurrency), same messages.
 
 import { type Datum, makeDatum } from '../ovsdb/datum.js';
 import type { Atom } from '../ovsdb/types.js';
@@ -598,6 +598,40 @@ function cmdSetManager(ctx: Context): void {
   setRefs(ctx, ctx.ovs, 'manager_options', insertTargets(ctx, 'Manager', ctx.argv.slice(1)));
 }
 
+/** The Open_vSwitch row's SSL row, if it has one. */
+function sslRow(ctx: Context): TxnRow | undefined {
+  ctx.txn.verify(ctx.ovs, 'ssl');
+  return refs(ctx, ctx.ovs, 'ssl', 'SSL')[0];
+}
+
+function cmdGetSsl(ctx: Context): void {
+  const ssl = sslRow(ctx);
+  if (!ssl) return;
+  for (const c of ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert']) ctx.txn.verify(ssl, c);
+  ctx.out(`Private key: ${str(ssl, 'private_key')}\n`);
+  ctx.out(`Certificate: ${str(ssl, 'certificate')}\n`);
+  ctx.out(`CA Certificate: ${str(ssl, 'ca_cert')}\n`);
+  ctx.out(`Bootstrap: ${opt(ssl, 'bootstrap_ca_cert') === true ? 'true' : 'false'}\n`);
+}
+
+function cmdDelSsl(ctx: Context): void {
+  const ssl = sslRow(ctx);
+  if (!ssl) return;
+  ctx.txn.delete(ssl);
+  setRefs(ctx, ctx.ovs, 'ssl', []);
+}
+
+function cmdSetSsl(ctx: Context): void {
+  const old = sslRow(ctx);
+  if (old) ctx.txn.delete(old);
+  const ssl = ctx.txn.insert('SSL');
+  ctx.txn.write(ssl, 'private_key', scalar(ctx.argv[1]!));
+  ctx.txn.write(ssl, 'certificate', scalar(ctx.argv[2]!));
+  ctx.txn.write(ssl, 'ca_cert', scalar(ctx.argv[3]!));
+  ctx.txn.write(ssl, 'bootstrap_ca_cert', scalar(ctx.has('--bootstrap')));
+  setRefs(ctx, ctx.ovs, 'ssl', [ssl]);
+}
+
 function cmdEmerReset(ctx: Context): void {
   const txn = ctx.txn;
   const has = (t: string): boolean => txn.schema.tables.has(t);
@@ -655,4 +689,7 @@ export const VSWITCH_COMMANDS: CommandSyntax[] = [
   cmd('get-manager', 0, 0, '', cmdGetManager, '', 'RO'),
   cmd('del-manager', 0, 0, '', cmdDelManager, '', 'RW'),
   cmd('set-manager', 1, MAX, 'TARGET...', cmdSetManager, '--inactivity-probe=', 'RW'),
+  cmd('get-ssl', 0, 0, '', cmdGetSsl, '', 'RO'),
+  cmd('del-ssl', 0, 0, '', cmdDelSsl, '', 'RW'),
+  cmd('set-ssl', 3, 3, 'PRIVATE-KEY CERTIFICATE CA-CERT', cmdSetSsl, '--bootstrap', 'RW'),
 ];

@@ -1,7 +1,8 @@
 // A bridge's OpenFlow connections, as OVS's connmgr: the management socket
 // (punix:RUNDIR/BRIDGE.mgmt, which ovs-ofctl and tvs-ofctl use when given
-// a bridge name), the Controller rows' passive targets (ptcp:, punix:) and
-// active ones (tcp:, unix:, reconnecting with backoff), inactivity probes,
+// a bridge name), the Controller rows' passive targets (ptcp:, pssl:, punix:)
+// and active ones (tcp:, ssl:, unix:, reconnecting with backoff; TLS with the
+// SSL table's key, certificate and CA), inactivity probes,
 // roles shared between the controllers, asynchronous messages (packet-in
 // with a rate limit, flow_removed, port_status) and fail_mode.
 import { mkdirSync, unlinkSync } from 'node:fs';
@@ -18,6 +19,7 @@ import type { MessageOf, MultipartReply, OfMessage, PortDesc, PortStats } from '
 import type { ControllerConfig } from './db-config.js';
 import { OfConn, type ConnKind, type OfChannel, type OfConnHost } from './ofconn.js';
 import { RequestError } from './request-error.js';
+import { createTlsServer, type TlsFiles } from '../lib/tls.js';
 import { listenOwnerOnly } from '../lib/unix-socket.js';
 
 const log = getLogger('connmgr');
@@ -26,8 +28,8 @@ const log = getLogger('connmgr');
 export interface OfTransport {
   /** Runs the hello exchange on an accepted socket. */
   accept(socket: Socket): Promise<OfChannel>;
-  /** Connects to tcp:IP[:PORT] or unix:PATH and runs the hello exchange. */
-  connect(target: string, opts: { timeoutMs: number }): Promise<OfChannel>;
+  /** Connects to tcp:IP[:PORT], ssl:IP[:PORT] or unix:PATH and runs the hello exchange. */
+  connect(target: string, opts: { timeoutMs: number; tls?: TlsFiles }): Promise<OfChannel>;
   /** The first bytes of a message as it came in, for error replies. */
   offendingBytes?(channel: OfChannel, msg: OfMessage, xid: number): Buffer;
 }
@@ -174,7 +176,7 @@ export class ConnMgr implements OfConnHost {
       if (this.controllers.has(cfg.target)) continue;
       const st: ControllerState = { cfg, state: 'VOID', backoffMs: 0, retryAt: 0, closed: false };
       this.controllers.set(cfg.target, st);
-      if (/^p(tcp|unix):/.test(cfg.target)) {
+      if (/^p(tcp|ssl|unix):/.test(cfg.target)) {
         try {
           st.server = await this.listen(cfg.target, 'controller', cfg.target);
           st.state = 'LISTENING';
@@ -184,10 +186,10 @@ export class ConnMgr implements OfConnHost {
           st.lastError = (e as Error).message;
           log.warn(`${this.xb.name}: ${cfg.target}: ${st.lastError}`);
         }
-      } else if (/^(tcp|unix):/.test(cfg.target)) {
+      } else if (/^(tcp|ssl|unix):/.test(cfg.target)) {
         this.connectController(st);
       } else {
-        st.lastError = `${cfg.target}: unknown controller target (use tcp:IP[:PORT], unix:PATH, ptcp:PORT[:IP] or punix:PATH)`;
+        st.lastError = `${cfg.target}: unknown controller target (use tcp:IP[:PORT], ssl:IP[:PORT], unix:PATH, ptcp:PORT[:IP], pssl:PORT[:IP] or punix:PATH)`;
         log.warn(`${this.xb.name}: ${st.lastError}`);
       }
     }
@@ -225,7 +227,7 @@ export class ConnMgr implements OfConnHost {
       if (st) {
         st.disconnectedAt = Date.now();
         if (why) st.lastError = why;
-        if (/^(tcp|unix):/.test(st.cfg.target) && !st.closed) this.scheduleReconnect(st);
+        if (/^(tcp|ssl|unix):/.test(st.cfg.target) && !st.closed) this.scheduleReconnect(st);
       }
     }
     if (!this.hasControllerConnection()) this.controllerlessSince = performance.now();
@@ -237,7 +239,7 @@ export class ConnMgr implements OfConnHost {
   }
 
   private listen(target: string, kind: ConnKind, controllerTarget?: string): Promise<Server> {
-    const server = createServer((socket) => {
+    const onSocket = (socket: Socket): void => {
       socket.on('error', () => undefined);
       this.opts.transport.accept(socket).then(
         (channel) => {
@@ -249,7 +251,17 @@ export class ConnMgr implements OfConnHost {
           socket.destroy();
         },
       );
-    });
+    };
+    let server: Server;
+    if (target.startsWith('pssl:')) {
+      const tls = controllerTarget === undefined ? undefined : this.controllers.get(controllerTarget)?.cfg.tls;
+      if (!tls) return Promise.reject(new Error(`${target}: SSL/TLS needs the SSL table's private key, certificate and CA certificate: tvs-vsctl set-ssl KEY CERT CACERT`));
+      try {
+        server = createTlsServer(() => tls, `${this.xb.name}: ${target}`, onSocket);
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    } else server = createServer(onSocket);
     this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', (e) => {
@@ -257,21 +269,22 @@ export class ConnMgr implements OfConnHost {
         reject(e);
       });
       server.once('listening', () => resolve(server));
-      const tcp = /^ptcp:(\d+)(?::(.+))?$/.exec(target);
+      const tcp = /^p(?:tcp|ssl):(\d+)(?::(.+))?$/.exec(target);
       if (tcp) server.listen(Number(tcp[1]), tcp[2] ?? '0.0.0.0');
       else if (target.startsWith('punix:')) {
         const path = target.slice('punix:'.length);
         mkdirSync(dirname(path), { recursive: true });
         removeSocket(path);
         listenOwnerOnly(server, path).catch(reject);
-      } else reject(new Error(`${target}: not a passive target (ptcp:PORT[:IP] or punix:PATH)`));
+      } else reject(new Error(`${target}: not a passive target (ptcp:PORT[:IP], pssl:PORT[:IP] or punix:PATH)`));
     });
   }
 
   private connectController(st: ControllerState): void {
     st.state = 'CONNECTING';
     const timeoutMs = Math.max(MIN_BACKOFF_MS, st.cfg.inactivityProbe ?? DEFAULT_INACTIVITY_PROBE_MS);
-    this.opts.transport.connect(st.cfg.target, { timeoutMs }).then(
+    const tls = st.cfg.tls;
+    this.opts.transport.connect(st.cfg.target, tls ? { timeoutMs, tls } : { timeoutMs }).then(
       (channel) => {
         if (st.closed || this.closed) {
           channel.close();

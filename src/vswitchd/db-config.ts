@@ -1,5 +1,6 @@
 // The switch configuration as the Open_vSwitch database describes it, read
 // out of a monitored replica into plain objects the reconciler can compare.
+import type { TlsFiles } from '../lib/tls.js';
 import type { Datum } from '../ovsdb/datum.js';
 import type { Replica, ReplicaRow } from '../ovsdb/replica.js';
 import type { VlanMode } from '../ofproto/vlan.js';
@@ -33,6 +34,8 @@ export interface ControllerConfig {
   /** Packet-ins per second, and the burst above it (controller_rate_limit, controller_burst_limit). */
   rateLimit?: number;
   burstLimit?: number;
+  /** For ssl: and pssl: targets, the SSL table's key, certificate and CA (none without an SSL row). */
+  tls?: TlsFiles;
 }
 
 /** A Mirror row, its port references read as Port names (references to deleted ports dropped). */
@@ -63,16 +66,22 @@ export interface SwitchConfig {
   nextCfg: number;
   otherConfig: Record<string, string>;
   bridges: BridgeConfig[];
+  /** The SSL row's files, for ssl:/pssl: controllers and managers. */
+  ssl?: TlsFiles;
+  /** The Manager rows' targets (manager_options). */
+  managers: string[];
 }
 
 /** The monitored columns, per table. */
 export const MONITORED: Record<string, string[]> = {
-  Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config'],
+  Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config', 'ssl', 'manager_options'],
   Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors'],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen'],
   Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
+  SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
+  Manager: ['target'],
 };
 
 // A column's atoms have the type its schema gives it; an optional column (at most one value) reads as that type or undefined.
@@ -115,8 +124,9 @@ function readPort(replica: Replica, r: ReplicaRow): PortConfig {
   return cfg;
 }
 
-function readController(r: ReplicaRow): ControllerConfig {
+function readController(r: ReplicaRow, ssl: TlsFiles | undefined): ControllerConfig {
   const cfg: ControllerConfig = { uuid: r.uuid, target: oneString(r.get('target')) ?? '' };
+  if (ssl && /^p?ssl:/.test(cfg.target)) cfg.tls = ssl;
   const maxBackoff = oneNumber(r.get('max_backoff'));
   if (maxBackoff !== undefined) cfg.maxBackoff = maxBackoff;
   const probe = oneNumber(r.get('inactivity_probe'));
@@ -147,12 +157,12 @@ function readMirror(replica: Replica, r: ReplicaRow): MirrorConfig {
   return cfg;
 }
 
-function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
+function readBridge(replica: Replica, r: ReplicaRow, ssl: TlsFiles | undefined): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
     name: oneString(r.get('name')) ?? '',
     otherConfig: map(r.get('other_config')),
-    controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map(readController),
+    controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map((c) => readController(c, ssl)),
     ports: rowsOf(replica, 'Port', all<string>(r.get('ports'))).map((p) => readPort(replica, p)),
     mirrors: rowsOf(replica, 'Mirror', all<string>(r.get('mirrors'))).map((m) => readMirror(replica, m)),
   };
@@ -165,11 +175,26 @@ function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
 export function readConfig(replica: Replica): SwitchConfig | undefined {
   const root = replica.rows('Open_vSwitch')[0];
   if (!root) return undefined;
-  return {
+  const [sslRow] = rowsOf(replica, 'SSL', all<string>(root.get('ssl')));
+  const ssl = sslRow && readSsl(sslRow);
+  const cfg: SwitchConfig = {
     uuid: root.uuid,
     nextCfg: oneNumber(root.get('next_cfg')) ?? 0,
     otherConfig: map(root.get('other_config')),
-    bridges: rowsOf(replica, 'Bridge', all<string>(root.get('bridges'))).map((b) => readBridge(replica, b)),
+    bridges: rowsOf(replica, 'Bridge', all<string>(root.get('bridges'))).map((b) => readBridge(replica, b, ssl)),
+    managers: rowsOf(replica, 'Manager', all<string>(root.get('manager_options'))).map((m) => oneString(m.get('target')) ?? ''),
+  };
+  if (ssl) cfg.ssl = ssl;
+  return cfg;
+}
+
+/** The SSL row as TLS files: bootstrap_ca_cert=true makes ca_cert a file to learn on first connection. */
+function readSsl(r: ReplicaRow): TlsFiles {
+  return {
+    privateKey: oneString(r.get('private_key')) ?? '',
+    certificate: oneString(r.get('certificate')) ?? '',
+    caCert: oneString(r.get('ca_cert')) ?? '',
+    bootstrap: r.get('bootstrap_ca_cert').keys[0] === true,
   };
 }
 

@@ -11,7 +11,7 @@ const log = getLogger('vswitchd');
 
 /** The columns this module reads, per table (merged into what the daemon monitors). */
 export const UNSUPPORTED_COLUMNS: Record<string, string[]> = {
-  Open_vSwitch: ['manager_options', 'ssl'],
+  Open_vSwitch: ['manager_options'],
   Bridge: ['name', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'sflow', 'ipfix', 'netflow', 'flow_tables', 'flood_vlans', 'protocols'],
   Port: ['name', 'bond_mode', 'lacp', 'qos', 'protected', 'cvlans', 'other_config'],
   Interface: ['name', 'ingress_policing_rate', 'bfd'],
@@ -105,13 +105,10 @@ export class UnsupportedSettings {
       for (const row of replica.rows(table)) note(table, row, findings(table, row));
     }
     for (const row of replica.rows('Manager')) {
-      note('Manager', row, { target: 'managers (set-manager) are not supported by TVS: nothing listens on or connects to this target; serve the database with tvsdb-server --remote or tvs-vswitchd --db-socket' });
-    }
-    const root = replica.rows('Open_vSwitch')[0];
-    if (root && configured(root.get('ssl'))) {
-      const id = `${root.uuid} ssl`;
-      warned.add(id);
-      if (!this.warned.has(id)) log.warn(`Open_vSwitch: ssl: SSL/TLS is ${NOT_SUPPORTED}`);
+      // Passive targets are served by the embedded database (vswitchd.ts); the server does not connect out.
+      if (!/^p(tcp|ssl|unix):/.test(String(row.get('target').keys[0] ?? ''))) {
+        note('Manager', row, { target: 'active managers (tcp:, ssl:, unix:) are not supported by TVS: nothing connects to this target; use a passive target (ptcp:PORT, pssl:PORT, punix:PATH) that the manager connects to' });
+      }
     }
     this.warned = warned;
     this.status = status;

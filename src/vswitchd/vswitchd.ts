@@ -23,6 +23,8 @@ import { registerDaemonCommands } from './commands.js';
 import type { ConnMgr } from './connmgr.js';
 import { ofTransport } from './of-transport.js';
 import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
+import type { TlsFiles } from '../lib/tls.js';
+import { OvsdbError } from '../ovsdb/errors.js';
 import { collectMetrics, type SwitchMetrics } from './metrics.js';
 import { MetricsEndpoint, type MetricsEndpointStatus } from './metrics-endpoint.js';
 import { renderPrometheus } from './metrics-text.js';
@@ -38,8 +40,12 @@ export const OVS_DB_SOCKET = '/var/run/openvswitch/db.sock';
 const DB = 'Open_vSwitch';
 
 export interface VSwitchdOptions {
-  /** unix:PATH or tcp:IP:PORT of a tvsdb-server; when absent the daemon embeds its database. */
+  /** unix:PATH, tcp:IP:PORT or ssl:IP:PORT of a tvsdb-server; when absent the daemon embeds its database. */
   remote?: string;
+  /** More remotes the embedded database listens on: ptcp:PORT[:IP], pssl:PORT[:IP], punix:PATH. */
+  dbRemotes?: string[];
+  /** The PKI of the command line (-p, -c, -C): for an ssl: remote, and for pssl: until the database has an SSL row. */
+  tls?: TlsFiles;
   /** Embedded database file (created on first start). */
   dbFile?: string;
   /** Sockets the embedded database is served on (punix: paths). */
@@ -72,6 +78,10 @@ export class VSwitchd {
   private readonly written = new Map<string, string>();
   private curCfg = -1;
   private readonly cfgWaiters: { cfg: number; resolve: () => void }[] = [];
+  /** The SSL row's files, once the database has one. */
+  private ssl: TlsFiles | undefined;
+  /** The Manager targets the embedded database listens on. */
+  private readonly managerListeners = new Set<string>();
   private stopped = false;
 
   private constructor(private readonly opts: VSwitchdOptions) {
@@ -97,7 +107,7 @@ export class VSwitchd {
 
   private async init(): Promise<void> {
     if (!this.opts.remote) await this.embedDatabase();
-    const client = (this.client = await OvsdbClient.connect(this.remote));
+    const client = (this.client = await OvsdbClient.connect(this.remote, this.opts.tls ? { tls: this.opts.tls } : {}));
     await this.ensureRootRow();
     const tables: Record<string, { columns: string[] }> = {};
     for (const [t, columns] of [...Object.entries(MONITORED), ...Object.entries(UNSUPPORTED_COLUMNS)]) {
@@ -126,6 +136,38 @@ export class VSwitchd {
     const { torn } = await this.server.addDatabaseFile(file);
     if (torn) log.warn(`${file}: a torn last record was cut off (nothing committed before it was lost)`);
     for (const path of this.opts.dbSockets ?? [defaultDbSocket()]) await this.server.listen(`punix:${path}`);
+    for (const remote of this.opts.dbRemotes ?? []) log.info(`database listening on ${await this.server.listen(remote, () => this.tlsFiles())}`);
+  }
+
+  /** The PKI for pssl:, ssl: controllers and managers: the SSL row, or else the command line's. */
+  private tlsFiles(): TlsFiles {
+    return this.ssl ?? this.opts.tls ?? {};
+  }
+
+  /**
+   * The embedded database listens on the passive Manager targets (ptcp:, pssl:, punix:), as
+   * ovsdb-server does with --remote=db:Open_vSwitch,Open_vSwitch,manager_options. A target that
+   * cannot listen is logged and tried again at the next reconfiguration.
+   */
+  private async applyManagers(targets: string[]): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const wanted = new Set(targets.filter((t) => /^p(tcp|ssl|unix):/.test(t)));
+    for (const t of this.managerListeners) {
+      if (wanted.has(t)) continue;
+      await server.unlisten(t);
+      this.managerListeners.delete(t);
+      log.info(`manager ${t}: stopped listening`);
+    }
+    for (const t of wanted) {
+      if (this.managerListeners.has(t)) continue;
+      try {
+        log.info(`manager ${t}: listening on ${await server.listen(t, () => this.tlsFiles())}`);
+        this.managerListeners.add(t);
+      } catch (e) {
+        log.warn(`manager ${t}: cannot listen: ${e instanceof OvsdbError ? e.details : (e as Error).message}`);
+      }
+    }
   }
 
   /** A fresh database gets its one Open_vSwitch row, as `ovs-vsctl init` would add it. */
@@ -149,6 +191,9 @@ export class VSwitchd {
   private async reconcile(): Promise<void> {
     const config = readConfig(this.replica);
     if (!config) return;
+    this.ssl = config.ssl;
+    if (!config.ssl && this.opts.tls) for (const b of config.bridges) for (const c of b.controllers) if (/^p?ssl:/.test(c.target)) c.tls = this.opts.tls;
+    await this.applyManagers(config.managers);
     await this.reconciler.apply(config);
     this.unsupported.update(this.replica);
     await this.metricsEndpoint.apply(config.otherConfig['metrics-address']);

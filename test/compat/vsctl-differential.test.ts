@@ -177,6 +177,20 @@ const CONTROLLERS_AND_MODES = [
   ['list', 'Interface', 'p1'],
 ];
 
+const SSL_COMMANDS = [
+  ['get-ssl'],
+  ['del-ssl'],
+  ['set-ssl', '/etc/tvs/key.pem', '/etc/tvs/cert.pem', '/etc/tvs/cacert.pem'],
+  ['get-ssl'],
+  ['--bootstrap', 'set-ssl', '/k.pem', '/c.pem', '/learned-ca.pem'],
+  ['get-ssl'],
+  ['--columns=private_key,certificate,ca_cert,bootstrap_ca_cert', 'list', 'SSL'],
+  ['set-ssl', 'too', 'few'],
+  ['del-ssl'],
+  ['get-ssl'],
+  ['list', 'SSL'],
+];
+
 const DATABASE_COMMANDS = [
   ['add-br', 'br0', '--', 'add-port', 'br0', 'p1', '--', 'add-port', 'br0', 'p2', 'tag=5'],
   ['list', 'Open_vSwitch'],
@@ -354,6 +368,7 @@ const USAGE_ERRORS = [
 describe('tvs-vsctl prints what ovs-vsctl prints, command by command', () => {
   it('bridges, VLAN bridges, ports, bonds and interfaces', () => differential(BRIDGES_AND_PORTS), SCRIPT_TIMEOUT_MS);
   it('controllers, fail modes, managers and emer-reset', () => differential(CONTROLLERS_AND_MODES), SCRIPT_TIMEOUT_MS);
+  it('set-ssl, get-ssl and del-ssl (--bootstrap included)', () => differential(SSL_COMMANDS), SCRIPT_TIMEOUT_MS);
   it('list/find/get/set/add/remove/clear/create/destroy with OVS value syntax and --id references', () => differential(DATABASE_COMMANDS), SCRIPT_TIMEOUT_MS);
   it('--format, --columns, --bare, --data, --oneline, and blank lines between tables', () => differential(FORMATS), SCRIPT_TIMEOUT_MS);
   it('integers out of the schema\'s range refused, committed values kept, and integer ranges (trunks=1-5)', () => differential(INTEGER_RANGES), SCRIPT_TIMEOUT_MS);

@@ -57,9 +57,9 @@ describe('settings TVS does not implement', () => {
     expect(warnings('ingress_policing_rate')).toHaveLength(1);
   });
 
-  it('names a manager target that nothing serves', async () => {
-    await sw.vsctl('set-manager', 'ptcp:6640');
-    expect(await sw.vsctl('get', 'manager', 'ptcp:6640', 'status:target')).toMatch(/^"managers \(set-manager\) are not supported by TVS/);
+  it('names an active manager target, which nothing connects to (passive ones are served)', async () => {
+    await sw.vsctl('set-manager', 'tcp:127.0.0.1:6640');
+    expect(await sw.vsctl('get', 'manager', 'tcp:127.0.0.1:6640', 'status:target')).toMatch(/^"active managers \(tcp:, ssl:, unix:\) are not supported by TVS: nothing connects to this target; use a passive target/);
     await sw.vsctl('del-manager');
   });
 });

@@ -278,8 +278,8 @@ describe('OfConnection framing and replies', () => {
     server.close();
   });
 
-  it('refuses a target that is neither tcp: nor unix:, saying what a target looks like', async () => {
-    await expect(OfConnection.connect('ptcp:6653')).rejects.toThrow('ptcp:6653: an OpenFlow target is tcp:IP[:PORT] or unix:PATH');
+  it('refuses a target that is neither tcp:, ssl: nor unix:, saying what a target looks like', async () => {
+    await expect(OfConnection.connect('ptcp:6653')).rejects.toThrow('ptcp:6653: an OpenFlow target is tcp:IP[:PORT], ssl:IP[:PORT] or unix:PATH');
   });
 
   it('rejects a request the peer answers with an error, naming the error', async () => {
