@@ -43,7 +43,7 @@ describe('datapath key <-> OpenFlow flow', () => {
     const byte = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16 & 0xff;
     for (const ethType of [0x0800, 0x86dd, 0x0806, 0x88b5]) {
       for (let i = 0; i < 50; i++) {
-        const buf = Buffer.from(Array.from({ length: 152 }, byte));
+        const buf = Buffer.from(Array.from({ length: FLOW_KEY_LEN }, byte));
         buf.writeUInt16BE(ethType, 36);
         buf[46] = [6, 17, 1, 58, 132][i % 5]!;
         buf.writeUInt16BE(buf.readUInt16BE(58) & 0xff, 58); // arp.op fits OpenFlow's nw_proto
