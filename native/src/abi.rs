@@ -16,7 +16,7 @@ use crate::meter::{BandConfig, BandKind};
 // ---------------------------------------------------------------- flow key
 
 /// Size of a flow key (and of a mask) in bytes: the `FlowKey` struct.
-pub const KEY_LEN: usize = 152;
+pub const KEY_LEN: usize = 184;
 
 /// Every field of the flow key by its OVS datapath-syntax name: (name, byte
 /// offset, length). Aliases share bytes (see `flow/key.rs`); a test there
@@ -77,6 +77,8 @@ pub const KEY_FIELDS: &[(&str, usize, usize)] = &[
     ("tunnel.geneve.data", 140, 8),
     ("tunnel.tp_src", 148, 2),
     ("tunnel.tp_dst", 150, 2),
+    ("tunnel.ipv6_src", 152, 16),
+    ("tunnel.ipv6_dst", 168, 16),
 ];
 
 // ---------------------------------------------------------------- actions
@@ -95,7 +97,7 @@ pub const ACTION_SET: u16 = 5;
 pub const ACTION_METER: u16 = 8;
 pub const ACTION_SET_TUNNEL: u16 = 9;
 /// The set_tunnel payload before its Geneve options (`flow/actions.rs`).
-pub const SET_TUNNEL_FIXED_LEN: usize = 24;
+pub const SET_TUNNEL_FIXED_LEN: usize = 56;
 
 /// `set` flag: the field was written masked (`set(...)` vs `set_masked`
 /// in the printer; execution ignores it).

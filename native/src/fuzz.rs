@@ -135,6 +135,8 @@ fn action_seeds() -> Vec<Vec<u8>> {
     }
     let mut tunnel = 0x2au64.to_be_bytes().to_vec();
     tunnel.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2, 0, 0x05, 0, 64, 0, 0, 0x12, 0xb5]);
+    // No IPv6 underlay addresses.
+    tunnel.extend_from_slice(&[0; 32]);
     let with_option = [tunnel.clone(), vec![0x01, 0x02, 0x80, 0x01, 0, 0, 0, 7]].concat();
     let mut userspace = 0u32.to_le_bytes().to_vec();
     userspace.extend_from_slice(&[0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);

@@ -78,9 +78,13 @@ impl VnetHdr {
 pub struct TunnelInfo {
     /// VNI (VXLAN, Geneve) or GRE key.
     pub tun_id: u64,
-    /// Outer IPv4 source and destination.
+    /// Outer IPv4 source and destination (zero over an IPv6 underlay).
     pub src: [u8; 4],
     pub dst: [u8; 4],
+    /// Outer IPv6 source and destination (zero over an IPv4 underlay), as
+    /// OVS's flow_tnl keeps both families side by side.
+    pub ipv6_src: [u8; 16],
+    pub ipv6_dst: [u8; 16],
     /// `wire::tunnel::flags::*`.
     pub flags: u16,
     pub tos: u8,
@@ -101,6 +105,8 @@ impl Default for TunnelInfo {
             tun_id: 0,
             src: [0; 4],
             dst: [0; 4],
+            ipv6_src: [0; 16],
+            ipv6_dst: [0; 16],
             flags: 0,
             tos: 0,
             ttl: 0,
@@ -115,6 +121,11 @@ impl Default for TunnelInfo {
 impl TunnelInfo {
     pub fn options(&self) -> &[u8] {
         &self.opts[..self.opts_len as usize]
+    }
+
+    /// True if the outer header is IPv6 (an IPv6 destination is set).
+    pub fn is_ipv6(&self) -> bool {
+        self.ipv6_dst != [0; 16]
     }
 }
 

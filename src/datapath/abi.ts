@@ -10,7 +10,7 @@
 // ---------------------------------------------------------------- flow key
 
 /** Size of a flow key (and of a mask) in bytes. */
-export const FLOW_KEY_LEN = 152;
+export const FLOW_KEY_LEN = 184;
 
 /**
  * Every field of the flow key by its OVS datapath-syntax name: [name, byte
@@ -73,6 +73,8 @@ export const KEY_FIELDS = [
   ['tunnel.geneve.data', 140, 8],
   ['tunnel.tp_src', 148, 2],
   ['tunnel.tp_dst', 150, 2],
+  ['tunnel.ipv6_src', 152, 16],
+  ['tunnel.ipv6_dst', 168, 16],
 ] as const;
 
 // ---------------------------------------------------------------- actions
@@ -88,7 +90,7 @@ export const ACTION_ALIGN = 8;
 export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, meter: 8, set_tunnel: 9 } as const;
 
 /** The set_tunnel payload before its Geneve options (see actions.ts). */
-export const SET_TUNNEL_FIXED_LEN = 24;
+export const SET_TUNNEL_FIXED_LEN = 56;
 
 /** `set` flag: the field was written masked (only the printer cares). */
 export const SET_FLAG_MASKED = 1;

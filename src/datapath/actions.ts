@@ -26,12 +26,13 @@ export interface GeneveOption {
 
 /**
  * The metadata of `set(tunnel(...))`, with which a following output to a
- * tunnel vport encapsulates the frame (IPv4 underlay).
+ * tunnel vport encapsulates the frame. `src` and `dst` are both IPv4 or both
+ * IPv6 (an IPv6 underlay: the payload's ipv6_src/ipv6_dst).
  */
 export interface TunnelSet {
   /** VNI (VXLAN, Geneve) or GRE key; sent only with the key flag for GRE. */
   tunId: bigint;
-  /** Outer source; 0.0.0.0 lets the host pick it by route. */
+  /** Outer source; 0.0.0.0 (or ::) lets the host pick it by route. */
   src: string;
   dst: string;
   tos: number;
@@ -142,14 +143,20 @@ export function encodeActions(actions: Action[]): Buffer {
 }
 
 /**
- * The set_tunnel payload: be64 tun_id, src, dst, be16 flags, tos, ttl, be16
- * tp_src, be16 tp_dst, then the Geneve options as on the wire.
+ * The set_tunnel payload: be64 tun_id, IPv4 src, dst, be16 flags, tos, ttl,
+ * be16 tp_src, be16 tp_dst, IPv6 src, dst (the unused family zero), then the
+ * Geneve options as on the wire.
  */
 function encodeTunnelSet(t: TunnelSet): Buffer {
   const p = Buffer.alloc(SET_TUNNEL_FIXED_LEN);
   p.writeBigUInt64BE(BigInt.asUintN(64, t.tunId), 0);
-  parseIpv4(t.src).copy(p, 8);
-  parseIpv4(t.dst).copy(p, 12);
+  if (t.dst.includes(':')) {
+    parseIpv6(t.src).copy(p, 24);
+    parseIpv6(t.dst).copy(p, 40);
+  } else {
+    parseIpv4(t.src).copy(p, 8);
+    parseIpv4(t.dst).copy(p, 12);
+  }
   p.writeUInt16BE(t.flags, 16);
   p[18] = t.tos;
   p[19] = t.ttl;
@@ -173,10 +180,11 @@ function decodeTunnelSet(p: Buffer): TunnelSet {
     geneve.push({ optClass: p.readUInt16BE(at), type: p[at + 2]!, data: Buffer.from(p.subarray(at + 4, at + 4 + len)) });
     at += 4 + len;
   }
+  const ipv6 = p.subarray(40, 56).some((b) => b !== 0);
   return {
     tunId: p.readBigUInt64BE(0),
-    src: formatIpv4(p.subarray(8, 12)),
-    dst: formatIpv4(p.subarray(12, 16)),
+    src: ipv6 ? formatIpv6(p.subarray(24, 40)) : formatIpv4(p.subarray(8, 12)),
+    dst: ipv6 ? formatIpv6(p.subarray(40, 56)) : formatIpv4(p.subarray(12, 16)),
     flags: p.readUInt16BE(16),
     tos: p[18]!,
     ttl: p[19]!,

@@ -48,7 +48,7 @@ export function fieldKind(name: FieldName): FieldKind {
   if (name === 'tunnel.tun_id' || name === 'tunnel.geneve.data') return 'u64';
   if (name === 'eth.src' || name === 'eth.dst' || name === 'arp.sha' || name === 'arp.tha' || name === 'nd.sll' || name === 'nd.tll') return 'mac';
   if (name === 'tunnel.src' || name === 'tunnel.dst' || name === 'ipv4.src' || name === 'ipv4.dst' || name === 'arp.sip' || name === 'arp.tip') return 'ipv4';
-  if (name === 'ipv6.src' || name === 'ipv6.dst' || name === 'nd.target') return 'ipv6';
+  if (name === 'ipv6.src' || name === 'ipv6.dst' || name === 'nd.target' || name === 'tunnel.ipv6_src' || name === 'tunnel.ipv6_dst') return 'ipv6';
   return 'uint';
 }
 
@@ -109,7 +109,7 @@ export function encodeKey(key: FlowKey): Buffer {
 }
 
 /** Fields a decoder reports for each L3 protocol (aliases resolved by eth_type). */
-const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'tunnel.flags', 'tunnel.tos', 'tunnel.ttl', 'tunnel.tp_src', 'tunnel.tp_dst', 'tunnel.geneve.class', 'tunnel.geneve.type', 'tunnel.geneve.len', 'tunnel.geneve.data', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
+const COMMON: FieldName[] = ['in_port', 'recirc_id', 'tunnel.tun_id', 'tunnel.src', 'tunnel.dst', 'tunnel.ipv6_src', 'tunnel.ipv6_dst', 'tunnel.flags', 'tunnel.tos', 'tunnel.ttl', 'tunnel.tp_src', 'tunnel.tp_dst', 'tunnel.geneve.class', 'tunnel.geneve.type', 'tunnel.geneve.len', 'tunnel.geneve.data', 'eth.dst', 'eth.src', 'eth_type', 'vlan.tci', 'vlan.tpid', 'cvlan.tci', 'cvlan.tpid'];
 const L3: Record<string, FieldName[]> = {
   ipv4: ['ipv4.src', 'ipv4.dst', 'ipv4.proto', 'ipv4.tos', 'ipv4.ttl', 'ipv4.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmp.type', 'icmp.code'],
   ipv6: ['ipv6.src', 'ipv6.dst', 'ipv6.label', 'ipv6.proto', 'ipv6.tclass', 'ipv6.hlimit', 'ipv6.frag', 'tcp_flags', 'tcp.src', 'tcp.dst', 'icmpv6.type', 'icmpv6.code', 'nd.target', 'nd.sll', 'nd.tll', 'nd_ext.nd_reserved', 'nd_ext.nd_options_type'],

@@ -230,7 +230,7 @@ export const ATTR_FIELDS: Readonly<Record<string, readonly [string, FieldName, '
   arp: [['sip', 'arp.sip', 'addr'], ['tip', 'arp.tip', 'addr'], ['op', 'arp.op', 'dec'], ['sha', 'arp.sha', 'addr'], ['tha', 'arp.tha', 'addr']],
   nd: [['target', 'nd.target', 'addr'], ['sll', 'nd.sll', 'addr'], ['tll', 'nd.tll', 'addr']],
   nd_ext: [['nd_reserved', 'nd_ext.nd_reserved', 'hex'], ['nd_options_type', 'nd_ext.nd_options_type', 'dec']],
-  tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr'], ['tos', 'tunnel.tos', 'hex'], ['ttl', 'tunnel.ttl', 'dec'], ['tp_src', 'tunnel.tp_src', 'dec'], ['tp_dst', 'tunnel.tp_dst', 'dec']],
+  tunnel: [['tun_id', 'tunnel.tun_id', 'hex'], ['src', 'tunnel.src', 'addr'], ['dst', 'tunnel.dst', 'addr'], ['ipv6_src', 'tunnel.ipv6_src', 'addr'], ['ipv6_dst', 'tunnel.ipv6_dst', 'addr'], ['tos', 'tunnel.tos', 'hex'], ['ttl', 'tunnel.ttl', 'dec'], ['tp_src', 'tunnel.tp_src', 'dec'], ['tp_dst', 'tunnel.tp_dst', 'dec']],
 };
 
 const TCP_FLAG_NAMES: [number, string][] = [[0x001, 'fin'], [0x002, 'syn'], [0x004, 'rst'], [0x008, 'psh'], [0x010, 'ack'], [0x020, 'urg'], [0x040, 'ece'], [0x080, 'cwr'], [0x100, 'ns'], [0x200, '[200]'], [0x400, '[400]'], [0x800, '[800]']];
@@ -494,7 +494,7 @@ function parseMatchNodes(nodes: Node[], m: DpMatch, depth: number): void {
             m.key['tunnel.flags'] = flags;
             m.mask['tunnel.flags'] = mask;
           } else if (a.name === 'geneve') parseKeyGeneve(a, m);
-          else err(a, `unknown field "${a.name}" in tunnel(...): expected tun_id, src, dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
+          else err(a, `unknown field "${a.name}" in tunnel(...): expected tun_id, src, dst, ipv6_src, ipv6_dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
         }
         break;
       }
@@ -564,12 +564,13 @@ function fmtSet(a: Extract<Action, { type: 'set' }>): string {
   return `set(${a.proto}(${inner.join(',')}))`;
 }
 
-/** set(tunnel(...)) as OVS prints it: tun_id only with the key flag, zero addresses, tos and ports left out. */
+/** set(tunnel(...)) as OVS prints it: tun_id only with the key flag, zero addresses, tos and ports left out; an IPv6 underlay's addresses as ipv6_src/ipv6_dst. */
 function fmtSetTunnel(t: TunnelSet): string {
   const parts: string[] = [];
   if (t.flags & TUNNEL_FLAGS.key) parts.push(`tun_id=0x${t.tunId.toString(16)}`);
-  if (t.src !== '0.0.0.0') parts.push(`src=${t.src}`);
-  if (t.dst !== '0.0.0.0') parts.push(`dst=${t.dst}`);
+  const v6 = t.dst.includes(':') ? 'ipv6_' : '';
+  if (t.src !== '0.0.0.0' && t.src !== '::') parts.push(`${v6}src=${t.src}`);
+  parts.push(`${v6}dst=${t.dst}`);
   if (t.tos) parts.push(`tos=${hex(t.tos)}`);
   parts.push(`ttl=${t.ttl}`);
   if (t.tpSrc) parts.push(`tp_src=${t.tpSrc}`);
@@ -622,6 +623,10 @@ function parseSetTunnel(inner: Node): TunnelSet {
       case 'dst':
         t[a.name] = formatIpv4(address(a, parseIpv4, value(), `tunnel(${a.name})`));
         break;
+      case 'ipv6_src':
+      case 'ipv6_dst':
+        t[a.name === 'ipv6_src' ? 'src' : 'dst'] = formatIpv6(address(a, parseIpv6, value(), `tunnel(${a.name})`));
+        break;
       case 'tos':
       case 'ttl':
         t[a.name] = num(a, value(), `tunnel(${a.name})`);
@@ -642,10 +647,14 @@ function parseSetTunnel(inner: Node): TunnelSet {
         break;
       }
       default:
-        err(a, `unknown field "${a.name}" in set(tunnel(...)): expected tun_id, src, dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
+        err(a, `unknown field "${a.name}" in set(tunnel(...)): expected tun_id, src, dst, ipv6_src, ipv6_dst, tos, ttl, tp_src, tp_dst, geneve or flags`);
     }
   }
-  if (t.dst === '0.0.0.0') err(inner, 'set(tunnel(...)) needs dst=, the remote end of the tunnel');
+  if (t.dst === '0.0.0.0') err(inner, 'set(tunnel(...)) needs dst= (or ipv6_dst=), the remote end of the tunnel');
+  if (t.dst.includes(':') !== t.src.includes(':')) {
+    if (t.src !== '0.0.0.0') err(inner, 'set(tunnel(...)) mixes an IPv4 and an IPv6 address: give src/dst or ipv6_src/ipv6_dst');
+    t.src = '::';
+  }
   return t;
 }
 

@@ -27,6 +27,8 @@ export type FieldId =
   | 'tun_id'
   | 'tun_src'
   | 'tun_dst'
+  | 'tun_ipv6_src'
+  | 'tun_ipv6_dst'
   | 'tun_flags'
   | 'tun_tos'
   | 'tun_ttl'
@@ -90,6 +92,8 @@ const ORDER: ReadonlyArray<readonly [Exclude<FieldId, WideRegId>, number]> = [
   ['tun_id', 64],
   ['tun_src', 32],
   ['tun_dst', 32],
+  ['tun_ipv6_src', 128],
+  ['tun_ipv6_dst', 128],
   ['tun_flags', 16],
   ['tun_tos', 8],
   ['tun_ttl', 8],
@@ -160,6 +164,8 @@ export const ADDRESS_FIELDS: Readonly<Partial<Record<FieldId, 'mac' | 'ipv4' | '
   nw_dst: 'ipv4',
   tun_src: 'ipv4',
   tun_dst: 'ipv4',
+  tun_ipv6_src: 'ipv6',
+  tun_ipv6_dst: 'ipv6',
   ipv6_src: 'ipv6',
   ipv6_dst: 'ipv6',
   nd_target: 'ipv6',

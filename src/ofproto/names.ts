@@ -51,6 +51,8 @@ export const FIELD_NAMES: readonly FieldName[] = [
   { mf: 'tun_id', nxm: 'NXM_NX_TUN_ID', field: 'tun_id', bits: 64 },
   { mf: 'tun_src', nxm: 'NXM_NX_TUN_IPV4_SRC', field: 'tun_src', bits: 32 },
   { mf: 'tun_dst', nxm: 'NXM_NX_TUN_IPV4_DST', field: 'tun_dst', bits: 32 },
+  { mf: 'tun_ipv6_src', nxm: 'NXM_NX_TUN_IPV6_SRC', field: 'tun_ipv6_src', bits: 128 },
+  { mf: 'tun_ipv6_dst', nxm: 'NXM_NX_TUN_IPV6_DST', field: 'tun_ipv6_dst', bits: 128 },
   { mf: 'tun_flags', nxm: 'NXM_NX_TUN_FLAGS', field: 'tun_flags', bits: 1 },
   { mf: 'arp_sha', nxm: 'NXM_NX_ARP_SHA', field: 'arp_sha', bits: 48 },
   { mf: 'arp_tha', nxm: 'NXM_NX_ARP_THA', field: 'arp_tha', bits: 48 },

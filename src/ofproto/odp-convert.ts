@@ -35,6 +35,8 @@ const TUNNEL: readonly Pair[] = [
   ['tun_id', 'tunnel.tun_id'],
   ['tun_src', 'tunnel.src'],
   ['tun_dst', 'tunnel.dst'],
+  ['tun_ipv6_src', 'tunnel.ipv6_src'],
+  ['tun_ipv6_dst', 'tunnel.ipv6_dst'],
   ['tun_tos', 'tunnel.tos'],
   ['tun_ttl', 'tunnel.ttl'],
 ];

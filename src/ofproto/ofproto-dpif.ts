@@ -195,7 +195,7 @@ export class OfprotoDpif {
         // A frame from a tunnel no port is configured for: dropped by a megaflow on its outer header.
         this.tunnels.unmatched++;
         const wc = new FlowWildcards().orField('in_port');
-        unwildcardTunnel(wc);
+        unwildcardTunnel(keyToFlow(upcall.key, 0), wc);
         replies.push({ upcall, actions: [], megaflow: { mask: this.megaflows ? wcToMask(wc, upcall.key) : EXACT_MASK } });
         pending.push(undefined);
         continue;

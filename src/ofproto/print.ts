@@ -118,6 +118,8 @@ export function formatMatch(match: Match, priority = OFP_DEFAULT_PRIORITY): stri
   if (has('tun_id')) out.push(fmtMaskedHex('tun_id', get('tun_id').value, get('tun_id').mask, fieldMax('tun_id')));
   if (has('tun_src')) out.push(fmtIPv4Masked('tun_src', get('tun_src').value, get('tun_src').mask));
   if (has('tun_dst')) out.push(fmtIPv4Masked('tun_dst', get('tun_dst').value, get('tun_dst').mask));
+  if (has('tun_ipv6_src')) out.push(fmtIPv6Masked('tun_ipv6_src', get('tun_ipv6_src').value, get('tun_ipv6_src').mask));
+  if (has('tun_ipv6_dst')) out.push(fmtIPv6Masked('tun_ipv6_dst', get('tun_ipv6_dst').value, get('tun_ipv6_dst').mask));
   if (has('tun_tos')) out.push(`tun_tos=${get('tun_tos').value.toString(16)}`);
   if (has('tun_ttl')) out.push(`tun_ttl=${get('tun_ttl').value}`);
   if (has('tun_flags')) out.push(`tun_flags=${formatTunFlags(Number(get('tun_flags').value), Number(get('tun_flags').mask))}`);

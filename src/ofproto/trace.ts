@@ -41,7 +41,7 @@ export class TraceArgError extends Error {
 }
 
 /** The outer header of a frame from a tunnel: the trace's FLOW gives it, as a frame cannot. */
-const TUNNEL_FIELDS: readonly FieldId[] = ['tun_id', 'tun_src', 'tun_dst', 'tun_flags', 'tun_tos', 'tun_ttl'];
+const TUNNEL_FIELDS: readonly FieldId[] = ['tun_id', 'tun_src', 'tun_dst', 'tun_ipv6_src', 'tun_ipv6_dst', 'tun_flags', 'tun_tos', 'tun_ttl'];
 
 /** The fields of a flow worth printing: what its Ethernet type and protocol carry. */
 function printableWc(flow: Flow): FlowWildcards {

@@ -9,7 +9,7 @@
  * most specific configuration first, as OVS's tnl_find does.
  */
 import type { GeneveOption, TunnelSet } from '../datapath/actions.js';
-import { formatIpv4, parseIpv4 } from '../lib/addr.js';
+import { bytesToBigint, formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../lib/addr.js';
 import { ETH_TYPE, type Flow, type FlowWildcards, TUN_FLAG } from './flow.js';
 import { dpTunnelFlags } from './odp-convert.js';
 import { DATAPATH_OPT_BYTES, presentIndexes, type TlvMap } from './tun-metadata.js';
@@ -25,14 +25,20 @@ const DEFAULT_DST_PORT: Readonly<Record<TunnelType, number>> = { vxlan: 4789, ge
 /** OVS's DEFAULT_TTL for the outer header. */
 const DEFAULT_TTL = 64;
 
-/** A tunnel Interface's options, parsed. Addresses are IPv4 as numbers; 'flow' takes the value from the flow. */
+/**
+ * An underlay address as the flow holds it: IPv4 as a number (tun_src, tun_dst), IPv6 as a bigint
+ * (tun_ipv6_src, tun_ipv6_dst).
+ */
+export type UnderlayIp = number | bigint;
+
+/** A tunnel Interface's options, parsed. 'flow' takes the address from the flow. */
 export interface TunnelConfig {
   readonly type: TunnelType;
   /** UDP destination port (0 for GRE). */
   readonly dstPort: number;
-  readonly remoteIp: number | 'flow';
-  /** Absent: any local address (the host's route picks the source). */
-  readonly localIp?: number | 'flow';
+  readonly remoteIp: UnderlayIp | 'flow';
+  /** Absent: any local address (the host's route picks the source); the same family as remoteIp. */
+  readonly localIp?: UnderlayIp | 'flow';
   /** The key (VNI, GRE key) a received frame must carry; 'flow': any, into tun_id. */
   readonly inKey: bigint | 'flow';
   /** The key sent; 'flow': the flow's tun_id. Absent: no key (flags without `key`). */
@@ -60,16 +66,25 @@ const OPTIONS: Readonly<Record<TunnelType, readonly string[]>> = {
   gre: ['remote_ip', 'local_ip', 'key', 'in_key', 'out_key', 'tos', 'ttl', 'df_default', 'csum', 'packet_type'],
 };
 
-function ipOption(name: string, type: TunnelType, key: 'remote_ip' | 'local_ip', text: string): number | 'flow' {
+function ipOption(name: string, type: TunnelType, key: 'remote_ip' | 'local_ip', text: string): UnderlayIp | 'flow' {
   if (text === 'flow') return 'flow';
-  let ip: number;
+  let ip: UnderlayIp;
   try {
-    ip = parseIpv4(text).readUInt32BE(0);
+    ip = text.includes(':') ? bytesToBigint(parseIpv6(text)) : parseIpv4(text).readUInt32BE(0);
   } catch {
-    throw new TunnelConfigError(`${name}: bad ${type} '${key}' (${key}=${text} is not an IPv4 address or "flow")`);
+    throw new TunnelConfigError(`${name}: bad ${type} '${key}' (${key}=${text} is not an IPv4 or IPv6 address or "flow")`);
   }
-  if (key === 'remote_ip' && ip >>> 28 === 0xe) throw new TunnelConfigError(`${name}: multicast remote_ip=${text} not allowed (give the unicast address of the other tunnel endpoint)`);
+  const multicast = typeof ip === 'bigint' ? ip >> 120n === 0xffn : ip >>> 28 === 0xe;
+  if (key === 'remote_ip' && multicast) throw new TunnelConfigError(`${name}: multicast remote_ip=${text} not allowed (give the unicast address of the other tunnel endpoint)`);
+  if (type === 'gre' && typeof ip === 'bigint') {
+    throw new TunnelConfigError(`${name}: gre over an IPv6 underlay (ip6gre) is not supported by TVS's datapath (${key}=${text}): use vxlan or geneve over IPv6, or IPv4 addresses`);
+  }
   return ip;
+}
+
+/** The text of an underlay address. */
+export function formatUnderlayIp(ip: UnderlayIp): string {
+  return typeof ip === 'bigint' ? formatIpv6(ip) : formatIpv4(ip);
 }
 
 function keyOption(name: string, key: string, text: string): bigint | 'flow' {
@@ -93,6 +108,9 @@ export function parseTunnelOptions(name: string, type: TunnelType, options: Read
   const local = o('local_ip');
   const localIp = local === undefined ? undefined : ipOption(name, type, 'local_ip', local);
   if (localIp === 'flow' && remoteIp !== 'flow') throw new TunnelConfigError(`${name}: ${type} type requires 'remote_ip=flow' with 'local_ip=flow'`);
+  if (localIp !== undefined && localIp !== 'flow' && remoteIp !== 'flow' && typeof localIp !== typeof remoteIp) {
+    throw new TunnelConfigError(`${name}: ${type} remote_ip=${remote} and local_ip=${local ?? ''} are of different address families (give both as IPv4 or both as IPv6)`);
+  }
   const packetType = o('packet_type');
   if (packetType !== undefined && packetType !== 'legacy_l2') {
     throw new TunnelConfigError(
@@ -143,7 +161,8 @@ export function parseTunnelOptions(name: string, type: TunnelType, options: Read
     tos,
     ttl,
     df: flag('df_default', true),
-    csum: flag('csum', false),
+    // OVS's default: UDP checksums over IPv6 (which requires them unless both ends agree), none over IPv4.
+    csum: flag('csum', typeof remoteIp === 'bigint' && type !== 'gre'),
   };
   return {
     ...config,
@@ -154,7 +173,7 @@ export function parseTunnelOptions(name: string, type: TunnelType, options: Read
 
 /** How a configuration is written in tnl/ports/show and in the duplicate-tunnel error. */
 export function describeTunnel(c: TunnelConfig): string {
-  const ip = (v: number | 'flow' | undefined) => (v === undefined ? '::' : v === 'flow' ? 'flow' : formatIpv4(v));
+  const ip = (v: UnderlayIp | 'flow' | undefined) => (v === undefined ? '::' : v === 'flow' ? 'flow' : formatUnderlayIp(v));
   const key = c.inKey === 'flow' ? 'flow' : c.inKey.toString();
   return `${ip(c.localIp)}->${ip(c.remoteIp)}, key=${key}, ${c.type === 'gre' ? '' : `dst_port=${c.dstPort}, `}legacy_l2`;
 }
@@ -220,8 +239,7 @@ export class TunnelPortMap {
   /** The tunnel port a frame received on vport `dpPort` with outer header `flow` (tun_*) is for. */
   receive(dpPort: number, flow: Flow): TunnelHit | undefined {
     const tunId = flow.get('tun_id');
-    const src = flow.num('tun_src');
-    const dst = flow.num('tun_dst');
+    const [src, dst] = flowUnderlay(flow);
     for (const o of LOOKUP_ORDER) {
       const p = this.ports.find((x) => {
         const c = x.config;
@@ -238,11 +256,13 @@ export class TunnelPortMap {
 
 /**
  * The outer-header bits a frame from a tunnel is classified by (OVS's tnl_wc_init): the receive
- * lookup reads tun_id and both addresses, and the datapath's df/csum/key flags and TOS are part
- * of the tunnel's identity.
+ * lookup reads tun_id and both addresses (of the family `flow`'s underlay is), and the datapath's
+ * df/csum/key flags and TOS are part of the tunnel's identity.
  */
-export function unwildcardTunnel(wc: FlowWildcards): void {
-  wc.orField('tun_id').orField('tun_src').orField('tun_dst').orField('tun_tos');
+export function unwildcardTunnel(flow: Flow, wc: FlowWildcards): void {
+  wc.orField('tun_id').orField('tun_tos');
+  if (flow.get('tun_ipv6_dst') !== 0n) wc.orField('tun_ipv6_src').orField('tun_ipv6_dst');
+  else wc.orField('tun_src').orField('tun_dst');
   wc.orField('tun_flags', TUN_FLAG.DONT_FRAGMENT | TUN_FLAG.CSUM | TUN_FLAG.KEY);
 }
 
@@ -257,13 +277,15 @@ const ECN_ECT0 = 0x2;
  * flow has no tun_dst to send to.
  */
 export function tunnelHeader(c: TunnelConfig, flow: Flow, wc: FlowWildcards, tlvMap?: TlvMap): TunnelSet | undefined {
-  const fromFlow = (f: 'tun_dst' | 'tun_src'): number => {
-    wc.orField(f);
-    return flow.num(f);
-  };
-  const dst = c.remoteIp === 'flow' ? fromFlow('tun_dst') : c.remoteIp;
-  if (dst === 0) return undefined;
-  const src = c.localIp === 'flow' ? fromFlow('tun_src') : (c.localIp ?? 0);
+  if (c.remoteIp === 'flow' || c.localIp === 'flow') wc.orField('tun_dst').orField('tun_ipv6_dst');
+  if (c.localIp === 'flow') wc.orField('tun_src').orField('tun_ipv6_src');
+  const [flowSrc, flowDst] = flowUnderlay(flow);
+  const dst = c.remoteIp === 'flow' ? flowDst : c.remoteIp;
+  if (dst === 0 || dst === 0n) return undefined;
+  const v6 = typeof dst === 'bigint';
+  const src = c.localIp === 'flow' ? flowSrc : (c.localIp ?? (v6 ? 0n : 0));
+  // A flow-given source of the other family than the destination: let the host pick one.
+  const srcText = typeof src === typeof dst ? formatUnderlayIp(src) : v6 ? '::' : '0.0.0.0';
   let tunId = 0n;
   if (c.outKey === 'flow') {
     wc.orField('tun_id');
@@ -292,11 +314,19 @@ export function tunnelHeader(c: TunnelConfig, flow: Flow, wc: FlowWildcards, tlv
   // OAM is OpenFlow's to set; the rest comes from the port's configuration.
   wc.orField('tun_flags', TUN_FLAG.OAM);
   let flags = flow.num('tun_flags') & TUN_FLAG.OAM;
-  if (c.df) flags |= TUN_FLAG.DONT_FRAGMENT;
+  // IPv6 has no don't-fragment bit (routers never fragment), so OVS sends none.
+  if (c.df && !v6) flags |= TUN_FLAG.DONT_FRAGMENT;
   if (c.csum) flags |= TUN_FLAG.CSUM;
   if (c.outKey !== undefined) flags |= TUN_FLAG.KEY;
   const geneve = c.type === 'geneve' ? geneveOptions(flow, wc, tlvMap) : [];
-  return { tunId, src: formatIpv4(src), dst: formatIpv4(dst), tos, ttl, tpSrc: 0, tpDst: c.dstPort, flags: dpTunnelFlags(flags), geneve };
+  return { tunId, src: srcText, dst: formatUnderlayIp(dst), tos, ttl, tpSrc: 0, tpDst: c.dstPort, flags: dpTunnelFlags(flags), geneve };
+}
+
+/** The outer source and destination of `flow`: IPv6 (bigints) when it has a tun_ipv6_dst, else IPv4 (numbers). */
+function flowUnderlay(flow: Flow): [UnderlayIp, UnderlayIp] {
+  const dst6 = flow.get('tun_ipv6_dst');
+  if (dst6 !== 0n) return [flow.get('tun_ipv6_src'), dst6];
+  return [flow.num('tun_src'), flow.num('tun_dst')];
 }
 
 /** The Geneve option of the flow's tun_metadata (set by actions, or received), through the bridge's TLV map. */

@@ -271,7 +271,7 @@ const ND_EXT_SETS: ReadonlyArray<readonly [FieldId, string]> = [
  * Pipeline fields, not packet fields: writes never reach the datapath (the tunnel fields reach
  * it as the outer header of an output to a tunnel port), and a pause keeps them.
  */
-const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'tun_src', 'tun_dst', 'tun_flags', 'tun_metadata_present', 'tun_metadata_value', 'metadata', ...REG_FIELDS];
+const PIPELINE_FIELDS: readonly FieldId[] = ['in_port', 'tun_id', 'tun_src', 'tun_dst', 'tun_ipv6_src', 'tun_ipv6_dst', 'tun_flags', 'tun_metadata_present', 'tun_metadata_value', 'metadata', ...REG_FIELDS];
 /** The same, with the wide registers (views of reg0..15). */
 const METADATA: ReadonlySet<FieldId> = new Set<FieldId>([...PIPELINE_FIELDS, ...WIDE_REG_FIELDS]);
 /** Pipeline fields that are never in a datapath key, so never in a megaflow mask. */
@@ -290,7 +290,7 @@ const CATCH_ALL = Match.catchAll();
  * tun_metadata are added apart: OAM is the one flag OpenFlow sees, and an option may be present
  * with zero data).
  */
-const PIPELINE_METADATA: readonly FieldId[] = ['tun_id', 'tun_src', 'tun_dst', ...REGS];
+const PIPELINE_METADATA: readonly FieldId[] = ['tun_id', 'tun_src', 'tun_dst', 'tun_ipv6_src', 'tun_ipv6_dst', ...REGS];
 
 function hex(v: bigint | number): string {
   return `0x${v.toString(16)}`;
@@ -851,7 +851,7 @@ class Ctx {
     if (p.tunnel) {
       const tunnel = tunnelHeader(p.tunnel, this.flow, this.wc, this.br.tlvMap);
       if (!tunnel) {
-        this.say('detail', () => `tunnel port ${p.name} has remote_ip=flow and the flow has no tun_dst: dropping (set_field:IP->tun_dst first)`);
+        this.say('detail', () => `tunnel port ${p.name} has remote_ip=flow and the flow has no tun_dst: dropping (set_field:IP->tun_dst or set_field:IPV6->tun_ipv6_dst first)`);
         return;
       }
       this.say('detail', () => `output to tunnel ${p.name}: tun_id=${hex(tunnel.tunId)},src=${tunnel.src},dst=${tunnel.dst},tos=${tunnel.tos},ttl=${tunnel.ttl}${tunnel.tpDst ? `,tp_dst=${tunnel.tpDst}` : ''}`);
@@ -1305,7 +1305,7 @@ function run(ctx: Ctx, start: () => void): XlateResult {
   // Always examined, as in OVS: the port a packet came in on and its Ethernet type.
   ctx.wc.orField('in_port').orField('dl_type');
   // A frame from a tunnel: which tunnel port it came in on depends on its outer header.
-  if (ctx.flow.num('tun_dst') !== 0) unwildcardTunnel(ctx.wc);
+  if (ctx.flow.num('tun_dst') !== 0 || ctx.flow.get('tun_ipv6_dst') !== 0n) unwildcardTunnel(ctx.flow, ctx.wc);
   let error: XlateResult['error'];
   try {
     start();

@@ -218,6 +218,8 @@ export const MATCH_FIELDS: Readonly<Record<string, MatchFieldSyntax>> = {
   tunnel_id: uintField('tun_id', 64, true),
   tun_src: ipv4Field('tun_src'),
   tun_dst: ipv4Field('tun_dst'),
+  tun_ipv6_src: ipv6Field('tun_ipv6_src'),
+  tun_ipv6_dst: ipv6Field('tun_ipv6_dst'),
   // One bit, oam, as OpenFlow sees it (OVS's FLOW_TNL_PUB_F_MASK).
   tun_flags: { field: 'tun_flags', kind: 'tun_flags', bits: 1, masked: true },
   ...Object.fromEntries(Array.from({ length: TUN_METADATA_FIELDS }, (_, i) => [`tun_metadata${i}`, { field: 'tun_metadata_value', kind: 'tun_metadata', bits: 64, masked: true } satisfies MatchFieldSyntax])),

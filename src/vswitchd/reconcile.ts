@@ -17,12 +17,12 @@ import type { OfprotoDpif, PacketInEvent } from '../ofproto/ofproto-dpif.js';
 import { OFPP } from '../ofproto/actions.js';
 import { XBridge } from '../ofproto/xbridge.js';
 import type { PortVlanConfig } from '../ofproto/vlan.js';
-import { formatIpv4, formatMac } from '../lib/addr.js';
+import { formatMac } from '../lib/addr.js';
 import { getLogger } from '../lib/log.js';
 import { ConnMgr, type ControllerStatus, type OfTransport } from './connmgr.js';
 import type { BridgeConfig, InterfaceConfig, PortConfig, SwitchConfig } from './db-config.js';
 import type { DummyNetdevs } from './netdev-dummy.js';
-import { TUNNEL_TYPES, TunnelConfigError, parseTunnelOptions, type TunnelConfig, type TunnelType } from '../ofproto/tunnel.js';
+import { TUNNEL_TYPES, TunnelConfigError, formatUnderlayIp, parseTunnelOptions, type TunnelConfig, type TunnelType } from '../ofproto/tunnel.js';
 import { TunnelVports } from './tunnels.js';
 import { BridgeMirrors, type MirrorStatus } from './mirrors.js';
 import { carrierOf, routeLookup } from './underlay.js';
@@ -483,7 +483,7 @@ export class Reconciler {
   async tunnelStatus(st: InterfaceState): Promise<Record<string, string> | undefined> {
     const remote = st.tunnel?.remoteIp;
     if (remote === undefined) return undefined;
-    const egress = remote === 'flow' ? undefined : await routeLookup(formatIpv4(remote));
+    const egress = remote === 'flow' ? undefined : await routeLookup(formatUnderlayIp(remote));
     return egress ? { tunnel_egress_iface: egress.dev, tunnel_egress_iface_carrier: carrierOf(egress.dev) } : {};
   }
 

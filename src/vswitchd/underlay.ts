@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { parseIpv4 } from '../lib/addr.js';
+import { parseIpv4, parseIpv6 } from '../lib/addr.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -55,25 +55,28 @@ export async function routeLookup(ip: string): Promise<Egress | undefined> {
 /** `ovs/route/lookup IP` as OVS prints it. */
 export async function formatRouteLookup(ip: string): Promise<string> {
   try {
-    parseIpv4(ip);
+    if (ip.includes(':')) parseIpv6(ip);
+    else parseIpv4(ip);
   } catch {
-    throw new Error(`${ip}: not an IPv4 address (give the remote_ip of a tunnel, e.g. ovs/route/lookup 192.0.2.2)`);
+    throw new Error(`${ip}: not an IPv4 or IPv6 address (give the remote_ip of a tunnel, e.g. ovs/route/lookup 192.0.2.2)`);
   }
   const e = await routeLookup(ip);
   if (!e) throw new Error(`${ip}: not routable (the host has no route to it: see ip route)`);
-  return `src ${e.src ?? '0.0.0.0'}\ngateway ${e.gateway ?? '::'}\ndev ${e.dev}\n`;
+  return `src ${e.src ?? (ip.includes(':') ? '::' : '0.0.0.0')}\ngateway ${e.gateway ?? '::'}\ndev ${e.dev}\n`;
 }
 
-/** `ovs/route/show`: the host's IPv4 routes, main and local tables, in OVS's "Cached:" lines. */
+/** `ovs/route/show`: the host's IPv4 and IPv6 routes, main and local tables, in OVS's "Cached:" lines. */
 export async function formatRouteShow(): Promise<string> {
   const lines = ['Route Table:'];
-  for (const table of ['main', 'local']) {
-    for (const r of await ipJson<IpRoute>(['-4', 'route', 'show', 'table', table])) {
-      if (r.type === 'broadcast') continue;
-      const dst = r.dst === 'default' ? '0.0.0.0/0' : r.dst.includes('/') ? r.dst : `${r.dst}/32`;
-      const gw = r.gateway ? ` GW ${r.gateway}` : '';
-      const src = r.prefsrc ? ` SRC ${r.prefsrc}` : '';
-      lines.push(`Cached: ${dst} dev ${r.dev ?? '?'}${gw}${src}${table === 'local' ? ' local' : ''}`);
+  for (const [family, any, host] of [['-4', '0.0.0.0/0', 32], ['-6', '::/0', 128]] as const) {
+    for (const table of ['main', 'local']) {
+      for (const r of await ipJson<IpRoute>([family, 'route', 'show', 'table', table])) {
+        if (r.type === 'broadcast' || r.type === 'multicast' || r.dst.startsWith('ff00::')) continue;
+        const dst = r.dst === 'default' ? any : r.dst.includes('/') ? r.dst : `${r.dst}/${host}`;
+        const gw = r.gateway ? ` GW ${r.gateway}` : '';
+        const src = r.prefsrc ? ` SRC ${r.prefsrc}` : '';
+        lines.push(`Cached: ${dst} dev ${r.dev ?? '?'}${gw}${src}${table === 'local' ? ' local' : ''}`);
+      }
     }
   }
   return lines.join('\n') + '\n';

@@ -1,6 +1,7 @@
 // Two hosts on one machine, for overlay (tunnel) tests and the tunnel benchmark: namespaces "host
-// A" and "host B" joined by an underlay veth (eth0, 192.168.50.1/24 and .2/24, MTU 1600 so that
-// a 1500-byte overlay frame fits with its tunnel header), each with a switch of its own running
+// A" and "host B" joined by an underlay veth (eth0, 192.168.50.1/24 and .2/24, or with
+// `underlay: 'ipv6'` fd50::1/64 and ::2/64; MTU 1600 so that a 1500-byte overlay frame fits with
+// its tunnel header), each with a switch of its own running
 // inside it, and "VM" namespaces behind veth ports of those switches on one overlay subnet
 // (10.10.0.0/24). The switch on a host is TVS (tvs-vswitchd with its own TVS_RUNDIR, TVS_DBDIR
 // and TVS_LOGDIR, driven through the commands with that environment), Debian's Open vSwitch on
@@ -91,6 +92,10 @@ export interface OvsSwitch extends OverlaySwitch {
 }
 
 const UNDERLAY_PREFIX = '192.168.50';
+const UNDERLAY6_PREFIX = 'fd50:';
+
+/** The underlay's address family. */
+export type UnderlayFamily = 'ipv4' | 'ipv6';
 export const OVERLAY_PREFIX = '10.10.0';
 
 /** The kernel's link kind for a tunnel type (a bridgeable, Ethernet-carrying device). */
@@ -122,6 +127,7 @@ export class Overlay {
     private readonly lab: Lab,
     a: string,
     b: string,
+    readonly family: UnderlayFamily,
   ) {
     const host = (name: string, ns: string, ip: string, peerIp: string): UnderlayHost => ({
       name,
@@ -130,25 +136,31 @@ export class Overlay {
       peerIp,
       exec: (cmd, args, opts) => run('ip', ['netns', 'exec', ns, cmd, ...args], opts),
     });
-    this.a = host('a', a, `${UNDERLAY_PREFIX}.1`, `${UNDERLAY_PREFIX}.2`);
-    this.b = host('b', b, `${UNDERLAY_PREFIX}.2`, `${UNDERLAY_PREFIX}.1`);
+    const [ipA, ipB] = family === 'ipv6' ? [`${UNDERLAY6_PREFIX}:1`, `${UNDERLAY6_PREFIX}:2`] : [`${UNDERLAY_PREFIX}.1`, `${UNDERLAY_PREFIX}.2`];
+    this.a = host('a', a, ipA, ipB);
+    this.b = host('b', b, ipB, ipA);
   }
 
-  /** Host namespaces A and B joined by the underlay; no switches yet. */
-  static async create(opts: { kind?: string } = {}): Promise<Overlay> {
+  /** The underlay address of `host` with its prefix length, as `ip addr add` takes it (nodad: usable at once). */
+  private underlayAddr(host: UnderlayHost, dev: string): string[] {
+    return this.family === 'ipv6' ? ['addr', 'add', `${host.underlayIp}/64`, 'dev', dev, 'nodad'] : ['addr', 'add', `${host.underlayIp}/24`, 'dev', dev];
+  }
+
+  /** Host namespaces A and B joined by the underlay (IPv4 unless `underlay: 'ipv6'`); no switches yet. */
+  static async create(opts: { kind?: string; underlay?: UnderlayFamily } = {}): Promise<Overlay> {
     const lab = new Lab({ kind: opts.kind ?? 'tvs-t' });
     try {
       const a = await lab.addNamespace('ha');
       const b = await lab.addNamespace('hb');
       await run('ip', ['link', 'add', 'eth0', 'netns', a, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b]);
-      const o = new Overlay(lab, a, b);
+      const o = new Overlay(lab, a, b, opts.underlay ?? 'ipv4');
       for (const h of [o.a, o.b]) {
-        await h.exec('sysctl', ['-qw', 'net.ipv6.conf.eth0.disable_ipv6=1']);
+        if (o.family === 'ipv4') await h.exec('sysctl', ['-qw', 'net.ipv6.conf.eth0.disable_ipv6=1']);
         // A real wire carries finished checksums (the NIC fills them in); a veth passes a checksum
         // left to offload unfinished, which OVS's userspace datapath then refuses when it decapsulates.
         await h.exec('ethtool', ['-K', 'eth0', 'tx', 'off']);
         await run('ip', ['-n', h.ns, 'link', 'set', 'eth0', 'mtu', '1600', 'up']);
-        await run('ip', ['-n', h.ns, 'addr', 'add', `${h.underlayIp}/24`, 'dev', 'eth0']);
+        await run('ip', ['-n', h.ns, ...o.underlayAddr(h, 'eth0')]);
       }
       return o;
     } catch (e) {
@@ -230,7 +242,7 @@ export class Overlay {
     await vsctl('add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev');
     await vsctl('add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', 'eth0');
     await run('ip', ['-n', host.ns, 'addr', 'flush', 'dev', 'eth0']);
-    await run('ip', ['-n', host.ns, 'addr', 'add', `${host.underlayIp}/24`, 'dev', 'br-phy']);
+    await run('ip', ['-n', host.ns, ...this.underlayAddr(host, 'br-phy')]);
     await run('ip', ['-n', host.ns, 'link', 'set', 'br-phy', 'mtu', '1600', 'up']);
     const sw: OvsSwitch = {
       kind: 'ovs',

@@ -153,7 +153,7 @@ describe('megaflows', () => {
 
   it('reject invalid actions and malformed keys when installed', () => {
     expect(() => dp.putFlow({ key: {}, mask: {}, actions: Buffer.from([99, 0, 0, 0]) })).toThrow(/invalid actions: unknown action type 99/);
-    expect(() => dp.putFlow({ key: Buffer.alloc(7), mask: {}, actions: [] })).toThrow(/152-byte flow key/);
+    expect(() => dp.putFlow({ key: Buffer.alloc(7), mask: {}, actions: [] })).toThrow(/184-byte flow key/);
     expect(() => dp.getFlow(12345n)).toThrow(/flow does not exist/);
   });
 });

@@ -34,7 +34,12 @@ describe('tunnel interfaces and the underlay views', () => {
     expect(await sw.appctl('ovs/route/lookup', '127.0.0.1')).toBe('src 127.0.0.1\ngateway ::\ndev lo\n');
     const bad = await sw.appctlExit('ovs/route/lookup', 'banana');
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain('banana: not an IPv4 address');
+    expect(bad.stderr).toContain('banana: not an IPv4 or IPv6 address');
+  });
+
+  it('looks an IPv6 tunnel remote up too, and shows the IPv6 routes', async () => {
+    expect(await sw.appctl('ovs/route/lookup', '::1')).toBe('src ::1\ngateway ::\ndev lo\n');
+    expect(await sw.appctl('ovs/route/show')).toMatch(/\nCached: ::1\/128 dev lo (SRC ::1 )?local\n/);
   });
 
   it('shows the host\'s routes and neighbours in OVS\'s shapes', async () => {

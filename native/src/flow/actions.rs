@@ -16,7 +16,8 @@
 //! | 5    | set        | u16 field, u16 flags, value[n], mask[n] (n from the field)    |
 //! | 8    | meter      | u32 datapath meter id                                         |
 //! | 9    | set_tunnel | be64 tun_id, src[4], dst[4], be16 flags, u8 tos, u8 ttl,      |
-//! |      |            | be16 tp_src, be16 tp_dst, Geneve option TLVs (0..252 bytes)   |
+//! |      |            | be16 tp_src, be16 tp_dst, ipv6_src[16], ipv6_dst[16], Geneve  |
+//! |      |            | option TLVs (0..252 bytes); an IPv6 underlay has dst zero     |
 //!
 //! `set` flags: bit 0 "written masked" and bit 1 "continues the previous
 //! set(...) group" only matter to the TS printer; execution ignores them.
@@ -219,7 +220,7 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                     return Err(ActionError::BadLength {
                         action: name,
                         len,
-                        expected: "24 (tunnel metadata) + Geneve options",
+                        expected: "56 (tunnel metadata) + Geneve options",
                     });
                 }
                 Action::SetTunnel(Box::new(check_set_tunnel(p)?))
@@ -244,14 +245,20 @@ fn check_set_tunnel(p: &[u8]) -> Result<TunnelInfo, ActionError> {
         ttl: p[19],
         tp_src: be16(20),
         tp_dst: be16(22),
+        ipv6_src: p[24..40].try_into().expect("16 bytes"),
+        ipv6_dst: p[40..56].try_into().expect("16 bytes"),
         ..TunnelInfo::default()
     };
     let all = tunnel::flags::DONT_FRAGMENT | tunnel::flags::CSUM | tunnel::flags::KEY | tunnel::flags::OAM;
     if t.flags & !all != 0 {
         return bad("flags other than df, csum, key and oam");
     }
-    if t.dst == [0; 4] {
-        return bad("no destination (dst=0.0.0.0)");
+    match (t.dst != [0; 4], t.is_ipv6()) {
+        (false, false) => return bad("no destination (dst=0.0.0.0)"),
+        (true, true) => return bad("both an IPv4 dst and an ipv6_dst: a tunnel has one underlay"),
+        _ if t.is_ipv6() && t.src != [0; 4] => return bad("an IPv4 src with an ipv6_dst"),
+        _ if !t.is_ipv6() && t.ipv6_src != [0; 16] => return bad("an ipv6_src with an IPv4 dst"),
+        _ => {}
     }
     let opts = &p[SET_TUNNEL_FIXED_LEN..];
     if opts.len() > GENEVE_MAX_OPTS || !opts.len().is_multiple_of(4) {
@@ -997,8 +1004,35 @@ mod tests {
         p.extend_from_slice(&dst);
         p.extend_from_slice(&flags.to_be_bytes());
         p.extend_from_slice(&[0, 64, 0, 0, 0x12, 0xb5]);
+        p.extend_from_slice(&[0; 32]);
         p.extend_from_slice(opts);
         tlv(ACTION_SET_TUNNEL, &p)
+    }
+
+    /// A set_tunnel over an IPv6 underlay: IPv4 addresses zero, `src6`/`dst6` given.
+    fn set_tunnel6(src6: [u8; 16], dst6: [u8; 16]) -> Vec<u8> {
+        let mut p = 7u64.to_be_bytes().to_vec();
+        p.extend_from_slice(&[0; 8]);
+        p.extend_from_slice(&[0, 4, 0, 64, 0, 0, 0x12, 0xb5]);
+        p.extend_from_slice(&src6);
+        p.extend_from_slice(&dst6);
+        tlv(ACTION_SET_TUNNEL, &p)
+    }
+
+    #[test]
+    fn set_tunnel_takes_an_ipv6_underlay_and_refuses_a_mix_of_families() {
+        let (src6, dst6) =
+            ([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        let list = [set_tunnel6(src6, dst6), output(3)].concat();
+        let (p, _, r) = run(&list, &ipv4_frame(17, &udp_hdr()));
+        assert_eq!(r.failed, 0);
+        let t = p.egress_tunnel.expect("set_tunnel sets the egress tunnel");
+        assert!(t.is_ipv6());
+        assert_eq!((t.ipv6_src, t.ipv6_dst, t.dst, t.tun_id), (src6, dst6, [0; 4], 7));
+        let mut both = set_tunnel(1, [192, 0, 2, 2], 0, &[]);
+        both[ACTION_HEADER_LEN + 40..ACTION_HEADER_LEN + 56].copy_from_slice(&dst6);
+        let err = ActionError::BadTunnel { reason: "both an IPv4 dst and an ipv6_dst: a tunnel has one underlay" };
+        assert_eq!(validate(&both), Err(err));
     }
 
     #[test]
@@ -1221,7 +1255,7 @@ mod tests {
             Err(BadLength { action: "ipv4.ttl", len: 7, expected: "4 + 2 * field width" })
         );
         assert_eq!(validate(&set(SetField::Ipv4Tos, &[0x03], &[0xfc])), Err(ValueOutsideMask { field: "ipv4.tos" }));
-        assert!(matches!(validate(&tlv(ACTION_SET_TUNNEL, &[0; 20])), Err(BadLength { action: "set_tunnel", .. })));
+        assert!(matches!(validate(&tlv(ACTION_SET_TUNNEL, &[0; 52])), Err(BadLength { action: "set_tunnel", .. })));
         let no_dst = BadTunnel { reason: "no destination (dst=0.0.0.0)" };
         assert_eq!(validate(&set_tunnel(1, [0; 4], 0, &[])), Err(no_dst));
         assert!(matches!(validate(&set_tunnel(1, [192, 0, 2, 2], 0x10, &[])), Err(BadTunnel { .. })));

@@ -1,5 +1,5 @@
 //! Exact-match cache: the first lookup stage. A direct-mapped array indexed by
-//! the full key's hash; a hit costs one hash and one 152-byte compare.
+//! the full key's hash; a hit costs one hash and one 184-byte compare.
 
 use super::key::FlowKey;
 

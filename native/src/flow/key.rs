@@ -1,5 +1,5 @@
 //! The flow key: every header field the datapath can match on, extracted
-//! once per frame into a fixed 152-byte, 8-byte-aligned struct that the
+//! once per frame into a fixed 184-byte, 8-byte-aligned struct that the
 //! exact-match cache and the megaflow classifier hash and compare as words.
 //!
 //! Layout rules (the table of fields is `abi::KEY_FIELDS`,
@@ -98,6 +98,10 @@ pub struct FlowKey {
     /// Outer UDP ports of a decapsulated VXLAN or Geneve frame.
     pub tun_tp_src: [u8; 2],
     pub tun_tp_dst: [u8; 2],
+    /// Outer IPv6 addresses of a frame decapsulated from an IPv6 underlay
+    /// (`tun_src`/`tun_dst` are zero then, as in OVS's flow_tnl).
+    pub tun_ipv6_src: [u8; 16],
+    pub tun_ipv6_dst: [u8; 16],
 }
 
 pub use crate::abi::KEY_LEN;
@@ -131,6 +135,8 @@ impl FlowKey {
         self.tun_id = t.tun_id.to_be_bytes();
         self.tun_src = t.src;
         self.tun_dst = t.dst;
+        self.tun_ipv6_src = t.ipv6_src;
+        self.tun_ipv6_dst = t.ipv6_dst;
         self.tun_flags = t.flags.to_be_bytes();
         self.tun_tos = t.tos;
         self.tun_ttl = t.ttl;
@@ -149,7 +155,7 @@ impl FlowKey {
 
     /// The key as KEY_WORDS native-endian words, for hashing and masked compares.
     pub fn words(&self) -> &[u64] {
-        // SAFETY: FlowKey is repr(C, align(8)), exactly KEY_LEN = 19 * 8 bytes
+        // SAFETY: FlowKey is repr(C, align(8)), exactly KEY_LEN = 23 * 8 bytes
         // (checked at compile time), and contains only integers and byte
         // arrays with no implicit padding, so every byte is initialized and
         // any bit pattern is a valid u64. The slice borrows `self`.
@@ -585,6 +591,8 @@ pub(crate) mod tests {
         check("tunnel.geneve.data", offset_of!(FlowKey, tun_geneve_data), 8);
         check("tunnel.tp_src", offset_of!(FlowKey, tun_tp_src), 2);
         check("tunnel.tp_dst", offset_of!(FlowKey, tun_tp_dst), 2);
+        check("tunnel.ipv6_src", offset_of!(FlowKey, tun_ipv6_src), 16);
+        check("tunnel.ipv6_dst", offset_of!(FlowKey, tun_ipv6_dst), 16);
         // Every byte is covered by some field, and no field runs off the end.
         let mut covered = [false; KEY_LEN];
         for (_, off, len) in KEY_FIELDS {

@@ -20,6 +20,15 @@
 //! Not reported on receive: DF and (for UDP tunnels) whether the outer UDP
 //! checksum was set: a UDP socket does not say. OVS's slow path matches
 //! neither (only `oam` of the tunnel flags).
+//!
+//! IPv6 underlay (VXLAN and Geneve): the receiving UDP socket is dual-stack
+//! (IPv4 arrives as v4-mapped addresses), so one descriptor serves both
+//! families; it accepts a zero UDP checksum over IPv6 (RFC 6935, as OVS
+//! and Linux vxlan devices may send with csum off). Frames whose
+//! `set(tunnel(...))` has an `ipv6_dst` go out through a raw IPv6 UDP
+//! socket that has the kernel write the UDP checksum, which IPv6 requires
+//! (OVS's default for IPv6 UDP tunnels too). GRE over IPv6 is not carried:
+//! a raw IPv6 socket would need a second descriptor to watch.
 
 use super::gso;
 use super::{is_device_gone, PortIo, PortStats, BURST};
@@ -31,6 +40,7 @@ use crate::wire::{checksum, ipv4, udp};
 use std::collections::HashMap;
 use std::io;
 use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// The tunnel protocols a vport can speak.
@@ -70,8 +80,10 @@ impl TunnelKind {
     }
 }
 
-/// Outer IPv4 header the kernel adds (we set no IP options).
+/// Outer IPv4 and IPv6 headers the kernel adds (we set no IP options or
+/// extension headers).
 const OUTER_IP_LEN: usize = 20;
+const OUTER_IPV6_LEN: usize = 40;
 /// Longest tunnel header we build: UDP + Geneve with all its options.
 const MAX_HEADER: usize = udp::HEADER_LEN + tunnel::GENEVE_BASE_LEN + tunnel::GENEVE_MAX_OPTS;
 /// Room for the control messages of one received or sent datagram.
@@ -88,9 +100,12 @@ pub struct TunnelPort {
     rx: OwnedFd,
     tx_df: Option<OwnedFd>,
     tx_no_df: OwnedFd,
+    /// The raw IPv6 UDP socket for an IPv6 underlay; None for GRE, or on a
+    /// host without IPv6.
+    tx6: Option<OwnedFd>,
     /// Path MTU to each destination sent to, forgotten at every upkeep so
     /// that route and MTU changes are seen.
-    path_mtu: HashMap<[u8; 4], usize>,
+    path_mtu: HashMap<IpAddr, usize>,
     /// ICMP "fragmentation needed" or ICMPv6 "packet too big" for the
     /// senders of frames too big to send.
     replies: Vec<Packet>,
@@ -127,8 +142,8 @@ impl Received {
         let mut iov: [libc::iovec; BURST] = unsafe { zeroed() };
         // SAFETY: as above.
         let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut names: [libc::sockaddr_in; BURST] = unsafe { zeroed() };
+        // SAFETY: as above (sockaddr_in6 is room for either family).
+        let mut names: [libc::sockaddr_in6; BURST] = unsafe { zeroed() };
         let mut control = [[0u64; CMSG_SPACE / 8]; BURST];
         for (i, buf) in self.bufs.iter_mut().enumerate() {
             iov[i] = libc::iovec { iov_base: buf.as_mut_ptr() as *mut _, iov_len: buf.len() };
@@ -136,7 +151,7 @@ impl Received {
             h.msg_iov = &mut iov[i];
             h.msg_iovlen = 1;
             h.msg_name = &mut names[i] as *mut _ as *mut _;
-            h.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+            h.msg_namelen = size_of::<libc::sockaddr_in6>() as u32;
             h.msg_control = control[i].as_mut_ptr() as *mut _;
             h.msg_controllen = CMSG_SPACE;
         }
@@ -147,10 +162,15 @@ impl Received {
         self.got.clear();
         self.next = (0, 0);
         for i in 0..r.max(0) as usize {
-            let meta = RxMeta {
-                src: names[i].sin_addr.s_addr.to_ne_bytes(),
-                src_port: u16::from_be(names[i].sin_port),
-                ..rx_control(&msgs[i].msg_hdr)
+            let mut meta = rx_control(&msgs[i].msg_hdr);
+            meta.src_port = u16::from_be(names[i].sin6_port);
+            meta.src = if names[i].sin6_family == libc::AF_INET as libc::sa_family_t {
+                // SAFETY: the kernel wrote a sockaddr_in (an IPv4-only
+                // socket) into storage of at least its size.
+                let v4 = unsafe { &*(&names[i] as *const libc::sockaddr_in6 as *const libc::sockaddr_in) };
+                IpAddr::V4(Ipv4Addr::from(v4.sin_addr.s_addr.to_ne_bytes()))
+            } else {
+                unmapped(names[i].sin6_addr.s6_addr)
             };
             self.got.push((msgs[i].msg_len as usize, meta));
         }
@@ -172,6 +192,10 @@ impl Received {
 impl TunnelPort {
     pub fn open(name: &str, kind: TunnelKind, udp_port: u16) -> io::Result<TunnelPort> {
         let udp_port = if udp_port == 0 { kind.default_port() } else { udp_port };
+        let tx6 = match kind {
+            TunnelKind::Gre => None,
+            TunnelKind::Vxlan | TunnelKind::Geneve => raw_socket6_udp()?,
+        };
         let (rx, tx_df) = match kind {
             TunnelKind::Gre => {
                 let s = raw_socket(libc::IPPROTO_GRE, libc::IP_PMTUDISC_PROBE, false)?;
@@ -199,6 +223,7 @@ impl TunnelPort {
             rx,
             tx_df,
             tx_no_df,
+            tx6,
             path_mtu: HashMap::new(),
             replies: Vec::new(),
             received: Received::new(),
@@ -209,8 +234,8 @@ impl TunnelPort {
         self.tx_df.as_ref().unwrap_or(&self.rx).as_raw_fd()
     }
 
-    /// Largest outer IPv4 packet the route to `dst` carries.
-    fn mtu_to(&mut self, dst: [u8; 4]) -> usize {
+    /// Largest outer IP packet the route to `dst` carries.
+    fn mtu_to(&mut self, dst: IpAddr) -> usize {
         *self.path_mtu.entry(dst).or_insert_with(|| route_mtu(dst).unwrap_or(1500))
     }
 
@@ -222,8 +247,16 @@ impl TunnelPort {
         let f = pkt.frame();
         let (outer, d): (usize, Decap) = match self.kind {
             TunnelKind::Vxlan | TunnelKind::Geneve => {
-                info.src = meta.src;
-                info.dst = meta.dst;
+                match (meta.src, meta.dst) {
+                    (IpAddr::V6(s), IpAddr::V6(d)) => {
+                        info.ipv6_src = s.octets();
+                        info.ipv6_dst = d.octets();
+                    }
+                    (s, d) => {
+                        info.src = v4_octets(s);
+                        info.dst = v4_octets(d);
+                    }
+                }
                 info.tos = meta.tos;
                 info.ttl = meta.ttl;
                 info.tp_src = meta.src_port;
@@ -287,8 +320,9 @@ impl TunnelPort {
         u[4..6].copy_from_slice(&len.to_be_bytes());
         u[6..8].fill(0);
         // An IPv4 UDP checksum is optional; it needs the source address,
-        // so a tunnel that lets the kernel choose it goes without.
-        if t.flags & flags::CSUM != 0 && t.src != [0; 4] {
+        // so a tunnel that lets the kernel choose it goes without. Over
+        // IPv6 the sending socket writes it (IPV6_CHECKSUM).
+        if t.flags & flags::CSUM != 0 && t.src != [0; 4] && !t.is_ipv6() {
             let mut acc = checksum::sum(checksum::sum(0, &t.src), &t.dst);
             acc += libc::IPPROTO_UDP as u32 + len as u32;
             acc = checksum::sum(checksum::sum(acc, &hdr[..udp::HEADER_LEN + n]), inner);
@@ -310,15 +344,47 @@ fn udp_src_port(inner: &[u8]) -> u16 {
 }
 
 /// What a receive's address and control messages said of one datagram.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct RxMeta {
-    src: [u8; 4],
+    src: IpAddr,
     src_port: u16,
-    dst: [u8; 4],
+    dst: IpAddr,
     tos: u8,
     ttl: u8,
     /// UDP GRO's segment size when the read holds several datagrams, else 0.
     segment: u16,
+}
+
+impl Default for RxMeta {
+    fn default() -> Self {
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        RxMeta { src: any, src_port: 0, dst: any, tos: 0, ttl: 0, segment: 0 }
+    }
+}
+
+/// An address as the dual-stack socket gives it: IPv4 for a v4-mapped one.
+fn unmapped(a: [u8; 16]) -> IpAddr {
+    let v6 = Ipv6Addr::from(a);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    }
+}
+
+fn v4_octets(a: IpAddr) -> [u8; 4] {
+    match a {
+        IpAddr::V4(v4) => v4.octets(),
+        IpAddr::V6(_) => [0; 4],
+    }
+}
+
+/// Where a tunnel's frames go: its IPv6 or IPv4 destination.
+fn destination(t: &TunnelInfo) -> IpAddr {
+    if t.is_ipv6() {
+        IpAddr::V6(Ipv6Addr::from(t.ipv6_dst))
+    } else {
+        IpAddr::V4(Ipv4Addr::from(t.dst))
+    }
 }
 
 /// One datagram to send: its header and inner frame, and where to.
@@ -375,7 +441,13 @@ impl PortIo for TunnelPort {
                 stats.tx_dropped += 1;
                 continue;
             };
-            let room = self.mtu_to(t.dst).saturating_sub(OUTER_IP_LEN + self.kind.overhead(t));
+            if t.is_ipv6() && self.tx6.is_none() {
+                // GRE over IPv6, or a host without IPv6.
+                stats.tx_errors += 1;
+                continue;
+            }
+            let outer_ip = if t.is_ipv6() { OUTER_IPV6_LEN } else { OUTER_IP_LEN };
+            let room = self.mtu_to(destination(t)).saturating_sub(outer_ip + self.kind.overhead(t));
             match gso::fit(pkt.frame(), &pkt.vnet, room) {
                 gso::Fit::AsIs => plain.push(i),
                 gso::Fit::Rewritten(frames) => segments.extend(frames.into_iter().map(|f| (i, f))),
@@ -401,10 +473,14 @@ impl PortIo for TunnelPort {
             o.hdr_len = self.encap_header(o.info, o.inner, &mut hdr);
             o.hdr = hdr;
         }
+        let (v6, v4): (Vec<&Outgoing>, Vec<&Outgoing>) = out.iter().partition(|o| o.info.is_ipv6());
         let (df, no_df): (Vec<&Outgoing>, Vec<&Outgoing>) =
-            out.iter().partition(|o| o.info.flags & flags::DONT_FRAGMENT != 0);
+            v4.into_iter().partition(|o| o.info.flags & flags::DONT_FRAGMENT != 0);
         send_mmsg(self.df_socket(), &df, stats);
         send_mmsg(self.tx_no_df.as_raw_fd(), &no_df, stats);
+        if let Some(tx6) = &self.tx6 {
+            send_mmsg(tx6.as_raw_fd(), &v6, stats);
+        }
     }
 
     fn upkeep(&mut self) {
@@ -438,10 +514,20 @@ fn rx_control(h: &libc::msghdr) -> RxMeta {
             match ((*c).cmsg_level, (*c).cmsg_type) {
                 (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
                     let info = std::ptr::read_unaligned(data as *const libc::in_pktinfo);
-                    m.dst = info.ipi_addr.s_addr.to_ne_bytes();
+                    m.dst = IpAddr::V4(Ipv4Addr::from(info.ipi_addr.s_addr.to_ne_bytes()));
                 }
                 (libc::IPPROTO_IP, libc::IP_TOS) => m.tos = *data,
                 (libc::IPPROTO_IP, libc::IP_TTL) => m.ttl = std::ptr::read_unaligned(data as *const libc::c_int) as u8,
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let info = std::ptr::read_unaligned(data as *const libc::in6_pktinfo);
+                    m.dst = unmapped(info.ipi6_addr.s6_addr);
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => {
+                    m.tos = std::ptr::read_unaligned(data as *const libc::c_int) as u8;
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    m.ttl = std::ptr::read_unaligned(data as *const libc::c_int) as u8;
+                }
                 (SOL_UDP, libc::UDP_GRO) => m.segment = std::ptr::read_unaligned(data as *const libc::c_int) as u16,
                 _ => {}
             }
@@ -459,20 +545,30 @@ fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
         let mut iov: [[libc::iovec; 2]; BURST] = unsafe { zeroed() };
         // SAFETY: as above.
         let mut msgs: [libc::mmsghdr; BURST] = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut names: [libc::sockaddr_in; BURST] = unsafe { zeroed() };
+        // SAFETY: as above (sockaddr_in6 is room for either family).
+        let mut names: [libc::sockaddr_in6; BURST] = unsafe { zeroed() };
         let mut control = [[0u64; CMSG_SPACE / 8]; BURST];
         for (i, o) in chunk.iter().enumerate() {
             let t = o.info;
-            names[i].sin_family = libc::AF_INET as libc::sa_family_t;
-            names[i].sin_addr.s_addr = u32::from_ne_bytes(t.dst);
+            let namelen = if t.is_ipv6() {
+                names[i].sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                names[i].sin6_addr.s6_addr = t.ipv6_dst;
+                size_of::<libc::sockaddr_in6>()
+            } else {
+                // SAFETY: a sockaddr_in fits in the sockaddr_in6 storage,
+                // which is aligned at least as strictly.
+                let v4 = unsafe { &mut *(&mut names[i] as *mut libc::sockaddr_in6 as *mut libc::sockaddr_in) };
+                v4.sin_family = libc::AF_INET as libc::sa_family_t;
+                v4.sin_addr.s_addr = u32::from_ne_bytes(t.dst);
+                size_of::<libc::sockaddr_in>()
+            };
             iov[i][0] = libc::iovec { iov_base: o.hdr.as_ptr() as *mut _, iov_len: o.hdr_len };
             iov[i][1] = libc::iovec { iov_base: o.inner.as_ptr() as *mut _, iov_len: o.inner.len() };
             let h = &mut msgs[i].msg_hdr;
             h.msg_iov = iov[i].as_mut_ptr();
             h.msg_iovlen = 2;
             h.msg_name = &mut names[i] as *mut _ as *mut _;
-            h.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+            h.msg_namelen = namelen as u32;
             h.msg_control = control[i].as_mut_ptr() as *mut _;
             h.msg_controllen = tx_control(h, t);
         }
@@ -516,8 +612,12 @@ fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
 
 /// Write the control messages of one datagram into `h`'s control buffer
 /// (CMSG_SPACE bytes): the source address if given, TOS, and TTL if not
-/// the kernel's default. Returns their length.
+/// the kernel's default (IPv6's traffic class and hop limit over IPv6).
+/// Returns their length.
 fn tx_control(h: &mut libc::msghdr, t: &TunnelInfo) -> usize {
+    if t.is_ipv6() {
+        return tx_control6(h, t);
+    }
     let mut len = 0;
     // SAFETY: `h.msg_control` points at CMSG_SPACE bytes of 8-byte aligned
     // storage that outlives this call, and `msg_controllen` is set to it
@@ -549,16 +649,78 @@ fn tx_control(h: &mut libc::msghdr, t: &TunnelInfo) -> usize {
     len
 }
 
+/// `tx_control` for an IPv6 underlay.
+fn tx_control6(h: &mut libc::msghdr, t: &TunnelInfo) -> usize {
+    let mut len = 0;
+    // SAFETY: as in `tx_control`; the three messages need 40 + 16 + 16
+    // bytes, under CMSG_SPACE.
+    unsafe {
+        h.msg_controllen = CMSG_SPACE;
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        let mut put = |c: *mut libc::cmsghdr, ty: libc::c_int, data: &[u8]| {
+            (*c).cmsg_level = libc::IPPROTO_IPV6;
+            (*c).cmsg_type = ty;
+            (*c).cmsg_len = libc::CMSG_LEN(data.len() as u32) as usize;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
+            len += libc::CMSG_SPACE(data.len() as u32) as usize;
+        };
+        if t.ipv6_src != [0; 16] {
+            let mut info: libc::in6_pktinfo = zeroed();
+            info.ipi6_addr.s6_addr = t.ipv6_src;
+            let bytes = std::slice::from_raw_parts(&info as *const _ as *const u8, size_of::<libc::in6_pktinfo>());
+            put(c, libc::IPV6_PKTINFO, bytes);
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+        put(c, libc::IPV6_TCLASS, &(t.tos as libc::c_int).to_ne_bytes());
+        c = libc::CMSG_NXTHDR(h, c);
+        if t.ttl != 0 {
+            put(c, libc::IPV6_HOPLIMIT, &(t.ttl as libc::c_int).to_ne_bytes());
+        }
+    }
+    len
+}
+
 fn socket(ty: libc::c_int, proto: libc::c_int) -> io::Result<OwnedFd> {
+    socket_of(libc::AF_INET, ty, proto)
+}
+
+fn socket_of(family: libc::c_int, ty: libc::c_int, proto: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2); on success we own the new descriptor.
-    let fd = cvt(unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto) })?;
+    let fd = cvt(unsafe { libc::socket(family, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, proto) })?;
     // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// The receiving UDP socket of a VXLAN or Geneve vport, on every address.
+/// The receiving UDP socket of a VXLAN or Geneve vport, on every address
+/// of both families (IPv4 only on a host without IPv6).
 fn udp_socket(port: u16) -> io::Result<OwnedFd> {
-    let s = socket(libc::SOCK_DGRAM, 0)?;
+    match socket_of(libc::AF_INET6, libc::SOCK_DGRAM, 0) {
+        Ok(s) => {
+            let fd = s.as_raw_fd();
+            sys::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &0 as &libc::c_int)?;
+            for opt in [libc::IPV6_RECVPKTINFO, libc::IPV6_RECVTCLASS, libc::IPV6_RECVHOPLIMIT] {
+                sys::setsockopt(fd, libc::IPPROTO_IPV6, opt, &1 as &libc::c_int)?;
+            }
+            sys::setsockopt(fd, SOL_UDP, libc::UDP_NO_CHECK6_RX, &1 as &libc::c_int)?;
+            udp_socket_setup(&s)?;
+            // SAFETY: all-zero is a valid sockaddr_in6 (in6addr_any).
+            let mut addr: libc::sockaddr_in6 = unsafe { zeroed() };
+            addr.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            addr.sin6_port = port.to_be();
+            // SAFETY: `addr` is a live sockaddr_in6 of the length passed.
+            cvt(unsafe {
+                libc::bind(fd, &addr as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_in6>() as u32)
+            })?;
+            Ok(s)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => udp_socket4(port),
+        Err(e) => Err(e),
+    }
+}
+
+/// The IPv4 options of a receiving UDP socket (an IPv6 one takes them for
+/// the IPv4 datagrams it receives), its buffer and UDP GRO.
+fn udp_socket_setup(s: &OwnedFd) -> io::Result<()> {
     let fd = s.as_raw_fd();
     for opt in [libc::IP_PKTINFO, libc::IP_RECVTOS, libc::IP_RECVTTL] {
         sys::setsockopt(fd, libc::IPPROTO_IP, opt, &1 as &libc::c_int)?;
@@ -567,6 +729,13 @@ fn udp_socket(port: u16) -> io::Result<OwnedFd> {
     // Coalesced reads when the device does GRO; a kernel without UDP GRO
     // (before 5.0) refuses the option and we read one datagram at a time.
     let _ = sys::setsockopt(fd, SOL_UDP, libc::UDP_GRO, &1 as &libc::c_int);
+    Ok(())
+}
+
+fn udp_socket4(port: u16) -> io::Result<OwnedFd> {
+    let s = socket(libc::SOCK_DGRAM, 0)?;
+    udp_socket_setup(&s)?;
+    let fd = s.as_raw_fd();
     // SAFETY: all-zero is a valid sockaddr_in (INADDR_ANY).
     let mut addr: libc::sockaddr_in = unsafe { zeroed() };
     addr.sin_family = libc::AF_INET as libc::sa_family_t;
@@ -596,8 +765,31 @@ fn raw_socket(proto: libc::c_int, pmtu: libc::c_int, send_only: bool) -> io::Res
     Ok(s)
 }
 
+/// The raw IPv6 UDP socket VXLAN and Geneve send with over an IPv6
+/// underlay: the kernel writes the UDP checksum (offset 6) and never
+/// fragments. None on a host without IPv6.
+fn raw_socket6_udp() -> io::Result<Option<OwnedFd>> {
+    let s = match socket_of(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_UDP) {
+        Ok(s) => s,
+        Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let fd = s.as_raw_fd();
+    sys::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, &6 as &libc::c_int)?;
+    sys::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, &libc::IPV6_PMTUDISC_PROBE)?;
+    sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &(4 << 20) as &libc::c_int)?;
+    let mut refuse_all = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 }];
+    let prog = libc::sock_fprog { len: 1, filter: refuse_all.as_mut_ptr() };
+    sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)?;
+    Ok(Some(s))
+}
+
 /// The MTU of the route to `dst`, from a UDP socket connected to it.
-fn route_mtu(dst: [u8; 4]) -> io::Result<usize> {
+fn route_mtu(dst: IpAddr) -> io::Result<usize> {
+    let dst = match dst {
+        IpAddr::V4(v4) => v4.octets(),
+        IpAddr::V6(v6) => return route_mtu6(v6.octets()),
+    };
     let s = socket(libc::SOCK_DGRAM, 0)?;
     // SAFETY: all-zero is a valid sockaddr_in.
     let mut addr: libc::sockaddr_in = unsafe { zeroed() };
@@ -617,6 +809,26 @@ fn route_mtu(dst: [u8; 4]) -> io::Result<usize> {
     Ok(mtu as usize)
 }
 
+fn route_mtu6(dst: [u8; 16]) -> io::Result<usize> {
+    let s = socket_of(libc::AF_INET6, libc::SOCK_DGRAM, 0)?;
+    // SAFETY: all-zero is a valid sockaddr_in6.
+    let mut addr: libc::sockaddr_in6 = unsafe { zeroed() };
+    addr.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    addr.sin6_addr.s6_addr = dst;
+    addr.sin6_port = 9u16.to_be();
+    // SAFETY: `addr` is a live sockaddr_in6 of the length passed.
+    cvt(unsafe {
+        libc::connect(s.as_raw_fd(), &addr as *const _ as *const libc::sockaddr, size_of::<libc::sockaddr_in6>() as u32)
+    })?;
+    let mut mtu: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `mtu` and `len` are live and `len` is mtu's size.
+    cvt(unsafe {
+        libc::getsockopt(s.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_MTU, &mut mtu as *mut _ as *mut _, &mut len)
+    })?;
+    Ok(mtu as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,6 +843,7 @@ mod tests {
             rx: fd(),
             tx_df: None,
             tx_no_df: fd(),
+            tx6: None,
             path_mtu: HashMap::new(),
             replies: Vec::new(),
             received: Received::new(),
@@ -648,7 +861,12 @@ mod tests {
         let n = p.encap_header(t, inner, &mut hdr);
         let mut wire = hdr[..n].to_vec();
         wire.extend_from_slice(inner);
-        let meta = RxMeta { src: t.src, dst: t.dst, tos: t.tos, ttl: 64, src_port: 40000, segment: 0 };
+        let (src, dst) = if t.is_ipv6() {
+            (IpAddr::V6(t.ipv6_src.into()), IpAddr::V6(t.ipv6_dst.into()))
+        } else {
+            (IpAddr::V4(t.src.into()), IpAddr::V4(t.dst.into()))
+        };
+        let meta = RxMeta { src, dst, tos: t.tos, ttl: 64, src_port: 40000, segment: 0 };
         // The UDP socket hands over the UDP payload.
         let mut bytes = wire[udp::HEADER_LEN..].to_vec();
         if kind == TunnelKind::Gre {
@@ -760,6 +978,44 @@ mod tests {
         assert_eq!(got, frames);
         assert_eq!((stats.rx_packets, stats.rx_errors), (5, 0));
         assert_eq!(p.recv_burst(&mut pkts, &mut stats), 0, "nothing left over");
+    }
+
+    #[test]
+    fn a_frame_crosses_an_ipv6_underlay_and_arrives_with_its_ipv6_outer_addresses() {
+        let udp_port = free_udp_port();
+        let mut p = TunnelPort::open("vx6", TunnelKind::Vxlan, udp_port).unwrap();
+        let lo = Ipv6Addr::LOCALHOST.octets();
+        let inner = ipv4_frame(6, &tcp_hdr());
+        let mut pkt = Packet::from_frame(&inner);
+        pkt.egress_tunnel = Some(TunnelInfo {
+            tun_id: 9,
+            ipv6_src: lo,
+            ipv6_dst: lo,
+            flags: flags::KEY,
+            ttl: 33,
+            tos: 0x20,
+            ..TunnelInfo::default()
+        });
+        let mut stats = PortStats::default();
+        p.send_burst(&[&pkt], &mut stats);
+        assert_eq!((stats.tx_packets, stats.tx_errors, stats.tx_dropped), (1, 0, 0));
+        let mut pkts: Vec<Packet> = (0..2).map(|_| Packet::new()).collect();
+        let mut got = 0;
+        for _ in 0..1000 {
+            got = p.recv_burst(&mut pkts, &mut stats);
+            if got > 0 {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        assert_eq!(got, 1, "the datagram came back over ::1");
+        let rx = pkts[0].rx_tunnel.unwrap();
+        assert_eq!((rx.ipv6_src, rx.ipv6_dst, rx.src, rx.dst), (lo, lo, [0; 4], [0; 4]));
+        assert_eq!((rx.tun_id, rx.ttl, rx.tos, rx.tp_dst), (9, 33, 0x20, udp_port));
+        assert_eq!(pkts[0].frame(), &inner[..]);
+        let mut k = FlowKey::default();
+        k.set_tunnel(&rx);
+        assert_eq!((k.tun_ipv6_src, k.tun_ipv6_dst, k.tun_src), (lo, lo, [0; 4]));
     }
 
     #[test]

@@ -137,6 +137,8 @@ export const WIRE_FIELDS: readonly WireField[] = [
   { name: 'tun_id', field: 'tun_id', bytes: 8, maskable: true, nxm: nx1(16), oxm: basic(38, OFP13), prereq: any },
   { name: 'tun_src', field: 'tun_src', bytes: 4, maskable: true, nxm: nx1(31), prereq: any },
   { name: 'tun_dst', field: 'tun_dst', bytes: 4, maskable: true, nxm: nx1(32), prereq: any },
+  { name: 'tun_ipv6_src', field: 'tun_ipv6_src', bytes: 16, maskable: true, nxm: nx1(109), prereq: any },
+  { name: 'tun_ipv6_dst', field: 'tun_ipv6_dst', bytes: 16, maskable: true, nxm: nx1(110), prereq: any },
   // OpenFlow sees one tunnel flag, oam (OVS's FLOW_TNL_PUB_F_MASK); the others are the datapath's.
   { name: 'tun_flags', field: 'tun_flags', bytes: 2, maskable: true, nxm: nx1(104), prereq: any, valid: (v) => v <= 1n, loadMask: 1n },
   // Geneve options through the bridge's TLV map (../../ofproto/tun-metadata.ts), NXM_NX_TUN_METADATA0 is field 40.

@@ -286,8 +286,8 @@ const ND_FIELDS: Readonly<Record<number, readonly WireField[]>> = {
   136: [...ND_COMMON, F('nd_tll')],
 };
 const ARP_FIELDS = [F('arp_op'), F('arp_spa'), F('arp_tpa'), F('arp_sha'), F('arp_tha')];
-/** The tunnel fields, in OVS's order: tun_id, tun_flags, tun_src, tun_dst. */
-const TUNNEL_FIELDS = [F('tun_id'), F('tun_flags'), F('tun_src'), F('tun_dst')];
+/** The tunnel fields, in OVS's order: tun_id, tun_flags, tun_src, tun_dst, tun_ipv6_src, tun_ipv6_dst. */
+const TUNNEL_FIELDS = [F('tun_id'), F('tun_flags'), F('tun_src'), F('tun_dst'), F('tun_ipv6_src'), F('tun_ipv6_dst')];
 const REG_WIRE_FIELDS = REG_FIELDS.map(F);
 const METADATA = F('metadata');
 

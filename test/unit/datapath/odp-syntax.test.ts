@@ -19,6 +19,8 @@ const corpus = [
   'recirc_id(0),tunnel(tun_id=0x7b,src=1.1.2.92,dst=1.1.2.88,geneve({class=0xffff,type=0x80,len=4,0xa/0xf}),flags(+key)),in_port(6081),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:drop',
   'recirc_id(0),tunnel(tun_id=0x1,tp_src=40000/0xff00,geneve({class=0x102,type=0x80,len=4}),flags(-oam)),in_port(3),eth(),eth_type(0x0806), packets:0, bytes:0, used:never, actions:drop',
   'recirc_id(0),tunnel(tun_id=0x0,flags(0)),in_port(2),eth(),eth_type(0x0806), packets:0, bytes:0, used:never, actions:drop',
+  'recirc_id(0),tunnel(tun_id=0x5,ipv6_src=fd00::2,ipv6_dst=fd00::1,ttl=64,tp_dst=4789,flags(-df-csum+key)),in_port(4),eth(),eth_type(0x0800),ipv4(frag=no), packets:3, bytes:294, used:0.100s, actions:1',
+  'recirc_id(0),in_port(1),eth(),eth_type(0x86dd),ipv6(frag=no), packets:1, bytes:98, used:0.200s, actions:set(tunnel(tun_id=0x5,ipv6_src=fd00::1,ipv6_dst=fd00::2,ttl=64,tp_dst=6081,flags(csum|key))),2',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:9, bytes:900, used:0.300s, actions:set(tunnel(tun_id=0x5,src=10.0.0.1,dst=10.0.0.2,ttl=64,flags(df|key))),2',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:0, bytes:0, used:never, actions:set(tunnel(dst=192.0.2.2,tos=0xb8,ttl=0,tp_src=40000,tp_dst=8472,geneve({class=0x102,type=0x80,len=8,0x1000000002}),flags(csum|oam))),3,set(tunnel(tun_id=0x4d,dst=192.0.2.9,ttl=64,flags(key))),4',
   'recirc_id(0x1),in_port(1),eth(),eth_type(0x88a8),vlan(vid=100),encap(eth_type(0x8100),vlan(vid=5,pcp=1),encap(eth_type(0x0800),ipv4(frag=no))), packets:1, bytes:64, used:0.010s, actions:set(ipv4(src=10.1.1.1,ttl=9)),set(tcp(dst=8080)),push_vlan(tpid=0x88a8,vid=7,pcp=0),1',
@@ -131,16 +133,27 @@ describe('flow key layout', () => {
     expect(() => parseMatch('tunnel(geneve({class=1,type=2,len=12,0x1}))')).toThrow('the datapath matches one Geneve option with at most 8 bytes of data');
   });
 
-  it('encodes set(tunnel(...)) as the 24-byte metadata and its Geneve options', () => {
+  it('encodes set(tunnel(...)) as the 56-byte metadata and its Geneve options', () => {
     const b = encodeActions(parseActions('set(tunnel(tun_id=0x5,src=10.0.0.1,dst=10.0.0.2,ttl=64,tp_dst=4789,geneve({class=0x102,type=0x80,len=4,0xa}),flags(df|key)))'));
     expect(b.readUInt16LE(0)).toBe(9);
-    expect(b.readUInt16LE(2)).toBe(24 + 8);
-    const p = b.subarray(4, 4 + 32);
-    expect(p.toString('hex')).toBe('0000000000000005' + '0a000001' + '0a000002' + '0005' + '00' + '40' + '0000' + '12b5' + '01028001' + '0000000a');
+    expect(b.readUInt16LE(2)).toBe(56 + 8);
+    const p = b.subarray(4, 4 + 64);
+    expect(p.toString('hex')).toBe('0000000000000005' + '0a000001' + '0a000002' + '0005' + '00' + '40' + '0000' + '12b5' + '00'.repeat(32) + '01028001' + '0000000a');
+  });
+
+  it('encodes an IPv6 underlay in set(tunnel(...)) after the IPv4 addresses, which stay zero', () => {
+    const b = encodeActions(parseActions('set(tunnel(tun_id=0x7,ipv6_dst=fd00::2,ttl=64,flags(key)))'));
+    expect(b.readUInt16LE(2)).toBe(56);
+    const p = b.subarray(4, 4 + 56);
+    expect(p.subarray(8, 16).toString('hex')).toBe('00'.repeat(8));
+    expect(p.subarray(24, 40).toString('hex')).toBe('00'.repeat(16));
+    expect(p.subarray(40, 56).toString('hex')).toBe('fd00' + '00'.repeat(13) + '02');
+    expect(formatActions(decodeActions(b))).toBe('set(tunnel(tun_id=0x7,ipv6_dst=fd00::2,ttl=64,flags(key)))');
+    expect(() => parseActions('set(tunnel(src=10.0.0.1,ipv6_dst=fd00::2))')).toThrow('set(tunnel(...)) mixes an IPv4 and an IPv6 address: give src/dst or ipv6_src/ipv6_dst');
   });
 
   it('refuses a set(tunnel(...)) without a destination or with a masked flag, naming what to write', () => {
-    expect(() => parseActions('set(tunnel(tun_id=0x5,ttl=64))')).toThrow('set(tunnel(...)) needs dst=, the remote end of the tunnel');
+    expect(() => parseActions('set(tunnel(tun_id=0x5,ttl=64))')).toThrow('set(tunnel(...)) needs dst= (or ipv6_dst=), the remote end of the tunnel');
     expect(() => parseActions('set(tunnel(dst=10.0.0.2,flags(-df+key)))')).toThrow('set(tunnel(...)) takes flags as flags(df|key), not a +/- mask');
     expect(() => parseActions('set(tunnel(dst=10.0.0.2,flags(df|nope)))')).toThrow('unknown tunnel flag "nope": expected df, csum, key or oam');
     expect(() => parseActions('set(tunnel(dst=10.0.0.2,vni=5))')).toThrow(/unknown field "vni" in set\(tunnel\(\.\.\.\)\)/);

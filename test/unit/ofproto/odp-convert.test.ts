@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeKey, encodeKey, type FlowKey } from '../../../src/datapath/flow-key.js';
+import { decodeKey, encodeKey, FLOW_KEY_LEN, type FlowKey } from '../../../src/datapath/flow-key.js';
 import { compactKey, extractKey, flowToKey, keyToFlow, maskToWc, wcToMask } from '../../../src/ofproto/odp-convert.js';
 import { FIELD_IDS, Flow, FlowWildcards, type FieldId } from '../../../src/ofproto/flow.js';
 
@@ -26,7 +26,7 @@ describe('datapath key <-> OpenFlow flow', () => {
 
   it('maps every field of random keys of each frame type to its OpenFlow field, bytes or decoded', () => {
     // [OpenFlow field, key offset, length]: the layout of native/src/flow/key.rs.
-    const L2: [FieldId, number, number][] = [['tun_id', 8, 8], ['tun_src', 16, 4], ['tun_dst', 20, 4], ['tun_tos', 122, 1], ['tun_ttl', 123, 1], ['dl_dst', 24, 6], ['dl_src', 30, 6], ['dl_type', 36, 2], ['vlan_tci', 38, 2]];
+    const L2: [FieldId, number, number][] = [['tun_id', 8, 8], ['tun_src', 16, 4], ['tun_dst', 20, 4], ['tun_ipv6_src', 152, 16], ['tun_ipv6_dst', 168, 16], ['tun_tos', 122, 1], ['tun_ttl', 123, 1], ['dl_dst', 24, 6], ['dl_src', 30, 6], ['dl_type', 36, 2], ['vlan_tci', 38, 2]];
     const IP4: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['nw_src', 60, 4], ['nw_dst', 64, 4]];
     const IP6: [FieldId, number, number][] = [['nw_proto', 46, 1], ['nw_tos', 48, 1], ['nw_ttl', 49, 1], ['ipv6_src', 72, 16], ['ipv6_dst', 88, 16]];
     const PORTS: [FieldId, number, number][] = [['tcp_flags', 50, 2], ['tp_src', 52, 2], ['tp_dst', 54, 2]];
@@ -43,7 +43,7 @@ describe('datapath key <-> OpenFlow flow', () => {
     const byte = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 16 & 0xff;
     for (const ethType of [0x0800, 0x86dd, 0x0806, 0x88b5]) {
       for (let i = 0; i < 50; i++) {
-        const buf = Buffer.from(Array.from({ length: 152 }, byte));
+        const buf = Buffer.from(Array.from({ length: FLOW_KEY_LEN }, byte));
         buf.writeUInt16BE(ethType, 36);
         buf[46] = [6, 17, 1, 58, 132][i % 5]!;
         buf.writeUInt16BE(buf.readUInt16BE(58) & 0xff, 58); // arp.op fits OpenFlow's nw_proto

@@ -3,12 +3,12 @@
 // ODP text ovs-dpctl prints.
 import { describe, expect, it } from 'vitest';
 import { formatActions } from '../../../src/datapath/odp-syntax.js';
-import { parseIpv4 } from '../../../src/lib/addr.js';
+import { bytesToBigint, parseIpv4, parseIpv6 } from '../../../src/lib/addr.js';
 import { Flow, FlowWildcards } from '../../../src/ofproto/flow.js';
 import { keyToFlow, wcToMask } from '../../../src/ofproto/odp-convert.js';
 import { formatMatch } from '../../../src/ofproto/print.js';
 import { Match } from '../../../src/ofproto/match.js';
-import { TunnelPortMap, parseTunnelOptions, vportName, type TunnelConfig } from '../../../src/ofproto/tunnel.js';
+import { TunnelPortMap, describeTunnel, parseTunnelOptions, vportName, type TunnelConfig } from '../../../src/ofproto/tunnel.js';
 import { XBridge } from '../../../src/ofproto/xbridge.js';
 import { xlate, xlateMiss } from '../../../src/ofproto/xlate.js';
 import { parseFlowMod, parseMatch } from '../../../src/openflow/flow-syntax.js';
@@ -16,6 +16,7 @@ import { ofprotoTrace } from '../../../src/ofproto/trace.js';
 import { flowOf } from './bridge-builder.js';
 
 const ip = (s: string) => parseIpv4(s).readUInt32BE(0);
+const ip6 = (s: string) => bytesToBigint(parseIpv6(s));
 
 describe('tunnel options, validated as OVS validates them', () => {
   it('takes OVS defaults: VXLAN port 4789, TTL 64, DF set, no checksum, key 0', () => {
@@ -45,6 +46,22 @@ describe('tunnel options, validated as OVS validates them', () => {
 
   it('refuses dst_port on GRE, which has no UDP port', () => {
     expect(() => parseTunnelOptions('gre0', 'gre', { remote_ip: '10.0.0.1', dst_port: '4789' })).toThrow("gre0: unknown gre argument 'dst_port'");
+  });
+
+  it('takes IPv6 remote_ip and local_ip for vxlan and geneve, with UDP checksums on by default as OVS', () => {
+    const c = parseTunnelOptions('vx6', 'vxlan', { remote_ip: 'fd00::2', local_ip: 'fd00::1', key: '5' });
+    expect(c).toMatchObject({ remoteIp: bytesToBigint(parseIpv6('fd00::2')), localIp: bytesToBigint(parseIpv6('fd00::1')), csum: true, df: true });
+    expect(parseTunnelOptions('g6', 'geneve', { remote_ip: 'fd00::2', csum: 'false' }).csum).toBe(false);
+    expect(describeTunnel(c)).toBe('fd00::1->fd00::2, key=5, dst_port=4789, legacy_l2');
+  });
+
+  it.each([
+    ['vxlan', { remote_ip: 'ff02::1' }, 'vx0: multicast remote_ip=ff02::1 not allowed'],
+    ['vxlan', { remote_ip: 'fd00::2', local_ip: '10.0.0.1' }, 'vx0: vxlan remote_ip=fd00::2 and local_ip=10.0.0.1 are of different address families (give both as IPv4 or both as IPv6)'],
+    ['vxlan', { remote_ip: 'fd00::zz' }, "vx0: bad vxlan 'remote_ip' (remote_ip=fd00::zz is not an IPv4 or IPv6 address or \"flow\")"],
+    ['gre', { remote_ip: 'fd00::2' }, "vx0: gre over an IPv6 underlay (ip6gre) is not supported by TVS's datapath (remote_ip=fd00::2): use vxlan or geneve over IPv6, or IPv4 addresses"],
+  ] as const)('refuses %s %j over IPv6 with "%s"', (type, options, message) => {
+    expect(() => parseTunnelOptions('vx0', type, options)).toThrow(message);
   });
 
   it('names the shared vports as OVS kernel datapaths do', () => {
@@ -154,6 +171,32 @@ describe('xlate: output into a tunnel, and frames out of one', () => {
     expect(formatMatch(m)).toContain('tun_id=0x5,tun_src=192.0.2.2,tun_dst=192.0.2.1');
     // df and key, as the datapath numbers them, are part of the megaflow.
     expect(mask.readUInt16BE(120)).toBe(0x7);
+  });
+
+  it('sends over an IPv6 underlay with ipv6_src/ipv6_dst and no DF, and takes set_field:...->tun_ipv6_dst for remote_ip=flow', () => {
+    const br = tunnelBridge();
+    const v6 = cfg({ remoteIp: ip6('fd00::2'), localIp: ip6('fd00::1'), outKey: 5n, inKey: 5n, csum: true });
+    br.addPort({ ofport: 4, dpPort: VPORT, name: 'vx6', tunnel: v6 });
+    br.flowMod(parseFlowMod('in_port=1 actions=output:4'));
+    const r = xlate(br, flowOf({ in_port: 1, nw_dst: '10.0.0.2', proto: 17 }), { sideEffects: false });
+    expect(formatActions(r.actions)).toBe('set(tunnel(tun_id=0x5,ipv6_src=fd00::1,ipv6_dst=fd00::2,ttl=64,tp_dst=4789,flags(csum|key))),7');
+    br.flowMod(parseFlowMod('priority=40000,in_port=1 actions=set_field:fd00::7->tun_ipv6_dst,set_tunnel:0x77,output:3'));
+    const f = xlate(br, flowOf({ in_port: 1, nw_dst: '10.0.0.2', proto: 17 }), { sideEffects: false });
+    expect(formatActions(f.actions)).toBe('set(tunnel(tun_id=0x77,ipv6_dst=fd00::7,ttl=64,tp_dst=4789,flags(key))),7');
+  });
+
+  it('maps a frame from an IPv6 underlay to its port and matches tun_ipv6_src/dst in rules and in the megaflow', () => {
+    const br = tunnelBridge();
+    const v6 = cfg({ remoteIp: ip6('fd00::2'), inKey: 6n });
+    br.addPort({ ofport: 4, dpPort: VPORT, name: 'vx6', tunnel: v6 });
+    br.tunnels!.add({ name: 'vx6', bridge: 'br0', ofport: 4, dpPort: VPORT, config: v6 });
+    br.flowMod(parseFlowMod('priority=10,tun_ipv6_src=fd00::2,in_port=4 actions=output:1'));
+    const key = { in_port: VPORT, 'tunnel.tun_id': 6n, 'tunnel.ipv6_src': 'fd00::2', 'tunnel.ipv6_dst': 'fd00::1', 'tunnel.flags': 0x4, 'tunnel.ttl': 63, eth_type: 0x88b5, 'eth.src': '00:00:00:00:00:09', 'eth.dst': '00:00:00:00:00:01' } as const;
+    const r = xlateMiss(br, key, { sideEffects: false });
+    expect(formatActions(r!.actions)).toBe('11');
+    const m = new Match(keyToFlow(key, 4), new FlowWildcards().union(r!.wc));
+    expect(formatMatch(m)).toContain('tun_id=0x6,tun_ipv6_src=fd00::2,tun_ipv6_dst=fd00::1');
+    expect(formatMatch(m)).not.toContain('tun_src=');
   });
 
   it('does not send a frame from a tunnel back into the same tunnel, unless the rule says in_port', () => {
