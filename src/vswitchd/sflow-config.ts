@@ -29,7 +29,7 @@ export interface SflowOptions {
 export class SflowConfigError extends Error {}
 
 /** "IP:PORT", "IP" (port 6343) or "[IPv6]:PORT". */
-function parseCollector(target: string): SflowCollector {
+export function parseCollector(target: string): SflowCollector {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(target) ?? /^([^:]+)(?::(\d+))?$/.exec(target);
   const host = m?.[1];
   const port = m?.[2] === undefined ? SFLOW_DEFAULTS.port : Number(m[2]);

@@ -162,4 +162,25 @@ describe('sFlow', () => {
     };
     await eventually(() => accounted() >= PINGS, 20_000, 'sfacctd to account the pings');
   });
+
+  it('puts the sample action in every datapath flow, and takes it out of them when sFlow is removed', async () => {
+    expect(await ping(a, b.ip, 1)).toBe(1);
+    const flows = await sw.dpctl('dump-flows');
+    expect(flows).toMatch(new RegExp(`actions:sample\\(sample=100\\.0%,actions\\(userspace\\(pid=0,sFlow\\(vid=0,pcp=0,output=${ifindex.b!}\\)\\)\\)\\),`));
+    expect(flows.split('\n').filter((l) => l.includes('actions:') && !l.includes('actions:sample('))).toEqual([]);
+    await sw.vsctl('clear', 'bridge', br, 'sflow');
+    await sw.appctl('revalidator/wait');
+    expect(await ping(a, b.ip, 1)).toBe(1);
+    const after = await sw.dpctl('dump-flows');
+    expect(after).toContain('actions:');
+    expect(after).not.toContain('sample(');
+  });
+
+  it('refuses a target that is not IP:PORT with a warning naming the fix, and goes on switching', async () => {
+    await sw.vsctl('--', '--id=@s', 'create', 'sflow', 'targets="collector.example"', '--', 'set', 'bridge', br, 'sflow=@s');
+    await eventually(() => sw.stderr().includes('sFlow: target "collector.example" is not IP:PORT (write e.g. targets="192.0.2.10:6343"'), 10_000, 'the warning');
+    await sw.appctl('revalidator/wait');
+    expect(await ping(a, b.ip, 2)).toBe(2);
+    expect(await sw.dpctl('dump-flows')).not.toContain('sample(');
+  });
 });
