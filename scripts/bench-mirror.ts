@@ -7,8 +7,14 @@
  * with the same mirror made by ovs-vsctl. The report is frames/s with the mirror as a ratio to
  * frames/s without, per switch, and the copies the analyzer received per frame forwarded.
  *
- * `runMirrorBench(seconds)` is called by the main bench (`npm run bench -- --only mirror`).
+ * The sFlow part is the same harness with an sFlow row instead of the mirror (sampling=1000,
+ * polling=30, to a UDP socket here): the report is frames/s with sFlow as a ratio to without, and
+ * the datagrams/s the collector received.
+ *
+ * `runMirrorBench(seconds)` and `runSflowBench(seconds)` are called by the main bench
+ * (`npm run bench -- --only mirror,sflow`).
  */
+import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { Switch } from '../src/api/switch.js';
 import { Lab, run, type Host } from '../src/lib/netns.js';
@@ -30,10 +36,21 @@ interface Topology {
   analyzerIf: string;
 }
 
-/** A switch joining the topology's three ports, with a way to add and remove the SPAN mirror. */
+/** What the bench turns on and off: a SPAN mirror to the analyzer, or sFlow to a collector. */
+type Feature = 'mirror' | 'sflow';
+/** sFlow at the rate the issue's bench asks for. */
+const SFLOW_SAMPLING = 1000;
+
+/** A switch joining the topology's three ports, with a way to turn a feature on and off. */
 interface MirroringSwitch {
-  mirror(on: boolean): Promise<void>;
+  toggle(feature: Feature, on: boolean): Promise<void>;
   down(): Promise<void>;
+}
+
+/** The Bridge row's settings that turn `feature` on (as ovs-vsctl arguments), with the collector at `collector`. */
+function featureOn(feature: Feature, br: string, analyzerIf: string, collector: string): string[] {
+  if (feature === 'sflow') return ['--', '--id=@s', 'create', 'sflow', 'agent=lo', `targets="${collector}"`, `sampling=${SFLOW_SAMPLING}`, 'polling=30', 'header=128', '--', 'set', 'bridge', br, 'sflow=@s'];
+  return ['--', '--id=@p', 'get', 'port', analyzerIf, '--', '--id=@m', 'create', 'mirror', 'name=span', 'select_all=true', 'output_port=@p', '--', 'set', 'bridge', br, 'mirrors=@m'];
 }
 
 interface MirrorRow {
@@ -45,6 +62,8 @@ interface MirrorRow {
   ratio?: number;
   /** Frames the analyzer received per frame the sink received, with the mirror on. */
   copiesPerFrame?: number;
+  /** sFlow datagrams per second at the collector, with sFlow on. */
+  datagramsPerSecond?: number;
   error?: string;
 }
 
@@ -75,7 +94,7 @@ async function blast(t: Topology, seconds: number): Promise<{ sink: number; anal
   }
 }
 
-async function tvs(t: Topology): Promise<MirroringSwitch> {
+async function tvs(t: Topology, collector: string): Promise<MirroringSwitch> {
   const sw = await Switch.start();
   const br = `tvsm${process.pid % 100000}`;
   const vsctl = (...args: string[]) => run(process.execPath, [TVS_VSCTL, `--db=${sw.db}`, ...args]);
@@ -84,15 +103,15 @@ async function tvs(t: Topology): Promise<MirroringSwitch> {
   await sw.addFlow(br, 'in_port=1,actions=output:2');
   await sw.addFlow(br, 'in_port=2,actions=output:1');
   return {
-    mirror: async (on) => {
-      if (on) await vsctl('--', '--id=@p', 'get', 'port', t.analyzerIf, '--', '--id=@m', 'create', 'mirror', 'name=span', 'select_all=true', 'output_port=@p', '--', 'set', 'bridge', br, 'mirrors=@m');
-      else await vsctl('clear', 'bridge', br, 'mirrors');
+    toggle: async (feature, on) => {
+      if (on) await vsctl(...featureOn(feature, br, t.analyzerIf, collector));
+      else await vsctl('clear', 'bridge', br, feature === 'sflow' ? 'sflow' : 'mirrors');
     },
     down: () => sw.stop(),
   };
 }
 
-async function ovs(t: Topology): Promise<MirroringSwitch> {
+async function ovs(t: Topology, collector: string): Promise<MirroringSwitch> {
   const o = new OvsInstance();
   try {
     await o.start([t.genIf, t.sinkIf, t.analyzerIf], { tso: false });
@@ -101,9 +120,9 @@ async function ovs(t: Topology): Promise<MirroringSwitch> {
     throw e;
   }
   return {
-    mirror: async (on) => {
-      if (on) await o.vsctl('--', '--id=@p', 'get', 'port', t.analyzerIf, '--', '--id=@m', 'create', 'mirror', 'name=span', 'select_all=true', 'output_port=@p', '--', 'set', 'bridge', o.bridge, 'mirrors=@m');
-      else await o.vsctl('clear', 'bridge', o.bridge, 'mirrors');
+    toggle: async (feature, on) => {
+      if (on) await o.vsctl(...featureOn(feature, o.bridge, t.analyzerIf, collector));
+      else await o.vsctl('clear', 'bridge', o.bridge, feature === 'sflow' ? 'sflow' : 'mirrors');
     },
     down: () => o.stop(),
   };
@@ -114,50 +133,72 @@ function median(values: number[]): number | undefined {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function measure(name: string, start: (t: Topology) => Promise<MirroringSwitch>, seconds: number): Promise<MirrorRow> {
+async function measure(name: string, start: (t: Topology, collector: string) => Promise<MirroringSwitch>, seconds: number, feature: Feature): Promise<MirrorRow> {
   const lab = new Lab({ kind: 'tvs-bench' });
   const row: MirrorRow = { switch: name };
   let sw: MirroringSwitch | undefined;
+  // The sFlow collector: counts datagrams.
+  const collector = createSocket('udp4');
+  let datagrams = 0;
+  collector.on('message', () => datagrams++);
+  await new Promise<void>((resolve) => collector.bind(0, '127.0.0.1', resolve));
   try {
     const hosts = [await lab.addVethHost('g', '10.211.0.1/24'), await lab.addVethHost('s', '10.211.0.2/24'), await lab.addVethHost('m', '10.211.0.3/24')];
     const [g, s, m] = hosts as [(typeof hosts)[0], (typeof hosts)[0], (typeof hosts)[0]];
     const t: Topology = { gen: g.host, sink: s.host, analyzer: m.host, genIf: g.switchIf, sinkIf: s.switchIf, analyzerIf: m.switchIf };
-    sw = await start(t);
+    sw = await start(t, `127.0.0.1:${collector.address().port}`);
     const without: number[] = [];
     const withMirror: number[] = [];
     const copies: number[] = [];
+    const rates: number[] = [];
     process.stdout.write(`  ${name}:`);
     for (let round = 0; round < ROUNDS; round++) {
       without.push((await blast(t, seconds)).sink);
-      await sw.mirror(true);
+      await sw.toggle(feature, true);
+      const before = datagrams;
       const r = await blast(t, seconds);
+      rates.push((datagrams - before) / seconds);
       withMirror.push(r.sink);
       copies.push(r.analyzer / r.sink);
-      await sw.mirror(false);
+      await sw.toggle(feature, false);
       process.stdout.write(` ${(without.at(-1)! / 1e6).toFixed(3)}/${(r.sink / 1e6).toFixed(3)} Mpps`);
     }
     console.log('');
     row.ppsWithout = median(without);
     row.ppsWith = median(withMirror);
     row.ratio = median(withMirror.map((w, i) => w / without[i]!));
-    row.copiesPerFrame = median(copies);
+    if (feature === 'mirror') row.copiesPerFrame = median(copies);
+    else row.datagramsPerSecond = median(rates);
   } catch (e) {
     row.error = (e as Error).message.split('\n')[0]!;
     console.log(` failed: ${row.error}`);
   } finally {
     await sw?.down().catch(() => undefined);
     await lab.cleanup();
+    collector.close();
   }
   return row;
 }
 
 export async function runMirrorBench(seconds: number): Promise<MirrorRow[]> {
-  const rows = [await measure('TVS', tvs, seconds)];
-  if (await ensureOvsInstalled()) rows.push(await measure('OVS netdev', ovs, seconds));
+  const rows = [await measure('TVS', tvs, seconds, 'mirror')];
+  if (await ensureOvsInstalled()) rows.push(await measure('OVS netdev', ovs, seconds, 'mirror'));
   const fmt = (v: number | undefined, scale: number, digits: number) => (v === undefined ? '-' : (v / scale).toFixed(digits));
   console.log(`\n  ${'switch'.padEnd(12)}  Mpps without  Mpps with SPAN  with/without  copies per frame`);
   for (const r of rows) {
     console.log(`  ${r.switch.padEnd(12)}  ${fmt(r.ppsWithout, 1e6, 3).padEnd(12)}  ${fmt(r.ppsWith, 1e6, 3).padEnd(14)}  ${r.ratio === undefined ? '-'.padEnd(12) : `${r.ratio.toFixed(2)}x`.padEnd(12)}  ${fmt(r.copiesPerFrame, 1, 2)}`);
+  }
+  console.log('');
+  return rows;
+}
+
+export async function runSflowBench(seconds: number): Promise<MirrorRow[]> {
+  const rows = [await measure('TVS', tvs, seconds, 'sflow')];
+  if (await ensureOvsInstalled()) rows.push(await measure('OVS netdev', ovs, seconds, 'sflow'));
+  const fmt = (v: number | undefined, scale: number, digits: number) => (v === undefined ? '-' : (v / scale).toFixed(digits));
+  console.log(`\n  ${'switch'.padEnd(12)}  Mpps without  Mpps with sFlow  with/without  sFlow datagrams/s`);
+  for (const r of rows) {
+    console.log(`  ${r.switch.padEnd(12)}  ${fmt(r.ppsWithout, 1e6, 3).padEnd(12)}  ${fmt(r.ppsWith, 1e6, 3).padEnd(15)}  ${r.ratio === undefined ? '-'.padEnd(12) : `${r.ratio.toFixed(2)}x`.padEnd(12)}  ${fmt(r.datagramsPerSecond, 1, 0)}`);
   }
   console.log('');
   return rows;

@@ -20,6 +20,7 @@ import { resolveVlan, type PortVlanConfig } from './vlan.js';
 import type { BridgeConfig, BridgeContext, BridgePort } from './xlate.js';
 import type { TunnelConfig, TunnelPortMap } from './tunnel.js';
 import { presentBit, resolveTunMetadataMatch, TlvMap, tunMetadataInActions } from './tun-metadata.js';
+import type { SflowSampling } from './sflow.js';
 
 export interface PortSpec {
   ofport: number;
@@ -59,6 +60,8 @@ export class XBridge implements BridgeContext {
   readonly packetIns = new PacketInTable();
   readonly tlvMap = new TlvMap();
   readonly mirrors = new MirrorSet();
+  /** sFlow sampling, while the bridge has an sFlow row (setSflow). */
+  sflow: SflowSampling | undefined;
   /**
    * This bridge's identity for the life of the process (OVS's ofproto uuid): a paused packet-in's
    * continuation names it, so NXT_RESUME is refused as stale on another bridge or after a restart.
@@ -164,6 +167,16 @@ export class XBridge implements BridgeContext {
     const { changed, refused } = this.mirrors.set(specs);
     if (changed) this.generation++;
     return refused;
+  }
+
+  /**
+   * Starts, changes or stops sFlow sampling; a change revalidates the bridge's flows, so
+   * the sample action appears in (or leaves) every megaflow at once.
+   */
+  setSflow(sflow: SflowSampling | undefined): void {
+    if (sflow === this.sflow) return;
+    this.sflow = sflow;
+    this.generation++;
   }
 
   flowMod(fm: FlowMod): FlowModResult {

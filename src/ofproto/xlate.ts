@@ -33,6 +33,7 @@ import { dpValue, geneveOptionToFlow, keyToFlow } from './odp-convert.js';
 import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 import { tunnelHeader, unwildcardTunnel, type TunnelConfig, type TunnelPortMap } from './tunnel.js';
+import { withSflowSample, type SflowSampling } from './sflow.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
 export const MAX_RESUBMIT_DEPTH = 64;
@@ -96,6 +97,8 @@ export interface BridgeContext {
   readonly tlvMap?: TlvMap;
   /** The bridge's port mirrors (none when absent). */
   readonly mirrors?: MirrorSet;
+  /** The bridge's sFlow sampling (none when absent). */
+  readonly sflow?: SflowSampling | undefined;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -1247,7 +1250,7 @@ function actionSetKey(a: Action): string {
  */
 export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}): XlateResult {
   const ctx = new Ctx(bridge, flow, opts.trace ?? false, opts.sideEffects ?? true);
-  return run(ctx, () => {
+  const result = run(ctx, () => {
     const inPort = bridge.port(flow.num('in_port'));
     if (inPort?.noRecv) {
       // As OVS: the port is configured not to receive, so the flow (on in_port alone) drops.
@@ -1269,6 +1272,8 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
       ctx.xlateTable(0);
     }
   });
+  if (bridge.sflow && bridge.port(flow.num('in_port'))) result.actions = withSflowSample(result.actions, bridge.sflow, result.finalFlow.num('vlan_tci'));
+  return result;
 }
 
 /**

@@ -51,6 +51,16 @@ export interface MirrorConfig {
   snaplen?: number;
 }
 
+/** An sFlow row, as written (defaults are sflow-config.ts's). */
+export interface SflowConfig {
+  uuid: string;
+  agent?: string;
+  targets: string[];
+  sampling?: number;
+  polling?: number;
+  header?: number;
+}
+
 export interface BridgeConfig {
   uuid: string;
   name: string;
@@ -59,6 +69,7 @@ export interface BridgeConfig {
   controllers: ControllerConfig[];
   ports: PortConfig[];
   mirrors: MirrorConfig[];
+  sflow?: SflowConfig;
 }
 
 export interface SwitchConfig {
@@ -75,10 +86,11 @@ export interface SwitchConfig {
 /** The monitored columns, per table. */
 export const MONITORED: Record<string, string[]> = {
   Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config', 'ssl', 'manager_options'],
-  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors', 'sflow'],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen'],
+  sFlow: ['agent', 'targets', 'sampling', 'polling', 'header'],
   Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
   SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
   Manager: ['target'],
@@ -157,6 +169,17 @@ function readMirror(replica: Replica, r: ReplicaRow): MirrorConfig {
   return cfg;
 }
 
+function readSflow(r: ReplicaRow): SflowConfig {
+  const cfg: SflowConfig = { uuid: r.uuid, targets: [...all<string>(r.get('targets'))].sort() };
+  const agent = oneString(r.get('agent'));
+  if (agent !== undefined) cfg.agent = agent;
+  for (const k of ['sampling', 'polling', 'header'] as const) {
+    const v = oneNumber(r.get(k));
+    if (v !== undefined) cfg[k] = v;
+  }
+  return cfg;
+}
+
 function readBridge(replica: Replica, r: ReplicaRow, ssl: TlsFiles | undefined): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
@@ -168,6 +191,8 @@ function readBridge(replica: Replica, r: ReplicaRow, ssl: TlsFiles | undefined):
   };
   const failMode = oneString(r.get('fail_mode'));
   if (failMode !== undefined) cfg.failMode = failMode;
+  const [sflow] = rowsOf(replica, 'sFlow', all<string>(r.get('sflow')));
+  if (sflow) cfg.sflow = readSflow(sflow);
   return cfg;
 }
 

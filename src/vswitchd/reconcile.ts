@@ -26,6 +26,7 @@ import { TUNNEL_TYPES, TunnelConfigError, formatUnderlayIp, parseTunnelOptions, 
 import { TunnelVports } from './tunnels.js';
 import { BridgeMirrors, type MirrorStatus } from './mirrors.js';
 import { carrierOf, routeLookup } from './underlay.js';
+import { BridgeSflows } from './sflow.js';
 
 const log = getLogger('bridge');
 
@@ -143,6 +144,7 @@ export class Reconciler {
   private readonly ifaces = new Map<string, InterfaceState>();
   private readonly vports: TunnelVports;
   private readonly mirrors = new BridgeMirrors();
+  private readonly sflows: BridgeSflows;
 
   constructor(
     private readonly of: OfprotoDpif,
@@ -151,6 +153,7 @@ export class Reconciler {
     private readonly dummyMode: DummyMode = 'off',
   ) {
     this.vports = new TunnelVports(of.datapath);
+    this.sflows = new BridgeSflows(of);
   }
 
   /** The open tunnel vports and the Interfaces using each. */
@@ -270,6 +273,7 @@ export class Reconciler {
       if (st.bridge === cfg.name && !wanted.has(st.name)) this.closeInterface(st);
     }
     this.mirrors.apply(rb.xb, cfg.mirrors, (port) => this.ofportOf(cfg.name, port));
+    await this.sflows.apply(rb.xb, cfg.sflow);
     rb.connmgr.portsChanged();
   }
 
@@ -504,7 +508,9 @@ export class Reconciler {
 
   private async destroyBridge(name: string): Promise<void> {
     for (const st of [...this.ifaces.values()]) if (st.bridge === name) this.closeInterface(st);
-    this.bridges.get(name)?.connmgr.close();
+    const rb = this.bridges.get(name);
+    if (rb) this.sflows.stop(rb.xb);
+    rb?.connmgr.close();
     this.of.removeBridge(name);
     this.bridges.delete(name);
     log.info(`${name}: deleted bridge`);
