@@ -3,7 +3,7 @@
 // ratios to OVS's userspace datapath and to TVS's bare forwarder, and saves
 // JSON under bench-results/.
 //
-//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror]
+//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,storm]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -334,8 +334,8 @@ async function lookupBench(): Promise<LookupBenchResult[]> {
   return results;
 }
 
-const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror]';
-const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror'];
+const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,storm]';
+const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror', 'storm'];
 
 function parseOptions(argv: string[]): { seconds: number; rounds: number; only: Set<string> } {
   let values;
@@ -415,6 +415,11 @@ async function main(): Promise<void> {
     console.log(`==> mirror: forwarding with a SPAN mirror (select_all, to an analyzer port) and without, ${seconds} s per measurement, 64-byte frames: median of 3 rounds`);
     const { runMirrorBench } = await import('./bench-mirror.js');
     results.mirror = await runMirrorBench(seconds);
+  }
+  if (only.has('storm')) {
+    console.log(`==> upcall storm: host A floods new 5-tuples while B and C exchange cached traffic, ${seconds} s before and ${seconds} s during the storm`);
+    const { runStormBench } = await import('./bench-storm.js');
+    results.storm = await runStormBench(seconds);
   }
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
