@@ -36,7 +36,7 @@ const NO_DP_PORT = 0xffffffff;
 const UPCALL_TURN_BUDGET_MS = 5;
 
 /** The datapath's flow settings from Open_vSwitch other_config. */
-export interface FlowSettings {
+interface FlowSettings {
   flowLimit: number;
   maxIdleMs: number;
   emcInsertInvProb: number;
