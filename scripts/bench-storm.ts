@@ -56,6 +56,8 @@ interface StormSwitch {
 interface Window {
   /** B->C frames/s received at C. */
   pps: number;
+  /** Frames C received per frame B sent: below 1, the switch lost some (B's own rate falls when the storm takes its CPU). */
+  delivered: number;
   pingP50Ms?: number;
   pingP99Ms?: number;
   pingLoss: number;
@@ -63,6 +65,8 @@ interface Window {
   vsctlMs: number;
   appctlMs: number;
   echoMs: number;
+  /** Slowest start of a Node process that does nothing: the part of the CLIs' times that is not the switch's. */
+  nodeStartMs: number;
 }
 
 interface StormRow {
@@ -162,30 +166,33 @@ function percentile(sorted: number[], p: number): number | undefined {
 async function window(t: Topology, sw: StormSwitch, seconds: number): Promise<Window> {
   const count = Math.round(seconds / PING_INTERVAL);
   // C's counter lives in C's namespace: read through /sys there.
-  const cRx = async () => Number(await t.c.exec('cat', [`/sys/class/net/${t.c.ifname}/statistics/rx_packets`]));
-  const rx0 = await cRx();
+  const counter = async (h: Host, which: string) => Number(await h.exec('cat', [`/sys/class/net/${h.ifname}/statistics/${which}`]));
+  const [rx0, tx0] = [await counter(t.c, 'rx_packets'), await counter(t.b, 'tx_packets')];
   const started = performance.now();
   const ping = t.b.exec('ping', ['-n', '-i', String(PING_INTERVAL), '-c', String(count), '-W', '1', t.c.ip], { timeoutMs: (seconds + 30) * 1000 }).catch(
     (e: unknown) => (e as { stdout?: string }).stdout ?? '',
   );
-  const slowest = { vsctl: 0, appctl: 0, echo: 0 };
+  const slowest = { vsctl: 0, appctl: 0, echo: 0, nodeStart: 0 };
   while (performance.now() - started < seconds * 1000) {
     slowest.vsctl = Math.max(slowest.vsctl, await timed(() => sw.vsctlShow()));
     slowest.appctl = Math.max(slowest.appctl, await timed(() => sw.upcallShow()));
     slowest.echo = Math.max(slowest.echo, await timed(() => sw.echo()));
+    slowest.nodeStart = Math.max(slowest.nodeStart, await timed(() => run(process.execPath, ['-e', '0'])));
   }
-  const rx1 = await cRx();
+  const [rx1, tx1] = [await counter(t.c, 'rx_packets'), await counter(t.b, 'tx_packets')];
   const elapsed = (performance.now() - started) / 1000;
   const out = await ping;
   const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
   return {
     pps: (rx1 - rx0) / elapsed,
+    delivered: (rx1 - rx0) / Math.max(tx1 - tx0, 1),
     pingP50Ms: percentile(times, 50),
     pingP99Ms: percentile(times, 99),
     pingLoss: 1 - times.length / count,
     vsctlMs: slowest.vsctl,
     appctlMs: slowest.appctl,
     echoMs: slowest.echo,
+    nodeStartMs: slowest.nodeStart,
   };
 }
 
@@ -241,17 +248,19 @@ export async function runStormBench(seconds: number): Promise<StormRow[]> {
   const rows = [await measure('TVS', tvs, seconds)];
   if (await ensureOvsInstalled()) rows.push(await measure('OVS netdev', ovs, seconds));
   const f = (v: number | undefined, digits: number) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
-  const head = ['switch', 'B->C kpps before', 'during', 'ratio', 'ping p50/p99 ms before', 'during', 'loss', 'slowest vsctl/appctl/echo ms before', 'during', 'storm kpps offered', 'flows after'];
+  const head = ['switch', 'B->C kpps before', 'during', 'ratio', 'C got/B sent during', 'ping p50/p99 ms before', 'during', 'loss', 'slowest vsctl/appctl/echo/node -e 0 ms before', 'during', 'storm kpps offered', 'flows after'];
+  const answers = (w: Window) => [w.vsctlMs, w.appctlMs, w.echoMs, w.nodeStartMs].map((v) => f(v, 0)).join('/');
   const lines = rows.map((r) => [
     r.switch,
     f(r.before && r.before.pps / 1e3, 1),
     f(r.storm && r.storm.pps / 1e3, 1),
     f(r.ratio, 2),
+    f(r.storm?.delivered, 2),
     r.before ? `${f(r.before.pingP50Ms, 3)}/${f(r.before.pingP99Ms, 3)}` : '-',
     r.storm ? `${f(r.storm.pingP50Ms, 3)}/${f(r.storm.pingP99Ms, 3)}` : '-',
     r.storm ? `${f(r.storm.pingLoss * 100, 1)}%` : '-',
-    r.before ? `${f(r.before.vsctlMs, 0)}/${f(r.before.appctlMs, 0)}/${f(r.before.echoMs, 0)}` : '-',
-    r.storm ? `${f(r.storm.vsctlMs, 0)}/${f(r.storm.appctlMs, 0)}/${f(r.storm.echoMs, 0)}` : '-',
+    r.before ? answers(r.before) : '-',
+    r.storm ? answers(r.storm) : '-',
     f(r.stormOfferedPps && r.stormOfferedPps / 1e3, 0),
     f(r.flowsAtEnd, 0),
   ]);
