@@ -217,7 +217,13 @@ export class OfprotoDpif {
     this.drainScheduled = false;
     const started = performance.now();
     for (let batch = this.upcallBacklog.shift(); batch; batch = this.upcallBacklog.shift()) {
-      this.timeUpcalls(batch);
+      try {
+        this.timeUpcalls(batch);
+      } catch (e) {
+        // As Datapath does for a handler that throws: what it left unanswered is lost now, not after a timeout.
+        if (!this.datapath.closed) this.datapath.finishUpcalls(batch);
+        throw e;
+      }
       if (performance.now() - started >= UPCALL_TURN_BUDGET_MS) break;
     }
     if (this.upcallBacklog.length) {
