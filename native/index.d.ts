@@ -72,6 +72,8 @@ export interface NativePortInfo {
   /** The device went away; the port rebinds when one of that name returns. */
   detached: boolean;
   stats: NativePortStats;
+  /** This port's frames that missed and were lost: its upcall queue was full, or no answer came in time. */
+  upcallsLost: number;
 }
 
 export interface NativeDpStats {
@@ -84,6 +86,8 @@ export interface NativeDpStats {
   /** Subtables probed for classifier hits. */
   masksProbed: number;
   upcalls: number;
+  /** Upcalls waiting in the ports' queues for a batch to the slow path. */
+  upcallsQueued: number;
   actionErrors: number;
   /**
    * Upkeep rounds done (about every 500 ms: MTUs followed, detached ports

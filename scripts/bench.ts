@@ -3,7 +3,7 @@
 // ratios to OVS's userspace datapath and to TVS's bare forwarder, and saves
 // JSON under bench-results/.
 //
-//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow]
+//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow,storm]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -334,8 +334,8 @@ async function lookupBench(): Promise<LookupBenchResult[]> {
   return results;
 }
 
-const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow]';
-const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror', 'sflow'];
+const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow,storm]';
+const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror', 'sflow', 'storm'];
 
 function parseOptions(argv: string[]): { seconds: number; rounds: number; only: Set<string> } {
   let values;
@@ -420,6 +420,11 @@ async function main(): Promise<void> {
     console.log(`==> sflow: forwarding with sFlow (sampling=1000, to a local collector) and without, ${seconds} s per measurement, 64-byte frames: median of 3 rounds`);
     const { runSflowBench } = await import('./bench-mirror.js');
     results.sflow = await runSflowBench(seconds);
+  }
+  if (only.has('storm')) {
+    console.log(`==> upcall storm: host A floods new 5-tuples while B and C exchange cached traffic, ${seconds} s before and ${seconds} s during the storm`);
+    const { runStormBench } = await import('./bench-storm.js');
+    results.storm = await runStormBench(seconds);
   }
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });

@@ -9,6 +9,12 @@
 //! answered every upcall in one (or said it is done with the batch, or had
 //! it for `UPCALL_TIMEOUT_MS`): a reply names its upcall by batch and
 //! index, so frames and keys cross to JS once and never back.
+//!
+//! Upcalls wait in a queue per input port, and batches are filled
+//! round-robin across the ports' queues, a few batches in flight at a time:
+//! a port flooding new flows fills its own queue (the misses beyond it
+//! count as lost, on that port), while another port's first frames go up
+//! in the next batch.
 
 use crate::flow::actions::{self, Action, ActionList, ActionSink};
 use crate::flow::key::{ExactKey, FlowKey};
@@ -22,7 +28,7 @@ use crate::port::tap::{TapConfig, TapPort};
 use crate::port::tunnel::{TunnelKind, TunnelPort};
 use crate::port::{PortIo, PortStats, BURST};
 use crate::sys::cvt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,9 +49,14 @@ const ROUNDS_PER_WAIT: usize = 8;
 const PENDING_PER_FLOW: usize = 64;
 /// Frames held across all pending flows.
 const PENDING_TOTAL: usize = 8192;
-/// Upcall batches kept for the slow path's answers; while this many wait,
-/// further misses are counted as lost.
-const MAX_HELD_BATCHES: usize = 256;
+/// Upcall batches handed to the slow path and not yet answered. Few, so
+/// that a new miss on a quiet port waits behind little of a busy port's
+/// work: the upcalls beyond them wait in their ports' queues.
+const MAX_HELD_BATCHES: usize = 4;
+/// Upcalls in one batch (OVS's handlers read 64 at a time too).
+const UPCALL_BATCH: usize = 64;
+/// Upcalls queued per input port; a port's misses beyond these are lost.
+const PORT_UPCALL_QUEUE: usize = 256;
 /// A batch the slow path has had for longer than this is given up: its
 /// unanswered misses and the frames held for them count as lost.
 const UPCALL_TIMEOUT_MS: u64 = 2000;
@@ -160,6 +171,9 @@ pub struct PortInfo {
     pub ifindex: u32,
     pub detached: bool,
     pub stats: PortStats,
+    /// Frames of this port that missed and were lost: its upcall queue was
+    /// full, or the slow path gave no answer in time.
+    pub upcalls_lost: u64,
 }
 
 /// Datapath-wide counters, as `ovs-dpctl show` reports them.
@@ -177,6 +191,8 @@ pub struct DpStats {
     pub masks_probed: u64,
     /// Upcalls delivered to the slow path (misses and userspace actions).
     pub upcalls: u64,
+    /// Upcalls waiting in the ports' queues for a batch.
+    pub upcalls_queued: u64,
     /// Actions that could not apply to a frame (it was passed on unchanged),
     /// and bursts dropped after an internal error.
     pub action_errors: u64,
@@ -221,6 +237,13 @@ struct PendingFlow {
     frames: Vec<(Vec<u8>, VnetHdr, u32)>,
 }
 
+/// The upcalls of one input port waiting for a batch, and the port's lost misses.
+#[derive(Default)]
+struct UpcallQueue {
+    waiting: VecDeque<Upcall>,
+    lost: u64,
+}
+
 /// An upcall batch passed up, with what of it is answered.
 struct HeldBatch {
     batch: Arc<UpcallBatch>,
@@ -241,6 +264,11 @@ struct State {
     pool: Vec<Packet>,
     /// Frames the slow path answered, with their actions: the poll thread's to send.
     replied: Vec<(Arc<ActionList>, Packet)>,
+    /// Upcalls waiting for a batch, by input port.
+    upcall_queues: BTreeMap<u32, UpcallQueue>,
+    /// The input port whose queue the last batch took from last: the next
+    /// batch starts after it.
+    upcall_cursor: u32,
     /// Upcall batches by id.
     held: HashMap<u32, HeldBatch>,
     next_batch: u32,
@@ -274,22 +302,55 @@ impl Shared {
         self.started.elapsed().as_nanos() as u64
     }
 
-    /// Whether a miss can go up now.
-    fn upcall_room(&self, st: &State) -> bool {
-        st.held.len() < MAX_HELD_BATCHES && self.events.as_ref().is_some_and(|e| e.takes_upcalls())
+    /// Whether the slow path answers upcalls and can take a batch now.
+    fn takes_upcalls(&self) -> bool {
+        self.events.as_ref().is_some_and(|e| e.takes_upcalls())
     }
 
-    /// Pass `ups` up as one batch, kept until answered.
-    fn deliver_upcalls(&self, st: &mut State, ups: Vec<Upcall>) {
+    /// Queue `ups` on their input ports' queues; those beyond a queue's
+    /// room are given up (lost, on their port).
+    fn queue_upcalls(&self, st: &mut State, ups: Vec<Upcall>) {
         if ups.is_empty() {
             return;
         }
-        if !self.upcall_room(st) {
+        if !self.takes_upcalls() {
             // Nobody will answer: the next frame of each flow tries again.
             give_up(st, &ups, |_| true);
             return;
         }
-        let sink = self.events.as_ref().expect("upcall_room saw it");
+        let mut over = Vec::new();
+        for up in ups {
+            let q = st.upcall_queues.entry(up.in_port).or_default();
+            if q.waiting.len() < PORT_UPCALL_QUEUE {
+                q.waiting.push_back(up);
+            } else if up.reason == UpcallReason::Miss {
+                over.push(up);
+            } else {
+                // A frame an action sent up: lost like a miss, with nothing held for it.
+                count_lost(st, up.in_port, 1);
+            }
+        }
+        give_up(st, &over, |_| true);
+    }
+
+    /// Hand batches to the slow path while it has room for them, each
+    /// filled round-robin from the ports' queues.
+    fn dispatch_upcalls(&self, st: &mut State) {
+        while st.held.len() < MAX_HELD_BATCHES && self.takes_upcalls() {
+            let ups = next_batch(st);
+            if ups.is_empty() {
+                return;
+            }
+            self.deliver_batch(st, ups);
+        }
+    }
+
+    /// Pass `ups` up as one batch, kept until answered.
+    fn deliver_batch(&self, st: &mut State, ups: Vec<Upcall>) {
+        let Some(sink) = self.events.as_ref() else {
+            give_up(st, &ups, |_| true);
+            return;
+        };
         let mut id = st.next_batch;
         while st.held.contains_key(&id) {
             id = id.wrapping_add(1);
@@ -322,21 +383,57 @@ impl Shared {
     }
 }
 
+/// Up to `UPCALL_BATCH` waiting upcalls, one from each port's queue in
+/// turn, starting after the port the last batch ended on.
+fn next_batch(st: &mut State) -> Vec<Upcall> {
+    let State { upcall_queues, upcall_cursor, .. } = st;
+    let after = upcall_cursor.saturating_add(1);
+    let (mut turn, wrapped): (Vec<_>, Vec<_>) =
+        upcall_queues.iter_mut().filter(|(_, q)| !q.waiting.is_empty()).partition(|(&port, _)| port >= after);
+    turn.extend(wrapped);
+    let mut batch = Vec::new();
+    while batch.len() < UPCALL_BATCH && !turn.is_empty() {
+        for (port, q) in turn.iter_mut() {
+            if batch.len() == UPCALL_BATCH {
+                break;
+            }
+            if let Some(up) = q.waiting.pop_front() {
+                batch.push(up);
+                *upcall_cursor = **port;
+            }
+        }
+        turn.retain(|(_, q)| !q.waiting.is_empty());
+    }
+    batch
+}
+
 /// Give up the upcalls of `ups` that `unanswered` selects: each miss and
-/// the frames held for it count as lost, and the next frame of its flow
-/// misses again.
+/// the frames held for it count as lost (on its port too), and the next
+/// frame of its flow misses again.
 fn give_up(st: &mut State, ups: &[Upcall], unanswered: impl Fn(usize) -> bool) {
     for (i, up) in ups.iter().enumerate() {
         if up.reason != UpcallReason::Miss || !unanswered(i) {
             continue;
         }
-        st.stats.lost += 1;
+        let mut lost = 1;
         let key = ExactKey(up.key);
         if st.pending.get(&key).is_some_and(|p| p.upcall == up.seq) {
             let p = st.pending.remove(&key).expect("just found");
             st.pending_frames -= p.frames.len();
-            st.stats.lost += p.frames.len() as u64;
+            lost += p.frames.len() as u64;
         }
+        count_lost(st, up.in_port, lost);
+    }
+}
+
+/// `n` frames of `in_port` lost: missed, and neither passed up nor held.
+fn count_lost(st: &mut State, in_port: u32, n: u64) {
+    st.stats.lost += n;
+    // Only a port's own entry: a frame a packet-out sent up has no port.
+    if let Some(q) = st.upcall_queues.get_mut(&in_port) {
+        q.lost += n;
+    } else if st.ports.contains_key(&in_port) {
+        st.upcall_queues.insert(in_port, UpcallQueue { waiting: VecDeque::new(), lost: n });
     }
 }
 
@@ -369,6 +466,8 @@ impl Datapath {
             meters: MeterTable::default(),
             pool: Vec::new(),
             replied: Vec::new(),
+            upcall_queues: BTreeMap::new(),
+            upcall_cursor: 0,
             held: HashMap::new(),
             next_batch: 0,
             next_upcall_seq: 1,
@@ -435,6 +534,10 @@ impl Datapath {
     pub fn del_port(&self, port_no: u32) -> io::Result<()> {
         let mut st = self.state();
         let port = st.ports.remove(&port_no).ok_or_else(|| no_such_port(port_no))?;
+        if let Some(q) = st.upcall_queues.remove(&port_no) {
+            let waiting: Vec<Upcall> = q.waiting.into();
+            give_up(&mut st, &waiting, |_| true);
+        }
         if !port.io.detached() {
             // The fd closes when `port` drops; removing it first keeps epoll
             // from reporting a number that may be reused.
@@ -459,6 +562,7 @@ impl Datapath {
                 ifindex: p.io.ifindex(),
                 detached: p.io.detached(),
                 stats: p.stats,
+                upcalls_lost: st.upcall_queues.get(&port_no).map_or(0, |q| q.lost),
             })
             .collect()
     }
@@ -593,6 +697,9 @@ impl Datapath {
         // any frame it receives after this: the slow path's thread, the one
         // a flood of new flows keeps busy, does not pay for the sends.
         st.replied.extend(work);
+        // Answered batches made room: the next ones go up now, not at the
+        // poll thread's next round.
+        self.shared.dispatch_upcalls(&mut st);
         drop(st);
         wake(&self.shared.wake);
         results
@@ -602,7 +709,9 @@ impl Datapath {
     /// answered yet (their misses and held frames count as lost). A batch
     /// already released is no error.
     pub fn finish_upcalls(&self, id: u32) {
-        release_batch(&mut self.state(), id);
+        let mut st = self.state();
+        release_batch(&mut st, id);
+        self.shared.dispatch_upcalls(&mut st);
     }
 
     pub fn flow_put(
@@ -699,8 +808,9 @@ impl Datapath {
     /// (stats, flows installed, masks in use, flow limit, max idle ms, EMC insertion inverse probability)
     pub fn stats(&self) -> (DpStats, usize, usize, usize, u64, u32) {
         let st = self.state();
+        let queued = st.upcall_queues.values().map(|q| q.waiting.len() as u64).sum();
         (
-            st.stats,
+            DpStats { upcalls_queued: queued, ..st.stats },
             st.flows.len(),
             st.flows.mask_count(),
             st.flows.limit,
@@ -955,11 +1065,11 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet]) {
                             p.frames.push((pkt.frame().to_vec(), pkt.vnet, pkt.in_port));
                             st.pending_frames += 1;
                         } else {
-                            st.stats.lost += 1;
+                            count_lost(st, pkt.in_port, 1);
                         }
-                    } else if !shared.upcall_room(st) {
-                        // Nobody can take an upcall now: count the frame and move on cheaply.
-                        st.stats.lost += 1;
+                    } else if !port_queue_room(st, pkt.in_port, upcalls.len()) || !shared.takes_upcalls() {
+                        // No room for another upcall of this port: count the frame and move on cheaply.
+                        count_lost(st, pkt.in_port, 1);
                     } else {
                         let seq = st.next_upcall_seq;
                         st.next_upcall_seq += 1;
@@ -980,9 +1090,16 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet]) {
         }
     }
     upcalls.append(&mut tx.userspace);
-    shared.deliver_upcalls(st, upcalls);
+    shared.queue_upcalls(st, upcalls);
+    shared.dispatch_upcalls(st);
     tx.send(st, &*pkts);
     st.pool = tx.into_pool();
+}
+
+/// Whether `in_port`'s upcall queue has room for one more upcall beside
+/// the `burst_so_far` this burst already made (all of them its own).
+fn port_queue_room(st: &State, in_port: u32, burst_so_far: usize) -> bool {
+    st.upcall_queues.get(&in_port).map_or(0, |q| q.waiting.len()) + burst_so_far < PORT_UPCALL_QUEUE
 }
 
 /// Run one action list on frames the slow path handed back (they need no lookup).
@@ -994,7 +1111,8 @@ fn run_actions(shared: &Shared, st: &mut State, work: Vec<(Arc<ActionList>, Pack
         pkts.push(pkt);
     }
     let ups = std::mem::take(&mut tx.userspace);
-    shared.deliver_upcalls(st, ups);
+    shared.queue_upcalls(st, ups);
+    shared.dispatch_upcalls(st);
     tx.send(st, &pkts);
     st.pool = tx.into_pool();
 }
@@ -1205,6 +1323,7 @@ fn upkeep(shared: &Shared, st: &mut State) {
     for id in stale {
         release_batch(st, id);
     }
+    shared.dispatch_upcalls(st);
     st.flows.reorder_subtables();
     st.stats.upkeeps += 1;
 }
@@ -1299,6 +1418,66 @@ mod tests {
         while !cond() {
             assert!(Instant::now() < deadline, "{what}");
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// A frame from port-local flow `n` (its source MAC's last two bytes).
+    fn flow_frame(n: u16) -> Vec<u8> {
+        let mut f = frame(0, 0);
+        f[10..12].copy_from_slice(&n.to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn a_flooding_port_fills_only_its_own_upcall_queue_and_a_quiet_ports_miss_goes_up_in_the_next_batch() {
+        let (dp, rx) = open();
+        let (flooder, quiet) =
+            (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        // Nothing is answered: the flood fills the batches in flight, then its queue, then is lost.
+        let flood: Vec<Vec<u8>> = (0..1000).map(flow_frame).collect();
+        assert_eq!(dp.inject(flooder, &flood.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap(), 1000);
+        eventually("the flood's frames all looked up", || dp.stats().0.missed == 1000);
+        let held: Vec<Arc<UpcallBatch>> = (0..MAX_HELD_BATCHES).map(|_| next_batch(&rx)).collect();
+        assert!(held.iter().all(|b| b.upcalls.iter().all(|u| u.in_port == flooder)));
+        let in_flight: usize = held.iter().map(|b| b.upcalls.len()).sum();
+        let lost = (1000 - in_flight - PORT_UPCALL_QUEUE) as u64;
+        assert_eq!((dp.stats().0.lost, dp.stats().0.upcalls_queued), (lost, PORT_UPCALL_QUEUE as u64));
+        let lost_on = |port| dp.ports().into_iter().find(|p| p.port_no == port).unwrap().upcalls_lost;
+        assert_eq!((lost_on(flooder), lost_on(quiet)), (lost, 0), "lost on the flooding port only");
+
+        assert_eq!(dp.inject(quiet, &[&flow_frame(1)]).unwrap(), 1);
+        eventually("the quiet port's frame looked up", || dp.stats().0.missed == 1001);
+        // One batch answered makes room for one more: the quiet port's miss is in it.
+        dp.finish_upcalls(held[0].id);
+        let next = next_batch(&rx);
+        assert_eq!(next.upcalls.len(), UPCALL_BATCH, "a full batch, the rest from the flooding port's queue");
+        let from_quiet: Vec<&Upcall> = next.upcalls.iter().filter(|u| u.in_port == quiet).collect();
+        assert_eq!(from_quiet.len(), 1);
+        assert_eq!(from_quiet[0].frame, flow_frame(1));
+        assert_eq!(lost_on(quiet), 0);
+    }
+
+    #[test]
+    fn batches_take_upcalls_from_each_waiting_port_in_turn() {
+        let (dp, rx) = open();
+        let ports: Vec<u32> = ["a", "b", "c"].iter().map(|n| dp.add_port(PortKind::Dummy, n, 0).unwrap()).collect();
+        // Fill the batches in flight from the first port, so the others' misses wait in the queues.
+        let flood: Vec<Vec<u8>> = (0..600).map(flow_frame).collect();
+        dp.inject(ports[0], &flood.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap();
+        eventually("upcalls waiting in a queue", || dp.stats().0.upcalls_queued > 0);
+        let few: Vec<Vec<u8>> = (0..3).map(flow_frame).collect();
+        let few: Vec<&[u8]> = few.iter().map(Vec::as_slice).collect();
+        dp.inject(ports[1], &few).unwrap();
+        dp.inject(ports[2], &few).unwrap();
+        eventually("every frame looked up", || dp.stats().0.missed == 606);
+        let held: Vec<Arc<UpcallBatch>> = (0..MAX_HELD_BATCHES).map(|_| next_batch(&rx)).collect();
+        dp.finish_upcalls(held[0].id);
+        let order: Vec<u32> = next_batch(&rx).upcalls.iter().take(9).map(|u| u.in_port).collect();
+        // One from each waiting port per round, whichever port leads.
+        for round in order.chunks(3) {
+            let mut sorted = round.to_vec();
+            sorted.sort();
+            assert_eq!(sorted, ports, "round-robin across the ports, got {order:?}");
         }
     }
 

@@ -456,7 +456,7 @@ fn op_dp_close<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     env.undefined()
 }
 
-/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, actionErrors, upkeeps, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
+/// op_dp_get_stats(dp): { hit, emcHit, missed, lost, masksProbed, upcalls, upcallsQueued, actionErrors, upkeeps, flows, masks, flowLimit, maxIdleMs, emcInsertInvProb }
 fn op_dp_get_stats<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     let (s, flows, masks, limit, max_idle, emc_inv_prob) = with_dp(env, args.get(0), |dp| Ok(dp.stats()))?;
     let o = env.object()?;
@@ -467,6 +467,7 @@ fn op_dp_get_stats<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
         ("lost", s.lost),
         ("masksProbed", s.masks_probed),
         ("upcalls", s.upcalls),
+        ("upcallsQueued", s.upcalls_queued),
         ("actionErrors", s.action_errors),
         ("upkeeps", s.upkeeps),
         ("flows", flows as u64),
@@ -610,6 +611,7 @@ fn op_port_list<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
             ("ifindex", env.uint(p.ifindex)?),
             ("detached", env.boolean(p.detached)?),
             ("stats", stats),
+            ("upcallsLost", env.number(p.upcalls_lost as f64)?),
         ])
     }))
 }

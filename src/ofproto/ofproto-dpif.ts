@@ -2,6 +2,7 @@
 // one datapath. It answers upcalls with xlate's megaflows, keeps the
 // installed megaflows right as rules, ports and the MAC table change (the
 // revalidator), and credits their stats back to the rules and MAC entries.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { FLOW_KEY_LEN } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
 import { Datapath, extractKey, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
@@ -13,6 +14,7 @@ import type { Action } from './actions.js';
 import { keyToFlow, wcToMask } from './odp-convert.js';
 import { cacheOf, creditStats, revalidate, type XlateCache } from './revalidate.js';
 import { FlowWildcards, type Flow } from './flow.js';
+import { DynamicFlowLimit, OVER_LIMIT_MAX_IDLE_MS } from './flow-limit.js';
 import { packetInIdsOf } from './packet-in-table.js';
 import { TunnelPortMap, unwildcardTunnel } from './tunnel.js';
 import { UpcallStats } from './upcall-stats.js';
@@ -27,6 +29,19 @@ const REVALIDATE_INTERVAL_MS = 500;
 const EXACT_MASK = Buffer.alloc(FLOW_KEY_LEN, 0xff);
 /** The datapath in_port of a packet-out from the controller (no port of the datapath: OVS's ODPP_NONE). */
 const NO_DP_PORT = 0xffffffff;
+/**
+ * Upcall work per event-loop turn (ms): past it the rest of the batches
+ * wait for the next turn, so sockets and timers (unixctl, OVSDB, OpenFlow
+ * echo) are served between, however many new flows arrive.
+ */
+const UPCALL_TURN_BUDGET_MS = 5;
+
+/** The datapath's flow settings from Open_vSwitch other_config. */
+interface FlowSettings {
+  flowLimit: number;
+  maxIdleMs: number;
+  emcInsertInvProb: number;
+}
 
 /** A megaflow this layer installed, with what its translation depended on. */
 interface Installed {
@@ -73,6 +88,17 @@ export class OfprotoDpif {
   readonly tunnels = new TunnelPortMap();
   /** Upcall batches' latency and flow setups, for metrics. */
   readonly upcallStats = new UpcallStats();
+  /** The limit on datapath flows, shrunk while revalidation passes are slow. */
+  readonly flowLimit = new DynamicFlowLimit(200_000);
+  /** other_config:max-idle, which the datapath uses while under the flow limit. */
+  private maxIdleMs = 10_000;
+  /** Whether the datapath was told to expire flows at OVER_LIMIT_MAX_IDLE_MS. */
+  private overLimit = false;
+  /** Upcall batches arrived and not yet handled: at most the few the datapath keeps in flight. */
+  private readonly upcallBacklog: Upcall[][] = [];
+  private drainScheduled = false;
+  /** How late the event loop ran its callbacks, over each revalidation interval. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private readonly meters: DatapathMeters;
   private readonly bridges = new Map<string, XBridge>();
   /** Which bridge each datapath port belongs to. */
@@ -90,12 +116,13 @@ export class OfprotoDpif {
 
   constructor(private readonly options: OfprotoDpifOptions = {}) {
     this.datapath = Datapath.open({
-      onUpcall: (batch) => this.timeUpcalls(batch),
+      onUpcall: (batch) => this.queueUpcalls(batch),
       onFlowsExpired: (flows) => this.handleExpired(flows),
     });
     this.meters = new DatapathMeters(this.datapath);
     this.timer = setInterval(() => this.periodic(), REVALIDATE_INTERVAL_MS);
     this.timer.unref();
+    this.loopDelay.enable();
   }
 
   bridge(name: string): XBridge | undefined {
@@ -181,6 +208,44 @@ export class OfprotoDpif {
     });
   }
 
+  /** The datapath settings of other_config; the flow limit is the dynamic limit's ceiling. */
+  configureFlows(settings: FlowSettings): void {
+    this.flowLimit.configure(settings.flowLimit);
+    this.maxIdleMs = settings.maxIdleMs;
+    this.datapath.configure({
+      flowLimit: this.flowLimit.limit,
+      maxIdleMs: this.overLimit ? OVER_LIMIT_MAX_IDLE_MS : settings.maxIdleMs,
+      emcInsertInvProb: settings.emcInsertInvProb,
+    });
+  }
+
+  private queueUpcalls(batch: Upcall[]): void {
+    this.upcallBacklog.push(batch);
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => this.drainUpcalls());
+  }
+
+  /** Handles upcall batches for up to UPCALL_TURN_BUDGET_MS, then yields the turn. */
+  private drainUpcalls(): void {
+    this.drainScheduled = false;
+    const started = performance.now();
+    for (let batch = this.upcallBacklog.shift(); batch; batch = this.upcallBacklog.shift()) {
+      try {
+        this.timeUpcalls(batch);
+      } catch (e) {
+        // As Datapath does for a handler that throws: what it left unanswered is lost now, not after a timeout.
+        if (!this.datapath.closed) this.datapath.finishUpcalls(batch);
+        throw e;
+      }
+      if (performance.now() - started >= UPCALL_TURN_BUDGET_MS) break;
+    }
+    if (this.upcallBacklog.length) {
+      this.drainScheduled = true;
+      setImmediate(() => this.drainUpcalls());
+    }
+  }
+
   private timeUpcalls(batch: Upcall[]): void {
     const started = performance.now();
     try {
@@ -199,6 +264,7 @@ export class OfprotoDpif {
     // same actions as the one before share its buffer rather than each
     // keeping its own alive.
     let lastActions: Buffer | undefined;
+    let installs = 0;
     for (const upcall of batch) {
       if (upcall.reason === 'action') {
         this.userspace(upcall);
@@ -229,6 +295,15 @@ export class OfprotoDpif {
           const encoded = encodeActions(r.actions);
           const actions = lastActions?.equals(encoded) ? lastActions : (lastActions = encoded);
           const mask = this.megaflows ? wcToMask(r.wc, upcall.key) : EXACT_MASK;
+          if (this.flowLimit.full(installs)) {
+            // Over the flow limit: the frame goes on its way, and its flow stays uncached.
+            replies.push({ upcall, actions });
+            pending.push(undefined);
+            this.upcallStats.overFlowLimit++;
+            creditStats(bridge, cacheOf(r), { packets: 1, bytes: upcall.frame.length });
+            continue;
+          }
+          installs++;
           reply = { upcall, actions, megaflow: { mask } };
           // A copy: upcall.key is a view that would hold its whole batch in memory.
           installed = { id: -1n, bridge, key: Buffer.from(upcall.key), mask, actions, cache: cacheOf(r), packetIns: packetInIdsOf(r.actions), packets: 0, bytes: 0 };
@@ -379,9 +454,34 @@ export class OfprotoDpif {
     this.installed.delete(id);
   }
 
-  /** Stats back to rules and MACs; then age rules and MACs, and revalidate what changed. */
+  /** A revalidation pass, timed for the dynamic flow limit. */
   private periodic(): void {
     if (this.datapath.closed) return;
+    const started = performance.now();
+    this.revalidationPass();
+    this.adjustFlowLimit(performance.now() - started);
+    // The histogram is in nanoseconds, and includes its own 10 ms resolution.
+    this.upcallStats.eventLoopLag(this.loopDelay.percentile(99) / 1e6, this.loopDelay.max / 1e6);
+    this.loopDelay.reset();
+  }
+
+  /**
+   * The flow limit after a pass of `passMs`; above it the datapath expires
+   * idle flows after OVER_LIMIT_MAX_IDLE_MS rather than max-idle.
+   */
+  private adjustFlowLimit(passMs: number): void {
+    const { flows } = this.datapath.stats();
+    const before = this.flowLimit.limit;
+    const limit = this.flowLimit.afterPass(passMs, flows);
+    const over = flows > limit;
+    if (limit === before && over === this.overLimit) return;
+    if (limit < before) log.info(`flow limit ${before} -> ${limit}: a revalidation pass over ${flows} flows took ${Math.round(passMs)} ms`);
+    this.overLimit = over;
+    this.datapath.configure({ flowLimit: limit, maxIdleMs: over ? OVER_LIMIT_MAX_IDLE_MS : this.maxIdleMs });
+  }
+
+  /** Stats back to rules and MACs; then age rules and MACs, and revalidate what changed. */
+  private revalidationPass(): void {
     // Only flows used since the last pass have new counts (with a margin
     // for a late timer); the others are credited when they go.
     const now = performance.now();
@@ -456,6 +556,8 @@ export class OfprotoDpif {
 
   close(): void {
     clearInterval(this.timer);
+    this.loopDelay.disable();
+    this.upcallBacklog.length = 0;
     this.datapath.close();
   }
 }

@@ -98,10 +98,21 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
 
   registry.register('upcall/show', '', 0, 0, () => {
     const s = of.datapath.stats();
+    const limit = of.flowLimit;
+    const lag = of.upcallStats.lag;
+    const ms = (v: number) => v.toFixed(1);
+    const lostPorts = of.datapath
+      .ports()
+      .filter((p) => p.upcallsLost > 0)
+      .map((p) => `${p.name} ${p.upcallsLost}`);
     return [
       `netdev@${DATAPATH_NAME}:`,
-      `  flows         : (current ${s.flows}) (limit ${s.flowLimit})`,
-      `  upcalls       : ${s.upcalls} (lost ${s.lost})`,
+      // As OVS prints them: the limit is the dynamic one, which shrinks while passes are slow.
+      `  flows         : (current ${s.flows}) (avg ${limit.avgFlows}) (max ${limit.maxFlows}) (limit ${s.flowLimit})`,
+      `  dump duration : ${Math.round(limit.lastPassMs)}ms`,
+      `  upcalls       : ${s.upcalls} (lost ${s.lost}) (queued ${s.upcallsQueued}) (over flow limit ${of.upcallStats.overFlowLimit})`,
+      ...(lostPorts.length ? [`  lost per port : ${lostPorts.join(', ')}`] : []),
+      `  event loop lag: (p99 ${ms(lag.p99Ms)} ms) (max ${ms(lag.maxMs)} ms) (worst ${ms(lag.worstMs)} ms)`,
       `  max idle      : ${s.maxIdleMs} ms`,
       `  emc insert    : ${s.emcInsertInvProb === 0 ? 'off' : `1/${s.emcInsertInvProb}`}`,
       '',

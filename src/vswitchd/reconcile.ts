@@ -200,7 +200,7 @@ export class Reconciler {
       const n = Number(config.otherConfig[key] ?? NaN);
       return Number.isInteger(n) && valid(n) ? n : fallback;
     };
-    this.of.datapath.configure({
+    this.of.configureFlows({
       flowLimit: setting('flow-limit', (n) => n > 0, 200_000),
       maxIdleMs: setting('max-idle', (n) => n > 0, 10_000),
       // 0 turns insertion into the exact-match cache off; N inserts 1 hit in N.
