@@ -58,7 +58,7 @@ pub fn fit(frame: &[u8], vnet: &VnetHdr, room: usize) -> Fit {
 
 /// Offset of the L3 header after the Ethernet header and any VLAN tags,
 /// and its EtherType.
-fn l3_of(f: &[u8]) -> Option<(usize, u16)> {
+pub fn l3_of(f: &[u8]) -> Option<(usize, u16)> {
     let mut at = 12;
     loop {
         let ty = u16::from_be_bytes([*f.get(at)?, *f.get(at + 1)?]);
