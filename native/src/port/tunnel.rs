@@ -327,7 +327,7 @@ impl TunnelPort {
             stats.tx_dropped += 1;
             return;
         };
-        let per_send = MAX_SEGMENTS.min(MAX_UDP_SEND / stride).max(1) * stride;
+        let per_send = self.senders.max_segments.min(MAX_UDP_SEND / stride).max(1) * stride;
         let end = self.tx_buf.len();
         for at in (start..end).step_by(per_send) {
             let range = at..(at + per_send).min(end);
@@ -463,6 +463,9 @@ struct UdpSenders {
     family: libc::c_int,
     /// DF set in the first POOL, not in the others.
     sockets: Vec<Option<OwnedFd>>,
+    /// Datagrams one send may carry: MAX_SEGMENTS, or 1 on a kernel
+    /// without UDP_SEGMENT (before 4.18).
+    max_segments: usize,
 }
 
 /// UDP sockets (source ports) per don't-fragment setting.
@@ -470,7 +473,8 @@ const POOL: usize = 32;
 
 impl UdpSenders {
     fn new(family: libc::c_int) -> UdpSenders {
-        UdpSenders { family, sockets: (0..2 * POOL).map(|_| None).collect() }
+        let max_segments = if udp_segment_supported(family) { MAX_SEGMENTS } else { 1 };
+        UdpSenders { family, sockets: (0..2 * POOL).map(|_| None).collect(), max_segments }
     }
 
     /// The socket for the flow with hash `flow_hash`, with or without DF.
@@ -817,6 +821,24 @@ fn udp_send_socket(family: libc::c_int, df: bool) -> io::Result<OwnedFd> {
     Ok(s)
 }
 
+/// Whether the kernel knows UDP_SEGMENT: it answers the option on a UDP
+/// socket of `family`.
+fn udp_segment_supported(family: libc::c_int) -> bool {
+    // SAFETY: plain socket(2); on success we own the new descriptor.
+    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    let s = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut size: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `size` and `len` are live and `len` is size's size.
+    let r =
+        unsafe { libc::getsockopt(s.as_raw_fd(), SOL_UDP, libc::UDP_SEGMENT, &mut size as *mut _ as *mut _, &mut len) };
+    r == 0
+}
+
 /// Attach the classic BPF program "ret #0" to a socket that only sends:
 /// it accepts nothing, so nothing piles up in its receive queue.
 fn refuse_all_received(fd: RawFd) -> io::Result<()> {
@@ -1084,6 +1106,32 @@ mod tests {
         assert_eq!(got.rx_tunnel.unwrap().tun_id, 7);
         assert_eq!((got.vnet.gso_type, got.vnet.gso_size, got.vnet.flags), (1, 1448, VnetHdr::F_NEEDS_CSUM));
         assert_eq!((&got.frame()[..50], &got.frame()[52..]), (&super_frame[..50], &super_frame[52..]));
+    }
+
+    #[test]
+    fn without_udp_segment_a_super_frame_goes_one_datagram_per_send() {
+        let (from, to) = (free_udp_port(), free_udp_port());
+        let mut tx = TunnelPort::open("vx-a", TunnelKind::Vxlan, from).unwrap();
+        assert_eq!(tx.senders.max_segments, MAX_SEGMENTS, "this kernel has UDP_SEGMENT");
+        tx.senders.max_segments = 1;
+        let mut rx = TunnelPort::open("vx-b", TunnelKind::Vxlan, to).unwrap();
+        let mut pkt = tcp_super_frame(4000, 0x10, 1448);
+        pkt.egress_tunnel = Some(TunnelInfo { tun_id: 7, dst: [127, 0, 0, 1], tp_dst: to, ..TunnelInfo::default() });
+        let mut stats = PortStats::default();
+        tx.send_burst(&[&pkt], &mut stats);
+        assert_eq!((stats.tx_packets, stats.tx_errors), (3, 0));
+        // Loopback coalesces nothing itself: separate sends reach the UDP
+        // GRO socket as separate datagrams, without a segment size.
+        let mut pkts: Vec<Packet> = (0..4).map(|_| Packet::new()).collect();
+        let mut rx_stats = PortStats::default();
+        for _ in 0..1000 {
+            if rx.recv_burst(&mut pkts, &mut rx_stats) > 0 {
+                break;
+            }
+        }
+        let reads: Vec<(usize, u16)> = rx.received.got.iter().map(|(len, m)| (*len, m.segment)).collect();
+        assert_eq!(reads, vec![(8 + 54 + 1448, 0), (8 + 54 + 1448, 0), (8 + 54 + 1104, 0)]);
+        assert_eq!(rx_stats.rx_packets, 3);
     }
 
     #[test]
