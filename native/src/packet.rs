@@ -239,6 +239,16 @@ impl Packet {
         true
     }
 
+    /// Add `bytes` at the end of the frame (a tunnel coalescing TCP
+    /// segments); false, and nothing added, when the buffer has no room.
+    pub fn append(&mut self, bytes: &[u8]) -> bool {
+        let end = self.start + self.len;
+        let Some(room) = self.data.get_mut(end..end + bytes.len()) else { return false };
+        room.copy_from_slice(bytes);
+        self.len += bytes.len();
+        true
+    }
+
     /// Drop the trailing bytes beyond `len` (e.g. Ethernet padding when
     /// a tunnel is popped).
     pub fn truncate(&mut self, len: usize) {

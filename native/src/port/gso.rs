@@ -36,8 +36,7 @@ pub enum Fit {
 /// What it takes to send `frame` (with offload state `vnet`) as frames of
 /// at most `room` bytes.
 pub fn fit(frame: &[u8], vnet: &VnetHdr, room: usize) -> Fit {
-    let gso = vnet.gso_type & !GSO_ECN;
-    if gso == GSO_TCPV4 || gso == GSO_TCPV6 {
+    if is_tcp_super_frame(vnet) {
         return segment_tcp(frame, vnet, room).map_or(Fit::TooBig { reply: None }, Fit::Rewritten);
     }
     if frame.len() > room {
@@ -59,7 +58,7 @@ pub fn fit(frame: &[u8], vnet: &VnetHdr, room: usize) -> Fit {
 
 /// Offset of the L3 header after the Ethernet header and any VLAN tags,
 /// and its EtherType.
-fn l3_of(f: &[u8]) -> Option<(usize, u16)> {
+pub fn l3_of(f: &[u8]) -> Option<(usize, u16)> {
     let mut at = 12;
     loop {
         let ty = u16::from_be_bytes([*f.get(at)?, *f.get(at + 1)?]);
@@ -214,11 +213,27 @@ fn packet_too_big(f: &[u8], room: usize) -> Option<Vec<u8>> {
     Some(r)
 }
 
+/// Whether `vnet` describes a TCP super-frame left to us to segment.
+pub fn is_tcp_super_frame(vnet: &VnetHdr) -> bool {
+    matches!(vnet.gso_type & !GSO_ECN, GSO_TCPV4 | GSO_TCPV6)
+}
+
 /// Cut a TCP super-frame into segments of at most `room` bytes each, with
 /// IP lengths, IPv4 ids and checksums, TCP sequence numbers, flags and
 /// checksums as the sender's stack would have written them. None when the
 /// frame is not a whole TCP/IP frame or its headers leave no room.
 fn segment_tcp(f: &[u8], vnet: &VnetHdr, room: usize) -> Option<Vec<Vec<u8>>> {
+    let mut all = Vec::new();
+    let stride = segment_tcp_into(f, vnet, room, &[], &mut all)?;
+    Some(all.chunks(stride).map(<[u8]>::to_vec).collect())
+}
+
+/// Segment a TCP super-frame as `segment_tcp` does, but into one buffer:
+/// each segment after its own copy of `prefix` (a tunnel header), appended
+/// to `out` back to back. Every piece (prefix and segment) is the returned
+/// stride long but the last, which may be shorter: the layout of a
+/// UDP_SEGMENT send, whose datagrams the kernel cuts at that stride.
+pub fn segment_tcp_into(f: &[u8], vnet: &VnetHdr, room: usize, prefix: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     let (l3, ty) = l3_of(f)?;
     let v4 = match ty {
         ethertype::IPV4 => true,
@@ -239,14 +254,21 @@ fn segment_tcp(f: &[u8], vnet: &VnetHdr, room: usize) -> Option<Vec<Vec<u8>>> {
     let seq0 = u32::from_be_bytes(f[l4 + 4..l4 + 8].try_into().ok()?);
     let id0 = u16::from_be_bytes([f[l3 + 4], f[l3 + 5]]);
     let flags = f[l4 + 13];
-    let chunks: Vec<&[u8]> = payload.chunks(mss).collect();
-    let last = chunks.len().saturating_sub(1);
-    let mut out = Vec::with_capacity(chunks.len());
-    for (i, chunk) in chunks.iter().enumerate() {
-        let mut s = Vec::with_capacity(hdrs + chunk.len());
-        s.extend_from_slice(&f[..hdrs]);
-        s.extend_from_slice(chunk);
-        let seg_tcp_len = tcp_len + chunk.len();
+    // The pseudo-header's addresses, the same for every segment.
+    let addresses = if v4 {
+        checksum::sum(checksum::sum(0, &f[l3 + 12..l3 + 16]), &f[l3 + 16..l3 + 20])
+    } else {
+        checksum::sum(checksum::sum(0, &f[l3 + 8..l3 + 24]), &f[l3 + 24..l3 + 40])
+    };
+    let count = payload.len().div_ceil(mss).max(1);
+    out.reserve(count * (prefix.len() + hdrs) + payload.len());
+    for i in 0..count {
+        let chunk = &payload[(i * mss).min(payload.len())..((i + 1) * mss).min(payload.len())];
+        out.extend_from_slice(prefix);
+        let at = out.len();
+        out.extend_from_slice(&f[..hdrs]);
+        out.extend_from_slice(chunk);
+        let s = &mut out[at..];
         if v4 {
             let ip_len = (hdrs - l3 + chunk.len()) as u16;
             s[l3 + 2..l3 + 4].copy_from_slice(&ip_len.to_be_bytes());
@@ -260,7 +282,7 @@ fn segment_tcp(f: &[u8], vnet: &VnetHdr, room: usize) -> Option<Vec<Vec<u8>>> {
         let seq = seq0.wrapping_add((i * mss) as u32);
         s[l4 + 4..l4 + 8].copy_from_slice(&seq.to_be_bytes());
         let mut fl = flags;
-        if i != last {
+        if i != count - 1 {
             fl &= !(TCP_FLAG_FIN | TCP_FLAG_PSH);
         }
         if i != 0 {
@@ -268,17 +290,11 @@ fn segment_tcp(f: &[u8], vnet: &VnetHdr, room: usize) -> Option<Vec<Vec<u8>>> {
         }
         s[l4 + 13] = fl;
         s[l4 + 16..l4 + 18].fill(0);
-        let mut acc = if v4 {
-            checksum::sum(checksum::sum(0, &s[l3 + 12..l3 + 16]), &s[l3 + 16..l3 + 20])
-        } else {
-            checksum::sum(checksum::sum(0, &s[l3 + 8..l3 + 24]), &s[l3 + 24..l3 + 40])
-        };
-        acc = checksum::sum(acc + 6 + seg_tcp_len as u32, &s[l4..]);
+        let acc = checksum::sum(addresses + 6 + (tcp_len + chunk.len()) as u32, &s[l4..]);
         let c = !checksum::fold(acc);
         s[l4 + 16..l4 + 18].copy_from_slice(&c.to_be_bytes());
-        out.push(s);
     }
-    Some(out)
+    Some(prefix.len() + hdrs + mss)
 }
 
 #[cfg(test)]

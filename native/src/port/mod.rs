@@ -3,6 +3,7 @@
 
 pub mod afpacket;
 pub mod dummy;
+mod gro;
 mod gso;
 pub mod patch;
 mod queue;

@@ -11,11 +11,14 @@
 //!   socket, which hands over the outer IP header too. The UDP socket asks
 //!   for UDP GRO: when the underlay device coalesces a flow's datagrams,
 //!   one read brings up to 64 of them, which we cut apart again;
-//! - transmit: raw IPPROTO_UDP or IPPROTO_GRE sockets, so we write the UDP
-//!   header (with a per-flow source port) or the GRE header and the kernel
-//!   adds the IP header with the source, TOS and TTL we pass per packet.
-//!   Don't-fragment is a socket setting, so each vport keeps one sending
-//!   socket that sets DF and one that does not.
+//! - transmit: VXLAN and Geneve through a pool of UDP sockets (see
+//!   `UdpSenders`), so that a TCP super-frame, cut into segments here, goes
+//!   to the kernel as one UDP_SEGMENT send and is routed once; GRE, and
+//!   datagrams whose UDP source port the flow set, through raw IPPROTO_GRE
+//!   or IPPROTO_UDP sockets, for which we write the GRE or UDP header. The
+//!   kernel adds the IP header with the source, TOS and TTL we pass per
+//!   send. Don't-fragment is a socket setting, so there are sockets that
+//!   set DF and sockets that do not.
 //!
 //! Not reported on receive: DF and (for UDP tunnels) whether the outer UDP
 //! checksum was set: a UDP socket does not say. OVS's slow path matches
@@ -30,6 +33,7 @@
 //! (OVS's default for IPv6 UDP tunnels too). GRE over IPv6 is not carried:
 //! a raw IPv6 socket would need a second descriptor to watch.
 
+use super::gro::Coalescing;
 use super::gso;
 use super::{is_device_gone, PortIo, PortStats, BURST};
 use crate::flow::key::FlowKey;
@@ -103,6 +107,10 @@ pub struct TunnelPort {
     /// The raw IPv6 UDP socket for an IPv6 underlay; None for GRE, or on a
     /// host without IPv6.
     tx6: Option<OwnedFd>,
+    /// VXLAN and Geneve: the UDP sockets datagrams go out of (empty for GRE).
+    senders: UdpSenders,
+    /// The datagrams of the burst being sent through `senders`, back to back.
+    tx_buf: Vec<u8>,
     /// Path MTU to each destination sent to, forgotten at every upkeep so
     /// that route and MTU changes are seen.
     path_mtu: HashMap<IpAddr, usize>,
@@ -224,6 +232,8 @@ impl TunnelPort {
             tx_df,
             tx_no_df,
             tx6,
+            senders: UdpSenders::new(libc::AF_INET),
+            tx_buf: Vec::new(),
             path_mtu: HashMap::new(),
             replies: Vec::new(),
             received: Received::new(),
@@ -297,21 +307,92 @@ impl TunnelPort {
         Ok(())
     }
 
-    /// Write the UDP or GRE header for `inner` into `hdr`; returns its length.
-    fn encap_header(&self, t: &TunnelInfo, inner: &[u8], hdr: &mut [u8; MAX_HEADER]) -> usize {
+    /// The UDP socket `inner`'s flow goes out of, with `t`'s DF setting;
+    /// None (counted) if it cannot be opened.
+    fn sender_for(&mut self, inner: &[u8], t: &TunnelInfo, stats: &mut PortStats) -> Option<RawFd> {
+        match self.senders.socket(t.flags & flags::DONT_FRAGMENT != 0, flow_hash(inner)) {
+            Ok(fd) => Some(fd),
+            Err(_) => {
+                stats.tx_errors += 1;
+                None
+            }
+        }
+    }
+
+    /// Queue one datagram for the UDP sockets: the VXLAN or Geneve header
+    /// and `inner`, into tx_buf.
+    fn queue_datagram(
+        &mut self,
+        pkt: usize,
+        inner: &[u8],
+        t: &TunnelInfo,
+        sends: &mut Vec<UdpSend>,
+        stats: &mut PortStats,
+    ) {
+        let Some(fd) = self.sender_for(inner, t, stats) else { return };
+        let mut hdr = [0u8; MAX_HEADER];
+        let n = self.udp_payload_header(t, &mut hdr);
+        let start = self.tx_buf.len();
+        self.tx_buf.extend_from_slice(&hdr[..n]);
+        self.tx_buf.extend_from_slice(inner);
+        let range = start..self.tx_buf.len();
+        sends.push(UdpSend { fd, pkt, range, segment: 0, frames: 1, inner_bytes: inner.len() as u64 });
+    }
+
+    /// Queue a TCP super-frame for the UDP sockets: segmented to fit `room`
+    /// into tx_buf, each segment behind its VXLAN or Geneve header, as few
+    /// UDP_SEGMENT sends as the kernel's limits allow.
+    fn queue_super_frame(
+        &mut self,
+        pkt: usize,
+        p: &Packet,
+        t: &TunnelInfo,
+        room: usize,
+        sends: &mut Vec<UdpSend>,
+        stats: &mut PortStats,
+    ) {
+        let Some(fd) = self.sender_for(p.frame(), t, stats) else { return };
+        let mut hdr = [0u8; MAX_HEADER];
+        let n = self.udp_payload_header(t, &mut hdr);
+        let start = self.tx_buf.len();
+        let Some(stride) = gso::segment_tcp_into(p.frame(), &p.vnet, room, &hdr[..n], &mut self.tx_buf) else {
+            // Not a whole TCP/IP frame, or headers too long for the path.
+            stats.tx_dropped += 1;
+            return;
+        };
+        let per_send = self.senders.max_segments.min(MAX_UDP_SEND / stride).max(1) * stride;
+        let end = self.tx_buf.len();
+        for at in (start..end).step_by(per_send) {
+            let range = at..(at + per_send).min(end);
+            let frames = range.len().div_ceil(stride);
+            let segment = if frames > 1 { stride as u16 } else { 0 };
+            let inner_bytes = (range.len() - frames * n) as u64;
+            sends.push(UdpSend { fd, pkt, range, segment, frames: frames as u64, inner_bytes });
+        }
+    }
+
+    /// Write the VXLAN or Geneve header (what follows the UDP header) into
+    /// `out`; returns its length.
+    fn udp_payload_header(&self, t: &TunnelInfo, out: &mut [u8]) -> usize {
         let tun_id = t.tun_id as u32;
+        match self.kind {
+            TunnelKind::Vxlan => {
+                tunnel::emit_vxlan(tun_id, (&mut out[..tunnel::VXLAN_HEADER_LEN]).try_into().expect("8 bytes"));
+                tunnel::VXLAN_HEADER_LEN
+            }
+            _ => tunnel::emit_geneve(tun_id, t.flags & flags::OAM != 0, t.options(), out),
+        }
+    }
+
+    /// Write the UDP or GRE header for `inner` into `hdr`, for the raw
+    /// sockets; returns its length.
+    fn encap_header(&self, t: &TunnelInfo, inner: &[u8], hdr: &mut [u8; MAX_HEADER]) -> usize {
         if self.kind == TunnelKind::Gre {
-            let key = (t.flags & flags::KEY != 0).then_some(tun_id);
+            let key = (t.flags & flags::KEY != 0).then_some(t.tun_id as u32);
             return tunnel::emit_gre(key, t.flags & flags::CSUM != 0, inner, hdr);
         }
         let (u, rest) = hdr.split_at_mut(udp::HEADER_LEN);
-        let n = match self.kind {
-            TunnelKind::Vxlan => {
-                tunnel::emit_vxlan(tun_id, (&mut rest[..tunnel::VXLAN_HEADER_LEN]).try_into().expect("8 bytes"));
-                tunnel::VXLAN_HEADER_LEN
-            }
-            _ => tunnel::emit_geneve(tun_id, t.flags & flags::OAM != 0, t.options(), rest),
-        };
+        let n = self.udp_payload_header(t, rest);
         let src_port = if t.tp_src != 0 { t.tp_src } else { udp_src_port(inner) };
         let dst_port = if t.tp_dst != 0 { t.tp_dst } else { self.udp_port };
         let len = (udp::HEADER_LEN + n + inner.len()) as u16;
@@ -339,8 +420,13 @@ impl TunnelPort {
 /// UDP source port for an encapsulated flow: a hash of the inner flow mapped
 /// into 32768..61000 like OVS, so one flow keeps one path through ECMP.
 fn udp_src_port(inner: &[u8]) -> u16 {
-    let h = FlowKey::extract(inner, 0).hash(0) as u32 as u64;
-    (((h * (61000 - 32768)) >> 32) + 32768) as u16
+    (((flow_hash(inner) as u64 * (61000 - 32768)) >> 32) + 32768) as u16
+}
+
+/// A hash of the inner frame's flow: the same for every frame of a TCP
+/// connection, super-frame or segment.
+fn flow_hash(inner: &[u8]) -> u32 {
+    FlowKey::extract(inner, 0).hash(0) as u32
 }
 
 /// What a receive's address and control messages said of one datagram.
@@ -387,12 +473,84 @@ fn destination(t: &TunnelInfo) -> IpAddr {
     }
 }
 
-/// One datagram to send: its header and inner frame, and where to.
+/// One send: a datagram, or with `segment` several of them cut by the
+/// kernel (UDP_SEGMENT); its header and body, and where to.
 struct Outgoing<'a> {
+    /// The UDP or GRE header a raw socket needs; empty for a UDP socket,
+    /// whose body starts with the VXLAN or Geneve header.
     hdr: [u8; MAX_HEADER],
     hdr_len: usize,
-    inner: &'a [u8],
+    body: &'a [u8],
     info: &'a TunnelInfo,
+    /// The UDP destination port for a UDP socket; 0 for a raw one.
+    dst_port: u16,
+    /// Every datagram's length but the last's when the body holds several
+    /// (the UDP_SEGMENT size), else 0.
+    segment: u16,
+    /// Inner frames in the body, and their bytes, for the port's counters.
+    frames: u64,
+    inner_bytes: u64,
+}
+
+impl<'a> Outgoing<'a> {
+    /// A datagram through a raw socket: `inner` after `hdr`.
+    fn raw(hdr: [u8; MAX_HEADER], hdr_len: usize, inner: &'a [u8], info: &'a TunnelInfo) -> Outgoing<'a> {
+        Outgoing {
+            hdr,
+            hdr_len,
+            body: inner,
+            info,
+            dst_port: 0,
+            segment: 0,
+            frames: 1,
+            inner_bytes: inner.len() as u64,
+        }
+    }
+}
+
+/// How many UDP_SEGMENT datagrams one send may carry: the kernel's
+/// UDP_MAX_SEGMENTS (64 before Linux 6.4, 128 since).
+const MAX_SEGMENTS: usize = 64;
+/// The longest UDP payload one send may carry: an IPv4 packet's 64 KiB
+/// less the outer IP and UDP headers.
+const MAX_UDP_SEND: usize = 65535 - OUTER_IP_LEN - udp::HEADER_LEN;
+
+/// The UDP sockets a VXLAN or Geneve vport sends from, opened on first use
+/// and each on a source port of its own that the kernel picked. A flow
+/// always goes out of the same socket, chosen by the hash of its inner
+/// headers, so it keeps one source port (one ECMP path) while different
+/// flows spread over `POOL` of them. Sending through UDP sockets rather
+/// than a raw socket lets a TCP super-frame's datagrams go in one send
+/// with UDP_SEGMENT: the kernel routes it once, and a veth or a NIC with
+/// UDP GSO carries it whole until it is cut. The kernel then writes the
+/// outer UDP checksum of every datagram (UDP_SEGMENT requires it; a device
+/// offloads it): receivers accept it whether or not `csum` asked for it.
+struct UdpSenders {
+    family: libc::c_int,
+    /// DF set in the first POOL, not in the others.
+    sockets: Vec<Option<OwnedFd>>,
+    /// Datagrams one send may carry: MAX_SEGMENTS, or 1 on a kernel
+    /// without UDP_SEGMENT (before 4.18).
+    max_segments: usize,
+}
+
+/// UDP sockets (source ports) per don't-fragment setting.
+const POOL: usize = 32;
+
+impl UdpSenders {
+    fn new(family: libc::c_int) -> UdpSenders {
+        let max_segments = if udp_segment_supported(family) { MAX_SEGMENTS } else { 1 };
+        UdpSenders { family, sockets: (0..2 * POOL).map(|_| None).collect(), max_segments }
+    }
+
+    /// The socket for the flow with hash `flow_hash`, with or without DF.
+    fn socket(&mut self, df: bool, flow_hash: u32) -> io::Result<RawFd> {
+        let slot = (flow_hash as usize % POOL) + if df { 0 } else { POOL };
+        if self.sockets[slot].is_none() {
+            self.sockets[slot] = Some(udp_send_socket(self.family, df)?);
+        }
+        Ok(self.sockets[slot].as_ref().expect("opened above").as_raw_fd())
+    }
 }
 
 impl PortIo for TunnelPort {
@@ -406,6 +564,8 @@ impl PortIo for TunnelPort {
         // for datagrams already read.
         let mut kept = 0;
         let mut have_read = false;
+        // The last frame kept, while later TCP segments of its flow may join it.
+        let mut coalescing: Option<Coalescing> = None;
         while kept < pkts.len() {
             let Some((buf, range, meta)) = self.received.next_datagram() else {
                 if have_read || !self.received.read(self.rx.as_raw_fd()) {
@@ -414,7 +574,8 @@ impl PortIo for TunnelPort {
                 have_read = true;
                 continue;
             };
-            let pkt = &mut pkts[kept];
+            let (done, rest) = pkts.split_at_mut(kept);
+            let pkt = &mut rest[0];
             pkt.reset();
             let len = range.len();
             pkt.receive_area()[..len].copy_from_slice(&self.received.bufs[buf][range]);
@@ -423,18 +584,33 @@ impl PortIo for TunnelPort {
                 Ok(()) => {
                     stats.rx_packets += 1;
                     stats.rx_bytes += pkt.len() as u64;
+                    if let (Some(c), Some(open)) = (coalescing.as_mut(), done.last_mut()) {
+                        if open.rx_tunnel == pkt.rx_tunnel && c.append(open, pkt.frame()) {
+                            continue;
+                        }
+                        c.finish(open);
+                    }
+                    coalescing = Coalescing::start(pkt.frame());
                     kept += 1;
                 }
                 Err(Malformed::NotEthernet) => stats.rx_dropped += 1,
                 Err(_) => stats.rx_errors += 1,
             }
         }
+        if let (Some(c), Some(open)) = (coalescing.as_mut(), pkts[..kept].last_mut()) {
+            c.finish(open);
+        }
         kept
     }
 
     fn send_burst(&mut self, pkts: &[&Packet], stats: &mut PortStats) {
-        let mut segments: Vec<(usize, Vec<u8>)> = Vec::new();
-        let mut plain: Vec<usize> = Vec::new();
+        // Through the raw sockets: GRE, and datagrams whose UDP source port
+        // set(tunnel(tp_src=...)) chose. Through the UDP sockets: the rest,
+        // built into tx_buf.
+        let mut raw_segments: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut raw_plain: Vec<usize> = Vec::new();
+        let mut udp_sends: Vec<UdpSend> = Vec::new();
+        self.tx_buf.clear();
         for (i, pkt) in pkts.iter().enumerate() {
             let Some(t) = &pkt.egress_tunnel else {
                 // An output to a tunnel without set(tunnel(...)) before it.
@@ -448,9 +624,21 @@ impl PortIo for TunnelPort {
             }
             let outer_ip = if t.is_ipv6() { OUTER_IPV6_LEN } else { OUTER_IP_LEN };
             let room = self.mtu_to(destination(t)).saturating_sub(outer_ip + self.kind.overhead(t));
+            // The UDP socket pool is IPv4's; IPv6 goes out of the raw IPv6 socket.
+            let raw = self.kind == TunnelKind::Gre || t.tp_src != 0 || t.is_ipv6();
+            if !raw && gso::is_tcp_super_frame(&pkt.vnet) {
+                self.queue_super_frame(i, pkt, t, room, &mut udp_sends, stats);
+                continue;
+            }
             match gso::fit(pkt.frame(), &pkt.vnet, room) {
-                gso::Fit::AsIs => plain.push(i),
-                gso::Fit::Rewritten(frames) => segments.extend(frames.into_iter().map(|f| (i, f))),
+                gso::Fit::AsIs if raw => raw_plain.push(i),
+                gso::Fit::AsIs => self.queue_datagram(i, pkt.frame(), t, &mut udp_sends, stats),
+                gso::Fit::Rewritten(frames) if raw => raw_segments.extend(frames.into_iter().map(|f| (i, f))),
+                gso::Fit::Rewritten(frames) => {
+                    for f in &frames {
+                        self.queue_datagram(i, f, t, &mut udp_sends, stats);
+                    }
+                }
                 gso::Fit::TooBig { reply } => {
                     stats.tx_dropped += 1;
                     if let Some(r) = reply {
@@ -461,17 +649,41 @@ impl PortIo for TunnelPort {
                 }
             }
         }
-        let mut out: Vec<Outgoing> = Vec::with_capacity(plain.len() + segments.len());
-        for &i in &plain {
-            out.push(Outgoing { hdr: [0; MAX_HEADER], hdr_len: 0, inner: pkts[i].frame(), info: tunnel_of(pkts[i]) });
+        if !udp_sends.is_empty() {
+            // A flow's sends stay in order: one flow, one socket.
+            udp_sends.sort_by_key(|u| u.fd);
+            let out: Vec<(RawFd, Outgoing)> = udp_sends
+                .iter()
+                .map(|u| {
+                    let info = tunnel_of(pkts[u.pkt]);
+                    let o = Outgoing {
+                        hdr: [0; MAX_HEADER],
+                        hdr_len: 0,
+                        body: &self.tx_buf[u.range.clone()],
+                        info,
+                        dst_port: if info.tp_dst != 0 { info.tp_dst } else { self.udp_port },
+                        segment: u.segment,
+                        frames: u.frames,
+                        inner_bytes: u.inner_bytes,
+                    };
+                    (u.fd, o)
+                })
+                .collect();
+            for run in out.chunk_by(|a, b| a.0 == b.0) {
+                let sends: Vec<&Outgoing> = run.iter().map(|(_, o)| o).collect();
+                send_mmsg(run[0].0, &sends, stats);
+            }
         }
-        for (i, f) in &segments {
-            out.push(Outgoing { hdr: [0; MAX_HEADER], hdr_len: 0, inner: f, info: tunnel_of(pkts[*i]) });
+        if raw_plain.is_empty() && raw_segments.is_empty() {
+            return;
         }
-        for o in out.iter_mut() {
+        let mut out: Vec<Outgoing> = Vec::with_capacity(raw_plain.len() + raw_segments.len());
+        let plain = raw_plain.iter().map(|&i| (i, pkts[i].frame()));
+        for (i, inner) in plain.chain(raw_segments.iter().map(|(i, f)| (*i, &f[..]))) {
+            let info = tunnel_of(pkts[i]);
             let mut hdr = [0u8; MAX_HEADER];
-            o.hdr_len = self.encap_header(o.info, o.inner, &mut hdr);
-            o.hdr = hdr;
+            let hdr_len = self.encap_header(info, inner, &mut hdr);
+            out.push(Outgoing::raw(hdr, hdr_len, inner, info));
         }
         let (v6, v4): (Vec<&Outgoing>, Vec<&Outgoing>) = out.iter().partition(|o| o.info.is_ipv6());
         let (df, no_df): (Vec<&Outgoing>, Vec<&Outgoing>) =
@@ -494,6 +706,17 @@ impl PortIo for TunnelPort {
     fn ifindex(&self) -> u32 {
         0
     }
+}
+
+/// A send through a UDP socket queued in `tx_buf` (see `Outgoing`).
+struct UdpSend {
+    fd: RawFd,
+    /// Index of the packet it carries (or part of) in the burst.
+    pkt: usize,
+    range: std::ops::Range<usize>,
+    segment: u16,
+    frames: u64,
+    inner_bytes: u64,
 }
 
 fn tunnel_of(pkt: &Packet) -> &TunnelInfo {
@@ -537,8 +760,9 @@ fn rx_control(h: &libc::msghdr) -> RxMeta {
     m
 }
 
-/// Send the datagrams, each with its destination and per-packet source,
-/// TOS and TTL as control messages; what the kernel refuses is counted.
+/// Make the sends, each with its destination and per-packet source, TOS,
+/// TTL (and UDP_SEGMENT size) as control messages; what the kernel refuses
+/// is counted.
 fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
     for chunk in out.chunks(BURST) {
         // SAFETY: all-zero iovecs, mmsghdrs and sockaddr_ins are valid values.
@@ -553,6 +777,7 @@ fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
             let namelen = if t.is_ipv6() {
                 names[i].sin6_family = libc::AF_INET6 as libc::sa_family_t;
                 names[i].sin6_addr.s6_addr = t.ipv6_dst;
+                names[i].sin6_port = o.dst_port.to_be();
                 size_of::<libc::sockaddr_in6>()
             } else {
                 // SAFETY: a sockaddr_in fits in the sockaddr_in6 storage,
@@ -560,17 +785,18 @@ fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
                 let v4 = unsafe { &mut *(&mut names[i] as *mut libc::sockaddr_in6 as *mut libc::sockaddr_in) };
                 v4.sin_family = libc::AF_INET as libc::sa_family_t;
                 v4.sin_addr.s_addr = u32::from_ne_bytes(t.dst);
+                v4.sin_port = o.dst_port.to_be();
                 size_of::<libc::sockaddr_in>()
             };
             iov[i][0] = libc::iovec { iov_base: o.hdr.as_ptr() as *mut _, iov_len: o.hdr_len };
-            iov[i][1] = libc::iovec { iov_base: o.inner.as_ptr() as *mut _, iov_len: o.inner.len() };
+            iov[i][1] = libc::iovec { iov_base: o.body.as_ptr() as *mut _, iov_len: o.body.len() };
             let h = &mut msgs[i].msg_hdr;
             h.msg_iov = iov[i].as_mut_ptr();
             h.msg_iovlen = 2;
             h.msg_name = &mut names[i] as *mut _ as *mut _;
             h.msg_namelen = namelen as u32;
             h.msg_control = control[i].as_mut_ptr() as *mut _;
-            h.msg_controllen = tx_control(h, t);
+            h.msg_controllen = tx_control(h, t, o.segment);
         }
         let mut sent = 0;
         while sent < chunk.len() {
@@ -581,8 +807,8 @@ fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
             };
             if r > 0 {
                 for o in &chunk[sent..sent + r as usize] {
-                    stats.tx_packets += 1;
-                    stats.tx_bytes += o.inner.len() as u64;
+                    stats.tx_packets += o.frames;
+                    stats.tx_bytes += o.inner_bytes;
                 }
                 sent += r as usize;
                 continue;
@@ -591,18 +817,14 @@ fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
             let errno = sys::errno_of(&err);
             match errno {
                 libc::EINTR => continue,
-                libc::EAGAIN | libc::ENOBUFS => {
-                    stats.tx_dropped += (chunk.len() - sent) as u64;
+                e if e == libc::EAGAIN || e == libc::ENOBUFS || is_device_gone(e) => {
+                    stats.tx_dropped += chunk[sent..].iter().map(|o| o.frames).sum::<u64>();
                     break;
                 }
-                e if is_device_gone(e) => {
-                    stats.tx_dropped += (chunk.len() - sent) as u64;
-                    break;
-                }
-                // One datagram refused (no route, too big for a DF path,
-                // an address that is not ours): count it, send the rest.
+                // One send refused (no route, too big for a DF path, an
+                // address that is not ours): count it, make the rest.
                 _ => {
-                    stats.tx_errors += 1;
+                    stats.tx_errors += chunk[sent].frames;
                     sent += 1;
                 }
             }
@@ -610,24 +832,24 @@ fn send_mmsg(fd: RawFd, out: &[&Outgoing], stats: &mut PortStats) {
     }
 }
 
-/// Write the control messages of one datagram into `h`'s control buffer
-/// (CMSG_SPACE bytes): the source address if given, TOS, and TTL if not
-/// the kernel's default (IPv6's traffic class and hop limit over IPv6).
-/// Returns their length.
-fn tx_control(h: &mut libc::msghdr, t: &TunnelInfo) -> usize {
+/// Write the control messages of one send into `h`'s control buffer
+/// (CMSG_SPACE bytes): the source address if given, TOS, TTL if not the
+/// kernel's default (IPv6's traffic class and hop limit over IPv6), and the
+/// UDP_SEGMENT size if not 0. Returns their length.
+fn tx_control(h: &mut libc::msghdr, t: &TunnelInfo, segment: u16) -> usize {
     if t.is_ipv6() {
         return tx_control6(h, t);
     }
     let mut len = 0;
     // SAFETY: `h.msg_control` points at CMSG_SPACE bytes of 8-byte aligned
     // storage that outlives this call, and `msg_controllen` is set to it
-    // while walking, so CMSG_FIRSTHDR/NXTHDR stay inside it; the three
-    // messages need 32 + 16 + 16 bytes, well under CMSG_SPACE.
+    // while walking, so CMSG_FIRSTHDR/NXTHDR stay inside it; the four
+    // messages need 32 + 16 + 16 + 16 bytes, under CMSG_SPACE.
     unsafe {
         h.msg_controllen = CMSG_SPACE;
         let mut c = libc::CMSG_FIRSTHDR(h);
-        let mut put = |c: *mut libc::cmsghdr, ty: libc::c_int, data: &[u8]| {
-            (*c).cmsg_level = libc::IPPROTO_IP;
+        let mut put = |c: *mut libc::cmsghdr, level: libc::c_int, ty: libc::c_int, data: &[u8]| {
+            (*c).cmsg_level = level;
             (*c).cmsg_type = ty;
             (*c).cmsg_len = libc::CMSG_LEN(data.len() as u32) as usize;
             std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(c), data.len());
@@ -637,13 +859,17 @@ fn tx_control(h: &mut libc::msghdr, t: &TunnelInfo) -> usize {
             let mut info: libc::in_pktinfo = zeroed();
             info.ipi_spec_dst.s_addr = u32::from_ne_bytes(t.src);
             let bytes = std::slice::from_raw_parts(&info as *const _ as *const u8, size_of::<libc::in_pktinfo>());
-            put(c, libc::IP_PKTINFO, bytes);
+            put(c, libc::IPPROTO_IP, libc::IP_PKTINFO, bytes);
             c = libc::CMSG_NXTHDR(h, c);
         }
-        put(c, libc::IP_TOS, &(t.tos as libc::c_int).to_ne_bytes());
+        put(c, libc::IPPROTO_IP, libc::IP_TOS, &(t.tos as libc::c_int).to_ne_bytes());
         c = libc::CMSG_NXTHDR(h, c);
         if t.ttl != 0 {
-            put(c, libc::IP_TTL, &(t.ttl as libc::c_int).to_ne_bytes());
+            put(c, libc::IPPROTO_IP, libc::IP_TTL, &(t.ttl as libc::c_int).to_ne_bytes());
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+        if segment != 0 {
+            put(c, SOL_UDP, libc::UDP_SEGMENT, &segment.to_ne_bytes());
         }
     }
     len
@@ -745,6 +971,52 @@ fn udp_socket4(port: u16) -> io::Result<OwnedFd> {
     Ok(s)
 }
 
+/// A UDP socket to send VXLAN or Geneve datagrams from, with DF set
+/// (without trusting cached path MTUs) or cleared. It takes an ephemeral
+/// source port on its first send; a filter refuses whatever is sent to it.
+fn udp_send_socket(family: libc::c_int, df: bool) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); on success we own the new descriptor.
+    let fd = cvt(unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    let s = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (level, option, probe, dont) = match family {
+        libc::AF_INET6 => {
+            (libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, libc::IPV6_PMTUDISC_PROBE, libc::IPV6_PMTUDISC_DONT)
+        }
+        _ => (libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, libc::IP_PMTUDISC_PROBE, libc::IP_PMTUDISC_DONT),
+    };
+    sys::setsockopt(fd, level, option, &if df { probe } else { dont })?;
+    sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &(4 << 20) as &libc::c_int)?;
+    refuse_all_received(fd)?;
+    Ok(s)
+}
+
+/// Whether the kernel knows UDP_SEGMENT: it answers the option on a UDP
+/// socket of `family`.
+fn udp_segment_supported(family: libc::c_int) -> bool {
+    // SAFETY: plain socket(2); on success we own the new descriptor.
+    let fd = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    let s = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut size: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `size` and `len` are live and `len` is size's size.
+    let r =
+        unsafe { libc::getsockopt(s.as_raw_fd(), SOL_UDP, libc::UDP_SEGMENT, &mut size as *mut _ as *mut _, &mut len) };
+    r == 0
+}
+
+/// Attach the classic BPF program "ret #0" to a socket that only sends:
+/// it accepts nothing, so nothing piles up in its receive queue.
+fn refuse_all_received(fd: RawFd) -> io::Result<()> {
+    let mut refuse_all = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 }];
+    let prog = libc::sock_fprog { len: 1, filter: refuse_all.as_mut_ptr() };
+    sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)
+}
+
 /// A raw IP socket for sending (and for GRE, receiving). `pmtu` is the
 /// IP_MTU_DISCOVER mode: PROBE sets DF without trusting cached path MTUs,
 /// DONT clears it. With `send_only` a filter refuses every received packet,
@@ -755,10 +1027,7 @@ fn raw_socket(proto: libc::c_int, pmtu: libc::c_int, send_only: bool) -> io::Res
     sys::setsockopt(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &pmtu)?;
     sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, &(4 << 20) as &libc::c_int)?;
     if send_only {
-        // The classic BPF program "ret #0": accept nothing.
-        let mut refuse_all = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0 }];
-        let prog = libc::sock_fprog { len: 1, filter: refuse_all.as_mut_ptr() };
-        sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog)?;
+        refuse_all_received(fd)?;
     } else {
         sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &(4 << 20) as &libc::c_int)?;
     }
@@ -833,6 +1102,7 @@ fn route_mtu6(dst: [u8; 16]) -> io::Result<usize> {
 mod tests {
     use super::*;
     use crate::flow::key::tests::{ipv4_frame, tcp_hdr};
+    use crate::packet::VnetHdr;
 
     fn port(kind: TunnelKind) -> TunnelPort {
         // Sockets are not needed to build and parse headers: any descriptors do.
@@ -844,6 +1114,8 @@ mod tests {
             tx_df: None,
             tx_no_df: fd(),
             tx6: None,
+            senders: UdpSenders::new(libc::AF_INET),
+            tx_buf: Vec::new(),
             path_mtu: HashMap::new(),
             replies: Vec::new(),
             received: Received::new(),
@@ -978,6 +1250,107 @@ mod tests {
         assert_eq!(got, frames);
         assert_eq!((stats.rx_packets, stats.rx_errors), (5, 0));
         assert_eq!(p.recv_burst(&mut pkts, &mut stats), 0, "nothing left over");
+    }
+
+    /// A TCP/IPv4 super-frame (10.0.0.1:12345 -> 10.0.0.2:80, seq 0x1000)
+    /// of `payload` bytes as a veth hands it over: GSO TCPV4 with `mss`.
+    fn tcp_super_frame(payload: usize, tcp_flags: u8, mss: u16) -> Packet {
+        let mut tcp = vec![0x30, 0x39, 0x00, 0x50, 0, 0, 0x10, 0, 0, 0, 0, 1, 0x50, tcp_flags, 0xff, 0xff, 0, 0, 0, 0];
+        tcp.extend((0..payload).map(|i| (i * 7) as u8));
+        let mut p = Packet::from_frame(&ipv4_frame(6, &tcp));
+        p.vnet = VnetHdr {
+            flags: VnetHdr::F_NEEDS_CSUM,
+            gso_type: 1,
+            gso_size: mss,
+            csum_start: 34,
+            csum_offset: 16,
+            hdr_len: 54,
+        };
+        p
+    }
+
+    fn tcp_checksum_ok(f: &[u8]) -> bool {
+        let pseudo =
+            checksum::pseudo_v4(f[26..30].try_into().unwrap(), f[30..34].try_into().unwrap(), 6, (f.len() - 34) as u16);
+        checksum::fold(checksum::sum(pseudo, &f[34..])) == 0xffff
+    }
+
+    #[test]
+    fn a_tcp_super_frame_crosses_as_one_udp_segment_send_of_finished_segments_and_comes_out_whole() {
+        let (from, to) = (free_udp_port(), free_udp_port());
+        let mut tx = TunnelPort::open("vx-a", TunnelKind::Vxlan, from).unwrap();
+        let mut rx = TunnelPort::open("vx-b", TunnelKind::Vxlan, to).unwrap();
+        let mut pkt = tcp_super_frame(4000, 0x18 | 0x01, 1448);
+        let super_frame = pkt.frame().to_vec();
+        pkt.egress_tunnel =
+            Some(TunnelInfo { tun_id: 7, dst: [127, 0, 0, 1], tp_dst: to, flags: flags::KEY, ..TunnelInfo::default() });
+        let mut stats = PortStats::default();
+        tx.send_burst(&[&pkt], &mut stats);
+        assert_eq!((stats.tx_packets, stats.tx_bytes, stats.tx_errors), (3, 4000 + 3 * 54, 0));
+
+        let mut pkts: Vec<Packet> = (0..4).map(|_| Packet::new()).collect();
+        let mut rx_stats = PortStats::default();
+        let mut n = 0;
+        for _ in 0..1000 {
+            n = rx.recv_burst(&mut pkts, &mut rx_stats);
+            if n > 0 {
+                break;
+            }
+        }
+        // Loopback keeps a UDP GSO send whole: it arrives as one
+        // coalesced read, cut at the send's segment size.
+        let stride = tunnel::VXLAN_HEADER_LEN + 54 + 1448;
+        let &[(len, meta)] = &rx.received.got[..] else { panic!("not one read: {:?}", rx.received.got.len()) };
+        assert_eq!(meta.segment as usize, stride);
+        // The datagrams on the wire: finished TCP segments behind VXLAN headers.
+        let wire = &rx.received.bufs[0][..len];
+        let segs: Vec<&[u8]> = wire.chunks(stride).map(|d| &d[tunnel::VXLAN_HEADER_LEN..]).collect();
+        assert_eq!(segs.iter().map(|f| f.len() - 54).collect::<Vec<_>>(), vec![1448, 1448, 1104]);
+        for (i, f) in segs.iter().enumerate() {
+            assert_eq!(u16::from_be_bytes([f[16], f[17]]) as usize, f.len() - 14, "IP total length of segment {i}");
+            assert_eq!(
+                u16::from_be_bytes([f[18], f[19]]),
+                u16::from_be_bytes([super_frame[18], super_frame[19]]) + i as u16
+            );
+            assert_eq!(checksum::checksum(&f[14..34]), 0, "IP header checksum of segment {i}");
+            assert_eq!(u32::from_be_bytes(f[38..42].try_into().unwrap()), 0x1000 + 1448 * i as u32);
+            assert_eq!(f[47], if i == 2 { 0x19 } else { 0x10 }, "FIN and PSH only on the last segment");
+            assert!(tcp_checksum_ok(f), "TCP checksum of segment {i}");
+            assert_eq!(&f[54..], &super_frame[54 + 1448 * i..(54 + 1448 * (i + 1)).min(super_frame.len())]);
+        }
+        // The receiving vport hands them on as the super-frame they were
+        // cut from (its checksum left to finish), with the segment size.
+        assert_eq!((n, rx_stats.rx_packets, rx_stats.rx_errors), (1, 3, 0));
+        let got = &pkts[0];
+        assert_eq!(got.rx_tunnel.unwrap().tun_id, 7);
+        assert_eq!((got.vnet.gso_type, got.vnet.gso_size, got.vnet.flags), (1, 1448, VnetHdr::F_NEEDS_CSUM));
+        assert_eq!((&got.frame()[..50], &got.frame()[52..]), (&super_frame[..50], &super_frame[52..]));
+    }
+
+    #[test]
+    fn without_udp_segment_a_super_frame_goes_one_datagram_per_send() {
+        let (from, to) = (free_udp_port(), free_udp_port());
+        let mut tx = TunnelPort::open("vx-a", TunnelKind::Vxlan, from).unwrap();
+        assert_eq!(tx.senders.max_segments, MAX_SEGMENTS, "this kernel has UDP_SEGMENT");
+        tx.senders.max_segments = 1;
+        let mut rx = TunnelPort::open("vx-b", TunnelKind::Vxlan, to).unwrap();
+        let mut pkt = tcp_super_frame(4000, 0x10, 1448);
+        pkt.egress_tunnel = Some(TunnelInfo { tun_id: 7, dst: [127, 0, 0, 1], tp_dst: to, ..TunnelInfo::default() });
+        let mut stats = PortStats::default();
+        tx.send_burst(&[&pkt], &mut stats);
+        assert_eq!((stats.tx_packets, stats.tx_errors), (3, 0));
+        // Loopback coalesces nothing itself: separate sends reach the UDP
+        // GRO socket as separate datagrams, without a segment size.
+        let mut pkts: Vec<Packet> = (0..4).map(|_| Packet::new()).collect();
+        let mut rx_stats = PortStats::default();
+        for _ in 0..1000 {
+            if rx.recv_burst(&mut pkts, &mut rx_stats) > 0 {
+                break;
+            }
+        }
+        let reads: Vec<(usize, u16)> = rx.received.got.iter().map(|(len, m)| (*len, m.segment)).collect();
+        assert_eq!(reads, vec![(8 + 54 + 1448, 0), (8 + 54 + 1448, 0), (8 + 54 + 1104, 0)]);
+        assert_eq!(rx_stats.rx_packets, 3);
     }
 
     #[test]

@@ -3,17 +3,33 @@
 //! Checksums are handled as host-order `u16` values of the big-endian field.
 
 /// One's-complement sum of `data` added to `acc` (not folded, not complemented).
-pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc = acc.wrapping_add(u16::from_be_bytes([c[0], c[1]]) as u32);
-        // Keep headroom for the next add without losing carries.
-        acc = (acc & 0xffff) + (acc >> 16);
+///
+/// Summed four bytes at a time in the machine's byte order, which the
+/// compiler vectorises: a one's-complement sum of byte-swapped words is the
+/// byte-swapped sum (RFC 1071 2(B)), so one swap at the end gives the
+/// big-endian sum. Tunnels checksum every TCP segment they cut, so this
+/// runs over every byte they send.
+pub fn sum(acc: u32, data: &[u8]) -> u32 {
+    // 2^32 words of at most 2^32 - 1 each cannot overflow 64 bits; data is
+    // at most a 64 KiB frame.
+    let mut s: u64 = 0;
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        s += u32::from_ne_bytes([w[0], w[1], w[2], w[3]]) as u64;
     }
-    if let [last] = chunks.remainder() {
-        acc = acc.wrapping_add((*last as u32) << 8);
+    let mut rest = words.remainder();
+    if let [a, b, tail @ ..] = rest {
+        s += u16::from_ne_bytes([*a, *b]) as u64;
+        rest = tail;
     }
-    acc
+    if let [last] = rest {
+        // Padded with a zero byte after it, as if the data were even.
+        s += u16::from_ne_bytes([*last, 0]) as u64;
+    }
+    s = (s & 0xffff_ffff) + (s >> 32);
+    s = (s & 0xffff_ffff) + (s >> 32);
+    let folded = fold(s as u32);
+    (acc & 0xffff) + (acc >> 16) + u16::from_be(folded) as u32
 }
 
 /// Fold a 32-bit accumulator into 16 bits (end-around carry).
@@ -82,6 +98,36 @@ mod tests {
         let d = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
         assert_eq!(fold(sum(0, &d)), 0xddf2);
         assert_eq!(checksum(&d), !0xddf2);
+    }
+
+    /// RFC 1071's definition, sixteen bits at a time.
+    fn slow_sum(data: &[u8]) -> u16 {
+        let mut acc = 0u32;
+        for w in data.chunks(2) {
+            acc += u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]) as u32;
+        }
+        fold(acc)
+    }
+
+    #[test]
+    fn the_word_at_a_time_sum_equals_the_definition_for_every_length_and_carries() {
+        let mut x = 0x1234_5678u32;
+        let data: Vec<u8> = (0..3000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        for n in (0..64).chain([1447, 1448, 1449, 2999, 3000]) {
+            assert_eq!(fold(sum(0, &data[..n])), slow_sum(&data[..n]), "{n} bytes");
+            assert_eq!(fold(sum(0, &data[1..n.max(1)])), slow_sum(&data[1..n.max(1)]), "{n} bytes from an odd offset");
+        }
+        // All ones carries on every add; 64 KiB of it still folds right.
+        let ones = vec![0xffu8; 65536];
+        assert_eq!(fold(sum(0, &ones)), 0xffff);
+        assert_eq!(fold(sum(0xffff_0001, &data[..100])), fold(0x1_0000 + slow_sum(&data[..100]) as u32));
     }
 
     #[test]
