@@ -24,12 +24,21 @@ function collectGarbage(): void {
   gc();
 }
 
-/** Collects garbage and hands free memory back to the kernel (also `tvs-appctl memory/trim`); says what it did. */
-export function trimMemory(): string {
-  const before = process.memoryUsage.rss();
+export interface Trimmed {
+  rssBefore: number;
+  rssAfter: number;
+}
+
+/** Collects garbage and hands free memory back to the kernel (also `tvs-appctl memory/trim`). */
+export function trimMemory(): Trimmed {
+  const rssBefore = process.memoryUsage.rss();
   collectGarbage();
   loadAddon().op_sys_trim_memory();
-  return `collected and trimmed, RSS ${mb(before)} -> ${mb(process.memoryUsage.rss())}`;
+  return { rssBefore, rssAfter: process.memoryUsage.rss() };
+}
+
+export function describeTrim(t: Trimmed): string {
+  return `collected and trimmed, RSS ${mb(t.rssBefore)} -> ${mb(t.rssAfter)}`;
 }
 
 export class MemoryTrimmer {
@@ -40,7 +49,10 @@ export class MemoryTrimmer {
   private trimmedRss: number | undefined;
 
   /** `load` counts what a flood fills: datapath flows plus learned MACs. */
-  constructor(private readonly load: () => number) {}
+  constructor(
+    private readonly load: () => number,
+    private readonly trim: () => Trimmed = trimMemory,
+  ) {}
 
   /**
    * Called periodically. Once the load has been down at a quarter of its peak for two checks,
@@ -58,8 +70,9 @@ export class MemoryTrimmer {
       this.settled = true;
       return;
     }
-    log.info(`load down from ${this.peak} flows and MACs to ${now}: ${trimMemory()}`);
-    const rss = process.memoryUsage.rss();
+    const trimmed = this.trim();
+    log.info(`load down from ${this.peak} flows and MACs to ${now}: ${describeTrim(trimmed)}`);
+    const rss = trimmed.rssAfter;
     if (this.trimmedRss !== undefined && this.trimmedRss - rss < 2 ** 20) {
       this.peak = now;
       this.settled = false;
