@@ -166,4 +166,6 @@ export interface Addon {
    * included) holds it. Closing `fd`, or the death of the process, releases it.
    */
   op_sys_lock_fd(fd: number): boolean;
+  /** malloc_trim(0): hands the allocator's free memory back to the kernel; whether any was released. */
+  op_sys_trim_memory(): boolean;
 }

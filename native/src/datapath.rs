@@ -1325,6 +1325,10 @@ fn upkeep(shared: &Shared, st: &mut State) {
     }
     shared.dispatch_upcalls(st);
     st.flows.reorder_subtables();
+    // A flood's flows have expired: give their memory back to the kernel too.
+    if st.flows.shrink() {
+        crate::sys::trim_malloc();
+    }
     st.stats.upkeeps += 1;
 }
 

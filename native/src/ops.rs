@@ -57,6 +57,7 @@ const OPS: &[(&str, Op)] = &[
     ("op_meter_del", op_meter_del),
     ("op_meter_get_stats", op_meter_get_stats),
     ("op_sys_lock_fd", op_sys_lock_fd),
+    ("op_sys_trim_memory", op_sys_trim_memory),
 ];
 
 /// N-API entry point: Node calls it once per environment that loads the addon.
@@ -770,6 +771,12 @@ fn op_sys_lock_fd<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
     let fd = i32::try_from(fd).map_err(|_| format!("{fd} is not a file descriptor"))?;
     let held = crate::lockfile::try_lock_exclusive(fd).map_err(|e| format!("cannot lock file descriptor {fd}: {e}"))?;
     env.boolean(held)
+}
+
+/// op_sys_trim_memory(): boolean — malloc_trim(0): the allocator's free memory
+/// back to the kernel; whether any was released.
+fn op_sys_trim_memory<'a>(env: Env<'a>, _args: &Args<'a>) -> JsResult<Value<'a>> {
+    env.boolean(crate::sys::trim_malloc())
 }
 
 // ---------------------------------------------------------------- helpers

@@ -201,3 +201,14 @@ impl Drop for Mapping {
         unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
     }
 }
+
+/// Hands the allocator's free memory back to the kernel. glibc keeps freed
+/// memory in its arenas (and, after large frees, raises its mmap threshold so
+/// that later large blocks come from the arenas too): after a flood of flows
+/// has expired, the daemon's RSS stays at the flood's peak until this runs.
+/// Returns whether any memory was released.
+pub fn trim_malloc() -> bool {
+    // SAFETY: malloc_trim takes no pointers and is safe to call from any
+    // thread at any time; it only takes the allocator's own locks.
+    unsafe { libc::malloc_trim(0) == 1 }
+}

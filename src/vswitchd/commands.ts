@@ -6,6 +6,7 @@ import * as dpctl from '../datapath/dpctl.js';
 import type { OfprotoDpif } from '../ofproto/ofproto-dpif.js';
 import { formatFlowStats } from '../ofproto/print.js';
 import { describeTunnel } from '../ofproto/tunnel.js';
+import { describeTrim, trimMemory } from './memory-trim.js';
 import { formatNeighShow, formatRouteLookup, formatRouteShow } from './underlay.js';
 import type { Reconciler } from './reconcile.js';
 
@@ -141,6 +142,8 @@ export function registerDaemonCommands(registry: CommandRegistry, of: OfprotoDpi
     const s = of.datapath.stats();
     return `handlers:1 ports:${of.datapath.ports().length} revalidators:1 rules:${rules} udpif keys:${s.flows}\nrss:${Math.round(m.rss / 1024)}kB heap:${Math.round(m.heapUsed / 1024)}kB\n`;
   });
+
+  registry.register('memory/trim', '', 0, 0, () => `${describeTrim(trimMemory())}\n`);
 
   // As OVS's tnl/ports/show: the vports listening for tunnels, and with -v the tunnel ports behind each.
   registry.register('tnl/ports/show', '[-v]', 0, 1, (args) => {

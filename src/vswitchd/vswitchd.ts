@@ -25,6 +25,7 @@ import { ofTransport } from './of-transport.js';
 import { MONITORED, readConfig, wireMap, wireOptional } from './db-config.js';
 import type { TlsFiles } from '../lib/tls.js';
 import { OvsdbError } from '../ovsdb/errors.js';
+import { MemoryTrimmer } from './memory-trim.js';
 import { collectMetrics, type SwitchMetrics } from './metrics.js';
 import { MetricsEndpoint, type MetricsEndpointStatus } from './metrics-endpoint.js';
 import { renderPrometheus } from './metrics-text.js';
@@ -65,6 +66,7 @@ export class VSwitchd {
   readonly dummies = new DummyNetdevs(this.of.datapath);
   private readonly reconciler: Reconciler;
   private readonly unsupported = new UnsupportedSettings();
+  private readonly memoryTrimmer = new MemoryTrimmer(() => this.of.datapath.stats().flows + [...this.of.bridgeMap().values()].reduce((n, br) => n + br.mac.size, 0));
   /** The Prometheus endpoint (Open_vSwitch other_config:metrics-address). */
   private readonly metricsEndpoint = new MetricsEndpoint(() => renderPrometheus(this.metrics()));
   private server: OvsdbServer | undefined;
@@ -121,7 +123,10 @@ export class VSwitchd {
     if ((this.opts.dummy ?? 'off') !== 'off') this.dummies.registerCommands(this.registry);
     this.scheduleReconcile();
     await this.chain;
-    this.statsTimer = setInterval(() => this.scheduleReconcile(), this.opts.statsIntervalMs ?? 5000);
+    this.statsTimer = setInterval(() => {
+      this.scheduleReconcile();
+      this.memoryTrimmer.check();
+    }, this.opts.statsIntervalMs ?? 5000);
     this.statsTimer.unref();
   }
 

@@ -6,6 +6,8 @@ frames on an interface with AF_PACKET, and plays a VM holding a tap.
                                        sequence COUNT times
   pkt.py flows IFACE HEX N             send N copies of a UDP/IPv4 frame, each
                                        with other UDP ports (a new flow each)
+  pkt.py macs IFACE HEX N SEED      send N copies of a frame, each from another
+                                       random (seeded) unicast source MAC
   pkt.py capture IFACE [TYPE]          print 'ready', then received frames (hex,
                                        one per line), VLAN tag restored; only
                                        EtherType TYPE (e.g. 88b5) if given.
@@ -42,6 +44,23 @@ def flows(iface, hexframe, n):
         # UDP ports at bytes 34-37; the UDP checksum is left as zero (none).
         frame[34:38] = struct.pack("!HH", 1024 + (i >> 16), i & 0xFFFF)
         frame[40:42] = b"\x00\x00"
+        while True:
+            try:
+                s.send(frame)
+                break
+            except BlockingIOError:
+                time.sleep(0.001)
+
+
+def macs(iface, hexframe, n, seed):
+    import random
+    rng = random.Random(int(seed))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    frame = bytearray.fromhex(hexframe)
+    for _ in range(int(n)):
+        # Locally administered unicast: the first octet's low two bits are 1 0.
+        frame[6:12] = bytes([(rng.getrandbits(8) & 0xFC) | 0x02]) + rng.getrandbits(40).to_bytes(5, "big")
         while True:
             try:
                 s.send(frame)
@@ -113,4 +132,4 @@ def tapvm(name):
 
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
-    {"send": send, "flows": flows, "capture": capture, "tapvm": tapvm}[cmd](*args)
+    {"send": send, "flows": flows, "macs": macs, "capture": capture, "tapvm": tapvm}[cmd](*args)

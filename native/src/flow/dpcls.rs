@@ -231,10 +231,26 @@ impl Subtable {
             self.buckets[i].entry = e as u32 + 1;
         }
         self.removed += 1;
-        if self.removed > self.entries.len() {
+        if self.entries.len() * 16 < self.buckets.len() && self.buckets.len() > 8 {
+            self.shrink();
+        } else if self.removed > self.entries.len() {
             self.rebuild_filter();
         }
         Some(slot)
+    }
+
+    /// After a flood of flows has expired: buckets for a quarter-full table
+    /// again and the entries' spare capacity handed back, so a subtable that
+    /// once held many flows does not keep their memory for its few.
+    fn shrink(&mut self) {
+        let size = (self.entries.len() * 4).next_power_of_two().max(8);
+        self.buckets = vec![Bucket::default(); size];
+        for e in 0..self.entries.len() {
+            let h = self.hash(&self.entries[e].0);
+            self.place(h, e as u32 + 1);
+        }
+        self.entries.shrink_to(self.entries.len() * 2);
+        self.rebuild_filter();
     }
 
     #[inline(always)]

@@ -12,6 +12,9 @@ use std::sync::Arc;
 pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 /// Default idle time after which a flow is removed, in milliseconds.
 pub const DEFAULT_MAX_IDLE_MS: u64 = 10_000;
+/// Holes (free slots beyond twice the live flows) the table keeps before
+/// [`FlowTable::shrink`] gives memory back.
+const SHRINK_SLACK: usize = 1024;
 /// A classifier hit enters the exact-match cache with probability 1/N, as
 /// OVS's `emc-insert-inv-prob` (same default): a flow that carries traffic
 /// gets there soon, while many short flows do not evict each other's
@@ -112,6 +115,10 @@ pub struct FlowTable {
     dpcls: Dpcls,
     emc: Emc,
     len: usize,
+    /// Above every generation a slot dropped by [`FlowTable::shrink`] had, so
+    /// a slot made again at its index never takes a flow id (or EMC entry)
+    /// of the flow that was there before.
+    retired_generation: u32,
     pub limit: usize,
     pub max_idle_ms: u64,
     pub emc_insert_inv_prob: u32,
@@ -134,6 +141,7 @@ impl FlowTable {
             dpcls: Dpcls::new(),
             emc: Emc::new(),
             len: 0,
+            retired_generation: 0,
             limit: DEFAULT_FLOW_LIMIT,
             max_idle_ms: DEFAULT_MAX_IDLE_MS,
             emc_insert_inv_prob: DEFAULT_EMC_INSERT_INV_PROB,
@@ -295,7 +303,7 @@ impl FlowTable {
                 slot
             }
             None => {
-                self.slots.push(Slot { generation: 0, flow: Some(flow) });
+                self.slots.push(Slot { generation: self.retired_generation, flow: Some(flow) });
                 (self.slots.len() - 1) as u32
             }
         };
@@ -385,6 +393,35 @@ impl FlowTable {
             })
             .collect();
         stale.into_iter().filter_map(|id| self.remove(id).ok().map(|f| (id, f))).collect()
+    }
+
+    /// Hands back the slots of flows long gone once a flood has expired: free
+    /// slots at the end are dropped and the vectors' capacity follows. New
+    /// flows take the lowest free slot from then on, so the live ones gather
+    /// at the front and the tail can go at the next call. Returns whether
+    /// memory was released.
+    pub fn shrink(&mut self) -> bool {
+        // Only worth it when most of the table is holes.
+        if self.slots.len() < 2 * self.len + SHRINK_SLACK {
+            return false;
+        }
+        let before = self.slots.len();
+        while self.slots.last().is_some_and(|s| s.flow.is_none()) {
+            let gone = self.slots.pop().expect("checked by last()");
+            self.retired_generation = self.retired_generation.max(gone.generation);
+        }
+        let live = self.slots.len() as u32;
+        self.free.retain(|&slot| slot < live);
+        // Lowest last, so pop() hands out the lowest free slot.
+        if !self.free.is_sorted_by(|a, b| a >= b) {
+            self.free.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        if self.slots.len() == before {
+            return false;
+        }
+        self.slots.shrink_to(2 * self.slots.len());
+        self.free.shrink_to(2 * self.free.len());
+        true
     }
 
     /// Periodic upkeep of the lookup order.
@@ -483,6 +520,50 @@ mod tests {
         t.put(&key(1, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
         t.put(&key(2, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
         assert_eq!(t.put(&key(3, 0), &m, &output(2), PutMode::Create, false, 0), Err(FlowError::LimitReached(2)));
+    }
+
+    #[test]
+    fn gives_back_the_slots_of_an_expired_flood_and_never_reuses_their_ids() {
+        let mut t = FlowTable::new();
+        t.emc_insert_inv_prob = 1;
+        t.max_idle_ms = 1000;
+        let m = in_port_mask();
+        let keeper = t.put(&key(0, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        t.flow_mut(keeper as u32).unwrap().stats.used_ms = 1500;
+        let flood: Vec<u64> =
+            (1..5000).map(|p| t.put(&key(p, 0), &m, &output(2), PutMode::Create, false, 0).unwrap()).collect();
+        // An EMC entry for the last slot of the flood.
+        let last = key(4999, 0);
+        assert!(matches!(t.lookup(&last, last.hash(0)), Lookup::Hit { .. }));
+        assert_eq!(t.expire(2000).len(), flood.len());
+
+        assert!(t.shrink());
+        assert_eq!(t.slots.len(), 1, "only the live flow's slot is left");
+        assert!(t.slots.capacity() <= 2, "capacity {} kept for one flow", t.slots.capacity());
+        assert!(!t.shrink(), "nothing more to give back");
+        // Slots made again at the flood's indexes take ids the flood never had.
+        let again: Vec<u64> =
+            (1..5000).map(|p| t.put(&key(p, 1), &m, &output(3), PutMode::Create, false, 0).unwrap()).collect();
+        assert!(again.iter().all(|id| !flood.contains(id)));
+        assert!(flood.iter().all(|&id| t.get(id).is_err()));
+        // The stale EMC entry hits the new flow through the classifier only.
+        assert!(matches!(t.lookup(&last, last.hash(0)), Lookup::Hit { via_emc: false, .. }));
+        assert_eq!(t.get(keeper).unwrap().stats.used_ms, 1500);
+    }
+
+    #[test]
+    fn new_flows_fill_the_lowest_free_slots_after_a_shrink() {
+        let mut t = FlowTable::new();
+        let m = in_port_mask();
+        let ids: Vec<u64> =
+            (0..3000).map(|p| t.put(&key(p, 0), &m, &output(2), PutMode::Create, false, 0).unwrap()).collect();
+        // A live flow near the end pins the tail; the holes before it are handed out lowest first.
+        for &id in &ids[..2990] {
+            t.remove(id).unwrap();
+        }
+        t.shrink();
+        let next = t.put(&key(9999, 0), &m, &output(2), PutMode::Create, false, 0).unwrap();
+        assert_eq!(next as u32, 0);
     }
 
     #[test]

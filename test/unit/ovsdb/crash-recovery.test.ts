@@ -54,6 +54,7 @@ describe('crash recovery', () => {
     const sock = dir.file('db.sock');
     await createDatabaseFile(dbPath, TEST_SCHEMA);
     const acked = new Set<number>();
+    const counts: string[] = [];
     for (let round = 0; round < 3; round++) {
       server = await ServerProcess.start(dbPath, [`punix:${sock}`]);
       const writers = await Promise.all([0, 1, 2, 3].map(() => TestClient.connect(sock)));
@@ -71,12 +72,15 @@ describe('crash recovery', () => {
       const present = new Set(sel.rows.map((r) => r.n));
       const lost = [...acked].filter((n) => !present.has(n));
       expect(lost).toEqual([]);
+      const unacknowledged = [...present].filter((n) => !acked.has(n)).length;
+      counts.push(`kill ${round + 1}: ${acked.size} acknowledged rows expected, ${present.size} present (${unacknowledged} committed but unacknowledged), ${lost.length} lost`);
       // Rows present but never acknowledged are allowed (committed, then killed before the reply),
       // but only from the last moments of the round: keep them in the model for the next round.
       for (const n of present) acked.add(n);
       for (const c of clients.splice(0)) c.close();
       await server.stop();
     }
+    console.log(`tvsdb-server kill -9 under 4 writers:\n  ${counts.join('\n  ')}`);
     const { db, log } = await openDatabaseFile(dbPath);
     expect(db.check()).toEqual([]);
     expect(db.tables.get('Free')!.rows.size).toBe(acked.size);
