@@ -105,11 +105,12 @@ async function demo(argv: string[]): Promise<void> {
   }
 }
 
-async function main(argv: string[]): Promise<number | void> {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'demo':
-      return demo(rest);
+      await demo(rest);
+      return 0;
     case 'capture':
       return capture(rest);
     case undefined:
@@ -117,14 +118,14 @@ async function main(argv: string[]): Promise<number | void> {
     case '--help':
     case '-h':
       console.log(USAGE);
-      return;
+      return 0;
     default:
       throw new Error(`tvs: unknown command "${command}"\n${USAGE}`);
   }
 }
 
 main(process.argv.slice(2)).then(
-  (status) => process.exit(status ?? 0),
+  (status) => process.exit(status),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);

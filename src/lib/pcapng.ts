@@ -61,7 +61,10 @@ export class PcapngWriter {
     write(block(SHB, [fixed, ...options([option(SHB_USERAPPL, Buffer.from(application))])]));
   }
 
-  /** Describes an Ethernet interface named `name`; returns its id for writePacket. */
+  /**
+   * Describes an Ethernet interface named `name`; returns its id for writePacket.
+   * (libpcap, and so tcpdump, reads only files whose interfaces share one snaplen.)
+   */
   addInterface(name: string, snaplen: number): number {
     const fixed = Buffer.alloc(8);
     fixed.writeUInt16LE(LINKTYPE_ETHERNET, 0);

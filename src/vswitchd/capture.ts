@@ -21,7 +21,7 @@ const DRAIN_INTERVAL_MS = 10;
 /** Every this many drains, captures of ports that left the datapath are ended. */
 const PORT_CHECK_DRAINS = 100;
 /** Bytes of each frame kept unless a capture asks otherwise (tcpdump's default). */
-export const DEFAULT_SNAPLEN = 262144;
+const DEFAULT_SNAPLEN = 262144;
 /** Frames an async-iterator capture keeps for a reader that falls behind; more are counted as lost. */
 const STREAM_BACKLOG = 10000;
 
@@ -214,22 +214,22 @@ export class Captures {
     }
     const out = [`${prefix}dp flow ufid:${formatUfid(id)}: ${text}`];
     const origin = this.of.flowOrigin(id);
-    if (origin) for (const r of origin.rules) out.push(`of: bridge ${origin.bridge} table=${r.tableId}, ${formatFlow({ ...r, tableId: 0 })}`);
+    if (origin) for (const r of origin.rules) out.push(`of: bridge ${origin.bridge}, ${formatFlow(r)}`);
     return out;
   }
 
   /** `capture/start`, `capture/stop` and `capture/show` for tvs-appctl. */
   registerCommands(registry: CommandRegistry): void {
-    registry.register('capture/start', 'PORT FILE|unix:SOCKET [-i in|out|both] [-c COUNT] [--snaplen N] [FILTER...]', 2, 64, async ([port, target, ...rest]) => {
+    registry.register('capture/start', 'PORT FILE|unix:SOCKET [-i in|out|both] [-c COUNT] [--snaplen N] [FILTER...]', 2, 64, async ([port = '', target = '', ...rest]) => {
       const opts = parseCaptureArgs(rest);
-      const sink = target!.startsWith('unix:') ? await pcapngSocketSink(target!.slice(5)) : pcapngFileSink(target!);
+      const sink = target.startsWith('unix:') ? await pcapngSocketSink(target.slice('unix:'.length)) : pcapngFileSink(target);
       try {
-        await this.start(port!, opts, sink, target!);
+        await this.start(port, opts, sink, target);
       } catch (e) {
         sink.end();
         throw e;
       }
-      return `capturing ${port!} (${opts.direction ?? 'both'}) to ${target!}`;
+      return `capturing ${port} (${opts.direction ?? 'both'}) to ${target}`;
     });
     registry.register('capture/stop', '[PORT]', 0, 1, ([port]) => {
       if (port === undefined) {
@@ -250,7 +250,7 @@ function keyOf(f: CapturedFrame, inPort: number): Buffer {
 }
 
 /** `[-i in|out|both] [-c COUNT] [--snaplen N] [FILTER...]`, as tcpdump spells them. */
-export function parseCaptureArgs(args: readonly string[]): CaptureOptions {
+function parseCaptureArgs(args: readonly string[]): CaptureOptions {
   const opts: CaptureOptions = {};
   const filter: string[] = [];
   const number = (flag: string, v: string | undefined) => {

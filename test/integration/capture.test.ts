@@ -4,7 +4,7 @@
 // tcpdump and tshark, and each frame's comment must name what the switch
 // did with it. One daemon and one pair of hosts serve every case.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -181,13 +181,12 @@ describe('tvs capture', () => {
 describe('Switch.capture', () => {
   let dsw: Switch<DummyHost>;
   let d1: DummyHost;
-  let d2: DummyHost;
 
   beforeAll(async () => {
     dsw = await Switch.start({ dummy: true });
     await dsw.addBridge('br0');
     d1 = await dsw.addHost('br0', 'd1', { ip: '10.0.0.1/24' });
-    d2 = await dsw.addHost('br0', 'd2', { ip: '10.0.0.2/24' });
+    await dsw.addHost('br0', 'd2', { ip: '10.0.0.2/24' });
     expect(await d1.ping('10.0.0.2')).toBe(1);
   });
 
@@ -210,6 +209,5 @@ describe('Switch.capture', () => {
     expect(seen[1]!.verdict).toMatch(/^out: d1 \(dp port \d+\); from: d2/);
     expect(seen.map((s) => s.ipProto)).toEqual([1, 1]);
     await expect(dsw.capture('nosuch0')).rejects.toThrow('no port "nosuch0" in the datapath');
-    void d2;
   });
 });
