@@ -3,7 +3,7 @@
 // ratios to OVS's userspace datapath and to TVS's bare forwarder, and saves
 // JSON under bench-results/.
 //
-//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror]
+//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,capture]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -334,8 +334,8 @@ async function lookupBench(): Promise<LookupBenchResult[]> {
   return results;
 }
 
-const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror]';
-const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror'];
+const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,capture]';
+const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror', 'capture'];
 
 function parseOptions(argv: string[]): { seconds: number; rounds: number; only: Set<string> } {
   let values;
@@ -416,6 +416,12 @@ async function main(): Promise<void> {
     const { runMirrorBench } = await import('./bench-mirror.js');
     results.mirror = await runMirrorBench(seconds);
   }
+  if (only.has('capture')) {
+    console.log(`==> capture: forwarding with a capture on the input port (to a pcapng file; with a filter matching nothing) and without, ${seconds} s per measurement, 64-byte frames: median of 3 rounds`);
+    const { runCaptureBench } = await import('./bench-capture.js');
+    results.capture = await runCaptureBench(seconds);
+  }
+
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

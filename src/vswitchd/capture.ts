@@ -156,6 +156,8 @@ export class Captures {
     if (lost) for (const s of this.sessions.values()) s.lost += lost;
     if (frames.length === 0) return;
     const names = new Map(this.of.datapath.ports().map((p) => [p.port, p.name]));
+    // Frames of one flow share its description: made once a drain, not once a frame.
+    const flows = new Map<bigint, string[]>();
     for (const f of frames) {
       const s = this.sessions.get(f.port);
       if (!s || (s.count !== undefined && s.captured >= s.count)) continue;
@@ -168,14 +170,14 @@ export class Captures {
         direction: f.direction,
         frame: f.frame,
         origLen: f.origLen,
-        verdict: this.verdict(f, names),
+        verdict: this.verdict(f, names, flows),
       });
       if (s.count !== undefined && s.captured >= s.count) this.end(s, false);
     }
   }
 
   /** What the switch did with a captured frame, in words (the pcapng comment). */
-  private verdict(f: CapturedFrame, names: ReadonlyMap<number, string>): string {
+  private verdict(f: CapturedFrame, names: ReadonlyMap<number, string>, flows: Map<bigint, string[]>): string {
     const port = (n: number) => `${names.get(n) ?? '(gone)'} (dp port ${n})`;
     const parts = [f.direction === 'in' ? `in: ${port(f.port)}` : `out: ${port(f.port)}; from: ${port(f.inPort)}`];
     let flowId = f.flowId;
@@ -195,7 +197,11 @@ export class Captures {
       case 'flow':
         break;
     }
-    if (flowId !== undefined) parts.push(...this.describeFlow(flowId, f.outcome === 'upcall' ? 'installed ' : ''));
+    if (flowId !== undefined) {
+      let described = flows.get(flowId);
+      if (!described) flows.set(flowId, (described = this.describeFlow(flowId)));
+      parts.push(...described.map((d, i) => (i === 0 && f.outcome === 'upcall' ? `installed ${d}` : d)));
+    }
     if (f.outcome === 'flow') {
       if (f.outputs.length) parts.push(`out: ${f.outputs.map((p) => (names.has(p) ? names.get(p)! : `dp port ${p} (gone: port-down)`)).join(', ')}`);
       else parts.push('drop: flow-drop (the flow\'s actions send it nowhere)');
@@ -205,14 +211,14 @@ export class Captures {
   }
 
   /** `dp flow ufid:...: <key and actions>` and an `of:` part per OpenFlow rule behind it. */
-  private describeFlow(id: bigint, prefix: string): string[] {
+  private describeFlow(id: bigint): string[] {
     let text: string;
     try {
       text = formatDatapathFlow(this.of.datapath.getFlow(id), { stats: false });
     } catch {
-      return [`${prefix}dp flow ufid:${formatUfid(id)} (since removed)`];
+      return [`dp flow ufid:${formatUfid(id)} (since removed)`];
     }
-    const out = [`${prefix}dp flow ufid:${formatUfid(id)}: ${text}`];
+    const out = [`dp flow ufid:${formatUfid(id)}: ${text}`];
     const origin = this.of.flowOrigin(id);
     if (origin) for (const r of origin.rules) out.push(`of: bridge ${origin.bridge}, ${formatFlow(r)}`);
     return out;
