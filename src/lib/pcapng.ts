@@ -52,7 +52,8 @@ function options(opts: Buffer[]): Buffer[] {
 export class PcapngWriter {
   private interfaces = 0;
 
-  constructor(private readonly write: (bytes: Buffer) => void, application = 'tvs') {
+  /** `write` takes whole blocks; it may refuse a packet's block (false), which writePacket passes on. */
+  constructor(private readonly write: (bytes: Buffer) => boolean, application = 'tvs') {
     const fixed = Buffer.alloc(16);
     fixed.writeUInt32LE(BYTE_ORDER_MAGIC, 0);
     fixed.writeUInt16LE(1, 4); // version 1.0
@@ -75,7 +76,7 @@ export class PcapngWriter {
   }
 
   /** One frame seen on interface `iface` at `timeNs` (ns since the epoch), `origLen` long on the wire. */
-  writePacket(iface: number, p: { timeNs: bigint; frame: Buffer; origLen: number; direction?: 'in' | 'out'; comment?: string }): void {
+  writePacket(iface: number, p: { timeNs: bigint; frame: Buffer; origLen: number; direction?: 'in' | 'out'; comment?: string }): boolean {
     const fixed = Buffer.alloc(20);
     fixed.writeUInt32LE(iface, 0);
     fixed.writeUInt32LE(Number(p.timeNs >> 32n), 4);
@@ -91,6 +92,6 @@ export class PcapngWriter {
       flags.writeUInt32LE(p.direction === 'in' ? EPB_INBOUND : EPB_OUTBOUND, 0);
       opts.push(option(EPB_FLAGS, flags));
     }
-    this.write(block(EPB, [fixed, data, ...options(opts)]));
+    return this.write(block(EPB, [fixed, data, ...options(opts)]));
   }
 }

@@ -22,6 +22,8 @@ const DRAIN_INTERVAL_MS = 10;
 const PORT_CHECK_DRAINS = 100;
 /** Bytes of each frame kept unless a capture asks otherwise (tcpdump's default). */
 const DEFAULT_SNAPLEN = 262144;
+/** Bytes a capture stream to a slow reader may have queued before further frames are dropped (and counted as lost). */
+const SOCKET_BACKLOG_BYTES = 16 << 20;
 /** Frames an async-iterator capture keeps for a reader that falls behind; more are counted as lost. */
 const STREAM_BACKLOG = 10000;
 
@@ -57,7 +59,8 @@ export interface CapturedPacket {
 export interface CaptureSink {
   /** The capture started on this port with this snaplen: called once, before any packet. */
   begin(port: string, snaplen: number): void;
-  packet(p: CapturedPacket): void;
+  /** Takes one packet; false if it had to drop it (its reader fell too far behind), which counts as lost. */
+  packet(p: CapturedPacket): boolean;
   /** The capture ended (stopped, its count reached, its port gone); no packet follows. */
   end(): void;
   /** Set by the capture: the sink calls it when its reader goes away, to stop the capture. */
@@ -163,7 +166,7 @@ export class Captures {
       if (!s || (s.count !== undefined && s.captured >= s.count)) continue;
       s.captured++;
       const timeNs = f.timeNs;
-      s.sink.packet({
+      const taken = s.sink.packet({
         timeNs,
         time: new Date(Number(timeNs / 1_000_000n)),
         port: s.port,
@@ -172,6 +175,7 @@ export class Captures {
         origLen: f.origLen,
         verdict: this.verdict(f, names, flows),
       });
+      if (!taken) s.lost++;
       if (s.count !== undefined && s.captured >= s.count) this.end(s, false);
     }
   }
@@ -282,8 +286,11 @@ function parseCaptureArgs(args: readonly string[]): CaptureOptions {
   return opts;
 }
 
-/** A sink writing a pcapng stream through `write`: one interface, the captured port; the comment is the verdict. */
-function pcapngSink(write: (b: Buffer) => void, close: () => void): CaptureSink {
+/**
+ * A sink writing a pcapng stream through `write` (false: a block it could not take): one
+ * interface, the captured port; the comment is the verdict.
+ */
+function pcapngSink(write: (b: Buffer) => boolean, close: () => void): CaptureSink {
   let writer: PcapngWriter | undefined;
   return {
     begin(port, snaplen) {
@@ -291,7 +298,7 @@ function pcapngSink(write: (b: Buffer) => void, close: () => void): CaptureSink 
       writer.addInterface(port, snaplen);
     },
     packet(p) {
-      writer?.writePacket(0, { timeNs: p.timeNs, frame: p.frame, origLen: p.origLen, direction: p.direction, comment: p.verdict });
+      return writer?.writePacket(0, { timeNs: p.timeNs, frame: p.frame, origLen: p.origLen, direction: p.direction, comment: p.verdict }) ?? false;
     },
     end: close,
   };
@@ -308,6 +315,7 @@ function pcapngFileSink(path: string): CaptureSink {
   return pcapngSink(
     (b) => {
       if (fd !== undefined) writeSync(fd, b);
+      return true;
     },
     () => {
       if (fd !== undefined) closeSync(fd);
@@ -322,8 +330,9 @@ function pcapngSocketSink(path: string): Promise<CaptureSink> {
     const sock: Socket = createConnection(path);
     sock.once('error', (e) => reject(new Error(`cannot connect to the capture reader at ${path}: ${e.message}`)));
     sock.once('connect', () => {
+      // A reader slower than the capture (a busy Wireshark) costs frames, not the daemon's memory.
       const sink = pcapngSink(
-        (b) => void sock.write(b),
+        (b) => sock.writableLength < SOCKET_BACKLOG_BYTES && (sock.write(b), true),
         () => sock.end(),
       );
       sock.removeAllListeners('error');
@@ -339,22 +348,20 @@ export class CaptureStream implements AsyncIterable<CapturedPacket>, CaptureSink
   private readonly queue: CapturedPacket[] = [];
   private waiting: ((r: IteratorResult<CapturedPacket>) => void) | undefined;
   private ended = false;
-  /** Frames dropped because the reader fell more than STREAM_BACKLOG behind. */
-  overflowed = 0;
   onGone?: () => void;
 
   begin(): void {}
 
-  packet(p: CapturedPacket): void {
+  packet(p: CapturedPacket): boolean {
     if (this.waiting) {
       const w = this.waiting;
       this.waiting = undefined;
       w({ value: p, done: false });
-    } else if (this.queue.length < STREAM_BACKLOG) {
-      this.queue.push(p);
-    } else {
-      this.overflowed++;
+      return true;
     }
+    if (this.queue.length >= STREAM_BACKLOG) return false;
+    this.queue.push(p);
+    return true;
   }
 
   end(): void {

@@ -19,7 +19,7 @@ const frame = (n: number) => buildFrame({ dst: 'ff:ff:ff:ff:ff:ff', src: `02:00:
 
 function write(path: string): void {
   const chunks: Buffer[] = [];
-  const w = new PcapngWriter((b) => chunks.push(b));
+  const w = new PcapngWriter((b) => chunks.push(b) > 0);
   const vm1 = w.addInterface('vm1', 262144);
   // libpcap (tcpdump) refuses a file whose interfaces differ in snaplen.
   const vm2 = w.addInterface('vm2', 262144);
