@@ -1406,6 +1406,62 @@ mod tests {
         assert_eq!((dp.stats().0.hit, dp.stats().0.missed), (2, 0));
     }
 
+    /// (port, direction, outcome, flow id, outputs, orig_len, captured bytes) of each packed capture record.
+    fn captured(dp: &Datapath) -> Vec<(u32, u8, u8, u64, Vec<u32>, u32, usize)> {
+        use crate::abi::*;
+        let (b, lost) = dp.capture_drain();
+        assert_eq!(lost, 0);
+        let (u32_at, mut at, mut out) =
+            (|b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()), 0, Vec::new());
+        while at < b.len() {
+            let n = u16::from_le_bytes([b[at + CAPTURE_N_OUTPUTS], b[at + CAPTURE_N_OUTPUTS + 1]]) as usize;
+            let cap = u32_at(&b, at + CAPTURE_CAP_LEN) as usize;
+            let flow = u64::from_le_bytes(b[at + CAPTURE_FLOW_ID..at + CAPTURE_FLOW_ID + 8].try_into().unwrap());
+            let outputs = (0..n).map(|i| u32_at(&b, at + CAPTURE_HEADER_LEN + 4 * i)).collect();
+            let (dir, outcome) = (b[at + CAPTURE_DIRECTION], b[at + CAPTURE_OUTCOME]);
+            out.push((
+                u32_at(&b, at + CAPTURE_PORT),
+                dir,
+                outcome,
+                flow,
+                outputs,
+                u32_at(&b, at + CAPTURE_ORIG_LEN),
+                cap,
+            ));
+            at += CAPTURE_HEADER_LEN + 4 * n + cap;
+        }
+        out
+    }
+
+    #[test]
+    fn a_capture_records_what_a_port_receives_with_its_flow_and_what_another_sends_once_each() {
+        use crate::abi::{CAPTURE_FLOW, CAPTURE_NO_FLOW, CAPTURE_SENT, CAPTURE_UPCALL};
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        assert!(dp.capture_set(99, Some(PortCapture { directions: DIR_IN, snaplen: 20, filter: None })).is_err());
+        dp.capture_set(a, Some(PortCapture { directions: DIR_IN, snaplen: 20, filter: None })).unwrap();
+        dp.capture_set(b, Some(PortCapture { directions: DIR_OUT, snaplen: 100, filter: None })).unwrap();
+        let (key, mask) = from_port(a);
+        let id = dp.flow_put(&key, &mask, &output(b), PutMode::Create, false).unwrap();
+        dp.inject(a, &[&frame(1, 1), &frame(1, 2)]).unwrap();
+        transmitted(&dp, &rx, b, 2);
+        let got = captured(&dp);
+        assert_eq!(
+            got,
+            vec![
+                (a, DIR_IN, CAPTURE_FLOW, id, vec![b], 60, 20),
+                (a, DIR_IN, CAPTURE_FLOW, id, vec![b], 60, 20),
+                (b, DIR_OUT, CAPTURE_SENT, CAPTURE_NO_FLOW, vec![], 60, 60),
+                (b, DIR_OUT, CAPTURE_SENT, CAPTURE_NO_FLOW, vec![], 60, 60),
+            ]
+        );
+        dp.flow_del(id).unwrap();
+        dp.capture_set(b, None).unwrap();
+        dp.inject(a, &[&frame(2, 3)]).unwrap();
+        next_batch(&rx);
+        assert_eq!(captured(&dp), vec![(a, DIR_IN, CAPTURE_UPCALL, CAPTURE_NO_FLOW, vec![], 60, 20)]);
+    }
+
     #[test]
     fn a_miss_goes_up_once_and_its_answer_sends_the_held_frames_after_it_in_order() {
         let (dp, rx) = open();
