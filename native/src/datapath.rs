@@ -1406,8 +1406,10 @@ mod tests {
         assert_eq!((dp.stats().0.hit, dp.stats().0.missed), (2, 0));
     }
 
-    /// (port, direction, outcome, flow id, outputs, orig_len, captured bytes) of each packed capture record.
-    fn captured(dp: &Datapath) -> Vec<(u32, u8, u8, u64, Vec<u32>, u32, usize)> {
+    /// (port, direction, outcome, flow id, outputs, orig_len, captured bytes) of a packed capture record.
+    type CaptureFields = (u32, u8, u8, u64, Vec<u32>, u32, usize);
+
+    fn captured(dp: &Datapath) -> Vec<CaptureFields> {
         use crate::abi::*;
         let (b, lost) = dp.capture_drain();
         assert_eq!(lost, 0);
