@@ -168,4 +168,12 @@ export interface Addon {
   op_sys_lock_fd(fd: number): boolean;
   /** malloc_trim(0): hands the allocator's free memory back to the kernel; whether any was released. */
   op_sys_trim_memory(): boolean;
+  /**
+   * Capture `port`: `directions` CAPTURE_DIR_IN | CAPTURE_DIR_OUT (0 stops
+   * it), `snaplen` bytes of each frame that the classic BPF `filter` (8-byte
+   * `struct sock_filter` instructions, or null: every frame) takes.
+   */
+  op_capture_set(dp: DatapathHandle, port: number, directions: number, snaplen: number, filter: Buffer | null): void;
+  /** The frames captured since the last call, CAPTURE records (src/datapath/abi.ts) one after another, and how many a full ring lost. */
+  op_capture_drain(dp: DatapathHandle): { records: Buffer; lost: number };
 }

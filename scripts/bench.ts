@@ -3,7 +3,7 @@
 // ratios to OVS's userspace datapath and to TVS's bare forwarder, and saves
 // JSON under bench-results/.
 //
-//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow,storm]
+//   npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow,storm,capture]
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -334,8 +334,8 @@ async function lookupBench(): Promise<LookupBenchResult[]> {
   return results;
 }
 
-const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow,storm]';
-const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror', 'sflow', 'storm'];
+const USAGE = 'usage: npm run bench [-- --seconds N] [--rounds N] [--only datapath,lookup,classifier,ovsdb,openflow,tunnel,mirror,sflow,storm,capture]';
+const PARTS = ['datapath', 'lookup', 'classifier', 'ovsdb', 'openflow', 'tunnel', 'mirror', 'sflow', 'storm', 'capture'];
 
 function parseOptions(argv: string[]): { seconds: number; rounds: number; only: Set<string> } {
   let values;
@@ -425,6 +425,11 @@ async function main(): Promise<void> {
     console.log(`==> upcall storm: host A floods new 5-tuples while B and C exchange cached traffic, ${seconds} s before and ${seconds} s during the storm`);
     const { runStormBench } = await import('./bench-storm.js');
     results.storm = await runStormBench(seconds);
+  }
+  if (only.has('capture')) {
+    console.log(`==> capture: forwarding with a capture on the input port (to a pcapng file; with a filter matching nothing) and without, ${seconds} s per measurement, 64-byte frames: median of 3 rounds`);
+    const { runCaptureBench } = await import('./bench-capture.js');
+    results.capture = await runCaptureBench(seconds);
   }
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });

@@ -392,6 +392,57 @@ pub fn unpack_meter_bands(b: &[u8]) -> Result<Vec<BandConfig>, String> {
         .collect()
 }
 
+// ---------------------------------------------------------------- capture records
+
+/// Captured frames (`op_capture_drain`) are packed one after another, each
+/// this header, then `CAPTURE_N_OUTPUTS` u32 output ports, then
+/// `CAPTURE_CAP_LEN` bytes of the frame.
+pub const CAPTURE_HEADER_LEN: usize = 40;
+/// u64: wall-clock time of capture, in ns since the Unix epoch.
+pub const CAPTURE_TIME_NS: usize = 0;
+/// u64: the megaflow that matched a received frame, or `CAPTURE_NO_FLOW`.
+pub const CAPTURE_FLOW_ID: usize = 8;
+/// u32: the captured port.
+pub const CAPTURE_PORT: usize = 16;
+/// u32: the port the frame came in on.
+pub const CAPTURE_IN_PORT: usize = 20;
+/// u32: the frame's length on the wire.
+pub const CAPTURE_ORIG_LEN: usize = 24;
+/// u32: the bytes of it captured.
+pub const CAPTURE_CAP_LEN: usize = 28;
+/// u8: `CAPTURE_DIR_IN` or `CAPTURE_DIR_OUT`.
+pub const CAPTURE_DIRECTION: usize = 32;
+/// u8: what the datapath did with the frame, a `CAPTURE_*` outcome below.
+pub const CAPTURE_OUTCOME: usize = 33;
+/// u16: how many output ports follow the header.
+pub const CAPTURE_N_OUTPUTS: usize = 34;
+pub const CAPTURE_NO_FLOW: u64 = u64::MAX;
+pub const CAPTURE_DIR_IN: u8 = 1;
+pub const CAPTURE_DIR_OUT: u8 = 2;
+/// Received and matched a flow, which output it to the listed ports (none: dropped).
+pub const CAPTURE_FLOW: u8 = 0;
+/// Received, matched no flow, and went up to the slow path.
+pub const CAPTURE_UPCALL: u8 = 1;
+/// Received, matched no flow, and was lost: the slow path's queue was full.
+pub const CAPTURE_UPCALL_LOST: u8 = 2;
+/// Sent.
+pub const CAPTURE_SENT: u8 = 3;
+/// Dropped by the port it was sent to (its queue was full).
+pub const CAPTURE_TX_DROPPED: u8 = 4;
+/// A capture filter: classic BPF instructions of this size, as `struct
+/// sock_filter` (u16 code, u8 jt, u8 jf, u32 k).
+pub const CAPTURE_BPF_INSN_LEN: usize = 8;
+
+/// Unpack a capture filter: `CAPTURE_BPF_INSN_LEN` bytes per instruction.
+pub fn unpack_bpf(b: &[u8]) -> Result<Vec<crate::capture::Insn>, String> {
+    if !b.len().is_multiple_of(CAPTURE_BPF_INSN_LEN) {
+        return Err(format!("a capture filter is {CAPTURE_BPF_INSN_LEN}-byte instructions, not {} bytes", b.len()));
+    }
+    Ok(b.chunks_exact(CAPTURE_BPF_INSN_LEN)
+        .map(|i| crate::capture::Insn { code: u16::from_le_bytes([i[0], i[1]]), jt: i[2], jf: i[3], k: get_u32(i, 4) })
+        .collect())
+}
+
 // ---------------------------------------------------------------- the table
 
 /// Every constant of this module by name, for the TypeScript side to check
@@ -446,6 +497,24 @@ pub fn describe() -> Vec<(String, u64)> {
         ("METER_BAND_PREC_LEVEL", METER_BAND_PREC_LEVEL),
         ("METER_BAND_DROP", METER_BAND_DROP as usize),
         ("METER_BAND_DSCP_REMARK", METER_BAND_DSCP_REMARK as usize),
+        ("CAPTURE_HEADER_LEN", CAPTURE_HEADER_LEN),
+        ("CAPTURE_TIME_NS", CAPTURE_TIME_NS),
+        ("CAPTURE_FLOW_ID", CAPTURE_FLOW_ID),
+        ("CAPTURE_PORT", CAPTURE_PORT),
+        ("CAPTURE_IN_PORT", CAPTURE_IN_PORT),
+        ("CAPTURE_ORIG_LEN", CAPTURE_ORIG_LEN),
+        ("CAPTURE_CAP_LEN", CAPTURE_CAP_LEN),
+        ("CAPTURE_DIRECTION", CAPTURE_DIRECTION),
+        ("CAPTURE_OUTCOME", CAPTURE_OUTCOME),
+        ("CAPTURE_N_OUTPUTS", CAPTURE_N_OUTPUTS),
+        ("CAPTURE_DIR_IN", CAPTURE_DIR_IN as usize),
+        ("CAPTURE_DIR_OUT", CAPTURE_DIR_OUT as usize),
+        ("CAPTURE_FLOW", CAPTURE_FLOW as usize),
+        ("CAPTURE_UPCALL", CAPTURE_UPCALL as usize),
+        ("CAPTURE_UPCALL_LOST", CAPTURE_UPCALL_LOST as usize),
+        ("CAPTURE_SENT", CAPTURE_SENT as usize),
+        ("CAPTURE_TX_DROPPED", CAPTURE_TX_DROPPED as usize),
+        ("CAPTURE_BPF_INSN_LEN", CAPTURE_BPF_INSN_LEN),
     ]
     .into_iter()
     .map(|(name, v)| (name.to_string(), v as u64))

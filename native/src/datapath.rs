@@ -16,6 +16,7 @@
 //! count as lost, on that port), while another port's first frames go up
 //! in the next batch.
 
+use crate::capture::{self, Captures, Outcome, PortCapture, Record, DIR_IN, DIR_OUT};
 use crate::flow::actions::{self, Action, ActionList, ActionSink};
 use crate::flow::key::{ExactKey, FlowKey};
 use crate::flow::table::{FlowError, FlowStats, FlowTable, Lookup, Megaflow, PutMode, ValidActions, MAX_BURST};
@@ -275,6 +276,8 @@ struct State {
     next_upcall_seq: u64,
     /// Dummy ports whose sent frames JS is still to be told of.
     tx_notices: Vec<u32>,
+    /// Ports being captured, and the frames caught for JS to drain.
+    capture: Captures,
 }
 
 struct Shared {
@@ -472,6 +475,7 @@ impl Datapath {
             next_batch: 0,
             next_upcall_seq: 1,
             tx_notices: Vec::new(),
+            capture: Captures::default(),
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
@@ -544,10 +548,28 @@ impl Datapath {
             let _ = epoll_del(self.shared.epoll.as_raw_fd(), port.io.fd());
         }
         st.forward.remove(&port_no);
+        st.capture.set(port_no, None);
         for outs in st.forward.values_mut() {
             outs.retain(|&p| p != port_no);
         }
         Ok(())
+    }
+
+    /// Capture port `port_no` as `config` says, or stop capturing it (None).
+    pub fn capture_set(&self, port_no: u32, config: Option<PortCapture>) -> io::Result<()> {
+        let mut st = self.state();
+        if config.is_some() && !st.ports.contains_key(&port_no) {
+            return Err(no_such_port(port_no));
+        }
+        st.capture.set(port_no, config);
+        Ok(())
+    }
+
+    /// The frames captured since the last call, packed as abi.rs's CAPTURE_*
+    /// layout says, and how many a full ring lost meanwhile.
+    pub fn capture_drain(&self) -> (Vec<u8>, u64) {
+        let (records, lost) = self.state().capture.take();
+        (capture::pack(&records), lost)
     }
 
     pub fn ports(&self) -> Vec<PortInfo> {
@@ -1041,6 +1063,10 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet]) {
             *hash = key.hash(0);
         }
         st.flows.lookup_burst(&keys[..chunk.len()], &hashes[..chunk.len()], &mut found);
+        let captured_from = st.capture.queued();
+        if st.capture.active {
+            capture_received(st, chunk, &found);
+        }
         for (j, pkt) in chunk.iter_mut().enumerate() {
             let (i, key) = (c * MAX_BURST + j, &keys[j]);
             match found[j] {
@@ -1088,6 +1114,16 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet]) {
                 }
             }
         }
+        if st.capture.active {
+            // A miss went up unless it found no room: then no upcall is pending for its key.
+            let pending = &st.pending;
+            for rec in st.capture.since(captured_from).filter(|r| r.outcome == Outcome::Upcall) {
+                let j = rec.flow.take().unwrap_or(0) as usize;
+                if !pending.contains_key(&ExactKey(keys[j])) {
+                    rec.outcome = Outcome::UpcallLost;
+                }
+            }
+        }
     }
     upcalls.append(&mut tx.userspace);
     shared.queue_upcalls(st, upcalls);
@@ -1100,6 +1136,74 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet]) {
 /// the `burst_so_far` this burst already made (all of them its own).
 fn port_queue_room(st: &State, in_port: u32, burst_so_far: usize) -> bool {
     st.upcall_queues.get(&in_port).map_or(0, |q| q.waiting.len()) + burst_so_far < PORT_UPCALL_QUEUE
+}
+
+/// Record the frames of a looked-up burst chunk that the capture of their
+/// port takes, with the flow each matched and its output ports. A miss's
+/// record holds its index in the chunk (in `flow`) until `process` knows
+/// whether its upcall went up.
+#[cold]
+fn capture_received(st: &mut State, chunk: &[Packet], found: &[Lookup]) {
+    let Some(first) = chunk.first() else { return };
+    if st.capture.of(first.in_port, DIR_IN).is_none() {
+        return;
+    }
+    let time_ns = capture::wall_clock_ns();
+    for (j, pkt) in chunk.iter().enumerate() {
+        if !st.capture.wants(pkt.in_port, DIR_IN, pkt.frame()) {
+            continue;
+        }
+        let (outcome, flow, outputs) = match found[j] {
+            Lookup::Hit { slot, .. } => {
+                let outputs = st.flows.flow_mut(slot).map_or_else(Vec::new, |f| {
+                    f.actions
+                        .actions
+                        .iter()
+                        .filter_map(|a| if let Action::Output(p) = a { Some(*p) } else { None })
+                        .collect()
+                });
+                (Outcome::Flow, Some(st.flows.id_of(slot)), outputs)
+            }
+            Lookup::Miss => (Outcome::Upcall, Some(j as u64), Vec::new()),
+        };
+        let rec = Record {
+            time_ns,
+            port: pkt.in_port,
+            in_port: pkt.in_port,
+            direction: DIR_IN,
+            outcome,
+            flow,
+            outputs,
+            orig_len: 0,
+            data: Vec::new(),
+        };
+        st.capture.record(rec, pkt.frame());
+    }
+}
+
+/// Record the frames just handed to port `port_no` that its capture takes;
+/// the last `dropped` of them the port could not queue.
+#[cold]
+fn capture_sent(capture: &mut Captures, port_no: u32, frames: &[&Packet], dropped: usize) {
+    let time_ns = capture::wall_clock_ns();
+    let sent = frames.len().saturating_sub(dropped);
+    for (i, pkt) in frames.iter().enumerate() {
+        if !capture.wants(port_no, DIR_OUT, pkt.frame()) {
+            continue;
+        }
+        let rec = Record {
+            time_ns,
+            port: port_no,
+            in_port: pkt.in_port,
+            direction: DIR_OUT,
+            outcome: if i < sent { Outcome::Sent } else { Outcome::TxDropped },
+            flow: None,
+            outputs: Vec::new(),
+            orig_len: 0,
+            data: Vec::new(),
+        };
+        capture.record(rec, pkt.frame());
+    }
 }
 
 /// Run one action list on frames the slow path handed back (they need no lookup).
@@ -1277,7 +1381,11 @@ impl Tx {
 /// port's answers to senders of frames it could not take.
 fn send_out(st: &mut State, port_no: u32, frames: &[&Packet]) {
     let Some(port) = st.ports.get_mut(&port_no) else { return };
+    let tx_dropped = port.stats.tx_dropped;
     port.io.send_burst(frames, &mut port.stats);
+    if st.capture.active && st.capture.of(port_no, DIR_OUT).is_some() {
+        capture_sent(&mut st.capture, port_no, frames, (port.stats.tx_dropped - tx_dropped) as usize);
+    }
     if port.io.as_dummy().is_some_and(|d| d.take_notice()) {
         st.tx_notices.push(port_no);
     }
@@ -1495,6 +1603,64 @@ mod tests {
         assert_eq!(transmitted(&dp, &rx, b, 2), vec![frame(1, 1), frame(1, 2)]);
         assert_eq!((stats_of(&dp, a).rx_packets, stats_of(&dp, b).tx_packets, stats_of(&dp, b).tx_bytes), (2, 2, 120));
         assert_eq!((dp.stats().0.hit, dp.stats().0.missed), (2, 0));
+    }
+
+    /// (port, direction, outcome, flow id, outputs, orig_len, captured bytes) of a packed capture record.
+    type CaptureFields = (u32, u8, u8, u64, Vec<u32>, u32, usize);
+
+    fn captured(dp: &Datapath) -> Vec<CaptureFields> {
+        use crate::abi::*;
+        let (b, lost) = dp.capture_drain();
+        assert_eq!(lost, 0);
+        let (u32_at, mut at, mut out) =
+            (|b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()), 0, Vec::new());
+        while at < b.len() {
+            let n = u16::from_le_bytes([b[at + CAPTURE_N_OUTPUTS], b[at + CAPTURE_N_OUTPUTS + 1]]) as usize;
+            let cap = u32_at(&b, at + CAPTURE_CAP_LEN) as usize;
+            let flow = u64::from_le_bytes(b[at + CAPTURE_FLOW_ID..at + CAPTURE_FLOW_ID + 8].try_into().unwrap());
+            let outputs = (0..n).map(|i| u32_at(&b, at + CAPTURE_HEADER_LEN + 4 * i)).collect();
+            let (dir, outcome) = (b[at + CAPTURE_DIRECTION], b[at + CAPTURE_OUTCOME]);
+            out.push((
+                u32_at(&b, at + CAPTURE_PORT),
+                dir,
+                outcome,
+                flow,
+                outputs,
+                u32_at(&b, at + CAPTURE_ORIG_LEN),
+                cap,
+            ));
+            at += CAPTURE_HEADER_LEN + 4 * n + cap;
+        }
+        out
+    }
+
+    #[test]
+    fn a_capture_records_what_a_port_receives_with_its_flow_and_what_another_sends_once_each() {
+        use crate::abi::{CAPTURE_FLOW, CAPTURE_NO_FLOW, CAPTURE_SENT, CAPTURE_UPCALL};
+        let (dp, rx) = open();
+        let (a, b) = (dp.add_port(PortKind::Dummy, "a", 0).unwrap(), dp.add_port(PortKind::Dummy, "b", 0).unwrap());
+        assert!(dp.capture_set(99, Some(PortCapture { directions: DIR_IN, snaplen: 20, filter: None })).is_err());
+        dp.capture_set(a, Some(PortCapture { directions: DIR_IN, snaplen: 20, filter: None })).unwrap();
+        dp.capture_set(b, Some(PortCapture { directions: DIR_OUT, snaplen: 100, filter: None })).unwrap();
+        let (key, mask) = from_port(a);
+        let id = dp.flow_put(&key, &mask, &output(b), PutMode::Create, false).unwrap();
+        dp.inject(a, &[&frame(1, 1), &frame(1, 2)]).unwrap();
+        transmitted(&dp, &rx, b, 2);
+        let got = captured(&dp);
+        assert_eq!(
+            got,
+            vec![
+                (a, DIR_IN, CAPTURE_FLOW, id, vec![b], 60, 20),
+                (a, DIR_IN, CAPTURE_FLOW, id, vec![b], 60, 20),
+                (b, DIR_OUT, CAPTURE_SENT, CAPTURE_NO_FLOW, vec![], 60, 60),
+                (b, DIR_OUT, CAPTURE_SENT, CAPTURE_NO_FLOW, vec![], 60, 60),
+            ]
+        );
+        dp.flow_del(id).unwrap();
+        dp.capture_set(b, None).unwrap();
+        dp.inject(a, &[&frame(2, 3)]).unwrap();
+        next_batch(&rx);
+        assert_eq!(captured(&dp), vec![(a, DIR_IN, CAPTURE_UPCALL, CAPTURE_NO_FLOW, vec![], 60, 20)]);
     }
 
     #[test]

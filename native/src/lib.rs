@@ -5,6 +5,7 @@
 //! provider per kind of port; `lockfile` is the database writers' lock,
 //! which needs a syscall Node does not offer.
 pub mod abi;
+pub mod capture;
 pub mod datapath;
 pub mod flow;
 pub mod fuzz;

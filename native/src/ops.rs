@@ -8,6 +8,7 @@
 //! made for and turns an Err or a panic into a thrown JS Error.
 
 use crate::abi;
+use crate::capture::{Bpf, PortCapture};
 use crate::datapath::{Datapath, Event, EventSink, FlowInfo, PortKind, UpcallBatch};
 use crate::flow::key::{FlowKey, KEY_LEN};
 use crate::flow::table::{FlowStats, PutMode};
@@ -58,6 +59,8 @@ const OPS: &[(&str, Op)] = &[
     ("op_meter_get_stats", op_meter_get_stats),
     ("op_sys_lock_fd", op_sys_lock_fd),
     ("op_sys_trim_memory", op_sys_trim_memory),
+    ("op_capture_set", op_capture_set),
+    ("op_capture_drain", op_capture_drain),
 ];
 
 /// N-API entry point: Node calls it once per environment that loads the addon.
@@ -777,6 +780,30 @@ fn op_sys_lock_fd<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
 /// back to the kernel; whether any was released.
 fn op_sys_trim_memory<'a>(env: Env<'a>, _args: &Args<'a>) -> JsResult<Value<'a>> {
     env.boolean(crate::sys::trim_malloc())
+}
+
+/// op_capture_set(dp, port, directions, snaplen, filter: Buffer | null): void —
+/// capture `port` (directions CAPTURE_DIR_IN | CAPTURE_DIR_OUT; 0 stops it),
+/// keeping `snaplen` bytes of each frame its classic BPF `filter` (if any) takes.
+fn op_capture_set<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let port = env.get_u32(args.get(1), "port")?;
+    let directions = env.get_u32(args.get(2), "directions")?;
+    let snaplen = env.get_u32(args.get(3), "snaplen")?;
+    let filter = match env.is_nullish(args.get(4))? {
+        true => None,
+        false => Some(Bpf::new(abi::unpack_bpf(env.get_buffer(args.get(4), "filter")?)?)?),
+    };
+    let config = (directions != 0).then_some(PortCapture { directions: directions as u8, snaplen, filter });
+    with_dp(env, args.get(0), |dp| dp.capture_set(port, config).map_err(|e| e.to_string()))?;
+    env.undefined()
+}
+
+/// op_capture_drain(dp): { records: Buffer, lost: number } — the frames
+/// captured since the last call (packed as abi.rs's CAPTURE_* says), and how
+/// many the full capture ring lost meanwhile.
+fn op_capture_drain<'a>(env: Env<'a>, args: &Args<'a>) -> JsResult<Value<'a>> {
+    let (records, lost) = with_dp(env, args.get(0), |dp| Ok(dp.capture_drain()))?;
+    env.object_of(&[("records", env.buffer(&records)?), ("lost", env.number(lost as f64)?)])
 }
 
 // ---------------------------------------------------------------- helpers

@@ -4,6 +4,7 @@
 import { Switch, type SwitchHost } from '../api/switch.js';
 import { Lab, ping } from '../lib/netns.js';
 import { defaultDbSocket, defaultUnixctlPath } from '../lib/paths.js';
+import { capture, CAPTURE_USAGE } from './capture.js';
 
 const USAGE = `usage: tvs COMMAND
 
@@ -14,6 +15,7 @@ commands:
                        MAC table and datapath flows live until Ctrl-C (or for
                        N seconds; 10 when not on a terminal); removes
                        everything it made on the way out
+${CAPTURE_USAGE}
   help                 this text`;
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -103,24 +105,27 @@ async function demo(argv: string[]): Promise<void> {
   }
 }
 
-async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'demo':
-      return demo(rest);
+      await demo(rest);
+      return 0;
+    case 'capture':
+      return capture(rest);
     case undefined:
     case 'help':
     case '--help':
     case '-h':
       console.log(USAGE);
-      return;
+      return 0;
     default:
       throw new Error(`tvs: unknown command "${command}"\n${USAGE}`);
   }
 }
 
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
+  (status) => process.exit(status),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);

@@ -174,6 +174,21 @@ export const RECENT = { len: 32, flowId: 0, packets: 8, bytes: 16, idleMs: 24 } 
  */
 export const METER_BAND = { len: 16, type: 0, rate: 4, burst: 8, precLevel: 12, drop: 1, dscpRemark: 2 } as const;
 
+// ---------------------------------------------------------------- capture records
+
+/**
+ * A captured frame as op_capture_drain packs them, one after another: this
+ * header (the flow id `noFlow` when none matched), `nOutputs` u32 output
+ * ports, then `capLen` bytes of the frame. `outcome` is one of CAPTURE_OUTCOME.
+ */
+export const CAPTURE = {
+  headerLen: 40, timeNs: 0, flowId: 8, port: 16, inPort: 20, origLen: 24, capLen: 28, direction: 32, outcome: 33, nOutputs: 34,
+  dirIn: 1, dirOut: 2, bpfInsnLen: 8,
+} as const;
+export const CAPTURE_NO_FLOW = 0xffffffffffffffffn;
+/** What the datapath did with a captured frame (abi.rs's CAPTURE_FLOW ... CAPTURE_TX_DROPPED). */
+export const CAPTURE_OUTCOME = { flow: 0, upcall: 1, upcallLost: 2, sent: 3, txDropped: 4 } as const;
+
 // ---------------------------------------------------------------- the table
 
 /** Every constant above by the name native/src/abi.rs gives it, as op_abi_describe() lists them. */
@@ -219,6 +234,24 @@ export function describeAbi(): Record<string, number> {
     METER_BAND_PREC_LEVEL: METER_BAND.precLevel,
     METER_BAND_DROP: METER_BAND.drop,
     METER_BAND_DSCP_REMARK: METER_BAND.dscpRemark,
+    CAPTURE_HEADER_LEN: CAPTURE.headerLen,
+    CAPTURE_TIME_NS: CAPTURE.timeNs,
+    CAPTURE_FLOW_ID: CAPTURE.flowId,
+    CAPTURE_PORT: CAPTURE.port,
+    CAPTURE_IN_PORT: CAPTURE.inPort,
+    CAPTURE_ORIG_LEN: CAPTURE.origLen,
+    CAPTURE_CAP_LEN: CAPTURE.capLen,
+    CAPTURE_DIRECTION: CAPTURE.direction,
+    CAPTURE_OUTCOME: CAPTURE.outcome,
+    CAPTURE_N_OUTPUTS: CAPTURE.nOutputs,
+    CAPTURE_DIR_IN: CAPTURE.dirIn,
+    CAPTURE_DIR_OUT: CAPTURE.dirOut,
+    CAPTURE_BPF_INSN_LEN: CAPTURE.bpfInsnLen,
+    CAPTURE_FLOW: CAPTURE_OUTCOME.flow,
+    CAPTURE_UPCALL: CAPTURE_OUTCOME.upcall,
+    CAPTURE_UPCALL_LOST: CAPTURE_OUTCOME.upcallLost,
+    CAPTURE_SENT: CAPTURE_OUTCOME.sent,
+    CAPTURE_TX_DROPPED: CAPTURE_OUTCOME.txDropped,
   };
   for (const [name, code] of Object.entries(ACTION_TYPE)) table[`ACTION_${name.toUpperCase()}`] = code;
   for (const [name, offset, len] of KEY_FIELDS) {

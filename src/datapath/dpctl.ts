@@ -57,10 +57,10 @@ function matchOf(flow: DatapathFlow): DpMatch {
 }
 
 /** One dump-flows line for an installed flow. */
-export function formatDatapathFlow(flow: DatapathFlow, opts: { ufid?: boolean } = {}): string {
+export function formatDatapathFlow(flow: DatapathFlow, opts: { ufid?: boolean; stats?: boolean } = {}): string {
   const line = formatFlow({
     match: matchOf(flow),
-    stats: {
+    stats: opts.stats === false ? undefined : {
       packets: flow.packets,
       bytes: flow.bytes,
       used: flow.idleMs === null ? null : flow.idleMs / 1000,

@@ -11,7 +11,7 @@ import type {
   NativeMeterStats,
   NativePortInfo,
 } from '../../native/index.js';
-import { FLOW_KEY_LEN, METER_BAND, RECENT, REPLY, RESULT, UPCALL_META, UPCALL_REASON } from './abi.js';
+import { CAPTURE, CAPTURE_NO_FLOW, CAPTURE_OUTCOME, FLOW_KEY_LEN, METER_BAND, RECENT, REPLY, RESULT, UPCALL_META, UPCALL_REASON } from './abi.js';
 import { encodeActions, type Action } from './actions.js';
 import { loadAddon } from '../lib/addon.js';
 import { getLogger } from '../lib/log.js';
@@ -67,6 +67,28 @@ export interface Upcall {
    */
   readonly batch: number;
   readonly index: number;
+}
+
+/** A frame a port capture caught (setCapture), with what the datapath did with it. */
+export interface CapturedFrame {
+  /** Wall-clock time in ns since the Unix epoch. */
+  timeNs: bigint;
+  /** The captured port, and the port the frame came in on. */
+  port: number;
+  inPort: number;
+  direction: 'in' | 'out';
+  /**
+   * flow: matched `flowId`, whose actions output to `outputs` (none: a drop);
+   * upcall: missed and went to the slow path; upcallLost: missed and the
+   * slow path's queue was full; sent / txDropped: given to the port, which
+   * sent it or had no room.
+   */
+  outcome: keyof typeof CAPTURE_OUTCOME;
+  flowId: bigint | undefined;
+  outputs: number[];
+  /** Length on the wire; `frame` holds up to the snaplen of it. */
+  origLen: number;
+  frame: Buffer;
 }
 
 export interface AddPortOptions {
@@ -393,6 +415,46 @@ export class Datapath {
       });
     }
     return out;
+  }
+
+  // ------------------------------------------------------------ capture
+
+  /**
+   * Capture port `port` in `directions` (a set of 'in' and 'out'; empty
+   * stops it): each frame the classic BPF `filter` takes (every frame without
+   * one), cut to `snaplen` bytes, waits for drainCaptures().
+   */
+  setCapture(port: number, directions: ReadonlySet<'in' | 'out'>, snaplen: number, filter?: Buffer): void {
+    const dirs = (directions.has('in') ? CAPTURE.dirIn : 0) | (directions.has('out') ? CAPTURE.dirOut : 0);
+    this.addon.op_capture_set(this.dp, port, dirs, snaplen, filter ?? null);
+  }
+
+  /** The frames captured since the last call, oldest first, and how many the full capture ring lost meanwhile. */
+  drainCaptures(): { frames: CapturedFrame[]; lost: number } {
+    const { records, lost } = this.addon.op_capture_drain(this.dp);
+    const frames: CapturedFrame[] = [];
+    const outcomes = Object.keys(CAPTURE_OUTCOME) as (keyof typeof CAPTURE_OUTCOME)[];
+    for (let at = 0; at < records.length; ) {
+      const nOutputs = records.readUInt16LE(at + CAPTURE.nOutputs);
+      const capLen = records.readUInt32LE(at + CAPTURE.capLen);
+      const flowId = records.readBigUInt64LE(at + CAPTURE.flowId);
+      const outputsAt = at + CAPTURE.headerLen;
+      const dataAt = outputsAt + 4 * nOutputs;
+      frames.push({
+        timeNs: records.readBigUInt64LE(at + CAPTURE.timeNs),
+        port: records.readUInt32LE(at + CAPTURE.port),
+        inPort: records.readUInt32LE(at + CAPTURE.inPort),
+        direction: records[at + CAPTURE.direction] === CAPTURE.dirIn ? 'in' : 'out',
+        outcome: outcomes.find((o) => CAPTURE_OUTCOME[o] === records[at + CAPTURE.outcome]) ?? 'flow',
+        flowId: flowId === CAPTURE_NO_FLOW ? undefined : flowId,
+        outputs: Array.from({ length: nOutputs }, (_, i) => records.readUInt32LE(outputsAt + 4 * i)),
+        origLen: records.readUInt32LE(at + CAPTURE.origLen),
+        // A copy: a view would keep the whole drained buffer alive.
+        frame: Buffer.from(records.subarray(dataAt, dataAt + capLen)),
+      });
+      at = dataAt + capLen;
+    }
+    return { frames, lost };
   }
 
   // ------------------------------------------------------------ meters

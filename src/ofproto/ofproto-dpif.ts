@@ -20,6 +20,7 @@ import { TunnelPortMap, unwildcardTunnel } from './tunnel.js';
 import { UpcallStats } from './upcall-stats.js';
 import { xlateMiss, xlatePacketOut, xlateResume, type Continuation, type PacketIn } from './xlate.js';
 import type { XBridge } from './xbridge.js';
+import type { Rule } from './flow-table.js';
 
 const log = getLogger('ofproto_dpif');
 
@@ -340,6 +341,24 @@ export class OfprotoDpif {
         break;
       }
     }
+  }
+
+  /** The bridge installed megaflow `id` belongs to and the rules its translation went through (for a capture's comments). */
+  flowOrigin(id: bigint): { bridge: string; rules: readonly Rule[] } | undefined {
+    const f = this.installed.get(id);
+    return f && { bridge: f.bridge.name, rules: f.cache.rules };
+  }
+
+  /** The installed megaflow that a frame with flow key `key` matches, if any (a scan: for captures, not per packet). */
+  installedFlowFor(key: Buffer): bigint | undefined {
+    outer: for (const f of this.installed) {
+      for (let i = 0; i < FLOW_KEY_LEN; i++) {
+        const m = f.mask[i]!;
+        if ((key[i]! & m) !== (f.key[i]! & m)) continue outer;
+      }
+      return f.id;
+    }
+    return undefined;
   }
 
   /** The bridge a frame from a tunnel vport is for; 'unmatched' if no tunnel port takes it, undefined if not a vport. */

@@ -30,6 +30,7 @@ import { collectMetrics, type SwitchMetrics } from './metrics.js';
 import { MetricsEndpoint, type MetricsEndpointStatus } from './metrics-endpoint.js';
 import { renderPrometheus } from './metrics-text.js';
 import { DummyNetdevs } from './netdev-dummy.js';
+import { Captures } from './capture.js';
 import { ifaceTypes, Reconciler, type DummyMode } from './reconcile.js';
 import { UNSUPPORTED_COLUMNS, UnsupportedSettings } from './unsupported.js';
 
@@ -64,6 +65,8 @@ export class VSwitchd {
   readonly of = new OfprotoDpif({ onPacketIn: (ev) => this.reconciler.packetIn(ev) });
   /** The dummy interfaces (with --enable-dummy): frames into them and what they send. */
   readonly dummies = new DummyNetdevs(this.of.datapath);
+  /** Port captures (capture/start, Switch.capture). */
+  readonly captures = new Captures(this.of);
   private readonly reconciler: Reconciler;
   private readonly unsupported = new UnsupportedSettings();
   private readonly memoryTrimmer = new MemoryTrimmer(() => this.of.datapath.stats().flows + [...this.of.bridgeMap().values()].reduce((n, br) => n + br.mac.size, 0));
@@ -121,6 +124,7 @@ export class VSwitchd {
     registerOfprotoCommands(this.registry, this.of.bridgeMap(), parseMatch);
     registerDaemonCommands(this.registry, this.of, this.reconciler);
     if ((this.opts.dummy ?? 'off') !== 'off') this.dummies.registerCommands(this.registry);
+    this.captures.registerCommands(this.registry);
     this.scheduleReconcile();
     await this.chain;
     this.statsTimer = setInterval(() => {
@@ -327,6 +331,7 @@ export class VSwitchd {
     await this.chain.catch(() => undefined);
     await this.metricsEndpoint.close();
     this.client?.close();
+    this.captures.stopAll();
     await this.reconciler.closeAll().catch(() => undefined);
     this.of.close();
     await this.server?.close();
