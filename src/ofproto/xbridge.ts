@@ -13,6 +13,7 @@ import { FlowTables } from './flow-table.js';
 import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { MirrorSet, type MirrorSpec } from './mirror.js';
+import type { Netflow } from './netflow.js';
 import { MeterTable, OFPM, type MeterMod, type MeterStats } from './meters.js';
 import { OfpError } from './ofperr.js';
 import { PacketInTable } from './packet-in-table.js';
@@ -67,6 +68,8 @@ export class XBridge implements BridgeContext {
   config: BridgeConfig;
   /** The tunnel ports of every bridge on the datapath (OfprotoDpif's), for frames from tunnel vports. */
   tunnels: TunnelPortMap | undefined;
+  /** NetFlow accounting (setNetflow); undefined while the bridge has none. */
+  netflow: Netflow | undefined = undefined;
   private readonly byOf = new Map<number, BridgePort>();
   private readonly byDp = new Map<number, BridgePort>();
   private sorted: BridgePort[] = [];
@@ -164,6 +167,17 @@ export class XBridge implements BridgeContext {
     const { changed, refused } = this.mirrors.set(specs);
     if (changed) this.generation++;
     return refused;
+  }
+
+  /**
+   * Turns NetFlow on (or off, with undefined): the flows are revalidated, so that megaflows
+   * installed without the 5-tuple NetFlow keys on make way for ones with it.
+   */
+  setNetflow(netflow: Netflow | undefined): void {
+    if (netflow === this.netflow) return;
+    this.netflow?.close();
+    this.netflow = netflow;
+    this.generation++;
   }
 
   flowMod(fm: FlowMod): FlowModResult {

@@ -33,6 +33,7 @@ import { dpValue, geneveOptionToFlow, keyToFlow } from './odp-convert.js';
 import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 import { tunnelHeader, unwildcardTunnel, type TunnelConfig, type TunnelPortMap } from './tunnel.js';
+import { NF_OUT, type Netflow, type NetflowRef } from './netflow.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
 export const MAX_RESUBMIT_DEPTH = 64;
@@ -96,6 +97,8 @@ export interface BridgeContext {
   readonly tlvMap?: TlvMap;
   /** The bridge's port mirrors (none when absent). */
   readonly mirrors?: MirrorSet;
+  /** NetFlow accounting, when the bridge has it on. */
+  readonly netflow?: Netflow | undefined;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -206,6 +209,8 @@ export interface XlateResult {
    * userspace action cannot (userdata, a controller id, or a pause's continuation).
    */
   slowPath?: string;
+  /** With NetFlow on, an IPv4 flow's NetFlow key and output port. */
+  netflow?: NetflowRef;
 }
 
 export interface XlateOptions {
@@ -334,6 +339,8 @@ class Ctx {
   resumeCookie = 0n;
   /** Translating a packet-out's actions: output to TABLE runs the tables. */
   packetOut = false;
+  /** Where the packet went, for NetFlow: the last port output to, or one of NF_OUT (OVS's nf_output_iface). */
+  nfOutput: number = NF_OUT.DROP;
 
   constructor(
     readonly br: BridgeContext,
@@ -813,6 +820,7 @@ class Ctx {
           if (port === OFPP.FLOOD && p.noFlood) continue;
           this.outputToPort(p.ofport, false);
         }
+        this.nfOutput = NF_OUT.FLOOD;
         return;
       case OFPP.CONTROLLER:
         this.controller('action', maxLen, this.tableId, this.cookie());
@@ -858,6 +866,7 @@ class Ctx {
       this.odp.push({ type: 'set_tunnel', tunnel });
     }
     this.odp.push({ type: 'output', port: p.dpPort });
+    this.nfOutput = p.ofport;
     const mirrors = this.br.mirrors;
     if (mirrors?.active) this.mirrorPacket(p, mirrors.dstMirrors(p.ofport), 'sent to');
   }
@@ -1158,6 +1167,7 @@ class Ctx {
       if (p.ofport === inPort.ofport || p.noFlood || !portCarriesVlan(p.vlan, vlan) || this.br.mirrors?.isOutput(p.ofport)) continue;
       this.normalOutput(p, vlan);
     }
+    this.nfOutput = NF_OUT.FLOOD;
   }
 
   /** Outputs with the tagging `port` wants for `vlan`, leaving the flow's VLAN as it was. */
@@ -1306,6 +1316,7 @@ function run(ctx: Ctx, start: () => void): XlateResult {
   ctx.wc.orField('in_port').orField('dl_type');
   // A frame from a tunnel: which tunnel port it came in on depends on its outer header.
   if (ctx.flow.num('tun_dst') !== 0) unwildcardTunnel(ctx.wc);
+  const netflowKey = ctx.br.netflow ? netflowKeyOf(ctx.flow, ctx.wc) : undefined;
   let error: XlateResult['error'];
   try {
     start();
@@ -1320,7 +1331,30 @@ function run(ctx: Ctx, start: () => void): XlateResult {
     if (ctx.tracing) ctx.root[0]!.subs.push({ type: 'error', text: e.message, subs: [] });
   }
   for (const r of REGS) ctx.wc.set(r, 0n);
-  return resultOf(ctx, error);
+  const result = resultOf(ctx, error);
+  if (netflowKey) result.netflow = { key: netflowKey, output: ctx.nfOutput };
+  return result;
+}
+
+/**
+ * An IPv4 flow's NetFlow key; its fields are unwildcarded, so that each megaflow's counters
+ * belong to one NetFlow flow (OVS's netflow_mask_wc).
+ */
+function netflowKeyOf(flow: Flow, wc: FlowWildcards): NetflowRef['key'] | undefined {
+  if (flow.num('dl_type') !== ETH_TYPE.IP) return undefined;
+  wc.orField('nw_src').orField('nw_dst').orField('nw_proto').orField('nw_tos', 0xfc);
+  const proto = flow.num('nw_proto');
+  const ports = proto === IP_PROTO.TCP || proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP || proto === IP_PROTO.ICMP;
+  if (ports) wc.orField('tp_src').orField('tp_dst');
+  return {
+    inPort: flow.num('in_port'),
+    nwSrc: flow.num('nw_src'),
+    nwDst: flow.num('nw_dst'),
+    nwTos: flow.num('nw_tos'),
+    nwProto: proto,
+    tpSrc: ports ? flow.num('tp_src') : 0,
+    tpDst: ports ? flow.num('tp_dst') : 0,
+  };
 }
 
 function resultOf(ctx: Ctx, error: XlateResult['error']): XlateResult {

@@ -48,6 +48,16 @@ export interface MirrorConfig {
   snaplen?: number;
 }
 
+/** A NetFlow row (optional columns absent when unset). */
+export interface NetflowConfig {
+  targets: string[];
+  /** Seconds; 0 asks for the default, -1 turns active timeouts off. */
+  activeTimeout: number;
+  engineType?: number;
+  engineId?: number;
+  addIdToInterface: boolean;
+}
+
 export interface BridgeConfig {
   uuid: string;
   name: string;
@@ -56,6 +66,7 @@ export interface BridgeConfig {
   controllers: ControllerConfig[];
   ports: PortConfig[];
   mirrors: MirrorConfig[];
+  netflow?: NetflowConfig;
 }
 
 export interface SwitchConfig {
@@ -68,10 +79,11 @@ export interface SwitchConfig {
 /** The monitored columns, per table. */
 export const MONITORED: Record<string, string[]> = {
   Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config'],
-  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors', 'netflow'],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen'],
+  NetFlow: ['targets', 'active_timeout', 'engine_type', 'engine_id', 'add_id_to_interface'],
   Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
 };
 
@@ -147,6 +159,19 @@ function readMirror(replica: Replica, r: ReplicaRow): MirrorConfig {
   return cfg;
 }
 
+function readNetflow(r: ReplicaRow): NetflowConfig {
+  const cfg: NetflowConfig = {
+    targets: [...all<string>(r.get('targets'))].sort(),
+    activeTimeout: oneNumber(r.get('active_timeout')) ?? 0,
+    addIdToInterface: r.get('add_id_to_interface').keys[0] === true,
+  };
+  const engineType = oneNumber(r.get('engine_type'));
+  if (engineType !== undefined) cfg.engineType = engineType;
+  const engineId = oneNumber(r.get('engine_id'));
+  if (engineId !== undefined) cfg.engineId = engineId;
+  return cfg;
+}
+
 function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
@@ -158,6 +183,8 @@ function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
   };
   const failMode = oneString(r.get('fail_mode'));
   if (failMode !== undefined) cfg.failMode = failMode;
+  const [netflow] = rowsOf(replica, 'NetFlow', all<string>(r.get('netflow')));
+  if (netflow) cfg.netflow = readNetflow(netflow);
   return cfg;
 }
 

@@ -25,6 +25,7 @@ import type { DummyNetdevs } from './netdev-dummy.js';
 import { TUNNEL_TYPES, TunnelConfigError, parseTunnelOptions, type TunnelConfig, type TunnelType } from '../ofproto/tunnel.js';
 import { TunnelVports } from './tunnels.js';
 import { BridgeMirrors, type MirrorStatus } from './mirrors.js';
+import { BridgeNetflows } from './netflow.js';
 import { carrierOf, routeLookup } from './underlay.js';
 
 const log = getLogger('bridge');
@@ -143,6 +144,7 @@ export class Reconciler {
   private readonly ifaces = new Map<string, InterfaceState>();
   private readonly vports: TunnelVports;
   private readonly mirrors = new BridgeMirrors();
+  private readonly netflows = new BridgeNetflows();
 
   constructor(
     private readonly of: OfprotoDpif,
@@ -270,6 +272,7 @@ export class Reconciler {
       if (st.bridge === cfg.name && !wanted.has(st.name)) this.closeInterface(st);
     }
     this.mirrors.apply(rb.xb, cfg.mirrors, (port) => this.ofportOf(cfg.name, port));
+    this.netflows.apply(rb.xb, cfg.netflow);
     rb.connmgr.portsChanged();
   }
 
@@ -505,6 +508,8 @@ export class Reconciler {
   private async destroyBridge(name: string): Promise<void> {
     for (const st of [...this.ifaces.values()]) if (st.bridge === name) this.closeInterface(st);
     this.bridges.get(name)?.connmgr.close();
+    const xb = this.bridges.get(name)?.xb;
+    if (xb) this.netflows.forget(xb);
     this.of.removeBridge(name);
     this.bridges.delete(name);
     log.info(`${name}: deleted bridge`);
