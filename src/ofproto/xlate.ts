@@ -586,6 +586,10 @@ class Ctx {
       case 'controller':
         this.controller(a.reason, a.maxLen, this.tableId, this.cookie(), a);
         return true;
+      case 'sample':
+        // Per-flow IPFIX needs the datapath's sample action, which this branch does not have yet.
+        this.say('warn', () => 'sample: per-flow IPFIX sampling is not available in this build: packet not sampled');
+        return true;
     }
   }
 
