@@ -94,6 +94,7 @@ pub const ACTION_POP_VLAN: u16 = 4;
 pub const ACTION_SET: u16 = 5;
 pub const ACTION_METER: u16 = 8;
 pub const ACTION_SET_TUNNEL: u16 = 9;
+pub const ACTION_SAMPLE: u16 = 10;
 /// The set_tunnel payload before its Geneve options (`flow/actions.rs`).
 pub const SET_TUNNEL_FIXED_LEN: usize = 24;
 
@@ -206,10 +207,10 @@ impl SetField {
 // ---------------------------------------------------------------- upcall batches
 
 // An upcall batch reaches JS as two buffers. `data` holds, per upcall, its
-// key (KEY_LEN bytes) then its frame. `meta` holds one UPCALL_META_LEN
+// key (KEY_LEN bytes), its frame, then its userspace action's userdata. `meta` holds one UPCALL_META_LEN
 // record per upcall, in the batch's order: an upcall's index in the batch
 // is its record's position.
-pub const UPCALL_META_LEN: usize = 28;
+pub const UPCALL_META_LEN: usize = 32;
 /// u32: the datapath port the frame came in on.
 pub const UPCALL_META_PORT: usize = 0;
 /// u32: UPCALL_MISS or UPCALL_ACTION.
@@ -222,6 +223,8 @@ pub const UPCALL_META_FRAME_AT: usize = 12;
 pub const UPCALL_META_FRAME_LEN: usize = 16;
 /// u64: the userspace action's cookie (0 for a miss).
 pub const UPCALL_META_COOKIE: usize = 20;
+/// u32: length of the userdata, which follows the frame in `data` (0 for a miss).
+pub const UPCALL_META_USERDATA_LEN: usize = 28;
 
 /// No flow matched the frame.
 pub const UPCALL_MISS: u32 = 0;
@@ -230,7 +233,7 @@ pub const UPCALL_ACTION: u32 = 1;
 
 /// Sizes of the (data, meta) buffers that carry `upcalls`.
 pub fn upcall_batch_lens(upcalls: &[Upcall]) -> (usize, usize) {
-    let data = upcalls.iter().map(|u| KEY_LEN + u.frame.len()).sum();
+    let data = upcalls.iter().map(|u| KEY_LEN + u.frame.len() + u.userdata.len()).sum();
     (data, upcalls.len() * UPCALL_META_LEN)
 }
 
@@ -239,8 +242,11 @@ pub fn pack_upcall_data(upcalls: &[Upcall], data: &mut [u8]) {
     let mut at = 0;
     for up in upcalls {
         data[at..at + KEY_LEN].copy_from_slice(up.key.as_bytes());
-        data[at + KEY_LEN..at + KEY_LEN + up.frame.len()].copy_from_slice(&up.frame);
-        at += KEY_LEN + up.frame.len();
+        let frame_at = at + KEY_LEN;
+        data[frame_at..frame_at + up.frame.len()].copy_from_slice(&up.frame);
+        let userdata_at = frame_at + up.frame.len();
+        data[userdata_at..userdata_at + up.userdata.len()].copy_from_slice(&up.userdata);
+        at = userdata_at + up.userdata.len();
     }
 }
 
@@ -258,7 +264,8 @@ pub fn pack_upcall_meta(upcalls: &[Upcall], meta: &mut [u8]) {
         put_u32(record, UPCALL_META_FRAME_AT, (at + KEY_LEN) as u32);
         put_u32(record, UPCALL_META_FRAME_LEN, up.frame.len() as u32);
         record[UPCALL_META_COOKIE..UPCALL_META_COOKIE + 8].copy_from_slice(&cookie.to_le_bytes());
-        at += KEY_LEN + up.frame.len();
+        put_u32(record, UPCALL_META_USERDATA_LEN, up.userdata.len() as u32);
+        at += KEY_LEN + up.frame.len() + up.userdata.len();
     }
 }
 
@@ -399,6 +406,7 @@ pub fn describe() -> Vec<(String, u64)> {
         ("ACTION_SET", ACTION_SET as usize),
         ("ACTION_METER", ACTION_METER as usize),
         ("ACTION_SET_TUNNEL", ACTION_SET_TUNNEL as usize),
+        ("ACTION_SAMPLE", ACTION_SAMPLE as usize),
         ("SET_TUNNEL_FIXED_LEN", SET_TUNNEL_FIXED_LEN),
         ("SET_FLAG_MASKED", SET_FLAG_MASKED as usize),
         ("SET_FLAG_CONTINUES", SET_FLAG_CONTINUES as usize),
@@ -409,6 +417,7 @@ pub fn describe() -> Vec<(String, u64)> {
         ("UPCALL_META_FRAME_AT", UPCALL_META_FRAME_AT),
         ("UPCALL_META_FRAME_LEN", UPCALL_META_FRAME_LEN),
         ("UPCALL_META_COOKIE", UPCALL_META_COOKIE),
+        ("UPCALL_META_USERDATA_LEN", UPCALL_META_USERDATA_LEN),
         ("UPCALL_MISS", UPCALL_MISS as usize),
         ("UPCALL_ACTION", UPCALL_ACTION as usize),
         ("REPLY_HEADER_LEN", REPLY_HEADER_LEN),

@@ -65,6 +65,8 @@ pub struct Upcall {
     pub in_port: u32,
     pub key: FlowKey,
     pub frame: Vec<u8>,
+    /// The userspace action's whole userdata (empty for a miss).
+    pub userdata: Box<[u8]>,
     /// The frame's offload state, for sending it on when the answer comes.
     vnet: VnetHdr,
     /// Ties a miss to the frames of its flow held meanwhile (0 for action upcalls).
@@ -968,6 +970,7 @@ fn process(shared: &Shared, st: &mut State, pkts: &mut [Packet]) {
                             in_port: pkt.in_port,
                             key: *key,
                             frame,
+                            userdata: Box::default(),
                             vnet: pkt.vnet,
                             seq,
                         });
@@ -1029,10 +1032,16 @@ impl Tx {
         meters: &mut MeterTable,
     ) {
         // The common cases need no copy: meters (if any), then every other
-        // action an output (one port, or flooding). A remark changes the
-        // burst's own packet, which the outputs then send.
+        // action an output (one port, or flooding) or a sample whose list
+        // leaves the frame alone (sFlow's). A remark changes the burst's
+        // own packet, which the outputs then send.
         let metered = list.actions.iter().take_while(|a| matches!(a, Action::Meter(_))).count();
-        if list.actions[metered..].iter().all(|a| matches!(a, Action::Output(_))) {
+        let plain = |a: &Action| match a {
+            Action::Output(_) => true,
+            Action::Sample(s) => !s.needs_copy,
+            _ => false,
+        };
+        if list.actions[metered..].iter().all(plain) {
             for a in &list.actions[..metered] {
                 if let Action::Meter(id) = a {
                     match meters.apply(*id, pkt.len(), self.now_ns) {
@@ -1043,8 +1052,14 @@ impl Tx {
                 }
             }
             for a in &list.actions[metered..] {
-                if let Action::Output(port) = a {
-                    self.outs.push((*port, OutRef::Burst(index)));
+                match a {
+                    Action::Output(port) => self.outs.push((*port, OutRef::Burst(index))),
+                    Action::Sample(s) if actions::sample_chooses(s.probability) => {
+                        self.current = index;
+                        let report = actions::execute_sample(s, pkt, &mut Metered { tx: self, meters });
+                        stats.action_errors += report.failed as u64;
+                    }
+                    _ => {}
                 }
             }
             return;
@@ -1106,8 +1121,8 @@ impl ActionSink for Metered<'_> {
         self.tx.output(port, pkt);
     }
 
-    fn userspace(&mut self, pkt: &Packet, cookie: u64) {
-        self.tx.userspace(pkt, cookie);
+    fn userspace(&mut self, pkt: &Packet, cookie: u64, userdata: &[u8]) {
+        self.tx.userspace(pkt, cookie, userdata);
     }
 
     fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict {
@@ -1121,7 +1136,7 @@ impl Tx {
         self.outs.push((port, OutRef::Copy(c)));
     }
 
-    fn userspace(&mut self, pkt: &Packet, cookie: u64) {
+    fn userspace(&mut self, pkt: &Packet, cookie: u64, userdata: &[u8]) {
         let mut key = FlowKey::extract(pkt.frame(), pkt.in_port);
         if let Some(t) = &pkt.rx_tunnel {
             key.set_tunnel(t);
@@ -1132,6 +1147,7 @@ impl Tx {
             in_port: pkt.in_port,
             key,
             frame,
+            userdata: userdata.into(),
             vnet: pkt.vnet,
             seq: 0,
         });

@@ -7,8 +7,8 @@
 //! below runs it briefly in the suite.
 
 use crate::abi::{
-    ACTION_METER, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET, ACTION_SET_TUNNEL, ACTION_USERSPACE,
-    SET_FIELDS,
+    ACTION_METER, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SAMPLE, ACTION_SET, ACTION_SET_TUNNEL,
+    ACTION_USERSPACE, SET_FIELDS,
 };
 use crate::flow::actions::{execute, validate, ActionList, ActionSink};
 use crate::flow::key::FlowKey;
@@ -107,7 +107,7 @@ impl ActionSink for Sink {
     fn output(&mut self, _port: u32, _pkt: &Packet) {
         self.outputs += 1;
     }
-    fn userspace(&mut self, _pkt: &Packet, _cookie: u64) {
+    fn userspace(&mut self, _pkt: &Packet, _cookie: u64, _userdata: &[u8]) {
         self.outputs += 1;
     }
     fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict {
@@ -147,7 +147,12 @@ fn action_seeds() -> Vec<Vec<u8>> {
         action(ACTION_SET_TUNNEL, &tunnel),
         action(ACTION_SET_TUNNEL, &with_option),
     ];
-    let mut seeds: Vec<Vec<u8>> = basics.iter().cloned().chain(sets.iter().cloned()).collect();
+    // A sample of every basic action (sFlow's is a userspace action), and one inside another.
+    let sampled = [(u32::MAX / 2).to_le_bytes().to_vec(), basics.concat()].concat();
+    let nested = [u32::MAX.to_le_bytes().to_vec(), action(ACTION_SAMPLE, &sampled)].concat();
+    let samples = [action(ACTION_SAMPLE, &sampled), action(ACTION_SAMPLE, &nested)];
+    let mut seeds: Vec<Vec<u8>> =
+        basics.iter().cloned().chain(sets.iter().cloned()).chain(samples.iter().cloned()).collect();
     seeds.push(basics.concat());
     seeds.push(sets.concat());
     seeds.push([basics.concat(), sets.concat(), basics.concat()].concat());

@@ -85,7 +85,7 @@ export const KEY_FIELDS = [
 export const ACTION_HEADER_LEN = 4;
 export const ACTION_ALIGN = 8;
 
-export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, meter: 8, set_tunnel: 9 } as const;
+export const ACTION_TYPE = { output: 1, userspace: 2, push_vlan: 3, pop_vlan: 4, set: 5, meter: 8, set_tunnel: 9, sample: 10 } as const;
 
 /** The set_tunnel payload before its Geneve options (see actions.ts). */
 export const SET_TUNNEL_FIXED_LEN = 24;
@@ -131,12 +131,13 @@ export const SET_FIELDS: Record<string, { id: number; len: number; kind: 'mac' |
 
 /**
  * An upcall batch arrives as two buffers. `data` holds, per upcall, its key
- * (FLOW_KEY_LEN bytes) then its frame. `meta` holds one record per upcall in
- * the batch's order (an upcall's index is its record's position), with these
- * byte offsets: port, reason, keyAt, frameAt and frameLen are u32, cookie a
- * u64 (0 for a miss).
+ * (FLOW_KEY_LEN bytes), its frame, then its userspace action's userdata.
+ * `meta` holds one record per upcall in the batch's order (an upcall's index
+ * is its record's position), with these byte offsets: port, reason, keyAt,
+ * frameAt, frameLen and userdataLen are u32, cookie a u64 (the userdata's
+ * first 8 bytes; 0 for a miss).
  */
-export const UPCALL_META = { len: 28, port: 0, reason: 4, keyAt: 8, frameAt: 12, frameLen: 16, cookie: 20 } as const;
+export const UPCALL_META = { len: 32, port: 0, reason: 4, keyAt: 8, frameAt: 12, frameLen: 16, cookie: 20, userdataLen: 28 } as const;
 export const UPCALL_REASON = { miss: 0, action: 1 } as const;
 
 // ---------------------------------------------------------------- upcall replies
@@ -189,6 +190,7 @@ export function describeAbi(): Record<string, number> {
     UPCALL_META_FRAME_AT: UPCALL_META.frameAt,
     UPCALL_META_FRAME_LEN: UPCALL_META.frameLen,
     UPCALL_META_COOKIE: UPCALL_META.cookie,
+    UPCALL_META_USERDATA_LEN: UPCALL_META.userdataLen,
     UPCALL_MISS: UPCALL_REASON.miss,
     UPCALL_ACTION: UPCALL_REASON.action,
     REPLY_HEADER_LEN: REPLY.headerLen,

@@ -54,7 +54,15 @@ export type Action =
   | { type: 'set'; proto: SetProto; masked: boolean; fields: SetFieldValue[] }
   /** Meter the frame with datapath meter `id`: over a drop band's rate, the rest of the list is skipped. */
   | { type: 'meter'; id: number }
-  | { type: 'set_tunnel'; tunnel: TunnelSet };
+  | { type: 'set_tunnel'; tunnel: TunnelSet }
+  /**
+   * Run `actions` on the frames chosen with `probability` (a fraction of 0xffffffff: 0 never,
+   * 0xffffffff always), on a copy when they change the frame (OVS's sample action).
+   */
+  | { type: 'sample'; probability: number; actions: Action[] };
+
+/** The largest sample probability: every frame. */
+export const SAMPLE_ALWAYS = 0xffffffff;
 
 const SET_BY_ID = new Map(Object.entries(SET_FIELDS).map(([name, f]) => [f.id, { name, ...f }]));
 
@@ -134,6 +142,12 @@ export function encodeActions(actions: Action[]): Buffer {
         const p = Buffer.alloc(4);
         p.writeUInt32LE(a.id);
         parts.push(tlv(ACTION_TYPE.meter, p));
+        break;
+      }
+      case 'sample': {
+        const p = Buffer.alloc(4);
+        p.writeUInt32LE(a.probability);
+        parts.push(tlv(ACTION_TYPE.sample, Buffer.concat([p, encodeActions(a.actions)])));
         break;
       }
     }
@@ -249,6 +263,9 @@ export function decodeActions(buf: Buffer): Action[] {
         break;
       case ACTION_TYPE.meter:
         out.push({ type: 'meter', id: p.readUInt32LE(0) });
+        break;
+      case ACTION_TYPE.sample:
+        out.push({ type: 'sample', probability: p.readUInt32LE(0), actions: decodeActions(p.subarray(4)) });
         break;
       default:
         throw new Error(`unknown action type ${type} at byte ${off}`);

@@ -48,6 +48,8 @@ export interface Upcall {
   /** `miss`: no flow matched; `action`: a userspace action sent it (cookie says why). */
   reason: 'miss' | 'action';
   cookie?: bigint;
+  /** The userspace action's whole userdata (its first 8 bytes are `cookie`); a view like `frame`. */
+  userdata?: Buffer;
   /** The datapath port the frame came in on. */
   port: number;
   /**
@@ -533,13 +535,15 @@ function unpackUpcalls(batch: number, data: Buffer, meta: Buffer): Upcall[] {
   for (let at = 0, index = 0; at < meta.length; at += UPCALL_META.len, index++) {
     const keyAt = meta.readUInt32LE(at + UPCALL_META.keyAt);
     const frameAt = meta.readUInt32LE(at + UPCALL_META.frameAt);
-    const frame = data.subarray(frameAt, frameAt + meta.readUInt32LE(at + UPCALL_META.frameLen));
+    const frameEnd = frameAt + meta.readUInt32LE(at + UPCALL_META.frameLen);
+    const frame = data.subarray(frameAt, frameEnd);
     const key = data.subarray(keyAt, keyAt + FLOW_KEY_LEN);
     const port = meta.readUInt32LE(at + UPCALL_META.port);
     if (meta.readUInt32LE(at + UPCALL_META.reason) === UPCALL_REASON.miss) {
       upcalls.push({ reason: 'miss', port, key, frame, batch, index });
     } else {
-      upcalls.push({ reason: 'action', cookie: meta.readBigUInt64LE(at + UPCALL_META.cookie), port, key, frame, batch, index });
+      const userdata = data.subarray(frameEnd, frameEnd + meta.readUInt32LE(at + UPCALL_META.userdataLen));
+      upcalls.push({ reason: 'action', cookie: meta.readBigUInt64LE(at + UPCALL_META.cookie), userdata, port, key, frame, batch, index });
     }
   }
   return upcalls;

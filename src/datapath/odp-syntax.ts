@@ -3,7 +3,8 @@
 //   recirc_id(0),in_port(1),eth(src=..,dst=..),eth_type(0x0800),ipv4(src=..,frag=no),
 //   tcp(dst=80), packets:3, bytes:294, used:0.400s, flags:S., actions:2
 
-import { type Action, type GeneveOption, type SetFieldValue, type SetProto, type TunnelSet } from './actions.js';
+import { type Action, type GeneveOption, SAMPLE_ALWAYS, type SetFieldValue, type SetProto, type TunnelSet } from './actions.js';
+import { decodeSflowCookie, encodeSflowCookie } from './userdata.js';
 import { AddressError, formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../lib/addr.js';
 import { hex, parseFieldUint, parseUintText } from '../lib/uint.js';
 import { type FieldName, type FieldValue, type FlowKey, type FlowMask, FRAG, TCI_PRESENT, TUNNEL_FLAGS, fieldKind, fullValue } from './flow-key.js';
@@ -665,12 +666,16 @@ export function formatActions(actions: Action[]): string {
           return fmtSet(a);
         case 'userspace': {
           let s = `userspace(pid=${a.pid}`;
+          const sflow = a.userdata && decodeSflowCookie(a.userdata);
           if (a.detail) s += `,${a.detail}`;
+          else if (sflow) s += `,sFlow(vid=${sflow.vlanTci & 0xfff},pcp=${sflow.vlanTci >> 13},output=${sflow.output})`;
           else if (a.userdata?.length) s += `,userdata(${a.userdata.toString('hex')})`;
           return s + ')';
         }
         case 'meter':
           return `meter(${a.id})`;
+        case 'sample':
+          return `sample(sample=${((100 * a.probability) / SAMPLE_ALWAYS).toFixed(1)}%,actions(${formatActions(a.actions)}))`;
         case 'set_tunnel':
           return fmtSetTunnel(a.tunnel);
       }
@@ -733,17 +738,52 @@ function parseActionNode(n: Node): Action {
       const a: Action = { type: 'userspace', pid };
       if (rest.length === 1 && rest[0]!.name === 'userdata' && rest[0]!.args) {
         a.userdata = Buffer.from(rest[0]!.args.map((x) => x.name).join(''), 'hex');
+      } else if (rest.length === 1 && rest[0]!.name === 'sFlow') {
+        a.userdata = parseSflowCookie(rest[0]!);
       } else if (rest.length) a.detail = rest.map(render).join(',');
       return a;
     }
+    case 'sample':
+      return parseSample(n);
     case 'meter': {
       const a = n.args?.[0];
       if (!a || n.args!.length !== 1) err(n, 'meter(...) takes one meter id, e.g. meter(0)');
       return { type: 'meter', id: num(a, a.name, 'meter') };
     }
     default:
-      return err(n, `unknown action "${render(n)}": expected a port number, drop, push_vlan, pop_vlan, set, userspace or meter`);
+      return err(n, `unknown action "${render(n)}": expected a port number, drop, push_vlan, pop_vlan, set, userspace, meter or sample`);
   }
+}
+
+/** `sFlow(vid=V,pcp=P,output=N)`, as OVS prints an sFlow cookie, into its userdata. */
+function parseSflowCookie(n: Node): Buffer {
+  let vid = 0;
+  let pcp = 0;
+  let output: number | undefined;
+  for (const a of n.args ?? []) {
+    if (a.name === 'vid') vid = num(a, a.value, 'push_vlan(vid)');
+    else if (a.name === 'pcp') pcp = num(a, a.value, 'push_vlan(pcp)');
+    else if (a.name === 'output') output = num(a, a.value, 'output');
+    else err(a, `unknown sFlow cookie field "${a.name}": expected vid=, pcp=, output=`);
+  }
+  if (output === undefined) err(n, 'sFlow(...) needs output=, e.g. sFlow(vid=0,pcp=0,output=3)');
+  return encodeSflowCookie({ vlanTci: (pcp << 13) | vid, output });
+}
+
+/**
+ * `sample(sample=0.1%,actions(...))`: the percentage becomes a fraction of 0xffffffff, rounded
+ * as OVS rounds it (so a printed list parses back to the same probability, to 0.1%).
+ */
+function parseSample(n: Node): Action {
+  const [p, acts, ...extra] = n.args ?? [];
+  if (p?.name !== 'sample' || p.value === undefined || acts?.name !== 'actions' || extra.length) err(n, 'sample(...) takes sample=<percent>% then actions(...), e.g. sample(sample=0.1%,actions(userspace(pid=0)))');
+  const m = /^(\d+(?:\.\d*)?)%$/.exec(p.value);
+  const pct = m ? Number(m[1]) : NaN;
+  if (!(pct >= 0 && pct <= 100)) err(p, `sample=${p.value} is not a percentage from 0% to 100%`);
+  const probability = Math.min(SAMPLE_ALWAYS, Math.max(0, Math.floor(SAMPLE_ALWAYS * (pct / 100) + 0.5)));
+  const inner = acts.args ?? [];
+  const actions = inner.length === 1 && inner[0]!.name === 'drop' && !inner[0]!.args ? [] : inner.map(parseActionNode);
+  return { type: 'sample', probability, actions };
 }
 
 /** Parse `2,push_vlan(vid=10,pcp=0),3` (or `drop`). */

@@ -5,6 +5,7 @@
 import { FLOW_KEY_LEN, fieldSpan } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
 import { Datapath, extractKey, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
+import { USERDATA_KIND } from '../datapath/userdata.js';
 import { getLogger } from '../lib/log.js';
 import { DatapathMeters } from './dpif-meters.js';
 import { InstalledFlows } from './installed-flows.js';
@@ -52,6 +53,17 @@ export interface PacketInEvent {
   packetIn: PacketIn;
 }
 
+/** A frame a userspace action of a non-controller kind sent up (an sFlow or IPFIX sample). */
+export interface UserspaceUpcall {
+  /** The bridge of the port it came in on, if that port is a bridge's. */
+  bridge: XBridge | undefined;
+  /** The datapath port it came in on. */
+  dpInPort: number;
+  /** Copies, the handler's to keep. */
+  frame: Buffer;
+  userdata: Buffer;
+}
+
 export interface OfprotoDpifOptions {
   /** Receives frames a CONTROLLER action sent up (packet-ins). */
   onPacketIn?: (ev: PacketInEvent) => void;
@@ -68,6 +80,8 @@ export class OfprotoDpif {
   /** Which bridge each datapath port belongs to. */
   private readonly portOwner = new Map<number, XBridge>();
   private readonly installed = new InstalledFlows<Installed>();
+  /** The handler of each userdata kind (its first byte) but the controller's. */
+  private readonly userspaceHandlers = new Map<number, (up: UserspaceUpcall) => void>();
   /** changeSeq of each bridge when its flows were last revalidated. */
   private readonly seenSeq = new Map<XBridge, number>();
   private readonly timer: NodeJS.Timeout;
@@ -189,7 +203,7 @@ export class OfprotoDpif {
     let lastActions: Buffer | undefined;
     for (const upcall of batch) {
       if (upcall.reason === 'action') {
-        this.packetIn(upcall);
+        this.userspace(upcall);
         continue;
       }
       const bridge = this.portOwner.get(upcall.port) ?? this.tunnelBridge(upcall);
@@ -263,6 +277,32 @@ export class OfprotoDpif {
     if (!this.tunnels.isVport(upcall.port)) return undefined;
     const hit = this.tunnels.receive(upcall.port, keyToFlow(upcall.key, 0));
     return (hit && this.bridges.get(hit.bridge)) ?? 'unmatched';
+  }
+
+  /**
+   * Send frames that userspace actions with userdata of `kind` (USERDATA_KIND) send up to
+   * `handler`; one handler a kind, and undefined removes it.
+   */
+  onUserspace(kind: number, handler: ((up: UserspaceUpcall) => void) | undefined): void {
+    if (kind === USERDATA_KIND.controller) throw new Error('controller upcalls are packet-ins: use the onPacketIn option');
+    if (handler) this.userspaceHandlers.set(kind, handler);
+    else this.userspaceHandlers.delete(kind);
+  }
+
+  /** An action upcall: a packet-in, or to the handler of its userdata's kind. */
+  private userspace(upcall: Upcall): void {
+    const kind = upcall.userdata?.[0];
+    const handler = kind === undefined ? undefined : this.userspaceHandlers.get(kind);
+    if (!handler) {
+      this.packetIn(upcall);
+      return;
+    }
+    handler({
+      bridge: this.portOwner.get(upcall.port),
+      dpInPort: upcall.port,
+      frame: Buffer.from(upcall.frame),
+      userdata: Buffer.from(upcall.userdata!),
+    });
   }
 
   /**

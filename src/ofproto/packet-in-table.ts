@@ -15,9 +15,10 @@
  * megaflow that holds its recirculation id.
  */
 import type { Action as DpAction } from '../datapath/actions.js';
+import { USERDATA_KIND } from '../datapath/userdata.js';
 import type { PacketIn } from './xlate.js';
 
-const CONTROLLER_USERDATA_MARK = 1;
+const CONTROLLER_USERDATA_MARK = USERDATA_KIND.controller;
 
 /**
  * The next descriptor id. Ids are unique in the process, not per table, so the upcall handler

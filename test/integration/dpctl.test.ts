@@ -1,24 +1,35 @@
 // The dpctl operations in OVS's datapath flow syntax, on a datapath with
 // real ports and real traffic.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Datapath } from '../../src/datapath/dpif.js';
+import { Datapath, type Upcall } from '../../src/datapath/dpif.js';
 import * as dpctl from '../../src/datapath/dpctl.js';
 import { Lab, type Host } from '../../src/lib/netns.js';
 import { eventually } from '../helpers/eventually.js';
-import { sendFrames, udpFrame } from '../helpers/frames.js';
+import { sendFrames, startCapture, udpFrame } from '../helpers/frames.js';
 
 let lab: Lab;
 let d: dpctl.NamedDatapath;
 let a: Host;
+let b: Host;
+/** The frames userspace actions sent up (the datapath is opened with an upcall handler). */
+let sentUp: Upcall[];
 let pa: number;
 let pb: number;
 
 beforeEach(async () => {
   lab = new Lab();
-  d = { name: 'ovs-netdev', dp: Datapath.open() };
+  sentUp = [];
+  const dp: Datapath = Datapath.open({
+    onUpcall: (batch) => {
+      sentUp.push(...batch.filter((u) => u.reason === 'action').map((u) => ({ ...u, frame: Buffer.from(u.frame), userdata: Buffer.from(u.userdata!) })));
+      dp.finishUpcalls(batch);
+    },
+  });
+  d = { name: 'ovs-netdev', dp };
   const ha = await lab.addVethHost('a', '10.91.0.1/24');
   const hb = await lab.addVethHost('b', '10.91.0.2/24');
   a = ha.host;
+  b = hb.host;
   pa = d.dp.addPort({ type: 'system', name: ha.switchIf }).port;
   pb = d.dp.addPort({ type: 'system', name: hb.switchIf }).port;
 });
@@ -43,6 +54,36 @@ describe('dpctl', () => {
     expect(dpctl.dumpFlows(d)).toMatch(
       new RegExp(`^recirc_id\\(0\\),in_port\\(${pa}\\),eth\\(\\),eth_type\\(0x0800\\), packets:3, bytes:${3 * frame.length}, used:0\\.\\d{3}s, actions:push_vlan\\(vid=10,pcp=0\\),${pb}\\n$`),
     );
+  });
+
+  it('sends sampled frames up with their userdata while the flow keeps forwarding every frame', async () => {
+    const sampled = `sample(sample=100.0%,actions(userspace(pid=0,sFlow(vid=0,pcp=0,output=7)))),${pb}`;
+    dpctl.addFlow(d, `in_port(${pa}),eth(),eth_type(0x0800)`, sampled);
+    expect(dpctl.dumpFlows(d)).toContain(`actions:${sampled}\n`);
+    const frame = udpFrame({ dst: '02:00:00:00:00:09', src: a.mac, ipSrc: '10.91.0.1', ipDst: '10.91.0.9' });
+    const cap = await startCapture(b, 0x0800);
+    await sendFrames(a, frame, 20);
+    await eventually(() => sentUp.length === 20, 5000, 'twenty sampled upcalls');
+    expect((await cap.until((fs) => fs.filter((f) => f.equals(frame)).length === 20)).filter((f) => f.equals(frame))).toHaveLength(20);
+    expect(sentUp.every((u) => u.port === pa && u.frame.equals(frame))).toBe(true);
+    // The sFlow cookie: kind 2, TCI 0, output 7.
+    expect(sentUp[0]!.userdata!.toString('hex')).toBe('0200000007000000');
+    expect(d.dp.stats()).toMatchObject({ hit: 20, missed: 0 });
+  });
+
+  it('samples about the fraction of frames its probability says, and none at 0%', async () => {
+    const flow = `in_port(${pa}),eth(),eth_type(0x0800)`;
+    dpctl.addFlow(d, flow, `sample(sample=0.0%,actions(userspace(pid=0,userdata(03)))),${pb}`);
+    const frame = udpFrame({ dst: '02:00:00:00:00:09', src: a.mac, ipSrc: '10.91.0.1', ipDst: '10.91.0.9' });
+    await sendFrames(a, frame, 200);
+    await eventually(() => d.dp.stats().hit === 200, 5000, '200 hits');
+    expect(sentUp).toHaveLength(0);
+    dpctl.addFlow(d, flow, `sample(sample=50.0%,actions(userspace(pid=0,userdata(03)))),${pb}`, 'modify');
+    await sendFrames(a, frame, 400);
+    await eventually(() => d.dp.stats().hit === 600, 5000, '600 hits');
+    // 200 expected, sd 10: a bound no fair draw misses.
+    await eventually(() => sentUp.length >= 140, 5000, 'about half the frames sampled');
+    expect(sentUp.length).toBeLessThan(260);
   });
 
   it('modifies, gets and deletes a flow by its match or its ufid', () => {

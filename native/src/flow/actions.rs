@@ -17,6 +17,15 @@
 //! | 8    | meter      | u32 datapath meter id                                         |
 //! | 9    | set_tunnel | be64 tun_id, src[4], dst[4], be16 flags, u8 tos, u8 ttl,      |
 //! |      |            | be16 tp_src, be16 tp_dst, Geneve option TLVs (0..252 bytes)   |
+//! | 10   | sample     | u32 probability (of u32::MAX), then a nested action list      |
+//!
+//! `sample` is OVS's OVS_ACTION_ATTR_SAMPLE: for a frame chosen with the
+//! given probability (0 never, u32::MAX always) its nested list runs, on a
+//! copy of the frame when the list changes it, so the actions after the
+//! sample see the frame as it was. The nested list is validated with the
+//! outer one (nested samples at most MAX_SAMPLE_DEPTH deep); the draw uses
+//! a per-thread generator and allocates nothing. Typically the nested list
+//! is one `userspace` whose userdata tells the slow path why (sFlow, IPFIX).
 //!
 //! `set` flags: bit 0 "written masked" and bit 1 "continues the previous
 //! set(...) group" only matter to the TS printer; execution ignores them.
@@ -37,10 +46,11 @@ use crate::wire::{arp, icmp, ipv4, ipv6, tcp, udp};
 
 pub use crate::abi::SetField;
 use crate::abi::{
-    ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_METER, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SET,
-    ACTION_SET_TUNNEL, ACTION_USERSPACE, SET_TUNNEL_FIXED_LEN,
+    ACTION_ALIGN, ACTION_HEADER_LEN, ACTION_METER, ACTION_OUTPUT, ACTION_POP_VLAN, ACTION_PUSH_VLAN, ACTION_SAMPLE,
+    ACTION_SET, ACTION_SET_TUNNEL, ACTION_USERSPACE, SET_TUNNEL_FIXED_LEN,
 };
 use crate::meter::{remark_dscp, Verdict};
+use std::cell::Cell;
 
 /// One validated action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +77,21 @@ pub enum Action {
     /// Give the frame this egress tunnel metadata (boxed: it carries
     /// room for Geneve options that most actions do not need).
     SetTunnel(Box<TunnelInfo>),
+    /// Run `actions` on the frames chosen with `probability` (of u32::MAX).
+    Sample(Box<Sample>),
 }
+
+/// A `sample` action: a probability and the list chosen frames go through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    pub probability: u32,
+    pub actions: ActionList,
+    /// The nested list changes the frame, so it runs on a copy.
+    pub needs_copy: bool,
+}
+
+/// How deep samples may nest inside samples.
+pub const MAX_SAMPLE_DEPTH: usize = 4;
 
 /// A validated action list, ready to execute.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -96,6 +120,10 @@ pub enum ActionError {
     ValueOutsideMask { field: &'static str },
     /// set(tunnel(...)) with flags or Geneve options that cannot be sent.
     BadTunnel { reason: &'static str },
+    /// A sample's nested list is refused (the inner error says why).
+    InSample(Box<ActionError>),
+    /// Samples nested deeper than MAX_SAMPLE_DEPTH.
+    SampleTooDeep,
 }
 
 impl core::fmt::Display for ActionError {
@@ -117,6 +145,8 @@ impl core::fmt::Display for ActionError {
             UnknownSetField { id } => write!(f, "set action: unknown field id {id}"),
             ValueOutsideMask { field } => write!(f, "set action: value for {field} has bits outside its mask"),
             BadTunnel { reason } => write!(f, "set(tunnel(...)) action: {reason}"),
+            InSample(inner) => write!(f, "sample action's nested list: {inner}"),
+            SampleTooDeep => write!(f, "sample actions nested more than {MAX_SAMPLE_DEPTH} deep"),
         }
     }
 }
@@ -132,6 +162,7 @@ fn name_of(ty: u16) -> &'static str {
         ACTION_SET => "set",
         ACTION_METER => "meter",
         ACTION_SET_TUNNEL => "set_tunnel",
+        ACTION_SAMPLE => "sample",
         _ => "unknown",
     }
 }
@@ -142,6 +173,11 @@ fn u32_le(b: &[u8]) -> u32 {
 
 /// Check an encoded action list and turn it into an `ActionList`.
 pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
+    validate_nested(bytes, 0)
+}
+
+/// `validate` for a list inside `depth` samples.
+fn validate_nested(bytes: &[u8], depth: usize) -> Result<ActionList, ActionError> {
     let mut actions = Vec::new();
     let mut off = 0;
     while off < bytes.len() {
@@ -224,12 +260,91 @@ pub fn validate(bytes: &[u8]) -> Result<ActionList, ActionError> {
                 }
                 Action::SetTunnel(Box::new(check_set_tunnel(p)?))
             }
+            ACTION_SAMPLE => {
+                if len < 4 {
+                    return Err(ActionError::BadLength { action: name, len, expected: "at least 4 (u32 probability)" });
+                }
+                if depth == MAX_SAMPLE_DEPTH {
+                    return Err(ActionError::SampleTooDeep);
+                }
+                let nested = validate_nested(&p[4..], depth + 1).map_err(|e| match e {
+                    ActionError::SampleTooDeep => e,
+                    e => ActionError::InSample(Box::new(e)),
+                })?;
+                let needs_copy = nested.actions.iter().any(changes_frame);
+                Action::Sample(Box::new(Sample { probability: u32_le(p), actions: nested, needs_copy }))
+            }
             _ => return Err(ActionError::UnknownType { ty, offset: off }),
         };
         actions.push(a);
         off += (ACTION_HEADER_LEN + len).next_multiple_of(ACTION_ALIGN);
     }
     Ok(ActionList { actions })
+}
+
+/// Whether running `a` can change the frame (or its metadata) that later actions see.
+fn changes_frame(a: &Action) -> bool {
+    match a {
+        Action::Output(_) | Action::Userspace { .. } => false,
+        // A remark band rewrites the DSCP.
+        Action::Meter(_) => true,
+        Action::PushVlan { .. } | Action::PopVlan | Action::Set { .. } | Action::SetTunnel(_) => true,
+        Action::Sample(s) => s.actions.actions.iter().any(changes_frame),
+    }
+}
+
+thread_local! {
+    /// The sample draw's splitmix64 state (0: not seeded yet).
+    static SAMPLE_RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A uniformly drawn u32 from this thread's generator, seeded from the
+/// clock and the thread on first use.
+fn next_random() -> u32 {
+    SAMPLE_RNG.with(|state| {
+        let mut s = state.get();
+        if s == 0 {
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+            s = nanos ^ (state as *const Cell<u64> as u64) | 1;
+        }
+        s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        state.set(s);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) as u32
+    })
+}
+
+/// Seed this thread's sample draw, so a test sees the same choices every run.
+#[cfg(test)]
+pub fn seed_sampling(seed: u64) {
+    SAMPLE_RNG.with(|s| s.set(seed | 1));
+}
+
+/// Whether a sample of `probability` (of u32::MAX) takes this frame.
+pub fn sample_chooses(probability: u32) -> bool {
+    match probability {
+        0 => false,
+        u32::MAX => true,
+        p => next_random() < p,
+    }
+}
+
+/// Run a chosen sample's nested list: on `pkt` itself when the list leaves
+/// the frame alone, else on a copy (allocated: frames sampled into a list
+/// that rewrites them are rare).
+pub fn execute_sample(s: &Sample, pkt: &mut Packet, out: &mut impl ActionSink) -> ExecReport {
+    if !s.needs_copy {
+        return execute(&s.actions, pkt, out);
+    }
+    let mut copy = Packet::from_frame(pkt.frame());
+    copy.vnet = pkt.vnet;
+    copy.in_port = pkt.in_port;
+    copy.rx_tunnel = pkt.rx_tunnel;
+    copy.egress_tunnel = pkt.egress_tunnel;
+    execute(&s.actions, &mut copy, out)
 }
 
 fn check_set_tunnel(p: &[u8]) -> Result<TunnelInfo, ActionError> {
@@ -275,8 +390,9 @@ pub trait ActionSink {
     /// Send a copy of `pkt` out of datapath port `port` (may be called
     /// several times per list: flooding).
     fn output(&mut self, port: u32, pkt: &Packet);
-    /// Hand a copy of `pkt` to JS (e.g. for a controller).
-    fn userspace(&mut self, pkt: &Packet, cookie: u64);
+    /// Hand a copy of `pkt` to JS (e.g. for a controller), with the
+    /// userspace action's userdata (its first 8 bytes are `cookie`).
+    fn userspace(&mut self, pkt: &Packet, cookie: u64, userdata: &[u8]);
     /// What datapath meter `meter_id` decides for `pkt` (counted there).
     fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict;
 }
@@ -323,8 +439,18 @@ pub fn execute(list: &ActionList, pkt: &mut Packet, out: &mut impl ActionSink) -
                 out.output(*port, pkt);
                 Ok(())
             }
-            Action::Userspace { cookie, .. } => {
-                out.userspace(pkt, *cookie);
+            Action::Userspace { cookie, userdata, .. } => {
+                out.userspace(pkt, *cookie, userdata);
+                Ok(())
+            }
+            Action::Sample(s) => {
+                if sample_chooses(s.probability) {
+                    let r = execute_sample(s, pkt, out);
+                    report.failed += r.failed;
+                    if let Some(e) = r.first_error {
+                        report.first_error.get_or_insert(e);
+                    }
+                }
                 Ok(())
             }
             Action::PushVlan { tpid, tci } => push_vlan(pkt, *tpid, *tci),
@@ -680,7 +806,7 @@ mod tests {
         fn output(&mut self, port: u32, pkt: &Packet) {
             self.out.push((port, pkt.frame().to_vec()));
         }
-        fn userspace(&mut self, pkt: &Packet, cookie: u64) {
+        fn userspace(&mut self, pkt: &Packet, cookie: u64, _userdata: &[u8]) {
             self.up.push((cookie, pkt.frame().to_vec()));
         }
         fn meter(&mut self, meter_id: u32, pkt: &Packet) -> Verdict {
@@ -1204,6 +1330,87 @@ mod tests {
                 execute(&list, &mut p, &mut Sink::default());
             }
         }
+    }
+
+    fn userspace(userdata: &[u8]) -> Vec<u8> {
+        tlv(ACTION_USERSPACE, &[&[0u8; 8][..], userdata].concat())
+    }
+    fn sample(probability: u32, nested: &[u8]) -> Vec<u8> {
+        tlv(ACTION_SAMPLE, &[&probability.to_le_bytes()[..], nested].concat())
+    }
+    /// Frames of `n` runs of `list` that reached userspace.
+    fn sampled_of(list: &[u8], n: usize) -> usize {
+        let l = validate(list).unwrap();
+        let f = ipv4_frame(17, &udp_hdr());
+        let mut s = Sink::default();
+        for _ in 0..n {
+            execute(&l, &mut Packet::from_frame(&f), &mut s);
+        }
+        assert_eq!(s.out.len(), n, "the outputs after the sample see every frame");
+        s.up.len()
+    }
+
+    #[test]
+    fn a_sample_of_probability_zero_never_runs_its_list_and_of_all_ones_always_does() {
+        seed_sampling(7);
+        let nested = userspace(&[2, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(sampled_of(&[sample(0, &nested), output(2)].concat(), 10_000), 0);
+        assert_eq!(sampled_of(&[sample(u32::MAX, &nested), output(2)].concat(), 10_000), 10_000);
+    }
+
+    #[test]
+    fn a_sample_chooses_about_its_probability_of_the_frames() {
+        seed_sampling(42);
+        let nested = userspace(&[2]);
+        // 1 in 100 over 200_000 frames: 2_000 expected, sd ~44.
+        let hits = sampled_of(&[sample(u32::MAX / 100, &nested), output(2)].concat(), 200_000);
+        assert!((1_800..=2_200).contains(&hits), "1% sampled {hits} of 200000");
+        let hits = sampled_of(&[sample(u32::MAX / 2, &nested), output(2)].concat(), 20_000);
+        assert!((9_600..=10_400).contains(&hits), "50% sampled {hits} of 20000");
+    }
+
+    #[test]
+    fn a_sampled_frame_reaches_userspace_with_the_whole_userdata() {
+        let list = validate(&sample(u32::MAX, &userspace(&[2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))).unwrap();
+        let Action::Sample(s) = &list.actions[0] else { panic!("a sample") };
+        assert!(!s.needs_copy, "a userspace action leaves the frame alone");
+        assert_eq!(
+            s.actions.actions[0],
+            Action::Userspace {
+                pid: 0,
+                cookie: u64::from_le_bytes([2, 1, 2, 3, 4, 5, 6, 7]),
+                userdata: vec![2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_sample_that_rewrites_the_frame_does_so_on_a_copy() {
+        let f = ipv4_frame(17, &udp_hdr());
+        let nested = [tlv(ACTION_PUSH_VLAN, &[0x81, 0, 0x10, 5]), output(9)].concat();
+        let (p, s, r) = run(&[sample(u32::MAX, &nested), output(2)].concat(), &f);
+        assert_eq!(r, ExecReport::default());
+        assert_eq!(s.out[0].0, 9);
+        assert_eq!(&s.out[0].1[12..16], &[0x81, 0, 0, 5], "the sampled copy is tagged");
+        assert_eq!((s.out[1].0, &s.out[1].1[..]), (2, &f[..]), "the output after the sample is not");
+        assert_eq!(p.frame(), &f[..]);
+    }
+
+    #[test]
+    fn a_sample_nested_list_is_validated_with_the_flow() {
+        use ActionError::*;
+        assert_eq!(validate(&sample(1, &tlv(99, &[]))), Err(InSample(Box::new(UnknownType { ty: 99, offset: 0 }))));
+        assert!(matches!(validate(&tlv(ACTION_SAMPLE, &[1, 0])), Err(BadLength { action: "sample", .. })));
+        let mut deep = userspace(&[]);
+        for _ in 0..MAX_SAMPLE_DEPTH {
+            deep = sample(u32::MAX, &deep);
+        }
+        assert!(validate(&deep).is_ok());
+        assert_eq!(validate(&sample(u32::MAX, &deep)), Err(SampleTooDeep));
+        assert_eq!(
+            InSample(Box::new(UnknownType { ty: 99, offset: 0 })).to_string(),
+            "sample action's nested list: unknown action type 99 at byte 0"
+        );
     }
 
     #[test]

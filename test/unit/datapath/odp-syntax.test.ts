@@ -24,6 +24,9 @@ const corpus = [
   'recirc_id(0x1),in_port(1),eth(),eth_type(0x88a8),vlan(vid=100),encap(eth_type(0x8100),vlan(vid=5,pcp=1),encap(eth_type(0x0800),ipv4(frag=no))), packets:1, bytes:64, used:0.010s, actions:set(ipv4(src=10.1.1.1,ttl=9)),set(tcp(dst=8080)),push_vlan(tpid=0x88a8,vid=7,pcp=0),1',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=later), packets:0, bytes:0, used:never, actions:userspace(pid=3,userdata(0102030405060708))',
   'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:5, bytes:490, used:0.010s, actions:meter(0),2',
+  // sFlow's sample (OVS's cookie printing: 2147483650 is "sent to 2 ports"), userdata, a nested list that rewrites, an empty one.
+  'recirc_id(0),in_port(1),eth(),eth_type(0x0800),ipv4(frag=no), packets:3, bytes:294, used:0.010s, actions:sample(sample=0.1%,actions(userspace(pid=0,sFlow(vid=10,pcp=3,output=2147483650)))),2,3',
+  'recirc_id(0),in_port(2),eth(),eth_type(0x0806), packets:0, bytes:0, used:never, actions:sample(sample=100.0%,actions(userspace(pid=7,userdata(0300000001000000)))),sample(sample=50.0%,actions(push_vlan(vid=5,pcp=0),4)),sample(sample=0.0%,actions(drop)),1',
   // OVN's ND responder; the key is OVS's own tests/odp.at example of nd_ext.
   'recirc_id(0),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x86dd),ipv6(src=::1,dst=::2,label=0,proto=58,tclass=0,hlimit=128,frag=no),icmpv6(type=136,code=0),nd(target=::3,sll=00:05:06:07:08:09,tll=00:0a:0b:0c:0d:0e),nd_ext(nd_reserved=0x0,nd_options_type=2), packets:1, bytes:86, used:0.100s, actions:1',
   'recirc_id(0),in_port(3),eth(),eth_type(0x86dd),ipv6(proto=58,frag=no),icmpv6(type=135,code=0),nd(target=fd00::1),nd_ext(nd_reserved=0x0), packets:1, bytes:86, used:0.100s, actions:set(nd_ext(nd_reserved=0xe0000000,nd_options_type=2)),set(nd(tll=00:00:00:00:00:01)),set(icmpv6(type=136)),3',
@@ -92,6 +95,24 @@ describe('OVS datapath flow syntax', () => {
     expect(bad('recirc_id(0),in_port(1')).toThrow(OdpSyntaxError);
     expect(bad('recirc_id(0),in_port(1), packets:x, bytes:0, used:never, actions:1')).toThrow(/"packets:x" is not a count/);
     expect(() => parseActions('set(ipv4(proto=6))')).toThrow(/cannot set field "proto" of ipv4/);
+  });
+
+  it('turns a sample percentage into a fraction of 0xffffffff as OVS rounds it', () => {
+    const probability = (pct: string) => {
+      const [a] = parseActions(`sample(sample=${pct},actions(drop))`);
+      return a?.type === 'sample' ? a.probability : undefined;
+    };
+    expect([probability('0%'), probability('0.1%'), probability('50%'), probability('100%')]).toEqual([0, 4294967, 2147483648, 0xffffffff]);
+    // type 10, payload: u32 probability, then the nested list (one output).
+    expect(encodeActions(parseActions('sample(sample=100.0%,actions(3))')).toString('hex')).toBe('0a000c00' + 'ffffffff' + '0100040003000000');
+  });
+
+  it('refuses a sample without a percentage or an action list, naming the form', () => {
+    expect(() => parseActions('sample(sample=150%,actions(1))')).toThrow(/sample=150% is not a percentage from 0% to 100%/);
+    expect(() => parseActions('sample(sample=1,actions(1))')).toThrow(/sample=1 is not a percentage/);
+    expect(() => parseActions('sample(actions(1))')).toThrow(/sample\(\.\.\.\) takes sample=<percent>% then actions\(\.\.\.\)/);
+    expect(() => parseActions('sample(sample=1%,actions(bogus))')).toThrow(/unknown action "bogus"/);
+    expect(() => parseActions('userspace(pid=0,sFlow(vid=1))')).toThrow(/sFlow\(\.\.\.\) needs output=/);
   });
 });
 
