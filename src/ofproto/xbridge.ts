@@ -14,6 +14,7 @@ import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { MirrorSet, type MirrorSpec } from './mirror.js';
 import type { Netflow } from './netflow.js';
+import type { IpfixSampling } from './ipfix-sampling.js';
 import { MeterTable, OFPM, type MeterMod, type MeterStats } from './meters.js';
 import { OfpError } from './ofperr.js';
 import { PacketInTable } from './packet-in-table.js';
@@ -70,6 +71,8 @@ export class XBridge implements BridgeContext {
   tunnels: TunnelPortMap | undefined;
   /** NetFlow accounting (setNetflow); undefined while the bridge has none. */
   netflow: Netflow | undefined = undefined;
+  /** IPFIX sampling (setIpfix); undefined while the bridge has none. */
+  ipfix: IpfixSampling | undefined = undefined;
   private readonly byOf = new Map<number, BridgePort>();
   private readonly byDp = new Map<number, BridgePort>();
   private sorted: BridgePort[] = [];
@@ -177,6 +180,14 @@ export class XBridge implements BridgeContext {
     if (netflow === this.netflow) return;
     this.netflow?.close();
     this.netflow = netflow;
+    this.generation++;
+  }
+
+  /** Changes what IPFIX samples; a change revalidates the flows, so their sample actions follow. */
+  setIpfix(sampling: IpfixSampling | undefined): void {
+    const text = (s: IpfixSampling | undefined) => JSON.stringify(s && { ...s, collectorSets: [...s.collectorSets].sort((a, b) => a - b) });
+    if (text(sampling) === text(this.ipfix)) return;
+    this.ipfix = sampling;
     this.generation++;
   }
 

@@ -34,6 +34,7 @@ import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 import { tunnelHeader, unwildcardTunnel, type TunnelConfig, type TunnelPortMap } from './tunnel.js';
 import { NF_OUT, type Netflow, type NetflowRef } from './netflow.js';
+import { bridgeSampleAction, flowSampleAction, type IpfixSampling } from './ipfix-sampling.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
 export const MAX_RESUBMIT_DEPTH = 64;
@@ -99,6 +100,8 @@ export interface BridgeContext {
   readonly mirrors?: MirrorSet;
   /** NetFlow accounting, when the bridge has it on. */
   readonly netflow?: Netflow | undefined;
+  /** IPFIX sampling (bridge and per-flow), when the bridge has any. */
+  readonly ipfix?: IpfixSampling | undefined;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -587,8 +590,7 @@ class Ctx {
         this.controller(a.reason, a.maxLen, this.tableId, this.cookie(), a);
         return true;
       case 'sample':
-        // Per-flow IPFIX needs the datapath's sample action, which this branch does not have yet.
-        this.say('warn', () => 'sample: per-flow IPFIX sampling is not available in this build: packet not sampled');
+        this.sample(a);
         return true;
     }
   }
@@ -804,6 +806,18 @@ class Ctx {
       this.depth--;
       this.flow.setNum('in_port', oldInPort);
     }
+  }
+
+  // -- per-flow IPFIX
+
+  /** OVS's xlate_sample_action: the packet as it is now, sampled for the collector set's exporter. */
+  sample(a: Extract<Action, { type: 'sample' }>): void {
+    if (!this.br.ipfix?.collectorSets.has(a.collectorSetId)) {
+      this.say('detail', () => `no Flow_Sample_Collector_Set with id ${a.collectorSetId} and an IPFIX exporter on this bridge: not sampled`);
+      return;
+    }
+    this.commit();
+    this.odp.push(flowSampleAction(a, this.br.config.upcallPid));
   }
 
   // -- output
@@ -1282,6 +1296,9 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
     } else {
       ctx.xlateTable(0);
     }
+    // Bridge IPFIX samples what comes in, before any change, saying where it went (OVS's input sampling).
+    const sampling = bridge.ipfix?.bridge;
+    if (sampling && inPort) ctx.odp.unshift(bridgeSampleAction(sampling, bridge.config.upcallPid, ctx.nfOutput < NF_OUT.DROP ? ctx.nfOutput : 0));
   });
 }
 

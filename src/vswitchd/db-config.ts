@@ -58,6 +58,22 @@ export interface NetflowConfig {
   addIdToInterface: boolean;
 }
 
+/** An IPFIX row (optional columns absent when unset). */
+export interface IpfixConfig {
+  targets: string[];
+  sampling?: number;
+  obsDomainId?: number;
+  obsPointId?: number;
+  cacheActiveTimeout?: number;
+  cacheMaxFlows?: number;
+}
+
+/** A Flow_Sample_Collector_Set row of a bridge: the exporter OpenFlow sample actions with its id use. */
+export interface CollectorSetConfig {
+  id: number;
+  ipfix?: IpfixConfig;
+}
+
 export interface BridgeConfig {
   uuid: string;
   name: string;
@@ -67,6 +83,8 @@ export interface BridgeConfig {
   ports: PortConfig[];
   mirrors: MirrorConfig[];
   netflow?: NetflowConfig;
+  ipfix?: IpfixConfig;
+  collectorSets: CollectorSetConfig[];
 }
 
 export interface SwitchConfig {
@@ -79,11 +97,13 @@ export interface SwitchConfig {
 /** The monitored columns, per table. */
 export const MONITORED: Record<string, string[]> = {
   Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config'],
-  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors', 'netflow'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors', 'netflow', 'ipfix'],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen'],
   NetFlow: ['targets', 'active_timeout', 'engine_type', 'engine_id', 'add_id_to_interface'],
+  IPFIX: ['targets', 'sampling', 'obs_domain_id', 'obs_point_id', 'cache_active_timeout', 'cache_max_flows'],
+  Flow_Sample_Collector_Set: ['id', 'bridge', 'ipfix'],
   Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
 };
 
@@ -172,6 +192,27 @@ function readNetflow(r: ReplicaRow): NetflowConfig {
   return cfg;
 }
 
+function readIpfix(r: ReplicaRow): IpfixConfig {
+  const cfg: IpfixConfig = { targets: [...all<string>(r.get('targets'))].sort() };
+  const optional = { sampling: 'sampling', obsDomainId: 'obs_domain_id', obsPointId: 'obs_point_id', cacheActiveTimeout: 'cache_active_timeout', cacheMaxFlows: 'cache_max_flows' } as const;
+  for (const [key, column] of Object.entries(optional) as [keyof typeof optional, string][]) {
+    const v = oneNumber(r.get(column));
+    if (v !== undefined) cfg[key] = v;
+  }
+  return cfg;
+}
+
+function readCollectorSets(replica: Replica, bridge: string): CollectorSetConfig[] {
+  return replica
+    .rows('Flow_Sample_Collector_Set')
+    .filter((r) => oneString(r.get('bridge')) === bridge)
+    .map((r) => {
+      const [ipfix] = rowsOf(replica, 'IPFIX', all<string>(r.get('ipfix')));
+      return { id: oneNumber(r.get('id')) ?? 0, ...(ipfix ? { ipfix: readIpfix(ipfix) } : {}) };
+    })
+    .sort((a, b) => a.id - b.id);
+}
+
 function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
@@ -180,11 +221,14 @@ function readBridge(replica: Replica, r: ReplicaRow): BridgeConfig {
     controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map(readController),
     ports: rowsOf(replica, 'Port', all<string>(r.get('ports'))).map((p) => readPort(replica, p)),
     mirrors: rowsOf(replica, 'Mirror', all<string>(r.get('mirrors'))).map((m) => readMirror(replica, m)),
+    collectorSets: readCollectorSets(replica, r.uuid),
   };
   const failMode = oneString(r.get('fail_mode'));
   if (failMode !== undefined) cfg.failMode = failMode;
   const [netflow] = rowsOf(replica, 'NetFlow', all<string>(r.get('netflow')));
   if (netflow) cfg.netflow = readNetflow(netflow);
+  const [ipfix] = rowsOf(replica, 'IPFIX', all<string>(r.get('ipfix')));
+  if (ipfix) cfg.ipfix = readIpfix(ipfix);
   return cfg;
 }
 

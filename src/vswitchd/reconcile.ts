@@ -26,6 +26,7 @@ import { TUNNEL_TYPES, TunnelConfigError, parseTunnelOptions, type TunnelConfig,
 import { TunnelVports } from './tunnels.js';
 import { BridgeMirrors, type MirrorStatus } from './mirrors.js';
 import { BridgeNetflows } from './netflow.js';
+import { BridgeIpfixes } from './ipfix.js';
 import { carrierOf, routeLookup } from './underlay.js';
 
 const log = getLogger('bridge');
@@ -145,6 +146,7 @@ export class Reconciler {
   private readonly vports: TunnelVports;
   private readonly mirrors = new BridgeMirrors();
   private readonly netflows = new BridgeNetflows();
+  private readonly ipfixes: BridgeIpfixes;
 
   constructor(
     private readonly of: OfprotoDpif,
@@ -153,6 +155,7 @@ export class Reconciler {
     private readonly dummyMode: DummyMode = 'off',
   ) {
     this.vports = new TunnelVports(of.datapath);
+    this.ipfixes = new BridgeIpfixes(of);
   }
 
   /** The open tunnel vports and the Interfaces using each. */
@@ -273,6 +276,7 @@ export class Reconciler {
     }
     this.mirrors.apply(rb.xb, cfg.mirrors, (port) => this.ofportOf(cfg.name, port));
     this.netflows.apply(rb.xb, cfg.netflow);
+    this.ipfixes.apply(rb.xb, cfg);
     rb.connmgr.portsChanged();
   }
 
@@ -509,7 +513,10 @@ export class Reconciler {
     for (const st of [...this.ifaces.values()]) if (st.bridge === name) this.closeInterface(st);
     this.bridges.get(name)?.connmgr.close();
     const xb = this.bridges.get(name)?.xb;
-    if (xb) this.netflows.forget(xb);
+    if (xb) {
+      this.netflows.forget(xb);
+      this.ipfixes.forget(xb);
+    }
     this.of.removeBridge(name);
     this.bridges.delete(name);
     log.info(`${name}: deleted bridge`);
@@ -518,6 +525,7 @@ export class Reconciler {
   /** Close everything (daemon exit). */
   async closeAll(): Promise<void> {
     for (const name of [...this.bridges.keys()]) await this.destroyBridge(name);
+    this.ipfixes.close();
   }
 }
 

@@ -1,7 +1,9 @@
 // NetFlow v5 and IPFIX on real traffic (issue 15's acceptance): two
 // namespace hosts ping and talk TCP across a tvs-vswitchd bridge; Debian's
 // nfcapd and Wireshark's dissector, collectors we did not write, decode what
-// the switch exports and show the hosts' addresses, ports and counts.
+// the switch exports and show the hosts' addresses, ports and counts. The
+// per-flow sample action is added with Debian's ovs-ofctl.
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, ping, type Host } from '../../src/lib/netns.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -21,6 +23,19 @@ const ofport: Record<string, number> = {};
 /** Echo request and reply: 98-byte frames (84 bytes of IPv4), counted as the datapath counts, with their Ethernet header. */
 const PING_FRAME_BYTES = 98;
 const TCP_PORT = 5301;
+const IPFIX_TCP_PORT = 5302;
+const OBS_DOMAIN = 77;
+const OBS_POINT = 88;
+
+/** ovs-ofctl finding the daemon's BRIDGE.mgmt sockets in its rundir. */
+function ofctl(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('ovs-ofctl', args, { timeout: 20_000, env: { ...process.env, OVS_RUNDIR: sw.dir } }, (e, stdout, stderr) => {
+      if (e) reject(new Error(`ovs-ofctl ${args.join(' ')}: ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
 
 beforeAll(async () => {
   lab = new Lab();
@@ -51,8 +66,6 @@ const total = (records: NfcapdRecord[], field: string, where: (r: NfcapdRecord) 
 const between = (src: Host, dst: Host, proto: string) => (r: NfcapdRecord) => r['src addr'] === src.ip && r['dst addr'] === dst.ip && (r.proto ?? '').startsWith(proto);
 
 describe('NetFlow v5', () => {
-  let csv: Record<string, string>[];
-
   it('nfcapd receives a record per direction of a ping, with the hosts, ports and exact counts', async () => {
     await sw.vsctl('--', '--id=@n', 'create', 'netflow', `targets="127.0.0.1:${nfcapd.port}","127.0.0.1:${sink.port}"`, 'active_timeout=1', '--', 'set', 'bridge', br, 'netflow=@n');
     expect(await ping(a, b.ip, 3)).toBe(3);
@@ -99,14 +112,72 @@ describe('NetFlow v5', () => {
     expect(sink.datagrams.length).toBe(after);
   });
 
-  it('nfdump reads the records nfcapd stored: addresses, ports, protocol, packets and the engine', async () => {
-    csv = await nfcapd.stop();
-    const pings = csv.filter((r) => r.sa === a.ip && r.da === b.ip && r.pr === 'ICMP');
-    expect(pings.reduce((n, r) => n + Number(r.ipkt), 0)).toBe(3);
-    // NetFlow's place for ICMP's type (8, echo request) and code: the destination port.
-    expect(new Set(pings.map((r) => [r.sp, r.dp].join(' ')))).toEqual(new Set([`0 ${8 << 8}`]));
-    expect(csv.some((r) => r.sa === a.ip && r.da === b.ip && r.pr === 'TCP' && r.dp === String(TCP_PORT))).toBe(true);
-    expect(csv.some((r) => r.sa === b.ip && r.da === a.ip && r.pr === 'TCP' && r.sp === String(TCP_PORT))).toBe(true);
-    expect(new Set(csv.map((r) => r.eng))).toEqual(new Set(['47/209']));
+});
+
+describe('IPFIX', () => {
+  /** Where the IPFIX messages start among the sink's datagrams (NetFlow's came before). */
+  let firstIpfix = 0;
+  const isIpfix = (r: NfcapdRecord) => (r.Flags ?? '').includes('NETFLOW v10');
+
+  it("bridge IPFIX (sampling=1) sends nfcapd the ping's every packet, aggregated per flow", async () => {
+    firstIpfix = sink.datagrams.length;
+    await sw.vsctl('--', '--id=@i', 'create', 'ipfix', `targets="127.0.0.1:${nfcapd.port}","127.0.0.1:${sink.port}"`, 'sampling=1', `obs_domain_id=${OBS_DOMAIN}`, `obs_point_id=${OBS_POINT}`, 'cache_active_timeout=1', 'cache_max_flows=100', '--', 'set', 'bridge', br, 'ipfix=@i');
+    expect(await ping(a, b.ip, 3)).toBe(3);
+    const icmp = (src: Host, dst: Host) => (r: NfcapdRecord) => isIpfix(r) && between(src, dst, '1 ')(r);
+    await eventually(() => total(nfcapd.records(), 'in packets', icmp(a, b)) === 3 && total(nfcapd.records(), 'in packets', icmp(b, a)) === 3, 20_000, "the pings' IPFIX records");
+    expect(total(nfcapd.records(), 'in bytes', icmp(a, b))).toBe(3 * PING_FRAME_BYTES);
+    expect(nfcapd.records().find(icmp(a, b))).toMatchObject({ input: String(ofport.a), output: String(ofport.b) });
+    await sw.vsctl('clear', 'bridge', br, 'ipfix');
+  });
+
+  it('a sample action (added with ovs-ofctl) on a Flow_Sample_Collector_Set sends nfcapd the TCP connection\'s packets', async () => {
+    await sw.vsctl(
+      '--', '--id=@br', 'get', 'bridge', br,
+      '--', '--id=@i', 'create', 'ipfix', `targets="127.0.0.1:${nfcapd.port}","127.0.0.1:${sink.port}"`, 'cache_active_timeout=1', 'cache_max_flows=100',
+      '--', 'create', 'flow_sample_collector_set', 'id=1', 'bridge=@br', 'ipfix=@i',
+    );
+    await ofctl('add-flow', br, `priority=100,tcp,actions=sample(probability=65535,collector_set_id=1,obs_domain_id=${OBS_DOMAIN},obs_point_id=${OBS_POINT}),NORMAL`);
+    expect(await ofctl('dump-flows', br)).toContain(`sample(probability=65535,collector_set_id=1,obs_domain_id=${OBS_DOMAIN},obs_point_id=${OBS_POINT}),NORMAL`);
+    const t = await tcpTransfer(b, a, 1 << 20, IPFIX_TCP_PORT);
+    expect(t.received.bytes).toBe(1 << 20);
+    const fromClient = (r: NfcapdRecord) => isIpfix(r) && between(a, b, '6 ')(r) && r['dst port'] === String(IPFIX_TCP_PORT);
+    const fromServer = (r: NfcapdRecord) => isIpfix(r) && between(b, a, '6 ')(r) && r['src port'] === String(IPFIX_TCP_PORT);
+    await eventually(() => nfcapd.records().some(fromClient) && nfcapd.records().some(fromServer), 20_000, "the TCP connection's IPFIX records");
+    expect(total(nfcapd.records(), 'in packets', fromClient)).toBeGreaterThan(1);
+    await ofctl('del-flows', br, 'tcp');
+  });
+
+  it("tshark decodes the IPFIX messages: templates, the domain, and the hosts' flows", async () => {
+    const ipfix = sink.datagrams.slice(firstIpfix);
+    const rows = await tsharkDecode(ipfix, sink.port, ['cflow.version', 'cflow.od_id', 'cflow.template_id', 'cflow.srcaddr', 'cflow.dstaddr', 'cflow.protocol', 'cflow.observation_point_id']);
+    expect(new Set(rows.map((r) => r[0]))).toEqual(new Set(['10']));
+    expect(new Set(rows.map((r) => r[1]))).toEqual(new Set([String(OBS_DOMAIN)]));
+    expect(rows.some((r) => r[2] === '256,257,258')).toBe(true);
+    const flows = rows.flatMap((r) => {
+      const [src, dst, proto] = [r[3]!.split(','), r[4]!.split(','), r[5]!.split(',')];
+      return src.map((s, i) => `${s}>${dst[i] ?? '?'} ${proto[i] ?? '?'}`);
+    });
+    expect(flows).toEqual(expect.arrayContaining([`${a.ip}>${b.ip} 1`, `${b.ip}>${a.ip} 1`, `${a.ip}>${b.ip} 6`, `${b.ip}>${a.ip} 6`]));
+    expect(rows.flatMap((r) => r[6]!.split(',')).filter((p) => p !== '').every((p) => p === String(OBS_POINT))).toBe(true);
+  });
+});
+
+describe('what nfcapd stored', () => {
+  it('nfdump reads the NetFlow and IPFIX records nfcapd stored: addresses, ports, protocol, packets, ports of the switch', async () => {
+    const csv = await nfcapd.stop();
+    // NetFlow's records carry the engine, IPFIX's do not.
+    const netflow = csv.filter((r) => r.eng === '47/209');
+    const ipfix = csv.filter((r) => r.eng === '0/0');
+    expect(netflow.length + ipfix.length).toBe(csv.length);
+    for (const records of [netflow, ipfix]) {
+      const pings = records.filter((r) => r.sa === a.ip && r.da === b.ip && r.pr === 'ICMP');
+      expect(pings.reduce((n, r) => n + Number(r.ipkt), 0)).toBe(3);
+      // ICMP's type (8, echo request) and code where NetFlow puts them: the destination port.
+      expect(new Set(pings.map((r) => [r.sp, r.dp, r.in, r.out].join(' ')))).toEqual(new Set([`0 ${8 << 8} ${ofport.a ?? 0} ${ofport.b ?? 0}`]));
+    }
+    expect(netflow.some((r) => r.sa === a.ip && r.da === b.ip && r.pr === 'TCP' && r.dp === String(TCP_PORT))).toBe(true);
+    expect(netflow.some((r) => r.sa === b.ip && r.da === a.ip && r.pr === 'TCP' && r.sp === String(TCP_PORT))).toBe(true);
+    expect(ipfix.some((r) => r.sa === a.ip && r.da === b.ip && r.pr === 'TCP' && r.dp === String(IPFIX_TCP_PORT))).toBe(true);
+    expect(ipfix.some((r) => r.sa === b.ip && r.da === a.ip && r.pr === 'TCP' && r.sp === String(IPFIX_TCP_PORT))).toBe(true);
   });
 });
