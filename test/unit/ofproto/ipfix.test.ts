@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FLOW_END_REASON, IPFIX_TEMPLATE_ID } from '../../../src/ofproto/ipfix-encode.js';
 import { IpfixExporter, ipfixFlowOf, type IpfixOptions } from '../../../src/ofproto/ipfix.js';
-import { flowOf } from './bridge-builder.js';
+import { decodeIpfixCookie } from '../../../src/ofproto/ipfix-sampling.js';
+import type { Action as DpAction } from '../../../src/datapath/actions.js';
+import { flowOf, makeBridge } from './bridge-builder.js';
 import { tsharkDecode } from '../../helpers/flow-collectors.js';
 
 const AT = { observationPointId: 7, ingressInterface: 1, egressInterface: 2 };
@@ -105,5 +107,43 @@ describe('IPFIX as Wireshark decodes it', () => {
       { srcaddr: '10.0.0.1', dstaddr: '10.0.0.2', srcport: '0', dstport: '0', protocol: '1', packets: '1', octets: '98', icmp_type_code_ipv4: '0x0800', ethernet_type: '2048', vlanid: '0', observation_point_id: '7' },
       { srcaddr: '', dstaddr: '', srcport: '', dstport: '', protocol: '', packets: '1', octets: '60', icmp_type_code_ipv4: '', ethernet_type: String(0x88b5), vlanid: '10', observation_point_id: '7' },
     ]);
+  });
+});
+
+describe('IPFIX sampling in xlate', () => {
+  const H1 = '00:00:00:00:00:01';
+  const H2 = '00:00:00:00:00:02';
+  const sampleOf = (a: DpAction | undefined) => {
+    if (a?.type !== 'sample') return undefined;
+    const up = a.actions[0];
+    return { probability: a.probability, cookie: up?.type === 'userspace' && up.userdata ? decodeIpfixCookie(up.userdata) : undefined };
+  };
+
+  it('bridge IPFIX samples what comes in, 1 in N, ahead of the other actions, naming the output port', () => {
+    const b = makeBridge([1, 2]);
+    b.send({ in_port: 2, src: H2, dst: H1 });
+    b.br.setIpfix({ bridge: { sampling: 4, obsPointId: 9 }, collectorSets: new Set() });
+    const r = b.send({ in_port: 1, src: H1, dst: H2 });
+    expect(sampleOf(r.actions[0])).toEqual({ probability: Math.floor(0xffffffff / 4), cookie: { exporter: 'bridge', obsPointId: 9, output: 2 } });
+    expect(b.outs(r)).toEqual([2]);
+  });
+
+  it('a sample action samples for its collector set when the bridge has it, and not otherwise', () => {
+    const b = makeBridge([1, 2]);
+    b.add('priority=10,actions=sample(probability=65535,collector_set_id=5,obs_domain_id=6,obs_point_id=7),output:2');
+    expect(b.send({ in_port: 1 }).actions.map((a) => a.type)).toEqual(['output']);
+    b.br.setIpfix({ collectorSets: new Set([5]) });
+    const r = b.send({ in_port: 1 });
+    expect(sampleOf(r.actions[0])).toEqual({ probability: 0xffffffff, cookie: { exporter: { collectorSetId: 5, obsDomainId: 6 }, obsPointId: 7, output: 0 } });
+  });
+
+  it('changing what IPFIX samples changes the bridge, so its flows are revalidated', () => {
+    const b = makeBridge([1]);
+    const seq = b.br.changeSeq();
+    b.br.setIpfix({ collectorSets: new Set([1]) });
+    expect(b.br.changeSeq()).not.toBe(seq);
+    const again = b.br.changeSeq();
+    b.br.setIpfix({ collectorSets: new Set([1]) });
+    expect(b.br.changeSeq()).toBe(again);
   });
 });
