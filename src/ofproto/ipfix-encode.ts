@@ -6,7 +6,7 @@
  * the packet and octet counts, flow start and end, the observation point and interfaces.
  */
 
-export const IPFIX_VERSION = 10;
+const IPFIX_VERSION = 10;
 const IPFIX_HEADER_LEN = 16;
 const SET_HEADER_LEN = 4;
 const TEMPLATE_SET_ID = 2;

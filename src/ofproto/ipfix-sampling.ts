@@ -26,7 +26,7 @@ export interface IpfixCookie {
 }
 
 /** 20 bytes: kind, 3 zeros, then u32 collector set, domain, point and output (little-endian). */
-export function encodeIpfixCookie(c: IpfixCookie): Buffer {
+function encodeIpfixCookie(c: IpfixCookie): Buffer {
   const b = Buffer.alloc(20);
   b[0] = c.exporter === 'bridge' ? USERDATA_KIND.ipfix : USERDATA_KIND.flowSample;
   if (c.exporter !== 'bridge') {

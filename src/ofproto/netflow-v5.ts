@@ -4,7 +4,7 @@
  * anything else.
  */
 
-export const NETFLOW_V5_VERSION = 5;
+const NETFLOW_V5_VERSION = 5;
 export const NETFLOW_V5_HEADER_LEN = 24;
 export const NETFLOW_V5_RECORD_LEN = 48;
 /** Records a datagram may carry (OVS and collectors keep to it). */

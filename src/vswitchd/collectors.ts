@@ -14,7 +14,7 @@ interface Target {
 }
 
 /** Parses "IP:PORT" or "[IPv6]:PORT"; throws an error saying what a target looks like. */
-export function parseCollectorTarget(text: string, defaultPort?: number): Target {
+function parseCollectorTarget(text: string, defaultPort?: number): Target {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
   const host = m?.[1];
   const port = m?.[2] === undefined ? defaultPort : Number(m[2]);

@@ -66,6 +66,8 @@ export interface IpfixConfig {
   obsPointId?: number;
   cacheActiveTimeout?: number;
   cacheMaxFlows?: number;
+  /** other_config keys set (TVS implements none of them). */
+  otherConfigKeys: string[];
 }
 
 /** A Flow_Sample_Collector_Set row of a bridge: the exporter OpenFlow sample actions with its id use. */
@@ -102,7 +104,7 @@ export const MONITORED: Record<string, string[]> = {
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen'],
   NetFlow: ['targets', 'active_timeout', 'engine_type', 'engine_id', 'add_id_to_interface'],
-  IPFIX: ['targets', 'sampling', 'obs_domain_id', 'obs_point_id', 'cache_active_timeout', 'cache_max_flows'],
+  IPFIX: ['targets', 'sampling', 'obs_domain_id', 'obs_point_id', 'cache_active_timeout', 'cache_max_flows', 'other_config'],
   Flow_Sample_Collector_Set: ['id', 'bridge', 'ipfix'],
   Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
 };
@@ -193,7 +195,7 @@ function readNetflow(r: ReplicaRow): NetflowConfig {
 }
 
 function readIpfix(r: ReplicaRow): IpfixConfig {
-  const cfg: IpfixConfig = { targets: [...all<string>(r.get('targets'))].sort() };
+  const cfg: IpfixConfig = { targets: [...all<string>(r.get('targets'))].sort(), otherConfigKeys: Object.keys(map(r.get('other_config'))).sort() };
   const optional = { sampling: 'sampling', obsDomainId: 'obs_domain_id', obsPointId: 'obs_point_id', cacheActiveTimeout: 'cache_active_timeout', cacheMaxFlows: 'cache_max_flows' } as const;
   for (const [key, column] of Object.entries(optional) as [keyof typeof optional, string][]) {
     const v = oneNumber(r.get(column));

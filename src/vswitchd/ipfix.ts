@@ -40,6 +40,8 @@ function options(cfg: IpfixConfig, observationDomainId: number): IpfixOptions {
 function startExporter(what: string, cfg: IpfixConfig, observationDomainId: number): Exporter {
   const collectors = new Collectors(what, cfg.targets, IPFIX_DEFAULT_PORT);
   if (!collectors.count) log.warn(`${what}: no collector target parses, so no records are sent (set targets="IP:PORT")`);
+  // Output and tunnel sampling, virtual_obs_id, the intervals: none is implemented, and none may pass unnoticed.
+  for (const key of cfg.otherConfigKeys) log.warn(`${what}: other_config:${key} is not supported by TVS: this setting has no effect`);
   const exporter = new IpfixExporter((m) => collectors.send(m));
   exporter.setOptions(options(cfg, observationDomainId));
   return { applied: JSON.stringify(cfg), collectors, exporter };
