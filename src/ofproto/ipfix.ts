@@ -84,11 +84,6 @@ export class IpfixExporter {
     else this.evictOverflow();
   }
 
-  /** The collectors changed (a new session): templates go with the next message. */
-  newSession(): void {
-    this.templatesSentAt = undefined;
-  }
-
   /** Adds a sampled packet of `octets` bytes to its flow. */
   sample(flow: IpfixFlow, octets: number): void {
     const now = this.clock();

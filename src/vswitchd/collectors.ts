@@ -29,7 +29,7 @@ export class Collectors {
   private readonly v4: Socket | undefined;
   private readonly v6: Socket | undefined;
   /** Datagrams a collector refused or that could not be sent (unreachable, no route). */
-  sendErrors = 0;
+  private sendErrors = 0;
 
   /** `what` names the row in messages (e.g. "bridge br-int: NetFlow"). */
   constructor(
