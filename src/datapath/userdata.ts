@@ -9,6 +9,10 @@ export const USERDATA_KIND = {
   controller: 1,
   /** An sFlow flow sample (the cookie below). */
   sflow: 2,
+  /** A per-flow IPFIX sample (the sample action's; src/ofproto/ipfix-sampling.ts). */
+  flowSample: 3,
+  /** A bridge IPFIX sample (src/ofproto/ipfix-sampling.ts). */
+  ipfix: 4,
 } as const;
 
 /**

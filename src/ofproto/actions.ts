@@ -85,7 +85,28 @@ export type Action =
    * until the controller resumes it (NXT_RESUME), and the meter that rate-limits these packet-ins
    * (OVN meters its controller events). A plain controller:N is an output action.
    */
-  | { type: 'controller'; maxLen: number; reason: ControllerReason; controllerId: number; userdata?: Buffer; pause: boolean; meterId?: number };
+  | { type: 'controller'; maxLen: number; reason: ControllerReason; controllerId: number; userdata?: Buffer; pause: boolean; meterId?: number }
+  /** Per-flow IPFIX sampling (NXAST_SAMPLE/2/3); see SampleAction. */
+  | SampleAction;
+
+/** Which packets of a sample action's direction it samples (NXAST_SAMPLE3's direction). */
+export type SampleDirection = 'default' | 'ingress' | 'egress';
+
+/**
+ * sample(probability=N,collector_set_id=N,obs_domain_id=N,obs_point_id=N[,sampling_port=P][,ingress|egress]):
+ * sends N/65535 of the packets to the IPFIX exporter of Flow_Sample_Collector_Set `collectorSetId`.
+ */
+export interface SampleAction {
+  type: 'sample';
+  /** Packets sampled per 65535 (1..65535). */
+  probability: number;
+  collectorSetId: number;
+  obsDomainId: number;
+  obsPointId: number;
+  /** The OpenFlow port the sample is reported for; OFPP.ANY (OVS's OFPP_NONE) for none. */
+  samplingPort: number;
+  direction: SampleDirection;
+}
 
 /** What a rule does when it matches. */
 export interface Instructions {

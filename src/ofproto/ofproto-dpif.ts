@@ -3,7 +3,7 @@
 // installed megaflows right as rules, ports and the MAC table change (the
 // revalidator), and credits their stats back to the rules and MAC entries.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { FLOW_KEY_LEN } from '../datapath/flow-key.js';
+import { FLOW_KEY_LEN, fieldSpan } from '../datapath/flow-key.js';
 import { encodeActions } from '../datapath/actions.js';
 import { Datapath, extractKey, type ExpiredFlow, type Upcall, type UpcallReply } from '../datapath/dpif.js';
 import { USERDATA_KIND } from '../datapath/userdata.js';
@@ -43,6 +43,9 @@ interface FlowSettings {
   maxIdleMs: number;
   emcInsertInvProb: number;
 }
+
+/** Where a flow key holds the TCP flags of its packet. */
+const [TCP_FLAGS_AT] = fieldSpan('tcp_flags');
 
 /** A megaflow this layer installed, with what its translation depended on. */
 interface Installed {
@@ -311,6 +314,9 @@ export class OfprotoDpif {
           // The frame that missed is counted here, as OVS counts it in xlate:
           // the datapath flow's counters start with the frames after it.
           creditStats(bridge, installed.cache, { packets: 1, bytes: upcall.frame.length });
+          if (installed.cache.netflow) {
+            bridge.netflow?.update(installed.cache.netflow, { packets: 1, bytes: upcall.frame.length, tcpFlags: upcall.key.readUInt16BE(TCP_FLAGS_AT), usedAt: performance.now() });
+          }
         }
       } catch (e) {
         // A bug in translation costs this frame, not the batch: it is
@@ -443,13 +449,17 @@ export class OfprotoDpif {
     for (const f of flows) {
       const inst = this.installed.get(f.id);
       if (!inst) continue;
-      this.credit(inst, f.packets, f.bytes);
+      this.credit(inst, f.packets, f.bytes, undefined, f.tcpFlags);
       this.installed.delete(f.id);
+      this.netflowGone(inst);
     }
   }
 
-  /** Credit a flow's new counters; `idleMs`, when known, says how long ago its last frame was. */
-  private credit(inst: Installed, packets: number, bytes: number, idleMs?: number): void {
+  /**
+   * Credit a flow's new counters; `idleMs`, when known, says how long ago its last frame was,
+   * `tcpFlags` (its final counters only) the TCP flags it saw.
+   */
+  private credit(inst: Installed, packets: number, bytes: number, idleMs?: number, tcpFlags = 0): void {
     const dp = packets - inst.packets;
     if (dp > 0) {
       const seq = inst.bridge.changeSeq();
@@ -457,6 +467,10 @@ export class OfprotoDpif {
       creditStats(inst.bridge, inst.cache, { packets: dp, bytes: bytes - inst.bytes, usedAt });
       // Traffic that moved a MAC back to its port changes the flows toward it.
       if (inst.bridge.changeSeq() !== seq) this.scheduleRevalidation();
+      if (inst.cache.netflow) {
+        const seenAt = performance.now() - (idleMs ?? 0);
+        inst.bridge.netflow?.update(inst.cache.netflow, { packets: dp, bytes: bytes - inst.bytes, tcpFlags, usedAt: seenAt });
+      }
     }
     inst.packets = packets;
     inst.bytes = bytes;
@@ -466,11 +480,17 @@ export class OfprotoDpif {
     const inst = this.installed.get(id);
     try {
       const final = this.datapath.deleteFlow(id);
-      if (inst) this.credit(inst, final.packets, final.bytes);
+      if (inst) this.credit(inst, final.packets, final.bytes, undefined, final.tcpFlags);
     } catch {
       // Already gone (expired meanwhile).
     }
     this.installed.delete(id);
+    if (inst) this.netflowGone(inst);
+  }
+
+  /** A datapath flow went: its NetFlow flow is exported (OVS's netflow_flow_clear). */
+  private netflowGone(inst: Installed): void {
+    if (inst.cache.netflow) inst.bridge.netflow?.clear(inst.cache.netflow.key);
   }
 
   /** A revalidation pass, timed for the dynamic flow limit. */
@@ -509,7 +529,10 @@ export class OfprotoDpif {
       if (inst) this.credit(inst, f.packets, f.bytes, f.idleMs);
     }
     this.lastStatsPass = now;
-    for (const b of this.bridges.values()) b.expire();
+    for (const b of this.bridges.values()) {
+      b.expire();
+      b.netflow?.run();
+    }
     this.revalidateChanged();
     this.sweepPacketIns();
   }

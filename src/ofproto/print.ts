@@ -283,7 +283,16 @@ export function formatAction(a: Action): string {
       return `pop:${formatSubfield(a.dst)}`;
     case 'controller':
       return formatController(a);
+    case 'sample':
+      return formatSample(a);
   }
+}
+
+/** As ovs-ofctl prints it: every id, then the sampling port and direction when set. */
+function formatSample(a: Extract<Action, { type: 'sample' }>): string {
+  const port = a.samplingPort !== OFPP.ANY ? `,sampling_port=${formatPort(a.samplingPort)}` : '';
+  const direction = a.direction !== 'default' ? `,${a.direction}` : '';
+  return `sample(probability=${a.probability},collector_set_id=${a.collectorSetId},obs_domain_id=${a.obsDomainId},obs_point_id=${a.obsPointId}${port}${direction})`;
 }
 
 /** An action list; an empty one is "drop". */

@@ -21,6 +21,7 @@ import { encodeActions, type Action as DpAction } from '../datapath/actions.js';
 import type { Rule } from './flow-table.js';
 import type { Group } from './groups.js';
 import type { Mirror } from './mirror.js';
+import type { NetflowRef } from './netflow.js';
 import type { BridgeContext, MacRef, XlateResult } from './xlate.js';
 import { wcToMask } from './odp-convert.js';
 import { portCarriesVlan } from './vlan.js';
@@ -33,12 +34,16 @@ export interface XlateCache {
   macs: MacRef[];
   /** The mirrors that sent a copy (OVS's XC_MIRROR). */
   mirrors: Mirror[];
+  /** The NetFlow flow its traffic counts toward (OVS's XC_NETFLOW). */
+  netflow?: NetflowRef;
 }
 
 export function cacheOf(r: XlateResult): XlateCache {
   const macs = r.sideEffects.macRefs;
-  if (r.ruleHits.length === 1 && r.groupHits.length === 0 && macs.length === 0 && r.mirrorHits.length === 0) return singleRuleCache(r.ruleHits[0]!);
-  return { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs, mirrors: r.mirrorHits };
+  if (r.ruleHits.length === 1 && r.groupHits.length === 0 && macs.length === 0 && r.mirrorHits.length === 0 && !r.netflow) return singleRuleCache(r.ruleHits[0]!);
+  const cache: XlateCache = { rules: [...new Set(r.ruleHits)], groups: [...new Set(r.groupHits)], macs, mirrors: r.mirrorHits };
+  if (r.netflow) cache.netflow = r.netflow;
+  return cache;
 }
 
 /**

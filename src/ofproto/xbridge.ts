@@ -13,6 +13,8 @@ import { FlowTables } from './flow-table.js';
 import { GroupTable, type GroupMod } from './groups.js';
 import { MacLearningTable, type MacLearningOptions } from './mac-learning.js';
 import { MirrorSet, type MirrorSpec } from './mirror.js';
+import type { Netflow } from './netflow.js';
+import type { IpfixSampling } from './ipfix-sampling.js';
 import { MeterTable, OFPM, type MeterMod, type MeterStats } from './meters.js';
 import { OfpError } from './ofperr.js';
 import { PacketInTable } from './packet-in-table.js';
@@ -70,6 +72,10 @@ export class XBridge implements BridgeContext {
   config: BridgeConfig;
   /** The tunnel ports of every bridge on the datapath (OfprotoDpif's), for frames from tunnel vports. */
   tunnels: TunnelPortMap | undefined;
+  /** NetFlow accounting (setNetflow); undefined while the bridge has none. */
+  netflow: Netflow | undefined = undefined;
+  /** IPFIX sampling (setIpfix); undefined while the bridge has none. */
+  ipfix: IpfixSampling | undefined = undefined;
   private readonly byOf = new Map<number, BridgePort>();
   private readonly byDp = new Map<number, BridgePort>();
   private sorted: BridgePort[] = [];
@@ -176,6 +182,25 @@ export class XBridge implements BridgeContext {
   setSflow(sflow: SflowSampling | undefined): void {
     if (sflow === this.sflow) return;
     this.sflow = sflow;
+    this.generation++;
+  }
+
+  /**
+   * Turns NetFlow on (or off, with undefined): the flows are revalidated, so that megaflows
+   * installed without the 5-tuple NetFlow keys on make way for ones with it.
+   */
+  setNetflow(netflow: Netflow | undefined): void {
+    if (netflow === this.netflow) return;
+    this.netflow?.close();
+    this.netflow = netflow;
+    this.generation++;
+  }
+
+  /** Changes what IPFIX samples; a change revalidates the flows, so their sample actions follow. */
+  setIpfix(sampling: IpfixSampling | undefined): void {
+    const text = (s: IpfixSampling | undefined) => JSON.stringify(s && { ...s, collectorSets: [...s.collectorSets].sort((a, b) => a - b) });
+    if (text(sampling) === text(this.ipfix)) return;
+    this.ipfix = sampling;
     this.generation++;
   }
 

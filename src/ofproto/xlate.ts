@@ -34,6 +34,8 @@ import { formatAction, formatActionList, formatMatch } from './print.js';
 import { inputVlan, outputTci, portCarriesVlan, type ResolvedVlan } from './vlan.js';
 import { tunnelHeader, unwildcardTunnel, type TunnelConfig, type TunnelPortMap } from './tunnel.js';
 import { withSflowSample, type SflowSampling } from './sflow.js';
+import { NF_OUT, type Netflow, type NetflowRef } from './netflow.js';
+import { bridgeSampleAction, flowSampleAction, type IpfixSampling } from './ipfix-sampling.js';
 
 /** Deepest resubmit nesting (OVS's MAX_DEPTH). */
 export const MAX_RESUBMIT_DEPTH = 64;
@@ -99,6 +101,10 @@ export interface BridgeContext {
   readonly mirrors?: MirrorSet;
   /** The bridge's sFlow sampling (none when absent). */
   readonly sflow?: SflowSampling | undefined;
+  /** NetFlow accounting, when the bridge has it on. */
+  readonly netflow?: Netflow | undefined;
+  /** IPFIX sampling (bridge and per-flow), when the bridge has any. */
+  readonly ipfix?: IpfixSampling | undefined;
 }
 
 /** A node of the `ofproto/trace` tree (OVS's oftrace_node). */
@@ -209,6 +215,8 @@ export interface XlateResult {
    * userspace action cannot (userdata, a controller id, or a pause's continuation).
    */
   slowPath?: string;
+  /** With NetFlow on, an IPv4 flow's NetFlow key and output port. */
+  netflow?: NetflowRef;
 }
 
 export interface XlateOptions {
@@ -337,6 +345,8 @@ class Ctx {
   resumeCookie = 0n;
   /** Translating a packet-out's actions: output to TABLE runs the tables. */
   packetOut = false;
+  /** Where the packet went, for NetFlow: the last port output to, or one of NF_OUT (OVS's nf_output_iface). */
+  nfOutput: number = NF_OUT.DROP;
 
   constructor(
     readonly br: BridgeContext,
@@ -582,6 +592,9 @@ class Ctx {
       case 'controller':
         this.controller(a.reason, a.maxLen, this.tableId, this.cookie(), a);
         return true;
+      case 'sample':
+        this.sample(a);
+        return true;
     }
   }
 
@@ -798,6 +811,18 @@ class Ctx {
     }
   }
 
+  // -- per-flow IPFIX
+
+  /** OVS's xlate_sample_action: the packet as it is now, sampled for the collector set's exporter. */
+  sample(a: Extract<Action, { type: 'sample' }>): void {
+    if (!this.br.ipfix?.collectorSets.has(a.collectorSetId)) {
+      this.say('detail', () => `no Flow_Sample_Collector_Set with id ${a.collectorSetId} and an IPFIX exporter on this bridge: not sampled`);
+      return;
+    }
+    this.commit();
+    this.odp.push(flowSampleAction(a, this.br.config.upcallPid));
+  }
+
   // -- output
 
   output(port: number, maxLen: number): void {
@@ -816,6 +841,7 @@ class Ctx {
           if (port === OFPP.FLOOD && p.noFlood) continue;
           this.outputToPort(p.ofport, false);
         }
+        this.nfOutput = NF_OUT.FLOOD;
         return;
       case OFPP.CONTROLLER:
         this.controller('action', maxLen, this.tableId, this.cookie());
@@ -861,6 +887,7 @@ class Ctx {
       this.odp.push({ type: 'set_tunnel', tunnel });
     }
     this.odp.push({ type: 'output', port: p.dpPort });
+    this.nfOutput = p.ofport;
     const mirrors = this.br.mirrors;
     if (mirrors?.active) this.mirrorPacket(p, mirrors.dstMirrors(p.ofport), 'sent to');
   }
@@ -1161,6 +1188,7 @@ class Ctx {
       if (p.ofport === inPort.ofport || p.noFlood || !portCarriesVlan(p.vlan, vlan) || this.br.mirrors?.isOutput(p.ofport)) continue;
       this.normalOutput(p, vlan);
     }
+    this.nfOutput = NF_OUT.FLOOD;
   }
 
   /** Outputs with the tagging `port` wants for `vlan`, leaving the flow's VLAN as it was. */
@@ -1271,6 +1299,9 @@ export function xlate(bridge: BridgeContext, flow: Flow, opts: XlateOptions = {}
     } else {
       ctx.xlateTable(0);
     }
+    // Bridge IPFIX samples what comes in, before any change, saying where it went (OVS's input sampling).
+    const sampling = bridge.ipfix?.bridge;
+    if (sampling && inPort) ctx.odp.unshift(bridgeSampleAction(sampling, bridge.config.upcallPid, ctx.nfOutput < NF_OUT.DROP ? ctx.nfOutput : 0));
   });
   if (bridge.sflow && bridge.port(flow.num('in_port'))) result.actions = withSflowSample(result.actions, bridge.sflow, result.finalFlow.num('vlan_tci'));
   return result;
@@ -1311,6 +1342,7 @@ function run(ctx: Ctx, start: () => void): XlateResult {
   ctx.wc.orField('in_port').orField('dl_type');
   // A frame from a tunnel: which tunnel port it came in on depends on its outer header.
   if (ctx.flow.num('tun_dst') !== 0 || ctx.flow.get('tun_ipv6_dst') !== 0n) unwildcardTunnel(ctx.flow, ctx.wc);
+  const netflowKey = ctx.br.netflow ? netflowKeyOf(ctx.flow, ctx.wc) : undefined;
   let error: XlateResult['error'];
   try {
     start();
@@ -1325,7 +1357,30 @@ function run(ctx: Ctx, start: () => void): XlateResult {
     if (ctx.tracing) ctx.root[0]!.subs.push({ type: 'error', text: e.message, subs: [] });
   }
   for (const r of REGS) ctx.wc.set(r, 0n);
-  return resultOf(ctx, error);
+  const result = resultOf(ctx, error);
+  if (netflowKey) result.netflow = { key: netflowKey, output: ctx.nfOutput };
+  return result;
+}
+
+/**
+ * An IPv4 flow's NetFlow key; its fields are unwildcarded, so that each megaflow's counters
+ * belong to one NetFlow flow (OVS's netflow_mask_wc).
+ */
+function netflowKeyOf(flow: Flow, wc: FlowWildcards): NetflowRef['key'] | undefined {
+  if (flow.num('dl_type') !== ETH_TYPE.IP) return undefined;
+  wc.orField('nw_src').orField('nw_dst').orField('nw_proto').orField('nw_tos', 0xfc);
+  const proto = flow.num('nw_proto');
+  const ports = proto === IP_PROTO.TCP || proto === IP_PROTO.UDP || proto === IP_PROTO.SCTP || proto === IP_PROTO.ICMP;
+  if (ports) wc.orField('tp_src').orField('tp_dst');
+  return {
+    inPort: flow.num('in_port'),
+    nwSrc: flow.num('nw_src'),
+    nwDst: flow.num('nw_dst'),
+    nwTos: flow.num('nw_tos'),
+    nwProto: proto,
+    tpSrc: ports ? flow.num('tp_src') : 0,
+    tpDst: ports ? flow.num('tp_dst') : 0,
+  };
 }
 
 function resultOf(ctx: Ctx, error: XlateResult['error']): XlateResult {

@@ -527,6 +527,43 @@ function parseController(arg: string): Action {
   return c;
 }
 
+/** sample(...)'s numbers: the probability (per 65535) and the ids. */
+const SAMPLE_PROBABILITY: NumberSyntax = { label: 'probability', bits: 16 };
+const SAMPLE_ID: NumberSyntax = { label: 'id', bits: 32 };
+
+function parseSample(arg: string): Action {
+  const written = `sample(${arg})`;
+  const s: Extract<Action, { type: 'sample' }> = { type: 'sample', probability: 0, collectorSetId: 0, obsDomainId: 0, obsPointId: 0, samplingPort: OFPP.ANY, direction: 'default' };
+  for (const kv of splitKeyValues(arg)) {
+    switch (kv.key) {
+      case 'probability':
+        s.probability = Number(numberArg(SAMPLE_PROBABILITY, kv.value, written));
+        if (s.probability === 0) fail(`${written}: invalid probability value "${kv.value}": it is packets sampled per 65535, 1 to 65535`);
+        break;
+      case 'collector_set_id':
+        s.collectorSetId = Number(numberArg(SAMPLE_ID, kv.value, written));
+        break;
+      case 'obs_domain_id':
+        s.obsDomainId = Number(numberArg(SAMPLE_ID, kv.value, written));
+        break;
+      case 'obs_point_id':
+        s.obsPointId = Number(numberArg(SAMPLE_ID, kv.value, written));
+        break;
+      case 'sampling_port':
+        s.samplingPort = parsePort(kv.value, 'sampling_port');
+        break;
+      case 'ingress':
+      case 'egress':
+        s.direction = kv.key;
+        break;
+      default:
+        fail(`${written}: invalid key "${kv.key}" in "sample" argument: supported are probability=N, collector_set_id=N, obs_domain_id=N, obs_point_id=N, sampling_port=PORT, ingress and egress`);
+    }
+  }
+  if (s.probability === 0) fail(`${written}: non-zero "probability" must be specified on sample, e.g. sample(probability=65535,collector_set_id=1)`);
+  return s;
+}
+
 /** controller(id=N): a controller connection id. */
 const CONTROLLER_ID: NumberSyntax = { label: 'controller id', bits: 16 };
 /** controller(meter_id=N): the meter for its packet-ins. */
@@ -634,6 +671,8 @@ function parseAction(key: string, arg: string): Action {
     case 'controller':
       if (/^\d+$/.test(arg)) return { type: 'output', port: OFPP.CONTROLLER, maxLen: n() };
       return parseController(arg);
+    case 'sample':
+      return parseSample(arg);
     case 'push':
     case 'pop': {
       if (arg === '') fail(`${lower}: missing field: write ${lower}:FIELD[bits], e.g. ${lower}:NXM_NX_REG0[]`);

@@ -61,6 +61,34 @@ export interface SflowConfig {
   header?: number;
 }
 
+/** A NetFlow row (optional columns absent when unset). */
+export interface NetflowConfig {
+  targets: string[];
+  /** Seconds; 0 asks for the default, -1 turns active timeouts off. */
+  activeTimeout: number;
+  engineType?: number;
+  engineId?: number;
+  addIdToInterface: boolean;
+}
+
+/** An IPFIX row (optional columns absent when unset). */
+export interface IpfixConfig {
+  targets: string[];
+  sampling?: number;
+  obsDomainId?: number;
+  obsPointId?: number;
+  cacheActiveTimeout?: number;
+  cacheMaxFlows?: number;
+  /** other_config keys set (TVS implements none of them). */
+  otherConfigKeys: string[];
+}
+
+/** A Flow_Sample_Collector_Set row of a bridge: the exporter OpenFlow sample actions with its id use. */
+export interface CollectorSetConfig {
+  id: number;
+  ipfix?: IpfixConfig;
+}
+
 export interface BridgeConfig {
   uuid: string;
   name: string;
@@ -70,6 +98,9 @@ export interface BridgeConfig {
   ports: PortConfig[];
   mirrors: MirrorConfig[];
   sflow?: SflowConfig;
+  netflow?: NetflowConfig;
+  ipfix?: IpfixConfig;
+  collectorSets: CollectorSetConfig[];
 }
 
 export interface SwitchConfig {
@@ -86,11 +117,14 @@ export interface SwitchConfig {
 /** The monitored columns, per table. */
 export const MONITORED: Record<string, string[]> = {
   Open_vSwitch: ['bridges', 'next_cfg', 'cur_cfg', 'other_config', 'ssl', 'manager_options'],
-  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors', 'sflow'],
+  Bridge: ['name', 'ports', 'controller', 'fail_mode', 'other_config', 'datapath_type', 'mirrors', 'sflow', 'netflow', 'ipfix'],
   Port: ['name', 'interfaces', 'tag', 'trunks', 'vlan_mode'],
   Interface: ['name', 'type', 'options', 'ofport_request', 'mtu_request', 'mac', 'ofport'],
   Mirror: ['name', 'select_all', 'select_src_port', 'select_dst_port', 'select_vlan', 'output_port', 'output_vlan', 'snaplen'],
   sFlow: ['agent', 'targets', 'sampling', 'polling', 'header'],
+  NetFlow: ['targets', 'active_timeout', 'engine_type', 'engine_id', 'add_id_to_interface'],
+  IPFIX: ['targets', 'sampling', 'obs_domain_id', 'obs_point_id', 'cache_active_timeout', 'cache_max_flows', 'other_config'],
+  Flow_Sample_Collector_Set: ['id', 'bridge', 'ipfix'],
   Controller: ['target', 'max_backoff', 'inactivity_probe', 'controller_rate_limit', 'controller_burst_limit'],
   SSL: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'],
   Manager: ['target'],
@@ -180,6 +214,40 @@ function readSflow(r: ReplicaRow): SflowConfig {
   return cfg;
 }
 
+function readNetflow(r: ReplicaRow): NetflowConfig {
+  const cfg: NetflowConfig = {
+    targets: [...all<string>(r.get('targets'))].sort(),
+    activeTimeout: oneNumber(r.get('active_timeout')) ?? 0,
+    addIdToInterface: r.get('add_id_to_interface').keys[0] === true,
+  };
+  const engineType = oneNumber(r.get('engine_type'));
+  if (engineType !== undefined) cfg.engineType = engineType;
+  const engineId = oneNumber(r.get('engine_id'));
+  if (engineId !== undefined) cfg.engineId = engineId;
+  return cfg;
+}
+
+function readIpfix(r: ReplicaRow): IpfixConfig {
+  const cfg: IpfixConfig = { targets: [...all<string>(r.get('targets'))].sort(), otherConfigKeys: Object.keys(map(r.get('other_config'))).sort() };
+  const optional = { sampling: 'sampling', obsDomainId: 'obs_domain_id', obsPointId: 'obs_point_id', cacheActiveTimeout: 'cache_active_timeout', cacheMaxFlows: 'cache_max_flows' } as const;
+  for (const [key, column] of Object.entries(optional) as [keyof typeof optional, string][]) {
+    const v = oneNumber(r.get(column));
+    if (v !== undefined) cfg[key] = v;
+  }
+  return cfg;
+}
+
+function readCollectorSets(replica: Replica, bridge: string): CollectorSetConfig[] {
+  return replica
+    .rows('Flow_Sample_Collector_Set')
+    .filter((r) => oneString(r.get('bridge')) === bridge)
+    .map((r) => {
+      const [ipfix] = rowsOf(replica, 'IPFIX', all<string>(r.get('ipfix')));
+      return { id: oneNumber(r.get('id')) ?? 0, ...(ipfix ? { ipfix: readIpfix(ipfix) } : {}) };
+    })
+    .sort((a, b) => a.id - b.id);
+}
+
 function readBridge(replica: Replica, r: ReplicaRow, ssl: TlsFiles | undefined): BridgeConfig {
   const cfg: BridgeConfig = {
     uuid: r.uuid,
@@ -188,11 +256,16 @@ function readBridge(replica: Replica, r: ReplicaRow, ssl: TlsFiles | undefined):
     controllers: rowsOf(replica, 'Controller', all<string>(r.get('controller'))).map((c) => readController(c, ssl)),
     ports: rowsOf(replica, 'Port', all<string>(r.get('ports'))).map((p) => readPort(replica, p)),
     mirrors: rowsOf(replica, 'Mirror', all<string>(r.get('mirrors'))).map((m) => readMirror(replica, m)),
+    collectorSets: readCollectorSets(replica, r.uuid),
   };
   const failMode = oneString(r.get('fail_mode'));
   if (failMode !== undefined) cfg.failMode = failMode;
   const [sflow] = rowsOf(replica, 'sFlow', all<string>(r.get('sflow')));
   if (sflow) cfg.sflow = readSflow(sflow);
+  const [netflow] = rowsOf(replica, 'NetFlow', all<string>(r.get('netflow')));
+  if (netflow) cfg.netflow = readNetflow(netflow);
+  const [ipfix] = rowsOf(replica, 'IPFIX', all<string>(r.get('ipfix')));
+  if (ipfix) cfg.ipfix = readIpfix(ipfix);
   return cfg;
 }
 

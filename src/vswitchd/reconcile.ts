@@ -25,6 +25,8 @@ import type { DummyNetdevs } from './netdev-dummy.js';
 import { TUNNEL_TYPES, TunnelConfigError, formatUnderlayIp, parseTunnelOptions, type TunnelConfig, type TunnelType } from '../ofproto/tunnel.js';
 import { TunnelVports } from './tunnels.js';
 import { BridgeMirrors, type MirrorStatus } from './mirrors.js';
+import { BridgeNetflows } from './netflow.js';
+import { BridgeIpfixes } from './ipfix.js';
 import { carrierOf, routeLookup } from './underlay.js';
 import { BridgeSflows } from './sflow.js';
 
@@ -145,6 +147,8 @@ export class Reconciler {
   private readonly vports: TunnelVports;
   private readonly mirrors = new BridgeMirrors();
   private readonly sflows: BridgeSflows;
+  private readonly netflows = new BridgeNetflows();
+  private readonly ipfixes: BridgeIpfixes;
 
   constructor(
     private readonly of: OfprotoDpif,
@@ -154,6 +158,7 @@ export class Reconciler {
   ) {
     this.vports = new TunnelVports(of.datapath);
     this.sflows = new BridgeSflows(of);
+    this.ipfixes = new BridgeIpfixes(of);
   }
 
   /** The open tunnel vports and the Interfaces using each. */
@@ -274,6 +279,8 @@ export class Reconciler {
     }
     this.mirrors.apply(rb.xb, cfg.mirrors, (port) => this.ofportOf(cfg.name, port));
     await this.sflows.apply(rb.xb, cfg.sflow);
+    this.netflows.apply(rb.xb, cfg.netflow);
+    this.ipfixes.apply(rb.xb, cfg);
     rb.connmgr.portsChanged();
   }
 
@@ -509,7 +516,11 @@ export class Reconciler {
   private async destroyBridge(name: string): Promise<void> {
     for (const st of [...this.ifaces.values()]) if (st.bridge === name) this.closeInterface(st);
     const rb = this.bridges.get(name);
-    if (rb) this.sflows.stop(rb.xb);
+    if (rb) {
+      this.sflows.stop(rb.xb);
+      this.netflows.forget(rb.xb);
+      this.ipfixes.forget(rb.xb);
+    }
     rb?.connmgr.close();
     this.of.removeBridge(name);
     this.bridges.delete(name);
@@ -519,6 +530,7 @@ export class Reconciler {
   /** Close everything (daemon exit). */
   async closeAll(): Promise<void> {
     for (const name of [...this.bridges.keys()]) await this.destroyBridge(name);
+    this.ipfixes.close();
   }
 }
 

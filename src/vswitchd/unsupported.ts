@@ -1,8 +1,8 @@
 // Settings the Open_vSwitch schema stores that TVS does not implement yet. A
 // user who configures one must not believe it is on: each is logged once as a
 // warning and named in the status column of the row that asks for it (the
-// bridge's for IPFIX and NetFlow, which have no status of
-// their own), until the setting is removed.
+// row's own status, or the bridge's for a bridge-level setting), until the
+// setting is removed.
 import { getLogger } from '../lib/log.js';
 import type { Datum } from '../ovsdb/datum.js';
 import type { Replica, ReplicaRow } from '../ovsdb/replica.js';
@@ -12,7 +12,7 @@ const log = getLogger('vswitchd');
 /** The columns this module reads, per table (merged into what the daemon monitors). */
 export const UNSUPPORTED_COLUMNS: Record<string, string[]> = {
   Open_vSwitch: ['manager_options'],
-  Bridge: ['name', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'ipfix', 'netflow', 'flow_tables', 'flood_vlans', 'protocols'],
+  Bridge: ['name', 'stp_enable', 'rstp_enable', 'mcast_snooping_enable', 'flow_tables', 'flood_vlans', 'protocols'],
   Port: ['name', 'bond_mode', 'lacp', 'qos', 'protected', 'cvlans', 'other_config'],
   Interface: ['name', 'ingress_policing_rate', 'bfd'],
   Manager: ['target'],
@@ -34,8 +34,6 @@ const UNSUPPORTED: Record<string, Record<string, string>> = {
     stp_enable: `STP is ${NOT_SUPPORTED}`,
     rstp_enable: `RSTP is ${NOT_SUPPORTED}`,
     mcast_snooping_enable: `multicast snooping is ${NOT_SUPPORTED}`,
-    ipfix: `IPFIX is ${NOT_SUPPORTED}`,
-    netflow: `NetFlow is ${NOT_SUPPORTED}`,
     flow_tables: `Flow_Table settings (flow limits, eviction, prefixes) are ${NOT_SUPPORTED}`,
     flood_vlans: `flood_vlans is ${NOT_SUPPORTED}`,
     protocols: `restricting OpenFlow versions is ${NOT_SUPPORTED} (every version 1.0-1.5 is accepted)`,

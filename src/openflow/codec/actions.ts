@@ -19,6 +19,7 @@ import { OFP10, OFP11, OFP12, OFP13, OFP15 } from '../messages.js';
 import { OfDecodeError, OfEncodeError, OfWriter, type OfReader } from './buffer.js';
 import { WIRE_FIELDS, fromModel, headerFor, toModel, variableValue, wireField, wireFieldOf, wireMax, writable, type WireField, type WireHeader } from './fields.js';
 import { portFromOf11, portToOf11, pullEntry, putEntry } from './match.js';
+import { NXAST_SAMPLE, pullSample, putSampleBody, sampleSubtype } from './sample.js';
 
 const NX_VENDOR_ID = 0x00002320;
 
@@ -462,6 +463,11 @@ function putAction(w: OfWriter, a: Action, ctx: EncodeState): void {
       return putStack(w, NXAST.STACK_POP, a.dst, ctx);
     case 'controller':
       return putController(w, a);
+    case 'sample': {
+      const end = nx(w, sampleSubtype(a));
+      putSampleBody(w, a);
+      return end();
+    }
   }
 }
 
@@ -728,6 +734,10 @@ function pullNxAction(r: OfReader, len: number, version: number, ins: Instructio
     }
     case NXAST.CONTROLLER2:
       return pullController2(r, len);
+    case NXAST_SAMPLE.SAMPLE:
+    case NXAST_SAMPLE.SAMPLE2:
+    case NXAST_SAMPLE.SAMPLE3:
+      return pullSample(r, subtype, len);
     case NXAST.WRITE_METADATA: {
       expectLen(len, 32, 'write_metadata');
       r.skip(6);

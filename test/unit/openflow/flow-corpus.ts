@@ -16,6 +16,8 @@ export const OVN_FLOW_CORPUS: readonly string[] = [
   'actions=meter:5,output:1',
   'ip actions=meter:1,clear_actions,write_actions(output:2),goto_table:3',
   'actions=meter:7',
+  // OVN's ACL sampling.
+  'ip actions=sample(probability=65535,collector_set_id=2,obs_domain_id=16777216,obs_point_id=100,ingress),resubmit(,10)',
   // The flow-only ND responder: the reserved word (R/S/O flags) and the first option's type.
   'icmp6,icmp_type=135,nd_reserved=0,nd_options_type=1 actions=set_field:136->icmpv6_type,set_field:0xe0000000->nd_reserved,set_field:2->nd_options_type,move:NXM_OF_ETH_SRC[0..7]->ERICOXM_OF_ICMPV6_ND_OPTIONS_TYPE[],load:0x40000000->ERICOXM_OF_ICMPV6_ND_RESERVED[],IN_PORT',
 ];
@@ -26,6 +28,11 @@ export const OVN_FLOW_CORPUS: readonly string[] = [
  * the ARP responder).
  */
 export const FLOW_CORPUS: readonly string[] = [
+  // Per-flow IPFIX sampling: NXAST_SAMPLE, NXAST_SAMPLE2 (a sampling port), NXAST_SAMPLE3 (a direction).
+  'actions=sample(probability=65535,collector_set_id=1,obs_domain_id=2,obs_point_id=3)',
+  'ip actions=sample(probability=1000,collector_set_id=5,obs_domain_id=0,obs_point_id=0,sampling_port=2),output:2',
+  'actions=sample(probability=1,collector_set_id=4294967295,obs_domain_id=7,obs_point_id=8,sampling_port=LOCAL,egress),NORMAL',
+  'actions=sample(probability=300,collector_set_id=2,obs_domain_id=1,obs_point_id=4294967295,ingress)',
   'priority=100,ip,in_port=1,nw_dst=10.0.0.0/24 actions=output:2',
   'actions=NORMAL',
   'tcp,tp_src=123 actions=FLOOD',
