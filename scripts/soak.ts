@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { Lab, run, type Host } from '../src/lib/netns.js';
 import { DaemonProcess, type MemorySample } from './daemon-process.js';
+import { xorshift32 } from './fuzz/mutate.js';
 
 const USAGE = 'usage: npm run soak [-- --minutes N] [--seed N]';
 const MAX_BRIDGES = 3;
@@ -31,18 +32,6 @@ interface SoakHost {
 interface Config {
   bridges: Map<string, Set<string>>;
   hosts: SoakHost[];
-}
-
-/** A small seeded generator (mulberry32). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function parseOptions(): { minutes: number; seed: number } {
@@ -260,7 +249,7 @@ async function main(): Promise<void> {
   let fresh: DaemonProcess | undefined;
   const failures: string[] = [];
   try {
-    const soak = new Soak(lab, sw, prng(seed));
+    const soak = new Soak(lab, sw, xorshift32(seed));
     const end = Date.now() + minutes * 60_000;
     // A warm-up (a fifth of the run, at most two minutes) first: what the daemon allocates once
     // (optimised code, caches) is not what the run is after. With a tenth, a 3-minute run ended
@@ -300,7 +289,7 @@ async function main(): Promise<void> {
 
     fresh = await DaemonProcess.start();
     // The hosts were removed with the rest: the fresh switch gets the same ports made again.
-    const again = new Soak(lab, fresh, prng(seed));
+    const again = new Soak(lab, fresh, xorshift32(seed));
     for (const h of finalConfig.hosts) {
       const { host, switchIf } = await lab.addVethHost(h.role, `${h.host.ip}/16`);
       again.config.hosts.push({ ...h, host, switchIf });

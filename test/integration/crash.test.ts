@@ -2,8 +2,7 @@
 // acknowledged, twenty times over: after each restart every acknowledged change is in the
 // database and the datapath, the ping resumes within 2 s of the new daemon starting, and no
 // device, namespace, datapath flow or file descriptor is left over from the killed daemon.
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { OvsdbClient } from '../../src/ovsdb/client.js';
 import { testDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { eventually } from '../helpers/eventually.js';
 import { startPinger, type Pinger } from '../helpers/pinger.js';
+import { xorshift32 } from '../../scripts/fuzz/mutate.js';
 
 const ROUNDS = 20;
 
@@ -24,18 +24,6 @@ interface Change {
   args: string[];
   /** The spare port's state once the change is applied. */
   after: SparePort;
-}
-
-/** A small seeded generator (mulberry32), so a failing round can be replayed from the printed seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let lab: Lab;
@@ -79,7 +67,7 @@ describe('kill -9 of tvs-vswitchd under traffic and configuration changes', () =
   it(`keeps every acknowledged change, resumes traffic within 2 s and leaks nothing, ${ROUNDS} times`, async () => {
     const seed = Number(process.env.TVS_CRASH_SEED ?? Date.now() % 1_000_000);
     console.log(`crash test seed ${seed} (TVS_CRASH_SEED=${seed} replays it)`);
-    const random = prng(seed);
+    const random = xorshift32(seed);
     const state = new Map<string, SparePort>(spares.map((s) => [s, { present: false }]));
     let acknowledgedSeq = 0;
 
