@@ -17,7 +17,7 @@ frames on an interface with AF_PACKET, and plays a VM holding a tap.
                                        'ready', then 'rx HEX' per frame, and
                                        write each 'HEX' line read from stdin
 """
-import fcntl, os, select, socket, struct, sys, time
+import fcntl, os, select, socket, struct, sys
 
 SOL_PACKET = 263
 PACKET_AUXDATA = 8
@@ -36,6 +36,17 @@ def send(iface, count, *hexframes):
             s.send(frame)
 
 
+def send_when_writable(s, frame):
+    """Send one frame; when the device queue is full, wait until the socket
+    is writable again (the kernel says when) rather than for a fixed time."""
+    while True:
+        try:
+            s.send(frame)
+            return
+        except BlockingIOError:
+            select.select([], [s], [])
+
+
 def flows(iface, hexframe, n):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
@@ -44,12 +55,7 @@ def flows(iface, hexframe, n):
         # UDP ports at bytes 34-37; the UDP checksum is left as zero (none).
         frame[34:38] = struct.pack("!HH", 1024 + (i >> 16), i & 0xFFFF)
         frame[40:42] = b"\x00\x00"
-        while True:
-            try:
-                s.send(frame)
-                break
-            except BlockingIOError:
-                time.sleep(0.001)
+        send_when_writable(s, frame)
 
 
 def macs(iface, hexframe, n, seed):
@@ -61,12 +67,7 @@ def macs(iface, hexframe, n, seed):
     for _ in range(int(n)):
         # Locally administered unicast: the first octet's low two bits are 1 0.
         frame[6:12] = bytes([(rng.getrandbits(8) & 0xFC) | 0x02]) + rng.getrandbits(40).to_bytes(5, "big")
-        while True:
-            try:
-                s.send(frame)
-                break
-            except BlockingIOError:
-                time.sleep(0.001)
+        send_when_writable(s, frame)
 
 
 def stdin_lines():
